@@ -1,0 +1,117 @@
+# SparkPilot - one Makefile for the scheduler, the agent, spctl and the tests.
+#   make            build bin/sparkpilot-scheduler, bin/sparkpilot-agent, bin/spctl
+#   make check      unit tests (plain and ASan+UBSan) and integration tests
+#   make demo       the main job end to end on a temporary scheduler
+#   make bench      benchmarks (figures go to docs/performance.md)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+BUILD ?= build
+SANBUILD ?= build-san
+
+# snprintf into fixed-size record fields truncates on purpose, hence
+# -Wno-format-truncation.
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wstrict-prototypes -Wvla \
+	-Wwrite-strings -Wno-missing-field-initializers -Wno-format-truncation
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
+	-Icommon -Ischeduler -Iagent
+LIBS := -lnng -lmsgpackc -lrocksdb -lcurl -lssl -lcrypto -lz -lpthread -lm
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+COMMON_SRC := $(wildcard common/*.c)
+SCHED_SRC := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
+AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
+SPCTL_SRC := $(wildcard scheduler/spctl/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+BINS := bin/sparkpilot-scheduler bin/sparkpilot-agent bin/spctl
+
+all: deps $(BINS) tools
+
+# Installs missing build dependencies (needs root; says which is missing).
+deps:
+	@scripts/install-deps.sh --check-or-install
+
+objs = $(patsubst %.c,$(1)/%.o,$(2))
+
+define build_tree
+$(1)/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $(2) -c $$< -o $$@
+$(1)/libcommon.a: $$(call objs,$(1),$$(COMMON_SRC))
+	$$(AR) rcs $$@ $$^
+$(1)/libsched.a: $$(call objs,$(1),$$(SCHED_SRC))
+	$$(AR) rcs $$@ $$^
+$(1)/libagent.a: $$(call objs,$(1),$$(AGENT_SRC))
+	$$(AR) rcs $$@ $$^
+$(1)/tests/%: $(1)/tests/unit/%.o $(1)/libsched.a $(1)/libagent.a $(1)/libcommon.a
+	$$(CC) $(2) -o $$@ $$^ $$(LIBS) -lcmocka
+-include $$(shell find $(1) -name '*.d' 2>/dev/null)
+endef
+
+$(eval $(call build_tree,$(BUILD),))
+$(eval $(call build_tree,$(SANBUILD),$(SANFLAGS)))
+
+bin/sparkpilot-scheduler: $(BUILD)/scheduler/main.o $(BUILD)/libsched.a $(BUILD)/libcommon.a
+	@mkdir -p bin
+	$(CC) -o $@ $^ $(LIBS)
+bin/sparkpilot-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcommon.a
+	@mkdir -p bin
+	$(CC) -o $@ $^ $(LIBS)
+bin/spctl: $(call objs,$(BUILD),$(SPCTL_SRC)) $(BUILD)/libcommon.a
+	@mkdir -p bin
+	$(CC) -o $@ $^ $(LIBS)
+bin/%: $(BUILD)/tests/tools/%.o $(BUILD)/libsched.a $(BUILD)/libagent.a $(BUILD)/libcommon.a
+	@mkdir -p bin
+	$(CC) -o $@ $^ $(LIBS)
+bin/%: $(BUILD)/bench/%.o $(BUILD)/libsched.a $(BUILD)/libagent.a $(BUILD)/libcommon.a
+	@mkdir -p bin
+	$(CC) -o $@ $^ $(LIBS)
+
+tools: $(patsubst tests/tools/%.c,bin/%,$(TOOL_SRC))
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(SANBUILD)/tests/%,$(UNIT_SRC))
+
+unit: deps $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+unit-san: deps $(SAN_UNIT_BINS)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		scripts/run-unit.sh $(SAN_UNIT_BINS)
+
+integration: all
+	@tests/integration/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory integration
+
+demo: all
+	@scripts/demo.sh
+
+bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
+	@bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD) bin
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+.PHONY: all deps tools unit unit-san integration check demo bench install \
+	clean format
+.SECONDARY:

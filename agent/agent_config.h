@@ -1,0 +1,39 @@
+/*
+ * agent_config.h - the agent's settings: defaults, config file, flags.
+ */
+#ifndef SP_AGENT_CONFIG_H
+#define SP_AGENT_CONFIG_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct agent_config {
+	char scheduler[512];        /* nng URL of the scheduler */
+	char state_dir[512];        /* identity key, agent id, work dirs */
+	char enroll_token[256];
+	char enroll_token_file[512];
+	char spark_submit[512];     /* path of spark-submit */
+	char tls_ca[512];           /* CA that signed the scheduler's cert */
+	char tls_server_name[256];  /* default: the host in `scheduler` */
+	char tls_cert[512];         /* optional client certificate */
+	char tls_key[512];
+	char log_level[16];
+	int64_t slots;              /* runs at once */
+	int64_t heartbeat_ms;
+	int64_t kill_grace_ms;      /* SIGTERM -> SIGKILL on cancel/timeout */
+	int64_t request_timeout_ms;
+	int64_t preflight_retry_ms; /* re-check a failed preflight */
+};
+
+void agent_config_defaults(struct agent_config *c);
+/* Reads a file over c: 0, or -1 with "path:line: reason" in err. */
+int agent_config_load(struct agent_config *c, const char *path, char *err,
+		      size_t errlen);
+/* Sets one key from a string (same names as in the file). 0 / -1. */
+int agent_config_set(struct agent_config *c, const char *key,
+		     const char *value, char *err, size_t errlen);
+int agent_config_validate(const struct agent_config *c, char *err,
+			  size_t errlen);
+
+#endif

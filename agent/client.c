@@ -1,0 +1,241 @@
+/* client.c - identity, sequence numbers and the REQ socket of the agent. */
+#include "client.h"
+
+#include <errno.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+#include "sign.h"
+#include "util.h"
+#include "wire.h"
+
+#define SEQ_BLOCK 1024
+
+struct client {
+	char dir[512];
+	char id[64];
+	struct sign_key *key;
+	uint64_t next_seq;  /* next sequence number to use */
+	uint64_t seq_limit; /* reserved on disk up to here (exclusive) */
+	nng_socket sock;
+	nng_dialer dialer;
+	nng_tls_config *tls;
+	int64_t timeout_ms;
+};
+
+static void state_path(const struct client *c, const char *name, char *buf,
+		       size_t len)
+{
+	snprintf(buf, len, "%s/%s", c->dir, name);
+}
+
+/* Reserves the next block of sequence numbers on disk before using any,
+ * so a crash can never make us reuse one (the scheduler would reject it as
+ * a replay). */
+static int reserve_seq(struct client *c)
+{
+	char path[600], buf[32];
+	uint64_t limit = c->seq_limit + SEQ_BLOCK;
+	int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)limit);
+
+	state_path(c, "seq", path, sizeof(path));
+	if (write_file_atomic(path, buf, (size_t)n, 0600))
+		return error("cannot write '%s': %s", path, strerror(errno));
+	c->seq_limit = limit;
+	return 0;
+}
+
+static int load_state(struct client *c, char *err, size_t errlen)
+{
+	char path[600], *text;
+	uint64_t v;
+
+	state_path(c, "identity.key", path, sizeof(path));
+	c->key = sign_key_load_or_create(path, err, errlen);
+	if (!c->key)
+		return -1;
+	state_path(c, "agent.id", path, sizeof(path));
+	text = read_file(path, 256, NULL);
+	if (text) {
+		text[strcspn(text, "\r\n")] = '\0';
+		snprintf(c->id, sizeof(c->id), "%s", text);
+		free(text);
+	}
+	state_path(c, "seq", path, sizeof(path));
+	text = read_file(path, 64, NULL);
+	if (text) {
+		text[strcspn(text, "\r\n")] = '\0';
+		if (parse_u64(text, 1, UINT64_MAX / 2, &v, NULL, 0)) {
+			snprintf(err, errlen, "corrupt sequence file '%s'", path);
+			free(text);
+			return -1;
+		}
+		c->seq_limit = v;
+		free(text);
+	}
+	c->next_seq = c->seq_limit + 1;
+	if (reserve_seq(c)) {
+		snprintf(err, errlen, "cannot reserve sequence numbers in '%s'",
+			 c->dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_tls(struct client *c, const struct agent_config *cfg,
+		     char *err, size_t errlen)
+{
+	char host[256];
+	const char *h = cfg->scheduler + strlen("tls+tcp://");
+	int rv = nng_tls_config_alloc(&c->tls, NNG_TLS_MODE_CLIENT);
+
+	/* The server name defaults to the host part of the URL. */
+	snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, ":/"), h);
+	if (!rv)
+		rv = nng_tls_config_ca_file(c->tls, cfg->tls_ca);
+	if (!rv)
+		rv = nng_tls_config_server_name(
+			c->tls, cfg->tls_server_name[0] ? cfg->tls_server_name
+							: host);
+	if (!rv)
+		rv = nng_tls_config_auth_mode(c->tls,
+					      NNG_TLS_AUTH_MODE_REQUIRED);
+	if (!rv && cfg->tls_cert[0]) {
+		char *cert = read_file(cfg->tls_cert, 1 << 20, NULL);
+		char *key = read_file(cfg->tls_key, 1 << 20, NULL);
+		rv = cert && key ? nng_tls_config_own_cert(c->tls, cert, key,
+							   NULL)
+				 : NNG_ENOENT;
+		free(cert);
+		free(key);
+	}
+	if (!rv)
+		rv = nng_dialer_set_ptr(c->dialer, NNG_OPT_TLS_CONFIG, c->tls);
+	if (rv)
+		snprintf(err, errlen, "TLS setup for '%s' failed: %s",
+			 cfg->scheduler, nng_strerror(rv));
+	return rv ? -1 : 0;
+}
+
+struct client *client_open(const struct agent_config *cfg, char *err,
+			   size_t errlen)
+{
+	struct client *c = xcalloc(1, sizeof(*c));
+	int rv;
+
+	snprintf(c->dir, sizeof(c->dir), "%s", cfg->state_dir);
+	c->timeout_ms = cfg->request_timeout_ms;
+	if (mkdir_p(c->dir, 0700)) {
+		snprintf(err, errlen, "cannot create state dir '%s': %s",
+			 c->dir, strerror(errno));
+		goto fail;
+	}
+	if (load_state(c, err, errlen))
+		goto fail;
+	if ((rv = nng_req0_open(&c->sock)) ||
+	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ,
+				      WIRE_MAX_MSG)) ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
+				    NNG_DURATION_INFINITE)) ||
+	    (rv = nng_dialer_create(&c->dialer, c->sock, cfg->scheduler))) {
+		snprintf(err, errlen, "cannot dial '%s': %s", cfg->scheduler,
+			 nng_strerror(rv));
+		goto fail;
+	}
+	if (!strncmp(cfg->scheduler, "tls+tcp://", 10) &&
+	    setup_tls(c, cfg, err, errlen))
+		goto fail;
+	/* Non-blocking: nng keeps redialing in the background. */
+	if ((rv = nng_dialer_start(c->dialer, NNG_FLAG_NONBLOCK))) {
+		snprintf(err, errlen, "cannot dial '%s': %s", cfg->scheduler,
+			 nng_strerror(rv));
+		goto fail;
+	}
+	return c;
+fail:
+	client_close(c);
+	return NULL;
+}
+
+void client_close(struct client *c)
+{
+	if (!c)
+		return;
+	nng_close(c->sock);
+	if (c->tls)
+		nng_tls_config_free(c->tls);
+	sign_key_free(c->key);
+	free(c);
+}
+
+const char *client_agent_id(const struct client *c)
+{
+	return c->id;
+}
+
+void client_public_key(const struct client *c, uint8_t pub[32])
+{
+	sign_key_public(c->key, pub);
+}
+
+int client_set_agent_id(struct client *c, const char *id)
+{
+	char path[600], buf[80];
+	int n = snprintf(buf, sizeof(buf), "%s\n", id);
+	state_path(c, "agent.id", path, sizeof(path));
+	if (write_file_atomic(path, buf, (size_t)n, 0600))
+		return error("cannot write '%s': %s", path, strerror(errno));
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	return 0;
+}
+
+int client_seal(struct client *c, const char *type, const void *body,
+		size_t len, struct strbuf *out)
+{
+	if (c->next_seq >= c->seq_limit && reserve_seq(c))
+		return -1;
+	strbuf_reset(out);
+	wire_seal(out, type, c->id, c->next_seq++, time_now_ms(), body, len,
+		  c->key);
+	return 0;
+}
+
+int client_call(struct client *c, const void *msg, size_t len,
+		int64_t timeout_ms, struct strbuf *raw, msgpack_unpacked *reply,
+		char *err, size_t errlen)
+{
+	nng_msg *m;
+	int rv;
+
+	if ((rv = nng_msg_alloc(&m, 0)) || (rv = nng_msg_append(m, msg, len)))
+		goto fail;
+	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, (nng_duration)timeout_ms);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, (nng_duration)timeout_ms);
+	if ((rv = nng_sendmsg(c->sock, m, 0))) {
+		nng_msg_free(m);
+		goto fail;
+	}
+	if ((rv = nng_recvmsg(c->sock, &m, 0)))
+		goto fail;
+	/* Unpacked strings point into the buffer: keep the bytes in raw. */
+	strbuf_reset(raw);
+	strbuf_add(raw, nng_msg_body(m), nng_msg_len(m));
+	nng_msg_free(m);
+	msgpack_unpacked_init(reply);
+	if (msgpack_unpack_next(reply, raw->buf, raw->len, NULL) !=
+		    MSGPACK_UNPACK_SUCCESS ||
+	    reply->data.type != MSGPACK_OBJECT_MAP) {
+		msgpack_unpacked_destroy(reply);
+		snprintf(err, errlen, "malformed reply from the scheduler");
+		return -1;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", nng_strerror(rv));
+	return -1;
+}

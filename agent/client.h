@@ -1,0 +1,45 @@
+/*
+ * client.h - the agent's identity and its link to the scheduler: the
+ * Ed25519 key (state_dir/identity.key, mode 0600), the agent id
+ * (state_dir/agent.id), sequence numbers that never repeat across restarts
+ * (reserved in blocks in state_dir/seq), and an nng REQ socket that dials
+ * out over tcp:// or tls+tcp://. Only this module includes nng.
+ */
+#ifndef SP_CLIENT_H
+#define SP_CLIENT_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent_config.h"
+#include "strbuf.h"
+
+struct client;
+
+/* Loads or creates the identity in cfg->state_dir and starts dialing the
+ * scheduler (in the background; calls fail until it is reachable). */
+struct client *client_open(const struct agent_config *cfg, char *err,
+			   size_t errlen);
+void client_close(struct client *c);
+/* The agent id, or "" before enrollment. */
+const char *client_agent_id(const struct client *c);
+/* The identity's Ed25519 public key. */
+void client_public_key(const struct client *c, uint8_t pub[32]);
+/* Stores the id given by the scheduler at enrollment (durably). 0 / -1. */
+int client_set_agent_id(struct client *c, const char *id);
+
+/* Seals body (a packed msgpack map) as a message of `type` with the next
+ * sequence number, signed with the identity key, into out (replaced). */
+int client_seal(struct client *c, const char *type, const void *body,
+		size_t len, struct strbuf *out);
+/* Sends a sealed message and waits up to timeout_ms for the reply, which
+ * must be a msgpack map: its bytes go to raw, and reply (then initialised;
+ * destroy it) points into raw, so keep raw until reply is gone. Returns 0,
+ * or -1 with a reason (timeout, unreachable): send the same bytes again,
+ * the scheduler answers a resend of its last message from its cache. */
+int client_call(struct client *c, const void *msg, size_t len,
+		int64_t timeout_ms, struct strbuf *raw, msgpack_unpacked *reply,
+		char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,395 @@
+/* main.c - sparkpilot-agent: enroll once, report a preflight, then pull work
+ * for free slots, run spark-submit and report back. One event loop. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent_config.h"
+#include "client.h"
+#include "mp.h"
+#include "outbox.h"
+#include "preflight.h"
+#include "util.h"
+#include "work.h"
+
+#define MAX_POLLFDS 512
+#define RETRY_MS 500
+#define IDLE_LEASE_WAIT_MS 2000
+#define BUSY_LEASE_WAIT_MS 200
+
+static volatile sig_atomic_t stop_signal;
+
+struct agent {
+	struct agent_config cfg;
+	struct client *cl;
+	struct outbox out;
+	struct work *work;
+	bool ready;          /* our last preflight passed */
+	bool fatal;          /* the scheduler refused our identity */
+	int64_t next_heartbeat, next_preflight, next_send;
+	struct strbuf raw;   /* bytes of the last reply */
+};
+
+static const char usage[] =
+	"usage: sparkpilot-agent [--config FILE] [--scheduler URL] "
+	"[--state-dir DIR]\n"
+	"                        [--enroll-token TOKEN | --enroll-token-file "
+	"FILE]\n"
+	"                        [--spark-submit PATH] [--slots N]\n";
+
+static void usage_error(const char *fmt, ...) SP_PRINTF(1, 2) SP_NORETURN;
+
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "sparkpilot-agent: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage);
+	exit(2);
+}
+
+static void parse_flags(int argc, char **argv, struct agent_config *cfg)
+{
+	static const struct {
+		const char *flag, *key;
+	} map[] = {
+		{ "--scheduler", "scheduler" },
+		{ "--state-dir", "state_dir" },
+		{ "--enroll-token", "enroll_token" },
+		{ "--enroll-token-file", "enroll_token_file" },
+		{ "--spark-submit", "spark_submit" },
+		{ "--slots", "slots" },
+		{ "--log-level", "log_level" },
+	};
+	char err[256];
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		if (!strcmp(argv[i], "--config")) {
+			if (++i == argc)
+				usage_error("option '%s' needs a value",
+					    "--config");
+			if (agent_config_load(cfg, argv[i], err, sizeof(err)))
+				usage_error("%s", err);
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		size_t k;
+		if (!strcmp(argv[i], "--config")) {
+			i++;
+			continue;
+		}
+		for (k = 0; k < ARRAY_SIZE(map); k++)
+			if (!strcmp(argv[i], map[k].flag))
+				break;
+		if (k == ARRAY_SIZE(map))
+			usage_error("unknown option '%s'", argv[i]);
+		if (++i == argc)
+			usage_error("option '%s' needs a value", map[k].flag);
+		if (agent_config_set(cfg, map[k].key, argv[i], err,
+				     sizeof(err)))
+			usage_error("%s", err);
+	}
+	if (agent_config_validate(cfg, err, sizeof(err)))
+		usage_error("%s", err);
+}
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* Handles a reply map; returns 0 if the message is done with, -1 if it
+ * must be sent again later. */
+static int handle_reply(struct agent *a, const char *type,
+			const msgpack_object *reply)
+{
+	bool ok = false;
+	char code[64] = "";
+	const msgpack_object *list;
+
+	mp_get_bool(reply, "ok", &ok);
+	if (!ok) {
+		mp_get_str(reply, "error", code, sizeof(code));
+		if (!strcmp(code, "forged") || !strcmp(code, "unsigned") ||
+		    !strcmp(code, "unknown_agent")) {
+			log_error("the scheduler refuses this agent's identity "
+				  "(%s): it may be revoked; enroll again with "
+				  "a new token and a fresh state dir", code);
+			a->fatal = true;
+			return 0;
+		}
+		if (!strcmp(code, "shutting_down"))
+			return -1;
+		log_warn("scheduler refused %s message: %s", type, code);
+		return 0;
+	}
+	list = mp_get(reply, "cancel");
+	for (uint32_t i = 0;
+	     list && list->type == MSGPACK_OBJECT_ARRAY && i < list->via.array.size;
+	     i++)
+		if (list->via.array.ptr[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			work_cancel(a->work, list->via.array.ptr[i].via.u64);
+	if (!strcmp(type, "lease")) {
+		list = mp_get(reply, "runs");
+		for (uint32_t i = 0; list && list->type == MSGPACK_OBJECT_ARRAY &&
+				     i < list->via.array.size;
+		     i++)
+			work_start(a->work, &list->via.array.ptr[i]);
+	} else if (!strcmp(type, "preflight")) {
+		char state[32] = "", reason[512] = "";
+		mp_get_str(reply, "env_state", state, sizeof(state));
+		mp_get_str(reply, "reason", reason, sizeof(reason));
+		a->ready = !strcmp(state, "ready");
+		log_info("preflight: environment is %s%s%s", state,
+			 reason[0] ? ": " : "", reason);
+		if (!a->ready)
+			a->next_preflight = time_mono_ms() +
+					    a->cfg.preflight_retry_ms;
+	}
+	return 0;
+}
+
+/* Sends the outbox head once. 0 when it was answered (and popped). */
+static int send_head(struct agent *a, int64_t wait_ms)
+{
+	struct outbox_msg *m = a->out.head;
+	msgpack_unpacked reply;
+	char err[256];
+	int rc;
+
+	if (!m->sealed.len &&
+	    client_seal(a->cl, m->type, m->body.buf, m->body.len, &m->sealed))
+		return -1;
+	if (client_call(a->cl, m->sealed.buf, m->sealed.len,
+			wait_ms + a->cfg.request_timeout_ms, &a->raw, &reply,
+			err, sizeof(err))) {
+		log_debug("%s: %s; will resend", m->type, err);
+		return -1;
+	}
+	rc = handle_reply(a, m->type, &reply.data);
+	msgpack_unpacked_destroy(&reply);
+	if (rc == 0)
+		outbox_pop(&a->out);
+	return rc;
+}
+
+static void push_simple(struct agent *a, const char *type, int nkv,
+			const char *k1, int64_t v1, const char *k2, int64_t v2)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, (size_t)nkv);
+	if (nkv > 0)
+		mp_kv_i64(&pk, k1, v1);
+	if (nkv > 1)
+		mp_kv_i64(&pk, k2, v2);
+	outbox_push(&a->out, type, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void push_preflight(struct agent *a)
+{
+	struct preflight p;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	preflight_run(&a->cfg, &p);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 5);
+	mp_kv_bool(&pk, "spark_ok", p.spark_ok);
+	mp_kv_str(&pk, "spark_version", p.spark_version);
+	mp_kv_str(&pk, "spark_error", p.spark_error);
+	mp_kv_i64(&pk, "disk_free_mb", p.disk_free_mb);
+	mp_kv_i64(&pk, "slots", a->cfg.slots);
+	outbox_push(&a->out, "preflight", sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	a->next_preflight = INT64_MAX;
+	log_info("preflight: spark-submit %s%s%s, %lld MB free",
+		 p.spark_ok ? "version " : "not runnable: ",
+		 p.spark_ok ? p.spark_version : p.spark_error, "",
+		 (long long)p.disk_free_mb);
+}
+
+static char *load_token(const struct agent_config *cfg)
+{
+	char *tok;
+	if (cfg->enroll_token[0])
+		return xstrdup(cfg->enroll_token);
+	if (!cfg->enroll_token_file[0])
+		die("this agent is not enrolled yet: pass --enroll-token or "
+		    "--enroll-token-file (from 'spctl agent token TENANT/ENV')");
+	tok = read_file(cfg->enroll_token_file, 4096, NULL);
+	if (!tok)
+		die("cannot read token file '%s': %s", cfg->enroll_token_file,
+		    strerror(errno));
+	tok[strcspn(tok, " \t\r\n")] = '\0';
+	return tok;
+}
+
+/* Enrolls with the one-time token; retries while the scheduler is
+ * unreachable, gives up if it refuses the token. */
+static void enroll(struct agent *a)
+{
+	char *token = load_token(&a->cfg);
+	char host[128] = "unknown", err[256], id[64] = "", env[128] = "";
+	uint8_t pub[32];
+	struct strbuf sealed = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked reply;
+
+	gethostname(host, sizeof(host) - 1);
+	client_public_key(a->cl, pub);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	mp_kv_str(&pk, "token", token);
+	mp_kv_bin(&pk, "pubkey", pub, sizeof(pub));
+	mp_kv_str(&pk, "hostname", host);
+	mp_kv_i64(&pk, "slots", a->cfg.slots);
+	free(token);
+	client_seal(a->cl, "enroll", sb.data, sb.size, &sealed);
+	msgpack_sbuffer_destroy(&sb);
+	while (!stop_signal) {
+		if (client_call(a->cl, sealed.buf, sealed.len,
+				a->cfg.request_timeout_ms, &a->raw, &reply, err,
+				sizeof(err))) {
+			log_warn("enroll: %s; retrying", err);
+			usleep(RETRY_MS * 1000);
+			continue;
+		}
+		bool ok = false;
+		mp_get_bool(&reply.data, "ok", &ok);
+		mp_get_str(&reply.data, "agent", id, sizeof(id));
+		mp_get_str(&reply.data, "env", env, sizeof(env));
+		mp_get_str(&reply.data, "error", err, sizeof(err));
+		msgpack_unpacked_destroy(&reply);
+		if (!ok || !id[0])
+			die("enrollment refused by the scheduler: %s",
+			    ok ? "no agent id" : err);
+		if (client_set_agent_id(a->cl, id))
+			die("cannot save the agent id in '%s'",
+			    a->cfg.state_dir);
+		log_info("enrolled as %s in environment %s", id, env);
+		break;
+	}
+	strbuf_release(&sealed);
+}
+
+/* Queues what the scheduler should hear next when nothing else waits. */
+static void plan_next(struct agent *a, int64_t now)
+{
+	if (a->out.head)
+		return;
+	if (!a->ready && now >= a->next_preflight)
+		push_preflight(a);
+	else if (a->ready && !stop_signal && work_free_slots(a->work) > 0)
+		push_simple(a, "lease", 2, "slots", work_free_slots(a->work),
+			    "wait_ms",
+			    work_count(a->work) ? BUSY_LEASE_WAIT_MS
+						: IDLE_LEASE_WAIT_MS);
+	else if (now >= a->next_heartbeat)
+		push_simple(a, "heartbeat", 1, "running",
+			    (int64_t)work_count(a->work), NULL, 0);
+}
+
+static void step(struct agent *a)
+{
+	struct pollfd pfd[MAX_POLLFDS];
+	int64_t now = time_mono_ms(), wake;
+	int n = work_pollfds(a->work, pfd, MAX_POLLFDS);
+
+	wake = a->out.head ? a->next_send : a->next_heartbeat;
+	if (work_next_deadline(a->work) < wake)
+		wake = work_next_deadline(a->work);
+	wake -= now;
+	if (wake > 200)
+		wake = 200;
+	poll(pfd, (nfds_t)n, wake > 0 ? (int)wake : 0);
+	now = time_mono_ms();
+	work_tick(a->work, now);
+	plan_next(a, now);
+	if (!a->out.head || now < a->next_send)
+		return;
+	bool lease = !strcmp(a->out.head->type, "lease");
+	int64_t wait = lease ? (work_count(a->work) ? BUSY_LEASE_WAIT_MS
+						    : IDLE_LEASE_WAIT_MS)
+			     : 0;
+	if (send_head(a, wait))
+		a->next_send = time_mono_ms() + RETRY_MS;
+	else
+		a->next_heartbeat = time_mono_ms() + a->cfg.heartbeat_ms;
+}
+
+/* Stops the runs, reports them, and flushes the outbox (bounded). */
+static void shut_down(struct agent *a)
+{
+	int64_t deadline = time_mono_ms() + a->cfg.kill_grace_ms + 5000;
+
+	work_stop_all(a->work);
+	while (time_mono_ms() < deadline && !a->fatal &&
+	       (work_count(a->work) || a->out.head)) {
+		struct pollfd pfd[MAX_POLLFDS];
+		int n = work_pollfds(a->work, pfd, MAX_POLLFDS);
+		poll(pfd, (nfds_t)n, 50);
+		work_tick(a->work, time_mono_ms());
+		if (a->out.head && !strcmp(a->out.head->type, "lease") &&
+		    !a->out.head->sealed.len)
+			outbox_pop(&a->out);
+		if (a->out.head && send_head(a, 0))
+			usleep(100 * 1000);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a;
+	struct sigaction sa;
+
+	memset(&a, 0, sizeof(a));
+	agent_config_defaults(&a.cfg);
+	parse_flags(argc, argv, &a.cfg);
+	log_setup("sparkpilot-agent", !strcmp(a.cfg.log_level, "debug")
+					      ? LOG_DEBUG
+					      : LOG_INFO);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	strbuf_init(&a.raw, 0);
+
+	char err[512];
+	a.cl = client_open(&a.cfg, err, sizeof(err));
+	if (!a.cl)
+		die("%s", err);
+	if (!client_agent_id(a.cl)[0])
+		enroll(&a);
+	else
+		log_info("agent %s starting", client_agent_id(a.cl));
+	a.work = work_new(&a.cfg, &a.out);
+	while (!stop_signal && !a.fatal)
+		step(&a);
+	if (stop_signal)
+		log_info("signal %d: stopping", (int)stop_signal);
+	shut_down(&a);
+	work_free(a.work);
+	outbox_clear(&a.out);
+	client_close(a.cl);
+	strbuf_release(&a.raw);
+	return a.fatal ? 1 : 0;
+}

@@ -1,0 +1,308 @@
+/* work.c - supervising spark-submit runs and reporting on them. */
+#include "work.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "mp.h"
+#include "runner.h"
+#include "spark_output.h"
+#include "util.h"
+
+#define LOG_BATCH_LINES 500
+#define LOG_BATCH_MS 200
+
+struct job_run {
+	uint64_t run, attempt, epoch;
+	struct runner *runner;
+	struct spark_watch watch;
+	bool stopping;        /* agent shutdown: report as failed */
+	/* the pending log batch: packed [ts, stream, text] arrays */
+	msgpack_sbuffer lines;
+	msgpack_packer pk;
+	uint32_t nlines;
+	int64_t batch_started;
+	struct work *w;
+};
+
+struct work {
+	const struct agent_config *cfg;
+	struct outbox *out;
+	struct job_run **runs;
+	size_t n, alloc;
+};
+
+struct work *work_new(const struct agent_config *cfg, struct outbox *out)
+{
+	struct work *w = xcalloc(1, sizeof(*w));
+	w->cfg = cfg;
+	w->out = out;
+	return w;
+}
+
+static void job_free(struct job_run *j)
+{
+	if (j->runner)
+		runner_free(j->runner);
+	msgpack_sbuffer_destroy(&j->lines);
+	free(j);
+}
+
+void work_free(struct work *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n; i++)
+		job_free(w->runs[i]);
+	free(w->runs);
+	free(w);
+}
+
+int work_free_slots(const struct work *w)
+{
+	int free_slots = (int)w->cfg->slots - (int)w->n;
+	return free_slots > 0 ? free_slots : 0;
+}
+
+size_t work_count(const struct work *w)
+{
+	return w->n;
+}
+
+/* Packs {run, epoch, ...} headers common to every report. */
+static void pack_ids(msgpack_packer *pk, const struct job_run *j, size_t extra)
+{
+	msgpack_pack_map(pk, 2 + extra);
+	mp_kv_u64(pk, "run", j->run);
+	mp_kv_u64(pk, "epoch", j->epoch);
+}
+
+static void send_state(struct job_run *j, const char *state)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	pack_ids(&pk, j, 2);
+	mp_kv_str(&pk, "state", state);
+	mp_kv_str(&pk, "app_id", j->watch.app_id);
+	outbox_push(j->w->out, "run_event", sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void flush_logs(struct job_run *j)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	if (!j->nlines)
+		return;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	pack_ids(&pk, j, 1);
+	mp_pack_cstr(&pk, "lines");
+	msgpack_pack_array(&pk, j->nlines);
+	msgpack_sbuffer_write(&sb, j->lines.data, j->lines.size);
+	outbox_push(j->w->out, "log", sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_clear(&j->lines);
+	j->nlines = 0;
+}
+
+static void send_complete(struct job_run *j, const char *result,
+			  int exit_code, const char *reason)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	flush_logs(j);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	pack_ids(&pk, j, 4);
+	mp_kv_str(&pk, "result", result);
+	mp_kv_i64(&pk, "exit_code", exit_code);
+	mp_kv_str(&pk, "app_id", j->watch.app_id);
+	mp_kv_str(&pk, "reason", reason);
+	outbox_push(j->w->out, "complete", sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	log_info("run %llu attempt %llu: %s%s%s", (unsigned long long)j->run,
+		 (unsigned long long)j->attempt, result, reason[0] ? ": " : "",
+		 reason);
+}
+
+static void on_line(void *ctx, int stream, const char *line, size_t len)
+{
+	struct job_run *j = ctx;
+	unsigned ev = spark_watch_line(&j->watch, line, len);
+
+	if (ev & SPARK_EV_RUNNING)
+		send_state(j, "running");
+	else if (ev & SPARK_EV_APP_ID)
+		send_state(j, "submitted");
+	if (!j->nlines)
+		j->batch_started = time_mono_ms();
+	msgpack_pack_array(&j->pk, 3);
+	msgpack_pack_int64(&j->pk, time_now_ms());
+	msgpack_pack_int(&j->pk, stream);
+	msgpack_pack_str(&j->pk, len);
+	msgpack_pack_str_body(&j->pk, line, len);
+	if (++j->nlines >= LOG_BATCH_LINES)
+		flush_logs(j);
+}
+
+static char **lease_argv(const struct agent_config *cfg,
+			 const msgpack_object *argv)
+{
+	size_t n = argv && argv->type == MSGPACK_OBJECT_ARRAY
+			   ? argv->via.array.size
+			   : 0;
+	char **out = xcalloc(n + 2, sizeof(char *));
+	out[0] = xstrdup(cfg->spark_submit);
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *a = &argv->via.array.ptr[i];
+		out[i + 1] = a->type == MSGPACK_OBJECT_STR
+				     ? xstrndup(a->via.str.ptr, a->via.str.size)
+				     : xstrdup("");
+	}
+	return out;
+}
+
+static void free_argv(char **argv)
+{
+	for (size_t i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+void work_start(struct work *w, const msgpack_object *lease)
+{
+	struct job_run *j = xcalloc(1, sizeof(*j));
+	struct runner_spec spec;
+	char workdir[700], err[256];
+	uint64_t timeout_s = 0;
+	char **argv;
+
+	j->w = w;
+	msgpack_sbuffer_init(&j->lines);
+	msgpack_packer_init(&j->pk, &j->lines, msgpack_sbuffer_write);
+	spark_watch_init(&j->watch);
+	if (mp_get_u64(lease, "run", &j->run) ||
+	    mp_get_u64(lease, "epoch", &j->epoch)) {
+		log_error("lease without run or epoch: ignored");
+		job_free(j);
+		return;
+	}
+	mp_get_u64(lease, "attempt", &j->attempt);
+	mp_get_u64(lease, "timeout_s", &timeout_s);
+	snprintf(workdir, sizeof(workdir), "%s/work/%llu-%llu",
+		 w->cfg->state_dir, (unsigned long long)j->run,
+		 (unsigned long long)j->attempt);
+	argv = lease_argv(w->cfg, mp_get(lease, "argv"));
+	memset(&spec, 0, sizeof(spec));
+	spec.path = w->cfg->spark_submit;
+	spec.argv = argv;
+	spec.workdir = workdir;
+	spec.timeout_ms = (int64_t)timeout_s * 1000;
+	spec.grace_ms = w->cfg->kill_grace_ms;
+	j->runner = runner_start(&spec, err, sizeof(err));
+	free_argv(argv);
+	if (!j->runner) {
+		send_complete(j, "failed", -1, err);
+		job_free(j);
+		return;
+	}
+	log_info("run %llu attempt %llu: started spark-submit (pid %d)",
+		 (unsigned long long)j->run, (unsigned long long)j->attempt,
+		 (int)runner_pid(j->runner));
+	send_state(j, "submitted");
+	w->runs = xgrow(w->runs, &w->alloc, w->n + 1, sizeof(*w->runs));
+	w->runs[w->n++] = j;
+}
+
+void work_cancel(struct work *w, uint64_t run)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->runs[i]->run == run)
+			runner_cancel(w->runs[i]->runner, time_mono_ms());
+}
+
+void work_stop_all(struct work *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		w->runs[i]->stopping = true;
+		runner_cancel(w->runs[i]->runner, time_mono_ms());
+	}
+}
+
+int work_pollfds(struct work *w, struct pollfd *pfd, int max)
+{
+	int n = 0;
+	for (size_t i = 0; i < w->n; i++) {
+		for (int s = 1; s <= 2; s++) {
+			int fd = runner_fd(w->runs[i]->runner, s);
+			if (fd >= 0 && n < max)
+				pfd[n++] = (struct pollfd){ fd, POLLIN, 0 };
+		}
+	}
+	return n;
+}
+
+static void finish(struct job_run *j, int status, enum runner_end why)
+{
+	char reason[600];
+	enum spark_result res = spark_watch_result(&j->watch, status, reason,
+						   sizeof(reason));
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+	if (j->watch.driver_exit_code >= 0)
+		code = j->watch.driver_exit_code;
+	if (j->stopping)
+		send_complete(j, "failed", code,
+			      "the agent stopped while the run was in progress");
+	else if (why == RUNNER_TIMED_OUT)
+		send_complete(j, "timed_out", code,
+			      "timeout reached: spark-submit was stopped");
+	else if (why == RUNNER_CANCELLED)
+		send_complete(j, "cancelled", code, "cancelled");
+	else
+		send_complete(j, res == SPARK_SUCCEEDED ? "succeeded"
+							: "failed",
+			      code, res == SPARK_SUCCEEDED ? "" : reason);
+}
+
+void work_tick(struct work *w, int64_t now_mono)
+{
+	for (size_t i = 0; i < w->n;) {
+		struct job_run *j = w->runs[i];
+		int status;
+		enum runner_end why;
+
+		for (int s = 1; s <= 2; s++)
+			if (runner_fd(j->runner, s) >= 0)
+				runner_read(j->runner, s, on_line, j);
+		if (j->nlines && now_mono - j->batch_started >= LOG_BATCH_MS)
+			flush_logs(j);
+		if (!runner_poll(j->runner, now_mono, &status, &why)) {
+			i++;
+			continue;
+		}
+		finish(j, status, why);
+		job_free(j);
+		w->runs[i] = w->runs[--w->n];
+	}
+}
+
+int64_t work_next_deadline(const struct work *w)
+{
+	int64_t next = INT64_MAX;
+	for (size_t i = 0; i < w->n; i++) {
+		int64_t d = runner_next_deadline(w->runs[i]->runner);
+		if (w->runs[i]->nlines &&
+		    w->runs[i]->batch_started + LOG_BATCH_MS < d)
+			d = w->runs[i]->batch_started + LOG_BATCH_MS;
+		if (d < next)
+			next = d;
+	}
+	return next;
+}

@@ -1,0 +1,43 @@
+/*
+ * work.h - the runs in progress on this agent: one spark-submit child per
+ * run (agent/runner.h), its output watched (agent/spark_output.h), its log
+ * lines batched, and its state changes and final result queued in the
+ * outbox for the scheduler.
+ */
+#ifndef SP_WORK_H
+#define SP_WORK_H
+
+#include <msgpack.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent_config.h"
+#include "outbox.h"
+
+struct work;
+
+struct work *work_new(const struct agent_config *cfg, struct outbox *out);
+/* Kills whatever is still running (no reports) and frees everything. */
+void work_free(struct work *w);
+int work_free_slots(const struct work *w);
+size_t work_count(const struct work *w);
+
+/* Starts the run described by one lease map from a lease reply. A run that
+ * cannot start is reported as failed through the outbox. */
+void work_start(struct work *w, const msgpack_object *lease);
+/* Cancels run id if it is here (SIGTERM, then SIGKILL after the grace). */
+void work_cancel(struct work *w, uint64_t run);
+/* Stops every run (agent shutdown): they are reported failed, so the
+ * scheduler may retry them elsewhere. */
+void work_stop_all(struct work *w);
+
+/* Fills pfd with the output pipes to watch; returns how many (<= max). */
+int work_pollfds(struct work *w, struct pollfd *pfd, int max);
+/* Reads ready output, enforces timeouts, reaps finished runs, flushes log
+ * batches that are due. */
+void work_tick(struct work *w, int64_t now_mono);
+/* Monotonic time of the next thing work_tick must do, or INT64_MAX. */
+int64_t work_next_deadline(const struct work *w);
+
+#endif

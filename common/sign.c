@@ -1,0 +1,169 @@
+/* sign.c - Ed25519 keys and signatures through OpenSSL 3. */
+#include "sign.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+struct sign_key {
+	EVP_PKEY *pkey;
+};
+
+struct sign_key *sign_key_generate(void)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	EVP_PKEY *pkey = NULL;
+	struct sign_key *k;
+
+	if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 ||
+	    EVP_PKEY_keygen(ctx, &pkey) <= 0) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	k = xmalloc(sizeof(*k));
+	k->pkey = pkey;
+	return k;
+}
+
+int sign_key_save(const struct sign_key *k, const char *path)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	long len;
+	int rc = -1;
+
+	if (bio && PEM_write_bio_PrivateKey(bio, k->pkey, NULL, NULL, 0, NULL,
+					    NULL) == 1) {
+		len = BIO_get_mem_data(bio, &data);
+		rc = write_file_atomic(path, data, (size_t)len, 0600);
+	}
+	BIO_free(bio);
+	return rc;
+}
+
+struct sign_key *sign_key_load(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t len;
+	char *pem;
+	BIO *bio;
+	EVP_PKEY *pkey;
+	struct sign_key *k;
+
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "cannot read key '%s': %s", path,
+			 strerror(errno));
+		return NULL;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "key file '%s' has mode %04o; expected 0600",
+			 path, (unsigned)(st.st_mode & 07777));
+		return NULL;
+	}
+	pem = read_file(path, 64 * 1024, &len);
+	if (!pem) {
+		snprintf(err, errlen, "cannot read key '%s': %s", path,
+			 strerror(errno));
+		return NULL;
+	}
+	bio = BIO_new_mem_buf(pem, (int)len);
+	pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	if (!pkey || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(pkey);
+		snprintf(err, errlen, "'%s' is not an Ed25519 private key",
+			 path);
+		return NULL;
+	}
+	k = xmalloc(sizeof(*k));
+	k->pkey = pkey;
+	return k;
+}
+
+struct sign_key *sign_key_load_or_create(const char *path, char *err,
+					 size_t errlen)
+{
+	struct stat st;
+	struct sign_key *k;
+
+	if (stat(path, &st) == 0 || errno != ENOENT)
+		return sign_key_load(path, err, errlen);
+	k = sign_key_generate();
+	if (!k || sign_key_save(k, path)) {
+		snprintf(err, errlen, "cannot create key '%s': %s", path,
+			 strerror(errno));
+		sign_key_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void sign_key_free(struct sign_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+void sign_key_public(const struct sign_key *k, uint8_t pub[SIGN_PUB_LEN])
+{
+	size_t len = SIGN_PUB_LEN;
+	if (EVP_PKEY_get_raw_public_key(k->pkey, pub, &len) != 1)
+		memset(pub, 0, SIGN_PUB_LEN);
+}
+
+int sign_data(const struct sign_key *k, const void *data, size_t len,
+	      uint8_t sig[SIGN_SIG_LEN])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t siglen = SIGN_SIG_LEN;
+	int ok = md && EVP_DigestSignInit(md, NULL, NULL, NULL, k->pkey) == 1 &&
+		 EVP_DigestSign(md, sig, &siglen, data, len) == 1;
+	EVP_MD_CTX_free(md);
+	return ok && siglen == SIGN_SIG_LEN ? 0 : -1;
+}
+
+int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const void *data, size_t len,
+		const uint8_t *sig, size_t sig_len)
+{
+	EVP_PKEY *pkey;
+	EVP_MD_CTX *md;
+	int ok;
+
+	if (!sig || sig_len != SIGN_SIG_LEN)
+		return -1;
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
+					   SIGN_PUB_LEN);
+	if (!pkey)
+		return -1;
+	md = EVP_MD_CTX_new();
+	ok = md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) == 1 &&
+	     EVP_DigestVerify(md, sig, sig_len, data, len) == 1;
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pkey);
+	return ok ? 0 : -1;
+}
+
+void sign_sha256_hex(const void *data, size_t len, char out[65])
+{
+	uint8_t md[32];
+	unsigned int mdlen = sizeof(md);
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	hex_encode(md, sizeof(md), out);
+}
+
+int sign_random(void *buf, size_t len)
+{
+	return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}

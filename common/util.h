@@ -1,0 +1,74 @@
+/*
+ * util.h - small helpers every module uses: allocation that aborts on OOM,
+ * logging to stderr with a level, clocks, and careful file I/O.
+ */
+#ifndef SP_UTIL_H
+#define SP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define SP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define SP_NORETURN __attribute__((noreturn))
+#else
+#define SP_PRINTF(f, a)
+#define SP_NORETURN
+#endif
+
+/* Allocation: these never return NULL; they abort the process on OOM. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Grow *arr (of *alloc elements of elsize) so that it holds at least need. */
+void *xgrow(void *arr, size_t *alloc, size_t need, size_t elsize);
+
+/* Log levels; messages below the current level are dropped. */
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+/* Sets the program name shown in every line and the minimum level. */
+void log_setup(const char *prog, enum log_level min);
+/* One line to stderr: "<prog>: <level>: <message>". Never log a secret. */
+void log_msg(enum log_level lvl, const char *fmt, ...) SP_PRINTF(2, 3);
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+/* Logs at LOG_ERROR and returns -1, for "return error(...)". */
+int error(const char *fmt, ...) SP_PRINTF(1, 2);
+/* Logs "fatal: ..." and exits 1. Only for start-up failures in main(). */
+void die(const char *fmt, ...) SP_PRINTF(1, 2) SP_NORETURN;
+
+/* Wall clock in milliseconds since the epoch (records, timestamps). */
+int64_t time_now_ms(void);
+/* CLOCK_MONOTONIC in milliseconds (timeouts, intervals). */
+int64_t time_mono_ms(void);
+/* Formats ms-since-epoch as "2026-11-22T14:43:37.123Z" into buf (>= 32). */
+void time_format_iso(int64_t ms, char *buf, size_t len);
+
+/* Writes all of buf to fd, retrying on EINTR/short writes. 0 or -1. */
+int write_all(int fd, const void *buf, size_t len);
+/* Reads a whole (small) file into a NUL-terminated malloc'd buffer; sets
+ * *len if not NULL. Returns NULL with errno set on failure or if the file
+ * is larger than max bytes (errno = EFBIG). */
+char *read_file(const char *path, size_t max, size_t *len);
+/* Writes data to path atomically and durably: temp file in the same dir,
+ * fsync, rename, fsync of the directory. mode as for open(2). 0 or -1. */
+int write_file_atomic(const char *path, const void *data, size_t len,
+		      unsigned mode);
+/* mkdir -p with the given mode for directories that are created. 0 / -1. */
+int mkdir_p(const char *path, unsigned mode);
+/* Sets O_NONBLOCK (and FD_CLOEXEC) on fd. 0 or -1. */
+int fd_set_nonblock(int fd);
+
+/* Hex-encodes len bytes into out (2*len+1 bytes). */
+void hex_encode(const uint8_t *in, size_t len, char *out);
+/* Decodes exactly len bytes from hex; 0 or -1 on bad input. */
+int hex_decode(const char *hex, uint8_t *out, size_t len);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * admin.h - the admin socket (DESIGN.md §4): a Unix stream socket, mode
+ * 0660, one command per line in and one JSON object per line out, in order.
+ * A thread of its own does the socket I/O; commands run on the core thread.
+ */
+#ifndef SP_ADMIN_H
+#define SP_ADMIN_H
+
+#include <stddef.h>
+
+struct sched;
+struct admin_server;
+
+#define ADMIN_MAX_LINE (1024 * 1024)
+
+/* Binds path (refusing if another scheduler answers on it, replacing a stale
+ * socket file) and starts serving. NULL with a reason in err on failure. */
+struct admin_server *admin_start(const char *path, struct sched *core,
+				 char *err, size_t errlen);
+/* Stops the I/O thread, closes every connection and the socket file. Call
+ * before core_stop; events still in the core come back to the server. */
+void admin_stop(struct admin_server *a);
+/* Frees the server once the core has stopped (no event is out anymore). */
+void admin_free(struct admin_server *a);
+
+#endif

@@ -1,0 +1,428 @@
+/* admin_cmds.c - the admin command table, argument parsing and dispatch. */
+#include "admin_cmds.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "parse.h"
+#include "sched_ctx.h"
+#include "util.h"
+
+#define U32MAX 4294967295LL
+#define USD_MAX (1000000000LL * 1000000LL)
+
+static const struct flag_spec no_flags[] = { { NULL, 0, 0, 0 } };
+static const struct flag_spec tenant_add_flags[] = {
+	{ "--weight", FT_UINT, 1, 10000 },
+	{ "--max-running", FT_UINT, 1, 1000000 },
+	{ "--max-queued", FT_UINT, 1, 100000000 },
+	{ "--submit-rate", FT_UINT, 1, 1000000 },
+	{ "--monthly-budget", FT_USD, 0, USD_MAX },
+	{ "--budget-mode", FT_STR, 0, 0 },
+	{ NULL, 0, 0, 0 },
+};
+static const struct flag_spec env_add_flags[] = {
+	{ "--mode", FT_STR, 0, 0 },
+	{ "--price-vcpu-hour", FT_USD, 0, USD_MAX },
+	{ "--price-gb-hour", FT_USD, 0, USD_MAX },
+	{ NULL, 0, 0, 0 },
+};
+static const struct flag_spec token_flags[] = {
+	{ "--ttl", FT_UINT, 1, 30LL * 86400 },
+	{ NULL, 0, 0, 0 },
+};
+static const struct flag_spec job_add_flags[] = {
+	{ "--driver-cores", FT_UINT, 1, 256 },
+	{ "--driver-memory", FT_GB, 0, 0 },
+	{ "--executor-cores", FT_UINT, 1, 256 },
+	{ "--executor-memory", FT_GB, 0, 0 },
+	{ "--executors", FT_UINT, 0, 100000 },
+	{ "--timeout", FT_UINT, 1, 30LL * 86400 },
+	{ "--max-attempts", FT_UINT, 1, 100 },
+	{ "--run-budget", FT_USD, 0, USD_MAX },
+	{ NULL, 0, 0, 0 },
+};
+static const struct flag_spec run_start_flags[] = {
+	{ "--priority", FT_INT, -1000, 1000 },
+	{ NULL, 0, 0, 0 },
+};
+static const struct flag_spec run_list_flags[] = {
+	{ "--tenant", FT_STR, 0, 0 },
+	{ "--state", FT_STR, 0, 0 },
+	{ "--limit", FT_UINT, 1, 100000 },
+	{ NULL, 0, 0, 0 },
+};
+static const struct flag_spec run_logs_flags[] = {
+	{ "--after", FT_UINT, 0, U32MAX },
+	{ "--limit", FT_UINT, 1, 100000 },
+	{ NULL, 0, 0, 0 },
+};
+static const struct flag_spec usage_flags[] = {
+	{ "--from", FT_STR, 0, 0 },
+	{ "--to", FT_STR, 0, 0 },
+	{ "--format", FT_STR, 0, 0 },
+	{ NULL, 0, 0, 0 },
+};
+
+static int cmd_help(struct sched *c, const struct cmd_args *a,
+		    struct reply *r);
+
+/* The one table of admin commands; `help` is generated from it. */
+static const struct command commands[] = {
+	{ "help", "", "list the commands", 0, 0, no_flags, false, cmd_help },
+	{ "tenant add",
+	  "NAME [--weight N] [--max-running N] [--max-queued N] "
+	  "[--submit-rate N] [--monthly-budget USD] [--budget-mode soft|hard]",
+	  "create a tenant", 1, 1, tenant_add_flags, false, cmd_tenant_add },
+	{ "tenant list", "", "list tenants", 0, 0, no_flags, false,
+	  cmd_tenant_list },
+	{ "tenant show", "NAME", "show a tenant", 1, 1, no_flags, false,
+	  cmd_tenant_show },
+	{ "env add",
+	  "TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD] "
+	  "[--price-gb-hour USD]",
+	  "create an environment", 1, 1, env_add_flags, false, cmd_env_add },
+	{ "env list", "", "list environments", 0, 0, no_flags, false,
+	  cmd_env_list },
+	{ "env show", "TENANT/ENV", "show an environment", 1, 1, no_flags,
+	  false, cmd_env_show },
+	{ "agent token", "TENANT/ENV [--ttl SECONDS]",
+	  "print a one-time enrollment token", 1, 1, token_flags, false,
+	  cmd_agent_token },
+	{ "agent list", "", "list agents", 0, 0, no_flags, false,
+	  cmd_agent_list },
+	{ "agent show", "ID", "show an agent and its rejection counters", 1, 1,
+	  no_flags, false, cmd_agent_show },
+	{ "agent drain", "ID", "stop giving an agent new work", 1, 1, no_flags,
+	  false, cmd_agent_drain },
+	{ "agent revoke", "ID", "revoke an agent's identity", 1, 1, no_flags,
+	  false, cmd_agent_revoke },
+	{ "job add",
+	  "TENANT/ENV/JOB [--driver-cores N] [--driver-memory GB] "
+	  "[--executor-cores N] [--executor-memory GB] [--executors N] "
+	  "[--timeout SECONDS] [--max-attempts N] [--run-budget USD] "
+	  "-- SPARK_SUBMIT_ARGS...",
+	  "define a Spark job", 1, 1, job_add_flags, true, cmd_job_add },
+	{ "job list", "", "list jobs", 0, 0, no_flags, false, cmd_job_list },
+	{ "job show", "TENANT/ENV/JOB", "show a job", 1, 1, no_flags, false,
+	  cmd_job_show },
+	{ "run start", "TENANT/ENV/JOB [--priority N]",
+	  "queue a run (prints its id)", 1, 1, run_start_flags, false,
+	  cmd_run_start },
+	{ "run list", "[--tenant T] [--state S] [--limit N]", "list runs", 0,
+	  0, run_list_flags, false, cmd_run_list },
+	{ "run show", "RUN", "show a run", 1, 1, no_flags, false,
+	  cmd_run_show },
+	{ "run logs", "RUN [--after N] [--limit N]", "print a run's log", 1, 1,
+	  run_logs_flags, false, cmd_run_logs },
+	{ "run cancel", "RUN", "cancel a run", 1, 1, no_flags, false,
+	  cmd_run_cancel },
+	{ "usage", "[TENANT] [--from DATE] [--to DATE] "
+		   "[--format table|json|csv]",
+	  "metered usage", 0, 1, usage_flags, false, cmd_usage },
+};
+
+int cmd_fail(struct reply *r, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	if (r->failed)
+		return -1;
+	r->failed = true;
+	snprintf(r->code, sizeof(r->code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int flag_index(const struct cmd_args *a, const char *flag)
+{
+	for (int i = 0; a->specs[i].name; i++)
+		if (!strcmp(a->specs[i].name, flag))
+			return i;
+	return -1;
+}
+
+bool arg_set(const struct cmd_args *a, const char *flag)
+{
+	int i = flag_index(a, flag);
+	return i >= 0 && a->set[i];
+}
+
+int64_t arg_num(const struct cmd_args *a, const char *flag, int64_t def)
+{
+	int i = flag_index(a, flag);
+	return i >= 0 && a->set[i] ? a->num[i] : def;
+}
+
+const char *arg_str(const struct cmd_args *a, const char *flag,
+		    const char *def)
+{
+	int i = flag_index(a, flag);
+	return i >= 0 && a->set[i] ? a->raw[i] : def;
+}
+
+void jw_strf_print(struct jw *w, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	jw_str(w, "print", sb.buf);
+	strbuf_release(&sb);
+}
+
+void jw_time(struct jw *w, const char *key, int64_t ms)
+{
+	char buf[40];
+	if (ms <= 0) {
+		jw_null(w, key);
+		return;
+	}
+	time_format_iso(ms, buf, sizeof(buf));
+	jw_str(w, key, buf);
+}
+
+void jw_usd(struct jw *w, const char *key, int64_t micro)
+{
+	char buf[40];
+	format_usd(micro, buf, sizeof(buf));
+	jw_str(w, key, buf);
+}
+
+void jw_hours(struct jw *w, const char *key, int64_t unit_ms)
+{
+	char buf[48];
+	/* 4 decimals: units of 0.0001 h = 360 ms, rounded down */
+	int64_t tenk = unit_ms / 360;
+	snprintf(buf, sizeof(buf), "%lld.%04lld", (long long)(tenk / 10000),
+		 (long long)(tenk % 10000));
+	jw_str(w, key, buf);
+}
+
+static int parse_flag_value(const struct flag_spec *f, const char *val,
+			    int64_t *num, char *err, size_t errlen)
+{
+	uint64_t u;
+	uint32_t mb;
+	switch (f->type) {
+	case FT_UINT:
+		if (parse_u64(val, (uint64_t)f->min, (uint64_t)f->max, &u, err,
+			      errlen))
+			return -1;
+		*num = (int64_t)u;
+		return 0;
+	case FT_INT:
+		return parse_i64(val, f->min, f->max, num, err, errlen);
+	case FT_USD:
+		if (parse_usd(val, num, err, errlen))
+			return -1;
+		if (*num > f->max) {
+			snprintf(err, errlen, "'%s' is too large", val);
+			return -1;
+		}
+		return 0;
+	case FT_GB:
+		if (parse_gb(val, &mb, err, errlen))
+			return -1;
+		*num = mb;
+		return 0;
+	case FT_STR:
+	case FT_BOOL:
+		return 0;
+	}
+	return -1;
+}
+
+/* Splits the words after the command into positionals, flags and rest. */
+static int parse_args(const struct command *cmd, int argc, char **argv,
+		      struct cmd_args *a, struct reply *r)
+{
+	char err[256];
+
+	a->specs = cmd->flags;
+	a->pos = argv;
+	for (int i = 0; i < argc; i++) {
+		const char *w = argv[i];
+		const char *eq, *val;
+		size_t nlen;
+		int fi = -1;
+
+		if (!strcmp(w, "--")) {
+			if (!cmd->rest)
+				return cmd_fail(r, "usage",
+						"'%s' takes no '--' arguments",
+						cmd->words);
+			a->has_rest = true;
+			a->rest = argv + i + 1;
+			a->nrest = argc - i - 1;
+			break;
+		}
+		if (strncmp(w, "--", 2)) {
+			if (a->npos >= cmd->max_pos)
+				return cmd_fail(r, "usage",
+						"unexpected argument '%s'; usage: %s %s",
+						w, cmd->words, cmd->args);
+			argv[a->npos++] = argv[i];
+			continue;
+		}
+		eq = strchr(w, '=');
+		nlen = eq ? (size_t)(eq - w) : strlen(w);
+		for (int k = 0; cmd->flags[k].name; k++)
+			if (strlen(cmd->flags[k].name) == nlen &&
+			    !strncmp(cmd->flags[k].name, w, nlen))
+				fi = k;
+		if (fi < 0)
+			return cmd_fail(r, "usage",
+					"unknown option '%.*s' for '%s'",
+					(int)nlen, w, cmd->words);
+		if (a->set[fi])
+			return cmd_fail(r, "usage", "option '%s' given twice",
+					cmd->flags[fi].name);
+		a->set[fi] = true;
+		if (cmd->flags[fi].type == FT_BOOL) {
+			if (eq)
+				return cmd_fail(r, "usage",
+						"option '%s' takes no value",
+						cmd->flags[fi].name);
+			continue;
+		}
+		if (eq) {
+			val = eq + 1;
+		} else {
+			if (i + 1 >= argc)
+				return cmd_fail(r, "usage",
+						"option '%s' needs a value",
+						cmd->flags[fi].name);
+			val = argv[++i];
+		}
+		a->raw[fi] = val;
+		if (parse_flag_value(&cmd->flags[fi], val, &a->num[fi], err,
+				     sizeof(err)))
+			return cmd_fail(r, "invalid", "%s: %s",
+					cmd->flags[fi].name, err);
+	}
+	if (a->npos < cmd->min_pos)
+		return cmd_fail(r, "usage", "missing argument; usage: %s %s",
+				cmd->words, cmd->args);
+	if (cmd->rest && (!a->has_rest || a->nrest == 0))
+		return cmd_fail(r, "usage",
+				"missing '-- SPARK_SUBMIT_ARGS...'; usage: %s %s",
+				cmd->words, cmd->args);
+	return 0;
+}
+
+/* Finds the command named by the first one or two words. */
+static const struct command *find_command(const struct cmdline *cl,
+					  int *nwords, struct reply *r)
+{
+	bool noun_known = false;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		const char *words = commands[i].words;
+		const char *sp = strchr(words, ' ');
+		size_t nlen = sp ? (size_t)(sp - words) : strlen(words);
+		if (strlen(cl->argv[0]) != nlen ||
+		    strncmp(words, cl->argv[0], nlen))
+			continue;
+		noun_known = true;
+		if (!sp) {
+			*nwords = 1;
+			return &commands[i];
+		}
+		if (cl->argc >= 2 && !strcmp(sp + 1, cl->argv[1])) {
+			*nwords = 2;
+			return &commands[i];
+		}
+	}
+	if (noun_known && cl->argc >= 2)
+		cmd_fail(r, "usage", "unknown command '%.64s %.64s'; try 'help'",
+			 cl->argv[0], cl->argv[1]);
+	else if (noun_known)
+		cmd_fail(r, "usage", "'%.64s' needs a verb; try 'help'",
+			 cl->argv[0]);
+	else
+		cmd_fail(r, "usage", "unknown command '%.64s'; try 'help'",
+			 cl->argv[0]);
+	return NULL;
+}
+
+static int cmd_help(struct sched *c, const struct cmd_args *a,
+		    struct reply *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	(void)c;
+	(void)a;
+	strbuf_addstr(&sb, "commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		strbuf_addf(&sb, "  %s %s\n      %s\n", commands[i].words,
+			    commands[i].args, commands[i].summary);
+	jw_str(&r->w, "print", sb.buf);
+	jw_arr_open(&r->w, "commands");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		jw_obj_open(&r->w, NULL);
+		jw_str(&r->w, "command", commands[i].words);
+		jw_str(&r->w, "args", commands[i].args);
+		jw_str(&r->w, "summary", commands[i].summary);
+		jw_obj_close(&r->w);
+	}
+	jw_arr_close(&r->w);
+	strbuf_release(&sb);
+	return 0;
+}
+
+/* Commands that change nothing are not written to the log. */
+static bool read_only(const struct command *cmd)
+{
+	static const char *const verbs[] = { "help", "list", "show", "logs",
+					     "usage" };
+	const char *sp = strrchr(cmd->words, ' ');
+	const char *verb = sp ? sp + 1 : cmd->words;
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (!strcmp(verb, verbs[i]))
+			return true;
+	return false;
+}
+
+void admin_cmds_refuse(struct event *ev, const char *code, const char *msg)
+{
+	struct jw w;
+	strbuf_reset(&ev->reply);
+	jw_init(&w, &ev->reply);
+	jw_obj_open(&w, NULL);
+	jw_bool(&w, "ok", false);
+	jw_str(&w, "error", code);
+	jw_str(&w, "message", msg);
+	jw_obj_close(&w);
+}
+
+void admin_cmds_exec(struct sched *c, struct event *ev)
+{
+	struct reply r;
+	struct cmd_args a;
+	const struct command *cmd = NULL;
+	int nwords = 0;
+
+	memset(&r, 0, sizeof(r));
+	memset(&a, 0, sizeof(a));
+	a.peer_uid = ev->peer_uid;
+	jw_init(&r.w, &ev->reply);
+	jw_obj_open(&r.w, NULL);
+	jw_bool(&r.w, "ok", true);
+	if (ev->cmd.argc == 0)
+		cmd_fail(&r, "usage", "empty command; try 'help'");
+	else
+		cmd = find_command(&ev->cmd, &nwords, &r);
+	if (cmd && !parse_args(cmd, ev->cmd.argc - nwords,
+			       ev->cmd.argv + nwords, &a, &r))
+		cmd->fn(c, &a, &r);
+	if (r.failed) {
+		admin_cmds_refuse(ev, r.code, r.msg);
+	} else {
+		jw_obj_close(&r.w);
+		if (!read_only(cmd))
+			log_info("admin: uid %u: %s %s", ev->peer_uid,
+				 cmd->words, a.npos ? a.pos[0] : "");
+	}
+	sched_complete(c, ev);
+}

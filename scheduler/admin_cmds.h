@@ -1,0 +1,120 @@
+/*
+ * admin_cmds.h - the admin command table (DESIGN.md §4) and its dispatcher,
+ * run on the core thread. One command per event; the reply is one JSON
+ * object: {"ok":true,...} or {"ok":false,"error":CODE,"message":TEXT}.
+ */
+#ifndef SP_ADMIN_CMDS_H
+#define SP_ADMIN_CMDS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "json.h"
+
+struct sched;
+
+/* Parses and runs ev->cmd, writes ev->reply and completes ev. */
+void admin_cmds_exec(struct sched *c, struct event *ev);
+/* Writes an error reply into ev->reply (no newline). */
+void admin_cmds_refuse(struct event *ev, const char *code, const char *msg);
+
+/* ---- for the command handlers (cmd_*.c) ---- */
+
+enum flag_type {
+	FT_UINT,  /* non-negative integer within [min, max] */
+	FT_INT,   /* signed integer within [min, max] */
+	FT_USD,   /* decimal dollars -> micro-USD */
+	FT_GB,    /* decimal GB -> MB */
+	FT_STR,   /* any string */
+	FT_BOOL,  /* present or not, takes no value */
+};
+
+struct flag_spec {
+	const char *name; /* "--weight" */
+	enum flag_type type;
+	int64_t min, max;
+};
+
+#define CMD_MAX_FLAGS 16
+
+struct cmd_args {
+	int npos;
+	char **pos;            /* positional words after the command words */
+	int nrest;
+	char **rest;           /* words after "--" */
+	bool has_rest;
+	const struct flag_spec *specs;
+	bool set[CMD_MAX_FLAGS];
+	const char *raw[CMD_MAX_FLAGS];
+	int64_t num[CMD_MAX_FLAGS];
+	unsigned peer_uid;
+};
+
+/* The reply under construction: handlers add members to w; on failure
+ * they call cmd_fail, and whatever they wrote is discarded. */
+struct reply {
+	struct jw w;
+	bool failed;
+	char code[32];
+	char msg[512];
+};
+
+/* Records an error reply; returns -1 so handlers can `return cmd_fail()`. */
+int cmd_fail(struct reply *r, const char *code, const char *fmt, ...)
+	SP_PRINTF(3, 4);
+bool arg_set(const struct cmd_args *a, const char *flag);
+/* The parsed number of flag, or def when absent. */
+int64_t arg_num(const struct cmd_args *a, const char *flag, int64_t def);
+/* The raw value of flag, or def when absent. */
+const char *arg_str(const struct cmd_args *a, const char *flag,
+		    const char *def);
+
+typedef int (*cmd_fn)(struct sched *c, const struct cmd_args *a,
+		      struct reply *r);
+
+struct command {
+	const char *words;   /* "tenant add" */
+	const char *args;    /* "NAME [--weight N] ..." for help and usage */
+	const char *summary; /* one line for help */
+	int min_pos, max_pos;
+	const struct flag_spec *flags; /* terminated by a NULL name */
+	bool rest;           /* takes "-- ARGS..." */
+	cmd_fn fn;
+};
+
+/* Writes an ISO-8601 timestamp member, or null for 0. */
+void jw_time(struct jw *w, const char *key, int64_t ms);
+/* Writes micro-USD as a decimal-dollar string member ("12.50"). */
+void jw_usd(struct jw *w, const char *key, int64_t micro);
+/* Writes a ratio n/d with 4 decimals as a string member ("1.2500"). */
+void jw_hours(struct jw *w, const char *key, int64_t unit_ms);
+
+/* Writes the "print" member (what spctl shows without --json). */
+void jw_strf_print(struct jw *w, const char *fmt, ...) SP_PRINTF(2, 3);
+
+/* Handlers, by noun (cmd_tenant.c, cmd_agent.c, cmd_run.c, cmd_usage.c). */
+int cmd_tenant_add(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_tenant_show(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_env_show(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_agent_token(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_agent_list(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_agent_show(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_agent_drain(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_agent_revoke(struct sched *c, const struct cmd_args *a,
+		     struct reply *r);
+int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_job_list(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_job_show(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_run_start(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_run_list(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_run_cancel(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_usage(struct sched *c, const struct cmd_args *a, struct reply *r);
+
+#endif

@@ -1,0 +1,173 @@
+/* agent_msgs.c - authentication, sequencing and dispatch of agent messages
+ * on the core thread. The message handlers live in agent_work.c. */
+#include "agent_msgs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_work.h"
+#include "keyreg.h"
+#include "mp.h"
+#include "mreply.h"
+#include "records.h"
+#include "sched_ctx.h"
+#include "sign.h"
+#include "util.h"
+
+void agent_msgs_refuse(struct event *ev, const char *code)
+{
+	struct mreply m;
+	mreply_init(&m);
+	mreply_key(&m, "ok");
+	msgpack_pack_false(&m.pk);
+	mreply_key(&m, "error");
+	mp_pack_cstr(&m.pk, code);
+	mreply_finish(&m, &ev->reply);
+}
+
+static void refuse(struct sched *c, struct event *ev, const char *code)
+{
+	agent_msgs_refuse(ev, code);
+	sched_complete(c, ev);
+}
+
+static void handle_enroll(struct sched *c, struct event *ev)
+{
+	const msgpack_object *body = ev->msg.body;
+	char token[128], hash[65], err[128];
+	const char *pub;
+	size_t publen;
+	struct token *t;
+	struct env *e = NULL;
+	struct agent *ag;
+	uint8_t rnd[6];
+	char hex[13];
+
+	if (mp_get_str(body, "token", token, sizeof(token)) ||
+	    mp_get_bin(body, "pubkey", &pub, &publen) || publen != 32)
+		return refuse(c, ev, "malformed");
+	sign_sha256_hex(token, strlen(token), hash);
+	t = state_token(c->st, hash);
+	err[0] = '\0';
+	if (!t)
+		snprintf(err, sizeof(err), "invalid_token");
+	else if (t->used_ms)
+		snprintf(err, sizeof(err), "token_used");
+	else if (c->now_ms >= t->expires_ms)
+		snprintf(err, sizeof(err), "token_expired");
+	else if (!(e = state_env(c->st, t->env)))
+		snprintf(err, sizeof(err), "no_environment");
+	if (err[0]) {
+		log_warn("enroll refused: %s", err);
+		return refuse(c, ev, err);
+	}
+	ag = xcalloc(1, sizeof(*ag));
+	do {
+		sign_random(rnd, sizeof(rnd));
+		hex_encode(rnd, sizeof(rnd), hex);
+		snprintf(ag->id, sizeof(ag->id), "ag-%s", hex);
+	} while (state_agent(c->st, ag->id));
+	snprintf(ag->env, sizeof(ag->env), "%s", t->env);
+	memcpy(ag->pubkey, pub, 32);
+	mp_get_str(body, "hostname", ag->hostname, sizeof(ag->hostname));
+	ag->state = AGENT_ACTIVE;
+	ag->enrolled_ms = ag->last_seen_ms = c->now_ms;
+	state_add_agent(c->st, ag);
+	keyreg_set(c->keys, ag->id, ag->pubkey);
+	t->used_ms = c->now_ms;
+	snprintf(t->agent, sizeof(t->agent), "%s", ag->id);
+	if (e->state != ENV_VALIDATING_RUNTIME)
+		env_set_state(e, ENV_VALIDATING_RUNTIME,
+			      "agent enrolled; waiting for its preflight",
+			      c->now_ms);
+	records_put_agent(c->batch, c->store, ag);
+	records_put_token(c->batch, c->store, t);
+	records_put_env(c->batch, c->store, e);
+	log_info("agent %s enrolled into %s (host %s)", ag->id, ag->env,
+		 ag->hostname);
+
+	struct mreply m;
+	mreply_init(&m);
+	mreply_key(&m, "ok");
+	msgpack_pack_true(&m.pk);
+	mreply_key(&m, "agent");
+	mp_pack_cstr(&m.pk, ag->id);
+	mreply_key(&m, "env");
+	mp_pack_cstr(&m.pk, ag->env);
+	mreply_finish(&m, &ev->reply);
+	sched_complete(c, ev);
+}
+
+/* Counts a rejection on the agent it names and persists the counter. */
+static void reject(struct sched *c, struct event *ev, struct agent *ag,
+		   uint64_t *counter, const char *code)
+{
+	(*counter)++;
+	records_put_agent(c->batch, c->store, ag);
+	log_warn("agent %s: rejected %s message (seq %llu): %s", ag->id,
+		 ev->msg.type, (unsigned long long)ev->msg.seq, code);
+	refuse(c, ev, code);
+}
+
+/* A resend of the last accepted message gets the same answer (nng's REQ
+ * resends on timeout); any other old sequence number is a replay. */
+static bool check_sequence(struct sched *c, struct event *ev,
+			   struct agent *ag, const char *digest)
+{
+	if (ev->msg.seq > ag->seq_hwm)
+		return true;
+	if (ev->msg.seq == ag->last_seq && ag->last_reply &&
+	    !strcmp(digest, ag->last_digest)) {
+		strbuf_reset(&ev->reply);
+		strbuf_add(&ev->reply, ag->last_reply, ag->last_reply_len);
+		sched_complete(c, ev);
+		return false;
+	}
+	reject(c, ev, ag, &ag->rejected_replayed, "replayed");
+	return false;
+}
+
+void agent_msgs_exec(struct sched *c, struct event *ev)
+{
+	struct agent *ag;
+	char digest[65];
+
+	if (ev->auth == AUTH_MALFORMED) {
+		c->rejected_malformed++;
+		return refuse(c, ev, "malformed");
+	}
+	if (ev->auth == AUTH_ENROLL)
+		return handle_enroll(c, ev);
+	ag = state_agent(c->st, ev->msg.agent);
+	if (!ag) {
+		c->rejected_malformed++;
+		return refuse(c, ev, "unknown_agent");
+	}
+	if (ev->auth == AUTH_UNSIGNED)
+		return reject(c, ev, ag, &ag->rejected_unsigned, "unsigned");
+	if (ev->auth == AUTH_FORGED || ag->state == AGENT_REVOKED)
+		return reject(c, ev, ag, &ag->rejected_forged, "forged");
+	sign_sha256_hex(ev->msg.env_bytes, ev->msg.env_len, digest);
+	if (!check_sequence(c, ev, ag, digest))
+		return;
+	ag->seq_hwm = ev->msg.seq;
+	ag->last_seq = ev->msg.seq;
+	memcpy(ag->last_digest, digest, sizeof(digest));
+	free(ag->last_reply);
+	ag->last_reply = NULL;
+	ag->accepted++;
+	ag->last_seen_ms = c->now_ms;
+	records_put_agent(c->batch, c->store, ag);
+	if (agent_work_exec(c, ev, ag))
+		agent_msgs_remember(c, ev, ag);
+}
+
+void agent_msgs_remember(struct sched *c, struct event *ev, struct agent *ag)
+{
+	(void)c;
+	free(ag->last_reply);
+	ag->last_reply = xmalloc(ev->reply.len ? ev->reply.len : 1);
+	memcpy(ag->last_reply, ev->reply.buf, ev->reply.len);
+	ag->last_reply_len = ev->reply.len;
+}

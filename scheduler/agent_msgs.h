@@ -1,0 +1,31 @@
+/*
+ * agent_msgs.h - the core thread's side of the agent protocol
+ * (docs/protocol.md): enrollment, preflight, heartbeats, lease requests
+ * (long-polled), run state events, log lines and completions. Checks the
+ * per-agent sequence number (replays), lease epochs (stale completions) and
+ * ownership (an agent only ever touches its own environment's runs).
+ */
+#ifndef SP_AGENT_MSGS_H
+#define SP_AGENT_MSGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+
+struct sched;
+
+/* Handles one agent message: replies (completing ev) or parks it. */
+void agent_msgs_exec(struct sched *c, struct event *ev);
+/* Serves parked lease requests that now have work or whose wait is over
+ * (all of them when stopping). Called once per turn. */
+void agent_msgs_serve_parked(struct sched *c, bool stopping);
+/* Earliest monotonic deadline of a parked request, or INT64_MAX. */
+int64_t agent_msgs_next_deadline(struct sched *c);
+struct agent;
+/* Keeps ev's reply as ag's last answer, for a resend of the same message. */
+void agent_msgs_remember(struct sched *c, struct event *ev, struct agent *ag);
+/* Writes an error reply {ok:false, error:code} into ev->reply. */
+void agent_msgs_refuse(struct event *ev, const char *code);
+
+#endif

@@ -1,0 +1,384 @@
+/* agent_work.c - what authenticated agent messages do to runs and envs. */
+#include "agent_work.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_msgs.h"
+#include "mp.h"
+#include "mreply.h"
+#include "records.h"
+#include "sched_ctx.h"
+#include "util.h"
+
+#define MAX_LOG_LINES 1000
+#define MAX_LOG_LINE 8192
+#define MAX_SLOTS 256
+
+/* Starts an ok reply, with the runs this agent must cancel. */
+static void reply_begin(struct sched *c, struct mreply *m,
+			const struct agent *ag)
+{
+	size_t ncancel = 0;
+
+	mreply_init(m);
+	mreply_key(m, "ok");
+	msgpack_pack_true(&m->pk);
+	for (size_t i = 0; i < c->st->nruns; i++) {
+		const struct run *r = c->st->runs[i];
+		if (r && r->cancel_requested && !run_state_terminal(r->state) &&
+		    !strcmp(r->agent, ag->id))
+			ncancel++;
+	}
+	if (!ncancel)
+		return;
+	mreply_key(m, "cancel");
+	msgpack_pack_array(&m->pk, ncancel);
+	for (size_t i = 0; i < c->st->nruns; i++) {
+		const struct run *r = c->st->runs[i];
+		if (r && r->cancel_requested && !run_state_terminal(r->state) &&
+		    !strcmp(r->agent, ag->id))
+			msgpack_pack_uint64(&m->pk, r->id);
+	}
+}
+
+static bool reply_error(struct sched *c, struct event *ev, const char *code)
+{
+	agent_msgs_refuse(ev, code);
+	sched_complete(c, ev);
+	return true;
+}
+
+static void preflight_verdict(struct sched *c, const msgpack_object *body,
+			      int64_t skew, char *why, size_t len)
+{
+	bool spark_ok = false;
+	int64_t disk = 0;
+	char spark_err[256] = "";
+
+	mp_get_bool(body, "spark_ok", &spark_ok);
+	mp_get_i64(body, "disk_free_mb", &disk);
+	mp_get_str(body, "spark_error", spark_err, sizeof(spark_err));
+	why[0] = '\0';
+	if (!spark_ok)
+		snprintf(why, len, "spark-submit is not runnable: %s",
+			 spark_err[0] ? spark_err : "unknown error");
+	else if (disk < c->cfg->min_disk_mb)
+		snprintf(why, len,
+			 "only %lld MB free in the agent state dir (need %lld)",
+			 (long long)disk, (long long)c->cfg->min_disk_mb);
+	else if (llabs(skew) > c->cfg->max_clock_skew_ms)
+		snprintf(why, len, "clock skew %lld ms exceeds %lld ms",
+			 (long long)skew, (long long)c->cfg->max_clock_skew_ms);
+}
+
+static bool on_preflight(struct sched *c, struct event *ev, struct agent *ag)
+{
+	const msgpack_object *body = ev->msg.body;
+	struct env *e = state_env(c->st, ag->env);
+	int64_t skew = ev->msg.ts - c->now_ms;
+	uint64_t slots = 1;
+	char why[REASON_LEN];
+	struct mreply m;
+
+	if (!e)
+		return reply_error(c, ev, "no_environment");
+	preflight_verdict(c, body, skew, why, sizeof(why));
+	mp_get_str(body, "spark_version", ag->spark_version,
+		   sizeof(ag->spark_version));
+	if (!mp_get_u64(body, "slots", &slots) && slots >= 1 &&
+	    slots <= MAX_SLOTS)
+		ag->slots = (uint32_t)slots;
+	ag->preflight_ok = why[0] == '\0';
+	snprintf(e->spark_version, sizeof(e->spark_version), "%s",
+		 ag->spark_version);
+	mp_get_i64(body, "disk_free_mb", &e->disk_free_mb);
+	e->clock_skew_ms = skew;
+	if (e->state != ENV_VALIDATING_RUNTIME)
+		env_set_state(e, ENV_VALIDATING_RUNTIME, "preflight received",
+			      c->now_ms);
+	if (ag->preflight_ok)
+		env_set_state(e, ENV_READY, "preflight passed", c->now_ms);
+	else
+		env_set_state(e, ENV_FAILED, why, c->now_ms);
+	records_put_env(c->batch, c->store, e);
+	records_put_agent(c->batch, c->store, ag);
+	log_info("agent %s preflight: %s%s%s", ag->id,
+		 ag->preflight_ok ? "passed" : "failed",
+		 ag->preflight_ok ? "" : ": ", why);
+	reply_begin(c, &m, ag);
+	mreply_key(&m, "env_state");
+	mp_pack_cstr(&m.pk, env_state_name(e->state));
+	mreply_key(&m, "reason");
+	mp_pack_cstr(&m.pk, e->state_reason);
+	mreply_finish(&m, &ev->reply);
+	sched_complete(c, ev);
+	return true;
+}
+
+/* The run named in body, if it is live on this agent under this epoch.
+ * Anything else is stale (an old lease) or foreign, and counted. */
+static struct run *owned_run(struct sched *c, struct event *ev,
+			     struct agent *ag)
+{
+	uint64_t id = 0, epoch = 0;
+	struct run *r;
+
+	if (mp_get_u64(ev->msg.body, "run", &id) ||
+	    mp_get_u64(ev->msg.body, "epoch", &epoch))
+		return NULL;
+	r = state_run(c->st, id);
+	if (r && !run_state_terminal(r->state) && r->state != RUN_QUEUED &&
+	    !strcmp(r->agent, ag->id) && r->epoch == epoch)
+		return r;
+	ag->rejected_stale++;
+	log_warn("agent %s: stale or foreign report for run %llu epoch %llu",
+		 ag->id, (unsigned long long)id, (unsigned long long)epoch);
+	return NULL;
+}
+
+static bool on_heartbeat(struct sched *c, struct event *ev, struct agent *ag)
+{
+	struct mreply m;
+	reply_begin(c, &m, ag);
+	mreply_finish(&m, &ev->reply);
+	sched_complete(c, ev);
+	return true;
+}
+
+static bool agent_may_work(struct sched *c, const struct agent *ag)
+{
+	const struct env *e = state_env(c->st, ag->env);
+	return ag->state == AGENT_ACTIVE && ag->preflight_ok && e &&
+	       e->state == ENV_READY;
+}
+
+static void pack_lease(msgpack_packer *pk, const struct run *r,
+		       const struct job *j)
+{
+	msgpack_pack_map(pk, 6);
+	mp_kv_u64(pk, "run", r->id);
+	mp_kv_u64(pk, "attempt", r->attempt);
+	mp_kv_u64(pk, "epoch", r->epoch);
+	mp_kv_str(pk, "job", r->job);
+	mp_kv_u64(pk, "timeout_s", j ? j->timeout_s : 0);
+	mp_pack_cstr(pk, "argv");
+	msgpack_pack_array(pk, j ? (size_t)j->argc : 0);
+	for (int i = 0; j && i < j->argc; i++)
+		mp_pack_cstr(pk, j->argv[i]);
+}
+
+/* Leases up to `slots` queued runs of ag's environment to ag and answers
+ * ev with them. Returns the number leased. */
+static size_t lease_and_reply(struct sched *c, struct event *ev,
+			      struct agent *ag, uint32_t slots)
+{
+	struct run *picked[MAX_SLOTS];
+	size_t n = 0;
+	struct mreply m;
+
+	while (n < slots && agent_may_work(c, ag)) {
+		struct run *r = queue_pick(c->st, ag->env);
+		if (!r)
+			break;
+		queue_remove(c->st, r);
+		run_set_state(r, RUN_LEASED, c->now_ms);
+		r->epoch++;
+		snprintf(r->agent, sizeof(r->agent), "%s", ag->id);
+		records_put_run(c->batch, c->store, r);
+		picked[n++] = r;
+	}
+	reply_begin(c, &m, ag);
+	mreply_key(&m, "runs");
+	msgpack_pack_array(&m.pk, n);
+	for (size_t i = 0; i < n; i++)
+		pack_lease(&m.pk, picked[i], state_job(c->st, picked[i]->job));
+	mreply_finish(&m, &ev->reply);
+	return n;
+}
+
+static bool on_lease(struct sched *c, struct event *ev, struct agent *ag)
+{
+	uint64_t slots = 0, wait_ms = 0;
+
+	mp_get_u64(ev->msg.body, "slots", &slots);
+	mp_get_u64(ev->msg.body, "wait_ms", &wait_ms);
+	if (slots > MAX_SLOTS)
+		slots = MAX_SLOTS;
+	if (slots == 0 || lease_and_reply(c, ev, ag, (uint32_t)slots) > 0 ||
+	    wait_ms == 0) {
+		sched_complete(c, ev);
+		return true;
+	}
+	if ((int64_t)wait_ms > c->cfg->lease_wait_max_ms)
+		wait_ms = (uint64_t)c->cfg->lease_wait_max_ms;
+	strbuf_reset(&ev->reply);
+	ev->park_until_mono = c->now_mono + (int64_t)wait_ms;
+	ptrvec_push(&c->parked, ev);
+	return false;
+}
+
+static bool on_run_event(struct sched *c, struct event *ev, struct agent *ag)
+{
+	struct run *r = owned_run(c, ev, ag);
+	char state[32] = "";
+	int to;
+
+	if (!r)
+		return reply_error(c, ev, "stale");
+	mp_get_str(ev->msg.body, "app_id", r->app_id, sizeof(r->app_id));
+	mp_get_str(ev->msg.body, "state", state, sizeof(state));
+	to = run_state_parse(state);
+	if (to != RUN_SUBMITTED && to != RUN_RUNNING)
+		return reply_error(c, ev, "malformed");
+	/* Reports only move a run forward; a late "submitted" after
+	 * "running" just updates the application id. */
+	if ((int)r->state < to && run_set_state(r, (enum run_state)to,
+						c->now_ms))
+		return reply_error(c, ev, "bad_transition");
+	records_put_run(c->batch, c->store, r);
+	return on_heartbeat(c, ev, ag);
+}
+
+static bool on_log(struct sched *c, struct event *ev, struct agent *ag)
+{
+	struct run *r = owned_run(c, ev, ag);
+	const msgpack_object *lines = mp_get(ev->msg.body, "lines");
+
+	if (!r)
+		return reply_error(c, ev, "stale");
+	if (!lines || lines->type != MSGPACK_OBJECT_ARRAY ||
+	    lines->via.array.size > MAX_LOG_LINES)
+		return reply_error(c, ev, "malformed");
+	for (uint32_t i = 0; i < lines->via.array.size; i++) {
+		const msgpack_object *l = &lines->via.array.ptr[i];
+		const msgpack_object *f;
+		if (l->type != MSGPACK_OBJECT_ARRAY || l->via.array.size != 3 ||
+		    l->via.array.ptr[2].type != MSGPACK_OBJECT_STR)
+			continue;
+		f = l->via.array.ptr;
+		records_put_log(c->batch, c->store, r->id, r->log_lines++,
+				f[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+					? (int64_t)f[0].via.u64
+					: c->now_ms,
+				f[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+						f[1].via.u64 == LOG_STDOUT
+					? LOG_STDOUT
+					: LOG_STDERR,
+				f[2].via.str.ptr,
+				f[2].via.str.size > MAX_LOG_LINE
+					? MAX_LOG_LINE
+					: f[2].via.str.size);
+	}
+	records_put_run(c->batch, c->store, r);
+	return on_heartbeat(c, ev, ag);
+}
+
+static void finish_run(struct sched *c, struct run *r, enum run_state to)
+{
+	const struct job *j = state_job(c->st, r->job);
+	const struct env *e = state_env(c->st, r->env);
+	int64_t start = r->state_ms[RUN_RUNNING];
+
+	if (!start)
+		start = r->state_ms[RUN_SUBMITTED];
+	if (!start)
+		start = r->state_ms[RUN_LEASED];
+	run_set_state(r, to, c->now_ms);
+	if (j && e)
+		run_meter(r, j, e, start, c->now_ms);
+}
+
+static bool on_complete(struct sched *c, struct event *ev, struct agent *ag)
+{
+	struct run *r = owned_run(c, ev, ag);
+	const struct job *j;
+	char result[32] = "";
+	int64_t code = -1;
+	int to;
+
+	if (!r)
+		return reply_error(c, ev, "stale");
+	mp_get_str(ev->msg.body, "result", result, sizeof(result));
+	to = run_state_parse(result);
+	if (to < RUN_SUCCEEDED)
+		return reply_error(c, ev, "malformed");
+	mp_get_i64(ev->msg.body, "exit_code", &code);
+	r->exit_code = code >= 0 && code < 256 ? (int)code : -1;
+	mp_get_str(ev->msg.body, "app_id", r->app_id, sizeof(r->app_id));
+	mp_get_str(ev->msg.body, "reason", r->reason, sizeof(r->reason));
+	j = state_job(c->st, r->job);
+	if (to == RUN_FAILED && !r->cancel_requested && j &&
+	    r->attempt < j->max_attempts) {
+		/* Retries left: back in the queue as the next attempt. */
+		run_set_state(r, RUN_QUEUED, c->now_ms);
+		r->attempt++;
+		r->agent[0] = '\0';
+		queue_push(c->st, r);
+	} else {
+		finish_run(c, r, (enum run_state)to);
+	}
+	log_info("run %llu: %s on agent %s (attempt %u)%s%s",
+		 (unsigned long long)r->id, result, ag->id, r->attempt,
+		 r->reason[0] ? ": " : "", r->reason);
+	records_put_run(c->batch, c->store, r);
+	return on_heartbeat(c, ev, ag);
+}
+
+bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
+{
+	static const struct {
+		const char *type;
+		bool (*fn)(struct sched *, struct event *, struct agent *);
+	} handlers[] = {
+		{ "preflight", on_preflight }, { "heartbeat", on_heartbeat },
+		{ "lease", on_lease },         { "run_event", on_run_event },
+		{ "log", on_log },             { "complete", on_complete },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
+		if (!strcmp(ev->msg.type, handlers[i].type))
+			return handlers[i].fn(c, ev, ag);
+	return reply_error(c, ev, "unknown_type");
+}
+
+void agent_msgs_serve_parked(struct sched *c, bool stopping)
+{
+	for (size_t i = 0; i < c->parked.n;) {
+		struct event *ev = c->parked.v[i];
+		struct agent *ag = state_agent(c->st, ev->msg.agent);
+		uint64_t slots = 0;
+		bool expired = stopping || c->now_mono >= ev->park_until_mono;
+
+		mp_get_u64(ev->msg.body, "slots", &slots);
+		if (!ag || ag->state == AGENT_REVOKED) {
+			agent_msgs_refuse(ev, "forged");
+		} else {
+			size_t n = 0;
+			if (!stopping && queue_length(c->st, ag->env))
+				n = lease_and_reply(c, ev, ag, (uint32_t)slots);
+			if (n == 0 && !expired) {
+				strbuf_reset(&ev->reply);
+				i++;
+				continue;
+			}
+			if (n == 0)
+				lease_and_reply(c, ev, ag, 0);
+		}
+		if (ag)
+			agent_msgs_remember(c, ev, ag);
+		ptrvec_remove_at(&c->parked, i);
+		sched_complete(c, ev);
+	}
+}
+
+int64_t agent_msgs_next_deadline(struct sched *c)
+{
+	int64_t next = INT64_MAX;
+	for (size_t i = 0; i < c->parked.n; i++) {
+		const struct event *ev = c->parked.v[i];
+		if (ev->park_until_mono < next)
+			next = ev->park_until_mono;
+	}
+	return next;
+}

@@ -1,0 +1,26 @@
+/*
+ * agentsvc.h - the agent listener: an nng REP socket on tcp:// or tls+tcp://
+ * with one context per in-flight request. Message decoding and signature
+ * checks run here on nng's threads; the core thread does the rest. Only
+ * this module (and the agent's client) include nng.
+ */
+#ifndef SP_AGENTSVC_H
+#define SP_AGENTSVC_H
+
+#include <stddef.h>
+
+struct sched;
+struct keyreg;
+struct sched_config;
+struct agentsvc;
+
+/* Listens on cfg->listen (TLS settings from cfg). NULL + reason on error. */
+struct agentsvc *agentsvc_start(const struct sched_config *cfg,
+				struct sched *core, struct keyreg *keys,
+				char *err, size_t errlen);
+/* Closes the socket: no new requests; replies still owed fail quietly. */
+void agentsvc_close(struct agentsvc *s);
+/* Frees everything; call after core_stop. */
+void agentsvc_free(struct agentsvc *s);
+
+#endif

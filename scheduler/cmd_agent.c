@@ -1,0 +1,140 @@
+/* cmd_agent.c - admin commands for agents and enrollment tokens. */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin_cmds.h"
+#include "keyreg.h"
+#include "records.h"
+#include "sched_ctx.h"
+#include "sign.h"
+#include "util.h"
+
+int cmd_agent_token(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	const struct env *e = state_env(c->st, a->pos[0]);
+	uint8_t raw[24];
+	char hex[2 * sizeof(raw) + 1], token[64];
+	struct token *t;
+
+	if (!e)
+		return cmd_fail(r, "not_found", "no environment '%.128s'",
+				a->pos[0]);
+	if (sign_random(raw, sizeof(raw)))
+		return cmd_fail(r, "internal", "cannot get random bytes");
+	hex_encode(raw, sizeof(raw), hex);
+	snprintf(token, sizeof(token), "spt_%s", hex);
+	t = xcalloc(1, sizeof(*t));
+	/* Only the hash is stored: a copy of the store cannot enroll. */
+	sign_sha256_hex(token, strlen(token), t->hash);
+	snprintf(t->env, sizeof(t->env), "%s", e->key);
+	t->created_ms = c->now_ms;
+	t->expires_ms = c->now_ms +
+			arg_num(a, "--ttl", c->cfg->token_ttl_s) * 1000;
+	state_add_token(c->st, t);
+	records_put_token(c->batch, c->store, t);
+	jw_str(&r->w, "print", token);
+	jw_str(&r->w, "token", token);
+	jw_str(&r->w, "env", e->key);
+	jw_time(&r->w, "expires", t->expires_ms);
+	return 0;
+}
+
+static size_t agent_running(struct sched *c, const struct agent *ag)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->st->nruns; i++) {
+		const struct run *run = c->st->runs[i];
+		if (run && !strcmp(run->agent, ag->id) &&
+		    (run->state == RUN_LEASED || run->state == RUN_SUBMITTED ||
+		     run->state == RUN_RUNNING))
+			n++;
+	}
+	return n;
+}
+
+static void write_agent(struct sched *c, struct jw *w, const struct agent *ag,
+			bool full)
+{
+	char pub[65];
+	jw_str(w, "id", ag->id);
+	jw_str(w, "env", ag->env);
+	jw_str(w, "state", agent_state_name(ag->state));
+	jw_str(w, "preflight", ag->preflight_ok ? "passed" : "not passed");
+	jw_str(w, "hostname", ag->hostname);
+	jw_uint(w, "slots", ag->slots);
+	jw_uint(w, "running", agent_running(c, ag));
+	jw_time(w, "last_seen", ag->last_seen_ms);
+	if (!full)
+		return;
+	hex_encode(ag->pubkey, sizeof(ag->pubkey), pub);
+	jw_str(w, "public_key", pub);
+	jw_str(w, "spark_version", ag->spark_version);
+	jw_time(w, "enrolled", ag->enrolled_ms);
+	jw_uint(w, "seq", ag->seq_hwm);
+	jw_uint(w, "accepted", ag->accepted);
+	jw_uint(w, "rejected_forged", ag->rejected_forged);
+	jw_uint(w, "rejected_replayed", ag->rejected_replayed);
+	jw_uint(w, "rejected_unsigned", ag->rejected_unsigned);
+	jw_uint(w, "rejected_stale", ag->rejected_stale);
+}
+
+int cmd_agent_list(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	(void)a;
+	jw_arr_open(&r->w, "items");
+	for (size_t i = 0; i < c->st->agents.n; i++) {
+		jw_obj_open(&r->w, NULL);
+		write_agent(c, &r->w, c->st->agents.v[i], false);
+		jw_obj_close(&r->w);
+	}
+	jw_arr_close(&r->w);
+	jw_uint(&r->w, "rejected_unknown_agent", c->rejected_malformed);
+	return 0;
+}
+
+static struct agent *agent_arg(struct sched *c, const struct cmd_args *a,
+			       struct reply *r)
+{
+	struct agent *ag = state_agent(c->st, a->pos[0]);
+	if (!ag)
+		cmd_fail(r, "not_found", "no agent '%.64s'", a->pos[0]);
+	return ag;
+}
+
+int cmd_agent_show(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	const struct agent *ag = agent_arg(c, a, r);
+	if (!ag)
+		return -1;
+	jw_obj_open(&r->w, "agent");
+	write_agent(c, &r->w, ag, true);
+	jw_obj_close(&r->w);
+	return 0;
+}
+
+int cmd_agent_drain(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	struct agent *ag = agent_arg(c, a, r);
+	if (!ag)
+		return -1;
+	if (ag->state == AGENT_REVOKED)
+		return cmd_fail(r, "conflict", "agent '%s' is revoked", ag->id);
+	ag->state = AGENT_DRAINING;
+	records_put_agent(c->batch, c->store, ag);
+	jw_strf_print(&r->w, "agent %s is draining: no new work", ag->id);
+	return 0;
+}
+
+int cmd_agent_revoke(struct sched *c, const struct cmd_args *a,
+		     struct reply *r)
+{
+	struct agent *ag = agent_arg(c, a, r);
+	if (!ag)
+		return -1;
+	ag->state = AGENT_REVOKED;
+	ag->preflight_ok = false;
+	keyreg_remove(c->keys, ag->id);
+	records_put_agent(c->batch, c->store, ag);
+	jw_strf_print(&r->w, "agent %s is revoked", ag->id);
+	return 0;
+}

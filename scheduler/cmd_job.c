@@ -1,0 +1,123 @@
+/* cmd_job.c - admin commands for job definitions. */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin_cmds.h"
+#include "parse.h"
+#include "records.h"
+#include "sched_ctx.h"
+#include "util.h"
+
+#define MAX_ARG_LEN 8192
+
+static int check_spark_args(const struct cmd_args *a, struct reply *r)
+{
+	if (a->nrest > MAX_JOB_ARGS)
+		return cmd_fail(r, "invalid",
+				"too many spark-submit arguments (%d > %d)",
+				a->nrest, MAX_JOB_ARGS);
+	for (int i = 0; i < a->nrest; i++)
+		if (strlen(a->rest[i]) > MAX_ARG_LEN)
+			return cmd_fail(r, "invalid",
+					"spark-submit argument %d is longer than %d bytes",
+					i + 1, MAX_ARG_LEN);
+	return 0;
+}
+
+int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	char tenant[64], env[64], name[64], err[256], envkey[ENV_KEY_LEN];
+	struct job *j;
+
+	if (parse_path3(a->pos[0], tenant, env, name, 3, err, sizeof(err)))
+		return cmd_fail(r, "invalid", "%s", err);
+	snprintf(envkey, sizeof(envkey), "%s/%s", tenant, env);
+	if (!state_tenant(c->st, tenant))
+		return cmd_fail(r, "not_found", "no tenant '%s'", tenant);
+	if (!state_env(c->st, envkey))
+		return cmd_fail(r, "not_found", "no environment '%s'", envkey);
+	if (state_job(c->st, a->pos[0]))
+		return cmd_fail(r, "exists", "job '%s' already exists",
+				a->pos[0]);
+	if (check_spark_args(a, r))
+		return -1;
+	j = xcalloc(1, sizeof(*j));
+	snprintf(j->key, sizeof(j->key), "%s/%s/%s", tenant, env, name);
+	snprintf(j->tenant, sizeof(j->tenant), "%s", tenant);
+	snprintf(j->env, sizeof(j->env), "%s", envkey);
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	j->driver_cores = (uint32_t)arg_num(a, "--driver-cores", 1);
+	j->driver_memory_mb = (uint32_t)arg_num(a, "--driver-memory", 1024);
+	j->executor_cores = (uint32_t)arg_num(a, "--executor-cores", 1);
+	j->executor_memory_mb = (uint32_t)arg_num(a, "--executor-memory", 2048);
+	j->executors = (uint32_t)arg_num(a, "--executors", 2);
+	j->timeout_s = (uint32_t)arg_num(a, "--timeout", 3600);
+	j->max_attempts = (uint32_t)arg_num(a, "--max-attempts", 1);
+	j->run_budget = arg_num(a, "--run-budget", 0);
+	j->created_ms = c->now_ms;
+	j->argv = xcalloc((size_t)a->nrest + 1, sizeof(char *));
+	for (int i = 0; i < a->nrest; i++)
+		j->argv[j->argc++] = xstrdup(a->rest[i]);
+	state_add_job(c->st, j);
+	records_put_job(c->batch, c->store, j);
+	jw_str(&r->w, "job", j->key);
+	jw_strf_print(&r->w, "created job %s", j->key);
+	return 0;
+}
+
+static void write_memory(struct jw *w, const char *key, uint32_t mb)
+{
+	char buf[32];
+	if (mb % 1024 == 0)
+		snprintf(buf, sizeof(buf), "%ug", mb / 1024);
+	else
+		snprintf(buf, sizeof(buf), "%um", mb);
+	jw_str(w, key, buf);
+}
+
+static void write_job(struct jw *w, const struct job *j, bool full)
+{
+	jw_str(w, "job", j->key);
+	jw_uint(w, "driver_cores", j->driver_cores);
+	write_memory(w, "driver_memory", j->driver_memory_mb);
+	jw_uint(w, "executors", j->executors);
+	jw_uint(w, "executor_cores", j->executor_cores);
+	write_memory(w, "executor_memory", j->executor_memory_mb);
+	jw_uint(w, "timeout_s", j->timeout_s);
+	jw_uint(w, "max_attempts", j->max_attempts);
+	if (!full)
+		return;
+	if (j->run_budget)
+		jw_usd(w, "run_budget", j->run_budget);
+	else
+		jw_str(w, "run_budget", "none");
+	jw_time(w, "created", j->created_ms);
+	jw_arr_open(w, "spark_submit_args");
+	for (int i = 0; i < j->argc; i++)
+		jw_str(w, NULL, j->argv[i]);
+	jw_arr_close(w);
+}
+
+int cmd_job_list(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	(void)a;
+	jw_arr_open(&r->w, "items");
+	for (size_t i = 0; i < c->st->jobs.n; i++) {
+		jw_obj_open(&r->w, NULL);
+		write_job(&r->w, c->st->jobs.v[i], false);
+		jw_obj_close(&r->w);
+	}
+	jw_arr_close(&r->w);
+	return 0;
+}
+
+int cmd_job_show(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	const struct job *j = state_job(c->st, a->pos[0]);
+	if (!j)
+		return cmd_fail(r, "not_found", "no job '%.192s'", a->pos[0]);
+	jw_obj_open(&r->w, "job");
+	write_job(&r->w, j, true);
+	jw_obj_close(&r->w);
+	return 0;
+}

@@ -1,0 +1,193 @@
+/* cmd_tenant.c - admin commands for tenants and environments. */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin_cmds.h"
+#include "parse.h"
+#include "records.h"
+#include "sched_ctx.h"
+#include "util.h"
+
+int cmd_tenant_add(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	char err[256];
+	const char *name = a->pos[0];
+	const char *mode = arg_str(a, "--budget-mode", "soft");
+	struct tenant *t;
+
+	if (name_reason(name, err, sizeof(err)))
+		return cmd_fail(r, "invalid", "tenant %s", err);
+	if (strcmp(mode, "soft") && strcmp(mode, "hard"))
+		return cmd_fail(r, "invalid",
+				"--budget-mode: '%.64s' must be soft or hard",
+				mode);
+	if (state_tenant(c->st, name))
+		return cmd_fail(r, "exists", "tenant '%s' already exists", name);
+	t = xcalloc(1, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->weight = (uint32_t)arg_num(a, "--weight", 1);
+	t->max_running = (uint32_t)arg_num(a, "--max-running", 0);
+	t->max_queued = (uint32_t)arg_num(a, "--max-queued", 0);
+	t->submit_rate = (uint32_t)arg_num(a, "--submit-rate", 0);
+	t->monthly_budget = arg_num(a, "--monthly-budget", 0);
+	t->budget_mode = strcmp(mode, "hard") ? BUDGET_SOFT : BUDGET_HARD;
+	t->created_ms = c->now_ms;
+	state_add_tenant(c->st, t);
+	records_put_tenant(c->batch, c->store, t);
+	jw_str(&r->w, "tenant", t->name);
+	jw_strf_print(&r->w, "created tenant %s", t->name);
+	return 0;
+}
+
+static void write_limit(struct jw *w, const char *key, uint32_t v)
+{
+	if (v)
+		jw_uint(w, key, v);
+	else
+		jw_str(w, key, "unlimited");
+}
+
+static void write_tenant(struct sched *c, struct jw *w, const struct tenant *t,
+			 bool full)
+{
+	size_t envs = 0, queued = 0;
+	for (size_t i = 0; i < c->st->envs.n; i++) {
+		const struct env *e = c->st->envs.v[i];
+		if (strcmp(e->tenant, t->name))
+			continue;
+		envs++;
+		queued += queue_length(c->st, e->key);
+	}
+	jw_str(w, "name", t->name);
+	jw_uint(w, "weight", t->weight);
+	write_limit(w, "max_running", t->max_running);
+	write_limit(w, "max_queued", t->max_queued);
+	if (full) {
+		write_limit(w, "submit_rate", t->submit_rate);
+		if (t->monthly_budget)
+			jw_usd(w, "monthly_budget", t->monthly_budget);
+		else
+			jw_str(w, "monthly_budget", "none");
+		jw_str(w, "budget_mode",
+		       t->budget_mode == BUDGET_HARD ? "hard" : "soft");
+	}
+	jw_uint(w, "environments", envs);
+	jw_uint(w, "queued", queued);
+	jw_time(w, "created", t->created_ms);
+}
+
+int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	(void)a;
+	jw_arr_open(&r->w, "items");
+	for (size_t i = 0; i < c->st->tenants.n; i++) {
+		jw_obj_open(&r->w, NULL);
+		write_tenant(c, &r->w, c->st->tenants.v[i], false);
+		jw_obj_close(&r->w);
+	}
+	jw_arr_close(&r->w);
+	return 0;
+}
+
+int cmd_tenant_show(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	const struct tenant *t = state_tenant(c->st, a->pos[0]);
+	if (!t)
+		return cmd_fail(r, "not_found", "no tenant '%.64s'", a->pos[0]);
+	jw_obj_open(&r->w, "tenant");
+	write_tenant(c, &r->w, t, true);
+	jw_obj_close(&r->w);
+	return 0;
+}
+
+int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	char tenant[64], name[64], dummy[64], err[256];
+	const char *mode = arg_str(a, "--mode", "full");
+	enum env_mode m;
+	struct env *e;
+
+	if (parse_path3(a->pos[0], tenant, name, dummy, 2, err, sizeof(err)))
+		return cmd_fail(r, "invalid", "%s", err);
+	if (env_mode_parse(mode, &m))
+		return cmd_fail(r, "invalid",
+				"--mode: '%.64s' must be full or byoc_lite",
+				mode);
+	if (!state_tenant(c->st, tenant))
+		return cmd_fail(r, "not_found", "no tenant '%s'", tenant);
+	if (state_env(c->st, a->pos[0]))
+		return cmd_fail(r, "exists", "environment '%s' already exists",
+				a->pos[0]);
+	e = xcalloc(1, sizeof(*e));
+	snprintf(e->key, sizeof(e->key), "%s/%s", tenant, name);
+	snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->mode = m;
+	e->state = ENV_PENDING;
+	snprintf(e->state_reason, sizeof(e->state_reason),
+		 "waiting for an agent to enroll");
+	e->price_vcpu_hour = arg_num(a, "--price-vcpu-hour", 0);
+	e->price_gb_hour = arg_num(a, "--price-gb-hour", 0);
+	e->created_ms = e->state_ms = c->now_ms;
+	state_add_env(c->st, e);
+	records_put_env(c->batch, c->store, e);
+	jw_str(&r->w, "env", e->key);
+	jw_str(&r->w, "state", env_state_name(e->state));
+	jw_strf_print(&r->w, "created environment %s (%s)", e->key,
+		      env_state_name(e->state));
+	return 0;
+}
+
+static void write_env(struct sched *c, struct jw *w, const struct env *e,
+		      bool full)
+{
+	size_t agents = 0;
+	for (size_t i = 0; i < c->st->agents.n; i++) {
+		const struct agent *ag = c->st->agents.v[i];
+		if (!strcmp(ag->env, e->key) && ag->state != AGENT_REVOKED)
+			agents++;
+	}
+	jw_str(w, "env", e->key);
+	jw_str(w, "mode", env_mode_name(e->mode));
+	jw_str(w, "state", env_state_name(e->state));
+	jw_uint(w, "agents", agents);
+	jw_uint(w, "queued", queue_length(c->st, e->key));
+	if (!full) {
+		jw_str(w, "reason", e->state_reason);
+		return;
+	}
+	jw_str(w, "state_reason", e->state_reason);
+	jw_time(w, "state_changed", e->state_ms);
+	jw_str(w, "spark_version", e->spark_version[0] ? e->spark_version
+						       : NULL);
+	jw_int(w, "disk_free_mb", e->disk_free_mb);
+	jw_int(w, "clock_skew_ms", e->clock_skew_ms);
+	jw_usd(w, "price_vcpu_hour", e->price_vcpu_hour);
+	jw_usd(w, "price_gb_hour", e->price_gb_hour);
+	jw_time(w, "created", e->created_ms);
+}
+
+int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	(void)a;
+	jw_arr_open(&r->w, "items");
+	for (size_t i = 0; i < c->st->envs.n; i++) {
+		jw_obj_open(&r->w, NULL);
+		write_env(c, &r->w, c->st->envs.v[i], false);
+		jw_obj_close(&r->w);
+	}
+	jw_arr_close(&r->w);
+	return 0;
+}
+
+int cmd_env_show(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	const struct env *e = state_env(c->st, a->pos[0]);
+	if (!e)
+		return cmd_fail(r, "not_found", "no environment '%.128s'",
+				a->pos[0]);
+	jw_obj_open(&r->w, "environment");
+	write_env(c, &r->w, e, true);
+	jw_obj_close(&r->w);
+	return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * config.h - the scheduler's settings: defaults, then the config file, then
+ * command-line flags (flags win). One table row per setting.
+ */
+#ifndef SP_SCHED_CONFIG_H
+#define SP_SCHED_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sched_config {
+	char data_dir[512];
+	char admin_socket[512];
+	char listen[512];          /* nng URL for agents */
+	char metrics_listen[512];  /* reserved for /metrics (not served yet) */
+	char tls_cert[512];        /* PEM certificate chain, for tls+tcp:// */
+	char tls_key[512];         /* PEM private key */
+	char tls_ca[512];          /* CA for client certificates (optional) */
+	int64_t token_ttl_s;       /* default enrollment token lifetime */
+	int64_t max_clock_skew_ms; /* preflight: agent clock vs ours */
+	int64_t min_disk_mb;       /* preflight: free space in agent state dir */
+	int64_t lease_wait_max_ms; /* longest long-poll for work */
+	int64_t agent_timeout_ms;  /* agent considered gone after this */
+	char log_level[16];
+};
+
+/* Fills in the defaults. */
+void config_defaults(struct sched_config *c);
+/* Reads a config file over c. 0, or -1 with "path:line: reason" in err. */
+int config_load(struct sched_config *c, const char *path, char *err,
+		size_t errlen);
+/* Sets one key (as in the file, e.g. "data_dir") from a string. 0 / -1. */
+int config_set(struct sched_config *c, const char *key, const char *value,
+	       char *err, size_t errlen);
+/* Checks the combination (e.g. tls+tcp:// needs tls_cert and tls_key). */
+int config_validate(const struct sched_config *c, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,190 @@
+/* core.c - the core thread: drain events, apply, group commit, reply. */
+#include "core.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin_cmds.h"
+#include "agent_msgs.h"
+#include "sched_ctx.h"
+#include "util.h"
+
+struct event *event_new(enum event_kind kind)
+{
+	struct event *ev = xcalloc(1, sizeof(*ev));
+	ev->kind = kind;
+	strbuf_init(&ev->reply, 0);
+	return ev;
+}
+
+void event_free(struct event *ev)
+{
+	if (!ev)
+		return;
+	cmdline_release(&ev->cmd);
+	if (ev->msg_open)
+		wire_msg_release(&ev->msg);
+	free(ev->buf);
+	strbuf_release(&ev->reply);
+	free(ev);
+}
+
+void sched_complete(struct sched *c, struct event *ev)
+{
+	ptrvec_push(&c->done, ev);
+}
+
+void core_post(struct sched *c, struct event *ev)
+{
+	ev->next = NULL;
+	pthread_mutex_lock(&c->lock);
+	if (c->inbox_tail)
+		c->inbox_tail->next = ev;
+	else
+		c->inbox_head = ev;
+	c->inbox_tail = ev;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Waits for events or the earliest parked deadline; returns the list. */
+static struct event *take_inbox(struct sched *c, bool *stopping)
+{
+	struct event *list;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->inbox_head && !c->stopping) {
+		int64_t wake_at = agent_msgs_next_deadline(c);
+		if (wake_at == INT64_MAX) {
+			pthread_cond_wait(&c->wake, &c->lock);
+			continue;
+		}
+		int64_t wait = wake_at - time_mono_ms();
+		if (wait <= 0)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += wait / 1000;
+		ts.tv_nsec += (wait % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_cond_timedwait(&c->wake, &c->lock, &ts) ==
+		    ETIMEDOUT)
+			break;
+	}
+	list = c->inbox_head;
+	c->inbox_head = c->inbox_tail = NULL;
+	*stopping = c->stopping;
+	pthread_mutex_unlock(&c->lock);
+	return list;
+}
+
+static void commit_and_reply(struct sched *c)
+{
+	char err[256];
+
+	if (store_batch_count(c->batch) > 0) {
+		/* A failed WAL sync means we cannot tell what is durable:
+		 * crash, and let the restart reload what the store holds,
+		 * rather than acknowledge anything. */
+		if (store_write(c->store, c->batch, true, err, sizeof(err))) {
+			log_error("store write failed: %s; aborting", err);
+			abort();
+		}
+		store_batch_clear(c->batch);
+		c->commits++;
+	}
+	for (size_t i = 0; i < c->done.n; i++) {
+		struct event *ev = c->done.v[i];
+		ev->done(ev);
+	}
+	c->done.n = 0;
+}
+
+static void *core_main(void *arg)
+{
+	struct sched *c = arg;
+	bool stopping = false;
+
+	while (!stopping) {
+		struct event *ev = take_inbox(c, &stopping);
+		c->now_ms = time_now_ms();
+		c->now_mono = time_mono_ms();
+		while (ev) {
+			struct event *next = ev->next;
+			c->events++;
+			if (ev->kind == EV_ADMIN)
+				admin_cmds_exec(c, ev);
+			else
+				agent_msgs_exec(c, ev);
+			ev = next;
+		}
+		agent_msgs_serve_parked(c, stopping);
+		commit_and_reply(c);
+		c->turns++;
+	}
+	return NULL;
+}
+
+struct sched *core_start(struct store *s, struct sched_state *st,
+			 const struct sched_config *cfg, struct keyreg *keys)
+{
+	struct sched *c = xcalloc(1, sizeof(*c));
+
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	c->store = s;
+	c->st = st;
+	c->cfg = cfg;
+	c->keys = keys;
+	c->batch = store_batch_new();
+	for (size_t i = 0; i < st->agents.n; i++) {
+		struct agent *a = st->agents.v[i];
+		if (a->state != AGENT_REVOKED)
+			keyreg_set(keys, a->id, a->pubkey);
+	}
+	if (pthread_create(&c->thread, NULL, core_main, c)) {
+		store_batch_free(c->batch);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void core_stop(struct sched *c)
+{
+	struct event *ev;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	/* Anything posted after the last turn is answered as refused. */
+	while ((ev = c->inbox_head)) {
+		c->inbox_head = ev->next;
+		strbuf_reset(&ev->reply);
+		if (ev->kind == EV_ADMIN)
+			admin_cmds_refuse(ev, "shutting_down",
+					  "the scheduler is shutting down");
+		else
+			agent_msgs_refuse(ev, "shutting_down");
+		ev->done(ev);
+	}
+	store_batch_free(c->batch);
+	free(c->parked.v);
+	free(c->done.v);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->wake);
+	free(c);
+}

@@ -1,0 +1,75 @@
+/*
+ * core.h - the core thread (DESIGN.md §1). It alone owns the scheduling
+ * state and the RocksDB write path. Other threads post events; each turn
+ * the core applies every pending event, writes one WriteBatch with
+ * sync=true, and only then completes the turn's events (sends replies).
+ */
+#ifndef SP_CORE_H
+#define SP_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cmdline.h"
+#include "config.h"
+#include "state.h"
+#include "store.h"
+#include "strbuf.h"
+#include "wire.h"
+
+struct event;
+/* Called on the core thread once ev's reply is durable and ready; the
+ * callee owns ev from then on (and frees it with event_free). */
+typedef void (*event_done_fn)(struct event *ev);
+
+enum event_kind { EV_ADMIN, EV_AGENT };
+
+/* How the transport judged an agent message before posting it. */
+enum agent_auth {
+	AUTH_OK,        /* signature valid for the named agent's key */
+	AUTH_ENROLL,    /* enroll: valid signature by the key in its body */
+	AUTH_UNSIGNED,  /* no signature */
+	AUTH_FORGED,    /* bad signature, or unknown/revoked agent */
+	AUTH_MALFORMED, /* not a valid envelope */
+};
+
+struct event {
+	enum event_kind kind;
+	struct event *next;
+	/* EV_ADMIN */
+	struct cmdline cmd;
+	unsigned peer_uid;
+	/* EV_AGENT: msg points into buf, which the event owns */
+	void *buf;
+	size_t len;
+	struct wire_msg msg;
+	bool msg_open;
+	enum agent_auth auth;
+	char auth_detail[128];
+	int64_t park_until_mono; /* long poll deadline while parked */
+	/* the reply, filled by the core */
+	struct strbuf reply;
+	event_done_fn done;
+	void *owner; /* the transport's connection or context */
+};
+
+/* A zeroed event with an empty reply. */
+struct event *event_new(enum event_kind kind);
+void event_free(struct event *ev);
+
+struct sched; /* the core thread's state, see sched.h */
+
+/* Starts the core thread over st (loaded) and s. Returns NULL on failure. */
+struct keyreg;
+/* Starts the core thread over st (loaded) and s, publishing the keys of
+ * the loaded agents into keys. Returns NULL on failure. */
+struct sched *core_start(struct store *s, struct sched_state *st,
+			 const struct sched_config *cfg, struct keyreg *keys);
+/* Hands ev to the core thread (any thread). Ownership passes to the core;
+ * it comes back through ev->done. */
+void core_post(struct sched *c, struct event *ev);
+/* Stops the thread after its current turn; pending events are completed
+ * with an error reply. Does not free the store or the state. */
+void core_stop(struct sched *c);
+
+#endif

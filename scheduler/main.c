@@ -1,0 +1,173 @@
+/* main.c - sparkpilot-scheduler: flags, start-up and orderly shutdown. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "agentsvc.h"
+#include "config.h"
+#include "core.h"
+#include "keyreg.h"
+#include "records.h"
+#include "state.h"
+#include "store.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: sparkpilot-scheduler [--config FILE] [--data-dir DIR] "
+	"[--admin-socket PATH]\n"
+	"                            [--listen URL] [--metrics-listen URL] "
+	"[--log-level LEVEL]\n";
+
+static void usage_error(const char *fmt, ...) SP_PRINTF(1, 2) SP_NORETURN;
+
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "sparkpilot-scheduler: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage);
+	exit(2);
+}
+
+/* Flags override the config file, so the file is read first. */
+static void parse_flags(int argc, char **argv, struct sched_config *cfg)
+{
+	static const struct {
+		const char *flag, *key;
+	} map[] = {
+		{ "--data-dir", "data_dir" },
+		{ "--admin-socket", "admin_socket" },
+		{ "--listen", "listen" },
+		{ "--metrics-listen", "metrics_listen" },
+		{ "--log-level", "log_level" },
+	};
+	char err[256];
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		if (!strcmp(argv[i], "--config")) {
+			if (++i == argc)
+				usage_error("option '%s' needs a value",
+					    "--config");
+			if (config_load(cfg, argv[i], err, sizeof(err)))
+				usage_error("%s", err);
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		size_t k;
+		if (!strcmp(argv[i], "--config")) {
+			i++;
+			continue;
+		}
+		for (k = 0; k < ARRAY_SIZE(map); k++)
+			if (!strcmp(argv[i], map[k].flag))
+				break;
+		if (k == ARRAY_SIZE(map))
+			usage_error("unknown option '%s'", argv[i]);
+		if (++i == argc)
+			usage_error("option '%s' needs a value", map[k].flag);
+		if (config_set(cfg, map[k].key, argv[i], err, sizeof(err)))
+			usage_error("%s", err);
+	}
+	if (config_validate(cfg, err, sizeof(err)))
+		usage_error("%s", err);
+}
+
+static enum log_level level_of(const char *s)
+{
+	if (!strcmp(s, "debug"))
+		return LOG_DEBUG;
+	if (!strcmp(s, "warn"))
+		return LOG_WARN;
+	if (!strcmp(s, "error"))
+		return LOG_ERROR;
+	return LOG_INFO;
+}
+
+static void socket_dir(const char *path)
+{
+	char dir[512];
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (mkdir_p(dir, 0750))
+		die("cannot create '%s': %s", dir, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	struct sched_config cfg;
+	struct sched_state st;
+	struct store *store;
+	struct keyreg *keys;
+	struct sched *core;
+	struct agentsvc *agents;
+	struct admin_server *admin;
+	char err[512];
+	sigset_t sigs;
+	int sig;
+
+	config_defaults(&cfg);
+	parse_flags(argc, argv, &cfg);
+	log_setup("sparkpilot-scheduler", level_of(cfg.log_level));
+	/* Block the stop signals before any thread starts, so that only
+	 * sigwait() below sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (mkdir_p(cfg.data_dir, 0700))
+		die("cannot create data dir '%s': %s", cfg.data_dir,
+		    strerror(errno));
+	store = store_open(cfg.data_dir, err, sizeof(err));
+	if (!store)
+		die("%s", err);
+	state_init(&st);
+	if (records_load(store, &st, err, sizeof(err)))
+		die("cannot load the store: %s", err);
+	keys = keyreg_new();
+	core = core_start(store, &st, &cfg, keys);
+	if (!core)
+		die("cannot start the core thread");
+	agents = agentsvc_start(&cfg, core, keys, err, sizeof(err));
+	if (!agents)
+		die("%s", err);
+	socket_dir(cfg.admin_socket);
+	admin = admin_start(cfg.admin_socket, core, err, sizeof(err));
+	if (!admin)
+		die("%s", err);
+	if (cfg.metrics_listen[0])
+		log_warn("metrics_listen '%s': /metrics is not served by this "
+			 "version", cfg.metrics_listen);
+	log_info("ready: %zu tenants, %zu environments, %zu agents, %zu runs; "
+		 "agents on %s, admin on %s",
+		 st.tenants.n, st.envs.n, st.agents.n, st.nruns, cfg.listen,
+		 cfg.admin_socket);
+
+	sigwait(&sigs, &sig);
+	log_info("signal %d: shutting down", sig);
+	admin_stop(admin);
+	agentsvc_close(agents);
+	core_stop(core);
+	agentsvc_free(agents);
+	admin_free(admin);
+	store_close(store);
+	state_release(&st);
+	keyreg_free(keys);
+	log_info("stopped");
+	return 0;
+}

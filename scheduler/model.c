@@ -1,0 +1,155 @@
+/* model.c - state machines and metering for the scheduler's records. */
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const env_state_names[] = {
+	"pending", "validating_runtime", "ready", "failed"
+};
+static const char *const run_state_names[] = {
+	"queued", "leased", "submitted", "running",
+	"succeeded", "failed", "cancelled", "timed_out"
+};
+
+const char *env_state_name(enum env_state s)
+{
+	return (unsigned)s < 4 ? env_state_names[s] : "unknown";
+}
+
+const char *env_mode_name(enum env_mode m)
+{
+	return m == ENV_BYOC_LITE ? "byoc_lite" : "full";
+}
+
+int env_mode_parse(const char *s, enum env_mode *out)
+{
+	if (!strcmp(s, "full"))
+		*out = ENV_FULL;
+	else if (!strcmp(s, "byoc_lite"))
+		*out = ENV_BYOC_LITE;
+	else
+		return -1;
+	return 0;
+}
+
+const char *agent_state_name(enum agent_state s)
+{
+	switch (s) {
+	case AGENT_ACTIVE:
+		return "active";
+	case AGENT_DRAINING:
+		return "draining";
+	case AGENT_REVOKED:
+		return "revoked";
+	}
+	return "unknown";
+}
+
+const char *run_state_name(enum run_state s)
+{
+	return (unsigned)s < RUN_STATE_COUNT ? run_state_names[s] : "unknown";
+}
+
+int run_state_parse(const char *s)
+{
+	for (int i = 0; i < RUN_STATE_COUNT; i++)
+		if (!strcmp(s, run_state_names[i]))
+			return i;
+	return -1;
+}
+
+bool run_state_terminal(enum run_state s)
+{
+	return s >= RUN_SUCCEEDED && s < RUN_STATE_COUNT;
+}
+
+bool run_transition_ok(enum run_state from, enum run_state to)
+{
+	if (run_state_terminal(from) || from == to)
+		return false;
+	switch (to) {
+	case RUN_QUEUED:
+		/* a lost lease or a failed attempt with retries left */
+		return from == RUN_LEASED || from == RUN_SUBMITTED ||
+		       from == RUN_RUNNING;
+	case RUN_LEASED:
+		return from == RUN_QUEUED;
+	case RUN_SUBMITTED:
+		return from == RUN_LEASED;
+	case RUN_RUNNING:
+		return from == RUN_LEASED || from == RUN_SUBMITTED;
+	case RUN_SUCCEEDED:
+	case RUN_FAILED:
+	case RUN_TIMED_OUT:
+		return from != RUN_QUEUED;
+	case RUN_CANCELLED:
+		return true;
+	case RUN_STATE_COUNT:
+		break;
+	}
+	return false;
+}
+
+int run_set_state(struct run *r, enum run_state to, int64_t now_ms)
+{
+	if (!run_transition_ok(r->state, to))
+		return -1;
+	r->state = to;
+	r->state_ms[to] = now_ms;
+	return 0;
+}
+
+bool env_transition_ok(enum env_state from, enum env_state to)
+{
+	switch (to) {
+	case ENV_VALIDATING_RUNTIME:
+		return from != ENV_VALIDATING_RUNTIME;
+	case ENV_READY:
+	case ENV_FAILED:
+		return from == ENV_VALIDATING_RUNTIME;
+	case ENV_PENDING:
+		return false;
+	}
+	return false;
+}
+
+int env_set_state(struct env *e, enum env_state to, const char *reason,
+		  int64_t now_ms)
+{
+	if (!env_transition_ok(e->state, to))
+		return -1;
+	e->state = to;
+	e->state_ms = now_ms;
+	snprintf(e->state_reason, sizeof(e->state_reason), "%s",
+		 reason ? reason : "");
+	return 0;
+}
+
+void run_meter(struct run *r, const struct job *j, const struct env *e,
+	       int64_t start_ms, int64_t end_ms)
+{
+	int64_t dur = end_ms > start_ms ? end_ms - start_ms : 0;
+	int64_t vcpus = (int64_t)j->driver_cores +
+			(int64_t)j->executors * j->executor_cores;
+	int64_t mem_mb = (int64_t)j->driver_memory_mb +
+			 (int64_t)j->executors * j->executor_memory_mb;
+	/* micro-USD = unit-ms * micro-USD-per-hour / 3.6e6; 128-bit so that a
+	 * long run on a big cluster cannot overflow the product. */
+	__int128 cpu_cost = (__int128)vcpus * dur * e->price_vcpu_hour;
+	__int128 mem_cost = (__int128)mem_mb * dur * e->price_gb_hour / 1024;
+
+	r->vcpu_ms = vcpus * dur;
+	r->gb_ms = mem_mb * dur / 1024;
+	r->cost = (int64_t)((cpu_cost + mem_cost) / 3600000);
+}
+
+void job_release(struct job *j)
+{
+	for (int i = 0; i < j->argc; i++)
+		free(j->argv[i]);
+	free(j->argv);
+	j->argv = NULL;
+	j->argc = 0;
+}

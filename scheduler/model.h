@@ -1,0 +1,177 @@
+/*
+ * model.h - the scheduler's records (tenants, environments, agents,
+ * enrollment tokens, jobs, runs) and their state machines. Pure: no I/O, no
+ * locks. Owned by the core thread; the records are persisted by records.c.
+ */
+#ifndef SP_MODEL_H
+#define SP_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NAME_MAX_LEN 64          /* 63 chars + NUL (parse.h name rules) */
+#define ENV_KEY_LEN (2 * NAME_MAX_LEN)
+#define JOB_KEY_LEN (3 * NAME_MAX_LEN)
+#define AGENT_ID_LEN 32
+#define REASON_LEN 512
+#define APP_ID_LEN 128
+#define MAX_JOB_ARGS 256
+
+enum budget_mode { BUDGET_SOFT, BUDGET_HARD };
+
+struct tenant {
+	char name[NAME_MAX_LEN];
+	uint32_t weight;
+	uint32_t max_running;    /* 0 = unlimited */
+	uint32_t max_queued;     /* 0 = unlimited */
+	uint32_t submit_rate;    /* runs/s, 0 = unlimited */
+	int64_t monthly_budget;  /* micro-USD, 0 = none */
+	enum budget_mode budget_mode;
+	int64_t created_ms;
+};
+
+enum env_mode { ENV_FULL, ENV_BYOC_LITE };
+enum env_state {
+	ENV_PENDING,
+	ENV_VALIDATING_RUNTIME,
+	ENV_READY,
+	ENV_FAILED,
+};
+
+struct env {
+	char key[ENV_KEY_LEN]; /* "tenant/env" */
+	char tenant[NAME_MAX_LEN];
+	char name[NAME_MAX_LEN];
+	enum env_mode mode;
+	enum env_state state;
+	char state_reason[REASON_LEN];
+	int64_t price_vcpu_hour; /* micro-USD */
+	int64_t price_gb_hour;   /* micro-USD */
+	char spark_version[64];
+	int64_t disk_free_mb;
+	int64_t clock_skew_ms;
+	int64_t created_ms;
+	int64_t state_ms; /* when state was last changed */
+};
+
+enum agent_state { AGENT_ACTIVE, AGENT_DRAINING, AGENT_REVOKED };
+
+struct agent {
+	char id[AGENT_ID_LEN];
+	char env[ENV_KEY_LEN];
+	uint8_t pubkey[32];
+	char hostname[128];
+	enum agent_state state;
+	uint32_t slots;
+	uint64_t seq_hwm;   /* highest accepted sequence number (persisted) */
+	int64_t enrolled_ms;
+	int64_t last_seen_ms;
+	uint64_t rejected_forged;
+	uint64_t rejected_replayed;
+	uint64_t rejected_unsigned;
+	uint64_t rejected_stale; /* completions naming an old epoch */
+	uint64_t accepted;       /* messages accepted */
+	bool preflight_ok;       /* last preflight passed: may take work */
+	char spark_version[64];
+	/* runtime only, not persisted: the last reply, for REQ resends */
+	uint64_t last_seq;
+	char last_digest[65];
+	char *last_reply;
+	size_t last_reply_len;
+};
+
+struct token {
+	char hash[65]; /* sha256 hex of the token; the token itself is never kept */
+	char env[ENV_KEY_LEN];
+	int64_t created_ms;
+	int64_t expires_ms;
+	int64_t used_ms; /* 0 while unused */
+	char agent[AGENT_ID_LEN];
+};
+
+struct job {
+	char key[JOB_KEY_LEN]; /* "tenant/env/job" */
+	char tenant[NAME_MAX_LEN];
+	char env[ENV_KEY_LEN];
+	char name[NAME_MAX_LEN];
+	uint32_t driver_cores;
+	uint32_t driver_memory_mb;
+	uint32_t executor_cores;
+	uint32_t executor_memory_mb;
+	uint32_t executors;
+	uint32_t timeout_s;     /* 0 = none */
+	uint32_t max_attempts;  /* >= 1 */
+	int64_t run_budget;     /* micro-USD, 0 = none */
+	int argc;
+	char **argv;            /* spark-submit arguments, owned */
+	int64_t created_ms;
+};
+
+enum run_state {
+	RUN_QUEUED,
+	RUN_LEASED,
+	RUN_SUBMITTED,
+	RUN_RUNNING,
+	RUN_SUCCEEDED,
+	RUN_FAILED,
+	RUN_CANCELLED,
+	RUN_TIMED_OUT,
+	RUN_STATE_COUNT
+};
+
+struct run {
+	uint64_t id;
+	char job[JOB_KEY_LEN];
+	char tenant[NAME_MAX_LEN];
+	char env[ENV_KEY_LEN];
+	enum run_state state;
+	int priority;
+	uint32_t attempt;      /* 1-based */
+	uint64_t epoch;        /* lease epoch; bumps on every dispatch */
+	char agent[AGENT_ID_LEN];
+	char app_id[APP_ID_LEN];
+	int exit_code;         /* -1 until known */
+	char reason[REASON_LEN];
+	bool cancel_requested;
+	int64_t state_ms[RUN_STATE_COUNT]; /* when each state was entered */
+	int64_t created_ms;
+	uint32_t log_lines;    /* next log line number */
+	/* usage, filled at completion */
+	int64_t vcpu_ms;       /* vCPU-milliseconds */
+	int64_t gb_ms;         /* GB-milliseconds (memory MB * ms / 1024) */
+	int64_t cost;          /* micro-USD */
+	char idempotency_key[128];
+};
+
+const char *env_state_name(enum env_state s);
+const char *env_mode_name(enum env_mode m);
+int env_mode_parse(const char *s, enum env_mode *out);
+const char *agent_state_name(enum agent_state s);
+const char *run_state_name(enum run_state s);
+/* Returns the state for a name, or -1. */
+int run_state_parse(const char *s);
+bool run_state_terminal(enum run_state s);
+/* true if the run state machine allows from -> to (SPEC.md):
+ * queued -> leased -> submitted -> running -> terminal, a failed attempt
+ * with retries left back to queued, cancel from any live state, timeout
+ * from leased/submitted/running. */
+bool run_transition_ok(enum run_state from, enum run_state to);
+/* Moves r to state `to` at now_ms if allowed; returns 0 or -1. */
+int run_set_state(struct run *r, enum run_state to, int64_t now_ms);
+/* true if the environment state machine allows from -> to:
+ * pending -> validating_runtime -> ready | failed; ready/failed may be
+ * validated again (-> validating_runtime). */
+bool env_transition_ok(enum env_state from, enum env_state to);
+int env_set_state(struct env *e, enum env_state to, const char *reason,
+		  int64_t now_ms);
+
+/* Usage for a run that ran from start_ms to end_ms: fills vcpu_ms, gb_ms
+ * and cost (integer micro-USD, no floating point) from the job's resources
+ * and the environment's price card. */
+void run_meter(struct run *r, const struct job *j, const struct env *e,
+	       int64_t start_ms, int64_t end_ms);
+
+void job_release(struct job *j);
+
+#endif

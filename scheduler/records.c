@@ -1,0 +1,473 @@
+/* records.c - msgpack encoding of scheduler records, driven by field tables. */
+#include "records.h"
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mp.h"
+#include "util.h"
+
+enum ftype { F_STR, F_U32, F_I32, F_U64, F_I64, F_BOOL, F_BIN, F_I64ARR };
+
+struct field {
+	const char *name;
+	enum ftype type;
+	size_t off;
+	size_t size; /* bytes for F_STR / F_BIN, elements for F_I64ARR */
+};
+
+#define FLD(T, f, ty) { #f, ty, offsetof(T, f), sizeof(((T *)0)->f) }
+#define FSTR(T, f) FLD(T, f, F_STR)
+#define FARR(T, f) { #f, F_I64ARR, offsetof(T, f), \
+		     sizeof(((T *)0)->f) / sizeof(int64_t) }
+
+static const struct field tenant_fields[] = {
+	FSTR(struct tenant, name),
+	FLD(struct tenant, weight, F_U32),
+	FLD(struct tenant, max_running, F_U32),
+	FLD(struct tenant, max_queued, F_U32),
+	FLD(struct tenant, submit_rate, F_U32),
+	FLD(struct tenant, monthly_budget, F_I64),
+	FLD(struct tenant, budget_mode, F_I32),
+	FLD(struct tenant, created_ms, F_I64),
+};
+
+static const struct field env_fields[] = {
+	FSTR(struct env, key),
+	FSTR(struct env, tenant),
+	FSTR(struct env, name),
+	FLD(struct env, mode, F_I32),
+	FLD(struct env, state, F_I32),
+	FSTR(struct env, state_reason),
+	FLD(struct env, price_vcpu_hour, F_I64),
+	FLD(struct env, price_gb_hour, F_I64),
+	FSTR(struct env, spark_version),
+	FLD(struct env, disk_free_mb, F_I64),
+	FLD(struct env, clock_skew_ms, F_I64),
+	FLD(struct env, created_ms, F_I64),
+	FLD(struct env, state_ms, F_I64),
+};
+
+static const struct field agent_fields[] = {
+	FSTR(struct agent, id),
+	FSTR(struct agent, env),
+	FLD(struct agent, pubkey, F_BIN),
+	FSTR(struct agent, hostname),
+	FLD(struct agent, state, F_I32),
+	FLD(struct agent, slots, F_U32),
+	FLD(struct agent, seq_hwm, F_U64),
+	FLD(struct agent, enrolled_ms, F_I64),
+	FLD(struct agent, last_seen_ms, F_I64),
+	FLD(struct agent, rejected_forged, F_U64),
+	FLD(struct agent, rejected_replayed, F_U64),
+	FLD(struct agent, rejected_unsigned, F_U64),
+	FLD(struct agent, rejected_stale, F_U64),
+	FLD(struct agent, accepted, F_U64),
+	FLD(struct agent, preflight_ok, F_BOOL),
+	FSTR(struct agent, spark_version),
+};
+
+static const struct field token_fields[] = {
+	FSTR(struct token, hash),
+	FSTR(struct token, env),
+	FLD(struct token, created_ms, F_I64),
+	FLD(struct token, expires_ms, F_I64),
+	FLD(struct token, used_ms, F_I64),
+	FSTR(struct token, agent),
+};
+
+static const struct field job_fields[] = {
+	FSTR(struct job, key),
+	FSTR(struct job, tenant),
+	FSTR(struct job, env),
+	FSTR(struct job, name),
+	FLD(struct job, driver_cores, F_U32),
+	FLD(struct job, driver_memory_mb, F_U32),
+	FLD(struct job, executor_cores, F_U32),
+	FLD(struct job, executor_memory_mb, F_U32),
+	FLD(struct job, executors, F_U32),
+	FLD(struct job, timeout_s, F_U32),
+	FLD(struct job, max_attempts, F_U32),
+	FLD(struct job, run_budget, F_I64),
+	FLD(struct job, created_ms, F_I64),
+};
+
+static const struct field run_fields[] = {
+	FLD(struct run, id, F_U64),
+	FSTR(struct run, job),
+	FSTR(struct run, tenant),
+	FSTR(struct run, env),
+	FLD(struct run, state, F_I32),
+	FLD(struct run, priority, F_I32),
+	FLD(struct run, attempt, F_U32),
+	FLD(struct run, epoch, F_U64),
+	FSTR(struct run, agent),
+	FSTR(struct run, app_id),
+	FLD(struct run, exit_code, F_I32),
+	FSTR(struct run, reason),
+	FLD(struct run, cancel_requested, F_BOOL),
+	FARR(struct run, state_ms),
+	FLD(struct run, created_ms, F_I64),
+	FLD(struct run, log_lines, F_U32),
+	FLD(struct run, vcpu_ms, F_I64),
+	FLD(struct run, gb_ms, F_I64),
+	FLD(struct run, cost, F_I64),
+	FSTR(struct run, idempotency_key),
+};
+
+static void pack_fields(msgpack_packer *pk, const void *rec,
+			const struct field *f, size_t n)
+{
+	const char *base = rec;
+	for (size_t i = 0; i < n; i++, f++) {
+		const char *p = base + f->off;
+		mp_pack_cstr(pk, f->name);
+		switch (f->type) {
+		case F_STR:
+			mp_pack_cstr(pk, p);
+			break;
+		case F_U32:
+			msgpack_pack_uint32(pk, *(const uint32_t *)p);
+			break;
+		case F_I32:
+			msgpack_pack_int32(pk, *(const int32_t *)p);
+			break;
+		case F_U64:
+			msgpack_pack_uint64(pk, *(const uint64_t *)p);
+			break;
+		case F_I64:
+			msgpack_pack_int64(pk, *(const int64_t *)p);
+			break;
+		case F_BOOL:
+			if (*(const bool *)p)
+				msgpack_pack_true(pk);
+			else
+				msgpack_pack_false(pk);
+			break;
+		case F_BIN:
+			msgpack_pack_bin(pk, f->size);
+			msgpack_pack_bin_body(pk, p, f->size);
+			break;
+		case F_I64ARR:
+			msgpack_pack_array(pk, f->size);
+			for (size_t k = 0; k < f->size; k++)
+				msgpack_pack_int64(pk, ((const int64_t *)p)[k]);
+			break;
+		}
+	}
+}
+
+/* Reads the fields present in map into rec; absent fields stay zero. */
+static int unpack_fields(const msgpack_object *map, void *rec,
+			 const struct field *f, size_t n)
+{
+	char *base = rec;
+	for (size_t i = 0; i < n; i++, f++) {
+		const msgpack_object *o = mp_get(map, f->name);
+		char *p = base + f->off;
+		int64_t i64;
+		uint64_t u64;
+		bool b;
+		const char *bin;
+		size_t len;
+
+		if (!o)
+			continue;
+		switch (f->type) {
+		case F_STR:
+			if (mp_get_str(map, f->name, p, f->size))
+				return -1;
+			break;
+		case F_U32:
+			if (mp_get_u64(map, f->name, &u64) || u64 > UINT32_MAX)
+				return -1;
+			*(uint32_t *)p = (uint32_t)u64;
+			break;
+		case F_I32:
+			if (mp_get_i64(map, f->name, &i64) || i64 < INT32_MIN ||
+			    i64 > INT32_MAX)
+				return -1;
+			*(int32_t *)p = (int32_t)i64;
+			break;
+		case F_U64:
+			if (mp_get_u64(map, f->name, (uint64_t *)p))
+				return -1;
+			break;
+		case F_I64:
+			if (mp_get_i64(map, f->name, (int64_t *)p))
+				return -1;
+			break;
+		case F_BOOL:
+			if (mp_get_bool(map, f->name, &b))
+				return -1;
+			*(bool *)p = b;
+			break;
+		case F_BIN:
+			if (mp_get_bin(map, f->name, &bin, &len) ||
+			    len != f->size)
+				return -1;
+			memcpy(p, bin, len);
+			break;
+		case F_I64ARR:
+			if (o->type != MSGPACK_OBJECT_ARRAY)
+				return -1;
+			for (size_t k = 0; k < o->via.array.size && k < f->size;
+			     k++) {
+				const msgpack_object *e = &o->via.array.ptr[k];
+				if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+					((int64_t *)p)[k] = (int64_t)e->via.u64;
+				else if (e->type ==
+					 MSGPACK_OBJECT_NEGATIVE_INTEGER)
+					((int64_t *)p)[k] = e->via.i64;
+				else
+					return -1;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+static void put_record(struct store_batch *b, struct store *s,
+		       enum store_cf cf, const void *key, size_t klen,
+		       const void *rec, const struct field *f, size_t n,
+		       const struct job *job)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, n + (job ? 1 : 0));
+	pack_fields(&pk, rec, f, n);
+	if (job) {
+		mp_pack_cstr(&pk, "argv");
+		msgpack_pack_array(&pk, (size_t)job->argc);
+		for (int i = 0; i < job->argc; i++)
+			mp_pack_cstr(&pk, job->argv[i]);
+	}
+	store_batch_put(b, s, cf, key, klen, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+#define PUT_BY_NAME(b, s, cf, rec, key, tbl, job) \
+	put_record(b, s, cf, key, strlen(key), rec, tbl, ARRAY_SIZE(tbl), job)
+
+void records_put_tenant(struct store_batch *b, struct store *s,
+			const struct tenant *t)
+{
+	PUT_BY_NAME(b, s, CF_TENANTS, t, t->name, tenant_fields, NULL);
+}
+
+void records_put_env(struct store_batch *b, struct store *s,
+		     const struct env *e)
+{
+	PUT_BY_NAME(b, s, CF_ENVS, e, e->key, env_fields, NULL);
+}
+
+void records_put_agent(struct store_batch *b, struct store *s,
+		       const struct agent *a)
+{
+	PUT_BY_NAME(b, s, CF_AGENTS, a, a->id, agent_fields, NULL);
+}
+
+void records_put_token(struct store_batch *b, struct store *s,
+		       const struct token *t)
+{
+	PUT_BY_NAME(b, s, CF_TOKENS, t, t->hash, token_fields, NULL);
+}
+
+void records_put_job(struct store_batch *b, struct store *s,
+		     const struct job *j)
+{
+	PUT_BY_NAME(b, s, CF_JOBS, j, j->key, job_fields, j);
+}
+
+void records_put_run(struct store_batch *b, struct store *s,
+		     const struct run *r)
+{
+	uint8_t key[8];
+	store_put_u64be(key, r->id);
+	put_record(b, s, CF_RUNS, key, sizeof(key), r, run_fields,
+		   ARRAY_SIZE(run_fields), NULL);
+}
+
+void records_put_log(struct store_batch *b, struct store *s, uint64_t run,
+		     uint32_t line, int64_t ts, int stream, const char *text,
+		     size_t len)
+{
+	uint8_t key[12];
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	store_put_u64be(key, run);
+	store_put_u32be(key + 8, line);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_int64(&pk, ts);
+	msgpack_pack_int32(&pk, stream);
+	msgpack_pack_str(&pk, len);
+	msgpack_pack_str_body(&pk, text, len);
+	store_batch_put(b, s, CF_LOGS, key, sizeof(key), sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+struct log_scan {
+	records_log_fn fn;
+	void *ctx;
+	uint32_t left;
+};
+
+static int log_scan_one(const void *key, size_t klen, const void *val,
+			size_t vlen, void *ctx)
+{
+	struct log_scan *ls = ctx;
+	msgpack_unpacked u;
+	const msgpack_object *a;
+	int rc = 0;
+
+	if (ls->left == 0)
+		return 1;
+	if (klen != 12)
+		return -1;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, val, vlen, NULL) != MSGPACK_UNPACK_SUCCESS ||
+	    u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 3 ||
+	    u.data.via.array.ptr[2].type != MSGPACK_OBJECT_STR) {
+		msgpack_unpacked_destroy(&u);
+		return -1;
+	}
+	a = u.data.via.array.ptr;
+	ls->left--;
+	rc = ls->fn(store_get_u32be((const uint8_t *)key + 8), a[0].via.i64,
+		    (int)a[1].via.i64, a[2].via.str.ptr, a[2].via.str.size,
+		    ls->ctx);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+int records_scan_logs(struct store *s, uint64_t run, uint32_t from,
+		      uint32_t max, records_log_fn fn, void *ctx)
+{
+	uint8_t start[12], end[8];
+	struct log_scan ls = { fn, ctx, max };
+	int rc;
+
+	store_put_u64be(start, run);
+	store_put_u32be(start + 8, from);
+	store_put_u64be(end, run + 1);
+	rc = store_scan(s, CF_LOGS, start, sizeof(start), end, sizeof(end),
+			log_scan_one, &ls);
+	return rc == 1 && ls.left == 0 ? 0 : rc;
+}
+
+struct load_ctx {
+	struct sched_state *st;
+	const struct field *fields;
+	size_t nfields;
+	size_t size;
+	enum store_cf cf;
+	char *err;
+	size_t errlen;
+};
+
+static int load_job_argv(const msgpack_object *map, struct job *j)
+{
+	const msgpack_object *a = mp_get(map, "argv");
+	if (!a)
+		return 0;
+	if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > MAX_JOB_ARGS)
+		return -1;
+	j->argv = xcalloc(a->via.array.size + 1, sizeof(char *));
+	for (uint32_t i = 0; i < a->via.array.size; i++) {
+		const msgpack_object *e = &a->via.array.ptr[i];
+		if (e->type != MSGPACK_OBJECT_STR)
+			return -1;
+		j->argv[j->argc++] = xstrndup(e->via.str.ptr, e->via.str.size);
+	}
+	return 0;
+}
+
+static void add_loaded(struct sched_state *st, enum store_cf cf, void *rec)
+{
+	switch (cf) {
+	case CF_TENANTS:
+		state_add_tenant(st, rec);
+		break;
+	case CF_ENVS:
+		state_add_env(st, rec);
+		break;
+	case CF_AGENTS:
+		state_add_agent(st, rec);
+		st->next_agent_no++;
+		break;
+	case CF_TOKENS:
+		state_add_token(st, rec);
+		break;
+	case CF_JOBS:
+		state_add_job(st, rec);
+		break;
+	default:
+		state_add_run(st, rec);
+		break;
+	}
+}
+
+static int load_one(const void *key, size_t klen, const void *val,
+		    size_t vlen, void *ctx)
+{
+	struct load_ctx *lc = ctx;
+	msgpack_unpacked u;
+	void *rec = xcalloc(1, lc->size);
+	int bad;
+
+	msgpack_unpacked_init(&u);
+	bad = msgpack_unpack_next(&u, val, vlen, NULL) !=
+		      MSGPACK_UNPACK_SUCCESS ||
+	      unpack_fields(&u.data, rec, lc->fields, lc->nfields) ||
+	      (lc->cf == CF_JOBS && load_job_argv(&u.data, rec));
+	msgpack_unpacked_destroy(&u);
+	if (!bad && lc->cf == CF_RUNS &&
+	    (klen != 8 || ((struct run *)rec)->id != store_get_u64be(key) ||
+	     ((struct run *)rec)->id == 0))
+		bad = 1;
+	if (bad) {
+		if (lc->cf == CF_JOBS)
+			job_release(rec);
+		free(rec);
+		snprintf(lc->err, lc->errlen, "corrupt record in '%s' (key %zu bytes)",
+			 store_cf_name(lc->cf), klen);
+		return -1;
+	}
+	add_loaded(lc->st, lc->cf, rec);
+	return 0;
+}
+
+#define LOAD(cf, T, tbl) \
+	{ NULL, tbl, ARRAY_SIZE(tbl), sizeof(T), cf, NULL, 0 }
+
+int records_load(struct store *s, struct sched_state *st, char *err,
+		 size_t errlen)
+{
+	struct load_ctx kinds[] = {
+		LOAD(CF_TENANTS, struct tenant, tenant_fields),
+		LOAD(CF_ENVS, struct env, env_fields),
+		LOAD(CF_AGENTS, struct agent, agent_fields),
+		LOAD(CF_TOKENS, struct token, token_fields),
+		LOAD(CF_JOBS, struct job, job_fields),
+		LOAD(CF_RUNS, struct run, run_fields),
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		kinds[i].st = st;
+		kinds[i].err = err;
+		kinds[i].errlen = errlen;
+		if (store_scan(s, kinds[i].cf, NULL, 0, NULL, 0, load_one,
+			       &kinds[i]))
+			return -1;
+	}
+	return 0;
+}

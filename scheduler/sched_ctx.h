@@ -1,0 +1,44 @@
+/*
+ * sched_ctx.h - what the core thread's handlers see: the state, the store, the
+ * current turn's write batch and clock, and the events parked for a long
+ * poll. Only the core thread touches a struct sched.
+ */
+#ifndef SP_SCHED_CTX_H
+#define SP_SCHED_CTX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "core.h"
+#include "keyreg.h"
+#include "state.h"
+#include "store.h"
+
+struct sched {
+	/* shared with posting threads, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct event *inbox_head, *inbox_tail;
+	bool stopping;
+	pthread_t thread;
+
+	/* core thread only */
+	struct store *store;
+	struct sched_state *st;
+	const struct sched_config *cfg;
+	struct store_batch *batch; /* this turn's writes */
+	int64_t now_ms;            /* wall clock at the start of the turn */
+	int64_t now_mono;
+	struct ptrvec parked;      /* lease requests waiting for work */
+	struct ptrvec done;        /* events to complete after the commit */
+	struct keyreg *keys;       /* agent public keys for the transport */
+	uint64_t turns, commits, events;
+	uint64_t rejected_malformed; /* messages from no known agent */
+};
+
+/* Queues ev to be completed after this turn's commit. */
+void sched_complete(struct sched *c, struct event *ev);
+
+#endif

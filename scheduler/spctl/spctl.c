@@ -1,0 +1,193 @@
+/* spctl.c - the operator's command line tool: a thin client of the admin
+ * socket. It sends the words it is given as one line and prints the JSON
+ * reply as a table (or as is, with --json). */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "cmdline.h"
+#include "format.h"
+#include "json.h"
+#include "parse.h"
+#include "strbuf.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: spctl [--socket PATH] [--json] NOUN VERB ...\n"
+	"\n"
+	"  tenant add NAME [--weight N] [--max-running N] [--max-queued N]\n"
+	"                  [--submit-rate N] [--monthly-budget USD] [--budget-mode soft|hard]\n"
+	"  tenant list | show NAME\n"
+	"  env add TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD] [--price-gb-hour USD]\n"
+	"  env list | show TENANT/ENV\n"
+	"  agent token TENANT/ENV [--ttl SECONDS]\n"
+	"  agent list | show ID | drain ID | revoke ID\n"
+	"  job add TENANT/ENV/JOB [--driver-cores N] [--driver-memory GB] [--executor-cores N]\n"
+	"          [--executor-memory GB] [--executors N] [--timeout SECONDS]\n"
+	"          [--max-attempts N] [--run-budget USD] -- SPARK_SUBMIT_ARGS...\n"
+	"  job list | show TENANT/ENV/JOB\n"
+	"  run start TENANT/ENV/JOB [--priority N]\n"
+	"  run list [--tenant T] [--state S] | show RUN | logs RUN [--follow] | cancel RUN\n"
+	"  usage [TENANT] [--from DATE] [--to DATE] [--format table|json|csv]\n"
+	"  help          (the scheduler's own list of commands)\n"
+	"\n"
+	"The socket is --socket, else $SPARKPILOT_SOCKET, else "
+	"/run/sparkpilot/admin.sock.\n";
+
+struct opts {
+	const char *socket;
+	bool json;
+	int timeout_ms;
+};
+
+static int fail(int code, const char *fmt, ...) SP_PRINTF(2, 3);
+
+static int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "spctl: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+/* One exchange; prints the reply. Returns the exit status; *reply_out
+ * receives the parsed reply when the caller wants it (follow). */
+static int exchange(int fd, const struct opts *o, int argc, char **argv,
+		    bool print, struct json **reply_out)
+{
+	struct strbuf line = STRBUF_INIT, raw = STRBUF_INIT, out = STRBUF_INIT;
+	char err[512];
+	struct json *reply;
+	int rc = 0;
+
+	cmdline_join(&line, argc, argv);
+	if (admin_call(fd, line.buf, line.len, &raw, o->timeout_ms, err,
+		       sizeof(err))) {
+		rc = fail(2, "%s", err);
+		goto out;
+	}
+	reply = json_parse(raw.buf, raw.len, err, sizeof(err));
+	if (!reply || reply->type != JSON_OBJECT) {
+		json_free(reply);
+		rc = fail(2, "the scheduler sent a malformed reply: %s", err);
+		goto out;
+	}
+	if (!json_get_bool(reply, "ok")) {
+		const char *msg = json_get_str(reply, "message");
+		if (o->json)
+			printf("%s\n", raw.buf);
+		rc = fail(1, "%s", msg ? msg : "unknown error");
+		json_free(reply);
+		goto out;
+	}
+	if (print && o->json) {
+		printf("%s\n", raw.buf);
+	} else if (print) {
+		format_reply(&out, reply);
+		fwrite(out.buf, 1, out.len, stdout);
+	}
+	if (reply_out)
+		*reply_out = reply;
+	else
+		json_free(reply);
+out:
+	fflush(stdout);
+	strbuf_release(&line);
+	strbuf_release(&raw);
+	strbuf_release(&out);
+	return rc;
+}
+
+/* run logs RUN --follow: poll with --after N until the run is done. */
+static int follow_logs(int fd, const struct opts *o, int argc, char **argv)
+{
+	char *words[8], after[32];
+	int n = 0;
+	uint64_t next = 0;
+
+	for (int i = 0; i < argc && n < 5; i++)
+		if (strcmp(argv[i], "--follow"))
+			words[n++] = argv[i];
+	if (n != 3)
+		return fail(2, "%s", "usage: run logs RUN --follow");
+	for (;;) {
+		struct json *reply = NULL;
+		const struct json *nx;
+		bool done;
+		int rc;
+		words[3] = (char *)"--after";
+		snprintf(after, sizeof(after), "%llu", (unsigned long long)next);
+		words[4] = after;
+		rc = exchange(fd, o, 5, words, true, &reply);
+		if (rc)
+			return rc;
+		nx = json_get(reply, "next");
+		if (nx && nx->type == JSON_NUMBER)
+			parse_u64(nx->str, 0, UINT64_MAX, &next, NULL, 0);
+		done = json_get_bool(reply, "done");
+		json_free(reply);
+		if (done)
+			return 0;
+		usleep(500 * 1000);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { NULL, false, 30000 };
+	int i, fd, rc;
+	char err[512];
+	const char *t = getenv("SPCTL_TIMEOUT");
+	bool follow = false;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			o.json = true;
+		} else if (!strcmp(argv[i], "--socket")) {
+			if (++i == argc)
+				return fail(2, "%s", "--socket needs a path");
+			o.socket = argv[i];
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		} else {
+			fputs(usage, stderr);
+			return fail(2, "unknown option '%s'", argv[i]);
+		}
+	}
+	if (i == argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (t) {
+		uint64_t secs;
+		if (parse_u64(t, 1, 86400, &secs, err, sizeof(err)))
+			return fail(2, "SPCTL_TIMEOUT: %s", err);
+		o.timeout_ms = (int)secs * 1000;
+	}
+	if (!o.socket)
+		o.socket = getenv("SPARKPILOT_SOCKET");
+	if (!o.socket || !*o.socket)
+		o.socket = "/run/sparkpilot/admin.sock";
+	fd = admin_connect(o.socket, err, sizeof(err));
+	if (fd == -1)
+		return fail(2, "%s", err);
+	if (argc - i >= 2 && !strcmp(argv[i], "run") &&
+	    !strcmp(argv[i + 1], "logs"))
+		for (int k = i + 2; k < argc; k++)
+			follow |= !strcmp(argv[k], "--follow");
+	if (follow)
+		rc = follow_logs(fd, &o, argc - i, argv + i);
+	else
+		rc = exchange(fd, &o, argc - i, argv + i, true, NULL);
+	close(fd);
+	return rc;
+}

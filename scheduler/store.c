@@ -1,0 +1,268 @@
+/* store.c - RocksDB column families, batches and scans. */
+#include "store.h"
+
+#include <rocksdb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *const cf_names[CF_COUNT] = {
+	"meta", "tenants", "envs",  "agents", "tokens",     "jobs",
+	"runs", "queue",   "logs",  "usage",  "idempotency",
+};
+
+struct store {
+	rocksdb_t *db;
+	rocksdb_options_t *opts;
+	rocksdb_cache_t *cache;
+	rocksdb_block_based_table_options_t *table;
+	rocksdb_writeoptions_t *wsync, *wnosync;
+	rocksdb_readoptions_t *ropts;
+	rocksdb_column_family_handle_t *cf[CF_COUNT + 1]; /* + "default" */
+};
+
+struct store_batch {
+	rocksdb_writebatch_t *wb;
+};
+
+const char *store_cf_name(enum store_cf cf)
+{
+	return (unsigned)cf < CF_COUNT ? cf_names[cf] : "?";
+}
+
+void store_put_u64be(uint8_t out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+uint64_t store_get_u64be(const uint8_t in[8])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return v;
+}
+
+void store_put_u32be(uint8_t out[4], uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+uint32_t store_get_u32be(const uint8_t in[4])
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v << 8 | in[i];
+	return v;
+}
+
+static void setup_options(struct store *s)
+{
+	s->opts = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(s->opts, 1);
+	rocksdb_options_set_create_missing_column_families(s->opts, 1);
+	rocksdb_options_set_max_open_files(s->opts, 512);
+	rocksdb_options_set_keep_log_file_num(s->opts, 3);
+	rocksdb_options_set_max_background_jobs(s->opts, 2);
+	s->cache = rocksdb_cache_create_lru(64 << 20);
+	s->table = rocksdb_block_based_options_create();
+	rocksdb_block_based_options_set_block_cache(s->table, s->cache);
+	rocksdb_block_based_options_set_filter_policy(
+		s->table, rocksdb_filterpolicy_create_bloom(10));
+	rocksdb_options_set_block_based_table_factory(s->opts, s->table);
+	s->wsync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(s->wsync, 1);
+	s->wnosync = rocksdb_writeoptions_create();
+	s->ropts = rocksdb_readoptions_create();
+}
+
+/* Writes the format version into a new store, refuses a newer one. */
+static int check_format(struct store *s, char *err, size_t errlen)
+{
+	static const char key[] = "format_version";
+	uint8_t ver[4];
+	char *val = NULL;
+	size_t vlen = 0;
+	int found = store_get(s, CF_META, key, sizeof(key) - 1, &val, &vlen,
+			      err, errlen);
+	uint32_t v;
+
+	if (found < 0)
+		return -1;
+	if (!found) {
+		struct store_batch *b = store_batch_new();
+		int rc;
+		store_put_u32be(ver, STORE_FORMAT_VERSION);
+		store_batch_put(b, s, CF_META, key, sizeof(key) - 1, ver, 4);
+		rc = store_write(s, b, true, err, errlen);
+		store_batch_free(b);
+		return rc;
+	}
+	v = vlen == 4 ? store_get_u32be((uint8_t *)val) : UINT32_MAX;
+	free(val);
+	if (v > STORE_FORMAT_VERSION) {
+		snprintf(err, errlen,
+			 "store has format version %u; this build reads up to %d",
+			 v, STORE_FORMAT_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+struct store *store_open(const char *dir, char *err, size_t errlen)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	const char *names[CF_COUNT + 1];
+	const rocksdb_options_t *cfopts[CF_COUNT + 1];
+	char *rerr = NULL;
+
+	setup_options(s);
+	for (int i = 0; i < CF_COUNT; i++) {
+		names[i] = cf_names[i];
+		cfopts[i] = s->opts;
+	}
+	names[CF_COUNT] = "default";
+	cfopts[CF_COUNT] = s->opts;
+	s->db = rocksdb_open_column_families(s->opts, dir, CF_COUNT + 1, names,
+					     cfopts, s->cf, &rerr);
+	if (!s->db) {
+		snprintf(err, errlen, "cannot open store '%s': %s", dir,
+			 rerr ? rerr : "unknown error");
+		free(rerr);
+		store_close(s);
+		return NULL;
+	}
+	if (check_format(s, err, errlen)) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i <= CF_COUNT; i++)
+		if (s->cf[i])
+			rocksdb_column_family_handle_destroy(s->cf[i]);
+	if (s->db)
+		rocksdb_close(s->db);
+	rocksdb_writeoptions_destroy(s->wsync);
+	rocksdb_writeoptions_destroy(s->wnosync);
+	rocksdb_readoptions_destroy(s->ropts);
+	rocksdb_options_destroy(s->opts);
+	rocksdb_block_based_options_destroy(s->table);
+	rocksdb_cache_destroy(s->cache);
+	free(s);
+}
+
+struct store_batch *store_batch_new(void)
+{
+	struct store_batch *b = xmalloc(sizeof(*b));
+	b->wb = rocksdb_writebatch_create();
+	return b;
+}
+
+void store_batch_free(struct store_batch *b)
+{
+	if (!b)
+		return;
+	rocksdb_writebatch_destroy(b->wb);
+	free(b);
+}
+
+void store_batch_clear(struct store_batch *b)
+{
+	rocksdb_writebatch_clear(b->wb);
+}
+
+size_t store_batch_count(const struct store_batch *b)
+{
+	return (size_t)rocksdb_writebatch_count(b->wb);
+}
+
+void store_batch_put(struct store_batch *b, struct store *s, enum store_cf cf,
+		     const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	rocksdb_writebatch_put_cf(b->wb, s->cf[cf], key, klen, val, vlen);
+}
+
+void store_batch_delete(struct store_batch *b, struct store *s,
+			enum store_cf cf, const void *key, size_t klen)
+{
+	rocksdb_writebatch_delete_cf(b->wb, s->cf[cf], key, klen);
+}
+
+int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
+		size_t errlen)
+{
+	char *rerr = NULL;
+	rocksdb_write(s->db, sync ? s->wsync : s->wnosync, b->wb, &rerr);
+	if (rerr) {
+		snprintf(err, errlen, "%s", rerr);
+		free(rerr);
+		return -1;
+	}
+	return 0;
+}
+
+int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,
+	      char **val, size_t *vlen, char *err, size_t errlen)
+{
+	char *rerr = NULL;
+	char *v = rocksdb_get_cf(s->db, s->ropts, s->cf[cf], key, klen, vlen,
+				 &rerr);
+	if (rerr) {
+		snprintf(err, errlen, "%s", rerr);
+		free(rerr);
+		return -1;
+	}
+	if (!v)
+		return 0;
+	*val = xmalloc(*vlen + 1);
+	memcpy(*val, v, *vlen);
+	(*val)[*vlen] = '\0';
+	rocksdb_free(v);
+	return 1;
+}
+
+int store_scan(struct store *s, enum store_cf cf, const void *start,
+	       size_t slen, const void *end, size_t elen, store_scan_fn fn,
+	       void *ctx)
+{
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	rocksdb_iterator_t *it;
+	char *rerr = NULL;
+	int rc = 0;
+
+	if (end)
+		rocksdb_readoptions_set_iterate_upper_bound(ro, end, elen);
+	it = rocksdb_create_iterator_cf(s->db, ro, s->cf[cf]);
+	if (start)
+		rocksdb_iter_seek(it, start, slen);
+	else
+		rocksdb_iter_seek_to_first(it);
+	for (; rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = rocksdb_iter_key(it, &klen);
+		const char *v = rocksdb_iter_value(it, &vlen);
+		rc = fn(k, klen, v, vlen, ctx);
+	}
+	if (rc == 0) {
+		rocksdb_iter_get_error(it, &rerr);
+		if (rerr) {
+			log_error("store scan of '%s': %s", cf_names[cf], rerr);
+			free(rerr);
+			rc = -1;
+		}
+	}
+	rocksdb_iter_destroy(it);
+	rocksdb_readoptions_destroy(ro);
+	return rc;
+}

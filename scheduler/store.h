@@ -1,0 +1,74 @@
+/*
+ * store.h - the scheduler's RocksDB store: one column family per kind of
+ * record (docs/storage.md), atomic write batches written with a WAL sync,
+ * point reads and bounded scans. Only store.c includes rocksdb/c.h. Used by
+ * the core thread only.
+ */
+#ifndef SP_STORE_H
+#define SP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_cf {
+	CF_META,
+	CF_TENANTS,
+	CF_ENVS,
+	CF_AGENTS,
+	CF_TOKENS,
+	CF_JOBS,
+	CF_RUNS,
+	CF_QUEUE,
+	CF_LOGS,
+	CF_USAGE,
+	CF_IDEMPOTENCY,
+	CF_COUNT
+};
+
+#define STORE_FORMAT_VERSION 1
+
+struct store;
+struct store_batch;
+
+const char *store_cf_name(enum store_cf cf);
+
+/* Opens (creating if needed) the store in dir. Refuses a store written by
+ * a newer format version. NULL with a reason in err on failure. */
+struct store *store_open(const char *dir, char *err, size_t errlen);
+void store_close(struct store *s);
+
+struct store_batch *store_batch_new(void);
+void store_batch_free(struct store_batch *b);
+void store_batch_clear(struct store_batch *b);
+size_t store_batch_count(const struct store_batch *b);
+void store_batch_put(struct store_batch *b, struct store *s, enum store_cf cf,
+		     const void *key, size_t klen, const void *val,
+		     size_t vlen);
+void store_batch_delete(struct store_batch *b, struct store *s,
+			enum store_cf cf, const void *key, size_t klen);
+
+/* Writes b atomically; with sync, the WAL is fsynced before returning. */
+int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
+		size_t errlen);
+/* 1 and a malloc'd copy in *val (caller frees) if found, 0 if not, -1 on
+ * error. */
+int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,
+	      char **val, size_t *vlen, char *err, size_t errlen);
+
+/* Return non-zero to stop the scan (that value is returned). */
+typedef int (*store_scan_fn)(const void *key, size_t klen, const void *val,
+			     size_t vlen, void *ctx);
+/* Calls fn for every key in [start, end) in order; NULL start / end mean
+ * unbounded. An upper bound is set on the iterator so it never walks over
+ * tombstones past end. Returns 0, fn's non-zero value, or -1. */
+int store_scan(struct store *s, enum store_cf cf, const void *start,
+	       size_t slen, const void *end, size_t elen, store_scan_fn fn,
+	       void *ctx);
+
+void store_put_u64be(uint8_t out[8], uint64_t v);
+uint64_t store_get_u64be(const uint8_t in[8]);
+void store_put_u32be(uint8_t out[4], uint32_t v);
+uint32_t store_get_u32be(const uint8_t in[4]);
+
+#endif

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs SparkPilot's build and test dependencies from Debian 12 packages.
+# Idempotent: when everything is present it returns at once.
+#   scripts/install-deps.sh                 install what is missing
+#   scripts/install-deps.sh --check-or-install   same, used by make
+set -eu
+
+PKGS="build-essential pkg-config libnng-dev libmsgpack-dev librocksdb-dev
+libcurl4-openssl-dev libssl-dev zlib1g-dev libcmocka-dev python3 socat
+openssl iproute2 procps"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run 'sudo scripts/install-deps.sh' to install them" >&2
+	exit 1
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,117 @@
+# lib.sh - shared helpers for the integration scripts (sourced).
+# Every script gets a private temp dir, daemons on a temporary admin socket
+# and a free loopback port, and a trap that stops what it started by PID.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$ROOT/bin
+FAKE_SPARK=$ROOT/tests/fakes/spark-submit
+T=$(mktemp -d "${TMPDIR:-/tmp}/sp-it.XXXXXX")
+PIDS=()
+SOCK=$T/admin.sock
+export SPARKPILOT_SOCKET=$SOCK
+
+cleanup() {
+	local rc=$?
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	if [ "$rc" -ne 0 ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $(basename "$f") (last 30 lines)"
+			tail -n 30 "$f"
+		done
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_until SECONDS CMD... : polls CMD every 0.1 s until it succeeds.
+wait_until() {
+	local secs=$1
+	shift
+	local n=$((secs * 10))
+	while [ "$n" -gt 0 ]; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+spctl() {
+	"$BIN/spctl" --socket "$SOCK" "$@"
+}
+
+# json FIELD.PATH : reads JSON on stdin and prints one field ("a.b.0.c").
+json() {
+	python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1"
+}
+
+start_scheduler() {
+	PORT=${PORT:-$(free_port)}
+	URL=${URL:-tcp://127.0.0.1:$PORT}
+	"$BIN/sparkpilot-scheduler" --data-dir "$T/data" --admin-socket "$SOCK" \
+		--listen "$URL" "$@" >>"$T/scheduler.log" 2>&1 &
+	SCHED_PID=$!
+	PIDS+=("$SCHED_PID")
+	wait_until 10 spctl tenant list || fail "scheduler did not start"
+}
+
+stop_scheduler() {
+	kill -TERM "$SCHED_PID"
+	wait "$SCHED_PID" || fail "scheduler exited with $?"
+}
+
+# start_agent NAME TENANT/ENV [extra agent flags]: enrolls a new agent.
+start_agent() {
+	local name=$1 env=$2
+	shift 2
+	local token
+	token=$(spctl agent token "$env")
+	"$BIN/sparkpilot-agent" --scheduler "$URL" --state-dir "$T/agent-$name" \
+		--enroll-token "$token" --spark-submit "$FAKE_SPARK" "$@" \
+		>>"$T/agent-$name.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	eval "AGENT_PID_$name=$pid"
+}
+
+env_state() {
+	spctl --json env show "$1" | json environment.state
+}
+
+run_state() {
+	spctl --json run show "$1" | json run.state
+}
+
+# wait_run_state RUN STATE [SECONDS]
+wait_run_state() {
+	local secs=${3:-30}
+	wait_until "$secs" test "$(run_state "$1")" = "$2" ||
+		fail "run $1 is $(run_state "$1"), expected $2"
+}

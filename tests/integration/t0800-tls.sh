@@ -1,0 +1,47 @@
+#!/bin/bash
+# tls+tcp://: the scheduler presents a certificate from its config file, the
+# agent pins the CA; an agent pinned to another CA never gets through.
+. "$(dirname "$0")/lib.sh"
+
+mkcert() { # DIR NAME: a CA and a server certificate for localhost
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/ca.key" -out "$d/ca.crt" -subj "/CN=$2" -days 2 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/server.key" -out "$d/server.csr" -subj /CN=localhost 2>/dev/null
+	printf 'subjectAltName=DNS:localhost\n' >"$d/ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+		-CAcreateserial -out "$d/server.crt" -days 2 -extfile "$d/ext" 2>/dev/null
+}
+mkcert "$T/pki" sparkpilot-test-ca
+mkcert "$T/other" some-other-ca
+
+cat >"$T/scheduler.conf" <<CONF
+# scheduler TLS settings
+tls_cert = $T/pki/server.crt
+tls_key = $T/pki/server.key
+CONF
+PORT=$(free_port)
+URL=tls+tcp://127.0.0.1:$PORT
+start_scheduler --config "$T/scheduler.conf"
+spctl tenant add acme >/dev/null
+spctl env add acme/prod >/dev/null
+
+printf 'tls_ca = %s\ntls_server_name = localhost\n' "$T/pki/ca.crt" >"$T/agent.conf"
+start_agent a1 acme/prod --config "$T/agent.conf"
+wait_until 20 test "$(env_state acme/prod)" = ready || fail "TLS agent never got ready"
+spctl job add acme/prod/pi -- --master yarn --deploy-mode cluster \
+	--conf spark.fake.duration=0.3 app.jar >/dev/null
+r=$(spctl run start acme/prod/pi)
+wait_run_state "$r" succeeded 60
+
+# Pinned to a different CA: the handshake fails, nothing enrolls.
+spctl env add acme/dev >/dev/null
+printf 'tls_ca = %s\ntls_server_name = localhost\n' "$T/other/ca.crt" >"$T/bad.conf"
+start_agent bad acme/dev --config "$T/bad.conf"
+sleep 3
+[ "$(env_state acme/dev)" = pending ] || fail "an agent with the wrong CA got through"
+[ "$(spctl --json agent list | json items | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] ||
+	fail "the wrong-CA agent enrolled"
+echo "tls: ok"

@@ -1,0 +1,138 @@
+/* test_model.c - the run and environment state machines, metering, and the
+ * in-memory queue order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "state.h"
+
+static void test_run_happy_path(void **s)
+{
+	struct run r = { .state = RUN_QUEUED };
+	(void)s;
+	assert_int_equal(run_set_state(&r, RUN_LEASED, 10), 0);
+	assert_int_equal(run_set_state(&r, RUN_SUBMITTED, 20), 0);
+	assert_int_equal(run_set_state(&r, RUN_RUNNING, 30), 0);
+	assert_int_equal(run_set_state(&r, RUN_SUCCEEDED, 40), 0);
+	assert_int_equal(r.state_ms[RUN_LEASED], 10);
+	assert_int_equal(r.state_ms[RUN_SUCCEEDED], 40);
+	/* terminal states are final */
+	for (int to = 0; to < RUN_STATE_COUNT; to++)
+		assert_int_equal(run_set_state(&r, to, 50), -1);
+	assert_int_equal(r.state, RUN_SUCCEEDED);
+}
+
+static void test_run_illegal(void **s)
+{
+	(void)s;
+	assert_false(run_transition_ok(RUN_QUEUED, RUN_RUNNING));
+	assert_false(run_transition_ok(RUN_QUEUED, RUN_SUCCEEDED));
+	assert_false(run_transition_ok(RUN_QUEUED, RUN_TIMED_OUT));
+	assert_false(run_transition_ok(RUN_RUNNING, RUN_SUBMITTED));
+	assert_false(run_transition_ok(RUN_QUEUED, RUN_QUEUED));
+	assert_true(run_transition_ok(RUN_QUEUED, RUN_CANCELLED));
+	assert_true(run_transition_ok(RUN_RUNNING, RUN_QUEUED)); /* retry */
+	assert_true(run_transition_ok(RUN_LEASED, RUN_RUNNING));
+	assert_true(run_transition_ok(RUN_SUBMITTED, RUN_TIMED_OUT));
+}
+
+static void test_run_state_names(void **s)
+{
+	(void)s;
+	for (int i = 0; i < RUN_STATE_COUNT; i++)
+		assert_int_equal(run_state_parse(run_state_name(i)), i);
+	assert_int_equal(run_state_parse("bogus"), -1);
+	assert_string_equal(run_state_name(RUN_TIMED_OUT), "timed_out");
+}
+
+static void test_env_machine(void **s)
+{
+	struct env e = { .state = ENV_PENDING };
+	(void)s;
+	assert_int_equal(env_set_state(&e, ENV_READY, "x", 1), -1);
+	assert_int_equal(env_set_state(&e, ENV_VALIDATING_RUNTIME, "v", 2), 0);
+	assert_int_equal(env_set_state(&e, ENV_READY, "ok", 3), 0);
+	assert_string_equal(e.state_reason, "ok");
+	assert_int_equal(env_set_state(&e, ENV_PENDING, "", 4), -1);
+	assert_int_equal(env_set_state(&e, ENV_FAILED, "", 4), -1);
+	assert_int_equal(env_set_state(&e, ENV_VALIDATING_RUNTIME, "", 5), 0);
+	assert_int_equal(env_set_state(&e, ENV_FAILED, "disk", 6), 0);
+	assert_int_equal(e.state_ms, 6);
+}
+
+static void test_meter(void **s)
+{
+	struct job j = { .driver_cores = 1, .driver_memory_mb = 1024,
+			 .executor_cores = 2, .executor_memory_mb = 4096,
+			 .executors = 2 };
+	struct env e = { .price_vcpu_hour = 50000,   /* $0.05 */
+			 .price_gb_hour = 10000 };   /* $0.01 */
+	struct run r = { 0 };
+	(void)s;
+	/* one hour: 5 vCPU, 9 GB -> 5 * 0.05 + 9 * 0.01 = $0.34 */
+	run_meter(&r, &j, &e, 1000, 1000 + 3600000);
+	assert_int_equal(r.vcpu_ms, 5LL * 3600000);
+	assert_int_equal(r.gb_ms, 9LL * 3600000);
+	assert_int_equal(r.cost, 340000);
+	/* a year on a huge cluster does not overflow */
+	j.executors = 100000;
+	run_meter(&r, &j, &e, 0, 365LL * 86400000);
+	assert_true(r.cost > 0);
+	/* end before start costs nothing */
+	run_meter(&r, &j, &e, 100, 50);
+	assert_int_equal(r.cost, 0);
+}
+
+static struct run *mkrun(struct sched_state *st, const char *env, int prio)
+{
+	struct run *r = state_new_run(st);
+	strcpy(r->env, env);
+	r->priority = prio;
+	r->state = RUN_QUEUED;
+	queue_push(st, r);
+	return r;
+}
+
+static void test_queue_order(void **s)
+{
+	struct sched_state st;
+	(void)s;
+	state_init(&st);
+	struct run *a = mkrun(&st, "t/e", 0);
+	struct run *b = mkrun(&st, "t/e", 5);
+	struct run *c = mkrun(&st, "t/e", 5);
+	struct run *other = mkrun(&st, "u/e", 9);
+	assert_int_equal(queue_length(&st, "t/e"), 3);
+	assert_int_equal(queue_position(&st, a), 3);
+	assert_int_equal(queue_position(&st, b), 1);
+	assert_int_equal(queue_position(&st, c), 2);
+	assert_ptr_equal(queue_pick(&st, "t/e"), b); /* priority, then age */
+	queue_remove(&st, b);
+	assert_ptr_equal(queue_pick(&st, "t/e"), c);
+	queue_remove(&st, c);
+	assert_ptr_equal(queue_pick(&st, "t/e"), a);
+	assert_ptr_equal(queue_pick(&st, "u/e"), other); /* isolated */
+	assert_null(queue_pick(&st, "nope/e"));
+	assert_ptr_equal(state_run(&st, 2), b);
+	assert_null(state_run(&st, 0));
+	assert_null(state_run(&st, 99));
+	state_release(&st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_run_happy_path),
+		cmocka_unit_test(test_run_illegal),
+		cmocka_unit_test(test_run_state_names),
+		cmocka_unit_test(test_env_machine),
+		cmocka_unit_test(test_meter),
+		cmocka_unit_test(test_queue_order),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
