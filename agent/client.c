@@ -26,7 +26,13 @@ struct client {
 	nng_dialer dialer;
 	nng_tls_config *tls;
 	int64_t timeout_ms;
+	volatile sig_atomic_t *cancel;
 };
+
+void client_set_cancel(struct client *c, volatile sig_atomic_t *flag)
+{
+	c->cancel = flag;
+}
 
 static void state_path(const struct client *c, const char *name, char *buf,
 		       size_t len)
@@ -215,12 +221,21 @@ int client_call(struct client *c, const void *msg, size_t len,
 	if ((rv = nng_msg_alloc(&m, 0)) || (rv = nng_msg_append(m, msg, len)))
 		goto fail;
 	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, (nng_duration)timeout_ms);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, (nng_duration)timeout_ms);
 	if ((rv = nng_sendmsg(c->sock, m, 0))) {
 		nng_msg_free(m);
 		goto fail;
 	}
-	if ((rv = nng_recvmsg(c->sock, &m, 0)))
+	/* Wait in slices so that a stop signal is noticed quickly; the
+	 * request stays outstanding between slices. */
+	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, 100);
+	for (int64_t deadline = time_mono_ms() + timeout_ms;;) {
+		rv = nng_recvmsg(c->sock, &m, 0);
+		if (rv != NNG_ETIMEDOUT)
+			break;
+		if (time_mono_ms() >= deadline || (c->cancel && *c->cancel))
+			break;
+	}
+	if (rv)
 		goto fail;
 	/* Unpacked strings point into the buffer: keep the bytes in raw. */
 	strbuf_reset(raw);

@@ -19,7 +19,7 @@
 
 #define MAX_POLLFDS 512
 #define RETRY_MS 500
-#define IDLE_LEASE_WAIT_MS 2000
+#define IDLE_LEASE_WAIT_MS 1000
 #define BUSY_LEASE_WAIT_MS 200
 
 static volatile sig_atomic_t stop_signal;
@@ -329,6 +329,9 @@ static void step(struct agent *a)
 	int64_t wait = lease ? (work_count(a->work) ? BUSY_LEASE_WAIT_MS
 						    : IDLE_LEASE_WAIT_MS)
 			     : 0;
+	/* A long poll is never abandoned: the scheduler may have leased
+	 * runs in its answer. Other waits end early on a stop signal. */
+	client_set_cancel(a->cl, lease ? NULL : &stop_signal);
 	if (send_head(a, wait))
 		a->next_send = time_mono_ms() + RETRY_MS;
 	else
@@ -340,6 +343,9 @@ static void shut_down(struct agent *a)
 {
 	int64_t deadline = time_mono_ms() + a->cfg.kill_grace_ms + 5000;
 
+	/* Only reports about runs matter now: drop requests for work and
+	 * heartbeats that were not sent yet, and stop cancelling waits. */
+	client_set_cancel(a->cl, NULL);
 	work_stop_all(a->work);
 	while (time_mono_ms() < deadline && !a->fatal &&
 	       (work_count(a->work) || a->out.head)) {
@@ -347,8 +353,10 @@ static void shut_down(struct agent *a)
 		int n = work_pollfds(a->work, pfd, MAX_POLLFDS);
 		poll(pfd, (nfds_t)n, 50);
 		work_tick(a->work, time_mono_ms());
-		if (a->out.head && !strcmp(a->out.head->type, "lease") &&
-		    !a->out.head->sealed.len)
+		if (a->out.head && !a->out.head->sealed.len &&
+		    (!strcmp(a->out.head->type, "lease") ||
+		     !strcmp(a->out.head->type, "heartbeat") ||
+		     !strcmp(a->out.head->type, "preflight")))
 			outbox_pop(&a->out);
 		if (a->out.head && send_head(a, 0))
 			usleep(100 * 1000);
@@ -381,6 +389,7 @@ int main(int argc, char **argv)
 		enroll(&a);
 	else
 		log_info("agent %s starting", client_agent_id(a.cl));
+	client_set_cancel(a.cl, &stop_signal);
 	a.work = work_new(&a.cfg, &a.out);
 	while (!stop_signal && !a.fatal)
 		step(&a);

@@ -33,6 +33,7 @@ struct work {
 	struct outbox *out;
 	struct job_run **runs;
 	size_t n, alloc;
+	bool stopping; /* work_stop_all was called: start nothing new */
 };
 
 struct work *work_new(const struct agent_config *cfg, struct outbox *out)
@@ -198,6 +199,12 @@ void work_start(struct work *w, const msgpack_object *lease)
 	snprintf(workdir, sizeof(workdir), "%s/work/%llu-%llu",
 		 w->cfg->state_dir, (unsigned long long)j->run,
 		 (unsigned long long)j->attempt);
+	if (w->stopping) {
+		send_complete(j, "failed", -1,
+			      "the agent stopped before the run started");
+		job_free(j);
+		return;
+	}
 	argv = lease_argv(w->cfg, mp_get(lease, "argv"));
 	memset(&spec, 0, sizeof(spec));
 	spec.path = w->cfg->spark_submit;
@@ -229,6 +236,7 @@ void work_cancel(struct work *w, uint64_t run)
 
 void work_stop_all(struct work *w)
 {
+	w->stopping = true;
 	for (size_t i = 0; i < w->n; i++) {
 		w->runs[i]->stopping = true;
 		runner_cancel(w->runs[i]->runner, time_mono_ms());

@@ -174,10 +174,10 @@ int name_reason(const char *s, char *err, size_t errlen)
 		      c == '_' || c == '-')) {
 			if (c >= 0x20 && c < 0x7f)
 				return fail(err, errlen,
-					    "name '%.63s' contains invalid character '%c' (use a-z 0-9 _ -)",
+					    "name '%.63s' contains invalid character '%c' (use lowercase a-z, 0-9, _ and -)",
 					    s, c);
 			return fail(err, errlen,
-				    "name contains invalid byte 0x%02x (use a-z 0-9 _ -)",
+				    "name contains invalid byte 0x%02x (use lowercase a-z, 0-9, _ and -)",
 				    (unsigned char)c);
 		}
 	}

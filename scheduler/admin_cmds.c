@@ -403,6 +403,10 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 	const struct command *cmd = NULL;
 	int nwords = 0;
 
+	if (ev->reply.len) { /* refused by the transport (e.g. a bad line) */
+		sched_complete(c, ev);
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	memset(&a, 0, sizeof(a));
 	a.peer_uid = ev->peer_uid;

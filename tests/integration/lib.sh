@@ -109,9 +109,23 @@ run_state() {
 	spctl --json run show "$1" | json run.state
 }
 
+# env_is ENV STATE / run_is RUN STATE: for wait_until (evaluated each time)
+env_is() {
+	[ "$(env_state "$1")" = "$2" ]
+}
+
+run_is() {
+	[ "$(run_state "$1")" = "$2" ]
+}
+
+# wait_env_ready ENV [SECONDS]
+wait_env_ready() {
+	wait_until "${2:-20}" env_is "$1" ready ||
+		fail "environment $1 is $(env_state "$1"), expected ready"
+}
+
 # wait_run_state RUN STATE [SECONDS]
 wait_run_state() {
-	local secs=${3:-30}
-	wait_until "$secs" test "$(run_state "$1")" = "$2" ||
+	wait_until "${3:-30}" run_is "$1" "$2" ||
 		fail "run $1 is $(run_state "$1"), expected $2"
 }

@@ -9,7 +9,7 @@ spctl env add acme/prod --price-vcpu-hour 0.05 --price-gb-hour 0.01 >/dev/null
 [ "$(env_state acme/prod)" = pending ] || fail "new env is not pending"
 
 start_agent a1 acme/prod --slots 2
-wait_until 20 test "$(env_state acme/prod)" = ready || fail "env never became ready"
+wait_env_ready acme/prod
 spctl --json env show acme/prod | json environment.spark_version | grep -q '^3\.5\.1$' ||
 	fail "spark version not reported"
 

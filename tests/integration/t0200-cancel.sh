@@ -18,7 +18,7 @@ spctl run cancel "$q" 2>/dev/null && fail "second cancel of a finished run succe
 
 printf 'kill_grace_ms = 1000\n' >"$T/agent.conf"
 start_agent a1 acme/prod --config "$T/agent.conf"
-wait_until 20 test "$(env_state acme/prod)" = ready || fail "env not ready"
+wait_env_ready acme/prod
 
 tag=cancel-$$-$RANDOM
 spctl job add acme/prod/long -- --master yarn --deploy-mode cluster \

@@ -7,7 +7,7 @@ spctl tenant add acme >/dev/null
 spctl env add acme/prod >/dev/null
 printf 'kill_grace_ms = 1000\n' >"$T/agent.conf"
 start_agent a1 acme/prod --config "$T/agent.conf"
-wait_until 20 test "$(env_state acme/prod)" = ready || fail "env not ready"
+wait_env_ready acme/prod
 tag=timeout-$$-$RANDOM
 spctl job add acme/prod/slow --timeout 2 -- --master yarn --deploy-mode cluster \
 	--conf spark.fake.duration=60 --conf spark.fake.seed=$tag app.jar >/dev/null

@@ -8,7 +8,7 @@ start_scheduler
 spctl tenant add acme >/dev/null
 spctl env add acme/prod >/dev/null
 start_agent a1 acme/prod
-wait_until 20 test "$(env_state acme/prod)" = ready || fail "env not ready"
+wait_env_ready acme/prod
 
 spctl job add acme/prod/k8s -- --master k8s://https://k8s.example:6443 \
 	--deploy-mode cluster --conf spark.fake.outcome=fail \

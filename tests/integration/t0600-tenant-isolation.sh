@@ -11,8 +11,8 @@ spctl env add acme/prod >/dev/null
 spctl env add globex/prod >/dev/null
 start_agent a acme/prod --slots 3
 start_agent g globex/prod --slots 3
-wait_until 20 test "$(env_state acme/prod)" = ready || fail "acme env not ready"
-wait_until 20 test "$(env_state globex/prod)" = ready || fail "globex env not ready"
+wait_env_ready acme/prod
+wait_env_ready globex/prod
 for t in acme globex; do
 	spctl job add $t/prod/job -- --master yarn --deploy-mode cluster \
 		--conf spark.fake.duration=0.3 app.jar >/dev/null

@@ -30,7 +30,7 @@ spctl env add acme/prod >/dev/null
 
 printf 'tls_ca = %s\ntls_server_name = localhost\n' "$T/pki/ca.crt" >"$T/agent.conf"
 start_agent a1 acme/prod --config "$T/agent.conf"
-wait_until 20 test "$(env_state acme/prod)" = ready || fail "TLS agent never got ready"
+wait_env_ready acme/prod
 spctl job add acme/prod/pi -- --master yarn --deploy-mode cluster \
 	--conf spark.fake.duration=0.3 app.jar >/dev/null
 r=$(spctl run start acme/prod/pi)
