@@ -426,7 +426,8 @@ static int load_one(const void *key, size_t klen, const void *val,
 	int bad;
 
 	msgpack_unpacked_init(&u);
-	bad = msgpack_unpack_next(&u, val, vlen, NULL) !=
+	bad = mp_validate(val, vlen) ||
+	      msgpack_unpack_next(&u, val, vlen, NULL) !=
 		      MSGPACK_UNPACK_SUCCESS ||
 	      unpack_fields(&u.data, rec, lc->fields, lc->nfields) ||
 	      (lc->cf == CF_JOBS && load_job_argv(&u.data, rec));

@@ -1,0 +1,120 @@
+/* test_json.c - the JSON writer and the strict parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+static void test_writer(void **s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct jw w;
+	(void)s;
+	jw_init(&w, &sb);
+	jw_obj_open(&w, NULL);
+	jw_bool(&w, "ok", true);
+	jw_str(&w, "s", "a\"b\\c\n\x01");
+	jw_int(&w, "i", -5);
+	jw_uint(&w, "u", 18446744073709551615ULL);
+	jw_null(&w, "n");
+	jw_arr_open(&w, "a");
+	jw_str(&w, NULL, "x");
+	jw_obj_open(&w, NULL);
+	jw_obj_close(&w);
+	jw_arr_close(&w);
+	jw_strn(&w, "bad", "\xff\xfeok", 4);
+	jw_obj_close(&w);
+	assert_string_equal(sb.buf,
+			    "{\"ok\":true,\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"i\":-5,"
+			    "\"u\":18446744073709551615,\"n\":null,"
+			    "\"a\":[\"x\",{}],\"bad\":\"\xef\xbf\xbd\xef\xbf\xbdok\"}");
+	strbuf_release(&sb);
+}
+
+static void round_trip(const char *in, const char *out)
+{
+	char err[128];
+	struct strbuf sb = STRBUF_INIT;
+	struct jw w;
+	struct json *j = json_parse(in, strlen(in), err, sizeof(err));
+	if (!j)
+		fail_msg("parse '%s': %s", in, err);
+	jw_init(&w, &sb);
+	json_write(&w, NULL, j);
+	assert_string_equal(sb.buf, out);
+	json_free(j);
+	strbuf_release(&sb);
+}
+
+static void test_parse(void **s)
+{
+	char err[128];
+	struct json *j;
+	(void)s;
+	round_trip(" {\"a\" : [1, -2.5e3, true, false, null, \"x\"]} ",
+		   "{\"a\":[1,-2.5e3,true,false,null,\"x\"]}");
+	round_trip("\"\\u00e9\\ud83d\\ude00\\/\"", "\"\xc3\xa9\xf0\x9f\x98\x80/\"");
+	round_trip("[]", "[]");
+	static const char doc[] = "{\"ok\":true,\"m\":\"hi\",\"k\":{\"z\":1}}";
+	j = json_parse(doc, strlen(doc), err, sizeof(err));
+	assert_non_null(j);
+	assert_true(json_get_bool(j, "ok"));
+	assert_string_equal(json_get_str(j, "m"), "hi");
+	assert_null(json_get_str(j, "k"));
+	assert_string_equal(j->keys[2], "k"); /* document order kept */
+	assert_null(json_get(j, "nope"));
+	json_free(j);
+}
+
+static void test_errors(void **s)
+{
+	static const char *bad[] = {
+		"", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", "\"abc",
+		"\"\x01\"", "\"\\x\"", "\"\\ud800\"", "\"\\udc00\"", "tru",
+		"nul", "[1 2]", "{\"a\" 1}", "{1:2}", "1 2", "\"\xc0\xaf\"",
+		"[\"\xed\xa0\x80\"]",
+	};
+	char err[128];
+	(void)s;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct json *j = json_parse(bad[i], strlen(bad[i]), err,
+					    sizeof(err));
+		if (j)
+			fail_msg("'%s' was accepted", bad[i]);
+		assert_true(strlen(err) > 0);
+	}
+}
+
+static void test_deep_and_random(void **s)
+{
+	char *deep = malloc(20001), err[128], buf[256];
+	(void)s;
+	memset(deep, '[', 10000);
+	memset(deep + 10000, ']', 10000);
+	assert_null(json_parse(deep, 20000, err, sizeof(err)));
+	assert_non_null(strstr(err, "deep"));
+	free(deep);
+	srand(99);
+	for (int i = 0; i < 100000; i++) {
+		static const char alphabet[] = "{}[]\":,\\ 0123456789.eE-+truefalsn\x01\xff";
+		size_t n = (size_t)(rand() % (int)sizeof(buf));
+		for (size_t k = 0; k < n; k++)
+			buf[k] = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+		json_free(json_parse(buf, n, err, sizeof(err)));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_writer),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_deep_and_random),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,295 @@
+/* test_store.c - the RocksDB store (column families, atomic batches,
+ * bounded scans, format version, durability across SIGKILL) and the
+ * records kept in it (every record type round trips through records_load). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "records.h"
+#include "store.h"
+#include "util.h"
+
+static char dir[64];
+
+static int setup(void **s)
+{
+	(void)s;
+	strcpy(dir, "/tmp/sp-store.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **s)
+{
+	char cmd[128];
+	(void)s;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static struct store *open_sub(const char *name)
+{
+	char path[128], err[256];
+	struct store *st;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	st = store_open(path, err, sizeof(err));
+	if (!st)
+		fail_msg("store_open: %s", err);
+	return st;
+}
+
+static void put(struct store *st, enum store_cf cf, const char *k,
+		const char *v)
+{
+	struct store_batch *b = store_batch_new();
+	char err[128];
+	store_batch_put(b, st, cf, k, strlen(k), v, strlen(v));
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+}
+
+static void test_cf_isolation_and_batch(void **s)
+{
+	struct store *st = open_sub("a");
+	struct store_batch *b = store_batch_new();
+	char *v, err[128];
+	size_t n;
+	(void)s;
+
+	put(st, CF_TENANTS, "acme", "t");
+	put(st, CF_ENVS, "acme", "e");
+	assert_int_equal(store_get(st, CF_TENANTS, "acme", 4, &v, &n, err,
+				   sizeof(err)), 1);
+	assert_string_equal(v, "t");
+	free(v);
+	assert_int_equal(store_get(st, CF_JOBS, "acme", 4, &v, &n, err,
+				   sizeof(err)), 0);
+	/* a batch is applied whole */
+	store_batch_put(b, st, CF_JOBS, "j1", 2, "1", 1);
+	store_batch_put(b, st, CF_JOBS, "j2", 2, "2", 1);
+	store_batch_delete(b, st, CF_ENVS, "acme", 4);
+	assert_int_equal(store_batch_count(b), 3);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_clear(b);
+	assert_int_equal(store_batch_count(b), 0);
+	assert_int_equal(store_get(st, CF_ENVS, "acme", 4, &v, &n, err,
+				   sizeof(err)), 0);
+	assert_int_equal(store_get(st, CF_JOBS, "j2", 2, &v, &n, err,
+				   sizeof(err)), 1);
+	free(v);
+	store_batch_free(b);
+	store_close(st);
+}
+
+static int collect(const void *k, size_t kl, const void *v, size_t vl,
+		   void *ctx)
+{
+	uint64_t *seen = ctx;
+	(void)v;
+	(void)vl;
+	assert_int_equal(kl, 8);
+	seen[seen[0] + 1] = store_get_u64be(k);
+	seen[0]++;
+	return seen[0] == 50 ? 7 : 0; /* stop early: returns 7 */
+}
+
+static void test_scan_bounds(void **s)
+{
+	struct store *st = open_sub("b");
+	struct store_batch *b = store_batch_new();
+	uint64_t seen[128] = { 0 };
+	uint8_t k[8], lo[8], hi[8];
+	char err[128];
+	(void)s;
+
+	/* big-endian keys sort numerically: 256 sorts after 255 */
+	for (uint64_t i = 0; i < 300; i++) {
+		store_put_u64be(k, i * 3);
+		store_batch_put(b, st, CF_RUNS, k, 8, "x", 1);
+	}
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_put_u64be(lo, 30);
+	store_put_u64be(hi, 60);
+	assert_int_equal(store_scan(st, CF_RUNS, lo, 8, hi, 8, collect, seen),
+			 0);
+	assert_int_equal(seen[0], 10); /* 30, 33, ..., 57 */
+	assert_int_equal(seen[1], 30);
+	assert_int_equal(seen[10], 57);
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(store_scan(st, CF_RUNS, NULL, 0, NULL, 0, collect,
+				    seen), 7);
+	assert_int_equal(seen[50], 147);
+	store_batch_free(b);
+	store_close(st);
+}
+
+static void test_format_version(void **s)
+{
+	struct store *st = open_sub("c");
+	uint8_t v[4];
+	char path[128], err[256];
+	struct store_batch *b = store_batch_new();
+	(void)s;
+
+	store_put_u32be(v, 99);
+	store_batch_put(b, st, CF_META, "format_version", 14, v, 4);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/c", dir);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "format version 99"));
+}
+
+/* A synced write survives the writer's SIGKILL right after the call. */
+static void test_sync_survives_kill(void **s)
+{
+	int p[2];
+	pid_t pid;
+	char c, *v, err[128];
+	size_t n;
+	struct store *st;
+	(void)s;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct store *cs = open_sub("d");
+		put(cs, CF_RUNS, "durable", "yes");
+		(void)!write(p[1], "k", 1);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(p[0], &c, 1), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	st = open_sub("d");
+	assert_int_equal(store_get(st, CF_RUNS, "durable", 7, &v, &n, err,
+				   sizeof(err)), 1);
+	assert_string_equal(v, "yes");
+	free(v);
+	store_close(st);
+}
+
+static int log_cb(uint32_t line, int64_t ts, int stream, const char *text,
+		  size_t len, void *ctx)
+{
+	int *count = ctx;
+	char want[32];
+	snprintf(want, sizeof(want), "line %u", line);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(text, want, len);
+	assert_int_equal(ts, 1000 + line);
+	assert_int_equal(stream, line % 2 ? LOG_STDOUT : LOG_STDERR);
+	(*count)++;
+	return 0;
+}
+
+static void test_records_round_trip(void **s)
+{
+	struct store *st = open_sub("e");
+	struct store_batch *b = store_batch_new();
+	struct sched_state ss;
+	struct tenant t = { .name = "acme", .weight = 3, .max_queued = 9,
+			    .monthly_budget = 12500000 };
+	struct env e = { .key = "acme/prod", .tenant = "acme", .name = "prod",
+			 .state = ENV_READY, .price_vcpu_hour = 48000 };
+	struct agent ag = { .id = "ag-1", .env = "acme/prod", .seq_hwm = 77,
+			    .rejected_forged = 2, .preflight_ok = true };
+	struct token tok = { .hash = "abc", .env = "acme/prod",
+			     .expires_ms = 5 };
+	char *argv[] = { (char *)"--master", (char *)"yarn", (char *)"a b.jar" };
+	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
+			 .env = "acme/prod", .name = "pi", .executors = 4,
+			 .max_attempts = 2, .argc = 3, .argv = argv };
+	struct run r = { .id = 1, .job = "acme/prod/pi", .tenant = "acme",
+			 .env = "acme/prod", .state = RUN_QUEUED,
+			 .priority = -5, .attempt = 2, .exit_code = -1 };
+	struct run r2 = r;
+	char err[256];
+	int count = 0;
+	(void)s;
+
+	memset(ag.pubkey, 0xab, sizeof(ag.pubkey));
+	r.state_ms[RUN_QUEUED] = 111;
+	r2.id = 2;
+	r2.state = RUN_SUCCEEDED;
+	r2.cost = 42;
+	records_put_tenant(b, st, &t);
+	records_put_env(b, st, &e);
+	records_put_agent(b, st, &ag);
+	records_put_token(b, st, &tok);
+	records_put_job(b, st, &j);
+	records_put_run(b, st, &r);
+	records_put_run(b, st, &r2);
+	for (uint32_t i = 0; i < 20; i++) {
+		char line[32];
+		snprintf(line, sizeof(line), "line %u", i);
+		records_put_log(b, st, 1, i, 1000 + i,
+				i % 2 ? LOG_STDOUT : LOG_STDERR, line,
+				strlen(line));
+	}
+	records_put_log(b, st, 2, 0, 1, LOG_STDOUT, "other run", 9);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+
+	state_init(&ss);
+	assert_int_equal(records_load(st, &ss, err, sizeof(err)), 0);
+	assert_int_equal(state_tenant(&ss, "acme")->weight, 3);
+	assert_int_equal(state_tenant(&ss, "acme")->monthly_budget, 12500000);
+	assert_int_equal(state_env(&ss, "acme/prod")->state, ENV_READY);
+	assert_int_equal(state_agent(&ss, "ag-1")->seq_hwm, 77);
+	assert_int_equal(state_agent(&ss, "ag-1")->pubkey[31], 0xab);
+	assert_true(state_agent(&ss, "ag-1")->preflight_ok);
+	assert_int_equal(state_token(&ss, "abc")->expires_ms, 5);
+	assert_int_equal(state_job(&ss, "acme/prod/pi")->argc, 3);
+	assert_string_equal(state_job(&ss, "acme/prod/pi")->argv[2], "a b.jar");
+	assert_int_equal(state_run(&ss, 1)->priority, -5);
+	assert_int_equal(state_run(&ss, 1)->state_ms[RUN_QUEUED], 111);
+	assert_int_equal(state_run(&ss, 2)->cost, 42);
+	/* the queued run is back in its queue, the finished one is not */
+	assert_ptr_equal(queue_pick(&ss, "acme/prod"), state_run(&ss, 1));
+	assert_int_equal(queue_length(&ss, "acme/prod"), 1);
+	state_release(&ss);
+
+	assert_int_equal(records_scan_logs(st, 1, 5, 100, log_cb, &count), 0);
+	assert_int_equal(count, 15);
+	count = 0;
+	assert_int_equal(records_scan_logs(st, 1, 0, 4, log_cb, &count), 0);
+	assert_int_equal(count, 4);
+	store_close(st);
+}
+
+static void test_corrupt_record(void **s)
+{
+	struct store *st = open_sub("f");
+	struct sched_state ss;
+	char err[256];
+	(void)s;
+	put(st, CF_TENANTS, "bad", "\xc1 not msgpack");
+	state_init(&ss);
+	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "tenants"));
+	state_release(&ss);
+	store_close(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cf_isolation_and_batch),
+		cmocka_unit_test(test_scan_bounds),
+		cmocka_unit_test(test_format_version),
+		cmocka_unit_test(test_sync_survives_kill),
+		cmocka_unit_test(test_records_round_trip),
+		cmocka_unit_test(test_corrupt_record),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
