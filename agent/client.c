@@ -2,9 +2,11 @@
 #include "client.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
+#include <nng/supplemental/util/platform.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,11 +213,17 @@ int client_seal(struct client *c, const char *type, const void *body,
 	return 0;
 }
 
+static void recv_done(void *arg)
+{
+	atomic_store((atomic_int *)arg, 1);
+}
+
 int client_call(struct client *c, const void *msg, size_t len,
 		int64_t timeout_ms, struct strbuf *raw, msgpack_unpacked *reply,
 		char *err, size_t errlen)
 {
 	nng_msg *m;
+	nng_aio *aio;
 	int rv;
 
 	if ((rv = nng_msg_alloc(&m, 0)) || (rv = nng_msg_append(m, msg, len)))
@@ -225,16 +233,23 @@ int client_call(struct client *c, const void *msg, size_t len,
 		nng_msg_free(m);
 		goto fail;
 	}
-	/* Wait in slices so that a stop signal is noticed quickly; the
-	 * request stays outstanding between slices. */
-	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, 100);
-	for (int64_t deadline = time_mono_ms() + timeout_ms;;) {
-		rv = nng_recvmsg(c->sock, &m, 0);
-		if (rv != NNG_ETIMEDOUT)
-			break;
-		if (time_mono_ms() >= deadline || (c->cancel && *c->cancel))
-			break;
+	/* One receive for the whole wait: a REQ socket abandons its request
+	 * when a receive ends, so the wait is not cut into slices. A stop
+	 * signal cancels it (checked every 20 ms). */
+	atomic_int done = 0;
+	if ((rv = nng_aio_alloc(&aio, recv_done, &done)))
+		goto fail;
+	nng_aio_set_timeout(aio, (nng_duration)timeout_ms);
+	nng_recv_aio(c->sock, aio);
+	while (!atomic_load(&done)) {
+		if (c->cancel && *c->cancel)
+			nng_aio_cancel(aio);
+		nng_msleep(20);
 	}
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	m = rv ? NULL : nng_aio_get_msg(aio);
+	nng_aio_free(aio);
 	if (rv)
 		goto fail;
 	/* Unpacked strings point into the buffer: keep the bytes in raw. */

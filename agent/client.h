@@ -30,7 +30,7 @@ void client_public_key(const struct client *c, uint8_t pub[32]);
 /* Stores the id given by the scheduler at enrollment (durably). 0 / -1. */
 int client_set_agent_id(struct client *c, const char *id);
 
-/* While *flag is non-zero, client_call gives up waiting (within 100 ms);
+/* While *flag is non-zero, client_call gives up waiting (within 20 ms);
  * NULL turns this off (used for the final flush at shutdown). */
 void client_set_cancel(struct client *c, volatile sig_atomic_t *flag);
 /* Seals body (a packed msgpack map) as a message of `type` with the next

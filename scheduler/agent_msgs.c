@@ -78,12 +78,10 @@ static void handle_enroll(struct sched *c, struct event *ev)
 	t->used_ms = c->now_ms;
 	snprintf(t->agent, sizeof(t->agent), "%s", ag->id);
 	if (e->state != ENV_VALIDATING_RUNTIME)
-		env_set_state(e, ENV_VALIDATING_RUNTIME,
-			      "agent enrolled; waiting for its preflight",
-			      c->now_ms);
+		agent_work_env_move(c, e, ENV_VALIDATING_RUNTIME,
+				    "agent enrolled; waiting for its preflight");
 	records_put_agent(c->batch, c->store, ag);
 	records_put_token(c->batch, c->store, t);
-	records_put_env(c->batch, c->store, e);
 	log_info("agent %s enrolled into %s (host %s)", ag->id, ag->env,
 		 ag->hostname);
 

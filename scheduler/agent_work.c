@@ -73,6 +73,17 @@ static void preflight_verdict(struct sched *c, const msgpack_object *body,
 			 (long long)skew, (long long)c->cfg->max_clock_skew_ms);
 }
 
+void agent_work_env_move(struct sched *c, struct env *e, enum env_state to,
+			 const char *why)
+{
+	enum env_state from = e->state;
+	if (env_set_state(e, to, why, c->now_ms))
+		return;
+	log_info("environment %s: %s -> %s (%s)", e->key,
+		 env_state_name(from), env_state_name(to), why);
+	records_put_env(c->batch, c->store, e);
+}
+
 static bool on_preflight(struct sched *c, struct event *ev, struct agent *ag)
 {
 	const msgpack_object *body = ev->msg.body;
@@ -96,13 +107,12 @@ static bool on_preflight(struct sched *c, struct event *ev, struct agent *ag)
 	mp_get_i64(body, "disk_free_mb", &e->disk_free_mb);
 	e->clock_skew_ms = skew;
 	if (e->state != ENV_VALIDATING_RUNTIME)
-		env_set_state(e, ENV_VALIDATING_RUNTIME, "preflight received",
-			      c->now_ms);
+		agent_work_env_move(c, e, ENV_VALIDATING_RUNTIME,
+				    "preflight received");
 	if (ag->preflight_ok)
-		env_set_state(e, ENV_READY, "preflight passed", c->now_ms);
+		agent_work_env_move(c, e, ENV_READY, "preflight passed");
 	else
-		env_set_state(e, ENV_FAILED, why, c->now_ms);
-	records_put_env(c->batch, c->store, e);
+		agent_work_env_move(c, e, ENV_FAILED, why);
 	records_put_agent(c->batch, c->store, ag);
 	log_info("agent %s preflight: %s%s%s", ag->id,
 		 ag->preflight_ok ? "passed" : "failed",

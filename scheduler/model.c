@@ -127,6 +127,11 @@ int env_set_state(struct env *e, enum env_state to, const char *reason,
 	return 0;
 }
 
+static int64_t clamp64(__int128 v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
 void run_meter(struct run *r, const struct job *j, const struct env *e,
 	       int64_t start_ms, int64_t end_ms)
 {
@@ -140,9 +145,9 @@ void run_meter(struct run *r, const struct job *j, const struct env *e,
 	__int128 cpu_cost = (__int128)vcpus * dur * e->price_vcpu_hour;
 	__int128 mem_cost = (__int128)mem_mb * dur * e->price_gb_hour / 1024;
 
-	r->vcpu_ms = vcpus * dur;
-	r->gb_ms = mem_mb * dur / 1024;
-	r->cost = (int64_t)((cpu_cost + mem_cost) / 3600000);
+	r->vcpu_ms = clamp64((__int128)vcpus * dur);
+	r->gb_ms = clamp64((__int128)mem_mb * dur / 1024);
+	r->cost = clamp64((cpu_cost + mem_cost) / 3600000);
 }
 
 void job_release(struct job *j)

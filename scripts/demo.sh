@@ -50,6 +50,8 @@ for _ in $(seq 400); do
 	sleep 0.02
 done
 echo
+echo "the scheduler's log of the transitions:"
+grep -o 'environment acme/prod: .*' "$D/scheduler.log" | sed 's/^/  /'
 run spctl env show acme/prod
 run spctl agent list
 

@@ -1,0 +1,131 @@
+/*
+ * sp-bench-submit - acknowledged run starts per second through the admin
+ * socket: C clients, each keeping W commands in flight (pipelining), each
+ * reply counted only when it says ok (the scheduler replies after the WAL
+ * sync of the turn that applied it).
+ *
+ *   sp-bench-submit SOCKET JOB CLIENTS RUNS_PER_CLIENT WINDOW
+ * Prints: runs, seconds, runs/s, latency p50/p99 (ms).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct client {
+	const char *sock, *job;
+	long runs, window;
+	int64_t *lat; /* per run, microseconds */
+	long ok;
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[256], buf[65536];
+	int64_t *sent = calloc((size_t)c->runs, sizeof(int64_t));
+	long nsent = 0, nrecv = 0;
+	size_t have = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int n = snprintf(line, sizeof(line), "run start %s\n", c->job);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->sock);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		perror("connect");
+		exit(1);
+	}
+	while (nrecv < c->runs) {
+		while (nsent < c->runs && nsent - nrecv < c->window) {
+			sent[nsent++] = now_us();
+			if (write_all(fd, line, (size_t)n)) {
+				perror("write");
+				exit(1);
+			}
+		}
+		ssize_t r = read(fd, buf + have, sizeof(buf) - have);
+		if (r <= 0) {
+			fprintf(stderr, "connection closed\n");
+			exit(1);
+		}
+		have += (size_t)r;
+		char *p = buf, *nl;
+		while ((nl = memchr(p, '\n', have - (size_t)(p - buf)))) {
+			if (!strncmp(p, "{\"ok\":true", 10))
+				c->ok++;
+			c->lat[nrecv] = now_us() - sent[nrecv];
+			nrecv++;
+			p = nl + 1;
+		}
+		have -= (size_t)(p - buf);
+		memmove(buf, p, have);
+	}
+	close(fd);
+	free(sent);
+	return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	int nc;
+	long per, win, total, ok = 0;
+	struct client *cs;
+	pthread_t *th;
+	int64_t t0, t1, *all;
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: sp-bench-submit SOCKET JOB CLIENTS "
+				"RUNS_PER_CLIENT WINDOW\n");
+		return 2;
+	}
+	nc = atoi(argv[3]);
+	per = atol(argv[4]);
+	win = atol(argv[5]);
+	if (nc < 1 || per < 1 || win < 1)
+		return 2;
+	total = nc * per;
+	cs = calloc((size_t)nc, sizeof(*cs));
+	th = calloc((size_t)nc, sizeof(*th));
+	all = calloc((size_t)total, sizeof(*all));
+	t0 = now_us();
+	for (int i = 0; i < nc; i++) {
+		cs[i] = (struct client){ argv[1], argv[2], per, win,
+					 all + i * per, 0 };
+		pthread_create(&th[i], NULL, client_main, &cs[i]);
+	}
+	for (int i = 0; i < nc; i++) {
+		pthread_join(th[i], NULL);
+		ok += cs[i].ok;
+	}
+	t1 = now_us();
+	qsort(all, (size_t)total, sizeof(*all), cmp);
+	printf("acknowledged run starts: %ld of %ld in %.2f s = %.0f/s "
+	       "(%d clients, window %ld); latency p50 %.2f ms, p99 %.2f ms\n",
+	       ok, total, (double)(t1 - t0) / 1e6,
+	       (double)ok / ((double)(t1 - t0) / 1e6), nc, win,
+	       (double)all[total / 2] / 1000.0,
+	       (double)all[total * 99 / 100] / 1000.0);
+	free(all);
+	free(cs);
+	free(th);
+	return ok == total ? 0 : 1;
+}
