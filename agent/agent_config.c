@@ -5,22 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
-#include "parse.h"
+#include "settings.h"
 #include "util.h"
 
-struct setting {
-	const char *key;
-	bool is_int;
-	size_t off;
-	size_t size;
-	int64_t min, max;
-};
-
-#define A_STR(f) { #f, false, offsetof(struct agent_config, f), \
-		   sizeof(((struct agent_config *)0)->f), 0, 0 }
-#define A_INT(f, lo, hi) { #f, true, offsetof(struct agent_config, f), \
-			   sizeof(int64_t), lo, hi }
+#define A_STR(f) SETTING_STR(struct agent_config, f)
+#define A_INT(f, lo, hi) SETTING_INT(struct agent_config, f, lo, hi)
 
 static const struct setting settings[] = {
 	A_STR(scheduler),
@@ -59,38 +48,31 @@ void agent_config_defaults(struct agent_config *c)
 int agent_config_set(struct agent_config *c, const char *key,
 		     const char *value, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
-		const struct setting *s = &settings[i];
-		char *p = (char *)c + s->off;
-		if (strcmp(s->key, key))
-			continue;
-		if (s->is_int)
-			return parse_i64(value, s->min, s->max, (int64_t *)p,
-					 err, errlen)
-				       ? -1
-				       : 0;
-		if (strlen(value) >= s->size) {
-			snprintf(err, errlen, "value of '%s' is too long", key);
-			return -1;
-		}
-		strcpy(p, value);
-		return 0;
-	}
-	snprintf(err, errlen, "unknown setting '%s'", key);
-	return -1;
-}
-
-static int conf_cb(const char *key, const char *value, int lineno, void *ctx,
-		   char *err, size_t errlen)
-{
-	(void)lineno;
-	return agent_config_set(ctx, key, value, err, errlen);
+	return settings_set(settings, ARRAY_SIZE(settings), c, key, value, err,
+			    errlen);
 }
 
 int agent_config_load(struct agent_config *c, const char *path, char *err,
 		      size_t errlen)
 {
-	return conf_load(path, conf_cb, c, err, errlen);
+	return settings_load(settings, ARRAY_SIZE(settings), c, path, err,
+			     errlen);
+}
+
+void agent_config_parse_args(struct agent_config *c, int argc, char **argv,
+			     const char *usage)
+{
+	static const struct setting_flag flags[] = {
+		{ "--scheduler", "scheduler" },
+		{ "--state-dir", "state_dir" },
+		{ "--enroll-token", "enroll_token" },
+		{ "--enroll-token-file", "enroll_token_file" },
+		{ "--spark-submit", "spark_submit" },
+		{ "--slots", "slots" },
+		{ "--log-level", "log_level" },
+	};
+	settings_parse_args(argc, argv, settings, ARRAY_SIZE(settings), c,
+			    flags, ARRAY_SIZE(flags), "sparkpilot-agent", usage);
 }
 
 int agent_config_validate(const struct agent_config *c, char *err,

@@ -33,6 +33,10 @@ int agent_config_load(struct agent_config *c, const char *path, char *err,
 /* Sets one key from a string (same names as in the file). 0 / -1. */
 int agent_config_set(struct agent_config *c, const char *key,
 		     const char *value, char *err, size_t errlen);
+/* Applies --config FILE, then the flags, over c; exits 2 with the usage
+ * on a bad flag or setting. */
+void agent_config_parse_args(struct agent_config *c, int argc, char **argv,
+			     const char *usage);
 int agent_config_validate(const struct agent_config *c, char *err,
 			  size_t errlen);
 

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,66 +41,15 @@ static const char usage[] =
 	"FILE]\n"
 	"                        [--spark-submit PATH] [--slots N]\n";
 
-static void usage_error(const char *fmt, ...) SP_PRINTF(1, 2) SP_NORETURN;
-
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "sparkpilot-agent: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", usage);
-	exit(2);
-}
-
 static void parse_flags(int argc, char **argv, struct agent_config *cfg)
 {
-	static const struct {
-		const char *flag, *key;
-	} map[] = {
-		{ "--scheduler", "scheduler" },
-		{ "--state-dir", "state_dir" },
-		{ "--enroll-token", "enroll_token" },
-		{ "--enroll-token-file", "enroll_token_file" },
-		{ "--spark-submit", "spark_submit" },
-		{ "--slots", "slots" },
-		{ "--log-level", "log_level" },
-	};
 	char err[256];
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(usage, stdout);
-			exit(0);
-		}
-		if (!strcmp(argv[i], "--config")) {
-			if (++i == argc)
-				usage_error("option '%s' needs a value",
-					    "--config");
-			if (agent_config_load(cfg, argv[i], err, sizeof(err)))
-				usage_error("%s", err);
-		}
+	agent_config_parse_args(cfg, argc, argv, usage);
+	if (agent_config_validate(cfg, err, sizeof(err))) {
+		fprintf(stderr, "sparkpilot-agent: error: %s\n%s", err, usage);
+		exit(2);
 	}
-	for (int i = 1; i < argc; i++) {
-		size_t k;
-		if (!strcmp(argv[i], "--config")) {
-			i++;
-			continue;
-		}
-		for (k = 0; k < ARRAY_SIZE(map); k++)
-			if (!strcmp(argv[i], map[k].flag))
-				break;
-		if (k == ARRAY_SIZE(map))
-			usage_error("unknown option '%s'", argv[i]);
-		if (++i == argc)
-			usage_error("option '%s' needs a value", map[k].flag);
-		if (agent_config_set(cfg, map[k].key, argv[i], err,
-				     sizeof(err)))
-			usage_error("%s", err);
-	}
-	if (agent_config_validate(cfg, err, sizeof(err)))
-		usage_error("%s", err);
 }
 
 static void on_signal(int sig)

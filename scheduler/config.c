@@ -5,24 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
-#include "parse.h"
+#include "settings.h"
 #include "util.h"
 
-enum ctype { C_STR, C_MS, C_INT };
-
-struct setting {
-	const char *key;
-	enum ctype type;
-	size_t off;
-	size_t size;
-	int64_t min, max;
-};
-
-#define S_STR(f) { #f, C_STR, offsetof(struct sched_config, f), \
-		   sizeof(((struct sched_config *)0)->f), 0, 0 }
-#define S_INT(f, lo, hi) { #f, C_INT, offsetof(struct sched_config, f), \
-			   sizeof(int64_t), lo, hi }
+#define S_STR(f) SETTING_STR(struct sched_config, f)
+#define S_INT(f, lo, hi) SETTING_INT(struct sched_config, f, lo, hi)
 
 static const struct setting settings[] = {
 	S_STR(data_dir),
@@ -58,38 +45,30 @@ void config_defaults(struct sched_config *c)
 int config_set(struct sched_config *c, const char *key, const char *value,
 	       char *err, size_t errlen)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
-		const struct setting *s = &settings[i];
-		char *p = (char *)c + s->off;
-		if (strcmp(s->key, key))
-			continue;
-		if (s->type == C_STR) {
-			if (strlen(value) >= s->size) {
-				snprintf(err, errlen, "value of '%s' is too long",
-					 key);
-				return -1;
-			}
-			strcpy(p, value);
-			return 0;
-		}
-		return parse_i64(value, s->min, s->max, (int64_t *)p, err,
-				 errlen) ? -1 : 0;
-	}
-	snprintf(err, errlen, "unknown setting '%s'", key);
-	return -1;
-}
-
-static int conf_cb(const char *key, const char *value, int lineno, void *ctx,
-		   char *err, size_t errlen)
-{
-	(void)lineno;
-	return config_set(ctx, key, value, err, errlen);
+	return settings_set(settings, ARRAY_SIZE(settings), c, key, value, err,
+			    errlen);
 }
 
 int config_load(struct sched_config *c, const char *path, char *err,
 		size_t errlen)
 {
-	return conf_load(path, conf_cb, c, err, errlen);
+	return settings_load(settings, ARRAY_SIZE(settings), c, path, err,
+			     errlen);
+}
+
+void config_parse_args(struct sched_config *c, int argc, char **argv,
+		       const char *usage)
+{
+	static const struct setting_flag flags[] = {
+		{ "--data-dir", "data_dir" },
+		{ "--admin-socket", "admin_socket" },
+		{ "--listen", "listen" },
+		{ "--metrics-listen", "metrics_listen" },
+		{ "--log-level", "log_level" },
+	};
+	settings_parse_args(argc, argv, settings, ARRAY_SIZE(settings), c,
+			    flags, ARRAY_SIZE(flags), "sparkpilot-scheduler",
+			    usage);
 }
 
 int config_validate(const struct sched_config *c, char *err, size_t errlen)

@@ -32,6 +32,10 @@ int config_load(struct sched_config *c, const char *path, char *err,
 /* Sets one key (as in the file, e.g. "data_dir") from a string. 0 / -1. */
 int config_set(struct sched_config *c, const char *key, const char *value,
 	       char *err, size_t errlen);
+/* Applies --config FILE, then the flags, over c; exits 2 with the usage
+ * on a bad flag or setting. */
+void config_parse_args(struct sched_config *c, int argc, char **argv,
+		       const char *usage);
 /* Checks the combination (e.g. tls+tcp:// needs tls_cert and tls_key). */
 int config_validate(const struct sched_config *c, char *err, size_t errlen);
 

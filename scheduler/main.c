@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,64 +22,17 @@ static const char usage[] =
 	"                            [--listen URL] [--metrics-listen URL] "
 	"[--log-level LEVEL]\n";
 
-static void usage_error(const char *fmt, ...) SP_PRINTF(1, 2) SP_NORETURN;
-
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "sparkpilot-scheduler: error: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n%s", usage);
-	exit(2);
-}
-
 /* Flags override the config file, so the file is read first. */
 static void parse_flags(int argc, char **argv, struct sched_config *cfg)
 {
-	static const struct {
-		const char *flag, *key;
-	} map[] = {
-		{ "--data-dir", "data_dir" },
-		{ "--admin-socket", "admin_socket" },
-		{ "--listen", "listen" },
-		{ "--metrics-listen", "metrics_listen" },
-		{ "--log-level", "log_level" },
-	};
 	char err[256];
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(usage, stdout);
-			exit(0);
-		}
-		if (!strcmp(argv[i], "--config")) {
-			if (++i == argc)
-				usage_error("option '%s' needs a value",
-					    "--config");
-			if (config_load(cfg, argv[i], err, sizeof(err)))
-				usage_error("%s", err);
-		}
+	config_parse_args(cfg, argc, argv, usage);
+	if (config_validate(cfg, err, sizeof(err))) {
+		fprintf(stderr, "sparkpilot-scheduler: error: %s\n%s", err,
+			usage);
+		exit(2);
 	}
-	for (int i = 1; i < argc; i++) {
-		size_t k;
-		if (!strcmp(argv[i], "--config")) {
-			i++;
-			continue;
-		}
-		for (k = 0; k < ARRAY_SIZE(map); k++)
-			if (!strcmp(argv[i], map[k].flag))
-				break;
-		if (k == ARRAY_SIZE(map))
-			usage_error("unknown option '%s'", argv[i]);
-		if (++i == argc)
-			usage_error("option '%s' needs a value", map[k].flag);
-		if (config_set(cfg, map[k].key, argv[i], err, sizeof(err)))
-			usage_error("%s", err);
-	}
-	if (config_validate(cfg, err, sizeof(err)))
-		usage_error("%s", err);
 }
 
 static enum log_level level_of(const char *s)

@@ -119,4 +119,27 @@ sleep 0.5
 kill -0 "$SCHED_PID" || fail "scheduler died on agent-port garbage"
 spctl tenant list >/dev/null || fail "scheduler stopped answering"
 [ "$before" = "$(snapshot)" ] || fail "garbage changed the state"
+# Daemons refuse bad flags and config files with one clear line, exit 2.
+daemon_bad() { # WANT CMD...
+	local want=$1 out rc=0
+	shift
+	out=$("$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" -eq 2 ] || fail "'$*' exited $rc, not 2"
+	[[ "$(printf '%s\n' "$out" | head -n 1)" == *"$want"* ]] ||
+		fail "'$*' said '$out', not '$want'"
+}
+printf 'data_dir = %s/x\nlisten_port = 7\n' "$T" >"$T/bad.conf"
+daemon_bad "bad.conf:2: unknown setting 'listen_port'" \
+	"$BIN/sparkpilot-scheduler" --config "$T/bad.conf"
+daemon_bad "unknown option '--frob'" "$BIN/sparkpilot-scheduler" --frob 1
+daemon_bad "must be a tcp:// or tls+tcp:// URL" \
+	"$BIN/sparkpilot-scheduler" --listen http://x --data-dir "$T/y"
+daemon_bad "needs tls_cert and tls_key" \
+	"$BIN/sparkpilot-scheduler" --listen tls+tcp://127.0.0.1:1 --data-dir "$T/y"
+daemon_bad "--slots: '-1' must not be negative" "$BIN/sparkpilot-agent" --slots -1
+daemon_bad "needs tls_ca" "$BIN/sparkpilot-agent" --scheduler tls+tcp://h:1
+printf 'slots = 2\nkill_grace_ms = soon\n' >"$T/agent.conf"
+daemon_bad "agent.conf:2: 'soon' is not a number" "$BIN/sparkpilot-agent" --config "$T/agent.conf"
+[ ! -e "$T/y" ] || fail "a refused scheduler left a data dir behind"
+
 echo "bad input: ok"

@@ -1,0 +1,108 @@
+/* settings.c - config files and flags through one table. */
+#include "settings.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "parse.h"
+#include "util.h"
+
+int settings_set(const struct setting *tbl, size_t n, void *base,
+		 const char *key, const char *value, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *p = (char *)base + tbl[i].off;
+		if (strcmp(tbl[i].key, key))
+			continue;
+		if (tbl[i].is_int)
+			return parse_i64(value, tbl[i].min, tbl[i].max,
+					 (int64_t *)p, err, errlen)
+				       ? -1
+				       : 0;
+		if (strlen(value) >= tbl[i].size) {
+			snprintf(err, errlen, "value of '%s' is too long", key);
+			return -1;
+		}
+		strcpy(p, value);
+		return 0;
+	}
+	snprintf(err, errlen, "unknown setting '%s'", key);
+	return -1;
+}
+
+struct load_ctx {
+	const struct setting *tbl;
+	size_t n;
+	void *base;
+};
+
+static int load_one(const char *key, const char *value, int lineno,
+		    void *ctx, char *err, size_t errlen)
+{
+	struct load_ctx *lc = ctx;
+	(void)lineno;
+	return settings_set(lc->tbl, lc->n, lc->base, key, value, err, errlen);
+}
+
+int settings_load(const struct setting *tbl, size_t n, void *base,
+		  const char *path, char *err, size_t errlen)
+{
+	struct load_ctx lc = { tbl, n, base };
+	return conf_load(path, load_one, &lc, err, errlen);
+}
+
+static void usage_error(const char *prog, const char *usage,
+			const char *fmt, ...) SP_PRINTF(3, 4) SP_NORETURN;
+
+static void usage_error(const char *prog, const char *usage,
+			const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: error: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage);
+	exit(2);
+}
+
+void settings_parse_args(int argc, char **argv, const struct setting *tbl,
+			 size_t n, void *base, const struct setting_flag *flags,
+			 size_t nflags, const char *prog, const char *usage)
+{
+	char err[512];
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		if (strcmp(argv[i], "--config"))
+			continue;
+		if (++i == argc)
+			usage_error(prog, usage, "option '--config' needs a value");
+		if (settings_load(tbl, n, base, argv[i], err, sizeof(err)))
+			usage_error(prog, usage, "%s", err);
+	}
+	for (int i = 1; i < argc; i++) {
+		size_t k;
+		if (!strcmp(argv[i], "--config")) {
+			i++;
+			continue;
+		}
+		for (k = 0; k < nflags; k++)
+			if (!strcmp(argv[i], flags[k].flag))
+				break;
+		if (k == nflags)
+			usage_error(prog, usage, "unknown option '%s'", argv[i]);
+		if (++i == argc)
+			usage_error(prog, usage, "option '%s' needs a value",
+				    flags[k].flag);
+		if (settings_set(tbl, n, base, flags[k].key, argv[i], err,
+				 sizeof(err)))
+			usage_error(prog, usage, "%s: %s", flags[k].flag, err);
+	}
+}

@@ -1,0 +1,44 @@
+/*
+ * settings.h - one table row per setting (name, type, bounds), serving the
+ * config file and the command-line flags of both daemons alike.
+ */
+#ifndef SP_SETTINGS_H
+#define SP_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct setting {
+	const char *key; /* as in the config file */
+	bool is_int;
+	size_t off;      /* offset of the field in the settings struct */
+	size_t size;     /* bytes of a string field */
+	int64_t min, max;
+};
+
+#define SETTING_STR(T, f) \
+	{ #f, false, offsetof(T, f), sizeof(((T *)0)->f), 0, 0 }
+#define SETTING_INT(T, f, lo, hi) \
+	{ #f, true, offsetof(T, f), sizeof(int64_t), lo, hi }
+
+/* A command-line flag and the setting it sets. */
+struct setting_flag {
+	const char *flag; /* "--data-dir" */
+	const char *key;  /* "data_dir" */
+};
+
+/* Sets key in the struct at base from a string. 0, or -1 with a reason. */
+int settings_set(const struct setting *tbl, size_t n, void *base,
+		 const char *key, const char *value, char *err, size_t errlen);
+/* Reads a config file into base. 0, or -1 with "path:line: reason". */
+int settings_load(const struct setting *tbl, size_t n, void *base,
+		  const char *path, char *err, size_t errlen);
+/* Parses argv: --help prints usage and exits 0; --config FILE is read
+ * first, then every flag overrides it. Any error prints
+ * "PROG: error: ..." and the usage, and exits 2. */
+void settings_parse_args(int argc, char **argv, const struct setting *tbl,
+			 size_t n, void *base, const struct setting_flag *flags,
+			 size_t nflags, const char *prog, const char *usage);
+
+#endif
