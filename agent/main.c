@@ -139,11 +139,13 @@ static void push_simple(struct agent *a, const char *type, int nkv,
 	msgpack_packer pk;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, (size_t)nkv);
+	msgpack_pack_map(&pk, (size_t)nkv + 1);
 	if (nkv > 0)
 		mp_kv_i64(&pk, k1, v1);
 	if (nkv > 1)
 		mp_kv_i64(&pk, k2, v2);
+	mp_pack_cstr(&pk, "held");
+	work_pack_held(a->work, &pk);
 	outbox_push(&a->out, type, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -157,7 +159,9 @@ static void push_preflight(struct agent *a)
 	preflight_run(&a->cfg, &p);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 5);
+	msgpack_pack_map(&pk, 6);
+	mp_pack_cstr(&pk, "held");
+	work_pack_held(a->work, &pk);
 	mp_kv_bool(&pk, "spark_ok", p.spark_ok);
 	mp_kv_str(&pk, "spark_version", p.spark_version);
 	mp_kv_str(&pk, "spark_error", p.spark_error);

@@ -36,6 +36,16 @@ struct work {
 	bool stopping; /* work_stop_all was called: start nothing new */
 };
 
+void work_pack_held(const struct work *w, msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, w->n);
+	for (size_t i = 0; i < w->n; i++) {
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_uint64(pk, w->runs[i]->run);
+		msgpack_pack_uint64(pk, w->runs[i]->epoch);
+	}
+}
+
 struct work *work_new(const struct agent_config *cfg, struct outbox *out)
 {
 	struct work *w = xcalloc(1, sizeof(*w));

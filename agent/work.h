@@ -21,6 +21,10 @@ struct work *work_new(const struct agent_config *cfg, struct outbox *out);
 /* Kills whatever is still running (no reports) and frees everything. */
 void work_free(struct work *w);
 int work_free_slots(const struct work *w);
+/* Packs the runs held here as [[run, epoch], ...]: the scheduler adopts
+ * them, tells us to stop the ones that are no longer ours, and requeues
+ * the ones leased to us that are missing (DESIGN.md §3). */
+void work_pack_held(const struct work *w, msgpack_packer *pk);
 size_t work_count(const struct work *w);
 
 /* Starts the run described by one lease map from a lease reply. A run that

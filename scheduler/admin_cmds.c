@@ -25,6 +25,7 @@ static const struct flag_spec env_add_flags[] = {
 	{ "--mode", FT_STR, 0, 0 },
 	{ "--price-vcpu-hour", FT_USD, 0, USD_MAX },
 	{ "--price-gb-hour", FT_USD, 0, USD_MAX },
+	{ "--max-concurrent", FT_UINT, 1, 100000 },
 	{ NULL, 0, 0, 0 },
 };
 static const struct flag_spec token_flags[] = {
@@ -40,10 +41,12 @@ static const struct flag_spec job_add_flags[] = {
 	{ "--timeout", FT_UINT, 1, 30LL * 86400 },
 	{ "--max-attempts", FT_UINT, 1, 100 },
 	{ "--run-budget", FT_USD, 0, USD_MAX },
+	{ "--max-concurrent", FT_UINT, 1, 100000 },
 	{ NULL, 0, 0, 0 },
 };
 static const struct flag_spec run_start_flags[] = {
 	{ "--priority", FT_INT, -1000, 1000 },
+	{ "--idempotency-key", FT_STR, 0, 0 },
 	{ NULL, 0, 0, 0 },
 };
 static const struct flag_spec run_list_flags[] = {
@@ -80,7 +83,7 @@ static const struct command commands[] = {
 	  cmd_tenant_show },
 	{ "env add",
 	  "TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD] "
-	  "[--price-gb-hour USD]",
+	  "[--price-gb-hour USD] [--max-concurrent N]",
 	  "create an environment", 1, 1, env_add_flags, false, cmd_env_add },
 	{ "env list", "", "list environments", 0, 0, no_flags, false,
 	  cmd_env_list },
@@ -101,12 +104,12 @@ static const struct command commands[] = {
 	  "TENANT/ENV/JOB [--driver-cores N] [--driver-memory GB] "
 	  "[--executor-cores N] [--executor-memory GB] [--executors N] "
 	  "[--timeout SECONDS] [--max-attempts N] [--run-budget USD] "
-	  "-- SPARK_SUBMIT_ARGS...",
+	  "[--max-concurrent N] -- SPARK_SUBMIT_ARGS...",
 	  "define a Spark job", 1, 1, job_add_flags, true, cmd_job_add },
 	{ "job list", "", "list jobs", 0, 0, no_flags, false, cmd_job_list },
 	{ "job show", "TENANT/ENV/JOB", "show a job", 1, 1, no_flags, false,
 	  cmd_job_show },
-	{ "run start", "TENANT/ENV/JOB [--priority N]",
+	{ "run start", "TENANT/ENV/JOB [--priority N] [--idempotency-key KEY]",
 	  "queue a run (prints its id)", 1, 1, run_start_flags, false,
 	  cmd_run_start },
 	{ "run list", "[--tenant T] [--state S] [--limit N]", "list runs", 0,
@@ -117,6 +120,12 @@ static const struct command commands[] = {
 	  run_logs_flags, false, cmd_run_logs },
 	{ "run cancel", "RUN", "cancel a run", 1, 1, no_flags, false,
 	  cmd_run_cancel },
+	{ "queue stats", "", "queued and running runs per tenant and environment",
+	  0, 0, no_flags, false, cmd_queue_stats },
+	{ "dispatch pause", "", "stop handing runs to agents (kill switch)", 0,
+	  0, no_flags, false, cmd_dispatch_pause },
+	{ "dispatch resume", "", "hand runs to agents again", 0, 0, no_flags,
+	  false, cmd_dispatch_resume },
 	{ "usage", "[TENANT] [--from DATE] [--to DATE] "
 		   "[--format table|json|csv]",
 	  "metered usage", 0, 1, usage_flags, false, cmd_usage },
@@ -132,6 +141,13 @@ int cmd_fail(struct reply *r, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
 	va_end(ap);
+	return -1;
+}
+
+int cmd_refuse(struct reply *r, const struct refusal *why)
+{
+	cmd_fail(r, why->code, "%s", why->message);
+	r->retry_after_ms = why->retry_after_ms;
 	return -1;
 }
 
@@ -374,7 +390,7 @@ static int cmd_help(struct sched *c, const struct cmd_args *a,
 /* Commands that change nothing are not written to the log. */
 static bool read_only(const struct command *cmd)
 {
-	static const char *const verbs[] = { "help", "list", "show", "logs",
+	static const char *const verbs[] = { "help", "list", "show", "logs", "stats",
 					     "usage" };
 	const char *sp = strrchr(cmd->words, ' ');
 	const char *verb = sp ? sp + 1 : cmd->words;
@@ -384,7 +400,8 @@ static bool read_only(const struct command *cmd)
 	return false;
 }
 
-void admin_cmds_refuse(struct event *ev, const char *code, const char *msg)
+static void refuse_reply(struct event *ev, const char *code, const char *msg,
+			 int64_t retry_after_ms)
 {
 	struct jw w;
 	strbuf_reset(&ev->reply);
@@ -393,7 +410,14 @@ void admin_cmds_refuse(struct event *ev, const char *code, const char *msg)
 	jw_bool(&w, "ok", false);
 	jw_str(&w, "error", code);
 	jw_str(&w, "message", msg);
+	if (retry_after_ms > 0)
+		jw_int(&w, "retry_after_ms", retry_after_ms);
 	jw_obj_close(&w);
+}
+
+void admin_cmds_refuse(struct event *ev, const char *code, const char *msg)
+{
+	refuse_reply(ev, code, msg, 0);
 }
 
 void admin_cmds_exec(struct sched *c, struct event *ev)
@@ -421,7 +445,7 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 			       ev->cmd.argv + nwords, &a, &r))
 		cmd->fn(c, &a, &r);
 	if (r.failed) {
-		admin_cmds_refuse(ev, r.code, r.msg);
+		refuse_reply(ev, r.code, r.msg, r.retry_after_ms);
 	} else {
 		jw_obj_close(&r.w);
 		if (!read_only(cmd))

@@ -59,11 +59,15 @@ struct reply {
 	bool failed;
 	char code[32];
 	char msg[512];
+	int64_t retry_after_ms; /* > 0: added to the error reply */
 };
 
 /* Records an error reply; returns -1 so handlers can `return cmd_fail()`. */
 int cmd_fail(struct reply *r, const char *code, const char *fmt, ...)
 	SP_PRINTF(3, 4);
+struct refusal;
+/* cmd_fail for a policy refusal, with its retry_after_ms. */
+int cmd_refuse(struct reply *r, const struct refusal *why);
 bool arg_set(const struct cmd_args *a, const char *flag);
 /* The parsed number of flag, or def when absent. */
 int64_t arg_num(const struct cmd_args *a, const char *flag, int64_t def);
@@ -115,6 +119,12 @@ int cmd_run_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_run_cancel(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
+		    struct reply *r);
+int cmd_dispatch_pause(struct sched *c, const struct cmd_args *a,
+		       struct reply *r);
+int cmd_dispatch_resume(struct sched *c, const struct cmd_args *a,
+			struct reply *r);
 int cmd_usage(struct sched *c, const struct cmd_args *a, struct reply *r);
 
 #endif

@@ -16,31 +16,36 @@
 #define MAX_LOG_LINE 8192
 #define MAX_SLOTS 256
 
-/* Starts an ok reply, with the runs this agent must cancel. */
-static void reply_begin(struct sched *c, struct mreply *m,
-			const struct agent *ag)
+/* Runs the agent reported holding that it must stop (not its own), set
+ * by reconcile() for the reply to this message. */
+struct stop_list {
+	uint64_t ids[MAX_SLOTS];
+	size_t n;
+};
+
+/* Starts an ok reply, with the runs this agent must cancel: those an
+ * operator cancelled, and those it holds without a valid lease. */
+static void reply_begin(struct mreply *m, const struct agent *ag,
+			const struct stop_list *stop)
 {
-	size_t ncancel = 0;
+	size_t ncancel = stop ? stop->n : 0;
 
 	mreply_init(m);
 	mreply_key(m, "ok");
 	msgpack_pack_true(&m->pk);
-	for (size_t i = 0; i < c->st->nruns; i++) {
-		const struct run *r = c->st->runs[i];
-		if (r && r->cancel_requested && !run_state_terminal(r->state) &&
-		    !strcmp(r->agent, ag->id))
-			ncancel++;
-	}
+	for (size_t i = 0; i < ag->held.n; i++)
+		ncancel += ((const struct run *)ag->held.v[i])->cancel_requested;
 	if (!ncancel)
 		return;
 	mreply_key(m, "cancel");
 	msgpack_pack_array(&m->pk, ncancel);
-	for (size_t i = 0; i < c->st->nruns; i++) {
-		const struct run *r = c->st->runs[i];
-		if (r && r->cancel_requested && !run_state_terminal(r->state) &&
-		    !strcmp(r->agent, ag->id))
+	for (size_t i = 0; i < ag->held.n; i++) {
+		const struct run *r = ag->held.v[i];
+		if (r->cancel_requested)
 			msgpack_pack_uint64(&m->pk, r->id);
 	}
+	for (size_t i = 0; stop && i < stop->n; i++)
+		msgpack_pack_uint64(&m->pk, stop->ids[i]);
 }
 
 static bool reply_error(struct sched *c, struct event *ev, const char *code)
@@ -117,7 +122,7 @@ static bool on_preflight(struct sched *c, struct event *ev, struct agent *ag)
 	log_info("agent %s preflight: %s%s%s", ag->id,
 		 ag->preflight_ok ? "passed" : "failed",
 		 ag->preflight_ok ? "" : ": ", why);
-	reply_begin(c, &m, ag);
+	reply_begin(&m, ag, NULL);
 	mreply_key(&m, "env_state");
 	mp_pack_cstr(&m.pk, env_state_name(e->state));
 	mreply_key(&m, "reason");
@@ -138,30 +143,21 @@ static struct run *owned_run(struct sched *c, struct event *ev,
 	if (mp_get_u64(ev->msg.body, "run", &id) ||
 	    mp_get_u64(ev->msg.body, "epoch", &epoch))
 		return NULL;
-	r = state_run(c->st, id);
-	if (r && !run_state_terminal(r->state) && r->state != RUN_QUEUED &&
-	    !strcmp(r->agent, ag->id) && r->epoch == epoch)
-		return r;
-	ag->rejected_stale++;
-	log_warn("agent %s: stale or foreign report for run %llu epoch %llu",
-		 ag->id, (unsigned long long)id, (unsigned long long)epoch);
-	return NULL;
+	r = policy_owned(&c->pol, ag, id, epoch);
+	if (!r)
+		log_warn("agent %s: stale or foreign report for run %llu epoch %llu",
+			 ag->id, (unsigned long long)id,
+			 (unsigned long long)epoch);
+	return r;
 }
 
 static bool on_heartbeat(struct sched *c, struct event *ev, struct agent *ag)
 {
 	struct mreply m;
-	reply_begin(c, &m, ag);
+	reply_begin(&m, ag, NULL);
 	mreply_finish(&m, &ev->reply);
 	sched_complete(c, ev);
 	return true;
-}
-
-static bool agent_may_work(struct sched *c, const struct agent *ag)
-{
-	const struct env *e = state_env(c->st, ag->env);
-	return ag->state == AGENT_ACTIVE && ag->preflight_ok && e &&
-	       e->state == ENV_READY;
 }
 
 static void pack_lease(msgpack_packer *pk, const struct run *r,
@@ -171,7 +167,7 @@ static void pack_lease(msgpack_packer *pk, const struct run *r,
 	mp_kv_u64(pk, "run", r->id);
 	mp_kv_u64(pk, "attempt", r->attempt);
 	mp_kv_u64(pk, "epoch", r->epoch);
-	mp_kv_str(pk, "job", r->job);
+	mp_kv_str(pk, "job", r->job->key);
 	mp_kv_u64(pk, "timeout_s", j ? j->timeout_s : 0);
 	mp_pack_cstr(pk, "argv");
 	msgpack_pack_array(pk, j ? (size_t)j->argc : 0);
@@ -182,33 +178,24 @@ static void pack_lease(msgpack_packer *pk, const struct run *r,
 /* Leases up to `slots` queued runs of ag's environment to ag and answers
  * ev with them. Returns the number leased. */
 static size_t lease_and_reply(struct sched *c, struct event *ev,
-			      struct agent *ag, uint32_t slots)
+			      struct agent *ag, uint32_t slots,
+			      const struct stop_list *stop)
 {
 	struct run *picked[MAX_SLOTS];
-	size_t n = 0;
+	size_t n = policy_lease(&c->pol, ag, slots, picked);
 	struct mreply m;
 
-	while (n < slots && agent_may_work(c, ag)) {
-		struct run *r = queue_pick(c->st, ag->env);
-		if (!r)
-			break;
-		queue_remove(c->st, r);
-		run_set_state(r, RUN_LEASED, c->now_ms);
-		r->epoch++;
-		snprintf(r->agent, sizeof(r->agent), "%s", ag->id);
-		records_put_run(c->batch, c->store, r);
-		picked[n++] = r;
-	}
-	reply_begin(c, &m, ag);
+	reply_begin(&m, ag, stop);
 	mreply_key(&m, "runs");
 	msgpack_pack_array(&m.pk, n);
 	for (size_t i = 0; i < n; i++)
-		pack_lease(&m.pk, picked[i], state_job(c->st, picked[i]->job));
+		pack_lease(&m.pk, picked[i], picked[i]->job);
 	mreply_finish(&m, &ev->reply);
 	return n;
 }
 
-static bool on_lease(struct sched *c, struct event *ev, struct agent *ag)
+static bool on_lease(struct sched *c, struct event *ev, struct agent *ag,
+		     const struct stop_list *stop)
 {
 	uint64_t slots = 0, wait_ms = 0;
 
@@ -216,8 +203,9 @@ static bool on_lease(struct sched *c, struct event *ev, struct agent *ag)
 	mp_get_u64(ev->msg.body, "wait_ms", &wait_ms);
 	if (slots > MAX_SLOTS)
 		slots = MAX_SLOTS;
-	if (slots == 0 || lease_and_reply(c, ev, ag, (uint32_t)slots) > 0 ||
-	    wait_ms == 0) {
+	if (slots == 0 ||
+	    lease_and_reply(c, ev, ag, (uint32_t)slots, stop) > 0 ||
+	    wait_ms == 0 || stop->n > 0) {
 		sched_complete(c, ev);
 		return true;
 	}
@@ -232,22 +220,15 @@ static bool on_lease(struct sched *c, struct event *ev, struct agent *ag)
 static bool on_run_event(struct sched *c, struct event *ev, struct agent *ag)
 {
 	struct run *r = owned_run(c, ev, ag);
-	char state[32] = "";
-	int to;
+	char state[32] = "", app_id[APP_ID_LEN] = "";
 
 	if (!r)
 		return reply_error(c, ev, "stale");
-	mp_get_str(ev->msg.body, "app_id", r->app_id, sizeof(r->app_id));
+	mp_get_str(ev->msg.body, "app_id", app_id, sizeof(app_id));
 	mp_get_str(ev->msg.body, "state", state, sizeof(state));
-	to = run_state_parse(state);
-	if (to != RUN_SUBMITTED && to != RUN_RUNNING)
+	if (policy_progress(&c->pol, r, (enum run_state)run_state_parse(state),
+			    app_id))
 		return reply_error(c, ev, "malformed");
-	/* Reports only move a run forward; a late "submitted" after
-	 * "running" just updates the application id. */
-	if ((int)r->state < to && run_set_state(r, (enum run_state)to,
-						c->now_ms))
-		return reply_error(c, ev, "bad_transition");
-	records_put_run(c->batch, c->store, r);
 	return on_heartbeat(c, ev, ag);
 }
 
@@ -281,30 +262,16 @@ static bool on_log(struct sched *c, struct event *ev, struct agent *ag)
 					? MAX_LOG_LINE
 					: f[2].via.str.size);
 	}
-	records_put_run(c->batch, c->store, r);
+	policy_touch(&c->pol, r);
 	return on_heartbeat(c, ev, ag);
-}
-
-static void finish_run(struct sched *c, struct run *r, enum run_state to)
-{
-	const struct job *j = state_job(c->st, r->job);
-	const struct env *e = state_env(c->st, r->env);
-	int64_t start = r->state_ms[RUN_RUNNING];
-
-	if (!start)
-		start = r->state_ms[RUN_SUBMITTED];
-	if (!start)
-		start = r->state_ms[RUN_LEASED];
-	run_set_state(r, to, c->now_ms);
-	if (j && e)
-		run_meter(r, j, e, start, c->now_ms);
 }
 
 static bool on_complete(struct sched *c, struct event *ev, struct agent *ag)
 {
 	struct run *r = owned_run(c, ev, ag);
-	const struct job *j;
-	char result[32] = "";
+	char result[32] = "", reason[REASON_LEN] = "", cls[64] = "";
+	char app_id[APP_ID_LEN] = "";
+	struct completion done = { .exit_code = -1 };
 	int64_t code = -1;
 	int to;
 
@@ -315,25 +282,52 @@ static bool on_complete(struct sched *c, struct event *ev, struct agent *ag)
 	if (to < RUN_SUCCEEDED)
 		return reply_error(c, ev, "malformed");
 	mp_get_i64(ev->msg.body, "exit_code", &code);
-	r->exit_code = code >= 0 && code < 256 ? (int)code : -1;
-	mp_get_str(ev->msg.body, "app_id", r->app_id, sizeof(r->app_id));
-	mp_get_str(ev->msg.body, "reason", r->reason, sizeof(r->reason));
-	j = state_job(c->st, r->job);
-	if (to == RUN_FAILED && !r->cancel_requested && j &&
-	    r->attempt < j->max_attempts) {
-		/* Retries left: back in the queue as the next attempt. */
-		run_set_state(r, RUN_QUEUED, c->now_ms);
-		r->attempt++;
-		r->agent[0] = '\0';
-		queue_push(c->st, r);
-	} else {
-		finish_run(c, r, (enum run_state)to);
-	}
-	log_info("run %llu: %s on agent %s (attempt %u)%s%s",
-		 (unsigned long long)r->id, result, ag->id, r->attempt,
-		 r->reason[0] ? ": " : "", r->reason);
-	records_put_run(c->batch, c->store, r);
+	mp_get_str(ev->msg.body, "app_id", app_id, sizeof(app_id));
+	mp_get_str(ev->msg.body, "reason", reason, sizeof(reason));
+	mp_get_str(ev->msg.body, "class", cls, sizeof(cls));
+	done.result = (enum run_state)to;
+	done.exit_code = code >= 0 && code < 256 ? (int)code : -1;
+	done.reason = reason;
+	done.failure_class = cls;
+	done.app_id = app_id;
+	if (policy_complete(&c->pol, r, &done))
+		log_info("run %llu: attempt %u %s on agent %s%s%s; retry in %lld ms",
+			 (unsigned long long)r->id, r->attempt - 1, result,
+			 ag->id, reason[0] ? ": " : "", reason,
+			 (long long)(r->not_before_ms - c->now_ms));
+	else
+		log_info("run %llu: %s on agent %s (attempt %u)%s%s",
+			 (unsigned long long)r->id, result, ag->id, r->attempt,
+			 reason[0] ? ": " : "", reason);
 	return on_heartbeat(c, ev, ag);
+}
+
+/* Reads the runs the agent says it holds ("held": [[run, epoch], ...])
+ * and reconciles them; messages without the field reconcile nothing. */
+static int reconcile(struct sched *c, struct event *ev, struct agent *ag,
+		     struct stop_list *stop)
+{
+	const msgpack_object *h = mp_get(ev->msg.body, "held");
+	struct held_run held[MAX_SLOTS];
+	size_t n = 0;
+
+	stop->n = 0;
+	if (!h)
+		return 0;
+	if (h->type != MSGPACK_OBJECT_ARRAY || h->via.array.size > MAX_SLOTS)
+		return -1;
+	for (uint32_t i = 0; i < h->via.array.size; i++) {
+		const msgpack_object *e = &h->via.array.ptr[i];
+		if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 ||
+		    e->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    e->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return -1;
+		held[n].run = e->via.array.ptr[0].via.u64;
+		held[n++].epoch = e->via.array.ptr[1].via.u64;
+	}
+	stop->n = policy_reconcile(&c->pol, ag, held, n, stop->ids,
+				   ARRAY_SIZE(stop->ids));
+	return 0;
 }
 
 bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
@@ -343,9 +337,16 @@ bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
 		bool (*fn)(struct sched *, struct event *, struct agent *);
 	} handlers[] = {
 		{ "preflight", on_preflight }, { "heartbeat", on_heartbeat },
-		{ "lease", on_lease },         { "run_event", on_run_event },
+		{ "run_event", on_run_event },
 		{ "log", on_log },             { "complete", on_complete },
 	};
+	struct stop_list stop;
+
+	policy_heard(&c->pol, ag);
+	if (reconcile(c, ev, ag, &stop))
+		return reply_error(c, ev, "malformed");
+	if (!strcmp(ev->msg.type, "lease"))
+		return on_lease(c, ev, ag, &stop);
 	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
 		if (!strcmp(ev->msg.type, handlers[i].type))
 			return handlers[i].fn(c, ev, ag);
@@ -365,15 +366,17 @@ void agent_msgs_serve_parked(struct sched *c, bool stopping)
 			agent_msgs_refuse(ev, "forged");
 		} else {
 			size_t n = 0;
-			if (!stopping && queue_length(c->st, ag->env))
-				n = lease_and_reply(c, ev, ag, (uint32_t)slots);
+			struct env *e = state_env(c->st, ag->env);
+			if (!stopping && e && e->n_queued)
+				n = lease_and_reply(c, ev, ag, (uint32_t)slots,
+						    NULL);
 			if (n == 0 && !expired) {
 				strbuf_reset(&ev->reply);
 				i++;
 				continue;
 			}
 			if (n == 0)
-				lease_and_reply(c, ev, ag, 0);
+				lease_and_reply(c, ev, ag, 0, NULL);
 		}
 		if (ag)
 			agent_msgs_remember(c, ev, ag);

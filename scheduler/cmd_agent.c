@@ -39,20 +39,7 @@ int cmd_agent_token(struct sched *c, const struct cmd_args *a, struct reply *r)
 	return 0;
 }
 
-static size_t agent_running(struct sched *c, const struct agent *ag)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < c->st->nruns; i++) {
-		const struct run *run = c->st->runs[i];
-		if (run && !strcmp(run->agent, ag->id) &&
-		    (run->state == RUN_LEASED || run->state == RUN_SUBMITTED ||
-		     run->state == RUN_RUNNING))
-			n++;
-	}
-	return n;
-}
-
-static void write_agent(struct sched *c, struct jw *w, const struct agent *ag,
+static void write_agent(struct jw *w, const struct agent *ag,
 			bool full)
 {
 	char pub[65];
@@ -62,7 +49,7 @@ static void write_agent(struct sched *c, struct jw *w, const struct agent *ag,
 	jw_str(w, "preflight", ag->preflight_ok ? "passed" : "not passed");
 	jw_str(w, "hostname", ag->hostname);
 	jw_uint(w, "slots", ag->slots);
-	jw_uint(w, "running", agent_running(c, ag));
+	jw_uint(w, "running", ag->held.n);
 	jw_time(w, "last_seen", ag->last_seen_ms);
 	if (!full)
 		return;
@@ -84,7 +71,7 @@ int cmd_agent_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < c->st->agents.n; i++) {
 		jw_obj_open(&r->w, NULL);
-		write_agent(c, &r->w, c->st->agents.v[i], false);
+		write_agent(&r->w, c->st->agents.v[i], false);
 		jw_obj_close(&r->w);
 	}
 	jw_arr_close(&r->w);
@@ -107,7 +94,7 @@ int cmd_agent_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	if (!ag)
 		return -1;
 	jw_obj_open(&r->w, "agent");
-	write_agent(c, &r->w, ag, true);
+	write_agent(&r->w, ag, true);
 	jw_obj_close(&r->w);
 	return 0;
 }
@@ -134,6 +121,7 @@ int cmd_agent_revoke(struct sched *c, const struct cmd_args *a,
 	ag->state = AGENT_REVOKED;
 	ag->preflight_ok = false;
 	keyreg_remove(c->keys, ag->id);
+	policy_drop_agent(&c->pol, ag, "the agent was revoked");
 	records_put_agent(c->batch, c->store, ag);
 	jw_strf_print(&r->w, "agent %s is revoked", ag->id);
 	return 0;

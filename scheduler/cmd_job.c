@@ -54,6 +54,7 @@ int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 	j->timeout_s = (uint32_t)arg_num(a, "--timeout", 3600);
 	j->max_attempts = (uint32_t)arg_num(a, "--max-attempts", 1);
 	j->run_budget = arg_num(a, "--run-budget", 0);
+	j->max_concurrent = (uint32_t)arg_num(a, "--max-concurrent", 0);
 	j->created_ms = c->now_ms;
 	j->argv = xcalloc((size_t)a->nrest + 1, sizeof(char *));
 	for (int i = 0; i < a->nrest; i++)
@@ -85,6 +86,10 @@ static void write_job(struct jw *w, const struct job *j, bool full)
 	write_memory(w, "executor_memory", j->executor_memory_mb);
 	jw_uint(w, "timeout_s", j->timeout_s);
 	jw_uint(w, "max_attempts", j->max_attempts);
+	if (j->max_concurrent)
+		jw_uint(w, "max_concurrent", j->max_concurrent);
+	else
+		jw_str(w, "max_concurrent", "unlimited");
 	if (!full)
 		return;
 	if (j->run_budget)

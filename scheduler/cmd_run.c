@@ -9,87 +9,38 @@
 #include "sched_ctx.h"
 #include "util.h"
 
-static size_t tenant_queued(struct sched *c, const char *tenant)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < c->st->envs.n; i++) {
-		const struct env *e = c->st->envs.v[i];
-		if (!strcmp(e->tenant, tenant))
-			n += queue_length(c->st, e->key);
-	}
-	return n;
-}
-
 int cmd_run_start(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	const struct job *j = state_job(c->st, a->pos[0]);
-	const struct tenant *t;
+	struct job *j = state_job(c->st, a->pos[0]);
+	const char *key = arg_str(a, "--idempotency-key", NULL);
+	struct refusal why;
 	struct run *run;
-	size_t queued;
+	int rc;
 
 	if (!j)
 		return cmd_fail(r, "not_found", "no job '%.192s'", a->pos[0]);
-	t = state_tenant(c->st, j->tenant);
-	queued = tenant_queued(c, j->tenant);
-	if (t && t->max_queued && queued >= t->max_queued)
-		return cmd_fail(r, "quota_exceeded",
-				"tenant '%s' has %zu queued runs (max-queued %u); retry after some finish",
-				t->name, queued, t->max_queued);
-	run = state_new_run(c->st);
-	snprintf(run->job, sizeof(run->job), "%s", j->key);
-	snprintf(run->tenant, sizeof(run->tenant), "%s", j->tenant);
-	snprintf(run->env, sizeof(run->env), "%s", j->env);
-	run->priority = (int)arg_num(a, "--priority", 0);
-	run->attempt = 1;
-	run->state = RUN_QUEUED;
-	run->created_ms = run->state_ms[RUN_QUEUED] = c->now_ms;
-	queue_push(c->st, run);
-	records_put_run(c->batch, c->store, run);
+	if (key && (!*key || strlen(key) > 128))
+		return cmd_fail(r, "invalid",
+				"--idempotency-key must be 1 to 128 characters");
+	rc = policy_submit(&c->pol, j, (int32_t)arg_num(a, "--priority", 0),
+			   key, &run, &why);
+	if (rc < 0)
+		return cmd_refuse(r, &why);
 	jw_strf_print(&r->w, "%llu", (unsigned long long)run->id);
 	jw_uint(&r->w, "run", run->id);
 	jw_str(&r->w, "state", run_state_name(run->state));
+	jw_bool(&r->w, "existing", rc == 1);
 	return 0;
-}
-
-static bool env_has_ready_agent(struct sched *c, const char *env)
-{
-	for (size_t i = 0; i < c->st->agents.n; i++) {
-		const struct agent *ag = c->st->agents.v[i];
-		if (!strcmp(ag->env, env) && ag->state == AGENT_ACTIVE &&
-		    ag->preflight_ok)
-			return true;
-	}
-	return false;
-}
-
-/* Why a queued run is not running yet, in one line. */
-static void run_waiting(struct sched *c, const struct run *run, char *buf,
-			size_t len)
-{
-	const struct env *e = state_env(c->st, run->env);
-	if (run->state != RUN_QUEUED) {
-		snprintf(buf, len, "-");
-	} else if (e && e->state != ENV_READY) {
-		snprintf(buf, len, "environment %s is %s: %s", e->key,
-			 env_state_name(e->state), e->state_reason);
-	} else if (!env_has_ready_agent(c, run->env)) {
-		snprintf(buf, len, "no ready agent in environment %s",
-			 run->env);
-	} else {
-		snprintf(buf, len, "position %zu of %zu in the queue of %s",
-			 queue_position(c->st, run),
-			 queue_length(c->st, run->env), run->env);
-	}
 }
 
 static void write_run_row(struct jw *w, const struct run *run)
 {
 	jw_uint(w, "id", run->id);
-	jw_str(w, "job", run->job);
+	jw_str(w, "job", run->job->key);
 	jw_str(w, "state", run_state_name(run->state));
 	jw_uint(w, "attempt", run->attempt);
 	jw_str(w, "agent", run->agent[0] ? run->agent : NULL);
-	jw_str(w, "app_id", run->app_id[0] ? run->app_id : NULL);
+	jw_str(w, "app_id", run->app_id);
 	jw_time(w, "created", run->created_ms);
 }
 
@@ -109,14 +60,14 @@ int cmd_run_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 	/* The newest `limit` matching runs, printed oldest first. */
 	while (first > 0 && shown < limit) {
 		const struct run *run = c->st->runs[--first];
-		if (run && (!tenant || !strcmp(run->tenant, tenant)) &&
+		if (run && (!tenant || !strcmp(run_tenant(run), tenant)) &&
 		    (want < 0 || (int)run->state == want))
 			shown++;
 	}
 	jw_arr_open(&r->w, "items");
 	for (size_t i = first; i < c->st->nruns; i++) {
 		const struct run *run = c->st->runs[i];
-		if (!run || (tenant && strcmp(run->tenant, tenant)) ||
+		if (!run || (tenant && strcmp(run_tenant(run), tenant)) ||
 		    (want >= 0 && (int)run->state != want))
 			continue;
 		jw_obj_open(&r->w, NULL);
@@ -146,31 +97,36 @@ static struct run *run_arg(struct sched *c, const char *arg, struct reply *r)
 int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	const struct run *run = run_arg(c, a->pos[0], r);
-	const struct job *j;
 	char waiting[REASON_LEN + 128];
 
 	if (!run)
 		return -1;
-	j = state_job(c->st, run->job);
-	run_waiting(c, run, waiting, sizeof(waiting));
+	policy_why_waiting(&c->pol, run, waiting, sizeof(waiting));
 	jw_obj_open(&r->w, "run");
 	jw_uint(&r->w, "id", run->id);
-	jw_str(&r->w, "job", run->job);
-	jw_str(&r->w, "tenant", run->tenant);
-	jw_str(&r->w, "env", run->env);
+	jw_str(&r->w, "job", run->job->key);
+	jw_str(&r->w, "tenant", run_tenant(run));
+	jw_str(&r->w, "env", run_env(run));
 	jw_str(&r->w, "state", run_state_name(run->state));
 	jw_str(&r->w, "waiting", waiting);
+	if (run->state == RUN_QUEUED)
+		jw_uint(&r->w, "position", policy_queue_position(&c->pol, run));
 	jw_uint(&r->w, "attempt", run->attempt);
-	jw_uint(&r->w, "max_attempts", j ? j->max_attempts : 1);
+	jw_uint(&r->w, "max_attempts", run->job->max_attempts);
+	jw_uint(&r->w, "leases_lost", run->lost);
+	if (run->not_before_ms)
+		jw_time(&r->w, "not_before", run->not_before_ms);
+	jw_str(&r->w, "failure_class", run->failure_class);
+	jw_str(&r->w, "idempotency_key", run->idem_key);
 	jw_int(&r->w, "priority", run->priority);
 	jw_str(&r->w, "agent", run->agent[0] ? run->agent : NULL);
 	jw_uint(&r->w, "epoch", run->epoch);
-	jw_str(&r->w, "app_id", run->app_id[0] ? run->app_id : NULL);
+	jw_str(&r->w, "app_id", run->app_id);
 	if (run->exit_code >= 0)
 		jw_int(&r->w, "exit_code", run->exit_code);
 	else
 		jw_null(&r->w, "exit_code");
-	jw_str(&r->w, "reason", run->reason[0] ? run->reason : NULL);
+	jw_str(&r->w, "reason", run->reason);
 	jw_bool(&r->w, "cancel_requested", run->cancel_requested);
 	jw_uint(&r->w, "log_lines", run->log_lines);
 	jw_obj_open(&r->w, "timestamps");
@@ -236,25 +192,15 @@ int cmd_run_cancel(struct sched *c, const struct cmd_args *a, struct reply *r)
 
 	if (!run)
 		return -1;
-	if (run_state_terminal(run->state))
-		return cmd_fail(r, "conflict", "run %llu is already %s",
-				(unsigned long long)run->id,
-				run_state_name(run->state));
-	if (run->state == RUN_QUEUED) {
-		queue_remove(c->st, run);
-		run_set_state(run, RUN_CANCELLED, c->now_ms);
-		snprintf(run->reason, sizeof(run->reason),
-			 "cancelled by an operator while queued");
+	struct refusal why;
+	if (policy_cancel(&c->pol, run, &why))
+		return cmd_refuse(r, &why);
+	if (run->state == RUN_CANCELLED)
 		jw_strf_print(&r->w, "run %llu cancelled",
 			      (unsigned long long)run->id);
-	} else {
-		/* The agent learns it from its next reply and reports the
-		 * final state itself. */
-		run->cancel_requested = true;
+	else /* the agent learns it from its next reply */
 		jw_strf_print(&r->w, "run %llu is being cancelled on agent %s",
 			      (unsigned long long)run->id, run->agent);
-	}
-	records_put_run(c->batch, c->store, run);
 	jw_uint(&r->w, "run", run->id);
 	jw_str(&r->w, "state", run_state_name(run->state));
 	jw_bool(&r->w, "cancel_requested", run->cancel_requested);

@@ -50,14 +50,9 @@ static void write_limit(struct jw *w, const char *key, uint32_t v)
 static void write_tenant(struct sched *c, struct jw *w, const struct tenant *t,
 			 bool full)
 {
-	size_t envs = 0, queued = 0;
-	for (size_t i = 0; i < c->st->envs.n; i++) {
-		const struct env *e = c->st->envs.v[i];
-		if (strcmp(e->tenant, t->name))
-			continue;
-		envs++;
-		queued += queue_length(c->st, e->key);
-	}
+	size_t envs = 0, queued = t->n_queued;
+	for (size_t i = 0; i < c->st->envs.n; i++)
+		envs += !strcmp(((struct env *)c->st->envs.v[i])->tenant, t->name);
 	jw_str(w, "name", t->name);
 	jw_uint(w, "weight", t->weight);
 	write_limit(w, "max_running", t->max_running);
@@ -73,6 +68,7 @@ static void write_tenant(struct sched *c, struct jw *w, const struct tenant *t,
 	}
 	jw_uint(w, "environments", envs);
 	jw_uint(w, "queued", queued);
+	jw_uint(w, "running", t->n_running);
 	jw_time(w, "created", t->created_ms);
 }
 
@@ -128,6 +124,7 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 		 "waiting for an agent to enroll");
 	e->price_vcpu_hour = arg_num(a, "--price-vcpu-hour", 0);
 	e->price_gb_hour = arg_num(a, "--price-gb-hour", 0);
+	e->max_concurrent = (uint32_t)arg_num(a, "--max-concurrent", 0);
 	e->created_ms = e->state_ms = c->now_ms;
 	state_add_env(c->st, e);
 	records_put_env(c->batch, c->store, e);
@@ -151,7 +148,8 @@ static void write_env(struct sched *c, struct jw *w, const struct env *e,
 	jw_str(w, "mode", env_mode_name(e->mode));
 	jw_str(w, "state", env_state_name(e->state));
 	jw_uint(w, "agents", agents);
-	jw_uint(w, "queued", queue_length(c->st, e->key));
+	jw_uint(w, "queued", e->n_queued);
+	jw_uint(w, "running", e->n_running);
 	if (!full) {
 		jw_str(w, "reason", e->state_reason);
 		return;
@@ -164,6 +162,7 @@ static void write_env(struct sched *c, struct jw *w, const struct env *e,
 	jw_int(w, "clock_skew_ms", e->clock_skew_ms);
 	jw_usd(w, "price_vcpu_hour", e->price_vcpu_hour);
 	jw_usd(w, "price_gb_hour", e->price_gb_hour);
+	write_limit(w, "max_concurrent", e->max_concurrent);
 	jw_time(w, "created", e->created_ms);
 }
 

@@ -45,13 +45,13 @@ static struct usage_row *row_for(struct usage_row *rows, size_t *n,
 				 size_t max, const struct run *run)
 {
 	for (size_t i = 0; i < *n; i++)
-		if (!strcmp(rows[i].env, run->env))
+		if (!strcmp(rows[i].env, run_env(run)))
 			return &rows[i];
 	if (*n == max)
 		return NULL;
 	memset(&rows[*n], 0, sizeof(rows[*n]));
-	snprintf(rows[*n].tenant, sizeof(rows[*n].tenant), "%s", run->tenant);
-	snprintf(rows[*n].env, sizeof(rows[*n].env), "%s", run->env);
+	snprintf(rows[*n].tenant, sizeof(rows[*n].tenant), "%s", run_tenant(run));
+	snprintf(rows[*n].env, sizeof(rows[*n].env), "%s", run_env(run));
 	return &rows[(*n)++];
 }
 
@@ -138,7 +138,7 @@ int cmd_usage(struct sched *c, const struct cmd_args *a, struct reply *r)
 		const struct run *run = c->st->runs[i];
 		struct usage_row *row;
 		if (!run || !run_state_terminal(run->state) ||
-		    (tenant && strcmp(run->tenant, tenant)) ||
+		    (tenant && strcmp(run_tenant(run), tenant)) ||
 		    run_end_ms(run) < from || run_end_ms(run) >= to)
 			continue;
 		row = row_for(rows, &n, max, run);

@@ -24,6 +24,13 @@ static const struct setting settings[] = {
 	S_INT(min_disk_mb, 0, 1LL << 30),
 	S_INT(lease_wait_max_ms, 0, 60000),
 	S_INT(agent_timeout_ms, 1000, 3600000),
+	S_INT(priority_aging_ms, 1, 86400000),
+	S_INT(retry_base_ms, 1, 3600000),
+	S_INT(retry_max_ms, 1, 86400000),
+	S_INT(max_lost_leases, 0, 1000),
+	S_INT(max_queued_total, 0, 1000000000),
+	S_INT(idempotency_ttl_s, 86400, 30LL * 86400),
+	S_INT(turn_max_events, 1, 1000000),
 	S_STR(log_level),
 };
 
@@ -40,6 +47,13 @@ void config_defaults(struct sched_config *c)
 	c->min_disk_mb = 1024;
 	c->lease_wait_max_ms = 5000;
 	c->agent_timeout_ms = 30000;
+	c->priority_aging_ms = 60000;
+	c->retry_base_ms = 5000;
+	c->retry_max_ms = 300000;
+	c->max_lost_leases = 5;
+	c->max_queued_total = 5000000;
+	c->idempotency_ttl_s = 86400;
+	c->turn_max_events = 4096;
 }
 
 int config_set(struct sched_config *c, const char *key, const char *value,
@@ -73,6 +87,12 @@ void config_parse_args(struct sched_config *c, int argc, char **argv,
 
 int config_validate(const struct sched_config *c, char *err, size_t errlen)
 {
+	if (c->retry_max_ms < c->retry_base_ms) {
+		snprintf(err, errlen,
+			 "retry_max_ms (%lld) must not be below retry_base_ms (%lld)",
+			 (long long)c->retry_max_ms, (long long)c->retry_base_ms);
+		return -1;
+	}
 	if (!c->data_dir[0] || !c->admin_socket[0] || !c->listen[0]) {
 		snprintf(err, errlen,
 			 "data_dir, admin_socket and listen must be set");

@@ -20,7 +20,14 @@ struct sched_config {
 	int64_t max_clock_skew_ms; /* preflight: agent clock vs ours */
 	int64_t min_disk_mb;       /* preflight: free space in agent state dir */
 	int64_t lease_wait_max_ms; /* longest long-poll for work */
-	int64_t agent_timeout_ms;  /* agent considered gone after this */
+	int64_t agent_timeout_ms;  /* a silent agent's leases expire after this */
+	int64_t priority_aging_ms; /* waiting this long = one priority level */
+	int64_t retry_base_ms;     /* backoff before a run's 2nd attempt */
+	int64_t retry_max_ms;      /* backoff cap */
+	int64_t max_lost_leases;   /* a run losing more leases fails */
+	int64_t max_queued_total;  /* global backpressure, 0 = none */
+	int64_t idempotency_ttl_s; /* an idempotency key's lifetime */
+	int64_t turn_max_events;   /* events applied per core turn */
 	char log_level[16];
 };
 

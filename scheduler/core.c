@@ -8,6 +8,7 @@
 
 #include "admin_cmds.h"
 #include "agent_msgs.h"
+#include "records.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -57,6 +58,8 @@ static struct event *take_inbox(struct sched *c, bool *stopping)
 	pthread_mutex_lock(&c->lock);
 	while (!c->inbox_head && !c->stopping) {
 		int64_t wake_at = agent_msgs_next_deadline(c);
+		if (policy_next_wake(&c->pol) < wake_at)
+			wake_at = policy_next_wake(&c->pol);
 		if (wake_at == INT64_MAX) {
 			pthread_cond_wait(&c->wake, &c->lock);
 			continue;
@@ -83,10 +86,17 @@ static struct event *take_inbox(struct sched *c, bool *stopping)
 	return list;
 }
 
+static void put_run(void *ctx, struct run *r)
+{
+	struct sched *c = ctx;
+	records_put_run(c->batch, c->store, r);
+}
+
 static void commit_and_reply(struct sched *c)
 {
 	char err[256];
 
+	policy_take_dirty(&c->pol, put_run, c);
 	if (store_batch_count(c->batch) > 0) {
 		/* A failed WAL sync means we cannot tell what is durable:
 		 * crash, and let the restart reload what the store holds,
@@ -114,6 +124,8 @@ static void *core_main(void *arg)
 		struct event *ev = take_inbox(c, &stopping);
 		c->now_ms = time_now_ms();
 		c->now_mono = time_mono_ms();
+		policy_set_clock(&c->pol, c->now_ms, c->now_mono);
+		policy_tick(&c->pol);
 		while (ev) {
 			struct event *next = ev->next;
 			c->events++;
@@ -123,6 +135,7 @@ static void *core_main(void *arg)
 				agent_msgs_exec(c, ev);
 			ev = next;
 		}
+		policy_tick(&c->pol);
 		agent_msgs_serve_parked(c, stopping);
 		commit_and_reply(c);
 		c->turns++;
@@ -130,11 +143,35 @@ static void *core_main(void *arg)
 	return NULL;
 }
 
+static bool load_paused(struct store *s)
+{
+	char *val = NULL, err[256];
+	size_t len = 0;
+	bool paused = store_get(s, CF_META, META_DISPATCH_PAUSED,
+				strlen(META_DISPATCH_PAUSED), &val, &len, err,
+				sizeof(err)) == 1 &&
+		      len == 1 && val[0] == '1';
+	free(val);
+	if (paused)
+		log_warn("dispatch is paused (spctl dispatch resume)");
+	return paused;
+}
+
 struct sched *core_start(struct store *s, struct sched_state *st,
 			 const struct sched_config *cfg, struct keyreg *keys)
 {
 	struct sched *c = xcalloc(1, sizeof(*c));
+	struct policy_limits lim;
+	char err[256];
 
+	policy_limits_defaults(&lim);
+	lim.lease_ttl_ms = cfg->agent_timeout_ms;
+	lim.aging_ms = cfg->priority_aging_ms;
+	lim.retry_base_ms = cfg->retry_base_ms;
+	lim.retry_max_ms = cfg->retry_max_ms;
+	lim.max_lost_leases = (uint32_t)cfg->max_lost_leases;
+	lim.max_queued_total = (uint64_t)cfg->max_queued_total;
+	lim.idempotency_ttl_ms = cfg->idempotency_ttl_s * 1000;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -146,12 +183,26 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	c->cfg = cfg;
 	c->keys = keys;
 	c->batch = store_batch_new();
+	policy_init(&c->pol, st, &lim, time_now_ms(), time_mono_ms());
+	c->pol.paused = load_paused(s);
+	/* Runs requeued at load (their agent is gone) are written now. */
+	policy_take_dirty(&c->pol, put_run, c);
+	if (store_batch_count(c->batch) &&
+	    store_write(s, c->batch, true, err, sizeof(err))) {
+		log_error("store write failed: %s", err);
+		policy_release(&c->pol);
+		store_batch_free(c->batch);
+		free(c);
+		return NULL;
+	}
+	store_batch_clear(c->batch);
 	for (size_t i = 0; i < st->agents.n; i++) {
 		struct agent *a = st->agents.v[i];
 		if (a->state != AGENT_REVOKED)
 			keyreg_set(keys, a->id, a->pubkey);
 	}
 	if (pthread_create(&c->thread, NULL, core_main, c)) {
+		policy_release(&c->pol);
 		store_batch_free(c->batch);
 		free(c);
 		return NULL;
@@ -182,6 +233,7 @@ void core_stop(struct sched *c)
 		ev->done(ev);
 	}
 	store_batch_free(c->batch);
+	policy_release(&c->pol);
 	free(c->parked.v);
 	free(c->done.v);
 	pthread_mutex_destroy(&c->lock);

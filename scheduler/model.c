@@ -150,8 +150,28 @@ void run_meter(struct run *r, const struct job *j, const struct env *e,
 	r->cost = clamp64((cpu_cost + mem_cost) / 3600000);
 }
 
+void run_set_str(char **field, const char *s)
+{
+	free(*field);
+	*field = s && *s ? strdup(s) : NULL;
+	if (s && *s && !*field)
+		abort(); /* out of memory */
+}
+
+void run_free(struct run *r)
+{
+	if (!r)
+		return;
+	free(r->app_id);
+	free(r->reason);
+	free(r->failure_class);
+	free(r->idem_key);
+	free(r);
+}
+
 void job_release(struct job *j)
 {
+	runq_release(&j->queue);
 	for (int i = 0; i < j->argc; i++)
 		free(j->argv[i]);
 	free(j->argv);

@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ptrvec.h"
+#include "runq.h"
+
 #define NAME_MAX_LEN 64          /* 63 chars + NUL (parse.h name rules) */
 #define ENV_KEY_LEN (2 * NAME_MAX_LEN)
 #define JOB_KEY_LEN (3 * NAME_MAX_LEN)
@@ -29,6 +32,11 @@ struct tenant {
 	int64_t monthly_budget;  /* micro-USD, 0 = none */
 	enum budget_mode budget_mode;
 	int64_t created_ms;
+	/* runtime, rebuilt at start by policy_init() */
+	uint32_t n_queued, n_running;
+	int64_t rate_tokens;     /* submit token bucket, in millitokens */
+	int64_t rate_refill_ms;  /* when the bucket was last refilled */
+	uint64_t dispatched, refused;
 };
 
 enum env_mode { ENV_FULL, ENV_BYOC_LITE };
@@ -53,6 +61,12 @@ struct env {
 	int64_t clock_skew_ms;
 	int64_t created_ms;
 	int64_t state_ms; /* when state was last changed */
+	uint32_t max_concurrent; /* runs leased or running at once, 0 = no cap */
+	/* runtime */
+	struct tenant *tenantp;
+	struct ptrvec jobs;      /* struct job * of this environment */
+	uint32_t n_queued, n_running;
+	uint64_t dispatched, refused;
 };
 
 enum agent_state { AGENT_ACTIVE, AGENT_DRAINING, AGENT_REVOKED };
@@ -79,6 +93,8 @@ struct agent {
 	char last_digest[65];
 	char *last_reply;
 	size_t last_reply_len;
+	int64_t lease_deadline_mono; /* its leases expire when it passes */
+	struct ptrvec held;          /* struct run * leased to it */
 };
 
 struct token {
@@ -106,6 +122,12 @@ struct job {
 	int argc;
 	char **argv;            /* spark-submit arguments, owned */
 	int64_t created_ms;
+	uint32_t max_concurrent; /* runs leased or running at once, 0 = no cap */
+	/* runtime */
+	struct env *envp;
+	struct tenant *tenantp;
+	struct runq queue;      /* its dispatchable queued runs */
+	uint32_t n_running;
 };
 
 enum run_state {
@@ -120,28 +142,36 @@ enum run_state {
 	RUN_STATE_COUNT
 };
 
+/* Kept small: a million queued runs must fit and load quickly. Optional
+ * strings are heap-allocated and NULL when empty (run_set_str). */
 struct run {
 	uint64_t id;
-	char job[JOB_KEY_LEN];
-	char tenant[NAME_MAX_LEN];
-	char env[ENV_KEY_LEN];
+	struct job *job;       /* the record stores job->key */
 	enum run_state state;
-	int priority;
+	int32_t priority;
 	uint32_t attempt;      /* 1-based */
+	uint32_t lost;         /* leases lost (agent gone), not failures */
 	uint64_t epoch;        /* lease epoch; bumps on every dispatch */
 	char agent[AGENT_ID_LEN];
-	char app_id[APP_ID_LEN];
-	int exit_code;         /* -1 until known */
-	char reason[REASON_LEN];
+	int32_t exit_code;     /* -1 until known */
 	bool cancel_requested;
+	uint32_t completions;  /* times recorded terminal: 0 or 1 */
 	int64_t state_ms[RUN_STATE_COUNT]; /* when each state was entered */
 	int64_t created_ms;
+	int64_t enqueued_ms;   /* when it last (re-)entered the queue */
+	int64_t not_before_ms; /* retry backoff: no dispatch before this */
 	uint32_t log_lines;    /* next log line number */
 	/* usage, filled at completion */
 	int64_t vcpu_ms;       /* vCPU-milliseconds */
 	int64_t gb_ms;         /* GB-milliseconds (memory MB * ms / 1024) */
 	int64_t cost;          /* micro-USD */
-	char idempotency_key[128];
+	char *app_id;
+	char *reason;          /* why it ended or was last requeued */
+	char *failure_class;   /* as reported by the agent */
+	char *idem_key;        /* idempotency key given at start */
+	/* runtime */
+	size_t qidx;           /* index in the run queue holding it */
+	bool dirty;            /* changed since the last flush to the store */
 };
 
 const char *env_state_name(enum env_state s);
@@ -173,5 +203,20 @@ void run_meter(struct run *r, const struct job *j, const struct env *e,
 	       int64_t start_ms, int64_t end_ms);
 
 void job_release(struct job *j);
+/* Sets one of the run's optional strings (NULL or "" clears it). */
+void run_set_str(char **field, const char *s);
+void run_free(struct run *r);
+static inline const char *run_tenant(const struct run *r)
+{
+	return r->job->tenant;
+}
+static inline const char *run_env(const struct run *r)
+{
+	return r->job->env;
+}
+static inline const char *str_or_empty(const char *s)
+{
+	return s ? s : "";
+}
 
 #endif

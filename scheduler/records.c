@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mp.h"
+#include "run_codec.h"
 #include "util.h"
 
 enum ftype { F_STR, F_U32, F_I32, F_U64, F_I64, F_BOOL, F_BIN, F_I64ARR };
@@ -49,6 +50,7 @@ static const struct field env_fields[] = {
 	FLD(struct env, clock_skew_ms, F_I64),
 	FLD(struct env, created_ms, F_I64),
 	FLD(struct env, state_ms, F_I64),
+	FLD(struct env, max_concurrent, F_U32),
 };
 
 static const struct field agent_fields[] = {
@@ -93,29 +95,7 @@ static const struct field job_fields[] = {
 	FLD(struct job, max_attempts, F_U32),
 	FLD(struct job, run_budget, F_I64),
 	FLD(struct job, created_ms, F_I64),
-};
-
-static const struct field run_fields[] = {
-	FLD(struct run, id, F_U64),
-	FSTR(struct run, job),
-	FSTR(struct run, tenant),
-	FSTR(struct run, env),
-	FLD(struct run, state, F_I32),
-	FLD(struct run, priority, F_I32),
-	FLD(struct run, attempt, F_U32),
-	FLD(struct run, epoch, F_U64),
-	FSTR(struct run, agent),
-	FSTR(struct run, app_id),
-	FLD(struct run, exit_code, F_I32),
-	FSTR(struct run, reason),
-	FLD(struct run, cancel_requested, F_BOOL),
-	FARR(struct run, state_ms),
-	FLD(struct run, created_ms, F_I64),
-	FLD(struct run, log_lines, F_U32),
-	FLD(struct run, vcpu_ms, F_I64),
-	FLD(struct run, gb_ms, F_I64),
-	FLD(struct run, cost, F_I64),
-	FSTR(struct run, idempotency_key),
+	FLD(struct job, max_concurrent, F_U32),
 };
 
 static void pack_fields(msgpack_packer *pk, const void *rec,
@@ -290,9 +270,13 @@ void records_put_run(struct store_batch *b, struct store *s,
 		     const struct run *r)
 {
 	uint8_t key[8];
+	msgpack_sbuffer sb;
+
 	store_put_u64be(key, r->id);
-	put_record(b, s, CF_RUNS, key, sizeof(key), r, run_fields,
-		   ARRAY_SIZE(run_fields), NULL);
+	msgpack_sbuffer_init(&sb);
+	run_encode(r, &sb);
+	store_batch_put(b, s, CF_RUNS, key, sizeof(key), sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
 }
 
 void records_put_log(struct store_batch *b, struct store *s, uint64_t run,
@@ -412,7 +396,6 @@ static void add_loaded(struct sched_state *st, enum store_cf cf, void *rec)
 		state_add_job(st, rec);
 		break;
 	default:
-		state_add_run(st, rec);
 		break;
 	}
 }
@@ -422,8 +405,23 @@ static int load_one(const void *key, size_t klen, const void *val,
 {
 	struct load_ctx *lc = ctx;
 	msgpack_unpacked u;
-	void *rec = xcalloc(1, lc->size);
+	void *rec;
 	int bad;
+
+	if (lc->cf == CF_RUNS) {
+		struct run *r = NULL;
+		if (klen != 8 || run_decode(val, vlen, lc->st, &r) ||
+		    r->id != store_get_u64be(key)) {
+			run_free(r);
+			snprintf(lc->err, lc->errlen,
+				 "corrupt record in 'runs' (key %zu bytes, value %zu bytes)",
+				 klen, vlen);
+			return -1;
+		}
+		state_add_run(lc->st, r);
+		return 0;
+	}
+	rec = xcalloc(1, lc->size);
 
 	msgpack_unpacked_init(&u);
 	bad = mp_validate(val, vlen) ||
@@ -432,10 +430,6 @@ static int load_one(const void *key, size_t klen, const void *val,
 	      unpack_fields(&u.data, rec, lc->fields, lc->nfields) ||
 	      (lc->cf == CF_JOBS && load_job_argv(&u.data, rec));
 	msgpack_unpacked_destroy(&u);
-	if (!bad && lc->cf == CF_RUNS &&
-	    (klen != 8 || ((struct run *)rec)->id != store_get_u64be(key) ||
-	     ((struct run *)rec)->id == 0))
-		bad = 1;
 	if (bad) {
 		if (lc->cf == CF_JOBS)
 			job_release(rec);
@@ -450,6 +444,7 @@ static int load_one(const void *key, size_t klen, const void *val,
 
 #define LOAD(cf, T, tbl) \
 	{ NULL, tbl, ARRAY_SIZE(tbl), sizeof(T), cf, NULL, 0 }
+#define LOAD_RUNS { NULL, NULL, 0, sizeof(struct run), CF_RUNS, NULL, 0 }
 
 int records_load(struct store *s, struct sched_state *st, char *err,
 		 size_t errlen)
@@ -460,7 +455,7 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		LOAD(CF_AGENTS, struct agent, agent_fields),
 		LOAD(CF_TOKENS, struct token, token_fields),
 		LOAD(CF_JOBS, struct job, job_fields),
-		LOAD(CF_RUNS, struct run, run_fields),
+		LOAD_RUNS,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		kinds[i].st = st;

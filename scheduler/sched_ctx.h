@@ -13,6 +13,7 @@
 #include "config.h"
 #include "core.h"
 #include "keyreg.h"
+#include "policy.h"
 #include "state.h"
 #include "store.h"
 
@@ -27,6 +28,7 @@ struct sched {
 	/* core thread only */
 	struct store *store;
 	struct sched_state *st;
+	struct policy pol;         /* the pure scheduling core over st */
 	const struct sched_config *cfg;
 	struct store_batch *batch; /* this turn's writes */
 	int64_t now_ms;            /* wall clock at the start of the turn */
@@ -37,6 +39,9 @@ struct sched {
 	uint64_t turns, commits, events;
 	uint64_t rejected_malformed; /* messages from no known agent */
 };
+
+/* The meta key holding the dispatch kill switch ("1" = paused). */
+#define META_DISPATCH_PAUSED "dispatch_paused"
 
 /* Queues ev to be completed after this turn's commit. */
 void sched_complete(struct sched *c, struct event *ev);

@@ -6,17 +6,6 @@
 
 #include "util.h"
 
-void ptrvec_push(struct ptrvec *pv, void *p)
-{
-	pv->v = xgrow(pv->v, &pv->alloc, pv->n + 1, sizeof(*pv->v));
-	pv->v[pv->n++] = p;
-}
-
-void ptrvec_remove_at(struct ptrvec *pv, size_t i)
-{
-	pv->v[i] = pv->v[--pv->n];
-}
-
 void state_init(struct sched_state *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -27,62 +16,59 @@ static void free_all(struct ptrvec *pv)
 {
 	for (size_t i = 0; i < pv->n; i++)
 		free(pv->v[i]);
-	free(pv->v);
-	memset(pv, 0, sizeof(*pv));
+	ptrvec_release(pv);
 }
 
 void state_release(struct sched_state *st)
 {
 	for (size_t i = 0; i < st->jobs.n; i++)
 		job_release(st->jobs.v[i]);
-	for (size_t i = 0; i < st->agents.n; i++)
-		free(((struct agent *)st->agents.v[i])->last_reply);
-	for (size_t i = 0; i < st->queues.n; i++)
-		free(((struct env_queue *)st->queues.v[i])->runs.v);
+	for (size_t i = 0; i < st->envs.n; i++)
+		ptrvec_release(&((struct env *)st->envs.v[i])->jobs);
+	for (size_t i = 0; i < st->agents.n; i++) {
+		struct agent *a = st->agents.v[i];
+		free(a->last_reply);
+		ptrvec_release(&a->held);
+	}
 	free_all(&st->tenants);
 	free_all(&st->envs);
 	free_all(&st->agents);
 	free_all(&st->tokens);
 	free_all(&st->jobs);
-	free_all(&st->queues);
+	hmap_release(&st->by_tenant);
+	hmap_release(&st->by_env);
+	hmap_release(&st->by_agent);
+	hmap_release(&st->by_token);
+	hmap_release(&st->by_job);
 	for (size_t i = 0; i < st->nruns; i++)
-		free(st->runs[i]);
+		run_free(st->runs[i]);
 	free(st->runs);
 	state_init(st);
 }
 
-/* Every record type starts with its key as a char array. */
-static void *find_by_key(struct ptrvec *pv, const char *key)
-{
-	for (size_t i = 0; i < pv->n; i++)
-		if (!strcmp((const char *)pv->v[i], key))
-			return pv->v[i];
-	return NULL;
-}
-
 struct tenant *state_tenant(struct sched_state *st, const char *name)
 {
-	return find_by_key(&st->tenants, name);
+	return hmap_gets(&st->by_tenant, name);
 }
 
 struct env *state_env(struct sched_state *st, const char *key)
 {
-	return find_by_key(&st->envs, key);
+	return hmap_gets(&st->by_env, key);
 }
 
 struct agent *state_agent(struct sched_state *st, const char *id)
 {
-	return find_by_key(&st->agents, id);
+	return hmap_gets(&st->by_agent, id);
 }
 
 struct token *state_token(struct sched_state *st, const char *hash)
 {
-	return find_by_key(&st->tokens, hash);
+	return hmap_gets(&st->by_token, hash);
 }
 
 struct job *state_job(struct sched_state *st, const char *key)
 {
-	return find_by_key(&st->jobs, key);
+	return hmap_gets(&st->by_job, key);
 }
 
 struct run *state_run(struct sched_state *st, uint64_t id)
@@ -95,26 +81,36 @@ struct run *state_run(struct sched_state *st, uint64_t id)
 void state_add_tenant(struct sched_state *st, struct tenant *t)
 {
 	ptrvec_push(&st->tenants, t);
+	hmap_puts(&st->by_tenant, t->name, t);
 }
 
 void state_add_env(struct sched_state *st, struct env *e)
 {
 	ptrvec_push(&st->envs, e);
+	hmap_puts(&st->by_env, e->key, e);
+	e->tenantp = state_tenant(st, e->tenant);
 }
 
 void state_add_agent(struct sched_state *st, struct agent *a)
 {
 	ptrvec_push(&st->agents, a);
+	hmap_puts(&st->by_agent, a->id, a);
 }
 
 void state_add_token(struct sched_state *st, struct token *t)
 {
 	ptrvec_push(&st->tokens, t);
+	hmap_puts(&st->by_token, t->hash, t);
 }
 
 void state_add_job(struct sched_state *st, struct job *j)
 {
 	ptrvec_push(&st->jobs, j);
+	hmap_puts(&st->by_job, j->key, j);
+	j->envp = state_env(st, j->env);
+	j->tenantp = state_tenant(st, j->tenant);
+	if (j->envp)
+		ptrvec_push(&j->envp->jobs, j);
 }
 
 static void ensure_run_slot(struct sched_state *st, uint64_t id)
@@ -131,86 +127,15 @@ void state_add_run(struct sched_state *st, struct run *r)
 {
 	ensure_run_slot(st, r->id);
 	st->runs[r->id - 1] = r;
-	if (r->state == RUN_QUEUED)
-		queue_push(st, r);
 }
 
-struct run *state_new_run(struct sched_state *st)
+struct run *state_new_run(struct sched_state *st, struct job *j)
 {
 	struct run *r = xcalloc(1, sizeof(*r));
 	r->id = st->nruns + 1;
+	r->job = j;
 	r->exit_code = -1;
 	ensure_run_slot(st, r->id);
 	st->runs[r->id - 1] = r;
 	return r;
-}
-
-static struct env_queue *env_queue(struct sched_state *st, const char *env,
-				   bool create)
-{
-	struct env_queue *q = find_by_key(&st->queues, env);
-	if (q || !create)
-		return q;
-	q = xcalloc(1, sizeof(*q));
-	strcpy(q->env, env); /* same size as the run's env field */
-	ptrvec_push(&st->queues, q);
-	return q;
-}
-
-void queue_push(struct sched_state *st, struct run *r)
-{
-	ptrvec_push(&env_queue(st, r->env, true)->runs, r);
-}
-
-void queue_remove(struct sched_state *st, struct run *r)
-{
-	struct env_queue *q = env_queue(st, r->env, false);
-	if (!q)
-		return;
-	for (size_t i = 0; i < q->runs.n; i++) {
-		if (q->runs.v[i] == r) {
-			ptrvec_remove_at(&q->runs, i);
-			return;
-		}
-	}
-}
-
-/* true if a should be dispatched before b */
-static bool run_before(const struct run *a, const struct run *b)
-{
-	if (a->priority != b->priority)
-		return a->priority > b->priority;
-	return a->id < b->id;
-}
-
-struct run *queue_pick(struct sched_state *st, const char *env)
-{
-	struct env_queue *q = env_queue(st, env, false);
-	struct run *best = NULL;
-	if (!q)
-		return NULL;
-	for (size_t i = 0; i < q->runs.n; i++) {
-		struct run *r = q->runs.v[i];
-		if (!best || run_before(r, best))
-			best = r;
-	}
-	return best;
-}
-
-size_t queue_position(struct sched_state *st, const struct run *r)
-{
-	struct env_queue *q = env_queue(st, r->env, false);
-	size_t pos = 1;
-	if (!q)
-		return 0;
-	for (size_t i = 0; i < q->runs.n; i++)
-		if (q->runs.v[i] != r && run_before(q->runs.v[i], r))
-			pos++;
-	return pos;
-}
-
-size_t queue_length(struct sched_state *st, const char *env)
-{
-	struct env_queue *q = env_queue(st, env, false);
-	return q ? q->runs.n : 0;
 }

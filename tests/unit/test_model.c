@@ -88,42 +88,6 @@ static void test_meter(void **s)
 	assert_int_equal(r.cost, 0);
 }
 
-static struct run *mkrun(struct sched_state *st, const char *env, int prio)
-{
-	struct run *r = state_new_run(st);
-	strcpy(r->env, env);
-	r->priority = prio;
-	r->state = RUN_QUEUED;
-	queue_push(st, r);
-	return r;
-}
-
-static void test_queue_order(void **s)
-{
-	struct sched_state st;
-	(void)s;
-	state_init(&st);
-	struct run *a = mkrun(&st, "t/e", 0);
-	struct run *b = mkrun(&st, "t/e", 5);
-	struct run *c = mkrun(&st, "t/e", 5);
-	struct run *other = mkrun(&st, "u/e", 9);
-	assert_int_equal(queue_length(&st, "t/e"), 3);
-	assert_int_equal(queue_position(&st, a), 3);
-	assert_int_equal(queue_position(&st, b), 1);
-	assert_int_equal(queue_position(&st, c), 2);
-	assert_ptr_equal(queue_pick(&st, "t/e"), b); /* priority, then age */
-	queue_remove(&st, b);
-	assert_ptr_equal(queue_pick(&st, "t/e"), c);
-	queue_remove(&st, c);
-	assert_ptr_equal(queue_pick(&st, "t/e"), a);
-	assert_ptr_equal(queue_pick(&st, "u/e"), other); /* isolated */
-	assert_null(queue_pick(&st, "nope/e"));
-	assert_ptr_equal(state_run(&st, 2), b);
-	assert_null(state_run(&st, 0));
-	assert_null(state_run(&st, 99));
-	state_release(&st);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,7 +96,6 @@ int main(void)
 		cmocka_unit_test(test_run_state_names),
 		cmocka_unit_test(test_env_machine),
 		cmocka_unit_test(test_meter),
-		cmocka_unit_test(test_queue_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mp.h"
+#include "policy.h"
 #include "records.h"
 #include "store.h"
 #include "util.h"
@@ -209,10 +211,14 @@ static void test_records_round_trip(void **s)
 	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
 			 .env = "acme/prod", .name = "pi", .executors = 4,
 			 .max_attempts = 2, .argc = 3, .argv = argv };
-	struct run r = { .id = 1, .job = "acme/prod/pi", .tenant = "acme",
-			 .env = "acme/prod", .state = RUN_QUEUED,
-			 .priority = -5, .attempt = 2, .exit_code = -1 };
+	struct run r = { .id = 1, .job = &j, .state = RUN_QUEUED,
+			 .priority = -5, .attempt = 2, .exit_code = -1,
+			 .lost = 1, .epoch = 9, .not_before_ms = 5000,
+			 .reason = (char *)"attempt 1 lost its lease",
+			 .idem_key = (char *)"nightly-2026-11-22" };
 	struct run r2 = r;
+	struct policy pol;
+	struct policy_limits lim;
 	char err[256];
 	int count = 0;
 	(void)s;
@@ -222,6 +228,10 @@ static void test_records_round_trip(void **s)
 	r2.id = 2;
 	r2.state = RUN_SUCCEEDED;
 	r2.cost = 42;
+	r2.app_id = (char *)"application_1700000000000_0042";
+	r2.failure_class = NULL;
+	r2.idem_key = NULL;
+	r2.completions = 1;
 	records_put_tenant(b, st, &t);
 	records_put_env(b, st, &e);
 	records_put_agent(b, st, &ag);
@@ -241,7 +251,8 @@ static void test_records_round_trip(void **s)
 	store_batch_free(b);
 
 	state_init(&ss);
-	assert_int_equal(records_load(st, &ss, err, sizeof(err)), 0);
+	if (records_load(st, &ss, err, sizeof(err)))
+		fail_msg("%s", err);
 	assert_int_equal(state_tenant(&ss, "acme")->weight, 3);
 	assert_int_equal(state_tenant(&ss, "acme")->monthly_budget, 12500000);
 	assert_int_equal(state_env(&ss, "acme/prod")->state, ENV_READY);
@@ -254,9 +265,28 @@ static void test_records_round_trip(void **s)
 	assert_int_equal(state_run(&ss, 1)->priority, -5);
 	assert_int_equal(state_run(&ss, 1)->state_ms[RUN_QUEUED], 111);
 	assert_int_equal(state_run(&ss, 2)->cost, 42);
-	/* the queued run is back in its queue, the finished one is not */
-	assert_ptr_equal(queue_pick(&ss, "acme/prod"), state_run(&ss, 1));
-	assert_int_equal(queue_length(&ss, "acme/prod"), 1);
+	assert_ptr_equal(state_run(&ss, 1)->job, state_job(&ss, "acme/prod/pi"));
+	assert_int_equal(state_run(&ss, 1)->lost, 1);
+	assert_int_equal(state_run(&ss, 1)->epoch, 9);
+	assert_int_equal(state_run(&ss, 1)->not_before_ms, 5000);
+	assert_string_equal(state_run(&ss, 1)->reason, "attempt 1 lost its lease");
+	assert_string_equal(state_run(&ss, 1)->idem_key, "nightly-2026-11-22");
+	assert_null(state_run(&ss, 1)->app_id);
+	assert_string_equal(state_run(&ss, 2)->app_id,
+			    "application_1700000000000_0042");
+	assert_int_equal(state_run(&ss, 2)->completions, 1);
+	/* the policy puts the queued run back in its job's queue (in
+	 * backoff until 5000), the finished one nowhere */
+	policy_limits_defaults(&lim);
+	policy_init(&pol, &ss, &lim, 1000, 1000);
+	assert_int_equal(pol.queued_total, 1);
+	assert_int_equal(state_tenant(&ss, "acme")->n_queued, 1);
+	assert_int_equal(pol.backoff.n, 1);
+	policy_set_clock(&pol, 6000, 6000);
+	policy_tick(&pol);
+	assert_ptr_equal(runq_peek(&state_job(&ss, "acme/prod/pi")->queue, NULL),
+			 state_run(&ss, 1));
+	policy_release(&pol);
 	state_release(&ss);
 
 	assert_int_equal(records_scan_logs(st, 1, 5, 100, log_cb, &count), 0);
@@ -281,6 +311,61 @@ static void test_corrupt_record(void **s)
 	store_close(st);
 }
 
+/* A run written by the walking skeleton (format 1, a map) still loads. */
+static void test_run_v1_record(void **s)
+{
+	struct store *st = open_sub("g");
+	struct store_batch *b = store_batch_new();
+	struct sched_state ss;
+	struct tenant t = { .name = "acme" };
+	struct env e = { .key = "acme/prod", .tenant = "acme", .name = "prod" };
+	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
+			 .env = "acme/prod", .name = "pi", .max_attempts = 1 };
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint8_t key[8];
+	char err[256];
+	(void)s;
+
+	records_put_tenant(b, st, &t);
+	records_put_env(b, st, &e);
+	records_put_job(b, st, &j);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 6);
+	mp_kv_u64(&pk, "id", 7);
+	mp_kv_str(&pk, "job", "acme/prod/pi");
+	mp_kv_i64(&pk, "state", RUN_FAILED);
+	mp_kv_i64(&pk, "attempt", 1);
+	mp_kv_str(&pk, "reason", "executor OOM");
+	mp_kv_str(&pk, "app_id", "");
+	store_put_u64be(key, 7);
+	store_batch_put(b, st, CF_RUNS, key, 8, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	state_init(&ss);
+	assert_int_equal(records_load(st, &ss, err, sizeof(err)), 0);
+	assert_int_equal(state_run(&ss, 7)->state, RUN_FAILED);
+	assert_string_equal(state_run(&ss, 7)->reason, "executor OOM");
+	assert_null(state_run(&ss, 7)->app_id);
+	assert_int_equal(state_run(&ss, 7)->completions, 1);
+	state_release(&ss);
+
+	/* a run of a job that does not exist is corrupt */
+	struct job gone = { .key = "acme/prod/gone" };
+	struct run orphan = { .id = 8, .job = &gone, .attempt = 1 };
+	b = store_batch_new();
+	records_put_run(b, st, &orphan);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	state_init(&ss);
+	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "runs"));
+	state_release(&ss);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_sync_survives_kill),
 		cmocka_unit_test(test_records_round_trip),
 		cmocka_unit_test(test_corrupt_record),
+		cmocka_unit_test(test_run_v1_record),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

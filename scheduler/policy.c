@@ -1,0 +1,622 @@
+/* policy.c - the pure scheduling core: admission, queues, leases, retries. */
+#include "policy.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* An idempotency index entry: the key bytes "tenant\0key" live inline so
+ * that the map's key pointer stays valid as long as the entry. */
+struct idem_entry {
+	struct run *run;
+	size_t len;
+	char key[];
+};
+
+void policy_limits_defaults(struct policy_limits *l)
+{
+	l->lease_ttl_ms = 30000;
+	l->aging_ms = 60000;
+	l->retry_base_ms = 5000;
+	l->retry_max_ms = 300000;
+	l->max_lost_leases = 5;
+	l->max_queued_total = 5000000;
+	l->idempotency_ttl_ms = 24LL * 3600 * 1000;
+}
+
+static void mark(struct policy *p, struct run *r)
+{
+	if (r->dirty)
+		return;
+	r->dirty = true;
+	ptrvec_push(&p->dirty, r);
+}
+
+void policy_touch(struct policy *p, struct run *r)
+{
+	mark(p, r);
+}
+
+void policy_take_dirty(struct policy *p,
+		       void (*fn)(void *ctx, struct run *r), void *ctx)
+{
+	for (size_t i = 0; i < p->dirty.n; i++) {
+		struct run *r = p->dirty.v[i];
+		r->dirty = false;
+		if (fn)
+			fn(ctx, r);
+	}
+	p->dirty.n = 0;
+}
+
+static void refuse(struct refusal *why, const char *code, int64_t retry_ms,
+		   const char *fmt, ...) SP_PRINTF(4, 5);
+static void refuse(struct refusal *why, const char *code, int64_t retry_ms,
+		   const char *fmt, ...)
+{
+	va_list ap;
+	why->code = code;
+	why->retry_after_ms = retry_ms;
+	va_start(ap, fmt);
+	vsnprintf(why->message, sizeof(why->message), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- queues ---- */
+
+/* A run waiting `aging_ms` gains one priority level: sorting by
+ * enqueue time minus priority * aging_ms is priority order with aging, FIFO
+ * among equals, and a key that never changes while the run waits. */
+static int64_t virtual_time(const struct policy *p, const struct run *r)
+{
+	return r->enqueued_ms - (int64_t)r->priority * p->lim.aging_ms;
+}
+
+static void enqueue(struct policy *p, struct run *r)
+{
+	if (r->not_before_ms > p->now_ms)
+		runq_push(&p->backoff, r, r->not_before_ms);
+	else
+		runq_push(&r->job->queue, r, virtual_time(p, r));
+	r->job->tenantp->n_queued++;
+	r->job->envp->n_queued++;
+	p->queued_total++;
+}
+
+static void dequeue(struct policy *p, struct run *r)
+{
+	if (runq_contains(&p->backoff, r))
+		runq_remove(&p->backoff, r);
+	else
+		runq_remove(&r->job->queue, r);
+	r->job->tenantp->n_queued--;
+	r->job->envp->n_queued--;
+	p->queued_total--;
+}
+
+static void count_running(struct policy *p, struct run *r, int delta)
+{
+	r->job->n_running += (uint32_t)delta;
+	r->job->envp->n_running += (uint32_t)delta;
+	r->job->tenantp->n_running += (uint32_t)delta;
+	p->running_total += (uint64_t)(int64_t)delta;
+}
+
+/* r (live) leaves its agent. */
+static void release(struct policy *p, struct run *r)
+{
+	struct agent *ag = state_agent(p->st, r->agent);
+	if (ag)
+		ptrvec_remove(&ag->held, r);
+	count_running(p, r, -1);
+}
+
+static void record_terminal(struct policy *p, struct run *r,
+			    enum run_state to)
+{
+	run_set_state(r, to, p->now_ms);
+	r->completions++;
+	p->completions++;
+}
+
+/* ---- idempotency ---- */
+
+static struct idem_entry *idem_make(const struct run *r)
+{
+	const char *t = run_tenant(r);
+	size_t tl = strlen(t), kl = strlen(r->idem_key);
+	struct idem_entry *e = xmalloc(sizeof(*e) + tl + 1 + kl);
+	e->run = (struct run *)r;
+	e->len = tl + 1 + kl;
+	memcpy(e->key, t, tl + 1);
+	memcpy(e->key + tl + 1, r->idem_key, kl);
+	return e;
+}
+
+static struct run *idem_find(struct policy *p, const char *tenant,
+			     const char *key)
+{
+	char buf[NAME_MAX_LEN + 1 + 128];
+	size_t tl = strlen(tenant), kl = strlen(key);
+	struct idem_entry *e;
+
+	if (tl + 1 + kl > sizeof(buf))
+		return NULL;
+	memcpy(buf, tenant, tl + 1);
+	memcpy(buf + tl + 1, key, kl);
+	e = hmap_get(&p->idem, buf, tl + 1 + kl);
+	return e ? e->run : NULL;
+}
+
+static void idem_add(struct policy *p, struct run *r)
+{
+	struct idem_entry *e = idem_make(r);
+	free(hmap_put(&p->idem, e->key, e->len, e));
+}
+
+/* Keys are dropped in run id order, which is creation order. */
+static void idem_prune(struct policy *p)
+{
+	int64_t horizon = p->now_ms - p->lim.idempotency_ttl_ms;
+	while (p->idem_cursor < p->st->nruns) {
+		struct run *r = p->st->runs[p->idem_cursor];
+		if (r && r->created_ms > horizon)
+			break;
+		p->idem_cursor++;
+		if (!r || !r->idem_key)
+			continue;
+		struct idem_entry *e = idem_make(r);
+		struct idem_entry *old = hmap_get(&p->idem, e->key, e->len);
+		if (old && old->run == r)
+			free(hmap_del(&p->idem, e->key, e->len));
+		free(e);
+	}
+}
+
+/* ---- set-up ---- */
+
+static void requeue_lost(struct policy *p, struct run *r, const char *why);
+
+void policy_init(struct policy *p, struct sched_state *st,
+		 const struct policy_limits *lim, int64_t now_ms,
+		 int64_t now_mono)
+{
+	memset(p, 0, sizeof(*p));
+	p->st = st;
+	p->lim = *lim;
+	policy_set_clock(p, now_ms, now_mono);
+	for (size_t i = 0; i < st->agents.n; i++) {
+		struct agent *ag = st->agents.v[i];
+		/* A restart is not the agents' fault: they get a full TTL
+		 * to reach us again. */
+		ag->lease_deadline_mono = now_mono + lim->lease_ttl_ms;
+	}
+	for (size_t i = 0; i < st->nruns; i++) {
+		struct run *r = st->runs[i];
+		struct agent *ag;
+		if (!r)
+			continue;
+		if (r->idem_key && r->created_ms > now_ms - lim->idempotency_ttl_ms)
+			idem_add(p, r);
+		if (r->state == RUN_QUEUED) {
+			enqueue(p, r);
+		} else if (!run_state_terminal(r->state)) {
+			count_running(p, r, +1);
+			ag = state_agent(st, r->agent);
+			if (ag && ag->state != AGENT_REVOKED)
+				ptrvec_push(&ag->held, r);
+			else
+				requeue_lost(p, r, "its agent is gone");
+		}
+	}
+}
+
+void policy_release(struct policy *p)
+{
+	for (size_t i = 0; i < p->idem.cap; i++)
+		free(p->idem.slots[i].val);
+	hmap_release(&p->idem);
+	runq_release(&p->backoff);
+	ptrvec_release(&p->dirty);
+}
+
+void policy_set_clock(struct policy *p, int64_t now_ms, int64_t now_mono)
+{
+	p->now_ms = now_ms;
+	p->now_mono = now_mono;
+}
+
+/* ---- admission ---- */
+
+/* Token bucket in millitokens: refills at `rate` tokens/s, holds one
+ * second's worth. Returns 0 and takes a token, or the ms to wait. */
+static int64_t take_submit_token(struct policy *p, struct tenant *t)
+{
+	int64_t cap = (int64_t)t->submit_rate * 1000;
+	int64_t elapsed = p->now_ms - t->rate_refill_ms;
+
+	if (t->rate_refill_ms == 0 || elapsed > 1000) {
+		t->rate_tokens = cap;
+	} else if (elapsed > 0) {
+		t->rate_tokens += elapsed * (int64_t)t->submit_rate;
+		if (t->rate_tokens > cap)
+			t->rate_tokens = cap;
+	}
+	t->rate_refill_ms = p->now_ms;
+	if (t->rate_tokens >= 1000) {
+		t->rate_tokens -= 1000;
+		return 0;
+	}
+	/* ceil((1000 - tokens) / rate) ms until one whole token */
+	return (1000 - t->rate_tokens + t->submit_rate - 1) / t->submit_rate;
+}
+
+static int refused(struct policy *p, struct job *j)
+{
+	j->tenantp->refused++;
+	j->envp->refused++;
+	p->refused++;
+	return -1;
+}
+
+int policy_submit(struct policy *p, struct job *j, int32_t priority,
+		  const char *idem_key, struct run **out, struct refusal *why)
+{
+	struct tenant *t = j->tenantp;
+	struct run *r;
+	int64_t wait;
+
+	if (idem_key && *idem_key) {
+		r = idem_find(p, t->name, idem_key);
+		if (r && r->job != j) {
+			refuse(why, "conflict", 0,
+			       "idempotency key '%.128s' already names run %llu of job %s",
+			       idem_key, (unsigned long long)r->id, r->job->key);
+			return -1;
+		}
+		if (r) {
+			*out = r;
+			return 1;
+		}
+	}
+	if (p->lim.max_queued_total && p->queued_total >= p->lim.max_queued_total) {
+		refuse(why, "busy", 1000,
+		       "the scheduler holds %llu queued runs (global limit %llu); retry after 1000 ms",
+		       (unsigned long long)p->queued_total,
+		       (unsigned long long)p->lim.max_queued_total);
+		return refused(p, j);
+	}
+	if (t->max_queued && t->n_queued >= t->max_queued) {
+		refuse(why, "quota_exceeded", 1000,
+		       "tenant '%s' has %u queued runs (max-queued %u); retry after 1000 ms",
+		       t->name, t->n_queued, t->max_queued);
+		return refused(p, j);
+	}
+	if (t->submit_rate && (wait = take_submit_token(p, t)) > 0) {
+		refuse(why, "quota_exceeded", wait,
+		       "tenant '%s' submits faster than its submit-rate of %u runs/s; retry after %lld ms",
+		       t->name, t->submit_rate, (long long)wait);
+		return refused(p, j);
+	}
+	r = state_new_run(p->st, j);
+	r->priority = priority;
+	r->attempt = 1;
+	r->state = RUN_QUEUED;
+	r->created_ms = r->enqueued_ms = r->state_ms[RUN_QUEUED] = p->now_ms;
+	if (idem_key && *idem_key) {
+		run_set_str(&r->idem_key, idem_key);
+		idem_add(p, r);
+	}
+	enqueue(p, r);
+	mark(p, r);
+	*out = r;
+	return 0;
+}
+
+int policy_cancel(struct policy *p, struct run *r, struct refusal *why)
+{
+	if (run_state_terminal(r->state)) {
+		refuse(why, "conflict", 0, "run %llu has already %s",
+		       (unsigned long long)r->id, run_state_name(r->state));
+		return -1;
+	}
+	if (r->state == RUN_QUEUED) {
+		dequeue(p, r);
+		record_terminal(p, r, RUN_CANCELLED);
+		run_set_str(&r->reason, "cancelled before it was dispatched");
+	} else {
+		r->cancel_requested = true;
+	}
+	mark(p, r);
+	return 0;
+}
+
+/* ---- dispatch ---- */
+
+bool policy_agent_may_work(struct policy *p, const struct agent *ag)
+{
+	const struct env *e = state_env(p->st, ag->env);
+	return ag->state == AGENT_ACTIVE && ag->preflight_ok && e &&
+	       e->state == ENV_READY;
+}
+
+/* The best dispatchable run of e: the smallest (key, id) among the heads
+ * of the queues of its jobs that are under their concurrency cap. */
+static struct run *pick(struct env *e)
+{
+	struct run *best = NULL;
+	int64_t best_key = 0;
+
+	for (size_t i = 0; i < e->jobs.n; i++) {
+		struct job *j = e->jobs.v[i];
+		int64_t key;
+		struct run *r;
+		if (j->max_concurrent && j->n_running >= j->max_concurrent)
+			continue;
+		r = runq_peek(&j->queue, &key);
+		if (r && (!best || key < best_key ||
+			  (key == best_key && r->id < best->id))) {
+			best = r;
+			best_key = key;
+		}
+	}
+	return best;
+}
+
+size_t policy_lease(struct policy *p, struct agent *ag, size_t max,
+		    struct run **out)
+{
+	struct env *e = state_env(p->st, ag->env);
+	struct tenant *t = e ? e->tenantp : NULL;
+	size_t n = 0;
+
+	if (p->paused || !t || !policy_agent_may_work(p, ag))
+		return 0;
+	while (n < max) {
+		struct run *r;
+		if (t->max_running && t->n_running >= t->max_running)
+			break;
+		if (e->max_concurrent && e->n_running >= e->max_concurrent)
+			break;
+		if (!(r = pick(e)))
+			break;
+		dequeue(p, r);
+		run_set_state(r, RUN_LEASED, p->now_ms);
+		r->epoch++;
+		snprintf(r->agent, sizeof(r->agent), "%s", ag->id);
+		ptrvec_push(&ag->held, r);
+		count_running(p, r, +1);
+		t->dispatched++;
+		e->dispatched++;
+		p->dispatched++;
+		mark(p, r);
+		out[n++] = r;
+	}
+	return n;
+}
+
+void policy_heard(struct policy *p, struct agent *ag)
+{
+	ag->lease_deadline_mono = p->now_mono + p->lim.lease_ttl_ms;
+}
+
+/* ---- leases ---- */
+
+/* A live run's agent lost it (expired, or no longer reported): back to
+ * the queue as the next attempt, fenced by a new epoch. */
+static void requeue_lost(struct policy *p, struct run *r, const char *why)
+{
+	char reason[REASON_LEN];
+
+	release(p, r);
+	r->lost++;
+	r->epoch++;
+	p->lost_runs++;
+	log_warn("run %llu: lease lost on agent %s: %s",
+		 (unsigned long long)r->id, r->agent, why);
+	r->agent[0] = '\0';
+	if (r->cancel_requested) {
+		record_terminal(p, r, RUN_CANCELLED);
+		snprintf(reason, sizeof(reason), "cancelled; the lease was lost: %s", why);
+	} else if (r->lost > p->lim.max_lost_leases) {
+		record_terminal(p, r, RUN_FAILED);
+		snprintf(reason, sizeof(reason), "lost %u leases (limit %u), last: %s",
+			 r->lost, p->lim.max_lost_leases, why);
+	} else {
+		run_set_state(r, RUN_QUEUED, p->now_ms);
+		r->attempt++;
+		r->enqueued_ms = p->now_ms;
+		r->not_before_ms = 0;
+		enqueue(p, r);
+		snprintf(reason, sizeof(reason), "attempt %u lost its lease: %s",
+			 r->attempt - 1, why);
+	}
+	run_set_str(&r->reason, reason);
+	mark(p, r);
+}
+
+size_t policy_reconcile(struct policy *p, struct agent *ag,
+			const struct held_run *held, size_t n,
+			uint64_t *cancel, size_t maxcancel)
+{
+	size_t ncancel = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct run *r = state_run(p->st, held[i].run);
+		bool mine = r && !run_state_terminal(r->state) &&
+			    r->state != RUN_QUEUED &&
+			    !strcmp(r->agent, ag->id) && r->epoch == held[i].epoch;
+		if (!mine && ncancel < maxcancel)
+			cancel[ncancel++] = held[i].run;
+	}
+	for (size_t k = ag->held.n; k-- > 0;) {
+		struct run *r = ag->held.v[k];
+		bool reported = false;
+		for (size_t i = 0; i < n && !reported; i++)
+			reported = held[i].run == r->id && held[i].epoch == r->epoch;
+		if (!reported)
+			requeue_lost(p, r, "its agent no longer reports it");
+	}
+	return ncancel;
+}
+
+void policy_drop_agent(struct policy *p, struct agent *ag, const char *why)
+{
+	while (ag->held.n)
+		requeue_lost(p, ag->held.v[ag->held.n - 1], why);
+}
+
+struct run *policy_owned(struct policy *p, struct agent *ag, uint64_t id,
+			 uint64_t epoch)
+{
+	struct run *r = state_run(p->st, id);
+	if (r && !run_state_terminal(r->state) && r->state != RUN_QUEUED &&
+	    !strcmp(r->agent, ag->id) && r->epoch == epoch)
+		return r;
+	ag->rejected_stale++;
+	p->stale++;
+	return NULL;
+}
+
+int policy_progress(struct policy *p, struct run *r, enum run_state to,
+		    const char *app_id)
+{
+	if (to != RUN_SUBMITTED && to != RUN_RUNNING)
+		return -1;
+	if (app_id && *app_id)
+		run_set_str(&r->app_id, app_id);
+	/* Reports only move a run forward: a late "submitted" after
+	 * "running" just updates the application id. */
+	if (r->state < to && run_set_state(r, to, p->now_ms))
+		return -1;
+	mark(p, r);
+	return 0;
+}
+
+/* ---- completion and retries ---- */
+
+bool policy_class_retryable(const char *cls)
+{
+	static const char *const permanent[] = {
+		"class_not_found", "version_conflict", "input_missing",
+		"s3_access_denied",
+	};
+	for (size_t i = 0; cls && i < ARRAY_SIZE(permanent); i++)
+		if (!strcmp(cls, permanent[i]))
+			return false;
+	return true;
+}
+
+int64_t policy_backoff_ms(const struct policy_limits *l, uint64_t run_id,
+			  uint32_t failures)
+{
+	int64_t d = l->retry_base_ms;
+	uint64_t h;
+
+	for (uint32_t i = 1; i < failures && d < l->retry_max_ms; i++)
+		d *= 2;
+	if (d > l->retry_max_ms)
+		d = l->retry_max_ms;
+	/* "Equal jitter": half fixed, half drawn from a hash of the run and
+	 * the attempt, so a simulation replays exactly from its seed. */
+	h = (run_id * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)failures << 32);
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	return d / 2 + (int64_t)(h % (uint64_t)(d / 2 + 1));
+}
+
+static void meter(struct policy *p, struct run *r)
+{
+	int64_t start = r->state_ms[RUN_RUNNING];
+	if (!start)
+		start = r->state_ms[RUN_SUBMITTED];
+	if (!start)
+		start = r->state_ms[RUN_LEASED];
+	run_meter(r, r->job, r->job->envp, start, p->now_ms);
+}
+
+int policy_complete(struct policy *p, struct run *r,
+		    const struct completion *c)
+{
+	uint32_t failures = r->attempt - r->lost;
+
+	r->exit_code = c->exit_code >= 0 && c->exit_code < 256 ? c->exit_code : -1;
+	if (c->app_id && *c->app_id)
+		run_set_str(&r->app_id, c->app_id);
+	run_set_str(&r->reason, c->reason);
+	run_set_str(&r->failure_class, c->failure_class);
+	release(p, r);
+	mark(p, r);
+	if (c->result == RUN_FAILED && !r->cancel_requested &&
+	    policy_class_retryable(c->failure_class) &&
+	    failures < r->job->max_attempts) {
+		run_set_state(r, RUN_QUEUED, p->now_ms);
+		r->attempt++;
+		r->agent[0] = '\0';
+		r->not_before_ms =
+			p->now_ms + policy_backoff_ms(&p->lim, r->id, failures);
+		r->enqueued_ms = r->not_before_ms;
+		enqueue(p, r);
+		p->retries++;
+		return 1;
+	}
+	meter(p, r);
+	record_terminal(p, r, c->result);
+	return 0;
+}
+
+/* ---- time ---- */
+
+static void release_due_backoffs(struct policy *p)
+{
+	int64_t due;
+	struct run *r;
+
+	while ((r = runq_peek(&p->backoff, &due)) && due <= p->now_ms) {
+		runq_remove(&p->backoff, r);
+		runq_push(&r->job->queue, r, virtual_time(p, r));
+	}
+}
+
+static void expire_leases(struct policy *p)
+{
+	char why[128];
+
+	for (size_t i = 0; i < p->st->agents.n; i++) {
+		struct agent *ag = p->st->agents.v[i];
+		if (!ag->held.n || p->now_mono < ag->lease_deadline_mono)
+			continue;
+		snprintf(why, sizeof(why), "agent %s silent for over %lld ms",
+			 ag->id, (long long)p->lim.lease_ttl_ms);
+		p->expired_leases += ag->held.n;
+		policy_drop_agent(p, ag, why);
+	}
+}
+
+void policy_tick(struct policy *p)
+{
+	release_due_backoffs(p);
+	expire_leases(p);
+	idem_prune(p);
+}
+
+int64_t policy_next_wake(const struct policy *p)
+{
+	int64_t next = INT64_MAX, due;
+
+	for (size_t i = 0; i < p->st->agents.n; i++) {
+		const struct agent *ag = p->st->agents.v[i];
+		if (ag->held.n && ag->lease_deadline_mono < next)
+			next = ag->lease_deadline_mono;
+	}
+	if (runq_peek(&p->backoff, &due)) {
+		int64_t at = p->now_mono + (due - p->now_ms);
+		if (at < next)
+			next = at;
+	}
+	return next;
+}

@@ -1,0 +1,151 @@
+/*
+ * policy.h - the pure scheduling core (DESIGN.md §1): admission (quotas,
+ * submit rate, global backpressure, idempotency keys), the run queues
+ * (priority with aging, FIFO among equals, per-job / per-environment /
+ * per-tenant concurrency caps, a dispatch kill switch), leases with fencing
+ * epochs and expiry, reconciliation of what an agent reports holding,
+ * retries with exponential backoff and failure classes, and completion
+ * exactly once.
+ *
+ * No I/O, no locks, no clock of its own: the caller sets now_ms/now_mono
+ * before each step, and collects the runs it changed with
+ * policy_take_dirty() to persist them. The core thread drives it for real;
+ * tests/sim drives it under a fake clock with simulated agents.
+ */
+#ifndef SP_POLICY_H
+#define SP_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hmap.h"
+#include "ptrvec.h"
+#include "runq.h"
+#include "state.h"
+
+struct policy_limits {
+	int64_t lease_ttl_ms;       /* an agent silent this long loses its leases */
+	int64_t aging_ms;           /* waiting this long is worth one priority level */
+	int64_t retry_base_ms;      /* backoff before the 2nd attempt */
+	int64_t retry_max_ms;       /* backoff cap */
+	uint32_t max_lost_leases;   /* a run that lost more leases fails */
+	uint64_t max_queued_total;  /* global backpressure, 0 = none */
+	int64_t idempotency_ttl_ms; /* how long a key maps to its run */
+};
+
+void policy_limits_defaults(struct policy_limits *l);
+
+/* Why a request was refused: a machine code, a one-line message quoting
+ * the limit and the current value, and when retrying may succeed. */
+struct refusal {
+	const char *code; /* busy, quota_exceeded, conflict, invalid, ... */
+	char message[320];
+	int64_t retry_after_ms; /* 0 if retrying will not help */
+};
+
+struct policy {
+	struct sched_state *st;
+	struct policy_limits lim;
+	int64_t now_ms;   /* wall clock, for records */
+	int64_t now_mono; /* monotonic, for lease deadlines */
+	bool paused;      /* dispatch kill switch (persisted by the caller) */
+	struct runq backoff; /* queued runs whose not_before_ms is ahead */
+	struct ptrvec dirty; /* runs changed since the last take_dirty */
+	struct hmap idem;    /* "tenant\0key" -> struct idem_entry * */
+	uint64_t idem_cursor; /* runs below this id are past the key TTL */
+	uint64_t queued_total, running_total;
+	/* since start */
+	uint64_t dispatched, refused, expired_leases, lost_runs, retries;
+	uint64_t stale, completions;
+};
+
+/* Builds queues, counters, leases and the idempotency index over a loaded
+ * state. Live runs whose agent is gone are requeued (and made dirty). */
+void policy_init(struct policy *p, struct sched_state *st,
+		 const struct policy_limits *lim, int64_t now_ms,
+		 int64_t now_mono);
+void policy_release(struct policy *p);
+void policy_set_clock(struct policy *p, int64_t now_ms, int64_t now_mono);
+
+/* Calls fn for every run changed since the last call, once each. */
+void policy_take_dirty(struct policy *p,
+		       void (*fn)(void *ctx, struct run *r), void *ctx);
+
+/* Marks r changed by the caller (e.g. its log line count). */
+void policy_touch(struct policy *p, struct run *r);
+
+/* Admission of a new run of j. 0: *out is the new queued run; 1: the
+ * idempotency key already named *out; -1: refused, see why. */
+int policy_submit(struct policy *p, struct job *j, int32_t priority,
+		  const char *idem_key, struct run **out, struct refusal *why);
+/* Cancels a run: a queued one at once, a live one when its agent reports
+ * (the agent is told). -1 with why if the run has already ended. */
+int policy_cancel(struct policy *p, struct run *r, struct refusal *why);
+
+/* true if ag may be given work now (active, preflight passed, env ready). */
+bool policy_agent_may_work(struct policy *p, const struct agent *ag);
+/* Leases up to max runs of ag's environment to ag, best first; returns
+ * how many were written to out. */
+size_t policy_lease(struct policy *p, struct agent *ag, size_t max,
+		    struct run **out);
+/* Any authenticated message from ag extends its leases. */
+void policy_heard(struct policy *p, struct agent *ag);
+
+/* ag is gone for good (revoked): its runs go back to the queue now. */
+void policy_drop_agent(struct policy *p, struct agent *ag, const char *why);
+
+struct held_run {
+	uint64_t run, epoch;
+};
+/* ag reports the runs it holds. Each one it may keep is adopted; the ids
+ * of the others (ended, requeued, someone else's) go to cancel (up to
+ * maxcancel) for the agent to stop; runs leased to ag that it does not
+ * report are requeued as lost. Returns the number of ids in cancel. */
+size_t policy_reconcile(struct policy *p, struct agent *ag,
+			const struct held_run *held, size_t n,
+			uint64_t *cancel, size_t maxcancel);
+/* The run if it is live on ag under epoch; else counts a stale report on
+ * ag and returns NULL. */
+struct run *policy_owned(struct policy *p, struct agent *ag, uint64_t run,
+			 uint64_t epoch);
+/* A forward-only progress report (submitted, running). 0 or -1. */
+int policy_progress(struct policy *p, struct run *r, enum run_state to,
+		    const char *app_id);
+
+struct completion {
+	enum run_state result; /* succeeded, failed, cancelled, timed_out */
+	int exit_code;         /* -1 unknown */
+	const char *reason;
+	const char *failure_class; /* NULL/"" unknown: retryable */
+	const char *app_id;
+};
+/* An owned run's attempt ended. Returns 1 if the run went back to the
+ * queue for another attempt, 0 if it is now recorded complete. */
+int policy_complete(struct policy *p, struct run *r,
+		    const struct completion *c);
+
+/* Time-driven work: backoffs that are due, expired leases, idempotency
+ * keys past their TTL. */
+void policy_tick(struct policy *p);
+/* The monotonic time at which policy_tick has work next, or INT64_MAX. */
+int64_t policy_next_wake(const struct policy *p);
+
+/* false for failure classes a retry cannot fix (class_not_found, ...). */
+bool policy_class_retryable(const char *failure_class);
+/* The backoff before the attempt after `failures` failed ones, with a
+ * jitter drawn deterministically from the run id. */
+int64_t policy_backoff_ms(const struct policy_limits *l, uint64_t run_id,
+			  uint32_t failures);
+
+/* policy_view.c: read-only explanations for operators. */
+/* Why a queued run is not running yet, in one line. */
+void policy_why_waiting(struct policy *p, const struct run *r, char *buf,
+			size_t len);
+/* 1-based dispatch position of a queued run among its environment's
+ * dispatchable runs, 0 if it is in backoff or not queued. */
+size_t policy_queue_position(struct policy *p, const struct run *r);
+/* The enqueue time of the oldest queued run of env, or 0. */
+int64_t policy_oldest_queued(struct policy *p, const struct env *e);
+
+#endif

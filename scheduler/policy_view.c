@@ -1,0 +1,98 @@
+/* policy_view.c - read-only explanations of the queues for operators. */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+#include "util.h"
+
+/* Entries of q that come before (key, id); q is a heap, so this is a scan. */
+static size_t count_before(const struct runq *q, int64_t key, uint64_t id)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < q->n; i++)
+		if (q->v[i].key < key || (q->v[i].key == key && q->v[i].id < id))
+			n++;
+	return n;
+}
+
+size_t policy_queue_position(struct policy *p, const struct run *r)
+{
+	const struct env *e = r->job->envp;
+	const struct runq *own = &r->job->queue;
+	size_t pos = 1;
+	int64_t key;
+
+	if (r->state != RUN_QUEUED || !runq_contains(own, r) ||
+	    runq_contains(&p->backoff, r))
+		return 0;
+	key = own->v[r->qidx].key;
+	for (size_t i = 0; i < e->jobs.n; i++)
+		pos += count_before(&((struct job *)e->jobs.v[i])->queue, key,
+				    r->id);
+	return pos;
+}
+
+int64_t policy_oldest_queued(struct policy *p, const struct env *e)
+{
+	int64_t oldest = 0;
+	for (size_t i = 0; i < e->jobs.n; i++) {
+		const struct runq *q = &((struct job *)e->jobs.v[i])->queue;
+		for (size_t k = 0; k < q->n; k++)
+			if (!oldest || q->v[k].run->enqueued_ms < oldest)
+				oldest = q->v[k].run->enqueued_ms;
+	}
+	for (size_t k = 0; k < p->backoff.n; k++) {
+		const struct run *r = p->backoff.v[k].run;
+		if (r->job->envp == e && (!oldest || r->enqueued_ms < oldest))
+			oldest = r->enqueued_ms;
+	}
+	return oldest;
+}
+
+static bool env_has_worker(struct policy *p, const struct env *e)
+{
+	for (size_t i = 0; i < p->st->agents.n; i++) {
+		const struct agent *ag = p->st->agents.v[i];
+		if (!strcmp(ag->env, e->key) && policy_agent_may_work(p, ag))
+			return true;
+	}
+	return false;
+}
+
+void policy_why_waiting(struct policy *p, const struct run *r, char *buf,
+			size_t len)
+{
+	const struct job *j = r->job;
+	const struct env *e = j->envp;
+	const struct tenant *t = j->tenantp;
+
+	if (r->state != RUN_QUEUED)
+		snprintf(buf, len, "-");
+	else if (runq_contains(&p->backoff, r))
+		snprintf(buf, len,
+			 "retry backoff: attempt %u may start in %lld ms",
+			 r->attempt, (long long)(r->not_before_ms - p->now_ms));
+	else if (p->paused)
+		snprintf(buf, len,
+			 "dispatch is paused for all tenants (spctl dispatch resume)");
+	else if (e->state != ENV_READY)
+		snprintf(buf, len, "environment %s is %s: %s", e->key,
+			 env_state_name(e->state), e->state_reason);
+	else if (!env_has_worker(p, e))
+		snprintf(buf, len, "no active agent with a passed preflight in environment %s",
+			 e->key);
+	else if (t->max_running && t->n_running >= t->max_running)
+		snprintf(buf, len, "tenant %s is at max-running: %u of %u runs live",
+			 t->name, t->n_running, t->max_running);
+	else if (e->max_concurrent && e->n_running >= e->max_concurrent)
+		snprintf(buf, len,
+			 "environment %s is at max-concurrent: %u of %u runs live",
+			 e->key, e->n_running, e->max_concurrent);
+	else if (j->max_concurrent && j->n_running >= j->max_concurrent)
+		snprintf(buf, len, "job %s is at max-concurrent: %u of %u runs live",
+			 j->key, j->n_running, j->max_concurrent);
+	else
+		snprintf(buf, len,
+			 "position %zu of %u in the queue of %s, waiting for a free agent slot",
+			 policy_queue_position(p, r), e->n_queued, e->key);
+}

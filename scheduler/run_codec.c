@@ -1,0 +1,257 @@
+/*
+ * run_codec.c - the run record: a positional msgpack array, so that a
+ * million queued runs load in one pass without per-field key lookups.
+ * The walking skeleton's map form (format 1) is still read.
+ */
+#include "run_codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mp.h"
+#include "util.h"
+
+#define RUN_RECORD_V2 2
+#define RUN_FIELDS 25 /* elements of a format-2 array, the tag included */
+
+static void pack_opt_str(msgpack_packer *pk, const char *s)
+{
+	if (s)
+		mp_pack_cstr(pk, s);
+	else
+		msgpack_pack_nil(pk);
+}
+
+void run_encode(const struct run *r, msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, RUN_FIELDS);
+	msgpack_pack_uint32(&pk, RUN_RECORD_V2);
+	msgpack_pack_uint64(&pk, r->id);
+	mp_pack_cstr(&pk, r->job->key);
+	msgpack_pack_uint32(&pk, (uint32_t)r->state);
+	msgpack_pack_int32(&pk, r->priority);
+	msgpack_pack_uint32(&pk, r->attempt);
+	msgpack_pack_uint32(&pk, r->lost);
+	msgpack_pack_uint64(&pk, r->epoch);
+	mp_pack_cstr(&pk, r->agent);
+	msgpack_pack_int32(&pk, r->exit_code);
+	if (r->cancel_requested)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
+	msgpack_pack_uint32(&pk, r->completions);
+	msgpack_pack_array(&pk, RUN_STATE_COUNT);
+	for (int i = 0; i < RUN_STATE_COUNT; i++)
+		msgpack_pack_int64(&pk, r->state_ms[i]);
+	msgpack_pack_int64(&pk, r->created_ms);
+	msgpack_pack_int64(&pk, r->enqueued_ms);
+	msgpack_pack_int64(&pk, r->not_before_ms);
+	msgpack_pack_uint32(&pk, r->log_lines);
+	msgpack_pack_int64(&pk, r->vcpu_ms);
+	msgpack_pack_int64(&pk, r->gb_ms);
+	msgpack_pack_int64(&pk, r->cost);
+	pack_opt_str(&pk, r->app_id);
+	pack_opt_str(&pk, r->reason);
+	pack_opt_str(&pk, r->failure_class);
+	pack_opt_str(&pk, r->idem_key);
+	msgpack_pack_nil(&pk); /* reserved */
+}
+
+/* Positional readers: each checks the type and the range. */
+struct cursor {
+	const msgpack_object *o;
+	uint32_t n, i;
+	bool bad;
+};
+
+static const msgpack_object *next(struct cursor *c)
+{
+	if (c->i >= c->n) {
+		c->bad = true;
+		return NULL;
+	}
+	return &c->o[c->i++];
+}
+
+static int64_t get_int(struct cursor *c, int64_t min, int64_t max)
+{
+	const msgpack_object *o = next(c);
+	int64_t v;
+
+	if (!o)
+		return 0;
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
+		v = (int64_t)o->via.u64;
+	else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		v = o->via.i64;
+	else
+		v = min, c->bad = true;
+	if (v < min || v > max) {
+		c->bad = true;
+		return 0;
+	}
+	return v;
+}
+
+static uint64_t get_u64(struct cursor *c)
+{
+	const msgpack_object *o = next(c);
+	if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		c->bad = true;
+		return 0;
+	}
+	return o->via.u64;
+}
+
+/* A string into buf; or NULL with *dup = a malloc'd copy (nil -> NULL). */
+static void get_str(struct cursor *c, char *buf, size_t len, char **dup)
+{
+	const msgpack_object *o = next(c);
+	if (!o)
+		return;
+	if (dup && o->type == MSGPACK_OBJECT_NIL) {
+		*dup = NULL;
+		return;
+	}
+	if (o->type != MSGPACK_OBJECT_STR || memchr(o->via.str.ptr, 0, o->via.str.size) ||
+	    (buf && o->via.str.size >= len)) {
+		c->bad = true;
+		return;
+	}
+	if (buf) {
+		memcpy(buf, o->via.str.ptr, o->via.str.size);
+		buf[o->via.str.size] = '\0';
+	} else {
+		*dup = xstrndup(o->via.str.ptr, o->via.str.size);
+	}
+}
+
+static int decode_v2(const msgpack_object *a, struct sched_state *st,
+		     struct run *r)
+{
+	struct cursor c = { a->via.array.ptr, a->via.array.size, 0, false };
+	char job[JOB_KEY_LEN] = "";
+	const msgpack_object *o;
+
+	get_int(&c, RUN_RECORD_V2, RUN_RECORD_V2);
+	r->id = get_u64(&c);
+	get_str(&c, job, sizeof(job), NULL);
+	r->state = (enum run_state)get_int(&c, 0, RUN_STATE_COUNT - 1);
+	r->priority = (int32_t)get_int(&c, INT32_MIN, INT32_MAX);
+	r->attempt = (uint32_t)get_int(&c, 0, UINT32_MAX);
+	r->lost = (uint32_t)get_int(&c, 0, UINT32_MAX);
+	r->epoch = get_u64(&c);
+	get_str(&c, r->agent, sizeof(r->agent), NULL);
+	r->exit_code = (int32_t)get_int(&c, INT32_MIN, INT32_MAX);
+	o = next(&c);
+	if (!o || o->type != MSGPACK_OBJECT_BOOLEAN)
+		return -1;
+	r->cancel_requested = o->via.boolean;
+	r->completions = (uint32_t)get_int(&c, 0, UINT32_MAX);
+	o = next(&c);
+	if (!o || o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size != RUN_STATE_COUNT)
+		return -1;
+	struct cursor t = { o->via.array.ptr, RUN_STATE_COUNT, 0, false };
+	for (int i = 0; i < RUN_STATE_COUNT; i++)
+		r->state_ms[i] = get_int(&t, INT64_MIN, INT64_MAX);
+	r->created_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	r->enqueued_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	r->not_before_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	r->log_lines = (uint32_t)get_int(&c, 0, UINT32_MAX);
+	r->vcpu_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	r->gb_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	r->cost = get_int(&c, INT64_MIN, INT64_MAX);
+	get_str(&c, NULL, 0, &r->app_id);
+	get_str(&c, NULL, 0, &r->reason);
+	get_str(&c, NULL, 0, &r->failure_class);
+	get_str(&c, NULL, 0, &r->idem_key);
+	if (c.bad || t.bad)
+		return -1;
+	r->job = state_job(st, job);
+	return r->job ? 0 : -1;
+}
+
+static char *dup_nonempty(const msgpack_object *m, const char *key)
+{
+	char *s = mp_get_strdup(m, key);
+	if (s && !*s) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* Format 1: a map by field name (the walking skeleton). */
+static int decode_v1(const msgpack_object *m, struct sched_state *st,
+		     struct run *r)
+{
+	char job[JOB_KEY_LEN] = "", agent[AGENT_ID_LEN] = "";
+	int64_t state = 0, prio = 0, attempt = 1, code = -1, v = 0;
+	const msgpack_object *a;
+	bool cancel = false;
+
+	if (mp_get_u64(m, "id", &r->id) || mp_get_str(m, "job", job, sizeof(job)) ||
+	    mp_get_i64(m, "state", &state) || state < 0 || state >= RUN_STATE_COUNT)
+		return -1;
+	mp_get_i64(m, "priority", &prio);
+	mp_get_i64(m, "attempt", &attempt);
+	mp_get_u64(m, "epoch", &r->epoch);
+	mp_get_str(m, "agent", agent, sizeof(agent));
+	mp_get_i64(m, "exit_code", &code);
+	mp_get_bool(m, "cancel_requested", &cancel);
+	mp_get_i64(m, "created_ms", &r->created_ms);
+	if (!mp_get_i64(m, "log_lines", &v) && v >= 0 && v <= UINT32_MAX)
+		r->log_lines = (uint32_t)v;
+	mp_get_i64(m, "vcpu_ms", &r->vcpu_ms);
+	mp_get_i64(m, "gb_ms", &r->gb_ms);
+	mp_get_i64(m, "cost", &r->cost);
+	a = mp_get(m, "state_ms");
+	for (uint32_t i = 0; a && a->type == MSGPACK_OBJECT_ARRAY &&
+			     i < a->via.array.size && i < RUN_STATE_COUNT; i++)
+		if (a->via.array.ptr[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			r->state_ms[i] = (int64_t)a->via.array.ptr[i].via.u64;
+	r->state = (enum run_state)state;
+	r->priority = prio < -1000 ? -1000 : prio > 1000 ? 1000 : (int32_t)prio;
+	r->attempt = attempt < 1 ? 1 : (uint32_t)attempt;
+	r->exit_code = (int32_t)code;
+	r->cancel_requested = cancel;
+	r->completions = run_state_terminal(r->state) ? 1 : 0;
+	r->enqueued_ms = r->state_ms[RUN_QUEUED];
+	memcpy(r->agent, agent, sizeof(agent));
+	r->app_id = dup_nonempty(m, "app_id");
+	r->reason = dup_nonempty(m, "reason");
+	r->idem_key = dup_nonempty(m, "idempotency_key");
+	r->job = state_job(st, job);
+	return r->job ? 0 : -1;
+}
+
+int run_decode(const void *buf, size_t len, struct sched_state *st,
+	       struct run **out)
+{
+	msgpack_unpacked u;
+	struct run *r = xcalloc(1, sizeof(*r));
+	int rc = -1;
+
+	msgpack_unpacked_init(&u);
+	if (!mp_validate(buf, len) &&
+	    msgpack_unpack_next(&u, buf, len, NULL) == MSGPACK_UNPACK_SUCCESS) {
+		if (u.data.type == MSGPACK_OBJECT_ARRAY &&
+		    u.data.via.array.size >= RUN_FIELDS)
+			rc = decode_v2(&u.data, st, r);
+		else if (u.data.type == MSGPACK_OBJECT_MAP)
+			rc = decode_v1(&u.data, st, r);
+	}
+	msgpack_unpacked_destroy(&u);
+	if (rc == 0 && r->id == 0)
+		rc = -1;
+	if (rc) {
+		run_free(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}

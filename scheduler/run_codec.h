@@ -1,0 +1,16 @@
+/* run_codec.h - the stored form of a run (docs/storage.md, CF runs). */
+#ifndef SP_RUN_CODEC_H
+#define SP_RUN_CODEC_H
+
+#include <msgpack.h>
+
+#include "state.h"
+
+/* Appends r's record to sb. */
+void run_encode(const struct run *r, msgpack_sbuffer *sb);
+/* Decodes a record (format 2, or the older map form); its job must be in
+ * st. 0 with a new run in *out, or -1 if the record is corrupt. */
+int run_decode(const void *buf, size_t len, struct sched_state *st,
+	       struct run **out);
+
+#endif

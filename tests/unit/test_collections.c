@@ -1,0 +1,121 @@
+/* test_collections.c - hmap and runq against simple reference models. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hmap.h"
+#include "model.h"
+#include "runq.h"
+#include "util.h"
+
+#define NKEYS 5000
+
+static void test_hmap(void **s)
+{
+	static char keys[NKEYS][16];
+	static int present[NKEYS];
+	struct hmap m = { 0 };
+	unsigned seed = 7;
+	(void)s;
+
+	for (int i = 0; i < NKEYS; i++)
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+	for (int step = 0; step < 100000; step++) {
+		int i = (int)(rand_r(&seed) % NKEYS);
+		switch (rand_r(&seed) % 3) {
+		case 0:
+			assert_ptr_equal(hmap_puts(&m, keys[i], keys[i]),
+					 present[i] ? keys[i] : NULL);
+			present[i] = 1;
+			break;
+		case 1:
+			assert_ptr_equal(hmap_dels(&m, keys[i]),
+					 present[i] ? keys[i] : NULL);
+			present[i] = 0;
+			break;
+		default:
+			assert_ptr_equal(hmap_gets(&m, keys[i]),
+					 present[i] ? keys[i] : NULL);
+		}
+	}
+	size_t n = 0;
+	for (int i = 0; i < NKEYS; i++) {
+		n += (size_t)present[i];
+		assert_ptr_equal(hmap_gets(&m, keys[i]),
+				 present[i] ? keys[i] : NULL);
+	}
+	assert_int_equal(m.n, n);
+	/* keys with embedded NULs are distinct */
+	assert_null(hmap_put(&m, "a\0b", 3, keys[0]));
+	assert_null(hmap_get(&m, "a\0c", 3));
+	assert_ptr_equal(hmap_get(&m, "a\0b", 3), keys[0]);
+	hmap_release(&m);
+	assert_null(hmap_gets(&m, "k1"));
+}
+
+#define NRUNS 2000
+
+static void test_runq(void **s)
+{
+	static struct run runs[NRUNS];
+	static int64_t key[NRUNS];
+	static int in[NRUNS];
+	struct runq q = { 0 };
+	unsigned seed = 11;
+	(void)s;
+
+	for (int i = 0; i < NRUNS; i++)
+		runs[i].id = (uint64_t)i + 1;
+	for (int step = 0; step < 50000; step++) {
+		int i = (int)(rand_r(&seed) % NRUNS);
+		int op = (int)(rand_r(&seed) % 3);
+		if (op == 0 && !in[i]) {
+			key[i] = rand_r(&seed) % 100; /* many equal keys */
+			runq_push(&q, &runs[i], key[i]);
+			in[i] = 1;
+		} else if (op == 1 && in[i]) {
+			runq_remove(&q, &runs[i]);
+			in[i] = 0;
+		} else if (q.n) {
+			/* the head is the smallest (key, id) */
+			int best = -1;
+			for (int k = 0; k < NRUNS; k++)
+				if (in[k] && (best < 0 || key[k] < key[best]))
+					best = k;
+			int64_t hk;
+			assert_ptr_equal(runq_peek(&q, &hk), &runs[best]);
+			assert_int_equal(hk, key[best]);
+			assert_int_equal(runq_rank(&q, &runs[best]), 0);
+		}
+		assert_int_equal(runq_contains(&q, &runs[i]), in[i]);
+	}
+	/* popping yields (key, id) order */
+	int64_t last_key = INT64_MIN;
+	uint64_t last_id = 0;
+	struct run *r;
+	while ((r = runq_pop(&q))) {
+		int k = (int)(r->id - 1);
+		assert_true(key[k] > last_key ||
+			    (key[k] == last_key && r->id > last_id));
+		last_key = key[k];
+		last_id = r->id;
+		in[k] = 0;
+	}
+	for (int k = 0; k < NRUNS; k++)
+		assert_int_equal(in[k], 0);
+	runq_release(&q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hmap),
+		cmocka_unit_test(test_runq),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,501 @@
+/* test_policy.c - the pure scheduling core, step by step. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "util.h"
+
+struct fx {
+	struct sched_state st;
+	struct policy p;
+	struct policy_limits lim;
+	struct tenant *t, *u;
+	struct env *e, *ue;
+	struct job *j, *j2, *uj;
+	struct agent *a1, *a2, *b1;
+};
+
+static struct tenant *add_tenant(struct sched_state *st, const char *name)
+{
+	struct tenant *t = xcalloc(1, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->weight = 1;
+	state_add_tenant(st, t);
+	return t;
+}
+
+static struct env *add_env(struct sched_state *st, const char *tenant,
+			   const char *name)
+{
+	struct env *e = xcalloc(1, sizeof(*e));
+	snprintf(e->key, sizeof(e->key), "%s/%s", tenant, name);
+	snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->state = ENV_READY;
+	state_add_env(st, e);
+	return e;
+}
+
+static struct job *add_job(struct sched_state *st, struct env *e,
+			   const char *name, uint32_t max_attempts)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	snprintf(j->key, sizeof(j->key), "%s/%s", e->key, name);
+	snprintf(j->tenant, sizeof(j->tenant), "%s", e->tenant);
+	snprintf(j->env, sizeof(j->env), "%s", e->key);
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	j->max_attempts = max_attempts;
+	j->driver_cores = 1;
+	state_add_job(st, j);
+	return j;
+}
+
+static struct agent *add_agent(struct sched_state *st, const char *id,
+			       const struct env *e)
+{
+	struct agent *a = xcalloc(1, sizeof(*a));
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	snprintf(a->env, sizeof(a->env), "%s", e->key);
+	a->state = AGENT_ACTIVE;
+	a->preflight_ok = true;
+	a->slots = 4;
+	state_add_agent(st, a);
+	return a;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	state_init(&f->st);
+	f->t = add_tenant(&f->st, "t");
+	f->u = add_tenant(&f->st, "u");
+	f->e = add_env(&f->st, "t", "e");
+	f->ue = add_env(&f->st, "u", "e");
+	f->j = add_job(&f->st, f->e, "j", 3);
+	f->j2 = add_job(&f->st, f->e, "j2", 1);
+	f->uj = add_job(&f->st, f->ue, "k", 1);
+	f->a1 = add_agent(&f->st, "a1", f->e);
+	f->a2 = add_agent(&f->st, "a2", f->e);
+	f->b1 = add_agent(&f->st, "b1", f->ue);
+	policy_limits_defaults(&f->lim);
+	f->lim.lease_ttl_ms = 1000;
+	f->lim.aging_ms = 100;
+	f->lim.retry_base_ms = 1000;
+	f->lim.retry_max_ms = 8000;
+	f->lim.max_lost_leases = 2;
+	policy_init(&f->p, &f->st, &f->lim, 1000000, 5000);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	policy_release(&f->p);
+	state_release(&f->st);
+	free(f);
+	return 0;
+}
+
+static void advance(struct fx *f, int64_t ms)
+{
+	policy_set_clock(&f->p, f->p.now_ms + ms, f->p.now_mono + ms);
+	policy_tick(&f->p);
+}
+
+static struct run *submit(struct fx *f, struct job *j, int prio,
+			  const char *key)
+{
+	struct run *r = NULL;
+	struct refusal why;
+	assert_true(policy_submit(&f->p, j, prio, key, &r, &why) >= 0);
+	return r;
+}
+
+static size_t lease(struct fx *f, struct agent *a, size_t max,
+		    struct run **out)
+{
+	policy_heard(&f->p, a);
+	return policy_lease(&f->p, a, max, out);
+}
+
+static int complete(struct fx *f, struct run *r, enum run_state res,
+		    const char *cls)
+{
+	struct completion c = { .result = res, .exit_code = 1,
+				.reason = "boom", .failure_class = cls };
+	return policy_complete(&f->p, r, &c);
+}
+
+static void test_priority_fifo_and_aging(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[8];
+	struct run *low = submit(f, f->j, 0, NULL);
+	advance(f, 10);
+	struct run *hi1 = submit(f, f->j, 5, NULL);
+	struct run *hi2 = submit(f, f->j2, 5, NULL);
+
+	assert_int_equal(policy_queue_position(&f->p, hi1), 1);
+	assert_int_equal(policy_queue_position(&f->p, hi2), 2);
+	assert_int_equal(policy_queue_position(&f->p, low), 3);
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	assert_ptr_equal(out[0], hi1); /* priority first, FIFO among equals */
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	assert_ptr_equal(out[0], hi2);
+	/* A priority-5 run arriving 600 ms later than the low one (aging is
+	 * one level per 100 ms here) no longer overtakes it. */
+	advance(f, 600);
+	struct run *late = submit(f, f->j, 5, NULL);
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	assert_ptr_equal(out[0], low);
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	assert_ptr_equal(out[0], late);
+	assert_int_equal(out[0]->epoch, 1);
+	assert_int_equal(f->t->n_running, 4);
+	assert_int_equal(f->p.queued_total, 0);
+}
+
+static void test_concurrency_caps(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[8];
+	char why[256];
+
+	f->j->max_concurrent = 1;
+	struct run *r1 = submit(f, f->j, 0, NULL);
+	struct run *r2 = submit(f, f->j, 0, NULL);
+	struct run *r3 = submit(f, f->j2, -1, NULL);
+	/* j is capped at one: the next best is j2's run */
+	assert_int_equal(lease(f, f->a1, 3, out), 2);
+	assert_ptr_equal(out[0], r1);
+	assert_ptr_equal(out[1], r3);
+	policy_why_waiting(&f->p, r2, why, sizeof(why));
+	assert_non_null(strstr(why, "job t/e/j is at max-concurrent: 1 of 1"));
+	complete(f, r1, RUN_SUCCEEDED, NULL);
+	f->e->max_concurrent = 1; /* env cap: r3 still runs */
+	assert_int_equal(lease(f, f->a1, 3, out), 0);
+	policy_why_waiting(&f->p, r2, why, sizeof(why));
+	assert_non_null(strstr(why, "environment t/e is at max-concurrent"));
+	f->e->max_concurrent = 0;
+	f->t->max_running = 1;
+	assert_int_equal(lease(f, f->a2, 3, out), 0);
+	policy_why_waiting(&f->p, r2, why, sizeof(why));
+	assert_non_null(strstr(why, "tenant t is at max-running: 1 of 1"));
+	complete(f, r3, RUN_SUCCEEDED, NULL);
+	assert_int_equal(lease(f, f->a2, 3, out), 1);
+	assert_ptr_equal(out[0], r2);
+	/* other tenants' agents never see t's runs */
+	submit(f, f->j, 0, NULL);
+	assert_int_equal(lease(f, f->b1, 3, out), 0);
+}
+
+static void test_pause_drain_and_env(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[4];
+	char why[256];
+	struct run *r = submit(f, f->j, 0, NULL);
+
+	f->p.paused = true;
+	assert_int_equal(lease(f, f->a1, 1, out), 0);
+	policy_why_waiting(&f->p, r, why, sizeof(why));
+	assert_non_null(strstr(why, "paused"));
+	f->p.paused = false;
+	f->a1->state = AGENT_DRAINING;
+	assert_int_equal(lease(f, f->a1, 1, out), 0);
+	f->e->state = ENV_FAILED;
+	assert_int_equal(lease(f, f->a2, 1, out), 0);
+	policy_why_waiting(&f->p, r, why, sizeof(why));
+	assert_non_null(strstr(why, "environment t/e is failed"));
+	f->e->state = ENV_READY;
+	assert_int_equal(lease(f, f->a2, 1, out), 1);
+}
+
+static void test_quotas(void **state)
+{
+	struct fx *f = *state;
+	struct run *r;
+	struct refusal why;
+
+	f->t->max_queued = 2;
+	submit(f, f->j, 0, NULL);
+	submit(f, f->j, 0, NULL);
+	assert_int_equal(policy_submit(&f->p, f->j, 0, NULL, &r, &why), -1);
+	assert_string_equal(why.code, "quota_exceeded");
+	assert_non_null(strstr(why.message, "has 2 queued runs (max-queued 2)"));
+	assert_true(why.retry_after_ms > 0);
+	assert_int_equal(f->t->refused, 1);
+	/* the other tenant is unaffected */
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), 0);
+
+	f->u->submit_rate = 2; /* a bucket of 2, refilled at 2/s */
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), 0);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), 0);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), -1);
+	assert_string_equal(why.code, "quota_exceeded");
+	assert_non_null(strstr(why.message, "submit-rate of 2 runs/s"));
+	assert_int_equal(why.retry_after_ms, 500);
+	advance(f, 500);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), 0);
+
+	f->p.lim.max_queued_total = f->p.queued_total;
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), -1);
+	assert_string_equal(why.code, "busy");
+	assert_non_null(strstr(why.message, "global limit"));
+}
+
+static void test_idempotency(void **state)
+{
+	struct fx *f = *state;
+	struct run *r, *again;
+	struct refusal why;
+
+	r = submit(f, f->j, 0, "k1");
+	assert_int_equal(policy_submit(&f->p, f->j, 0, "k1", &again, &why), 1);
+	assert_ptr_equal(again, r);
+	/* the same key of another tenant is another run */
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, "k1", &again, &why), 0);
+	assert_ptr_not_equal(again, r);
+	/* the same key for another job of the tenant is a conflict */
+	assert_int_equal(policy_submit(&f->p, f->j2, 0, "k1", &again, &why), -1);
+	assert_string_equal(why.code, "conflict");
+	/* still there after 23 h, gone after the 24 h TTL */
+	advance(f, 23LL * 3600 * 1000);
+	assert_int_equal(policy_submit(&f->p, f->j, 0, "k1", &again, &why), 1);
+	advance(f, 2LL * 3600 * 1000);
+	assert_int_equal(policy_submit(&f->p, f->j, 0, "k1", &again, &why), 0);
+	assert_ptr_not_equal(again, r);
+}
+
+static void test_lease_expiry_and_fencing(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[4];
+	struct run *r = submit(f, f->j, 0, NULL);
+
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	assert_int_equal(r->epoch, 1);
+	advance(f, 900);
+	policy_heard(&f->p, f->a1); /* a heartbeat extends the lease */
+	advance(f, 900);
+	assert_int_equal(r->state, RUN_LEASED);
+	advance(f, 200); /* silent for 1100 ms > TTL */
+	assert_int_equal(r->state, RUN_QUEUED);
+	assert_int_equal(r->attempt, 2);
+	assert_int_equal(r->lost, 1);
+	assert_int_equal(r->epoch, 2);
+	assert_int_equal(f->a1->held.n, 0);
+	assert_non_null(strstr(r->reason, "silent"));
+	/* the old holder's report names epoch 1: stale, counted */
+	assert_null(policy_owned(&f->p, f->a1, r->id, 1));
+	assert_int_equal(f->a1->rejected_stale, 1);
+	assert_int_equal(lease(f, f->a2, 1, out), 1);
+	assert_int_equal(r->epoch, 3);
+	assert_null(policy_owned(&f->p, f->a1, r->id, 3)); /* not its run */
+	assert_ptr_equal(policy_owned(&f->p, f->a2, r->id, 3), r);
+	assert_int_equal(complete(f, r, RUN_SUCCEEDED, NULL), 0);
+	assert_int_equal(r->completions, 1);
+	/* a second completion is stale: the run is done */
+	assert_null(policy_owned(&f->p, f->a2, r->id, 3));
+	assert_int_equal(f->p.completions, 1);
+}
+
+static void test_too_many_lost_leases(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[4];
+	struct run *r = submit(f, f->j, 0, NULL);
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(lease(f, f->a1, 1, out), 1);
+		advance(f, 1500);
+	}
+	assert_int_equal(r->state, RUN_FAILED);
+	assert_int_equal(r->completions, 1);
+	assert_non_null(strstr(r->reason, "lost 3 leases (limit 2)"));
+}
+
+static void test_reconcile(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[4];
+	uint64_t cancel[8];
+	struct run *r1 = submit(f, f->j, 0, NULL);
+	struct run *r2 = submit(f, f->j, 0, NULL);
+	struct run *done = submit(f, f->j2, 0, NULL);
+
+	assert_int_equal(lease(f, f->a1, 3, out), 3);
+	assert_int_equal(complete(f, done, RUN_SUCCEEDED, NULL), 0);
+	/* the agent restarted holding r1 only, and still runs "done" and a
+	 * run it never had a lease for */
+	struct held_run held[] = { { r1->id, r1->epoch },
+				   { done->id, done->epoch },
+				   { 999, 1 } };
+	size_t n = policy_reconcile(&f->p, f->a1, held, 3, cancel, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(cancel[0], done->id);
+	assert_int_equal(cancel[1], 999);
+	assert_int_equal(r1->state, RUN_LEASED); /* adopted */
+	assert_int_equal(r2->state, RUN_QUEUED); /* lost: requeued */
+	assert_int_equal(r2->attempt, 2);
+	assert_int_equal(f->a1->held.n, 1);
+	/* a report with the old epoch of a requeued run means: stop it */
+	struct held_run old[] = { { r1->id, r1->epoch }, { r2->id, 1 } };
+	n = policy_reconcile(&f->p, f->a1, old, 2, cancel, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(cancel[0], r2->id);
+}
+
+static void test_retries_backoff_and_classes(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[4];
+	char why[256];
+	struct run *r = submit(f, f->j, 0, NULL); /* max 3 attempts */
+
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	assert_int_equal(complete(f, r, RUN_FAILED, "node_lost"), 1);
+	assert_int_equal(r->state, RUN_QUEUED);
+	assert_int_equal(r->attempt, 2);
+	int64_t wait = r->not_before_ms - f->p.now_ms;
+	assert_true(wait >= 500 && wait <= 1000); /* base 1000, equal jitter */
+	assert_int_equal(lease(f, f->a1, 1, out), 0); /* in backoff */
+	policy_why_waiting(&f->p, r, why, sizeof(why));
+	assert_non_null(strstr(why, "retry backoff"));
+	advance(f, wait);
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	assert_int_equal(complete(f, r, RUN_FAILED, NULL), 1); /* unknown: retry */
+	wait = r->not_before_ms - f->p.now_ms;
+	assert_true(wait >= 1000 && wait <= 2000); /* doubled */
+	advance(f, wait);
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	assert_int_equal(complete(f, r, RUN_FAILED, NULL), 0); /* 3 of 3 */
+	assert_int_equal(r->state, RUN_FAILED);
+	assert_string_equal(r->reason, "boom");
+
+	/* a permanent class is not retried */
+	struct run *p = submit(f, f->j, 0, NULL);
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	assert_int_equal(complete(f, p, RUN_FAILED, "class_not_found"), 0);
+	assert_int_equal(p->state, RUN_FAILED);
+	assert_string_equal(p->failure_class, "class_not_found");
+	assert_false(policy_class_retryable("class_not_found"));
+	assert_true(policy_class_retryable("node_lost"));
+	/* backoff is capped */
+	assert_true(policy_backoff_ms(&f->lim, 1, 30) <= 8000);
+	assert_true(policy_backoff_ms(&f->lim, 1, 30) >= 4000);
+}
+
+static void test_cancel(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[4];
+	struct refusal why;
+	struct run *q = submit(f, f->j, 0, NULL);
+	struct run *live = submit(f, f->j, 0, NULL);
+
+	assert_int_equal(policy_cancel(&f->p, q, &why), 0);
+	assert_int_equal(q->state, RUN_CANCELLED);
+	assert_int_equal(f->p.queued_total, 1);
+	assert_int_equal(lease(f, f->a1, 2, out), 1);
+	assert_ptr_equal(out[0], live);
+	assert_int_equal(policy_cancel(&f->p, live, &why), 0);
+	assert_true(live->cancel_requested);
+	/* a failure report of a cancelled run is not retried */
+	assert_int_equal(complete(f, live, RUN_CANCELLED, NULL), 0);
+	assert_int_equal(live->state, RUN_CANCELLED);
+	assert_int_equal(policy_cancel(&f->p, live, &why), -1);
+	assert_string_equal(why.code, "conflict");
+	/* a cancelled run whose agent vanished ends cancelled */
+	struct run *gone = submit(f, f->j, 0, NULL);
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	policy_cancel(&f->p, gone, &why);
+	advance(f, 2000);
+	assert_int_equal(gone->state, RUN_CANCELLED);
+}
+
+static int count_dirty;
+static void on_dirty(void *ctx, struct run *r)
+{
+	(void)ctx;
+	assert_non_null(r->job);
+	count_dirty++;
+}
+
+static void test_dirty_once(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[4];
+	policy_take_dirty(&f->p, NULL, NULL);
+	struct run *r = submit(f, f->j, 0, NULL);
+	lease(f, f->a1, 1, out);
+	policy_progress(&f->p, r, RUN_RUNNING, "application_1_0001");
+	count_dirty = 0;
+	policy_take_dirty(&f->p, on_dirty, NULL);
+	assert_int_equal(count_dirty, 1);
+	assert_false(r->dirty);
+	assert_string_equal(r->app_id, "application_1_0001");
+	/* progress only moves forward */
+	assert_int_equal(policy_progress(&f->p, r, RUN_SUBMITTED, NULL), 0);
+	assert_int_equal(r->state, RUN_RUNNING);
+	assert_int_equal(policy_progress(&f->p, r, RUN_SUCCEEDED, NULL), -1);
+}
+
+static void test_init_from_loaded_state(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[4];
+	struct run *a = submit(f, f->j, 0, NULL);
+	struct run *b = submit(f, f->j, 0, NULL);
+	struct run *c = submit(f, f->j, 0, NULL);
+
+	lease(f, f->a1, 1, out);
+	lease(f, f->a2, 1, out);
+	f->a2->state = AGENT_REVOKED;
+	/* A restart: rebuild the policy over the same records. */
+	policy_take_dirty(&f->p, NULL, NULL);
+	policy_release(&f->p);
+	for (size_t i = 0; i < f->st.agents.n; i++)
+		((struct agent *)f->st.agents.v[i])->held.n = 0;
+	for (size_t i = 0; i < f->st.jobs.n; i++)
+		runq_release(&((struct job *)f->st.jobs.v[i])->queue);
+	f->t->n_queued = f->t->n_running = 0;
+	f->e->n_queued = f->e->n_running = 0;
+	f->j->n_running = 0;
+	policy_init(&f->p, &f->st, &f->lim, 2000000, 9000);
+	assert_int_equal(a->state, RUN_LEASED); /* a1 gets a fresh TTL */
+	assert_int_equal(f->a1->held.n, 1);
+	assert_int_equal(b->state, RUN_QUEUED); /* a2 is revoked */
+	assert_true(b->dirty);
+	assert_int_equal(c->state, RUN_QUEUED);
+	assert_int_equal(f->p.queued_total, 2);
+	assert_int_equal(f->t->n_running, 1);
+	assert_int_equal(policy_next_wake(&f->p), 9000 + f->lim.lease_ttl_ms);
+}
+
+int main(void)
+{
+	log_setup("test_policy", LOG_ERROR);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_priority_fifo_and_aging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrency_caps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_drain_and_env, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_expiry_and_fencing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_lost_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retries_backoff_and_classes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_from_loaded_state, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
