@@ -50,6 +50,8 @@ $(1)/libsched.a: $$(call objs,$(1),$$(SCHED_SRC))
 	$$(AR) rcs $$@ $$^
 $(1)/libagent.a: $$(call objs,$(1),$$(AGENT_SRC))
 	$$(AR) rcs $$@ $$^
+$(1)/sp-sim: $(1)/tests/sim/sp-sim.o $(1)/libsched.a $(1)/libcommon.a
+	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
 $(1)/tests/%: $(1)/tests/unit/%.o $(1)/libsched.a $(1)/libagent.a $(1)/libcommon.a
 	$$(CC) $(2) -o $$@ $$^ $$(LIBS) -lcmocka
 -include $$(shell find $(1) -name '*.d' 2>/dev/null)
@@ -89,10 +91,22 @@ unit-san: deps $(SAN_UNIT_BINS)
 integration: all
 	@tests/integration/run.sh
 
+# Deterministic simulation of the scheduling core (tests/sim/sp-sim.c):
+# `make sim` is the long form; check runs a short one under the sanitizers.
+SIM_SEEDS ?= 300
+SIM_STEPS ?= 5000
+sim: deps $(BUILD)/sp-sim
+	@mkdir -p bin && cp $(BUILD)/sp-sim bin/sp-sim
+	bin/sp-sim --seeds $(SIM_SEEDS) --steps $(SIM_STEPS)
+
+sim-short: deps $(SANBUILD)/sp-sim
+	@$(SANBUILD)/sp-sim --seeds 25 --steps 3000
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory sim-short
 	@$(MAKE) --no-print-directory integration
 
 demo: all
@@ -112,6 +126,6 @@ clean:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-.PHONY: all deps tools unit unit-san integration check demo bench install \
-	clean format
+.PHONY: all deps tools unit unit-san integration sim sim-short check demo \
+	bench install clean format
 .SECONDARY:

@@ -9,6 +9,7 @@
 #include "admin_cmds.h"
 #include "agent_msgs.h"
 #include "records.h"
+#include "fairq.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -50,13 +51,14 @@ void core_post(struct sched *c, struct event *ev)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Waits for events or the earliest parked deadline; returns the list. */
-static struct event *take_inbox(struct sched *c, bool *stopping)
+/* Waits for events or the earliest parked deadline (not at all with
+ * nowait); returns the list. */
+static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
 {
 	struct event *list;
 
 	pthread_mutex_lock(&c->lock);
-	while (!c->inbox_head && !c->stopping) {
+	while (!nowait && !c->inbox_head && !c->stopping) {
 		int64_t wake_at = agent_msgs_next_deadline(c);
 		if (policy_next_wake(&c->pol) < wake_at)
 			wake_at = policy_next_wake(&c->pol);
@@ -115,26 +117,91 @@ static void commit_and_reply(struct sched *c)
 	c->done.n = 0;
 }
 
+static void exec_event(struct sched *c, struct event *ev)
+{
+	c->events++;
+	if (ev->kind == EV_ADMIN)
+		admin_cmds_exec(c, ev);
+	else
+		agent_msgs_exec(c, ev);
+}
+
+/* The tenant an event works for, and its weight: the class it is queued
+ * in when the core is behind. Commands about no tenant in particular
+ * (help, lists, enrollment) share a system class. */
+static const char *event_class(struct sched *c, struct event *ev,
+			       uint32_t *weight)
+{
+	const struct tenant *t = NULL;
+	const struct agent *ag = NULL;
+	const struct run *r = NULL;
+	char name[NAME_MAX_LEN];
+
+	if (ev->kind == EV_AGENT) {
+		if (ev->msg_open)
+			ag = state_agent(c->st, ev->msg.agent);
+	} else if (ev->cmd.argc >= 3) {
+		const char *noun = ev->cmd.argv[0], *arg = ev->cmd.argv[2];
+		size_t len = strcspn(arg, "/");
+		if (!strcmp(noun, "run") && arg[0] >= '0' && arg[0] <= '9')
+			r = state_run(c->st, strtoull(arg, NULL, 10));
+		else if (!strcmp(noun, "agent") && !arg[len])
+			ag = state_agent(c->st, arg);
+		else if (len < sizeof(name) && (arg[len] || !strcmp(noun, "tenant"))) {
+			memcpy(name, arg, len);
+			name[len] = '\0';
+			t = state_tenant(c->st, name);
+		}
+	}
+	if (r)
+		t = r->job->tenantp;
+	if (ag) {
+		const struct env *e = state_env(c->st, ag->env);
+		t = e ? e->tenantp : NULL;
+	}
+	*weight = t ? t->weight : SYSTEM_CLASS_WEIGHT;
+	return t ? t->name : "";
+}
+
+/* Applies this turn's events: in arrival order while the core keeps up;
+ * when more are pending than one turn applies, by weighted fair queueing
+ * across tenants (and everything queues behind what already waits). */
+static void apply_events(struct sched *c, struct event *list)
+{
+	size_t n = 0, max = (size_t)c->cfg->turn_max_events;
+	struct event *ev;
+
+	for (ev = list; ev && n <= max; ev = ev->next)
+		n++;
+	if (!c->fq.total && n <= max) {
+		while ((ev = list)) {
+			list = ev->next;
+			exec_event(c, ev);
+		}
+		return;
+	}
+	while ((ev = list)) {
+		uint32_t weight;
+		const char *cls = event_class(c, ev, &weight);
+		list = ev->next;
+		fairq_push(&c->fq, cls, weight, ev);
+	}
+	for (n = 0; n < max && (ev = fairq_pop(&c->fq)); n++)
+		exec_event(c, ev);
+}
+
 static void *core_main(void *arg)
 {
 	struct sched *c = arg;
 	bool stopping = false;
 
 	while (!stopping) {
-		struct event *ev = take_inbox(c, &stopping);
+		struct event *list = take_inbox(c, c->fq.total > 0, &stopping);
 		c->now_ms = time_now_ms();
 		c->now_mono = time_mono_ms();
 		policy_set_clock(&c->pol, c->now_ms, c->now_mono);
 		policy_tick(&c->pol);
-		while (ev) {
-			struct event *next = ev->next;
-			c->events++;
-			if (ev->kind == EV_ADMIN)
-				admin_cmds_exec(c, ev);
-			else
-				agent_msgs_exec(c, ev);
-			ev = next;
-		}
+		apply_events(c, list);
 		policy_tick(&c->pol);
 		agent_msgs_serve_parked(c, stopping);
 		commit_and_reply(c);
@@ -183,6 +250,7 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	c->cfg = cfg;
 	c->keys = keys;
 	c->batch = store_batch_new();
+	fairq_init(&c->fq);
 	policy_init(&c->pol, st, &lim, time_now_ms(), time_mono_ms());
 	c->pol.paused = load_paused(s);
 	/* Runs requeued at load (their agent is gone) are written now. */
@@ -221,7 +289,11 @@ void core_stop(struct sched *c)
 	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);
-	/* Anything posted after the last turn is answered as refused. */
+	/* Anything not applied by the last turn is answered as refused. */
+	while ((ev = fairq_pop(&c->fq))) {
+		ev->next = c->inbox_head;
+		c->inbox_head = ev;
+	}
 	while ((ev = c->inbox_head)) {
 		c->inbox_head = ev->next;
 		strbuf_reset(&ev->reply);
@@ -234,6 +306,7 @@ void core_stop(struct sched *c)
 	}
 	store_batch_free(c->batch);
 	policy_release(&c->pol);
+	fairq_release(&c->fq);
 	free(c->parked.v);
 	free(c->done.v);
 	pthread_mutex_destroy(&c->lock);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fairq.h"
 #include "core.h"
 #include "keyreg.h"
 #include "policy.h"
@@ -29,6 +30,7 @@ struct sched {
 	struct store *store;
 	struct sched_state *st;
 	struct policy pol;         /* the pure scheduling core over st */
+	struct fairq fq;           /* events waiting when a turn is full */
 	const struct sched_config *cfg;
 	struct store_batch *batch; /* this turn's writes */
 	int64_t now_ms;            /* wall clock at the start of the turn */
@@ -42,6 +44,9 @@ struct sched {
 
 /* The meta key holding the dispatch kill switch ("1" = paused). */
 #define META_DISPATCH_PAUSED "dispatch_paused"
+
+/* The fair-queueing weight of events that name no tenant. */
+#define SYSTEM_CLASS_WEIGHT 8
 
 /* Queues ev to be completed after this turn's commit. */
 void sched_complete(struct sched *c, struct event *ev);

@@ -300,10 +300,18 @@ static void test_lease_expiry_and_fencing(void **state)
 	assert_int_equal(r->epoch, 3);
 	assert_null(policy_owned(&f->p, f->a1, r->id, 3)); /* not its run */
 	assert_ptr_equal(policy_owned(&f->p, f->a2, r->id, 3), r);
+	/* expired again, and leased back to the first agent: its report
+	 * under the old epoch is still fenced off */
+	advance(f, 1500);
+	assert_int_equal(r->state, RUN_QUEUED);
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	assert_int_equal(r->epoch, 5);
+	assert_null(policy_owned(&f->p, f->a1, r->id, 1));
+	assert_ptr_equal(policy_owned(&f->p, f->a1, r->id, 5), r);
 	assert_int_equal(complete(f, r, RUN_SUCCEEDED, NULL), 0);
 	assert_int_equal(r->completions, 1);
 	/* a second completion is stale: the run is done */
-	assert_null(policy_owned(&f->p, f->a2, r->id, 3));
+	assert_null(policy_owned(&f->p, f->a1, r->id, 5));
 	assert_int_equal(f->p.completions, 1);
 }
 
