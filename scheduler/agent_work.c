@@ -15,6 +15,7 @@
 #define MAX_LOG_LINES 1000
 #define MAX_LOG_LINE 8192
 #define MAX_SLOTS 256
+#define MAX_COMPLETIONS 1024
 
 /* Runs the agent reported holding that it must stop (not its own), set
  * by reconcile() for the reply to this message. */
@@ -266,25 +267,37 @@ static bool on_log(struct sched *c, struct event *ev, struct agent *ag)
 	return on_heartbeat(c, ev, ag);
 }
 
-static bool on_complete(struct sched *c, struct event *ev, struct agent *ag)
+/* One completion report (a map: run, epoch, result, exit_code, reason,
+ * class, app_id). 0 if recorded, -1 if stale or foreign, -2 if malformed. */
+static int complete_one(struct sched *c, struct agent *ag,
+			const msgpack_object *item)
 {
-	struct run *r = owned_run(c, ev, ag);
+	uint64_t id = 0, epoch = 0;
 	char result[32] = "", reason[REASON_LEN] = "", cls[64] = "";
 	char app_id[APP_ID_LEN] = "";
 	struct completion done = { .exit_code = -1 };
 	int64_t code = -1;
+	struct run *r;
 	int to;
 
-	if (!r)
-		return reply_error(c, ev, "stale");
-	mp_get_str(ev->msg.body, "result", result, sizeof(result));
+	if (item->type != MSGPACK_OBJECT_MAP || mp_get_u64(item, "run", &id) ||
+	    mp_get_u64(item, "epoch", &epoch))
+		return -2;
+	mp_get_str(item, "result", result, sizeof(result));
 	to = run_state_parse(result);
 	if (to < RUN_SUCCEEDED)
-		return reply_error(c, ev, "malformed");
-	mp_get_i64(ev->msg.body, "exit_code", &code);
-	mp_get_str(ev->msg.body, "app_id", app_id, sizeof(app_id));
-	mp_get_str(ev->msg.body, "reason", reason, sizeof(reason));
-	mp_get_str(ev->msg.body, "class", cls, sizeof(cls));
+		return -2;
+	r = policy_owned(&c->pol, ag, id, epoch);
+	if (!r) {
+		log_warn("agent %s: stale or foreign completion of run %llu epoch %llu",
+			 ag->id, (unsigned long long)id,
+			 (unsigned long long)epoch);
+		return -1;
+	}
+	mp_get_i64(item, "exit_code", &code);
+	mp_get_str(item, "app_id", app_id, sizeof(app_id));
+	mp_get_str(item, "reason", reason, sizeof(reason));
+	mp_get_str(item, "class", cls, sizeof(cls));
 	done.result = (enum run_state)to;
 	done.exit_code = code >= 0 && code < 256 ? (int)code : -1;
 	done.reason = reason;
@@ -295,11 +308,45 @@ static bool on_complete(struct sched *c, struct event *ev, struct agent *ag)
 			 (unsigned long long)r->id, r->attempt - 1, result,
 			 ag->id, reason[0] ? ": " : "", reason,
 			 (long long)(r->not_before_ms - c->now_ms));
-	else
+	else if (c->cfg->log_completions)
 		log_info("run %llu: %s on agent %s (attempt %u)%s%s",
 			 (unsigned long long)r->id, result, ag->id, r->attempt,
 			 reason[0] ? ": " : "", reason);
-	return on_heartbeat(c, ev, ag);
+	return 0;
+}
+
+/* "complete": one report in the body, or many in body.results (then the
+ * reply lists the stale ones instead of failing the whole batch). */
+static bool on_complete(struct sched *c, struct event *ev, struct agent *ag)
+{
+	const msgpack_object *list = mp_get(ev->msg.body, "results");
+	uint64_t stale[MAX_COMPLETIONS];
+	size_t nstale = 0;
+	struct mreply m;
+	int rc;
+
+	if (!list) {
+		rc = complete_one(c, ag, ev->msg.body);
+		if (rc)
+			return reply_error(c, ev, rc == -1 ? "stale" : "malformed");
+		return on_heartbeat(c, ev, ag);
+	}
+	if (list->type != MSGPACK_OBJECT_ARRAY ||
+	    list->via.array.size > MAX_COMPLETIONS)
+		return reply_error(c, ev, "malformed");
+	for (uint32_t i = 0; i < list->via.array.size; i++) {
+		rc = complete_one(c, ag, &list->via.array.ptr[i]);
+		if (rc == -1)
+			mp_get_u64(&list->via.array.ptr[i], "run", &stale[nstale++]);
+	}
+	reply_begin(&m, ag, NULL);
+	mreply_key(&m, "stale");
+	msgpack_pack_array(&m.pk, nstale);
+	for (size_t i = 0; i < nstale; i++)
+		msgpack_pack_uint64(&m.pk, stale[i]);
+	mreply_finish(&m, &ev->reply);
+	sched_complete(c, ev);
+	return true;
 }
 
 /* Reads the runs the agent says it holds ("held": [[run, epoch], ...])

@@ -28,6 +28,7 @@ struct sched_config {
 	int64_t max_queued_total;  /* global backpressure, 0 = none */
 	int64_t idempotency_ttl_s; /* an idempotency key's lifetime */
 	int64_t turn_max_events;   /* events applied per core turn */
+	int64_t log_completions;   /* 1: one log line per finished run */
 	char log_level[16];
 };
 
