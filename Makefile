@@ -102,12 +102,25 @@ sim: deps $(BUILD)/sp-sim
 sim-short: deps $(SANBUILD)/sp-sim
 	@$(SANBUILD)/sp-sim --seeds 25 --steps 3000
 
+# Crash safety with real processes (scripts/chaos/kill-scheduler.sh):
+# `make chaos` is the long form; check runs a short one. A failure prints
+# its seed: CHAOS_SEED=S replays the same kill schedule.
+CHAOS_CYCLES ?= 1000
+CHAOS_SEED ?=
+CHAOS_FLAGS = $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
+chaos: all bin/sp-agentsim
+	scripts/chaos/kill-scheduler.sh --cycles $(CHAOS_CYCLES) $(CHAOS_FLAGS)
+
+chaos-short: all bin/sp-agentsim
+	@scripts/chaos/kill-scheduler.sh --cycles 25 $(CHAOS_FLAGS)
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
 	@$(MAKE) --no-print-directory sim-short
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory chaos-short
 
 demo: all
 	@scripts/demo.sh
@@ -126,6 +139,7 @@ clean:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-.PHONY: all deps tools unit unit-san integration sim sim-short check demo \
+.PHONY: all deps tools unit unit-san integration sim sim-short chaos \
+	chaos-short check demo \
 	bench install clean format
 .SECONDARY:

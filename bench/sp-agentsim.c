@@ -117,7 +117,8 @@ static int call(struct sim_agent *a, const char *type, msgpack_sbuffer *body,
 			rc = 0;
 			break;
 		}
-		atomic_fetch_add(&n_retries, 1);
+		if (atomic_fetch_add(&n_retries, 1) < 20)
+			fprintf(stderr, "agentsim: %s: %s (resending)\n", type, err);
 		usleep(100 * 1000);
 	}
 	strbuf_release(&sealed);

@@ -108,15 +108,21 @@ static void reject(struct sched *c, struct event *ev, struct agent *ag,
 	refuse(c, ev, code);
 }
 
-/* A resend of the last accepted message gets the same answer (nng's REQ
- * resends on timeout); any other old sequence number is a replay. */
+/* A resend of the last accepted message gets the same answer (the agent
+ * resends on timeout, and the answer survives a scheduler restart); a
+ * resend of one accepted but never answered (it waited for work when the
+ * scheduler stopped) runs again. Any other old sequence number is a replay. */
 static bool check_sequence(struct sched *c, struct event *ev,
 			   struct agent *ag, const char *digest)
 {
 	if (ev->msg.seq > ag->seq_hwm)
 		return true;
-	if (ev->msg.seq == ag->last_seq && ag->last_reply &&
-	    !strcmp(digest, ag->last_digest)) {
+	if (ev->msg.seq == ag->last_seq && !strcmp(digest, ag->last_digest)) {
+		if (!ag->last_reply)
+			return true;
+		/* The agent is alive: its leases must not expire meanwhile. */
+		ag->last_seen_ms = c->now_ms;
+		policy_heard(&c->pol, ag);
 		strbuf_reset(&ev->reply);
 		strbuf_add(&ev->reply, ag->last_reply, ag->last_reply_len);
 		sched_complete(c, ev);
@@ -156,16 +162,22 @@ void agent_msgs_exec(struct sched *c, struct event *ev)
 	ag->last_reply = NULL;
 	ag->accepted++;
 	ag->last_seen_ms = c->now_ms;
-	records_put_agent(c->batch, c->store, ag);
+	/* The agent asks one thing at a time: a request of its still waiting
+	 * for work has been given up. */
+	agent_work_unpark(c, ag);
 	if (agent_work_exec(c, ev, ag))
 		agent_msgs_remember(c, ev, ag);
+	else
+		records_put_agent(c->batch, c->store, ag);
 }
 
+/* Keeps ev's reply as the answer to a resend and persists it with the
+ * agent in this turn's batch, the one that carries the reply's effects. */
 void agent_msgs_remember(struct sched *c, struct event *ev, struct agent *ag)
 {
-	(void)c;
 	free(ag->last_reply);
 	ag->last_reply = xmalloc(ev->reply.len ? ev->reply.len : 1);
 	memcpy(ag->last_reply, ev->reply.buf, ev->reply.len);
 	ag->last_reply_len = ev->reply.len;
+	records_put_agent(c->batch, c->store, ag);
 }

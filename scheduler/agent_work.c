@@ -204,9 +204,9 @@ static bool on_lease(struct sched *c, struct event *ev, struct agent *ag,
 	mp_get_u64(ev->msg.body, "wait_ms", &wait_ms);
 	if (slots > MAX_SLOTS)
 		slots = MAX_SLOTS;
-	if (slots == 0 ||
-	    lease_and_reply(c, ev, ag, (uint32_t)slots, stop) > 0 ||
-	    wait_ms == 0 || stop->n > 0) {
+	/* A request for no slots still gets an answer (its cancel list). */
+	if (lease_and_reply(c, ev, ag, (uint32_t)slots, stop) > 0 ||
+	    slots == 0 || wait_ms == 0 || stop->n > 0) {
 		sched_complete(c, ev);
 		return true;
 	}
@@ -427,6 +427,20 @@ void agent_msgs_serve_parked(struct sched *c, bool stopping)
 		}
 		if (ag)
 			agent_msgs_remember(c, ev, ag);
+		ptrvec_remove_at(&c->parked, i);
+		sched_complete(c, ev);
+	}
+}
+
+void agent_work_unpark(struct sched *c, struct agent *ag)
+{
+	for (size_t i = 0; i < c->parked.n;) {
+		struct event *ev = c->parked.v[i];
+		if (strcmp(ev->msg.agent, ag->id)) {
+			i++;
+			continue;
+		}
+		lease_and_reply(c, ev, ag, 0, NULL);
 		ptrvec_remove_at(&c->parked, i);
 		sched_complete(c, ev);
 	}

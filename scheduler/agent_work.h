@@ -17,6 +17,9 @@ struct sched;
  * false if it was parked for a long poll. */
 bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag);
 
+/* Answers, with no work, any request of ag's still waiting for work. */
+void agent_work_unpark(struct sched *c, struct agent *ag);
+
 /* Moves e to state `to` (if the state machine allows it), logging the
  * transition with its reason, and adds the record to the turn's batch. */
 void agent_work_env_move(struct sched *c, struct env *e, enum env_state to,

@@ -42,6 +42,7 @@ static void write_run_row(struct jw *w, const struct run *run)
 	jw_str(w, "agent", run->agent[0] ? run->agent : NULL);
 	jw_str(w, "app_id", run->app_id);
 	jw_time(w, "created", run->created_ms);
+	jw_uint(w, "completions", run->completions);
 }
 
 int cmd_run_list(struct sched *c, const struct cmd_args *a, struct reply *r)
@@ -114,6 +115,7 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_uint(&r->w, "attempt", run->attempt);
 	jw_uint(&r->w, "max_attempts", run->job->max_attempts);
 	jw_uint(&r->w, "leases_lost", run->lost);
+	jw_uint(&r->w, "completions", run->completions);
 	if (run->not_before_ms)
 		jw_time(&r->w, "not_before", run->not_before_ms);
 	jw_str(&r->w, "failure_class", run->failure_class);

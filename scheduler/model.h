@@ -88,10 +88,12 @@ struct agent {
 	uint64_t accepted;       /* messages accepted */
 	bool preflight_ok;       /* last preflight passed: may take work */
 	char spark_version[64];
-	/* runtime only, not persisted: the last reply, for REQ resends */
+	/* The last accepted message and its reply, persisted in the same batch
+	 * as the reply's effects: a resend after a scheduler crash gets the
+	 * committed answer instead of being taken for a replay. */
 	uint64_t last_seq;
 	char last_digest[65];
-	char *last_reply;
+	char *last_reply; /* NULL while the message waits for its reply */
 	size_t last_reply_len;
 	int64_t lease_deadline_mono; /* its leases expire when it passes */
 	struct ptrvec held;          /* struct run * leased to it */

@@ -70,6 +70,8 @@ static const struct field agent_fields[] = {
 	FLD(struct agent, accepted, F_U64),
 	FLD(struct agent, preflight_ok, F_BOOL),
 	FSTR(struct agent, spark_version),
+	FLD(struct agent, last_seq, F_U64),
+	FSTR(struct agent, last_digest),
 };
 
 static const struct field token_fields[] = {
@@ -211,30 +213,50 @@ static int unpack_fields(const msgpack_object *map, void *rec,
 	return 0;
 }
 
+/* Packs the one field a table cannot describe (a heap array or buffer) as
+ * an extra map entry; NULL when the record has none. */
+typedef void (*pack_extra_fn)(msgpack_packer *pk, const void *rec);
+
+static void pack_job_argv(msgpack_packer *pk, const void *rec)
+{
+	const struct job *job = rec;
+	mp_pack_cstr(pk, "argv");
+	msgpack_pack_array(pk, (size_t)job->argc);
+	for (int i = 0; i < job->argc; i++)
+		mp_pack_cstr(pk, job->argv[i]);
+}
+
+static void pack_agent_reply(msgpack_packer *pk, const void *rec)
+{
+	const struct agent *a = rec;
+	mp_pack_cstr(pk, "last_reply");
+	if (!a->last_reply) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	msgpack_pack_bin(pk, a->last_reply_len);
+	msgpack_pack_bin_body(pk, a->last_reply, a->last_reply_len);
+}
+
 static void put_record(struct store_batch *b, struct store *s,
-		       enum store_cf cf, const void *key, size_t klen,
-		       const void *rec, const struct field *f, size_t n,
-		       const struct job *job)
+		       enum store_cf cf, const char *key, const void *rec,
+		       const struct field *f, size_t n, pack_extra_fn extra)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, n + (job ? 1 : 0));
+	msgpack_pack_map(&pk, n + (extra ? 1 : 0));
 	pack_fields(&pk, rec, f, n);
-	if (job) {
-		mp_pack_cstr(&pk, "argv");
-		msgpack_pack_array(&pk, (size_t)job->argc);
-		for (int i = 0; i < job->argc; i++)
-			mp_pack_cstr(&pk, job->argv[i]);
-	}
-	store_batch_put(b, s, cf, key, klen, sb.data, sb.size);
+	if (extra)
+		extra(&pk, rec);
+	store_batch_put(b, s, cf, key, strlen(key), sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
 
-#define PUT_BY_NAME(b, s, cf, rec, key, tbl, job) \
-	put_record(b, s, cf, key, strlen(key), rec, tbl, ARRAY_SIZE(tbl), job)
+#define PUT_BY_NAME(b, s, cf, rec, key, tbl, extra) \
+	put_record(b, s, cf, key, rec, tbl, ARRAY_SIZE(tbl), extra)
 
 void records_put_tenant(struct store_batch *b, struct store *s,
 			const struct tenant *t)
@@ -251,7 +273,7 @@ void records_put_env(struct store_batch *b, struct store *s,
 void records_put_agent(struct store_batch *b, struct store *s,
 		       const struct agent *a)
 {
-	PUT_BY_NAME(b, s, CF_AGENTS, a, a->id, agent_fields, NULL);
+	PUT_BY_NAME(b, s, CF_AGENTS, a, a->id, agent_fields, pack_agent_reply);
 }
 
 void records_put_token(struct store_batch *b, struct store *s,
@@ -263,7 +285,7 @@ void records_put_token(struct store_batch *b, struct store *s,
 void records_put_job(struct store_batch *b, struct store *s,
 		     const struct job *j)
 {
-	PUT_BY_NAME(b, s, CF_JOBS, j, j->key, job_fields, j);
+	PUT_BY_NAME(b, s, CF_JOBS, j, j->key, job_fields, pack_job_argv);
 }
 
 void records_put_run(struct store_batch *b, struct store *s,
@@ -376,6 +398,19 @@ static int load_job_argv(const msgpack_object *map, struct job *j)
 	return 0;
 }
 
+static int load_agent_reply(const msgpack_object *map, struct agent *a)
+{
+	const msgpack_object *o = mp_get(map, "last_reply");
+	if (!o || o->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (o->type != MSGPACK_OBJECT_BIN)
+		return -1;
+	a->last_reply = xmalloc(o->via.bin.size ? o->via.bin.size : 1);
+	memcpy(a->last_reply, o->via.bin.ptr, o->via.bin.size);
+	a->last_reply_len = o->via.bin.size;
+	return 0;
+}
+
 static void add_loaded(struct sched_state *st, enum store_cf cf, void *rec)
 {
 	switch (cf) {
@@ -428,11 +463,14 @@ static int load_one(const void *key, size_t klen, const void *val,
 	      msgpack_unpack_next(&u, val, vlen, NULL) !=
 		      MSGPACK_UNPACK_SUCCESS ||
 	      unpack_fields(&u.data, rec, lc->fields, lc->nfields) ||
-	      (lc->cf == CF_JOBS && load_job_argv(&u.data, rec));
+	      (lc->cf == CF_JOBS && load_job_argv(&u.data, rec)) ||
+	      (lc->cf == CF_AGENTS && load_agent_reply(&u.data, rec));
 	msgpack_unpacked_destroy(&u);
 	if (bad) {
 		if (lc->cf == CF_JOBS)
 			job_release(rec);
+		if (lc->cf == CF_AGENTS)
+			free(((struct agent *)rec)->last_reply);
 		free(rec);
 		snprintf(lc->err, lc->errlen, "corrupt record in '%s' (key %zu bytes)",
 			 store_cf_name(lc->cf), klen);
