@@ -2,7 +2,7 @@
 #include "client.h"
 
 #include <errno.h>
-#include <stdatomic.h>
+#include <semaphore.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "parse.h"
 #include "sign.h"
@@ -215,7 +216,23 @@ int client_seal(struct client *c, const char *type, const void *body,
 
 static void recv_done(void *arg)
 {
-	atomic_store((atomic_int *)arg, 1);
+	sem_post(arg);
+}
+
+/* Waits for sem up to 20 ms; true once it was posted. */
+static bool wait_briefly(sem_t *sem)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 20 * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	while (sem_timedwait(sem, &ts))
+		if (errno != EINTR)
+			return false;
+	return true;
 }
 
 int client_call(struct client *c, const void *msg, size_t len,
@@ -234,19 +251,21 @@ int client_call(struct client *c, const void *msg, size_t len,
 		goto fail;
 	}
 	/* One receive for the whole wait: a REQ socket abandons its request
-	 * when a receive ends, so the wait is not cut into slices. A stop
-	 * signal cancels it (checked every 20 ms). */
-	atomic_int done = 0;
-	if ((rv = nng_aio_alloc(&aio, recv_done, &done)))
+	 * when a receive ends, so the wait is not cut into slices. The reply
+	 * wakes us at once; a stop signal cancels it (checked every 20 ms). */
+	sem_t done;
+	sem_init(&done, 0, 0);
+	if ((rv = nng_aio_alloc(&aio, recv_done, &done))) {
+		sem_destroy(&done);
 		goto fail;
+	}
 	nng_aio_set_timeout(aio, (nng_duration)timeout_ms);
 	nng_recv_aio(c->sock, aio);
-	while (!atomic_load(&done)) {
+	while (!wait_briefly(&done))
 		if (c->cancel && *c->cancel)
 			nng_aio_cancel(aio);
-		nng_msleep(20);
-	}
 	nng_aio_wait(aio);
+	sem_destroy(&done);
 	rv = nng_aio_result(aio);
 	m = rv ? NULL : nng_aio_get_msg(aio);
 	nng_aio_free(aio);

@@ -1,24 +1,172 @@
 #!/bin/bash
-# make bench: starts a scheduler on a temporary store and measures
-# acknowledged run starts per second over the admin socket (WAL synced per
-# turn of the core thread). Prints the figures; docs/performance.md keeps
-# the last ones with this command.
+# make bench: starts a scheduler on a temporary store and measures, first
+# on an empty queue and then with BACKLOG runs already queued (in another
+# tenant's environment that no agent serves):
+#   - acknowledged run starts per second over the admin socket (every
+#     acknowledged start is synced: group commit per core turn);
+#   - end-to-end runs per second, queued -> succeeded, through bin/sp-agentsim
+#     (simulated agents on the real agent protocol);
+#   - submit -> agent latency at a paced 1,000 starts per second;
+# and the scheduler's restart time with the backlog (clean stop and kill -9).
+# Prints the figures; docs/performance.md keeps the last ones.
+#
+#   bench/run.sh [--backlog N] [--e2e-runs N]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/bin
+BACKLOG=1000000
+E2E_RUNS=100000
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--backlog) BACKLOG=$2; shift 2 ;;
+	--e2e-runs) E2E_RUNS=$2; shift 2 ;;
+	*) echo "usage: $0 [--backlog N] [--e2e-runs N]" >&2; exit 2 ;;
+	esac
+done
+for b in sparkpilot-scheduler spctl sp-agentsim sp-bench-submit; do
+	[ -x "$BIN/$b" ] || { echo "$0: $BIN/$b is missing: run make bench" >&2; exit 2; }
+done
+
 D=$(mktemp -d "${TMPDIR:-/tmp}/sp-bench.XXXXXX")
 SOCK=$D/admin.sock
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN/sparkpilot-scheduler" --data-dir "$D/data" --admin-socket "$SOCK" \
-	--listen "tcp://127.0.0.1:$PORT" --log-level warn 2>"$D/scheduler.log" &
-PID=$!
-trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$D"' EXIT
-for _ in $(seq 100); do "$BIN/spctl" --socket "$SOCK" tenant list >/dev/null 2>&1 && break; sleep 0.1; done
+URL=tcp://127.0.0.1:$PORT
+PID=
+SIM_PID=
+cleanup() {
+	for p in $SIM_PID $PID; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in $SIM_PID $PID; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$D"
+}
+trap cleanup EXIT
+
+# No per-run log lines (the benchmark measures the scheduler, not its log)
+# and no global queued limit (the backlog is the point).
+cat >"$D/sched.conf" <<CONF
+log_completions = 0
+max_queued_total = 0
+CONF
+
+now_ms() { date +%s%3N; }
+
+# Starts the scheduler; START_MS is how long until it answered an admin
+# command.
+start_scheduler() {
+	local t0
+	t0=$(now_ms)
+	"$BIN/sparkpilot-scheduler" --config "$D/sched.conf" --data-dir "$D/data" \
+		--admin-socket "$SOCK" --listen "$URL" --log-level warn \
+		>>"$D/scheduler.log" 2>&1 &
+	PID=$!
+	until "$BIN/spctl" --socket "$SOCK" tenant list >/dev/null 2>&1; do
+		kill -0 "$PID" 2>/dev/null || { cat "$D/scheduler.log" >&2; exit 1; }
+		sleep 0.01
+	done
+	START_MS=$(($(now_ms) - t0))
+}
+
 spctl() { "$BIN/spctl" --socket "$SOCK" "$@" >/dev/null; }
+
+queued_in() { # ENV: queued + running runs of that environment
+	"$BIN/spctl" --socket "$SOCK" --json queue stats | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(e["queued"] + e["running"] for e in d["items"] if e["env"] == sys.argv[1]))' "$1"
+}
+
+# Agents for ENV: N tokens into FILE.
+tokens() { for _ in $(seq "$2"); do "$BIN/spctl" --socket "$SOCK" agent token "$1" --ttl 3600; done >"$3"; }
+
+start_agents() { # TOKENS STATE_DIR SLOTS [more sp-agentsim flags]
+	local tok=$1 dir=$2 slots=$3
+	shift 3
+	"$BIN/sp-agentsim" --scheduler "$URL" --tokens "$tok" --state-dir "$dir" \
+		--slots "$slots" --run-ms 0 "$@" >>"$D/agentsim.log" 2>&1 &
+	SIM_PID=$!
+}
+
+stop_agents() {
+	kill -TERM "$SIM_PID" 2>/dev/null || true
+	wait "$SIM_PID" 2>/dev/null || true
+	SIM_PID=
+}
+
+submit_throughput() {
+	"$BIN/sp-bench-submit" "$SOCK" bench/prod/pi 1 20000 1
+	"$BIN/sp-bench-submit" "$SOCK" bench/prod/pi 4 20000 64
+	"$BIN/sp-bench-submit" "$SOCK" bench/prod/pi 8 20000 256
+}
+
+# Queues E2E_RUNS in bench/e2e, then lets 8 simulated agents drain them.
+end_to_end() {
+	local per=$((E2E_RUNS / 8)) t0 t1
+	"$BIN/sp-bench-submit" "$SOCK" bench/e2e/pi 8 "$per" 256 >/dev/null
+	t0=$(now_ms)
+	start_agents "$D/e2e.tokens" "$D/agents-e2e" 128 --exit-after-runs $((per * 8))
+	wait "$SIM_PID"
+	SIM_PID=
+	t1=$(now_ms)
+	[ "$(queued_in bench/e2e)" = 0 ] || { echo "bench: bench/e2e did not drain" >&2; exit 1; }
+	python3 -c "import sys; n, ms = int(sys.argv[1]), int(sys.argv[2]); print(f'end to end: {n} runs queued -> succeeded in {ms/1000:.2f} s = {n*1000/ms:.0f} runs/s (8 simulated agents x 128 slots)')" $((per * 8)) $((t1 - t0))
+}
+
+# Paced starts at 1,000/s into bench/lat, two idle agents long-polling.
+latency() {
+	rm -f "$D/lease.log" "$D/submit.log"
+	start_agents "$D/lat.tokens" "$D/agents-lat" 256 --lease-log "$D/lease.log"
+	sleep 1
+	"$BIN/sp-bench-submit" "$SOCK" bench/lat/pi 1 10000 256 1000 "$D/submit.log" >/dev/null
+	for _ in $(seq 100); do [ "$(queued_in bench/lat)" = 0 ] && break; sleep 0.1; done
+	stop_agents
+	python3 - "$D/submit.log" "$D/lease.log" <<'PY'
+import sys
+sent = dict(map(int, l.split()) for l in open(sys.argv[1]))
+got = dict(map(int, l.split()) for l in open(sys.argv[2]))
+lat = sorted(got[r] - sent[r] for r in sent if r in got)
+if len(lat) != len(sent):
+    sys.exit(f"bench: {len(sent) - len(lat)} of {len(sent)} runs never reached an agent")
+p = lambda q: lat[min(len(lat) - 1, int(len(lat) * q))] / 1000
+print(f"submit -> agent at 1,000 starts/s: {len(lat)} runs, p50 {p(0.5):.2f} ms, p99 {p(0.99):.2f} ms, max {lat[-1]/1000:.2f} ms")
+PY
+}
+
+start_scheduler
+echo "scheduler start (empty store): $START_MS ms"
 spctl tenant add bench
 spctl env add bench/prod
+spctl env add bench/e2e
+spctl env add bench/lat
 spctl job add bench/prod/pi -- --master yarn app.jar
-echo "== submit throughput (runs queued, no agent)"
-"$BIN/sp-bench-submit" "$SOCK" bench/prod/pi 1 20000 1
-"$BIN/sp-bench-submit" "$SOCK" bench/prod/pi 4 20000 64
-"$BIN/sp-bench-submit" "$SOCK" bench/prod/pi 8 20000 256
+spctl job add bench/e2e/pi -- --master yarn app.jar
+spctl job add bench/lat/pi -- --master yarn app.jar
+spctl tenant add backlog
+spctl env add backlog/prod
+spctl job add backlog/prod/pi -- --master yarn app.jar
+tokens bench/e2e 8 "$D/e2e.tokens"
+tokens bench/lat 2 "$D/lat.tokens"
+
+# The submit runs stay queued (no agent serves bench/prod): measure the
+# other two first, while the queue is really empty.
+echo "== empty queue"
+end_to_end
+latency
+submit_throughput
+
+echo "== with $BACKLOG runs queued"
+t0=$(now_ms)
+"$BIN/sp-bench-submit" "$SOCK" backlog/prod/pi 8 $((BACKLOG / 8)) 256 >/dev/null
+echo "queued $BACKLOG backlog runs in $(($(now_ms) - t0)) ms"
+submit_throughput
+end_to_end
+latency
+
+echo "== restart with $(( $(queued_in backlog/prod) + $(queued_in bench/prod) )) runs queued"
+echo "store size: $(du -sm "$D/data" | cut -f1) MiB"
+kill -TERM "$PID"
+wait "$PID" 2>/dev/null || true
+start_scheduler
+echo "restart after a clean stop: $START_MS ms to the first admin answer"
+kill -KILL "$PID"
+wait "$PID" 2>/dev/null || true
+start_scheduler
+echo "restart after kill -9: $START_MS ms to the first admin answer"

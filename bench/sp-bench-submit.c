@@ -4,15 +4,22 @@
  * reply counted only when it says ok (the scheduler replies after the WAL
  * sync of the turn that applied it).
  *
- *   sp-bench-submit SOCKET JOB CLIENTS RUNS_PER_CLIENT WINDOW
+ *   sp-bench-submit SOCKET JOB CLIENTS RUNS_PER_CLIENT WINDOW [RATE LOG]
  * Prints: runs, seconds, runs/s, latency p50/p99 (ms).
+ *
+ * With RATE (starts per second, per client) the starts are paced instead
+ * of sent as fast as the window allows, and LOG gets one line per
+ * acknowledged start, "RUN SEND_WALL_US": with sp-agentsim's --lease-log
+ * that gives the submit -> agent latency of each run.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,7 +30,11 @@ struct client {
 	long runs, window;
 	int64_t *lat; /* per run, microseconds */
 	long ok;
+	double rate; /* starts per second; 0 = as fast as the window allows */
+	FILE *log;   /* with rate: "RUN SEND_WALL_US" per acknowledged start */
 };
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int64_t now_us(void)
 {
@@ -32,12 +43,51 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static int64_t wall_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* With a rate: waits until the next start is due or a reply arrives.
+ * Returns true when the next start may be sent now. */
+static bool pace(const struct client *c, int fd, int64_t t0, long nsent,
+		 long nrecv)
+{
+	int64_t due = t0 + (int64_t)((double)nsent * 1e6 / c->rate);
+	int64_t wait = due - now_us();
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (wait <= 0)
+		return true;
+	if (nsent == nrecv) {
+		usleep((useconds_t)wait);
+		return true;
+	}
+	return poll(&pfd, 1, (int)((wait + 999) / 1000)) == 0;
+}
+
+static void log_start(const struct client *c, const char *line,
+		      int64_t sent_wall)
+{
+	const char *p = strstr(line, "\"run\":");
+	if (!c->log || !p)
+		return;
+	pthread_mutex_lock(&log_lock);
+	fprintf(c->log, "%llu %lld\n", strtoull(p + 6, NULL, 10),
+		(long long)sent_wall);
+	pthread_mutex_unlock(&log_lock);
+}
+
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char line[256], buf[65536];
 	int64_t *sent = calloc((size_t)c->runs, sizeof(int64_t));
+	int64_t *sent_wall = calloc((size_t)c->runs, sizeof(int64_t));
+	int64_t t0 = now_us();
 	long nsent = 0, nrecv = 0;
 	size_t have = 0;
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -50,6 +100,9 @@ static void *client_main(void *arg)
 	}
 	while (nrecv < c->runs) {
 		while (nsent < c->runs && nsent - nrecv < c->window) {
+			if (c->rate > 0 && !pace(c, fd, t0, nsent, nrecv))
+				break;
+			sent_wall[nsent] = wall_us();
 			sent[nsent++] = now_us();
 			if (write_all(fd, line, (size_t)n)) {
 				perror("write");
@@ -64,8 +117,11 @@ static void *client_main(void *arg)
 		have += (size_t)r;
 		char *p = buf, *nl;
 		while ((nl = memchr(p, '\n', have - (size_t)(p - buf)))) {
-			if (!strncmp(p, "{\"ok\":true", 10))
+			if (!strncmp(p, "{\"ok\":true", 10)) {
 				c->ok++;
+				*nl = '\0';
+				log_start(c, p, sent_wall[nrecv]);
+			}
 			c->lat[nrecv] = now_us() - sent[nrecv];
 			nrecv++;
 			p = nl + 1;
@@ -75,6 +131,7 @@ static void *client_main(void *arg)
 	}
 	close(fd);
 	free(sent);
+	free(sent_wall);
 	return NULL;
 }
 
@@ -92,10 +149,20 @@ int main(int argc, char **argv)
 	pthread_t *th;
 	int64_t t0, t1, *all;
 
-	if (argc != 6) {
+	double rate = 0;
+	FILE *log = NULL;
+
+	if (argc != 6 && argc != 8) {
 		fprintf(stderr, "usage: sp-bench-submit SOCKET JOB CLIENTS "
-				"RUNS_PER_CLIENT WINDOW\n");
+				"RUNS_PER_CLIENT WINDOW [RATE LOG]\n");
 		return 2;
+	}
+	if (argc == 8) {
+		rate = atof(argv[6]);
+		if (rate <= 0 || !(log = fopen(argv[7], "w"))) {
+			fprintf(stderr, "sp-bench-submit: bad RATE or LOG\n");
+			return 2;
+		}
 	}
 	nc = atoi(argv[3]);
 	per = atol(argv[4]);
@@ -109,7 +176,7 @@ int main(int argc, char **argv)
 	t0 = now_us();
 	for (int i = 0; i < nc; i++) {
 		cs[i] = (struct client){ argv[1], argv[2], per, win,
-					 all + i * per, 0 };
+					 all + i * per, 0, rate, log };
 		pthread_create(&th[i], NULL, client_main, &cs[i]);
 	}
 	for (int i = 0; i < nc; i++) {
@@ -124,6 +191,8 @@ int main(int argc, char **argv)
 	       (double)ok / ((double)(t1 - t0) / 1e6), nc, win,
 	       (double)all[total / 2] / 1000.0,
 	       (double)all[total * 99 / 100] / 1000.0);
+	if (log)
+		fclose(log);
 	free(all);
 	free(cs);
 	free(th);

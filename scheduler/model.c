@@ -158,15 +158,13 @@ void run_set_str(char **field, const char *s)
 		abort(); /* out of memory */
 }
 
-void run_free(struct run *r)
+void run_clear(struct run *r)
 {
-	if (!r)
-		return;
 	free(r->app_id);
 	free(r->reason);
 	free(r->failure_class);
 	free(r->idem_key);
-	free(r);
+	r->app_id = r->reason = r->failure_class = r->idem_key = NULL;
 }
 
 void job_release(struct job *j)

@@ -207,7 +207,8 @@ void run_meter(struct run *r, const struct job *j, const struct env *e,
 void job_release(struct job *j);
 /* Sets one of the run's optional strings (NULL or "" clears it). */
 void run_set_str(char **field, const char *s);
-void run_free(struct run *r);
+/* Frees r's strings (r itself belongs to the state's run slab). */
+void run_clear(struct run *r);
 static inline const char *run_tenant(const struct run *r)
 {
 	return r->job->tenant;

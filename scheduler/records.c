@@ -379,6 +379,7 @@ struct load_ctx {
 	enum store_cf cf;
 	char *err;
 	size_t errlen;
+	msgpack_zone *zone; /* scratch for decoding runs */
 };
 
 static int load_job_argv(const msgpack_object *map, struct job *j)
@@ -444,10 +445,10 @@ static int load_one(const void *key, size_t klen, const void *val,
 	int bad;
 
 	if (lc->cf == CF_RUNS) {
-		struct run *r = NULL;
-		if (klen != 8 || run_decode(val, vlen, lc->st, &r) ||
+		struct run *r = state_alloc_run(lc->st);
+		if (klen != 8 || run_decode(val, vlen, lc->st, lc->zone, r) ||
 		    r->id != store_get_u64be(key)) {
-			run_free(r);
+			run_clear(r);
 			snprintf(lc->err, lc->errlen,
 				 "corrupt record in 'runs' (key %zu bytes, value %zu bytes)",
 				 klen, vlen);
@@ -495,13 +496,19 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		LOAD(CF_JOBS, struct job, job_fields),
 		LOAD_RUNS,
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+	msgpack_zone zone;
+	int rc = 0;
+
+	if (!msgpack_zone_init(&zone, 4096))
+		die("out of memory");
+	for (size_t i = 0; i < ARRAY_SIZE(kinds) && !rc; i++) {
 		kinds[i].st = st;
 		kinds[i].err = err;
 		kinds[i].errlen = errlen;
-		if (store_scan(s, kinds[i].cf, NULL, 0, NULL, 0, load_one,
-			       &kinds[i]))
-			return -1;
+		kinds[i].zone = &zone;
+		rc = store_scan(s, kinds[i].cf, NULL, 0, NULL, 0, load_one,
+				&kinds[i]);
 	}
-	return 0;
+	msgpack_zone_destroy(&zone);
+	return rc ? -1 : 0;
 }

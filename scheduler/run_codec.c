@@ -230,28 +230,24 @@ static int decode_v1(const msgpack_object *m, struct sched_state *st,
 }
 
 int run_decode(const void *buf, size_t len, struct sched_state *st,
-	       struct run **out)
+	       msgpack_zone *zone, struct run *r)
 {
-	msgpack_unpacked u;
-	struct run *r = xcalloc(1, sizeof(*r));
+	msgpack_object o;
+	size_t off = 0;
 	int rc = -1;
 
-	msgpack_unpacked_init(&u);
 	if (!mp_validate(buf, len) &&
-	    msgpack_unpack_next(&u, buf, len, NULL) == MSGPACK_UNPACK_SUCCESS) {
-		if (u.data.type == MSGPACK_OBJECT_ARRAY &&
-		    u.data.via.array.size >= RUN_FIELDS)
-			rc = decode_v2(&u.data, st, r);
-		else if (u.data.type == MSGPACK_OBJECT_MAP)
-			rc = decode_v1(&u.data, st, r);
+	    msgpack_unpack(buf, len, &off, zone, &o) == MSGPACK_UNPACK_SUCCESS) {
+		if (o.type == MSGPACK_OBJECT_ARRAY &&
+		    o.via.array.size >= RUN_FIELDS)
+			rc = decode_v2(&o, st, r);
+		else if (o.type == MSGPACK_OBJECT_MAP)
+			rc = decode_v1(&o, st, r);
 	}
-	msgpack_unpacked_destroy(&u);
+	msgpack_zone_clear(zone);
 	if (rc == 0 && r->id == 0)
 		rc = -1;
-	if (rc) {
-		run_free(r);
-		return -1;
-	}
-	*out = r;
-	return 0;
+	if (rc)
+		run_clear(r);
+	return rc;
 }

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "util.h"
 
@@ -41,8 +42,10 @@ void state_release(struct sched_state *st)
 	hmap_release(&st->by_token);
 	hmap_release(&st->by_job);
 	for (size_t i = 0; i < st->nruns; i++)
-		run_free(st->runs[i]);
+		if (st->runs[i])
+			run_clear(st->runs[i]);
 	free(st->runs);
+	free_all(&st->run_chunks);
 	state_init(st);
 }
 
@@ -123,6 +126,27 @@ static void ensure_run_slot(struct sched_state *st, uint64_t id)
 	st->nruns = id;
 }
 
+/* 2 MiB, the size of a transparent huge page: one fault per chunk. */
+#define RUN_CHUNK (2u << 20)
+
+struct run *state_alloc_run(struct sched_state *st)
+{
+	struct run *chunk;
+
+	if (!st->chunk_left) {
+		chunk = aligned_alloc(RUN_CHUNK, RUN_CHUNK);
+		if (!chunk)
+			abort(); /* out of memory */
+		madvise(chunk, RUN_CHUNK, MADV_HUGEPAGE);
+		ptrvec_push(&st->run_chunks, chunk);
+		st->chunk_left = RUN_CHUNK / sizeof(struct run);
+	}
+	chunk = st->run_chunks.v[st->run_chunks.n - 1];
+	struct run *r = &chunk[RUN_CHUNK / sizeof(struct run) - st->chunk_left--];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
 void state_add_run(struct sched_state *st, struct run *r)
 {
 	ensure_run_slot(st, r->id);
@@ -131,7 +155,7 @@ void state_add_run(struct sched_state *st, struct run *r)
 
 struct run *state_new_run(struct sched_state *st, struct job *j)
 {
-	struct run *r = xcalloc(1, sizeof(*r));
+	struct run *r = state_alloc_run(st);
 	r->id = st->nruns + 1;
 	r->job = j;
 	r->exit_code = -1;

@@ -20,6 +20,11 @@ struct sched_state {
 	struct hmap by_tenant, by_env, by_agent, by_token, by_job;
 	struct run **runs;     /* runs[id - 1]; ids are dense from 1 */
 	size_t nruns, aruns;
+	/* Runs live in big chunks, never freed one by one: a restart loads
+	 * millions, and one malloc each (with a page fault per 16) was most
+	 * of the restart time. */
+	struct ptrvec run_chunks;
+	size_t chunk_left; /* free run slots in the last chunk */
 	uint64_t next_agent_no;
 };
 
@@ -42,7 +47,10 @@ void state_add_env(struct sched_state *st, struct env *e);
 void state_add_agent(struct sched_state *st, struct agent *a);
 void state_add_token(struct sched_state *st, struct token *t);
 void state_add_job(struct sched_state *st, struct job *j);
-/* Adds a loaded run (its id must be free and its job set). */
+/* A zeroed run from the slab, not registered yet (for loading). */
+struct run *state_alloc_run(struct sched_state *st);
+/* Adds a loaded run from state_alloc_run (its id must be free and its
+ * job set). */
 void state_add_run(struct sched_state *st, struct run *r);
 /* A new zeroed run of job j with the next id, already registered. */
 struct run *state_new_run(struct sched_state *st, struct job *j);
