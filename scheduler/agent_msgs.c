@@ -32,6 +32,38 @@ static void refuse(struct sched *c, struct event *ev, const char *code)
 	sched_complete(c, ev);
 }
 
+static void enroll_reply(struct sched *c, struct event *ev,
+			 const struct agent *ag)
+{
+	struct mreply m;
+
+	mreply_init(&m);
+	mreply_key(&m, "ok");
+	msgpack_pack_true(&m.pk);
+	mreply_key(&m, "agent");
+	mp_pack_cstr(&m.pk, ag->id);
+	mreply_key(&m, "env");
+	mp_pack_cstr(&m.pk, ag->env);
+	mreply_finish(&m, &ev->reply);
+	sched_complete(c, ev);
+}
+
+/* The agent that token t enrolled, if it was this same key: a resend of an
+ * enrollment whose reply was lost (or not sent before a crash) must get
+ * the same answer, not token_used, or the agent never learns its id. The
+ * transport checked that the sender holds the private key. */
+static struct agent *enrolled_with(struct sched *c, const struct token *t,
+				   const char *pub)
+{
+	struct agent *ag;
+
+	if (!t->used_ms || !(ag = state_agent(c->st, t->agent)))
+		return NULL;
+	if (ag->state == AGENT_REVOKED || memcmp(ag->pubkey, pub, 32))
+		return NULL;
+	return ag;
+}
+
 static void handle_enroll(struct sched *c, struct event *ev)
 {
 	const msgpack_object *body = ev->msg.body;
@@ -49,6 +81,10 @@ static void handle_enroll(struct sched *c, struct event *ev)
 		return refuse(c, ev, "malformed");
 	sign_sha256_hex(token, strlen(token), hash);
 	t = state_token(c->st, hash);
+	if (t && (ag = enrolled_with(c, t, pub))) {
+		log_info("agent %s: enrollment resent; answered again", ag->id);
+		return enroll_reply(c, ev, ag);
+	}
 	err[0] = '\0';
 	if (!t)
 		snprintf(err, sizeof(err), "invalid_token");
@@ -84,17 +120,7 @@ static void handle_enroll(struct sched *c, struct event *ev)
 	records_put_token(c->batch, c->store, t);
 	log_info("agent %s enrolled into %s (host %s)", ag->id, ag->env,
 		 ag->hostname);
-
-	struct mreply m;
-	mreply_init(&m);
-	mreply_key(&m, "ok");
-	msgpack_pack_true(&m.pk);
-	mreply_key(&m, "agent");
-	mp_pack_cstr(&m.pk, ag->id);
-	mreply_key(&m, "env");
-	mp_pack_cstr(&m.pk, ag->env);
-	mreply_finish(&m, &ev->reply);
-	sched_complete(c, ev);
+	enroll_reply(c, ev, ag);
 }
 
 /* Counts a rejection on the agent it names and persists the counter. */
@@ -111,14 +137,17 @@ static void reject(struct sched *c, struct event *ev, struct agent *ag,
 /* A resend of the last accepted message gets the same answer (the agent
  * resends on timeout, and the answer survives a scheduler restart); a
  * resend of one accepted but never answered (it waited for work when the
- * scheduler stopped) runs again. Any other old sequence number is a replay. */
+ * scheduler stopped) runs again. So does one whose stored answer is empty:
+ * an older build stored that for a lease of 0 slots, and sending it again
+ * would leave the agent resending forever. Any other old sequence number
+ * is a replay. */
 static bool check_sequence(struct sched *c, struct event *ev,
 			   struct agent *ag, const char *digest)
 {
 	if (ev->msg.seq > ag->seq_hwm)
 		return true;
 	if (ev->msg.seq == ag->last_seq && !strcmp(digest, ag->last_digest)) {
-		if (!ag->last_reply)
+		if (!ag->last_reply || !ag->last_reply_len)
 			return true;
 		/* The agent is alive: its leases must not expire meanwhile. */
 		ag->last_seen_ms = c->now_ms;
@@ -172,12 +201,21 @@ void agent_msgs_exec(struct sched *c, struct event *ev)
 }
 
 /* Keeps ev's reply as the answer to a resend and persists it with the
- * agent in this turn's batch, the one that carries the reply's effects. */
+ * agent in this turn's batch, the one that carries the reply's effects.
+ * An empty reply is never kept: a resend then runs the message again. */
 void agent_msgs_remember(struct sched *c, struct event *ev, struct agent *ag)
 {
 	free(ag->last_reply);
-	ag->last_reply = xmalloc(ev->reply.len ? ev->reply.len : 1);
-	memcpy(ag->last_reply, ev->reply.buf, ev->reply.len);
-	ag->last_reply_len = ev->reply.len;
+	ag->last_reply = NULL;
+	ag->last_reply_len = 0;
+	if (ev->reply.len) {
+		ag->last_reply = xmalloc(ev->reply.len);
+		memcpy(ag->last_reply, ev->reply.buf, ev->reply.len);
+		ag->last_reply_len = ev->reply.len;
+	} else {
+		log_error("agent %s: empty reply to %s message (seq %llu)",
+			  ag->id, ev->msg.type,
+			  (unsigned long long)ev->msg.seq);
+	}
 	records_put_agent(c->batch, c->store, ag);
 }

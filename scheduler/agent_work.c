@@ -24,18 +24,28 @@ struct stop_list {
 	size_t n;
 };
 
+/* How many runs an ok reply to ag tells it to cancel (see reply_begin). */
+static size_t cancel_count(const struct agent *ag, const struct stop_list *stop)
+{
+	size_t n = stop ? stop->n : 0;
+
+	for (size_t i = 0; i < ag->held.n; i++)
+		n += ((const struct run *)ag->held.v[i])->cancel_requested;
+	return n;
+}
+
 /* Starts an ok reply, with the runs this agent must cancel: those an
- * operator cancelled, and those it holds without a valid lease. */
+ * operator cancelled, and those it holds without a valid lease. Every ok
+ * reply to an agent message starts here, with that message's stop list:
+ * a full agent sends heartbeats, not leases, and must hear it too. */
 static void reply_begin(struct mreply *m, const struct agent *ag,
 			const struct stop_list *stop)
 {
-	size_t ncancel = stop ? stop->n : 0;
+	size_t ncancel = cancel_count(ag, stop);
 
 	mreply_init(m);
 	mreply_key(m, "ok");
 	msgpack_pack_true(&m->pk);
-	for (size_t i = 0; i < ag->held.n; i++)
-		ncancel += ((const struct run *)ag->held.v[i])->cancel_requested;
 	if (!ncancel)
 		return;
 	mreply_key(m, "cancel");
@@ -90,7 +100,8 @@ void agent_work_env_move(struct sched *c, struct env *e, enum env_state to,
 	records_put_env(c->batch, c->store, e);
 }
 
-static bool on_preflight(struct sched *c, struct event *ev, struct agent *ag)
+static bool on_preflight(struct sched *c, struct event *ev, struct agent *ag,
+			 const struct stop_list *stop)
 {
 	const msgpack_object *body = ev->msg.body;
 	struct env *e = state_env(c->st, ag->env);
@@ -123,7 +134,7 @@ static bool on_preflight(struct sched *c, struct event *ev, struct agent *ag)
 	log_info("agent %s preflight: %s%s%s", ag->id,
 		 ag->preflight_ok ? "passed" : "failed",
 		 ag->preflight_ok ? "" : ": ", why);
-	reply_begin(&m, ag, NULL);
+	reply_begin(&m, ag, stop);
 	mreply_key(&m, "env_state");
 	mp_pack_cstr(&m.pk, env_state_name(e->state));
 	mreply_key(&m, "reason");
@@ -152,10 +163,11 @@ static struct run *owned_run(struct sched *c, struct event *ev,
 	return r;
 }
 
-static bool on_heartbeat(struct sched *c, struct event *ev, struct agent *ag)
+static bool on_heartbeat(struct sched *c, struct event *ev, struct agent *ag,
+			 const struct stop_list *stop)
 {
 	struct mreply m;
-	reply_begin(&m, ag, NULL);
+	reply_begin(&m, ag, stop);
 	mreply_finish(&m, &ev->reply);
 	sched_complete(c, ev);
 	return true;
@@ -218,7 +230,8 @@ static bool on_lease(struct sched *c, struct event *ev, struct agent *ag,
 	return false;
 }
 
-static bool on_run_event(struct sched *c, struct event *ev, struct agent *ag)
+static bool on_run_event(struct sched *c, struct event *ev, struct agent *ag,
+			 const struct stop_list *stop)
 {
 	struct run *r = owned_run(c, ev, ag);
 	char state[32] = "", app_id[APP_ID_LEN] = "";
@@ -230,10 +243,11 @@ static bool on_run_event(struct sched *c, struct event *ev, struct agent *ag)
 	if (policy_progress(&c->pol, r, (enum run_state)run_state_parse(state),
 			    app_id))
 		return reply_error(c, ev, "malformed");
-	return on_heartbeat(c, ev, ag);
+	return on_heartbeat(c, ev, ag, stop);
 }
 
-static bool on_log(struct sched *c, struct event *ev, struct agent *ag)
+static bool on_log(struct sched *c, struct event *ev, struct agent *ag,
+		   const struct stop_list *stop)
 {
 	struct run *r = owned_run(c, ev, ag);
 	const msgpack_object *lines = mp_get(ev->msg.body, "lines");
@@ -264,7 +278,7 @@ static bool on_log(struct sched *c, struct event *ev, struct agent *ag)
 					: f[2].via.str.size);
 	}
 	policy_touch(&c->pol, r);
-	return on_heartbeat(c, ev, ag);
+	return on_heartbeat(c, ev, ag, stop);
 }
 
 /* One completion report (a map: run, epoch, result, exit_code, reason,
@@ -315,13 +329,18 @@ static int complete_one(struct sched *c, struct agent *ag,
 	return 0;
 }
 
-/* "complete": one report in the body, or many in body.results (then the
- * reply lists the stale ones instead of failing the whole batch). */
-static bool on_complete(struct sched *c, struct event *ev, struct agent *ag)
+/* "complete": one report in the body, or many in body.results. One bad
+ * report does not fail a batch: each is applied on its own, and the reply
+ * lists the run ids of those refused as stale and the positions (from 0)
+ * of the malformed ones. Positions, because a malformed report may have no
+ * readable run id, or share it with a good report in the same batch. */
+static bool on_complete(struct sched *c, struct event *ev, struct agent *ag,
+			const struct stop_list *stop)
 {
 	const msgpack_object *list = mp_get(ev->msg.body, "results");
 	uint64_t stale[MAX_COMPLETIONS];
-	size_t nstale = 0;
+	uint32_t bad[MAX_COMPLETIONS];
+	size_t nstale = 0, nbad = 0;
 	struct mreply m;
 	int rc;
 
@@ -329,21 +348,32 @@ static bool on_complete(struct sched *c, struct event *ev, struct agent *ag)
 		rc = complete_one(c, ag, ev->msg.body);
 		if (rc)
 			return reply_error(c, ev, rc == -1 ? "stale" : "malformed");
-		return on_heartbeat(c, ev, ag);
+		return on_heartbeat(c, ev, ag, stop);
 	}
 	if (list->type != MSGPACK_OBJECT_ARRAY ||
 	    list->via.array.size > MAX_COMPLETIONS)
 		return reply_error(c, ev, "malformed");
 	for (uint32_t i = 0; i < list->via.array.size; i++) {
-		rc = complete_one(c, ag, &list->via.array.ptr[i]);
+		const msgpack_object *item = &list->via.array.ptr[i];
+		rc = complete_one(c, ag, item);
 		if (rc == -1)
-			mp_get_u64(&list->via.array.ptr[i], "run", &stale[nstale++]);
+			mp_get_u64(item, "run", &stale[nstale++]);
+		else if (rc == -2)
+			bad[nbad++] = i;
 	}
-	reply_begin(&m, ag, NULL);
+	if (nbad)
+		log_warn("agent %s: %zu malformed reports in a batch of %u "
+			 "completions (seq %llu)", ag->id, nbad,
+			 list->via.array.size, (unsigned long long)ev->msg.seq);
+	reply_begin(&m, ag, stop);
 	mreply_key(&m, "stale");
 	msgpack_pack_array(&m.pk, nstale);
 	for (size_t i = 0; i < nstale; i++)
 		msgpack_pack_uint64(&m.pk, stale[i]);
+	mreply_key(&m, "malformed");
+	msgpack_pack_array(&m.pk, nbad);
+	for (size_t i = 0; i < nbad; i++)
+		msgpack_pack_uint32(&m.pk, bad[i]);
 	mreply_finish(&m, &ev->reply);
 	sched_complete(c, ev);
 	return true;
@@ -381,10 +411,11 @@ bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
 {
 	static const struct {
 		const char *type;
-		bool (*fn)(struct sched *, struct event *, struct agent *);
+		bool (*fn)(struct sched *, struct event *, struct agent *,
+			   const struct stop_list *);
 	} handlers[] = {
 		{ "preflight", on_preflight }, { "heartbeat", on_heartbeat },
-		{ "run_event", on_run_event },
+		{ "lease", on_lease },         { "run_event", on_run_event },
 		{ "log", on_log },             { "complete", on_complete },
 	};
 	struct stop_list stop;
@@ -392,11 +423,9 @@ bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
 	policy_heard(&c->pol, ag);
 	if (reconcile(c, ev, ag, &stop))
 		return reply_error(c, ev, "malformed");
-	if (!strcmp(ev->msg.type, "lease"))
-		return on_lease(c, ev, ag, &stop);
 	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
 		if (!strcmp(ev->msg.type, handlers[i].type))
-			return handlers[i].fn(c, ev, ag);
+			return handlers[i].fn(c, ev, ag, &stop);
 	return reply_error(c, ev, "unknown_type");
 }
 

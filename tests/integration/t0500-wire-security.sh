@@ -1,7 +1,8 @@
 #!/bin/bash
 # Forged, replayed, unsigned and tampered agent messages are rejected and
 # counted on the agent they name; an exact resend of the last message is
-# answered from the cache; an enrollment token works once.
+# answered from the cache; an enrollment token works once (a resend of the
+# same enrollment gets the same agent id, another key gets token_used).
 . "$(dirname "$0")/lib.sh"
 
 start_scheduler

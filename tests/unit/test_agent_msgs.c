@@ -1,0 +1,515 @@
+/* test_agent_msgs.c - the agent protocol on the core thread (agent_msgs.c,
+ * agent_work.c): a real core over a real store, fed sealed messages the
+ * way the transport posts them, and restarted over the same store the way
+ * the daemon is. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+#include "json.h"
+#include "keyreg.h"
+#include "mp.h"
+#include "records.h"
+#include "sign.h"
+#include "wire.h"
+
+struct fx {
+	char dir[64];
+	struct store *store;
+	struct sched_state st;
+	struct sched_config cfg;
+	struct keyreg *keys;
+	struct sched *core;
+	struct sign_key *key;
+	char agent[64];
+	uint64_t seq;
+};
+
+/* The reply of the last event, handed over by the core thread. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static struct strbuf answer = STRBUF_INIT;
+static bool answered;
+
+static void on_done(struct event *ev)
+{
+	pthread_mutex_lock(&mu);
+	strbuf_reset(&answer);
+	strbuf_add(&answer, ev->reply.buf, ev->reply.len);
+	answered = true;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+	event_free(ev);
+}
+
+/* Posts ev and waits for its reply (into out). */
+static void post_wait(struct fx *f, struct event *ev, struct strbuf *out)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	ev->done = on_done;
+	pthread_mutex_lock(&mu);
+	answered = false;
+	core_post(f->core, ev);
+	while (!answered && rc == 0)
+		rc = pthread_cond_timedwait(&cv, &mu, &ts);
+	strbuf_reset(out);
+	strbuf_add(out, answer.buf, answer.len);
+	pthread_mutex_unlock(&mu);
+	if (!answered)
+		fail_msg("no reply within 10 s");
+}
+
+/* Runs an admin command; returns its JSON reply (caller frees). */
+static struct json *admin(struct fx *f, const char *line)
+{
+	struct event *ev = event_new(EV_ADMIN);
+	struct strbuf out = STRBUF_INIT;
+	struct json *j;
+	char err[128];
+
+	assert_int_equal(cmdline_split(line, strlen(line), &ev->cmd, err,
+				       sizeof(err)), 0);
+	post_wait(f, ev, &out);
+	j = json_parse(out.buf, out.len, err, sizeof(err));
+	if (!j || !json_get_bool(j, "ok"))
+		fail_msg("%s: %s", line, out.buf);
+	strbuf_release(&out);
+	return j;
+}
+
+static void admin_ok(struct fx *f, const char *line)
+{
+	json_free(admin(f, line));
+}
+
+/* Sends sealed bytes as the transport would (the signature is ours). */
+static void send_raw(struct fx *f, const struct strbuf *msg, struct strbuf *out)
+{
+	struct event *ev = event_new(EV_AGENT);
+	char err[128];
+
+	ev->len = msg->len;
+	ev->buf = xmalloc(msg->len);
+	memcpy(ev->buf, msg->buf, msg->len);
+	assert_int_equal(wire_open(ev->buf, ev->len, &ev->msg, err,
+				   sizeof(err)), WIRE_OK);
+	ev->msg_open = true;
+	ev->auth = strcmp(ev->msg.type, "enroll") ? AUTH_OK : AUTH_ENROLL;
+	post_wait(f, ev, out);
+}
+
+/* Seals body (a packed map) as the next message of the agent into msg. */
+static void seal(struct fx *f, const char *type, const msgpack_sbuffer *body,
+		 struct strbuf *msg)
+{
+	strbuf_reset(msg);
+	wire_seal(msg, type, f->agent, ++f->seq, time_now_ms(), body->data,
+		  body->size, f->key);
+}
+
+/* Seals and sends; the reply is unpacked into u (over out's bytes). */
+static void call(struct fx *f, const char *type, const msgpack_sbuffer *body,
+		 struct strbuf *out, msgpack_unpacked *u)
+{
+	struct strbuf msg = STRBUF_INIT;
+
+	seal(f, type, body, &msg);
+	send_raw(f, &msg, out);
+	strbuf_release(&msg);
+	msgpack_unpacked_init(u);
+	assert_int_equal(msgpack_unpack_next(u, out->buf, out->len, NULL),
+			 MSGPACK_UNPACK_SUCCESS);
+}
+
+static bool reply_ok(const msgpack_object *o)
+{
+	bool ok = false;
+	return !mp_get_bool(o, "ok", &ok) && ok;
+}
+
+/* Loads the state from the store, as the daemon does at start. */
+static void load_state(struct fx *f)
+{
+	char err[256];
+
+	state_init(&f->st);
+	assert_int_equal(records_load(f->store, &f->st, err, sizeof(err)), 0);
+}
+
+static void run_core(struct fx *f)
+{
+	f->core = core_start(f->store, &f->st, &f->cfg, f->keys);
+	assert_non_null(f->core);
+}
+
+static void start_core(struct fx *f)
+{
+	load_state(f);
+	run_core(f);
+}
+
+static void stop_core(struct fx *f)
+{
+	core_stop(f->core);
+	f->core = NULL;
+}
+
+/* Enrolls an agent into a ready acme/prod, with job acme/prod/j. */
+static int setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	struct strbuf out = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	struct json *tok;
+	uint8_t pub[32];
+	char err[256], line[256];
+
+	log_setup("test_agent_msgs", LOG_ERROR);
+	strcpy(f->dir, "/tmp/sp-agentmsgs.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->store = store_open(f->dir, err, sizeof(err));
+	assert_non_null(f->store);
+	config_defaults(&f->cfg);
+	f->keys = keyreg_new();
+	f->key = sign_key_generate();
+	start_core(f);
+	admin_ok(f, "tenant add acme");
+	admin_ok(f, "env add acme/prod");
+	admin_ok(f, "job add acme/prod/j -- --master yarn app.jar");
+	tok = admin(f, "agent token acme/prod");
+
+	sign_key_public(f->key, pub);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	mp_kv_str(&pk, "token", json_get_str(tok, "token"));
+	mp_kv_bin(&pk, "pubkey", pub, sizeof(pub));
+	call(f, "enroll", &sb, &out, &u);
+	assert_true(reply_ok(&u.data));
+	assert_int_equal(mp_get_str(&u.data, "agent", f->agent,
+				    sizeof(f->agent)), 0);
+	msgpack_unpacked_destroy(&u);
+	json_free(tok);
+
+	msgpack_sbuffer_clear(&sb);
+	msgpack_pack_map(&pk, 4);
+	mp_kv_bool(&pk, "spark_ok", true);
+	mp_kv_str(&pk, "spark_version", "3.5.1");
+	mp_kv_i64(&pk, "disk_free_mb", 100000);
+	mp_kv_i64(&pk, "slots", 4);
+	call(f, "preflight", &sb, &out, &u);
+	line[0] = '\0';
+	mp_get_str(&u.data, "env_state", line, sizeof(line));
+	assert_string_equal(line, "ready");
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	if (f->core)
+		stop_core(f);
+	state_release(&f->st);
+	store_close(f->store);
+	keyreg_free(f->keys);
+	sign_key_free(f->key);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	free(f);
+	return system(cmd);
+}
+
+static void pack_heartbeat(msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+	msgpack_sbuffer_clear(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	mp_kv_i64(&pk, "running", 0);
+}
+
+/* An older build stored an empty reply (a lease for 0 slots). A resend of
+ * that message must run again and get a real answer, not the empty one,
+ * which the agent cannot read and would resend forever. */
+static void test_empty_stored_reply_runs_again(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf msg = STRBUF_INIT, out = STRBUF_INIT, again = STRBUF_INIT;
+	struct store_batch *b = store_batch_new();
+	msgpack_sbuffer sb;
+	msgpack_unpacked u;
+	struct agent *ag;
+	uint64_t accepted;
+	char err[256];
+
+	msgpack_sbuffer_init(&sb);
+	pack_heartbeat(&sb);
+	seal(f, "heartbeat", &sb, &msg);
+	send_raw(f, &msg, &out);
+	assert_true(out.len > 0);
+	stop_core(f);
+
+	/* What the older build left in the store. */
+	ag = state_agent(&f->st, f->agent);
+	assert_non_null(ag);
+	assert_int_equal(ag->last_seq, f->seq);
+	free(ag->last_reply);
+	ag->last_reply = xmalloc(1);
+	ag->last_reply_len = 0;
+	accepted = ag->accepted;
+	records_put_agent(b, f->store, ag);
+	assert_int_equal(store_write(f->store, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	state_release(&f->st);
+	load_state(f);
+	ag = state_agent(&f->st, f->agent);
+	assert_non_null(ag->last_reply);
+	assert_int_equal(ag->last_reply_len, 0);
+	run_core(f);
+
+	send_raw(f, &msg, &out);
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, out.buf, out.len, NULL),
+			 MSGPACK_UNPACK_SUCCESS);
+	assert_true(reply_ok(&u.data));
+	msgpack_unpacked_destroy(&u);
+	stop_core(f);
+	/* It ran again, and its answer is what a resend now gets, after a
+	 * restart too. */
+	ag = state_agent(&f->st, f->agent);
+	assert_int_equal(ag->accepted, accepted + 1);
+	state_release(&f->st);
+	load_state(f);
+	ag = state_agent(&f->st, f->agent);
+	assert_int_equal(ag->last_reply_len, out.len);
+	assert_memory_equal(ag->last_reply, out.buf, out.len);
+	run_core(f);
+	send_raw(f, &msg, &again);
+	assert_int_equal(again.len, out.len);
+	assert_memory_equal(again.buf, out.buf, out.len);
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&again);
+	strbuf_release(&msg);
+	strbuf_release(&out);
+}
+
+/* Leases one run; sets *run and *epoch. */
+static void lease_one(struct fx *f, uint64_t *run, uint64_t *epoch)
+{
+	struct strbuf out = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	const msgpack_object *runs;
+
+	admin_ok(f, "run start acme/prod/j");
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	mp_kv_u64(&pk, "slots", 1);
+	mp_kv_u64(&pk, "wait_ms", 0);
+	call(f, "lease", &sb, &out, &u);
+	runs = mp_get(&u.data, "runs");
+	assert_non_null(runs);
+	assert_int_equal(runs->via.array.size, 1);
+	assert_int_equal(mp_get_u64(runs->via.array.ptr, "run", run), 0);
+	assert_int_equal(mp_get_u64(runs->via.array.ptr, "epoch", epoch), 0);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+}
+
+/* Packs a body {held: [[run, epoch], [9999, 1]], ...} plus n more pairs
+ * that the caller packs next. Run 9999 does not exist: never ours. */
+static void pack_held(msgpack_packer *pk, uint64_t run, uint64_t epoch,
+		      size_t extra)
+{
+	msgpack_pack_map(pk, 1 + extra);
+	mp_pack_cstr(pk, "held");
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, run);
+	msgpack_pack_uint64(pk, epoch);
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, 9999);
+	msgpack_pack_uint64(pk, 1);
+}
+
+static void expect_cancel_9999(const msgpack_object *reply)
+{
+	const msgpack_object *c = mp_get(reply, "cancel");
+
+	assert_true(reply_ok(reply));
+	assert_non_null(c);
+	assert_int_equal(c->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(c->via.array.size, 1);
+	assert_int_equal(c->via.array.ptr[0].via.u64, 9999);
+}
+
+/* Every ok reply carries the cancel list of the message it answers. */
+static void test_every_reply_carries_cancel(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf out = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	uint64_t run, epoch;
+
+	lease_one(f, &run, &epoch);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+
+	pack_held(&pk, run, epoch, 1);
+	mp_kv_i64(&pk, "running", 1);
+	call(f, "heartbeat", &sb, &out, &u);
+	expect_cancel_9999(&u.data);
+	msgpack_unpacked_destroy(&u);
+
+	msgpack_sbuffer_clear(&sb);
+	pack_held(&pk, run, epoch, 4);
+	mp_kv_u64(&pk, "run", run);
+	mp_kv_u64(&pk, "epoch", epoch);
+	mp_kv_str(&pk, "state", "running");
+	mp_kv_str(&pk, "app_id", "application_1_0001");
+	call(f, "run_event", &sb, &out, &u);
+	expect_cancel_9999(&u.data);
+	msgpack_unpacked_destroy(&u);
+
+	msgpack_sbuffer_clear(&sb);
+	pack_held(&pk, run, epoch, 3);
+	mp_kv_u64(&pk, "run", run);
+	mp_kv_u64(&pk, "epoch", epoch);
+	mp_pack_cstr(&pk, "lines");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_int64(&pk, time_now_ms());
+	msgpack_pack_int(&pk, 1);
+	mp_pack_cstr(&pk, "a line");
+	call(f, "log", &sb, &out, &u);
+	expect_cancel_9999(&u.data);
+	msgpack_unpacked_destroy(&u);
+
+	msgpack_sbuffer_clear(&sb);
+	pack_held(&pk, run, epoch, 4);
+	mp_kv_bool(&pk, "spark_ok", true);
+	mp_kv_str(&pk, "spark_version", "3.5.1");
+	mp_kv_i64(&pk, "disk_free_mb", 100000);
+	mp_kv_i64(&pk, "slots", 4);
+	call(f, "preflight", &sb, &out, &u);
+	expect_cancel_9999(&u.data);
+	msgpack_unpacked_destroy(&u);
+
+	msgpack_sbuffer_clear(&sb);
+	pack_held(&pk, run, epoch, 4);
+	mp_kv_u64(&pk, "run", run);
+	mp_kv_u64(&pk, "epoch", epoch);
+	mp_kv_str(&pk, "result", "succeeded");
+	mp_kv_i64(&pk, "exit_code", 0);
+	call(f, "complete", &sb, &out, &u);
+	expect_cancel_9999(&u.data);
+	msgpack_unpacked_destroy(&u);
+
+	/* A lease with nothing to lease and a long wait is answered at once
+	 * when it has runs to cancel. */
+	msgpack_sbuffer_clear(&sb);
+	msgpack_pack_map(&pk, 3);
+	mp_pack_cstr(&pk, "held");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, 9999);
+	msgpack_pack_uint64(&pk, 1);
+	mp_kv_u64(&pk, "slots", 1);
+	mp_kv_u64(&pk, "wait_ms", 60000);
+	call(f, "lease", &sb, &out, &u);
+	expect_cancel_9999(&u.data);
+	msgpack_unpacked_destroy(&u);
+
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+}
+
+/* A batch of completions names its malformed reports by position; the
+ * good ones still apply. */
+static void test_batch_reports_malformed(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf out = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	const msgpack_object *bad, *stale;
+	uint64_t run, epoch;
+
+	lease_one(f, &run, &epoch);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	mp_pack_cstr(&pk, "results");
+	msgpack_pack_array(&pk, 5);
+	mp_pack_cstr(&pk, "not a map");          /* 0 */
+	msgpack_pack_map(&pk, 1);                 /* 1: no epoch */
+	mp_kv_u64(&pk, "run", run);
+	msgpack_pack_map(&pk, 3);                 /* 2: good */
+	mp_kv_u64(&pk, "run", run);
+	mp_kv_u64(&pk, "epoch", epoch);
+	mp_kv_str(&pk, "result", "succeeded");
+	msgpack_pack_map(&pk, 3);                 /* 3: unknown result */
+	mp_kv_u64(&pk, "run", run);
+	mp_kv_u64(&pk, "epoch", epoch);
+	mp_kv_str(&pk, "result", "queued");
+	msgpack_pack_map(&pk, 3);                 /* 4: stale now */
+	mp_kv_u64(&pk, "run", run);
+	mp_kv_u64(&pk, "epoch", epoch);
+	mp_kv_str(&pk, "result", "failed");
+	call(f, "complete", &sb, &out, &u);
+	assert_true(reply_ok(&u.data));
+	assert_null(mp_get(&u.data, "cancel"));
+	bad = mp_get(&u.data, "malformed");
+	assert_non_null(bad);
+	assert_int_equal(bad->via.array.size, 3);
+	assert_int_equal(bad->via.array.ptr[0].via.u64, 0);
+	assert_int_equal(bad->via.array.ptr[1].via.u64, 1);
+	assert_int_equal(bad->via.array.ptr[2].via.u64, 3);
+	stale = mp_get(&u.data, "stale");
+	assert_non_null(stale);
+	assert_int_equal(stale->via.array.size, 1);
+	assert_int_equal(stale->via.array.ptr[0].via.u64, run);
+	msgpack_unpacked_destroy(&u);
+	stop_core(f);
+	assert_int_equal(state_run(&f->st, run)->state, RUN_SUCCEEDED);
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_empty_stored_reply_runs_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_reply_carries_cancel,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_reports_malformed,
+						setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
