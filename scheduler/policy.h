@@ -145,7 +145,15 @@ void policy_why_waiting(struct policy *p, const struct run *r, char *buf,
 /* 1-based dispatch position of a queued run among its environment's
  * dispatchable runs, 0 if it is in backoff or not queued. */
 size_t policy_queue_position(struct policy *p, const struct run *r);
-/* The enqueue time of the oldest queued run of env, or 0. */
-int64_t policy_oldest_queued(struct policy *p, const struct env *e);
+/* When a queued run entered the queue: its last move to queued. A run
+ * waiting out a retry backoff is queued too (its enqueued_ms, the end of
+ * the backoff, is the origin of its aging, not of its wait). */
+int64_t policy_queued_since(const struct run *r);
+/* For each environment and each tenant (env_since[i] for p->st->envs.v[i],
+ * tenant_since[i] for p->st->tenants.v[i]): when its longest-waiting
+ * queued run entered the queue, or 0 if it has none. One pass over the
+ * queues. */
+void policy_oldest_queued(struct policy *p, int64_t *env_since,
+			  int64_t *tenant_since);
 
 #endif
