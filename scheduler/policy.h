@@ -79,6 +79,13 @@ void policy_touch(struct policy *p, struct run *r);
  * idempotency key already named *out; -1: refused, see why. */
 int policy_submit(struct policy *p, struct job *j, int32_t priority,
 		  const char *idem_key, struct run **out, struct refusal *why);
+/* Gives t new quotas (0 = unlimited), in force from the next start or
+ * dispatch. Runs already queued or live over a lowered limit stay where
+ * they are (none is evicted); the submit-rate bucket keeps at most one
+ * second of the new rate, and starts full when a rate is newly set. */
+void policy_set_tenant_limits(struct policy *p, struct tenant *t,
+			      uint32_t max_running, uint32_t max_queued,
+			      uint32_t submit_rate);
 /* Cancels a run: a queued one at once, a live one when its agent reports
  * (the agent is told). -1 with why if the run has already ended. */
 int policy_cancel(struct policy *p, struct run *r, struct refusal *why);
