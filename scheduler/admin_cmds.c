@@ -10,13 +10,28 @@
 
 #define U32MAX 4294967295LL
 #define USD_MAX (1000000000LL * 1000000LL)
+/* Tenant quotas: the same bounds when set at creation and changed later. */
+#define WEIGHT_MAX 10000
+#define MAX_RUNNING_MAX 1000000
+#define MAX_QUEUED_MAX 100000000
+#define SUBMIT_RATE_MAX 1000000
 
 static const struct flag_spec no_flags[] = { { NULL, 0, 0, 0 } };
 static const struct flag_spec tenant_add_flags[] = {
-	{ "--weight", FT_UINT, 1, 10000 },
-	{ "--max-running", FT_UINT, 1, 1000000 },
-	{ "--max-queued", FT_UINT, 1, 100000000 },
-	{ "--submit-rate", FT_UINT, 1, 1000000 },
+	{ "--weight", FT_UINT, 1, WEIGHT_MAX },
+	{ "--max-running", FT_UINT, 1, MAX_RUNNING_MAX },
+	{ "--max-queued", FT_UINT, 1, MAX_QUEUED_MAX },
+	{ "--submit-rate", FT_UINT, 1, SUBMIT_RATE_MAX },
+	{ "--monthly-budget", FT_USD, 0, USD_MAX },
+	{ "--budget-mode", FT_STR, 0, 0 },
+	{ NULL, 0, 0, 0 },
+};
+/* As at creation, except that a quota can be lifted again: "unlimited". */
+static const struct flag_spec tenant_set_flags[] = {
+	{ "--weight", FT_UINT, 1, WEIGHT_MAX },
+	{ "--max-running", FT_LIMIT, 1, MAX_RUNNING_MAX },
+	{ "--max-queued", FT_LIMIT, 1, MAX_QUEUED_MAX },
+	{ "--submit-rate", FT_LIMIT, 1, SUBMIT_RATE_MAX },
 	{ "--monthly-budget", FT_USD, 0, USD_MAX },
 	{ "--budget-mode", FT_STR, 0, 0 },
 	{ NULL, 0, 0, 0 },
@@ -81,6 +96,12 @@ static const struct command commands[] = {
 	  cmd_tenant_list },
 	{ "tenant show", "NAME", "show a tenant", 1, 1, no_flags, false,
 	  cmd_tenant_show },
+	{ "tenant set",
+	  "NAME [--weight N] [--max-running N|unlimited] "
+	  "[--max-queued N|unlimited] [--submit-rate N|unlimited] "
+	  "[--monthly-budget USD] [--budget-mode soft|hard] (or KEY=VALUE...)",
+	  "change a tenant's weight, quotas or budget", 1, 1,
+	  tenant_set_flags, false, cmd_tenant_set, true },
 	{ "env add",
 	  "TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD] "
 	  "[--price-gb-hour USD] [--max-concurrent N]",
@@ -98,6 +119,8 @@ static const struct command commands[] = {
 	  no_flags, false, cmd_agent_show },
 	{ "agent drain", "ID", "stop giving an agent new work", 1, 1, no_flags,
 	  false, cmd_agent_drain },
+	{ "agent undrain", "ID", "give a drained agent new work again", 1, 1,
+	  no_flags, false, cmd_agent_undrain },
 	{ "agent revoke", "ID", "revoke an agent's identity", 1, 1, no_flags,
 	  false, cmd_agent_revoke },
 	{ "job add",
@@ -244,6 +267,20 @@ static int parse_flag_value(const struct flag_spec *f, const char *val,
 			return -1;
 		*num = mb;
 		return 0;
+	case FT_LIMIT:
+		if (!strcmp(val, "unlimited")) {
+			*num = 0;
+			return 0;
+		}
+		if (parse_u64(val, (uint64_t)f->min, (uint64_t)f->max, &u, err,
+			      errlen)) {
+			size_t n = strlen(err);
+			snprintf(err + n, errlen - n,
+				 "; 'unlimited' lifts the limit");
+			return -1;
+		}
+		*num = (int64_t)u;
+		return 0;
 	case FT_STR:
 	case FT_BOOL:
 		return 0;
@@ -251,19 +288,59 @@ static int parse_flag_value(const struct flag_spec *f, const char *val,
 	return -1;
 }
 
-/* Splits the words after the command into positionals, flags and rest. */
+/* The flag of cmd named name (nlen bytes, without its "--"); in a
+ * KEY=VALUE word '_' stands for '-', as `show` prints the keys. */
+static int find_flag(const struct command *cmd, const char *name, size_t nlen,
+		     bool kv)
+{
+	for (int k = 0; cmd->flags[k].name; k++) {
+		const char *f = cmd->flags[k].name + 2;
+		size_t i;
+		if (strlen(f) != nlen)
+			continue;
+		for (i = 0; i < nlen; i++)
+			if (f[i] != name[i] && !(kv && f[i] == '-' && name[i] == '_'))
+				break;
+		if (i == nlen)
+			return k;
+	}
+	return -1;
+}
+
+/* Records flag fi with value val (NULL for FT_BOOL). */
+static int set_flag(const struct command *cmd, struct cmd_args *a, int fi,
+		    const char *val, struct reply *r)
+{
+	const struct flag_spec *f = &cmd->flags[fi];
+	char err[256];
+
+	if (a->set[fi])
+		return cmd_fail(r, "usage", "option '%s' given twice", f->name);
+	a->set[fi] = true;
+	if (f->type == FT_BOOL)
+		return val ? cmd_fail(r, "usage", "option '%s' takes no value",
+				      f->name)
+			   : 0;
+	a->raw[fi] = val;
+	if (parse_flag_value(f, val, &a->num[fi], err, sizeof(err)))
+		return cmd_fail(r, "invalid", "%s: %s", f->name, err);
+	return 0;
+}
+
+/* Splits the words after the command into positionals, flags and rest.
+ * Flags are "--name value" or "--name=value"; a command with kv also
+ * takes "name=value" words after its positionals. */
 static int parse_args(const struct command *cmd, int argc, char **argv,
 		      struct cmd_args *a, struct reply *r)
 {
-	char err[256];
-
 	a->specs = cmd->flags;
 	a->pos = argv;
 	for (int i = 0; i < argc; i++) {
-		const char *w = argv[i];
-		const char *eq, *val;
+		const char *w = argv[i], *eq = strchr(w, '='), *val = NULL;
+		bool kv = cmd->kv && eq && strncmp(w, "--", 2) &&
+			  a->npos >= cmd->min_pos;
 		size_t nlen;
-		int fi = -1;
+		int fi;
 
 		if (!strcmp(w, "--")) {
 			if (!cmd->rest)
@@ -275,7 +352,7 @@ static int parse_args(const struct command *cmd, int argc, char **argv,
 			a->nrest = argc - i - 1;
 			break;
 		}
-		if (strncmp(w, "--", 2)) {
+		if (strncmp(w, "--", 2) && !kv) {
 			if (a->npos >= cmd->max_pos)
 				return cmd_fail(r, "usage",
 						"unexpected argument '%s'; usage: %s %s",
@@ -283,41 +360,26 @@ static int parse_args(const struct command *cmd, int argc, char **argv,
 			argv[a->npos++] = argv[i];
 			continue;
 		}
-		eq = strchr(w, '=');
+		if (!kv)
+			w += 2;
 		nlen = eq ? (size_t)(eq - w) : strlen(w);
-		for (int k = 0; cmd->flags[k].name; k++)
-			if (strlen(cmd->flags[k].name) == nlen &&
-			    !strncmp(cmd->flags[k].name, w, nlen))
-				fi = k;
+		fi = find_flag(cmd, w, nlen, kv);
+		if (fi < 0 && kv)
+			return cmd_fail(r, "usage", "unknown key '%.*s' for '%s'",
+					(int)nlen, w, cmd->words);
 		if (fi < 0)
 			return cmd_fail(r, "usage",
-					"unknown option '%.*s' for '%s'",
+					"unknown option '--%.*s' for '%s'",
 					(int)nlen, w, cmd->words);
-		if (a->set[fi])
-			return cmd_fail(r, "usage", "option '%s' given twice",
-					cmd->flags[fi].name);
-		a->set[fi] = true;
-		if (cmd->flags[fi].type == FT_BOOL) {
-			if (eq)
-				return cmd_fail(r, "usage",
-						"option '%s' takes no value",
-						cmd->flags[fi].name);
-			continue;
-		}
-		if (eq) {
+		if (eq)
 			val = eq + 1;
-		} else {
-			if (i + 1 >= argc)
-				return cmd_fail(r, "usage",
-						"option '%s' needs a value",
-						cmd->flags[fi].name);
+		else if (cmd->flags[fi].type != FT_BOOL && i + 1 >= argc)
+			return cmd_fail(r, "usage", "option '%s' needs a value",
+					cmd->flags[fi].name);
+		else if (cmd->flags[fi].type != FT_BOOL)
 			val = argv[++i];
-		}
-		a->raw[fi] = val;
-		if (parse_flag_value(&cmd->flags[fi], val, &a->num[fi], err,
-				     sizeof(err)))
-			return cmd_fail(r, "invalid", "%s: %s",
-					cmd->flags[fi].name, err);
+		if (set_flag(cmd, a, fi, val, r))
+			return -1;
 	}
 	if (a->npos < cmd->min_pos)
 		return cmd_fail(r, "usage", "missing argument; usage: %s %s",

@@ -29,6 +29,7 @@ enum flag_type {
 	FT_GB,    /* decimal GB -> MB */
 	FT_STR,   /* any string */
 	FT_BOOL,  /* present or not, takes no value */
+	FT_LIMIT, /* like FT_UINT, or "unlimited" (read as 0) */
 };
 
 struct flag_spec {
@@ -86,6 +87,7 @@ struct command {
 	const struct flag_spec *flags; /* terminated by a NULL name */
 	bool rest;           /* takes "-- ARGS..." */
 	cmd_fn fn;
+	bool kv;             /* also takes its flags as KEY=VALUE words */
 };
 
 /* Writes an ISO-8601 timestamp member, or null for 0. */
@@ -102,6 +104,7 @@ void jw_strf_print(struct jw *w, const char *fmt, ...) SP_PRINTF(2, 3);
 int cmd_tenant_add(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_tenant_show(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_env_show(struct sched *c, const struct cmd_args *a, struct reply *r);
@@ -109,6 +112,8 @@ int cmd_agent_token(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_agent_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_agent_show(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_agent_drain(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_agent_undrain(struct sched *c, const struct cmd_args *a,
+		      struct reply *r);
 int cmd_agent_revoke(struct sched *c, const struct cmd_args *a,
 		     struct reply *r);
 int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r);

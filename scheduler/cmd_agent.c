@@ -112,6 +112,29 @@ int cmd_agent_drain(struct sched *c, const struct cmd_args *a, struct reply *r)
 	return 0;
 }
 
+/* Undoes agent drain: the agent takes work at its next lease request
+ * (parked ones are served at the end of this turn). */
+int cmd_agent_undrain(struct sched *c, const struct cmd_args *a,
+		      struct reply *r)
+{
+	struct agent *ag = agent_arg(c, a, r);
+	bool was;
+
+	if (!ag)
+		return -1;
+	if (ag->state == AGENT_REVOKED)
+		return cmd_fail(r, "conflict",
+				"agent '%s' is revoked; enroll a new one", ag->id);
+	was = ag->state == AGENT_DRAINING;
+	ag->state = AGENT_ACTIVE;
+	if (was)
+		records_put_agent(c->batch, c->store, ag);
+	jw_strf_print(&r->w, "agent %s is active: it takes new work%s", ag->id,
+		      was ? "" : " (it was not draining)");
+	jw_str(&r->w, "state", agent_state_name(ag->state));
+	return 0;
+}
+
 int cmd_agent_revoke(struct sched *c, const struct cmd_args *a,
 		     struct reply *r)
 {

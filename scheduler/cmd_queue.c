@@ -1,27 +1,48 @@
 /* cmd_queue.c - admin commands for the queues: stats, dispatch pause. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin_cmds.h"
 #include "sched_ctx.h"
 #include "util.h"
 
-static void write_counts(struct jw *w, uint32_t queued, uint32_t running,
-			 uint64_t dispatched, uint64_t refused)
+/* Seconds since a queued run entered the queue; never negative, even if
+ * the wall clock stepped back since. */
+static int64_t age_s(const struct sched *c, int64_t since)
+{
+	return since && c->now_ms > since ? (c->now_ms - since) / 1000 : 0;
+}
+
+static void write_counts(struct sched *c, struct jw *w, uint32_t queued,
+			 uint32_t running, int64_t since, uint64_t dispatched,
+			 uint64_t refused)
 {
 	jw_uint(w, "queued", queued);
 	jw_uint(w, "running", running);
+	jw_int(w, "oldest_queued_s", age_s(c, since));
 	jw_uint(w, "dispatched", dispatched);
 	jw_uint(w, "refused", refused);
 }
 
+/* Totals and counters, then a row per tenant and per environment (the
+ * "items" spctl prints under "environments"). */
 int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
 		    struct reply *r)
 {
 	struct policy *p = &c->pol;
+	struct ptrvec *tenants = &c->st->tenants, *envs = &c->st->envs;
+	int64_t *tsince = xcalloc(tenants->n + 1, sizeof(*tsince));
+	int64_t *esince = xcalloc(envs->n + 1, sizeof(*esince));
+	int64_t oldest = 0;
 	(void)a;
 
+	policy_oldest_queued(p, esince, tsince);
+	for (size_t i = 0; i < tenants->n; i++)
+		if (tsince[i] && (!oldest || tsince[i] < oldest))
+			oldest = tsince[i];
 	jw_uint(&r->w, "queued", p->queued_total);
 	jw_uint(&r->w, "running", p->running_total);
+	jw_int(&r->w, "oldest_queued_s", age_s(c, oldest));
 	jw_bool(&r->w, "paused", p->paused);
 	jw_uint(&r->w, "dispatched", p->dispatched);
 	jw_uint(&r->w, "refused", p->refused);
@@ -30,30 +51,29 @@ int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
 	jw_uint(&r->w, "runs_lost", p->lost_runs);
 	jw_uint(&r->w, "stale_reports", p->stale);
 	jw_arr_open(&r->w, "tenants");
-	for (size_t i = 0; i < c->st->tenants.n; i++) {
-		const struct tenant *t = c->st->tenants.v[i];
+	for (size_t i = 0; i < tenants->n; i++) {
+		const struct tenant *t = tenants->v[i];
 		jw_obj_open(&r->w, NULL);
 		jw_str(&r->w, "tenant", t->name);
-		write_counts(&r->w, t->n_queued, t->n_running, t->dispatched,
-			     t->refused);
+		write_counts(c, &r->w, t->n_queued, t->n_running, tsince[i],
+			     t->dispatched, t->refused);
 		jw_obj_close(&r->w);
 	}
 	jw_arr_close(&r->w);
-	/* The table spctl prints: one row per environment. */
+	jw_str(&r->w, "title", "environments");
 	jw_arr_open(&r->w, "items");
-	for (size_t i = 0; i < c->st->envs.n; i++) {
-		const struct env *e = c->st->envs.v[i];
-		int64_t oldest = policy_oldest_queued(p, e);
+	for (size_t i = 0; i < envs->n; i++) {
+		const struct env *e = envs->v[i];
 		jw_obj_open(&r->w, NULL);
 		jw_str(&r->w, "tenant", e->tenant);
 		jw_str(&r->w, "env", e->key);
-		write_counts(&r->w, e->n_queued, e->n_running, e->dispatched,
-			     e->refused);
-		jw_int(&r->w, "oldest_queued_s",
-		       oldest ? (c->now_ms - oldest) / 1000 : 0);
+		write_counts(c, &r->w, e->n_queued, e->n_running, esince[i],
+			     e->dispatched, e->refused);
 		jw_obj_close(&r->w);
 	}
 	jw_arr_close(&r->w);
+	free(tsince);
+	free(esince);
 	return 0;
 }
 

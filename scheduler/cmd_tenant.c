@@ -6,6 +6,7 @@
 #include "parse.h"
 #include "records.h"
 #include "sched_ctx.h"
+#include "strbuf.h"
 #include "util.h"
 
 int cmd_tenant_add(struct sched *c, const struct cmd_args *a, struct reply *r)
@@ -93,6 +94,89 @@ int cmd_tenant_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_obj_open(&r->w, "tenant");
 	write_tenant(c, &r->w, t, true);
 	jw_obj_close(&r->w);
+	return 0;
+}
+
+/* Appends ", KEY OLD -> NEW" for a limit that changes (0 = unlimited). */
+static void note_limit(struct strbuf *sb, const char *key, uint32_t was,
+		       uint32_t now)
+{
+	char a[16], b[16];
+	if (was == now)
+		return;
+	snprintf(a, sizeof(a), "%u", was);
+	snprintf(b, sizeof(b), "%u", now);
+	strbuf_addf(sb, "%s %s %s -> %s", sb->len ? "," : "", key,
+		    was ? a : "unlimited", now ? b : "unlimited");
+}
+
+/* What tenant set changes, for its one-line answer. */
+static void describe_changes(struct strbuf *sb, const struct tenant *was,
+			     const struct tenant *now)
+{
+	char a[40], b[40];
+
+	if (was->weight != now->weight)
+		strbuf_addf(sb, " weight %u -> %u", was->weight, now->weight);
+	note_limit(sb, "max-running", was->max_running, now->max_running);
+	note_limit(sb, "max-queued", was->max_queued, now->max_queued);
+	note_limit(sb, "submit-rate", was->submit_rate, now->submit_rate);
+	if (was->monthly_budget != now->monthly_budget) {
+		format_usd(was->monthly_budget, a, sizeof(a));
+		format_usd(now->monthly_budget, b, sizeof(b));
+		strbuf_addf(sb, "%s monthly-budget %s -> %s",
+			    sb->len ? "," : "", was->monthly_budget ? a : "none",
+			    now->monthly_budget ? b : "none");
+	}
+	if (was->budget_mode != now->budget_mode)
+		strbuf_addf(sb, "%s budget-mode -> %s", sb->len ? "," : "",
+			    now->budget_mode == BUDGET_HARD ? "hard" : "soft");
+}
+
+/* tenant set NAME [--max-running N|unlimited] ... (or max-running=N ...):
+ * the same bounds as tenant add; quotas apply from the next start or
+ * dispatch (policy_set_tenant_limits). */
+int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	struct tenant *t = state_tenant(c->st, a->pos[0]), now;
+	const char *mode = arg_str(a, "--budget-mode", NULL);
+	struct strbuf sb = STRBUF_INIT;
+	bool any = false;
+
+	if (!t)
+		return cmd_fail(r, "not_found", "no tenant '%.64s'", a->pos[0]);
+	for (int i = 0; a->specs[i].name; i++)
+		any |= a->set[i];
+	if (!any)
+		return cmd_fail(r, "usage",
+				"nothing to change; usage: tenant set NAME KEY=VALUE... "
+				"(keys: weight, max-running, max-queued, submit-rate, "
+				"monthly-budget, budget-mode)");
+	if (mode && strcmp(mode, "soft") && strcmp(mode, "hard"))
+		return cmd_fail(r, "invalid",
+				"--budget-mode: '%.64s' must be soft or hard",
+				mode);
+	now = *t;
+	now.weight = (uint32_t)arg_num(a, "--weight", t->weight);
+	now.max_running = (uint32_t)arg_num(a, "--max-running", t->max_running);
+	now.max_queued = (uint32_t)arg_num(a, "--max-queued", t->max_queued);
+	now.submit_rate = (uint32_t)arg_num(a, "--submit-rate", t->submit_rate);
+	now.monthly_budget = arg_num(a, "--monthly-budget", t->monthly_budget);
+	if (mode)
+		now.budget_mode = strcmp(mode, "hard") ? BUDGET_SOFT : BUDGET_HARD;
+	describe_changes(&sb, t, &now);
+	t->weight = now.weight;
+	t->monthly_budget = now.monthly_budget;
+	t->budget_mode = now.budget_mode;
+	policy_set_tenant_limits(&c->pol, t, now.max_running, now.max_queued,
+				 now.submit_rate);
+	records_put_tenant(c->batch, c->store, t);
+	jw_strf_print(&r->w, "updated tenant %s:%s", t->name,
+		      sb.len ? sb.buf : " nothing changed");
+	jw_obj_open(&r->w, "tenant");
+	write_tenant(c, &r->w, t, true);
+	jw_obj_close(&r->w);
+	strbuf_release(&sb);
 	return 0;
 }
 

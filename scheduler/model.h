@@ -160,7 +160,9 @@ struct run {
 	uint32_t completions;  /* times recorded terminal: 0 or 1 */
 	int64_t state_ms[RUN_STATE_COUNT]; /* when each state was entered */
 	int64_t created_ms;
-	int64_t enqueued_ms;   /* when it last (re-)entered the queue */
+	int64_t enqueued_ms;   /* origin of its aging: when it last entered
+				* the queue, after a failure the end of its
+				* backoff (policy_queued_since: its wait) */
 	int64_t not_before_ms; /* retry backoff: no dispatch before this */
 	uint32_t log_lines;    /* next log line number */
 	/* usage, filled at completion */

@@ -316,6 +316,24 @@ int policy_submit(struct policy *p, struct job *j, int32_t priority,
 	return 0;
 }
 
+void policy_set_tenant_limits(struct policy *p, struct tenant *t,
+			      uint32_t max_running, uint32_t max_queued,
+			      uint32_t submit_rate)
+{
+	int64_t cap = (int64_t)submit_rate * 1000;
+
+	(void)p;
+	/* A bucket left from an earlier rate, or from none, would let a
+	 * burst of the old size through: clamp it to the new one. */
+	if (submit_rate && !t->submit_rate)
+		t->rate_refill_ms = 0;
+	else if (t->rate_tokens > cap)
+		t->rate_tokens = cap;
+	t->max_running = max_running;
+	t->max_queued = max_queued;
+	t->submit_rate = submit_rate;
+}
+
 int policy_cancel(struct policy *p, struct run *r, struct refusal *why)
 {
 	if (run_state_terminal(r->state)) {

@@ -79,6 +79,13 @@ void policy_touch(struct policy *p, struct run *r);
  * idempotency key already named *out; -1: refused, see why. */
 int policy_submit(struct policy *p, struct job *j, int32_t priority,
 		  const char *idem_key, struct run **out, struct refusal *why);
+/* Gives t new quotas (0 = unlimited), in force from the next start or
+ * dispatch. Runs already queued or live over a lowered limit stay where
+ * they are (none is evicted); the submit-rate bucket keeps at most one
+ * second of the new rate, and starts full when a rate is newly set. */
+void policy_set_tenant_limits(struct policy *p, struct tenant *t,
+			      uint32_t max_running, uint32_t max_queued,
+			      uint32_t submit_rate);
 /* Cancels a run: a queued one at once, a live one when its agent reports
  * (the agent is told). -1 with why if the run has already ended. */
 int policy_cancel(struct policy *p, struct run *r, struct refusal *why);
@@ -145,7 +152,15 @@ void policy_why_waiting(struct policy *p, const struct run *r, char *buf,
 /* 1-based dispatch position of a queued run among its environment's
  * dispatchable runs, 0 if it is in backoff or not queued. */
 size_t policy_queue_position(struct policy *p, const struct run *r);
-/* The enqueue time of the oldest queued run of env, or 0. */
-int64_t policy_oldest_queued(struct policy *p, const struct env *e);
+/* When a queued run entered the queue: its last move to queued. A run
+ * waiting out a retry backoff is queued too (its enqueued_ms, the end of
+ * the backoff, is the origin of its aging, not of its wait). */
+int64_t policy_queued_since(const struct run *r);
+/* For each environment and each tenant (env_since[i] for p->st->envs.v[i],
+ * tenant_since[i] for p->st->tenants.v[i]): when its longest-waiting
+ * queued run entered the queue, or 0 if it has none. One pass over the
+ * queues. */
+void policy_oldest_queued(struct policy *p, int64_t *env_since,
+			  int64_t *tenant_since);
 
 #endif

@@ -32,21 +32,52 @@ size_t policy_queue_position(struct policy *p, const struct run *r)
 	return pos;
 }
 
-int64_t policy_oldest_queued(struct policy *p, const struct env *e)
+int64_t policy_queued_since(const struct run *r)
 {
-	int64_t oldest = 0;
-	for (size_t i = 0; i < e->jobs.n; i++) {
-		const struct runq *q = &((struct job *)e->jobs.v[i])->queue;
-		for (size_t k = 0; k < q->n; k++)
-			if (!oldest || q->v[k].run->enqueued_ms < oldest)
-				oldest = q->v[k].run->enqueued_ms;
+	/* 0 only in a format-1 record that lacks state_ms */
+	return r->state_ms[RUN_QUEUED] ? r->state_ms[RUN_QUEUED] : r->created_ms;
+}
+
+static void older(int64_t *slot, const struct run *r)
+{
+	int64_t since = policy_queued_since(r);
+	if (slot && since > 0 && (!*slot || since < *slot))
+		*slot = since;
+}
+
+void policy_oldest_queued(struct policy *p, int64_t *env_since,
+			  int64_t *tenant_since)
+{
+	struct sched_state *st = p->st;
+	struct hmap envs = { 0 }, tenants = { 0 };
+
+	/* Slots by name, so that a run in the one backoff queue finds its
+	 * environment's and tenant's without a search. */
+	for (size_t i = 0; i < st->tenants.n; i++) {
+		tenant_since[i] = 0;
+		hmap_puts(&tenants, ((struct tenant *)st->tenants.v[i])->name,
+			  &tenant_since[i]);
+	}
+	for (size_t i = 0; i < st->envs.n; i++) {
+		const struct env *e = st->envs.v[i];
+		int64_t *t = hmap_gets(&tenants, e->tenant);
+		env_since[i] = 0;
+		hmap_puts(&envs, e->key, &env_since[i]);
+		for (size_t j = 0; j < e->jobs.n; j++) {
+			const struct runq *q = &((struct job *)e->jobs.v[j])->queue;
+			for (size_t k = 0; k < q->n; k++) {
+				older(&env_since[i], q->v[k].run);
+				older(t, q->v[k].run);
+			}
+		}
 	}
 	for (size_t k = 0; k < p->backoff.n; k++) {
 		const struct run *r = p->backoff.v[k].run;
-		if (r->job->envp == e && (!oldest || r->enqueued_ms < oldest))
-			oldest = r->enqueued_ms;
+		older(hmap_gets(&envs, run_env(r)), r);
+		older(hmap_gets(&tenants, run_tenant(r)), r);
 	}
-	return oldest;
+	hmap_release(&envs);
+	hmap_release(&tenants);
 }
 
 static bool env_has_worker(struct policy *p, const struct env *e)

@@ -80,37 +80,118 @@ static void setup_options(struct store *s)
 	s->ropts = rocksdb_readoptions_create();
 }
 
-/* Writes the format version into a new store, refuses a newer one. */
-static int check_format(struct store *s, char *err, size_t errlen)
+static const char format_key[] = "format_version";
+
+static int newer_format(const char *dir, uint32_t v, char *err, size_t errlen)
 {
-	static const char key[] = "format_version";
+	snprintf(err, errlen,
+		 "store '%s' has format version %u; this build reads format "
+		 "versions up to %d (use a newer sparkpilot-scheduler)",
+		 dir, v, STORE_FORMAT_VERSION);
+	return -1;
+}
+
+static int decode_format(const char *val, size_t vlen, uint32_t *v, char *err,
+			 size_t errlen)
+{
+	if (vlen != 4) {
+		snprintf(err, errlen,
+			 "store meta key '%s' is malformed (%zu bytes, not 4)",
+			 format_key, vlen);
+		return -1;
+	}
+	*v = store_get_u32be((const uint8_t *)val);
+	return 0;
+}
+
+/* The format version of the store in dir, read through a read-only open
+ * of its meta column family, so that a store this build must refuse is
+ * left exactly as it was: a normal open would write a new MANIFEST, flush
+ * the recovered WAL and add any column family it misses. *v is 0 when
+ * there is no store yet (or no version in it). 0, or -1 with a reason. */
+static int probe_format(struct store *s, const char *dir, uint32_t *v,
+			char *err, size_t errlen)
+{
+	const char *names[2] = { "default", "meta" };
+	const rocksdb_options_t *cfopts[2] = { s->opts, s->opts };
+	rocksdb_column_family_handle_t *cf[2] = { NULL, NULL };
+	rocksdb_t *db;
+	char **cfs, *rerr = NULL, *val;
+	size_t ncf, vlen = 0;
+	bool has_meta = false;
+	int rc = 0;
+
+	*v = 0;
+	/* Fails when dir holds no store: the normal open creates it. The
+	 * list is allocated even then. */
+	cfs = rocksdb_list_column_families(s->opts, dir, &ncf, &rerr);
+	for (size_t i = 0; !rerr && i < ncf; i++)
+		has_meta |= !strcmp(cfs[i], "meta");
+	rocksdb_list_column_families_destroy(cfs, rerr ? 0 : ncf);
+	free(rerr);
+	if (!has_meta)
+		return 0;
+	db = rocksdb_open_for_read_only_column_families(
+		s->opts, dir, 2, names, cfopts, cf, 0, &rerr);
+	if (!db) {
+		snprintf(err, errlen, "cannot open store '%s': %s", dir,
+			 rerr ? rerr : "unknown error");
+		free(rerr);
+		return -1;
+	}
+	val = rocksdb_get_cf(db, s->ropts, cf[1], format_key,
+			     sizeof(format_key) - 1, &vlen, &rerr);
+	if (rerr) {
+		snprintf(err, errlen, "cannot read store '%s': %s", dir, rerr);
+		free(rerr);
+		rc = -1;
+	} else if (val) {
+		rc = decode_format(val, vlen, v, err, errlen);
+	}
+	rocksdb_free(val);
+	rocksdb_column_family_handle_destroy(cf[0]);
+	rocksdb_column_family_handle_destroy(cf[1]);
+	rocksdb_close(db);
+	return rc;
+}
+
+/* Writes the format version into a new store, and upgrades an older one.
+ * Format 2 made the run record a positional array; its reader keeps the
+ * map form of format 1 (run_codec.c), so a version-1 store needs no
+ * rewrite: bumping its version is what keeps a build that only knows
+ * format 1 from misreading the records this one writes. */
+static int set_format(struct store *s, const char *dir, char *err,
+		      size_t errlen)
+{
 	uint8_t ver[4];
 	char *val = NULL;
 	size_t vlen = 0;
-	int found = store_get(s, CF_META, key, sizeof(key) - 1, &val, &vlen,
-			      err, errlen);
-	uint32_t v;
+	uint32_t v = 0;
+	struct store_batch *b;
+	int rc, found = store_get(s, CF_META, format_key,
+				  sizeof(format_key) - 1, &val, &vlen, err,
+				  errlen);
 
 	if (found < 0)
 		return -1;
-	if (!found) {
-		struct store_batch *b = store_batch_new();
-		int rc;
-		store_put_u32be(ver, STORE_FORMAT_VERSION);
-		store_batch_put(b, s, CF_META, key, sizeof(key) - 1, ver, 4);
-		rc = store_write(s, b, true, err, errlen);
-		store_batch_free(b);
-		return rc;
-	}
-	v = vlen == 4 ? store_get_u32be((uint8_t *)val) : UINT32_MAX;
+	rc = found ? decode_format(val, vlen, &v, err, errlen) : 0;
 	free(val);
-	if (v > STORE_FORMAT_VERSION) {
-		snprintf(err, errlen,
-			 "store has format version %u; this build reads up to %d",
-			 v, STORE_FORMAT_VERSION);
+	if (rc)
 		return -1;
-	}
-	return 0;
+	if (v > STORE_FORMAT_VERSION) /* written since the probe */
+		return newer_format(dir, v, err, errlen);
+	if (v == STORE_FORMAT_VERSION)
+		return 0;
+	b = store_batch_new();
+	store_put_u32be(ver, STORE_FORMAT_VERSION);
+	store_batch_put(b, s, CF_META, format_key, sizeof(format_key) - 1,
+			ver, 4);
+	rc = store_write(s, b, true, err, errlen);
+	store_batch_free(b);
+	if (rc == 0 && found)
+		log_info("store '%s': format version %u upgraded to %d", dir,
+			 v, STORE_FORMAT_VERSION);
+	return rc;
 }
 
 struct store *store_open(const char *dir, char *err, size_t errlen)
@@ -119,8 +200,18 @@ struct store *store_open(const char *dir, char *err, size_t errlen)
 	const char *names[CF_COUNT + 1];
 	const rocksdb_options_t *cfopts[CF_COUNT + 1];
 	char *rerr = NULL;
+	uint32_t probed;
 
 	setup_options(s);
+	if (probe_format(s, dir, &probed, err, errlen)) {
+		store_close(s);
+		return NULL;
+	}
+	if (probed > STORE_FORMAT_VERSION) {
+		newer_format(dir, probed, err, errlen);
+		store_close(s);
+		return NULL;
+	}
 	for (int i = 0; i < CF_COUNT; i++) {
 		names[i] = cf_names[i];
 		cfopts[i] = s->opts;
@@ -136,7 +227,7 @@ struct store *store_open(const char *dir, char *err, size_t errlen)
 		store_close(s);
 		return NULL;
 	}
-	if (check_format(s, err, errlen)) {
+	if (set_format(s, dir, err, errlen)) {
 		store_close(s);
 		return NULL;
 	}

@@ -26,15 +26,19 @@ enum store_cf {
 	CF_COUNT
 };
 
-#define STORE_FORMAT_VERSION 1
+/* The format this build writes (docs/storage.md). A change of a record's
+ * layout bumps it; the readers of older layouts stay. */
+#define STORE_FORMAT_VERSION 2
 
 struct store;
 struct store_batch;
 
 const char *store_cf_name(enum store_cf cf);
 
-/* Opens (creating if needed) the store in dir. Refuses a store written by
- * a newer format version. NULL with a reason in err on failure. */
+/* Opens (creating if needed) the store in dir. A store of an older format
+ * version is upgraded to STORE_FORMAT_VERSION; one of a newer version is
+ * refused before anything is written to it. NULL with a one-line reason in
+ * err on failure. */
 struct store *store_open(const char *dir, char *err, size_t errlen);
 void store_close(struct store *s);
 

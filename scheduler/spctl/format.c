@@ -98,31 +98,51 @@ void format_table(struct strbuf *out, const struct json *arr, int indent)
 	free(width);
 }
 
+static bool is_table(const struct json *v)
+{
+	return v->type == JSON_ARRAY && v->n && v->items[0]->type == JSON_OBJECT;
+}
+
+/* The label of member i of a top-level reply: "items" goes by the reply's
+ * "title" when it has one; NULL for members not shown ("ok", "title"). */
+static const char *label(const struct json *obj, size_t i, int indent)
+{
+	const char *key = obj->keys[i], *title;
+	if (indent)
+		return key;
+	if (!strcmp(key, "ok") || !strcmp(key, "title"))
+		return NULL;
+	title = json_get_str(obj, "title");
+	return title && !strcmp(key, "items") ? title : key;
+}
+
 static void format_block(struct strbuf *out, const struct json *obj,
 			 int indent)
 {
 	size_t kw = 0;
-	for (size_t i = 0; i < obj->n; i++)
-		if (strlen(obj->keys[i]) > kw)
-			kw = strlen(obj->keys[i]);
+	for (size_t i = 0; i < obj->n; i++) {
+		const char *key = label(obj, i, indent);
+		if (key && strlen(key) > kw)
+			kw = strlen(key);
+	}
 	for (size_t i = 0; i < obj->n; i++) {
 		const struct json *v = obj->items[i];
-		if (indent == 0 && !strcmp(obj->keys[i], "ok"))
+		const char *key = label(obj, i, indent);
+		if (!key)
 			continue;
 		pad(out, (size_t)indent);
-		strbuf_addf(out, "%s:", obj->keys[i]);
+		strbuf_addf(out, "%s:", key);
 		if (v->type == JSON_OBJECT) {
 			strbuf_addch(out, '\n');
 			format_block(out, v, indent + 2);
 			continue;
 		}
-		if (v->type == JSON_ARRAY && v->n &&
-		    v->items[0]->type == JSON_OBJECT) {
+		if (is_table(v)) {
 			strbuf_addch(out, '\n');
 			format_table(out, v, indent + 2);
 			continue;
 		}
-		pad(out, kw - strlen(obj->keys[i]) + 1);
+		pad(out, kw - strlen(key) + 1);
 		if (v->type == JSON_ARRAY) {
 			for (size_t k = 0; k < v->n; k++) {
 				if (k)
@@ -150,6 +170,13 @@ void format_reply(struct strbuf *out, const struct json *reply)
 			strbuf_addch(out, '\n');
 		return;
 	}
+	/* A report (queue stats): its totals, then each of its tables. */
+	for (size_t i = 0; items && i < reply->n; i++)
+		if (reply->items[i] != items &&
+		    reply->items[i]->type == JSON_ARRAY) {
+			format_block(out, reply, 0);
+			return;
+		}
 	if (items && items->type == JSON_ARRAY) {
 		const char *title = json_get_str(reply, "title");
 		if (title)

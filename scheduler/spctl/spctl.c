@@ -16,27 +16,53 @@
 #include "strbuf.h"
 #include "util.h"
 
+/* One entry per command of the scheduler's table (admin_cmds.c), in its
+ * order; tests/integration/t0950-admin.sh checks the two agree. */
 static const char usage[] =
-	"usage: spctl [--socket PATH] [--json] NOUN VERB ...\n"
+	"usage: spctl [--socket PATH] [--json] COMMAND [ARGS...]\n"
+	"       spctl --help\n"
 	"\n"
+	"commands:\n"
 	"  tenant add NAME [--weight N] [--max-running N] [--max-queued N]\n"
-	"                  [--submit-rate N] [--monthly-budget USD] [--budget-mode soft|hard]\n"
-	"  tenant list | show NAME\n"
-	"  env add TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD] [--price-gb-hour USD]\n"
-	"  env list | show TENANT/ENV\n"
+	"      [--submit-rate N] [--monthly-budget USD] [--budget-mode soft|hard]\n"
+	"  tenant list\n"
+	"  tenant show NAME\n"
+	"  tenant set NAME [--weight N] [--max-running N|unlimited]\n"
+	"      [--max-queued N|unlimited] [--submit-rate N|unlimited]\n"
+	"      [--monthly-budget USD] [--budget-mode soft|hard]\n"
+	"      (or KEY=VALUE words: max-running=10 submit-rate=unlimited)\n"
+	"  env add TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD]\n"
+	"      [--price-gb-hour USD] [--max-concurrent N]\n"
+	"  env list\n"
+	"  env show TENANT/ENV\n"
 	"  agent token TENANT/ENV [--ttl SECONDS]\n"
-	"  agent list | show ID | drain ID | revoke ID\n"
-	"  job add TENANT/ENV/JOB [--driver-cores N] [--driver-memory GB] [--executor-cores N]\n"
-	"          [--executor-memory GB] [--executors N] [--timeout SECONDS]\n"
-	"          [--max-attempts N] [--run-budget USD] -- SPARK_SUBMIT_ARGS...\n"
-	"  job list | show TENANT/ENV/JOB\n"
-	"  run start TENANT/ENV/JOB [--priority N]\n"
-	"  run list [--tenant T] [--state S] | show RUN | logs RUN [--follow] | cancel RUN\n"
+	"  agent list\n"
+	"  agent show ID\n"
+	"  agent drain ID\n"
+	"  agent undrain ID\n"
+	"  agent revoke ID\n"
+	"  job add TENANT/ENV/JOB [--driver-cores N] [--driver-memory GB]\n"
+	"      [--executor-cores N] [--executor-memory GB] [--executors N]\n"
+	"      [--timeout SECONDS] [--max-attempts N] [--run-budget USD]\n"
+	"      [--max-concurrent N] -- SPARK_SUBMIT_ARGS...\n"
+	"  job list\n"
+	"  job show TENANT/ENV/JOB\n"
+	"  run start TENANT/ENV/JOB [--priority N] [--idempotency-key KEY]\n"
+	"  run list [--tenant T] [--state S] [--limit N]\n"
+	"  run show RUN\n"
+	"  run logs RUN [--after N] [--limit N] [--follow]\n"
+	"  run cancel RUN\n"
+	"  queue stats\n"
+	"  dispatch pause\n"
+	"  dispatch resume\n"
 	"  usage [TENANT] [--from DATE] [--to DATE] [--format table|json|csv]\n"
-	"  help          (the scheduler's own list of commands)\n"
+	"  help          (the scheduler's own list, with a line on each)\n"
 	"\n"
-	"The socket is --socket, else $SPARKPILOT_SOCKET, else "
-	"/run/sparkpilot/admin.sock.\n";
+	"The socket is --socket, else $SPARKPILOT_SOCKET, else\n"
+	"/run/sparkpilot/admin.sock. --json prints the scheduler's reply as is.\n"
+	"SPCTL_TIMEOUT (seconds, default 30) bounds the wait for a reply.\n"
+	"An error is one line \"spctl: error: ...\" on stderr, with exit status 1\n"
+	"when the scheduler refused, 2 when it could not be asked.\n";
 
 struct opts {
 	const char *socket;
@@ -159,8 +185,8 @@ int main(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		} else {
-			fputs(usage, stderr);
-			return fail(2, "unknown option '%s'", argv[i]);
+			return fail(2, "unknown option '%.64s' (see spctl --help)",
+				    argv[i]);
 		}
 	}
 	if (i == argc) {

@@ -12,12 +12,20 @@
  *     a terminal run was recorded terminal exactly once;
  *   - no two live leases: at most one agent holds a run under its epoch;
  *   - counters and caps: queued/running counts match a recount, and no
- *     tenant, environment or job runs more than its cap;
+ *     tenant, environment or job runs more than its cap (quotas also
+ *     change at random, as `tenant set` does: a lowered cap evicts no
+ *     run, but none is dispatched past it);
+ *   - the oldest queued age of each tenant and environment is shown
+ *     exactly when it has queued runs, and never lies in the future
+ *     (a run in retry backoff counts from when it was requeued);
  *   - idempotency keys return the run they first created;
  *   - under overload, tenants are served in proportion to their weights
  *     (within 5%) and a light tenant is not starved.
- * At the end the world is healed and driven until every run has ended.
- * A failure prints its seed and step; --seed S replays it exactly.
+ * At the end the world is healed and driven until every run has ended,
+ * then fair queueing is checked. A failure prints its seed, step and phase
+ * and the command that replays it exactly: the same seed with the same
+ * --steps (the drain and the fair-share check follow the random steps, so
+ * a shorter run would replay another sequence).
  *
  *   sp-sim [--seeds N] [--seed S] [--steps M] [--verbose]
  */
@@ -32,8 +40,10 @@
 
 #define MAX_AGENTS 32
 #define MAX_HELD 8
+#define MAX_TENANTS 8
 
 static uint64_t rng_state;
+static const char *prog = "bin/sp-sim"; /* as invoked, for the replay hint */
 
 static uint64_t rnd(void)
 {
@@ -80,27 +90,40 @@ struct world {
 	uint32_t *accepted;  /* accepted completions per run id */
 	size_t naccepted;
 	uint64_t seed, step;
+	uint64_t steps;      /* random steps asked for (--steps) */
+	const char *phase;   /* "random steps", "drain", "fair share" */
+	/* per tenant: live runs over a lowered max-running that may stay */
+	uint32_t run_allow[MAX_TENANTS];
 	bool verbose;
 	/* statistics */
 	uint64_t submits, refusals, completes, stale, deaths, partitions;
-	uint64_t restarts, cancels;
+	uint64_t restarts, cancels, limit_changes;
 };
 
 static void fail(struct world *w, const char *fmt, ...) SP_PRINTF(2, 3);
 static void fail(struct world *w, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "sim: seed %llu step %llu: invariant violated: ",
-		(unsigned long long)w->seed, (unsigned long long)w->step);
+	fprintf(stderr, "sim: seed %llu step %llu (%s): invariant violated: ",
+		(unsigned long long)w->seed, (unsigned long long)w->step,
+		w->phase);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nsim: replay with: bin/sp-sim --seed %llu --steps %llu --verbose\n",
-		(unsigned long long)w->seed, (unsigned long long)w->step + 1);
+	fprintf(stderr, "\nsim: replay with: %s --seed %llu --steps %llu --verbose\n",
+		prog, (unsigned long long)w->seed,
+		(unsigned long long)w->steps);
 	exit(1);
 }
 
 /* ---- the world ---- */
+
+static void random_limits(struct tenant *t)
+{
+	t->max_running = chance(50) ? 1 + rnd_below(6) : 0;
+	t->max_queued = chance(30) ? 5 + rnd_below(50) : 0;
+	t->submit_rate = chance(30) ? 1 + rnd_below(20) : 0;
+}
 
 static void build_world(struct world *w)
 {
@@ -112,9 +135,7 @@ static void build_world(struct world *w)
 		struct tenant *t = xcalloc(1, sizeof(*t));
 		snprintf(t->name, sizeof(t->name), "%s", tenants[ti]);
 		t->weight = 1u << ti;
-		t->max_running = chance(50) ? 1 + rnd_below(6) : 0;
-		t->max_queued = chance(30) ? 5 + rnd_below(50) : 0;
-		t->submit_rate = chance(30) ? 1 + rnd_below(20) : 0;
+		random_limits(t);
 		state_add_tenant(&w->st, t);
 		uint32_t nenv = 1 + rnd_below(2);
 		for (uint32_t ei = 0; ei < nenv; ei++) {
@@ -335,6 +356,26 @@ static void act_cancel(struct world *w)
 		     (unsigned long long)r->id, why.message);
 }
 
+/* An operator changes a tenant's quotas (`tenant set`). */
+static void act_set_limits(struct world *w)
+{
+	uint32_t i = rnd_below((uint32_t)w->st.tenants.n);
+	struct tenant *t = w->st.tenants.v[i], want = *t;
+
+	random_limits(&want);
+	policy_set_tenant_limits(&w->p, t, want.max_running, want.max_queued,
+				 want.submit_rate);
+	if (t->max_running != want.max_running ||
+	    t->max_queued != want.max_queued ||
+	    t->submit_rate != want.submit_rate)
+		fail(w, "tenant %s: limits not applied", t->name);
+	if (t->submit_rate && t->rate_tokens > (int64_t)t->submit_rate * 1000)
+		fail(w, "tenant %s: %lld millitokens over a rate of %u/s",
+		     t->name, (long long)t->rate_tokens, t->submit_rate);
+	w->run_allow[i] = t->n_running;
+	w->limit_changes++;
+}
+
 /* The scheduler restarts: the policy is rebuilt from the records alone
  * (the pure-core half of crash recovery; kill-scheduler.sh does the
  * processes). */
@@ -402,11 +443,39 @@ static void step(struct world *w, bool chaos)
 		act_restart(w);
 	} else if (chaos && roll < 936) {
 		w->p.paused = !w->p.paused;
+	} else if (chaos && roll < 940) {
+		act_set_limits(w);
 	}
 	policy_take_dirty(&w->p, NULL, NULL);
 }
 
 /* ---- invariants ---- */
+
+/* queue stats' oldest queued age: present exactly when something is
+ * queued, never in the future. */
+static void check_oldest(struct world *w)
+{
+	int64_t *env = xcalloc(w->st.envs.n + 1, sizeof(*env));
+	int64_t *ten = xcalloc(w->st.tenants.n + 1, sizeof(*ten));
+
+	policy_oldest_queued(&w->p, env, ten);
+	for (size_t i = 0; i < w->st.envs.n; i++) {
+		const struct env *e = w->st.envs.v[i];
+		if (!env[i] != !e->n_queued || env[i] > w->p.now_ms)
+			fail(w, "env %s: %u queued, oldest since %lld (now %lld)",
+			     e->key, e->n_queued, (long long)env[i],
+			     (long long)w->p.now_ms);
+	}
+	for (size_t i = 0; i < w->st.tenants.n; i++) {
+		const struct tenant *t = w->st.tenants.v[i];
+		if (!ten[i] != !t->n_queued || ten[i] > w->p.now_ms)
+			fail(w, "tenant %s: %u queued, oldest since %lld (now %lld)",
+			     t->name, t->n_queued, (long long)ten[i],
+			     (long long)w->p.now_ms);
+	}
+	free(env);
+	free(ten);
+}
 
 static void check(struct world *w)
 {
@@ -426,10 +495,18 @@ static void check(struct world *w)
 		if (q != t->n_queued || r != t->n_running)
 			fail(w, "tenant %s counts queued %u/%u running %u/%u",
 			     t->name, t->n_queued, q, t->n_running, r);
-		if (t->max_running && t->n_running > t->max_running)
+		/* runs live when max-running was lowered may stay; each
+		 * that ends lowers what may stay */
+		uint32_t cap = t->max_running > w->run_allow[i]
+				       ? t->max_running
+				       : w->run_allow[i];
+		if (t->max_running && t->n_running > cap)
 			fail(w, "tenant %s runs %u > max-running %u", t->name,
 			     t->n_running, t->max_running);
+		if (t->n_running < w->run_allow[i])
+			w->run_allow[i] = t->n_running;
 	}
+	check_oldest(w);
 	for (size_t i = 0; i < w->st.envs.n; i++) {
 		struct env *e = w->st.envs.v[i];
 		if (e->max_concurrent && e->n_running > e->max_concurrent)
@@ -597,18 +674,24 @@ static void run_seed(uint64_t seed, uint64_t steps, bool verbose,
 
 	memset(&w, 0, sizeof(w));
 	w.seed = seed;
+	w.steps = steps;
 	w.verbose = verbose;
+	w.phase = "world set-up";
 	rng_state = seed * 0x9e3779b97f4a7c15ULL + 1;
 	build_world(&w);
+	w.phase = "random steps";
 	for (w.step = 0; w.step < steps; w.step++) {
 		step(&w, true);
 		check(&w);
 	}
+	w.phase = "drain";
 	drain(&w, 200000);
+	w.phase = "fair share";
 	check_fair_share(&w);
 	if (verbose)
 		printf("seed %llu: %zu runs, %llu submits, %llu refused, %llu completes, "
-		       "%llu stale, %llu agent deaths, %llu partitions, %llu restarts\n",
+		       "%llu stale, %llu agent deaths, %llu partitions, %llu restarts, "
+		       "%llu limit changes\n",
 		       (unsigned long long)seed, w.st.nruns,
 		       (unsigned long long)w.submits,
 		       (unsigned long long)w.refusals,
@@ -616,7 +699,8 @@ static void run_seed(uint64_t seed, uint64_t steps, bool verbose,
 		       (unsigned long long)w.stale,
 		       (unsigned long long)w.deaths,
 		       (unsigned long long)w.partitions,
-		       (unsigned long long)w.restarts);
+		       (unsigned long long)w.restarts,
+		       (unsigned long long)w.limit_changes);
 	total->submits += w.submits;
 	total->refusals += w.refusals;
 	total->completes += w.completes;
@@ -625,6 +709,7 @@ static void run_seed(uint64_t seed, uint64_t steps, bool verbose,
 	total->partitions += w.partitions;
 	total->restarts += w.restarts;
 	total->cancels += w.cancels;
+	total->limit_changes += w.limit_changes;
 	free_world(&w);
 }
 
@@ -634,6 +719,7 @@ int main(int argc, char **argv)
 	bool verbose = false, one = false;
 	struct world total;
 
+	prog = argv[0];
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seeds") && i + 1 < argc)
 			seeds = strtoull(argv[++i], NULL, 10);
@@ -657,7 +743,8 @@ int main(int argc, char **argv)
 		run_seed(s, steps, verbose, &total);
 	printf("sim: %llu seeds x %llu steps: all invariants held "
 	       "(%llu submits, %llu refused, %llu completions, %llu stale reports, "
-	       "%llu agent deaths, %llu partitions, %llu restarts, %llu cancels)\n",
+	       "%llu agent deaths, %llu partitions, %llu restarts, %llu cancels, "
+	       "%llu limit changes)\n",
 	       (unsigned long long)seeds, (unsigned long long)steps,
 	       (unsigned long long)total.submits,
 	       (unsigned long long)total.refusals,
@@ -666,6 +753,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)total.deaths,
 	       (unsigned long long)total.partitions,
 	       (unsigned long long)total.restarts,
-	       (unsigned long long)total.cancels);
+	       (unsigned long long)total.cancels,
+	       (unsigned long long)total.limit_changes);
 	return 0;
 }

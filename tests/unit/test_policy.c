@@ -251,6 +251,90 @@ static void test_quotas(void **state)
 	assert_non_null(strstr(why.message, "global limit"));
 }
 
+/* tenant set: new quotas apply from the next start or dispatch; nothing
+ * already queued or live is evicted; the rate bucket follows the rate. */
+static void test_set_limits(void **state)
+{
+	struct fx *f = *state;
+	struct run *r, *out[4];
+	struct refusal why;
+
+	for (int i = 0; i < 3; i++)
+		submit(f, f->j, 0, NULL);
+	assert_int_equal(lease(f, f->a1, 2, out), 2);
+	/* lowered below what is live and queued: both stay */
+	policy_set_tenant_limits(&f->p, f->t, 1, 1, 0);
+	assert_int_equal(f->t->n_running, 2);
+	assert_int_equal(f->t->n_queued, 1);
+	assert_int_equal(lease(f, f->a2, 4, out), 0);
+	assert_int_equal(policy_submit(&f->p, f->j, 0, NULL, &r, &why), -1);
+	assert_non_null(strstr(why.message, "(max-queued 1)"));
+	/* raised: dispatch and starts go on at once */
+	policy_set_tenant_limits(&f->p, f->t, 3, 0, 0);
+	assert_int_equal(lease(f, f->a2, 4, out), 1);
+	assert_int_equal(f->t->n_running, 3);
+	assert_int_equal(policy_submit(&f->p, f->j, 0, NULL, &r, &why), 0);
+
+	/* a rate newly set starts with a full bucket of one second */
+	policy_set_tenant_limits(&f->p, f->u, 0, 0, 2);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), 0);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), 0);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), -1);
+	/* raised: tokens refill at the new rate */
+	policy_set_tenant_limits(&f->p, f->u, 0, 0, 100);
+	advance(f, 20);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), 0);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), 0);
+	/* lowered: a bucket full at 100/s holds one second of 1/s */
+	advance(f, 1000);
+	policy_set_tenant_limits(&f->p, f->u, 0, 0, 1);
+	assert_true(f->u->rate_tokens <= 1000);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), 0);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), -1);
+	assert_int_equal(why.retry_after_ms, 1000);
+	/* lifted */
+	policy_set_tenant_limits(&f->p, f->u, 0, 0, 0);
+	assert_int_equal(policy_submit(&f->p, f->uj, 0, NULL, &r, &why), 0);
+}
+
+/* queue stats' oldest queued age counts from when a run entered the
+ * queue, also while it waits out a retry backoff (whose enqueued_ms, the
+ * origin of its aging, lies in the future). */
+static void test_oldest_queued(void **state)
+{
+	struct fx *f = *state;
+	struct run *out[4], *a, *b;
+	int64_t env[2], ten[2], failed_at;
+
+	policy_oldest_queued(&f->p, env, ten);
+	assert_int_equal(env[0], 0);
+	assert_int_equal(ten[0], 0);
+	a = submit(f, f->j, 0, NULL);
+	advance(f, 100);
+	b = submit(f, f->uj, 0, NULL);
+	policy_oldest_queued(&f->p, env, ten);
+	assert_int_equal(env[0], a->created_ms); /* t/e */
+	assert_int_equal(ten[0], a->created_ms); /* t */
+	assert_int_equal(env[1], b->created_ms); /* u/e */
+	assert_int_equal(ten[1], b->created_ms); /* u */
+
+	advance(f, 100);
+	assert_int_equal(lease(f, f->a1, 1, out), 1);
+	advance(f, 100);
+	failed_at = f->p.now_ms;
+	assert_int_equal(complete(f, a, RUN_FAILED, NULL), 1);
+	assert_true(a->enqueued_ms > f->p.now_ms); /* in backoff */
+	assert_int_equal(policy_queued_since(a), failed_at);
+	policy_oldest_queued(&f->p, env, ten);
+	assert_int_equal(env[0], failed_at);
+	assert_int_equal(ten[0], failed_at);
+	/* out of backoff, in its job's queue: still the same */
+	advance(f, a->not_before_ms - f->p.now_ms);
+	assert_true(runq_contains(&f->j->queue, a));
+	policy_oldest_queued(&f->p, env, ten);
+	assert_int_equal(env[0], failed_at);
+}
+
 static void test_idempotency(void **state)
 {
 	struct fx *f = *state;
@@ -496,6 +580,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrency_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_drain_and_env, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oldest_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_expiry_and_fencing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_lost_leases, setup, teardown),

@@ -62,6 +62,37 @@ static void test_show(void **s)
 	      "  args:       a, b\n");
 }
 
+/* queue stats: totals and the pause flag, then a table per tenant and
+ * per environment ("items" under its title). */
+static void test_report(void **s)
+{
+	(void)s;
+	check("{\"ok\":true,\"queued\":3,\"oldest_queued_s\":7,"
+	      "\"paused\":true,\"tenants\":[{\"tenant\":\"acme\",\"queued\":3,"
+	      "\"oldest_queued_s\":7}],\"title\":\"environments\","
+	      "\"items\":[{\"env\":\"acme/prod\",\"queued\":3,"
+	      "\"oldest_queued_s\":7}]}",
+	      "queued:          3\n"
+	      "oldest_queued_s: 7\n"
+	      "paused:          true\n"
+	      "tenants:\n"
+	      "  TENANT  QUEUED  OLDEST_QUEUED_S\n"
+	      "  acme    3       7\n"
+	      "environments:\n"
+	      "  ENV        QUEUED  OLDEST_QUEUED_S\n"
+	      "  acme/prod  3       7\n");
+	/* nothing yet: still the totals */
+	check("{\"ok\":true,\"queued\":0,\"tenants\":[],"
+	      "\"title\":\"environments\",\"items\":[]}",
+	      "queued:       0\n"
+	      "tenants:      -\n"
+	      "environments: -\n");
+	/* a list with a scalar beside it stays a plain table */
+	check("{\"ok\":true,\"items\":[{\"id\":\"ag-1\"}],"
+	      "\"rejected_unknown_agent\":0}",
+	      "ID\nag-1\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -69,6 +100,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_show),
+		cmocka_unit_test(test_report),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

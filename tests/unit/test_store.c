@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "policy.h"
 #include "records.h"
 #include "store.h"
+#include "strbuf.h"
 #include "util.h"
 
 static char dir[64];
@@ -132,22 +134,105 @@ static void test_scan_bounds(void **s)
 	store_close(st);
 }
 
-static void test_format_version(void **s)
+/* Every file of the store in sub, with its bytes, in name order. */
+static void snapshot(const char *sub, struct strbuf *out)
 {
-	struct store *st = open_sub("c");
-	uint8_t v[4];
-	char path[128], err[256];
-	struct store_batch *b = store_batch_new();
-	(void)s;
+	char path[256];
+	struct dirent **names;
+	int n;
 
-	store_put_u32be(v, 99);
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	n = scandir(path, &names, NULL, alphasort);
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++) {
+		char file[512], buf[4096];
+		FILE *f;
+		size_t got;
+		snprintf(file, sizeof(file), "%s/%s", path, names[i]->d_name);
+		strbuf_addf(out, "%s\n", names[i]->d_name);
+		if (names[i]->d_type == DT_REG && (f = fopen(file, "rb"))) {
+			while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+				strbuf_add(out, buf, got);
+			fclose(f);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void set_version(struct store *st, uint32_t version)
+{
+	uint8_t v[4];
+	char err[256];
+	struct store_batch *b = store_batch_new();
+
+	store_put_u32be(v, version);
 	store_batch_put(b, st, CF_META, "format_version", 14, v, 4);
 	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
 	store_batch_free(b);
+}
+
+static uint32_t get_version(struct store *st)
+{
+	char *v, err[256];
+	size_t n;
+	uint32_t version;
+
+	assert_int_equal(store_get(st, CF_META, "format_version", 14, &v, &n,
+				   err, sizeof(err)), 1);
+	assert_int_equal(n, 4);
+	version = store_get_u32be((uint8_t *)v);
+	free(v);
+	return version;
+}
+
+/* A new store gets the current version; a newer one is refused with both
+ * versions named and not a byte written to it. */
+static void test_format_version(void **s)
+{
+	struct store *st = open_sub("c");
+	char path[128], err[256];
+	struct strbuf before = STRBUF_INIT, after = STRBUF_INIT;
+	(void)s;
+
+	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
+	assert_int_equal(STORE_FORMAT_VERSION, 2);
+	set_version(st, 99);
 	store_close(st);
+	snapshot("c", &before);
 	snprintf(path, sizeof(path), "%s/c", dir);
 	assert_null(store_open(path, err, sizeof(err)));
 	assert_non_null(strstr(err, "format version 99"));
+	assert_non_null(strstr(err, "up to 2"));
+	assert_null(strchr(err, '\n'));
+	snapshot("c", &after);
+	assert_int_equal(before.len, after.len);
+	assert_memory_equal(before.buf, after.buf, before.len);
+	strbuf_release(&before);
+	strbuf_release(&after);
+}
+
+/* A version-1 store is upgraded on open: its version becomes 2 and stays
+ * so (the format-1 run reader is test_run_v1_record). */
+static void test_format_upgrade(void **s)
+{
+	struct store *st = open_sub("h");
+	char *v, err[256];
+	size_t n;
+	(void)s;
+
+	set_version(st, 1);
+	put(st, CF_TENANTS, "kept", "t");
+	store_close(st);
+	st = open_sub("h");
+	assert_int_equal(get_version(st), 2);
+	assert_int_equal(store_get(st, CF_TENANTS, "kept", 4, &v, &n, err,
+				   sizeof(err)), 1);
+	free(v);
+	store_close(st);
+	st = open_sub("h");
+	assert_int_equal(get_version(st), 2);
+	store_close(st);
 }
 
 /* A synced write survives the writer's SIGKILL right after the call. */
@@ -372,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_cf_isolation_and_batch),
 		cmocka_unit_test(test_scan_bounds),
 		cmocka_unit_test(test_format_version),
+		cmocka_unit_test(test_format_upgrade),
 		cmocka_unit_test(test_sync_survives_kill),
 		cmocka_unit_test(test_records_round_trip),
 		cmocka_unit_test(test_corrupt_record),
