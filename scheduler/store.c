@@ -72,6 +72,10 @@ static void setup_options(struct store *s)
 	 * are flushed: bounds the WAL an open must replay (twice: the format
 	 * probe reads it too) after a crash, and so the restart time. */
 	rocksdb_options_set_max_total_wal_size(s->opts, 64 << 20);
+	/* Background flushes and compactions write their files out as they
+	 * go rather than in one burst at the end, which would stall the WAL
+	 * fsync that every acknowledgement waits for. */
+	rocksdb_options_set_bytes_per_sync(s->opts, 1 << 20);
 	s->cache = rocksdb_cache_create_lru(64 << 20);
 	s->table = rocksdb_block_based_options_create();
 	rocksdb_block_based_options_set_block_cache(s->table, s->cache);
