@@ -2,6 +2,7 @@
 #include "records.h"
 
 #include <msgpack.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,7 +380,8 @@ struct load_ctx {
 	enum store_cf cf;
 	char *err;
 	size_t errlen;
-	msgpack_zone *zone; /* scratch for decoding runs */
+	msgpack_zone *zone;    /* scratch for decoding runs */
+	struct run_slab *slab; /* where loaded runs are allocated */
 };
 
 static int load_job_argv(const msgpack_object *map, struct job *j)
@@ -445,7 +447,7 @@ static int load_one(const void *key, size_t klen, const void *val,
 	int bad;
 
 	if (lc->cf == CF_RUNS) {
-		struct run *r = state_alloc_run(lc->st);
+		struct run *r = run_slab_alloc(lc->slab);
 		if (klen != 8 || run_decode(val, vlen, lc->st, lc->zone, r) ||
 		    r->id != store_get_u64be(key)) {
 			run_clear(r);
@@ -482,8 +484,69 @@ static int load_one(const void *key, size_t klen, const void *val,
 }
 
 #define LOAD(cf, T, tbl) \
-	{ NULL, tbl, ARRAY_SIZE(tbl), sizeof(T), cf, NULL, 0 }
-#define LOAD_RUNS { NULL, NULL, 0, sizeof(struct run), CF_RUNS, NULL, 0 }
+	{ NULL, tbl, ARRAY_SIZE(tbl), sizeof(T), cf, NULL, 0, NULL, NULL }
+#define LOAD_RUNS \
+	{ NULL, NULL, 0, sizeof(struct run), CF_RUNS, NULL, 0, NULL, NULL }
+
+/* Runs are most of a big store: from this many on, two threads decode
+ * the two halves of the id range (ids are dense from 1). */
+#define PARALLEL_RUNS 100000
+
+struct half_load {
+	struct store *s;
+	struct load_ctx lc;
+	uint8_t from[8];
+	msgpack_zone zone;
+	struct run_slab slab;
+	char err[256];
+	int rc;
+};
+
+static void *load_upper_half(void *arg)
+{
+	struct half_load *h = arg;
+	h->rc = store_scan(h->s, CF_RUNS, h->from, 8, NULL, 0, load_one,
+			   &h->lc);
+	return NULL;
+}
+
+static int load_runs(struct store *s, struct load_ctx *lc)
+{
+	uint8_t last[8];
+	size_t klen = 0;
+	int found = store_last_key(s, CF_RUNS, last, sizeof(last), &klen);
+	uint64_t max = found == 1 && klen == 8 ? store_get_u64be(last) : 0;
+	struct half_load h = { .s = s, .lc = LOAD_RUNS };
+	pthread_t th;
+	int rc;
+
+	if (found < 0) {
+		snprintf(lc->err, lc->errlen, "cannot read the runs");
+		return -1;
+	}
+	/* A bad last key is reported by the plain scan, as corrupt. */
+	if (max < PARALLEL_RUNS || max > UINT32_MAX)
+		return store_scan(s, CF_RUNS, NULL, 0, NULL, 0, load_one, lc);
+	state_reserve_runs(lc->st, max);
+	store_put_u64be(h.from, max / 2 + 1);
+	h.lc.st = lc->st;
+	h.lc.err = h.err;
+	h.lc.errlen = sizeof(h.err);
+	h.lc.zone = &h.zone;
+	h.lc.slab = &h.slab;
+	if (!msgpack_zone_init(&h.zone, 4096) ||
+	    pthread_create(&th, NULL, load_upper_half, &h))
+		die("cannot start a loader thread");
+	rc = store_scan(s, CF_RUNS, NULL, 0, h.from, 8, load_one, lc);
+	pthread_join(th, NULL);
+	msgpack_zone_destroy(&h.zone);
+	run_slab_merge(lc->slab, &h.slab);
+	if (!rc && h.rc) {
+		snprintf(lc->err, lc->errlen, "%s", h.err);
+		rc = h.rc;
+	}
+	return rc;
+}
 
 int records_load(struct store *s, struct sched_state *st, char *err,
 		 size_t errlen)
@@ -506,8 +569,12 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		kinds[i].err = err;
 		kinds[i].errlen = errlen;
 		kinds[i].zone = &zone;
-		rc = store_scan(s, kinds[i].cf, NULL, 0, NULL, 0, load_one,
-				&kinds[i]);
+		kinds[i].slab = &st->slab;
+		if (kinds[i].cf == CF_RUNS)
+			rc = load_runs(s, &kinds[i]);
+		else
+			rc = store_scan(s, kinds[i].cf, NULL, 0, NULL, 0,
+					load_one, &kinds[i]);
 	}
 	msgpack_zone_destroy(&zone);
 	return rc ? -1 : 0;

@@ -45,7 +45,7 @@ void state_release(struct sched_state *st)
 		if (st->runs[i])
 			run_clear(st->runs[i]);
 	free(st->runs);
-	free_all(&st->run_chunks);
+	free_all(&st->slab.chunks);
 	state_init(st);
 }
 
@@ -129,22 +129,39 @@ static void ensure_run_slot(struct sched_state *st, uint64_t id)
 /* 2 MiB, the size of a transparent huge page: one fault per chunk. */
 #define RUN_CHUNK (2u << 20)
 
-struct run *state_alloc_run(struct sched_state *st)
-{
-	struct run *chunk;
+#define RUNS_PER_CHUNK (RUN_CHUNK / sizeof(struct run))
 
-	if (!st->chunk_left) {
-		chunk = aligned_alloc(RUN_CHUNK, RUN_CHUNK);
-		if (!chunk)
+struct run *run_slab_alloc(struct run_slab *slab)
+{
+	if (!slab->left) {
+		slab->cur = aligned_alloc(RUN_CHUNK, RUN_CHUNK);
+		if (!slab->cur)
 			abort(); /* out of memory */
-		madvise(chunk, RUN_CHUNK, MADV_HUGEPAGE);
-		ptrvec_push(&st->run_chunks, chunk);
-		st->chunk_left = RUN_CHUNK / sizeof(struct run);
+		madvise(slab->cur, RUN_CHUNK, MADV_HUGEPAGE);
+		ptrvec_push(&slab->chunks, slab->cur);
+		slab->left = RUNS_PER_CHUNK;
 	}
-	chunk = st->run_chunks.v[st->run_chunks.n - 1];
-	struct run *r = &chunk[RUN_CHUNK / sizeof(struct run) - st->chunk_left--];
+	struct run *r = &slab->cur[RUNS_PER_CHUNK - slab->left--];
 	memset(r, 0, sizeof(*r));
 	return r;
+}
+
+void run_slab_merge(struct run_slab *dst, struct run_slab *src)
+{
+	for (size_t i = 0; i < src->chunks.n; i++)
+		ptrvec_push(&dst->chunks, src->chunks.v[i]);
+	ptrvec_release(&src->chunks);
+	memset(src, 0, sizeof(*src));
+}
+
+struct run *state_alloc_run(struct sched_state *st)
+{
+	return run_slab_alloc(&st->slab);
+}
+
+void state_reserve_runs(struct sched_state *st, uint64_t n)
+{
+	ensure_run_slot(st, n);
 }
 
 void state_add_run(struct sched_state *st, struct run *r)

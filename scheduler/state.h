@@ -11,6 +11,20 @@
 #include "model.h"
 #include "ptrvec.h"
 
+/* Runs live in big chunks, never freed one by one: a restart loads
+ * millions, and one malloc each (with a page fault per 16) was most of the
+ * restart time. */
+struct run_slab {
+	struct ptrvec chunks; /* every chunk, for freeing */
+	struct run *cur;      /* the chunk being filled */
+	size_t left;          /* free run slots in it */
+};
+
+/* A zeroed run from slab. */
+struct run *run_slab_alloc(struct run_slab *slab);
+/* Hands src's chunks to dst (which keeps filling its own). */
+void run_slab_merge(struct run_slab *dst, struct run_slab *src);
+
 struct sched_state {
 	struct ptrvec tenants; /* struct tenant *, in creation order */
 	struct ptrvec envs;    /* struct env * */
@@ -20,11 +34,7 @@ struct sched_state {
 	struct hmap by_tenant, by_env, by_agent, by_token, by_job;
 	struct run **runs;     /* runs[id - 1]; ids are dense from 1 */
 	size_t nruns, aruns;
-	/* Runs live in big chunks, never freed one by one: a restart loads
-	 * millions, and one malloc each (with a page fault per 16) was most
-	 * of the restart time. */
-	struct ptrvec run_chunks;
-	size_t chunk_left; /* free run slots in the last chunk */
+	struct run_slab slab;
 	uint64_t next_agent_no;
 };
 
@@ -49,8 +59,11 @@ void state_add_token(struct sched_state *st, struct token *t);
 void state_add_job(struct sched_state *st, struct job *j);
 /* A zeroed run from the slab, not registered yet (for loading). */
 struct run *state_alloc_run(struct sched_state *st);
-/* Adds a loaded run from state_alloc_run (its id must be free and its
- * job set). */
+/* Makes runs[] hold ids up to n (loading sizes it once, up front). */
+void state_reserve_runs(struct sched_state *st, uint64_t n);
+/* Adds a loaded run from a slab (its id must be free and its job set).
+ * Only writes runs[id - 1]: with the ids reserved, threads loading
+ * disjoint id ranges may call it at once. */
 void state_add_run(struct sched_state *st, struct run *r);
 /* A new zeroed run of job j with the next id, already registered. */
 struct run *state_new_run(struct sched_state *st, struct job *j);

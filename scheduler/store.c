@@ -344,6 +344,30 @@ int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,
 	return 1;
 }
 
+int store_last_key(struct store *s, enum store_cf cf, void *buf, size_t cap,
+		   size_t *klen)
+{
+	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts,
+							    s->cf[cf]);
+	char *rerr = NULL;
+	int rc = 0;
+
+	rocksdb_iter_seek_to_last(it);
+	if (rocksdb_iter_valid(it)) {
+		const char *k = rocksdb_iter_key(it, klen);
+		memcpy(buf, k, *klen < cap ? *klen : cap);
+		rc = 1;
+	}
+	rocksdb_iter_get_error(it, &rerr);
+	if (rerr) {
+		log_error("store read of '%s': %s", cf_names[cf], rerr);
+		free(rerr);
+		rc = -1;
+	}
+	rocksdb_iter_destroy(it);
+	return rc;
+}
+
 int store_scan(struct store *s, enum store_cf cf, const void *start,
 	       size_t slen, const void *end, size_t elen, store_scan_fn fn,
 	       void *ctx)

@@ -70,6 +70,11 @@ int store_scan(struct store *s, enum store_cf cf, const void *start,
 	       size_t slen, const void *end, size_t elen, store_scan_fn fn,
 	       void *ctx);
 
+/* Copies the last key of cf (at most cap bytes) to buf, its length to
+ * *klen. 1 if there is one, 0 if cf is empty, -1 on a read error. */
+int store_last_key(struct store *s, enum store_cf cf, void *buf, size_t cap,
+		   size_t *klen);
+
 void store_put_u64be(uint8_t out[8], uint64_t v);
 uint64_t store_get_u64be(const uint8_t in[8]);
 void store_put_u32be(uint8_t out[4], uint32_t v);

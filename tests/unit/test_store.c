@@ -382,6 +382,77 @@ static void test_records_round_trip(void **s)
 	store_close(st);
 }
 
+/* A big store loads its runs with two threads (records.c, from 100,000
+ * runs on): every run comes back once, with its fields and strings, and
+ * a corrupt record in the upper half fails the load with its reason. */
+#define MANY_RUNS 120000
+
+static void put_many_runs(struct store *st, struct job *j, uint64_t bad_id)
+{
+	struct store_batch *b = store_batch_new();
+	char err[256], reason[32];
+	uint8_t key[8];
+
+	records_put_job(b, st, j);
+	for (uint64_t id = 1; id <= MANY_RUNS; id++) {
+		struct run r = { .id = id, .job = j, .state = RUN_QUEUED,
+				 .attempt = 1, .exit_code = -1,
+				 .priority = (int32_t)(id % 7) };
+		snprintf(reason, sizeof(reason), "run %llu", (unsigned long long)id);
+		r.reason = id % 3 ? NULL : reason;
+		if (id == bad_id) {
+			store_put_u64be(key, id);
+			store_batch_put(b, st, CF_RUNS, key, 8, "\xc1", 1);
+		} else {
+			records_put_run(b, st, &r);
+		}
+		if (id % 10000 == 0) {
+			assert_int_equal(store_write(st, b, false, err, sizeof(err)), 0);
+			store_batch_clear(b);
+		}
+	}
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+}
+
+static void test_many_runs_load(void **s)
+{
+	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
+			 .env = "acme/prod", .name = "pi", .max_attempts = 1 };
+	struct store *st = open_sub("many");
+	struct sched_state ss;
+	char err[256], want[32];
+	(void)s;
+
+	put_many_runs(st, &j, 0);
+	state_init(&ss);
+	if (records_load(st, &ss, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(ss.nruns, MANY_RUNS);
+	for (uint64_t id = 1; id <= MANY_RUNS; id++) {
+		struct run *r = state_run(&ss, id);
+		assert_non_null(r);
+		assert_int_equal(r->id, id);
+		assert_int_equal(r->priority, id % 7);
+		assert_ptr_equal(r->job, state_job(&ss, "acme/prod/pi"));
+		snprintf(want, sizeof(want), "run %llu", (unsigned long long)id);
+		if (id % 3 == 0)
+			assert_string_equal(r->reason, want);
+		else
+			assert_null(r->reason);
+	}
+	state_release(&ss);
+	store_close(st);
+
+	st = open_sub("many-bad");
+	put_many_runs(st, &j, MANY_RUNS - 5);
+	state_init(&ss);
+	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "corrupt record in 'runs'"));
+	state_release(&ss);
+	store_close(st);
+}
+
 static void test_corrupt_record(void **s)
 {
 	struct store *st = open_sub("f");
@@ -461,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_sync_survives_kill),
 		cmocka_unit_test(test_records_round_trip),
 		cmocka_unit_test(test_corrupt_record),
+		cmocka_unit_test(test_many_runs_load),
 		cmocka_unit_test(test_run_v1_record),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
