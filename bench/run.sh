@@ -111,7 +111,8 @@ end_to_end() {
 	python3 -c "import sys; n, ms = int(sys.argv[1]), int(sys.argv[2]); print(f'end to end: {n} runs queued -> succeeded in {ms/1000:.2f} s = {n*1000/ms:.0f} runs/s (8 simulated agents x 128 slots)')" $((per * 8)) $((t1 - t0))
 }
 
-# Paced starts at 1,000/s into bench/lat, two idle agents long-polling.
+# Paced starts at 1,000/s into bench/lat, four idle agents long-polling
+# (an agent busy reporting a completion is not waiting for work).
 latency() {
 	rm -f "$D/lease.log" "$D/submit.log"
 	start_agents "$D/lat.tokens" "$D/agents-lat" 256 --lease-log "$D/lease.log"
@@ -144,7 +145,7 @@ spctl tenant add backlog
 spctl env add backlog/prod
 spctl job add backlog/prod/pi -- --master yarn app.jar
 tokens bench/e2e 8 "$D/e2e.tokens"
-tokens bench/lat 2 "$D/lat.tokens"
+tokens bench/lat 4 "$D/lat.tokens"
 
 # The submit runs stay queued (no agent serves bench/prod): measure the
 # other two first, while the queue is really empty.
