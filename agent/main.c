@@ -10,6 +10,7 @@
 
 #include "agent_config.h"
 #include "client.h"
+#include "leftovers.h"
 #include "mp.h"
 #include "outbox.h"
 #include "preflight.h"
@@ -342,6 +343,7 @@ int main(int argc, char **argv)
 	else
 		log_info("agent %s starting", client_agent_id(a.cl));
 	client_set_cancel(a.cl, &stop_signal);
+	leftovers_reap(a.cfg.state_dir);
 	a.work = work_new(&a.cfg, &a.out);
 	while (!stop_signal && !a.fatal)
 		step(&a);

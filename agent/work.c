@@ -1,12 +1,14 @@
 /* work.c - supervising spark-submit runs and reporting on them. */
 #include "work.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
+#include "leftovers.h"
 #include "mp.h"
 #include "runner.h"
 #include "spark_output.h"
@@ -56,8 +58,10 @@ struct work *work_new(const struct agent_config *cfg, struct outbox *out)
 
 static void job_free(struct job_run *j)
 {
-	if (j->runner)
+	if (j->runner) {
+		leftovers_forget(j->w->cfg->state_dir, j->run);
 		runner_free(j->runner);
+	}
 	msgpack_sbuffer_destroy(&j->lines);
 	free(j);
 }
@@ -229,6 +233,9 @@ void work_start(struct work *w, const msgpack_object *lease)
 		job_free(j);
 		return;
 	}
+	if (leftovers_record(w->cfg->state_dir, j->run, runner_pid(j->runner)))
+		log_warn("run %llu: cannot record its process group: %s",
+			 (unsigned long long)j->run, strerror(errno));
 	log_info("run %llu attempt %llu: started spark-submit (pid %d)",
 		 (unsigned long long)j->run, (unsigned long long)j->attempt,
 		 (int)runner_pid(j->runner));
