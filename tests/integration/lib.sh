@@ -129,3 +129,13 @@ wait_run_state() {
 	wait_until "${3:-30}" run_is "$1" "$2" ||
 		fail "run $1 is $(run_state "$1"), expected $2"
 }
+
+# start_with_agent: a scheduler with tenant acme, environment acme/prod and
+# one agent a1 in it, ready for work.
+start_with_agent() {
+	start_scheduler
+	spctl tenant add acme >/dev/null
+	spctl env add acme/prod >/dev/null
+	start_agent a1 acme/prod
+	wait_env_ready acme/prod
+}

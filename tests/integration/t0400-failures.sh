@@ -4,11 +4,7 @@
 # with two attempts is retried once before it is recorded failed.
 . "$(dirname "$0")/lib.sh"
 
-start_scheduler
-spctl tenant add acme >/dev/null
-spctl env add acme/prod >/dev/null
-start_agent a1 acme/prod
-wait_env_ready acme/prod
+start_with_agent
 
 spctl job add acme/prod/k8s -- --master k8s://https://k8s.example:6443 \
 	--deploy-mode cluster --conf spark.fake.outcome=fail \

@@ -4,11 +4,7 @@
 # takes work, so the run, requeued by the scheduler, never runs twice.
 . "$(dirname "$0")/lib.sh"
 
-start_scheduler
-spctl tenant add acme >/dev/null
-spctl env add acme/prod >/dev/null
-start_agent a1 acme/prod
-wait_env_ready acme/prod
+start_with_agent
 
 tag=crash-$$-$RANDOM
 fakes() { pgrep -f "spark.fake.seed=$tag" | wc -l; }
