@@ -154,11 +154,6 @@ void run_slab_merge(struct run_slab *dst, struct run_slab *src)
 	memset(src, 0, sizeof(*src));
 }
 
-struct run *state_alloc_run(struct sched_state *st)
-{
-	return run_slab_alloc(&st->slab);
-}
-
 void state_reserve_runs(struct sched_state *st, uint64_t n)
 {
 	ensure_run_slot(st, n);
@@ -172,7 +167,7 @@ void state_add_run(struct sched_state *st, struct run *r)
 
 struct run *state_new_run(struct sched_state *st, struct job *j)
 {
-	struct run *r = state_alloc_run(st);
+	struct run *r = run_slab_alloc(&st->slab);
 	r->id = st->nruns + 1;
 	r->job = j;
 	r->exit_code = -1;

@@ -57,8 +57,6 @@ void state_add_env(struct sched_state *st, struct env *e);
 void state_add_agent(struct sched_state *st, struct agent *a);
 void state_add_token(struct sched_state *st, struct token *t);
 void state_add_job(struct sched_state *st, struct job *j);
-/* A zeroed run from the slab, not registered yet (for loading). */
-struct run *state_alloc_run(struct sched_state *st);
 /* Makes runs[] hold ids up to n (loading sizes it once, up front). */
 void state_reserve_runs(struct sched_state *st, uint64_t n);
 /* Adds a loaded run from a slab (its id must be free and its job set).

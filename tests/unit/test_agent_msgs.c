@@ -354,25 +354,33 @@ static void pack_held(msgpack_packer *pk, uint64_t run, uint64_t epoch,
 	msgpack_pack_uint64(pk, 1);
 }
 
-static void expect_cancel_9999(const msgpack_object *reply)
+/* Sends body as `type`, checks the reply is ok and cancels run 9999 (and
+ * only it), then empties body for the next message. */
+static void call_expect_cancel_9999(struct fx *f, const char *type,
+				    msgpack_sbuffer *body)
 {
-	const msgpack_object *c = mp_get(reply, "cancel");
+	struct strbuf out = STRBUF_INIT;
+	msgpack_unpacked u;
+	const msgpack_object *c;
 
-	assert_true(reply_ok(reply));
+	call(f, type, body, &out, &u);
+	c = mp_get(&u.data, "cancel");
+	assert_true(reply_ok(&u.data));
 	assert_non_null(c);
 	assert_int_equal(c->type, MSGPACK_OBJECT_ARRAY);
 	assert_int_equal(c->via.array.size, 1);
 	assert_int_equal(c->via.array.ptr[0].via.u64, 9999);
+	msgpack_unpacked_destroy(&u);
+	strbuf_release(&out);
+	msgpack_sbuffer_clear(body);
 }
 
 /* Every ok reply carries the cancel list of the message it answers. */
 static void test_every_reply_carries_cancel(void **state)
 {
 	struct fx *f = *state;
-	struct strbuf out = STRBUF_INIT;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	msgpack_unpacked u;
 	uint64_t run, epoch;
 
 	lease_one(f, &run, &epoch);
@@ -381,21 +389,15 @@ static void test_every_reply_carries_cancel(void **state)
 
 	pack_held(&pk, run, epoch, 1);
 	mp_kv_i64(&pk, "running", 1);
-	call(f, "heartbeat", &sb, &out, &u);
-	expect_cancel_9999(&u.data);
-	msgpack_unpacked_destroy(&u);
+	call_expect_cancel_9999(f, "heartbeat", &sb);
 
-	msgpack_sbuffer_clear(&sb);
 	pack_held(&pk, run, epoch, 4);
 	mp_kv_u64(&pk, "run", run);
 	mp_kv_u64(&pk, "epoch", epoch);
 	mp_kv_str(&pk, "state", "running");
 	mp_kv_str(&pk, "app_id", "application_1_0001");
-	call(f, "run_event", &sb, &out, &u);
-	expect_cancel_9999(&u.data);
-	msgpack_unpacked_destroy(&u);
+	call_expect_cancel_9999(f, "run_event", &sb);
 
-	msgpack_sbuffer_clear(&sb);
 	pack_held(&pk, run, epoch, 3);
 	mp_kv_u64(&pk, "run", run);
 	mp_kv_u64(&pk, "epoch", epoch);
@@ -405,33 +407,24 @@ static void test_every_reply_carries_cancel(void **state)
 	msgpack_pack_int64(&pk, time_now_ms());
 	msgpack_pack_int(&pk, 1);
 	mp_pack_cstr(&pk, "a line");
-	call(f, "log", &sb, &out, &u);
-	expect_cancel_9999(&u.data);
-	msgpack_unpacked_destroy(&u);
+	call_expect_cancel_9999(f, "log", &sb);
 
-	msgpack_sbuffer_clear(&sb);
 	pack_held(&pk, run, epoch, 4);
 	mp_kv_bool(&pk, "spark_ok", true);
 	mp_kv_str(&pk, "spark_version", "3.5.1");
 	mp_kv_i64(&pk, "disk_free_mb", 100000);
 	mp_kv_i64(&pk, "slots", 4);
-	call(f, "preflight", &sb, &out, &u);
-	expect_cancel_9999(&u.data);
-	msgpack_unpacked_destroy(&u);
+	call_expect_cancel_9999(f, "preflight", &sb);
 
-	msgpack_sbuffer_clear(&sb);
 	pack_held(&pk, run, epoch, 4);
 	mp_kv_u64(&pk, "run", run);
 	mp_kv_u64(&pk, "epoch", epoch);
 	mp_kv_str(&pk, "result", "succeeded");
 	mp_kv_i64(&pk, "exit_code", 0);
-	call(f, "complete", &sb, &out, &u);
-	expect_cancel_9999(&u.data);
-	msgpack_unpacked_destroy(&u);
+	call_expect_cancel_9999(f, "complete", &sb);
 
 	/* A lease with nothing to lease and a long wait is answered at once
 	 * when it has runs to cancel. */
-	msgpack_sbuffer_clear(&sb);
 	msgpack_pack_map(&pk, 3);
 	mp_pack_cstr(&pk, "held");
 	msgpack_pack_array(&pk, 1);
@@ -440,12 +433,9 @@ static void test_every_reply_carries_cancel(void **state)
 	msgpack_pack_uint64(&pk, 1);
 	mp_kv_u64(&pk, "slots", 1);
 	mp_kv_u64(&pk, "wait_ms", 60000);
-	call(f, "lease", &sb, &out, &u);
-	expect_cancel_9999(&u.data);
-	msgpack_unpacked_destroy(&u);
+	call_expect_cancel_9999(f, "lease", &sb);
 
 	msgpack_sbuffer_destroy(&sb);
-	strbuf_release(&out);
 }
 
 /* A batch of completions names its malformed reports by position; the
