@@ -67,7 +67,7 @@ static size_t object_span(const uint8_t *p, size_t left, uint64_t *children)
 	       (size_t)be(p + 1, lenbytes);
 }
 
-int mp_validate(const void *buf, size_t len)
+int mp_validate_prefix(const void *buf, size_t len, size_t *span)
 {
 	const uint8_t *p = buf;
 	size_t off = 0;
@@ -75,20 +75,27 @@ int mp_validate(const void *buf, size_t len)
 
 	while (pending > 0) {
 		uint64_t children;
-		size_t span;
+		size_t n;
 		if (off >= len)
 			return -1;
-		span = object_span(p + off, len - off, &children);
-		if (span == 0 || span > len - off)
+		n = object_span(p + off, len - off, &children);
+		if (n == 0 || n > len - off)
 			return -1;
-		off += span;
+		off += n;
 		pending--;
 		/* every child needs at least one more byte */
 		if (children > len - off || pending + children > len - off)
 			return -1;
 		pending += children;
 	}
-	return off == len ? 0 : -1;
+	*span = off;
+	return 0;
+}
+
+int mp_validate(const void *buf, size_t len)
+{
+	size_t span;
+	return mp_validate_prefix(buf, len, &span) == 0 && span == len ? 0 : -1;
 }
 
 bool mp_str_eq(const msgpack_object *o, const char *s)

@@ -17,6 +17,9 @@
  * allocating. msgpack-c sizes its zone from the counts in the headers, so
  * hostile input must pass this before msgpack_unpack_next. 0 / -1. */
 int mp_validate(const void *buf, size_t len);
+/* The same for the first object of buf[0..len), which may be followed by
+ * more: its length in *span. 0 / -1. */
+int mp_validate_prefix(const void *buf, size_t len, size_t *span);
 
 /* The value of key in map, or NULL if map is not a map or lacks key. */
 const msgpack_object *mp_get(const msgpack_object *map, const char *key);
