@@ -17,7 +17,7 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wstrict-prototypes -Wvla \
 	-Wwrite-strings -Wno-missing-field-initializers -Wno-format-truncation
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
-	-Icommon -Ischeduler -Iagent
+	-Icommon -Ischeduler -Iagent -Itests/unit/lib
 LIBS := -lnng -lmsgpackc -lrocksdb -lcurl -lssl -lcrypto -lz -lpthread -lm
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -27,6 +27,7 @@ SCHED_SRC := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 SPCTL_SRC := $(wildcard scheduler/spctl/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+TESTLIB_SRC := $(wildcard tests/unit/lib/*.c)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 
@@ -52,7 +53,9 @@ $(1)/libagent.a: $$(call objs,$(1),$$(AGENT_SRC))
 	$$(AR) rcs $$@ $$^
 $(1)/sp-sim: $(1)/tests/sim/sp-sim.o $(1)/libsched.a $(1)/libcommon.a
 	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
-$(1)/tests/%: $(1)/tests/unit/%.o $(1)/libsched.a $(1)/libagent.a $(1)/libcommon.a
+$(1)/libtest.a: $$(call objs,$(1),$$(TESTLIB_SRC))
+	$$(AR) rcs $$@ $$^
+$(1)/tests/%: $(1)/tests/unit/%.o $(1)/libtest.a $(1)/libsched.a $(1)/libagent.a $(1)/libcommon.a
 	$$(CC) $(2) -o $$@ $$^ $$(LIBS) -lcmocka
 -include $$(shell find $(1) -name '*.d' 2>/dev/null)
 endef

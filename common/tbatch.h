@@ -31,7 +31,7 @@
 #define TBATCH_TAG "tbatch1"
 #define TBATCH_MAX_EVENTS 65536u
 #define TBATCH_MAX_RAW (4u << 20)     /* events, decompressed */
-#define TBATCH_MAX_SEALED (2u << 20)  /* a sealed batch on the wire */
+#define TBATCH_MAX_SEALED (960u << 10) /* fits in one message (WIRE_MAX_MSG) */
 #define TBATCH_MAX_LINE 8192u         /* longer log lines are cut */
 #define TBATCH_MAX_NAME 128u          /* metric names */
 #define TBATCH_AGENT_LEN 64

@@ -24,6 +24,7 @@ static const struct flag_spec tenant_add_flags[] = {
 	{ "--submit-rate", FT_UINT, 1, SUBMIT_RATE_MAX },
 	{ "--monthly-budget", FT_USD, 0, USD_MAX },
 	{ "--budget-mode", FT_STR, 0, 0 },
+	{ "--retention-days", FT_UINT, 1, 3650 },
 	{ NULL, 0, 0, 0 },
 };
 /* As at creation, except that a quota can be lifted again: "unlimited". */
@@ -34,6 +35,7 @@ static const struct flag_spec tenant_set_flags[] = {
 	{ "--submit-rate", FT_LIMIT, 1, SUBMIT_RATE_MAX },
 	{ "--monthly-budget", FT_USD, 0, USD_MAX },
 	{ "--budget-mode", FT_STR, 0, 0 },
+	{ "--retention-days", FT_UINT, 1, 3650 },
 	{ NULL, 0, 0, 0 },
 };
 static const struct flag_spec env_add_flags[] = {
@@ -90,7 +92,8 @@ static const struct command commands[] = {
 	{ "help", "", "list the commands", 0, 0, no_flags, false, cmd_help },
 	{ "tenant add",
 	  "NAME [--weight N] [--max-running N] [--max-queued N] "
-	  "[--submit-rate N] [--monthly-budget USD] [--budget-mode soft|hard]",
+	  "[--submit-rate N] [--monthly-budget USD] [--budget-mode soft|hard] "
+	  "[--retention-days N]",
 	  "create a tenant", 1, 1, tenant_add_flags, false, cmd_tenant_add },
 	{ "tenant list", "", "list tenants", 0, 0, no_flags, false,
 	  cmd_tenant_list },
@@ -99,8 +102,9 @@ static const struct command commands[] = {
 	{ "tenant set",
 	  "NAME [--weight N] [--max-running N|unlimited] "
 	  "[--max-queued N|unlimited] [--submit-rate N|unlimited] "
-	  "[--monthly-budget USD] [--budget-mode soft|hard] (or KEY=VALUE...)",
-	  "change a tenant's weight, quotas or budget", 1, 1,
+	  "[--monthly-budget USD] [--budget-mode soft|hard] "
+	  "[--retention-days N] (or KEY=VALUE...)",
+	  "change a tenant's weight, quotas, budget or retention", 1, 1,
 	  tenant_set_flags, false, cmd_tenant_set, true },
 	{ "env add",
 	  "TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD] "
@@ -141,6 +145,8 @@ static const struct command commands[] = {
 	  cmd_run_show },
 	{ "run logs", "RUN [--after N] [--limit N]", "print a run's log", 1, 1,
 	  run_logs_flags, false, cmd_run_logs },
+	{ "run metrics", "RUN", "print a run's metrics", 1, 1, no_flags,
+	  false, cmd_run_metrics },
 	{ "run cancel", "RUN", "cancel a run", 1, 1, no_flags, false,
 	  cmd_run_cancel },
 	{ "queue stats", "", "queued and running runs per tenant and environment",

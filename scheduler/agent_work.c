@@ -10,6 +10,7 @@
 #include "mreply.h"
 #include "records.h"
 #include "sched_ctx.h"
+#include "telemetry.h"
 #include "util.h"
 
 #define MAX_LOG_LINES 1000
@@ -281,6 +282,47 @@ static bool on_log(struct sched *c, struct event *ev, struct agent *ag,
 	return on_heartbeat(c, ev, ag, stop);
 }
 
+/* A telemetry message: {batches: [sealed batch, ...]}, checked already on
+ * the transport's thread (telemetry_precheck). The reply acknowledges the
+ * batches stored now or before, by batch number, and lists the refused
+ * ones with the reason; the agent forgets both. */
+static bool on_telemetry(struct sched *c, struct event *ev, struct agent *ag,
+			 const struct stop_list *stop)
+{
+	struct tb_pre *p = ev->pre;
+	size_t nacked = 0;
+	struct mreply m;
+
+	if (!p)
+		return reply_error(c, ev, "malformed");
+	telemetry_apply(c, ag, p);
+	for (size_t i = 0; i < p->n; i++)
+		nacked += p->items[i].v == TB_STORE ||
+			  p->items[i].v == TB_DUPLICATE;
+	reply_begin(&m, ag, stop);
+	mreply_key(&m, "acked");
+	msgpack_pack_array(&m.pk, nacked);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->items[i].v == TB_STORE || p->items[i].v == TB_DUPLICATE)
+			msgpack_pack_uint64(&m.pk, p->items[i].m.seq);
+	mreply_key(&m, "rejected");
+	msgpack_pack_array(&m.pk, p->n - nacked);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct tb_item *it = &p->items[i];
+		if (it->v == TB_STORE || it->v == TB_DUPLICATE)
+			continue;
+		/* a malformed batch may have no readable number: its
+		 * position in `batches` names it */
+		msgpack_pack_array(&m.pk, 3);
+		msgpack_pack_uint64(&m.pk, i);
+		msgpack_pack_uint64(&m.pk, it->m.seq);
+		mp_pack_cstr(&m.pk, tb_verdict_name(it->v));
+	}
+	mreply_finish(&m, &ev->reply);
+	sched_complete(c, ev);
+	return true;
+}
+
 /* One completion report (a map: run, epoch, result, exit_code, reason,
  * class, app_id). 0 if recorded, -1 if stale or foreign, -2 if malformed. */
 static int complete_one(struct sched *c, struct agent *ag,
@@ -417,6 +459,7 @@ bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
 		{ "preflight", on_preflight }, { "heartbeat", on_heartbeat },
 		{ "lease", on_lease },         { "run_event", on_run_event },
 		{ "log", on_log },             { "complete", on_complete },
+		{ "telemetry", on_telemetry },
 	};
 	struct stop_list stop;
 

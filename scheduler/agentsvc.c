@@ -16,6 +16,7 @@
 #include "keyreg.h"
 #include "mp.h"
 #include "sign.h"
+#include "telemetry.h"
 #include "util.h"
 #include "wire.h"
 
@@ -92,6 +93,10 @@ static void authenticate(struct agentsvc *s, struct event *ev)
 		ev->auth = AUTH_FORGED;
 	} else {
 		ev->auth = wire_verify(&ev->msg, pub) ? AUTH_FORGED : AUTH_OK;
+		if (ev->auth == AUTH_OK && !strcmp(ev->msg.type, "telemetry")) {
+			ev->pre = telemetry_precheck(&ev->msg, pub);
+			ev->pre_free = telemetry_pre_free;
+		}
 	}
 }
 

@@ -63,6 +63,17 @@ static void write_agent(struct jw *w, const struct agent *ag,
 	jw_uint(w, "rejected_replayed", ag->rejected_replayed);
 	jw_uint(w, "rejected_unsigned", ag->rejected_unsigned);
 	jw_uint(w, "rejected_stale", ag->rejected_stale);
+	jw_obj_open(w, "telemetry");
+	jw_uint(w, "batches", ag->tb_stored);
+	jw_uint(w, "events", ag->tb_events);
+	jw_uint(w, "last_batch", ag->tb_high);
+	jw_uint(w, "duplicates", ag->tb_duplicate);
+	jw_uint(w, "rejected_forged", ag->tb_rejected_forged);
+	jw_uint(w, "rejected_unknown_key", ag->tb_rejected_unknown_key);
+	jw_uint(w, "rejected_replayed", ag->tb_rejected_replayed);
+	jw_uint(w, "rejected_malformed", ag->tb_rejected_malformed);
+	jw_uint(w, "rejected_stale", ag->tb_rejected_stale);
+	jw_obj_close(w);
 }
 
 int cmd_agent_list(struct sched *c, const struct cmd_args *a, struct reply *r)

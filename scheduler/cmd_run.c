@@ -1,4 +1,5 @@
-/* cmd_run.c - admin commands for runs: start, list, show, logs, cancel. */
+/* cmd_run.c - admin commands for runs: start, list, show, logs, metrics,
+ * cancel. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "parse.h"
 #include "records.h"
 #include "sched_ctx.h"
+#include "telemetry.h"
 #include "util.h"
 
 int cmd_run_start(struct sched *c, const struct cmd_args *a, struct reply *r)
@@ -148,6 +150,7 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 struct log_out {
 	struct jw *w;
 	uint32_t next;
+	uint32_t sent;
 };
 
 static int log_line_out(uint32_t line, int64_t ts, int stream,
@@ -161,13 +164,16 @@ static int log_line_out(uint32_t line, int64_t ts, int stream,
 	jw_strn(lo->w, "line", text, len);
 	jw_obj_close(lo->w);
 	lo->next = line + 1;
+	lo->sent++;
 	return 0;
 }
 
+/* Lines come from the telemetry batches, after any line logs a format-2
+ * store kept for the run (numbered before them). */
 int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	const struct run *run = run_arg(c, a->pos[0], r);
-	struct log_out lo = { &r->w, 0 };
+	struct log_out lo = { &r->w, 0, 0 };
 	uint32_t limit;
 
 	if (!run)
@@ -176,7 +182,10 @@ int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r)
 	limit = (uint32_t)arg_num(a, "--limit", 10000);
 	jw_arr_open(&r->w, "lines");
 	if (records_scan_logs(c->store, run->id, lo.next, limit, log_line_out,
-			      &lo) < 0) {
+			      &lo) < 0 ||
+	    (lo.sent < limit &&
+	     telemetry_scan_lines(c, run->job->tenant, run->id, lo.next,
+				  limit - lo.sent, log_line_out, &lo) < 0)) {
 		return cmd_fail(r, "internal", "cannot read the log of run %llu",
 				(unsigned long long)run->id);
 	}
@@ -185,6 +194,47 @@ int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_str(&r->w, "state", run_state_name(run->state));
 	jw_bool(&r->w, "done",
 		run_state_terminal(run->state) && lo.next >= run->log_lines);
+	return 0;
+}
+
+int cmd_run_metrics(struct sched *c, const struct cmd_args *a,
+		    struct reply *r)
+{
+	const struct run *run = run_arg(c, a->pos[0], r);
+	static const char *const types[] = { "", "counter", "gauge",
+					     "histogram" };
+	struct telemetry_metric *m;
+	int n;
+
+	if (!run)
+		return -1;
+	m = xcalloc(TELEMETRY_MAX_METRICS, sizeof(*m));
+	n = telemetry_run_metrics(c, run->job->tenant, run->id, m);
+	if (n < 0) {
+		free(m);
+		return cmd_fail(r, "internal",
+				"cannot read the metrics of run %llu",
+				(unsigned long long)run->id);
+	}
+	jw_uint(&r->w, "run", run->id);
+	jw_arr_open(&r->w, "items");
+	for (int i = 0; i < n; i++) {
+		jw_obj_open(&r->w, NULL);
+		jw_str(&r->w, "name", m[i].name);
+		jw_str(&r->w, "type", types[m[i].type]);
+		if (m[i].type == TM_HISTOGRAM) {
+			jw_int(&r->w, "count", m[i].count);
+			jw_int(&r->w, "sum", m[i].sum);
+			jw_int(&r->w, "min", m[i].min);
+			jw_int(&r->w, "max", m[i].max);
+		} else {
+			jw_int(&r->w, "value", m[i].value);
+		}
+		jw_time(&r->w, "ts", m[i].ts_ms);
+		jw_obj_close(&r->w);
+	}
+	jw_arr_close(&r->w);
+	free(m);
 	return 0;
 }
 

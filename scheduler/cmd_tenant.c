@@ -32,6 +32,7 @@ int cmd_tenant_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 	t->submit_rate = (uint32_t)arg_num(a, "--submit-rate", 0);
 	t->monthly_budget = arg_num(a, "--monthly-budget", 0);
 	t->budget_mode = strcmp(mode, "hard") ? BUDGET_SOFT : BUDGET_HARD;
+	t->retention_days = (uint32_t)arg_num(a, "--retention-days", 0);
 	t->created_ms = c->now_ms;
 	state_add_tenant(c->st, t);
 	records_put_tenant(c->batch, c->store, t);
@@ -66,6 +67,9 @@ static void write_tenant(struct sched *c, struct jw *w, const struct tenant *t,
 			jw_str(w, "monthly_budget", "none");
 		jw_str(w, "budget_mode",
 		       t->budget_mode == BUDGET_HARD ? "hard" : "soft");
+		jw_uint(w, "retention_days",
+			t->retention_days ? t->retention_days
+					  : (uint64_t)c->cfg->log_retention_days);
 	}
 	jw_uint(w, "environments", envs);
 	jw_uint(w, "queued", queued);
@@ -131,6 +135,9 @@ static void describe_changes(struct strbuf *sb, const struct tenant *was,
 	if (was->budget_mode != now->budget_mode)
 		strbuf_addf(sb, "%s budget-mode -> %s", sb->len ? "," : "",
 			    now->budget_mode == BUDGET_HARD ? "hard" : "soft");
+	if (was->retention_days != now->retention_days)
+		strbuf_addf(sb, "%s retention-days -> %u", sb->len ? "," : "",
+			    now->retention_days);
 }
 
 /* tenant set NAME [--max-running N|unlimited] ... (or max-running=N ...):
@@ -151,7 +158,7 @@ int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 		return cmd_fail(r, "usage",
 				"nothing to change; usage: tenant set NAME KEY=VALUE... "
 				"(keys: weight, max-running, max-queued, submit-rate, "
-				"monthly-budget, budget-mode)");
+				"monthly-budget, budget-mode, retention-days)");
 	if (mode && strcmp(mode, "soft") && strcmp(mode, "hard"))
 		return cmd_fail(r, "invalid",
 				"--budget-mode: '%.64s' must be soft or hard",
@@ -164,8 +171,11 @@ int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 	now.monthly_budget = arg_num(a, "--monthly-budget", t->monthly_budget);
 	if (mode)
 		now.budget_mode = strcmp(mode, "hard") ? BUDGET_SOFT : BUDGET_HARD;
+	now.retention_days =
+		(uint32_t)arg_num(a, "--retention-days", t->retention_days);
 	describe_changes(&sb, t, &now);
 	t->weight = now.weight;
+	t->retention_days = now.retention_days;
 	t->monthly_budget = now.monthly_budget;
 	t->budget_mode = now.budget_mode;
 	policy_set_tenant_limits(&c->pol, t, now.max_running, now.max_queued,

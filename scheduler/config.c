@@ -32,6 +32,8 @@ static const struct setting settings[] = {
 	S_INT(idempotency_ttl_s, 86400, 30LL * 86400),
 	S_INT(turn_max_events, 1, 1000000),
 	S_INT(log_completions, 0, 1),
+	S_INT(log_retention_days, 1, 3650),
+	S_INT(retention_interval_s, 1, 86400),
 	S_STR(log_level),
 };
 
@@ -56,6 +58,8 @@ void config_defaults(struct sched_config *c)
 	c->idempotency_ttl_s = 86400;
 	c->turn_max_events = 4096;
 	c->log_completions = 1;
+	c->log_retention_days = 7;
+	c->retention_interval_s = 3600;
 }
 
 int config_set(struct sched_config *c, const char *key, const char *value,

@@ -29,6 +29,9 @@ struct sched_config {
 	int64_t idempotency_ttl_s; /* an idempotency key's lifetime */
 	int64_t turn_max_events;   /* events applied per core turn */
 	int64_t log_completions;   /* 1: one log line per finished run */
+	int64_t log_retention_days; /* telemetry kept after a run ends, unless
+				     * its tenant sets its own */
+	int64_t retention_interval_s; /* between retention passes */
 	char log_level[16];
 };
 

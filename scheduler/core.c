@@ -11,6 +11,7 @@
 #include "records.h"
 #include "fairq.h"
 #include "sched_ctx.h"
+#include "telemetry.h"
 #include "util.h"
 
 struct event *event_new(enum event_kind kind)
@@ -26,6 +27,8 @@ void event_free(struct event *ev)
 	if (!ev)
 		return;
 	cmdline_release(&ev->cmd);
+	if (ev->pre_free)
+		ev->pre_free(ev->pre);
 	if (ev->msg_open)
 		wire_msg_release(&ev->msg);
 	free(ev->buf);
@@ -62,6 +65,8 @@ static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
 		int64_t wake_at = agent_msgs_next_deadline(c);
 		if (policy_next_wake(&c->pol) < wake_at)
 			wake_at = policy_next_wake(&c->pol);
+		if (c->retention_due_mono < wake_at)
+			wake_at = c->retention_due_mono;
 		if (wake_at == INT64_MAX) {
 			pthread_cond_wait(&c->wake, &c->lock);
 			continue;
@@ -203,6 +208,11 @@ static void *core_main(void *arg)
 		policy_tick(&c->pol);
 		apply_events(c, list);
 		policy_tick(&c->pol);
+		if (c->now_mono >= c->retention_due_mono) {
+			telemetry_retention(c);
+			c->retention_due_mono =
+				c->now_mono + c->cfg->retention_interval_s * 1000;
+		}
 		agent_msgs_serve_parked(c, stopping);
 		commit_and_reply(c);
 		c->turns++;
@@ -249,6 +259,11 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	c->st = st;
 	c->cfg = cfg;
 	c->keys = keys;
+	/* The first retention pass soon after a start, so that a scheduler
+	 * restarted more often than the interval still drops old data. */
+	c->retention_due_mono = time_mono_ms() +
+		1000 * (cfg->retention_interval_s < 60 ? cfg->retention_interval_s
+							: 60);
 	c->batch = store_batch_new();
 	fairq_init(&c->fq);
 	policy_init(&c->pol, st, &lim, time_now_ms(), time_mono_ms());

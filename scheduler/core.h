@@ -47,6 +47,10 @@ struct event {
 	enum agent_auth auth;
 	char auth_detail[128];
 	int64_t park_until_mono; /* long poll deadline while parked */
+	/* what the transport's thread worked out ahead of the core (the
+	 * checked batches of a telemetry message), and how to free it */
+	void *pre;
+	void (*pre_free)(void *);
 	/* the reply, filled by the core */
 	struct strbuf reply;
 	event_done_fn done;

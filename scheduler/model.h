@@ -32,11 +32,17 @@ struct tenant {
 	int64_t monthly_budget;  /* micro-USD, 0 = none */
 	enum budget_mode budget_mode;
 	int64_t created_ms;
+	uint32_t retention_days; /* telemetry kept after a run ends; 0 = the
+				  * scheduler's log_retention_days */
 	/* runtime, rebuilt at start by policy_init() */
 	uint32_t n_queued, n_running;
 	int64_t rate_tokens;     /* submit token bucket, in millitokens */
 	int64_t rate_refill_ms;  /* when the bucket was last refilled */
 	uint64_t dispatched, refused;
+	/* telemetry retention passes (telemetry.c) */
+	uint64_t expired_from;      /* start of the open range of expired runs */
+	uint64_t dropped[8][2];     /* run ranges already dropped */
+	size_t dropped_n;
 };
 
 enum env_mode { ENV_FULL, ENV_BYOC_LITE };
@@ -86,6 +92,14 @@ struct agent {
 	uint64_t rejected_unsigned;
 	uint64_t rejected_stale; /* completions naming an old epoch */
 	uint64_t accepted;       /* messages accepted */
+	/* telemetry batches (telemetry.c): the highest batch number stored
+	 * and which of the TELEMETRY_WINDOW below it are, then counts */
+	uint64_t tb_high;
+	uint8_t tb_window[32];
+	uint64_t tb_stored, tb_events, tb_duplicate;
+	uint64_t tb_rejected_malformed, tb_rejected_forged;
+	uint64_t tb_rejected_unknown_key, tb_rejected_replayed;
+	uint64_t tb_rejected_stale;
 	bool preflight_ok;       /* last preflight passed: may take work */
 	char spark_version[64];
 	/* The last accepted message and its reply, persisted in the same batch

@@ -35,6 +35,7 @@ static const struct field tenant_fields[] = {
 	FLD(struct tenant, monthly_budget, F_I64),
 	FLD(struct tenant, budget_mode, F_I32),
 	FLD(struct tenant, created_ms, F_I64),
+	FLD(struct tenant, retention_days, F_U32),
 };
 
 static const struct field env_fields[] = {
@@ -73,6 +74,16 @@ static const struct field agent_fields[] = {
 	FSTR(struct agent, spark_version),
 	FLD(struct agent, last_seq, F_U64),
 	FSTR(struct agent, last_digest),
+	FLD(struct agent, tb_high, F_U64),
+	FLD(struct agent, tb_window, F_BIN),
+	FLD(struct agent, tb_stored, F_U64),
+	FLD(struct agent, tb_events, F_U64),
+	FLD(struct agent, tb_duplicate, F_U64),
+	FLD(struct agent, tb_rejected_malformed, F_U64),
+	FLD(struct agent, tb_rejected_forged, F_U64),
+	FLD(struct agent, tb_rejected_unknown_key, F_U64),
+	FLD(struct agent, tb_rejected_replayed, F_U64),
+	FLD(struct agent, tb_rejected_stale, F_U64),
 };
 
 static const struct field token_fields[] = {

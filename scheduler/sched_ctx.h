@@ -40,6 +40,8 @@ struct sched {
 	struct keyreg *keys;       /* agent public keys for the transport */
 	uint64_t turns, commits, events;
 	uint64_t rejected_malformed; /* messages from no known agent */
+	int64_t retention_due_mono;  /* next telemetry retention pass */
+	uint64_t logs_dropped_below; /* format-2 line logs dropped below it */
 };
 
 /* The meta key holding the dispatch kill switch ("1" = paused). */

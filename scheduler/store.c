@@ -10,7 +10,7 @@
 
 static const char *const cf_names[CF_COUNT] = {
 	"meta", "tenants", "envs",  "agents", "tokens",     "jobs",
-	"runs", "queue",   "logs",  "usage",  "idempotency",
+	"runs", "queue",   "logs",  "usage",  "idempotency", "telemetry",
 };
 
 struct store {
@@ -167,7 +167,9 @@ static int probe_format(struct store *s, const char *dir, uint32_t *v,
  * Format 2 made the run record a positional array; its reader keeps the
  * map form of format 1 (run_codec.c), so a version-1 store needs no
  * rewrite: bumping its version is what keeps a build that only knows
- * format 1 from misreading the records this one writes. */
+ * format 1 from misreading the records this one writes. Format 3 added
+ * the telemetry column family (signed batches, created empty on open);
+ * the line logs a format-2 store holds in `logs` stay readable there. */
 static int set_format(struct store *s, const char *dir, char *err,
 		      size_t errlen)
 {
@@ -309,6 +311,14 @@ void store_batch_delete(struct store_batch *b, struct store *s,
 			enum store_cf cf, const void *key, size_t klen)
 {
 	rocksdb_writebatch_delete_cf(b->wb, s->cf[cf], key, klen);
+}
+
+void store_batch_delete_range(struct store_batch *b, struct store *s,
+			      enum store_cf cf, const void *start, size_t slen,
+			      const void *end, size_t elen)
+{
+	rocksdb_writebatch_delete_range_cf(b->wb, s->cf[cf], start, slen, end,
+					   elen);
 }
 
 int store_write(struct store *s, struct store_batch *b, bool sync, char *err,

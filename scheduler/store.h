@@ -23,12 +23,13 @@ enum store_cf {
 	CF_LOGS,
 	CF_USAGE,
 	CF_IDEMPOTENCY,
+	CF_TELEMETRY,
 	CF_COUNT
 };
 
 /* The format this build writes (docs/storage.md). A change of a record's
  * layout bumps it; the readers of older layouts stay. */
-#define STORE_FORMAT_VERSION 2
+#define STORE_FORMAT_VERSION 3
 
 struct store;
 struct store_batch;
@@ -51,6 +52,10 @@ void store_batch_put(struct store_batch *b, struct store *s, enum store_cf cf,
 		     size_t vlen);
 void store_batch_delete(struct store_batch *b, struct store *s,
 			enum store_cf cf, const void *key, size_t klen);
+/* Deletes every key in [start, end) with one range tombstone. */
+void store_batch_delete_range(struct store_batch *b, struct store *s,
+			      enum store_cf cf, const void *start, size_t slen,
+			      const void *end, size_t elen);
 
 /* Writes b atomically; with sync, the WAL is fsynced before returning. */
 int store_write(struct store *s, struct store_batch *b, bool sync, char *err,

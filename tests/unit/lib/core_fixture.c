@@ -1,0 +1,259 @@
+/* core_fixture.c - a real core thread over a real store for unit tests:
+ * admin commands, sealed agent messages posted the way the transport posts
+ * them, and restarts over the same store the way the daemon does. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core_fixture.h"
+#include "json.h"
+#include "mp.h"
+#include "records.h"
+#include "telemetry.h"
+#include "wire.h"
+
+
+/* The reply of the last event, handed over by the core thread. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static struct strbuf answer = STRBUF_INIT;
+static bool answered;
+
+static void on_done(struct event *ev)
+{
+	pthread_mutex_lock(&mu);
+	strbuf_reset(&answer);
+	strbuf_add(&answer, ev->reply.buf, ev->reply.len);
+	answered = true;
+	pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+	event_free(ev);
+}
+
+/* Posts ev and waits for its reply (into out). */
+void post_wait(struct fx *f, struct event *ev, struct strbuf *out)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	ev->done = on_done;
+	pthread_mutex_lock(&mu);
+	answered = false;
+	core_post(f->core, ev);
+	while (!answered && rc == 0)
+		rc = pthread_cond_timedwait(&cv, &mu, &ts);
+	strbuf_reset(out);
+	strbuf_add(out, answer.buf, answer.len);
+	pthread_mutex_unlock(&mu);
+	if (!answered)
+		fail_msg("no reply within 10 s");
+}
+
+/* Runs an admin command; returns its JSON reply (caller frees). */
+struct json *admin(struct fx *f, const char *line)
+{
+	struct event *ev = event_new(EV_ADMIN);
+	struct strbuf out = STRBUF_INIT;
+	struct json *j;
+	char err[128];
+
+	assert_int_equal(cmdline_split(line, strlen(line), &ev->cmd, err,
+				       sizeof(err)), 0);
+	post_wait(f, ev, &out);
+	j = json_parse(out.buf, out.len, err, sizeof(err));
+	if (!j || !json_get_bool(j, "ok"))
+		fail_msg("%s: %s", line, out.buf);
+	strbuf_release(&out);
+	return j;
+}
+
+void admin_ok(struct fx *f, const char *line)
+{
+	json_free(admin(f, line));
+}
+
+/* Sends sealed bytes as the transport would (the signature is ours). */
+void send_raw(struct fx *f, const struct strbuf *msg, struct strbuf *out)
+{
+	struct event *ev = event_new(EV_AGENT);
+	char err[128];
+
+	ev->len = msg->len;
+	ev->buf = xmalloc(msg->len);
+	memcpy(ev->buf, msg->buf, msg->len);
+	assert_int_equal(wire_open(ev->buf, ev->len, &ev->msg, err,
+				   sizeof(err)), WIRE_OK);
+	ev->msg_open = true;
+	ev->auth = strcmp(ev->msg.type, "enroll") ? AUTH_OK : AUTH_ENROLL;
+	if (!strcmp(ev->msg.type, "telemetry")) {
+		uint8_t pub[SIGN_PUB_LEN];
+		sign_key_public(f->key, pub);
+		ev->pre = telemetry_precheck(&ev->msg, pub);
+		ev->pre_free = telemetry_pre_free;
+	}
+	post_wait(f, ev, out);
+}
+
+/* Seals body (a packed map) as the next message of the agent into msg. */
+void seal(struct fx *f, const char *type, const msgpack_sbuffer *body,
+		 struct strbuf *msg)
+{
+	strbuf_reset(msg);
+	wire_seal(msg, type, f->agent, ++f->seq, time_now_ms(), body->data,
+		  body->size, f->key);
+}
+
+/* Seals and sends; the reply is unpacked into u (over out's bytes). */
+void call(struct fx *f, const char *type, const msgpack_sbuffer *body,
+		 struct strbuf *out, msgpack_unpacked *u)
+{
+	struct strbuf msg = STRBUF_INIT;
+
+	seal(f, type, body, &msg);
+	send_raw(f, &msg, out);
+	strbuf_release(&msg);
+	msgpack_unpacked_init(u);
+	assert_int_equal(msgpack_unpack_next(u, out->buf, out->len, NULL),
+			 MSGPACK_UNPACK_SUCCESS);
+}
+
+bool reply_ok(const msgpack_object *o)
+{
+	bool ok = false;
+	return !mp_get_bool(o, "ok", &ok) && ok;
+}
+
+/* Loads the state from the store, as the daemon does at start. */
+void load_state(struct fx *f)
+{
+	char err[256];
+
+	state_init(&f->st);
+	assert_int_equal(records_load(f->store, &f->st, err, sizeof(err)), 0);
+}
+
+void run_core(struct fx *f)
+{
+	f->core = core_start(f->store, &f->st, &f->cfg, f->keys);
+	assert_non_null(f->core);
+}
+
+void start_core(struct fx *f)
+{
+	load_state(f);
+	run_core(f);
+}
+
+void stop_core(struct fx *f)
+{
+	core_stop(f->core);
+	f->core = NULL;
+}
+
+/* Enrolls an agent into a ready acme/prod, with job acme/prod/j. */
+int fx_setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	struct strbuf out = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	struct json *tok;
+	uint8_t pub[32];
+	char err[256], line[256];
+
+	log_setup("test", LOG_ERROR);
+	strcpy(f->dir, "/tmp/sp-corefx.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->store = store_open(f->dir, err, sizeof(err));
+	assert_non_null(f->store);
+	config_defaults(&f->cfg);
+	f->keys = keyreg_new();
+	f->key = sign_key_generate();
+	start_core(f);
+	admin_ok(f, "tenant add acme");
+	admin_ok(f, "env add acme/prod");
+	admin_ok(f, "job add acme/prod/j -- --master yarn app.jar");
+	tok = admin(f, "agent token acme/prod");
+
+	sign_key_public(f->key, pub);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	mp_kv_str(&pk, "token", json_get_str(tok, "token"));
+	mp_kv_bin(&pk, "pubkey", pub, sizeof(pub));
+	call(f, "enroll", &sb, &out, &u);
+	assert_true(reply_ok(&u.data));
+	assert_int_equal(mp_get_str(&u.data, "agent", f->agent,
+				    sizeof(f->agent)), 0);
+	msgpack_unpacked_destroy(&u);
+	json_free(tok);
+
+	msgpack_sbuffer_clear(&sb);
+	msgpack_pack_map(&pk, 4);
+	mp_kv_bool(&pk, "spark_ok", true);
+	mp_kv_str(&pk, "spark_version", "3.5.1");
+	mp_kv_i64(&pk, "disk_free_mb", 100000);
+	mp_kv_i64(&pk, "slots", 4);
+	call(f, "preflight", &sb, &out, &u);
+	line[0] = '\0';
+	mp_get_str(&u.data, "env_state", line, sizeof(line));
+	assert_string_equal(line, "ready");
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+	*state = f;
+	return 0;
+}
+
+int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	if (f->core)
+		stop_core(f);
+	state_release(&f->st);
+	store_close(f->store);
+	keyreg_free(f->keys);
+	sign_key_free(f->key);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	free(f);
+	return system(cmd);
+}
+
+/* Leases one run; sets *run and *epoch. */
+void lease_one(struct fx *f, uint64_t *run, uint64_t *epoch)
+{
+	struct strbuf out = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	const msgpack_object *runs;
+
+	admin_ok(f, "run start acme/prod/j");
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	mp_kv_u64(&pk, "slots", 1);
+	mp_kv_u64(&pk, "wait_ms", 0);
+	call(f, "lease", &sb, &out, &u);
+	runs = mp_get(&u.data, "runs");
+	assert_non_null(runs);
+	assert_int_equal(runs->via.array.size, 1);
+	assert_int_equal(mp_get_u64(runs->via.array.ptr, "run", run), 0);
+	assert_int_equal(mp_get_u64(runs->via.array.ptr, "epoch", epoch), 0);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+}
+

@@ -1,0 +1,61 @@
+/*
+ * core_fixture.h - a real core thread over a real store, with one enrolled
+ * agent in a ready acme/prod that has job acme/prod/j (fx_setup), for the
+ * unit tests of what agent messages and admin commands do.
+ */
+#ifndef SP_CORE_FIXTURE_H
+#define SP_CORE_FIXTURE_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "core.h"
+#include "json.h"
+#include "keyreg.h"
+#include "sign.h"
+#include "state.h"
+#include "store.h"
+#include "strbuf.h"
+
+struct fx {
+	char dir[64];
+	struct store *store;
+	struct sched_state st;
+	struct sched_config cfg;
+	struct keyreg *keys;
+	struct sched *core;
+	struct sign_key *key;
+	char agent[64];
+	uint64_t seq;
+};
+
+/* cmocka group setup / teardown: *state is the struct fx. */
+int fx_setup(void **state);
+int fx_teardown(void **state);
+
+/* Posts ev and waits for its reply (into out). */
+void post_wait(struct fx *f, struct event *ev, struct strbuf *out);
+/* Runs an admin command; returns its JSON reply (caller frees). Fails the
+ * test if it is not ok. */
+struct json *admin(struct fx *f, const char *line);
+void admin_ok(struct fx *f, const char *line);
+/* Sends sealed bytes as the transport would (the signature is ours). */
+void send_raw(struct fx *f, const struct strbuf *msg, struct strbuf *out);
+/* Seals body (a packed map) as the next message of the agent into msg. */
+void seal(struct fx *f, const char *type, const msgpack_sbuffer *body,
+	  struct strbuf *msg);
+/* Seals and sends; the reply is unpacked into u (over out's bytes). */
+void call(struct fx *f, const char *type, const msgpack_sbuffer *body,
+	  struct strbuf *out, msgpack_unpacked *u);
+bool reply_ok(const msgpack_object *o);
+/* Loads the state from the store, as the daemon does at start. */
+void load_state(struct fx *f);
+void run_core(struct fx *f);
+void start_core(struct fx *f);
+void stop_core(struct fx *f);
+/* Starts a run of acme/prod/j and leases it; sets *run and *epoch. */
+void lease_one(struct fx *f, uint64_t *run, uint64_t *epoch);
+
+#endif
