@@ -138,7 +138,9 @@ static int words_kind(const char *k, const struct span *w, int nw)
 			return REDACT_API_KEY;
 		if (word_is(k, b, "private"))
 			return REDACT_PRIVATE_KEY;
-		if (word_is(k, b, "encryption"))
+		/* Azure connection strings: AccountKey=, SharedAccessKey= */
+		if (word_is(k, b, "encryption") || word_is(k, b, "account") ||
+		    (c && word_is(k, b, "access") && word_is(k, c, "shared")))
 			return REDACT_SECRET;
 		return -1;
 	}
@@ -155,7 +157,8 @@ static int words_kind(const char *k, const struct span *w, int nw)
 	if (word_is(k, a, "authorization"))
 		return REDACT_AUTHORIZATION;
 	if (word_is(k, a, "sig") ||
-	    (b && word_is(k, a, "signature") && word_is(k, b, "amz")))
+	    (b && word_is(k, a, "signature") &&
+	     (word_is(k, b, "amz") || word_is(k, b, "access"))))
 		return REDACT_SIGNATURE;
 	return -1;
 }
