@@ -1,0 +1,66 @@
+/*
+ * redact_match.h - the word lists and shapes behind the redactor's scanner
+ * (redact.c): which key names are secret-like, which values hold no
+ * secret, what an AWS secret key, an Authorization scheme, a card
+ * number and an e-mail domain look like. Internal to the redactor; pure
+ * functions over byte ranges (not NUL-terminated), ASCII case folding, no
+ * locale.
+ */
+#ifndef SP_REDACT_MATCH_H
+#define SP_REDACT_MATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define REDACT_MARK "[REDACTED:"
+#define REDACT_MARK_LEN (sizeof(REDACT_MARK) - 1)
+
+static inline int redact_lc(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static inline bool redact_is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* p[0..n) equals the lower-case literal lit, ignoring ASCII case. */
+bool redact_ci_eq(const char *p, size_t n, const char *lit);
+/* p[0..n) contains the lower-case literal lit, ignoring ASCII case. */
+bool redact_ci_contains(const char *p, size_t n, const char *lit);
+/* p[0..n) starts with our own "[REDACTED:" marker. */
+bool redact_already_redacted(const char *p, size_t n);
+
+/*
+ * The kind (enum redact_kind) for the value of key k[0..n), or -1 if the
+ * key is not secret-like. The key is split into words at . _ - and
+ * camelCase and its last words decide: "spark.ssl.keyPassword" and
+ * "DB_PASSWD" are passwords, "fs.s3a.secret.key" an AWS secret (the
+ * caller checks the value's shape, else it is a plain secret),
+ * "tokenizer", "max_tokens", "oauthTokenFile" are nothing. Kubernetes
+ * secret references (".secrets.", "secretKeyRef") and the shell's PWD are
+ * not secret.
+ */
+int redact_key_kind(const char *k, size_t n);
+/* A value that holds no secret: empty, N/A, null, none, true, false, a
+ * mask ("**..."), a reference ("${...}"), a structure opener ('{', '('),
+ * or our own marker. */
+bool redact_placeholder(const char *v, size_t n);
+/* 40 characters of [A-Za-z0-9/+=], like an AWS secret access key. */
+bool redact_aws_secret_shape(const char *v, size_t n);
+/* Authorization scheme p[0..n): 1 if its credentials are one token
+ * (Basic, Bearer, ...), 2 if they are parameters to the end of the value
+ * (Digest, AWS4-HMAC-SHA256, ...), 0 if unknown. */
+int redact_auth_scheme(const char *p, size_t n);
+/* A card number starting at in[i] (in[0..len)): 13-19 digits, grouped as
+ * printed on cards (4-4-4-4, 4-6-5, 4-6-4, 4-4-4-4-3) or not, a card
+ * network's prefix, the Luhn check. Returns true and sets *end past it;
+ * else false with *end past the first run of digits. */
+bool redact_card_at(const char *in, size_t len, size_t i, size_t *end);
+/* The domain of an e-mail address starting at in[d]: labels, a TLD of
+ * letters, some lower case (upper-case domains are Kerberos realms).
+ * Sets *end past it. */
+bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end);
+
+#endif
