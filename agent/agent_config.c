@@ -5,11 +5,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "redact.h"
 #include "settings.h"
 #include "util.h"
 
 #define A_STR(f) SETTING_STR(struct agent_config, f)
 #define A_INT(f, lo, hi) SETTING_INT(struct agent_config, f, lo, hi)
+
+/* A rule is compiled once here, so a bad one stops the start with its
+ * line in the config file. */
+static int check_redact_rule(const char *value, char *err, size_t errlen)
+{
+	struct redactor *r = redactor_new();
+	int rc = redact_add_rule(r, value, err, errlen);
+	redactor_free(r);
+	return rc;
+}
 
 static const struct setting settings[] = {
 	A_STR(scheduler),
@@ -27,6 +38,8 @@ static const struct setting settings[] = {
 	A_INT(kill_grace_ms, 0, 600000),
 	A_INT(request_timeout_ms, 100, 600000),
 	A_INT(preflight_retry_ms, 100, 3600000),
+	SETTING_LIST(struct agent_config, redact_rules, "redact_rule",
+		     check_redact_rule),
 };
 
 void agent_config_defaults(struct agent_config *c)

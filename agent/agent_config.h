@@ -24,6 +24,9 @@ struct agent_config {
 	int64_t kill_grace_ms;      /* SIGTERM -> SIGKILL on cancel/timeout */
 	int64_t request_timeout_ms;
 	int64_t preflight_retry_ms; /* re-check a failed preflight */
+	/* extra redaction rules, "KIND REGEX" per line (redact.h), each
+	 * checked when read */
+	char redact_rules[32 * 320];
 };
 
 void agent_config_defaults(struct agent_config *c);

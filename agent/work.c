@@ -8,8 +8,10 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "diagnose.h"
 #include "leftovers.h"
 #include "mp.h"
+#include "redact.h"
 #include "runner.h"
 #include "spark_output.h"
 #include "util.h"
@@ -22,6 +24,8 @@ struct job_run {
 	struct runner *runner;
 	struct spark_watch watch;
 	bool stopping;        /* agent shutdown: report as failed */
+	struct redact_stream rs;  /* PEM blocks span lines; counts by kind */
+	struct diagnoser *diag;   /* reads the raw lines: classifies failures */
 	/* the pending log batch: packed [ts, stream, text] arrays */
 	msgpack_sbuffer lines;
 	msgpack_packer pk;
@@ -35,6 +39,8 @@ struct work {
 	struct outbox *out;
 	struct job_run **runs;
 	size_t n, alloc;
+	struct redactor *redactor; /* built-in rules + the config's */
+	struct strbuf line;        /* a redacted line */
 	bool stopping; /* work_stop_all was called: start nothing new */
 };
 
@@ -53,6 +59,17 @@ struct work *work_new(const struct agent_config *cfg, struct outbox *out)
 	struct work *w = xcalloc(1, sizeof(*w));
 	w->cfg = cfg;
 	w->out = out;
+	w->redactor = redactor_new();
+	strbuf_init(&w->line, 0);
+	/* each rule passed its check when the config was read */
+	for (const char *p = cfg->redact_rules; *p;) {
+		char rule[320], err[256];
+		size_t n = strcspn(p, "\n");
+		snprintf(rule, sizeof(rule), "%.*s", (int)n, p);
+		if (redact_add_rule(w->redactor, rule, err, sizeof(err)))
+			log_error("redact_rule '%s': %s", rule, err);
+		p += n + (p[n] == '\n');
+	}
 	return w;
 }
 
@@ -63,6 +80,7 @@ static void job_free(struct job_run *j)
 		runner_free(j->runner);
 	}
 	msgpack_sbuffer_destroy(&j->lines);
+	diagnoser_free(j->diag);
 	free(j);
 }
 
@@ -73,6 +91,8 @@ void work_free(struct work *w)
 	for (size_t i = 0; i < w->n; i++)
 		job_free(w->runs[i]);
 	free(w->runs);
+	redactor_free(w->redactor);
+	strbuf_release(&w->line);
 	free(w);
 }
 
@@ -126,30 +146,59 @@ static void flush_logs(struct job_run *j)
 	j->nlines = 0;
 }
 
+/* Reports the end of a run. A failed or timed-out run carries the failure
+ * class from its output and the line that decided it, redacted (the
+ * scheduler's retry policy reads the class; spctl run diagnose shows both). */
 static void send_complete(struct job_run *j, const char *result,
-			  int exit_code, const char *reason)
+			  int exit_code, const char *reason, bool classify)
 {
+	const struct diagnosis *d = NULL;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
+	struct strbuf line = STRBUF_INIT, why = STRBUF_INIT;
+
 	flush_logs(j);
+	/* the reason may quote the driver (YARN diagnostics, say) */
+	redact_line(j->w->redactor, NULL, reason, strlen(reason), &why);
+	reason = why.buf;
+	if (classify) {
+		d = diagnose_result(j->diag);
+		redact_line(j->w->redactor, NULL, d->line, strlen(d->line),
+			    &line);
+	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	pack_ids(&pk, j, 4);
+	pack_ids(&pk, j, d ? 7 : 4);
 	mp_kv_str(&pk, "result", result);
 	mp_kv_i64(&pk, "exit_code", exit_code);
 	mp_kv_str(&pk, "app_id", j->watch.app_id);
 	mp_kv_str(&pk, "reason", reason);
+	if (d) {
+		mp_kv_str(&pk, "class", d->category);
+		mp_kv_str(&pk, "diag_line", line.buf);
+		mp_kv_u64(&pk, "diag_line_no", d->line_no);
+	}
 	outbox_push(j->w->out, "complete", sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
-	log_info("run %llu attempt %llu: %s%s%s", (unsigned long long)j->run,
+	log_info("run %llu attempt %llu: %s%s%s%s%s", (unsigned long long)j->run,
 		 (unsigned long long)j->attempt, result, reason[0] ? ": " : "",
-		 reason);
+		 reason, d ? "; class " : "", d ? d->category : "");
+	strbuf_release(&line);
+	strbuf_release(&why);
 }
 
 static void on_line(void *ctx, int stream, const char *line, size_t len)
 {
 	struct job_run *j = ctx;
+	struct strbuf *red = &j->w->line;
 	unsigned ev = spark_watch_line(&j->watch, line, len);
+
+	diagnose_line(j->diag, line, len);
+	/* nothing leaves the host unredacted: the raw line stops here */
+	strbuf_reset(red);
+	redact_line(j->w->redactor, &j->rs, line, len, red);
+	line = red->buf;
+	len = red->len;
 
 	if (ev & SPARK_EV_RUNNING)
 		send_state(j, "running");
@@ -199,6 +248,8 @@ void work_start(struct work *w, const msgpack_object *lease)
 	char **argv;
 
 	j->w = w;
+	redact_stream_init(&j->rs);
+	j->diag = diagnoser_new();
 	msgpack_sbuffer_init(&j->lines);
 	msgpack_packer_init(&j->pk, &j->lines, msgpack_sbuffer_write);
 	spark_watch_init(&j->watch);
@@ -215,7 +266,7 @@ void work_start(struct work *w, const msgpack_object *lease)
 		 (unsigned long long)j->attempt);
 	if (w->stopping) {
 		send_complete(j, "failed", -1,
-			      "the agent stopped before the run started");
+			      "the agent stopped before the run started", false);
 		job_free(j);
 		return;
 	}
@@ -229,7 +280,7 @@ void work_start(struct work *w, const msgpack_object *lease)
 	j->runner = runner_start(&spec, err, sizeof(err));
 	free_argv(argv);
 	if (!j->runner) {
-		send_complete(j, "failed", -1, err);
+		send_complete(j, "failed", -1, err, false);
 		job_free(j);
 		return;
 	}
@@ -280,20 +331,24 @@ static void finish(struct job_run *j, int status, enum runner_end why)
 						   sizeof(reason));
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 
+	diagnose_exit(j->diag, status);
 	if (j->watch.driver_exit_code >= 0)
 		code = j->watch.driver_exit_code;
+	/* the output is classified when Spark failed or never got going
+	 * (a timeout spent waiting for resources is no_resources) */
 	if (j->stopping)
 		send_complete(j, "failed", code,
-			      "the agent stopped while the run was in progress");
+			      "the agent stopped while the run was in progress",
+			      false);
 	else if (why == RUNNER_TIMED_OUT)
 		send_complete(j, "timed_out", code,
-			      "timeout reached: spark-submit was stopped");
+			      "timeout reached: spark-submit was stopped", true);
 	else if (why == RUNNER_CANCELLED)
-		send_complete(j, "cancelled", code, "cancelled");
+		send_complete(j, "cancelled", code, "cancelled", false);
+	else if (res == SPARK_SUCCEEDED)
+		send_complete(j, "succeeded", code, "", false);
 	else
-		send_complete(j, res == SPARK_SUCCEEDED ? "succeeded"
-							: "failed",
-			      code, res == SPARK_SUCCEEDED ? "" : reason);
+		send_complete(j, "failed", code, reason, true);
 }
 
 void work_tick(struct work *w, int64_t now_mono)

@@ -137,5 +137,10 @@ const char *diagnose_hint(const char *name);
 /* Whether a retry might succeed after a failure of this category; true
  * for NULL, "" and names that are not known (nothing says otherwise). */
 bool diagnose_retryable(const char *name);
+/* By category number: its hint (NULL if out of range), and whether it is
+ * a wrapper (python_error, stage_retries_exhausted: the real cause is
+ * nested in it). */
+const char *diagnose_category_hint(enum diagnose_category c);
+bool diagnose_category_wrapper(enum diagnose_category c);
 
 #endif

@@ -22,11 +22,21 @@ int settings_set(const struct setting *tbl, size_t n, void *base,
 					 (int64_t *)p, err, errlen)
 				       ? -1
 				       : 0;
-		if (strlen(value) >= tbl[i].size) {
-			snprintf(err, errlen, "value of '%s' is too long", key);
+		if (tbl[i].check && tbl[i].check(value, err, errlen))
+			return -1;
+		size_t used = tbl[i].list ? strlen(p) : 0;
+		if (tbl[i].list && strchr(value, '\n')) {
+			snprintf(err, errlen, "value of '%s' has a newline", key);
 			return -1;
 		}
-		strcpy(p, value);
+		if (used + strlen(value) + tbl[i].list >= tbl[i].size) {
+			snprintf(err, errlen, "%s of '%s' is too long",
+				 tbl[i].list ? "the list" : "value", key);
+			return -1;
+		}
+		strcpy(p + used, value);
+		if (tbl[i].list)
+			strcat(p, "\n");
 		return 0;
 	}
 	snprintf(err, errlen, "unknown setting '%s'", key);

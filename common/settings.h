@@ -15,12 +15,21 @@ struct setting {
 	size_t off;      /* offset of the field in the settings struct */
 	size_t size;     /* bytes of a string field */
 	int64_t min, max;
+	/* A list: every occurrence appends its value and a newline to the
+	 * string field, instead of replacing it. */
+	bool list;
+	/* Optional check of a string value (0, or -1 with a reason), so a bad
+	 * one is refused where it is written, with its line. */
+	int (*check)(const char *value, char *err, size_t errlen);
 };
 
 #define SETTING_STR(T, f) \
 	{ #f, false, offsetof(T, f), sizeof(((T *)0)->f), 0, 0 }
 #define SETTING_INT(T, f, lo, hi) \
 	{ #f, true, offsetof(T, f), sizeof(int64_t), lo, hi }
+
+#define SETTING_LIST(T, f, key, chk) \
+	{ key, false, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, true, chk }
 
 /* A command-line flag and the setting it sets. */
 struct setting_flag {

@@ -125,6 +125,8 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_run_metrics(struct sched *c, const struct cmd_args *a,
 		    struct reply *r);
+int cmd_run_diagnose(struct sched *c, const struct cmd_args *a,
+		     struct reply *r);
 int cmd_run_cancel(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
 		    struct reply *r);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent_msgs.h"
+#include "diagnose.h"
 #include "mp.h"
 #include "mreply.h"
 #include "records.h"
@@ -330,7 +331,7 @@ static int complete_one(struct sched *c, struct agent *ag,
 {
 	uint64_t id = 0, epoch = 0;
 	char result[32] = "", reason[REASON_LEN] = "", cls[64] = "";
-	char app_id[APP_ID_LEN] = "";
+	char app_id[APP_ID_LEN] = "", line[DIAGNOSE_LINE_MAX] = "";
 	struct completion done = { .exit_code = -1 };
 	int64_t code = -1;
 	struct run *r;
@@ -354,10 +355,17 @@ static int complete_one(struct sched *c, struct agent *ag,
 	mp_get_str(item, "app_id", app_id, sizeof(app_id));
 	mp_get_str(item, "reason", reason, sizeof(reason));
 	mp_get_str(item, "class", cls, sizeof(cls));
+	mp_get_str(item, "diag_line", line, sizeof(line));
+	if (cls[0] && !diagnose_category_known(cls)) {
+		log_warn("agent %s: run %llu: unknown failure class '%.64s' "
+			 "taken as none", ag->id, (unsigned long long)id, cls);
+		cls[0] = '\0';
+	}
 	done.result = (enum run_state)to;
 	done.exit_code = code >= 0 && code < 256 ? (int)code : -1;
 	done.reason = reason;
 	done.failure_class = cls;
+	done.diag_line = line;
 	done.app_id = app_id;
 	if (policy_complete(&c->pol, r, &done))
 		log_info("run %llu: attempt %u %s on agent %s%s%s; retry in %lld ms",

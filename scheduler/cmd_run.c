@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "admin_cmds.h"
+#include "diagnose.h"
 #include "parse.h"
 #include "records.h"
 #include "sched_ctx.h"
@@ -235,6 +236,69 @@ int cmd_run_metrics(struct sched *c, const struct cmd_args *a,
 	}
 	jw_arr_close(&r->w);
 	free(m);
+	return 0;
+}
+
+/* Feeds stored log lines to a diagnoser (runs whose agent sent no
+ * class: an older agent, or lines stored before the run ended). */
+static int diagnose_out(uint32_t line, int64_t ts, int stream,
+			const char *text, size_t len, void *ctx)
+{
+	(void)line;
+	(void)ts;
+	(void)stream;
+	diagnose_line(ctx, text, len);
+	return 0;
+}
+
+int cmd_run_diagnose(struct sched *c, const struct cmd_args *a,
+		     struct reply *r)
+{
+	const struct run *run = run_arg(c, a->pos[0], r);
+	const char *cls, *line, *from = "agent";
+	struct diagnoser *d = NULL;
+
+	if (!run)
+		return -1;
+	if (run->state != RUN_FAILED && run->state != RUN_TIMED_OUT &&
+	    !(run->state == RUN_QUEUED && run->attempt > 1))
+		return cmd_fail(r, "not_failed",
+				"run %llu is %s: only a failed attempt has "
+				"something to diagnose",
+				(unsigned long long)run->id,
+				run_state_name(run->state));
+	cls = run->failure_class;
+	line = run->diag_line ? run->diag_line : "";
+	if (!cls) {
+		/* the agent sent no class: classify the stored log */
+		d = diagnoser_new();
+		if (records_scan_logs(c->store, run->id, 0, UINT32_MAX,
+				      diagnose_out, d) < 0 ||
+		    telemetry_scan_lines(c, run->job->tenant, run->id, 0,
+					 UINT32_MAX, diagnose_out, d) < 0) {
+			diagnoser_free(d);
+			return cmd_fail(r, "internal",
+					"cannot read the log of run %llu",
+					(unsigned long long)run->id);
+		}
+		if (run->exit_code >= 0)
+			diagnose_exit(d, run->exit_code << 8);
+		cls = diagnose_result(d)->category;
+		line = diagnose_result(d)->line;
+		from = "stored log";
+	}
+	jw_uint(&r->w, "run", run->id);
+	jw_str(&r->w, "state", run_state_name(run->state));
+	jw_uint(&r->w, "attempt", run->attempt);
+	jw_str(&r->w, "class", cls);
+	jw_bool(&r->w, "retryable", diagnose_retryable(cls));
+	jw_str(&r->w, "hint", diagnose_hint(cls) ? diagnose_hint(cls) : "");
+	jw_str(&r->w, "line", line);
+	jw_str(&r->w, "classified_from", from);
+	jw_str(&r->w, "reason", run->reason ? run->reason : "");
+	if (run->exit_code >= 0)
+		jw_int(&r->w, "exit_code", run->exit_code);
+	diagnoser_free(d);
 	return 0;
 }
 

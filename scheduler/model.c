@@ -164,7 +164,9 @@ void run_clear(struct run *r)
 	free(r->reason);
 	free(r->failure_class);
 	free(r->idem_key);
+	free(r->diag_line);
 	r->app_id = r->reason = r->failure_class = r->idem_key = NULL;
+	r->diag_line = NULL;
 }
 
 void job_release(struct job *j)

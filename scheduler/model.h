@@ -158,8 +158,9 @@ enum run_state {
 	RUN_STATE_COUNT
 };
 
-/* Kept small: a million queued runs must fit and load quickly. Optional
- * strings are heap-allocated and NULL when empty (run_set_str). */
+/* Kept small, 256 bytes: a million queued runs must fit and load quickly
+ * (fresh memory is slow to touch on a VM: docs/storage.md, Restart).
+ * Optional strings are heap-allocated and NULL when empty (run_set_str). */
 struct run {
 	uint64_t id;
 	struct job *job;       /* the record stores job->key */
@@ -187,8 +188,10 @@ struct run {
 	char *reason;          /* why it ended or was last requeued */
 	char *failure_class;   /* as reported by the agent */
 	char *idem_key;        /* idempotency key given at start */
+	char *diag_line;       /* the output line its failure class came from
+				* (redacted by the agent) */
 	/* runtime */
-	size_t qidx;           /* index in the run queue holding it */
+	uint32_t qidx;         /* index in the run queue holding it */
 	bool dirty;            /* changed since the last flush to the store */
 };
 

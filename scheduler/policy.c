@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diagnose.h"
 #include "util.h"
 
 /* An idempotency index entry: the key bytes "tenant\0key" live inline so
@@ -516,16 +517,10 @@ int policy_progress(struct policy *p, struct run *r, enum run_state to,
 
 /* ---- completion and retries ---- */
 
+/* One list of what a retry cannot fix: the classifier's (diagnose.h). */
 bool policy_class_retryable(const char *cls)
 {
-	static const char *const permanent[] = {
-		"class_not_found", "version_conflict", "input_missing",
-		"s3_access_denied",
-	};
-	for (size_t i = 0; cls && i < ARRAY_SIZE(permanent); i++)
-		if (!strcmp(cls, permanent[i]))
-			return false;
-	return true;
+	return diagnose_retryable(cls);
 }
 
 int64_t policy_backoff_ms(const struct policy_limits *l, uint64_t run_id,
@@ -567,6 +562,7 @@ int policy_complete(struct policy *p, struct run *r,
 		run_set_str(&r->app_id, c->app_id);
 	run_set_str(&r->reason, c->reason);
 	run_set_str(&r->failure_class, c->failure_class);
+	run_set_str(&r->diag_line, c->diag_line);
 	release(p, r);
 	mark(p, r);
 	if (c->result == RUN_FAILED && !r->cancel_requested &&

@@ -125,6 +125,7 @@ struct completion {
 	int exit_code;         /* -1 unknown */
 	const char *reason;
 	const char *failure_class; /* NULL/"" unknown: retryable */
+	const char *diag_line;     /* the output line the class came from */
 	const char *app_id;
 };
 /* An owned run's attempt ended. Returns 1 if the run went back to the

@@ -57,7 +57,7 @@ void run_encode(const struct run *r, msgpack_sbuffer *sb)
 	pack_opt_str(&pk, r->reason);
 	pack_opt_str(&pk, r->failure_class);
 	pack_opt_str(&pk, r->idem_key);
-	msgpack_pack_nil(&pk); /* reserved */
+	pack_opt_str(&pk, r->diag_line); /* nil before format 3 */
 }
 
 /* Positional readers: each checks the type and the range. */
@@ -169,6 +169,7 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 	get_str(&c, NULL, 0, &r->reason);
 	get_str(&c, NULL, 0, &r->failure_class);
 	get_str(&c, NULL, 0, &r->idem_key);
+	get_str(&c, NULL, 0, &r->diag_line);
 	if (c.bad || t.bad)
 		return -1;
 	r->job = state_job(st, job);

@@ -131,6 +131,9 @@ static void ensure_run_slot(struct sched_state *st, uint64_t id)
 
 #define RUNS_PER_CHUNK (RUN_CHUNK / sizeof(struct run))
 
+/* The slab and the restart time are sized on it: a field added must fit. */
+_Static_assert(sizeof(struct run) == 256, "struct run grew past 256 bytes");
+
 struct run *run_slab_alloc(struct run_slab *slab)
 {
 	if (!slab->left) {

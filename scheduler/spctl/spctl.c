@@ -53,6 +53,7 @@ static const char usage[] =
 	"  run show RUN\n"
 	"  run logs RUN [--after N] [--limit N] [--follow]\n"
 	"  run metrics RUN\n"
+	"  run diagnose RUN\n"
 	"  run cancel RUN\n"
 	"  queue stats\n"
 	"  dispatch pause\n"
