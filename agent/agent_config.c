@@ -38,6 +38,9 @@ static const struct setting settings[] = {
 	A_INT(kill_grace_ms, 0, 600000),
 	A_INT(request_timeout_ms, 100, 600000),
 	A_INT(preflight_retry_ms, 100, 3600000),
+	A_INT(spool_max_mb, 1, 1 << 20),
+	A_STR(spool_fsync),
+	A_INT(spool_fsync_ms, 10, 60000),
 	SETTING_LIST(struct agent_config, redact_rules, "redact_rule",
 		     check_redact_rule),
 };
@@ -56,6 +59,9 @@ void agent_config_defaults(struct agent_config *c)
 	c->kill_grace_ms = 10000;
 	c->request_timeout_ms = 10000;
 	c->preflight_retry_ms = 30000;
+	c->spool_max_mb = 256;
+	snprintf(c->spool_fsync, sizeof(c->spool_fsync), "interval");
+	c->spool_fsync_ms = 1000;
 }
 
 int agent_config_set(struct agent_config *c, const char *key,
@@ -106,6 +112,14 @@ int agent_config_validate(const struct agent_config *c, char *err,
 	}
 	if (!c->state_dir[0] || !c->spark_submit[0]) {
 		snprintf(err, errlen, "state_dir and spark_submit must be set");
+		return -1;
+	}
+	if (strcmp(c->spool_fsync, "always") &&
+	    strcmp(c->spool_fsync, "interval") &&
+	    strcmp(c->spool_fsync, "never")) {
+		snprintf(err, errlen,
+			 "spool_fsync '%s' must be always, interval or never",
+			 c->spool_fsync);
 		return -1;
 	}
 	if (c->enroll_token[0] && c->enroll_token_file[0]) {

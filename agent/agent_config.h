@@ -24,6 +24,9 @@ struct agent_config {
 	int64_t kill_grace_ms;      /* SIGTERM -> SIGKILL on cancel/timeout */
 	int64_t request_timeout_ms;
 	int64_t preflight_retry_ms; /* re-check a failed preflight */
+	int64_t spool_max_mb;       /* telemetry spool bound (tsink.h) */
+	char spool_fsync[16];       /* always | interval | never */
+	int64_t spool_fsync_ms;     /* interval: sync at least this often */
 	/* extra redaction rules, "KIND REGEX" per line (redact.h), each
 	 * checked when read */
 	char redact_rules[32 * 320];

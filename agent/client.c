@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "parse.h"
+#include "seqfile.h"
 #include "sign.h"
 #include "util.h"
 #include "wire.h"
@@ -23,8 +23,7 @@ struct client {
 	char dir[512];
 	char id[64];
 	struct sign_key *key;
-	uint64_t next_seq;  /* next sequence number to use */
-	uint64_t seq_limit; /* reserved on disk up to here (exclusive) */
+	struct seqfile seq; /* of our messages */
 	nng_socket sock;
 	nng_dialer dialer;
 	nng_tls_config *tls;
@@ -43,26 +42,9 @@ static void state_path(const struct client *c, const char *name, char *buf,
 	snprintf(buf, len, "%s/%s", c->dir, name);
 }
 
-/* Reserves the next block of sequence numbers on disk before using any,
- * so a crash can never make us reuse one (the scheduler would reject it as
- * a replay). */
-static int reserve_seq(struct client *c)
-{
-	char path[600], buf[32];
-	uint64_t limit = c->seq_limit + SEQ_BLOCK;
-	int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)limit);
-
-	state_path(c, "seq", path, sizeof(path));
-	if (write_file_atomic(path, buf, (size_t)n, 0600))
-		return error("cannot write '%s': %s", path, strerror(errno));
-	c->seq_limit = limit;
-	return 0;
-}
-
 static int load_state(struct client *c, char *err, size_t errlen)
 {
 	char path[600], *text;
-	uint64_t v;
 
 	state_path(c, "identity.key", path, sizeof(path));
 	c->key = sign_key_load_or_create(path, err, errlen);
@@ -75,25 +57,9 @@ static int load_state(struct client *c, char *err, size_t errlen)
 		snprintf(c->id, sizeof(c->id), "%s", text);
 		free(text);
 	}
+	/* a reused number would be rejected as a replay */
 	state_path(c, "seq", path, sizeof(path));
-	text = read_file(path, 64, NULL);
-	if (text) {
-		text[strcspn(text, "\r\n")] = '\0';
-		if (parse_u64(text, 1, UINT64_MAX / 2, &v, NULL, 0)) {
-			snprintf(err, errlen, "corrupt sequence file '%s'", path);
-			free(text);
-			return -1;
-		}
-		c->seq_limit = v;
-		free(text);
-	}
-	c->next_seq = c->seq_limit + 1;
-	if (reserve_seq(c)) {
-		snprintf(err, errlen, "cannot reserve sequence numbers in '%s'",
-			 c->dir);
-		return -1;
-	}
-	return 0;
+	return seqfile_open(&c->seq, path, SEQ_BLOCK, err, errlen);
 }
 
 static int setup_tls(struct client *c, const struct agent_config *cfg,
@@ -192,6 +158,11 @@ void client_public_key(const struct client *c, uint8_t pub[32])
 	sign_key_public(c->key, pub);
 }
 
+const struct sign_key *client_key(const struct client *c)
+{
+	return c->key;
+}
+
 int client_set_agent_id(struct client *c, const char *id)
 {
 	char path[600], buf[80];
@@ -206,11 +177,12 @@ int client_set_agent_id(struct client *c, const char *id)
 int client_seal(struct client *c, const char *type, const void *body,
 		size_t len, struct strbuf *out)
 {
-	if (c->next_seq >= c->seq_limit && reserve_seq(c))
+	uint64_t seq;
+
+	if (seqfile_next(&c->seq, &seq))
 		return -1;
 	strbuf_reset(out);
-	wire_seal(out, type, c->id, c->next_seq++, time_now_ms(), body, len,
-		  c->key);
+	wire_seal(out, type, c->id, seq, time_now_ms(), body, len, c->key);
 	return 0;
 }
 

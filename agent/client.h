@@ -27,6 +27,9 @@ void client_close(struct client *c);
 const char *client_agent_id(const struct client *c);
 /* The identity's Ed25519 public key. */
 void client_public_key(const struct client *c, uint8_t pub[32]);
+/* The identity key (telemetry batches are signed with it too). */
+struct sign_key;
+const struct sign_key *client_key(const struct client *c);
 /* Stores the id given by the scheduler at enrollment (durably). 0 / -1. */
 int client_set_agent_id(struct client *c, const char *id);
 

@@ -14,6 +14,7 @@
 #include "mp.h"
 #include "outbox.h"
 #include "preflight.h"
+#include "tsink.h"
 #include "util.h"
 #include "work.h"
 
@@ -28,6 +29,7 @@ struct agent {
 	struct agent_config cfg;
 	struct client *cl;
 	struct outbox out;
+	struct tsink *sink;  /* reports about runs, durable (tsink.h) */
 	struct work *work;
 	bool ready;          /* our last preflight passed */
 	bool fatal;          /* the scheduler refused our identity */
@@ -95,6 +97,23 @@ static int handle_reply(struct agent *a, const char *type,
 				     i < list->via.array.size;
 		     i++)
 			work_start(a->work, &list->via.array.ptr[i]);
+	} else if (!strcmp(type, "telemetry")) {
+		/* refused batches are dropped like acknowledged ones: sent
+		 * again they would be refused again */
+		list = mp_get(reply, "rejected");
+		for (uint32_t i = 0; list && list->type == MSGPACK_OBJECT_ARRAY &&
+				     i < list->via.array.size;
+		     i++) {
+			const msgpack_object *r = &list->via.array.ptr[i];
+			if (r->type == MSGPACK_OBJECT_ARRAY &&
+			    r->via.array.size == 3 &&
+			    r->via.array.ptr[2].type == MSGPACK_OBJECT_STR)
+				log_warn("telemetry batch %llu refused: %.*s",
+					 (unsigned long long)
+						 r->via.array.ptr[1].via.u64,
+					 (int)r->via.array.ptr[2].via.str.size,
+					 r->via.array.ptr[2].via.str.ptr);
+		}
 	} else if (!strcmp(type, "preflight")) {
 		char state[32] = "", reason[512] = "";
 		mp_get_str(reply, "env_state", state, sizeof(state));
@@ -128,8 +147,11 @@ static int send_head(struct agent *a, int64_t wait_ms)
 	}
 	rc = handle_reply(a, m->type, &reply.data);
 	msgpack_unpacked_destroy(&reply);
-	if (rc == 0)
+	if (rc == 0) {
+		if (m->spool_upto)
+			tsink_done(a->sink, m->spool_upto);
 		outbox_pop(&a->out);
+	}
 	return rc;
 }
 
@@ -243,10 +265,27 @@ static void enroll(struct agent *a)
 	strbuf_release(&sealed);
 }
 
-/* Queues what the scheduler should hear next when nothing else waits. */
+/* The oldest report from the spool, if any, as the next message. */
+static bool push_spooled(struct agent *a)
+{
+	struct strbuf body = STRBUF_INIT;
+	char type[16];
+	uint64_t upto;
+	bool any = tsink_next(a->sink, type, &body, &upto);
+
+	if (any) {
+		outbox_push(&a->out, type, body.buf, body.len);
+		a->out.tail->spool_upto = upto;
+	}
+	strbuf_release(&body);
+	return any;
+}
+
+/* Queues what the scheduler should hear next when nothing else waits:
+ * reports about runs first, in the order they happened. */
 static void plan_next(struct agent *a, int64_t now)
 {
-	if (a->out.head)
+	if (a->out.head || push_spooled(a))
 		return;
 	if (!a->ready && now >= a->next_preflight)
 		push_preflight(a);
@@ -275,6 +314,7 @@ static void step(struct agent *a)
 	poll(pfd, (nfds_t)n, wake > 0 ? (int)wake : 0);
 	now = time_mono_ms();
 	work_tick(a->work, now);
+	tsink_tick(a->sink, now);
 	plan_next(a, now);
 	if (!a->out.head || now < a->next_send)
 		return;
@@ -291,7 +331,8 @@ static void step(struct agent *a)
 		a->next_heartbeat = time_mono_ms() + a->cfg.heartbeat_ms;
 }
 
-/* Stops the runs, reports them, and flushes the outbox (bounded). */
+/* Stops the runs and reports them, for a while: what is not sent stays in
+ * the spool for the next start. */
 static void shut_down(struct agent *a)
 {
 	int64_t deadline = time_mono_ms() + a->cfg.kill_grace_ms + 5000;
@@ -301,11 +342,12 @@ static void shut_down(struct agent *a)
 	client_set_cancel(a->cl, NULL);
 	work_stop_all(a->work);
 	while (time_mono_ms() < deadline && !a->fatal &&
-	       (work_count(a->work) || a->out.head)) {
+	       (work_count(a->work) || a->out.head || push_spooled(a))) {
 		struct pollfd pfd[MAX_POLLFDS];
 		int n = work_pollfds(a->work, pfd, MAX_POLLFDS);
 		poll(pfd, (nfds_t)n, 50);
 		work_tick(a->work, time_mono_ms());
+		tsink_tick(a->sink, time_mono_ms());
 		if (a->out.head && !a->out.head->sealed.len &&
 		    (!strcmp(a->out.head->type, "lease") ||
 		     !strcmp(a->out.head->type, "heartbeat") ||
@@ -344,13 +386,18 @@ int main(int argc, char **argv)
 		log_info("agent %s starting", client_agent_id(a.cl));
 	client_set_cancel(a.cl, &stop_signal);
 	leftovers_reap(a.cfg.state_dir);
-	a.work = work_new(&a.cfg, &a.out);
+	a.sink = tsink_open(&a.cfg, client_key(a.cl), client_agent_id(a.cl), err,
+			    sizeof(err));
+	if (!a.sink)
+		die("%s", err);
+	a.work = work_new(&a.cfg, a.sink);
 	while (!stop_signal && !a.fatal)
 		step(&a);
 	if (stop_signal)
 		log_info("signal %d: stopping", (int)stop_signal);
 	shut_down(&a);
 	work_free(a.work);
+	tsink_close(a.sink);
 	outbox_clear(&a.out);
 	client_close(a.cl);
 	strbuf_release(&a.raw);

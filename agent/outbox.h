@@ -1,8 +1,9 @@
 /*
  * outbox.h - the agent's messages waiting to be sent, in order. The head is
  * sealed (given its sequence number and signature) once, when first sent,
- * and resent byte for byte until the scheduler answers it. In memory only
- * for now: the durable spool is a later piece of work (issue 4).
+ * and resent byte for byte until the scheduler answers it. Reports about
+ * runs come from the durable spool (agent/tsink.h) one message at a time;
+ * the rest (preflight, lease, heartbeat) need no keeping.
  */
 #ifndef SP_OUTBOX_H
 #define SP_OUTBOX_H
@@ -15,6 +16,7 @@ struct outbox_msg {
 	char type[16];
 	struct strbuf body;   /* packed msgpack map */
 	struct strbuf sealed; /* empty until first sent */
+	uint64_t spool_upto;  /* from the spool: tsink_done(this) once answered */
 	struct outbox_msg *next;
 };
 

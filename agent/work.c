@@ -14,9 +14,12 @@
 #include "redact.h"
 #include "runner.h"
 #include "spark_output.h"
+#include "tsink.h"
 #include "util.h"
 
+/* A batch goes when it has this many lines or bytes, or is this old. */
 #define LOG_BATCH_LINES 500
+#define LOG_BATCH_BYTES (256u << 10)
 #define LOG_BATCH_MS 200
 
 struct job_run {
@@ -26,17 +29,18 @@ struct job_run {
 	bool stopping;        /* agent shutdown: report as failed */
 	struct redact_stream rs;  /* PEM blocks span lines; counts by kind */
 	struct diagnoser *diag;   /* reads the raw lines: classifies failures */
-	/* the pending log batch: packed [ts, stream, text] arrays */
-	msgpack_sbuffer lines;
-	msgpack_packer pk;
-	uint32_t nlines;
+	struct tbatch_builder tb; /* the pending batch: lines, then metrics */
 	int64_t batch_started;
+	/* metrics: totals, and what the last batch reported */
+	uint64_t lines[3], bytes;
+	uint64_t sent_lines[3], sent_bytes, sent_redacted[REDACT_MAX_KINDS];
+	int64_t started_mono, running_mono;
 	struct work *w;
 };
 
 struct work {
 	const struct agent_config *cfg;
-	struct outbox *out;
+	struct tsink *sink;
 	struct job_run **runs;
 	size_t n, alloc;
 	struct redactor *redactor; /* built-in rules + the config's */
@@ -54,11 +58,11 @@ void work_pack_held(const struct work *w, msgpack_packer *pk)
 	}
 }
 
-struct work *work_new(const struct agent_config *cfg, struct outbox *out)
+struct work *work_new(const struct agent_config *cfg, struct tsink *sink)
 {
 	struct work *w = xcalloc(1, sizeof(*w));
 	w->cfg = cfg;
-	w->out = out;
+	w->sink = sink;
 	w->redactor = redactor_new();
 	strbuf_init(&w->line, 0);
 	/* each rule passed its check when the config was read */
@@ -79,7 +83,7 @@ static void job_free(struct job_run *j)
 		leftovers_forget(j->w->cfg->state_dir, j->run);
 		runner_free(j->runner);
 	}
-	msgpack_sbuffer_destroy(&j->lines);
+	tbatch_builder_release(&j->tb);
 	diagnoser_free(j->diag);
 	free(j);
 }
@@ -124,26 +128,45 @@ static void send_state(struct job_run *j, const char *state)
 	pack_ids(&pk, j, 2);
 	mp_kv_str(&pk, "state", state);
 	mp_kv_str(&pk, "app_id", j->watch.app_id);
-	outbox_push(j->w->out, "run_event", sb.data, sb.size);
+	tsink_event(j->w->sink, "run_event", sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void flush_logs(struct job_run *j)
+/* Adds a counter for what grew since the last batch. */
+static void add_delta(struct job_run *j, int64_t now, const char *name,
+		      uint64_t total, uint64_t *sent)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	if (!j->nlines)
-		return;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	pack_ids(&pk, j, 1);
-	mp_pack_cstr(&pk, "lines");
-	msgpack_pack_array(&pk, j->nlines);
-	msgpack_sbuffer_write(&sb, j->lines.data, j->lines.size);
-	outbox_push(j->w->out, "log", sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
-	msgpack_sbuffer_clear(&j->lines);
-	j->nlines = 0;
+	if (total != *sent)
+		tbatch_add_value(&j->tb, now, name, TM_COUNTER,
+				 (int64_t)(total - *sent));
+	*sent = total;
+}
+
+/* Closes the pending batch, with this interval's metrics, into the spool.
+ * The final batch also carries the run's timings. */
+static void flush_batch(struct job_run *j, bool final)
+{
+	const struct redactor *red = j->w->redactor;
+	int64_t now = time_now_ms(), mono = time_mono_ms();
+	char name[64];
+
+	add_delta(j, now, "log_lines.stdout", j->lines[1], &j->sent_lines[1]);
+	add_delta(j, now, "log_lines.stderr", j->lines[2], &j->sent_lines[2]);
+	add_delta(j, now, "log_bytes", j->bytes, &j->sent_bytes);
+	for (unsigned k = 0; k < redact_kind_count(red); k++) {
+		snprintf(name, sizeof(name), "redactions.%s",
+			 redact_kind_name(red, k));
+		add_delta(j, now, name, j->rs.counts[k], &j->sent_redacted[k]);
+	}
+	if (final) {
+		tbatch_add_value(&j->tb, now, "run_ms", TM_GAUGE,
+				 mono - j->started_mono);
+		if (j->running_mono)
+			tbatch_add_value(&j->tb, now, "time_to_running_ms",
+					 TM_GAUGE,
+					 j->running_mono - j->started_mono);
+	}
+	tsink_batch(j->w->sink, &j->tb, j->run, j->epoch, final);
 }
 
 /* Reports the end of a run. A failed or timed-out run carries the failure
@@ -157,7 +180,7 @@ static void send_complete(struct job_run *j, const char *result,
 	msgpack_packer pk;
 	struct strbuf line = STRBUF_INIT, why = STRBUF_INIT;
 
-	flush_logs(j);
+	flush_batch(j, true);
 	/* the reason may quote the driver (YARN diagnostics, say) */
 	redact_line(j->w->redactor, NULL, reason, strlen(reason), &why);
 	reason = why.buf;
@@ -178,7 +201,7 @@ static void send_complete(struct job_run *j, const char *result,
 		mp_kv_str(&pk, "diag_line", line.buf);
 		mp_kv_u64(&pk, "diag_line_no", d->line_no);
 	}
-	outbox_push(j->w->out, "complete", sb.data, sb.size);
+	tsink_event(j->w->sink, "complete", sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 	log_info("run %llu attempt %llu: %s%s%s%s%s", (unsigned long long)j->run,
 		 (unsigned long long)j->attempt, result, reason[0] ? ": " : "",
@@ -200,19 +223,20 @@ static void on_line(void *ctx, int stream, const char *line, size_t len)
 	line = red->buf;
 	len = red->len;
 
-	if (ev & SPARK_EV_RUNNING)
+	if (ev & SPARK_EV_RUNNING) {
+		j->running_mono = time_mono_ms();
 		send_state(j, "running");
-	else if (ev & SPARK_EV_APP_ID)
+	} else if (ev & SPARK_EV_APP_ID) {
 		send_state(j, "submitted");
-	if (!j->nlines)
+	}
+	if (!j->tb.events)
 		j->batch_started = time_mono_ms();
-	msgpack_pack_array(&j->pk, 3);
-	msgpack_pack_int64(&j->pk, time_now_ms());
-	msgpack_pack_int(&j->pk, stream);
-	msgpack_pack_str(&j->pk, len);
-	msgpack_pack_str_body(&j->pk, line, len);
-	if (++j->nlines >= LOG_BATCH_LINES)
-		flush_logs(j);
+	j->lines[stream == 1 ? 1 : 2]++;
+	j->bytes += len;
+	tbatch_add_log(&j->tb, time_now_ms(), stream, line, len);
+	if (tbatch_builder_logs(&j->tb) >= LOG_BATCH_LINES ||
+	    tbatch_builder_size(&j->tb) >= LOG_BATCH_BYTES)
+		flush_batch(j, false);
 }
 
 static char **lease_argv(const struct agent_config *cfg,
@@ -250,8 +274,8 @@ void work_start(struct work *w, const msgpack_object *lease)
 	j->w = w;
 	redact_stream_init(&j->rs);
 	j->diag = diagnoser_new();
-	msgpack_sbuffer_init(&j->lines);
-	msgpack_packer_init(&j->pk, &j->lines, msgpack_sbuffer_write);
+	tbatch_builder_init(&j->tb);
+	j->started_mono = time_mono_ms();
 	spark_watch_init(&j->watch);
 	if (mp_get_u64(lease, "run", &j->run) ||
 	    mp_get_u64(lease, "epoch", &j->epoch)) {
@@ -314,7 +338,8 @@ void work_stop_all(struct work *w)
 int work_pollfds(struct work *w, struct pollfd *pfd, int max)
 {
 	int n = 0;
-	for (size_t i = 0; i < w->n; i++) {
+	/* a full spool: leave the output in the pipes (spark-submit waits) */
+	for (size_t i = 0; i < w->n && !tsink_backlogged(w->sink); i++) {
 		for (int s = 1; s <= 2; s++) {
 			int fd = runner_fd(w->runs[i]->runner, s);
 			if (fd >= 0 && n < max)
@@ -358,11 +383,11 @@ void work_tick(struct work *w, int64_t now_mono)
 		int status;
 		enum runner_end why;
 
-		for (int s = 1; s <= 2; s++)
+		for (int s = 1; s <= 2 && !tsink_backlogged(w->sink); s++)
 			if (runner_fd(j->runner, s) >= 0)
 				runner_read(j->runner, s, on_line, j);
-		if (j->nlines && now_mono - j->batch_started >= LOG_BATCH_MS)
-			flush_logs(j);
+		if (j->tb.events && now_mono - j->batch_started >= LOG_BATCH_MS)
+			flush_batch(j, false);
 		if (!runner_poll(j->runner, now_mono, &status, &why)) {
 			i++;
 			continue;
@@ -378,7 +403,7 @@ int64_t work_next_deadline(const struct work *w)
 	int64_t next = INT64_MAX;
 	for (size_t i = 0; i < w->n; i++) {
 		int64_t d = runner_next_deadline(w->runs[i]->runner);
-		if (w->runs[i]->nlines &&
+		if (w->runs[i]->tb.events &&
 		    w->runs[i]->batch_started + LOG_BATCH_MS < d)
 			d = w->runs[i]->batch_started + LOG_BATCH_MS;
 		if (d < next)

@@ -1,8 +1,9 @@
 /*
  * work.h - the runs in progress on this agent: one spark-submit child per
- * run (agent/runner.h), its output watched (agent/spark_output.h), its log
- * lines batched, and its state changes and final result queued in the
- * outbox for the scheduler.
+ * run (agent/runner.h), its output watched (agent/spark_output.h),
+ * redacted (common/redact.h) and classified when it fails
+ * (common/diagnose.h), its lines and metrics batched, and its state
+ * changes and result spooled for the scheduler (agent/tsink.h).
  */
 #ifndef SP_WORK_H
 #define SP_WORK_H
@@ -13,11 +14,11 @@
 #include <stdint.h>
 
 #include "agent_config.h"
-#include "outbox.h"
+#include "tsink.h"
 
 struct work;
 
-struct work *work_new(const struct agent_config *cfg, struct outbox *out);
+struct work *work_new(const struct agent_config *cfg, struct tsink *sink);
 /* Kills whatever is still running (no reports) and frees everything. */
 void work_free(struct work *w);
 int work_free_slots(const struct work *w);
@@ -28,7 +29,7 @@ void work_pack_held(const struct work *w, msgpack_packer *pk);
 size_t work_count(const struct work *w);
 
 /* Starts the run described by one lease map from a lease reply. A run that
- * cannot start is reported as failed through the outbox. */
+ * cannot start is reported as failed. */
 void work_start(struct work *w, const msgpack_object *lease);
 /* Cancels run id if it is here (SIGTERM, then SIGKILL after the grace). */
 void work_cancel(struct work *w, uint64_t run);

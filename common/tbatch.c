@@ -26,13 +26,18 @@ void tbatch_builder_release(struct tbatch_builder *b)
 void tbatch_builder_reset(struct tbatch_builder *b)
 {
 	msgpack_sbuffer_clear(&b->raw);
-	b->events = 0;
+	b->events = b->logs = 0;
 	b->first_ms = b->last_ms = 0;
 }
 
 size_t tbatch_builder_size(const struct tbatch_builder *b)
 {
 	return b->raw.size;
+}
+
+uint32_t tbatch_builder_logs(const struct tbatch_builder *b)
+{
+	return b->logs;
 }
 
 static void note_time(struct tbatch_builder *b, int64_t ts_ms)
@@ -49,6 +54,7 @@ void tbatch_add_log(struct tbatch_builder *b, int64_t ts_ms, int stream,
 	if (len > TBATCH_MAX_LINE)
 		len = TBATCH_MAX_LINE;
 	note_time(b, ts_ms);
+	b->logs++;
 	msgpack_pack_array(&b->pk, 4);
 	msgpack_pack_uint8(&b->pk, TEV_LOG);
 	msgpack_pack_int64(&b->pk, ts_ms);

@@ -71,7 +71,7 @@ struct tbatch_meta {
 struct tbatch_builder {
 	msgpack_sbuffer raw;
 	msgpack_packer pk;
-	uint32_t events;
+	uint32_t events, logs;
 	int64_t first_ms, last_ms;
 };
 
@@ -79,8 +79,9 @@ void tbatch_builder_init(struct tbatch_builder *b);
 void tbatch_builder_release(struct tbatch_builder *b);
 /* Forgets the events collected so far. */
 void tbatch_builder_reset(struct tbatch_builder *b);
-/* Bytes of events so far (before compression). */
+/* Bytes of events so far (before compression), and how many are log lines. */
 size_t tbatch_builder_size(const struct tbatch_builder *b);
+uint32_t tbatch_builder_logs(const struct tbatch_builder *b);
 
 void tbatch_add_log(struct tbatch_builder *b, int64_t ts_ms, int stream,
 		    const char *text, size_t len);

@@ -7,16 +7,16 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$ROOT/bin
 FAKE_SPARK=$ROOT/tests/fakes/spark-submit
 T=$(mktemp -d "${TMPDIR:-/tmp}/sp-it.XXXXXX")
-PIDS=()
+PIDS=()       # agents and other helpers
+SCHED_PIDS=() # schedulers: stopped last
 SOCK=$T/admin.sock
 export SPARKPILOT_SOCKET=$SOCK
 
 cleanup() {
-	local rc=$?
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
+	local rc=$? p
+	# Agents first: they stop (and report) while their scheduler answers.
+	for p in "${PIDS[@]}" "${SCHED_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || continue
 		for _ in $(seq 50); do
 			kill -0 "$p" 2>/dev/null || break
 			sleep 0.1
@@ -78,7 +78,7 @@ start_scheduler() {
 	"$BIN/sparkpilot-scheduler" --data-dir "$T/data" --admin-socket "$SOCK" \
 		--listen "$URL" "$@" >>"$T/scheduler.log" 2>&1 &
 	SCHED_PID=$!
-	PIDS+=("$SCHED_PID")
+	SCHED_PIDS+=("$SCHED_PID")
 	wait_until 10 spctl tenant list || fail "scheduler did not start"
 }
 

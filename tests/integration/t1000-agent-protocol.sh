@@ -38,10 +38,10 @@ restart_hard() {
 	local p keep=()
 	kill -KILL "$SCHED_PID"
 	wait "$SCHED_PID" 2>/dev/null || true
-	for p in "${PIDS[@]}"; do
+	for p in "${SCHED_PIDS[@]}"; do
 		[ "$p" = "$SCHED_PID" ] || keep+=("$p")
 	done
-	PIDS=("${keep[@]}")
+	SCHED_PIDS=("${keep[@]}")
 	start_scheduler --config "$T/sched.conf"
 }
 
