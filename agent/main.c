@@ -22,6 +22,7 @@
 #define RETRY_MS 500
 #define IDLE_LEASE_WAIT_MS 1000
 #define BUSY_LEASE_WAIT_MS 200
+#define LEASE_EVERY_MS 1000
 
 static volatile sig_atomic_t stop_signal;
 
@@ -34,6 +35,7 @@ struct agent {
 	bool ready;          /* our last preflight passed */
 	bool fatal;          /* the scheduler refused our identity */
 	int64_t next_heartbeat, next_preflight, next_send;
+	int64_t last_ask;    /* when plan_next last asked for work or beat */
 	struct strbuf raw;   /* bytes of the last reply */
 };
 
@@ -282,10 +284,16 @@ static bool push_spooled(struct agent *a)
 }
 
 /* Queues what the scheduler should hear next when nothing else waits:
- * reports about runs first, in the order they happened. */
+ * reports about runs first, in the order they happened; but a request for
+ * work or a heartbeat at least every LEASE_EVERY_MS, however many batches
+ * the runs have to send. Never ahead of a run event or completion: those
+ * messages carry the held list, which no longer has a run that ended. */
 static void plan_next(struct agent *a, int64_t now)
 {
-	if (a->out.head || push_spooled(a))
+	bool overdue = now - a->last_ask >= LEASE_EVERY_MS &&
+		       !tsink_events_pending(a->sink);
+
+	if (a->out.head || (!overdue && push_spooled(a)))
 		return;
 	if (!a->ready && now >= a->next_preflight)
 		push_preflight(a);
@@ -297,6 +305,10 @@ static void plan_next(struct agent *a, int64_t now)
 	else if (now >= a->next_heartbeat)
 		push_simple(a, "heartbeat", 1, "running",
 			    (int64_t)work_count(a->work), NULL, 0);
+	else
+		push_spooled(a); /* nothing to ask: back to the reports */
+	if (a->out.head && !a->out.head->spool_upto)
+		a->last_ask = now;
 }
 
 static void step(struct agent *a)

@@ -177,6 +177,17 @@ bool tsink_backlogged(const struct tsink *t)
 	return t->head != NULL;
 }
 
+bool tsink_events_pending(const struct tsink *t)
+{
+	struct spool_stats st;
+
+	for (const struct waiting *w = t->head; w; w = w->next)
+		if (w->kind == SPOOL_EVENT)
+			return true;
+	spool_get_stats(t->sp, &st);
+	return st.live_records[SPOOL_EVENT] > 0;
+}
+
 void tsink_tick(struct tsink *t, int64_t now_mono)
 {
 	char err[256];

@@ -52,6 +52,10 @@ void tsink_batch(struct tsink *t, struct tbatch_builder *b, uint64_t run,
 		 uint64_t epoch, bool final);
 /* true while records wait in memory for room in the spool. */
 bool tsink_backlogged(const struct tsink *t);
+/* true while a run event or completion waits to be sent. A message that
+ * lists the runs held here must not overtake one: the scheduler would take
+ * a run that ended, its completion not yet told, for one that was lost. */
+bool tsink_events_pending(const struct tsink *t);
 
 /* The next message to send, oldest first: its type and body, and in *upto
  * what tsink_done must be given once it was answered. false if nothing

@@ -34,6 +34,7 @@ struct job_run {
 	/* metrics: totals, and what the last batch reported */
 	uint64_t lines[3], bytes;
 	uint64_t sent_lines[3], sent_bytes, sent_redacted[REDACT_MAX_KINDS];
+	int64_t len_n, len_sum, len_min, len_max; /* this interval's lines */
 	int64_t started_mono, running_mono;
 	struct work *w;
 };
@@ -153,6 +154,10 @@ static void flush_batch(struct job_run *j, bool final)
 	add_delta(j, now, "log_lines.stdout", j->lines[1], &j->sent_lines[1]);
 	add_delta(j, now, "log_lines.stderr", j->lines[2], &j->sent_lines[2]);
 	add_delta(j, now, "log_bytes", j->bytes, &j->sent_bytes);
+	if (j->len_n)
+		tbatch_add_histogram(&j->tb, now, "line_bytes", j->len_n,
+				     j->len_sum, j->len_min, j->len_max);
+	j->len_n = j->len_sum = j->len_max = 0;
 	for (unsigned k = 0; k < redact_kind_count(red); k++) {
 		snprintf(name, sizeof(name), "redactions.%s",
 			 redact_kind_name(red, k));
@@ -233,6 +238,11 @@ static void on_line(void *ctx, int stream, const char *line, size_t len)
 		j->batch_started = time_mono_ms();
 	j->lines[stream == 1 ? 1 : 2]++;
 	j->bytes += len;
+	if (!j->len_n++ || (int64_t)len < j->len_min)
+		j->len_min = (int64_t)len;
+	if ((int64_t)len > j->len_max)
+		j->len_max = (int64_t)len;
+	j->len_sum += (int64_t)len;
 	tbatch_add_log(&j->tb, time_now_ms(), stream, line, len);
 	if (tbatch_builder_logs(&j->tb) >= LOG_BATCH_LINES ||
 	    tbatch_builder_size(&j->tb) >= LOG_BATCH_BYTES)

@@ -174,23 +174,27 @@ start_scheduler --config "$T/sched.conf"
 	fail "the undrain did not survive a restart"
 stop_scheduler
 
-# ---- store format: a version-1 store is upgraded on open ----
-[ "$("$BIN/sp-storemeta" "$T/data")" = "format_version 2" ] ||
-	fail "a new store is not format 2"
-"$BIN/sp-storemeta" "$T/data" --set-version 1
-start_scheduler --config "$T/sched.conf"
-grep -q "format version 1 upgraded to 2" "$T/scheduler.log" ||
-	fail "no upgrade logged"
-[ "$(spctl --json tenant show acme | json tenant.max_running)" = 2 ] ||
-	fail "the upgraded store lost a record"
-[ "$(run_state "$d")" = succeeded ] || fail "the upgraded store lost run $d"
-stop_scheduler
-grep -c "upgraded to 2" "$T/scheduler.log" | grep -qx 1 ||
-	fail "the store was upgraded more than once"
+# ---- store format: an older store (1 or 2) is upgraded on open ----
+[ "$("$BIN/sp-storemeta" "$T/data")" = "format_version 3" ] ||
+	fail "a new store is not format 3"
+for old in 1 2; do
+	"$BIN/sp-storemeta" "$T/data" --set-version $old
+	start_scheduler --config "$T/sched.conf"
+	grep -q "format version $old upgraded to 3" "$T/scheduler.log" ||
+		fail "no upgrade from $old logged"
+	[ "$(spctl --json tenant show acme | json tenant.max_running)" = 2 ] ||
+		fail "the store upgraded from $old lost a record"
+	[ "$(run_state "$d")" = succeeded ] ||
+		fail "the store upgraded from $old lost run $d"
+	spctl run logs "$d" >/dev/null || fail "logs after the upgrade from $old"
+	stop_scheduler
+done
+grep -c "upgraded to 3" "$T/scheduler.log" | grep -qx 2 ||
+	fail "the store was upgraded more than once per version"
 
 # ---- store format: a newer store is refused, untouched ----
 snapshot() { (cd "$T/data" && find . -type f | sort | xargs md5sum); }
-"$BIN/sp-storemeta" "$T/data" --set-version 3
+"$BIN/sp-storemeta" "$T/data" --set-version 4
 snapshot >"$T/before"
 rc=0
 timeout 20 "$BIN/sparkpilot-scheduler" --data-dir "$T/data" \
@@ -198,7 +202,7 @@ timeout 20 "$BIN/sparkpilot-scheduler" --data-dir "$T/data" \
 	>"$T/out" 2>"$T/err" || rc=$?
 [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "newer store: exit $rc"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "newer store: $(cat "$T/err")"
-grep -q "format version 3; this build reads format versions up to 2" "$T/err" ||
+grep -q "format version 4; this build reads format versions up to 3" "$T/err" ||
 	fail "newer store: $(cat "$T/err")"
 snapshot | cmp -s - "$T/before" || fail "a refused store was written to"
 [ ! -e "$SOCK" ] || fail "a refused store left an admin socket"
