@@ -5,6 +5,7 @@
 #include "admin_cmds.h"
 #include "parse.h"
 #include "records.h"
+#include "redact.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -24,6 +25,42 @@ static int check_spark_args(const struct cmd_args *a, struct reply *r)
 	return 0;
 }
 
+/* A job's arguments are stored here and shown by job show: one that
+ * carries a secret (the agents' redaction rules, common/redact.h) is
+ * refused, naming the argument and the kind, never the value. */
+static int check_no_secrets(const struct cmd_args *a, struct reply *r)
+{
+	static struct redactor *red; /* the core thread's, built-in rules */
+	struct redact_stream st;
+	char **out = xcalloc((size_t)a->nrest + 1, sizeof(char *));
+	int bad = -1;
+	const char *kind = "secret";
+
+	if (!red)
+		red = redactor_new();
+	redact_stream_init(&st);
+	redact_args(red, &st, (const char *const *)a->rest, (size_t)a->nrest,
+		    out);
+	for (int i = 0; i < a->nrest; i++) {
+		if (bad < 0 && strcmp(out[i], a->rest[i]))
+			bad = i;
+		free(out[i]);
+	}
+	free(out);
+	if (bad < 0)
+		return 0;
+	for (unsigned k = 0; k < redact_kind_count(red); k++)
+		if (st.counts[k]) {
+			kind = redact_kind_name(red, k);
+			break;
+		}
+	return cmd_fail(r, "invalid",
+			"spark-submit argument %d holds a secret (%s): keep "
+			"secrets on the customer host and give them to the "
+			"application there (environment, file, secret store)",
+			bad + 1, kind);
+}
+
 int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	char tenant[64], env[64], name[64], err[256], envkey[ENV_KEY_LEN];
@@ -39,7 +76,7 @@ int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 	if (state_job(c->st, a->pos[0]))
 		return cmd_fail(r, "exists", "job '%s' already exists",
 				a->pos[0]);
-	if (check_spark_args(a, r))
+	if (check_spark_args(a, r) || check_no_secrets(a, r))
 		return -1;
 	j = xcalloc(1, sizeof(*j));
 	snprintf(j->key, sizeof(j->key), "%s/%s/%s", tenant, env, name);

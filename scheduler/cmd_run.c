@@ -223,13 +223,21 @@ int cmd_run_metrics(struct sched *c, const struct cmd_args *a,
 		jw_obj_open(&r->w, NULL);
 		jw_str(&r->w, "name", m[i].name);
 		jw_str(&r->w, "type", types[m[i].type]);
+		/* one shape for every item (a table's columns): a histogram's
+		 * value is its mean; the others have no count .. max */
 		if (m[i].type == TM_HISTOGRAM) {
+			jw_int(&r->w, "value",
+			       m[i].count ? m[i].sum / m[i].count : 0);
 			jw_int(&r->w, "count", m[i].count);
 			jw_int(&r->w, "sum", m[i].sum);
 			jw_int(&r->w, "min", m[i].min);
 			jw_int(&r->w, "max", m[i].max);
 		} else {
 			jw_int(&r->w, "value", m[i].value);
+			jw_null(&r->w, "count");
+			jw_null(&r->w, "sum");
+			jw_null(&r->w, "min");
+			jw_null(&r->w, "max");
 		}
 		jw_time(&r->w, "ts", m[i].ts_ms);
 		jw_obj_close(&r->w);

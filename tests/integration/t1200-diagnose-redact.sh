@@ -43,6 +43,22 @@ spctl run diagnose "$r" | grep -q 'input_missing' || fail "table output"
 out=$(spctl run diagnose 999999 2>&1) && fail "unknown run accepted"
 echo "$out" | grep -q 'error:' || fail "unknown run: $out"
 
+# a job whose arguments hold a secret is refused, without echoing it
+for args in "--conf spark.hadoop.fs.s3a.secret.key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" \
+	"--conf spark.jdbc.password=Hunter2Secret!" "s3a://etl:MinioPassw0rd@minio/raw"; do
+	# shellcheck disable=SC2086
+	out=$(spctl job add acme/prod/secretive -- --master yarn $args app.jar 2>&1) &&
+		fail "a secret in job arguments was accepted: $args"
+	echo "$out" | grep -Eq "argument [34] holds a secret \((aws_secret_access_key|password|url_password)\)" ||
+		fail "refusal: $out"
+	for s in "${SECRETS[@]}"; do
+		! echo "$out" | grep -qF "$s" || fail "the refusal echoes the secret"
+	done
+done
+spctl job add acme/prod/plain -- --master yarn --conf spark.authenticate=true \
+	--conf spark.executor.memory=4g s3a://acme-data/raw/ app.jar >/dev/null ||
+	fail "ordinary arguments refused"
+
 # the secret line arrived, redacted
 logs=$(spctl run logs "$r")
 echo "$logs" | grep -q 'application_1700000000000_0042' ||
