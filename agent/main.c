@@ -157,6 +157,25 @@ static int send_head(struct agent *a, int64_t wait_ms)
 	return rc;
 }
 
+/* The spool's state, for the scheduler's `agent show`: what waits, what
+ * was dropped for room, what was found damaged. */
+static void pack_spool(struct agent *a, msgpack_packer *pk)
+{
+	struct spool_stats st;
+
+	tsink_stats(a->sink, &st);
+	mp_pack_cstr(pk, "spool");
+	msgpack_pack_map(pk, 6);
+	mp_kv_u64(pk, "records", st.live_records[SPOOL_EVENT] +
+				      st.live_records[SPOOL_LOG] +
+				      st.live_records[SPOOL_METRIC]);
+	mp_kv_u64(pk, "bytes", st.disk_bytes);
+	mp_kv_u64(pk, "dropped_logs", st.dropped_records[SPOOL_LOG]);
+	mp_kv_u64(pk, "dropped_metrics", st.dropped_records[SPOOL_METRIC]);
+	mp_kv_u64(pk, "corrupt", st.corrupt);
+	mp_kv_u64(pk, "torn", st.torn_tails);
+}
+
 static void push_simple(struct agent *a, const char *type, int nkv,
 			const char *k1, int64_t v1, const char *k2, int64_t v2)
 {
@@ -164,13 +183,14 @@ static void push_simple(struct agent *a, const char *type, int nkv,
 	msgpack_packer pk;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, (size_t)nkv + 1);
+	msgpack_pack_map(&pk, (size_t)nkv + 2);
 	if (nkv > 0)
 		mp_kv_i64(&pk, k1, v1);
 	if (nkv > 1)
 		mp_kv_i64(&pk, k2, v2);
 	mp_pack_cstr(&pk, "held");
 	work_pack_held(a->work, &pk);
+	pack_spool(a, &pk);
 	outbox_push(&a->out, type, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }

@@ -457,6 +457,21 @@ static int reconcile(struct sched *c, struct event *ev, struct agent *ag,
 	return 0;
 }
 
+/* The agent's spool figures, sent with its leases and heartbeats. */
+static void note_spool(struct agent *ag, const msgpack_object *body)
+{
+	const msgpack_object *sp = mp_get(body, "spool");
+
+	if (!sp || sp->type != MSGPACK_OBJECT_MAP)
+		return;
+	mp_get_u64(sp, "records", &ag->spool_records);
+	mp_get_u64(sp, "bytes", &ag->spool_bytes);
+	mp_get_u64(sp, "dropped_logs", &ag->spool_dropped_logs);
+	mp_get_u64(sp, "dropped_metrics", &ag->spool_dropped_metrics);
+	mp_get_u64(sp, "corrupt", &ag->spool_corrupt);
+	mp_get_u64(sp, "torn", &ag->spool_torn);
+}
+
 bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
 {
 	static const struct {
@@ -472,6 +487,7 @@ bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
 	struct stop_list stop;
 
 	policy_heard(&c->pol, ag);
+	note_spool(ag, ev->msg.body);
 	if (reconcile(c, ev, ag, &stop))
 		return reply_error(c, ev, "malformed");
 	for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)

@@ -74,6 +74,14 @@ static void write_agent(struct jw *w, const struct agent *ag,
 	jw_uint(w, "rejected_malformed", ag->tb_rejected_malformed);
 	jw_uint(w, "rejected_stale", ag->tb_rejected_stale);
 	jw_obj_close(w);
+	jw_obj_open(w, "spool");
+	jw_uint(w, "records", ag->spool_records);
+	jw_uint(w, "bytes", ag->spool_bytes);
+	jw_uint(w, "dropped_logs", ag->spool_dropped_logs);
+	jw_uint(w, "dropped_metrics", ag->spool_dropped_metrics);
+	jw_uint(w, "corrupt", ag->spool_corrupt);
+	jw_uint(w, "torn", ag->spool_torn);
+	jw_obj_close(w);
 }
 
 int cmd_agent_list(struct sched *c, const struct cmd_args *a, struct reply *r)

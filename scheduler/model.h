@@ -100,6 +100,9 @@ struct agent {
 	uint64_t tb_rejected_malformed, tb_rejected_forged;
 	uint64_t tb_rejected_unknown_key, tb_rejected_replayed;
 	uint64_t tb_rejected_stale;
+	/* the agent's spool as it last reported it (lease, heartbeat) */
+	uint64_t spool_records, spool_bytes, spool_dropped_logs;
+	uint64_t spool_dropped_metrics, spool_corrupt, spool_torn;
 	bool preflight_ok;       /* last preflight passed: may take work */
 	char spark_version[64];
 	/* The last accepted message and its reply, persisted in the same batch

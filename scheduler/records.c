@@ -84,6 +84,12 @@ static const struct field agent_fields[] = {
 	FLD(struct agent, tb_rejected_unknown_key, F_U64),
 	FLD(struct agent, tb_rejected_replayed, F_U64),
 	FLD(struct agent, tb_rejected_stale, F_U64),
+	FLD(struct agent, spool_records, F_U64),
+	FLD(struct agent, spool_bytes, F_U64),
+	FLD(struct agent, spool_dropped_logs, F_U64),
+	FLD(struct agent, spool_dropped_metrics, F_U64),
+	FLD(struct agent, spool_corrupt, F_U64),
+	FLD(struct agent, spool_torn, F_U64),
 };
 
 static const struct field token_fields[] = {

@@ -3,9 +3,11 @@
 #   A. the scheduler is killed -9 and restarted mid-stream;
 #   B. the agent is killed -9 mid-stream (its run is stopped by the next
 #      agent and run again: the first attempt's spooled lines still arrive);
-#   C. the agent's network is cut (it runs in a network namespace of its
+#   C. a spool record is damaged while the agent is down: skipped, counted
+#      (spctl agent show: spool.corrupt) and logged, never fatal;
+#   D. the agent's network is cut (it runs in a network namespace of its
 #      own) and restored.
-# In each, `run logs` must hold every line the agent read, once: for each
+# In A, B and D, `run logs` must hold every line the agent read, once: for each
 # attempt, "progress line 1..k of N" with no gap and no repeat (k = N for
 # an attempt that finished).
 . "$(dirname "$0")/lib.sh"
@@ -84,12 +86,49 @@ check_lines "$r" 2
 check_agent
 echo "B (agent killed): ok"
 
-# ---- C: network partition (the agent in a namespace of its own)
+# ---- C: a damaged spool record is skipped, counted and reported
+r=$(spctl run start acme/prod/stream)
+wait_streaming "$r"
+stop_scheduler # the agent spools what it cannot send
+sleep 1.5
+kill -KILL "$AGENT_PID_a1"
+wait "$AGENT_PID_a1" 2>/dev/null || true
+seg=$(ls -S "$T"/agent-a1/spool/*-l.seg | head -1)
+python3 - "$seg" <<'PY'
+import os, sys
+p = sys.argv[1]
+n = os.path.getsize(p)
+with open(p, "r+b") as f:  # flip bytes in the middle: a record's payload
+    f.seek(n // 2)
+    b = f.read(16)
+    f.seek(n // 2)
+    f.write(bytes(x ^ 0x5A for x in b))
+PY
+start_scheduler
+"$BIN/sparkpilot-agent" --scheduler "$URL" --state-dir "$T/agent-a1" \
+	--spark-submit "$FAKE_SPARK" >>"$T/agent-a1.log" 2>&1 &
+AGENT_PID_a1=$!
+PIDS+=("$AGENT_PID_a1")
+wait_run_state "$r" succeeded 90
+id=$(spctl --json agent list | json items.0.id)
+wait_until 10 sh -c "[ \"\$(\"$BIN/spctl\" --socket \"$SOCK\" --json agent show $id | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"agent\"][\"spool\"][\"corrupt\"])')\" -ge 1 ]" ||
+	fail "the damaged record was not reported: $(spctl agent show "$id")"
+grep -q "spool:" "$T/agent-a1.log" || fail "the agent did not log the damage"
+spctl --json run logs "$r" --limit 100000 | python3 -c '
+import json, re, sys
+nums = [int(m.group(1)) for m in (re.match(r"progress line (\d+) of", l["line"])
+        for l in json.load(sys.stdin)["lines"]) if m]
+last = nums[len(nums) - nums[::-1].index(1) - 1:]
+sys.exit(0 if last == list(range(1, int(sys.argv[1]) + 1)) else 1)' "$N" ||
+	fail "run $r: its last attempt is incomplete"
+echo "C (damaged spool record): ok"
+
+# ---- D: network partition (the agent in a namespace of its own)
 NS=sp-it-$$
 VH=vsph$$
 VA=vspa$$
 if ! ip netns add "$NS" 2>/dev/null; then
-	echo "C (partition): SKIPPED: cannot create a network namespace here"
+	echo "D (partition): SKIPPED: cannot create a network namespace here"
 	exit 0
 fi
 netns_cleanup() {
@@ -128,4 +167,4 @@ sleep 3
 ip link set "$VH" up
 wait_run_state "$r" succeeded 90
 check_lines "$r" 1
-echo "C (partition): ok"
+echo "D (partition): ok"
