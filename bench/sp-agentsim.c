@@ -18,6 +18,17 @@
  * --lease-log appends "RUN WALL_US" when a lease arrives (latency bench).
  * Stops on SIGINT/SIGTERM, or after --exit-after-runs acknowledged runs;
  * prints totals on exit.
+ *
+ * Telemetry ingest (bench/ingest.sh): with --telemetry-events E, each agent
+ * leases one run (give a long --run-ms so it keeps holding it), waits until
+ * every agent holds one, then streams `telemetry` messages back to back for
+ * --telemetry-seconds S: --telemetry-batches B signed batches of E events
+ * each (Spark driver log lines of 100-150 bytes, one metric in 25), all
+ * naming its run and epoch. The events are compressed once per agent; each
+ * batch is only sealed again under its next number (tbatch_seal_compressed),
+ * so the agents cost the scheduler's CPU little. Prints the events the
+ * scheduler acknowledged per second and the ack latency of the messages;
+ * --ack-log appends "LATENCY_US ACKED_EVENTS" per message. Then exits.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,20 +38,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "mp.h"
+#include "tbatch.h"
 #include "util.h"
 
 #define MAX_AGENTS 512
 #define MAX_SLOTS 256
 
 struct opts {
-	const char *url, *tokens, *state_dir, *journal, *lease_log;
+	const char *url, *tokens, *state_dir, *journal, *lease_log, *ack_log;
 	int slots, run_ms, fail_percent;
 	long exit_after;
+	int tm_events, tm_batches, tm_seconds; /* telemetry; 0 events: off */
 };
 
 struct held {
@@ -57,13 +72,25 @@ struct sim_agent {
 	size_t nheld;
 	uint64_t rng;
 	pthread_t thread;
+	uint32_t *lat_us; /* ack latency of each telemetry message */
+	size_t nlat, alat;
+	bool arrived; /* at the start of streaming */
 };
 
-static struct opts o = { .slots = 64, .run_ms = 0 };
+static struct opts o = { .slots = 64, .run_ms = 0, .tm_batches = 16,
+			 .tm_seconds = 10 };
 static volatile sig_atomic_t stop;
 static pthread_mutex_t journal_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *journal, *lease_log;
 static atomic_long n_done, n_stale, n_unknown, n_leased, n_calls, n_retries;
+static FILE *ack_log;
+static atomic_long tm_msgs, tm_acked, tm_rejected, tm_events, tm_bytes;
+/* Streaming starts for all at once, when every agent holds a run (or has
+ * given up): the rate is over one common interval. */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t start_cond = PTHREAD_COND_INITIALIZER;
+static int n_agents, n_arrived;
+static int64_t tm_start_us, tm_end_us, tm_last_us;
 
 static void on_signal(int sig)
 {
@@ -334,6 +361,276 @@ static void complete_due(struct sim_agent *a)
 	strbuf_release(&raw);
 }
 
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Blocks until every agent arrived; the last one starts the clock. */
+static void arrive(struct sim_agent *a)
+{
+	a->arrived = true;
+	pthread_mutex_lock(&start_lock);
+	if (++n_arrived == n_agents) {
+		tm_start_us = mono_us();
+		tm_end_us = tm_start_us + (int64_t)o.tm_seconds * 1000000;
+		pthread_cond_broadcast(&start_cond);
+	}
+	while (n_arrived < n_agents)
+		pthread_cond_wait(&start_cond, &start_lock);
+	pthread_mutex_unlock(&start_lock);
+}
+
+/* One event of a Spark driver's log, 100-150 bytes, varied enough that
+ * zlib does not shrink it to nothing; one event in 25 is a metric. */
+static void add_event(struct tbatch_builder *b, uint64_t *rng, int64_t ts,
+		      uint32_t i)
+{
+	uint64_t r = xorshift(rng);
+	unsigned v[8], mm = i / 60 % 60, ss = i % 60;
+	char line[200];
+	int n = 0;
+
+	for (int k = 0; k < 8; k++)
+		v[k] = (unsigned)(xorshift(rng) % 4000);
+	if (i % 25 == 24) {
+		if (r % 3 == 0)
+			tbatch_add_value(b, ts, "records_read", TM_COUNTER,
+					 v[0] * 100);
+		else if (r % 3 == 1)
+			tbatch_add_value(b, ts, "executors_active", TM_GAUGE,
+					 v[1] % 64);
+		else
+			tbatch_add_histogram(b, ts, "task_ms", 25, v[2] * 25,
+					     v[3] % 50, 4000 + v[4]);
+		return;
+	}
+	switch (r % 5) {
+	case 0:
+		n = snprintf(line, sizeof(line),
+			     "24/05/14 10:%02u:%02u INFO TaskSetManager: "
+			     "Finished task %u.0 in stage %u.0 (TID %u) in "
+			     "%u ms on 10.0.%u.%u (executor %u)",
+			     mm, ss, v[0], v[1] % 40, v[2] * 7, v[3],
+			     v[4] % 255, v[5] % 255, v[6] % 64);
+		break;
+	case 1:
+		n = snprintf(line, sizeof(line),
+			     "24/05/14 10:%02u:%02u INFO TaskSetManager: "
+			     "Starting task %u.0 in stage %u.0 (TID %u) "
+			     "(10.0.%u.%u, executor %u, partition %u, "
+			     "PROCESS_LOCAL, 7952 bytes)",
+			     mm, ss, v[0], v[1] % 40, v[2] * 7, v[4] % 255,
+			     v[5] % 255, v[6] % 64, v[0]);
+		break;
+	case 2:
+		n = snprintf(line, sizeof(line),
+			     "24/05/14 10:%02u:%02u INFO BlockManagerInfo: "
+			     "Added broadcast_%u_piece0 in memory on 10.0.%u.%u:%u "
+			     "(size: %u.%u KiB, free: 2004.%u MiB)",
+			     mm, ss, v[0] % 100, v[4] % 255, v[5] % 255,
+			     40000 + v[3], v[6] % 64, v[7] % 10, v[1] % 10);
+		break;
+	case 3:
+		n = snprintf(line, sizeof(line),
+			     "24/05/14 10:%02u:%02u WARN TaskSetManager: Lost "
+			     "task %u.0 in stage %u.0 (TID %u) (10.0.%u.%u "
+			     "executor %u): java.io.IOException: Connection "
+			     "reset by peer",
+			     mm, ss, v[0], v[1] % 40, v[2] * 7, v[4] % 255,
+			     v[5] % 255, v[6] % 64);
+		break;
+	default:
+		n = snprintf(line, sizeof(line),
+			     "24/05/14 10:%02u:%02u INFO DAGScheduler: "
+			     "ShuffleMapStage %u (map at EtlJob.scala:%u) "
+			     "finished in %u.%03u s on 10.0.%u.%u",
+			     mm, ss, v[1] % 40, v[2] % 300, v[3] % 60,
+			     v[7] % 1000, v[4] % 255, v[5] % 255);
+		break;
+	}
+	tbatch_add_log(b, ts, r % 7 ? 2 : 1, line, (size_t)n);
+}
+
+static void note_latency(struct sim_agent *a, int64_t us)
+{
+	if (a->nlat == a->alat) {
+		a->alat = a->alat ? a->alat * 2 : 4096;
+		a->lat_us = xrealloc(a->lat_us, a->alat * sizeof(*a->lat_us));
+	}
+	a->lat_us[a->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+/* Reads a telemetry reply: the batches acknowledged; logs refusals. */
+static long read_acks(const msgpack_object *reply)
+{
+	const msgpack_object *acked = mp_get(reply, "acked"),
+			     *rej = mp_get(reply, "rejected");
+	char code[64];
+	const char *e = reply_error(reply, code, sizeof(code));
+	long n_rej = rej && rej->type == MSGPACK_OBJECT_ARRAY
+			     ? (long)rej->via.array.size
+			     : 0;
+
+	if (e) {
+		fprintf(stderr, "sp-agentsim: telemetry refused: %s\n", e);
+		return 0;
+	}
+	if (n_rej && atomic_fetch_add(&tm_rejected, n_rej) < 5) {
+		const msgpack_object *r0 = rej->via.array.ptr;
+		if (r0->type == MSGPACK_OBJECT_ARRAY &&
+		    r0->via.array.size == 3 &&
+		    r0->via.array.ptr[2].type == MSGPACK_OBJECT_STR)
+			fprintf(stderr, "sp-agentsim: batch rejected: %.*s\n",
+				(int)r0->via.array.ptr[2].via.str.size,
+				r0->via.array.ptr[2].via.str.ptr);
+	}
+	return acked && acked->type == MSGPACK_OBJECT_ARRAY
+		       ? (long)acked->via.array.size
+		       : 0;
+}
+
+/* Leases one run, then streams telemetry about it until tm_end_us. */
+static void stream_telemetry(struct sim_agent *a)
+{
+	struct tbatch_builder b;
+	struct tbatch_meta m;
+	struct strbuf z = STRBUF_INIT, one = STRBUF_INIT, msg = STRBUF_INIT;
+	struct strbuf raw = STRBUF_INIT;
+	msgpack_sbuffer body;
+	msgpack_packer pk;
+	int64_t ts = time_now_ms();
+	char err[256];
+
+	while (!stop && !a->nheld)
+		lease(a);
+	arrive(a);
+	if (stop || !a->nheld)
+		return;
+	tbatch_builder_init(&b);
+	for (uint32_t i = 0; i < (uint32_t)o.tm_events; i++)
+		add_event(&b, &a->rng, ts + i / 8, i);
+	memset(&m, 0, sizeof(m));
+	snprintf(m.agent, sizeof(m.agent), "%s", client_agent_id(a->cl));
+	m.run = a->held[0].run;
+	m.epoch = a->held[0].epoch;
+	/* above any number an earlier run of this agent used */
+	m.seq = (uint64_t)wall_us();
+	if (tbatch_compress(&b, &z, &m, err, sizeof(err))) {
+		fprintf(stderr, "sp-agentsim: agent %d: %s\n", a->no, err);
+		goto out;
+	}
+	msgpack_sbuffer_init(&body);
+	msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+	while (!stop && mono_us() < tm_end_us) {
+		msgpack_unpacked reply;
+		int64_t t0;
+		long acked;
+
+		msgpack_sbuffer_clear(&body);
+		msgpack_pack_map(&pk, 1);
+		mp_pack_cstr(&pk, "batches");
+		msgpack_pack_array(&pk, (size_t)o.tm_batches);
+		for (int k = 0; k < o.tm_batches; k++) {
+			m.seq++;
+			if (tbatch_seal_compressed(&m, client_key(a->cl), &one,
+						   err, sizeof(err))) {
+				fprintf(stderr, "sp-agentsim: %s\n", err);
+				stop = SIGTERM;
+				break;
+			}
+			msgpack_pack_bin_with_body(&pk, one.buf, one.len);
+		}
+		if (stop || client_seal(a->cl, "telemetry", body.data,
+					body.size, &msg))
+			break;
+		t0 = mono_us();
+		if (client_call(a->cl, msg.buf, msg.len, 30000, &raw, &reply,
+				err, sizeof(err))) {
+			/* a lost message is not resent: its batches count as
+			 * not stored, the next ones carry new numbers */
+			fprintf(stderr, "sp-agentsim: telemetry: %s\n", err);
+			usleep(100 * 1000);
+			continue;
+		}
+		note_latency(a, mono_us() - t0);
+		acked = read_acks(&reply.data);
+		msgpack_unpacked_destroy(&reply);
+		atomic_fetch_add(&tm_msgs, 1);
+		atomic_fetch_add(&tm_acked, acked);
+		atomic_fetch_add(&tm_events, acked * (long)m.events);
+		atomic_fetch_add(&tm_bytes, (long)msg.len);
+		if (ack_log) {
+			pthread_mutex_lock(&journal_lock);
+			fprintf(ack_log, "%u %ld\n", a->lat_us[a->nlat - 1],
+				acked * (long)m.events);
+			fflush(ack_log);
+			pthread_mutex_unlock(&journal_lock);
+		}
+	}
+	/* the rate is over the time until the last answer came */
+	pthread_mutex_lock(&start_lock);
+	if (mono_us() > tm_last_us)
+		tm_last_us = mono_us();
+	pthread_mutex_unlock(&start_lock);
+	msgpack_sbuffer_destroy(&body);
+out:
+	tbatch_builder_release(&b);
+	strbuf_release(&z);
+	strbuf_release(&one);
+	strbuf_release(&msg);
+	strbuf_release(&raw);
+}
+
+static int by_value(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static void telemetry_totals(struct sim_agent *agents, int n)
+{
+	size_t total = 0, k = 0;
+	uint32_t *all;
+	double secs = tm_last_us > tm_start_us
+			      ? (double)(tm_last_us - tm_start_us) / 1e6
+			      : (double)o.tm_seconds;
+	long ev = atomic_load(&tm_events);
+
+	for (int i = 0; i < n; i++)
+		total += agents[i].nlat;
+	all = xcalloc(total ? total : 1, sizeof(*all));
+	for (int i = 0; i < n; i++) {
+		memcpy(all + k, agents[i].lat_us,
+		       agents[i].nlat * sizeof(*all));
+		k += agents[i].nlat;
+		free(agents[i].lat_us);
+	}
+	qsort(all, total, sizeof(*all), by_value);
+#define PCT(q) (total ? all[(size_t)((double)(total - 1) * (q))] / 1000.0 : 0.0)
+	printf("telemetry: %d agents x %d batches x %d events per message, "
+	       "%.2f s: %ld messages, %ld batches acked, %ld rejected; "
+	       "%ld events = %.0f events/s; %.1f MB/s on the wire\n",
+	       n, o.tm_batches, o.tm_events, secs, atomic_load(&tm_msgs),
+	       atomic_load(&tm_acked), atomic_load(&tm_rejected), ev,
+	       (double)ev / secs, (double)atomic_load(&tm_bytes) / secs / 1e6);
+	printf("telemetry ack latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+	       "(%zu messages)\n",
+	       PCT(0.5), PCT(0.99), PCT(1.0), total);
+#undef PCT
+	/* the agents share the host's cores with the scheduler here */
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("telemetry: agentsim used %.2f s of CPU (user+sys, all "
+	       "phases)\n",
+	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
+			       1e6);
+	free(all);
+}
+
 static void *agent_main(void *arg)
 {
 	struct sim_agent *a = arg;
@@ -348,6 +645,10 @@ static void *agent_main(void *arg)
 		goto out;
 	while (!stop && preflight(a))
 		usleep(200 * 1000);
+	if (o.tm_events) {
+		stream_telemetry(a);
+		goto out;
+	}
 	while (!stop) {
 		if (o.exit_after && atomic_load(&n_done) >= o.exit_after)
 			stop = SIGTERM;
@@ -358,6 +659,8 @@ static void *agent_main(void *arg)
 			usleep(1000);
 	}
 out:
+	if (o.tm_events && !a->arrived)
+		arrive(a); /* gave up before holding a run: not waited for */
 	client_close(a->cl);
 	return NULL;
 }
@@ -375,10 +678,19 @@ static int parse(int argc, char **argv)
 		else if (!strcmp(k, "--run-ms")) o.run_ms = atoi(v);
 		else if (!strcmp(k, "--fail-percent")) o.fail_percent = atoi(v);
 		else if (!strcmp(k, "--exit-after-runs")) o.exit_after = atol(v);
+		else if (!strcmp(k, "--telemetry-events")) o.tm_events = atoi(v);
+		else if (!strcmp(k, "--telemetry-batches")) o.tm_batches = atoi(v);
+		else if (!strcmp(k, "--telemetry-seconds")) o.tm_seconds = atoi(v);
+		else if (!strcmp(k, "--ack-log")) o.ack_log = v;
 		else return -1;
 	}
 	return (argc % 2 == 1 && o.url && o.tokens && o.state_dir &&
-		o.slots >= 1 && o.slots <= MAX_SLOTS && o.run_ms >= 0) ? 0 : -1;
+		o.slots >= 1 && o.slots <= MAX_SLOTS && o.run_ms >= 0 &&
+		o.tm_events >= 0 &&
+		(uint32_t)o.tm_events <= TBATCH_MAX_EVENTS &&
+		o.tm_batches >= 1 && o.tm_batches <= 64 && o.tm_seconds >= 1)
+		       ? 0
+		       : -1;
 }
 
 int main(int argc, char **argv)
@@ -393,7 +705,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sp-agentsim --scheduler URL --tokens FILE "
 				"--state-dir DIR [--slots N] [--run-ms MS] "
 				"[--fail-percent P] [--journal FILE] "
-				"[--lease-log FILE] [--exit-after-runs N]\n");
+				"[--lease-log FILE] [--exit-after-runs N] "
+				"[--telemetry-events E [--telemetry-batches B] "
+				"[--telemetry-seconds S] [--ack-log FILE]]\n");
 		return 2;
 	}
 	log_setup("sp-agentsim", LOG_WARN);
@@ -424,6 +738,9 @@ int main(int argc, char **argv)
 		die("cannot open '%s': %s", o.journal, strerror(errno));
 	if (o.lease_log && !(lease_log = fopen(o.lease_log, "a")))
 		die("cannot open '%s': %s", o.lease_log, strerror(errno));
+	if (o.ack_log && !(ack_log = fopen(o.ack_log, "a")))
+		die("cannot open '%s': %s", o.ack_log, strerror(errno));
+	n_agents = n;
 	for (int i = 0; i < n; i++)
 		pthread_create(&agents[i].thread, NULL, agent_main, &agents[i]);
 	for (int i = 0; i < n; i++)
@@ -432,10 +749,14 @@ int main(int argc, char **argv)
 		fclose(journal);
 	if (lease_log)
 		fclose(lease_log);
+	if (ack_log)
+		fclose(ack_log);
 	printf("agentsim: %d agents, %ld leased, %ld done, %ld stale, %ld unknown, "
 	       "%ld calls, %ld resends\n",
 	       n, atomic_load(&n_leased), atomic_load(&n_done),
 	       atomic_load(&n_stale), atomic_load(&n_unknown),
 	       atomic_load(&n_calls), atomic_load(&n_retries));
+	if (o.tm_events)
+		telemetry_totals(agents, n);
 	return 0;
 }

@@ -97,31 +97,67 @@ void tbatch_add_histogram(struct tbatch_builder *b, int64_t ts_ms,
 	msgpack_pack_int64(&b->pk, max);
 }
 
-int tbatch_seal(struct tbatch_builder *b, const struct sign_key *k,
-		const struct tbatch_meta *m, struct strbuf *out, char *err,
-		size_t errlen)
+static int over_limits(uint32_t events, size_t raw_len, char *err,
+		       size_t errlen)
+{
+	if (events <= TBATCH_MAX_EVENTS && raw_len <= TBATCH_MAX_RAW)
+		return 0;
+	snprintf(err, errlen, "batch of %u events, %zu bytes: over the limit "
+		 "of %u events, %u bytes", events, raw_len, TBATCH_MAX_EVENTS,
+		 TBATCH_MAX_RAW);
+	return -1;
+}
+
+int tbatch_compress(const struct tbatch_builder *b, struct strbuf *z,
+		    struct tbatch_meta *m, char *err, size_t errlen)
+{
+	uLongf zlen = compressBound(b->raw.size);
+
+	strbuf_reset(z);
+	if (over_limits(b->events, b->raw.size, err, errlen))
+		return -1;
+	strbuf_grow(z, zlen + 1);
+	/* Level 1: logs still shrink several times, at a fraction of the
+	 * CPU of the default level, on a host that runs Spark. */
+	if (compress2((Bytef *)z->buf, &zlen, (const Bytef *)b->raw.data,
+		      b->raw.size, 1) != Z_OK) {
+		snprintf(err, errlen, "cannot compress a batch");
+		return -1;
+	}
+	strbuf_setlen(z, zlen);
+	m->events = b->events;
+	m->raw_len = (uint32_t)b->raw.size;
+	m->first_ms = b->first_ms;
+	m->last_ms = b->last_ms;
+	m->z = z->buf;
+	m->zlen = z->len;
+	return 0;
+}
+
+/* msgpack writer into a strbuf: the sealed batch goes straight to out. */
+static int strbuf_write(void *data, const char *buf, size_t len)
+{
+	strbuf_add(data, buf, len);
+	return 0;
+}
+
+int tbatch_seal_compressed(const struct tbatch_meta *m,
+			   const struct sign_key *k, struct strbuf *out,
+			   char *err, size_t errlen)
 {
 	msgpack_sbuffer body;
 	msgpack_packer pk;
-	uLongf zlen = compressBound(b->raw.size);
 	uint8_t sig[SIGN_SIG_LEN];
-	char *z;
 	int rc = -1;
 
 	strbuf_reset(out);
-	if (b->events > TBATCH_MAX_EVENTS || b->raw.size > TBATCH_MAX_RAW) {
-		snprintf(err, errlen, "batch of %u events, %zu bytes: over the "
-			 "limit of %u events, %u bytes", b->events, b->raw.size,
-			 TBATCH_MAX_EVENTS, TBATCH_MAX_RAW);
+	if (over_limits(m->events, m->raw_len, err, errlen))
 		return -1;
-	}
-	z = xmalloc(zlen ? zlen : 1);
-	/* Level 1: logs still shrink several times, at a fraction of the
-	 * CPU of the default level, on a host that runs Spark. */
-	if (compress2((Bytef *)z, &zlen, (const Bytef *)b->raw.data,
-		      b->raw.size, 1) != Z_OK) {
-		snprintf(err, errlen, "cannot compress a batch");
-		free(z);
+	/* the sealed batch adds the header and signature to z: refuse
+	 * before reading z when that cannot fit */
+	if (m->zlen + 96 > TBATCH_MAX_SEALED) {
+		snprintf(err, errlen, "compressed batch of %zu bytes: over the "
+			 "limit of %u", m->zlen, TBATCH_MAX_SEALED);
 		return -1;
 	}
 	msgpack_sbuffer_init(&body);
@@ -133,30 +169,42 @@ int tbatch_seal(struct tbatch_builder *b, const struct sign_key *k,
 	msgpack_pack_uint64(&pk, m->run);
 	msgpack_pack_uint64(&pk, m->epoch);
 	msgpack_pack_uint32(&pk, m->flags);
-	msgpack_pack_int64(&pk, b->first_ms);
-	msgpack_pack_int64(&pk, b->last_ms);
-	msgpack_pack_uint32(&pk, b->events);
-	msgpack_pack_uint32(&pk, (uint32_t)b->raw.size);
-	msgpack_pack_bin_with_body(&pk, z, zlen);
-	free(z);
+	msgpack_pack_int64(&pk, m->first_ms);
+	msgpack_pack_int64(&pk, m->last_ms);
+	msgpack_pack_uint32(&pk, m->events);
+	msgpack_pack_uint32(&pk, m->raw_len);
+	msgpack_pack_bin_with_body(&pk, m->z, m->zlen);
 	if (body.size + 96 > TBATCH_MAX_SEALED) {
 		snprintf(err, errlen, "sealed batch of %zu bytes: over the "
 			 "limit of %u", body.size, TBATCH_MAX_SEALED);
 	} else if (sign_data(k, body.data, body.size, sig)) {
 		snprintf(err, errlen, "cannot sign a batch");
 	} else {
-		msgpack_sbuffer sealed;
 		msgpack_packer spk;
-		msgpack_sbuffer_init(&sealed);
-		msgpack_packer_init(&spk, &sealed, msgpack_sbuffer_write);
+		strbuf_grow(out, body.size + sizeof(sig) + 16);
+		msgpack_packer_init(&spk, out, strbuf_write);
 		msgpack_pack_array(&spk, 2);
 		msgpack_pack_bin_with_body(&spk, body.data, body.size);
 		msgpack_pack_bin_with_body(&spk, sig, sizeof(sig));
-		strbuf_add(out, sealed.data, sealed.size);
-		msgpack_sbuffer_destroy(&sealed);
 		rc = 0;
 	}
 	msgpack_sbuffer_destroy(&body);
+	return rc;
+}
+
+int tbatch_seal(struct tbatch_builder *b, const struct sign_key *k,
+		const struct tbatch_meta *m, struct strbuf *out, char *err,
+		size_t errlen)
+{
+	struct strbuf z = STRBUF_INIT;
+	struct tbatch_meta full = *m;
+	int rc;
+
+	strbuf_reset(out);
+	rc = tbatch_compress(b, &z, &full, err, errlen);
+	if (rc == 0)
+		rc = tbatch_seal_compressed(&full, k, out, err, errlen);
+	strbuf_release(&z);
 	if (rc == 0)
 		tbatch_builder_reset(b);
 	return rc;

@@ -94,10 +94,26 @@ void tbatch_add_histogram(struct tbatch_builder *b, int64_t ts_ms,
 struct sign_key;
 /* Compresses the events, signs, and writes the sealed batch to out (which
  * is reset first); m gives agent, seq, run, epoch and flags. The builder
- * is reset. 0, or -1 with a reason (too many events, too big). */
+ * is reset. 0, or -1 with a reason (too many events, too big). The same as
+ * tbatch_compress then tbatch_seal_compressed. */
 int tbatch_seal(struct tbatch_builder *b, const struct sign_key *k,
 		const struct tbatch_meta *m, struct strbuf *out, char *err,
 		size_t errlen);
+
+/* Compresses the builder's events into z (reset first) and fills m's
+ * events, raw_len, first_ms, last_ms, z and zlen (z points into z's
+ * buffer: keep it while m is used). The builder is left as it was.
+ * 0, or -1 with a reason (too many events, too big). */
+int tbatch_compress(const struct tbatch_builder *b, struct strbuf *z,
+		    struct tbatch_meta *m, char *err, size_t errlen);
+
+/* Signs events compressed before (m as tbatch_compress filled it, with
+ * agent, seq, run, epoch and flags set) and writes the sealed batch to out
+ * (reset first): one compressed body can be sealed many times under new
+ * numbers. 0, or -1 with a reason (over the limits, cannot sign). */
+int tbatch_seal_compressed(const struct tbatch_meta *m,
+			   const struct sign_key *k, struct strbuf *out,
+			   char *err, size_t errlen);
 
 /* Checks the form of a sealed batch and fills m. With pub, also checks the
  * signature: -2 if it does not verify; -1 (with a reason) if malformed. */

@@ -246,6 +246,82 @@ static void test_inflate_bounds(void **s)
 	strbuf_release(&raw);
 }
 
+/* One compressed body sealed under several numbers: each seal opens with
+ * its own header and signature, carries the same events, and is byte for
+ * byte what tbatch_seal makes of the same events and header. */
+static void test_seal_compressed(void **s)
+{
+	struct strbuf z = STRBUF_INIT, sealed = STRBUF_INIT, raw = STRBUF_INIT;
+	struct strbuf direct = STRBUF_INIT;
+	struct tbatch_builder b;
+	struct tbatch_meta cm, m;
+	struct seen seen;
+	char err[256];
+	(void)s;
+
+	tbatch_builder_init(&b);
+	tbatch_add_log(&b, 2000, 2, "WARN TaskSetManager: Lost task 1.0", 34);
+	tbatch_add_value(&b, 1990, "records", TM_COUNTER, 500);
+	meta(&cm, 0);
+	assert_int_equal(tbatch_compress(&b, &z, &cm, err, sizeof(err)), 0);
+	assert_int_equal(b.events, 2); /* left as it was */
+	assert_int_equal(cm.events, 2);
+	assert_int_equal(cm.raw_len, tbatch_builder_size(&b));
+	assert_int_equal(cm.first_ms, 1990);
+	assert_int_equal(cm.last_ms, 2000);
+	assert_ptr_equal(cm.z, z.buf);
+	assert_int_equal(cm.zlen, z.len);
+	for (uint64_t seq = 1; seq <= 3; seq++) {
+		cm.seq = seq;
+		cm.epoch = 10 + seq;
+		assert_int_equal(tbatch_seal_compressed(&cm, key, &sealed, err,
+							sizeof(err)), 0);
+		assert_int_equal(tbatch_open(sealed.buf, sealed.len, pub, &m,
+					     err, sizeof(err)), 0);
+		assert_int_equal(m.seq, seq);
+		assert_int_equal(m.epoch, 10 + seq);
+		assert_int_equal(m.run, 42);
+		assert_int_equal(m.events, 2);
+		assert_int_equal(m.first_ms, 1990);
+		assert_int_equal(m.last_ms, 2000);
+		assert_int_equal(tbatch_open(sealed.buf, sealed.len, other_pub,
+					     &m, err, sizeof(err)), -2);
+		assert_int_equal(tbatch_inflate(&m, &raw, err, sizeof(err)), 0);
+		memset(&seen, 0, sizeof(seen));
+		assert_int_equal(tbatch_each_event(raw.buf, raw.len, m.events,
+						   collect, &seen, err,
+						   sizeof(err)), 0);
+		assert_int_equal(seen.n, 2);
+		assert_string_equal(seen.text[0],
+				    "WARN TaskSetManager: Lost task 1.0");
+		assert_int_equal(seen.ev[0].stream, 2);
+		assert_int_equal(seen.ev[1].value, 500);
+	}
+	/* Ed25519 is deterministic: the same header and events seal to the
+	 * same bytes either way */
+	meta(&m, 3);
+	m.epoch = 13;
+	assert_int_equal(tbatch_seal(&b, key, &m, &direct, err, sizeof(err)),
+			 0);
+	assert_int_equal(direct.len, sealed.len);
+	assert_memory_equal(direct.buf, sealed.buf, sealed.len);
+	/* over the limits: refused, nothing written */
+	cm.events = TBATCH_MAX_EVENTS + 1;
+	assert_int_equal(tbatch_seal_compressed(&cm, key, &sealed, err,
+						sizeof(err)), -1);
+	assert_int_equal(sealed.len, 0);
+	cm.events = 2;
+	cm.zlen = TBATCH_MAX_SEALED - 90; /* refused before z is read */
+	assert_int_equal(tbatch_seal_compressed(&cm, key, &sealed, err,
+						sizeof(err)), -1);
+	assert_int_equal(sealed.len, 0);
+	tbatch_builder_release(&b);
+	strbuf_release(&z);
+	strbuf_release(&sealed);
+	strbuf_release(&raw);
+	strbuf_release(&direct);
+}
+
 static void test_limits(void **s)
 {
 	struct tbatch_builder b;
@@ -312,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_signature),
 		cmocka_unit_test(test_events_malformed),
 		cmocka_unit_test(test_inflate_bounds),
+		cmocka_unit_test(test_seal_compressed),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_random_bytes),
 	};
