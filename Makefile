@@ -128,8 +128,16 @@ check: deps
 demo: all
 	@scripts/demo.sh
 
+# The scheduling core's figures, then telemetry's (issue 4): ingest of
+# signed batches, the agent's memory, redaction throughput.
 bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@bench/run.sh
+	@echo "== telemetry ingest (3 agents x 4 batches x 500 events per message)"
+	@bench/ingest.sh --agents 3 --batches 4 --events 500 --seconds 10
+	@echo "== agent memory"
+	@bench/agent-mem.sh --lines 200000 --seconds 20
+	@echo "== redaction"
+	@bin/sp-bench-redact
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system

@@ -134,25 +134,53 @@ int sign_data(const struct sign_key *k, const void *data, size_t len,
 	return ok && siglen == SIGN_SIG_LEN ? 0 : -1;
 }
 
-int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const void *data, size_t len,
-		const uint8_t *sig, size_t sig_len)
-{
+struct sign_pub {
 	EVP_PKEY *pkey;
+};
+
+struct sign_pub *sign_pub_new(const uint8_t pub[SIGN_PUB_LEN])
+{
+	EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+						     pub, SIGN_PUB_LEN);
+	struct sign_pub *k;
+
+	if (!pkey)
+		return NULL;
+	k = xcalloc(1, sizeof(*k));
+	k->pkey = pkey;
+	return k;
+}
+
+void sign_pub_free(struct sign_pub *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+int sign_pub_verify(const struct sign_pub *k, const void *data, size_t len,
+		    const uint8_t *sig, size_t sig_len)
+{
 	EVP_MD_CTX *md;
 	int ok;
 
-	if (!sig || sig_len != SIGN_SIG_LEN)
-		return -1;
-	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
-					   SIGN_PUB_LEN);
-	if (!pkey)
+	if (!k || !sig || sig_len != SIGN_SIG_LEN)
 		return -1;
 	md = EVP_MD_CTX_new();
-	ok = md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) == 1 &&
+	ok = md && EVP_DigestVerifyInit(md, NULL, NULL, NULL, k->pkey) == 1 &&
 	     EVP_DigestVerify(md, sig, sig_len, data, len) == 1;
 	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(pkey);
 	return ok ? 0 : -1;
+}
+
+int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const void *data, size_t len,
+		const uint8_t *sig, size_t sig_len)
+{
+	struct sign_pub *k = sign_pub_new(pub);
+	int rc = sign_pub_verify(k, data, len, sig, sig_len);
+	sign_pub_free(k);
+	return rc;
 }
 
 void sign_sha256_hex(const void *data, size_t len, char out[65])

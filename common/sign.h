@@ -31,6 +31,14 @@ int sign_data(const struct sign_key *k, const void *data, size_t len,
 /* 0 if sig is a valid signature of data by pub, else -1. */
 int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const void *data, size_t len,
 		const uint8_t *sig, size_t sig_len);
+
+/* A public key made ready once for many checks (a message's batches):
+ * building OpenSSL's key object costs about as much as a small check. */
+struct sign_pub;
+struct sign_pub *sign_pub_new(const uint8_t pub[SIGN_PUB_LEN]);
+void sign_pub_free(struct sign_pub *k);
+int sign_pub_verify(const struct sign_pub *k, const void *data, size_t len,
+		    const uint8_t *sig, size_t sig_len);
 /* Lowercase hex SHA-256 of data. */
 void sign_sha256_hex(const void *data, size_t len, char out[65]);
 /* Cryptographically random bytes. 0 / -1. */

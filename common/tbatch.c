@@ -290,6 +290,21 @@ static int read_body(const msgpack_object *a, struct tbatch_meta *m)
 int tbatch_open(const void *buf, size_t len, const uint8_t *pub,
 		struct tbatch_meta *m, char *err, size_t errlen)
 {
+	struct sign_pub *key = NULL;
+	int rc;
+
+	if (pub && !(key = sign_pub_new(pub))) {
+		snprintf(err, errlen, "bad public key");
+		return -1;
+	}
+	rc = tbatch_open_key(buf, len, key, m, err, errlen);
+	sign_pub_free(key);
+	return rc;
+}
+
+int tbatch_open_key(const void *buf, size_t len, const struct sign_pub *key,
+		    struct tbatch_meta *m, char *err, size_t errlen)
+{
 	const uint8_t *p = buf;
 	size_t boff, blen, soff, slen, end;
 	msgpack_zone zone;
@@ -320,7 +335,7 @@ int tbatch_open(const void *buf, size_t len, const uint8_t *pub,
 		    MSGPACK_UNPACK_SUCCESS ||
 	    read_body(&o, m)) {
 		snprintf(err, errlen, "malformed batch header");
-	} else if (pub && sign_verify(pub, body, blen, sig, slen)) {
+	} else if (key && sign_pub_verify(key, body, blen, sig, slen)) {
 		snprintf(err, errlen, "bad batch signature");
 		rc = -2;
 	} else {

@@ -119,6 +119,10 @@ int tbatch_seal_compressed(const struct tbatch_meta *m,
  * signature: -2 if it does not verify; -1 (with a reason) if malformed. */
 int tbatch_open(const void *buf, size_t len, const uint8_t *pub,
 		struct tbatch_meta *m, char *err, size_t errlen);
+/* The same with a key made ready for many batches (NULL: form only). */
+struct sign_pub;
+int tbatch_open_key(const void *buf, size_t len, const struct sign_pub *key,
+		    struct tbatch_meta *m, char *err, size_t errlen);
 
 /* Decompresses m's events into raw (reset first), exactly raw_len bytes.
  * 0 / -1 with a reason. */

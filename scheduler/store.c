@@ -16,6 +16,7 @@ static const char *const cf_names[CF_COUNT] = {
 struct store {
 	rocksdb_t *db;
 	rocksdb_options_t *opts;
+	rocksdb_options_t *blob_opts; /* the telemetry column family's */
 	rocksdb_cache_t *cache;
 	rocksdb_block_based_table_options_t *table;
 	rocksdb_writeoptions_t *wsync, *wnosync;
@@ -82,6 +83,16 @@ static void setup_options(struct store *s)
 	rocksdb_block_based_options_set_filter_policy(
 		s->table, rocksdb_filterpolicy_create_bloom(10));
 	rocksdb_options_set_block_based_table_factory(s->opts, s->table);
+	/* Telemetry batches are zlib-compressed already, some KiB each, and
+	 * written once: kept in blob files, they are neither compressed again
+	 * nor rewritten by every compaction (the keys are); blob GC reclaims
+	 * the space that retention's range deletions free. */
+	s->blob_opts = rocksdb_options_create_copy(s->opts);
+	rocksdb_options_set_compression(s->blob_opts, rocksdb_no_compression);
+	rocksdb_options_set_enable_blob_files(s->blob_opts, 1);
+	rocksdb_options_set_min_blob_size(s->blob_opts, 1024);
+	rocksdb_options_set_blob_file_size(s->blob_opts, 64 << 20);
+	rocksdb_options_set_enable_blob_gc(s->blob_opts, 1);
 	s->wsync = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(s->wsync, 1);
 	s->wnosync = rocksdb_writeoptions_create();
@@ -224,7 +235,7 @@ struct store *store_open(const char *dir, char *err, size_t errlen)
 	}
 	for (int i = 0; i < CF_COUNT; i++) {
 		names[i] = cf_names[i];
-		cfopts[i] = s->opts;
+		cfopts[i] = i == CF_TELEMETRY ? s->blob_opts : s->opts;
 	}
 	names[CF_COUNT] = "default";
 	cfopts[CF_COUNT] = s->opts;
@@ -270,6 +281,7 @@ void store_close(struct store *s)
 	rocksdb_writeoptions_destroy(s->wnosync);
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_options_destroy(s->opts);
+	rocksdb_options_destroy(s->blob_opts);
 	rocksdb_block_based_options_destroy(s->table);
 	rocksdb_cache_destroy(s->cache);
 	free(s);

@@ -36,10 +36,11 @@ static int count_line(const struct tevent *ev, void *ctx)
 
 /* Everything about one batch that needs no scheduling state. */
 static void check_one(struct tb_item *it, const char *agent,
-		      const uint8_t *pub, struct strbuf *raw)
+		      const struct sign_pub *key, struct strbuf *raw)
 {
 	char err[160];
-	int rc = tbatch_open(it->sealed, it->len, pub, &it->m, err, sizeof(err));
+	int rc = tbatch_open_key(it->sealed, it->len, key, &it->m, err,
+				 sizeof(err));
 
 	if (rc == -2) {
 		it->v = strcmp(it->m.agent, agent) ? TB_UNKNOWN_KEY : TB_FORGED;
@@ -62,6 +63,7 @@ struct tb_pre *telemetry_precheck(const struct wire_msg *msg,
 {
 	const msgpack_object *b = mp_get(msg->body, "batches");
 	struct strbuf raw = STRBUF_INIT;
+	struct sign_pub *key;
 	struct tb_pre *p;
 
 	if (!b || b->type != MSGPACK_OBJECT_ARRAY ||
@@ -70,6 +72,8 @@ struct tb_pre *telemetry_precheck(const struct wire_msg *msg,
 	for (uint32_t i = 0; i < b->via.array.size; i++)
 		if (b->via.array.ptr[i].type != MSGPACK_OBJECT_BIN)
 			return NULL;
+	if (!(key = sign_pub_new(pub)))
+		return NULL;
 	p = xcalloc(1, sizeof(*p));
 	p->n = b->via.array.size;
 	p->items = xcalloc(p->n ? p->n : 1, sizeof(*p->items));
@@ -77,8 +81,9 @@ struct tb_pre *telemetry_precheck(const struct wire_msg *msg,
 		struct tb_item *it = &p->items[i];
 		it->sealed = b->via.array.ptr[i].via.bin.ptr;
 		it->len = b->via.array.ptr[i].via.bin.size;
-		check_one(it, msg->agent, pub, &raw);
+		check_one(it, msg->agent, key, &raw);
 	}
+	sign_pub_free(key);
 	strbuf_release(&raw);
 	return p;
 }
