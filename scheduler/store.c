@@ -2,10 +2,12 @@
 #include "store.h"
 
 #include <rocksdb/c.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse.h"
 #include "util.h"
 
 static const char *const cf_names[CF_COUNT] = {
@@ -17,6 +19,7 @@ struct store {
 	rocksdb_t *db;
 	rocksdb_options_t *opts;
 	rocksdb_options_t *blob_opts; /* the telemetry column family's */
+	rocksdb_ratelimiter_t *limiter; /* background writes */
 	rocksdb_cache_t *cache;
 	rocksdb_block_based_table_options_t *table;
 	rocksdb_writeoptions_t *wsync, *wnosync;
@@ -63,7 +66,20 @@ uint32_t store_get_u32be(const uint8_t in[4])
 
 static void setup_options(struct store *s)
 {
+	rocksdb_options_t *base = rocksdb_options_create();
+	char *oerr = NULL;
+
+	/* Not in the C API: after a crash, the WAL's writes stay in the
+	 * memtables instead of being flushed to new files during the open,
+	 * which would hold up a restart. */
 	s->opts = rocksdb_options_create();
+	rocksdb_get_options_from_string(base, "avoid_flush_during_recovery=true",
+					s->opts, &oerr);
+	if (oerr) {
+		log_warn("store: %s", oerr); /* s->opts keeps the defaults */
+		free(oerr);
+	}
+	rocksdb_options_destroy(base);
 	rocksdb_options_set_create_if_missing(s->opts, 1);
 	rocksdb_options_set_create_missing_column_families(s->opts, 1);
 	rocksdb_options_set_max_open_files(s->opts, 512);
@@ -72,11 +88,15 @@ static void setup_options(struct store *s)
 	/* Past this much WAL, the column families holding its oldest writes
 	 * are flushed: bounds the WAL an open must replay (twice: the format
 	 * probe reads it too) after a crash, and so the restart time. */
-	rocksdb_options_set_max_total_wal_size(s->opts, 64 << 20);
+	rocksdb_options_set_max_total_wal_size(s->opts, 32 << 20);
 	/* Background flushes and compactions write their files out as they
 	 * go rather than in one burst at the end, which would stall the WAL
 	 * fsync that every acknowledgement waits for. */
 	rocksdb_options_set_bytes_per_sync(s->opts, 1 << 20);
+	/* ... and no faster than this, so that a burst of them leaves the
+	 * disk to the WAL fsyncs (well above what the WAL itself takes in). */
+	s->limiter = rocksdb_ratelimiter_create(160 << 20, 50 * 1000, 10);
+	rocksdb_options_set_ratelimiter(s->opts, s->limiter);
 	s->cache = rocksdb_cache_create_lru(64 << 20);
 	s->table = rocksdb_block_based_options_create();
 	rocksdb_block_based_options_set_block_cache(s->table, s->cache);
@@ -123,6 +143,42 @@ static int decode_format(const char *val, size_t vlen, uint32_t *v, char *err,
 	return 0;
 }
 
+/* The version is also kept in a small file beside RocksDB's, rewritten
+ * whenever the meta key is: reading it spares the read-only open below,
+ * which replays the whole WAL (a second time, after a crash) only to read
+ * one key. A store without the file (an older build's) is probed. */
+static int read_format_file(const char *dir, uint32_t *v)
+{
+	char path[4200], *text;
+	uint64_t n;
+	int found;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FORMAT_FILE);
+	text = read_file(path, 32, NULL);
+	if (!text)
+		return 0;
+	text[strcspn(text, "\r\n")] = '\0';
+	found = parse_u64(text, 1, UINT32_MAX, &n, NULL, 0) == 0;
+	free(text);
+	if (found)
+		*v = (uint32_t)n;
+	return found;
+}
+
+static int write_format_file(const char *dir, char *err, size_t errlen)
+{
+	char path[4200], buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d\n", STORE_FORMAT_VERSION);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FORMAT_FILE);
+	if (write_file_atomic(path, buf, (size_t)n, 0600)) {
+		snprintf(err, errlen, "cannot write '%s': %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* The format version of the store in dir, read through a read-only open
  * of its meta column family, so that a store this build must refuse is
  * left exactly as it was: a normal open would write a new MANIFEST, flush
@@ -141,6 +197,8 @@ static int probe_format(struct store *s, const char *dir, uint32_t *v,
 	int rc = 0;
 
 	*v = 0;
+	if (read_format_file(dir, v))
+		return 0;
 	/* Fails when dir holds no store: the normal open creates it. The
 	 * list is allocated even then. */
 	cfs = rocksdb_list_column_families(s->opts, dir, &ncf, &rerr);
@@ -202,13 +260,17 @@ static int set_format(struct store *s, const char *dir, char *err,
 	if (v > STORE_FORMAT_VERSION) /* written since the probe */
 		return newer_format(dir, v, err, errlen);
 	if (v == STORE_FORMAT_VERSION)
-		return 0;
+		return read_format_file(dir, &v) && v == STORE_FORMAT_VERSION
+			       ? 0
+			       : write_format_file(dir, err, errlen);
 	b = store_batch_new();
 	store_put_u32be(ver, STORE_FORMAT_VERSION);
 	store_batch_put(b, s, CF_META, format_key, sizeof(format_key) - 1,
 			ver, 4);
 	rc = store_write(s, b, true, err, errlen);
 	store_batch_free(b);
+	if (rc == 0)
+		rc = write_format_file(dir, err, errlen);
 	if (rc == 0 && found)
 		log_info("store '%s': format version %u upgraded to %d", dir,
 			 v, STORE_FORMAT_VERSION);
@@ -282,6 +344,7 @@ void store_close(struct store *s)
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_options_destroy(s->opts);
 	rocksdb_options_destroy(s->blob_opts);
+	rocksdb_ratelimiter_destroy(s->limiter);
 	rocksdb_block_based_options_destroy(s->table);
 	rocksdb_cache_destroy(s->cache);
 	free(s);

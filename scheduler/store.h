@@ -30,6 +30,8 @@ enum store_cf {
 /* The format this build writes (docs/storage.md). A change of a record's
  * layout bumps it; the readers of older layouts stay. */
 #define STORE_FORMAT_VERSION 3
+/* The version again, in a file in the store's directory (store.c). */
+#define STORE_FORMAT_FILE "FORMAT"
 
 struct store;
 struct store_batch;

@@ -10,6 +10,8 @@
  * Opening the store upgrades an older one first, so reading prints what
  * the scheduler would see after its own open.
  */
+#include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,5 +84,16 @@ int main(int argc, char **argv)
 	}
 	rc = argc == 4 ? set(s, argv[3]) : show(s);
 	store_close(s);
+	if (argc == 4 && rc == 0) {
+		/* as an older or newer build left it: no FORMAT file of ours,
+		 * so the next open reads the version from the meta key */
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/%s", argv[1], STORE_FORMAT_FILE);
+		if (unlink(path) && errno != ENOENT) {
+			fprintf(stderr, "sp-storemeta: error: cannot remove '%s'\n",
+				path);
+			return 1;
+		}
+	}
 	return rc;
 }

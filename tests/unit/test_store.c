@@ -160,16 +160,30 @@ static void snapshot(const char *sub, struct strbuf *out)
 	free(names);
 }
 
-static void set_version(struct store *st, uint32_t version)
+/* Sets the meta key of the store open as st in dir/name, and removes the
+ * FORMAT file: the store as an older (or newer) build would have left it. */
+static void set_version(struct store *st, const char *name, uint32_t version)
 {
 	uint8_t v[4];
-	char err[256];
+	char err[256], path[128];
 	struct store_batch *b = store_batch_new();
 
 	store_put_u32be(v, version);
 	store_batch_put(b, st, CF_META, "format_version", 14, v, 4);
 	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
 	store_batch_free(b);
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, name, STORE_FORMAT_FILE);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* The FORMAT file of dir/name, or "" if there is none. */
+static void format_file(const char *name, char *out, size_t len)
+{
+	char path[128], *text;
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, name, STORE_FORMAT_FILE);
+	text = read_file(path, 64, NULL);
+	snprintf(out, len, "%s", text ? text : "");
+	free(text);
 }
 
 static uint32_t get_version(struct store *st)
@@ -195,9 +209,13 @@ static void test_format_version(void **s)
 	struct strbuf before = STRBUF_INIT, after = STRBUF_INIT;
 	(void)s;
 
+	char file[64];
+
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
 	assert_int_equal(STORE_FORMAT_VERSION, 3);
-	set_version(st, 99);
+	format_file("c", file, sizeof(file));
+	assert_string_equal(file, "3\n");
+	set_version(st, "c", 99);
 	store_close(st);
 	snapshot("c", &before);
 	snprintf(path, sizeof(path), "%s/c", dir);
@@ -205,6 +223,16 @@ static void test_format_version(void **s)
 	assert_non_null(strstr(err, "format version 99"));
 	assert_non_null(strstr(err, "up to 3"));
 	assert_null(strchr(err, '\n'));
+	snapshot("c", &after);
+	assert_int_equal(before.len, after.len);
+	assert_memory_equal(before.buf, after.buf, before.len);
+	/* the FORMAT file alone is enough to refuse (no RocksDB open) */
+	snprintf(path, sizeof(path), "%s/c/%s", dir, STORE_FORMAT_FILE);
+	assert_int_equal(write_file_atomic(path, "98\n", 3, 0600), 0);
+	snapshot("c", &before);
+	snprintf(path, sizeof(path), "%s/c", dir);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "format version 98"));
 	snapshot("c", &after);
 	assert_int_equal(before.len, after.len);
 	assert_memory_equal(before.buf, after.buf, before.len);
@@ -221,7 +249,7 @@ static void test_format_upgrade(void **s)
 	size_t n;
 	(void)s;
 
-	set_version(st, 1);
+	set_version(st, "h", 1);
 	put(st, CF_TENANTS, "kept", "t");
 	store_close(st);
 	st = open_sub("h");
@@ -230,6 +258,9 @@ static void test_format_upgrade(void **s)
 				   sizeof(err)), 1);
 	free(v);
 	store_close(st);
+	char file[64];
+	format_file("h", file, sizeof(file));
+	assert_string_equal(file, "3\n"); /* written by the upgrade */
 	st = open_sub("h");
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
 	store_close(st);
