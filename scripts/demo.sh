@@ -83,11 +83,15 @@ run spctl run list
 run spctl run show "$OK"
 run spctl run show "$BAD"
 
-say "Their logs (streamed back by the agent)"
+say "Their logs (redacted and streamed back by the agent)"
 printf '$ spctl run logs %s | tail -n 12\n' "$OK"
 spctl run logs "$OK" | tail -n 12
 printf '$ spctl run logs %s | grep -m3 -E "ERROR|OutOfMemory"\n' "$BAD"
 spctl run logs "$BAD" | grep -m3 -E 'ERROR|OutOfMemory' || true
+
+say "Why the failed run failed, and its metrics"
+run spctl run diagnose "$BAD"
+run spctl run metrics "$OK"
 
 say "Usage"
 run spctl usage acme
