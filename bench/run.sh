@@ -117,7 +117,10 @@ latency() {
 	rm -f "$D/lease.log" "$D/submit.log"
 	start_agents "$D/lat.tokens" "$D/agents-lat" 256 --lease-log "$D/lease.log"
 	sleep 1
-	"$BIN/sp-bench-submit" "$SOCK" bench/lat/pi 1 10000 256 1000 "$D/submit.log" >/dev/null
+	# its own line gives the start's acknowledgement latency: the commit
+	# path alone, without the agent's side
+	"$BIN/sp-bench-submit" "$SOCK" bench/lat/pi 1 10000 256 1000 "$D/submit.log" |
+		sed -n 's/.*latency \(p50 .*\)/  start acknowledged: \1/p' >"$D/ack.txt"
 	for _ in $(seq 100); do [ "$(queued_in bench/lat)" = 0 ] && break; sleep 0.1; done
 	stop_agents
 	python3 - "$D/submit.log" "$D/lease.log" <<'PY'
@@ -130,6 +133,7 @@ if len(lat) != len(sent):
 p = lambda q: lat[min(len(lat) - 1, int(len(lat) * q))] / 1000
 print(f"submit -> agent at 1,000 starts/s: {len(lat)} runs, p50 {p(0.5):.2f} ms, p99 {p(0.99):.2f} ms, max {lat[-1]/1000:.2f} ms")
 PY
+	cat "$D/ack.txt"
 }
 
 latency_after_burst() {
