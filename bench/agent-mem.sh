@@ -11,9 +11,6 @@
 #
 #   bench/agent-mem.sh [--lines N] [--seconds S]
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$ROOT/bin
-FAKE_SPARK=$ROOT/tests/fakes/spark-submit
 LINES=200000
 DURATION=20
 while [ $# -gt 0 ]; do
@@ -23,19 +20,13 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [--lines N] [--seconds S]" >&2; exit 2 ;;
 	esac
 done
-for b in sparkpilot-scheduler sparkpilot-agent spctl; do
-	[ -x "$BIN/$b" ] || { echo "$0: $BIN/$b is missing: run make bin/$b" >&2; exit 2; }
-done
-
-D=$(mktemp -d "${TMPDIR:-/tmp}/sp-agentmem.XXXXXX")
-SOCK=$D/admin.sock
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-URL=tcp://127.0.0.1:$PORT
+. "$(dirname "$0")/lib.sh"
+bench_setup agentmem sparkpilot-scheduler sparkpilot-agent spctl
+FAKE_SPARK=$ROOT/tests/fakes/spark-submit
 PID=
 AGENT_PID=
 cleanup() {
-	for p in $AGENT_PID $PID; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in $AGENT_PID $PID; do wait "$p" 2>/dev/null || true; done
+	bench_stop $AGENT_PID $PID
 	rm -rf "$D"
 }
 trap cleanup EXIT

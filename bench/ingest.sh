@@ -14,8 +14,6 @@
 # --perf records the scheduler with `perf record -g` while streaming;
 # --keep leaves the temporary directory (store, logs, ack log) behind.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$ROOT/bin
 AGENTS=8
 SECONDS_=10
 EVENTS=500
@@ -33,20 +31,13 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [--agents N] [--seconds S] [--events E] [--batches B] [--perf FILE] [--keep]" >&2; exit 2 ;;
 	esac
 done
-for b in sparkpilot-scheduler spctl sp-agentsim; do
-	[ -x "$BIN/$b" ] || { echo "$0: $BIN/$b is missing: run make bin/$b" >&2; exit 2; }
-done
-
-D=$(mktemp -d "${TMPDIR:-/tmp}/sp-ingest.XXXXXX")
-SOCK=$D/admin.sock
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-URL=tcp://127.0.0.1:$PORT
+. "$(dirname "$0")/lib.sh"
+bench_setup ingest sparkpilot-scheduler spctl sp-agentsim
 PID=
 SIM_PID=
 PERF_PID=
 cleanup() {
-	for p in $PERF_PID $SIM_PID $PID; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in $PERF_PID $SIM_PID $PID; do wait "$p" 2>/dev/null || true; done
+	bench_stop $PERF_PID $SIM_PID $PID
 	if [ -n "$KEEP" ]; then echo "kept $D"; else rm -rf "$D"; fi
 }
 trap cleanup EXIT

@@ -12,8 +12,6 @@
 #
 #   bench/run.sh [--backlog N] [--e2e-runs N]
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=$ROOT/bin
 BACKLOG=1000000
 E2E_RUNS=100000
 while [ $# -gt 0 ]; do
@@ -23,19 +21,12 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [--backlog N] [--e2e-runs N]" >&2; exit 2 ;;
 	esac
 done
-for b in sparkpilot-scheduler spctl sp-agentsim sp-bench-submit; do
-	[ -x "$BIN/$b" ] || { echo "$0: $BIN/$b is missing: run make bench" >&2; exit 2; }
-done
-
-D=$(mktemp -d "${TMPDIR:-/tmp}/sp-bench.XXXXXX")
-SOCK=$D/admin.sock
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-URL=tcp://127.0.0.1:$PORT
+. "$(dirname "$0")/lib.sh"
+bench_setup bench sparkpilot-scheduler spctl sp-agentsim sp-bench-submit
 PID=
 SIM_PID=
 cleanup() {
-	for p in $SIM_PID $PID; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in $SIM_PID $PID; do wait "$p" 2>/dev/null || true; done
+	bench_stop $SIM_PID $PID
 	rm -rf "$D"
 }
 trap cleanup EXIT

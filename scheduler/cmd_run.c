@@ -148,10 +148,42 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	return 0;
 }
 
+/* Passes lines on to the caller's fn, counting them (scan_run_lines). */
+struct line_chain {
+	telemetry_line_fn fn;
+	void *ctx;
+	uint32_t sent, next;
+};
+
+static int chain_line(uint32_t n, int64_t ts, int stream, const char *text,
+		      size_t len, void *p)
+{
+	struct line_chain *lc = p;
+	lc->sent++;
+	lc->next = n + 1;
+	return lc->fn(n, ts, stream, text, len, lc->ctx);
+}
+
+/* A run's log lines numbered >= after, at most max, in order: the line
+ * logs a format-2 store kept for it, then its telemetry batches (numbered
+ * after them). 0 / -1. */
+static int scan_run_lines(struct sched *c, const struct run *run,
+			  uint32_t after, uint32_t max, telemetry_line_fn fn,
+			  void *ctx)
+{
+	struct line_chain lc = { fn, ctx, 0, after };
+
+	if (records_scan_logs(c->store, run->id, after, max, chain_line, &lc) < 0)
+		return -1;
+	if (lc.sent >= max)
+		return 0;
+	return telemetry_scan_lines(c, run->job->tenant, run->id, lc.next,
+				    max - lc.sent, chain_line, &lc);
+}
+
 struct log_out {
 	struct jw *w;
 	uint32_t next;
-	uint32_t sent;
 };
 
 static int log_line_out(uint32_t line, int64_t ts, int stream,
@@ -165,16 +197,13 @@ static int log_line_out(uint32_t line, int64_t ts, int stream,
 	jw_strn(lo->w, "line", text, len);
 	jw_obj_close(lo->w);
 	lo->next = line + 1;
-	lo->sent++;
 	return 0;
 }
 
-/* Lines come from the telemetry batches, after any line logs a format-2
- * store kept for the run (numbered before them). */
 int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	const struct run *run = run_arg(c, a->pos[0], r);
-	struct log_out lo = { &r->w, 0, 0 };
+	struct log_out lo = { &r->w, 0 };
 	uint32_t limit;
 
 	if (!run)
@@ -182,11 +211,7 @@ int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r)
 	lo.next = (uint32_t)arg_num(a, "--after", 0);
 	limit = (uint32_t)arg_num(a, "--limit", 10000);
 	jw_arr_open(&r->w, "lines");
-	if (records_scan_logs(c->store, run->id, lo.next, limit, log_line_out,
-			      &lo) < 0 ||
-	    (lo.sent < limit &&
-	     telemetry_scan_lines(c, run->job->tenant, run->id, lo.next,
-				  limit - lo.sent, log_line_out, &lo) < 0)) {
+	if (scan_run_lines(c, run, lo.next, limit, log_line_out, &lo)) {
 		return cmd_fail(r, "internal", "cannot read the log of run %llu",
 				(unsigned long long)run->id);
 	}
@@ -280,10 +305,7 @@ int cmd_run_diagnose(struct sched *c, const struct cmd_args *a,
 	if (!cls) {
 		/* the agent sent no class: classify the stored log */
 		d = diagnoser_new();
-		if (records_scan_logs(c->store, run->id, 0, UINT32_MAX,
-				      diagnose_out, d) < 0 ||
-		    telemetry_scan_lines(c, run->job->tenant, run->id, 0,
-					 UINT32_MAX, diagnose_out, d) < 0) {
+		if (scan_run_lines(c, run, 0, UINT32_MAX, diagnose_out, d)) {
 			diagnoser_free(d);
 			return cmd_fail(r, "internal",
 					"cannot read the log of run %llu",
