@@ -14,6 +14,7 @@
 #include "mp.h"
 #include "outbox.h"
 #include "preflight.h"
+#include "sign.h"
 #include "tsink.h"
 #include "util.h"
 #include "work.h"
@@ -409,6 +410,7 @@ int main(int argc, char **argv)
 	strbuf_init(&a.raw, 0);
 
 	char err[512];
+	sign_init_lean();
 	a.cl = client_open(&a.cfg, err, sizeof(err));
 	if (!a.cl)
 		die("%s", err);

@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 . "$(dirname "$0")/lib.sh"
-bench_setup bench sparkpilot-scheduler spctl sp-agentsim sp-bench-submit
+bench_setup bench sparkpilot-scheduler spctl sp-agentsim sp-bench-submit sp-bench-fsync
 PID=
 SIM_PID=
 cleanup() {
@@ -125,6 +125,11 @@ p = lambda q: lat[min(len(lat) - 1, int(len(lat) * q))] / 1000
 print(f"submit -> agent at 1,000 starts/s: {len(lat)} runs, p50 {p(0.5):.2f} ms, p99 {p(0.99):.2f} ms, max {lat[-1]/1000:.2f} ms")
 PY
 	cat "$D/ack.txt"
+	"$BIN/spctl" --socket "$SOCK" --json queue stats | python3 -c '
+import json, sys
+w = json.load(sys.stdin)["wal_sync"]
+ms = {k: w[k] / 1e3 for k in ("p50_us", "p99_us", "p999_us", "max_us")}
+print("  scheduler WAL syncs since it started: {}, p50 {p50_us:.2f} ms, p99 {p99_us:.2f} ms, p999 {p999_us:.2f} ms, max {max_us:.2f} ms".format(w["syncs"], **ms))'
 }
 
 latency_after_burst() {
@@ -132,6 +137,9 @@ latency_after_burst() {
 	latency
 }
 
+# The disk's own synced-write tail, under nothing else: every start waits
+# for at least one such write, so this is the floor of its latency.
+"$BIN/sp-bench-fsync" "$D" 20000 2000
 start_scheduler
 echo "scheduler start (empty store): $START_MS ms"
 spctl tenant add bench

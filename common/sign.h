@@ -13,6 +13,9 @@
 
 struct sign_key;
 
+/* Initialise OpenSSL without its config file and error strings, before any
+ * other call: for small processes that only sign (the agent). */
+void sign_init_lean(void);
 /* A new random key, or NULL. */
 struct sign_key *sign_key_generate(void);
 /* Writes the private key as PEM PKCS#8, atomically, mode 0600. 0 / -1. */

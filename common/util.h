@@ -48,6 +48,8 @@ void die(const char *fmt, ...) SP_PRINTF(1, 2) SP_NORETURN;
 int64_t time_now_ms(void);
 /* CLOCK_MONOTONIC in milliseconds (timeouts, intervals). */
 int64_t time_mono_ms(void);
+/* CLOCK_MONOTONIC in microseconds (latency figures). */
+int64_t time_mono_us(void);
 /* Formats ms-since-epoch as "2026-11-22T14:43:37.123Z" into buf (>= 32). */
 void time_format_iso(int64_t ms, char *buf, size_t len);
 

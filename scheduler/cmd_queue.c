@@ -50,6 +50,15 @@ int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
 	jw_uint(&r->w, "leases_expired", p->expired_leases);
 	jw_uint(&r->w, "runs_lost", p->lost_runs);
 	jw_uint(&r->w, "stale_reports", p->stale);
+	/* The synced write that ends each core turn: every acknowledgement
+	 * waits for one, so its tail is the floor of any reply's. */
+	jw_obj_open(&r->w, "wal_sync");
+	jw_uint(&r->w, "syncs", c->sync_us.n);
+	jw_uint(&r->w, "p50_us", lathist_quantile(&c->sync_us, 0.5));
+	jw_uint(&r->w, "p99_us", lathist_quantile(&c->sync_us, 0.99));
+	jw_uint(&r->w, "p999_us", lathist_quantile(&c->sync_us, 0.999));
+	jw_uint(&r->w, "max_us", c->sync_us.max_us);
+	jw_obj_close(&r->w);
 	jw_arr_open(&r->w, "tenants");
 	for (size_t i = 0; i < tenants->n; i++) {
 		const struct tenant *t = tenants->v[i];

@@ -108,10 +108,12 @@ static void commit_and_reply(struct sched *c)
 		/* A failed WAL sync means we cannot tell what is durable:
 		 * crash, and let the restart reload what the store holds,
 		 * rather than acknowledge anything. */
+		int64_t t0 = time_mono_us();
 		if (store_write(c->store, c->batch, true, err, sizeof(err))) {
 			log_error("store write failed: %s; aborting", err);
 			abort();
 		}
+		lathist_add(&c->sync_us, (uint64_t)(time_mono_us() - t0));
 		store_batch_clear(c->batch);
 		c->commits++;
 	}

@@ -14,6 +14,7 @@
 #include "fairq.h"
 #include "core.h"
 #include "keyreg.h"
+#include "lathist.h"
 #include "policy.h"
 #include "state.h"
 #include "store.h"
@@ -39,6 +40,7 @@ struct sched {
 	struct ptrvec done;        /* events to complete after the commit */
 	struct keyreg *keys;       /* agent public keys for the transport */
 	uint64_t turns, commits, events;
+	struct lathist sync_us;    /* each turn's synced store write */
 	uint64_t rejected_malformed; /* messages from no known agent */
 	int64_t retention_due_mono;  /* next telemetry retention pass */
 	uint64_t logs_dropped_below; /* format-2 line logs dropped below it */

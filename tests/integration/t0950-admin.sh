@@ -103,6 +103,10 @@ p = e["acme/prod"]
 assert (p["queued"], p["refused"]) == (2, 1) and p["oldest_queued_s"] >= 2, p
 for row in s["tenants"] + s["items"]:
     assert row["oldest_queued_s"] >= 0, row
+# every acknowledged change above was one synced write
+w = s["wal_sync"]
+assert w["syncs"] >= 8, w
+assert 0 < w["p50_us"] <= w["p99_us"] <= w["p999_us"] <= w["max_us"], w
 EOF
 spctl queue stats >"$T/stats.txt"
 for want in "^queued: *3$" "^paused: *false$" "^tenants:$" \
