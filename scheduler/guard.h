@@ -19,7 +19,9 @@
  * steps: the budget is fresh; the next evaluations throttle again if the
  * rate still projects over it.
  *
- * Money is integer micro-USD; times are int64 ms since the epoch.
+ * Money is integer micro-USD; times are int64 ms since the epoch. Any
+ * input is safe: times are clamped to +-INT64_MAX / 4, money products are
+ * taken in 128 bits, sums saturate at INT64_MAX.
  */
 #ifndef SP_GUARD_H
 #define SP_GUARD_H
@@ -55,7 +57,9 @@ struct guard {
 	/* spend history: slot i holds spend in
 	 * [slot_start_ms + i * slot_ms, + slot_ms), a ring */
 	int64_t slot_ms;
-	int64_t slot_start_ms;     /* start of the oldest slot kept */
+	int64_t slot_start_ms;     /* start of the oldest slot kept, a
+				    * multiple of slot_ms; INT64_MIN before
+				    * the first record */
 	uint32_t slot_head;        /* ring index of the oldest slot */
 	int64_t slots[GUARD_SLOTS];
 };
@@ -64,11 +68,17 @@ struct guard {
 void guard_init(struct guard *g, const struct guard_params *p);
 
 /* Records COST micro-USD spent evenly over [from_ms, to_ms) (an attempt
- * that ran that long; from == to puts it all at to_ms). Parts older than
- * the window are dropped; parts after the newest slot advance the ring. */
+ * that ran that long; from == to, or from > to, puts it all at to_ms).
+ * Parts older than the window are dropped; parts after the newest slot
+ * advance the ring. Each slot gets the growth of the rounded-down
+ * cumulative share, so the parts kept and dropped add up to exactly COST.
+ * COST <= 0 records nothing. */
 void guard_record_spend(struct guard *g, int64_t from_ms, int64_t to_ms,
 			int64_t cost);
-/* Spend recorded in [now_ms - window_ms, now_ms). */
+/* Spend recorded in [now_ms - window_ms, now_ms): slots count whole,
+ * except the one holding now - window_ms, which counts for its share after
+ * it (its spend taken as even over its time before now); slots starting at
+ * or after now_ms do not count. */
 int64_t guard_recent_spend(const struct guard *g, int64_t now_ms,
 			   int64_t window_ms);
 
@@ -91,7 +101,8 @@ struct guard_action {
 	int64_t projection, spent, budget;
 	uint32_t cap;            /* guard_cap() after the change */
 	char why[160];           /* one line, e.g. "projected 1250.40 USD
-				  * over the 1000 USD budget" */
+				  * for the month, over the 1000.00 USD
+				  * budget: concurrency 75% of 8" */
 };
 
 /* The month's projected total: spent + rate * (month_end - now), where the
@@ -101,8 +112,11 @@ int64_t guard_project(const struct guard *g, const struct guard_params *p,
 		      const struct guard_input *in);
 
 /* Evaluates when due (now >= next_eval_ms): returns true and fills *act
- * when the level or the breaker changed; false otherwise (not due, or
- * nothing to change). */
+ * (may be NULL) when the level or the breaker changed; false otherwise
+ * (not due, or nothing to change), *act untouched. A new month or no
+ * budget (<= 0) resets to closed at level 0, as the evaluation's only
+ * change. The next evaluation is due an interval later, or at the end of
+ * the cooldown while open if that comes first. */
 bool guard_eval(struct guard *g, const struct guard_params *p,
 		const struct guard_input *in, struct guard_action *act);
 
@@ -112,7 +126,9 @@ bool guard_eval(struct guard *g, const struct guard_params *p,
 uint32_t guard_cap(const struct guard *g);
 
 /* The monotonic wake-up is the caller's: the next time guard_eval has work
- * (next_eval_ms, or the end of a cooldown), INT64_MAX if none. */
+ * (next_eval_ms, which guard_eval keeps at the end of a cooldown while
+ * open; 0 before the first evaluation). Never INT64_MAX in practice: the
+ * rate is watched every interval. */
 int64_t guard_next_due(const struct guard *g, const struct guard_params *p);
 
 #endif
