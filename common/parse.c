@@ -122,6 +122,23 @@ int parse_usd(const char *s, int64_t *micro_usd, char *err, size_t errlen)
 	return 0;
 }
 
+int parse_percent(const char *s, uint32_t *bp, char *err, size_t errlen)
+{
+	uint64_t v;
+	int rc;
+	if (s[0] == '-')
+		return fail(err, errlen, "'%.40s' must not be negative", s);
+	rc = parse_fixed(s, 2, 100, &v);
+	if (rc == -1)
+		return fail(err, errlen, "'%.40s' is not a percentage", s);
+	if (rc == -2)
+		return fail(err, errlen, "'%.40s' has more than 2 decimals", s);
+	if (rc == -3 || v > 10000)
+		return fail(err, errlen, "'%.40s' is over 100", s);
+	*bp = (uint32_t)v;
+	return 0;
+}
+
 void format_usd(int64_t micro, char *buf, size_t len)
 {
 	uint64_t m = micro < 0 ? (uint64_t)0 - (uint64_t)micro : (uint64_t)micro;

@@ -18,6 +18,9 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
 /* Decimal dollars ("12", "0.5", "0.000001") to micro-USD, no floating
  * point; at most 6 decimals; never negative. */
 int parse_usd(const char *s, int64_t *micro_usd, char *err, size_t errlen);
+/* A percentage 0..100 with up to 2 decimals ("65", "12.5") to basis
+ * points (0..10000). */
+int parse_percent(const char *s, uint32_t *bp, char *err, size_t errlen);
 /* micro-USD as dollars with at least 2 decimals ("12.50", "0.000001"). */
 void format_usd(int64_t micro, char *buf, size_t len);
 /* Memory in GB with up to 3 decimals ("4", "0.5") to MB; 1 MB..4096 GB. */

@@ -24,6 +24,7 @@ static const struct flag_spec tenant_add_flags[] = {
 	{ "--submit-rate", FT_UINT, 1, SUBMIT_RATE_MAX },
 	{ "--monthly-budget", FT_USD, 0, USD_MAX },
 	{ "--budget-mode", FT_STR, 0, 0 },
+	{ "--cancel-running", FT_ONOFF, 0, 0 },
 	{ "--retention-days", FT_UINT, 1, 3650 },
 	{ NULL, 0, 0, 0 },
 };
@@ -35,14 +36,25 @@ static const struct flag_spec tenant_set_flags[] = {
 	{ "--submit-rate", FT_LIMIT, 1, SUBMIT_RATE_MAX },
 	{ "--monthly-budget", FT_USD, 0, USD_MAX },
 	{ "--budget-mode", FT_STR, 0, 0 },
+	{ "--cancel-running", FT_ONOFF, 0, 0 },
 	{ "--retention-days", FT_UINT, 1, 3650 },
 	{ NULL, 0, 0, 0 },
 };
 static const struct flag_spec env_add_flags[] = {
 	{ "--mode", FT_STR, 0, 0 },
-	{ "--price-vcpu-hour", FT_USD, 0, USD_MAX },
-	{ "--price-gb-hour", FT_USD, 0, USD_MAX },
+	{ "--price-vcpu-hour", FT_USD, 0, PRICE_MAX },
+	{ "--price-gb-hour", FT_USD, 0, PRICE_MAX },
+	{ "--spot-discount", FT_PCT, 0, 10000 },
 	{ "--max-concurrent", FT_UINT, 1, 100000 },
+	{ NULL, 0, 0, 0 },
+};
+/* A price card changes the estimates of runs started from then on and the
+ * metering of attempts that end from then on. */
+static const struct flag_spec env_set_flags[] = {
+	{ "--price-vcpu-hour", FT_USD, 0, PRICE_MAX },
+	{ "--price-gb-hour", FT_USD, 0, PRICE_MAX },
+	{ "--spot-discount", FT_PCT, 0, 10000 },
+	{ "--max-concurrent", FT_LIMIT, 1, 100000 },
 	{ NULL, 0, 0, 0 },
 };
 static const struct flag_spec token_flags[] = {
@@ -93,7 +105,7 @@ static const struct command commands[] = {
 	{ "tenant add",
 	  "NAME [--weight N] [--max-running N] [--max-queued N] "
 	  "[--submit-rate N] [--monthly-budget USD] [--budget-mode soft|hard] "
-	  "[--retention-days N]",
+	  "[--cancel-running on|off] [--retention-days N]",
 	  "create a tenant", 1, 1, tenant_add_flags, false, cmd_tenant_add },
 	{ "tenant list", "", "list tenants", 0, 0, no_flags, false,
 	  cmd_tenant_list },
@@ -103,13 +115,19 @@ static const struct command commands[] = {
 	  "NAME [--weight N] [--max-running N|unlimited] "
 	  "[--max-queued N|unlimited] [--submit-rate N|unlimited] "
 	  "[--monthly-budget USD] [--budget-mode soft|hard] "
-	  "[--retention-days N] (or KEY=VALUE...)",
+	  "[--cancel-running on|off] [--retention-days N] (or KEY=VALUE...)",
 	  "change a tenant's weight, quotas, budget or retention", 1, 1,
 	  tenant_set_flags, false, cmd_tenant_set, true },
 	{ "env add",
 	  "TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD] "
-	  "[--price-gb-hour USD] [--max-concurrent N]",
+	  "[--price-gb-hour USD] [--spot-discount PCT] [--max-concurrent N]",
 	  "create an environment", 1, 1, env_add_flags, false, cmd_env_add },
+	{ "env set",
+	  "TENANT/ENV [--price-vcpu-hour USD] [--price-gb-hour USD] "
+	  "[--spot-discount PCT] [--max-concurrent N|unlimited] "
+	  "(or KEY=VALUE...)",
+	  "change an environment's price card or concurrency", 1, 1,
+	  env_set_flags, false, cmd_env_set, true },
 	{ "env list", "", "list environments", 0, 0, no_flags, false,
 	  cmd_env_list },
 	{ "env show", "TENANT/ENV", "show an environment", 1, 1, no_flags,
@@ -289,6 +307,18 @@ static int parse_flag_value(const struct flag_spec *f, const char *val,
 			return -1;
 		}
 		*num = (int64_t)u;
+		return 0;
+	case FT_PCT:
+		if (parse_percent(val, &mb, err, errlen))
+			return -1;
+		*num = mb;
+		return 0;
+	case FT_ONOFF:
+		if (strcmp(val, "on") && strcmp(val, "off")) {
+			snprintf(err, errlen, "'%.40s' must be on or off", val);
+			return -1;
+		}
+		*num = !strcmp(val, "on");
 		return 0;
 	case FT_STR:
 	case FT_BOOL:

@@ -30,6 +30,8 @@ enum flag_type {
 	FT_STR,   /* any string */
 	FT_BOOL,  /* present or not, takes no value */
 	FT_LIMIT, /* like FT_UINT, or "unlimited" (read as 0) */
+	FT_PCT,   /* percentage with 2 decimals -> basis points */
+	FT_ONOFF, /* "on" or "off" -> 1 or 0 */
 };
 
 struct flag_spec {
@@ -106,6 +108,9 @@ int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_tenant_show(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_env_set(struct sched *c, const struct cmd_args *a, struct reply *r);
+/* cmd_cost.c: a tenant's budget figures, guard and recent cost events. */
+void write_tenant_budget(struct sched *c, struct jw *w, struct tenant *t);
 int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_env_show(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_agent_token(struct sched *c, const struct cmd_args *a, struct reply *r);

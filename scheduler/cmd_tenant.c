@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "admin_cmds.h"
+#include "budget.h"
 #include "parse.h"
 #include "records.h"
 #include "sched_ctx.h"
@@ -32,10 +33,18 @@ int cmd_tenant_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 	t->submit_rate = (uint32_t)arg_num(a, "--submit-rate", 0);
 	t->monthly_budget = arg_num(a, "--monthly-budget", 0);
 	t->budget_mode = strcmp(mode, "hard") ? BUDGET_SOFT : BUDGET_HARD;
+	t->cancel_running = arg_num(a, "--cancel-running", 0);
 	t->retention_days = (uint32_t)arg_num(a, "--retention-days", 0);
 	t->created_ms = c->now_ms;
 	state_add_tenant(c->st, t);
 	records_put_tenant(c->batch, c->store, t);
+	if (t->monthly_budget) {
+		char b[40], what[96];
+		format_usd(t->monthly_budget, b, sizeof(b));
+		snprintf(what, sizeof(what), "created with a %s USD %s budget",
+			 b, t->budget_mode == BUDGET_HARD ? "hard" : "soft");
+		budget_changed(&c->pol, t, what);
+	}
 	jw_str(&r->w, "tenant", t->name);
 	jw_strf_print(&r->w, "created tenant %s", t->name);
 	return 0;
@@ -49,7 +58,7 @@ static void write_limit(struct jw *w, const char *key, uint32_t v)
 		jw_str(w, key, "unlimited");
 }
 
-static void write_tenant(struct sched *c, struct jw *w, const struct tenant *t,
+static void write_tenant(struct sched *c, struct jw *w, struct tenant *t,
 			 bool full)
 {
 	size_t envs = 0, queued = t->n_queued;
@@ -59,14 +68,14 @@ static void write_tenant(struct sched *c, struct jw *w, const struct tenant *t,
 	jw_uint(w, "weight", t->weight);
 	write_limit(w, "max_running", t->max_running);
 	write_limit(w, "max_queued", t->max_queued);
-	if (full) {
-		write_limit(w, "submit_rate", t->submit_rate);
+	if (!full) {
 		if (t->monthly_budget)
 			jw_usd(w, "monthly_budget", t->monthly_budget);
 		else
 			jw_str(w, "monthly_budget", "none");
-		jw_str(w, "budget_mode",
-		       t->budget_mode == BUDGET_HARD ? "hard" : "soft");
+		jw_bool(w, "over_budget", t->over_budget);
+	} else {
+		write_limit(w, "submit_rate", t->submit_rate);
 		jw_uint(w, "retention_days",
 			t->retention_days ? t->retention_days
 					  : (uint64_t)c->cfg->log_retention_days);
@@ -75,6 +84,8 @@ static void write_tenant(struct sched *c, struct jw *w, const struct tenant *t,
 	jw_uint(w, "queued", queued);
 	jw_uint(w, "running", t->n_running);
 	jw_time(w, "created", t->created_ms);
+	if (full)
+		write_tenant_budget(c, w, t);
 }
 
 int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r)
@@ -92,7 +103,7 @@ int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 
 int cmd_tenant_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	const struct tenant *t = state_tenant(c->st, a->pos[0]);
+	struct tenant *t = state_tenant(c->st, a->pos[0]);
 	if (!t)
 		return cmd_fail(r, "not_found", "no tenant '%.64s'", a->pos[0]);
 	jw_obj_open(&r->w, "tenant");
@@ -135,6 +146,9 @@ static void describe_changes(struct strbuf *sb, const struct tenant *was,
 	if (was->budget_mode != now->budget_mode)
 		strbuf_addf(sb, "%s budget-mode -> %s", sb->len ? "," : "",
 			    now->budget_mode == BUDGET_HARD ? "hard" : "soft");
+	if (was->cancel_running != now->cancel_running)
+		strbuf_addf(sb, "%s cancel-running -> %s", sb->len ? "," : "",
+			    now->cancel_running ? "on" : "off");
 	if (was->retention_days != now->retention_days)
 		strbuf_addf(sb, "%s retention-days -> %u", sb->len ? "," : "",
 			    now->retention_days);
@@ -147,7 +161,7 @@ int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	struct tenant *t = state_tenant(c->st, a->pos[0]), now;
 	const char *mode = arg_str(a, "--budget-mode", NULL);
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, money = STRBUF_INIT;
 	bool any = false;
 
 	if (!t)
@@ -158,7 +172,8 @@ int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 		return cmd_fail(r, "usage",
 				"nothing to change; usage: tenant set NAME KEY=VALUE... "
 				"(keys: weight, max-running, max-queued, submit-rate, "
-				"monthly-budget, budget-mode, retention-days)");
+				"monthly-budget, budget-mode, cancel-running, "
+				"retention-days)");
 	if (mode && strcmp(mode, "soft") && strcmp(mode, "hard"))
 		return cmd_fail(r, "invalid",
 				"--budget-mode: '%.64s' must be soft or hard",
@@ -171,13 +186,26 @@ int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 	now.monthly_budget = arg_num(a, "--monthly-budget", t->monthly_budget);
 	if (mode)
 		now.budget_mode = strcmp(mode, "hard") ? BUDGET_SOFT : BUDGET_HARD;
+	now.cancel_running =
+		arg_num(a, "--cancel-running", t->cancel_running) != 0;
 	now.retention_days =
 		(uint32_t)arg_num(a, "--retention-days", t->retention_days);
 	describe_changes(&sb, t, &now);
+	/* budget changes are recorded with the figures they were made at */
+	{
+		struct tenant only = *t;
+		only.monthly_budget = now.monthly_budget;
+		only.budget_mode = now.budget_mode;
+		only.cancel_running = now.cancel_running;
+		describe_changes(&money, t, &only);
+	}
 	t->weight = now.weight;
 	t->retention_days = now.retention_days;
 	t->monthly_budget = now.monthly_budget;
 	t->budget_mode = now.budget_mode;
+	t->cancel_running = now.cancel_running;
+	if (money.len)
+		budget_changed(&c->pol, t, money.buf + 1);
 	policy_set_tenant_limits(&c->pol, t, now.max_running, now.max_queued,
 				 now.submit_rate);
 	records_put_tenant(c->batch, c->store, t);
@@ -187,6 +215,7 @@ int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 	write_tenant(c, &r->w, t, true);
 	jw_obj_close(&r->w);
 	strbuf_release(&sb);
+	strbuf_release(&money);
 	return 0;
 }
 
@@ -218,6 +247,7 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 		 "waiting for an agent to enroll");
 	e->price_vcpu_hour = arg_num(a, "--price-vcpu-hour", 0);
 	e->price_gb_hour = arg_num(a, "--price-gb-hour", 0);
+	e->spot_discount_bp = (uint32_t)arg_num(a, "--spot-discount", 0);
 	e->max_concurrent = (uint32_t)arg_num(a, "--max-concurrent", 0);
 	e->created_ms = e->state_ms = c->now_ms;
 	state_add_env(c->st, e);
@@ -232,6 +262,7 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 static void write_env(struct sched *c, struct jw *w, const struct env *e,
 		      bool full)
 {
+	char pct[16];
 	size_t agents = 0;
 	for (size_t i = 0; i < c->st->agents.n; i++) {
 		const struct agent *ag = c->st->agents.v[i];
@@ -256,6 +287,9 @@ static void write_env(struct sched *c, struct jw *w, const struct env *e,
 	jw_int(w, "clock_skew_ms", e->clock_skew_ms);
 	jw_usd(w, "price_vcpu_hour", e->price_vcpu_hour);
 	jw_usd(w, "price_gb_hour", e->price_gb_hour);
+	snprintf(pct, sizeof(pct), "%u.%02u%%", e->spot_discount_bp / 100,
+		 e->spot_discount_bp % 100);
+	jw_str(w, "spot_discount", pct);
 	write_limit(w, "max_concurrent", e->max_concurrent);
 	jw_time(w, "created", e->created_ms);
 }
@@ -282,5 +316,68 @@ int cmd_env_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_obj_open(&r->w, "environment");
 	write_env(c, &r->w, e, true);
 	jw_obj_close(&r->w);
+	return 0;
+}
+
+/* env set TENANT/ENV [--price-vcpu-hour USD] ... (or price-vcpu-hour=USD ...):
+ * new prices apply to estimates from the next start and to attempts that
+ * end from now on. */
+int cmd_env_set(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	struct env *e = state_env(c->st, a->pos[0]);
+	struct strbuf sb = STRBUF_INIT;
+	char was[40], now[40];
+	bool any = false;
+	int64_t v;
+
+	if (!e)
+		return cmd_fail(r, "not_found", "no environment '%.128s'",
+				a->pos[0]);
+	for (int i = 0; a->specs[i].name; i++)
+		any |= a->set[i];
+	if (!any)
+		return cmd_fail(r, "usage",
+				"nothing to change; usage: env set TENANT/ENV KEY=VALUE... "
+				"(keys: price-vcpu-hour, price-gb-hour, spot-discount, "
+				"max-concurrent)");
+	if ((v = arg_num(a, "--price-vcpu-hour", e->price_vcpu_hour)) !=
+	    e->price_vcpu_hour) {
+		format_usd(e->price_vcpu_hour, was, sizeof(was));
+		format_usd(v, now, sizeof(now));
+		strbuf_addf(&sb, " price-vcpu-hour %s -> %s,", was, now);
+		e->price_vcpu_hour = v;
+	}
+	if ((v = arg_num(a, "--price-gb-hour", e->price_gb_hour)) !=
+	    e->price_gb_hour) {
+		format_usd(e->price_gb_hour, was, sizeof(was));
+		format_usd(v, now, sizeof(now));
+		strbuf_addf(&sb, " price-gb-hour %s -> %s,", was, now);
+		e->price_gb_hour = v;
+	}
+	if ((v = arg_num(a, "--spot-discount", e->spot_discount_bp)) !=
+	    e->spot_discount_bp) {
+		strbuf_addf(&sb, " spot-discount %u.%02u%% -> %u.%02u%%,",
+			    e->spot_discount_bp / 100, e->spot_discount_bp % 100,
+			    (uint32_t)v / 100, (uint32_t)v % 100);
+		e->spot_discount_bp = (uint32_t)v;
+	}
+	if ((v = arg_num(a, "--max-concurrent", e->max_concurrent)) !=
+	    e->max_concurrent) {
+		snprintf(was, sizeof(was), "%u", e->max_concurrent);
+		snprintf(now, sizeof(now), "%u", (uint32_t)v);
+		strbuf_addf(&sb, " max-concurrent %s -> %s,",
+			    e->max_concurrent ? was : "unlimited",
+			    v ? now : "unlimited");
+		e->max_concurrent = (uint32_t)v;
+	}
+	if (sb.len)
+		sb.buf[--sb.len] = '\0';
+	records_put_env(c->batch, c->store, e);
+	jw_strf_print(&r->w, "updated environment %s:%s", e->key,
+		      sb.len ? sb.buf : " nothing changed");
+	jw_obj_open(&r->w, "environment");
+	write_env(c, &r->w, e, true);
+	jw_obj_close(&r->w);
+	strbuf_release(&sb);
 	return 0;
 }

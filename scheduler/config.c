@@ -34,6 +34,10 @@ static const struct setting settings[] = {
 	S_INT(log_completions, 0, 1),
 	S_INT(log_retention_days, 1, 3650),
 	S_INT(retention_interval_s, 1, 86400),
+	S_INT(run_estimate_hours, 1, 8760),
+	S_INT(guard_interval_s, 1, 86400),
+	S_INT(guard_window_s, 60, 31LL * 86400),
+	S_INT(breaker_cooldown_s, 1, 31LL * 86400),
 	S_STR(log_level),
 };
 
@@ -60,6 +64,10 @@ void config_defaults(struct sched_config *c)
 	c->log_completions = 1;
 	c->log_retention_days = 7;
 	c->retention_interval_s = 3600;
+	c->run_estimate_hours = 1;
+	c->guard_interval_s = 60;
+	c->guard_window_s = 6 * 3600;
+	c->breaker_cooldown_s = 900;
 }
 
 int config_set(struct sched_config *c, const char *key, const char *value,

@@ -32,6 +32,10 @@ struct sched_config {
 	int64_t log_retention_days; /* telemetry kept after a run ends, unless
 				     * its tenant sets its own */
 	int64_t retention_interval_s; /* between retention passes */
+	int64_t run_estimate_hours;   /* cost estimate of a job without a timeout */
+	int64_t guard_interval_s;     /* burn-rate guard: evaluation period */
+	int64_t guard_window_s;       /* ... recent spend measured over this */
+	int64_t breaker_cooldown_s;   /* cost breaker: open -> half-open */
 	char log_level[16];
 };
 

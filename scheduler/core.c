@@ -8,6 +8,7 @@
 
 #include "admin_cmds.h"
 #include "agent_msgs.h"
+#include "cost_records.h"
 #include "records.h"
 #include "fairq.h"
 #include "sched_ctx.h"
@@ -99,11 +100,32 @@ static void put_run(void *ctx, struct run *r)
 	records_put_run(c->batch, c->store, r);
 }
 
+static void put_usage_day(void *ctx, const struct usage_day *d)
+{
+	struct sched *c = ctx;
+	records_put_usage_day(c->batch, c->store, d);
+}
+
+static void put_cost_event(void *ctx, const struct cost_event *ev)
+{
+	struct sched *c = ctx;
+	records_put_cost_event(c->batch, c->store, ev);
+}
+
+/* What the policy changed besides its commands' own writes: runs, usage
+ * roll-ups and cost events, into this turn's batch. */
+static void take_changes(struct sched *c)
+{
+	policy_take_dirty(&c->pol, put_run, c);
+	usage_take_dirty(&c->st->usage, put_usage_day, c);
+	budget_take_events(&c->pol, put_cost_event, c);
+}
+
 static void commit_and_reply(struct sched *c)
 {
 	char err[256];
 
-	policy_take_dirty(&c->pol, put_run, c);
+	take_changes(c);
 	if (store_batch_count(c->batch) > 0) {
 		/* A failed WAL sync means we cannot tell what is durable:
 		 * crash, and let the restart reload what the store holds,
@@ -251,6 +273,10 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	lim.max_lost_leases = (uint32_t)cfg->max_lost_leases;
 	lim.max_queued_total = (uint64_t)cfg->max_queued_total;
 	lim.idempotency_ttl_ms = cfg->idempotency_ttl_s * 1000;
+	lim.estimate_hours = cfg->run_estimate_hours;
+	lim.guard.interval_ms = cfg->guard_interval_s * 1000;
+	lim.guard.window_ms = cfg->guard_window_s * 1000;
+	lim.guard.cooldown_ms = cfg->breaker_cooldown_s * 1000;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -270,8 +296,9 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	fairq_init(&c->fq);
 	policy_init(&c->pol, st, &lim, time_now_ms(), time_mono_ms());
 	c->pol.paused = load_paused(s);
-	/* Runs requeued at load (their agent is gone) are written now. */
-	policy_take_dirty(&c->pol, put_run, c);
+	/* Runs requeued at load (their agent is gone), and roll-ups rebuilt
+	 * from an older store, are written now. */
+	take_changes(c);
 	if (store_batch_count(c->batch) &&
 	    store_write(s, c->batch, true, err, sizeof(err))) {
 		log_error("store write failed: %s", err);

@@ -132,22 +132,31 @@ static int64_t clamp64(__int128 v)
 	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-void run_meter(struct run *r, const struct job *j, const struct env *e,
-	       int64_t start_ms, int64_t end_ms)
+void job_usage_for(const struct job *j, const struct env *e, int64_t dur_ms,
+		   struct usage_amount *out)
 {
-	int64_t dur = end_ms > start_ms ? end_ms - start_ms : 0;
-	int64_t vcpus = (int64_t)j->driver_cores +
-			(int64_t)j->executors * j->executor_cores;
-	int64_t mem_mb = (int64_t)j->driver_memory_mb +
-			 (int64_t)j->executors * j->executor_memory_mb;
-	/* micro-USD = unit-ms * micro-USD-per-hour / 3.6e6; 128-bit so that a
-	 * long run on a big cluster cannot overflow the product. */
-	__int128 cpu_cost = (__int128)vcpus * dur * e->price_vcpu_hour;
-	__int128 mem_cost = (__int128)mem_mb * dur * e->price_gb_hour / 1024;
+	/* bounded so that the product below fits in 128 bits with the
+	 * largest resources and prices the commands accept (PRICE_MAX) */
+	int64_t dur = dur_ms <= 0 ? 0 : dur_ms > USAGE_MAX_MS ? USAGE_MAX_MS
+								: dur_ms;
+	int64_t dcpu = j->driver_cores, dmem = j->driver_memory_mb;
+	int64_t xcpu = (int64_t)j->executors * j->executor_cores;
+	int64_t xmem = (int64_t)j->executors * j->executor_memory_mb;
+	int64_t keep = e->spot_discount_bp < 10000 /* of 10000 */
+			       ? 10000 - (int64_t)e->spot_discount_bp
+			       : 0;
+	/* micro-USD = unit-ms * micro-USD-per-unit-hour / 3.6e6, with memory
+	 * in MB / 1024 and the executors' part * keep / 10000: one 128-bit
+	 * numerator over one divisor, so nothing is rounded twice and a long
+	 * run on a big cluster cannot overflow. */
+	__int128 price = (__int128)(dcpu * 10000 + xcpu * keep) * 1024 *
+				 e->price_vcpu_hour +
+			 (__int128)(dmem * 10000 + xmem * keep) *
+				 e->price_gb_hour;
 
-	r->vcpu_ms = clamp64((__int128)vcpus * dur);
-	r->gb_ms = clamp64((__int128)mem_mb * dur / 1024);
-	r->cost = clamp64((cpu_cost + mem_cost) / 3600000);
+	out->vcpu_ms = clamp64((__int128)(dcpu + xcpu) * dur);
+	out->gb_ms = clamp64((__int128)(dmem + xmem) * dur / 1024);
+	out->cost = clamp64(price * dur / ((__int128)3600000 * 10000 * 1024));
 }
 
 void run_set_str(char **field, const char *s)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guard.h"
 #include "ptrvec.h"
 #include "runq.h"
 
@@ -31,6 +32,7 @@ struct tenant {
 	uint32_t submit_rate;    /* runs/s, 0 = unlimited */
 	int64_t monthly_budget;  /* micro-USD, 0 = none */
 	enum budget_mode budget_mode;
+	bool cancel_running;     /* hard mode: cancel live runs at the cap */
 	int64_t created_ms;
 	uint32_t retention_days; /* telemetry kept after a run ends; 0 = the
 				  * scheduler's log_retention_days */
@@ -39,6 +41,22 @@ struct tenant {
 	int64_t rate_tokens;     /* submit token bucket, in millitokens */
 	int64_t rate_refill_ms;  /* when the bucket was last refilled */
 	uint64_t dispatched, refused;
+	/* cost control (budget.c), rebuilt at start */
+	int64_t month_start_ms, month_end_ms; /* the month of month_spent */
+	int64_t month_spent;     /* this month's ended attempts, micro-USD */
+	int64_t committed;       /* live runs' estimates not yet spent */
+	struct ptrvec live;      /* struct run *: leased, submitted, running */
+	bool over_budget;        /* this month's spend reached the budget */
+	uint64_t budget_refused, budget_cancelled;
+	struct guard guard;      /* burn-rate guard, hard mode */
+	struct cost_event_ring {
+		struct cost_event_rec {
+			int64_t ms;
+			char kind[24];
+			char text[256];
+		} ev[8];
+		uint32_t n, head;
+	} recent;                /* the last events, for tenant show */
 	/* telemetry retention passes (telemetry.c) */
 	uint64_t expired_from;      /* start of the open range of expired runs */
 	uint64_t dropped[8][2];     /* run ranges already dropped */
@@ -62,6 +80,7 @@ struct env {
 	char state_reason[REASON_LEN];
 	int64_t price_vcpu_hour; /* micro-USD */
 	int64_t price_gb_hour;   /* micro-USD */
+	uint32_t spot_discount_bp; /* executors' discount, basis points */
 	char spark_version[64];
 	int64_t disk_free_mb;
 	int64_t clock_skew_ms;
@@ -176,17 +195,19 @@ struct run {
 	int32_t exit_code;     /* -1 until known */
 	bool cancel_requested;
 	uint32_t completions;  /* times recorded terminal: 0 or 1 */
+	uint32_t log_lines;    /* next log line number */
 	int64_t state_ms[RUN_STATE_COUNT]; /* when each state was entered */
 	int64_t created_ms;
 	int64_t enqueued_ms;   /* origin of its aging: when it last entered
 				* the queue, after a failure the end of its
 				* backoff (policy_queued_since: its wait) */
 	int64_t not_before_ms; /* retry backoff: no dispatch before this */
-	uint32_t log_lines;    /* next log line number */
-	/* usage, filled at completion */
+	/* usage of its ended attempts, added as each one ends */
 	int64_t vcpu_ms;       /* vCPU-milliseconds */
 	int64_t gb_ms;         /* GB-milliseconds (memory MB * ms / 1024) */
 	int64_t cost;          /* micro-USD */
+	int64_t est_cost;      /* the maximum cost estimated at admission,
+				* reserved against the tenant's budget */
 	char *app_id;
 	char *reason;          /* why it ended or was last requeued */
 	char *failure_class;   /* as reported by the agent */
@@ -220,11 +241,16 @@ bool env_transition_ok(enum env_state from, enum env_state to);
 int env_set_state(struct env *e, enum env_state to, const char *reason,
 		  int64_t now_ms);
 
-/* Usage for a run that ran from start_ms to end_ms: fills vcpu_ms, gb_ms
- * and cost (integer micro-USD, no floating point) from the job's resources
- * and the environment's price card. */
-void run_meter(struct run *r, const struct job *j, const struct env *e,
-	       int64_t start_ms, int64_t end_ms);
+/* What running j's resources for dur_ms costs under e's price card:
+ * vCPU-ms, GB-ms and micro-USD (integer arithmetic, rounded down; the
+ * spot discount applies to the executors, the driver is on demand). */
+#define PRICE_MAX (10000LL * 1000000)       /* 10,000 USD per unit-hour */
+#define USAGE_MAX_MS (100000000000LL)       /* 3 years in one attempt */
+struct usage_amount {
+	int64_t vcpu_ms, gb_ms, cost;
+};
+void job_usage_for(const struct job *j, const struct env *e, int64_t dur_ms,
+		   struct usage_amount *out);
 
 void job_release(struct job *j);
 /* Sets one of the run's optional strings (NULL or "" clears it). */

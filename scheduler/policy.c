@@ -26,6 +26,8 @@ void policy_limits_defaults(struct policy_limits *l)
 	l->max_lost_leases = 5;
 	l->max_queued_total = 5000000;
 	l->idempotency_ttl_ms = 24LL * 3600 * 1000;
+	l->estimate_hours = 1;
+	guard_params_defaults(&l->guard);
 }
 
 static void mark(struct policy *p, struct run *r)
@@ -104,6 +106,7 @@ static void count_running(struct policy *p, struct run *r, int delta)
 	r->job->envp->n_running += (uint32_t)delta;
 	r->job->tenantp->n_running += (uint32_t)delta;
 	p->running_total += (uint64_t)(int64_t)delta;
+	budget_live(p, r, delta > 0);
 }
 
 /* r (live) leaves its agent. */
@@ -121,6 +124,7 @@ static void record_terminal(struct policy *p, struct run *r,
 	run_set_state(r, to, p->now_ms);
 	r->completions++;
 	p->completions++;
+	budget_run_ended(p, r);
 }
 
 /* ---- idempotency ---- */
@@ -202,6 +206,7 @@ void policy_init(struct policy *p, struct sched_state *st,
 			continue;
 		if (r->idem_key && r->created_ms > now_ms - lim->idempotency_ttl_ms)
 			idem_add(p, r);
+		budget_loaded(p, r);
 		if (r->state == RUN_QUEUED) {
 			enqueue(p, r);
 		} else if (!run_state_terminal(r->state)) {
@@ -220,6 +225,8 @@ void policy_release(struct policy *p)
 	for (size_t i = 0; i < p->idem.cap; i++)
 		free(p->idem.slots[i].val);
 	hmap_release(&p->idem);
+	budget_take_events(p, NULL, NULL);
+	ptrvec_release(&p->cost_events);
 	runq_release(&p->backoff);
 	ptrvec_release(&p->dirty);
 }
@@ -268,7 +275,7 @@ int policy_submit(struct policy *p, struct job *j, int32_t priority,
 {
 	struct tenant *t = j->tenantp;
 	struct run *r;
-	int64_t wait;
+	int64_t wait, est;
 
 	if (idem_key && *idem_key) {
 		r = idem_find(p, t->name, idem_key);
@@ -302,7 +309,11 @@ int policy_submit(struct policy *p, struct job *j, int32_t priority,
 		       t->name, t->submit_rate, (long long)wait);
 		return refused(p, j);
 	}
+	if (budget_admit(p, j, &est, why))
+		return refused(p, j);
 	r = state_new_run(p->st, j);
+	r->est_cost = est;
+	budget_reserve(p, r);
 	r->priority = priority;
 	r->attempt = 1;
 	r->state = RUN_QUEUED;
@@ -400,6 +411,8 @@ size_t policy_lease(struct policy *p, struct agent *ag, size_t max,
 			break;
 		if (e->max_concurrent && e->n_running >= e->max_concurrent)
 			break;
+		if (!budget_may_dispatch(p, t, NULL, 0))
+			break;
 		if (!(r = pick(e)))
 			break;
 		dequeue(p, r);
@@ -430,6 +443,7 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 {
 	char reason[REASON_LEN];
 
+	budget_attempt_ended(p, r);
 	release(p, r);
 	r->lost++;
 	r->epoch++;
@@ -449,6 +463,7 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 		r->attempt++;
 		r->enqueued_ms = p->now_ms;
 		r->not_before_ms = 0;
+		budget_next_attempt(p, r);
 		enqueue(p, r);
 		snprintf(reason, sizeof(reason), "attempt %u lost its lease: %s",
 			 r->attempt - 1, why);
@@ -542,16 +557,6 @@ int64_t policy_backoff_ms(const struct policy_limits *l, uint64_t run_id,
 	return d / 2 + (int64_t)(h % (uint64_t)(d / 2 + 1));
 }
 
-static void meter(struct policy *p, struct run *r)
-{
-	int64_t start = r->state_ms[RUN_RUNNING];
-	if (!start)
-		start = r->state_ms[RUN_SUBMITTED];
-	if (!start)
-		start = r->state_ms[RUN_LEASED];
-	run_meter(r, r->job, r->job->envp, start, p->now_ms);
-}
-
 int policy_complete(struct policy *p, struct run *r,
 		    const struct completion *c)
 {
@@ -560,9 +565,14 @@ int policy_complete(struct policy *p, struct run *r,
 	r->exit_code = c->exit_code >= 0 && c->exit_code < 256 ? c->exit_code : -1;
 	if (c->app_id && *c->app_id)
 		run_set_str(&r->app_id, c->app_id);
-	run_set_str(&r->reason, c->reason);
-	run_set_str(&r->failure_class, c->failure_class);
+	/* A run the scheduler stopped for its cost keeps that reason. */
+	if (!r->cancel_requested || !r->failure_class ||
+	    strcmp(r->failure_class, "budget_exceeded")) {
+		run_set_str(&r->reason, c->reason);
+		run_set_str(&r->failure_class, c->failure_class);
+	}
 	run_set_str(&r->diag_line, c->diag_line);
+	budget_attempt_ended(p, r);
 	release(p, r);
 	mark(p, r);
 	if (c->result == RUN_FAILED && !r->cancel_requested &&
@@ -574,11 +584,11 @@ int policy_complete(struct policy *p, struct run *r,
 		r->not_before_ms =
 			p->now_ms + policy_backoff_ms(&p->lim, r->id, failures);
 		r->enqueued_ms = r->not_before_ms;
+		budget_next_attempt(p, r);
 		enqueue(p, r);
 		p->retries++;
 		return 1;
 	}
-	meter(p, r);
 	record_terminal(p, r, c->result);
 	return 0;
 }
@@ -616,6 +626,7 @@ void policy_tick(struct policy *p)
 	release_due_backoffs(p);
 	expire_leases(p);
 	idem_prune(p);
+	budget_tick(p);
 }
 
 int64_t policy_next_wake(const struct policy *p)
@@ -632,5 +643,8 @@ int64_t policy_next_wake(const struct policy *p)
 		if (at < next)
 			next = at;
 	}
+	if ((due = budget_next_due(p)) != INT64_MAX &&
+	    p->now_mono + (due - p->now_ms) < next)
+		next = p->now_mono + (due - p->now_ms);
 	return next;
 }

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
+#include "guard.h"
 #include "hmap.h"
 #include "ptrvec.h"
 #include "runq.h"
@@ -32,6 +34,8 @@ struct policy_limits {
 	uint32_t max_lost_leases;   /* a run that lost more leases fails */
 	uint64_t max_queued_total;  /* global backpressure, 0 = none */
 	int64_t idempotency_ttl_ms; /* how long a key maps to its run */
+	int64_t estimate_hours;     /* cost estimate of a job without timeout */
+	struct guard_params guard;  /* burn-rate guard (guard.h) */
 };
 
 void policy_limits_defaults(struct policy_limits *l);
@@ -58,6 +62,10 @@ struct policy {
 	/* since start */
 	uint64_t dispatched, refused, expired_leases, lost_runs, retries;
 	uint64_t stale, completions;
+	/* cost control (budget.c) */
+	struct ptrvec cost_events;  /* struct cost_event *, not yet taken */
+	uint64_t cost_seq;
+	int64_t budget_next_ms;     /* when budget_tick has work next */
 };
 
 /* Builds queues, counters, leases and the idempotency index over a loaded

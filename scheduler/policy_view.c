@@ -95,7 +95,7 @@ void policy_why_waiting(struct policy *p, const struct run *r, char *buf,
 {
 	const struct job *j = r->job;
 	const struct env *e = j->envp;
-	const struct tenant *t = j->tenantp;
+	struct tenant *t = j->tenantp;
 
 	if (r->state != RUN_QUEUED)
 		snprintf(buf, len, "-");
@@ -115,6 +115,8 @@ void policy_why_waiting(struct policy *p, const struct run *r, char *buf,
 	else if (t->max_running && t->n_running >= t->max_running)
 		snprintf(buf, len, "tenant %s is at max-running: %u of %u runs live",
 			 t->name, t->n_running, t->max_running);
+	else if (!budget_may_dispatch(p, t, buf, len))
+		; /* buf says which: the hard budget, the guard or the breaker */
 	else if (e->max_concurrent && e->n_running >= e->max_concurrent)
 		snprintf(buf, len,
 			 "environment %s is at max-concurrent: %u of %u runs live",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mp.h"
+#include "cost_records.h"
 #include "run_codec.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ static const struct field tenant_fields[] = {
 	FLD(struct tenant, budget_mode, F_I32),
 	FLD(struct tenant, created_ms, F_I64),
 	FLD(struct tenant, retention_days, F_U32),
+	FLD(struct tenant, cancel_running, F_BOOL),
 };
 
 static const struct field env_fields[] = {
@@ -53,6 +55,7 @@ static const struct field env_fields[] = {
 	FLD(struct env, created_ms, F_I64),
 	FLD(struct env, state_ms, F_I64),
 	FLD(struct env, max_concurrent, F_U32),
+	FLD(struct env, spot_discount_bp, F_U32),
 };
 
 static const struct field agent_fields[] = {
@@ -594,5 +597,7 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 					load_one, &kinds[i]);
 	}
 	msgpack_zone_destroy(&zone);
+	if (!rc)
+		rc = cost_records_load(s, st, err, errlen);
 	return rc ? -1 : 0;
 }

@@ -12,7 +12,8 @@
 #include "util.h"
 
 #define RUN_RECORD_V2 2
-#define RUN_FIELDS 25 /* elements of a format-2 array, the tag included */
+#define RUN_FIELDS_V3 25 /* elements of a format-2/3 array, tag included */
+#define RUN_FIELDS 26    /* format 4 added est_cost */
 
 static void pack_opt_str(msgpack_packer *pk, const char *s)
 {
@@ -58,6 +59,7 @@ void run_encode(const struct run *r, msgpack_sbuffer *sb)
 	pack_opt_str(&pk, r->failure_class);
 	pack_opt_str(&pk, r->idem_key);
 	pack_opt_str(&pk, r->diag_line); /* nil before format 3 */
+	msgpack_pack_int64(&pk, r->est_cost);
 }
 
 /* Positional readers: each checks the type and the range. */
@@ -170,6 +172,8 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 	get_str(&c, NULL, 0, &r->failure_class);
 	get_str(&c, NULL, 0, &r->idem_key);
 	get_str(&c, NULL, 0, &r->diag_line);
+	if (c.n > RUN_FIELDS_V3) /* format 4 */
+		r->est_cost = get_int(&c, 0, INT64_MAX);
 	if (c.bad || t.bad)
 		return -1;
 	r->job = state_job(st, job);
@@ -240,7 +244,7 @@ int run_decode(const void *buf, size_t len, struct sched_state *st,
 	if (!mp_validate(buf, len) &&
 	    msgpack_unpack(buf, len, &off, zone, &o) == MSGPACK_UNPACK_SUCCESS) {
 		if (o.type == MSGPACK_OBJECT_ARRAY &&
-		    o.via.array.size >= RUN_FIELDS)
+		    o.via.array.size >= RUN_FIELDS_V3)
 			rc = decode_v2(&o, st, r);
 		else if (o.type == MSGPACK_OBJECT_MAP)
 			rc = decode_v1(&o, st, r);

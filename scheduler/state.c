@@ -31,7 +31,10 @@ void state_release(struct sched_state *st)
 		free(a->last_reply);
 		ptrvec_release(&a->held);
 	}
+	for (size_t i = 0; i < st->tenants.n; i++)
+		ptrvec_release(&((struct tenant *)st->tenants.v[i])->live);
 	free_all(&st->tenants);
+	usage_release(&st->usage);
 	free_all(&st->envs);
 	free_all(&st->agents);
 	free_all(&st->tokens);

@@ -10,6 +10,7 @@
 #include "hmap.h"
 #include "model.h"
 #include "ptrvec.h"
+#include "usage.h"
 
 /* Runs live in big chunks, never freed one by one: a restart loads
  * millions, and one malloc each (with a page fault per 16) was most of the
@@ -36,6 +37,7 @@ struct sched_state {
 	size_t nruns, aruns;
 	struct run_slab slab;
 	uint64_t next_agent_no;
+	struct usage usage;    /* roll-ups per tenant, environment and day */
 };
 
 void state_init(struct sched_state *st);

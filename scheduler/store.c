@@ -13,6 +13,7 @@
 static const char *const cf_names[CF_COUNT] = {
 	"meta", "tenants", "envs",  "agents", "tokens",     "jobs",
 	"runs", "queue",   "logs",  "usage",  "idempotency", "telemetry",
+	"costlog",
 };
 
 struct store {
@@ -25,6 +26,7 @@ struct store {
 	rocksdb_writeoptions_t *wsync, *wnosync;
 	rocksdb_readoptions_t *ropts;
 	rocksdb_column_family_handle_t *cf[CF_COUNT + 1]; /* + "default" */
+	uint32_t opened_format; /* the version found on open (0: new store) */
 };
 
 struct store_batch {
@@ -245,7 +247,10 @@ static int probe_format(struct store *s, const char *dir, uint32_t *v,
  * rewrite: bumping its version is what keeps a build that only knows
  * format 1 from misreading the records this one writes. Format 3 added
  * the telemetry column family (signed batches, created empty on open);
- * the line logs a format-2 store holds in `logs` stay readable there. */
+ * the line logs a format-2 store holds in `logs` stay readable there.
+ * Format 4 added usage roll-ups (`usage`), cost events (`costlog`) and the
+ * run's est_cost; an older store's roll-ups are rebuilt from its runs at
+ * load (store_opened_format). */
 static int set_format(struct store *s, const char *dir, char *err,
 		      size_t errlen)
 {
@@ -264,6 +269,7 @@ static int set_format(struct store *s, const char *dir, char *err,
 	free(val);
 	if (rc)
 		return -1;
+	s->opened_format = found ? v : 0;
 	if (v > STORE_FORMAT_VERSION) /* written since the probe */
 		return newer_format(dir, v, err, errlen);
 	if (v == STORE_FORMAT_VERSION)
@@ -282,6 +288,11 @@ static int set_format(struct store *s, const char *dir, char *err,
 		log_info("store '%s': format version %u upgraded to %d", dir,
 			 v, STORE_FORMAT_VERSION);
 	return rc;
+}
+
+uint32_t store_opened_format(const struct store *s)
+{
+	return s->opened_format;
 }
 
 struct store *store_open(const char *dir, char *err, size_t errlen)

@@ -24,12 +24,13 @@ enum store_cf {
 	CF_USAGE,
 	CF_IDEMPOTENCY,
 	CF_TELEMETRY,
+	CF_COSTLOG,
 	CF_COUNT
 };
 
 /* The format this build writes (docs/storage.md). A change of a record's
  * layout bumps it; the readers of older layouts stay. */
-#define STORE_FORMAT_VERSION 3
+#define STORE_FORMAT_VERSION 4
 /* The version again, in a file in the store's directory (store.c). */
 #define STORE_FORMAT_FILE "FORMAT"
 
@@ -58,6 +59,10 @@ void store_batch_delete(struct store_batch *b, struct store *s,
 void store_batch_delete_range(struct store_batch *b, struct store *s,
 			      enum store_cf cf, const void *start, size_t slen,
 			      const void *end, size_t elen);
+
+/* The format version the store had when opened, before any upgrade; 0 for
+ * a store created by this open. */
+uint32_t store_opened_format(const struct store *s);
 
 /* Writes b atomically; with sync, the WAL is fsynced before returning. */
 int store_write(struct store *s, struct store_batch *b, bool sync, char *err,

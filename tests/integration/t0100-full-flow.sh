@@ -43,7 +43,7 @@ usage=$(spctl --json usage acme)
 [ "$(echo "$usage" | json items.0.runs)" = 2 ] || fail "usage does not count 2 runs"
 [ "$(echo "$usage" | json items.0.succeeded)" = 1 ] || fail "usage succeeded != 1"
 [ "$(echo "$usage" | json items.0.failed)" = 1 ] || fail "usage failed != 1"
-spctl usage --format csv | grep -q '^acme,acme/prod,2,1,1,' || fail "csv usage"
+spctl usage --format csv | grep -q '^acme,acme/prod,ALL,2,1,1,' || fail "csv usage"
 
 # Everything acknowledged survives a restart.
 stop_scheduler

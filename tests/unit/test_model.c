@@ -72,20 +72,42 @@ static void test_meter(void **s)
 			 .executors = 2 };
 	struct env e = { .price_vcpu_hour = 50000,   /* $0.05 */
 			 .price_gb_hour = 10000 };   /* $0.01 */
-	struct run r = { 0 };
+	struct usage_amount u;
 	(void)s;
 	/* one hour: 5 vCPU, 9 GB -> 5 * 0.05 + 9 * 0.01 = $0.34 */
-	run_meter(&r, &j, &e, 1000, 1000 + 3600000);
-	assert_int_equal(r.vcpu_ms, 5LL * 3600000);
-	assert_int_equal(r.gb_ms, 9LL * 3600000);
-	assert_int_equal(r.cost, 340000);
-	/* a year on a huge cluster does not overflow */
+	job_usage_for(&j, &e, 3600000, &u);
+	assert_int_equal(u.vcpu_ms, 5LL * 3600000);
+	assert_int_equal(u.gb_ms, 9LL * 3600000);
+	assert_int_equal(u.cost, 340000);
+	/* a 65 % spot discount on the executors only: driver 0.05 + 0.01,
+	 * executors (4 * 0.05 + 8 * 0.01) * 0.35 = 0.098 */
+	e.spot_discount_bp = 6500;
+	job_usage_for(&j, &e, 3600000, &u);
+	assert_int_equal(u.cost, 60000 + 98000);
+	assert_int_equal(u.vcpu_ms, 5LL * 3600000); /* usage is not discounted */
+	/* rounded down once, at the end: 1 ms of $0.34/h is 0.094 micro-USD,
+	 * 1 s is 94.4 */
+	e.spot_discount_bp = 0;
+	job_usage_for(&j, &e, 1, &u);
+	assert_int_equal(u.cost, 0);
+	job_usage_for(&j, &e, 1000, &u);
+	assert_int_equal(u.cost, 94);
+	/* the largest resources and prices the commands accept, over the
+	 * longest attempt, neither overflow nor wrap */
+	j.driver_cores = 256;
+	j.driver_memory_mb = 4096 * 1024;
 	j.executors = 100000;
-	run_meter(&r, &j, &e, 0, 365LL * 86400000);
-	assert_true(r.cost > 0);
-	/* end before start costs nothing */
-	run_meter(&r, &j, &e, 100, 50);
-	assert_int_equal(r.cost, 0);
+	j.executor_cores = 256;
+	j.executor_memory_mb = 4096 * 1024;
+	e.price_vcpu_hour = e.price_gb_hour = PRICE_MAX;
+	job_usage_for(&j, &e, USAGE_MAX_MS * 2, &u);
+	assert_true(u.cost > 0);
+	job_usage_for(&j, &e, USAGE_MAX_MS, &u);
+	assert_true(u.cost > 0 && u.vcpu_ms > 0 && u.gb_ms > 0);
+	/* a negative duration costs nothing */
+	job_usage_for(&j, &e, -50, &u);
+	assert_int_equal(u.cost, 0);
+	assert_int_equal(u.vcpu_ms, 0);
 }
 
 int main(void)

@@ -16,6 +16,7 @@
 
 #include "mp.h"
 #include "policy.h"
+#include "cost_records.h"
 #include "records.h"
 #include "store.h"
 #include "strbuf.h"
@@ -212,16 +213,16 @@ static void test_format_version(void **s)
 	char file[64];
 
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
-	assert_int_equal(STORE_FORMAT_VERSION, 3);
+	assert_int_equal(STORE_FORMAT_VERSION, 4);
 	format_file("c", file, sizeof(file));
-	assert_string_equal(file, "3\n");
+	assert_string_equal(file, "4\n");
 	set_version(st, "c", 99);
 	store_close(st);
 	snapshot("c", &before);
 	snprintf(path, sizeof(path), "%s/c", dir);
 	assert_null(store_open(path, err, sizeof(err)));
 	assert_non_null(strstr(err, "format version 99"));
-	assert_non_null(strstr(err, "up to 3"));
+	assert_non_null(strstr(err, "up to 4"));
 	assert_null(strchr(err, '\n'));
 	snapshot("c", &after);
 	assert_int_equal(before.len, after.len);
@@ -260,9 +261,60 @@ static void test_format_upgrade(void **s)
 	store_close(st);
 	char file[64];
 	format_file("h", file, sizeof(file));
-	assert_string_equal(file, "3\n"); /* written by the upgrade */
+	assert_string_equal(file, "4\n"); /* written by the upgrade */
 	st = open_sub("h");
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
+	store_close(st);
+}
+
+/* A format-3 store has no usage roll-ups: loading it rebuilds them from
+ * the run records, each run's usage on the day it ended; they are dirty,
+ * to be written with the first commit, and not rebuilt again after. */
+static void test_usage_rebuilt_on_upgrade(void **s)
+{
+	struct store *st = open_sub("u");
+	struct store_batch *b = store_batch_new();
+	struct sched_state ss;
+	struct tenant t = { .name = "acme", .weight = 1 };
+	struct env e = { .key = "acme/prod", .tenant = "acme", .name = "prod" };
+	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
+			 .env = "acme/prod", .name = "pi", .max_attempts = 1 };
+	struct run r = { .id = 1, .job = &j, .state = RUN_SUCCEEDED,
+			 .attempt = 1, .exit_code = 0, .completions = 1,
+			 .vcpu_ms = 5, .gb_ms = 6, .cost = 700 };
+	struct run r2 = r;
+	char err[256];
+	(void)s;
+
+	r.state_ms[RUN_SUCCEEDED] = 2 * 86400000LL + 5; /* day 2 */
+	r2.id = 2;
+	r2.state = RUN_FAILED;
+	r2.cost = 300;
+	r2.state_ms[RUN_FAILED] = 3 * 86400000LL; /* day 3 */
+	records_put_tenant(b, st, &t);
+	records_put_env(b, st, &e);
+	records_put_job(b, st, &j);
+	records_put_run(b, st, &r);
+	records_put_run(b, st, &r2);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	set_version(st, "u", 3);
+	store_close(st);
+
+	st = open_sub("u");
+	assert_int_equal(store_opened_format(st), 3);
+	state_init(&ss);
+	if (records_load(st, &ss, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(ss.usage.days.n, 2);
+	assert_int_equal(ss.usage.dirty.n, 2);
+	assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 2, 3), 700);
+	assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 3, 4), 300);
+	assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 0, 100), 1000);
+	state_release(&ss);
+	store_close(st);
+	st = open_sub("u");
+	assert_int_equal(store_opened_format(st), 4);
 	store_close(st);
 }
 
@@ -338,9 +390,16 @@ static void test_records_round_trip(void **s)
 	struct store_batch *b = store_batch_new();
 	struct sched_state ss;
 	struct tenant t = { .name = "acme", .weight = 3, .max_queued = 9,
-			    .monthly_budget = 12500000 };
+			    .monthly_budget = 12500000, .cancel_running = true };
 	struct env e = { .key = "acme/prod", .tenant = "acme", .name = "prod",
-			 .state = ENV_READY, .price_vcpu_hour = 48000 };
+			 .state = ENV_READY, .price_vcpu_hour = 48000,
+			 .spot_discount_bp = 6550 };
+	struct usage_day day = { .tenant = "acme", .env = "prod", .day = 20419,
+				 .runs = 3, .succeeded = 2, .failed = 1,
+				 .vcpu_ms = 11, .gb_ms = 12, .cost = 13 };
+	struct cost_event ev = { .tenant = "acme", .ms = 1764300000000,
+				 .seq = 1, .kind = "guard",
+				 .text = "projected 12 USD" };
 	struct agent ag = { .id = "ag-1", .env = "acme/prod", .seq_hwm = 77,
 			    .rejected_forged = 2, .preflight_ok = true };
 	struct token tok = { .hash = "abc", .env = "acme/prod",
@@ -370,7 +429,10 @@ static void test_records_round_trip(void **s)
 	r2.failure_class = NULL;
 	r2.idem_key = NULL;
 	r2.completions = 1;
+	r.est_cost = 777;
 	records_put_tenant(b, st, &t);
+	records_put_usage_day(b, st, &day);
+	records_put_cost_event(b, st, &ev);
 	records_put_env(b, st, &e);
 	records_put_agent(b, st, &ag);
 	records_put_token(b, st, &tok);
@@ -413,6 +475,24 @@ static void test_records_round_trip(void **s)
 	assert_string_equal(state_run(&ss, 2)->app_id,
 			    "application_1700000000000_0042");
 	assert_int_equal(state_run(&ss, 2)->completions, 1);
+	assert_int_equal(state_run(&ss, 1)->est_cost, 777);
+	assert_true(state_tenant(&ss, "acme")->cancel_running);
+	assert_int_equal(state_env(&ss, "acme/prod")->spot_discount_bp, 6550);
+	assert_int_equal(ss.usage.days.n, 1);
+	{
+		const struct usage_day *d = ss.usage.days.v[0];
+		assert_string_equal(d->tenant, "acme");
+		assert_string_equal(d->env, "prod");
+		assert_int_equal(d->day, 20419);
+		assert_int_equal(d->runs + d->succeeded + d->failed, 6);
+		assert_int_equal(d->vcpu_ms + d->gb_ms + d->cost, 36);
+		assert_false(d->dirty);
+	}
+	assert_int_equal(state_tenant(&ss, "acme")->recent.n, 1);
+	assert_string_equal(state_tenant(&ss, "acme")->recent.ev[0].text,
+			    "projected 12 USD");
+	assert_int_equal(state_tenant(&ss, "acme")->recent.ev[0].ms,
+			 1764300000000);
 	/* the policy puts the queued run back in its job's queue (in
 	 * backoff until 5000), the finished one nowhere */
 	policy_limits_defaults(&lim);
@@ -584,6 +664,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_scan_bounds),
 		cmocka_unit_test(test_format_version),
 		cmocka_unit_test(test_format_upgrade),
+		cmocka_unit_test(test_usage_rebuilt_on_upgrade),
 		cmocka_unit_test(test_sync_survives_kill),
 		cmocka_unit_test(test_records_round_trip),
 		cmocka_unit_test(test_corrupt_record),

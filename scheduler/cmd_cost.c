@@ -1,0 +1,64 @@
+/* cmd_cost.c - what `tenant show` says about a tenant's money: this month's
+ * budget figures, the burn-rate guard, the circuit breaker and the recent
+ * cost events (budget.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "admin_cmds.h"
+#include "budget.h"
+#include "sched_ctx.h"
+
+static void write_events(struct jw *w, const struct tenant *t)
+{
+	const struct cost_event_ring *ring = &t->recent;
+	uint32_t cap = sizeof(ring->ev) / sizeof(ring->ev[0]);
+
+	jw_arr_open(w, "recent_events");
+	for (uint32_t i = 0; i < ring->n; i++) {
+		const struct cost_event_rec *ev =
+			&ring->ev[(ring->head + i) % cap];
+		jw_obj_open(w, NULL);
+		jw_time(w, "time", ev->ms);
+		jw_str(w, "kind", ev->kind);
+		jw_str(w, "what", ev->text);
+		jw_obj_close(w);
+	}
+	jw_arr_close(w);
+}
+
+void write_tenant_budget(struct sched *c, struct jw *w, struct tenant *t)
+{
+	struct budget_figures f;
+	uint32_t cap;
+
+	budget_figures(&c->pol, t, &f);
+	jw_obj_open(w, "budget");
+	if (t->monthly_budget)
+		jw_usd(w, "monthly", t->monthly_budget);
+	else
+		jw_str(w, "monthly", "none");
+	jw_str(w, "mode", t->budget_mode == BUDGET_HARD ? "hard" : "soft");
+	jw_bool(w, "cancel_running", t->cancel_running);
+	jw_time(w, "month_start", f.month_start_ms);
+	jw_usd(w, "spent", f.spent);
+	jw_usd(w, "committed", f.committed);
+	if (t->monthly_budget)
+		jw_usd(w, "left", f.left > 0 ? f.left : 0);
+	jw_usd(w, "projected", f.projection);
+	jw_bool(w, "over_budget", t->over_budget);
+	jw_uint(w, "refused_starts", t->budget_refused);
+	jw_uint(w, "cancelled_runs", t->budget_cancelled);
+	jw_obj_close(w);
+	cap = guard_cap(&t->guard);
+	jw_obj_open(w, "guard");
+	jw_str(w, "breaker", breaker_state_name(t->guard.breaker));
+	if (t->guard.breaker_since_ms)
+		jw_time(w, "breaker_since", t->guard.breaker_since_ms);
+	jw_uint(w, "step", t->guard.level);
+	if (cap == UINT32_MAX)
+		jw_str(w, "max_running", "no limit");
+	else
+		jw_uint(w, "max_running", cap);
+	jw_obj_close(w);
+	write_events(w, t);
+}

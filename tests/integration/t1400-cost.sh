@@ -1,0 +1,138 @@
+#!/bin/bash
+# Cost control through the real daemons (issue 5): price cards with a spot
+# discount and `env set`, estimates reserved at admission, a hard budget
+# refusing the start that does not fit (quoting budget, spent and
+# committed), a run cancelled for passing its run budget (reason
+# budget_exceeded), metered usage per environment and day whose totals
+# reconcile exactly with the runs, tenant show's budget figures and events,
+# all of it kept across a restart; and the bad input the cost commands get.
+. "$(dirname "$0")/lib.sh"
+
+start_scheduler
+
+# ---- bad input ----
+bad() { # ARGS... EXPECTED: a one-line error naming the problem, exit != 0
+	local want=${*: -1} out
+	if out=$(spctl "${@:1:$#-1}" 2>&1); then fail "accepted: spctl ${*:1:$#-1}"; fi
+	[ "$(echo "$out" | wc -l)" = 1 ] || fail "not one line: $out"
+	echo "$out" | grep -q -- "$want" || fail "spctl ${*:1:$#-1}: '$out' lacks '$want'"
+}
+spctl tenant add acme --monthly-budget 5 --budget-mode hard >/dev/null
+bad tenant add x --monthly-budget -5 "must not be negative"
+bad tenant add x --budget-mode strict "must be soft or hard"
+bad tenant add x --cancel-running maybe "must be on or off"
+bad tenant set acme budget-mode=lenient "must be soft or hard"
+bad tenant set acme --monthly-budget 1.0000001 "more than 6 decimals"
+bad env add acme/x --price-gb-hour -0.01 "must not be negative"
+bad env add acme/x --spot-discount 101 "over 100"
+bad env add acme/x --spot-discount 12.345 "more than 2 decimals"
+bad env add acme/x --price-vcpu-hour 10001 "too large"
+bad env set acme/none --price-vcpu-hour 1 "no environment"
+bad usage --to 2026-02-30 "not a date"
+bad usage --from 2026-11-05 --to 2026-11-01 "must not be after"
+bad usage acme --from yesterday "not a date"
+bad job add acme/x/j --run-budget -1 -- x.jar "must not be negative"
+
+# ---- price cards ----
+spctl env add acme/prod --price-vcpu-hour 1 --spot-discount 50 >/dev/null
+spctl env set acme/prod --price-vcpu-hour 36 price-gb-hour=0 | grep -q "price-vcpu-hour 1.00 -> 36.00" ||
+	fail "env set does not say what changed"
+show=$(spctl --json env show acme/prod)
+[ "$(echo "$show" | json environment.price_vcpu_hour)" = 36.00 ] || fail "price not set: $show"
+[ "$(echo "$show" | json environment.spot_discount)" = 50.00% ] || fail "spot discount: $show"
+start_agent a1 acme/prod --slots 4
+wait_env_ready acme/prod
+# driver 1 core on demand ($36/h) + 2 executors x 1 core at half price
+# ($36/h together): $72/h = $0.02/s; timeout 100 s: estimated $2.00
+spctl job add acme/prod/etl --executors 2 --executor-cores 1 --timeout 100 -- \
+	--master yarn --deploy-mode cluster --conf spark.fake.duration=1 app.jar >/dev/null
+
+# ---- hard budget: $5 takes two $2 estimates, not a third ----
+r1=$(spctl run start acme/prod/etl)
+r2=$(spctl run start acme/prod/etl)
+[ "$(spctl --json run show "$r1" | json run.usage.estimated_max_cost)" = 2.00 ] ||
+	fail "estimate: $(spctl --json run show "$r1")"
+if spctl run start acme/prod/etl 2>"$T/err"; then fail "start past the hard budget"; fi
+grep -q "spctl: error: tenant 'acme' hard budget: the run's estimated cost 2.00 USD does not fit in budget 5.00 - spent .* - committed .* = .* USD left this month" "$T/err" ||
+	fail "refusal: $(cat "$T/err")"
+wait_run_state "$r1" succeeded 60
+wait_run_state "$r2" succeeded 60
+# two runs of about 1 s: about $0.02 each, so there is room again
+r3=$(spctl run start acme/prod/etl) || fail "no room after the runs ended"
+wait_run_state "$r3" succeeded 60
+
+# ---- run budget: cancelled once its cost passes $0.06 (3 s at $72/h) ----
+spctl job add acme/prod/long --executors 2 --timeout 100 --run-budget 0.06 -- \
+	--master yarn --deploy-mode cluster --conf spark.fake.duration=60 app.jar >/dev/null
+long=$(spctl run start acme/prod/long)
+wait_run_state "$long" cancelled 40
+reason=$(spctl --json run show "$long" | json run.reason)
+echo "$reason" | grep -q "^budget_exceeded: its cost .* passed the run budget of 0.06 USD" ||
+	fail "run budget reason: $reason"
+cost=$(spctl --json run show "$long" | json run.usage.cost_micro_usd)
+[ "$cost" -gt 60000 ] && [ "$cost" -lt 400000 ] || fail "cancelled run cost $cost micro-USD"
+
+# ---- tenant show: the month's figures and what was decided ----
+spctl --json tenant show acme >"$T/tenant.json"
+python3 - "$T/tenant.json" <<'PY' || fail "tenant show: $(cat "$T/tenant.json")"
+import json, sys
+t = json.load(open(sys.argv[1]))["tenant"]
+b, g = t["budget"], t["guard"]
+assert b["monthly"] == "5.00" and b["mode"] == "hard", b
+assert float(b["spent"]) > 0.1 and b["committed"] == "0.00", b
+assert b["refused_starts"] == 1 and b["cancelled_runs"] == 1, b
+assert g["breaker"] in ("closed", "open", "half_open"), g
+kinds = [e["kind"] for e in t["recent_events"]]
+assert "budget_set" in kinds and "run_budget_cancel" in kinds, kinds
+PY
+spctl tenant set acme monthly-budget=7.5 cancel-running=on >/dev/null
+spctl --json tenant show acme | grep -q "monthly-budget 5.00 -> 7.50, cancel-running -> on" ||
+	fail "budget change not recorded with its figures"
+
+# ---- usage: per environment and day; totals reconcile with the runs ----
+spctl tenant add beta >/dev/null
+spctl env add beta/dev --price-vcpu-hour 3 >/dev/null
+check_usage() { # the report's totals are the sum of the runs' own costs
+	spctl --json usage acme --format json >"$T/usage.json"
+	spctl --json run list --tenant acme >"$T/runs.json"
+	for id in $(python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(open(sys.argv[1]))["items"]))' "$T/runs.json"); do
+		spctl --json run show "$id"
+	done >"$T/shows.json"
+	python3 - "$T/usage.json" "$T/shows.json" <<'PY'
+import json, sys
+u = json.loads(json.load(open(sys.argv[1]))["print"])
+runs = [json.loads(l)["run"] for l in open(sys.argv[2])]
+want = sum(r["usage"]["cost_micro_usd"] for r in runs)
+ended = [r for r in runs if r["state"] in ("succeeded", "failed", "cancelled", "timed_out")]
+tot = u["total"]
+assert tot["cost_micro_usd"] == want, (tot, want)
+assert tot["runs"] == len(ended), (tot, len(ended))
+assert tot["succeeded"] == sum(r["state"] == "succeeded" for r in runs), tot
+assert sum(d["cost_micro_usd"] for d in u["days"]) == want
+assert sum(e["cost_micro_usd"] for e in u["items"]) == want
+assert {d["env"] for d in u["days"]} == {"acme/prod"}, u["days"]
+assert all(len(d["day"]) == 10 for d in u["days"]), u["days"]
+assert tot["cost_per_success"] != "-", tot
+print(want)
+PY
+}
+before=$(check_usage) || fail "usage does not reconcile: $(cat "$T/usage.json")"
+spctl usage acme --format csv >"$T/usage.csv"
+head -1 "$T/usage.csv" | grep -qx "tenant,env,day,runs,succeeded,failed,vcpu_ms,gb_ms,cost_usd,cost_per_success_usd" ||
+	fail "csv header: $(head -1 "$T/usage.csv")"
+grep -q "^acme,acme/prod,20[0-9-]*,4,3,0," "$T/usage.csv" || fail "csv day row: $(cat "$T/usage.csv")"
+grep -q "^acme,ALL,ALL,4,3,0," "$T/usage.csv" || fail "csv total row: $(cat "$T/usage.csv")"
+spctl usage beta --format csv | grep -q "^acme" && fail "tenant beta's usage shows acme"
+spctl usage acme --from 2000-01-01 --to 2000-01-02 --format csv | grep -q "^acme,ALL,ALL,0,0,0,0,0,0.00," ||
+	fail "an empty range is not zero"
+spctl usage acme | grep -q "^days:" || fail "usage table lacks its days"
+
+# ---- everything survives a restart ----
+stop_scheduler
+start_scheduler
+after=$(check_usage) || fail "usage after restart: $(cat "$T/usage.json")"
+[ "$after" = "$before" ] || fail "usage changed across a restart: $before -> $after"
+spctl --json tenant show acme | grep -q '"kind":"run_budget_cancel"' || fail "cost events lost across a restart"
+[ "$(spctl --json run show "$r1" | json run.usage.estimated_max_cost)" = 2.00 ] ||
+	fail "estimate lost across a restart"
+echo "cost: ok"
