@@ -192,6 +192,9 @@ int cost_records_load(struct store *s, struct sched_state *st, char *err,
 	if (rc)
 		return -1;
 	if (was && was < 4) {
+		/* the runs are the record there: nothing else to add to */
+		usage_release(&st->usage);
+		usage_init(&st->usage);
 		rebuild_usage(st);
 		log_info("usage roll-ups rebuilt from %zu runs (store format %u)",
 			 st->nruns, was);

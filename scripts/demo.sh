@@ -28,8 +28,8 @@ for _ in $(seq 100); do spctl tenant list >/dev/null 2>&1 && break; sleep 0.1; d
 export SPARKPILOT_SOCKET=$SOCK
 
 say "A tenant and an environment"
-run spctl tenant add acme --weight 2 --max-queued 1000
-run spctl env add acme/prod --price-vcpu-hour 0.048 --price-gb-hour 0.0053
+run spctl tenant add acme --weight 2 --max-queued 1000 --monthly-budget 100 --budget-mode hard
+run spctl env add acme/prod --price-vcpu-hour 0.048 --price-gb-hour 0.0053 --spot-discount 60
 run spctl env list
 
 say "Enroll an agent with a one-time token"
@@ -93,8 +93,9 @@ say "Why the failed run failed, and its metrics"
 run spctl run diagnose "$BAD"
 run spctl run metrics "$OK"
 
-say "Usage"
+say "Usage per environment and day, and the tenant's budget"
 run spctl usage acme
+run spctl tenant show acme
 
 say "Stop the agent and the scheduler"
 for p in "${PIDS[@]}"; do kill -TERM "$p"; done

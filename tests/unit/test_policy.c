@@ -559,6 +559,8 @@ static void test_init_from_loaded_state(void **state)
 	for (size_t i = 0; i < f->st.jobs.n; i++)
 		runq_release(&((struct job *)f->st.jobs.v[i])->queue);
 	f->t->n_queued = f->t->n_running = 0;
+	f->t->live.n = 0;
+	f->t->committed = 0;
 	f->e->n_queued = f->e->n_running = 0;
 	f->j->n_running = 0;
 	policy_init(&f->p, &f->st, &f->lim, 2000000, 9000);
