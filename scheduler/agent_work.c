@@ -326,6 +326,27 @@ static bool on_telemetry(struct sched *c, struct event *ev, struct agent *ag,
 
 /* One completion report (a map: run, epoch, result, exit_code, reason,
  * class, app_id). 0 if recorded, -1 if stale or foreign, -2 if malformed. */
+/* The executors' usage a completion may carry from Spark's monitoring REST
+ * ("executors": {count, core_ms, lifetime_ms}); false if absent or out of
+ * range (then the job's declared executors are billed). */
+static bool read_executors(const msgpack_object *item,
+			   struct executor_usage *out)
+{
+	const msgpack_object *x = mp_get(item, "executors");
+	uint64_t n, core_ms, life_ms;
+
+	if (!x || x->type != MSGPACK_OBJECT_MAP ||
+	    mp_get_u64(x, "count", &n) || mp_get_u64(x, "core_ms", &core_ms) ||
+	    mp_get_u64(x, "lifetime_ms", &life_ms) ||
+	    core_ms > EXECUTOR_USAGE_MAX_MS || life_ms > EXECUTOR_USAGE_MAX_MS ||
+	    n > UINT32_MAX)
+		return false;
+	out->count = (uint32_t)n;
+	out->core_ms = (int64_t)core_ms;
+	out->lifetime_ms = (int64_t)life_ms;
+	return true;
+}
+
 static int complete_one(struct sched *c, struct agent *ag,
 			const msgpack_object *item)
 {
@@ -333,6 +354,7 @@ static int complete_one(struct sched *c, struct agent *ag,
 	char result[32] = "", reason[REASON_LEN] = "", cls[64] = "";
 	char app_id[APP_ID_LEN] = "", line[DIAGNOSE_LINE_MAX] = "";
 	struct completion done = { .exit_code = -1 };
+	struct executor_usage measured;
 	int64_t code = -1;
 	struct run *r;
 	int to;
@@ -367,6 +389,7 @@ static int complete_one(struct sched *c, struct agent *ag,
 	done.failure_class = cls;
 	done.diag_line = line;
 	done.app_id = app_id;
+	done.executors = read_executors(item, &measured) ? &measured : NULL;
 	if (policy_complete(&c->pol, r, &done))
 		log_info("run %llu: attempt %u %s on agent %s%s%s; retry in %lld ms",
 			 (unsigned long long)r->id, r->attempt - 1, result,

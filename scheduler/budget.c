@@ -278,13 +278,18 @@ void budget_live(struct policy *p, struct run *r, bool live)
 		ptrvec_remove(&t->live, r);
 }
 
-void budget_attempt_ended(struct policy *p, struct run *r)
+void budget_attempt_ended(struct policy *p, struct run *r,
+			  const struct executor_usage *x)
 {
 	struct tenant *t = r->job->tenantp;
 	int64_t start = attempt_start(r), before = remaining(r);
 	struct usage_amount u;
 
-	job_usage_for(r->job, r->job->envp, p->now_ms - start, &u);
+	if (x)
+		job_usage_measured(r->job, r->job->envp, p->now_ms - start, x,
+				   &u);
+	else
+		job_usage_for(r->job, r->job->envp, p->now_ms - start, &u);
 	r->vcpu_ms = add_sat(r->vcpu_ms, u.vcpu_ms);
 	r->gb_ms = add_sat(r->gb_ms, u.gb_ms);
 	r->cost = add_sat(r->cost, u.cost);

@@ -70,8 +70,10 @@ bool budget_may_dispatch(struct policy *p, struct tenant *t, char *why,
 /* r (live: leased, submitted or running) starts or stops counting as live. */
 void budget_live(struct policy *p, struct run *r, bool live);
 /* r's current attempt ended now (r still in its attempt's state): meters
- * it into r, the day's roll-up, the month's spend and the guard. */
-void budget_attempt_ended(struct policy *p, struct run *r);
+ * it into r, the day's roll-up, the month's spend and the guard; with x,
+ * its executors as Spark reported them (else the job's declared ones). */
+void budget_attempt_ended(struct policy *p, struct run *r,
+			  const struct executor_usage *x);
 /* r was loaded at start: a live run's reservation is made again, an ended
  * one's recent spend refills the guard's history. */
 void budget_loaded(struct policy *p, struct run *r);

@@ -159,6 +159,38 @@ void job_usage_for(const struct job *j, const struct env *e, int64_t dur_ms,
 	out->cost = clamp64(price * dur / ((__int128)3600000 * 10000 * 1024));
 }
 
+void job_usage_measured(const struct job *j, const struct env *e,
+			int64_t dur_ms, const struct executor_usage *x,
+			struct usage_amount *out)
+{
+	struct job driver = *j;
+	int64_t core = x->core_ms < 0 ? 0 : x->core_ms > EXECUTOR_USAGE_MAX_MS
+						    ? EXECUTOR_USAGE_MAX_MS
+						    : x->core_ms;
+	int64_t life = x->lifetime_ms < 0 ? 0
+		       : x->lifetime_ms > EXECUTOR_USAGE_MAX_MS
+			       ? EXECUTOR_USAGE_MAX_MS
+			       : x->lifetime_ms;
+	int64_t keep = e->spot_discount_bp < 10000
+			       ? 10000 - (int64_t)e->spot_discount_bp
+			       : 0;
+	struct usage_amount d;
+	/* the same single rounding as job_usage_for: 1.0e15 ms x 4 TB x 10,000
+	 * USD x 10,000 stays below 2^127 */
+	__int128 price = ((__int128)core * 1024 * e->price_vcpu_hour +
+			  (__int128)life * j->executor_memory_mb *
+				  e->price_gb_hour) *
+			 keep;
+
+	driver.executors = 0;
+	job_usage_for(&driver, e, dur_ms, &d);
+	out->vcpu_ms = clamp64((__int128)d.vcpu_ms + core);
+	out->gb_ms = clamp64((__int128)d.gb_ms +
+			     (__int128)life * j->executor_memory_mb / 1024);
+	out->cost = clamp64((__int128)d.cost +
+			    price / ((__int128)3600000 * 10000 * 1024));
+}
+
 void run_set_str(char **field, const char *s)
 {
 	free(*field);

@@ -252,6 +252,21 @@ struct usage_amount {
 void job_usage_for(const struct job *j, const struct env *e, int64_t dur_ms,
 		   struct usage_amount *out);
 
+/* What Spark's monitoring REST reported about an attempt's executors (the
+ * agent asks it when the application ends): their count, the sum of cores
+ * x lifetime and the sum of lifetimes, in ms. */
+#define EXECUTOR_USAGE_MAX_MS 1000000000000000LL /* 31,000 years */
+struct executor_usage {
+	uint32_t count;
+	int64_t core_ms, lifetime_ms;
+};
+/* Like job_usage_for, with the executors billed from *x (their real
+ * lifetimes, each with the job's executor memory) instead of the declared
+ * executors x dur_ms; the driver stays declared resources x dur_ms. */
+void job_usage_measured(const struct job *j, const struct env *e,
+			int64_t dur_ms, const struct executor_usage *x,
+			struct usage_amount *out);
+
 void job_release(struct job *j);
 /* Sets one of the run's optional strings (NULL or "" clears it). */
 void run_set_str(char **field, const char *s);

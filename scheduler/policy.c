@@ -444,7 +444,7 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 {
 	char reason[REASON_LEN];
 
-	budget_attempt_ended(p, r);
+	budget_attempt_ended(p, r, NULL);
 	release(p, r);
 	r->lost++;
 	r->epoch++;
@@ -573,7 +573,7 @@ int policy_complete(struct policy *p, struct run *r,
 		run_set_str(&r->failure_class, c->failure_class);
 	}
 	run_set_str(&r->diag_line, c->diag_line);
-	budget_attempt_ended(p, r);
+	budget_attempt_ended(p, r, c->executors);
 	release(p, r);
 	mark(p, r);
 	if (c->result == RUN_FAILED && !r->cancel_requested &&

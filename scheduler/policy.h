@@ -135,6 +135,9 @@ struct completion {
 	const char *failure_class; /* NULL/"" unknown: retryable */
 	const char *diag_line;     /* the output line the class came from */
 	const char *app_id;
+	/* the executors as Spark's monitoring REST reported them, or NULL:
+	 * then the job's declared executors are billed */
+	const struct executor_usage *executors;
 };
 /* An owned run's attempt ended. Returns 1 if the run went back to the
  * queue for another attempt, 0 if it is now recorded complete. */

@@ -388,6 +388,27 @@ static void test_starts_race_the_cap(void **state)
 	assert_true(fig.spent <= f->t->monthly_budget);
 }
 
+/* An attempt whose completion carries Spark's executor report is billed by
+ * it: the driver for the wall time, the executors for what they ran. */
+static void test_measured_executors(void **state)
+{
+	struct fx *f = *state;
+	struct run *r = start(f, f->j); /* driver 1 core + 1 declared executor */
+	struct executor_usage x = { .count = 3, .core_ms = 3 * 10 * MIN,
+				    .lifetime_ms = 3 * 10 * MIN };
+	struct completion c = { .result = RUN_SUCCEEDED, .exit_code = 0,
+				.reason = "ok", .executors = &x };
+
+	assert_int_equal(run_some(f, f->a, 1), 1);
+	advance(f, 30 * MIN);
+	assert_int_equal(policy_complete(&f->p, r, &c), 0);
+	/* driver 30 min at $1/h + 3 executors x 10 min x 1 core at $1/h */
+	assert_int_equal(r->cost, USD / 2 + USD / 2);
+	assert_int_equal(r->vcpu_ms, 30 * MIN + 30 * MIN);
+	assert_int_equal(usage_tenant_cost(&f->st.usage, "acme", INT32_MIN,
+					   INT32_MAX), r->cost);
+}
+
 static int64_t sum_days(struct fx *f, const char *tenant, uint64_t *runs,
 			uint64_t *ok, uint64_t *failed)
 {
@@ -477,6 +498,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_month_rollover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_starts_race_the_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_reconciles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_measured_executors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,50 @@ static void test_meter(void **s)
 	assert_int_equal(u.vcpu_ms, 0);
 }
 
+/* Executors billed by their reported lifetimes: the driver stays declared
+ * resources x wall time, each executor its cores x lifetime with the job's
+ * executor memory, discounted as spot. */
+static void test_meter_measured(void **s)
+{
+	struct job j = { .driver_cores = 1, .driver_memory_mb = 1024,
+			 .executor_cores = 2, .executor_memory_mb = 4096,
+			 .executors = 2 };
+	struct env e = { .price_vcpu_hour = 50000,   /* $0.05 */
+			 .price_gb_hour = 10000 };   /* $0.01 */
+	/* three executors (dynamic allocation): 2 cores for 1 h, 2 cores for
+	 * 1 h, 4 cores for 30 min: 6 core-hours over 2.5 executor-hours */
+	struct executor_usage x = { .count = 3,
+				    .core_ms = 6 * 3600000LL,
+				    .lifetime_ms = 9000000 };
+	struct usage_amount u, declared;
+	(void)s;
+
+	job_usage_measured(&j, &e, 3600000, &x, &u);
+	/* driver 1 vCPU-h + 1 GB-h = $0.06; executors 6 x 0.05 + 2.5 h x 4 GB
+	 * x 0.01 = $0.40 */
+	assert_int_equal(u.cost, 60000 + 400000);
+	assert_int_equal(u.vcpu_ms, 7 * 3600000LL);
+	assert_int_equal(u.gb_ms, 3600000LL + 4 * 9000000LL);
+	/* the declared form of the same hour bills 2 executors x 1 h */
+	job_usage_for(&j, &e, 3600000, &declared);
+	assert_int_equal(declared.cost, 340000);
+	/* spot: the executors' part only */
+	e.spot_discount_bp = 5000;
+	job_usage_measured(&j, &e, 3600000, &x, &u);
+	assert_int_equal(u.cost, 60000 + 200000);
+	/* nothing reported, out of range or negative: clamped, never wraps */
+	x.core_ms = x.lifetime_ms = 0;
+	job_usage_measured(&j, &e, 3600000, &x, &u);
+	assert_int_equal(u.cost, 60000);
+	x.core_ms = x.lifetime_ms = INT64_MAX;
+	e.price_vcpu_hour = e.price_gb_hour = PRICE_MAX;
+	job_usage_measured(&j, &e, USAGE_MAX_MS, &x, &u);
+	assert_true(u.cost > 0 && u.vcpu_ms > 0 && u.gb_ms > 0);
+	x.core_ms = x.lifetime_ms = -5;
+	job_usage_measured(&j, &e, 0, &x, &u);
+	assert_int_equal(u.cost, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +162,7 @@ int main(void)
 		cmocka_unit_test(test_run_state_names),
 		cmocka_unit_test(test_env_machine),
 		cmocka_unit_test(test_meter),
+		cmocka_unit_test(test_meter_measured),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
