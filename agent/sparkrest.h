@@ -51,7 +51,8 @@ bool sparkrest_app_id_valid(const char *app_id);
  * (a proxy), without query or fragment. timeout_ms bounds the whole request
  * (connect included); at most SPARKREST_MAX_BODY bytes of body are read;
  * the HTTP status must be 200; redirects are not followed. Errors never
- * quote base_url (it may carry credentials). Returns 0 and fills *out, or
+ * quote base_url (it may carry credentials; libcurl's own reason may name
+ * the host). Returns 0 and fills *out, or
  * -1 with a one-line reason in err ("... HTTP 404 ...", "... timed out
  * ...").
  * libcurl's global state is set up on first use (curl_global_init under a
