@@ -41,6 +41,8 @@ static const struct setting settings[] = {
 	A_INT(spool_max_mb, 1, 1 << 20),
 	A_STR(spool_fsync),
 	A_INT(spool_fsync_ms, 10, 60000),
+	A_STR(spark_rest_url),
+	A_INT(spark_rest_timeout_ms, 100, 60000),
 	SETTING_LIST(struct agent_config, redact_rules, "redact_rule",
 		     check_redact_rule),
 };
@@ -55,6 +57,7 @@ void agent_config_defaults(struct agent_config *c)
 		 "/opt/spark/bin/spark-submit");
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->slots = 2;
+	c->spark_rest_timeout_ms = 3000;
 	c->heartbeat_ms = 2000;
 	c->kill_grace_ms = 10000;
 	c->request_timeout_ms = 10000;
@@ -87,6 +90,7 @@ void agent_config_parse_args(struct agent_config *c, int argc, char **argv,
 		{ "--enroll-token", "enroll_token" },
 		{ "--enroll-token-file", "enroll_token_file" },
 		{ "--spark-submit", "spark_submit" },
+		{ "--spark-rest-url", "spark_rest_url" },
 		{ "--slots", "slots" },
 		{ "--log-level", "log_level" },
 	};
@@ -112,6 +116,13 @@ int agent_config_validate(const struct agent_config *c, char *err,
 	}
 	if (!c->state_dir[0] || !c->spark_submit[0]) {
 		snprintf(err, errlen, "state_dir and spark_submit must be set");
+		return -1;
+	}
+	if (c->spark_rest_url[0] && strncmp(c->spark_rest_url, "http://", 7) &&
+	    strncmp(c->spark_rest_url, "https://", 8)) {
+		/* not quoted: a URL may hold credentials */
+		snprintf(err, errlen,
+			 "spark_rest_url must be an http:// or https:// URL");
 		return -1;
 	}
 	if (strcmp(c->spool_fsync, "always") &&

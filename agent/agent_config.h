@@ -27,6 +27,10 @@ struct agent_config {
 	int64_t spool_max_mb;       /* telemetry spool bound (tsink.h) */
 	char spool_fsync[16];       /* always | interval | never */
 	int64_t spool_fsync_ms;     /* interval: sync at least this often */
+	/* Spark's monitoring REST (a history server), asked for an ended
+	 * application's executors to meter them (sparkrest.h); "" = off */
+	char spark_rest_url[512];
+	int64_t spark_rest_timeout_ms;
 	/* extra redaction rules, "KIND REGEX" per line (redact.h), each
 	 * checked when read */
 	char redact_rules[32 * 320];

@@ -45,7 +45,8 @@ static const char usage[] =
 	"[--state-dir DIR]\n"
 	"                        [--enroll-token TOKEN | --enroll-token-file "
 	"FILE]\n"
-	"                        [--spark-submit PATH] [--slots N]\n";
+	"                        [--spark-submit PATH] [--slots N]\n"
+	"                        [--spark-rest-url URL]\n";
 
 static void parse_flags(int argc, char **argv, struct agent_config *cfg)
 {

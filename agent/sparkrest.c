@@ -2,6 +2,7 @@
 #include "sparkrest.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -216,12 +217,53 @@ bool sparkrest_app_id_valid(const char *app_id)
 
 /* ---- HTTP ---- */
 
+/* libcurl is loaded on first use, not linked: with its TLS, Kerberos and
+ * LDAP libraries it adds about 4 MB to the resident memory of an agent
+ * that never meters from Spark's REST API (most have no spark_rest_url). */
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *c);
+	const char *(*easy_strerror)(CURLcode rc);
+} lc;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+static char curl_load_err[200];
 
 static void curl_init_once(void)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	const char *dl;
+
+	if (!h) {
+		dl = dlerror();
+		snprintf(curl_load_err, sizeof(curl_load_err),
+			 "cannot load libcurl: %s", dl ? dl : "unknown error");
+		return;
+	}
+	/* POSIX: a data pointer from dlsym converts to a function pointer */
+	*(void **)&lc.global_init = dlsym(h, "curl_global_init");
+	*(void **)&lc.easy_init = dlsym(h, "curl_easy_init");
+	*(void **)&lc.easy_setopt = dlsym(h, "curl_easy_setopt");
+	*(void **)&lc.easy_perform = dlsym(h, "curl_easy_perform");
+	*(void **)&lc.easy_getinfo = dlsym(h, "curl_easy_getinfo");
+	*(void **)&lc.easy_cleanup = dlsym(h, "curl_easy_cleanup");
+	*(void **)&lc.easy_strerror = dlsym(h, "curl_easy_strerror");
+	if (!lc.global_init || !lc.easy_init || !lc.easy_setopt ||
+	    !lc.easy_perform || !lc.easy_getinfo || !lc.easy_cleanup ||
+	    !lc.easy_strerror) {
+		snprintf(curl_load_err, sizeof(curl_load_err),
+			 "libcurl.so.4 lacks an easy-interface function");
+		lc.easy_init = NULL;
+		return;
+	}
+	if (lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(curl_load_err, sizeof(curl_load_err),
+			 "curl_global_init failed");
+		lc.easy_init = NULL;
+	}
 }
 
 /* Builds {base}/api/v1/applications/{id}/allexecutors. base must be an
@@ -293,23 +335,23 @@ static void body_hint(const struct body *b, char *out, size_t size)
 static void set_options(CURL *c, const char *url, long timeout_ms,
 			struct body *b, char *curl_err)
 {
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	lc.easy_setopt(c, CURLOPT_URL, url);
+	lc.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lc.easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	lc.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	lc.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+	lc.easy_setopt(c, CURLOPT_PROTOCOLS,
 			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	/* gzip and friends: a big history-server answer travels smaller;
 	 * the decoded size is still capped by on_body */
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "sparkpilot-agent");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+	lc.easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	lc.easy_setopt(c, CURLOPT_USERAGENT, "sparkpilot-agent");
+	lc.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	lc.easy_setopt(c, CURLOPT_WRITEDATA, b);
+	lc.easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
 }
 
 /* Performs the GET into b; 0 on status 200, else -1 with err. */
@@ -317,7 +359,7 @@ static int http_get(const char *url, const char *app_id, long timeout_ms,
 		    struct body *b, char *err, size_t errlen)
 {
 	char curl_err[CURL_ERROR_SIZE] = "", hint[112];
-	CURL *c = curl_easy_init();
+	CURL *c = lc.easy_init();
 	long status = 0;
 	CURLcode rc;
 
@@ -327,9 +369,9 @@ static int http_get(const char *url, const char *app_id, long timeout_ms,
 		return -1;
 	}
 	set_options(c, url, timeout_ms, b, curl_err);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
+	rc = lc.easy_perform(c);
+	lc.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	lc.easy_cleanup(c);
 	if (b->too_big) {
 		snprintf(err, errlen,
 			 "spark rest: executors of %s: body larger than %u "
@@ -345,7 +387,7 @@ static int http_get(const char *url, const char *app_id, long timeout_ms,
 	}
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "spark rest: executors of %s: %s", app_id,
-			 curl_err[0] ? curl_err : curl_easy_strerror(rc));
+			 curl_err[0] ? curl_err : lc.easy_strerror(rc));
 		return -1;
 	}
 	if (status != 200) {
@@ -374,9 +416,8 @@ int sparkrest_executor_usage(const char *base_url, const char *app_id,
 	if (build_url(base_url, app_id, &url, err, errlen))
 		goto out;
 	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_rc != CURLE_OK) {
-		snprintf(err, errlen, "spark rest: curl_global_init: %s",
-			 curl_easy_strerror(curl_init_rc));
+	if (!lc.easy_init) {
+		snprintf(err, errlen, "spark rest: %s", curl_load_err);
 		goto out;
 	}
 	if (http_get(url.buf, app_id, timeout_ms, &b, err, errlen))

@@ -14,6 +14,7 @@
 #include "redact.h"
 #include "runner.h"
 #include "spark_output.h"
+#include "sparkrest.h"
 #include "tsink.h"
 #include "util.h"
 
@@ -177,10 +178,33 @@ static void flush_batch(struct job_run *j, bool final)
 /* Reports the end of a run. A failed or timed-out run carries the failure
  * class from its output and the line that decided it, redacted (the
  * scheduler's retry policy reads the class; spctl run diagnose shows both). */
+/* The application's executors as Spark's monitoring REST reports them,
+ * when a URL is configured and the run has an application id: true and
+ * *u filled, or false (the scheduler then bills the declared executors). */
+static bool ask_spark_rest(struct job_run *j, struct spark_usage *u)
+{
+	const struct agent_config *cfg = j->w->cfg;
+	char err[256];
+
+	if (!cfg->spark_rest_url[0] || !j->watch.app_id[0])
+		return false;
+	if (sparkrest_executor_usage(cfg->spark_rest_url, j->watch.app_id,
+				     time_now_ms(), (long)cfg->spark_rest_timeout_ms,
+				     u, err, sizeof(err))) {
+		log_warn("run %llu: no executor report from Spark's REST API "
+			 "(%s): its declared executors are billed",
+			 (unsigned long long)j->run, err);
+		return false;
+	}
+	return true;
+}
+
 static void send_complete(struct job_run *j, const char *result,
 			  int exit_code, const char *reason, bool classify)
 {
 	const struct diagnosis *d = NULL;
+	struct spark_usage u;
+	bool measured = ask_spark_rest(j, &u);
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	struct strbuf line = STRBUF_INIT, why = STRBUF_INIT;
@@ -196,7 +220,7 @@ static void send_complete(struct job_run *j, const char *result,
 	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	pack_ids(&pk, j, d ? 7 : 4);
+	pack_ids(&pk, j, (d ? 7 : 4) + measured);
 	mp_kv_str(&pk, "result", result);
 	mp_kv_i64(&pk, "exit_code", exit_code);
 	mp_kv_str(&pk, "app_id", j->watch.app_id);
@@ -205,6 +229,13 @@ static void send_complete(struct job_run *j, const char *result,
 		mp_kv_str(&pk, "class", d->category);
 		mp_kv_str(&pk, "diag_line", line.buf);
 		mp_kv_u64(&pk, "diag_line_no", d->line_no);
+	}
+	if (measured) {
+		mp_pack_cstr(&pk, "executors");
+		msgpack_pack_map(&pk, 3);
+		mp_kv_u64(&pk, "count", u.executors);
+		mp_kv_i64(&pk, "core_ms", u.exec_core_ms);
+		mp_kv_i64(&pk, "lifetime_ms", u.exec_lifetime_ms);
 	}
 	tsink_event(j->w->sink, "complete", sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);

@@ -127,6 +127,33 @@ spctl usage acme --from 2000-01-01 --to 2000-01-02 --format csv | grep -q "^acme
 	fail "an empty range is not zero"
 spctl usage acme | grep -q "^days:" || fail "usage table lacks its days"
 
+# ---- executors billed by what Spark's monitoring REST reports ----
+# The job declares 50 executors x 4 cores; the application (the fake
+# spark-submit) really had 2 executors of 1 core, one lost halfway, and
+# publishes them to a fake history server the agent asks at the end.
+mkdir -p "$T/rest"
+"$ROOT/tests/fakes/spark-rest" --dir "$T/rest" --port 0 >"$T/rest.out" 2>&1 &
+PIDS+=($!)
+wait_until 10 grep -q "listening on" "$T/rest.out" || fail "fake spark-rest did not start"
+rest_port=$(sed -n 's/listening on //p' "$T/rest.out")
+spctl tenant add gamma >/dev/null
+spctl env add gamma/dev --price-vcpu-hour 3600 >/dev/null # $1 per core-second
+start_agent a2 gamma/dev --spark-rest-url "http://127.0.0.1:$rest_port/"
+wait_env_ready gamma/dev
+spctl job add gamma/dev/wide --executors 50 --executor-cores 4 --timeout 100 -- \
+	--master yarn --deploy-mode cluster --conf spark.fake.duration=2 \
+	--conf "spark.fake.rest_dir=$T/rest" --conf spark.fake.executors=2 \
+	--conf spark.fake.lost_executors=1 app.jar >/dev/null
+wide=$(spctl run start gamma/dev/wide)
+wait_run_state "$wide" succeeded 60
+ls "$T/rest"/*.json >/dev/null || fail "the fake published no executors"
+cost=$(spctl --json run show "$wide" | json run.usage.cost_micro_usd)
+# the driver's ~2-3 s plus about 1.5 executor-seconds: a few dollars; the
+# declared 200 executor cores would have cost hundreds
+[ "$cost" -gt 1000000 ] && [ "$cost" -lt 15000000 ] ||
+	fail "measured cost $cost micro-USD: not billed by the executor report"
+grep -q "no executor report" "$T/agent-a2.log" && fail "the agent found no executor report"
+
 # ---- everything survives a restart ----
 stop_scheduler
 start_scheduler
