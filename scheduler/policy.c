@@ -194,6 +194,12 @@ void policy_init(struct policy *p, struct sched_state *st,
 	p->lim = *lim;
 	policy_set_clock(p, now_ms, now_mono);
 	p->budget_next_ms = now_ms + 1000; /* budget_tick: once a second */
+	for (size_t i = 0; i < st->tenants.n; i++) {
+		/* rebuilt below (and again, if the state is reused) */
+		struct tenant *t = st->tenants.v[i];
+		t->live.n = 0;
+		t->committed = 0;
+	}
 	for (size_t i = 0; i < st->agents.n; i++) {
 		struct agent *ag = st->agents.v[i];
 		/* A restart is not the agents' fault: they get a full TTL

@@ -19,6 +19,9 @@
  *     exactly when it has queued runs, and never lies in the future
  *     (a run in retry backoff counts from when it was requeued);
  *   - idempotency keys return the run they first created;
+ *   - cost control (sim_cost.h): one tenant has a hard budget; the day
+ *     roll-ups add up to the runs, reservations to a recount, and its
+ *     spend stays within the budget but for its runs' own overruns;
  *   - under overload, tenants are served in proportion to their weights
  *     (within 5%) and a light tenant is not starved.
  * At the end the world is healed and driven until every run has ended,
@@ -36,6 +39,7 @@
 
 #include "fairq.h"
 #include "policy.h"
+#include "sim_cost.h"
 #include "util.h"
 
 #define MAX_AGENTS 32
@@ -125,6 +129,11 @@ static void random_limits(struct tenant *t)
 	t->submit_rate = chance(30) ? 1 + rnd_below(20) : 0;
 }
 
+static unsigned pick(unsigned n)
+{
+	return rnd_below(n);
+}
+
 static void build_world(struct world *w)
 {
 	static const char *const tenants[] = { "acme", "globex", "initech" };
@@ -174,6 +183,7 @@ static void build_world(struct world *w)
 			}
 		}
 	}
+	sim_cost_setup(&w->st, 30000000 + rnd_below(60000000), pick);
 	policy_limits_defaults(&w->lim);
 	w->lim.lease_ttl_ms = 2000 + rnd_below(3000);
 	w->lim.aging_ms = 100 + rnd_below(5000);
@@ -481,7 +491,10 @@ static void check(struct world *w)
 {
 	struct policy *p = &w->p;
 	uint64_t queued = 0, running = 0;
+	char msg[320];
 
+	if (sim_cost_check(p, msg, sizeof(msg)))
+		fail(w, "%s", msg);
 	for (size_t i = 0; i < w->st.tenants.n; i++) {
 		struct tenant *t = w->st.tenants.v[i];
 		uint32_t q = 0, r = 0;
@@ -636,7 +649,11 @@ static void check_fair_share(struct world *w)
 /* Heals the world and runs until every run has ended. */
 static void drain(struct world *w, uint64_t max_steps)
 {
+	struct tenant *t = w->st.tenants.v[0];
+
 	w->p.paused = false;
+	t->monthly_budget = 0; /* the operator lifts the hard budget */
+	budget_changed(&w->p, t, "monthly-budget -> none");
 	for (size_t a = 0; a < w->nagents; a++) {
 		w->agents[a].alive = true;
 		w->agents[a].partitioned_until = 0;
