@@ -57,6 +57,10 @@ static const struct flag_spec env_set_flags[] = {
 	{ "--max-concurrent", FT_LIMIT, 1, 100000 },
 	{ NULL, 0, 0, 0 },
 };
+static const struct flag_spec events_flags[] = {
+	{ "--limit", FT_UINT, 1, 100000 },
+	{ NULL, 0, 0, 0 },
+};
 static const struct flag_spec token_flags[] = {
 	{ "--ttl", FT_UINT, 1, 30LL * 86400 },
 	{ NULL, 0, 0, 0 },
@@ -118,6 +122,9 @@ static const struct command commands[] = {
 	  "[--cancel-running on|off] [--retention-days N] (or KEY=VALUE...)",
 	  "change a tenant's weight, quotas, budget or retention", 1, 1,
 	  tenant_set_flags, false, cmd_tenant_set, true },
+	{ "tenant events", "NAME [--limit N]",
+	  "a tenant's recorded budget changes, warnings, caps and guard actions",
+	  1, 1, events_flags, false, cmd_tenant_events },
 	{ "env add",
 	  "TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD] "
 	  "[--price-gb-hour USD] [--spot-discount PCT] [--max-concurrent N]",

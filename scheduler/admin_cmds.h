@@ -111,6 +111,8 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_env_set(struct sched *c, const struct cmd_args *a, struct reply *r);
 /* cmd_cost.c: a tenant's budget figures, guard and recent cost events. */
 void write_tenant_budget(struct sched *c, struct jw *w, struct tenant *t);
+int cmd_tenant_events(struct sched *c, const struct cmd_args *a,
+		      struct reply *r);
 int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_env_show(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_agent_token(struct sched *c, const struct cmd_args *a, struct reply *r);

@@ -4,9 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "admin_cmds.h"
 #include "budget.h"
+#include "cost_records.h"
 #include "sched_ctx.h"
+#include "util.h"
 
 static void write_events(struct jw *w, const struct tenant *t)
 {
@@ -61,4 +65,58 @@ void write_tenant_budget(struct sched *c, struct jw *w, struct tenant *t)
 		jw_uint(w, "max_running", cap);
 	jw_obj_close(w);
 	write_events(w, t);
+}
+
+/* The last `limit` events seen, in a ring. */
+struct last_events {
+	struct cost_event *ev;
+	size_t limit, n, head;
+	uint64_t total;
+};
+
+static int keep_event(const struct cost_event *ev, void *ctx)
+{
+	struct last_events *l = ctx;
+	l->ev[(l->head + l->n) % l->limit] = *ev;
+	if (l->n < l->limit)
+		l->n++;
+	else
+		l->head = (l->head + 1) % l->limit;
+	l->total++;
+	return 0;
+}
+
+/* tenant events NAME [--limit N]: the tenant's recorded cost events (budget
+ * changes, warnings, caps, cancellations, guard steps, breaker changes),
+ * the last N (100) of them, oldest first, from the store. */
+int cmd_tenant_events(struct sched *c, const struct cmd_args *a,
+		      struct reply *r)
+{
+	const struct tenant *t = state_tenant(c->st, a->pos[0]);
+	struct last_events l = { NULL, (size_t)arg_num(a, "--limit", 100), 0,
+				 0, 0 };
+	char err[256] = "";
+
+	if (!t)
+		return cmd_fail(r, "not_found", "no tenant '%.64s'", a->pos[0]);
+	l.ev = xcalloc(l.limit, sizeof(*l.ev));
+	if (cost_records_scan_events(c->store, t->name, keep_event, &l, err,
+				     sizeof(err))) {
+		free(l.ev);
+		return cmd_fail(r, "internal", "cannot read the cost events: %s",
+				err[0] ? err : "store read failed");
+	}
+	jw_uint(&r->w, "total", l.total);
+	jw_arr_open(&r->w, "items");
+	for (size_t i = 0; i < l.n; i++) {
+		const struct cost_event *ev = &l.ev[(l.head + i) % l.limit];
+		jw_obj_open(&r->w, NULL);
+		jw_time(&r->w, "time", ev->ms);
+		jw_str(&r->w, "kind", ev->kind);
+		jw_str(&r->w, "what", ev->text);
+		jw_obj_close(&r->w);
+	}
+	jw_arr_close(&r->w);
+	free(l.ev);
+	return 0;
 }

@@ -126,30 +126,83 @@ static int load_day(const void *key, size_t klen, const void *val,
 	return 0;
 }
 
+/* A stored event back: 0, or -1 if the record is damaged. */
+static int decode_event(struct load_ctx *lc, const void *key, size_t klen,
+			const void *val, size_t vlen, struct cost_event *ev)
+{
+	const uint8_t *k = key;
+	const uint8_t *nul = memchr(k, 0, klen);
+	msgpack_object o;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!nul || klen != (size_t)(nul - k) + 1 + 16 ||
+	    (size_t)(nul - k) >= NAME_MAX_LEN || !unpack_map(lc, val, vlen, &o) ||
+	    mp_get_str(&o, "kind", ev->kind, sizeof(ev->kind)) ||
+	    mp_get_str(&o, "text", ev->text, sizeof(ev->text))) {
+		snprintf(lc->err, lc->errlen, "a cost event record is damaged");
+		return -1;
+	}
+	memcpy(ev->tenant, k, (size_t)(nul - k));
+	ev->ms = (int64_t)(store_get_u64be(nul + 1) ^ (1ULL << 63));
+	ev->seq = store_get_u64be(nul + 9);
+	return 0;
+}
+
 static int load_event(const void *key, size_t klen, const void *val,
 		      size_t vlen, void *ctx)
 {
 	struct load_ctx *lc = ctx;
-	const uint8_t *k = key;
-	const uint8_t *nul = memchr(k, 0, klen);
 	struct cost_event ev;
 	struct tenant *t;
-	msgpack_object o;
 
-	memset(&ev, 0, sizeof(ev));
-	if (!nul || klen != (size_t)(nul - k) + 1 + 16 ||
-	    (size_t)(nul - k) >= NAME_MAX_LEN || !unpack_map(lc, val, vlen, &o) ||
-	    mp_get_str(&o, "kind", ev.kind, sizeof(ev.kind)) ||
-	    mp_get_str(&o, "text", ev.text, sizeof(ev.text))) {
-		snprintf(lc->err, lc->errlen, "a cost event record is damaged");
+	if (decode_event(lc, key, klen, val, vlen, &ev))
 		return -1;
-	}
-	memcpy(ev.tenant, k, (size_t)(nul - k));
-	ev.ms = (int64_t)(store_get_u64be(nul + 1) ^ (1ULL << 63));
 	t = state_tenant(lc->st, ev.tenant);
 	if (t) /* a deleted tenant's events stay for the record */
 		budget_remember(t, &ev);
 	return 0;
+}
+
+struct scan_ctx {
+	struct load_ctx lc;
+	cost_event_fn fn;
+	void *ctx;
+};
+
+static int scan_event(const void *key, size_t klen, const void *val,
+		      size_t vlen, void *ctx)
+{
+	struct scan_ctx *sc = ctx;
+	struct cost_event ev;
+
+	if (decode_event(&sc->lc, key, klen, val, vlen, &ev))
+		return -1;
+	msgpack_zone_clear(sc->lc.zone); /* ev holds copies */
+	return sc->fn(&ev, sc->ctx);
+}
+
+int cost_records_scan_events(struct store *s, const char *tenant,
+			     cost_event_fn fn, void *ctx, char *err,
+			     size_t errlen)
+{
+	struct scan_ctx sc = { { NULL, NULL, err, errlen }, fn, ctx };
+	char start[NAME_MAX_LEN + 1], end[NAME_MAX_LEN + 1];
+	size_t tl = strlen(tenant);
+	msgpack_zone zone;
+	int rc;
+
+	if (tl >= NAME_MAX_LEN)
+		return 0;
+	memcpy(start, tenant, tl + 1); /* tenant \0: its events ... */
+	memcpy(end, tenant, tl);
+	end[tl] = 1;                   /* ... end before tenant \1 */
+	if (!msgpack_zone_init(&zone, 4096))
+		die("out of memory");
+	sc.lc.zone = &zone;
+	rc = store_scan(s, CF_COSTLOG, start, tl + 1, end, tl + 1, scan_event,
+			&sc);
+	msgpack_zone_destroy(&zone);
+	return rc;
 }
 
 /* Format 3 and older: the roll-ups from the run records. */

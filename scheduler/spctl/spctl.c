@@ -33,6 +33,7 @@ static const char usage[] =
 	"      [--monthly-budget USD] [--budget-mode soft|hard]\n"
 	"      [--cancel-running on|off] [--retention-days N]\n"
 	"      (or KEY=VALUE words: max-running=10 submit-rate=unlimited)\n"
+	"  tenant events NAME [--limit N]\n"
 	"  env add TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD]\n"
 	"      [--price-gb-hour USD] [--spot-discount PCT] [--max-concurrent N]\n"
 	"  env set TENANT/ENV [--price-vcpu-hour USD] [--price-gb-hour USD]\n"

@@ -160,6 +160,22 @@ start_scheduler
 after=$(check_usage) || fail "usage after restart: $(cat "$T/usage.json")"
 [ "$after" = "$before" ] || fail "usage changed across a restart: $before -> $after"
 spctl --json tenant show acme | grep -q '"kind":"run_budget_cancel"' || fail "cost events lost across a restart"
+# the whole record, from the store
+spctl --json tenant events acme >"$T/events.json"
+python3 - "$T/events.json" <<'PY' || fail "tenant events: $(cat "$T/events.json")"
+import json, sys
+e = json.load(open(sys.argv[1]))
+kinds = [i["kind"] for i in e["items"]]
+assert e["total"] == len(kinds) >= 3, e
+assert kinds[0] == "budget_set" and "created with a 5.00 USD hard budget" in e["items"][0]["what"], kinds
+assert "run_budget_cancel" in kinds, kinds
+assert any("monthly-budget 5.00 -> 7.50" in i["what"] for i in e["items"]), e
+times = [i["time"] for i in e["items"]]
+assert times == sorted(times), times
+PY
+[ "$(spctl --json tenant events acme --limit 1 | json items.0.kind)" = budget_set ] ||
+	fail "tenant events --limit 1: not the last event"
+spctl tenant events beta | grep -q "run_budget_cancel" && fail "tenant beta sees acme's events"
 [ "$(spctl --json run show "$r1" | json run.usage.estimated_max_cost)" = 2.00 ] ||
 	fail "estimate lost across a restart"
 echo "cost: ok"

@@ -489,6 +489,7 @@ static void test_usage_reconciles(void **state)
 
 int main(void)
 {
+	log_setup("test_budget", LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hard_cap_refusal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_soft_warning, setup, teardown),
