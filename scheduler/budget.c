@@ -396,6 +396,7 @@ static void check_month_budget(struct policy *p, struct tenant *t)
 	usd(t->monthly_budget, b, sizeof(b));
 	if (f.spent >= t->monthly_budget && !t->over_budget) {
 		t->over_budget = true;
+		t->budget_warnings += !hard(t);
 		event(p, t, hard(t) ? "cap_reached" : "soft_warning",
 		      "spent %s USD of its %s USD %s budget this month%s", s, b,
 		      hard(t) ? "hard" : "soft",

@@ -52,6 +52,7 @@ void write_tenant_budget(struct sched *c, struct jw *w, struct tenant *t)
 	jw_bool(w, "over_budget", t->over_budget);
 	jw_uint(w, "refused_starts", t->budget_refused);
 	jw_uint(w, "cancelled_runs", t->budget_cancelled);
+	jw_uint(w, "soft_warnings", t->budget_warnings);
 	jw_obj_close(w);
 	cap = guard_cap(&t->guard);
 	jw_obj_open(w, "guard");

@@ -47,7 +47,7 @@ struct tenant {
 	int64_t committed;       /* live runs' estimates not yet spent */
 	struct ptrvec live;      /* struct run *: leased, submitted, running */
 	bool over_budget;        /* this month's spend reached the budget */
-	uint64_t budget_refused, budget_cancelled;
+	uint64_t budget_refused, budget_cancelled, budget_warnings;
 	struct guard guard;      /* burn-rate guard, hard mode */
 	struct cost_event_ring {
 		struct cost_event_rec {

@@ -215,8 +215,11 @@ static void test_soft_warning(void **state)
 	assert_false(f->t->over_budget);
 	advance(f, 2 * MIN);  /* $1.0333 */
 	assert_true(f->t->over_budget);
+	assert_int_equal(f->t->budget_warnings, 1);
 	assert_true(has_event(f, "soft_warning", "spent 1.03"));
 	assert_true(has_event(f, "soft_warning", "of its 1.00 USD soft budget"));
+	advance(f, 10 * MIN); /* warned once a month, not at every tick */
+	assert_int_equal(f->t->budget_warnings, 1);
 	start(f, f->j);                       /* still admitted */
 	assert_int_equal(run_some(f, f->a, 2), 2); /* and dispatched */
 	assert_int_equal(f->t->budget_refused, 0);
