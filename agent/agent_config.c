@@ -7,6 +7,7 @@
 
 #include "redact.h"
 #include "settings.h"
+#include "sparkrest.h"
 #include "util.h"
 
 #define A_STR(f) SETTING_STR(struct agent_config, f)
@@ -125,6 +126,8 @@ int agent_config_validate(const struct agent_config *c, char *err,
 			 "spark_rest_url must be an http:// or https:// URL");
 		return -1;
 	}
+	if (c->spark_rest_url[0] && !sparkrest_available(err, errlen))
+		return -1;
 	if (strcmp(c->spool_fsync, "always") &&
 	    strcmp(c->spool_fsync, "interval") &&
 	    strcmp(c->spool_fsync, "never")) {

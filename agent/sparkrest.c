@@ -232,8 +232,26 @@ static struct {
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static char curl_load_err[200];
 
+bool sparkrest_available(char *why, size_t len)
+{
+#ifdef SP_STATIC_AGENT
+	snprintf(why, len,
+		 "this agent is statically linked and cannot load libcurl; "
+		 "use sparkpilot-agent for spark_rest_url");
+	return false;
+#else
+	(void)why;
+	(void)len;
+	return true;
+#endif
+}
+
 static void curl_init_once(void)
 {
+#ifdef SP_STATIC_AGENT
+	sparkrest_available(curl_load_err, sizeof(curl_load_err));
+}
+#else
 	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
 	const char *dl;
 
@@ -265,6 +283,7 @@ static void curl_init_once(void)
 		lc.easy_init = NULL;
 	}
 }
+#endif
 
 /* Builds {base}/api/v1/applications/{id}/allexecutors. base must be an
  * http(s) URL without query, fragment, spaces or control characters. */

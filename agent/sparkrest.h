@@ -64,4 +64,8 @@ int sparkrest_executor_usage(const char *base_url, const char *app_id,
 			     int64_t app_end_ms, long timeout_ms,
 			     struct spark_usage *out, char *err, size_t errlen);
 
+/* false, with why, in the static agent build (SP_STATIC_AGENT), which
+ * cannot load libcurl; true otherwise. */
+bool sparkrest_available(char *why, size_t len);
+
 #endif

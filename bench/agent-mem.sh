@@ -9,19 +9,22 @@
 # after the run. spark-submit is a child process: its memory is not counted.
 # Prints the figures; stops everything it started, by PID.
 #
-#   bench/agent-mem.sh [--lines N] [--seconds S]
+#   bench/agent-mem.sh [--lines N] [--seconds S] [--agent BINARY]
+# (BINARY in bin/: sparkpilot-agent, or sparkpilot-agent-static)
 set -euo pipefail
 LINES=200000
 DURATION=20
+AGENT=sparkpilot-agent
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--lines) LINES=$2; shift 2 ;;
 	--seconds) DURATION=$2; shift 2 ;;
-	*) echo "usage: $0 [--lines N] [--seconds S]" >&2; exit 2 ;;
+	--agent) AGENT=$2; shift 2 ;;
+	*) echo "usage: $0 [--lines N] [--seconds S] [--agent BINARY]" >&2; exit 2 ;;
 	esac
 done
 . "$(dirname "$0")/lib.sh"
-bench_setup agentmem sparkpilot-scheduler sparkpilot-agent spctl
+bench_setup agentmem sparkpilot-scheduler "$AGENT" spctl
 FAKE_SPARK=$ROOT/tests/fakes/spark-submit
 PID=
 AGENT_PID=
@@ -73,7 +76,7 @@ spctl job add bench/mem/lines -- --master 'local[2]' \
 	--conf spark.fake.lines="$LINES" --conf spark.fake.duration="$DURATION" \
 	app.jar >/dev/null
 
-"$BIN/sparkpilot-agent" --scheduler "$URL" --state-dir "$D/agent" \
+"$BIN/$AGENT" --scheduler "$URL" --state-dir "$D/agent" \
 	--enroll-token "$(spctl agent token bench/mem)" --spark-submit "$FAKE_SPARK" \
 	>>"$D/agent.log" 2>&1 &
 AGENT_PID=$!

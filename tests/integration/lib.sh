@@ -5,6 +5,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$ROOT/bin
+# the agent binary the scripts start (make check runs some of them again
+# with the static build)
+AGENT_BIN=${AGENT_BIN:-$BIN/sparkpilot-agent}
 FAKE_SPARK=$ROOT/tests/fakes/spark-submit
 T=$(mktemp -d "${TMPDIR:-/tmp}/sp-it.XXXXXX")
 PIDS=()       # agents and other helpers
@@ -93,7 +96,7 @@ start_agent() {
 	shift 2
 	local token
 	token=$(spctl agent token "$env")
-	"$BIN/sparkpilot-agent" --scheduler "$URL" --state-dir "$T/agent-$name" \
+	"$AGENT_BIN" --scheduler "$URL" --state-dir "$T/agent-$name" \
 		--enroll-token "$token" --spark-submit "$FAKE_SPARK" "$@" \
 		>>"$T/agent-$name.log" 2>&1 &
 	local pid=$!
