@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh --check-or-install   same, used by make
 set -eu
 
-PKGS="build-essential pkg-config libnng-dev libmsgpack-dev librocksdb-dev
+PKGS="build-essential pkg-config libnng-dev libmbedtls-dev libmsgpack-dev librocksdb-dev
 libcurl4-openssl-dev libssl-dev zlib1g-dev libcmocka-dev python3 socat
 openssl iproute2 procps"
 
