@@ -139,6 +139,22 @@ static void month_check(struct policy *p, struct tenant *t)
 	}
 }
 
+/* What the guard judges t by, from t's figures f. */
+static void guard_input_of(const struct policy *p, const struct tenant *t,
+			   const struct budget_figures *f,
+			   struct guard_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->now_ms = p->now_ms;
+	in->month_start_ms = t->month_start_ms;
+	in->month_end_ms = t->month_end_ms;
+	in->budget = t->monthly_budget;
+	in->spent = f->spent;
+	in->running_recent = f->running_recent;
+	in->running = t->n_running;
+	in->max_running = t->max_running;
+}
+
 void budget_figures(struct policy *p, struct tenant *t,
 		    struct budget_figures *f)
 {
@@ -167,15 +183,7 @@ void budget_figures(struct policy *p, struct tenant *t,
 	f->spent = add_sat(t->month_spent, f->accrued);
 	f->committed = t->committed - covered;
 	f->left = add_sat(add_sat(t->monthly_budget, -f->spent), -f->committed);
-	memset(&in, 0, sizeof(in));
-	in.now_ms = p->now_ms;
-	in.month_start_ms = t->month_start_ms;
-	in.month_end_ms = t->month_end_ms;
-	in.budget = t->monthly_budget;
-	in.spent = f->spent;
-	in.running_recent = f->running_recent;
-	in.running = t->n_running;
-	in.max_running = t->max_running;
+	guard_input_of(p, t, f, &in);
 	f->projection = t->monthly_budget
 				? guard_project(&t->guard, &p->lim.guard, &in)
 				: 0;
@@ -424,15 +432,7 @@ static void check_month_budget(struct policy *p, struct tenant *t)
 			      "cancelled %zu running runs: spent %s USD of the %s USD hard budget",
 			      n, s, b);
 	}
-	memset(&in, 0, sizeof(in));
-	in.now_ms = p->now_ms;
-	in.month_start_ms = f.month_start_ms;
-	in.month_end_ms = f.month_end_ms;
-	in.budget = t->monthly_budget;
-	in.spent = f.spent;
-	in.running_recent = f.running_recent;
-	in.running = t->n_running;
-	in.max_running = t->max_running;
+	guard_input_of(p, t, &f, &in);
 	if (guard_eval(&t->guard, &p->lim.guard, &in, &act))
 		event(p, t,
 		      act.breaker_from != act.breaker_to ? "breaker" : "guard",

@@ -54,14 +54,22 @@ static void format_day(int32_t day, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d", &tm);
 }
 
+static void sum_into(struct usage_row *row, uint64_t runs, uint64_t ok,
+		     uint64_t failed, int64_t vcpu_ms, int64_t gb_ms,
+		     int64_t cost)
+{
+	row->runs += runs;
+	row->succeeded += ok;
+	row->failed += failed;
+	row->vcpu_ms = add_sat(row->vcpu_ms, vcpu_ms);
+	row->gb_ms = add_sat(row->gb_ms, gb_ms);
+	row->cost = add_sat(row->cost, cost);
+}
+
 static void add(struct usage_row *row, const struct usage_day *d)
 {
-	row->runs += d->runs;
-	row->succeeded += d->succeeded;
-	row->failed += d->failed;
-	row->vcpu_ms = add_sat(row->vcpu_ms, d->vcpu_ms);
-	row->gb_ms = add_sat(row->gb_ms, d->gb_ms);
-	row->cost = add_sat(row->cost, d->cost);
+	sum_into(row, d->runs, d->succeeded, d->failed, d->vcpu_ms, d->gb_ms,
+		 d->cost);
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -92,15 +100,8 @@ static struct usage_row *env_row(struct usage_row *envs, size_t *n,
 
 static void row_add(struct usage_row *to, const struct usage_row *from)
 {
-	struct usage_day d;
-	memset(&d, 0, sizeof(d));
-	d.runs = from->runs;
-	d.succeeded = from->succeeded;
-	d.failed = from->failed;
-	d.vcpu_ms = from->vcpu_ms;
-	d.gb_ms = from->gb_ms;
-	d.cost = from->cost;
-	add(to, &d);
+	sum_into(to, from->runs, from->succeeded, from->failed, from->vcpu_ms,
+		 from->gb_ms, from->cost);
 }
 
 static int64_t per_success(const struct usage_row *u)
