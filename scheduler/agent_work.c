@@ -171,6 +171,7 @@ static bool on_heartbeat(struct sched *c, struct event *ev, struct agent *ag,
 	struct mreply m;
 	reply_begin(&m, ag, stop);
 	mreply_finish(&m, &ev->reply);
+	ev->ack_may_wait = true;
 	sched_complete(c, ev);
 	return true;
 }
@@ -209,6 +210,25 @@ static size_t lease_and_reply(struct sched *c, struct event *ev,
 	return n;
 }
 
+/* Parked requests are counted on their environment: an agent's report
+ * there may wait for a later commit while another agent is ready for work
+ * (core.c). Agents are never removed, so the lookup finds the same
+ * environment when the request leaves. */
+static void count_polling(struct sched *c, const struct event *ev, int delta)
+{
+	const struct agent *ag = state_agent(c->st, ev->msg.agent);
+	struct env *e = ag ? state_env(c->st, ag->env) : NULL;
+
+	if (e)
+		e->n_polling += (uint32_t)delta;
+}
+
+static void unpark_at(struct sched *c, size_t i)
+{
+	count_polling(c, c->parked.v[i], -1);
+	ptrvec_remove_at(&c->parked, i);
+}
+
 static bool on_lease(struct sched *c, struct event *ev, struct agent *ag,
 		     const struct stop_list *stop)
 {
@@ -229,6 +249,7 @@ static bool on_lease(struct sched *c, struct event *ev, struct agent *ag,
 	strbuf_reset(&ev->reply);
 	ev->park_until_mono = c->now_mono + (int64_t)wait_ms;
 	ptrvec_push(&c->parked, ev);
+	count_polling(c, ev, 1);
 	return false;
 }
 
@@ -448,6 +469,7 @@ static bool on_complete(struct sched *c, struct event *ev, struct agent *ag,
 	for (size_t i = 0; i < nbad; i++)
 		msgpack_pack_uint32(&m.pk, bad[i]);
 	mreply_finish(&m, &ev->reply);
+	ev->ack_may_wait = true;
 	sched_complete(c, ev);
 	return true;
 }
@@ -546,7 +568,7 @@ void agent_msgs_serve_parked(struct sched *c, bool stopping)
 		}
 		if (ag)
 			agent_msgs_remember(c, ev, ag);
-		ptrvec_remove_at(&c->parked, i);
+		unpark_at(c, i);
 		sched_complete(c, ev);
 	}
 }
@@ -560,7 +582,7 @@ void agent_work_unpark(struct sched *c, struct agent *ag)
 			continue;
 		}
 		lease_and_reply(c, ev, ag, 0, NULL);
-		ptrvec_remove_at(&c->parked, i);
+		unpark_at(c, i);
 		sched_complete(c, ev);
 	}
 }

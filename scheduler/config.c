@@ -31,6 +31,7 @@ static const struct setting settings[] = {
 	S_INT(max_queued_total, 0, 1000000000),
 	S_INT(idempotency_ttl_s, 86400, 30LL * 86400),
 	S_INT(turn_max_events, 1, 1000000),
+	S_INT(agent_ack_delay_us, 0, 100000),
 	S_INT(log_completions, 0, 1),
 	S_INT(log_retention_days, 1, 3650),
 	S_INT(retention_interval_s, 1, 86400),
@@ -61,6 +62,7 @@ void config_defaults(struct sched_config *c)
 	c->max_queued_total = 5000000;
 	c->idempotency_ttl_s = 86400;
 	c->turn_max_events = 4096;
+	c->agent_ack_delay_us = 2000;
 	c->log_completions = 1;
 	c->log_retention_days = 7;
 	c->retention_interval_s = 3600;

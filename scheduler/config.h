@@ -28,6 +28,8 @@ struct sched_config {
 	int64_t max_queued_total;  /* global backpressure, 0 = none */
 	int64_t idempotency_ttl_s; /* an idempotency key's lifetime */
 	int64_t turn_max_events;   /* events applied per core turn */
+	int64_t agent_ack_delay_us; /* longest wait of an agent's report for
+				     * a commit that carries it anyway */
 	int64_t log_completions;   /* 1: one log line per finished run */
 	int64_t log_retention_days; /* telemetry kept after a run ends, unless
 				     * its tenant sets its own */

@@ -54,6 +54,10 @@ struct event {
 	/* the reply, filled by the core */
 	struct strbuf reply;
 	event_done_fn done;
+	/* The reply only acknowledges a report (heartbeat, progress,
+	 * completion): its commit may wait a little for one that is due
+	 * anyway (agent_ack_delay_us). */
+	bool ack_may_wait;
 	void *owner; /* the transport's connection or context */
 };
 

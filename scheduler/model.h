@@ -91,6 +91,7 @@ struct env {
 	struct tenant *tenantp;
 	struct ptrvec jobs;      /* struct job * of this environment */
 	uint32_t n_queued, n_running;
+	uint32_t n_polling; /* agents' lease requests parked for work */
 	uint64_t dispatched, refused;
 };
 

@@ -38,6 +38,7 @@ struct sched {
 	int64_t now_mono;
 	struct ptrvec parked;      /* lease requests waiting for work */
 	struct ptrvec done;        /* events to complete after the commit */
+	int64_t commit_due_us;     /* a waiting commit's latest time, or 0 */
 	struct keyreg *keys;       /* agent public keys for the transport */
 	uint64_t turns, commits, events;
 	struct lathist sync_us;    /* each turn's synced store write */

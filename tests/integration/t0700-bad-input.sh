@@ -132,6 +132,9 @@ printf 'data_dir = %s/x\nlisten_port = 7\n' "$T" >"$T/bad.conf"
 daemon_bad "bad.conf:2: unknown setting 'listen_port'" \
 	"$BIN/sparkpilot-scheduler" --config "$T/bad.conf"
 daemon_bad "unknown option '--frob'" "$BIN/sparkpilot-scheduler" --frob 1
+printf 'agent_ack_delay_us = 500000\n' >"$T/delay.conf"
+daemon_bad "delay.conf:1: '500000' is out of range (0..100000)" \
+	"$BIN/sparkpilot-scheduler" --config "$T/delay.conf" --data-dir "$T/y"
 daemon_bad "must be a tcp:// or tls+tcp:// URL" \
 	"$BIN/sparkpilot-scheduler" --listen http://x --data-dir "$T/y"
 daemon_bad "needs tls_cert and tls_key" \

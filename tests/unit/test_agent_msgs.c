@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core_fixture.h"
 #include "json.h"
@@ -248,6 +249,205 @@ static void test_batch_reports_malformed(void **state)
 	strbuf_release(&out);
 }
 
+/* Packs {run, epoch, result: succeeded}, a single completion report. */
+static void pack_complete(msgpack_sbuffer *sb, uint64_t run, uint64_t epoch)
+{
+	msgpack_packer pk;
+	msgpack_sbuffer_clear(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	mp_kv_u64(&pk, "run", run);
+	mp_kv_u64(&pk, "epoch", epoch);
+	mp_kv_str(&pk, "result", "succeeded");
+}
+
+/* The synced writes the core has done, from queue stats. */
+static uint64_t wal_syncs(struct fx *f)
+{
+	struct json *j = admin(f, "queue stats");
+	const struct json *w = json_get(j, "wal_sync");
+	const struct json *n = w ? json_get(w, "syncs") : NULL;
+	uint64_t syncs;
+
+	assert_non_null(n);
+	syncs = strtoull(n->str, NULL, 10);
+	json_free(j);
+	return syncs;
+}
+
+static void restart_with_ack_delay(struct fx *f, int64_t us)
+{
+	stop_core(f);
+	state_release(&f->st);
+	f->cfg.agent_ack_delay_us = us;
+	start_core(f);
+}
+
+/* The state of run id as a restart reads it from the store. */
+static enum run_state stored_state(struct fx *f, uint64_t id)
+{
+	enum run_state s;
+
+	stop_core(f);
+	state_release(&f->st);
+	start_core(f);
+	assert_non_null(state_run(&f->st, id));
+	s = state_run(&f->st, id)->state;
+	return s;
+}
+
+/* A report acknowledged without the test waiting for it. */
+static pthread_mutex_t ack_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct strbuf ack = STRBUF_INIT;
+static bool acked;
+
+static void on_ack(struct event *ev)
+{
+	pthread_mutex_lock(&ack_mu);
+	strbuf_reset(&ack);
+	strbuf_add(&ack, ev->reply.buf, ev->reply.len);
+	acked = true;
+	pthread_mutex_unlock(&ack_mu);
+	event_free(ev);
+}
+
+static bool ack_ok(void)
+{
+	msgpack_unpacked u;
+	bool ok;
+
+	pthread_mutex_lock(&ack_mu);
+	ok = acked;
+	if (ok) {
+		msgpack_unpacked_init(&u);
+		ok = msgpack_unpack_next(&u, ack.buf, ack.len, NULL) ==
+			     MSGPACK_UNPACK_SUCCESS && reply_ok(&u.data);
+		msgpack_unpacked_destroy(&u);
+	}
+	pthread_mutex_unlock(&ack_mu);
+	return ok;
+}
+
+static bool was_acked(void)
+{
+	bool a;
+	pthread_mutex_lock(&ack_mu);
+	a = acked;
+	pthread_mutex_unlock(&ack_mu);
+	return a;
+}
+
+static void drop_reply(struct event *ev)
+{
+	event_free(ev);
+}
+
+/* Enrolls a second agent into acme/prod and parks its request for work
+ * (answered when the core stops); f goes on speaking as the first. */
+static void park_second_agent(struct fx *f)
+{
+	struct sign_key *first_key = f->key;
+	uint64_t first_seq = f->seq;
+	struct strbuf msg = STRBUF_INIT;
+	char first[sizeof(f->agent)];
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct event *ev;
+
+	memcpy(first, f->agent, sizeof(first));
+	f->key = sign_key_generate();
+	f->seq = 0;
+	fx_enroll(f);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	mp_kv_u64(&pk, "slots", 1);
+	mp_kv_u64(&pk, "wait_ms", 60000);
+	seal(f, "lease", &sb, &msg);
+	ev = agent_event(f, &msg);
+	ev->done = drop_reply;
+	core_post(f->core, ev);
+	/* answered after the turn that parked the request, and its write */
+	admin_ok(f, "tenant list");
+	sign_key_free(f->key);
+	f->key = first_key;
+	f->seq = first_seq;
+	memcpy(f->agent, first, sizeof(first));
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&msg);
+}
+
+/* A turn that only acknowledges an agent's report leaves its commit to
+ * the next turn that has to sync anyway (within agent_ack_delay_us): the
+ * report waits unanswered until an admin command comes, then both are
+ * answered after one synced write, which holds the report. It may wait
+ * because another agent of its environment is ready for work. The delay
+ * is set past anything the test waits, so only the admin command can end
+ * it. */
+static void test_report_rides_with_next_commit(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf msg = STRBUF_INIT;
+	struct event *ev;
+	msgpack_sbuffer sb;
+	uint64_t run, epoch, before;
+
+	restart_with_ack_delay(f, 600 * 1000000LL);
+	lease_one(f, &run, &epoch);
+	park_second_agent(f);
+	before = wal_syncs(f);
+	msgpack_sbuffer_init(&sb);
+	pack_complete(&sb, run, epoch);
+	seal(f, "complete", &sb, &msg);
+	acked = false;
+	ev = agent_event(f, &msg);
+	ev->done = on_ack;
+	core_post(f->core, ev);
+	usleep(200 * 1000);
+	assert_false(was_acked());
+	/* Read in the same turn as the report was applied or a later one,
+	 * before that turn's sync. */
+	assert_int_equal(wal_syncs(f), before);
+	assert_true(ack_ok());
+	assert_int_equal(wal_syncs(f), before + 1);
+	assert_int_equal(stored_state(f, run), RUN_SUCCEEDED);
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&msg);
+}
+
+/* With nothing else coming, a report is committed and answered on its own
+ * once the delay is up; with no delay, in its own turn; and at once, even
+ * with a delay longer than the test's wait for the answer, when no other
+ * agent of its environment is ready for work (the reporting agent takes
+ * none until it hears back). Each time it is on disk when the agent hears
+ * back. */
+static void test_report_commits_alone(void **state)
+{
+	static const int64_t delays_us[] = { 2000, 0, 600 * 1000000LL };
+	struct fx *f = *state;
+	struct strbuf out = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_unpacked u;
+	uint64_t run, epoch, before;
+
+	msgpack_sbuffer_init(&sb);
+	for (size_t i = 0; i < ARRAY_SIZE(delays_us); i++) {
+		restart_with_ack_delay(f, delays_us[i]);
+		lease_one(f, &run, &epoch);
+		if (delays_us[i] == 2000)
+			park_second_agent(f);
+		before = wal_syncs(f);
+		pack_complete(&sb, run, epoch);
+		call(f, "complete", &sb, &out, &u);
+		assert_true(reply_ok(&u.data));
+		msgpack_unpacked_destroy(&u);
+		assert_int_equal(wal_syncs(f), before + 1);
+		assert_int_equal(stored_state(f, run), RUN_SUCCEEDED);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +456,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_reply_carries_cancel,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_batch_reports_malformed,
+						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_report_rides_with_next_commit, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_report_commits_alone,
 						fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

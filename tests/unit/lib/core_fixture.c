@@ -81,8 +81,9 @@ void admin_ok(struct fx *f, const char *line)
 	json_free(admin(f, line));
 }
 
-/* Sends sealed bytes as the transport would (the signature is ours). */
-void send_raw(struct fx *f, const struct strbuf *msg, struct strbuf *out)
+/* An event for sealed bytes, as the transport posts it (the signature is
+ * ours). */
+struct event *agent_event(struct fx *f, const struct strbuf *msg)
 {
 	struct event *ev = event_new(EV_AGENT);
 	char err[128];
@@ -100,7 +101,13 @@ void send_raw(struct fx *f, const struct strbuf *msg, struct strbuf *out)
 		ev->pre = telemetry_precheck(&ev->msg, pub);
 		ev->pre_free = telemetry_pre_free;
 	}
-	post_wait(f, ev, out);
+	return ev;
+}
+
+/* Sends sealed bytes as the transport would and waits for the reply. */
+void send_raw(struct fx *f, const struct strbuf *msg, struct strbuf *out)
+{
+	post_wait(f, agent_event(f, msg), out);
 }
 
 /* Seals body (a packed map) as the next message of the agent into msg. */
@@ -159,32 +166,19 @@ void stop_core(struct fx *f)
 	f->core = NULL;
 }
 
-/* Enrolls an agent into a ready acme/prod, with job acme/prod/j. */
-int fx_setup(void **state)
+/* Enrolls f->key as an agent of acme/prod (f->agent) and passes its
+ * preflight, which makes acme/prod ready. */
+void fx_enroll(struct fx *f)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
 	struct strbuf out = STRBUF_INIT;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	msgpack_unpacked u;
 	struct json *tok;
 	uint8_t pub[32];
-	char err[256], line[256];
+	char line[256];
 
-	log_setup("test", LOG_ERROR);
-	strcpy(f->dir, "/tmp/sp-corefx.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->store = store_open(f->dir, err, sizeof(err));
-	assert_non_null(f->store);
-	config_defaults(&f->cfg);
-	f->keys = keyreg_new();
-	f->key = sign_key_generate();
-	start_core(f);
-	admin_ok(f, "tenant add acme");
-	admin_ok(f, "env add acme/prod");
-	admin_ok(f, "job add acme/prod/j -- --master yarn app.jar");
 	tok = admin(f, "agent token acme/prod");
-
 	sign_key_public(f->key, pub);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -211,6 +205,27 @@ int fx_setup(void **state)
 	msgpack_unpacked_destroy(&u);
 	msgpack_sbuffer_destroy(&sb);
 	strbuf_release(&out);
+}
+
+/* Enrolls an agent into a ready acme/prod, with job acme/prod/j. */
+int fx_setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	char err[256];
+
+	log_setup("test", LOG_ERROR);
+	strcpy(f->dir, "/tmp/sp-corefx.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->store = store_open(f->dir, err, sizeof(err));
+	assert_non_null(f->store);
+	config_defaults(&f->cfg);
+	f->keys = keyreg_new();
+	f->key = sign_key_generate();
+	start_core(f);
+	admin_ok(f, "tenant add acme");
+	admin_ok(f, "env add acme/prod");
+	admin_ok(f, "job add acme/prod/j -- --master yarn app.jar");
+	fx_enroll(f);
 	*state = f;
 	return 0;
 }

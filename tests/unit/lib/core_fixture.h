@@ -35,13 +35,19 @@ struct fx {
 int fx_setup(void **state);
 int fx_teardown(void **state);
 
+/* Enrolls f->key as an agent of acme/prod (f->agent) and passes its
+ * preflight. */
+void fx_enroll(struct fx *f);
 /* Posts ev and waits for its reply (into out). */
 void post_wait(struct fx *f, struct event *ev, struct strbuf *out);
 /* Runs an admin command; returns its JSON reply (caller frees). Fails the
  * test if it is not ok. */
 struct json *admin(struct fx *f, const char *line);
 void admin_ok(struct fx *f, const char *line);
-/* Sends sealed bytes as the transport would (the signature is ours). */
+/* An event for sealed bytes, as the transport posts it (the signature is
+ * ours); the caller sets its done and posts it. */
+struct event *agent_event(struct fx *f, const struct strbuf *msg);
+/* Sends sealed bytes as the transport would and waits for the reply. */
 void send_raw(struct fx *f, const struct strbuf *msg, struct strbuf *out);
 /* Seals body (a packed map) as the next message of the agent into msg. */
 void seal(struct fx *f, const char *type, const msgpack_sbuffer *body,
