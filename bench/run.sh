@@ -11,15 +11,31 @@
 # Prints the figures; docs/performance.md keeps the last ones.
 #
 #   bench/run.sh [--backlog N] [--e2e-runs N]
+#   bench/run.sh --latency-rounds N [--lat-agents N] [--set 'KEY = VALUE']...
+# The second form measures only the latency, N times on an empty store,
+# with N agents (default 4) and extra scheduler settings (to compare one).
 set -euo pipefail
 BACKLOG=1000000
 E2E_RUNS=100000
+LAT_ROUNDS=0
+LAT_AGENTS=4
+SETTINGS=
+usage() {
+	echo "usage: $0 [--backlog N] [--e2e-runs N]" >&2
+	echo "       $0 --latency-rounds N [--lat-agents N] [--set 'KEY = VALUE']..." >&2
+	exit 2
+}
 while [ $# -gt 0 ]; do
+	[ $# -ge 2 ] || usage
 	case "$1" in
-	--backlog) BACKLOG=$2; shift 2 ;;
-	--e2e-runs) E2E_RUNS=$2; shift 2 ;;
-	*) echo "usage: $0 [--backlog N] [--e2e-runs N]" >&2; exit 2 ;;
+	--backlog) BACKLOG=$2 ;;
+	--e2e-runs) E2E_RUNS=$2 ;;
+	--latency-rounds) LAT_ROUNDS=$2 ;;
+	--lat-agents) LAT_AGENTS=$2 ;;
+	--set) SETTINGS+="$2"$'\n' ;;
+	*) usage ;;
 	esac
+	shift 2
 done
 . "$(dirname "$0")/lib.sh"
 bench_setup bench sparkpilot-scheduler spctl sp-agentsim sp-bench-submit sp-bench-fsync
@@ -37,6 +53,7 @@ trap cleanup EXIT
 cat >"$D/sched.conf" <<CONF
 log_completions = 0
 max_queued_total = 0
+$SETTINGS
 CONF
 
 now_ms() { date +%s%3N; }
@@ -153,7 +170,11 @@ spctl tenant add backlog
 spctl env add backlog/prod
 spctl job add backlog/prod/pi -- --master yarn app.jar
 tokens bench/e2e 8 "$D/e2e.tokens"
-tokens bench/lat 4 "$D/lat.tokens"
+tokens bench/lat "$LAT_AGENTS" "$D/lat.tokens"
+if [ "$LAT_ROUNDS" -gt 0 ]; then
+	for _ in $(seq "$LAT_ROUNDS"); do latency; done
+	exit 0
+fi
 
 # The submit runs stay queued (no agent serves bench/prod): measure the
 # other two first, while the queue is really empty. Latency first: it is

@@ -160,20 +160,24 @@ static void commit_and_reply(struct sched *c)
 	c->done.n = 0;
 }
 
-/* Whether this turn's commit may be left to a later turn: every reply
- * waiting for it only acknowledges an agent's report, the first of them
- * has waited less than agent_ack_delay_us, and each reporting agent's
- * environment has another agent waiting for work (an agent asks one thing
- * at a time, so one waiting for its acknowledgement takes no work). A
- * start arriving meanwhile then carries those reports in its own synced
- * write instead of queueing behind theirs: at 1,000 starts/s, half the
- * syncs. Nothing is answered before it is synced either way. */
+/* Whether this turn's commit may be left to a later turn: nothing waits
+ * for it but acknowledgements of agents' reports, or nothing at all (a
+ * request parked for work, a lease expiring), for less than
+ * agent_ack_delay_us so far, and each reporting agent's environment has
+ * another agent waiting for work (an agent asks one thing at a time, so
+ * one waiting for its acknowledgement takes no work). A start arriving
+ * meanwhile then carries those writes in its own synced write instead of
+ * queueing behind theirs: at 1,000 starts/s, half the syncs. Nothing is
+ * answered before it is synced either way. */
 static bool commit_may_wait(struct sched *c, bool stopping)
 {
 	int64_t now;
 
-	if (stopping || !c->cfg->agent_ack_delay_us || !c->done.n)
+	if (stopping || !c->cfg->agent_ack_delay_us)
 		return false;
+	take_changes(c);
+	if (!c->done.n && !store_batch_count(c->batch))
+		return false; /* nothing to write or to answer */
 	for (size_t i = 0; i < c->done.n; i++) {
 		const struct event *ev = c->done.v[i];
 		const struct agent *ag;

@@ -343,8 +343,11 @@ static void drop_reply(struct event *ev)
 }
 
 /* Enrolls a second agent into acme/prod and parks its request for work
- * (answered when the core stops); f goes on speaking as the first. */
-static void park_second_agent(struct fx *f)
+ * (answered when the core stops); f goes on speaking as the first.
+ * Returns once that request's turn is over and written; or, given
+ * syncs_before, at once, with the WAL syncs counted just before the
+ * request was posted. */
+static void park_second_agent(struct fx *f, uint64_t *syncs_before)
 {
 	struct sign_key *first_key = f->key;
 	uint64_t first_seq = f->seq;
@@ -366,9 +369,12 @@ static void park_second_agent(struct fx *f)
 	seal(f, "lease", &sb, &msg);
 	ev = agent_event(f, &msg);
 	ev->done = drop_reply;
+	if (syncs_before)
+		*syncs_before = wal_syncs(f);
 	core_post(f->core, ev);
 	/* answered after the turn that parked the request, and its write */
-	admin_ok(f, "tenant list");
+	if (!syncs_before)
+		admin_ok(f, "tenant list");
 	sign_key_free(f->key);
 	f->key = first_key;
 	f->seq = first_seq;
@@ -394,7 +400,7 @@ static void test_report_rides_with_next_commit(void **state)
 
 	restart_with_ack_delay(f, 600 * 1000000LL);
 	lease_one(f, &run, &epoch);
-	park_second_agent(f);
+	park_second_agent(f, NULL);
 	before = wal_syncs(f);
 	msgpack_sbuffer_init(&sb);
 	pack_complete(&sb, run, epoch);
@@ -413,6 +419,21 @@ static void test_report_rides_with_next_commit(void **state)
 	assert_int_equal(stored_state(f, run), RUN_SUCCEEDED);
 	msgpack_sbuffer_destroy(&sb);
 	strbuf_release(&msg);
+}
+
+/* A turn that answers nobody (here, it parks an agent's request for work)
+ * leaves its write to the next commit too: one sync for it and the next
+ * admin command. */
+static void test_unanswered_write_rides_with_next_commit(void **state)
+{
+	struct fx *f = *state;
+	uint64_t before;
+
+	restart_with_ack_delay(f, 600 * 1000000LL);
+	park_second_agent(f, &before);
+	usleep(200 * 1000);
+	assert_int_equal(wal_syncs(f), before);
+	assert_int_equal(wal_syncs(f), before + 1);
 }
 
 /* With nothing else coming, a report is committed and answered on its own
@@ -435,7 +456,7 @@ static void test_report_commits_alone(void **state)
 		restart_with_ack_delay(f, delays_us[i]);
 		lease_one(f, &run, &epoch);
 		if (delays_us[i] == 2000)
-			park_second_agent(f);
+			park_second_agent(f, NULL);
 		before = wal_syncs(f);
 		pack_complete(&sb, run, epoch);
 		call(f, "complete", &sb, &out, &u);
@@ -461,6 +482,9 @@ int main(void)
 			test_report_rides_with_next_commit, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_report_commits_alone,
 						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_unanswered_write_rides_with_next_commit, fx_setup,
+			fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
