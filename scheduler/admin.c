@@ -1,5 +1,7 @@
 /* admin.c - the admin socket's I/O thread: accept, read lines, post them to
- * the core, write the replies back in order. */
+ * the core, write the replies back in order; hold connections to their caps
+ * and idle timeout (conntable.h), and pause accepting while the process is
+ * out of file descriptors rather than spin on the listener. */
 #include "admin.h"
 
 #include <errno.h>
@@ -16,15 +18,20 @@
 #include <unistd.h>
 
 #include "admin_cmds.h"
+#include "connstats.h"
+#include "conntable.h"
 #include "core.h"
 #include "strbuf.h"
 #include "util.h"
 
-#define MAX_CONNS 1024
 #define MAX_INFLIGHT 4096 /* per connection, for pipelining clients */
+#define ACCEPT_BATCH 64    /* connections accepted per turn of the loop */
+#define ACCEPT_PAUSE_MS 100 /* no accept for this long after EMFILE */
+#define WARN_EVERY_MS 10000 /* between warnings of one kind */
 
 struct conn {
 	int fd;
+	uint64_t id; /* in the connection table */
 	unsigned uid;
 	struct strbuf in, out;
 	size_t inflight;
@@ -38,10 +45,17 @@ struct admin_server {
 	struct sched *core;
 	pthread_t thread;
 	bool stop;
-	struct conn *conns[MAX_CONNS];
-	size_t nconns;
+	struct conn **conns;
+	size_t nconns, conns_alloc;
 	pthread_mutex_t lock; /* guards `completed` and `stop` */
 	struct event *completed;
+	/* I/O thread only */
+	struct conntable table;
+	uint64_t next_id;
+	int64_t accept_resume; /* accepts paused until then (monotonic) */
+	int64_t accept_warn_next;
+	uint64_t accept_backoffs;
+	char busy_line[256];   /* the reply of a refused connection */
 };
 
 static void wake(struct admin_server *a)
@@ -86,6 +100,7 @@ static void post_line(struct admin_server *a, struct conn *c,
 	else if (cmdline_split(line, len, &ev->cmd, err, sizeof(err)))
 		admin_cmds_refuse(ev, "usage", err);
 	c->inflight++;
+	conntable_busy(&a->table, c->id, time_mono_ms());
 	core_post(a->core, ev);
 }
 
@@ -122,6 +137,7 @@ static void conn_read(struct admin_server *a, struct conn *c)
 	char buf[65536];
 	ssize_t n = read(c->fd, buf, sizeof(buf));
 	if (n > 0) {
+		conntable_touch(&a->table, c->id, time_mono_ms());
 		strbuf_add(&c->in, buf, (size_t)n);
 		conn_lines(a, c);
 	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
@@ -132,11 +148,12 @@ static void conn_read(struct admin_server *a, struct conn *c)
 	}
 }
 
-static void conn_write(struct conn *c)
+static void conn_write(struct admin_server *a, struct conn *c)
 {
 	while (c->out.len && !c->dead) {
 		ssize_t n = write(c->fd, c->out.buf, c->out.len);
 		if (n > 0) {
+			conntable_touch(&a->table, c->id, time_mono_ms());
 			strbuf_remove_front(&c->out, (size_t)n);
 		} else if (n == -1 && errno == EINTR) {
 			continue;
@@ -152,6 +169,7 @@ static void take_completed(struct admin_server *a)
 {
 	struct event *ev, *next;
 	uint64_t cnt;
+	int64_t now = time_mono_ms();
 
 	(void)!read(a->wakefd, &cnt, sizeof(cnt));
 	pthread_mutex_lock(&a->lock);
@@ -169,6 +187,7 @@ static void take_completed(struct admin_server *a)
 		struct owner *o = ev->owner;
 		next = ev->next;
 		o->conn->inflight--;
+		conntable_done(&a->table, o->conn->id, now);
 		if (!o->conn->dead) {
 			strbuf_add(&o->conn->out, ev->reply.buf, ev->reply.len);
 			strbuf_addch(&o->conn->out, '\n');
@@ -178,30 +197,107 @@ static void take_completed(struct admin_server *a)
 	}
 }
 
-static void accept_one(struct admin_server *a)
+/* Closes fd with one JSON line first (best effort: the socket is new or
+ * idle, its buffer has room). */
+static void close_with(int fd, const char *line)
+{
+	(void)!write(fd, line, strlen(line));
+	close(fd);
+}
+
+/* A new connection: admitted within the caps, or refused with a line. */
+static void admit_fd(struct admin_server *a, int fd, int64_t now)
 {
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	int fd = accept4(a->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	struct conn *c;
+	char src[32];
+	uint64_t victims[2];
+	size_t nv;
+	struct conn *c = xcalloc(1, sizeof(*c));
 
-	if (fd == -1)
-		return;
-	if (a->nconns == MAX_CONNS) {
-		static const char busy[] = "{\"ok\":false,\"error\":\"busy\","
-					   "\"message\":\"too many admin connections\"}\n";
-		(void)!write(fd, busy, sizeof(busy) - 1);
-		close(fd);
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
+	c->id = ++a->next_id;
 	c->uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0
 			 ? cred.uid
 			 : (unsigned)-1;
+	snprintf(src, sizeof(src), "uid %u", c->uid);
+	/* The kernel vouches for the uid: admitted as authenticated, so
+	 * nothing is ever shed (nv stays 0); root takes the reserved slots
+	 * and has no per-uid cap. */
+	if (conntable_admit(&a->table, c->id, src, c->uid == 0, true, c, now,
+			    victims, &nv)) {
+		close_with(fd, a->busy_line);
+		free(c);
+		return;
+	}
 	strbuf_init(&c->in, 0);
 	strbuf_init(&c->out, 0);
+	a->conns = xgrow(a->conns, &a->conns_alloc, a->nconns + 1,
+			 sizeof(*a->conns));
 	a->conns[a->nconns++] = c;
+}
+
+/* Accepts a batch. Out of descriptors, accepting pauses for
+ * ACCEPT_PAUSE_MS: the pending connection keeps the listener readable, so
+ * polling it again at once would spin. */
+static void accept_some(struct admin_server *a, int64_t now)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int fd = accept4(a->lfd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd != -1) {
+			admit_fd(a, fd, now);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			a->accept_resume = now + ACCEPT_PAUSE_MS;
+			a->accept_backoffs++;
+			if (now >= a->accept_warn_next) {
+				a->accept_warn_next = now + WARN_EVERY_MS;
+				log_warn("admin socket: cannot accept: %s; "
+					 "pausing accepts for %d ms",
+					 strerror(errno), ACCEPT_PAUSE_MS);
+			}
+		}
+		return;
+	}
+}
+
+/* Closes the connections idle past the timeout. */
+static void expire_idle(struct admin_server *a, int64_t now)
+{
+	static const char idle[] = "{\"ok\":false,\"error\":\"idle_timeout\","
+				   "\"message\":\"closed: idle too long\"}\n";
+	enum conntable_why why;
+	uint64_t id;
+	void *data;
+
+	while (conntable_expire(&a->table, now, &id, &data, &why)) {
+		struct conn *c = data;
+		if (!c->dead && !c->out.len)
+			(void)!write(c->fd, idle, sizeof(idle) - 1);
+		conn_close(c);
+		c->eof = true;
+	}
+}
+
+static void publish(struct admin_server *a, int64_t now)
+{
+	struct connstats cs = { .t = a->table.stats,
+				.limit = a->table.lim.max_total,
+				.per_source = a->table.lim.max_per_source,
+				.accept_backoffs = a->accept_backoffs };
+	uint64_t n;
+
+	connstats_publish(CONNSTATS_ADMIN, &cs);
+	if (conntable_warn_due(&a->table, now, WARN_EVERY_MS, &n))
+		log_warn("admin socket: %llu connection(s) refused at the caps "
+			 "since the last warning (%llu open, limit %zu, %zu "
+			 "per uid)",
+			 (unsigned long long)n,
+			 (unsigned long long)a->table.stats.open,
+			 a->table.lim.max_total, a->table.lim.max_per_source);
 }
 
 /* Closes finished connections and frees those with nothing in flight. */
@@ -212,6 +308,7 @@ static void reap_conns(struct admin_server *a)
 		if (c->eof && !c->inflight && !c->out.len)
 			conn_close(c);
 		if (c->dead && !c->inflight) {
+			conntable_remove(&a->table, c->id);
 			strbuf_release(&c->in);
 			strbuf_release(&c->out);
 			free(c);
@@ -224,21 +321,40 @@ static void reap_conns(struct admin_server *a)
 	}
 }
 
+/* How long poll may sleep: until the next idle deadline or the end of an
+ * accept pause; -1 for neither. */
+static int poll_timeout(const struct admin_server *a, int64_t now)
+{
+	int64_t next = conntable_next_deadline(&a->table);
+
+	if (a->accept_resume > now && a->accept_resume < next)
+		next = a->accept_resume;
+	if (next == INT64_MAX)
+		return -1;
+	next -= now;
+	return next < 0 ? 0 : next > 60000 ? 60000 : (int)next;
+}
+
 static void *admin_main(void *arg)
 {
 	struct admin_server *a = arg;
-	struct pollfd pfd[MAX_CONNS + 2];
-	struct conn *map[MAX_CONNS + 2];
+	struct pollfd *pfd = NULL;
+	struct conn **map = NULL;
+	size_t pfd_alloc = 0, map_alloc = 0;
 
 	for (;;) {
 		nfds_t n = 0;
+		int64_t now = time_mono_ms();
 		pthread_mutex_lock(&a->lock);
 		bool stop = a->stop;
 		pthread_mutex_unlock(&a->lock);
 		if (stop)
 			break;
+		pfd = xgrow(pfd, &pfd_alloc, a->nconns + 2, sizeof(*pfd));
+		map = xgrow(map, &map_alloc, a->nconns + 2, sizeof(*map));
 		pfd[n++] = (struct pollfd){ a->wakefd, POLLIN, 0 };
-		pfd[n++] = (struct pollfd){ a->lfd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ a->accept_resume > now ? -1 : a->lfd,
+					    POLLIN, 0 };
 		for (size_t i = 0; i < a->nconns; i++) {
 			struct conn *c = a->conns[i];
 			short evs = 0;
@@ -251,20 +367,25 @@ static void *admin_main(void *arg)
 			map[n] = c;
 			pfd[n++] = (struct pollfd){ c->fd, evs, 0 };
 		}
-		if (poll(pfd, n, -1) == -1 && errno != EINTR)
+		if (poll(pfd, n, poll_timeout(a, now)) == -1 && errno != EINTR)
 			break;
+		now = time_mono_ms();
 		if (pfd[0].revents)
 			take_completed(a);
 		if (pfd[1].revents & POLLIN)
-			accept_one(a);
+			accept_some(a, now);
 		for (nfds_t i = 2; i < n; i++) {
 			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 				conn_read(a, map[i]);
 			if (map[i]->out.len)
-				conn_write(map[i]);
+				conn_write(a, map[i]);
 		}
+		expire_idle(a, now);
 		reap_conns(a);
+		publish(a, now);
 	}
+	free(pfd);
+	free(map);
 	return NULL;
 }
 
@@ -304,14 +425,21 @@ static int bind_socket(struct admin_server *a, const char *path, char *err,
 	return 0;
 }
 
-struct admin_server *admin_start(const char *path, struct sched *core,
-				 char *err, size_t errlen)
+struct admin_server *admin_start(const char *path,
+				 const struct conntable_limits *lim,
+				 struct sched *core, char *err, size_t errlen)
 {
 	struct admin_server *a = xcalloc(1, sizeof(*a));
 
 	a->core = core;
 	a->lfd = -1;
 	pthread_mutex_init(&a->lock, NULL);
+	conntable_init(&a->table, lim);
+	snprintf(a->busy_line, sizeof(a->busy_line),
+		 "{\"ok\":false,\"error\":\"busy\",\"message\":\"too many "
+		 "admin connections (at most %zu per uid, %zu in all)\"}\n",
+		 lim->max_per_source, lim->max_total);
+	publish(a, time_mono_ms());
 	a->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (a->wakefd == -1 || bind_socket(a, path, err, errlen))
 		goto fail;
@@ -326,6 +454,7 @@ fail:
 		close(a->lfd);
 	if (a->wakefd != -1)
 		close(a->wakefd);
+	conntable_release(&a->table);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 	return NULL;
@@ -356,6 +485,8 @@ void admin_free(struct admin_server *a)
 		strbuf_release(&a->conns[i]->out);
 		free(a->conns[i]);
 	}
+	free(a->conns);
+	conntable_release(&a->table);
 	close(a->wakefd);
 	pthread_mutex_destroy(&a->lock);
 	free(a);

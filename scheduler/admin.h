@@ -10,13 +10,23 @@
 
 struct sched;
 struct admin_server;
+struct conntable_limits;
 
 #define ADMIN_MAX_LINE (1024 * 1024)
+/* Admin connections only root (uid 0) may take, so that no other user
+ * can lock root out. */
+#define ADMIN_ROOT_RESERVE 16
 
 /* Binds path (refusing if another scheduler answers on it, replacing a stale
- * socket file) and starts serving. NULL with a reason in err on failure. */
-struct admin_server *admin_start(const char *path, struct sched *core,
-				 char *err, size_t errlen);
+ * socket file) and starts serving, holding connections to *lim (copied):
+ * lim->max_total in all, lim->reserved of them for root, lim->max_per_source
+ * per uid other than root; one with nothing in flight and no traffic for
+ * lim->idle_timeout_ms is closed. A connection past a cap, or idle too
+ * long, gets one JSON error line before it is closed. Counters go to
+ * connstats. NULL with a reason in err on failure. */
+struct admin_server *admin_start(const char *path,
+				 const struct conntable_limits *lim,
+				 struct sched *core, char *err, size_t errlen);
 /* Stops the I/O thread, closes every connection and the socket file. Call
  * before core_stop; events still in the core come back to the server. */
 void admin_stop(struct admin_server *a);

@@ -1,7 +1,10 @@
 /* agentsvc.c - nng REP listener for agents, with a pool of contexts so that
- * long-polled lease requests do not block other agents. */
+ * long-polled lease requests do not block other agents, and a table of its
+ * connections (pipes) that sheds and times out those that never sign a
+ * message (conntable.h). */
 #include "agentsvc.h"
 
+#include <arpa/inet.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
@@ -12,6 +15,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "connstats.h"
+#include "conntable.h"
 #include "core.h"
 #include "keyreg.h"
 #include "mp.h"
@@ -21,12 +26,15 @@
 #include "wire.h"
 
 #define MIN_IDLE 4 /* contexts kept waiting for a request */
+#define TICK_MAX_MS 1000 /* the connection timer's longest sleep */
+#define WARN_EVERY_MS 10000 /* between warnings about shed connections */
 
 struct worker {
 	struct agentsvc *svc;
 	nng_ctx ctx;
 	nng_aio *aio;
 	bool sending;
+	uint32_t pipe; /* of the request in hand */
 	struct worker *next;
 };
 
@@ -36,10 +44,12 @@ struct agentsvc {
 	nng_tls_config *tls;
 	struct sched *core;
 	struct keyreg *keys;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* guards what follows */
 	struct worker *workers;
 	int idle;
 	bool closed;
+	struct conntable conns; /* pipe id -> accept time, source, ... */
+	nng_aio *tick;          /* closes pipes past their deadline */
 };
 
 static void worker_cb(void *arg);
@@ -100,15 +110,157 @@ static void authenticate(struct agentsvc *s, struct event *ev)
 	}
 }
 
-/* Core thread: the reply is durable; send it on the worker's context. */
+/* With s->lock held: the counters queue stats shows. */
+static void publish(struct agentsvc *s)
+{
+	struct connstats cs = { .t = s->conns.stats,
+				.limit = s->conns.lim.max_total,
+				.per_source = s->conns.lim.max_per_source };
+	connstats_publish(CONNSTATS_AGENTS, &cs);
+}
+
+/* With s->lock held: a warning at most every WARN_EVERY_MS while the caps
+ * turn connections away. */
+static void warn_drops(struct agentsvc *s, int64_t now)
+{
+	uint64_t n;
+
+	if (conntable_warn_due(&s->conns, now, WARN_EVERY_MS, &n))
+		log_warn("agent port: %llu connection(s) shed or refused at "
+			 "the caps since the last warning (%llu open, limit "
+			 "%zu, %zu per address)",
+			 (unsigned long long)n,
+			 (unsigned long long)s->conns.stats.open,
+			 s->conns.lim.max_total, s->conns.lim.max_per_source);
+}
+
+static void close_pipes(const uint64_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		nng_pipe p = { .id = (uint32_t)ids[i] };
+		nng_pipe_close(p);
+	}
+}
+
+/* The peer's address, the key of the per-source cap. */
+static void pipe_source(nng_pipe p, char *buf, size_t len)
+{
+	nng_sockaddr sa;
+
+	snprintf(buf, len, "unknown");
+	if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa))
+		return;
+	if (sa.s_family == NNG_AF_INET)
+		inet_ntop(AF_INET, &sa.s_in.sa_addr, buf, (socklen_t)len);
+	else if (sa.s_family == NNG_AF_INET6)
+		inet_ntop(AF_INET6, sa.s_in6.sa_addr, buf, (socklen_t)len);
+}
+
+/* nng's thread: a pipe finished its handshake (admit it, or shed another
+ * to make room, or refuse it), or is gone. A pipe that dies while it is
+ * being admitted may be removed before it is added: it stays in the table
+ * until its authentication deadline. */
+static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct agentsvc *s = arg;
+	char src[CONNTABLE_MAX_SOURCE];
+	uint64_t victims[2];
+	size_t nv = 0;
+	int64_t now = time_mono_ms();
+	int rc = 0;
+
+	if (ev == NNG_PIPE_EV_ADD_PRE)
+		pipe_source(p, src, sizeof(src));
+	pthread_mutex_lock(&s->lock);
+	if (ev == NNG_PIPE_EV_ADD_PRE) {
+		rc = conntable_admit(&s->conns, p.id, src, false,
+				     false, NULL, now, victims, &nv);
+		warn_drops(s, now);
+	} else {
+		conntable_remove(&s->conns, p.id);
+	}
+	publish(s);
+	pthread_mutex_unlock(&s->lock);
+	if (rc)
+		nng_pipe_close(p);
+	close_pipes(victims, nv);
+}
+
+/* nng's timer: closes the pipes past their deadline, then sleeps until
+ * the next one (at most TICK_MAX_MS). */
+static void tick_cb(void *arg)
+{
+	struct agentsvc *s = arg;
+	uint64_t *ids = NULL, id;
+	size_t n = 0, alloc = 0;
+	enum conntable_why why;
+	void *data;
+	int64_t now = time_mono_ms(), next;
+	bool closed;
+
+	pthread_mutex_lock(&s->lock);
+	while (conntable_expire(&s->conns, now, &id, &data, &why)) {
+		ids = xgrow(ids, &alloc, n + 1, sizeof(*ids));
+		ids[n++] = id;
+	}
+	next = conntable_next_deadline(&s->conns) - now;
+	warn_drops(s, now);
+	publish(s);
+	closed = s->closed;
+	pthread_mutex_unlock(&s->lock);
+	close_pipes(ids, n);
+	if (n)
+		log_debug("agent port: closed %zu connection(s) past their "
+			  "deadline", n);
+	free(ids);
+	if (closed || nng_aio_result(s->tick) == NNG_ECANCELED)
+		return;
+	nng_sleep_aio(next < 10 ? 10 : next > TICK_MAX_MS ? TICK_MAX_MS
+							  : (nng_duration)next,
+		      s->tick);
+}
+
+/* true if the reply buffer is a map with ok: true. */
+static bool reply_ok(const struct strbuf *reply)
+{
+	msgpack_unpacked u;
+	bool ok = false;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, reply->buf, reply->len, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS)
+		mp_get_bool(&u.data, "ok", &ok);
+	msgpack_unpacked_destroy(&u);
+	return ok;
+}
+
+/* A request on w->pipe was answered or dropped. */
+static void pipe_done(struct worker *w)
+{
+	struct agentsvc *s = w->svc;
+
+	pthread_mutex_lock(&s->lock);
+	conntable_done(&s->conns, w->pipe, time_mono_ms());
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Core thread: the reply is durable; send it on the worker's context. An
+ * enrollment the core accepted authenticates its pipe. */
 static void worker_reply(struct event *ev)
 {
 	struct worker *w = ev->owner;
+	struct agentsvc *s = w->svc;
 	nng_msg *msg;
 
+	if (ev->auth == AUTH_ENROLL && reply_ok(&ev->reply)) {
+		pthread_mutex_lock(&s->lock);
+		conntable_authenticate(&s->conns, w->pipe, time_mono_ms());
+		pthread_mutex_unlock(&s->lock);
+	}
 	if (nng_msg_alloc(&msg, 0) ||
 	    nng_msg_append(msg, ev->reply.buf, ev->reply.len)) {
 		event_free(ev);
+		pipe_done(w);
 		nng_ctx_recv(w->ctx, w->aio); /* drop: the agent resends */
 		return;
 	}
@@ -125,6 +277,7 @@ static void on_request(struct worker *w)
 	struct event *ev = event_new(EV_AGENT);
 	bool need_worker;
 
+	w->pipe = nng_msg_get_pipe(msg).id;
 	ev->len = nng_msg_len(msg);
 	ev->buf = xmalloc(ev->len ? ev->len : 1);
 	memcpy(ev->buf, nng_msg_body(msg), ev->len);
@@ -133,6 +286,9 @@ static void on_request(struct worker *w)
 	ev->done = worker_reply;
 	ev->owner = w;
 	pthread_mutex_lock(&s->lock);
+	conntable_busy(&s->conns, w->pipe, time_mono_ms());
+	if (ev->auth == AUTH_OK)
+		conntable_authenticate(&s->conns, w->pipe, time_mono_ms());
 	s->idle--;
 	need_worker = s->idle < MIN_IDLE && !s->closed;
 	pthread_mutex_unlock(&s->lock);
@@ -153,6 +309,7 @@ static void worker_cb(void *arg)
 			nng_msg_free(nng_aio_get_msg(w->aio));
 		pthread_mutex_lock(&s->lock);
 		s->idle++;
+		conntable_done(&s->conns, w->pipe, time_mono_ms());
 		pthread_mutex_unlock(&s->lock);
 		if (rv == NNG_ECLOSED)
 			return;
@@ -209,6 +366,7 @@ out:
 }
 
 struct agentsvc *agentsvc_start(const struct sched_config *cfg,
+				const struct conntable_limits *lim,
 				struct sched *core, struct keyreg *keys,
 				char *err, size_t errlen)
 {
@@ -218,9 +376,14 @@ struct agentsvc *agentsvc_start(const struct sched_config *cfg,
 	s->core = core;
 	s->keys = keys;
 	pthread_mutex_init(&s->lock, NULL);
-	if ((rv = nng_rep0_open(&s->sock)) ||
+	conntable_init(&s->conns, lim);
+	publish(s);
+	if ((rv = nng_aio_alloc(&s->tick, tick_cb, s)) ||
+	    (rv = nng_rep0_open(&s->sock)) ||
 	    (rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ,
 				      WIRE_MAX_MSG)) ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, pipe_cb, s)) ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_cb, s)) ||
 	    (rv = nng_listener_create(&s->listener, s->sock, cfg->listen))) {
 		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen,
 			 nng_strerror(rv));
@@ -239,6 +402,7 @@ struct agentsvc *agentsvc_start(const struct sched_config *cfg,
 			snprintf(err, errlen, "cannot open agent contexts");
 			goto fail;
 		}
+	nng_sleep_aio(TICK_MAX_MS, s->tick);
 	return s;
 fail:
 	agentsvc_close(s);
@@ -251,6 +415,7 @@ void agentsvc_close(struct agentsvc *s)
 	pthread_mutex_lock(&s->lock);
 	s->closed = true;
 	pthread_mutex_unlock(&s->lock);
+	nng_aio_stop(s->tick);
 	nng_close(s->sock);
 }
 
@@ -266,6 +431,8 @@ void agentsvc_free(struct agentsvc *s)
 	}
 	if (s->tls)
 		nng_tls_config_free(s->tls);
+	nng_aio_free(s->tick);
+	conntable_release(&s->conns);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

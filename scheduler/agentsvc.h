@@ -13,9 +13,15 @@ struct sched;
 struct keyreg;
 struct sched_config;
 struct agentsvc;
+struct conntable_limits;
 
-/* Listens on cfg->listen (TLS settings from cfg). NULL + reason on error. */
+/* Listens on cfg->listen (TLS settings from cfg), holding its connections
+ * to *lim (copied): a new one must send a message that verifies (or enroll)
+ * within lim->auth_timeout_ms, and is shed first when a cap is reached
+ * until then; an authenticated one is closed after lim->idle_timeout_ms
+ * without a request. Counters go to connstats. NULL + reason on error. */
 struct agentsvc *agentsvc_start(const struct sched_config *cfg,
+				const struct conntable_limits *lim,
 				struct sched *core, struct keyreg *keys,
 				char *err, size_t errlen);
 /* Closes the socket: no new requests; replies still owed fail quietly. */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "admin_cmds.h"
+#include "connstats.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -22,6 +23,36 @@ static void write_counts(struct sched *c, struct jw *w, uint32_t queued,
 	jw_int(w, "oldest_queued_s", age_s(c, since));
 	jw_uint(w, "dispatched", dispatched);
 	jw_uint(w, "refused", refused);
+}
+
+/* The connection counters of the agent port and the admin socket: open
+ * now, the caps, and what was turned away or timed out since the start. */
+static void write_conns(struct jw *w)
+{
+	struct connstats ag, ad;
+
+	connstats_read(CONNSTATS_AGENTS, &ag);
+	connstats_read(CONNSTATS_ADMIN, &ad);
+	jw_obj_open(w, "agent_connections");
+	jw_uint(w, "open", ag.t.open);
+	jw_uint(w, "authenticated", ag.t.authenticated);
+	jw_uint(w, "limit", ag.limit);
+	jw_uint(w, "per_address", ag.per_source);
+	jw_uint(w, "accepted", ag.t.accepted);
+	jw_uint(w, "shed", ag.t.shed);
+	jw_uint(w, "refused", ag.t.refused);
+	jw_uint(w, "auth_timeouts", ag.t.auth_timeouts);
+	jw_uint(w, "idle_timeouts", ag.t.idle_timeouts);
+	jw_obj_close(w);
+	jw_obj_open(w, "admin_connections");
+	jw_uint(w, "open", ad.t.open);
+	jw_uint(w, "limit", ad.limit);
+	jw_uint(w, "per_uid", ad.per_source);
+	jw_uint(w, "accepted", ad.t.accepted);
+	jw_uint(w, "refused", ad.t.refused);
+	jw_uint(w, "idle_timeouts", ad.t.idle_timeouts);
+	jw_uint(w, "accept_backoffs", ad.accept_backoffs);
+	jw_obj_close(w);
 }
 
 /* Totals and counters, then a row per tenant and per environment (the
@@ -59,6 +90,7 @@ int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
 	jw_uint(&r->w, "p999_us", lathist_quantile(&c->sync_us, 0.999));
 	jw_uint(&r->w, "max_us", c->sync_us.max_us);
 	jw_obj_close(&r->w);
+	write_conns(&r->w);
 	jw_arr_open(&r->w, "tenants");
 	for (size_t i = 0; i < tenants->n; i++) {
 		const struct tenant *t = tenants->v[i];

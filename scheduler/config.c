@@ -39,6 +39,13 @@ static const struct setting settings[] = {
 	S_INT(guard_interval_s, 1, 86400),
 	S_INT(guard_window_s, 60, 31LL * 86400),
 	S_INT(breaker_cooldown_s, 1, 31LL * 86400),
+	S_INT(agent_conns_max, 64, 1000000),
+	S_INT(agent_conns_per_source, 1, 1000000),
+	S_INT(agent_auth_timeout_ms, 100, 600000),
+	S_INT(agent_idle_timeout_ms, 1000, 86400000),
+	S_INT(admin_conns_max, 32, 65536),
+	S_INT(admin_conns_per_uid, 1, 65536),
+	S_INT(admin_idle_timeout_ms, 1000, 86400000),
 	S_STR(log_level),
 };
 
@@ -70,6 +77,13 @@ void config_defaults(struct sched_config *c)
 	c->guard_interval_s = 60;
 	c->guard_window_s = 6 * 3600;
 	c->breaker_cooldown_s = 900;
+	c->agent_conns_max = 10000;
+	c->agent_conns_per_source = 1000;
+	c->agent_auth_timeout_ms = 10000;
+	c->agent_idle_timeout_ms = 300000;
+	c->admin_conns_max = 1024;
+	c->admin_conns_per_uid = 128;
+	c->admin_idle_timeout_ms = 60000;
 }
 
 int config_set(struct sched_config *c, const char *key, const char *value,

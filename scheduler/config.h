@@ -38,6 +38,15 @@ struct sched_config {
 	int64_t guard_interval_s;     /* burn-rate guard: evaluation period */
 	int64_t guard_window_s;       /* ... recent spend measured over this */
 	int64_t breaker_cooldown_s;   /* cost breaker: open -> half-open */
+	/* connection limits (conntable.h); the caps are further bounded by
+	 * the open files limit */
+	int64_t agent_conns_max;        /* agent connections at once */
+	int64_t agent_conns_per_source; /* ... from one address */
+	int64_t agent_auth_timeout_ms;  /* a new one's first signed message */
+	int64_t agent_idle_timeout_ms;  /* an agent connection with no traffic */
+	int64_t admin_conns_max;        /* admin connections at once */
+	int64_t admin_conns_per_uid;    /* ... of one uid other than root */
+	int64_t admin_idle_timeout_ms;  /* one with nothing in flight */
 	char log_level[16];
 };
 

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "admin.h"
 #include "agentsvc.h"
 #include "config.h"
+#include "conntable.h"
 #include "core.h"
 #include "keyreg.h"
 #include "records.h"
@@ -57,6 +59,54 @@ static void socket_dir(const char *path)
 		die("cannot create '%s': %s", dir, strerror(errno));
 }
 
+/* Raises the open files limit to its hard limit and splits it between
+ * agent and admin connections, keeping room for the store (conntable.h). */
+static void conn_limits(const struct sched_config *cfg,
+			struct conntable_limits *agents,
+			struct conntable_limits *admin)
+{
+	struct rlimit rl;
+	struct conntable_budget b;
+	char err[256];
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		die("cannot read the open files limit: %s", strerror(errno));
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			die("cannot raise the open files limit to %llu: %s",
+			    (unsigned long long)rl.rlim_max, strerror(errno));
+	}
+	if (conntable_budget(rl.rlim_cur, (size_t)cfg->agent_conns_max,
+			     (size_t)cfg->admin_conns_max, &b, err,
+			     sizeof(err)))
+		die("%s", err);
+	if (b.clamped)
+		log_warn("the open files limit (%llu) holds %zu agent and %zu "
+			 "admin connections, fewer than agent_conns_max and "
+			 "admin_conns_max: raise LimitNOFILE",
+			 (unsigned long long)rl.rlim_cur, b.agent_conns,
+			 b.admin_conns);
+	*agents = (struct conntable_limits){
+		.max_total = b.agent_conns,
+		.max_per_source = (size_t)cfg->agent_conns_per_source,
+		.auth_timeout_ms = cfg->agent_auth_timeout_ms,
+		.idle_timeout_ms = cfg->agent_idle_timeout_ms,
+	};
+	*admin = (struct conntable_limits){
+		.max_total = b.admin_conns,
+		.max_per_source = (size_t)cfg->admin_conns_per_uid,
+		.reserved = ADMIN_ROOT_RESERVE,
+		.idle_timeout_ms = cfg->admin_idle_timeout_ms,
+	};
+	log_info("connections: open files limit %llu; up to %zu agent "
+		 "connections (%zu per address), %zu admin (%zu per uid, "
+		 "%d kept for root)",
+		 (unsigned long long)rl.rlim_cur, b.agent_conns,
+		 agents->max_per_source, b.admin_conns, admin->max_per_source,
+		 ADMIN_ROOT_RESERVE);
+}
+
 int main(int argc, char **argv)
 {
 	struct sched_config cfg;
@@ -66,6 +116,7 @@ int main(int argc, char **argv)
 	struct sched *core;
 	struct agentsvc *agents;
 	struct admin_server *admin;
+	struct conntable_limits agent_lim, admin_lim;
 	char err[512];
 	sigset_t sigs;
 	int sig;
@@ -81,6 +132,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	conn_limits(&cfg, &agent_lim, &admin_lim);
 
 	if (mkdir_p(cfg.data_dir, 0700))
 		die("cannot create data dir '%s': %s", cfg.data_dir,
@@ -104,11 +156,12 @@ int main(int argc, char **argv)
 		 (long long)(t_load - t_open), st.nruns,
 		 (long long)(t_core - t_load),
 		 (long long)(time_mono_ms() - t_core));
-	agents = agentsvc_start(&cfg, core, keys, err, sizeof(err));
+	agents = agentsvc_start(&cfg, &agent_lim, core, keys, err, sizeof(err));
 	if (!agents)
 		die("%s", err);
 	socket_dir(cfg.admin_socket);
-	admin = admin_start(cfg.admin_socket, core, err, sizeof(err));
+	admin = admin_start(cfg.admin_socket, &admin_lim, core, err,
+			    sizeof(err));
 	if (!admin)
 		die("%s", err);
 	if (cfg.metrics_listen[0])

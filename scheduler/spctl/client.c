@@ -39,7 +39,10 @@ int admin_call(int fd, const char *line, size_t len, struct strbuf *reply,
 	char buf[65536];
 	size_t scanned = 0;
 
-	if (write_all(fd, line, len) == -1 || write_all(fd, "\n", 1) == -1) {
+	/* A connection the scheduler refuses (too many) is answered with
+	 * one line and closed before the command is read: read the line. */
+	if ((write_all(fd, line, len) == -1 || write_all(fd, "\n", 1) == -1) &&
+	    errno != EPIPE && errno != ECONNRESET) {
 		snprintf(err, errlen, "cannot send the command: %s",
 			 strerror(errno));
 		return -1;
