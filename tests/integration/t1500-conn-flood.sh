@@ -58,7 +58,7 @@ limit=$(stats agent_connections.limit)
 [ "$limit" -gt 0 ] && [ "$limit" -lt $NOFILE ] ||
 	fail "agent connection limit $limit does not fit $NOFILE descriptors"
 
-# ---- 10,000 silent agent-port connections, from four addresses ----
+# ---- 10,000 silent agent-port connections, from 127.0.0.1 to .4 ----
 "$FLOOD" agent "127.0.0.1:$PORT" 10000 --sources 4 --redial 200 \
 	>"$T/flood-agents.log" 2>&1 &
 FLOOD_AGENTS=$!
@@ -80,7 +80,8 @@ EOF
 wait_until 30 at_least agent_connections.auth_timeouts 1 ||
 	fail "no authentication timeout: $(spctl --json queue stats)"
 
-# a new agent enrolls (from a fifth address, 127.0.0.1) and runs a job
+# a new agent enrolls (from 127.0.0.1, with a quarter of the flood) and
+# runs a job
 # while the flood goes on
 start_agent a1 acme/prod
 wait_env_ready acme/prod 60
@@ -119,7 +120,10 @@ wait_until 60 grep -q "ready" "$T/flood-admin2.log" ||
 wait_until 30 at_least admin_connections.refused $((488 + 504)) ||
 	fail "admin caps: $(spctl --json queue stats)"
 timed_stats "under both floods (as root)"
-if [ "$(stats admin_connections.idle_timeouts)" -eq 0 ]; then
+spctl queue stats | sed -n '/^agent_connections:/,/^tenants:/p' | sed '$d'
+if [ "$(stats admin_connections.idle_timeouts)" -gt 0 ]; then
+	echo "(slow run: admin connections timed out already; the third user's check is skipped)"
+else
 	# every slot but root's is taken: a third user is refused
 	if setpriv --reuid=65532 --regid=0 --clear-groups "$BIN/spctl" \
 		--socket "$SOCK" queue stats >"$T/u3.out" 2>&1; then

@@ -5,7 +5,7 @@
  *   sp-flood agent HOST:PORT N [--sources K] [--redial RATE] [--seconds S]
  *	opens N TCP connections to the agent port; each completes the SP
  *	handshake of a REQ0 peer (an 8-byte header each way) and then sends
- *	nothing. With --sources K they come from 127.0.0.2 .. 127.0.0.K+1 in
+ *	nothing. With --sources K they come from 127.0.0.1 .. 127.0.0.K in
  *	turn. With --redial RATE, a connection the scheduler closes is opened
  *	again (at most RATE a second), as an attacker holding on would.
  *   sp-flood admin SOCKET N [--uid UID] [--seconds S]
@@ -147,7 +147,7 @@ static void open_agent(struct flood *f, unsigned src)
 		goto fail;
 	if (f->sources) {
 		struct sockaddr_in me = { .sin_family = AF_INET };
-		me.sin_addr.s_addr = htonl(0x7f000002 + src);
+		me.sin_addr.s_addr = htonl(0x7f000001 + src);
 		/* the port is picked at connect, per destination, so that
 		 * many connections fit one source address */
 		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
