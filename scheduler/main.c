@@ -132,7 +132,6 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	conn_limits(&cfg, &agent_lim, &admin_lim);
 
 	if (mkdir_p(cfg.data_dir, 0700))
 		die("cannot create data dir '%s': %s", cfg.data_dir,
@@ -156,6 +155,7 @@ int main(int argc, char **argv)
 		 (long long)(t_load - t_open), st.nruns,
 		 (long long)(t_core - t_load),
 		 (long long)(time_mono_ms() - t_core));
+	conn_limits(&cfg, &agent_lim, &admin_lim);
 	agents = agentsvc_start(&cfg, &agent_lim, core, keys, err, sizeof(err));
 	if (!agents)
 		die("%s", err);
