@@ -276,6 +276,7 @@ static void on_request(struct worker *w)
 	nng_msg *msg = nng_aio_get_msg(w->aio);
 	struct event *ev = event_new(EV_AGENT);
 	bool need_worker;
+	int64_t now;
 
 	w->pipe = nng_msg_get_pipe(msg).id;
 	ev->len = nng_msg_len(msg);
@@ -285,10 +286,11 @@ static void on_request(struct worker *w)
 	authenticate(s, ev);
 	ev->done = worker_reply;
 	ev->owner = w;
+	now = time_mono_ms();
 	pthread_mutex_lock(&s->lock);
-	conntable_busy(&s->conns, w->pipe, time_mono_ms());
-	if (ev->auth == AUTH_OK)
-		conntable_authenticate(&s->conns, w->pipe, time_mono_ms());
+	conntable_busy(&s->conns, w->pipe, now);
+	if (ev->auth == AUTH_OK) /* its pipe needs no deadline anymore */
+		conntable_authenticate(&s->conns, w->pipe, now);
 	s->idle--;
 	need_worker = s->idle < MIN_IDLE && !s->closed;
 	pthread_mutex_unlock(&s->lock);

@@ -9,6 +9,11 @@
 # `run logs --follow`), and the admin thread pauses instead of spinning
 # when accept runs out of descriptors.
 source "$(dirname "$0")/lib.sh"
+if [ "$(id -u)" -ne 0 ]; then
+	# the floods switch uids, and prlimit sets another process's limit
+	echo "t1500: skipped: needs root"
+	exit 0
+fi
 
 FLOOD=$BIN/sp-flood
 NOFILE=4096
