@@ -9,12 +9,12 @@
  */
 #include "redact.h"
 
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "redact_match.h"
+#include "redact_rules.h"
 #include "util.h"
 
 #define KEY_MAX 256	   /* bytes of a key name looked at, from its end */
@@ -49,7 +49,7 @@ static const char *const builtin_kinds[REDACT_BUILTIN_KINDS] = {
 };
 
 struct extra_rule {
-	regex_t re;
+	struct redact_rule *re;
 	unsigned kind;
 };
 
@@ -497,48 +497,26 @@ static size_t dispatch(struct scan *s, size_t i)
 
 /* ---- extra rules -------------------------------------------------- */
 
-/* Applies one extra rule to out->buf[base..]; returns its matches. */
-static size_t apply_rule(const struct redactor *r, const struct extra_rule *x,
-			 struct redact_stream *st, struct strbuf *out,
-			 size_t base, struct strbuf *tmp)
-{
-	const char *text = out->buf + base;
-	size_t len = out->len - base, pos = 0, copied = 0, n = 0;
-	regmatch_t m;
-
-	strbuf_reset(tmp);
-	while (pos <= len) {
-		m.rm_so = (regoff_t)pos;
-		m.rm_eo = (regoff_t)len;
-		if (regexec(&x->re, text, 1, &m,
-			    REG_STARTEND | (pos ? REG_NOTBOL : 0)))
-			break;
-		if (m.rm_eo == m.rm_so) { /* e.g. \< : step on */
-			pos = (size_t)m.rm_so + 1;
-			continue;
-		}
-		strbuf_add(tmp, text + copied, (size_t)m.rm_so - copied);
-		strbuf_addf(tmp, REDACT_MARK "%s]", r->kinds[x->kind]);
-		copied = pos = (size_t)m.rm_eo;
-		n++;
-		if (st)
-			st->counts[x->kind]++;
-	}
-	if (n) {
-		strbuf_add(tmp, text + copied, len - copied);
-		strbuf_setlen(out, base);
-		strbuf_add(out, tmp->buf, tmp->len);
-	}
-	return n;
-}
-
 static size_t apply_rules(const struct redactor *r, struct redact_stream *st,
 			  struct strbuf *out, size_t base)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	size_t i, n = 0;
-	for (i = 0; i < r->nrules; i++)
-		n += apply_rule(r, &r->rules[i], st, out, base, &tmp);
+
+	for (i = 0; i < r->nrules; i++) {
+		const struct extra_rule *x = &r->rules[i];
+		bool limited = false;
+		size_t k = redact_rule_apply(x->re, r->kinds[x->kind], out, base,
+					     &tmp, &limited);
+		n += k;
+		if (!st)
+			continue;
+		st->counts[x->kind] += k;
+		if (limited && !st->rule_limit_hits++)
+			log_warn("redact rule '%s' reached its match limit on "
+				 "a line: the rest of that line is redacted",
+				 r->kinds[x->kind]);
+	}
 	strbuf_release(&tmp);
 	return n;
 }
@@ -610,7 +588,7 @@ void redactor_free(struct redactor *r)
 	if (!r)
 		return;
 	for (i = 0; i < r->nrules; i++)
-		regfree(&r->rules[i].re);
+		redact_rule_free(r->rules[i].re);
 	free(r);
 }
 
@@ -659,8 +637,8 @@ int redact_add_rule(struct redactor *r, const char *spec, char *err,
 {
 	struct extra_rule *x;
 	const char *kind, *re;
+	char why[256];
 	size_t klen;
-	int rc;
 
 	while (is_blank(*spec))
 		spec++;
@@ -671,7 +649,7 @@ int redact_add_rule(struct redactor *r, const char *spec, char *err,
 	if (check_kind(r, kind, klen, err, errlen))
 		return -1;
 	if (!*re) {
-		snprintf(err, errlen, "redact rule '%.*s': missing regex",
+		snprintf(err, errlen, "redact rule '%.*s': missing pattern",
 			 (int)klen, kind);
 		return -1;
 	}
@@ -681,20 +659,10 @@ int redact_add_rule(struct redactor *r, const char *spec, char *err,
 		return -1;
 	}
 	x = &r->rules[r->nrules];
-	rc = regcomp(&x->re, re, REG_EXTENDED);
-	if (rc) {
-		char why[128];
-		regerror(rc, &x->re, why, sizeof(why));
-		snprintf(err, errlen, "redact rule '%.*s': bad regex: %s",
-			 (int)klen, kind, why);
-		return -1;
-	}
-	/* Such a rule would match between any two bytes. */
-	if (!regexec(&x->re, "", 0, NULL, 0)) {
-		regfree(&x->re);
-		snprintf(err, errlen,
-			 "redact rule '%.*s': regex matches the empty string",
-			 (int)klen, kind);
+	x->re = redact_rule_compile(re, why, sizeof(why));
+	if (!x->re) {
+		snprintf(err, errlen, "redact rule '%.*s': %s", (int)klen, kind,
+			 why);
 		return -1;
 	}
 	x->kind = kind_id(r, kind, klen);

@@ -31,9 +31,10 @@
  *   credit_card            13-19 digits with a card-network prefix, grouped
  *                          or not, that pass the Luhn check
  *
- * Extra rules (POSIX extended regexes from the agent config) run after the
- * built-in pass, over its output, only when configured; they are slower (a
- * regexec per rule per line) and replace whole matches.
+ * Extra rules (PCRE2 patterns from the agent config, redact_rules.h) run
+ * after the built-in pass, over its output, only when configured; they
+ * replace whole matches. Each is compiled and matched within fixed limits;
+ * a line on which a rule reaches one is redacted from there to its end.
  *
  * Thread safety: a redactor is read-only after its rules are added, so one
  * may serve many threads; each stream of lines needs its own redact_stream.
@@ -76,6 +77,7 @@ struct redact_stream {
 	bool in_pem;
 	unsigned pem_lines;
 	uint64_t counts[REDACT_MAX_KINDS];
+	uint64_t rule_limit_hits; /* lines an extra rule could not finish */
 };
 #define REDACT_STREAM_INIT                                                     \
 	{                                                                      \
@@ -90,12 +92,13 @@ struct redactor *redactor_new(void);
 void redactor_free(struct redactor *r);
 
 /*
- * Adds an extra rule from a config value "KIND POSIX-ERE", e.g.
+ * Adds an extra rule from a config value "KIND PCRE2-PATTERN", e.g.
  * "employee_id EMP-[0-9]{6}". KIND is 1-32 of [A-Za-z0-9_.-]; a KIND that
  * already exists (built-in or extra) shares its counter. Returns 0, or -1
  * with a one-line reason in err (no kind, bad kind characters, missing
- * regex, regex that does not compile, regex that matches the empty string,
- * too many rules); the caller adds the config line number.
+ * pattern, too many rules, or a pattern redact_rule_compile refuses: too
+ * long, too deep, too big to compile, matching the empty string,
+ * backtracking past the limit); the caller adds the config line number.
  */
 int redact_add_rule(struct redactor *r, const char *spec, char *err,
 		    size_t errlen);

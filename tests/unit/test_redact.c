@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "redact.h"
+#include "redact_rules.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -337,9 +338,9 @@ static void test_extra_rule_refused(void **s)
 	assert_refused(r, "", "missing kind");
 	assert_refused(r, "   ", "missing kind");
 	assert_refused(r, "bad/kind x+", "bad character in kind 'bad/kind'");
-	assert_refused(r, "ssn", "missing regex");
-	assert_refused(r, "ssn   ", "missing regex");
-	assert_refused(r, "ssn ([0-9]", "bad regex");
+	assert_refused(r, "ssn", "missing pattern");
+	assert_refused(r, "ssn   ", "missing pattern");
+	assert_refused(r, "ssn ([0-9]", "bad pattern at offset 6");
 	assert_refused(r, "ssn [0-9]*", "matches the empty string");
 	assert_refused(r, "ssn ^$", "matches the empty string");
 	assert_refused(r, "a123456789012345678901234567890123 x",
@@ -351,6 +352,60 @@ static void test_extra_rule_refused(void **s)
 	}
 	assert_refused(r, "one_more z", "more than 32 rules");
 	assert_int_equal(redact_kind_count(r), REDACT_MAX_KINDS);
+	redactor_free(r);
+}
+
+/* Finding: stacked repetitions made regcomp take gigabytes. Each is now
+ * refused at once by PCRE2's own bounds or ours, and what compiles cannot
+ * run away on a line. */
+static void test_extra_rule_bounds(void **s)
+{
+	struct redactor *r = redactor_new();
+	struct redact_stream st = REDACT_STREAM_INIT;
+	struct strbuf out = STRBUF_INIT, spec = STRBUF_INIT;
+	int i;
+	(void)s;
+
+	assert_refused(r, "k x{255}{255}{255}", "bad pattern at offset 10");
+	assert_refused(r, "k ((((x{255}){255}){255}){255})", "too large");
+	assert_refused(r, "k ((a{1,100}){1,100}){1,100}", "too large");
+	assert_refused(r, "k (a|b){65535}", "too large");
+	strbuf_addstr(&spec, "k ");
+	for (i = 0; i < REDACT_RULE_MAX_NEST + 1; i++)
+		strbuf_addch(&spec, '(');
+	strbuf_addch(&spec, 'x');
+	for (i = 0; i < REDACT_RULE_MAX_NEST + 1; i++)
+		strbuf_addch(&spec, ')');
+	assert_refused(r, spec.buf, "too deeply nested");
+	strbuf_reset(&spec);
+	strbuf_addstr(&spec, "k ");
+	for (i = 0; i <= REDACT_RULE_MAX_PATTERN; i++)
+		strbuf_addch(&spec, 'x');
+	assert_refused(r, spec.buf, "pattern longer than 1024 bytes");
+	/* catastrophic backtracking shows on the test lines at start */
+	assert_refused(r, "k (a+)+$", "backtracks past the match limit");
+	assert_refused(r, "k (\\w+\\s?)+$", "backtracks past the match limit");
+	assert_refused(r, "k ^(\\d+)+$", "backtracks past the match limit");
+	assert_refused(r, "k (a|a)+$", "backtracks past the match limit");
+	assert_int_equal(redact_kind_count(r), REDACT_BUILTIN_KINDS);
+
+	/* One the test lines miss runs into the limit on a real line: that
+	 * line is redacted from there on (fail closed), the call returns,
+	 * and the next line is matched normally. */
+	assert_int_equal(redact_add_rule(r, "runaway (x+x+)+z\\d", NULL, 0), 0);
+	strbuf_reset(&spec);
+	strbuf_addstr(&spec, "user=jo ");
+	for (i = 0; i < 60; i++)
+		strbuf_addch(&spec, 'x');
+	strbuf_addstr(&spec, "z! password=hunter2 tail");
+	assert_int_equal(feed(r, &st, spec.buf, &out), 2);
+	assert_string_equal(out.buf, "[REDACTED:runaway]");
+	assert_int_equal(st.rule_limit_hits, 1);
+	assert_int_equal(feed(r, &st, "id xxxz7 ok", &out), 1);
+	assert_string_equal(out.buf, "id [REDACTED:runaway] ok");
+	assert_int_equal(st.rule_limit_hits, 1);
+	strbuf_release(&spec);
+	strbuf_release(&out);
 	redactor_free(r);
 }
 
@@ -547,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_pem_state),
 		cmocka_unit_test(test_extra_rules),
 		cmocka_unit_test(test_extra_rule_refused),
+		cmocka_unit_test(test_extra_rule_bounds),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_long_line),
