@@ -63,6 +63,15 @@ enum redact_kind {
 	REDACT_PRIVATE_KEY,
 	REDACT_EMAIL,
 	REDACT_CREDIT_CARD,
+	REDACT_GITHUB_TOKEN,
+	REDACT_SLACK_TOKEN,
+	REDACT_STRIPE_KEY,
+	REDACT_DATABRICKS_TOKEN,
+	REDACT_GOOGLE_API_KEY,
+	REDACT_OPENAI_KEY,
+	REDACT_JWT,
+	REDACT_KERBEROS_KEYTAB,
+	REDACT_SSN,
 	REDACT_BUILTIN_KINDS
 };
 
@@ -76,6 +85,9 @@ enum redact_kind {
 struct redact_stream {
 	bool in_pem;
 	unsigned pem_lines;
+	/* a name/key member named a secret: its value may follow on one of
+	 * the next pend_lines lines (Hadoop XML, YAML) */
+	unsigned char pend_kind, pend_lines;
 	uint64_t counts[REDACT_MAX_KINDS];
 	uint64_t rule_limit_hits; /* lines an extra rule could not finish */
 };
