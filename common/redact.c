@@ -18,8 +18,19 @@
 #include "redact_rules.h"
 #include "util.h"
 
+void redact_span(struct scan *s, size_t lo, size_t to)
+{
+	struct redact_spans *sp = s->spans;
+	if (!sp)
+		return;
+	sp->span = xgrow(sp->span, &sp->alloc, sp->n + 1, sizeof(*sp->span));
+	sp->span[sp->n][0] = lo;
+	sp->span[sp->n++][1] = to;
+}
+
 void redact_emit(struct scan *s, size_t from, size_t to, unsigned kind)
 {
+	redact_span(s, s->lo < from ? s->lo : from, to);
 	strbuf_add(s->out, s->in + s->copied, from - s->copied);
 	strbuf_add(s->out, REDACT_MARK, REDACT_MARK_LEN);
 	strbuf_addstr(s->out, s->r->kinds[kind]);
@@ -145,8 +156,10 @@ size_t redact_keyed_value(struct scan *s, size_t v, int kind)
 {
 	size_t vs, ve, e;
 	bool quoted;
-	if (!redact_value_at(s, v, &vs, &ve, &quoted))
+	if (!redact_value_at(s, v, &vs, &ve, &quoted)) {
+		redact_span(s, s->lo, s->len); /* its value may come next */
 		return s->len;
+	}
 	if (!quoted && s->len - vs > 11 &&
 	    !memcmp(s->in + vs, "-----BEGIN ", 11)) {
 		if (!(e = pem_value_end(s, vs)))
@@ -225,6 +238,7 @@ static size_t on_keyed(struct scan *s, size_t kend, size_t v)
 	ke = j;
 	while (j > 0 && ke - j < KEY_MAX && IS(s, in[j - 1], C_KEY))
 		j--;
+	s->lo = j;
 	kind = redact_key_kind(in + j, ke - j);
 	if (kind < 0)
 		kind = redact_context_kind(s, j, ke, ke < kend, v);
@@ -253,6 +267,7 @@ static size_t vendor(struct scan *s, size_t t)
 	if (!word_start(s, t) ||
 	    (kind = redact_vendor_token(s->in, s->len, t, &e)) < 0)
 		return 0;
+	s->lo = t;
 	redact_emit(s, t, e, (unsigned)kind);
 	return e;
 }
@@ -284,6 +299,7 @@ static size_t on_jwt(struct scan *s, size_t i)
 	if (i < 2 || s->in[t] != 'e' || s->in[t + 1] != 'y' ||
 	    !word_start(s, t) || !redact_jwt_at(s->in, s->len, t, &e))
 		return i + 1;
+	s->lo = t;
 	redact_emit(s, t, e, REDACT_JWT);
 	return e;
 }
@@ -363,6 +379,9 @@ static size_t on_url(struct scan *s, size_t i)
 
 	if (i == 0 || !IS(s, in[i - 1], C_ALNUM))
 		return a;
+	for (j = i; j > s->copied && i - j < 32 && IS(s, in[j - 1], C_ALNUM);)
+		j--;
+	s->lo = j; /* the scheme: a URL cut there is still one */
 	for (j = a; j < s->len; j++) {
 		char c = in[j];
 		if (c == '/' || c == '?' || c == '#' || IS(s, c, C_VEND))
@@ -420,6 +439,7 @@ static size_t on_at(struct scan *s, size_t i)
 	if (in[b] == '.' || in[i - 1] == '.' ||
 	    !redact_email_domain(in, s->len, i + 1, &e))
 		return i + 1;
+	s->lo = b;
 	redact_emit(s, b, e, REDACT_EMAIL);
 	return e;
 }
@@ -519,6 +539,7 @@ static size_t digit_in_word(struct scan *s, size_t i)
 
 	if (c == 'S' && in[i] == '0' && i >= 2 && in[i - 2] == 'L' &&
 	    word_start(s, i - 2) && redact_b64_pem_at(in, s->len, i - 2, &e)) {
+		s->lo = i - 2;
 		redact_emit(s, i - 2, e, REDACT_PRIVATE_KEY);
 		return e;
 	}
@@ -628,11 +649,27 @@ static void pend_carry(struct redact_stream *st, const struct scan *s)
 	}
 }
 
+/* Runs the triggers over s->in from i. */
+static void scan_from(struct scan *s, size_t i)
+{
+	const unsigned char *cls = s->r->cls;
+	const char *in = s->in;
+	size_t len = s->len;
+
+	for (;;) {
+		while (i < len && !(cls[(unsigned char)in[i]] & C_TRIG))
+			i++;
+		if (i >= len)
+			break;
+		s->lo = i;
+		i = dispatch(s, i);
+	}
+}
+
 size_t redact_line(const struct redactor *r, struct redact_stream *st,
 		   const char *in, size_t len, struct strbuf *out)
 {
-	struct scan s = {r, st, in, len, 0, out, 0, -1, false};
-	const unsigned char *cls = r->cls;
+	struct scan s = {r, st, in, len, 0, out, 0, -1, false, 0, NULL};
 	size_t i = 0, base = out->len;
 
 	if (!len)
@@ -643,17 +680,99 @@ size_t redact_line(const struct redactor *r, struct redact_stream *st,
 		i = pem_continue(&s);
 	else
 		i = redact_props_line(&s);
-	for (;;) {
-		while (i < len && !(cls[(unsigned char)in[i]] & C_TRIG))
-			i++;
-		if (i >= len)
-			break;
-		i = dispatch(&s, i);
-	}
+	scan_from(&s, i);
 	strbuf_add(out, in + s.copied, len - s.copied);
 	if (st)
 		pend_carry(st, &s);
 	if (r->nrules)
 		s.n += apply_rules(r, st, out, base);
 	return s.n;
+}
+
+/* ---- cutting long lines ------------------------------------------- */
+
+/* Scans in[0..len) and records where constructs lie. */
+static void find_spans(const struct redactor *r, const char *in, size_t len,
+		       struct redact_spans *sp)
+{
+	struct strbuf scratch = STRBUF_INIT;
+	struct scan s = {r, NULL, in, len, 0, &scratch, 0, -1, false, 0, sp};
+
+	sp->n = 0;
+	scan_from(&s, redact_props_line(&s));
+	strbuf_release(&scratch);
+}
+
+static bool cut_after(char c)
+{
+	return is_blank(c) || c == ',' || c == ';' || c == '&';
+}
+
+/* Moves c back before every construct that straddles it. */
+static size_t before_spans(const struct redact_spans *sp, size_t c)
+{
+	bool moved = true;
+	while (moved) {
+		moved = false;
+		for (size_t k = 0; k < sp->n; k++)
+			if (sp->span[k][0] < c && c < sp->span[k][1]) {
+				c = sp->span[k][0];
+				moved = true;
+			}
+	}
+	return c;
+}
+
+/* The end of the construct that starts the line and straddles max. */
+static size_t first_span_end(const struct redact_spans *sp, size_t max)
+{
+	size_t end = 0;
+	for (size_t k = 0; k < sp->n; k++)
+		if (sp->span[k][0] == 0 && sp->span[k][1] > max &&
+		    sp->span[k][1] > end)
+			end = sp->span[k][1];
+	return end;
+}
+
+size_t redact_split(const struct redactor *r, const char *in, size_t len,
+		    size_t max, size_t hard, bool whole, bool *drop)
+{
+	struct redact_spans sp = {NULL, 0, 0};
+	size_t scanned = max + REDACT_SPLIT_AHEAD;
+	size_t c = max, b, end, floor = max > REDACT_SPLIT_BACK
+						? max - REDACT_SPLIT_BACK
+						: 1;
+
+	*drop = false;
+	if (len <= max)
+		return len;
+	if (scanned > hard)
+		scanned = hard;
+	if (scanned > len)
+		scanned = len;
+	/* after a blank or separator: words (key names, tokens) stay whole */
+	for (b = max; b > floor && !cut_after(in[b - 1]); b--)
+		;
+	if (cut_after(in[b - 1]))
+		c = b;
+	find_spans(r, in, scanned, &sp);
+	c = before_spans(&sp, c);
+	if (c == 0 && scanned < len && scanned < hard) {
+		/* a construct from the start goes past the look-ahead */
+		scanned = len < hard ? len : hard;
+		find_spans(r, in, scanned, &sp);
+		c = before_spans(&sp, max);
+	}
+	end = c ? 0 : first_span_end(&sp, max);
+	free(sp.span);
+	if (c)
+		return c;
+	if (end && (end < scanned || (whole && end == len)))
+		return end; /* the piece is longer than max, the secret whole */
+	if (!whole && len < hard)
+		return 0; /* wait for the rest of it */
+	/* a secret longer than hard: its piece is redacted to its end, and
+	 * the rest of the line must not go out */
+	*drop = scanned < len;
+	return scanned;
 }

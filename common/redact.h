@@ -140,6 +140,30 @@ size_t redact_line(const struct redactor *r, struct redact_stream *st,
 size_t redact_args(const struct redactor *r, struct redact_stream *st,
 		   const char *const *argv, size_t argc, char **out);
 
+#define REDACT_SPLIT_BACK 1024 /* bytes a cut moves back to a blank */
+#define REDACT_SPLIT_AHEAD 8192 /* bytes past the cut looked at first */
+
+/*
+ * Where to cut a line too long to pass whole (the agent passes output in
+ * pieces of at most max bytes) so that no secret straddles the cut and
+ * leaks through the redaction of each piece alone. in[0..len) is what has
+ * arrived of the line (len > max); whole says the line ends there. The cut
+ * goes after the last blank within REDACT_SPLIT_BACK bytes before max (key
+ * names and tokens stay whole), then before any construct the built-in
+ * rules find that would straddle it (a key and its value, a token, a URL
+ * with credentials). Returns:
+ *   1..max    cut there;
+ *   > max     a construct that starts the line ends there: the piece is
+ *             that long (at most hard);
+ *   0         such a construct reaches the end of what arrived: wait for
+ *             more (only when !whole and len < hard);
+ * with *drop set when a construct is longer than hard: the piece returned
+ * (hard bytes) is redacted to its end and the caller must drop the rest
+ * of the line. The operator's extra rules are not consulted.
+ */
+size_t redact_split(const struct redactor *r, const char *in, size_t len,
+		    size_t max, size_t hard, bool whole, bool *drop);
+
 /* Number of kind ids in use (built-in plus distinct extra kinds). */
 unsigned redact_kind_count(const struct redactor *r);
 /* Name of kind id k ("password", or an extra rule's KIND); NULL if k is

@@ -25,6 +25,7 @@ size_t redact_on_comma(struct scan *s, size_t i)
 	kind = redact_key_kind(in + j, i - j);
 	if (kind < 0 || kind == REDACT_AUTHORIZATION)
 		return i + 1;
+	s->lo = j - 1;
 	return redact_keyed_value(s, i + 1, kind);
 }
 
@@ -64,6 +65,7 @@ size_t redact_on_tag(struct scan *s, size_t i)
 		return i + 1;
 	kind = s->pend;
 	s->pend = -1;
+	s->lo = i - 6;
 	e = element_text(s, i + 1, &ts, &te);
 	if (ts < s->copied || !redact_value_emit(s, ts, te, kind))
 		return i + 1;
@@ -91,6 +93,7 @@ size_t redact_props_line(struct scan *s)
 		return 0;
 	for (vs = e; vs < s->len && is_blank(in[vs]); vs++)
 		;
+	s->lo = k;
 	for (ve = vs; ve < s->len && !is_blank(in[ve]) && in[ve] != '\r'; ve++)
 		;
 	if (vs == ve || !all_blank(in + ve, s->len - ve) ||
@@ -197,6 +200,7 @@ bool redact_oracle_at(struct scan *s, size_t i)
 		;
 	if (u == p - 1 || u < s->copied || !oracle_context(s, u, i))
 		return false;
+	s->lo = u;
 	redact_emit(s, p, i, REDACT_PASSWORD);
 	return true;
 }

@@ -43,6 +43,14 @@ struct redactor {
 	struct extra_rule rules[REDACT_MAX_RULES];
 };
 
+/* Where redact_split may not cut: [lo, to) of each construct found (a
+ * key with its value, a token), to == the scanned length if it may go
+ * on past it. */
+struct redact_spans {
+	size_t (*span)[2];
+	size_t n, alloc;
+};
+
 /* One line being scanned: in[0..copied) is already in out. */
 struct scan {
 	const struct redactor *r;
@@ -54,7 +62,12 @@ struct scan {
 	size_t n;  /* redactions in this line */
 	int pend;  /* kind named by a name/key member, for the next value */
 	bool pend_new; /* ... named on this line */
+	size_t lo; /* where the construct being looked at starts */
+	struct redact_spans *spans; /* recorded for redact_split, or NULL */
 };
+
+/* Records a construct [lo, to) when s->spans is set. */
+void redact_span(struct scan *s, size_t lo, size_t to);
 
 #define IS(s, c, f) ((s)->r->cls[(unsigned char)(c)] & (f))
 

@@ -641,6 +641,142 @@ static void test_args(void **s)
 	redactor_free(r);
 }
 
+/* Cuts line as the agent's runner does (pieces of at most max, cut by
+ * redact_split) and redacts each piece alone, as one stream; the pieces'
+ * output joined by '|' goes to out. Returns the number of pieces. */
+static size_t cut_and_redact(const struct redactor *r, const char *line,
+			     size_t len, size_t max, size_t hard,
+			     struct strbuf *out)
+{
+	struct redact_stream st = REDACT_STREAM_INIT;
+	size_t pieces = 0;
+	bool drop = false;
+
+	strbuf_reset(out);
+	while (len && !drop) {
+		size_t c = len > max ? redact_split(r, line, len, max, hard,
+						    true, &drop)
+				     : len;
+		assert_true(c > 0 && c <= len && c <= hard);
+		if (c > max) /* only to keep a secret that starts it whole */
+			assert_true(len > max);
+		redact_line(r, &st, line, c, out);
+		strbuf_addch(out, '|');
+		line += c;
+		len -= c;
+		pieces++;
+	}
+	return pieces;
+}
+
+/* Finding: a line longer than the 8 KiB piece was cut before redaction,
+ * so a secret across the cut leaked. Each form, at every offset around
+ * the cut, with blanks before it or none: the secret never shows. */
+static void test_split_keeps_secrets_whole(void **s)
+{
+	static const struct {
+		const char *text, *secret;
+	} forms[] = {
+		{ "password=Hunter2Straddles", "Straddles" },
+		{ "\"password\": \"correct horse battery staple\"", "battery" },
+		{ "--password Hunter3Straddles", "Straddles" },
+		{ "token: ghp_R8bQ2xW4nV6kL9mZ3pT7yH1cF5dS0aJ2uE4i", "uE4i" },
+		{ "ghp_R8bQ2xW4nV6kL9mZ3pT7yH1cF5dS0aJ2uE4i", "uE4i" },
+		{ "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJldGwifQ.c2lnbmF0dXJl", "c2lnbmF0dXJl" },
+		{ AKID, "7EXAMPLE" },
+		{ "(spark.ssl.keyStorePassword,Kst0reStraddles)", "Straddles" },
+		{ "jdbc:postgresql://etl:PgStraddles9@db.internal/dw", "Straddles" },
+		{ "sqlplus etl/OraStraddles@//ora:1521/DW", "Straddles" },
+		{ "private_key=-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----", "BgkqhkiG9w0B" },
+		{ "xoxb-2048675309123-4096815243567-Zq8YxWvUtSrQpOnMlKjIhGfE", "IhGfE" },
+		{ "jane.doe@example.com", "jane.doe" },
+		{ "<name>fs.s3a.secret.key</name><value>" AWS_SECRET "</value>", "EXAMPLEKEY" },
+	};
+	const size_t max = 1024, hard = 8192;
+	struct redactor *r = redactor_new();
+	struct strbuf line = STRBUF_INIT, out = STRBUF_INIT;
+	(void)s;
+
+	for (size_t f = 0; f < ARRAY_SIZE(forms); f++) {
+		size_t flen = strlen(forms[f].text);
+		for (int blanks = 0; blanks < 2; blanks++) {
+			for (size_t o = max - flen - 8; o <= max + 2; o++) {
+				strbuf_reset(&line);
+				while (line.len < o)
+					strbuf_addstr(&line, blanks ? "INFO a b "
+								    : "INFOxab");
+				strbuf_setlen(&line, o);
+				strbuf_addch(&line, ' ');
+				strbuf_addstr(&line, forms[f].text);
+				strbuf_addstr(&line, " and then the rest of "
+						     "the line");
+				while (line.len < 3 * max)
+					strbuf_addstr(&line, " filler");
+				cut_and_redact(r, line.buf, line.len, max, hard,
+					       &out);
+				if (strstr(out.buf, forms[f].secret))
+					fail_msg("form %zu at %zu (blanks %d) "
+						 "leaks: %s",
+						 f, o, blanks, out.buf);
+			}
+		}
+	}
+	strbuf_release(&line);
+	strbuf_release(&out);
+	redactor_free(r);
+}
+
+/* What redact_split answers when a secret starts the line: its end if
+ * it ends within reach, wait while it may go on, or cut at hard and tell
+ * the caller to drop the rest. */
+static void test_split_long_secret(void **s)
+{
+	struct redactor *r = redactor_new();
+	struct strbuf line = STRBUF_INIT, out = STRBUF_INIT;
+	bool drop;
+	size_t c;
+	(void)s;
+
+	strbuf_addstr(&line, "token=");
+	while (line.len < 1500)
+		strbuf_addstr(&line, "abcdef0123");
+	/* still arriving: wait; the whole line: the piece is the secret */
+	assert_int_equal(redact_split(r, line.buf, line.len, 1024, 8192,
+				      false, &drop),
+			 0);
+	assert_int_equal(redact_split(r, line.buf, line.len, 1024, 8192, true,
+				      &drop),
+			 line.len);
+	assert_false(drop);
+	c = line.len;
+	strbuf_addstr(&line, " and more text after it");
+	assert_int_equal(redact_split(r, line.buf, line.len, 1024, 8192, false,
+				      &drop),
+			 c);
+	assert_false(drop);
+	/* longer than hard: cut at hard, drop the rest of the line */
+	strbuf_reset(&line);
+	strbuf_addstr(&line, "token=");
+	while (line.len < 20000)
+		strbuf_addstr(&line, "abcdef0123");
+	c = redact_split(r, line.buf, line.len, 1024, 8192, false, &drop);
+	assert_int_equal(c, 8192);
+	assert_true(drop);
+	assert_int_equal(cut_and_redact(r, line.buf, line.len, 1024, 8192,
+					&out),
+			 1);
+	assert_string_equal(out.buf, "token=[REDACTED:token]|");
+	/* no secret near the cut: after the last blank before it */
+	strbuf_reset(&line);
+	while (line.len < 3000)
+		strbuf_addstr(&line, "word ");
+	c = redact_split(r, line.buf, line.len, 1024, 8192, false, &drop);
+	assert_int_equal(c, 1020);
+	strbuf_release(&line);
+	strbuf_release(&out);
+	redactor_free(r);
+}
+
 static uint64_t rng_state = 42;
 
 static unsigned rnd(unsigned n)
@@ -760,6 +896,8 @@ int main(void)
 		cmocka_unit_test(test_extra_rule_refused),
 		cmocka_unit_test(test_extra_rule_bounds),
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_split_keeps_secrets_whole),
+		cmocka_unit_test(test_split_long_secret),
 		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_long_line),
 	};
