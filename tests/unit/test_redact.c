@@ -641,6 +641,50 @@ static void test_args(void **s)
 	redactor_free(r);
 }
 
+/* Finding: job add stored Oracle URLs, Slack and Stripe keys and keytab
+ * blobs. The check refuses an argument redact_args changes; each of
+ * these now changes. */
+static void test_args_new_classes(void **s)
+{
+	static const char *const argv[] = {
+		"--conf",
+		"spark.jdbc.url=jdbc:oracle:thin:ETL_SERVICE_ACCOUNT_PROD/"
+		"Tig3rPw@//ora:1521/DW",
+		"--url",
+		"etl/Or4clePw@//ora-scan.internal:1521/DWPROD",
+		"--conf",
+		"spark.executorEnv.SLACK=xoxb-2048675309123-4096815243567-"
+		"Zq8YxWvUtSrQpOnMlKjIhGfE",
+		"--stripe",
+		"sk_live_51HqLyjWDarjtT1zdp7dcXyZ0aBcDeFgH",
+		"--conf",
+		"spark.kerberos.keytab.b64=BQIAAABHAAIAC0VYQU1QTEUuQ09NAANldGwA"
+		"BGhvc3QAAAABZWvQAAEAEgAgq3dP0W9lYkxQqT2u4m8yY5cN0aQn3sVj6KzR1o"
+		"2pE7c=",
+		"BQIAAABVAAIADkFDTUUuSU5URVJOQUwAA2V0bAAMaXAtMTAtMC0xLTUAAAABZW"
+		"vQAAEAEgAg9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+		"--conf",
+		"spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:sqlserver://"
+		"sql:1433;databaseName=dw;user=etl;PWD=p4ss",
+	};
+	static const bool secret[ARRAY_SIZE(argv)] = {
+		[1] = true, [3] = true, [5] = true, [7] = true, [9] = true,
+		[10] = true, [12] = true,
+	};
+	struct redactor *r = redactor_new();
+	char *out[ARRAY_SIZE(argv)];
+	(void)s;
+
+	redact_args(r, NULL, argv, ARRAY_SIZE(argv), out);
+	for (size_t i = 0; i < ARRAY_SIZE(argv); i++) {
+		if (secret[i] != !!strcmp(out[i], argv[i]))
+			fail_msg("argument %zu: '%s' -> '%s'", i, argv[i],
+				 out[i]);
+		free(out[i]);
+	}
+	redactor_free(r);
+}
+
 /* Cuts line as the agent's runner does (pieces of at most max, cut by
  * redact_split) and redacts each piece alone, as one stream; the pieces'
  * output joined by '|' goes to out. Returns the number of pieces. */
@@ -896,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_extra_rule_refused),
 		cmocka_unit_test(test_extra_rule_bounds),
 		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_args_new_classes),
 		cmocka_unit_test(test_split_keeps_secrets_whole),
 		cmocka_unit_test(test_split_long_secret),
 		cmocka_unit_test(test_random_bytes),
