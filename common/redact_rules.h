@@ -19,7 +19,7 @@
 
 #include "strbuf.h"
 
-#define REDACT_RULE_MAX_PATTERN 1024	/* bytes of one pattern */
+#define REDACT_RULE_MAX_PATTERN 256	/* bytes of one pattern */
 #define REDACT_RULE_MAX_NEST 32		/* nested parentheses */
 #define REDACT_RULE_COMPILE_MEM (1u << 20) /* bytes compiling may take */
 #define REDACT_RULE_JIT_MEM (8u << 20)	   /* ... and JIT compiling */

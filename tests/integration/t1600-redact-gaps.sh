@@ -3,7 +3,8 @@
 # secret across the agent's 8 KiB cut of a long output line, a long failure
 # reason (kept, cut and redacted, not dropped), and job arguments carrying
 # an Oracle URL, Slack and Stripe keys or a keytab blob (refused, naming
-# the kind, not the value).
+# the kind, not the value); redact rules that would exhaust memory or
+# backtrack without end (refused at start with their file:line).
 . "$(dirname "$0")/lib.sh"
 
 GH=ghp_R8bQ2xW4nV6kL9mZ3pT7yH1cF5dS0aJ2uE4i
@@ -69,5 +70,20 @@ for s in "${SECRETS[@]}"; do
 	! grep -rqF -- "$s" "$T/data" "$T/scheduler.log" ||
 		fail "secret '$s' reached the scheduler"
 	! echo "$logs $show $d" | grep -qF -- "$s" || fail "secret '$s' shown"
+done
+# rules that would exhaust memory or backtrack without end: refused at
+# start with their line, at once
+for rule in 'blowup ((((x{255}){255}){255}){255}):too large' \
+	'stacked x{255}{255}{255}:quantifier' 'runaway (a+)+$:backtracks' \
+	"long $(printf 'x%.0s' $(seq 1 400)):longer than 319 bytes"; do
+	printf 'slots = 1\nredact_rule = %s\n' "${rule%:*}" >"$T/rule.conf"
+	set +e
+	out=$(timeout 10 "$BIN/sparkpilot-agent" --config "$T/rule.conf" \
+		--state-dir "$T/agent-rule" 2>&1)
+	rc=$?
+	set -e
+	[ "$rc" = 2 ] || fail "agent with rule '${rule%%:*}' exited $rc: $out"
+	echo "$out" | grep -q "rule.conf:2: .*${rule##*:}" ||
+		fail "refusal of '${rule%%:*}': $out"
 done
 echo "redact-gaps: ok"

@@ -532,7 +532,7 @@ static void test_extra_rule_bounds(void **s)
 	strbuf_addstr(&spec, "k ");
 	for (i = 0; i <= REDACT_RULE_MAX_PATTERN; i++)
 		strbuf_addch(&spec, 'x');
-	assert_refused(r, spec.buf, "pattern longer than 1024 bytes");
+	assert_refused(r, spec.buf, "pattern longer than 256 bytes");
 	/* catastrophic backtracking shows on the test lines at start */
 	assert_refused(r, "k (a+)+$", "backtracks past the match limit");
 	assert_refused(r, "k (\\w+\\s?)+$", "backtracks past the match limit");
