@@ -142,7 +142,8 @@ static bool shape_ok(const struct scan *s, size_t vs, size_t ve, int kind)
 
 bool redact_value_emit(struct scan *s, size_t vs, size_t ve, int kind)
 {
-	if (redact_placeholder(s->in + vs, ve - vs) || !shape_ok(s, vs, ve, kind))
+	if (redact_placeholder(s->in + vs, ve - vs) ||
+	    !shape_ok(s, vs, ve, kind))
 		return false;
 	if (kind == REDACT_AWS_SECRET_ACCESS_KEY &&
 	    !redact_aws_secret_shape(s->in + vs, ve - vs))
@@ -254,8 +255,8 @@ static size_t on_keyed(struct scan *s, size_t kend, size_t v)
 /* A word starts at t: no letter, digit or '_' just before it. */
 static bool word_start(const struct scan *s, size_t t)
 {
-	return t >= s->copied &&
-	       (t == 0 || !(IS(s, s->in[t - 1], C_ALNUM) || s->in[t - 1] == '_'));
+	return t >= s->copied && (t == 0 || !(IS(s, s->in[t - 1], C_ALNUM) ||
+					      s->in[t - 1] == '_'));
 }
 
 /* A vendor's token at t: redacted, and where to go on; 0 if none. */
@@ -402,7 +403,8 @@ static size_t on_url(struct scan *s, size_t i)
 	if (at && !memchr(in + a, ':', at - a) && token_user(s, a, at)) {
 		int kind = redact_vendor_token(in, s->len, a, &j);
 		redact_emit(s, a, at,
-			    kind >= 0 && j == at ? (unsigned)kind : REDACT_TOKEN);
+			    kind >= 0 && j == at ? (unsigned)kind
+						 : REDACT_TOKEN);
 		return at;
 	}
 	if (!at || !(colon = memchr(in + a, ':', at - a)))
@@ -514,8 +516,8 @@ static size_t on_dash(struct scan *s, size_t i)
 	const char *in = s->in;
 	size_t e;
 
-	if (i >= 4 && in[i - 4] == 'x' && in[i - 3] == 'o' && in[i - 2] == 'x' &&
-	    (e = vendor(s, i - 4)))
+	if (i >= 4 && in[i - 4] == 'x' && in[i - 3] == 'o' &&
+	    in[i - 2] == 'x' && (e = vendor(s, i - 4)))
 		return e; /* xoxb-...: Slack */
 	if (i >= 2 && in[i - 2] == 's' && in[i - 1] == 'k' &&
 	    (e = vendor(s, i - 2)))
@@ -616,8 +618,8 @@ static size_t apply_rules(const struct redactor *r, struct redact_stream *st,
 	for (i = 0; i < r->nrules; i++) {
 		const struct extra_rule *x = &r->rules[i];
 		bool limited = false;
-		size_t k = redact_rule_apply(x->re, r->kinds[x->kind], out, base,
-					     &tmp, &limited);
+		size_t k = redact_rule_apply(x->re, r->kinds[x->kind], out,
+					     base, &tmp, &limited);
 		n += k;
 		if (!st)
 			continue;
@@ -739,9 +741,8 @@ size_t redact_split(const struct redactor *r, const char *in, size_t len,
 {
 	struct redact_spans sp = {NULL, 0, 0};
 	size_t scanned = max + REDACT_SPLIT_AHEAD;
-	size_t c = max, b, end, floor = max > REDACT_SPLIT_BACK
-						? max - REDACT_SPLIT_BACK
-						: 1;
+	size_t c = max, b, end,
+	       floor = max > REDACT_SPLIT_BACK ? max - REDACT_SPLIT_BACK : 1;
 
 	*drop = false;
 	if (len <= max)

@@ -140,7 +140,7 @@ size_t redact_line(const struct redactor *r, struct redact_stream *st,
 size_t redact_args(const struct redactor *r, struct redact_stream *st,
 		   const char *const *argv, size_t argc, char **out);
 
-#define REDACT_SPLIT_BACK 1024 /* bytes a cut moves back to a blank */
+#define REDACT_SPLIT_BACK 1024	/* bytes a cut moves back to a blank */
 #define REDACT_SPLIT_AHEAD 8192 /* bytes past the cut looked at first */
 
 /*

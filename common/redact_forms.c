@@ -41,7 +41,8 @@ static size_t element_text(const struct scan *s, size_t b, size_t *ts,
 	*te = e;
 	while (*ts < e && is_blank(s->in[*ts]))
 		(*ts)++;
-	while (*te > *ts && (is_blank(s->in[*te - 1]) || s->in[*te - 1] == '\r'))
+	while (*te > *ts &&
+	       (is_blank(s->in[*te - 1]) || s->in[*te - 1] == '\r'))
 		(*te)--;
 	return e;
 }
@@ -115,10 +116,13 @@ int redact_context_kind(struct scan *s, size_t ks, size_t ke, bool quoted,
 			size_t v)
 {
 	static const char *const name_keys[] = {
-		"name", "key", "parametername", "parameterkey",
+		"name",
+		"key",
+		"parametername",
+		"parameterkey",
 	};
-	static const char *const value_keys[] = { "value", "parametervalue" };
-	static const char *const short_pass[] = { "pass", "pw" };
+	static const char *const value_keys[] = {"value", "parametervalue"};
+	static const char *const short_pass[] = {"pass", "pw"};
 	const char *in = s->in, *k = in + ks;
 	size_t n = ke - ks, p = ks, vs, ve;
 	bool vq;
@@ -169,8 +173,8 @@ static bool oracle_context(const struct scan *s, size_t u, size_t at)
 	if (u > 0 && !is_blank(in[u - 1]) && in[u - 1] != '"' &&
 	    in[u - 1] != '\'' && in[u - 1] != '=')
 		return false;
-	if (j < s->len && (in[j] == '(' ||
-			   (j + 1 < s->len && in[j] == '/' && in[j + 1] == '/')))
+	if (j < s->len && (in[j] == '(' || (j + 1 < s->len && in[j] == '/' &&
+					    in[j + 1] == '/')))
 		return true;
 	while (j < s->len &&
 	       (IS(s, in[j], C_ALNUM) || in[j] == '.' || in[j] == '-'))

@@ -59,10 +59,10 @@ struct scan {
 	size_t len;
 	size_t copied;
 	struct strbuf *out;
-	size_t n;  /* redactions in this line */
-	int pend;  /* kind named by a name/key member, for the next value */
+	size_t n;      /* redactions in this line */
+	int pend;      /* kind named by a name/key member, for the next value */
 	bool pend_new; /* ... named on this line */
-	size_t lo; /* where the construct being looked at starts */
+	size_t lo;     /* where the construct being looked at starts */
 	struct redact_spans *spans; /* recorded for redact_split, or NULL */
 };
 
@@ -119,9 +119,9 @@ bool redact_value_emit(struct scan *s, size_t vs, size_t ve, int kind);
 size_t redact_keyed_value(struct scan *s, size_t v, int kind);
 
 /* redact_forms.c: handlers of the scanner's triggers. */
-size_t redact_on_comma(struct scan *s, size_t i);   /* (key,value) */
-size_t redact_on_tag(struct scan *s, size_t i);     /* <name>/<value> */
-size_t redact_props_line(struct scan *s);           /* key<blanks>value */
+size_t redact_on_comma(struct scan *s, size_t i); /* (key,value) */
+size_t redact_on_tag(struct scan *s, size_t i);	  /* <name>/<value> */
+size_t redact_props_line(struct scan *s);	  /* key<blanks>value */
 /* kind for a key that is not secret-like on its own, from its context
  * (;PWD=, "pass": "...", a name/value pair); -1 for none. */
 int redact_context_kind(struct scan *s, size_t ks, size_t ke, bool quoted,

@@ -169,8 +169,8 @@ static int words_kind(const char *k, const struct span *w, int nw)
 static bool key_tail_maybe(const char *k, size_t n)
 {
 	static const char tails[][4] = {
-		"pwd", "ord", "swd", "ase", "ret", "ken", "key", "ion",
-		"ure", "sig", "net", ".cn", ".de", "ssn", "ber", "tab", "b64",
+		"pwd", "ord", "swd", "ase", "ret", "ken", "key", "ion", "ure",
+		"sig", "net", ".cn", ".de", "ssn", "ber", "tab", "b64",
 	};
 	char t0, t1, t2;
 	size_t i;
@@ -201,8 +201,9 @@ int redact_key_kind(const char *k, size_t n)
 	if (kind < 0 && redact_ci_contains(k, n, "azure.account.key."))
 		kind = REDACT_SECRET;
 	/* KRB5_KEYTAB_B64, etl.keytab; social_security_number */
-	if (kind < 0 && (redact_ci_eq(k + n - 3, 3, "tab") ||
-			 redact_ci_eq(k + n - 3, 3, "b64")) &&
+	if (kind < 0 &&
+	    (redact_ci_eq(k + n - 3, 3, "tab") ||
+	     redact_ci_eq(k + n - 3, 3, "b64")) &&
 	    redact_ci_contains(k, n, "keytab"))
 		kind = REDACT_KERBEROS_KEYTAB;
 	if (kind < 0 && redact_ci_eq(k + n - 3, 3, "ber") &&

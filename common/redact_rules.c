@@ -102,8 +102,8 @@ static const char *const probe_units[] = {
 };
 #define PROBE_LEN 256
 
-static int probe(const struct redact_rule *x, pcre2_match_data *md,
-		 char *err, size_t errlen)
+static int probe(const struct redact_rule *x, pcre2_match_data *md, char *err,
+		 size_t errlen)
 {
 	char line[PROBE_LEN + 2];
 	size_t ms, me;
@@ -150,8 +150,8 @@ static int make_contexts(struct redact_rule *x, pcre2_compile_context **cc)
 	return 0;
 }
 
-static struct redact_rule *fail(struct redact_rule *x, char *err,
-				size_t errlen, const char *why)
+static struct redact_rule *fail(struct redact_rule *x, char *err, size_t errlen,
+				const char *why)
 {
 	if (why)
 		snprintf(err, errlen, "%s", why);

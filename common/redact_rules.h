@@ -19,13 +19,13 @@
 
 #include "strbuf.h"
 
-#define REDACT_RULE_MAX_PATTERN 256	/* bytes of one pattern */
-#define REDACT_RULE_MAX_NEST 32		/* nested parentheses */
+#define REDACT_RULE_MAX_PATTERN 256	   /* bytes of one pattern */
+#define REDACT_RULE_MAX_NEST 32		   /* nested parentheses */
 #define REDACT_RULE_COMPILE_MEM (1u << 20) /* bytes compiling may take */
 #define REDACT_RULE_JIT_MEM (8u << 20)	   /* ... and JIT compiling */
-#define REDACT_RULE_MATCH_LIMIT 1000000 /* backtracks of one match call */
-#define REDACT_RULE_DEPTH_LIMIT 1000	/* nested backtracking frames */
-#define REDACT_RULE_HEAP_KIB 1024	/* heap of one interpreted match */
+#define REDACT_RULE_MATCH_LIMIT 1000000	   /* backtracks of one match call */
+#define REDACT_RULE_DEPTH_LIMIT 1000	   /* nested backtracking frames */
+#define REDACT_RULE_HEAP_KIB 1024	   /* heap of one interpreted match */
 
 struct redact_rule;
 

@@ -13,13 +13,13 @@
 #include "util.h"
 
 enum body {
-	B_ALNUM,  /* [A-Za-z0-9] */
-	B_WORD,	  /* [A-Za-z0-9_] */
-	B_URL64,  /* [A-Za-z0-9_-] (base64url) */
-	B_SLACK,  /* [A-Za-z0-9-] */
-	B_B64,	  /* [A-Za-z0-9+/] then '=' padding */
-	B_HEX32,  /* 32 of [0-9a-f], then an optional -N */
-	B_MIXED,  /* [A-Za-z0-9_-] with upper, lower and digits */
+	B_ALNUM, /* [A-Za-z0-9] */
+	B_WORD,	 /* [A-Za-z0-9_] */
+	B_URL64, /* [A-Za-z0-9_-] (base64url) */
+	B_SLACK, /* [A-Za-z0-9-] */
+	B_B64,	 /* [A-Za-z0-9+/] then '=' padding */
+	B_HEX32, /* 32 of [0-9a-f], then an optional -N */
+	B_MIXED, /* [A-Za-z0-9_-] with upper, lower and digits */
 };
 
 struct vendor {
@@ -30,28 +30,28 @@ struct vendor {
 };
 
 static const struct vendor vendors[] = {
-	{ "ghp_", B_ALNUM, 30, REDACT_GITHUB_TOKEN },
-	{ "gho_", B_ALNUM, 30, REDACT_GITHUB_TOKEN },
-	{ "ghu_", B_ALNUM, 30, REDACT_GITHUB_TOKEN },
-	{ "ghs_", B_ALNUM, 30, REDACT_GITHUB_TOKEN },
-	{ "ghr_", B_ALNUM, 30, REDACT_GITHUB_TOKEN },
-	{ "github_pat_", B_WORD, 40, REDACT_GITHUB_TOKEN },
-	{ "xoxb-", B_SLACK, 20, REDACT_SLACK_TOKEN },
-	{ "xoxp-", B_SLACK, 20, REDACT_SLACK_TOKEN },
-	{ "xoxa-", B_SLACK, 20, REDACT_SLACK_TOKEN },
-	{ "xoxr-", B_SLACK, 20, REDACT_SLACK_TOKEN },
-	{ "xoxs-", B_SLACK, 20, REDACT_SLACK_TOKEN },
-	{ "xoxe-", B_SLACK, 20, REDACT_SLACK_TOKEN },
-	{ "sk_live_", B_ALNUM, 16, REDACT_STRIPE_KEY },
-	{ "rk_live_", B_ALNUM, 16, REDACT_STRIPE_KEY },
-	{ "sk_test_", B_ALNUM, 16, REDACT_STRIPE_KEY },
-	{ "rk_test_", B_ALNUM, 16, REDACT_STRIPE_KEY },
-	{ "whsec_", B_ALNUM, 24, REDACT_STRIPE_KEY },
-	{ "dapi", B_HEX32, 32, REDACT_DATABRICKS_TOKEN },
-	{ "AIza", B_URL64, 30, REDACT_GOOGLE_API_KEY },
-	{ "sk-", B_MIXED, 20, REDACT_OPENAI_KEY },
+	{"ghp_", B_ALNUM, 30, REDACT_GITHUB_TOKEN},
+	{"gho_", B_ALNUM, 30, REDACT_GITHUB_TOKEN},
+	{"ghu_", B_ALNUM, 30, REDACT_GITHUB_TOKEN},
+	{"ghs_", B_ALNUM, 30, REDACT_GITHUB_TOKEN},
+	{"ghr_", B_ALNUM, 30, REDACT_GITHUB_TOKEN},
+	{"github_pat_", B_WORD, 40, REDACT_GITHUB_TOKEN},
+	{"xoxb-", B_SLACK, 20, REDACT_SLACK_TOKEN},
+	{"xoxp-", B_SLACK, 20, REDACT_SLACK_TOKEN},
+	{"xoxa-", B_SLACK, 20, REDACT_SLACK_TOKEN},
+	{"xoxr-", B_SLACK, 20, REDACT_SLACK_TOKEN},
+	{"xoxs-", B_SLACK, 20, REDACT_SLACK_TOKEN},
+	{"xoxe-", B_SLACK, 20, REDACT_SLACK_TOKEN},
+	{"sk_live_", B_ALNUM, 16, REDACT_STRIPE_KEY},
+	{"rk_live_", B_ALNUM, 16, REDACT_STRIPE_KEY},
+	{"sk_test_", B_ALNUM, 16, REDACT_STRIPE_KEY},
+	{"rk_test_", B_ALNUM, 16, REDACT_STRIPE_KEY},
+	{"whsec_", B_ALNUM, 24, REDACT_STRIPE_KEY},
+	{"dapi", B_HEX32, 32, REDACT_DATABRICKS_TOKEN},
+	{"AIza", B_URL64, 30, REDACT_GOOGLE_API_KEY},
+	{"sk-", B_MIXED, 20, REDACT_OPENAI_KEY},
 	/* a Kerberos keytab (0x05 0x02, then the first entry's length) */
-	{ "BQIAAA", B_B64, 40, REDACT_KERBEROS_KEYTAB },
+	{"BQIAAA", B_B64, 40, REDACT_KERBEROS_KEYTAB},
 };
 
 static bool is_alnum(int c)
