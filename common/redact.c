@@ -545,8 +545,8 @@ static size_t digit_in_word(struct scan *s, size_t i)
 		redact_emit(s, i - 2, e, REDACT_PRIVATE_KEY);
 		return e;
 	}
-	if (c != 'i' && !(c >= 'a' && c <= 'f'))
-		return 0; /* most words: container_16..., ip-10-0-1-17 */
+	if (c == 'S')
+		return 0;
 	while (j > s->copied && i - j < 32 &&
 	       (redact_is_digit(in[j - 1]) ||
 		(in[j - 1] >= 'a' && in[j - 1] <= 'f')))
@@ -560,14 +560,16 @@ static size_t digit_in_word(struct scan *s, size_t i)
 static size_t on_digit(struct scan *s, size_t i)
 {
 	size_t e = i;
+	char c = i > 0 ? s->in[i - 1] : ' ';
 
-	if (i > 0 && IS(s, s->in[i - 1], C_NUMCTX) && (e = digit_in_word(s, i)))
-		return e;
-	e = i;
-	if ((i > 0 && IS(s, s->in[i - 1], C_NUMCTX)) || s->in[i] < '2' ||
-	    s->in[i] > '6') {
-		while (e < s->len && redact_is_digit(s->in[e]))
-			e++;
+	if (IS(s, c, C_NUMCTX) || s->in[i] < '2' || s->in[i] > '6') {
+		/* only a word ending in S (LS0t...), i (dapi...) or a hex
+		 * letter can be a token's start */
+		if ((c == 'S' || c == 'i' || (c >= 'a' && c <= 'f')) &&
+		    (e = digit_in_word(s, i)))
+			return e;
+		for (e = i; e < s->len && redact_is_digit(s->in[e]); e++)
+			;
 		return e;
 	}
 	if (redact_card_at(s->in, s->len, i, &e))
@@ -655,14 +657,15 @@ static void pend_carry(struct redact_stream *st, const struct scan *s)
 static void scan_from(struct scan *s, size_t i)
 {
 	const unsigned char *cls = s->r->cls;
-	const char *in = s->in;
-	size_t len = s->len;
+	const unsigned char *in = (const unsigned char *)s->in, *p;
+	const unsigned char *end = in + s->len;
 
 	for (;;) {
-		while (i < len && !(cls[(unsigned char)in[i]] & C_TRIG))
-			i++;
-		if (i >= len)
+		for (p = in + i; p < end && !(cls[*p] & C_TRIG); p++)
+			;
+		if (p >= end)
 			break;
+		i = (size_t)(p - in);
 		s->lo = i;
 		i = dispatch(s, i);
 	}

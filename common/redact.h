@@ -20,16 +20,35 @@
  *                          secret.key, client_secret; token, access_token;
  *                          api_key, apikey; private_key; X-Amz-Signature,
  *                          sig), case-insensitive, as key=value, key: value,
- *                          "key": "value", key -> value, --key value
+ *                          "key": "value", key -> value, --key value, and
+ *                          as Spark and Hadoop echo configuration:
+ *                          (key,value) tuples, <name>key</name><value>v,
+ *                          {"key":"k","value":"v"} and name:/value: pairs
+ *                          (also over the next lines), "key   value"
+ *                          properties-file lines; JSON's short "pass" and
+ *                          "pw"; ODBC's ;PWD= and braced {values}; Oracle's
+ *                          user/password@//host, @(DESCRIPTION=...),
+ *                          @host:port/service
  *                          An unquoted value ends at white space or one of
  *                          & ; , ) [ ] } < > \ " '; a quoted one at its
  *                          closing quote. Placeholders (N/A, null, "****",
  *                          ${VAR}) and our own markers are left alone, so
  *                          redacting twice changes nothing.
- *   private_key            also the lines of a PEM "PRIVATE KEY" block
+ *   private_key            also the lines of a PEM "PRIVATE KEY" block, a
+ *                          block written inline with \n escapes after any
+ *                          key, and one encoded in base64 (LS0tLS1CRUdJTi)
  *   email                  e-mail addresses (not Kerberos REALMs)
  *   credit_card            13-19 digits with a card-network prefix, grouped
  *                          or not, that pass the Luhn check
+ *   github_token slack_token stripe_key databricks_token google_api_key
+ *   openai_key jwt kerberos_keytab
+ *                          vendor tokens found bare, by their documented
+ *                          prefix and body (redact_match.h): ghp_ ...
+ *                          github_pat_, xoxb- ..., sk_live_ rk_live_ ...,
+ *                          dapi + 32 hex, AIza..., sk-..., eyJ...eyJ...,
+ *                          a keytab's base64 (BQIAAA...)
+ *   ssn                    a US social security number after an SSN label
+ *                          (SSN:, ssn=, social_security_number)
  *
  * Extra rules (PCRE2 patterns from the agent config, redact_rules.h) run
  * after the built-in pass, over its output, only when configured; they
