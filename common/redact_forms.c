@@ -11,18 +11,31 @@
 #include "util.h"
 
 /* (spark.hadoop.fs.s3a.secret.key,VALUE), as SparkConf.getAll and
- * spark-submit --verbose print a conf: the ',' at i. */
+ * spark-submit --verbose print a conf, and ('key', 'value'), as PySpark's
+ * getConf().getAll() does: the ',' at i. A key without a dot needs the
+ * value right after the ',' ("(password, user)" is prose). */
 size_t redact_on_comma(struct scan *s, size_t i)
 {
 	const char *in = s->in;
-	size_t j = i;
+	size_t j = i, ke = i;
+	char q = 0;
 	int kind;
 
-	while (j > s->copied && i - j < KEY_MAX && IS(s, in[j - 1], C_KEY))
+	if (i > 0 && (in[i - 1] == '\'' || in[i - 1] == '"'))
+		q = in[--ke];
+	for (j = ke;
+	     j > s->copied && ke - j < KEY_MAX && IS(s, in[j - 1], C_KEY); j--)
+		;
+	if (q && j > 0 && in[j - 1] == q)
 		j--;
-	if (j == i || j == 0 || in[j - 1] != '(')
+	else if (q)
 		return i + 1;
-	kind = redact_key_kind(in + j, i - j);
+	if (j == ke || j == 0 || in[j - 1] != '(')
+		return i + 1;
+	if (!q && i + 1 < s->len && is_blank(in[i + 1]) &&
+	    !memchr(in + j, '.', ke - j))
+		return i + 1;
+	kind = redact_key_kind(in + j + (q != 0), ke - j - (q != 0));
 	if (kind < 0 || kind == REDACT_AUTHORIZATION)
 		return i + 1;
 	s->lo = j - 1;
