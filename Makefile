@@ -18,7 +18,8 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wstrict-prototypes -Wvla \
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
 	-Icommon -Ischeduler -Iagent -Itests/unit/lib
-LIBS := -lnng -lmsgpackc -lrocksdb -lcurl -lssl -lcrypto -lz -lpthread -lm
+LIBS := -lnng -lmsgpackc -lrocksdb -lcurl -lssl -lcrypto -lz -lpcre2-8 \
+	-lpthread -lm
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
@@ -77,7 +78,7 @@ bin/sparkpilot-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcomm
 # is refused at start. glibc warns that getaddrinfo would load NSS modules
 # at run time; the "files" and "dns" sources are built into glibc 2.34+.
 STATIC_AGENT_LIBS := -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lmsgpackc -lz \
-	-lcrypto -lpthread -lm
+	-lcrypto -lpcre2-8 -lpthread -lm
 $(BUILD)/static/sparkrest.o: agent/sparkrest.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DSP_STATIC_AGENT -c $< -o $@

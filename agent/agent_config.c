@@ -13,12 +13,25 @@
 #define A_STR(f) SETTING_STR(struct agent_config, f)
 #define A_INT(f, lo, hi) SETTING_INT(struct agent_config, f, lo, hi)
 
-/* A rule is compiled once here, so a bad one stops the start with its
- * line in the config file. */
+/* Bytes of one rule line: the agent's work loop copies each rule into a
+ * buffer of one more. */
+#define RULE_MAX 319
+
+/* A rule is compiled once here, within the bounds of common/redact_rules.h,
+ * so a bad one (or one that would exhaust memory or backtrack without
+ * end) stops the start with its line in the config file. */
 static int check_redact_rule(const char *value, char *err, size_t errlen)
 {
-	struct redactor *r = redactor_new();
-	int rc = redact_add_rule(r, value, err, errlen);
+	struct redactor *r;
+	int rc;
+
+	if (strlen(value) > RULE_MAX) {
+		snprintf(err, errlen, "redact rule longer than %d bytes",
+			 RULE_MAX);
+		return -1;
+	}
+	r = redactor_new();
+	rc = redact_add_rule(r, value, err, errlen);
 	redactor_free(r);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "redact.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -17,6 +18,8 @@ struct runner {
 	pid_t pid;
 	int fd[3];               /* [1] stdout, [2] stderr */
 	struct strbuf partial[3];
+	bool drop[3];            /* dropping the rest of a line to its '\n' */
+	const struct redactor *redactor;
 	int64_t started, timeout_ms, grace_ms;
 	int64_t kill_at;         /* SIGKILL deadline after SIGTERM, or 0 */
 	int64_t exited_at;       /* when the child was reaped, or 0 */
@@ -115,6 +118,7 @@ struct runner *runner_start(const struct runner_spec *spec, char *err,
 	r->started = time_mono_ms();
 	r->timeout_ms = spec->timeout_ms;
 	r->grace_ms = spec->grace_ms;
+	r->redactor = spec->redactor;
 	r->why = RUNNER_EXITED;
 	return r;
 pipe_fail:
@@ -127,6 +131,22 @@ int runner_fd(const struct runner *r, int stream)
 	return stream == 1 || stream == 2 ? r->fd[stream] : -1;
 }
 
+/* How much of a line longer than RUNNER_MAX_LINE goes in the next piece
+ * (0: wait for more of it); whole: the line ends at len. */
+static size_t piece_len(struct runner *r, int stream, const char *p,
+			size_t len, bool whole)
+{
+	bool drop = false;
+	size_t n;
+
+	if (!r->redactor)
+		return RUNNER_MAX_LINE;
+	n = redact_split(r->redactor, p, len, RUNNER_MAX_LINE,
+			 RUNNER_HARD_LINE, whole, &drop);
+	r->drop[stream] = drop;
+	return n;
+}
+
 static void emit_lines(struct runner *r, int stream, runner_line_fn fn,
 		       void *ctx, bool eof)
 {
@@ -136,10 +156,28 @@ static void emit_lines(struct runner *r, int stream, runner_line_fn fn,
 		char *nl = memchr(sb->buf + start, '\n', sb->len - start);
 		size_t n = nl ? (size_t)(nl - (sb->buf + start))
 			      : sb->len - start;
-		if (!nl && n < RUNNER_MAX_LINE && !(eof && n > 0))
+		if (r->drop[stream]) {
+			/* the tail of a line whose secret went on too long */
+			start += n + (nl ? 1 : 0);
+			r->drop[stream] = !nl;
+			if (start >= sb->len)
+				break;
+			continue;
+		}
+		/* with a redactor, a piece of exactly the maximum must know
+		 * the next byte: a secret may go on there */
+		if (!nl && n < RUNNER_MAX_LINE + (r->redactor != NULL) &&
+		    !(eof && n > 0))
 			break;
-		if (n > RUNNER_MAX_LINE)
-			n = RUNNER_MAX_LINE, nl = NULL;
+		if (n > RUNNER_MAX_LINE) {
+			size_t cut = piece_len(r, stream, sb->buf + start, n,
+					       nl || eof);
+			if (!cut)
+				break;
+			if (cut < n)
+				nl = NULL;
+			n = cut;
+		}
 		fn(ctx, stream, sb->buf + start, n);
 		start += n + (nl ? 1 : 0);
 		if (start >= sb->len)

@@ -13,6 +13,10 @@
 #include <sys/types.h>
 
 #define RUNNER_MAX_LINE 8192
+/* A piece may grow to this to keep a secret whole (runner_spec.redactor) */
+#define RUNNER_HARD_LINE (8 * RUNNER_MAX_LINE)
+
+struct redactor;
 
 struct runner_spec {
 	const char *path;   /* program to exec */
@@ -21,6 +25,11 @@ struct runner_spec {
 	char *const *envp;  /* NULL = inherit */
 	int64_t timeout_ms; /* 0 = none */
 	int64_t grace_ms;   /* SIGTERM -> SIGKILL */
+	/* Optional: lines longer than RUNNER_MAX_LINE are cut where its
+	 * built-in rules see no secret straddle the cut (redact_split), so
+	 * that redacting each piece alone hides the whole secret. Borrowed:
+	 * must outlive the runner. NULL: cut at RUNNER_MAX_LINE. */
+	const struct redactor *redactor;
 };
 
 enum runner_end { RUNNER_EXITED, RUNNER_TIMED_OUT, RUNNER_CANCELLED };
@@ -37,9 +46,12 @@ int runner_fd(const struct runner *r, int stream);
 typedef void (*runner_line_fn)(void *ctx, int stream, const char *line,
 			       size_t len);
 /* Reads what is available on stream without blocking and calls fn for each
- * complete line (without the newline; longer lines come in pieces of
- * RUNNER_MAX_LINE). At EOF the last partial line is delivered and the pipe
- * closed. 0, or -1 on a read error (the pipe is closed). */
+ * complete line (without the newline). Longer lines come in pieces of
+ * RUNNER_MAX_LINE, or, with a redactor, cut where no secret straddles:
+ * pieces of at most RUNNER_MAX_LINE, or up to RUNNER_HARD_LINE to keep a
+ * secret that starts a piece whole; the rest of a line whose secret is
+ * longer than that is dropped. At EOF the last partial line is delivered
+ * and the pipe closed. 0, or -1 on a read error (the pipe is closed). */
 int runner_read(struct runner *r, int stream, runner_line_fn fn, void *ctx);
 /* SIGTERM to the whole process group now, SIGKILL after grace_ms. */
 void runner_cancel(struct runner *r, int64_t now_mono);

@@ -156,8 +156,14 @@ static void error_line(struct spark_watch *w, const char *s, size_t len)
 		return;
 	if (find(s, len, "\tat ") || !strncmp(s, "at ", 3))
 		return;
-	if (len >= sizeof(w->last_error))
+	if (len >= sizeof(w->last_error)) {
+		/* The reason built from this is redacted later: a cut inside
+		 * a word could keep part of a token too short for its rule to
+		 * know. Cut at a blank; a line without one keeps nothing. */
 		len = sizeof(w->last_error) - 1;
+		while (len > 0 && !isspace((unsigned char)s[len]))
+			len--;
+	}
 	memcpy(w->last_error, s, len);
 	w->last_error[len] = '\0';
 	for (char *c = w->last_error; *c; c++)

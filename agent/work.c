@@ -342,6 +342,7 @@ void work_start(struct work *w, const msgpack_object *lease)
 	spec.workdir = workdir;
 	spec.timeout_ms = (int64_t)timeout_s * 1000;
 	spec.grace_ms = w->cfg->kill_grace_ms;
+	spec.redactor = w->redactor; /* long lines cut where no secret is */
 	j->runner = runner_start(&spec, err, sizeof(err));
 	free_argv(argv);
 	if (!j->runner) {

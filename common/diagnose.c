@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "redact.h"
+#include "strbuf.h"
 #include "util.h"
 
 /* ---- signatures ---- */
@@ -282,6 +284,10 @@ struct diagnoser {
 	bool exited;
 	int wait_status;
 	struct diagnosis result;
+	/* kept across resets: the built-in redaction rules, and a line
+	 * redacted before a window of it is cut */
+	struct redactor *red;
+	struct strbuf red_line;
 };
 
 /* What one pass over a line found. */
@@ -469,6 +475,27 @@ static void excerpt(char *out, const char *s, size_t len, size_t at)
 	out[o] = '\0';
 }
 
+/* The excerpt of a line is cut from the line redacted whole: a window
+ * cut first could show a secret whose key name it left out. at is where
+ * category cat's signature is (-1: none, the window starts the line). */
+static void redacted_excerpt(struct diagnoser *d, char *out, int cat,
+			     const char *s, size_t len, size_t at)
+{
+	struct scan sc;
+
+	strbuf_reset(&d->red_line);
+	if (redact_line(d->red, NULL, s, len, &d->red_line)) {
+		s = d->red_line.buf;
+		len = d->red_line.len;
+		/* the signature moved with the text before it */
+		scan_line(&sc, s, len);
+		at = cat >= 0 && sc.spec == cat	  ? sc.spec_at
+		     : cat >= 0 && sc.wrap == cat ? sc.wrap_at
+						  : 0;
+	}
+	excerpt(out, s, len, at);
+}
+
 static void keep(struct diagnoser *d, int cat, unsigned char weight,
 		 const char *s, size_t len, size_t at)
 {
@@ -477,7 +504,7 @@ static void keep(struct diagnoser *d, int cat, unsigned char weight,
 		return;
 	c->line_no = d->nlines;
 	c->weight = weight;
-	excerpt(c->text, s, len, at);
+	redacted_excerpt(d, c->text, cat, s, len, at);
 }
 
 /* ---- line context: records, weights, traceback, waiting ---- */
@@ -589,7 +616,7 @@ static void track_state(struct diagnoser *d, const struct scan *sc,
 	if (d->wait_first_s < 0)
 		d->wait_first_s = t;
 	d->wait_line.line_no = d->nlines;
-	excerpt(d->wait_line.text, s, len, 0);
+	redacted_excerpt(d, d->wait_line.text, -1, s, len, 0);
 }
 
 /* After "Traceback (most recent call last):", the first line that is not
@@ -723,26 +750,37 @@ const struct diagnosis *diagnose_result(struct diagnoser *d)
 
 struct diagnoser *diagnoser_new(void)
 {
-	struct diagnoser *d = xmalloc(sizeof(*d));
+	struct diagnoser *d = xcalloc(1, sizeof(*d));
 	pthread_once(&tables_once, build_tables);
 	d->wait_min_seconds = DIAGNOSE_WAIT_SECONDS;
 	d->wait_min_reports = DIAGNOSE_WAIT_REPORTS;
+	d->red = redactor_new();
+	strbuf_init(&d->red_line, 0);
 	diagnoser_reset(d);
 	return d;
 }
 
 void diagnoser_free(struct diagnoser *d)
 {
+	if (!d)
+		return;
+	redactor_free(d->red);
+	strbuf_release(&d->red_line);
 	free(d);
 }
 
 void diagnoser_reset(struct diagnoser *d)
 {
 	unsigned seconds = d->wait_min_seconds, reports = d->wait_min_reports;
+	struct redactor *red = d->red;
+	struct strbuf line = d->red_line;
+
 	memset(d, 0, sizeof(*d));
 	d->wait_min_seconds = seconds;
 	d->wait_min_reports = reports;
 	d->wait_first_s = d->wait_last_s = -1;
+	d->red = red;
+	d->red_line = line;
 }
 
 void diagnose_set_wait_limits(struct diagnoser *d, unsigned seconds,

@@ -7,7 +7,12 @@
  *
  * Streaming: feed each output line as it arrives (any bytes, any length),
  * then the exit status, then read the result. Memory is fixed at
- * diagnoser_new(): one best line per category, whatever the input size.
+ * diagnoser_new(): one best line per category, whatever the input size,
+ * and one buffer as long as the longest line kept.
+ *
+ * The lines kept are redacted with the built-in rules (common/redact.h)
+ * before a window of a long one is cut: a window cut first could keep a
+ * secret and leave out the key name that marks it.
  *
  * How a line is chosen:
  *  - Within a line the rightmost specific signature wins (Spark prints the
@@ -95,9 +100,9 @@ struct diagnosis {
 	const char *category; /* static: "executor_oom", ..., "unknown" */
 	const char *hint;     /* static: one or two full sentences */
 	bool retryable;	      /* as diagnose_retryable(category) */
-	/* The deciding line: trimmed, control bytes as spaces, invalid UTF-8
-	 * as '?', and if longer than DIAGNOSE_LINE_MAX - 1 a window around
-	 * the signature with "..." at the cut ends. "" when nothing decided;
+	/* The deciding line: redacted, trimmed, control bytes as spaces,
+	 * invalid UTF-8 as '?', and if longer than DIAGNOSE_LINE_MAX - 1 a
+	 * window around the signature with "..." at the cut ends. "" when nothing decided;
 	 * "spark-submit exited with status 101" when only the exit did. */
 	char line[DIAGNOSE_LINE_MAX];
 	uint64_t line_no; /* 1-based; 0 when decided by no line */
@@ -106,7 +111,8 @@ struct diagnosis {
 struct diagnoser;
 
 /* A new diagnoser with the default limits; aborts on OOM (xmalloc). Free
- * with diagnoser_free. It allocates nothing more afterwards. */
+ * with diagnoser_free (NULL is fine). Afterwards it allocates only to
+ * redact a line longer than any kept before. */
 struct diagnoser *diagnoser_new(void);
 void diagnoser_free(struct diagnoser *d);
 /* Forgets everything seen (keeps the wait limits), for the next run. */

@@ -1,6 +1,7 @@
 /*
  * redact.c - edge redaction (redact.h). One pass over each line: a table
- * marks the trigger bytes ('=', ':', '>', '@', '-', 'A', 'B'/'b', digits),
+ * marks the trigger bytes ('=', ':', '>', '@', '-', ',', '_', 'A', 'B'/'b',
+ * 'J', digits),
  * everything else is skipped a byte at a time without a branch into a
  * handler. A handler looks around its trigger (back for a key name, ahead
  * for a value) and either emits a redaction or says where to go on from;
@@ -9,107 +10,27 @@
  */
 #include "redact.h"
 
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "redact_match.h"
+#include "redact_int.h"
+#include "redact_rules.h"
 #include "util.h"
 
-#define KEY_MAX 256	   /* bytes of a key name looked at, from its end */
-#define EMAIL_LOCAL_MAX 64 /* RFC 5321 limits */
-#define PEM_MAX_LINES 400  /* no key is longer: an unclosed block ends here */
-
-/* Character classes, one bit each, in redactor->cls. */
-enum {
-	C_TRIG = 1 << 0,  /* the scanner looks closer */
-	C_KEY = 1 << 1,	  /* key name: [A-Za-z0-9._-] */
-	C_ALNUM = 1 << 2, /* [A-Za-z0-9] */
-	C_LOCAL = 1 << 3, /* e-mail local part: [A-Za-z0-9._%+-] */
-	C_VEND = 1 << 4,  /* ends an unquoted value */
-	C_TOK = 1 << 5,	  /* bearer token (RFC 6750): [A-Za-z0-9._~+/=-] */
-	C_NUMCTX = 1 << 6 /* before a digit, makes it part of a word */
-};
-
-static const char *const builtin_kinds[REDACT_BUILTIN_KINDS] = {
-	[REDACT_AWS_ACCESS_KEY_ID] = "aws_access_key_id",
-	[REDACT_AWS_SECRET_ACCESS_KEY] = "aws_secret_access_key",
-	[REDACT_AUTHORIZATION] = "authorization",
-	[REDACT_BEARER_TOKEN] = "bearer_token",
-	[REDACT_URL_PASSWORD] = "url_password",
-	[REDACT_PASSWORD] = "password",
-	[REDACT_SECRET] = "secret",
-	[REDACT_TOKEN] = "token",
-	[REDACT_API_KEY] = "api_key",
-	[REDACT_SIGNATURE] = "signature",
-	[REDACT_PRIVATE_KEY] = "private_key",
-	[REDACT_EMAIL] = "email",
-	[REDACT_CREDIT_CARD] = "credit_card",
-};
-
-struct extra_rule {
-	regex_t re;
-	unsigned kind;
-};
-
-struct redactor {
-	unsigned char cls[256];
-	unsigned nkinds;
-	char kinds[REDACT_MAX_KINDS][REDACT_KIND_MAX_LEN + 1];
-	size_t nrules;
-	struct extra_rule rules[REDACT_MAX_RULES];
-};
-
-/* One line being scanned: in[0..copied) is already in out. */
-struct scan {
-	const struct redactor *r;
-	struct redact_stream *st;
-	const char *in;
-	size_t len;
-	size_t copied;
-	struct strbuf *out;
-	size_t n; /* redactions in this line */
-};
-
-#define IS(s, c, f) ((s)->r->cls[(unsigned char)(c)] & (f))
-
-static bool is_upper_or_digit(int c)
+void redact_span(struct scan *s, size_t lo, size_t to)
 {
-	return (c >= 'A' && c <= 'Z') || redact_is_digit(c);
+	struct redact_spans *sp = s->spans;
+	if (!sp)
+		return;
+	sp->span = xgrow(sp->span, &sp->alloc, sp->n + 1, sizeof(*sp->span));
+	sp->span[sp->n][0] = lo;
+	sp->span[sp->n++][1] = to;
 }
 
-static bool is_blank(int c)
+void redact_emit(struct scan *s, size_t from, size_t to, unsigned kind)
 {
-	return c == ' ' || c == '\t';
-}
-
-static bool ci_prefix(const char *p, size_t n, const char *lit)
-{
-	size_t l = strlen(lit);
-	return n >= l && redact_ci_eq(p, l, lit);
-}
-
-static bool all_digits(const char *p, size_t n)
-{
-	size_t i;
-	for (i = 0; i < n; i++)
-		if (!redact_is_digit(p[i]))
-			return false;
-	return n > 0;
-}
-
-static bool all_blank(const char *p, size_t n)
-{
-	size_t i;
-	for (i = 0; i < n; i++)
-		if (!is_blank(p[i]) && p[i] != '\r')
-			return false;
-	return true;
-}
-
-static void emit(struct scan *s, size_t from, size_t to, unsigned kind)
-{
+	redact_span(s, s->lo < from ? s->lo : from, to);
 	strbuf_add(s->out, s->in + s->copied, from - s->copied);
 	strbuf_add(s->out, REDACT_MARK, REDACT_MARK_LEN);
 	strbuf_addstr(s->out, s->r->kinds[kind]);
@@ -142,7 +63,7 @@ static size_t quote_end(const struct scan *s, size_t vs, char q, bool esc)
 
 /* Finds the value starting at or after v (blanks skipped, optionally
  * quoted): [*vs, *ve). Returns false if there is none. */
-static bool value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
+bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		     bool *quoted)
 {
 	const char *in = s->in;
@@ -174,20 +95,93 @@ static bool value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 	return true;
 }
 
-/* Redacts the value of a secret-like key; returns where to go on. */
-static size_t keyed_value(struct scan *s, size_t v, int kind)
+/* An unquoted value that is a whole PEM block written on one line
+ * ("key=-----BEGIN ... PRIVATE KEY-----\nMII...\n-----END ...-----"):
+ * its end past the END marker, or 0 (no END here: on_pem's). */
+static size_t pem_value_end(const struct scan *s, size_t vs)
 {
-	size_t vs, ve;
-	bool quoted;
-	if (!value_at(s, v, &vs, &ve, &quoted))
-		return s->len;
-	if (redact_placeholder(s->in + vs, ve - vs))
-		return vs > v ? vs : v;
+	const char *in = s->in, *end, *dash;
+	size_t e;
+
+	end = memmem(in + vs, s->len - vs, "-----END", 8);
+	if (!end)
+		return 0;
+	e = (size_t)(end - in) + 8;
+	dash = memmem(in + e, s->len - e < 64 ? s->len - e : 64, "-----", 5);
+	return dash ? (size_t)(dash - in) + 5 : e;
+}
+
+/* ODBC's braced value, PWD={p@ss;word}: its end past the '}' (a "}}"
+ * inside stands for one '}'), or 0 if it is not one. */
+static size_t brace_value_end(const struct scan *s, size_t vs)
+{
+	size_t j;
+	for (j = vs + 1; j < s->len; j++) {
+		if (s->in[j] == '"')
+			return 0; /* a JSON object, scanned member by member */
+		if (s->in[j] != '}')
+			continue;
+		if (j + 1 < s->len && s->in[j + 1] == '}')
+			j++;
+		else
+			return j + 1;
+	}
+	return 0;
+}
+
+/* Whether a value of kind has the shape that kind needs: only SSNs and
+ * keytab blobs are named by keys that also hold harmless values. */
+static bool shape_ok(const struct scan *s, size_t vs, size_t ve, int kind)
+{
+	if (kind == REDACT_SSN)
+		return redact_ssn_shape(s->in + vs, ve - vs);
+	if (kind == REDACT_KERBEROS_KEYTAB)
+		return redact_b64_blob_shape(s->in + vs, ve - vs);
+	return true;
+}
+
+bool redact_value_emit(struct scan *s, size_t vs, size_t ve, int kind)
+{
+	if (redact_placeholder(s->in + vs, ve - vs) ||
+	    !shape_ok(s, vs, ve, kind))
+		return false;
 	if (kind == REDACT_AWS_SECRET_ACCESS_KEY &&
 	    !redact_aws_secret_shape(s->in + vs, ve - vs))
 		kind = REDACT_SECRET;
-	emit(s, vs, ve, (unsigned)kind);
-	return ve;
+	redact_emit(s, vs, ve, (unsigned)kind);
+	return true;
+}
+
+/* Redacts the value of a secret-like key; returns where to go on. */
+size_t redact_keyed_value(struct scan *s, size_t v, int kind)
+{
+	size_t vs, ve, e;
+	bool quoted;
+	if (!redact_value_at(s, v, &vs, &ve, &quoted)) {
+		redact_span(s, s->lo, s->len); /* its value may come next */
+		return s->len;
+	}
+	if (!quoted && s->len - vs > 11 &&
+	    !memcmp(s->in + vs, "-----BEGIN ", 11)) {
+		if (!(e = pem_value_end(s, vs)))
+			return vs; /* a block over lines: on_pem's */
+		redact_emit(s, vs, e, REDACT_PRIVATE_KEY);
+		return e;
+	}
+	if (!quoted && s->in[vs] == '{' && vs > 0 && s->in[vs - 1] == '=' &&
+	    (e = brace_value_end(s, vs)) && kind != REDACT_SSN &&
+	    kind != REDACT_KERBEROS_KEYTAB) {
+		redact_emit(s, vs, e, (unsigned)kind);
+		return e;
+	}
+	/* "SSN: 536 22 1234": the blanks are part of it */
+	if (kind == REDACT_SSN && !quoted && s->len - vs >= 11 &&
+	    redact_ssn_shape(s->in + vs, 11) &&
+	    (s->len - vs == 11 || !IS(s, s->in[vs + 11], C_ALNUM)))
+		ve = vs + 11;
+	if (redact_value_emit(s, vs, ve, kind))
+		return ve;
+	return vs > v ? vs : v;
 }
 
 /* Authorization: SCHEME CREDENTIALS. The scheme is kept; credentials are
@@ -200,7 +194,7 @@ static size_t auth_value(struct scan *s, size_t v)
 	int scheme;
 	bool quoted;
 
-	if (!value_at(s, v, &vs, &ve, &quoted))
+	if (!redact_value_at(s, v, &vs, &ve, &quoted))
 		return s->len;
 	if (!quoted)
 		ve = s->len; /* the header value runs to the end of the line */
@@ -222,7 +216,7 @@ static size_t auth_value(struct scan *s, size_t v)
 	}
 	if (redact_placeholder(in + cs, ce - cs))
 		return cs > v ? cs : v;
-	emit(s, cs, ce, REDACT_AUTHORIZATION);
+	redact_emit(s, cs, ce, REDACT_AUTHORIZATION);
 	return ce;
 }
 
@@ -245,15 +239,71 @@ static size_t on_keyed(struct scan *s, size_t kend, size_t v)
 	ke = j;
 	while (j > 0 && ke - j < KEY_MAX && IS(s, in[j - 1], C_KEY))
 		j--;
+	s->lo = j;
 	kind = redact_key_kind(in + j, ke - j);
+	if (kind < 0)
+		kind = redact_context_kind(s, j, ke, ke < kend, v);
 	if (kind < 0)
 		return v;
 	if (kind == REDACT_AUTHORIZATION)
 		return auth_value(s, v);
-	return keyed_value(s, v, kind);
+	return redact_keyed_value(s, v, kind);
 }
 
 /* ---- triggers ----------------------------------------------------- */
+
+/* A word starts at t: no letter, digit or '_' just before it. */
+static bool word_start(const struct scan *s, size_t t)
+{
+	return t >= s->copied && (t == 0 || !(IS(s, s->in[t - 1], C_ALNUM) ||
+					      s->in[t - 1] == '_'));
+}
+
+/* A vendor's token at t: redacted, and where to go on; 0 if none. */
+static size_t vendor(struct scan *s, size_t t)
+{
+	size_t e;
+	int kind;
+
+	if (!word_start(s, t) ||
+	    (kind = redact_vendor_token(s->in, s->len, t, &e)) < 0)
+		return 0;
+	s->lo = t;
+	redact_emit(s, t, e, (unsigned)kind);
+	return e;
+}
+
+/* ghp_ gho_ ... github_pat_, sk_live_ rk_test_ ..., whsec_ */
+static size_t on_underscore(struct scan *s, size_t i)
+{
+	const char *in = s->in;
+	size_t e = 0;
+
+	if (i >= 3 && in[i - 3] == 'g' && in[i - 2] == 'h')
+		e = vendor(s, i - 3);
+	else if (i >= 2 && in[i - 1] == 'k' &&
+		 (in[i - 2] == 's' || in[i - 2] == 'r'))
+		e = vendor(s, i - 2);
+	else if (i >= 6 && !memcmp(in + i - 6, "github", 6))
+		e = vendor(s, i - 6);
+	else if (i >= 5 && !memcmp(in + i - 5, "whsec", 5))
+		e = vendor(s, i - 5);
+	return e ? e : i + 1;
+}
+
+/* eyJ...: a JSON Web Token on its own (after "Bearer" it is that
+ * handler's). */
+static size_t on_jwt(struct scan *s, size_t i)
+{
+	size_t t = i - 2, e;
+
+	if (i < 2 || s->in[t] != 'e' || s->in[t + 1] != 'y' ||
+	    !word_start(s, t) || !redact_jwt_at(s->in, s->len, t, &e))
+		return i + 1;
+	s->lo = t;
+	redact_emit(s, t, e, REDACT_JWT);
+	return e;
+}
 
 static bool akia_at(const struct scan *s, size_t i, size_t end)
 {
@@ -270,9 +320,13 @@ static bool akia_at(const struct scan *s, size_t i, size_t end)
 
 static size_t on_akia(struct scan *s, size_t i)
 {
+	size_t e;
+
+	if (i + 1 < s->len && s->in[i + 1] == 'I' && (e = vendor(s, i)))
+		return e; /* AIza...: a Google API key */
 	if ((i > 0 && IS(s, s->in[i - 1], C_ALNUM)) || !akia_at(s, i, s->len))
 		return i + 1;
-	emit(s, i, i + 20, REDACT_AWS_ACCESS_KEY_ID);
+	redact_emit(s, i, i + 20, REDACT_AWS_ACCESS_KEY_ID);
 	return i + 20;
 }
 
@@ -282,6 +336,8 @@ static size_t on_bearer(struct scan *s, size_t i)
 	size_t j = i + 6, t;
 	bool digit = false;
 
+	if (i + 1 < s->len && in[i + 1] == 'Q' && (t = vendor(s, i)))
+		return t; /* BQIAAA...: a keytab */
 	if ((i > 0 && IS(s, in[i - 1], C_ALNUM)) ||
 	    !ci_prefix(in + i, s->len - i, "bearer") || j >= s->len ||
 	    !is_blank(in[j]))
@@ -293,8 +349,27 @@ static size_t on_bearer(struct scan *s, size_t i)
 	/* Real tokens are long and random; "Bearer authentication" is prose */
 	if (j - t < 8 || (!digit && j - t < 20))
 		return i + 6;
-	emit(s, t, j, REDACT_BEARER_TOKEN);
+	redact_emit(s, t, j, REDACT_BEARER_TOKEN);
 	return j;
+}
+
+/* scheme://TOKEN@host: a user that is a credential (long, letters and
+ * digits: GitHub's https://TOKEN@github.com), not a name like git@. */
+static bool token_user(const struct scan *s, size_t a, size_t at)
+{
+	bool digit = false, alpha = false;
+	size_t j;
+
+	if (at - a < 20)
+		return false;
+	for (j = a; j < at; j++) {
+		char c = s->in[j];
+		if (!IS(s, c, C_ALNUM) && c != '_' && c != '-')
+			return false;
+		digit |= redact_is_digit(c);
+		alpha |= !redact_is_digit(c) && IS(s, c, C_ALNUM);
+	}
+	return digit && alpha && !redact_already_redacted(s->in + a, at - a);
 }
 
 /* scheme://user:password@host - only the password goes. */
@@ -305,6 +380,9 @@ static size_t on_url(struct scan *s, size_t i)
 
 	if (i == 0 || !IS(s, in[i - 1], C_ALNUM))
 		return a;
+	for (j = i; j > s->copied && i - j < 32 && IS(s, in[j - 1], C_ALNUM);)
+		j--;
+	s->lo = j; /* the scheme: a URL cut there is still one */
 	for (j = a; j < s->len; j++) {
 		char c = in[j];
 		if (c == '/' || c == '?' || c == '#' || IS(s, c, C_VEND))
@@ -322,6 +400,13 @@ static size_t on_url(struct scan *s, size_t i)
 		if (j < s->len && in[j] == '@')
 			at = j;
 	}
+	if (at && !memchr(in + a, ':', at - a) && token_user(s, a, at)) {
+		int kind = redact_vendor_token(in, s->len, a, &j);
+		redact_emit(s, a, at,
+			    kind >= 0 && j == at ? (unsigned)kind
+						 : REDACT_TOKEN);
+		return at;
+	}
 	if (!at || !(colon = memchr(in + a, ':', at - a)))
 		return a;
 	ps = (size_t)(colon - in) + 1;
@@ -329,8 +414,8 @@ static size_t on_url(struct scan *s, size_t i)
 		return at;
 	/* s3a://AKIA...:SECRET@bucket: the user is an access key id */
 	if (akia_at(s, a, ps - 1))
-		emit(s, a, ps - 1, REDACT_AWS_ACCESS_KEY_ID);
-	emit(s, ps, at, REDACT_URL_PASSWORD);
+		redact_emit(s, a, ps - 1, REDACT_AWS_ACCESS_KEY_ID);
+	redact_emit(s, ps, at, REDACT_URL_PASSWORD);
 	return at;
 }
 
@@ -341,40 +426,23 @@ static size_t on_colon(struct scan *s, size_t i)
 	return on_keyed(s, i, i + 1);
 }
 
-/* jdbc:oracle:thin:user/password@host - the password before the '@'. */
-static bool oracle_password(const struct scan *s, size_t slash)
-{
-	size_t j = slash, from;
-	while (j > 0 && (IS(s, s->in[j - 1], C_KEY) || s->in[j - 1] == '$' ||
-			 s->in[j - 1] == '#'))
-		j--;
-	if (j == 0 || s->in[j - 1] != ':')
-		return false;
-	from = j > 40 ? j - 40 : 0;
-	return redact_ci_contains(s->in + from, j - from, "jdbc:oracle:");
-}
-
 static size_t on_at(struct scan *s, size_t i)
 {
 	const char *in = s->in;
 	size_t b = i, e;
 
+	if (redact_oracle_at(s, i))
+		return i + 1;
 	while (b > s->copied && i - b <= EMAIL_LOCAL_MAX &&
 	       IS(s, in[b - 1], C_LOCAL))
 		b--;
-	if (b == i || i - b > EMAIL_LOCAL_MAX)
-		return i + 1;
-	if (b > 0 && in[b - 1] == '/') {
-		/* URL user (scheme://user@host) or Oracle user/password@ */
-		if (oracle_password(s, b - 1) &&
-		    !redact_already_redacted(in + b, i - b))
-			emit(s, b, i, REDACT_PASSWORD);
-		return i + 1;
-	}
+	if (b == i || i - b > EMAIL_LOCAL_MAX || (b > 0 && in[b - 1] == '/'))
+		return i + 1; /* a URL's user: scheme://user@host */
 	if (in[b] == '.' || in[i - 1] == '.' ||
 	    !redact_email_domain(in, s->len, i + 1, &e))
 		return i + 1;
-	emit(s, b, e, REDACT_EMAIL);
+	s->lo = b;
+	redact_emit(s, b, e, REDACT_EMAIL);
 	return e;
 }
 
@@ -394,13 +462,15 @@ static size_t on_pem(struct scan *s, size_t i)
 		size_t e = (size_t)(end - in);
 		if (!all_blank(in + b, e - b) &&
 		    !redact_already_redacted(in + b, e - b))
-			emit(s, b, e, REDACT_PRIVATE_KEY);
+			redact_emit(s, b, e, REDACT_PRIVATE_KEY);
 		return e + 8;
 	}
 	if (!all_blank(in + b, s->len - b) &&
 	    !redact_already_redacted(in + b, s->len - b))
-		emit(s, b, s->len, REDACT_PRIVATE_KEY);
-	if (s->st) {
+		redact_emit(s, b, s->len, REDACT_PRIVATE_KEY);
+	/* a block written inline with \n escapes was cut short: it does
+	 * not go on in the next lines */
+	if (s->st && !memmem(in + b, s->len - b, "\\n", 2)) {
 		s->st->in_pem = true;
 		s->st->pem_lines = 0;
 	}
@@ -414,7 +484,7 @@ static size_t pem_continue(struct scan *s)
 	size_t e = end ? (size_t)(end - s->in) : s->len;
 
 	if (!all_blank(s->in, e) && !redact_already_redacted(s->in, e))
-		emit(s, 0, e, REDACT_PRIVATE_KEY);
+		redact_emit(s, 0, e, REDACT_PRIVATE_KEY);
 	if (end || ++s->st->pem_lines >= PEM_MAX_LINES)
 		s->st->in_pem = false;
 	return end ? e + 8 : s->len;
@@ -438,12 +508,20 @@ static size_t on_flag(struct scan *s, size_t i)
 	if (kind < 0 ||
 	    (v + 1 < s->len && s->in[v] == '-' && s->in[v + 1] == '-'))
 		return e;
-	return keyed_value(s, e, kind);
+	return redact_keyed_value(s, e, kind);
 }
 
 static size_t on_dash(struct scan *s, size_t i)
 {
 	const char *in = s->in;
+	size_t e;
+
+	if (i >= 4 && in[i - 4] == 'x' && in[i - 3] == 'o' &&
+	    in[i - 2] == 'x' && (e = vendor(s, i - 4)))
+		return e; /* xoxb-...: Slack */
+	if (i >= 2 && in[i - 2] == 's' && in[i - 1] == 'k' &&
+	    (e = vendor(s, i - 2)))
+		return e; /* sk-...: OpenAI-style */
 	if (s->len - i >= 11 && !memcmp(in + i, "-----BEGIN ", 11))
 		return on_pem(s, i);
 	if (i + 2 < s->len && in[i + 1] == '-' && IS(s, in[i + 2], C_ALNUM) &&
@@ -453,19 +531,49 @@ static size_t on_dash(struct scan *s, size_t i)
 	return i + 1;
 }
 
+/* The first digit of a word's run of digits: a Databricks token (dapi
+ * and 32 hex digits) or a base64 PEM key ("LS0t...") may start before. */
+static size_t digit_in_word(struct scan *s, size_t i)
+{
+	const char *in = s->in;
+	char c = in[i - 1];
+	size_t j = i, e;
+
+	if (c == 'S' && in[i] == '0' && i >= 2 && in[i - 2] == 'L' &&
+	    word_start(s, i - 2) && redact_b64_pem_at(in, s->len, i - 2, &e)) {
+		s->lo = i - 2;
+		redact_emit(s, i - 2, e, REDACT_PRIVATE_KEY);
+		return e;
+	}
+	if (c == 'S')
+		return 0;
+	while (j > s->copied && i - j < 32 &&
+	       (redact_is_digit(in[j - 1]) ||
+		(in[j - 1] >= 'a' && in[j - 1] <= 'f')))
+		j--;
+	if (j >= 4 && !memcmp(in + j - 4, "dapi", 4) && (e = vendor(s, j - 4)))
+		return e;
+	return 0;
+}
+
 /* A digit not inside a word: maybe a card number. */
 static size_t on_digit(struct scan *s, size_t i)
 {
 	size_t e = i;
+	char c = i > 0 ? s->in[i - 1] : ' ';
 
-	if ((i > 0 && IS(s, s->in[i - 1], C_NUMCTX)) || s->in[i] < '2' ||
-	    s->in[i] > '6') {
-		while (e < s->len && redact_is_digit(s->in[e]))
-			e++;
+	if (IS(s, c, C_NUMCTX) || s->in[i] < '2' || s->in[i] > '6') {
+		/* only a word ending in S (LS0t...), i (dapi...) or a hex
+		 * letter can be a token's start */
+		if ((c == 'S' || c == 'i' || (c >= 'a' && c <= 'f')) &&
+		    (e = digit_in_word(s, i)))
+			return e;
+		for (e = i; e < s->len && redact_is_digit(s->in[e]); e++)
+			;
 		return e;
 	}
 	if (redact_card_at(s->in, s->len, i, &e))
-		emit(s, i, e, REDACT_CREDIT_CARD);
+		redact_emit(s, i, e, REDACT_CREDIT_CARD);
 	return e;
 }
 
@@ -480,7 +588,13 @@ static size_t dispatch(struct scan *s, size_t i)
 		return on_colon(s, i);
 	case '>':
 		return i > 0 && s->in[i - 1] == '-' ? on_keyed(s, i - 1, i + 1)
-						    : i + 1;
+						    : redact_on_tag(s, i);
+	case ',':
+		return redact_on_comma(s, i);
+	case '_':
+		return on_underscore(s, i);
+	case 'J':
+		return on_jwt(s, i);
 	case '@':
 		return on_at(s, i);
 	case '-':
@@ -497,293 +611,172 @@ static size_t dispatch(struct scan *s, size_t i)
 
 /* ---- extra rules -------------------------------------------------- */
 
-/* Applies one extra rule to out->buf[base..]; returns its matches. */
-static size_t apply_rule(const struct redactor *r, const struct extra_rule *x,
-			 struct redact_stream *st, struct strbuf *out,
-			 size_t base, struct strbuf *tmp)
-{
-	const char *text = out->buf + base;
-	size_t len = out->len - base, pos = 0, copied = 0, n = 0;
-	regmatch_t m;
-
-	strbuf_reset(tmp);
-	while (pos <= len) {
-		m.rm_so = (regoff_t)pos;
-		m.rm_eo = (regoff_t)len;
-		if (regexec(&x->re, text, 1, &m,
-			    REG_STARTEND | (pos ? REG_NOTBOL : 0)))
-			break;
-		if (m.rm_eo == m.rm_so) { /* e.g. \< : step on */
-			pos = (size_t)m.rm_so + 1;
-			continue;
-		}
-		strbuf_add(tmp, text + copied, (size_t)m.rm_so - copied);
-		strbuf_addf(tmp, REDACT_MARK "%s]", r->kinds[x->kind]);
-		copied = pos = (size_t)m.rm_eo;
-		n++;
-		if (st)
-			st->counts[x->kind]++;
-	}
-	if (n) {
-		strbuf_add(tmp, text + copied, len - copied);
-		strbuf_setlen(out, base);
-		strbuf_add(out, tmp->buf, tmp->len);
-	}
-	return n;
-}
-
 static size_t apply_rules(const struct redactor *r, struct redact_stream *st,
 			  struct strbuf *out, size_t base)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	size_t i, n = 0;
-	for (i = 0; i < r->nrules; i++)
-		n += apply_rule(r, &r->rules[i], st, out, base, &tmp);
+
+	for (i = 0; i < r->nrules; i++) {
+		const struct extra_rule *x = &r->rules[i];
+		bool limited = false;
+		size_t k = redact_rule_apply(x->re, r->kinds[x->kind], out,
+					     base, &tmp, &limited);
+		n += k;
+		if (!st)
+			continue;
+		st->counts[x->kind] += k;
+		if (limited && !st->rule_limit_hits++)
+			log_warn("redact rule '%s' reached its match limit on "
+				 "a line: the rest of that line is redacted",
+				 r->kinds[x->kind]);
+	}
 	strbuf_release(&tmp);
 	return n;
 }
 
 /* ---- the API ------------------------------------------------------ */
 
+/* A member naming a secret (<name>fs.s3a.secret.key</name>, YAML "name:
+ * DB_PASSWORD") may have its value on one of the next lines. */
+#define PEND_LINES 3
+
+static void pend_carry(struct redact_stream *st, const struct scan *s)
+{
+	if (s->pend < 0) {
+		st->pend_lines = 0;
+	} else if (s->pend_new) {
+		st->pend_kind = (unsigned char)s->pend;
+		st->pend_lines = PEND_LINES;
+	} else if (st->pend_lines) {
+		st->pend_lines--;
+	}
+}
+
+/* Runs the triggers over s->in from i. */
+static void scan_from(struct scan *s, size_t i)
+{
+	const unsigned char *cls = s->r->cls;
+	const unsigned char *in = (const unsigned char *)s->in, *p;
+	const unsigned char *end = in + s->len;
+
+	for (;;) {
+		for (p = in + i; p < end && !(cls[*p] & C_TRIG); p++)
+			;
+		if (p >= end)
+			break;
+		i = (size_t)(p - in);
+		s->lo = i;
+		i = dispatch(s, i);
+	}
+}
+
 size_t redact_line(const struct redactor *r, struct redact_stream *st,
 		   const char *in, size_t len, struct strbuf *out)
 {
-	struct scan s = {r, st, in, len, 0, out, 0};
-	const unsigned char *cls = r->cls;
+	struct scan s = {r, st, in, len, 0, out, 0, -1, false, 0, NULL};
 	size_t i = 0, base = out->len;
 
 	if (!len)
 		return 0; /* nothing to hide; in may be NULL */
+	if (st && st->pend_lines)
+		s.pend = st->pend_kind;
 	if (st && st->in_pem)
 		i = pem_continue(&s);
-	for (;;) {
-		while (i < len && !(cls[(unsigned char)in[i]] & C_TRIG))
-			i++;
-		if (i >= len)
-			break;
-		i = dispatch(&s, i);
-	}
+	else
+		i = redact_props_line(&s);
+	scan_from(&s, i);
 	strbuf_add(out, in + s.copied, len - s.copied);
+	if (st)
+		pend_carry(st, &s);
 	if (r->nrules)
 		s.n += apply_rules(r, st, out, base);
 	return s.n;
 }
 
-static void set_class(unsigned char *cls, const char *chars, unsigned flag)
+/* ---- cutting long lines ------------------------------------------- */
+
+/* Scans in[0..len) and records where constructs lie. */
+static void find_spans(const struct redactor *r, const char *in, size_t len,
+		       struct redact_spans *sp)
 {
-	for (; *chars; chars++)
-		cls[(unsigned char)*chars] |= flag;
+	struct strbuf scratch = STRBUF_INIT;
+	struct scan s = {r, NULL, in, len, 0, &scratch, 0, -1, false, 0, sp};
+
+	sp->n = 0;
+	scan_from(&s, redact_props_line(&s));
+	strbuf_release(&scratch);
 }
 
-struct redactor *redactor_new(void)
+static bool cut_after(char c)
 {
-	struct redactor *r = xcalloc(1, sizeof(*r));
-	int c;
+	return is_blank(c) || c == ',' || c == ';' || c == '&';
+}
 
-	for (c = 0; c < 256; c++) {
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			     redact_is_digit(c);
-		if (alnum)
-			r->cls[c] |=
-				C_ALNUM | C_KEY | C_LOCAL | C_TOK | C_NUMCTX;
-		if (redact_is_digit(c))
-			r->cls[c] |= C_TRIG;
-		if (c < 0x20 && c != '\t')
-			r->cls[c] |= C_VEND;
+/* Moves c back before every construct that straddles it. */
+static size_t before_spans(const struct redact_spans *sp, size_t c)
+{
+	bool moved = true;
+	while (moved) {
+		moved = false;
+		for (size_t k = 0; k < sp->n; k++)
+			if (sp->span[k][0] < c && c < sp->span[k][1]) {
+				c = sp->span[k][0];
+				moved = true;
+			}
 	}
-	set_class(r->cls, "=:>@-ABb", C_TRIG);
-	set_class(r->cls, "._-", C_KEY);
-	set_class(r->cls, "._%+-", C_LOCAL);
-	set_class(r->cls, " \t\"'&;,)[]}<>\\", C_VEND);
-	set_class(r->cls, "._~+/=-", C_TOK);
-	set_class(r->cls, "_.-", C_NUMCTX);
-	for (c = 0; c < REDACT_BUILTIN_KINDS; c++)
-		snprintf(r->kinds[c], sizeof(r->kinds[c]), "%s",
-			 builtin_kinds[c]);
-	r->nkinds = REDACT_BUILTIN_KINDS;
-	return r;
+	return c;
 }
 
-void redactor_free(struct redactor *r)
+/* The end of the construct that starts the line and straddles max. */
+static size_t first_span_end(const struct redact_spans *sp, size_t max)
 {
-	size_t i;
-	if (!r)
-		return;
-	for (i = 0; i < r->nrules; i++)
-		regfree(&r->rules[i].re);
-	free(r);
+	size_t end = 0;
+	for (size_t k = 0; k < sp->n; k++)
+		if (sp->span[k][0] == 0 && sp->span[k][1] > max &&
+		    sp->span[k][1] > end)
+			end = sp->span[k][1];
+	return end;
 }
 
-static unsigned kind_id(struct redactor *r, const char *name, size_t n)
+size_t redact_split(const struct redactor *r, const char *in, size_t len,
+		    size_t max, size_t hard, bool whole, bool *drop)
 {
-	unsigned k;
-	for (k = 0; k < r->nkinds; k++)
-		if (strlen(r->kinds[k]) == n && !memcmp(r->kinds[k], name, n))
-			return k;
-	memcpy(r->kinds[k], name, n);
-	r->kinds[k][n] = '\0';
-	r->nkinds++;
-	return k;
-}
+	struct redact_spans sp = {NULL, 0, 0};
+	size_t scanned = max + REDACT_SPLIT_AHEAD;
+	size_t c = max, b, end,
+	       floor = max > REDACT_SPLIT_BACK ? max - REDACT_SPLIT_BACK : 1;
 
-/* KIND: 1-32 of [A-Za-z0-9_.-]. 0, or -1 with the reason in err. */
-static int check_kind(const struct redactor *r, const char *kind, size_t klen,
-		      char *err, size_t errlen)
-{
-	size_t i;
-	if (!klen) {
-		snprintf(err, errlen, "redact rule: missing kind");
-		return -1;
-	}
-	if (klen > REDACT_KIND_MAX_LEN) {
-		snprintf(err, errlen, "redact rule: kind longer than %d",
-			 REDACT_KIND_MAX_LEN);
-		return -1;
-	}
-	for (i = 0; i < klen; i++) {
-		unsigned char c = (unsigned char)kind[i];
-		if (!(r->cls[c] & C_ALNUM) && c != '_' && c != '.' &&
-		    c != '-') {
-			snprintf(err, errlen,
-				 "redact rule: bad character in kind '%.*s' "
-				 "(use A-Z a-z 0-9 _ . -)",
-				 (int)klen, kind);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int redact_add_rule(struct redactor *r, const char *spec, char *err,
-		    size_t errlen)
-{
-	struct extra_rule *x;
-	const char *kind, *re;
-	size_t klen;
-	int rc;
-
-	while (is_blank(*spec))
-		spec++;
-	kind = spec;
-	klen = strcspn(kind, " \t");
-	for (re = kind + klen; is_blank(*re); re++)
+	*drop = false;
+	if (len <= max)
+		return len;
+	if (scanned > hard)
+		scanned = hard;
+	if (scanned > len)
+		scanned = len;
+	/* after a blank or separator: words (key names, tokens) stay whole */
+	for (b = max; b > floor && !cut_after(in[b - 1]); b--)
 		;
-	if (check_kind(r, kind, klen, err, errlen))
-		return -1;
-	if (!*re) {
-		snprintf(err, errlen, "redact rule '%.*s': missing regex",
-			 (int)klen, kind);
-		return -1;
+	if (cut_after(in[b - 1]))
+		c = b;
+	find_spans(r, in, scanned, &sp);
+	c = before_spans(&sp, c);
+	if (c == 0 && scanned < len && scanned < hard) {
+		/* a construct from the start goes past the look-ahead */
+		scanned = len < hard ? len : hard;
+		find_spans(r, in, scanned, &sp);
+		c = before_spans(&sp, max);
 	}
-	if (r->nrules == REDACT_MAX_RULES) {
-		snprintf(err, errlen, "redact rule: more than %d rules",
-			 REDACT_MAX_RULES);
-		return -1;
-	}
-	x = &r->rules[r->nrules];
-	rc = regcomp(&x->re, re, REG_EXTENDED);
-	if (rc) {
-		char why[128];
-		regerror(rc, &x->re, why, sizeof(why));
-		snprintf(err, errlen, "redact rule '%.*s': bad regex: %s",
-			 (int)klen, kind, why);
-		return -1;
-	}
-	/* Such a rule would match between any two bytes. */
-	if (!regexec(&x->re, "", 0, NULL, 0)) {
-		regfree(&x->re);
-		snprintf(err, errlen,
-			 "redact rule '%.*s': regex matches the empty string",
-			 (int)klen, kind);
-		return -1;
-	}
-	x->kind = kind_id(r, kind, klen);
-	r->nrules++;
-	return 0;
-}
-
-void redact_stream_init(struct redact_stream *st)
-{
-	memset(st, 0, sizeof(*st));
-}
-
-/* KEY=VALUE with a secret-like KEY: the whole value is the secret. */
-static bool secret_assignment(const struct redactor *r, const char *a,
-			      size_t *eq, int *kind)
-{
-	size_t k = 0;
-	while (a[k] && (r->cls[(unsigned char)a[k]] & C_KEY))
-		k++;
-	if (!k || a[k] != '=' ||
-	    redact_placeholder(a + k + 1, strlen(a + k + 1)))
-		return false;
-	*kind = redact_key_kind(a, k);
-	if (*kind < 0 || *kind == REDACT_AUTHORIZATION)
-		return false;
-	if (*kind == REDACT_AWS_SECRET_ACCESS_KEY &&
-	    !redact_aws_secret_shape(a + k + 1, strlen(a + k + 1)))
-		*kind = REDACT_SECRET;
-	*eq = k;
-	return true;
-}
-
-/* "--password" (no value in the same argument): the next one is secret. */
-static int secret_flag(const struct redactor *r, const char *a)
-{
-	size_t k;
-	if (a[0] != '-' ||
-	    !(r->cls[(unsigned char)a[a[1] == '-' ? 2 : 1]] & C_ALNUM))
-		return -1;
-	for (k = 0; a[k]; k++)
-		if (!(r->cls[(unsigned char)a[k]] & C_KEY))
-			return -1;
-	return redact_key_kind(a, k);
-}
-
-static void add_mark(const struct redactor *r, struct redact_stream *st,
-		     struct strbuf *sb, int kind)
-{
-	strbuf_addf(sb, REDACT_MARK "%s]", r->kinds[kind]);
-	if (st)
-		st->counts[kind]++;
-}
-
-size_t redact_args(const struct redactor *r, struct redact_stream *st,
-		   const char *const *argv, size_t argc, char **out)
-{
-	struct strbuf sb = STRBUF_INIT;
-	size_t i, n = 0, eq;
-	int pending = -1, kind;
-
-	for (i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		size_t alen = strlen(a);
-		if (pending >= 0 && !redact_placeholder(a, alen) &&
-		    strncmp(a, "--", 2)) {
-			if (pending == REDACT_AWS_SECRET_ACCESS_KEY &&
-			    !redact_aws_secret_shape(a, alen))
-				pending = REDACT_SECRET;
-			add_mark(r, st, &sb, pending);
-			n++;
-		} else if (secret_assignment(r, a, &eq, &kind)) {
-			strbuf_add(&sb, a, eq + 1);
-			add_mark(r, st, &sb, kind);
-			n++;
-		} else {
-			n += redact_line(r, st, a, alen, &sb);
-		}
-		pending = secret_flag(r, a);
-		out[i] = strbuf_detach(&sb, NULL);
-	}
-	return n;
-}
-
-unsigned redact_kind_count(const struct redactor *r)
-{
-	return r->nkinds;
-}
-
-const char *redact_kind_name(const struct redactor *r, unsigned k)
-{
-	return k < r->nkinds ? r->kinds[k] : NULL;
+	end = c ? 0 : first_span_end(&sp, max);
+	free(sp.span);
+	if (c)
+		return c;
+	if (end && (end < scanned || (whole && end == len)))
+		return end; /* the piece is longer than max, the secret whole */
+	if (!whole && len < hard)
+		return 0; /* wait for the rest of it */
+	/* a secret longer than hard: its piece is redacted to its end, and
+	 * the rest of the line must not go out */
+	*drop = scanned < len;
+	return scanned;
 }

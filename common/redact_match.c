@@ -156,6 +156,8 @@ static int words_kind(const char *k, const struct span *w, int nw)
 		return REDACT_TOKEN;
 	if (word_is(k, a, "authorization"))
 		return REDACT_AUTHORIZATION;
+	if (word_is(k, a, "ssn"))
+		return REDACT_SSN;
 	if (word_is(k, a, "sig") ||
 	    (b && word_is(k, a, "signature") &&
 	     (word_is(k, b, "amz") || word_is(k, b, "access"))))
@@ -166,15 +168,20 @@ static int words_kind(const char *k, const struct span *w, int nw)
 /* Cheap first look: can a key ending in these 3 bytes be secret-like? */
 static bool key_tail_maybe(const char *k, size_t n)
 {
-	static const char *const tails[] = {
-		"pwd", "ord", "swd", "ase", "ret", "ken", "key",
-		"ion", "ure", "sig", "net", ".cn", ".de",
+	static const char tails[][4] = {
+		"pwd", "ord", "swd", "ase", "ret", "ken", "key", "ion", "ure",
+		"sig", "net", ".cn", ".de", "ssn", "ber", "tab", "b64",
 	};
+	char t0, t1, t2;
 	size_t i;
+
 	if (n < 3)
 		return false;
+	t0 = (char)redact_lc((unsigned char)k[n - 3]);
+	t1 = (char)redact_lc((unsigned char)k[n - 2]);
+	t2 = (char)redact_lc((unsigned char)k[n - 1]);
 	for (i = 0; i < ARRAY_SIZE(tails); i++)
-		if (redact_ci_eq(k + n - 3, 3, tails[i]))
+		if (tails[i][2] == t2 && tails[i][1] == t1 && tails[i][0] == t0)
 			return true;
 	return false;
 }
@@ -193,6 +200,16 @@ int redact_key_kind(const char *k, size_t n)
 	/* Azure's account key is named after the account's host. */
 	if (kind < 0 && redact_ci_contains(k, n, "azure.account.key."))
 		kind = REDACT_SECRET;
+	/* KRB5_KEYTAB_B64, etl.keytab; social_security_number */
+	if (kind < 0 &&
+	    (redact_ci_eq(k + n - 3, 3, "tab") ||
+	     redact_ci_eq(k + n - 3, 3, "b64")) &&
+	    redact_ci_contains(k, n, "keytab"))
+		kind = REDACT_KERBEROS_KEYTAB;
+	if (kind < 0 && redact_ci_eq(k + n - 3, 3, "ber") &&
+	    (redact_ci_contains(k, n, "socialsecurity") ||
+	     redact_ci_contains(k, n, "social_security")))
+		kind = REDACT_SSN;
 	/* Kubernetes secret references name a secret; they hold none:
 	 * spark.kubernetes.driver.secrets.NAME=PATH, ...secretKeyRef.ENV=N:K */
 	if (kind >= 0 && (redact_ci_contains(k, n, "secretkeyref") ||
@@ -237,6 +254,54 @@ bool redact_aws_secret_shape(const char *v, size_t n)
 			return false;
 	}
 	return true;
+}
+
+static unsigned digits_at(const char *v, size_t n)
+{
+	unsigned x = 0;
+	for (size_t i = 0; i < n; i++)
+		x = x * 10 + (unsigned)(v[i] - '0');
+	return x;
+}
+
+bool redact_ssn_shape(const char *v, size_t n)
+{
+	char d[9];
+	size_t nd = 0, i;
+	unsigned area;
+
+	if (n != 9 && n != 11)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (n == 11 && (i == 3 || i == 6)) {
+			if ((v[i] != '-' && v[i] != ' ') || v[i] != v[3])
+				return false;
+		} else if (redact_is_digit(v[i])) {
+			d[nd++] = v[i];
+		} else {
+			return false;
+		}
+	}
+	area = digits_at(d, 3);
+	return area && area != 666 && area < 900 && digits_at(d + 3, 2) &&
+	       digits_at(d + 5, 4);
+}
+
+bool redact_b64_blob_shape(const char *v, size_t n)
+{
+	bool letter = false;
+	size_t i;
+
+	if (n < 40 || v[0] == '/')
+		return false; /* a path */
+	for (i = 0; i < n; i++) {
+		char c = v[i];
+		if (!(is_alnum(c) || c == '+' || c == '/' ||
+		      (c == '=' && i + 2 >= n)))
+			return false;
+		letter |= !redact_is_digit(c) && is_alnum(c);
+	}
+	return letter;
 }
 
 int redact_auth_scheme(const char *p, size_t n)

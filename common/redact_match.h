@@ -38,6 +38,8 @@ bool redact_already_redacted(const char *p, size_t n);
  * camelCase and its last words decide: "spark.ssl.keyPassword" and
  * "DB_PASSWD" are passwords, "fs.s3a.secret.key" an AWS secret (the
  * caller checks the value's shape, else it is a plain secret),
+ * "SSN", "social_security_number" an SSN and "*keytab*" a keytab (the
+ * caller checks the value's shape: most are paths),
  * "tokenizer", "max_tokens", "oauthTokenFile" are nothing. Kubernetes
  * secret references (".secrets.", "secretKeyRef") and the shell's PWD are
  * not secret.
@@ -49,6 +51,11 @@ int redact_key_kind(const char *k, size_t n);
 bool redact_placeholder(const char *v, size_t n);
 /* 40 characters of [A-Za-z0-9/+=], like an AWS secret access key. */
 bool redact_aws_secret_shape(const char *v, size_t n);
+/* A US social security number: 9 digits, or 3-2-4 with '-' or ' ', not
+ * one the SSA never issues (area 000, 666, 9xx; group 00; serial 0000). */
+bool redact_ssn_shape(const char *v, size_t n);
+/* A base64 blob of 40 or more characters (a keytab's, not a path). */
+bool redact_b64_blob_shape(const char *v, size_t n);
 /* Authorization scheme p[0..n): 1 if its credentials are one token
  * (Basic, Bearer, ...), 2 if they are parameters to the end of the value
  * (Digest, AWS4-HMAC-SHA256, ...), 0 if unknown. */
@@ -62,5 +69,23 @@ bool redact_card_at(const char *in, size_t len, size_t i, size_t *end);
  * letters, some lower case (upper-case domains are Kerberos realms).
  * Sets *end past it. */
 bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end);
+
+/*
+ * Bare vendor tokens (redact_vendor.c). Each takes a candidate start t in
+ * in[0..len) (the caller checks that a word starts there) and on success
+ * sets *end past the token.
+ *  redact_vendor_token: GitHub (ghp_ gho_ ghu_ ghs_ ghr_ github_pat_),
+ *    Slack (xoxb- xoxp- xoxa- xoxr- xoxs- xoxe-), Stripe (sk_live_
+ *    rk_live_ sk_test_ rk_test_ whsec_), Databricks (dapi + 32 hex),
+ *    Google API keys (AIza...), OpenAI-style sk-... (mixed case and
+ *    digits), a Kerberos keytab in base64 (BQIAAA...); returns the kind
+ *    (enum redact_kind) or -1.
+ *  redact_jwt_at: a JSON Web Token, eyJ<header>.ey<payload>[.<sig>].
+ *  redact_b64_pem_at: a PEM private key in base64 ("LS0tLS1CRUdJTi...",
+ *    as in Kubernetes secrets); certificates are not taken.
+ */
+int redact_vendor_token(const char *in, size_t len, size_t t, size_t *end);
+bool redact_jwt_at(const char *in, size_t len, size_t t, size_t *end);
+bool redact_b64_pem_at(const char *in, size_t len, size_t t, size_t *end);
 
 #endif

@@ -368,6 +368,33 @@ static bool read_executors(const msgpack_object *item,
 	return true;
 }
 
+/* A text of the report into buf (size bytes): one too long for it is
+ * kept shortened at a character boundary, ending in "...", not dropped
+ * (the agent redacted it whole; a long failure reason shown as "-" hid
+ * why the run failed). "" when missing, not a string, or holding a NUL. */
+static void get_text(const msgpack_object *map, const char *key, char *buf,
+		     size_t size)
+{
+	const msgpack_object *o = mp_get(map, key);
+	size_t n;
+
+	buf[0] = '\0';
+	if (!o || o->type != MSGPACK_OBJECT_STR ||
+	    memchr(o->via.str.ptr, '\0', o->via.str.size))
+		return;
+	n = o->via.str.size;
+	if (n < size) {
+		memcpy(buf, o->via.str.ptr, n);
+		buf[n] = '\0';
+		return;
+	}
+	n = size - 4;
+	while (n > 0 && ((unsigned char)o->via.str.ptr[n] & 0xc0) == 0x80)
+		n--; /* not inside a UTF-8 character */
+	memcpy(buf, o->via.str.ptr, n);
+	memcpy(buf + n, "...", 4);
+}
+
 static int complete_one(struct sched *c, struct agent *ag,
 			const msgpack_object *item)
 {
@@ -396,9 +423,9 @@ static int complete_one(struct sched *c, struct agent *ag,
 	}
 	mp_get_i64(item, "exit_code", &code);
 	mp_get_str(item, "app_id", app_id, sizeof(app_id));
-	mp_get_str(item, "reason", reason, sizeof(reason));
+	get_text(item, "reason", reason, sizeof(reason));
 	mp_get_str(item, "class", cls, sizeof(cls));
-	mp_get_str(item, "diag_line", line, sizeof(line));
+	get_text(item, "diag_line", line, sizeof(line));
 	if (cls[0] && !diagnose_category_known(cls)) {
 		log_warn("agent %s: run %llu: unknown failure class '%.64s' "
 			 "taken as none", ag->id, (unsigned long long)id, cls);

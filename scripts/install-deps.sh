@@ -8,6 +8,9 @@ set -eu
 PKGS="build-essential pkg-config libnng-dev libmbedtls-dev libmsgpack-dev librocksdb-dev
 libcurl4-openssl-dev libssl-dev zlib1g-dev libcmocka-dev python3 socat
 openssl iproute2 procps"
+# PCRE2 runs the operators' redact_rule patterns: JIT, and match, depth
+# and heap limits that POSIX regcomp/regexec lack
+PKGS="$PKGS libpcre2-dev"
 
 missing=""
 for p in $PKGS; do

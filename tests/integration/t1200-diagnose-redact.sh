@@ -77,7 +77,7 @@ for s in "${SECRETS[@]}"; do
 done
 
 # a bad extra rule: refused at start with its line
-printf 'slots = 1\n# extra rules\nredact_rule = emp_id EMP-[0-9]{6\n' >"$T/bad.conf"
+printf 'slots = 1\n# extra rules\nredact_rule = emp_id EMP-([0-9]{6}\n' >"$T/bad.conf"
 set +e
 out=$("$BIN/sparkpilot-agent" --config "$T/bad.conf" --state-dir "$T/agent-bad" 2>&1)
 rc=$?

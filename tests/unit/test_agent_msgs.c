@@ -261,6 +261,52 @@ static void pack_complete(msgpack_sbuffer *sb, uint64_t run, uint64_t epoch)
 	mp_kv_str(&pk, "result", "succeeded");
 }
 
+/* Finding: a failure reason over REASON_LEN - 1 bytes (the agent's,
+ * redacted) was dropped: run show said "reason: -". It is kept, cut at a
+ * character boundary with "..."; so is a long deciding line. */
+static void test_long_reason_kept(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf out = STRBUF_INIT, reason = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	const struct run *r;
+	uint64_t run, epoch;
+
+	lease_one(f, &run, &epoch);
+	strbuf_addstr(&reason, "spark-submit exited with 1: Caused by: "
+			       "java.sql.SQLException: password=[REDACTED:"
+			       "password] rejected ");
+	while (reason.len < REASON_LEN - 6)
+		strbuf_addch(&reason, 'x');
+	while (reason.len < 700)
+		strbuf_addstr(&reason, "\xc3\xa9"); /* é: cut before, not in */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 6);
+	mp_kv_u64(&pk, "run", run);
+	mp_kv_u64(&pk, "epoch", epoch);
+	mp_kv_str(&pk, "result", "failed");
+	mp_kv_str(&pk, "reason", reason.buf);
+	mp_kv_str(&pk, "class", "unknown");
+	mp_kv_str(&pk, "diag_line", reason.buf);
+	call(f, "complete", &sb, &out, &u);
+	assert_true(reply_ok(&u.data));
+	msgpack_unpacked_destroy(&u);
+	stop_core(f);
+	r = state_run(&f->st, run);
+	assert_non_null(r->reason);
+	assert_true(strlen(r->reason) <= REASON_LEN - 1);
+	assert_int_equal(strncmp(r->reason, reason.buf, 60), 0);
+	assert_string_equal(r->reason + strlen(r->reason) - 5, "\xc3\xa9...");
+	assert_non_null(r->diag_line);
+	assert_string_equal(r->diag_line + strlen(r->diag_line) - 3, "...");
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+	strbuf_release(&reason);
+}
+
 /* The synced writes the core has done, from queue stats. */
 static uint64_t wal_syncs(struct fx *f)
 {
@@ -478,6 +524,8 @@ int main(void)
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_batch_reports_malformed,
 						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_long_reason_kept, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_report_rides_with_next_commit, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_report_commits_alone,

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "diagnose.h"
+#include "strbuf.h"
 #include "policy.h"
 #include "util.h"
 
@@ -554,6 +555,55 @@ static void test_huge_lines_and_nuls(void **s)
 	diagnoser_free(d);
 }
 
+/* Finding: the deciding line was cut to its window and only then
+ * redacted, so an STS session token whose key name fell before the window
+ * went out. The line is redacted whole first: no byte of the token shows,
+ * the signature does. */
+static void test_window_redacted_first(void **s)
+{
+	struct diagnoser *d = diagnoser_new();
+	struct strbuf line = STRBUF_INIT, token = STRBUF_INIT;
+	const struct diagnosis *r;
+	(void)s;
+
+	/* an STS token is ~1 KB of base64 */
+	strbuf_addstr(&token, "FwoGZXIvYXdzEJr");
+	while (token.len < 1200)
+		strbuf_addstr(&token, "Qk9HVVNTVFNUT0tFTmZvcnRlc3Rpbmc1");
+	strbuf_addf(&line,
+		    "26/11/22 10:00:00 ERROR S3AFileSystem: request with "
+		    "aws_session_token=%s failed: com.amazonaws.services.s3."
+		    "model.AmazonS3Exception: Access Denied (Service: Amazon "
+		    "S3; Status Code: 403; Error Code: AccessDenied)",
+		    token.buf);
+	diagnose_line(d, line.buf, line.len);
+	r = diagnose_result(d);
+	assert_string_equal(r->category, "s3_access_denied");
+	assert_sane(r);
+	assert_non_null(strstr(r->line, "Status Code: 403"));
+	assert_null(strstr(r->line, "Qk9HVVNT"));
+	assert_null(strstr(r->line, "cnRlc3Rpbmc1"));
+
+	/* the same with a password in a JDBC URL before a YARN kill */
+	diagnoser_reset(d);
+	strbuf_reset(&line);
+	strbuf_addstr(&line, "26/11/22 10:00:00 ERROR Client: url=jdbc:mysql:"
+			     "//db/x?user=etl&password=");
+	for (int i = 0; i < 60; i++)
+		strbuf_addstr(&line, "Pw0rdPw0rd");
+	strbuf_addstr(&line, " Container killed by YARN for exceeding physical "
+			     "memory limits. 5.5 GB of 5.5 GB physical memory "
+			     "used.");
+	diagnose_line(d, line.buf, line.len);
+	r = diagnose_result(d);
+	assert_string_equal(r->category, "yarn_memory_kill");
+	assert_null(strstr(r->line, "Pw0rd"));
+	assert_non_null(strstr(r->line, "Container killed by YARN"));
+	strbuf_release(&line);
+	strbuf_release(&token);
+	diagnoser_free(d);
+}
+
 static void test_memory_bounded_on_50mb(void **s)
 {
 	static const char info[] =
@@ -608,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_categories),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_huge_lines_and_nuls),
+		cmocka_unit_test(test_window_redacted_first),
 		cmocka_unit_test(test_memory_bounded_on_50mb),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,109 +12,13 @@
 #include <string.h>
 
 #include "redact.h"
+#include "redact_rules.h"
+#include "redact_testlib.h"
 #include "strbuf.h"
 #include "util.h"
 
 #define AKID "AKIAIOSFODNN7EXAMPLE"
 #define AWS_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-
-struct lines {
-	char *text;
-	char **line;
-	size_t n;
-};
-
-static void lines_load(struct lines *l, const char *name)
-{
-	char path[256], *p, *nl;
-	size_t alloc = 0;
-
-	snprintf(path, sizeof(path), "tests/data/redact/%s", name);
-	l->text = read_file(path, 1 << 20, NULL);
-	assert_non_null(l->text);
-	l->line = NULL;
-	l->n = 0;
-	for (p = l->text; *p; p = nl + 1) {
-		nl = strchr(p, '\n');
-		assert_non_null(nl); /* every corpus line ends in a newline */
-		*nl = '\0';
-		l->line = xgrow(l->line, &alloc, l->n + 1, sizeof(char *));
-		l->line[l->n++] = p;
-	}
-	assert_true(l->n > 0);
-}
-
-static void lines_free(struct lines *l)
-{
-	free(l->line);
-	free(l->text);
-}
-
-/* Redacts s alone (no stream state) into a fresh string. */
-static char *redact_str(const struct redactor *r, const char *s, size_t *n)
-{
-	struct strbuf out = STRBUF_INIT;
-	size_t k = redact_line(r, NULL, s, strlen(s), &out);
-	if (n)
-		*n = k;
-	return strbuf_detach(&out, NULL);
-}
-
-static void assert_redacts_to(const struct redactor *r, const char *in,
-			      const char *want)
-{
-	char *got = redact_str(r, in, NULL);
-	assert_string_equal(got, want);
-	free(got);
-}
-
-/* Every line of name.txt redacts to the same line of name.expected, as one
- * stream; with secrets_each_line, each line has at least one redaction. */
-static void run_corpus(const char *name, bool secrets_each_line)
-{
-	struct redactor *r = redactor_new();
-	struct redact_stream st = REDACT_STREAM_INIT;
-	struct strbuf out = STRBUF_INIT;
-	struct lines in, want;
-	char file[64];
-	size_t i, total = 0, counted = 0;
-	unsigned k;
-
-	snprintf(file, sizeof(file), "%s.txt", name);
-	lines_load(&in, file);
-	snprintf(file, sizeof(file), "%s.expected", name);
-	lines_load(&want, file);
-	assert_int_equal(in.n, want.n);
-	for (i = 0; i < in.n; i++) {
-		size_t n;
-		strbuf_reset(&out);
-		n = redact_line(r, &st, in.line[i], strlen(in.line[i]), &out);
-		if (strcmp(out.buf, want.line[i]))
-			fail_msg("%s line %zu:\n got: %s\nwant: %s", name,
-				 i + 1, out.buf, want.line[i]);
-		if (secrets_each_line && !n)
-			fail_msg("%s line %zu: no redaction", name, i + 1);
-		total += n;
-	}
-	for (k = 0; k < redact_kind_count(r); k++)
-		counted += st.counts[k];
-	assert_int_equal(counted, total);
-	assert_false(st.in_pem);
-
-	/* Redacting the redacted output again changes nothing. */
-	redact_stream_init(&st);
-	for (i = 0; i < want.n; i++) {
-		strbuf_reset(&out);
-		assert_int_equal(redact_line(r, &st, want.line[i],
-					     strlen(want.line[i]), &out),
-				 0);
-		assert_string_equal(out.buf, want.line[i]);
-	}
-	strbuf_release(&out);
-	lines_free(&in);
-	lines_free(&want);
-	redactor_free(r);
-}
 
 static void test_corpus_secrets(void **s)
 {
@@ -211,13 +115,6 @@ static void test_luhn(void **s)
 	assert_redacts_to(r, "41111111111111111110", "41111111111111111110");
 	assert_redacts_to(r, "123456789012", "123456789012");
 	redactor_free(r);
-}
-
-static size_t feed(const struct redactor *r, struct redact_stream *st,
-		   const char *line, struct strbuf *out)
-{
-	strbuf_reset(out);
-	return redact_line(r, st, line, strlen(line), out);
 }
 
 static void test_pem_state(void **s)
@@ -337,9 +234,9 @@ static void test_extra_rule_refused(void **s)
 	assert_refused(r, "", "missing kind");
 	assert_refused(r, "   ", "missing kind");
 	assert_refused(r, "bad/kind x+", "bad character in kind 'bad/kind'");
-	assert_refused(r, "ssn", "missing regex");
-	assert_refused(r, "ssn   ", "missing regex");
-	assert_refused(r, "ssn ([0-9]", "bad regex");
+	assert_refused(r, "ssn", "missing pattern");
+	assert_refused(r, "ssn   ", "missing pattern");
+	assert_refused(r, "ssn ([0-9]", "bad pattern at offset 6");
 	assert_refused(r, "ssn [0-9]*", "matches the empty string");
 	assert_refused(r, "ssn ^$", "matches the empty string");
 	assert_refused(r, "a123456789012345678901234567890123 x",
@@ -351,6 +248,60 @@ static void test_extra_rule_refused(void **s)
 	}
 	assert_refused(r, "one_more z", "more than 32 rules");
 	assert_int_equal(redact_kind_count(r), REDACT_MAX_KINDS);
+	redactor_free(r);
+}
+
+/* Finding: stacked repetitions made regcomp take gigabytes. Each is now
+ * refused at once by PCRE2's own bounds or ours, and what compiles cannot
+ * run away on a line. */
+static void test_extra_rule_bounds(void **s)
+{
+	struct redactor *r = redactor_new();
+	struct redact_stream st = REDACT_STREAM_INIT;
+	struct strbuf out = STRBUF_INIT, spec = STRBUF_INIT;
+	int i;
+	(void)s;
+
+	assert_refused(r, "k x{255}{255}{255}", "bad pattern at offset 10");
+	assert_refused(r, "k ((((x{255}){255}){255}){255})", "too large");
+	assert_refused(r, "k ((a{1,100}){1,100}){1,100}", "too large");
+	assert_refused(r, "k (a|b){65535}", "too large");
+	strbuf_addstr(&spec, "k ");
+	for (i = 0; i < REDACT_RULE_MAX_NEST + 1; i++)
+		strbuf_addch(&spec, '(');
+	strbuf_addch(&spec, 'x');
+	for (i = 0; i < REDACT_RULE_MAX_NEST + 1; i++)
+		strbuf_addch(&spec, ')');
+	assert_refused(r, spec.buf, "too deeply nested");
+	strbuf_reset(&spec);
+	strbuf_addstr(&spec, "k ");
+	for (i = 0; i <= REDACT_RULE_MAX_PATTERN; i++)
+		strbuf_addch(&spec, 'x');
+	assert_refused(r, spec.buf, "pattern longer than 256 bytes");
+	/* catastrophic backtracking shows on the test lines at start */
+	assert_refused(r, "k (a+)+$", "backtracks past the match limit");
+	assert_refused(r, "k (\\w+\\s?)+$", "backtracks past the match limit");
+	assert_refused(r, "k ^(\\d+)+$", "backtracks past the match limit");
+	assert_refused(r, "k (a|a)+$", "backtracks past the match limit");
+	assert_int_equal(redact_kind_count(r), REDACT_BUILTIN_KINDS);
+
+	/* One the test lines miss runs into the limit on a real line: that
+	 * line is redacted from there on (fail closed), the call returns,
+	 * and the next line is matched normally. */
+	assert_int_equal(redact_add_rule(r, "runaway (x+x+)+z\\d", NULL, 0), 0);
+	strbuf_reset(&spec);
+	strbuf_addstr(&spec, "user=jo ");
+	for (i = 0; i < 60; i++)
+		strbuf_addch(&spec, 'x');
+	strbuf_addstr(&spec, "z! password=hunter2 tail");
+	assert_int_equal(feed(r, &st, spec.buf, &out), 2);
+	assert_string_equal(out.buf, "[REDACTED:runaway]");
+	assert_int_equal(st.rule_limit_hits, 1);
+	assert_int_equal(feed(r, &st, "id xxxz7 ok", &out), 1);
+	assert_string_equal(out.buf, "id [REDACTED:runaway] ok");
+	assert_int_equal(st.rule_limit_hits, 1);
+	strbuf_release(&spec);
+	strbuf_release(&out);
 	redactor_free(r);
 }
 
@@ -547,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_pem_state),
 		cmocka_unit_test(test_extra_rules),
 		cmocka_unit_test(test_extra_rule_refused),
+		cmocka_unit_test(test_extra_rule_bounds),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_random_bytes),
 		cmocka_unit_test(test_long_line),

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "redact.h"
 #include "runner.h"
 #include "strbuf.h"
 #include "util.h"
@@ -24,11 +25,19 @@ struct out {
 	size_t longest;
 };
 
+/* Set: the runner cuts long lines with it and on_line redacts each piece
+ * as the agent does. */
+static struct redactor *redactor;
+static struct redact_stream rstream;
+
 static void on_line(void *ctx, int stream, const char *line, size_t len)
 {
 	struct out *o = ctx;
 	strbuf_addf(&o->text, "%d:", stream);
-	strbuf_add(&o->text, line, len);
+	if (redactor)
+		redact_line(redactor, &rstream, line, len, &o->text);
+	else
+		strbuf_add(&o->text, line, len);
 	strbuf_addch(&o->text, '\n');
 	o->lines[stream]++;
 	if (len > o->longest)
@@ -40,8 +49,8 @@ static int run(const char *script, int64_t timeout_ms, int64_t cancel_after,
 	       struct out *o, enum runner_end *why, const char *workdir)
 {
 	char *argv[] = { (char *)"sh", (char *)"-c", (char *)script, NULL };
-	struct runner_spec spec = { "/bin/sh", argv, workdir, NULL, timeout_ms,
-				    300 };
+	struct runner_spec spec = { "/bin/sh", argv,	 workdir,  NULL,
+				    timeout_ms, 300, redactor };
 	char err[256];
 	int64_t start = time_mono_ms();
 	bool cancelled = false;
@@ -101,6 +110,36 @@ static void test_long_lines_split(void **s)
 	assert_int_equal(o.longest, RUNNER_MAX_LINE);
 	assert_int_equal(o.lines[1], 3); /* 8192 + 8192 + 3616 */
 	strbuf_release(&o.text);
+}
+
+/* Finding: a secret across the 8 KiB cut of a long line leaked. With the
+ * agent's redactor the runner cuts where no secret straddles; the pieces
+ * stay within RUNNER_HARD_LINE and the text around the secret arrives. */
+static void test_long_line_secret_whole(void **s)
+{
+	struct out o;
+	enum runner_end why;
+	(void)s;
+	redactor = redactor_new();
+	redact_stream_init(&rstream);
+	run("head -c 8180 /dev/zero | tr '\\0' ' '; "
+	    "echo 'password=Hunter2Straddles tail'; "
+	    "head -c 8185 /dev/zero | tr '\\0' x; "
+	    "echo ' ghp_R8bQ2xW4nV6kL9mZ3pT7yH1cF5dS0aJ2uE4i end'; "
+	    "head -c 8185 /dev/zero | tr '\\0' ' '; printf '(spark.ssl.key'; "
+	    "sleep 0.2; echo 'StorePassword,Kst0rePw)'",
+	    0, 0, &o, &why, NULL);
+	assert_null(strstr(o.text.buf, "Straddles"));
+	assert_null(strstr(o.text.buf, "uE4i"));
+	assert_null(strstr(o.text.buf, "Pw)"));
+	assert_non_null(strstr(o.text.buf, "password=[REDACTED:password] tail"));
+	assert_non_null(strstr(o.text.buf, "[REDACTED:github_token] end"));
+	assert_non_null(strstr(o.text.buf,
+			       "(spark.ssl.keyStorePassword,[REDACTED:password])"));
+	assert_true(o.longest <= RUNNER_MAX_LINE);
+	strbuf_release(&o.text);
+	redactor_free(redactor);
+	redactor = NULL;
 }
 
 static void test_timeout(void **s)
@@ -196,6 +235,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_and_exit),
 		cmocka_unit_test(test_long_lines_split),
+		cmocka_unit_test(test_long_line_secret_whole),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_cancel_escalates),
 		cmocka_unit_test(test_group_killed),

@@ -127,6 +127,28 @@ static void test_class_not_found(void **s)
 	assert_non_null(strstr(why, "Failed to load class com.acme.Missing"));
 }
 
+/* A long error line is kept to a blank: a token across the cut is left
+ * out whole, not kept in part (too short then to be redacted). */
+static void test_long_error_cut_at_blank(void **s)
+{
+	struct spark_watch w;
+	char line[700];
+	size_t n;
+	(void)s;
+	spark_watch_init(&w);
+	n = (size_t)snprintf(line, sizeof(line),
+			     "Caused by: java.lang.RuntimeException: auth");
+	while (n < 490)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " failed");
+	snprintf(line + n, sizeof(line) - n,
+		 " ghp_R8bQ2xW4nV6kL9mZ3pT7yH1cF5dS0aJ2uE4i rejected");
+	spark_watch_line(&w, line, strlen(line));
+	assert_true(strlen(w.last_error) < sizeof(w.last_error));
+	assert_null(strstr(w.last_error, "ghp_"));
+	assert_string_equal(w.last_error + strlen(w.last_error) - 6, "failed");
+	assert_non_null(strstr(w.last_error, "RuntimeException: auth"));
+}
+
 static void test_signal_and_garbage(void **s)
 {
 	struct spark_watch w;
@@ -160,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_k8s_oomkilled),
 		cmocka_unit_test(test_class_not_found),
 		cmocka_unit_test(test_signal_and_garbage),
+		cmocka_unit_test(test_long_error_cut_at_blank),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,223 @@
+/*
+ * redact_forms.c - the forms in which Spark, Hadoop and their clients echo
+ * configuration and connection strings, where a secret is not simply the
+ * value of a secret-like "key=": SparkConf's (key,value) tuples, Hadoop's
+ * <name>key</name><value>v</value>, name/value pairs in JSON and YAML
+ * ({"key":"fs.s3a.secret.key","value":"..."}), properties-file lines
+ * ("key   value"), ODBC's ;PWD=, JSON's short "pass", and Oracle's
+ * user/password@//host connect strings.
+ */
+#include "redact_int.h"
+#include "util.h"
+
+/* (spark.hadoop.fs.s3a.secret.key,VALUE), as SparkConf.getAll and
+ * spark-submit --verbose print a conf, and ('key', 'value'), as PySpark's
+ * getConf().getAll() does: the ',' at i. A key without a dot needs the
+ * value right after the ',' ("(password, user)" is prose). */
+size_t redact_on_comma(struct scan *s, size_t i)
+{
+	const char *in = s->in;
+	size_t j = i, ke = i;
+	char q = 0;
+	int kind;
+
+	if (i > 0 && (in[i - 1] == '\'' || in[i - 1] == '"'))
+		q = in[--ke];
+	for (j = ke;
+	     j > s->copied && ke - j < KEY_MAX && IS(s, in[j - 1], C_KEY); j--)
+		;
+	if (q && j > 0 && in[j - 1] == q)
+		j--;
+	else if (q)
+		return i + 1;
+	if (j == ke || j == 0 || in[j - 1] != '(')
+		return i + 1;
+	if (!q && i + 1 < s->len && is_blank(in[i + 1]) &&
+	    !memchr(in + j, '.', ke - j))
+		return i + 1;
+	kind = redact_key_kind(in + j + (q != 0), ke - j - (q != 0));
+	if (kind < 0 || kind == REDACT_AUTHORIZATION)
+		return i + 1;
+	s->lo = j - 1;
+	return redact_keyed_value(s, i + 1, kind);
+}
+
+/* An element's text from b: [*ts, *te) without blanks; returns where it
+ * ends (its '<', or the end of the line). */
+static size_t element_text(const struct scan *s, size_t b, size_t *ts,
+			   size_t *te)
+{
+	const char *lt = memchr(s->in + b, '<', s->len - b);
+	size_t e = lt ? (size_t)(lt - s->in) : s->len;
+
+	*ts = b;
+	*te = e;
+	while (*ts < e && is_blank(s->in[*ts]))
+		(*ts)++;
+	while (*te > *ts &&
+	       (is_blank(s->in[*te - 1]) || s->in[*te - 1] == '\r'))
+		(*te)--;
+	return e;
+}
+
+/* Hadoop's <property><name>fs.s3a.secret.key</name><value>V</value>: the
+ * name makes the next <value> (on this line or one of the next) secret.
+ * The '>' at i. */
+size_t redact_on_tag(struct scan *s, size_t i)
+{
+	const char *in = s->in;
+	size_t ts, te, e;
+	int kind;
+
+	if (i >= 5 && redact_ci_eq(in + i - 5, 5, "<name")) {
+		e = element_text(s, i + 1, &ts, &te);
+		s->pend = redact_key_kind(in + ts, te - ts);
+		s->pend_new = s->pend >= 0;
+		return e > i + 1 ? e : i + 1;
+	}
+	if (i < 6 || s->pend < 0 || !redact_ci_eq(in + i - 6, 6, "<value"))
+		return i + 1;
+	kind = s->pend;
+	s->pend = -1;
+	s->lo = i - 6;
+	e = element_text(s, i + 1, &ts, &te);
+	if (ts < s->copied || !redact_value_emit(s, ts, te, kind))
+		return i + 1;
+	return te;
+}
+
+/* "spark.hadoop.fs.s3a.secret.key   VALUE": a line of a properties file
+ * (spark-defaults.conf printed whole): a dotted secret-like key, blanks,
+ * one value. Returns where the scan goes on: past the value, or 0. */
+size_t redact_props_line(struct scan *s)
+{
+	const char *in = s->in;
+	size_t k = 0, e, vs, ve;
+	int kind;
+
+	while (k < s->len && is_blank(in[k]))
+		k++;
+	for (e = k; e < s->len && e - k < KEY_MAX && IS(s, in[e], C_KEY); e++)
+		;
+	if (e == k || e >= s->len || !is_blank(in[e]) ||
+	    !memchr(in + k, '.', e - k))
+		return 0;
+	kind = redact_key_kind(in + k, e - k);
+	if (kind < 0 || kind == REDACT_AUTHORIZATION)
+		return 0;
+	for (vs = e; vs < s->len && is_blank(in[vs]); vs++)
+		;
+	s->lo = k;
+	for (ve = vs; ve < s->len && !is_blank(in[ve]) && in[ve] != '\r'; ve++)
+		;
+	if (vs == ve || !all_blank(in + ve, s->len - ve) ||
+	    !redact_value_emit(s, vs, ve, kind))
+		return 0;
+	return ve;
+}
+
+static bool key_is(const char *k, size_t n, const char *const *names,
+		   size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (redact_ci_eq(k, n, names[i]))
+			return true;
+	return false;
+}
+
+int redact_context_kind(struct scan *s, size_t ks, size_t ke, bool quoted,
+			size_t v)
+{
+	static const char *const name_keys[] = {
+		"name",
+		"key",
+		"parametername",
+		"parameterkey",
+	};
+	static const char *const value_keys[] = {"value", "parametervalue"};
+	static const char *const short_pass[] = {"pass", "pw"};
+	const char *in = s->in, *k = in + ks;
+	size_t n = ke - ks, p = ks, vs, ve;
+	bool vq;
+	int kind, c;
+
+	/* connection strings: ...;UID=etl;PWD=... (the shell's PWD= is not) */
+	if (n == 3 && !memcmp(k, "PWD", 3)) {
+		while (p > 0 && is_blank(in[p - 1]))
+			p--;
+		return p > 0 && (in[p - 1] == ';' || in[p - 1] == '{')
+			       ? REDACT_PASSWORD
+			       : -1;
+	}
+	/* the names below: 2-5 or 12-14 bytes, starting k, n, p or v (most
+	 * keys stop here) */
+	c = redact_lc((unsigned char)k[0]);
+	if (n < 2 || (n > 5 && n < 12) || n > 14 ||
+	    (c != 'k' && c != 'n' && c != 'p' && c != 'v') ||
+	    !redact_value_at(s, v, &vs, &ve, &vq))
+		return -1;
+	/* JSON's short names: {"user":"etl","pass":"..."} */
+	if (quoted && vq && key_is(k, n, short_pass, ARRAY_SIZE(short_pass)))
+		return REDACT_PASSWORD;
+	/* a name/value pair: {"key":"fs.s3a.secret.key","value":"..."} */
+	if (key_is(k, n, name_keys, ARRAY_SIZE(name_keys))) {
+		s->pend = redact_key_kind(in + vs, ve - vs);
+		s->pend_new = s->pend >= 0;
+		return -1;
+	}
+	if (s->pend < 0 || !key_is(k, n, value_keys, ARRAY_SIZE(value_keys)))
+		return -1;
+	kind = s->pend;
+	s->pend = -1;
+	return kind;
+}
+
+/* What makes user/password@ an Oracle connect string: "jdbc:oracle:...:"
+ * before the user, or after the '@' //host (EZConnect), a
+ * (DESCRIPTION=...) or host:port/service - and no path before the user. */
+static bool oracle_context(const struct scan *s, size_t u, size_t at)
+{
+	const char *in = s->in;
+	size_t j = at + 1, from = u > 256 ? u - 256 : 0, d;
+
+	if (u > 0 && in[u - 1] == ':' &&
+	    redact_ci_contains(in + from, u - from, "jdbc:oracle:"))
+		return true;
+	if (u > 0 && !is_blank(in[u - 1]) && in[u - 1] != '"' &&
+	    in[u - 1] != '\'' && in[u - 1] != '=')
+		return false;
+	if (j < s->len && (in[j] == '(' || (j + 1 < s->len && in[j] == '/' &&
+					    in[j + 1] == '/')))
+		return true;
+	while (j < s->len &&
+	       (IS(s, in[j], C_ALNUM) || in[j] == '.' || in[j] == '-'))
+		j++;
+	if (j == at + 1 || j >= s->len || in[j] != ':')
+		return false;
+	for (d = ++j; j < s->len && redact_is_digit(in[j]); j++)
+		;
+	return j > d && j < s->len && in[j] == '/';
+}
+
+bool redact_oracle_at(struct scan *s, size_t i)
+{
+	const char *in = s->in;
+	size_t p = i, u;
+
+	while (p > s->copied && i - p < 128 && !is_blank(in[p - 1]) &&
+	       in[p - 1] != '/' && in[p - 1] != ':' && in[p - 1] != '"' &&
+	       in[p - 1] != '\'' && in[p - 1] != '=')
+		p--;
+	if (p == i || p == 0 || in[p - 1] != '/' ||
+	    redact_already_redacted(in + p, i - p))
+		return false;
+	for (u = p - 1; u > 0 && (IS(s, in[u - 1], C_KEY) || in[u - 1] == '$' ||
+				  in[u - 1] == '#');
+	     u--)
+		;
+	if (u == p - 1 || u < s->copied || !oracle_context(s, u, i))
+		return false;
+	s->lo = u;
+	redact_emit(s, p, i, REDACT_PASSWORD);
+	return true;
+}

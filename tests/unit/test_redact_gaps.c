@@ -1,0 +1,365 @@
+/* test_redact_gaps.c - the redaction gaps a held-out corpus of real log
+ * formats found, each class through the real redactor: the held-out
+ * corpus itself (tests/data/redact/heldout.*), vendor tokens, how Spark
+ * and Hadoop echo configuration, connection strings, inline PEM, keytabs
+ * and SSNs, job arguments, and long lines cut where no secret straddles
+ * (redact_split). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redact.h"
+#include "redact_testlib.h"
+#include "strbuf.h"
+#include "util.h"
+
+#define AKID "AKIAIOSFODNN7EXAMPLE"
+#define AWS_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+/* A held-out corpus of real log forms (vendor tokens, configuration
+ * echoes, connection strings, inline PEM, keytabs, SSNs) mixed into
+ * ordinary lines: every line as expected, and no secret listed in
+ * heldout.secrets anywhere in the output. */
+static void test_corpus_heldout(void **s)
+{
+	struct redactor *r = redactor_new();
+	struct redact_stream st = REDACT_STREAM_INIT;
+	struct strbuf out = STRBUF_INIT;
+	struct lines in, secrets;
+	size_t i, k;
+	(void)s;
+
+	run_corpus("heldout", false);
+	lines_load(&in, "heldout.txt");
+	lines_load(&secrets, "heldout.secrets");
+	for (i = 0; i < in.n; i++) {
+		strbuf_reset(&out);
+		redact_line(r, &st, in.line[i], strlen(in.line[i]), &out);
+		for (k = 0; k < secrets.n; k++)
+			if (strstr(out.buf, secrets.line[k]))
+				fail_msg("heldout line %zu leaks '%s': %s",
+					 i + 1, secrets.line[k], out.buf);
+	}
+	strbuf_release(&out);
+	lines_free(&in);
+	lines_free(&secrets);
+	redactor_free(r);
+}
+
+/* Each class on its own, in forms the corpus does not have. */
+static void test_vendor_tokens(void **s)
+{
+	struct redactor *r = redactor_new();
+	(void)s;
+
+	assert_redacts_to(r, "gh auth: ghu_0123456789abcdefghijABCDEFGHIJ0123",
+			  "gh auth: [REDACTED:github_token]");
+	assert_redacts_to(r, "git clone https://ghr_ABCDEFGHIJ0123456789abcdefghij9876@github.com/a/b",
+			  "git clone https://[REDACTED:github_token]@github.com/a/b");
+	assert_redacts_to(r, "'xoxs-1111111111-2222222222-abcdefabcdef'",
+			  "'[REDACTED:slack_token]'");
+	assert_redacts_to(r, "key:rk_test_00000000000000000000AbCd end",
+			  "key:[REDACTED:stripe_key] end");
+	assert_redacts_to(r, "DATABRICKS=dapi00000000000000000000000000000000",
+			  "DATABRICKS=[REDACTED:databricks_token]");
+	assert_redacts_to(r, "src=\"https://www.youtube.com/embed?key=AIza0000000000000000000000000000000_-X\"",
+			  "src=\"https://www.youtube.com/embed?key=[REDACTED:google_api_key]\"");
+	assert_redacts_to(r, "OPENAI sk-svcacct-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0",
+			  "OPENAI [REDACTED:openai_key]");
+	assert_redacts_to(r, "[eyJ0eXAiOiJKV1QifQ.eyJyb2xlIjoiYWRtaW4ifQ.AbCdEf-_01]",
+			  "[[REDACTED:jwt]]");
+	/* a token cut short by a line limit is still one */
+	assert_redacts_to(r, "ghp_0123456789abcdefghijABCDEFGHIJ",
+			  "[REDACTED:github_token]");
+	/* inside a word, or too short: not a token */
+	assert_redacts_to(r, "xghp_0123456789abcdefghijABCDEFGHIJ0123",
+			  "xghp_0123456789abcdefghijABCDEFGHIJ0123");
+	assert_redacts_to(r, "ask-Abc123Def456Ghi789Jkl012Mno",
+			  "ask-Abc123Def456Ghi789Jkl012Mno");
+	assert_redacts_to(r, "dapi0123456789abcdef0123456789abcdef0",
+			  "dapi0123456789abcdef0123456789abcdef0");
+	redactor_free(r);
+}
+
+static void test_config_forms(void **s)
+{
+	struct redactor *r = redactor_new();
+	struct redact_stream st = REDACT_STREAM_INIT;
+	struct strbuf out = STRBUF_INIT;
+	(void)s;
+
+	assert_redacts_to(r, "List((spark.jdbc.password, hunter2), (spark.x,1))",
+			  "List((spark.jdbc.password, [REDACTED:password]), (spark.x,1))");
+	assert_redacts_to(r, "(spark.ssl.trustStorePassword,\"a b\")",
+			  "(spark.ssl.trustStorePassword,\"[REDACTED:password]\")");
+	assert_redacts_to(r, "<name>spark.authenticate.secret</name> <value> s3kr1t </value>",
+			  "<name>spark.authenticate.secret</name> <value> [REDACTED:secret] </value>");
+	assert_redacts_to(r, "[{\"Name\":\"DbPassword\",\"Value\":\"pw1\"}]",
+			  "[{\"Name\":\"DbPassword\",\"Value\":\"[REDACTED:password]\"}]");
+	assert_redacts_to(r, "ParameterKey=DbPassword,ParameterValue=pw2",
+			  "ParameterKey=DbPassword,ParameterValue=[REDACTED:password]");
+	assert_redacts_to(r, "{'user': 'etl', 'pass': 'pw3'}",
+			  "{'user': 'etl', 'pass': '[REDACTED:password]'}");
+	assert_redacts_to(r, "\tspark.ssl.keyPassword\tpw4",
+			  "\tspark.ssl.keyPassword\t[REDACTED:password]");
+	/* XML and YAML: the name on one line, its value on a later one,
+	 * and only the next value */
+	feed(r, &st, "<name>hive.metastore.password</name>", &out);
+	feed(r, &st, "<description>the metastore's</description>", &out);
+	assert_int_equal(feed(r, &st, "<value>pw5</value>", &out), 1);
+	assert_string_equal(out.buf, "<value>[REDACTED:password]</value>");
+	assert_int_equal(feed(r, &st, "<value>plain</value>", &out), 0);
+	feed(r, &st, "- name: API_TOKEN", &out);
+	for (int i = 0; i < 4; i++)
+		feed(r, &st, "  # a comment", &out);
+	assert_int_equal(feed(r, &st, "  value: late", &out), 0);
+	strbuf_release(&out);
+	redactor_free(r);
+}
+
+static void test_connection_strings(void **s)
+{
+	struct redactor *r = redactor_new();
+	(void)s;
+
+	assert_redacts_to(r, "url=jdbc:oracle:thin:a_very_long_service_user_name_for_etl/pw@db:1521/x",
+			  "url=jdbc:oracle:thin:a_very_long_service_user_name_for_etl/[REDACTED:password]@db:1521/x");
+	assert_redacts_to(r, "exp \"sys/Ch4nge_me@//db/ORCL as sysdba\"",
+			  "exp \"sys/[REDACTED:password]@//db/ORCL as sysdba\"");
+	assert_redacts_to(r, "Server=x;Database=y;UID=u;PWD=p;",
+			  "Server=x;Database=y;UID=u;PWD=[REDACTED:password];");
+	assert_redacts_to(r, "DSN=dw;UID=u; PWD={a}}b;c}",
+			  "DSN=dw;UID=u; PWD=[REDACTED:password]");
+	assert_redacts_to(r, "Host=h;Port=5439;Password=p4;SSL=1",
+			  "Host=h;Port=5439;Password=[REDACTED:password];SSL=1");
+	/* the shell's working directory is no password */
+	assert_redacts_to(r, "PWD=/opt/spark OLDPWD=/", "PWD=/opt/spark OLDPWD=/");
+	redactor_free(r);
+}
+
+static void test_pem_inline_keytab_ssn(void **s)
+{
+	struct redactor *r = redactor_new();
+	struct redact_stream st = REDACT_STREAM_INIT;
+	struct strbuf out = STRBUF_INIT;
+	(void)s;
+
+	assert_redacts_to(r, "sslkey: -----BEGIN RSA PRIVATE KEY-----\\nMIIE\\n-----END RSA PRIVATE KEY----- next",
+			  "sslkey: -----BEGIN RSA PRIVATE KEY-----[REDACTED:private_key]-----END RSA PRIVATE KEY----- next");
+	assert_redacts_to(r, "client_private_key=-----BEGIN OPENSSH PRIVATE KEY-----\\nb3Blbg==\\n-----END OPENSSH PRIVATE KEY-----\\n x=1",
+			  "client_private_key=[REDACTED:private_key]\\n x=1");
+	/* an inline block cut short does not swallow the next lines */
+	feed(r, &st, "{\"k\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQ", &out);
+	assert_false(st.in_pem);
+	assert_string_equal(out.buf,
+			    "{\"k\": \"-----BEGIN PRIVATE KEY-----[REDACTED:private_key]");
+	assert_redacts_to(r, "keytab = BQIAAABVAAIADkFDTUUuSU5URVJOQUwAA2V0bAAMaXA",
+			  "keytab = [REDACTED:kerberos_keytab]");
+	assert_redacts_to(r, "spark.yarn.keytab=/etc/security/keytabs/etl.keytab",
+			  "spark.yarn.keytab=/etc/security/keytabs/etl.keytab");
+	assert_redacts_to(r, "ssn: \"078-05-1121\", ssn=900-12-3456, SSN=123456789",
+			  "ssn: \"[REDACTED:ssn]\", ssn=900-12-3456, SSN=[REDACTED:ssn]");
+	assert_redacts_to(r, "tax: SSN 123-45-6789", "tax: SSN 123-45-6789");
+	strbuf_release(&out);
+	redactor_free(r);
+}
+
+/* Finding: job add stored Oracle URLs, Slack and Stripe keys and keytab
+ * blobs. The check refuses an argument redact_args changes; each of
+ * these now changes. */
+static void test_args_new_classes(void **s)
+{
+	static const char *const argv[] = {
+		"--conf",
+		"spark.jdbc.url=jdbc:oracle:thin:ETL_SERVICE_ACCOUNT_PROD/"
+		"Tig3rPw@//ora:1521/DW",
+		"--url",
+		"etl/Or4clePw@//ora-scan.internal:1521/DWPROD",
+		"--conf",
+		"spark.executorEnv.SLACK=xoxb-2048675309123-4096815243567-"
+		"Zq8YxWvUtSrQpOnMlKjIhGfE",
+		"--stripe",
+		"sk_live_51HqLyjWDarjtT1zdp7dcXyZ0aBcDeFgH",
+		"--conf",
+		"spark.kerberos.keytab.b64=BQIAAABHAAIAC0VYQU1QTEUuQ09NAANldGwA"
+		"BGhvc3QAAAABZWvQAAEAEgAgq3dP0W9lYkxQqT2u4m8yY5cN0aQn3sVj6KzR1o"
+		"2pE7c=",
+		"BQIAAABVAAIADkFDTUUuSU5URVJOQUwAA2V0bAAMaXAtMTAtMC0xLTUAAAABZW"
+		"vQAAEAEgAg9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+		"--conf",
+		"spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:sqlserver://"
+		"sql:1433;databaseName=dw;user=etl;PWD=p4ss",
+	};
+	static const bool secret[ARRAY_SIZE(argv)] = {
+		[1] = true, [3] = true, [5] = true, [7] = true, [9] = true,
+		[10] = true, [12] = true,
+	};
+	struct redactor *r = redactor_new();
+	char *out[ARRAY_SIZE(argv)];
+	(void)s;
+
+	redact_args(r, NULL, argv, ARRAY_SIZE(argv), out);
+	for (size_t i = 0; i < ARRAY_SIZE(argv); i++) {
+		if (secret[i] != !!strcmp(out[i], argv[i]))
+			fail_msg("argument %zu: '%s' -> '%s'", i, argv[i],
+				 out[i]);
+		free(out[i]);
+	}
+	redactor_free(r);
+}
+
+/* Cuts line as the agent's runner does (pieces of at most max, cut by
+ * redact_split) and redacts each piece alone, as one stream; the pieces'
+ * output joined by '|' goes to out. Returns the number of pieces. */
+static size_t cut_and_redact(const struct redactor *r, const char *line,
+			     size_t len, size_t max, size_t hard,
+			     struct strbuf *out)
+{
+	struct redact_stream st = REDACT_STREAM_INIT;
+	size_t pieces = 0;
+	bool drop = false;
+
+	strbuf_reset(out);
+	while (len && !drop) {
+		size_t c = len > max ? redact_split(r, line, len, max, hard,
+						    true, &drop)
+				     : len;
+		assert_true(c > 0 && c <= len && c <= hard);
+		if (c > max) /* only to keep a secret that starts it whole */
+			assert_true(len > max);
+		redact_line(r, &st, line, c, out);
+		strbuf_addch(out, '|');
+		line += c;
+		len -= c;
+		pieces++;
+	}
+	return pieces;
+}
+
+/* Finding: a line longer than the 8 KiB piece was cut before redaction,
+ * so a secret across the cut leaked. Each form, at every offset around
+ * the cut, with blanks before it or none: the secret never shows. */
+static void test_split_keeps_secrets_whole(void **s)
+{
+	static const struct {
+		const char *text, *secret;
+	} forms[] = {
+		{ "password=Hunter2Straddles", "Straddles" },
+		{ "\"password\": \"correct horse battery staple\"", "battery" },
+		{ "--password Hunter3Straddles", "Straddles" },
+		{ "token: ghp_R8bQ2xW4nV6kL9mZ3pT7yH1cF5dS0aJ2uE4i", "uE4i" },
+		{ "ghp_R8bQ2xW4nV6kL9mZ3pT7yH1cF5dS0aJ2uE4i", "uE4i" },
+		{ "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJldGwifQ.c2lnbmF0dXJl", "c2lnbmF0dXJl" },
+		{ AKID, "7EXAMPLE" },
+		{ "(spark.ssl.keyStorePassword,Kst0reStraddles)", "Straddles" },
+		{ "jdbc:postgresql://etl:PgStraddles9@db.internal/dw", "Straddles" },
+		{ "sqlplus etl/OraStraddles@//ora:1521/DW", "Straddles" },
+		{ "private_key=-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----", "BgkqhkiG9w0B" },
+		{ "xoxb-2048675309123-4096815243567-Zq8YxWvUtSrQpOnMlKjIhGfE", "IhGfE" },
+		{ "jane.doe@example.com", "jane.doe" },
+		{ "<name>fs.s3a.secret.key</name><value>" AWS_SECRET "</value>", "EXAMPLEKEY" },
+	};
+	const size_t max = 1024, hard = 8192;
+	struct redactor *r = redactor_new();
+	struct strbuf line = STRBUF_INIT, out = STRBUF_INIT;
+	(void)s;
+
+	for (size_t f = 0; f < ARRAY_SIZE(forms); f++) {
+		size_t flen = strlen(forms[f].text);
+		for (int blanks = 0; blanks < 2; blanks++) {
+			for (size_t o = max - flen - 8; o <= max + 2; o++) {
+				strbuf_reset(&line);
+				while (line.len < o)
+					strbuf_addstr(&line, blanks ? "INFO a b "
+								    : "INFOxab");
+				strbuf_setlen(&line, o);
+				strbuf_addch(&line, ' ');
+				strbuf_addstr(&line, forms[f].text);
+				strbuf_addstr(&line, " and then the rest of "
+						     "the line");
+				while (line.len < 3 * max)
+					strbuf_addstr(&line, " filler");
+				cut_and_redact(r, line.buf, line.len, max, hard,
+					       &out);
+				if (strstr(out.buf, forms[f].secret))
+					fail_msg("form %zu at %zu (blanks %d) "
+						 "leaks: %s",
+						 f, o, blanks, out.buf);
+			}
+		}
+	}
+	strbuf_release(&line);
+	strbuf_release(&out);
+	redactor_free(r);
+}
+
+/* What redact_split answers when a secret starts the line: its end if
+ * it ends within reach, wait while it may go on, or cut at hard and tell
+ * the caller to drop the rest. */
+static void test_split_long_secret(void **s)
+{
+	struct redactor *r = redactor_new();
+	struct strbuf line = STRBUF_INIT, out = STRBUF_INIT;
+	bool drop;
+	size_t c;
+	(void)s;
+
+	strbuf_addstr(&line, "token=");
+	while (line.len < 1500)
+		strbuf_addstr(&line, "abcdef0123");
+	/* still arriving: wait; the whole line: the piece is the secret */
+	assert_int_equal(redact_split(r, line.buf, line.len, 1024, 8192,
+				      false, &drop),
+			 0);
+	assert_int_equal(redact_split(r, line.buf, line.len, 1024, 8192, true,
+				      &drop),
+			 line.len);
+	assert_false(drop);
+	c = line.len;
+	strbuf_addstr(&line, " and more text after it");
+	assert_int_equal(redact_split(r, line.buf, line.len, 1024, 8192, false,
+				      &drop),
+			 c);
+	assert_false(drop);
+	/* longer than hard: cut at hard, drop the rest of the line */
+	strbuf_reset(&line);
+	strbuf_addstr(&line, "token=");
+	while (line.len < 20000)
+		strbuf_addstr(&line, "abcdef0123");
+	c = redact_split(r, line.buf, line.len, 1024, 8192, false, &drop);
+	assert_int_equal(c, 8192);
+	assert_true(drop);
+	assert_int_equal(cut_and_redact(r, line.buf, line.len, 1024, 8192,
+					&out),
+			 1);
+	assert_string_equal(out.buf, "token=[REDACTED:token]|");
+	/* no secret near the cut: after the last blank before it */
+	strbuf_reset(&line);
+	while (line.len < 3000)
+		strbuf_addstr(&line, "word ");
+	c = redact_split(r, line.buf, line.len, 1024, 8192, false, &drop);
+	assert_int_equal(c, 1020);
+	strbuf_release(&line);
+	strbuf_release(&out);
+	redactor_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_corpus_heldout),
+		cmocka_unit_test(test_vendor_tokens),
+		cmocka_unit_test(test_config_forms),
+		cmocka_unit_test(test_connection_strings),
+		cmocka_unit_test(test_pem_inline_keytab_ssn),
+		cmocka_unit_test(test_args_new_classes),
+		cmocka_unit_test(test_split_keeps_secrets_whole),
+		cmocka_unit_test(test_split_long_secret),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
