@@ -182,6 +182,13 @@ fuzz: deps
 fuzz-replay: deps $(patsubst %,$(SANBUILD)/fuzz/replay_%,$(FUZZ_NAMES))
 	@tests/fuzz/replay.sh $(SANBUILD)/fuzz $(FUZZ_NAMES)
 
+# Rewrites the generated seeds (gen-*) of tests/fuzz/corpus.
+$(BUILD)/gen-corpus: $(BUILD)/tests/fuzz/gen-corpus.o $(call fuzz_libs,$(BUILD))
+	$(CC) -o $@ $^ $(LIBS) -lcmocka
+fuzz-corpus: deps $(BUILD)/gen-corpus
+	rm -f tests/fuzz/corpus/*/gen-*
+	$(BUILD)/gen-corpus tests/fuzz/corpus tests/data
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
@@ -219,6 +226,6 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 .PHONY: all deps tools unit unit-san integration sim sim-short chaos \
-	chaos-short check demo fuzz fuzz-replay \
+	chaos-short check demo fuzz fuzz-replay fuzz-corpus \
 	bench install clean format
 .SECONDARY:

@@ -58,6 +58,21 @@ void fz_empty_dir(const char *dir);
 /* Writes data to path (created or truncated, mode 0600). 0 / -1. */
 int fz_write_file(const char *path, const void *data, size_t len);
 
+/* Writes data as the file name in fz_tmpdir() and returns its path (kept
+ * until the next call). */
+const char *fz_as_file(const char *name, const uint8_t *data, size_t size);
+
+/* Fails (fz_fail) unless err is a refusal as the house style wants it:
+ * one line, not empty, starting with prefix. */
+void fz_check_refusal(const char *err, const char *prefix);
+
+/* Whether data holds what makes glibc's regcomp or regexec take
+ * exponential time or memory: stacked repetitions ("a++++", "a{9}{9}"),
+ * more than one counted repetition, or a back-reference. The redactor's extra rules are POSIX regexes compiled by
+ * glibc, whose cost on such patterns is its own, not the redactor's; the
+ * targets that compile rules skip inputs holding them. */
+bool fz_regex_costly(const uint8_t *data, size_t size);
+
 /* The one signing key every target uses, so that an input signed by it
  * (a crash file) verifies again in a later run. Never NULL. */
 struct sign_key *fz_key(void);

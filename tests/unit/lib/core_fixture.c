@@ -214,7 +214,10 @@ int fx_setup(void **state)
 	char err[256];
 
 	log_setup("test", LOG_ERROR);
-	strcpy(f->dir, "/tmp/sp-corefx.XXXXXX");
+	/* $TMPDIR if set: the fuzz target puts the store on a tmpfs */
+	snprintf(f->dir, sizeof(f->dir), "%s/sp-corefx.XXXXXX",
+		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR")
+						       : "/tmp");
 	assert_non_null(mkdtemp(f->dir));
 	f->store = store_open(f->dir, err, sizeof(err));
 	assert_non_null(f->store);
@@ -233,7 +236,7 @@ int fx_setup(void **state)
 int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
+	char cmd[600];
 
 	if (f->core)
 		stop_core(f);

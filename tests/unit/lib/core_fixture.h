@@ -20,7 +20,7 @@
 #include "strbuf.h"
 
 struct fx {
-	char dir[64];
+	char dir[512];
 	struct store *store;
 	struct sched_state st;
 	struct sched_config cfg;
