@@ -76,6 +76,8 @@ static void check_reply(const struct strbuf *out, const char *line, size_t len)
 	    j->type != JSON_OBJECT || !json_get(j, "ok") ||
 	    json_get(j, "ok")->type != JSON_BOOL)
 		fz_fail("bad reply to '%.*s': %s", (int)len, line, out->buf);
+	if (getenv("SP_FUZZ_VERBOSE"))
+		fprintf(stderr, "  %.*s: %.200s\n", (int)len, line, out->buf);
 	json_free(j);
 }
 
