@@ -154,8 +154,7 @@ static void error_line(struct spark_watch *w, const char *s, size_t len)
 	}
 	if (!cause && w->error_is_cause)
 		return;
-	/* the line is len bytes, not a C string */
-	if (find(s, len, "\tat ") || (len >= 3 && !memcmp(s, "at ", 3)))
+	if (find(s, len, "\tat ") || !strncmp(s, "at ", 3))
 		return;
 	if (len >= sizeof(w->last_error))
 		len = sizeof(w->last_error) - 1;

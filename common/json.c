@@ -17,18 +17,19 @@ void jw_init(struct jw *w, struct strbuf *sb)
 	w->sb = sb;
 }
 
-static void add_escaped(struct strbuf *sb, const char *s, size_t len);
-
-/* A key is escaped like any string: a parsed document's keys may hold
- * control characters and invalid UTF-8 (json_write writes them back). */
 static void jw_key(struct jw *w, const char *key)
 {
 	if (w->need_comma[w->depth])
 		strbuf_addch(w->sb, ',');
 	w->need_comma[w->depth] = true;
 	if (key) {
-		add_escaped(w->sb, key, strlen(key));
-		strbuf_addch(w->sb, ':');
+		strbuf_addch(w->sb, '"');
+		for (const char *p = key; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				strbuf_addch(w->sb, '\\');
+			strbuf_addch(w->sb, *p);
+		}
+		strbuf_addstr(w->sb, "\":");
 	}
 }
 
