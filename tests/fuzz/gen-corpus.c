@@ -467,74 +467,88 @@ static void pack_run(msgpack_packer *pk, size_t more)
 	mp_kv_u64(pk, "epoch", 1);
 }
 
-/* A run's life as its agent reports it: running, log lines, complete. */
-static void gen_agent_msgs(void)
+/* A run's life as its agent reports it: running, log lines, a
+ * heartbeat, its completion. */
+static void gen_run_life(msgpack_sbuffer *sb, msgpack_packer *pk)
 {
 	struct strbuf in = STRBUF_INIT;
+
+	pack_run(pk, 2);
+	mp_kv_str(pk, "state", "running");
+	mp_kv_str(pk, "app_id", "application_1700000000000_0001");
+	agent_msg(&in, "run_event", sb);
+	msgpack_sbuffer_clear(sb);
+	pack_run(pk, 1);
+	mp_pack_cstr(pk, "lines");
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_uint64(pk, 1767225600000);
+	msgpack_pack_uint64(pk, 2);
+	mp_pack_cstr(pk, "ERROR Executor lost");
+	agent_msg(&in, "log", sb);
+	msgpack_sbuffer_clear(sb);
+	msgpack_pack_map(pk, 2);
+	mp_pack_cstr(pk, "held");
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, 1);
+	msgpack_pack_uint64(pk, 1);
+	mp_pack_cstr(pk, "spool");
+	msgpack_pack_map(pk, 2);
+	mp_kv_u64(pk, "records", 3);
+	mp_kv_u64(pk, "bytes", 300);
+	agent_msg(&in, "heartbeat", sb);
+	msgpack_sbuffer_clear(sb);
+	msgpack_pack_map(pk, 1);
+	mp_pack_cstr(pk, "results");
+	msgpack_pack_array(pk, 1);
+	pack_run(pk, 5);
+	mp_kv_str(pk, "result", "failed");
+	mp_kv_i64(pk, "exit_code", 1);
+	mp_kv_str(pk, "class", "executor_oom");
+	mp_kv_str(pk, "diag_line", "java.lang.OutOfMemoryError");
+	mp_pack_cstr(pk, "executors");
+	msgpack_pack_map(pk, 3);
+	mp_kv_u64(pk, "count", 2);
+	mp_kv_u64(pk, "core_ms", 7200000);
+	mp_kv_u64(pk, "lifetime_ms", 3600000);
+	agent_msg(&in, "complete", sb);
+	put("agent_msgs", "run-life", in.buf, in.len);
+	strbuf_release(&in);
+}
+
+/* A preflight, a lease request and its resend. */
+static void gen_preflight_lease(msgpack_sbuffer *sb, msgpack_packer *pk)
+{
+	struct strbuf in = STRBUF_INIT;
+
+	msgpack_pack_map(pk, 4);
+	mp_kv_bool(pk, "spark_ok", true);
+	mp_kv_str(pk, "spark_version", "3.5.1");
+	mp_kv_i64(pk, "disk_free_mb", 100000);
+	mp_kv_i64(pk, "slots", 2);
+	agent_msg(&in, "preflight", sb);
+	msgpack_sbuffer_clear(sb);
+	msgpack_pack_map(pk, 2);
+	mp_kv_u64(pk, "slots", 2);
+	mp_kv_u64(pk, "wait_ms", 0);
+	agent_msg(&in, "lease", sb);
+	agent_msg_step(&in, 0, "lease", sb);
+	put("agent_msgs", "preflight-lease", in.buf, in.len);
+	strbuf_release(&in);
+}
+
+static void gen_agent_msgs(void)
+{
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	pack_run(&pk, 2);
-	mp_kv_str(&pk, "state", "running");
-	mp_kv_str(&pk, "app_id", "application_1700000000000_0001");
-	agent_msg(&in, "run_event", &sb);
+	gen_run_life(&sb, &pk);
 	msgpack_sbuffer_clear(&sb);
-	pack_run(&pk, 1);
-	mp_pack_cstr(&pk, "lines");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_uint64(&pk, 1767225600000);
-	msgpack_pack_uint64(&pk, 2);
-	mp_pack_cstr(&pk, "ERROR Executor lost");
-	agent_msg(&in, "log", &sb);
-	msgpack_sbuffer_clear(&sb);
-	msgpack_pack_map(&pk, 2);
-	mp_pack_cstr(&pk, "held");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint64(&pk, 1);
-	msgpack_pack_uint64(&pk, 1);
-	mp_pack_cstr(&pk, "spool");
-	msgpack_pack_map(&pk, 2);
-	mp_kv_u64(&pk, "records", 3);
-	mp_kv_u64(&pk, "bytes", 300);
-	agent_msg(&in, "heartbeat", &sb);
-	msgpack_sbuffer_clear(&sb);
-	msgpack_pack_map(&pk, 1);
-	mp_pack_cstr(&pk, "results");
-	msgpack_pack_array(&pk, 1);
-	pack_run(&pk, 5);
-	mp_kv_str(&pk, "result", "failed");
-	mp_kv_i64(&pk, "exit_code", 1);
-	mp_kv_str(&pk, "class", "executor_oom");
-	mp_kv_str(&pk, "diag_line", "java.lang.OutOfMemoryError");
-	mp_pack_cstr(&pk, "executors");
-	msgpack_pack_map(&pk, 3);
-	mp_kv_u64(&pk, "count", 2);
-	mp_kv_u64(&pk, "core_ms", 7200000);
-	mp_kv_u64(&pk, "lifetime_ms", 3600000);
-	agent_msg(&in, "complete", &sb);
-	put("agent_msgs", "run-life", in.buf, in.len);
-
-	strbuf_reset(&in);
-	msgpack_sbuffer_clear(&sb);
-	msgpack_pack_map(&pk, 4);
-	mp_kv_bool(&pk, "spark_ok", true);
-	mp_kv_str(&pk, "spark_version", "3.5.1");
-	mp_kv_i64(&pk, "disk_free_mb", 100000);
-	mp_kv_i64(&pk, "slots", 2);
-	agent_msg(&in, "preflight", &sb);
-	msgpack_sbuffer_clear(&sb);
-	msgpack_pack_map(&pk, 2);
-	mp_kv_u64(&pk, "slots", 2);
-	mp_kv_u64(&pk, "wait_ms", 0);
-	agent_msg(&in, "lease", &sb);
-	agent_msg_step(&in, 0, "lease", &sb);
-	put("agent_msgs", "preflight-lease", in.buf, in.len);
+	gen_preflight_lease(&sb, &pk);
 	msgpack_sbuffer_destroy(&sb);
-	strbuf_release(&in);
 }
 
 struct dump {
