@@ -76,7 +76,8 @@ static void from_data(const char *target, const char *sub, const char *ext,
 		uint8_t prefix[8];
 		uint64_t v;
 		char *text;
-		if (n <= strlen(ext) || strcmp(de->d_name + n - strlen(ext), ext))
+		if (n <= strlen(ext) ||
+		    strcmp(de->d_name + n - strlen(ext), ext))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (!(text = read_file(path, 1 << 20, &len)))
@@ -249,8 +250,8 @@ static void gen_run_codec(void)
 static void sample_events(struct tbatch_builder *b)
 {
 	tbatch_add_log(b, 1767225600000, 1, "INFO Client: Submitting app", 27);
-	tbatch_add_log(b, 1767225600100, 2, "ERROR password=[REDACTED:password]",
-		       35);
+	tbatch_add_log(b, 1767225600100, 2,
+		       "ERROR password=[REDACTED:password]", 35);
 	tbatch_add_value(b, 1767225600200, "lines_stdout", TM_COUNTER, 2);
 	tbatch_add_value(b, 1767225600200, "run_ms", TM_GAUGE, 1500);
 	tbatch_add_histogram(b, 1767225600200, "line_bytes", 2, 62, 27, 35);
@@ -615,7 +616,8 @@ static const char *const admin_seeds[][2] = {
 		    "agent show ag-1\nagent drain ag-1\nagent undrain ag-1\n"
 		    "agent revoke ag-1\n" },
 	{ "runs", "run start acme/prod/j\nrun cancel 1\ndispatch pause\n"
-		  "dispatch resume\nusage --from 2026-01-01 --to 2026-02-01\n" },
+		  "dispatch resume\n"
+		  "usage --from 2026-01-01 --to 2026-02-01\n" },
 	{ "quoting", "tenant add \"a b\"\nenv add acme/\"x\\\"y\"\n"
 		     "job add acme/prod/q -- \"--conf\" \"k=v w\\n\"\n" },
 };

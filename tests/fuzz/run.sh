@@ -45,23 +45,28 @@ for name in "$@"; do
 	mkdir -p "$corpus" "$crashes" "$work/logs"
 	set -- -max_total_time="$seconds" -max_len="$(max_len "$name")" \
 		-timeout=10 -print_final_stats=1 -artifact_prefix="$crashes/"
-	[ -f "$here/dict/$name.dict" ] && set -- "$@" -dict="$here/dict/$name.dict"
 	start=$(date +%s)
 	"$exe" "$@" "$corpus" "$seeds" >"$log" 2>&1
 	rc=$?
 	took=$(($(date +%s) - start))
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" |
+		tail -1)
+	# the last status line: "#N ... cov: C ft: F corp: N/SIZE ..."
 	stats=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1)
 	cov=$(echo "$stats" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 	ft=$(echo "$stats" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
 	corp=$(echo "$stats" | sed -n 's/.* corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p')
 	if [ "$rc" -eq 0 ]; then
-		echo "fuzz_$name: ok, ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, ${took} s"
+		echo "fuzz_$name: ok, ${execs:-?} execs, cov ${cov:-?}," \
+			"ft ${ft:-?}, corpus ${corp:-?}, ${took} s"
 	else
 		crashed=$((crashed + 1))
-		input=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
-		echo "fuzz_$name: CRASH after ${took} s, input ${input:-?}, log $log"
-		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | head -3 | sed 's/^/    /'
+		input=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" |
+			tail -1)
+		echo "fuzz_$name: CRASH after ${took} s, input ${input:-?}," \
+			"log $log"
+		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|fuzz: )' \
+			"$log" | head -3 | sed 's/^/    /'
 	fi
 done
 echo "fuzz: $ntargets targets, $crashed crashed"
