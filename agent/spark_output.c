@@ -123,7 +123,12 @@ static unsigned k8s_line(struct spark_watch *w, const char *s, size_t len)
 		p = s + i + 11;
 		if (p < end && isdigit((unsigned char)*p) &&
 		    w->mode == SPARK_MODE_K8S) {
-			w->driver_exit_code = atoi(p) & 0xffff;
+			/* not atoi: the line is len bytes, not a C string */
+			int code = 0;
+			for (; p < end && isdigit((unsigned char)*p) &&
+			       code < 1000000; p++)
+				code = code * 10 + (*p - '0');
+			w->driver_exit_code = code & 0xffff;
 			ev |= SPARK_EV_FINAL;
 		}
 		break;
