@@ -8,6 +8,8 @@ set -u
 bindir=$1
 shift
 here=$(dirname "$0")
+LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 pass=0
 fail=0
 for name in "$@"; do

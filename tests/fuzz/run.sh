@@ -22,6 +22,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 here=$(dirname "$0")
+LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 
 # The largest input worth trying, per target: room for a few records or
 # lines, small enough to keep each run fast.
