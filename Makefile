@@ -1,6 +1,8 @@
 # SparkPilot - one Makefile for the scheduler, the agent, spctl and the tests.
 #   make            build bin/sparkpilot-scheduler, bin/sparkpilot-agent, bin/spctl
-#   make check      unit tests (plain and ASan+UBSan) and integration tests
+#   make check      unit tests (plain and ASan+UBSan), the fuzz corpora
+#                   replayed, and integration tests
+#   make fuzz       each fuzz target for FUZZ_SECONDS under libFuzzer (clang)
 #   make demo       the main job end to end on a temporary scheduler
 #   make bench      benchmarks (figures go to docs/performance.md)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -10,6 +12,8 @@ DESTDIR ?=
 CC ?= cc
 BUILD ?= build
 SANBUILD ?= build-san
+FUZZBUILD ?= build-fuzz
+FUZZ_CC ?= clang
 
 # snprintf into fixed-size record fields truncates on purpose, hence
 # -Wno-format-truncation.
@@ -22,6 +26,11 @@ LIBS := -lnng -lmsgpackc -lrocksdb -lcurl -lssl -lcrypto -lz -lpcre2-8 \
 	-lpthread -lm
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
+# The fuzz tree: every object carries libFuzzer's coverage hooks. clang
+# warns where gcc does not (format strings passed on as va_list): shown,
+# not fatal, since gcc's build is the one that enforces the warnings.
+FUZZ_CFLAGS := $(SANFLAGS) -fsanitize=fuzzer-no-link -Wno-error \
+	-Wno-unknown-warning-option
 
 COMMON_SRC := $(wildcard common/*.c)
 SCHED_SRC := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
@@ -43,10 +52,12 @@ deps:
 
 objs = $(patsubst %.c,$(1)/%.o,$(2))
 
+# A build tree: $(1) its directory, $(2) extra flags, $(3) the compiler
+# if not $(CC) (the fuzz tree's clang).
 define build_tree
 $(1)/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $(2) -c $$< -o $$@
+	$(if $(3),$(3),$$(CC)) $$(ALL_CFLAGS) $(2) -c $$< -o $$@
 $(1)/libcommon.a: $$(call objs,$(1),$$(COMMON_SRC))
 	$$(AR) rcs $$@ $$^
 $(1)/libsched.a: $$(call objs,$(1),$$(SCHED_SRC))
@@ -54,16 +65,17 @@ $(1)/libsched.a: $$(call objs,$(1),$$(SCHED_SRC))
 $(1)/libagent.a: $$(call objs,$(1),$$(AGENT_SRC))
 	$$(AR) rcs $$@ $$^
 $(1)/sp-sim: $(1)/tests/sim/sp-sim.o $(1)/tests/sim/sim_cost.o $(1)/libsched.a $(1)/libcommon.a
-	$$(CC) $(2) -o $$@ $$^ $$(LIBS)
+	$(if $(3),$(3),$$(CC)) $(2) -o $$@ $$^ $$(LIBS)
 $(1)/libtest.a: $$(call objs,$(1),$$(TESTLIB_SRC))
 	$$(AR) rcs $$@ $$^
 $(1)/tests/%: $(1)/tests/unit/%.o $(1)/libtest.a $(1)/libsched.a $(1)/libagent.a $(1)/libcommon.a
-	$$(CC) $(2) -o $$@ $$^ $$(LIBS) -lcmocka
+	$(if $(3),$(3),$$(CC)) $(2) -o $$@ $$^ $$(LIBS) -lcmocka
 -include $$(shell find $(1) -name '*.d' 2>/dev/null)
 endef
 
 $(eval $(call build_tree,$(BUILD),))
 $(eval $(call build_tree,$(SANBUILD),$(SANFLAGS)))
+$(eval $(call build_tree,$(FUZZBUILD),$(FUZZ_CFLAGS),$(FUZZ_CC)))
 
 bin/sparkpilot-scheduler: $(BUILD)/scheduler/main.o $(BUILD)/libsched.a $(BUILD)/libcommon.a
 	@mkdir -p bin
@@ -140,10 +152,49 @@ chaos: all bin/sp-agentsim
 chaos-short: all bin/sp-agentsim
 	@scripts/chaos/kill-scheduler.sh --cycles 25 $(CHAOS_FLAGS)
 
+# Fuzzing (docs/fuzzing.md): one libFuzzer target per parser of outside
+# input, tests/fuzz/fuzz_NAME.c, with its seed corpus in
+# tests/fuzz/corpus/NAME and its past crash inputs in tests/fuzz/crashes/NAME.
+# `make fuzz` builds the targets with clang and runs each for FUZZ_SECONDS
+# (FUZZ_TARGETS="json wire" to choose); new crash files land in
+# $(FUZZBUILD)/crashes/NAME. `make fuzz-replay` (part of check, no clang
+# needed) feeds every corpus and crash file once to the same entry points,
+# built with $(CC) under ASan+UBSan.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_SECONDS ?= 60
+fuzz_libs = $(1)/tests/fuzz/fuzzlib.o $(1)/libtest.a $(1)/libsched.a \
+	$(1)/libagent.a $(1)/libcommon.a
+
+$(FUZZBUILD)/fuzz/fuzz_%: $(FUZZBUILD)/tests/fuzz/fuzz_%.o $(call fuzz_libs,$(FUZZBUILD))
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS) -lcmocka
+$(SANBUILD)/fuzz/replay_%: $(SANBUILD)/tests/fuzz/fuzz_%.o $(SANBUILD)/tests/fuzz/replay_main.o $(call fuzz_libs,$(SANBUILD))
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+fuzz: deps
+	@scripts/install-deps.sh --fuzz
+	@$(MAKE) --no-print-directory \
+		$(patsubst %,$(FUZZBUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	@tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) --bin $(FUZZBUILD)/fuzz \
+		--work $(FUZZBUILD) $(FUZZ_TARGETS)
+
+fuzz-replay: deps $(patsubst %,$(SANBUILD)/fuzz/replay_%,$(FUZZ_NAMES))
+	@tests/fuzz/replay.sh $(SANBUILD)/fuzz $(FUZZ_NAMES)
+
+# Rewrites the generated seeds (gen-*) of tests/fuzz/corpus.
+$(BUILD)/gen-corpus: $(BUILD)/tests/fuzz/gen-corpus.o $(call fuzz_libs,$(BUILD))
+	$(CC) -o $@ $^ $(LIBS) -lcmocka
+fuzz-corpus: deps $(BUILD)/gen-corpus
+	rm -f tests/fuzz/corpus/*/gen-*
+	$(BUILD)/gen-corpus tests/fuzz/corpus tests/data
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory sim-short
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory chaos-short
@@ -170,12 +221,12 @@ install: all
 	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
 
 clean:
-	rm -rf $(BUILD) $(SANBUILD) bin
+	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD) bin
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 .PHONY: all deps tools unit unit-san integration sim sim-short chaos \
-	chaos-short check demo \
+	chaos-short check demo fuzz fuzz-replay fuzz-corpus \
 	bench install clean format
 .SECONDARY:

@@ -3,6 +3,7 @@
 # Idempotent: when everything is present it returns at once.
 #   scripts/install-deps.sh                 install what is missing
 #   scripts/install-deps.sh --check-or-install   same, used by make
+#   scripts/install-deps.sh --fuzz      also clang and libFuzzer (make fuzz)
 set -eu
 
 PKGS="build-essential pkg-config libnng-dev libmbedtls-dev libmsgpack-dev librocksdb-dev
@@ -11,6 +12,19 @@ openssl iproute2 procps"
 # PCRE2 runs the operators' redact_rule patterns: JIT, and match, depth
 # and heap limits that POSIX regcomp/regexec lack
 PKGS="$PKGS libpcre2-dev"
+# `make fuzz` only (docs/fuzzing.md): clang builds the libFuzzer targets,
+# libclang-rt-dev holds libFuzzer and clang's sanitizer runtimes, llvm
+# the llvm-symbolizer that puts file:line in their stack traces. `make
+# check` replays the corpora with gcc and needs none of them.
+FUZZ_PKGS="clang libclang-rt-dev llvm"
+
+for arg in "$@"; do
+	case $arg in
+	--fuzz) PKGS="$PKGS $FUZZ_PKGS" ;;
+	--check-or-install) ;;
+	*) echo "install-deps: unknown option '$arg'" >&2; exit 2 ;;
+	esac
+done
 
 missing=""
 for p in $PKGS; do

@@ -58,17 +58,26 @@ void post_wait(struct fx *f, struct event *ev, struct strbuf *out)
 		fail_msg("no reply within 10 s");
 }
 
-/* Runs an admin command; returns its JSON reply (caller frees). */
-struct json *admin(struct fx *f, const char *line)
+/* Runs an admin command line as the admin socket does; its reply, whatever
+ * it is, goes into out. */
+void admin_reply(struct fx *f, const char *line, struct strbuf *out)
 {
 	struct event *ev = event_new(EV_ADMIN);
-	struct strbuf out = STRBUF_INIT;
-	struct json *j;
 	char err[128];
 
 	assert_int_equal(cmdline_split(line, strlen(line), &ev->cmd, err,
 				       sizeof(err)), 0);
-	post_wait(f, ev, &out);
+	post_wait(f, ev, out);
+}
+
+/* Runs an admin command; returns its JSON reply (caller frees). */
+struct json *admin(struct fx *f, const char *line)
+{
+	struct strbuf out = STRBUF_INIT;
+	struct json *j;
+	char err[128];
+
+	admin_reply(f, line, &out);
 	j = json_parse(out.buf, out.len, err, sizeof(err));
 	if (!j || !json_get_bool(j, "ok"))
 		fail_msg("%s: %s", line, out.buf);
@@ -214,7 +223,10 @@ int fx_setup(void **state)
 	char err[256];
 
 	log_setup("test", LOG_ERROR);
-	strcpy(f->dir, "/tmp/sp-corefx.XXXXXX");
+	/* $TMPDIR if set: the fuzz target puts the store on a tmpfs */
+	snprintf(f->dir, sizeof(f->dir), "%s/sp-corefx.XXXXXX",
+		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR")
+						       : "/tmp");
 	assert_non_null(mkdtemp(f->dir));
 	f->store = store_open(f->dir, err, sizeof(err));
 	assert_non_null(f->store);
@@ -233,7 +245,7 @@ int fx_setup(void **state)
 int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
+	char cmd[600];
 
 	if (f->core)
 		stop_core(f);

@@ -20,7 +20,7 @@
 #include "strbuf.h"
 
 struct fx {
-	char dir[64];
+	char dir[512];
 	struct store *store;
 	struct sched_state st;
 	struct sched_config cfg;
@@ -40,6 +40,9 @@ int fx_teardown(void **state);
 void fx_enroll(struct fx *f);
 /* Posts ev and waits for its reply (into out). */
 void post_wait(struct fx *f, struct event *ev, struct strbuf *out);
+/* Runs an admin command line (split as the admin socket splits it) and
+ * puts its reply, ok or not, into out. */
+void admin_reply(struct fx *f, const char *line, struct strbuf *out);
 /* Runs an admin command; returns its JSON reply (caller frees). Fails the
  * test if it is not ok. */
 struct json *admin(struct fx *f, const char *line);
