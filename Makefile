@@ -98,7 +98,13 @@ bin/%: $(BUILD)/bench/%.o $(BUILD)/libsched.a $(BUILD)/libagent.a $(BUILD)/libco
 	@mkdir -p bin
 	$(CC) -o $@ $^ $(LIBS)
 
-tools: $(patsubst tests/tools/%.c,bin/%,$(TOOL_SRC))
+tools: $(patsubst tests/tools/%.c,bin/%,$(TOOL_SRC)) bin/faultfs.so
+
+# The fault-injection and power-loss shim of the tests (LD_PRELOAD; see
+# tests/faultfs/faultfs.c).
+bin/faultfs.so: tests/faultfs/faultfs.c
+	@mkdir -p bin
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl -lpthread
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(SANBUILD)/tests/%,$(UNIT_SRC))
