@@ -39,6 +39,11 @@ static const struct setting settings[] = {
 	S_INT(guard_interval_s, 1, 86400),
 	S_INT(guard_window_s, 60, 31LL * 86400),
 	S_INT(breaker_cooldown_s, 1, 31LL * 86400),
+	/* the data dir's free-space floor and failed writes (diskguard.c) */
+	S_INT(store_min_free_mb, 0, 1LL << 30),
+	S_INT(store_min_free_pct, 0, 50),
+	S_INT(store_check_ms, 10, 60000),
+	S_INT(store_max_wal_mb, 1, 4096),
 	S_STR(log_level),
 };
 
@@ -70,6 +75,10 @@ void config_defaults(struct sched_config *c)
 	c->guard_interval_s = 60;
 	c->guard_window_s = 6 * 3600;
 	c->breaker_cooldown_s = 900;
+	c->store_min_free_mb = 1024;
+	c->store_min_free_pct = 5;
+	c->store_check_ms = 1000;
+	c->store_max_wal_mb = 32;
 }
 
 int config_set(struct sched_config *c, const char *key, const char *value,

@@ -38,6 +38,16 @@ struct sched_config {
 	int64_t guard_interval_s;     /* burn-rate guard: evaluation period */
 	int64_t guard_window_s;       /* ... recent spend measured over this */
 	int64_t breaker_cooldown_s;   /* cost breaker: open -> half-open */
+	/* the data dir (scheduler/diskguard.c) */
+	int64_t store_min_free_mb;  /* new runs refused below this much free
+				     * space (0: no such bound) ... */
+	int64_t store_min_free_pct; /* ... or below this share of the
+				     * filesystem (0: none); the smaller counts */
+	int64_t store_check_ms;     /* free space measured, a failed store
+				     * retried, and clients told to wait, this
+				     * often */
+	int64_t store_max_wal_mb;   /* WAL past which the oldest writes are
+				     * flushed (bounds the replay at start) */
 	char log_level[16];
 };
 
