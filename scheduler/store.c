@@ -101,13 +101,13 @@ static void setup_options(struct store *s, const struct store_options *o)
 	 * probe reads it too) after a crash, and so the restart time. */
 	rocksdb_options_set_max_total_wal_size(s->opts,
 					       (uint64_t)o->max_wal_mb << 20);
-	/* Old WAL files are reused, overwritten in place: an fdatasync then
-	 * has no file size to journal, which shortens every commit and its
-	 * tail. RocksDB 7.8 only recycles with this recovery mode, which
-	 * fits our writes: each is synced before it is acknowledged, so only
-	 * an unacknowledged last record can be torn, and that is dropped. */
+	/* Every write is synced before it is acknowledged, so only an
+	 * unacknowledged last record can be torn: it is dropped, and damage
+	 * anywhere else stops the open. Old WAL files are not recycled:
+	 * RocksDB 7.8 turns recycle_log_file_num off under this mode (it
+	 * only recycles with kSkipAnyCorruptedRecords, which would skip a
+	 * damaged record anywhere and open without it). */
 	rocksdb_options_set_wal_recovery_mode(s->opts, 0 /* kTolerateCorruptedTailRecords */);
-	rocksdb_options_set_recycle_log_file_num(s->opts, 4);
 	/* Background flushes and compactions write their files out as they
 	 * go rather than in one burst at the end, which would stall the WAL
 	 * fsync that every acknowledgement waits for. */
