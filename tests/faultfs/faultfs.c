@@ -11,8 +11,8 @@
  *                record per change, written before the change is made,
  *                holding what is needed to undo it; and one per fsync
  *                that succeeded. tests/faultfs/powerloss.py reads it.
- *   FAULTFS_CTL  a control file (optional), read again whenever it
- *                changes: "enospc write" makes every write under the
+ *   FAULTFS_CTL  a control file (optional), read before every write and
+ *                fsync under the directory: "enospc write" makes every write under the
  *                directory fail with ENOSPC; "eio sync" every fsync and
  *                fdatasync with EIO; "eio write,sync" both; empty or
  *                missing: no faults.
@@ -88,7 +88,6 @@ static struct {
 	size_t dirlen;
 	int log_fd;
 	const char *ctl;
-	struct timespec ctl_mtime;
 	bool fail_write, fail_sync;
 	int fail_errno;
 	uint64_t seq;
@@ -222,24 +221,16 @@ static struct tfd *tracked(int fd)
 
 /* ---- fault injection ---- */
 
+/* Read every time: two changes within one tick of the file clock would
+ * leave the same mtime. */
 static void read_ctl(void)
 {
-	struct stat st;
 	char buf[128] = "";
 	int fd;
 	ssize_t n;
 
 	if (!g.ctl)
 		return;
-	if (stat(g.ctl, &st) == -1) {
-		g.fail_write = g.fail_sync = false;
-		memset(&g.ctl_mtime, 0, sizeof(g.ctl_mtime));
-		return;
-	}
-	if (st.st_mtim.tv_sec == g.ctl_mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == g.ctl_mtime.tv_nsec)
-		return;
-	g.ctl_mtime = st.st_mtim;
 	fd = g.open(g.ctl, O_RDONLY | O_CLOEXEC);
 	n = fd == -1 ? -1 : read(fd, buf, sizeof(buf) - 1);
 	if (fd != -1)

@@ -12,7 +12,10 @@ file they replaced comes back). What remains is what a disk would hold
 after the power went out at the moment of the kill. The journal is then
 emptied: everything now in DIR counts as durable.
 
-usage: powerloss.py DIR JOURNAL [--keep-journal] [--quiet]
+--dump prints each journaled change first, oldest first, one a line:
+"SEQ KIND PATH" (a rename: "SEQ R OLD -> NEW"), with "durable" or "lost".
+
+usage: powerloss.py DIR JOURNAL [--keep-journal] [--quiet] [--dump]
 """
 import os
 import struct
@@ -145,18 +148,27 @@ def undo(recs, live, stats):
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     if len(args) != 2:
-        raise SystemExit("usage: powerloss.py DIR JOURNAL [--keep-journal] [--quiet]")
+        raise SystemExit("usage: powerloss.py DIR JOURNAL [--keep-journal] "
+                         "[--quiet] [--dump]")
     top, journal = args
     recs, torn = read_journal(journal)
     inc = incarnations(recs)
     durable_marks(recs)
+    if "--dump" in sys.argv:
+        for r in sorted(recs, key=lambda r: r["seq"]):
+            path = r["path"].replace("\0", " -> ")
+            print(f"{r['seq']} {r['kind']} {path} "
+                  f"{'durable' if r['durable'] else 'lost'}")
     live = live_files(top, inc)
     stats = {"writes": 0, "sizes": 0, "creates": 0, "renames": 0}
     undo(recs, live, stats)
     if "--keep-journal" not in sys.argv:
         open(journal, "wb").close()
     if "--quiet" not in sys.argv:
-        print(f"power loss: {len(recs)} changes journaled, undone: "
+        kinds = {k: sum(1 for r in recs if r["kind"] == k) for k in "WTSCRU"}
+        print(f"power loss: journaled {kinds['W']} writes, {kinds['T']} size "
+              f"changes, {kinds['S']} fsyncs, {kinds['C']} new files, "
+              f"{kinds['R']} renames, {kinds['U']} unlinks; undone: "
               f"{stats['writes']} writes, {stats['sizes']} size changes, "
               f"{stats['creates']} new files, {stats['renames']} renames"
               f"{' (torn last record ignored)' if torn else ''}")
