@@ -134,16 +134,21 @@ sim-short: deps $(SANBUILD)/sp-sim
 	@$(SANBUILD)/sp-sim --seeds 25 --steps 3000
 
 # Crash safety with real processes (scripts/chaos/kill-scheduler.sh):
-# `make chaos` is the long form; check runs a short one. A failure prints
-# its seed: CHAOS_SEED=S replays the same kill schedule.
+# `make chaos` is the long form; check runs a short one, then a short one
+# with a simulated power loss after each kill (CHAOS_POWER_LOSS=1 gives
+# the long form that too). A failure prints its seed: CHAOS_SEED=S
+# replays the same kill schedule.
 CHAOS_CYCLES ?= 1000
 CHAOS_SEED ?=
-CHAOS_FLAGS = $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
+CHAOS_POWER_LOSS ?=
+CHAOS_SEED_FLAG = $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
+CHAOS_FLAGS = $(CHAOS_SEED_FLAG) $(if $(CHAOS_POWER_LOSS),--power-loss)
 chaos: all bin/sp-agentsim
 	scripts/chaos/kill-scheduler.sh --cycles $(CHAOS_CYCLES) $(CHAOS_FLAGS)
 
 chaos-short: all bin/sp-agentsim
 	@scripts/chaos/kill-scheduler.sh --cycles 25 $(CHAOS_FLAGS)
+	@scripts/chaos/kill-scheduler.sh --cycles 10 --power-loss $(CHAOS_SEED_FLAG)
 
 check: deps
 	@$(MAKE) --no-print-directory all
