@@ -3,6 +3,7 @@
 
 #include <rocksdb/c.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ struct store {
 	rocksdb_column_family_handle_t *cf[CF_COUNT + 1]; /* + "default" */
 	uint32_t opened_format; /* the version found on open (0: new store) */
 	char dir[4096];
+	atomic_uint fail_writes; /* store_fail_writes */
+	char fail_err[256];
 };
 
 struct store_batch {
@@ -441,6 +444,13 @@ bool store_is_open(const struct store *s)
 	return s->db != NULL;
 }
 
+void store_fail_writes(struct store *s, unsigned n, const char *err)
+{
+	if (n)
+		snprintf(s->fail_err, sizeof(s->fail_err), "%s", err);
+	atomic_store(&s->fail_writes, n);
+}
+
 enum store_fault store_fault_of(const char *err)
 {
 	if (strstr(err, "No space left on device") ||
@@ -542,6 +552,11 @@ int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
 
 	if (!s->db)
 		return closed(s, err, errlen);
+	if (atomic_load(&s->fail_writes)) {
+		atomic_fetch_sub(&s->fail_writes, 1);
+		snprintf(err, errlen, "%s", s->fail_err);
+		return -1;
+	}
 	rocksdb_write(s->db, sync ? s->wsync : s->wnosync, b->wb, &rerr);
 	if (rerr) {
 		snprintf(err, errlen, "%s", rerr);

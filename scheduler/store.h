@@ -104,6 +104,10 @@ int store_probe(const char *dir, char *err, size_t errlen);
 int store_reopen(struct store *s, char *err, size_t errlen);
 /* false between a failed reopen and the next successful one. */
 bool store_is_open(const struct store *s);
+/* Failure injection for tests (any thread): the next n writes fail with
+ * err, worded as RocksDB words it, without reaching RocksDB; n = 0 ends
+ * that. */
+void store_fail_writes(struct store *s, unsigned n, const char *err);
 /* 1 and a malloc'd copy in *val (caller frees) if found, 0 if not, -1 on
  * error. */
 int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,
