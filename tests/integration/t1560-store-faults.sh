@@ -30,6 +30,8 @@ start_faulty() {
 }
 
 store_state() { spctl --json queue stats | json store.state; }
+refused() { spctl --json queue stats | json store.refused_changes; }
+refused_past() { [ "$(refused)" -ge "$1" ]; }
 store_is() { [ "$(store_state)" = "$1" ]; }
 agent_backed_off() { grep -q "backing off" "$T/agent-a1.log"; }
 acked=()
@@ -45,6 +47,8 @@ spctl tenant add acme >/dev/null
 spctl env add acme/prod >/dev/null
 spctl job add acme/prod/quick -- --master yarn --deploy-mode cluster \
 	--conf spark.fake.duration=0.2 app.jar >/dev/null
+spctl job add acme/prod/slow -- --master yarn --deploy-mode cluster \
+	--conf spark.fake.duration=2 app.jar >/dev/null
 start_run || fail "a start was refused before any fault"
 
 # 1. No agent yet: the start below is the only write. Its fdatasync fails.
@@ -92,17 +96,30 @@ for mode in "enospc write" "eio write"; do
 	*) why="I/O error on the data dir '$D'"
 	   tail="changes are refused until it recovers (reads still work)" ;;
 	esac
+	# a run that ends while the store is down: its report must wait
+	slow=$(spctl run start acme/prod/slow)
+	acked+=("$slow")
+	wait_run_state "$slow" running 30
 	: >"$T/agent-a1.log"
 	echo "$mode" >"$CTL"
 	# the agent's next report or request for work is the failed write
 	wait_until 10 store_is unavailable || fail "$mode: the store did not go down"
 	wait_until 10 agent_backed_off || fail "$mode: the agent did not back off"
+	wait_until 20 grep -q "run $slow attempt 1: succeeded" "$T/agent-a1.log" ||
+		fail "$mode: run $slow did not end on the agent"
+	# a few more refused messages: the agent has tried its reports by now
+	wait_until 20 refused_past $(($(refused) + 6)) ||
+		fail "$mode: the agent stopped asking"
 	out=$(spctl run start acme/prod/quick 2>&1) && fail "$mode: a start was acknowledged"
 	[ "$out" = "spctl: error: store_unavailable: $why; $tail" ] ||
 		fail "$mode: refusal: $out"
 	kill -0 "$AGENT_PID_a1" || fail "$mode: the agent exited"
 	: >"$CTL"
 	wait_until 10 store_is ok || fail "$mode: the store did not come back"
+	# its completion was kept and sent again: the first attempt counts
+	wait_run_state "$slow" succeeded 10
+	[ "$(spctl --json run show "$slow" | json run.attempt)" = 1 ] ||
+		fail "$mode: run $slow ran again: its completion was lost"
 	start_run || fail "$mode: a start was refused after the recovery"
 	wait_run_state "${acked[-1]}" succeeded 30
 	grep -q "the scheduler takes reports again" "$T/agent-a1.log" ||
