@@ -72,6 +72,22 @@ uint32_t store_get_u32be(const uint8_t in[4])
 	return v;
 }
 
+static void setup_wal(rocksdb_options_t *opts, const struct store_options *o)
+{
+	/* Past this much WAL, the column families holding its oldest writes
+	 * are flushed: bounds the WAL an open must replay (twice: the format
+	 * probe reads it too) after a crash, and so the restart time. */
+	rocksdb_options_set_max_total_wal_size(opts,
+					       (uint64_t)o->max_wal_mb << 20);
+	/* Every write is synced before it is acknowledged, so only an
+	 * unacknowledged last record can be torn: it is dropped, and damage
+	 * anywhere else stops the open. Old WAL files are not recycled:
+	 * RocksDB 7.8 turns recycle_log_file_num off under this mode (it
+	 * only recycles with kSkipAnyCorruptedRecords, which would skip a
+	 * damaged record anywhere and open without it). */
+	rocksdb_options_set_wal_recovery_mode(opts, 0 /* kTolerateCorruptedTailRecords */);
+}
+
 static void setup_options(struct store *s, const struct store_options *o)
 {
 	rocksdb_options_t *base = rocksdb_options_create();
@@ -99,18 +115,7 @@ static void setup_options(struct store *s, const struct store_options *o)
 	rocksdb_options_set_info_log_level(s->opts, 4 /* FATAL_LEVEL */);
 	rocksdb_options_set_keep_log_file_num(s->opts, 3);
 	rocksdb_options_set_max_background_jobs(s->opts, 2);
-	/* Past this much WAL, the column families holding its oldest writes
-	 * are flushed: bounds the WAL an open must replay (twice: the format
-	 * probe reads it too) after a crash, and so the restart time. */
-	rocksdb_options_set_max_total_wal_size(s->opts,
-					       (uint64_t)o->max_wal_mb << 20);
-	/* Every write is synced before it is acknowledged, so only an
-	 * unacknowledged last record can be torn: it is dropped, and damage
-	 * anywhere else stops the open. Old WAL files are not recycled:
-	 * RocksDB 7.8 turns recycle_log_file_num off under this mode (it
-	 * only recycles with kSkipAnyCorruptedRecords, which would skip a
-	 * damaged record anywhere and open without it). */
-	rocksdb_options_set_wal_recovery_mode(s->opts, 0 /* kTolerateCorruptedTailRecords */);
+	setup_wal(s->opts, o);
 	/* Background flushes and compactions write their files out as they
 	 * go rather than in one burst at the end, which would stall the WAL
 	 * fsync that every acknowledgement waits for. */

@@ -205,6 +205,12 @@ static bool abs_path(int dirfd, const char *path, char *out)
 	return true;
 }
 
+/* Whether changes are journaled (else faults are only injected). */
+static bool journaling(void)
+{
+	return g.log_fd != -1;
+}
+
 static bool under_dir(const char *abs)
 {
 	return g.dirlen && !strncmp(abs, g.dir, g.dirlen) &&
@@ -336,7 +342,7 @@ static void note_write(struct tfd *t, int fd, off_t off, size_t n)
 	size_t keep = 0;
 	char *old;
 
-	if (fstat(fd, &st) == -1)
+	if (!journaling() || fstat(fd, &st) == -1)
 		return;
 	if (off < 0) {
 		int fl = fcntl(fd, F_GETFL);
@@ -363,7 +369,7 @@ static void note_size(struct tfd *t, int fd, off_t size)
 	char *old = NULL;
 	size_t n = 0;
 
-	if (fstat(fd, &st) == -1 || st.st_size == size)
+	if (!journaling() || fstat(fd, &st) == -1 || st.st_size == size)
 		return;
 	if (size < st.st_size) {
 		n = (size_t)(st.st_size - size);
@@ -514,8 +520,6 @@ int close(int fd)
 {
 	struct tfd *t = tracked(fd);
 
-	if (!g.close)
-		init();
 	if (t) {
 		pthread_mutex_lock(&g.lock);
 		t->tracked = false;
@@ -721,7 +725,7 @@ static void note_rename(const char *from, const char *to)
 	char *old = NULL;
 	size_t n = 0, flen = strlen(from), tlen = strlen(to);
 
-	if (stat(from, &st) == -1)
+	if (!journaling() || stat(from, &st) == -1)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.kind = 'R';
