@@ -111,7 +111,13 @@ bin/%: $(BUILD)/bench/%.o $(BUILD)/libsched.a $(BUILD)/libagent.a $(BUILD)/libco
 	@mkdir -p bin
 	$(CC) -o $@ $^ $(LIBS)
 
-tools: $(patsubst tests/tools/%.c,bin/%,$(TOOL_SRC))
+tools: $(patsubst tests/tools/%.c,bin/%,$(TOOL_SRC)) bin/faultfs.so
+
+# The fault-injection and power-loss shim of the tests (LD_PRELOAD; see
+# tests/faultfs/faultfs.c).
+bin/faultfs.so: tests/faultfs/faultfs.c
+	@mkdir -p bin
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl -lpthread
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(SANBUILD)/tests/%,$(UNIT_SRC))
@@ -141,16 +147,21 @@ sim-short: deps $(SANBUILD)/sp-sim
 	@$(SANBUILD)/sp-sim --seeds 25 --steps 3000
 
 # Crash safety with real processes (scripts/chaos/kill-scheduler.sh):
-# `make chaos` is the long form; check runs a short one. A failure prints
-# its seed: CHAOS_SEED=S replays the same kill schedule.
+# `make chaos` is the long form; check runs a short one, then a short one
+# with a simulated power loss after each kill (CHAOS_POWER_LOSS=1 gives
+# the long form that too). A failure prints its seed: CHAOS_SEED=S
+# replays the same kill schedule.
 CHAOS_CYCLES ?= 1000
 CHAOS_SEED ?=
-CHAOS_FLAGS = $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
+CHAOS_POWER_LOSS ?=
+CHAOS_SEED_FLAG = $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
+CHAOS_FLAGS = $(CHAOS_SEED_FLAG) $(if $(CHAOS_POWER_LOSS),--power-loss)
 chaos: all bin/sp-agentsim
 	scripts/chaos/kill-scheduler.sh --cycles $(CHAOS_CYCLES) $(CHAOS_FLAGS)
 
 chaos-short: all bin/sp-agentsim
 	@scripts/chaos/kill-scheduler.sh --cycles 25 $(CHAOS_FLAGS)
+	@scripts/chaos/kill-scheduler.sh --cycles 10 --power-loss $(CHAOS_SEED_FLAG)
 
 # Fuzzing (docs/fuzzing.md): one libFuzzer target per parser of outside
 # input, tests/fuzz/fuzz_NAME.c, with its seed corpus in

@@ -12,12 +12,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "mp.h"
 #include "seqfile.h"
 #include "sign.h"
 #include "util.h"
 #include "wire.h"
 
 #define SEQ_BLOCK 1024
+/* Bounds of the back-off an `unavailable` answer asks for. */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 60000
 
 struct client {
 	char dir[512];
@@ -29,6 +33,8 @@ struct client {
 	nng_tls_config *tls;
 	int64_t timeout_ms;
 	volatile sig_atomic_t *cancel;
+	int64_t backoff_until; /* monotonic ms: send nothing before */
+	bool backing_off;      /* the last answer was `unavailable` */
 };
 
 void client_set_cancel(struct client *c, volatile sig_atomic_t *flag)
@@ -207,6 +213,40 @@ static bool wait_briefly(sem_t *sem)
 	return true;
 }
 
+/* An `unavailable` answer: the scheduler's store takes no writes, so it
+ * acted on nothing. Nothing is sent for the time it asks; the caller
+ * resends the same bytes afterwards. true if reply was one. */
+static bool backoff(struct client *c, const msgpack_object *reply, char *err,
+		    size_t errlen)
+{
+	bool ok = true;
+	char code[32] = "";
+	int64_t ms = 1000;
+
+	mp_get_bool(reply, "ok", &ok);
+	mp_get_str(reply, "error", code, sizeof(code));
+	if (ok || strcmp(code, "unavailable")) {
+		if (c->backing_off)
+			log_info("the scheduler takes reports again");
+		c->backing_off = false;
+		return false;
+	}
+	mp_get_i64(reply, "retry_after_ms", &ms);
+	if (ms < BACKOFF_MIN_MS)
+		ms = BACKOFF_MIN_MS;
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	c->backoff_until = time_mono_ms() + ms;
+	if (!c->backing_off)
+		log_warn("the scheduler cannot store anything now "
+			 "(unavailable): backing off, every report is kept "
+			 "and sent again");
+	c->backing_off = true;
+	snprintf(err, errlen, "the scheduler is unavailable; resending in "
+		 "%lld ms", (long long)ms);
+	return true;
+}
+
 int client_call(struct client *c, const void *msg, size_t len,
 		int64_t timeout_ms, struct strbuf *raw, msgpack_unpacked *reply,
 		char *err, size_t errlen)
@@ -214,7 +254,13 @@ int client_call(struct client *c, const void *msg, size_t len,
 	nng_msg *m;
 	nng_aio *aio;
 	int rv;
+	int64_t wait = c->backoff_until - time_mono_ms();
 
+	if (wait > 0) {
+		snprintf(err, errlen, "backing off for %lld ms (the scheduler "
+			 "is unavailable)", (long long)wait);
+		return -1;
+	}
 	if ((rv = nng_msg_alloc(&m, 0)) || (rv = nng_msg_append(m, msg, len)))
 		goto fail;
 	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, (nng_duration)timeout_ms);
@@ -253,6 +299,10 @@ int client_call(struct client *c, const void *msg, size_t len,
 	    reply->data.type != MSGPACK_OBJECT_MAP) {
 		msgpack_unpacked_destroy(reply);
 		snprintf(err, errlen, "malformed reply from the scheduler");
+		return -1;
+	}
+	if (backoff(c, &reply->data, err, errlen)) {
+		msgpack_unpacked_destroy(reply);
 		return -1;
 	}
 	return 0;

@@ -44,7 +44,11 @@ int client_seal(struct client *c, const char *type, const void *body,
  * must be a msgpack map: its bytes go to raw, and reply (then initialised;
  * destroy it) points into raw, so keep raw until reply is gone. Returns 0,
  * or -1 with a reason (timeout, unreachable): send the same bytes again,
- * the scheduler answers a resend of its last message from its cache. */
+ * the scheduler answers a resend of its last message from its cache.
+ * An `unavailable` answer (the scheduler's store takes no writes: it did
+ * nothing with the message) is -1 too, and for the retry_after_ms it
+ * names every call returns -1 at once without sending: the caller keeps
+ * the message and resends it later, like after a timeout. */
 int client_call(struct client *c, const void *msg, size_t len,
 		int64_t timeout_ms, struct strbuf *raw, msgpack_unpacked *reply,
 		char *err, size_t errlen);

@@ -26,6 +26,20 @@ void agent_msgs_refuse(struct event *ev, const char *code)
 	mreply_finish(&m, &ev->reply);
 }
 
+void agent_msgs_refuse_retry(struct event *ev, const char *code,
+			     int64_t retry_after_ms)
+{
+	struct mreply m;
+	mreply_init(&m);
+	mreply_key(&m, "ok");
+	msgpack_pack_false(&m.pk);
+	mreply_key(&m, "error");
+	mp_pack_cstr(&m.pk, code);
+	mreply_key(&m, "retry_after_ms");
+	msgpack_pack_int64(&m.pk, retry_after_ms);
+	mreply_finish(&m, &ev->reply);
+}
+
 static void refuse(struct sched *c, struct event *ev, const char *code)
 {
 	agent_msgs_refuse(ev, code);

@@ -27,5 +27,9 @@ struct agent;
 void agent_msgs_remember(struct sched *c, struct event *ev, struct agent *ag);
 /* Writes an error reply {ok:false, error:code} into ev->reply. */
 void agent_msgs_refuse(struct event *ev, const char *code);
+/* The same with retry_after_ms: the agent resends the same message once
+ * that much time has passed (unavailable: the store takes no writes). */
+void agent_msgs_refuse_retry(struct event *ev, const char *code,
+			     int64_t retry_after_ms);
 
 #endif

@@ -600,6 +600,17 @@ void agent_msgs_serve_parked(struct sched *c, bool stopping)
 	}
 }
 
+void agent_work_refuse_parked(struct sched *c, int64_t retry_after_ms)
+{
+	while (c->parked.n) {
+		struct event *ev = c->parked.v[c->parked.n - 1];
+		strbuf_reset(&ev->reply);
+		agent_msgs_refuse_retry(ev, "unavailable", retry_after_ms);
+		unpark_at(c, c->parked.n - 1);
+		sched_complete(c, ev);
+	}
+}
+
 void agent_work_unpark(struct sched *c, struct agent *ag)
 {
 	for (size_t i = 0; i < c->parked.n;) {

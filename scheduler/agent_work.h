@@ -7,6 +7,7 @@
 #define SP_AGENT_WORK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core.h"
 #include "model.h"
@@ -19,6 +20,9 @@ bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag);
 
 /* Answers, with no work, any request of ag's still waiting for work. */
 void agent_work_unpark(struct sched *c, struct agent *ag);
+/* Answers every request waiting for work with `unavailable` (the store
+ * takes no writes): the agents ask again after retry_after_ms. */
+void agent_work_refuse_parked(struct sched *c, int64_t retry_after_ms);
 
 /* Moves e to state `to` (if the state machine allows it), logging the
  * transition with its reason, and adds the record to the turn's batch. */

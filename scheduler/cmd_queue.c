@@ -4,6 +4,7 @@
 
 #include "admin_cmds.h"
 #include "connstats.h"
+#include "diskguard.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -91,6 +92,8 @@ int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
 	jw_uint(&r->w, "max_us", c->sync_us.max_us);
 	jw_obj_close(&r->w);
 	write_conns(&r->w);
+	/* The data dir: free space against the floor, failed writes. */
+	diskguard_write_stats(c, &r->w);
 	jw_arr_open(&r->w, "tenants");
 	for (size_t i = 0; i < tenants->n; i++) {
 		const struct tenant *t = tenants->v[i];

@@ -6,6 +6,7 @@
 
 #include "admin_cmds.h"
 #include "diagnose.h"
+#include "diskguard.h"
 #include "parse.h"
 #include "records.h"
 #include "sched_ctx.h"
@@ -25,6 +26,10 @@ int cmd_run_start(struct sched *c, const struct cmd_args *a, struct reply *r)
 	if (key && (!*key || strlen(key) > 128))
 		return cmd_fail(r, "invalid",
 				"--idempotency-key must be 1 to 128 characters");
+	/* Below the data dir's free-space floor: what is queued can still
+	 * run and report, but nothing new is added. */
+	if (diskguard_refuse_start(c, &why))
+		return cmd_refuse(r, &why);
 	rc = policy_submit(&c->pol, j, (int32_t)arg_num(a, "--priority", 0),
 			   key, &run, &why);
 	if (rc < 0)

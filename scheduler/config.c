@@ -46,6 +46,11 @@ static const struct setting settings[] = {
 	S_INT(admin_conns_max, 32, 65536),
 	S_INT(admin_conns_per_uid, 1, 65536),
 	S_INT(admin_idle_timeout_ms, 1000, 86400000),
+	/* the data dir's free-space floor and failed writes (diskguard.c) */
+	S_INT(store_min_free_mb, 0, 1LL << 30),
+	S_INT(store_min_free_pct, 0, 50),
+	S_INT(store_check_ms, 10, 60000),
+	S_INT(store_max_wal_mb, 1, 4096),
 	S_STR(log_level),
 };
 
@@ -84,6 +89,10 @@ void config_defaults(struct sched_config *c)
 	c->admin_conns_max = 1024;
 	c->admin_conns_per_uid = 128;
 	c->admin_idle_timeout_ms = 60000;
+	c->store_min_free_mb = 1024;
+	c->store_min_free_pct = 5;
+	c->store_check_ms = 1000;
+	c->store_max_wal_mb = 32;
 }
 
 int config_set(struct sched_config *c, const char *key, const char *value,

@@ -47,6 +47,16 @@ struct sched_config {
 	int64_t admin_conns_max;        /* admin connections at once */
 	int64_t admin_conns_per_uid;    /* ... of one uid other than root */
 	int64_t admin_idle_timeout_ms;  /* one with nothing in flight */
+	/* the data dir (scheduler/diskguard.c) */
+	int64_t store_min_free_mb;  /* new runs refused below this much free
+				     * space (0: no such bound) ... */
+	int64_t store_min_free_pct; /* ... or below this share of the
+				     * filesystem (0: none); the smaller counts */
+	int64_t store_check_ms;     /* free space measured, a failed store
+				     * retried, and clients told to wait, this
+				     * often */
+	int64_t store_max_wal_mb;   /* WAL past which the oldest writes are
+				     * flushed (bounds the replay at start) */
 	char log_level[16];
 };
 

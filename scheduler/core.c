@@ -57,15 +57,20 @@ void core_post(struct sched *c, struct event *ev)
 
 /* The earliest moment the core has work that no event brings: a parked
  * poll's deadline, the policy's next timer, the retention pass or a
- * waiting commit; in monotonic microseconds, INT64_MAX if none. */
+ * waiting commit; while the store is down, only the next attempt to
+ * bring it back. In monotonic microseconds, INT64_MAX if none. */
 static int64_t next_wake_us(struct sched *c)
 {
 	int64_t ms = agent_msgs_next_deadline(c), us;
 
-	if (policy_next_wake(&c->pol) < ms)
-		ms = policy_next_wake(&c->pol);
-	if (c->retention_due_mono < ms)
-		ms = c->retention_due_mono;
+	if (diskguard_down(c)) {
+		ms = diskguard_next_wake(c);
+	} else {
+		if (policy_next_wake(&c->pol) < ms)
+			ms = policy_next_wake(&c->pol);
+		if (c->retention_due_mono < ms)
+			ms = c->retention_due_mono;
+	}
 	us = ms > INT64_MAX / 1000 ? INT64_MAX : ms * 1000;
 	if (c->commit_due_us && c->commit_due_us < us)
 		us = c->commit_due_us;
@@ -134,24 +139,13 @@ static void take_changes(struct sched *c)
 	budget_take_events(&c->pol, put_cost_event, c);
 }
 
+/* Writes the turn's batch, synced, then sends its replies. A failed write
+ * (disk full, I/O error) acknowledges nothing: the replies are refusals,
+ * and the writes wait for the store to come back (diskguard.h). */
 static void commit_and_reply(struct sched *c)
 {
-	char err[256];
-
 	take_changes(c);
-	if (store_batch_count(c->batch) > 0) {
-		/* A failed WAL sync means we cannot tell what is durable:
-		 * crash, and let the restart reload what the store holds,
-		 * rather than acknowledge anything. */
-		int64_t t0 = time_mono_us();
-		if (store_write(c->store, c->batch, true, err, sizeof(err))) {
-			log_error("store write failed: %s; aborting", err);
-			abort();
-		}
-		lathist_add(&c->sync_us, (uint64_t)(time_mono_us() - t0));
-		store_batch_clear(c->batch);
-		c->commits++;
-	}
+	diskguard_commit(c);
 	c->commit_due_us = 0;
 	for (size_t i = 0; i < c->done.n; i++) {
 		struct event *ev = c->done.v[i];
@@ -173,7 +167,7 @@ static bool commit_may_wait(struct sched *c, bool stopping)
 {
 	int64_t now;
 
-	if (stopping || !c->cfg->agent_ack_delay_us)
+	if (stopping || !c->cfg->agent_ack_delay_us || diskguard_down(c))
 		return false;
 	take_changes(c);
 	if (!c->done.n && !store_batch_count(c->batch))
@@ -196,6 +190,8 @@ static bool commit_may_wait(struct sched *c, bool stopping)
 static void exec_event(struct sched *c, struct event *ev)
 {
 	c->events++;
+	if (diskguard_refuse(c, ev))
+		return;
 	if (ev->kind == EV_ADMIN)
 		admin_cmds_exec(c, ev);
 	else
@@ -266,6 +262,19 @@ static void apply_events(struct sched *c, struct event *list)
 		exec_event(c, ev);
 }
 
+/* After the turn's events: timers, the retention pass, parked requests
+ * that now have work. */
+static void work_by_clock(struct sched *c, bool stopping)
+{
+	policy_tick(&c->pol);
+	if (c->now_mono >= c->retention_due_mono) {
+		telemetry_retention(c);
+		c->retention_due_mono =
+			c->now_mono + c->cfg->retention_interval_s * 1000;
+	}
+	agent_msgs_serve_parked(c, stopping);
+}
+
 static void *core_main(void *arg)
 {
 	struct sched *c = arg;
@@ -276,15 +285,14 @@ static void *core_main(void *arg)
 		c->now_ms = time_now_ms();
 		c->now_mono = time_mono_ms();
 		policy_set_clock(&c->pol, c->now_ms, c->now_mono);
-		policy_tick(&c->pol);
+		diskguard_tick(c);
+		/* While the store is down the state changes by no clock: it is
+		 * the store plus the writes that wait. */
+		if (!diskguard_down(c))
+			policy_tick(&c->pol);
 		apply_events(c, list);
-		policy_tick(&c->pol);
-		if (c->now_mono >= c->retention_due_mono) {
-			telemetry_retention(c);
-			c->retention_due_mono =
-				c->now_mono + c->cfg->retention_interval_s * 1000;
-		}
-		agent_msgs_serve_parked(c, stopping);
+		if (!diskguard_down(c))
+			work_by_clock(c, stopping);
 		if (!commit_may_wait(c, stopping))
 			commit_and_reply(c);
 		c->turns++;
@@ -396,6 +404,7 @@ void core_stop(struct sched *c)
 			agent_msgs_refuse(ev, "shutting_down");
 		ev->done(ev);
 	}
+	diskguard_stop(c);
 	store_batch_free(c->batch);
 	policy_release(&c->pol);
 	fairq_release(&c->fq);

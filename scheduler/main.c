@@ -138,7 +138,8 @@ int main(int argc, char **argv)
 		    strerror(errno));
 	/* Restart time matters (a queue of millions): each phase is timed. */
 	int64_t t_open = time_mono_ms(), t_load, t_core;
-	store = store_open(cfg.data_dir, err, sizeof(err));
+	struct store_options so = { .max_wal_mb = cfg.store_max_wal_mb };
+	store = store_open_with(cfg.data_dir, &so, err, sizeof(err));
 	if (!store)
 		die("%s", err);
 	t_load = time_mono_ms();

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "diskguard.h"
 #include "fairq.h"
 #include "core.h"
 #include "keyreg.h"
@@ -42,6 +43,7 @@ struct sched {
 	struct keyreg *keys;       /* agent public keys for the transport */
 	uint64_t turns, commits, events;
 	struct lathist sync_us;    /* each turn's synced store write */
+	struct diskguard disk;     /* free-space floor, failed writes */
 	uint64_t rejected_malformed; /* messages from no known agent */
 	int64_t retention_due_mono;  /* next telemetry retention pass */
 	uint64_t logs_dropped_below; /* format-2 line logs dropped below it */

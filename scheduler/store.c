@@ -3,9 +3,12 @@
 
 #include <rocksdb/c.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "parse.h"
 #include "util.h"
@@ -27,6 +30,9 @@ struct store {
 	rocksdb_readoptions_t *ropts;
 	rocksdb_column_family_handle_t *cf[CF_COUNT + 1]; /* + "default" */
 	uint32_t opened_format; /* the version found on open (0: new store) */
+	char dir[4096];
+	atomic_uint fail_writes; /* store_fail_writes */
+	char fail_err[256];
 };
 
 struct store_batch {
@@ -66,7 +72,23 @@ uint32_t store_get_u32be(const uint8_t in[4])
 	return v;
 }
 
-static void setup_options(struct store *s)
+static void setup_wal(rocksdb_options_t *opts, const struct store_options *o)
+{
+	/* Past this much WAL, the column families holding its oldest writes
+	 * are flushed: bounds the WAL an open must replay (twice: the format
+	 * probe reads it too) after a crash, and so the restart time. */
+	rocksdb_options_set_max_total_wal_size(opts,
+					       (uint64_t)o->max_wal_mb << 20);
+	/* Every write is synced before it is acknowledged, so only an
+	 * unacknowledged last record can be torn: it is dropped, and damage
+	 * anywhere else stops the open. Old WAL files are not recycled:
+	 * RocksDB 7.8 turns recycle_log_file_num off under this mode (it
+	 * only recycles with kSkipAnyCorruptedRecords, which would skip a
+	 * damaged record anywhere and open without it). */
+	rocksdb_options_set_wal_recovery_mode(opts, 0 /* kTolerateCorruptedTailRecords */);
+}
+
+static void setup_options(struct store *s, const struct store_options *o)
 {
 	rocksdb_options_t *base = rocksdb_options_create();
 	char *oerr = NULL;
@@ -85,19 +107,15 @@ static void setup_options(struct store *s)
 	rocksdb_options_set_create_if_missing(s->opts, 1);
 	rocksdb_options_set_create_missing_column_families(s->opts, 1);
 	rocksdb_options_set_max_open_files(s->opts, 512);
+	/* RocksDB's own LOG file, in the data dir, keeps only its header and
+	 * fatal errors. This build (Debian's 7.8, assertions on) aborts on
+	 * the next line written to a LOG whose last write failed: on a full
+	 * disk the warning about the failed write was that write. Our own
+	 * log says what happened to the store. */
+	rocksdb_options_set_info_log_level(s->opts, 4 /* FATAL_LEVEL */);
 	rocksdb_options_set_keep_log_file_num(s->opts, 3);
 	rocksdb_options_set_max_background_jobs(s->opts, 2);
-	/* Past this much WAL, the column families holding its oldest writes
-	 * are flushed: bounds the WAL an open must replay (twice: the format
-	 * probe reads it too) after a crash, and so the restart time. */
-	rocksdb_options_set_max_total_wal_size(s->opts, 32 << 20);
-	/* Old WAL files are reused, overwritten in place: an fdatasync then
-	 * has no file size to journal, which shortens every commit and its
-	 * tail. RocksDB 7.8 only recycles with this recovery mode, which
-	 * fits our writes: each is synced before it is acknowledged, so only
-	 * an unacknowledged last record can be torn, and that is dropped. */
-	rocksdb_options_set_wal_recovery_mode(s->opts, 0 /* kTolerateCorruptedTailRecords */);
-	rocksdb_options_set_recycle_log_file_num(s->opts, 4);
+	setup_wal(s->opts, o);
 	/* Background flushes and compactions write their files out as they
 	 * go rather than in one burst at the end, which would stall the WAL
 	 * fsync that every acknowledgement waits for. */
@@ -295,51 +313,67 @@ uint32_t store_opened_format(const struct store *s)
 	return s->opened_format;
 }
 
-struct store *store_open(const char *dir, char *err, size_t errlen)
+int store_probe(const char *dir, char *err, size_t errlen)
 {
-	struct store *s = xcalloc(1, sizeof(*s));
+	char path[4200];
+	static const char zero[65536];
+	int fd, saved;
+	size_t done = 0;
+
+	snprintf(path, sizeof(path), "%s/.store-probe", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		goto fail;
+	while (done < STORE_PROBE_BYTES) {
+		if (write_all(fd, zero, sizeof(zero)) == -1)
+			goto fail;
+		done += sizeof(zero);
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	close(fd);
+	unlink(path);
+	return 0;
+fail:
+	saved = errno;
+	snprintf(err, errlen, "cannot write to the data dir '%s': %s", dir,
+		 strerror(saved));
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	errno = saved;
+	return -1;
+}
+
+/* Opens RocksDB in s->dir with s's options and column families. */
+static int open_db(struct store *s, char *err, size_t errlen)
+{
 	const char *names[CF_COUNT + 1];
 	const rocksdb_options_t *cfopts[CF_COUNT + 1];
 	char *rerr = NULL;
-	uint32_t probed;
 
-	setup_options(s);
-	if (probe_format(s, dir, &probed, err, errlen)) {
-		store_close(s);
-		return NULL;
-	}
-	if (probed > STORE_FORMAT_VERSION) {
-		newer_format(dir, probed, err, errlen);
-		store_close(s);
-		return NULL;
-	}
 	for (int i = 0; i < CF_COUNT; i++) {
 		names[i] = cf_names[i];
 		cfopts[i] = i == CF_TELEMETRY ? s->blob_opts : s->opts;
 	}
 	names[CF_COUNT] = "default";
 	cfopts[CF_COUNT] = s->opts;
-	s->db = rocksdb_open_column_families(s->opts, dir, CF_COUNT + 1, names,
-					     cfopts, s->cf, &rerr);
+	s->db = rocksdb_open_column_families(s->opts, s->dir, CF_COUNT + 1,
+					     names, cfopts, s->cf, &rerr);
 	if (!s->db) {
-		snprintf(err, errlen, "cannot open store '%s': %s", dir,
+		snprintf(err, errlen, "cannot open store '%s': %s", s->dir,
 			 rerr ? rerr : "unknown error");
 		free(rerr);
-		store_close(s);
-		return NULL;
+		memset(s->cf, 0, sizeof(s->cf));
+		return -1;
 	}
-	if (set_format(s, dir, err, errlen)) {
-		store_close(s);
-		return NULL;
-	}
-	return s;
+	return 0;
 }
 
-void store_close(struct store *s)
+/* Closes RocksDB; with flush, the memtables are written out first. */
+static void close_db(struct store *s, bool flush)
 {
-	if (!s)
-		return;
-	if (s->db) {
+	if (s->db && flush) {
 		/* Flushed memtables leave no WAL to replay: a clean stop
 		 * makes for a fast start. A failure only costs that. */
 		rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
@@ -355,8 +389,88 @@ void store_close(struct store *s)
 	for (int i = 0; i <= CF_COUNT; i++)
 		if (s->cf[i])
 			rocksdb_column_family_handle_destroy(s->cf[i]);
+	memset(s->cf, 0, sizeof(s->cf));
 	if (s->db)
 		rocksdb_close(s->db);
+	s->db = NULL;
+}
+
+struct store *store_open(const char *dir, char *err, size_t errlen)
+{
+	return store_open_with(dir, NULL, err, errlen);
+}
+
+struct store *store_open_with(const char *dir, const struct store_options *o,
+			      char *err, size_t errlen)
+{
+	static const struct store_options defaults = STORE_OPTIONS_INIT;
+	struct store *s = xcalloc(1, sizeof(*s));
+	uint32_t probed;
+
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	setup_options(s, o ? o : &defaults);
+	/* A full (or failing) disk is refused here, in one line: RocksDB
+	 * would fail further in, or abort on its own LOG (above). */
+	if (mkdir_p(dir, 0700)) {
+		snprintf(err, errlen, "cannot create '%s': %s", dir,
+			 strerror(errno));
+		store_close(s);
+		return NULL;
+	}
+	if (store_probe(dir, err, errlen) ||
+	    probe_format(s, dir, &probed, err, errlen)) {
+		store_close(s);
+		return NULL;
+	}
+	if (probed > STORE_FORMAT_VERSION) {
+		newer_format(dir, probed, err, errlen);
+		store_close(s);
+		return NULL;
+	}
+	if (open_db(s, err, errlen) || set_format(s, dir, err, errlen)) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+int store_reopen(struct store *s, char *err, size_t errlen)
+{
+	if (store_probe(s->dir, err, errlen))
+		return -1;
+	/* Nothing is flushed: the failed WAL must not be written again, and
+	 * the open replays what it holds. */
+	close_db(s, false);
+	return open_db(s, err, errlen);
+}
+
+bool store_is_open(const struct store *s)
+{
+	return s->db != NULL;
+}
+
+void store_fail_writes(struct store *s, unsigned n, const char *err)
+{
+	if (n)
+		snprintf(s->fail_err, sizeof(s->fail_err), "%s", err);
+	atomic_store(&s->fail_writes, n);
+}
+
+enum store_fault store_fault_of(const char *err)
+{
+	if (strstr(err, "No space left on device") ||
+	    strstr(err, "Disk quota exceeded"))
+		return STORE_FAULT_NOSPACE;
+	if (strstr(err, "IO error") || strstr(err, "Input/output error"))
+		return STORE_FAULT_IO;
+	return STORE_FAULT_OTHER;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	close_db(s, true);
 	rocksdb_writeoptions_destroy(s->wsync);
 	rocksdb_writeoptions_destroy(s->wnosync);
 	rocksdb_readoptions_destroy(s->ropts);
@@ -393,16 +507,30 @@ size_t store_batch_count(const struct store_batch *b)
 	return (size_t)rocksdb_writebatch_count(b->wb);
 }
 
+/* Writes are refused while the store is down (core.c), and a reopen that
+ * failed is only ever found then: a write to a closed store is a bug, and
+ * going on would acknowledge what cannot be written. */
+static void check_open(const struct store *s)
+{
+	if (!s->db) {
+		log_error("store '%s': a write while the store is closed; "
+			  "aborting", s->dir);
+		abort();
+	}
+}
+
 void store_batch_put(struct store_batch *b, struct store *s, enum store_cf cf,
 		     const void *key, size_t klen, const void *val,
 		     size_t vlen)
 {
+	check_open(s);
 	rocksdb_writebatch_put_cf(b->wb, s->cf[cf], key, klen, val, vlen);
 }
 
 void store_batch_delete(struct store_batch *b, struct store *s,
 			enum store_cf cf, const void *key, size_t klen)
 {
+	check_open(s);
 	rocksdb_writebatch_delete_cf(b->wb, s->cf[cf], key, klen);
 }
 
@@ -410,14 +538,30 @@ void store_batch_delete_range(struct store_batch *b, struct store *s,
 			      enum store_cf cf, const void *start, size_t slen,
 			      const void *end, size_t elen)
 {
+	check_open(s);
 	rocksdb_writebatch_delete_range_cf(b->wb, s->cf[cf], start, slen, end,
 					   elen);
+}
+
+static int closed(const struct store *s, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "store '%s' is closed (it could not be opened "
+		 "again after a failed write)", s->dir);
+	return -1;
 }
 
 int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
 		size_t errlen)
 {
 	char *rerr = NULL;
+
+	if (!s->db)
+		return closed(s, err, errlen);
+	if (atomic_load(&s->fail_writes)) {
+		atomic_fetch_sub(&s->fail_writes, 1);
+		snprintf(err, errlen, "%s", s->fail_err);
+		return -1;
+	}
 	rocksdb_write(s->db, sync ? s->wsync : s->wnosync, b->wb, &rerr);
 	if (rerr) {
 		snprintf(err, errlen, "%s", rerr);
@@ -430,8 +574,11 @@ int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
 int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,
 	      char **val, size_t *vlen, char *err, size_t errlen)
 {
-	char *rerr = NULL;
-	char *v = rocksdb_get_cf(s->db, s->ropts, s->cf[cf], key, klen, vlen,
+	char *rerr = NULL, *v;
+
+	if (!s->db)
+		return closed(s, err, errlen);
+	v = rocksdb_get_cf(s->db, s->ropts, s->cf[cf], key, klen, vlen,
 				 &rerr);
 	if (rerr) {
 		snprintf(err, errlen, "%s", rerr);
@@ -450,11 +597,13 @@ int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,
 int store_last_key(struct store *s, enum store_cf cf, void *buf, size_t cap,
 		   size_t *klen)
 {
-	rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts,
-							    s->cf[cf]);
+	rocksdb_iterator_t *it;
 	char *rerr = NULL;
 	int rc = 0;
 
+	if (!s->db)
+		return -1;
+	it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf[cf]);
 	rocksdb_iter_seek_to_last(it);
 	if (rocksdb_iter_valid(it)) {
 		const char *k = rocksdb_iter_key(it, klen);
@@ -475,11 +624,16 @@ int store_scan(struct store *s, enum store_cf cf, const void *start,
 	       size_t slen, const void *end, size_t elen, store_scan_fn fn,
 	       void *ctx)
 {
-	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	rocksdb_readoptions_t *ro;
 	rocksdb_iterator_t *it;
 	char *rerr = NULL;
 	int rc = 0;
 
+	if (!s->db) {
+		log_error("store scan of '%s': the store is closed", cf_names[cf]);
+		return -1;
+	}
+	ro = rocksdb_readoptions_create();
 	/* A scan reads each block once (a restart reads every run): keeping
 	 * its blocks would only evict the ones point lookups use, and fill
 	 * fresh memory, which is slow to touch on a VM. */

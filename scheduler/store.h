@@ -41,9 +41,22 @@ const char *store_cf_name(enum store_cf cf);
 
 /* Opens (creating if needed) the store in dir. A store of an older format
  * version is upgraded to STORE_FORMAT_VERSION; one of a newer version is
- * refused before anything is written to it. NULL with a one-line reason in
- * err on failure. */
+ * refused before anything is written to it, and so is a data dir that
+ * takes no writes (full, failing: store_probe). NULL with a one-line
+ * reason in err on failure. */
 struct store *store_open(const char *dir, char *err, size_t errlen);
+
+/* What an open may tune; STORE_OPTIONS_INIT holds the defaults. */
+struct store_options {
+	/* Past this much WAL (MiB), the column families holding its oldest
+	 * writes are flushed: bounds the WAL an open replays after a crash.
+	 * Each flush starts a new WAL file. */
+	int64_t max_wal_mb;
+};
+#define STORE_OPTIONS_INIT { .max_wal_mb = 32 }
+/* store_open with o (NULL: the defaults). */
+struct store *store_open_with(const char *dir, const struct store_options *o,
+			      char *err, size_t errlen);
 void store_close(struct store *s);
 
 struct store_batch *store_batch_new(void);
@@ -64,9 +77,37 @@ void store_batch_delete_range(struct store_batch *b, struct store *s,
  * a store created by this open. */
 uint32_t store_opened_format(const struct store *s);
 
-/* Writes b atomically; with sync, the WAL is fsynced before returning. */
+/* Writes b atomically; with sync, the WAL is fsynced before returning.
+ * After a failure, write nothing more through s before store_reopen: the
+ * WAL file that failed may still be RocksDB's current one, and 7.8 (built
+ * with assertions) aborts on a second write to it. */
 int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
 		size_t errlen);
+
+/* What a failed write's error says about the data dir. */
+enum store_fault {
+	STORE_FAULT_OTHER,
+	STORE_FAULT_NOSPACE, /* ENOSPC */
+	STORE_FAULT_IO,      /* EIO and other I/O errors */
+};
+enum store_fault store_fault_of(const char *err);
+
+/* Writes, fsyncs and removes a file of STORE_PROBE_BYTES in dir: 0 if the
+ * data dir takes writes again, else -1 with the reason (errno kept). */
+#define STORE_PROBE_BYTES (1 << 20)
+int store_probe(const char *dir, char *err, size_t errlen);
+/* After a failed write: closes RocksDB (nothing is flushed) and opens it
+ * again on the same directory, once store_probe succeeds. The write
+ * batches made for s stay valid. While closed (the open failed), reads
+ * fail and nothing may be written: try again later. 0, or -1 with a
+ * reason. */
+int store_reopen(struct store *s, char *err, size_t errlen);
+/* false between a failed reopen and the next successful one. */
+bool store_is_open(const struct store *s);
+/* Failure injection for tests (any thread): the next n writes fail with
+ * err, worded as RocksDB words it, without reaching RocksDB; n = 0 ends
+ * that. */
+void store_fail_writes(struct store *s, unsigned n, const char *err);
 /* 1 and a malloc'd copy in *val (caller frees) if found, 0 if not, -1 on
  * error. */
 int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,

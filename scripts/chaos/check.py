@@ -10,14 +10,32 @@ each run, pipelined over the admin socket).
               whose completion was acknowledged twice / recorded twice
   recovered   starts answered only after a resend (the scheduler died
               first), and runs that lost a lease and ran again
+A run that acknowledged too little proves nothing, so it fails too: each
+cycle must have acknowledged at least --min-per-cycle starts and
+completions (the cycles file holds "CYCLE STARTS COMPLETIONS", the
+running totals when that cycle's kill came), and the whole run at least
+that many per cycle.
 
-usage: check.py ACKED_FILE JOURNAL SOCKET CYCLES
+usage: check.py ACKED_FILE JOURNAL SOCKET CYCLES [--cycles-file FILE]
+                [--min-per-cycle N] [--what TEXT]
 """
+import argparse
 import json
 import socket
 import sys
 
-acked_path, journal_path, sock_path, cycles = sys.argv[1:5]
+ap = argparse.ArgumentParser()
+ap.add_argument("acked_path")
+ap.add_argument("journal_path")
+ap.add_argument("sock_path")
+ap.add_argument("cycles", type=int)
+ap.add_argument("--cycles-file")
+ap.add_argument("--min-per-cycle", type=int, default=1)
+ap.add_argument("--what", default="kill -9")
+args = ap.parse_args()
+acked_path, journal_path, sock_path = (args.acked_path, args.journal_path,
+                                       args.sock_path)
+cycles, least = args.cycles, args.min_per_cycle
 
 
 def show_all(ids):
@@ -80,11 +98,31 @@ for run in done:
     if r is None or r["state"] not in terminal:
         lost.append(f"run {run}: acknowledged completion not recorded")
 
-for what in lost[:10] + dup[:10]:
+# Too little acknowledged: in a cycle, or in the whole run.
+thin = []
+if args.cycles_file:
+    prev = (0, 0)
+    for line in open(args.cycles_file):
+        n, s, d = (int(x) for x in line.split())
+        if s - prev[0] < least or d - prev[1] < least:
+            thin.append(f"cycle {n}: {s - prev[0]} starts and "
+                        f"{d - prev[1]} completions acknowledged "
+                        f"(at least {least} of each needed)")
+        prev = (s, d)
+    if sum(1 for _ in open(args.cycles_file)) != cycles:
+        thin.append(f"the cycles file does not list {cycles} cycles")
+total_done = sum(done.values())
+if len(acked) < least * cycles or total_done < least * cycles:
+    thin.append(f"{len(acked)} starts and {total_done} completions "
+                f"acknowledged in {cycles} cycles (at least {least} of each "
+                f"per cycle needed)")
+
+for what in lost[:10] + dup[:10] + thin[:10]:
     print("  " + what)
-print(f"chaos: {cycles} kill -9 cycles, {len(acked)} acknowledged starts, "
+print(f"chaos: {cycles} {args.what} cycles, {len(acked)} acknowledged starts, "
       f"{sum(done.values())} acknowledged completions ({len(unknown)} resent "
       f"after a restart): lost {len(lost)}, duplicated {len(dup)}, "
       f"recovered {resent + recovered} ({resent} starts answered after a "
-      f"resend, {recovered} runs re-run after a lost lease)")
-sys.exit(1 if lost or dup else 0)
+      f"resend, {recovered} runs re-run after a lost lease)"
+      f"{f'; {len(thin)} checks of too little acknowledged failed' if thin else ''}")
+sys.exit(1 if lost or dup or thin else 0)

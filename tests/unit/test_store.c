@@ -60,6 +60,71 @@ static void put(struct store *st, enum store_cf cf, const char *k,
 	store_batch_free(b);
 }
 
+/* After a failed write the store is reopened: what was written before is
+ * there, and a batch made before the reopen is written after it. */
+static void test_reopen(void **s)
+{
+	struct store *st = open_sub("reopen");
+	struct store_batch *b = store_batch_new();
+	char *v, err[256];
+	size_t n;
+	(void)s;
+
+	put(st, CF_TENANTS, "before", "1");
+	store_batch_put(b, st, CF_JOBS, "made-before", 11, "2", 1);
+	store_fail_writes(st, 1, "IO error: While fdatasync: x.log: "
+				 "Input/output error");
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), -1);
+	assert_string_equal(err, "IO error: While fdatasync: x.log: "
+				 "Input/output error");
+	assert_int_equal(store_reopen(st, err, sizeof(err)), 0);
+	assert_true(store_is_open(st));
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	assert_int_equal(store_get(st, CF_TENANTS, "before", 6, &v, &n, err,
+				   sizeof(err)), 1);
+	free(v);
+	assert_int_equal(store_get(st, CF_JOBS, "made-before", 11, &v, &n, err,
+				   sizeof(err)), 1);
+	assert_string_equal(v, "2");
+	free(v);
+	store_batch_free(b);
+	store_close(st);
+}
+
+/* The probe leaves nothing behind, and fails in one line on a data dir
+ * that takes no writes (here: one that does not exist). */
+static void test_probe(void **s)
+{
+	char path[128], err[256];
+	DIR *d;
+	struct dirent *e;
+	(void)s;
+
+	assert_int_equal(store_probe(dir, err, sizeof(err)), 0);
+	d = opendir(dir);
+	while ((e = readdir(d)))
+		assert_null(strstr(e->d_name, "probe"));
+	closedir(d);
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	assert_int_equal(store_probe(path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot write to the data dir"));
+	assert_non_null(strstr(err, "No such file or directory"));
+}
+
+static void test_fault_of(void **s)
+{
+	(void)s;
+	assert_int_equal(store_fault_of("IO error: No space left on device: "
+					"While appending to file: 1.log: No "
+					"space left on device"),
+			 STORE_FAULT_NOSPACE);
+	assert_int_equal(store_fault_of("IO error: While fdatasync: 1.log: "
+					"Input/output error"),
+			 STORE_FAULT_IO);
+	assert_int_equal(store_fault_of("Corruption: bad block"),
+			 STORE_FAULT_OTHER);
+}
+
 static void test_cf_isolation_and_batch(void **s)
 {
 	struct store *st = open_sub("a");
@@ -661,6 +726,9 @@ int main(int argc, char **argv)
 		return sync_child(argv[2], atoi(argv[3]));
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cf_isolation_and_batch),
+		cmocka_unit_test(test_reopen),
+		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_fault_of),
 		cmocka_unit_test(test_scan_bounds),
 		cmocka_unit_test(test_format_version),
 		cmocka_unit_test(test_format_upgrade),

@@ -231,6 +231,10 @@ int fx_setup(void **state)
 	f->store = store_open(f->dir, err, sizeof(err));
 	assert_non_null(f->store);
 	config_defaults(&f->cfg);
+	snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->dir);
+	/* no free-space floor: a test must not depend on /tmp's space */
+	f->cfg.store_min_free_mb = 0;
+	f->cfg.store_min_free_pct = 0;
 	f->keys = keyreg_new();
 	f->key = sign_key_generate();
 	start_core(f);

@@ -1,0 +1,69 @@
+#!/bin/bash
+# Power loss, not only a kill: the scheduler runs under bin/faultfs.so, and
+# after each kill -9 everything it had not fsynced is dropped from its data
+# dir (tests/faultfs/powerloss.py) before it starts again. With a 1 MiB WAL
+# limit and 64 KB jobs, RocksDB flushes and switches WAL files several
+# times per round (the round must show it), and every acknowledged job and
+# start must survive the cut.
+# A scheduler that acknowledged before its WAL fsync fails here (a kill
+# alone does not notice: the page cache outlives the process).
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$BIN/faultfs.so" ] || fail "bin/faultfs.so is missing (make tools)"
+D=$T/data
+J=$T/faultfs.journal
+mkdir -p "$D"
+cat >"$T/sched.conf" <<CONF
+store_max_wal_mb = 1
+store_min_free_mb = 0
+store_min_free_pct = 0
+CONF
+
+start_under_faultfs() {
+	PORT=${PORT:-$(free_port)}
+	URL=tcp://127.0.0.1:$PORT
+	FAULTFS_DIR=$D FAULTFS_LOG=$J LD_PRELOAD=$BIN/faultfs.so \
+		"$BIN/sparkpilot-scheduler" --config "$T/sched.conf" \
+		--data-dir "$D" --admin-socket "$SOCK" --listen "$URL" \
+		>>"$T/scheduler.log" 2>&1 &
+	SCHED_PID=$!
+	SCHED_PIDS+=("$SCHED_PID")
+	wait_until 10 spctl tenant list || fail "scheduler did not start"
+}
+
+power_cut() {
+	kill -KILL "$SCHED_PID"
+	wait "$SCHED_PID" 2>/dev/null || true
+	python3 "$ROOT/tests/faultfs/powerloss.py" "$D" "$J" --dump >"$T/round$1.txt" ||
+		fail "powerloss.py failed"
+}
+
+arg=$(head -c 8000 /dev/zero | tr '\0' x)
+big=("$arg" "$arg" "$arg" "$arg" "$arg" "$arg" "$arg" "$arg")
+runs=()
+start_under_faultfs
+spctl tenant add acme >/dev/null
+spctl env add acme/prod >/dev/null
+jobs=0
+for round in 1 2 3; do
+	for _ in $(seq 40); do
+		jobs=$((jobs + 1))
+		spctl job add "acme/prod/j$jobs" -- "${big[@]}" >/dev/null ||
+			fail "round $round: job add j$jobs refused"
+		runs+=("$(spctl run start "acme/prod/j$jobs")") ||
+			fail "round $round: run start refused"
+	done
+	power_cut "$round"
+	wals=$(grep -Ec ' C .*/[0-9]+\.log durable$' "$T/round$round.txt" || true)
+	[ "$wals" -ge 3 ] || fail "round $round: $wals WAL files, expected a few switches"
+	start_under_faultfs
+	for i in $(seq "$jobs"); do
+		spctl job show "acme/prod/j$i" >/dev/null ||
+			fail "round $round: acknowledged job j$i lost in a power loss ($(tail -1 "$T/round$round.txt"))"
+	done
+	for r in "${runs[@]}"; do
+		spctl run show "$r" >/dev/null ||
+			fail "round $round: acknowledged run $r lost in a power loss"
+	done
+done
+echo "power loss: ok ($jobs jobs, ${#runs[@]} runs kept across 3 power cuts)"
