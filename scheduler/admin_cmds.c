@@ -188,16 +188,44 @@ static const struct command commands[] = {
 	  "metered usage", 0, 1, usage_flags, false, cmd_usage },
 };
 
+const struct command *admin_cmds_table(size_t *n)
+{
+	*n = ARRAY_SIZE(commands);
+	return commands;
+}
+
+/* Copies src to dst (size n) as one line: messages quote the client's
+ * words, which may hold newlines and other control characters. */
+static void copy_one_line(char *dst, size_t n, const char *src)
+{
+	static const char esc[] = "btn\0fr";
+	size_t k = 0;
+
+	for (; *src && k + 3 < n; src++) {
+		unsigned char c = (unsigned char)*src;
+		if (c >= 8 && c <= 13 && c != 11) {
+			dst[k++] = '\\';
+			dst[k++] = esc[c - 8];
+		} else {
+			dst[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		}
+	}
+	dst[k] = '\0';
+}
+
 int cmd_fail(struct reply *r, const char *code, const char *fmt, ...)
 {
+	char msg[sizeof(r->msg)];
 	va_list ap;
+
 	if (r->failed)
 		return -1;
 	r->failed = true;
 	snprintf(r->code, sizeof(r->code), "%s", code);
 	va_start(ap, fmt);
-	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	copy_one_line(r->msg, sizeof(r->msg), msg);
 	return -1;
 }
 
@@ -375,12 +403,13 @@ static int set_flag(const struct command *cmd, struct cmd_args *a, int fi,
 
 /* Splits the words after the command into positionals, flags and rest.
  * Flags are "--name value" or "--name=value"; a command with kv also
- * takes "name=value" words after its positionals. */
-static int parse_args(const struct command *cmd, int argc, char **argv,
+ * takes "name=value" words after its positionals. Only reads argv: a
+ * borrows its words and collects the positionals in a->pos, since argv
+ * owns them and moving them in place would free one twice. */
+static int parse_args(const struct command *cmd, int argc, char *const *argv,
 		      struct cmd_args *a, struct reply *r)
 {
 	a->specs = cmd->flags;
-	a->pos = argv;
 	for (int i = 0; i < argc; i++) {
 		const char *w = argv[i], *eq = strchr(w, '='), *val = NULL;
 		bool kv = cmd->kv && eq && strncmp(w, "--", 2) &&
@@ -399,11 +428,11 @@ static int parse_args(const struct command *cmd, int argc, char **argv,
 			break;
 		}
 		if (strncmp(w, "--", 2) && !kv) {
-			if (a->npos >= cmd->max_pos)
+			if (a->npos >= cmd->max_pos || a->npos >= CMD_MAX_POS)
 				return cmd_fail(r, "usage",
 						"unexpected argument '%s'; usage: %s %s",
 						w, cmd->words, cmd->args);
-			argv[a->npos++] = argv[i];
+			a->pos[a->npos++] = argv[i];
 			continue;
 		}
 		if (!kv)

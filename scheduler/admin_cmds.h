@@ -15,7 +15,8 @@
 
 struct sched;
 
-/* Parses and runs ev->cmd, writes ev->reply and completes ev. */
+/* Parses and runs ev->cmd, writes ev->reply and completes ev. ev->cmd is
+ * only read: its words stay where they are, owned by ev. */
 void admin_cmds_exec(struct sched *c, struct event *ev);
 /* Writes an error reply into ev->reply (no newline). */
 void admin_cmds_refuse(struct event *ev, const char *code, const char *msg);
@@ -41,12 +42,15 @@ struct flag_spec {
 };
 
 #define CMD_MAX_FLAGS 16
+#define CMD_MAX_POS 4
 
+/* The words of one command, parsed. Borrows every string from the command
+ * line it was parsed from (which owns them and outlives it). */
 struct cmd_args {
 	int npos;
-	char **pos;            /* positional words after the command words */
+	char *pos[CMD_MAX_POS]; /* positional words after the command words */
 	int nrest;
-	char **rest;           /* words after "--" */
+	char *const *rest;     /* words after "--": a slice of the line */
 	bool has_rest;
 	const struct flag_spec *specs;
 	bool set[CMD_MAX_FLAGS];
@@ -85,12 +89,16 @@ struct command {
 	const char *words;   /* "tenant add" */
 	const char *args;    /* "NAME [--weight N] ..." for help and usage */
 	const char *summary; /* one line for help */
-	int min_pos, max_pos;
+	int min_pos, max_pos; /* max_pos <= CMD_MAX_POS */
 	const struct flag_spec *flags; /* terminated by a NULL name */
 	bool rest;           /* takes "-- ARGS..." */
 	cmd_fn fn;
 	bool kv;             /* also takes its flags as KEY=VALUE words */
 };
+
+/* The command table, *n entries, for help, completion and the tests that
+ * walk every command; static, never freed. */
+const struct command *admin_cmds_table(size_t *n);
 
 /* Writes an ISO-8601 timestamp member, or null for 0. */
 void jw_time(struct jw *w, const char *key, int64_t ms);

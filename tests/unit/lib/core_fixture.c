@@ -58,17 +58,26 @@ void post_wait(struct fx *f, struct event *ev, struct strbuf *out)
 		fail_msg("no reply within 10 s");
 }
 
-/* Runs an admin command; returns its JSON reply (caller frees). */
-struct json *admin(struct fx *f, const char *line)
+/* Runs an admin command line as the admin socket does; its reply, whatever
+ * it is, goes into out. */
+void admin_reply(struct fx *f, const char *line, struct strbuf *out)
 {
 	struct event *ev = event_new(EV_ADMIN);
-	struct strbuf out = STRBUF_INIT;
-	struct json *j;
 	char err[128];
 
 	assert_int_equal(cmdline_split(line, strlen(line), &ev->cmd, err,
 				       sizeof(err)), 0);
-	post_wait(f, ev, &out);
+	post_wait(f, ev, out);
+}
+
+/* Runs an admin command; returns its JSON reply (caller frees). */
+struct json *admin(struct fx *f, const char *line)
+{
+	struct strbuf out = STRBUF_INIT;
+	struct json *j;
+	char err[128];
+
+	admin_reply(f, line, &out);
 	j = json_parse(out.buf, out.len, err, sizeof(err));
 	if (!j || !json_get_bool(j, "ok"))
 		fail_msg("%s: %s", line, out.buf);

@@ -40,6 +40,9 @@ int fx_teardown(void **state);
 void fx_enroll(struct fx *f);
 /* Posts ev and waits for its reply (into out). */
 void post_wait(struct fx *f, struct event *ev, struct strbuf *out);
+/* Runs an admin command line (split as the admin socket splits it) and
+ * puts its reply, ok or not, into out. */
+void admin_reply(struct fx *f, const char *line, struct strbuf *out);
 /* Runs an admin command; returns its JSON reply (caller frees). Fails the
  * test if it is not ok. */
 struct json *admin(struct fx *f, const char *line);
