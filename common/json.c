@@ -17,21 +17,6 @@ void jw_init(struct jw *w, struct strbuf *sb)
 	w->sb = sb;
 }
 
-static void jw_key(struct jw *w, const char *key)
-{
-	if (w->need_comma[w->depth])
-		strbuf_addch(w->sb, ',');
-	w->need_comma[w->depth] = true;
-	if (key) {
-		strbuf_addch(w->sb, '"');
-		for (const char *p = key; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				strbuf_addch(w->sb, '\\');
-			strbuf_addch(w->sb, *p);
-		}
-		strbuf_addstr(w->sb, "\":");
-	}
-}
 
 /* Length of a valid UTF-8 sequence at p (1..4), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, size_t left)
@@ -89,6 +74,20 @@ static void add_escaped(struct strbuf *sb, const char *s, size_t len)
 		}
 	}
 	strbuf_addch(sb, '"');
+}
+
+/* A key is a string like any value: escaped alike, so that control
+ * characters or bad UTF-8 in one (a name taken from a client) still give
+ * valid JSON. */
+static void jw_key(struct jw *w, const char *key)
+{
+	if (w->need_comma[w->depth])
+		strbuf_addch(w->sb, ',');
+	w->need_comma[w->depth] = true;
+	if (key) {
+		add_escaped(w->sb, key, strlen(key));
+		strbuf_addch(w->sb, ':');
+	}
 }
 
 void jw_obj_open(struct jw *w, const char *key)

@@ -14,9 +14,9 @@
 /* ---- writer ----
  * Every call that adds a value takes a key: pass a key inside an object,
  * NULL inside an array or for the top-level value. Commas are inserted
- * automatically. Strings are escaped (", \, control characters as \uXXXX;
- * invalid UTF-8 bytes are replaced by U+FFFD so the output is always valid
- * JSON). The writer never emits a newline. */
+ * automatically. Strings, keys included, are escaped (", \, control
+ * characters as \uXXXX; invalid UTF-8 bytes are replaced by U+FFFD so the
+ * output is always valid JSON). The writer never emits a newline. */
 #define JW_MAX_DEPTH 32
 struct jw {
 	struct strbuf *sb;

@@ -108,6 +108,64 @@ static void test_deep_and_random(void **s)
 	}
 }
 
+/* Keys are escaped like values: control characters, quotes and bad UTF-8
+ * in a key (a name taken from a client) still give JSON our own parser
+ * reads back, with the same key (bad bytes as U+FFFD). */
+static void test_keys_escaped_like_values(void **s)
+{
+	static const char *const keys[][2] = {
+		{ "plain", "plain" },
+		{ "new\nline\ttab\rcr", "new\nline\ttab\rcr" },
+		{ "\x01\x02\x1b[31m\x1f\x7f", "\x01\x02\x1b[31m\x1f\x7f" },
+		{ "q\"b\\s/", "q\"b\\s/" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "bad\xff", "bad\xef\xbf\xbd" },
+		{ "cut\xe2\x82", "cut\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "long\xc0\xaf", "long\xef\xbf\xbd\xef\xbf\xbd" },
+		{ "sur\xed\xa0\x80",
+		  "sur\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+	};
+	const size_t n = sizeof(keys) / sizeof(keys[0]);
+	struct strbuf sb = STRBUF_INIT, again = STRBUF_INIT;
+	struct json *j, *k;
+	struct jw w;
+	char err[128];
+	(void)s;
+
+	jw_init(&w, &sb);
+	jw_obj_open(&w, NULL);
+	for (size_t i = 0; i < n; i++)
+		jw_int(&w, keys[i][0], (int64_t)i);
+	jw_obj_open(&w, keys[1][0]);
+	jw_arr_open(&w, keys[5][0]);
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	assert_null(memchr(sb.buf, '\n', sb.len));
+	j = json_parse(sb.buf, sb.len, err, sizeof(err));
+	if (!j)
+		fail_msg("%s: %s", err, sb.buf);
+	assert_int_equal(j->n, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(j->keys[i], keys[i][1]);
+		assert_int_equal(atoi(j->items[i]->str), (int)i);
+	}
+	assert_string_equal(j->keys[n], keys[1][1]);
+	assert_string_equal(j->items[n]->keys[0], keys[5][1]);
+	/* and back again through the writer: the same bytes */
+	jw_init(&w, &again);
+	json_write(&w, NULL, j);
+	k = json_parse(again.buf, again.len, err, sizeof(err));
+	assert_non_null(k);
+	assert_int_equal(again.len, sb.len);
+	assert_memory_equal(again.buf, sb.buf, sb.len);
+	json_free(k);
+	json_free(j);
+	strbuf_release(&again);
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_deep_and_random),
+		cmocka_unit_test(test_keys_escaped_like_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
