@@ -101,8 +101,8 @@ static unsigned k8s_line(struct spark_watch *w, const char *s, size_t len)
 	char tok[256];
 	unsigned ev = 0;
 
-	if ((p = find(s, len, "application ID ")) &&
-	    !strncmp(p + 15, "spark-", 6 < end - (p + 15) ? 6 : 0)) {
+	if ((p = find(s, len, "application ID ")) && end - (p + 15) >= 6 &&
+	    !memcmp(p + 15, "spark-", 6)) {
 		take(p + 15, end, tok, sizeof(tok), is_id);
 		ev |= learn_app_id(w, tok, SPARK_MODE_K8S);
 		if ((p = find(s, len, "submission ID ")) &&
@@ -152,9 +152,10 @@ static void error_line(struct spark_watch *w, const char *s, size_t len)
 		   !find(s, len, "diagnostics:")) {
 		return;
 	}
-	if (!cause && w->error_is_cause)
-		return;
-	if (find(s, len, "\tat ") || !strncmp(s, "at ", 3))
+	if (!len || (!cause && w->error_is_cause))
+		return; /* an empty cause says nothing */
+	/* s is not NUL-terminated: compare no further than len */
+	if (find(s, len, "\tat ") || (len >= 3 && !memcmp(s, "at ", 3)))
 		return;
 	if (len >= sizeof(w->last_error))
 		len = sizeof(w->last_error) - 1;

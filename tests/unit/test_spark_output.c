@@ -149,6 +149,50 @@ static void test_signal_and_garbage(void **s)
 	assert_non_null(strstr(why, "signal 9"));
 }
 
+/* Feeds text as one line in a heap buffer of exactly its length, with no
+ * NUL after it, as the runner hands over a slice of what it read: under
+ * ASan any read past the line's end aborts. */
+static unsigned feed_exact(struct spark_watch *w, const char *text)
+{
+	size_t n = strlen(text);
+	char *line = xmalloc(n ? n : 1);
+	unsigned ev;
+
+	memcpy(line, text, n);
+	ev = spark_watch_line(w, line, n);
+	free(line);
+	return ev;
+}
+
+/* Markers cut short at the very end of a line are read within the line. */
+static void test_markers_at_line_end(void **s)
+{
+	static const char *const lines[] = {
+		"Caused by: a", "Caused by: at", "x Caused by: b",
+		"Caused by: ", "  Caused by: ", "Exception", "Error:", "at", "a",
+		"application ID ", "application ID spark", "(state: ",
+		"(phase: ", "final status: ", "exit code: ",
+		"termination reason: ", "submission ID ",
+	};
+	struct spark_watch w;
+	char why[600];
+	(void)s;
+
+	spark_watch_init(&w);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		feed_exact(&w, lines[i]);
+	/* the last cause that says something is kept */
+	assert_string_equal(w.last_error, "b");
+	/* a cut id that is not a Kubernetes one is no application id */
+	assert_string_equal(w.app_id, "");
+	assert_int_equal(feed_exact(&w, "application ID spark-1a2b"),
+			 SPARK_EV_APP_ID);
+	assert_string_equal(w.app_id, "spark-1a2b");
+	assert_int_equal(spark_watch_result(&w, SIGKILL, why, sizeof(why)),
+			 SPARK_FAILED);
+	assert_non_null(strstr(why, "signal 9: b"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_k8s_oomkilled),
 		cmocka_unit_test(test_class_not_found),
 		cmocka_unit_test(test_signal_and_garbage),
+		cmocka_unit_test(test_markers_at_line_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
