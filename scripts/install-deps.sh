@@ -5,9 +5,14 @@
 #   scripts/install-deps.sh --check-or-install   same, used by make
 set -eu
 
+# faketime (libfaketime): the integration tests run the daemons with their
+# wall clock moved to a month's first seconds, a midnight, February 29
+# (tests/integration/dates.sh): the standard way to give an unmodified,
+# dynamically linked binary another date.
 PKGS="build-essential pkg-config libnng-dev libmbedtls-dev libmsgpack-dev librocksdb-dev
 libcurl4-openssl-dev libssl-dev zlib1g-dev libcmocka-dev python3 socat
-openssl iproute2 procps"
+openssl iproute2 procps
+faketime"
 
 missing=""
 for p in $PKGS; do
