@@ -39,7 +39,8 @@ wait_run_state "$r" succeeded 60
 
 # Pinned to a different CA: the handshake fails, nothing enrolls.
 spctl env add acme/dev >/dev/null
-printf 'tls_ca = %s\ntls_server_name = localhost\n' "$T/other/ca.crt" >"$T/bad.conf"
+printf 'tls_ca = %s\ntls_server_name = localhost\nrequest_timeout_ms = 1000\n' \
+	"$T/other/ca.crt" >"$T/bad.conf"
 start_agent bad acme/dev --config "$T/bad.conf"
 # Not a sleep: wait until the agent has failed twice, then check.
 enroll_failed() { [ "$(grep -c "enroll: .*retrying" "$T/agent-bad.log")" -ge 2 ]; }
