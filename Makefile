@@ -134,6 +134,8 @@ integration: all
 	@echo "== the same flows with the static agent"
 	@AGENT_BIN=$(CURDIR)/bin/sparkpilot-agent-static tests/integration/run.sh \
 		t0100-full-flow.sh t0800-tls.sh t1300-telemetry-spool.sh
+	@echo "== at the calendar's edges (daemons' clock moved by libfaketime)"
+	@tests/integration/dates.sh
 
 # Deterministic simulation of the scheduling core (tests/sim/sp-sim.c):
 # `make sim` is the long form; check runs a short one under the sanitizers.

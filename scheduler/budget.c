@@ -302,8 +302,10 @@ void budget_attempt_ended(struct policy *p, struct run *r,
 	r->gb_ms = add_sat(r->gb_ms, u.gb_ms);
 	r->cost = add_sat(r->cost, u.cost);
 	t->committed -= before - remaining(r);
-	usage_add_attempt(&p->st->usage, r, p->now_ms, &u);
+	/* the month first: if it just turned, its spend is read from the day
+	 * roll-ups, which must not hold this attempt yet */
 	month_check(p, t);
+	usage_add_attempt(&p->st->usage, r, p->now_ms, &u);
 	t->month_spent = add_sat(t->month_spent, u.cost);
 	guard_record_spend(&t->guard, start, p->now_ms, u.cost);
 }

@@ -6,9 +6,14 @@
 #   scripts/install-deps.sh --fuzz      also clang and libFuzzer (make fuzz)
 set -eu
 
+# faketime (libfaketime): the integration tests run the daemons with their
+# wall clock moved to a month's first seconds, a midnight, February 29
+# (tests/integration/dates.sh): the standard way to give an unmodified,
+# dynamically linked binary another date.
 PKGS="build-essential pkg-config libnng-dev libmbedtls-dev libmsgpack-dev librocksdb-dev
 libcurl4-openssl-dev libssl-dev zlib1g-dev libcmocka-dev python3 socat
-openssl iproute2 procps"
+openssl iproute2 procps
+faketime"
 # PCRE2 runs the operators' redact_rule patterns: JIT, and match, depth
 # and heap limits that POSIX regcomp/regexec lack
 PKGS="$PKGS libpcre2-dev"

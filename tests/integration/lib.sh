@@ -42,6 +42,36 @@ fail() {
 	exit 1
 }
 
+# SP_FAKE_DATE="2026-12-02 10:00:00" (UTC) runs the daemons with their
+# wall clock moved to that moment (libfaketime): a fixed offset from the
+# real clock, so every daemon of the test agrees and time keeps running;
+# monotonic clocks (timeouts, leases, nng) are left alone. The scripts
+# that depend on the calendar are run at a month's edges this way
+# (tests/integration/dates.sh).
+DAEMON_ENV=()
+if [ -n "${SP_FAKE_DATE:-}" ]; then
+	faketime_lib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1)
+	[ -n "$faketime_lib" ] || fail "SP_FAKE_DATE needs libfaketime (scripts/install-deps.sh)"
+	case $AGENT_BIN in *-static)
+		fail "SP_FAKE_DATE: the static agent cannot take a fake clock (LD_PRELOAD)" ;;
+	esac
+	fake_s=$(date -u -d "$SP_FAKE_DATE" +%s) || fail "SP_FAKE_DATE: '$SP_FAKE_DATE' is not a date"
+	# FORCE_MONOTONIC_FIX=0: with it (glibc's default) a timed wait on a
+	# CLOCK_MONOTONIC condition variable returns at once, and the core
+	# thread would spin instead of sleeping to its next wake-up.
+	DAEMON_ENV=(env LD_PRELOAD="$faketime_lib" FAKETIME_DONT_FAKE_MONOTONIC=1
+		FAKETIME_FORCE_MONOTONIC_FIX=0
+		FAKETIME="$(printf '%+d' $((fake_s - $(date -u +%s))))")
+	# The fake spark-submit (python, started by the agent) keeps the fake
+	# wall clock, since the agent bills the executor times it publishes,
+	# but with its monotonic clock faked too: python's sleep fails with
+	# EINVAL under FAKETIME_DONT_FAKE_MONOTONIC.
+	printf '#!/bin/sh\nexec env -u FAKETIME_DONT_FAKE_MONOTONIC -u FAKETIME_FORCE_MONOTONIC_FIX "%s" "$@"\n' \
+		"$FAKE_SPARK" >"$T/spark-submit"
+	chmod +x "$T/spark-submit"
+	FAKE_SPARK=$T/spark-submit
+fi
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -65,6 +95,12 @@ spctl() {
 	"$BIN/spctl" --socket "$SOCK" "$@"
 }
 
+# sp-wirecraft plays an agent: it stamps its messages with the daemons'
+# clock.
+wirecraft() {
+	"${DAEMON_ENV[@]}" "$BIN/sp-wirecraft" "$@"
+}
+
 # json FIELD.PATH : reads JSON on stdin and prints one field ("a.b.0.c").
 json() {
 	python3 -c '
@@ -78,7 +114,7 @@ print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1"
 start_scheduler() {
 	PORT=${PORT:-$(free_port)}
 	URL=${URL:-tcp://127.0.0.1:$PORT}
-	"$BIN/sparkpilot-scheduler" --data-dir "$T/data" --admin-socket "$SOCK" \
+	"${DAEMON_ENV[@]}" "$BIN/sparkpilot-scheduler" --data-dir "$T/data" --admin-socket "$SOCK" \
 		--listen "$URL" "$@" >>"$T/scheduler.log" 2>&1 &
 	SCHED_PID=$!
 	SCHED_PIDS+=("$SCHED_PID")
@@ -96,7 +132,7 @@ start_agent() {
 	shift 2
 	local token
 	token=$(spctl agent token "$env")
-	"$AGENT_BIN" --scheduler "$URL" --state-dir "$T/agent-$name" \
+	"${DAEMON_ENV[@]}" "$AGENT_BIN" --scheduler "$URL" --state-dir "$T/agent-$name" \
 		--enroll-token "$token" --spark-submit "$FAKE_SPARK" "$@" \
 		>>"$T/agent-$name.log" 2>&1 &
 	local pid=$!
@@ -131,6 +167,26 @@ wait_env_ready() {
 wait_run_state() {
 	wait_until "${3:-30}" run_is "$1" "$2" ||
 		fail "run $1 is $(run_state "$1"), expected $2"
+}
+
+# agent_accepted ID: how many messages of agent ID the scheduler took.
+agent_accepted() {
+	spctl --json agent show "$1" | json agent.accepted
+}
+
+agent_heard() { # ID N: for wait_until
+	[ "$(agent_accepted "$1")" -ge "$2" ]
+}
+
+# wait_agent_asked ID [N]: waits until the scheduler has taken N (default
+# 2) more messages from agent ID. An idle agent asks for work at least
+# every second, so the scheduler has then had its chances to give it
+# work: a check that something was NOT dispatched waits for this, never
+# for a sleep.
+wait_agent_asked() {
+	local want=$(($(agent_accepted "$1") + ${2:-2}))
+	wait_until 30 agent_heard "$1" "$want" ||
+		fail "agent $1 stopped talking to the scheduler"
 }
 
 # start_with_agent: a scheduler with tenant acme, environment acme/prod and

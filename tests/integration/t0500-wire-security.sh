@@ -9,7 +9,7 @@ start_scheduler
 spctl tenant add acme >/dev/null
 spctl env add acme/prod >/dev/null
 token=$(spctl agent token acme/prod --ttl 60)
-"$BIN/sp-wirecraft" "$URL" "$token" >"$T/wirecraft.out" 2>&1 ||
+wirecraft "$URL" "$token" >"$T/wirecraft.out" 2>&1 ||
 	{ cat "$T/wirecraft.out"; fail "a hostile message was not refused as expected"; }
 id=$(awk '/^agent /{print $2}' "$T/wirecraft.out")
 show=$(spctl --json agent show "$id")
@@ -18,12 +18,16 @@ show=$(spctl --json agent show "$id")
 [ "$(echo "$show" | json agent.rejected_forged)" -ge 1 ] || fail "forgery not counted"
 [ "$(echo "$show" | json agent.accepted)" = 2 ] || fail "accepted count is not 2"
 
-# An expired token is refused.
+# An expired token is refused. The sleep lets the token's second pass (a
+# lower bound on time, whatever the machine's speed); the refusal must
+# say why, so that a failure for another reason cannot pass for it.
 old=$(spctl agent token acme/prod --ttl 1)
 sleep 1.2
-if "$BIN/sp-wirecraft" "$URL" "$old" >/dev/null 2>&1; then
+if wirecraft "$URL" "$old" >"$T/expired.out" 2>&1; then
 	fail "an expired token enrolled"
 fi
+grep -q "enroll refused: token_expired" "$T/expired.out" ||
+	fail "expired token: $(cat "$T/expired.out")"
 # The counters are durable.
 stop_scheduler
 start_scheduler

@@ -46,7 +46,7 @@ spctl job add globex/prod/long -- --master yarn --deploy-mode cluster \
 victim=$(spctl run start globex/prod/long)
 wait_run_state "$victim" running 30
 token=$(spctl agent token acme/prod)
-"$BIN/sp-wirecraft" "$URL" "$token" "$victim" >"$T/wirecraft.out" 2>&1 ||
+wirecraft "$URL" "$token" "$victim" >"$T/wirecraft.out" 2>&1 ||
 	{ cat "$T/wirecraft.out"; fail "foreign completion was not refused"; }
 [ "$(run_state "$victim")" = running ] || fail "foreign completion changed the run"
 spctl run cancel "$victim" >/dev/null

@@ -6,12 +6,13 @@
 mkcert() { # DIR NAME: a CA and a server certificate for localhost
 	local d=$1
 	mkdir -p "$d"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	# valid from now on the daemons' clock (dates.sh may move it)
+	"${DAEMON_ENV[@]}" openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 		-keyout "$d/ca.key" -out "$d/ca.crt" -subj "/CN=$2" -days 2 2>/dev/null
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	"${DAEMON_ENV[@]}" openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 		-keyout "$d/server.key" -out "$d/server.csr" -subj /CN=localhost 2>/dev/null
 	printf 'subjectAltName=DNS:localhost\n' >"$d/ext"
-	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+	"${DAEMON_ENV[@]}" openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
 		-CAcreateserial -out "$d/server.crt" -days 2 -extfile "$d/ext" 2>/dev/null
 }
 mkcert "$T/pki" sparkpilot-test-ca
@@ -38,9 +39,12 @@ wait_run_state "$r" succeeded 60
 
 # Pinned to a different CA: the handshake fails, nothing enrolls.
 spctl env add acme/dev >/dev/null
-printf 'tls_ca = %s\ntls_server_name = localhost\n' "$T/other/ca.crt" >"$T/bad.conf"
+printf 'tls_ca = %s\ntls_server_name = localhost\nrequest_timeout_ms = 1000\n' \
+	"$T/other/ca.crt" >"$T/bad.conf"
 start_agent bad acme/dev --config "$T/bad.conf"
-sleep 3
+# Not a sleep: wait until the agent has failed twice, then check.
+enroll_failed() { [ "$(grep -c "enroll: .*retrying" "$T/agent-bad.log")" -ge 2 ]; }
+wait_until 60 enroll_failed || fail "the wrong-CA agent did not fail to enroll"
 [ "$(env_state acme/dev)" = pending ] || fail "an agent with the wrong CA got through"
 [ "$(spctl --json agent list | json items | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] ||
 	fail "the wrong-CA agent enrolled"

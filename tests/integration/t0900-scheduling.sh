@@ -85,11 +85,16 @@ for r in "$k1" "$low" "$high"; do
 done
 
 # ---- drain: no new work for a draining agent ----
+# Once the agent has asked twice more after the run was queued, the
+# scheduler has had its chances: nothing may have been dispatched.
 agent=$(spctl --json agent list | json items.0.id)
 spctl agent drain "$agent" >/dev/null
+dispatched=$(spctl --json queue stats | json dispatched)
 d=$(spctl run start acme/prod/ok)
-sleep 1.5
+wait_agent_asked "$agent"
 [ "$(run_state "$d")" = queued ] || fail "a draining agent got work"
+[ "$(spctl --json queue stats | json dispatched)" = "$dispatched" ] ||
+	fail "a run was dispatched while the only agent drained"
 spctl --json run show "$d" | json run.waiting | grep -q "no active agent" ||
 	fail "run held by the drain does not say why"
 
@@ -117,8 +122,12 @@ start_agent a3 acme/lease
 wait_env_ready acme/lease
 l=$(spctl run start acme/lease/long)
 wait_run_state "$l" running 30
+# The agent runs spark-submit in a process group of its own, which
+# outlives the agent: stop that group too (our own PIDs, not a name).
+spark=$(ps -o pid= --ppid "$AGENT_PID_a3" | tr -d ' ')
+[ -n "$spark" ] || fail "agent a3 runs no spark-submit"
 kill -KILL "$AGENT_PID_a3"
-pkill -f "spark.fake.seed=$tag" || true
+kill -KILL -- "-$spark"
 wait_run_state "$l" queued 10
 show=$(spctl --json run show "$l")
 [ "$(echo "$show" | json run.attempt)" = 2 ] || fail "requeued run is not attempt 2"
@@ -127,5 +136,4 @@ echo "$show" | json run.reason | grep -q "silent for over 2000 ms" ||
 	fail "requeue reason: $(echo "$show" | json run.reason)"
 start_agent a4 acme/lease
 wait_run_state "$l" succeeded 30
-pkill -f "spark.fake.seed=$tag" || true
 echo "scheduling: ok"

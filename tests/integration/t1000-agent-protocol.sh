@@ -10,18 +10,17 @@
 # reports by position and still applies the good ones.
 . "$(dirname "$0")/lib.sh"
 
-W=$BIN/sp-wirecraft
 D=$T/wc
 
 # seal SEQ TYPE JSON: seals a message of the scripted agent into $T/SEQ.msg
 seal() {
-	"$W" seal "$D" "$2" "$1" "$3" "$T/$1.msg" || fail "cannot seal $2 $1"
+	wirecraft seal "$D" "$2" "$1" "$3" "$T/$1.msg" || fail "cannot seal $2 $1"
 }
 
 # send SEQ [TAG]: sends $T/SEQ.msg; the reply's JSON on stdout, its raw
 # bytes in $T/SEQ.TAG.reply
 send() {
-	"$W" send "$URL" "$T/$1.msg" "$T/$1.${2:-a}.reply" ||
+	wirecraft send "$URL" "$T/$1.msg" "$T/$1.${2:-a}.reply" ||
 		fail "message $1: no reply"
 }
 
@@ -58,7 +57,7 @@ foreign=$(spctl run start beta/e/j)
 
 # ---- enrollment: a resend gets the same agent id, even after kill -9 ----
 token=$(spctl agent token acme/prod)
-id=$("$W" enroll "$D" "$URL" "$token") || fail "enrollment refused"
+id=$(wirecraft enroll "$D" "$URL" "$token") || fail "enrollment refused"
 cp "$D/enroll.msg" "$T/0.msg"
 r=$(send 0)
 check "r['ok'] and r['agent'] == '$id'" "$r"

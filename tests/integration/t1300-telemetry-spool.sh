@@ -75,7 +75,7 @@ r=$(spctl run start acme/prod/stream)
 wait_streaming "$r"
 kill -KILL "$AGENT_PID_a1"
 wait "$AGENT_PID_a1" 2>/dev/null || true
-"$AGENT_BIN" --scheduler "$URL" --state-dir "$T/agent-a1" \
+"${DAEMON_ENV[@]}" "$AGENT_BIN" --scheduler "$URL" --state-dir "$T/agent-a1" \
 	--spark-submit "$FAKE_SPARK" >>"$T/agent-a1.log" 2>&1 &
 AGENT_PID_a1=$!
 PIDS+=("$AGENT_PID_a1")
@@ -105,7 +105,7 @@ with open(p, "r+b") as f:  # flip bytes in the middle: a record's payload
     f.write(bytes(x ^ 0x5A for x in b))
 PY
 start_scheduler
-"$AGENT_BIN" --scheduler "$URL" --state-dir "$T/agent-a1" \
+"${DAEMON_ENV[@]}" "$AGENT_BIN" --scheduler "$URL" --state-dir "$T/agent-a1" \
 	--spark-submit "$FAKE_SPARK" >>"$T/agent-a1.log" 2>&1 &
 AGENT_PID_a1=$!
 PIDS+=("$AGENT_PID_a1")
@@ -155,7 +155,7 @@ start_scheduler
 spctl env add acme/edge >/dev/null
 spctl job add acme/edge/stream "${LINES_JOB[@]}" >/dev/null
 tok=$(spctl agent token acme/edge)
-ip netns exec "$NS" "$AGENT_BIN" --scheduler "$URL" \
+ip netns exec "$NS" "${DAEMON_ENV[@]}" "$AGENT_BIN" --scheduler "$URL" \
 	--state-dir "$T/agent-ns" --enroll-token "$tok" \
 	--spark-submit "$FAKE_SPARK" >>"$T/agent-ns.log" 2>&1 &
 PIDS+=($!)

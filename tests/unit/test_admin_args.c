@@ -241,7 +241,8 @@ static void flag_everywhere(const struct command *cmd,
 			base_line(&l, cmd, npos, &first);
 			v = value(&l, f);
 			if (joined && v) {
-				insert(&l, first + at, keep(&l, "%s=%s", f->name, v));
+				insert(&l, first + at,
+				       keep(&l, "%s=%s", f->name, v));
 			} else {
 				if (v)
 					insert(&l, first + at, v);
@@ -268,7 +269,8 @@ static void flag_twice(const struct command *cmd, const struct flag_spec *f,
 			if (v)
 				insert(&l, first + b, v);
 			insert(&l, first + b, f->name);
-			insert(&l, first + a, keep(&l, "%s=%s", f->name, v ? v : ""));
+			insert(&l, first + a,
+			       keep(&l, "%s=%s", f->name, v ? v : ""));
 			send_line(&l, USAGE, "given twice");
 		}
 	}
@@ -512,13 +514,14 @@ static void assert_shows(const char *set, const char *show, const char *path,
 			 const char *want)
 {
 	struct json *j;
+	const char *got;
 
 	admin_ok(fx, set);
 	j = admin(fx, show);
-	if (!get_path(j, path) || strcmp(get_path(j, path), want))
+	got = get_path(j, path);
+	if (!got || strcmp(got, want))
 		fail_msg("after '%s', '%s' shows %s = %s, want %s", set, show,
-			 path, get_path(j, path) ? get_path(j, path) : "nothing",
-			 want);
+			 path, got ? got : "nothing", want);
 	json_free(j);
 }
 
@@ -538,7 +541,8 @@ static void test_option_before_positional(void **state)
 		     "env show beta/lite", "environment.mode", "byoc_lite");
 	assert_shows("job add --executors 3 acme/prod/k -- app.jar",
 		     "job show acme/prod/k", "job.executors", "3");
-	j = admin(fx, "run start --priority 5 --idempotency-key k1 acme/prod/j");
+	j = admin(fx,
+		  "run start --priority 5 --idempotency-key k1 acme/prod/j");
 	snprintf(show, sizeof(show), "run show %s", get_path(j, "run"));
 	json_free(j);
 	j = admin(fx, show);

@@ -364,6 +364,28 @@ static void test_month_rollover(void **state)
 	assert_ptr_equal(out[0], q);
 }
 
+/* An attempt that ends in a new month's first instant, before a tick has
+ * seen the month turn, counts once in the new month's spend (its day
+ * roll-up already holds it when the month's spend is read from them). */
+static void test_attempt_ends_as_month_turns(void **state)
+{
+	struct fx *f = *state;
+	struct run *r, *out[1];
+
+	set_budget(f, 100 * USD, BUDGET_SOFT);
+	r = start(f, f->cheap);
+	assert_int_equal(policy_lease(&f->p, f->a, 1, out), 1);
+	policy_progress(&f->p, r, RUN_RUNNING, NULL);
+	advance(f, DEC1 - 10 * MIN - f->p.now_ms);
+	policy_set_clock(&f->p, DEC1 + 100, f->p.now_mono + 10 * MIN + 100);
+	finish(f, r, RUN_SUCCEEDED, "ok");
+	assert_true(r->cost > 0);
+	assert_int_equal(f->t->month_start_ms, DEC1);
+	assert_int_equal(f->t->month_spent, r->cost);
+	advance(f, 1000);
+	assert_int_equal(f->t->month_spent, r->cost);
+}
+
 /* Many starts at the same instant: each reserves its estimate, so exactly
  * as many are admitted as fit, and running them all to their timeout
  * spends the budget without passing it. */
@@ -500,6 +522,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold_and_cancel_at_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guard_steps_and_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_month_rollover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attempt_ends_as_month_turns,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_starts_race_the_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_reconciles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_measured_executors, setup, teardown),

@@ -202,7 +202,10 @@ static void test_group_killed(void **s)
 	run(script, 0, 200, &o, &why, NULL);
 	pid = read_file(pidfile, 64, NULL);
 	assert_non_null(pid);
-	usleep(100 * 1000);
+	/* SIGKILL is sent, not yet acted on: wait for it to take (a bound,
+	 * not a guess at how long it takes) */
+	for (int i = 0; i < 500 && alive(atoi(pid)); i++)
+		usleep(10 * 1000);
 	assert_false(alive(atoi(pid)));
 	free(pid);
 	unlink(pidfile);
