@@ -190,12 +190,14 @@ static bool commit_may_wait(struct sched *c, bool stopping)
 static void exec_event(struct sched *c, struct event *ev)
 {
 	c->events++;
-	if (diskguard_refuse(c, ev))
-		return;
-	if (ev->kind == EV_ADMIN)
-		admin_cmds_exec(c, ev);
-	else
-		agent_msgs_exec(c, ev);
+	if (!diskguard_refuse(c, ev)) {
+		if (ev->kind == EV_ADMIN)
+			admin_cmds_exec(c, ev);
+		else
+			agent_msgs_exec(c, ev);
+	}
+	atomic_store(&c->pub_event_turn, c->turns + 1);
+	atomic_store(&c->pub_events, c->events);
 }
 
 /* The tenant an event works for, and its weight: the class it is queued
@@ -296,6 +298,7 @@ static void *core_main(void *arg)
 		if (!commit_may_wait(c, stopping))
 			commit_and_reply(c);
 		c->turns++;
+		atomic_store(&c->pub_turns, c->turns);
 	}
 	return NULL;
 }
@@ -376,6 +379,13 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 		return NULL;
 	}
 	return c;
+}
+
+void core_progress(struct sched *c, struct core_progress *p)
+{
+	p->events = atomic_load(&c->pub_events);
+	p->event_turn = atomic_load(&c->pub_event_turn);
+	p->turns = atomic_load(&c->pub_turns);
 }
 
 void core_stop(struct sched *c)

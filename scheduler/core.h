@@ -76,6 +76,15 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 /* Hands ev to the core thread (any thread). Ownership passes to the core;
  * it comes back through ev->done. */
 void core_post(struct sched *c, struct event *ev);
+/* How far the core thread has got, readable from any thread: a test
+ * that expects an event to change nothing waits until the turn that
+ * applied it has finished (turns >= event_turn) instead of sleeping. */
+struct core_progress {
+	uint64_t events;     /* events applied since start */
+	uint64_t event_turn; /* the turn (from 1) that applied the last one */
+	uint64_t turns;      /* turns finished, commit or not */
+};
+void core_progress(struct sched *c, struct core_progress *p);
 /* Stops the thread after its current turn; pending events are completed
  * with an error reply. Does not free the store or the state. */
 void core_stop(struct sched *c);

@@ -7,6 +7,7 @@
 #define SP_SCHED_CTX_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,6 +43,9 @@ struct sched {
 	int64_t commit_due_us;     /* a waiting commit's latest time, or 0 */
 	struct keyreg *keys;       /* agent public keys for the transport */
 	uint64_t turns, commits, events;
+	/* published for other threads (core_progress): events applied, the
+	 * turn that applied the last one, turns finished */
+	_Atomic uint64_t pub_events, pub_event_turn, pub_turns;
 	struct lathist sync_us;    /* each turn's synced store write */
 	struct diskguard disk;     /* free-space floor, failed writes */
 	uint64_t rejected_malformed; /* messages from no known agent */

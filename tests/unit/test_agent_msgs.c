@@ -308,6 +308,23 @@ static void test_long_reason_kept(void **state)
 }
 
 /* The synced writes the core has done, from queue stats. */
+/* Waits until the core has applied events posted since before (a
+ * core_progress reading) and finished the turn that applied the last:
+ * what a negative check needs instead of a sleep. */
+static void wait_applied(struct fx *f, const struct core_progress *before,
+			 uint64_t n)
+{
+	struct core_progress p;
+	for (int i = 0; i < 30000; i++) {
+		core_progress(f->core, &p);
+		if (p.events >= before->events + n && p.turns >= p.event_turn)
+			return;
+		usleep(1000);
+	}
+	fail_msg("the core did not apply %llu event(s) in 30 s",
+		 (unsigned long long)n);
+}
+
 static uint64_t wal_syncs(struct fx *f)
 {
 	struct json *j = admin(f, "queue stats");
@@ -392,8 +409,9 @@ static void drop_reply(struct event *ev)
  * (answered when the core stops); f goes on speaking as the first.
  * Returns once that request's turn is over and written; or, given
  * syncs_before, at once, with the WAL syncs counted just before the
- * request was posted. */
-static void park_second_agent(struct fx *f, uint64_t *syncs_before)
+ * request was posted (and, given progress, the core's progress then). */
+static void park_second_agent(struct fx *f, uint64_t *syncs_before,
+			      struct core_progress *progress)
 {
 	struct sign_key *first_key = f->key;
 	uint64_t first_seq = f->seq;
@@ -417,6 +435,8 @@ static void park_second_agent(struct fx *f, uint64_t *syncs_before)
 	ev->done = drop_reply;
 	if (syncs_before)
 		*syncs_before = wal_syncs(f);
+	if (progress)
+		core_progress(f->core, progress);
 	core_post(f->core, ev);
 	/* answered after the turn that parked the request, and its write */
 	if (!syncs_before)
@@ -441,12 +461,13 @@ static void test_report_rides_with_next_commit(void **state)
 	struct fx *f = *state;
 	struct strbuf msg = STRBUF_INIT;
 	struct event *ev;
+	struct core_progress progress;
 	msgpack_sbuffer sb;
 	uint64_t run, epoch, before;
 
 	restart_with_ack_delay(f, 600 * 1000000LL);
 	lease_one(f, &run, &epoch);
-	park_second_agent(f, NULL);
+	park_second_agent(f, NULL, NULL);
 	before = wal_syncs(f);
 	msgpack_sbuffer_init(&sb);
 	pack_complete(&sb, run, epoch);
@@ -454,8 +475,9 @@ static void test_report_rides_with_next_commit(void **state)
 	acked = false;
 	ev = agent_event(f, &msg);
 	ev->done = on_ack;
+	core_progress(f->core, &progress);
 	core_post(f->core, ev);
-	usleep(200 * 1000);
+	wait_applied(f, &progress, 1);
 	assert_false(was_acked());
 	/* Read in the same turn as the report was applied or a later one,
 	 * before that turn's sync. */
@@ -473,11 +495,12 @@ static void test_report_rides_with_next_commit(void **state)
 static void test_unanswered_write_rides_with_next_commit(void **state)
 {
 	struct fx *f = *state;
+	struct core_progress progress;
 	uint64_t before;
 
 	restart_with_ack_delay(f, 600 * 1000000LL);
-	park_second_agent(f, &before);
-	usleep(200 * 1000);
+	park_second_agent(f, &before, &progress);
+	wait_applied(f, &progress, 1);
 	assert_int_equal(wal_syncs(f), before);
 	assert_int_equal(wal_syncs(f), before + 1);
 }
@@ -502,7 +525,7 @@ static void test_report_commits_alone(void **state)
 		restart_with_ack_delay(f, delays_us[i]);
 		lease_one(f, &run, &epoch);
 		if (delays_us[i] == 2000)
-			park_second_agent(f, NULL);
+			park_second_agent(f, NULL, NULL);
 		before = wal_syncs(f);
 		pack_complete(&sb, run, epoch);
 		call(f, "complete", &sb, &out, &u);
