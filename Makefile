@@ -139,6 +139,17 @@ chaos: all bin/sp-agentsim
 chaos-short: all bin/sp-agentsim
 	@scripts/chaos/kill-scheduler.sh --cycles 25 $(CHAOS_FLAGS)
 
+# Mixed load watched for leaks (scripts/soak/soak.sh): `make soak` runs
+# MINUTES of it; check runs a 2-minute form.
+MINUTES ?= 10
+soak: all bin/sp-agentsim
+	scripts/soak/soak.sh --minutes $(MINUTES)
+
+soak-short: all bin/sp-agentsim
+	@scripts/soak/soak.sh --minutes 2 --round-seconds 30 --flush-wait 0
+
+.PHONY: soak soak-short
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
@@ -146,6 +157,7 @@ check: deps
 	@$(MAKE) --no-print-directory sim-short
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory chaos-short
+	@$(MAKE) --no-print-directory soak-short
 
 demo: all
 	@scripts/demo.sh

@@ -11,13 +11,15 @@ each run, pipelined over the admin socket).
   recovered   starts answered only after a resend (the scheduler died
               first), and runs that lost a lease and ran again
 
-usage: check.py ACKED_FILE JOURNAL SOCKET CYCLES
+usage: check.py ACKED_FILE JOURNAL SOCKET CYCLES [WHAT]
+(WHAT: what CYCLES counts, "kill -9 cycles" unless given)
 """
 import json
 import socket
 import sys
 
 acked_path, journal_path, sock_path, cycles = sys.argv[1:5]
+what_cycles = sys.argv[5] if len(sys.argv) > 5 else "kill -9 cycles"
 
 
 def show_all(ids):
@@ -82,7 +84,7 @@ for run in done:
 
 for what in lost[:10] + dup[:10]:
     print("  " + what)
-print(f"chaos: {cycles} kill -9 cycles, {len(acked)} acknowledged starts, "
+print(f"chaos: {cycles} {what_cycles}, {len(acked)} acknowledged starts, "
       f"{sum(done.values())} acknowledged completions ({len(unknown)} resent "
       f"after a restart): lost {len(lost)}, duplicated {len(dup)}, "
       f"recovered {resent + recovered} ({resent} starts answered after a "
