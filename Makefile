@@ -203,6 +203,17 @@ fuzz-corpus: deps $(BUILD)/gen-corpus
 	rm -f tests/fuzz/corpus/*/gen-*
 	$(BUILD)/gen-corpus tests/fuzz/corpus tests/data
 
+# Mixed load watched for leaks (scripts/soak/soak.sh): `make soak` runs
+# MINUTES of it; check runs a 2-minute form.
+MINUTES ?= 10
+soak: all bin/sp-agentsim
+	scripts/soak/soak.sh --minutes $(MINUTES)
+
+soak-short: all bin/sp-agentsim
+	@scripts/soak/soak.sh --minutes 2 --round-seconds 30 --flush-wait 0
+
+.PHONY: soak soak-short
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
@@ -211,6 +222,7 @@ check: deps
 	@$(MAKE) --no-print-directory sim-short
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory chaos-short
+	@$(MAKE) --no-print-directory soak-short
 
 demo: all
 	@scripts/demo.sh
