@@ -285,6 +285,7 @@ bool diskguard_refuse_start(struct sched *c, struct refusal *why)
 void diskguard_write_stats(struct sched *c, struct jw *w)
 {
 	struct diskguard *d = &c->disk;
+	struct store_memstats ms;
 	char why[600];
 
 	jw_obj_open(w, "store");
@@ -305,6 +306,10 @@ void diskguard_write_stats(struct sched *c, struct jw *w)
 	jw_uint(w, "recoveries", d->recoveries);
 	jw_uint(w, "refused_changes", d->refused);
 	jw_uint(w, "refused_starts", d->starts_refused);
+	store_memstats(c->store, &ms);
+	jw_uint(w, "memtable_bytes", ms.memtable_bytes);
+	jw_uint(w, "immutable_memtables", ms.immutable);
+	jw_uint(w, "flushes_running", ms.flushes_running);
 	jw_obj_close(w);
 }
 

@@ -44,6 +44,27 @@ const char *store_cf_name(enum store_cf cf)
 	return (unsigned)cf < CF_COUNT ? cf_names[cf] : "?";
 }
 
+void store_memstats(struct store *s, struct store_memstats *ms)
+{
+	uint64_t v;
+
+	memset(ms, 0, sizeof(*ms));
+	if (!store_is_open(s))
+		return;
+	for (int i = 0; i < CF_COUNT; i++) {
+		if (!rocksdb_property_int_cf(s->db, s->cf[i],
+					     "rocksdb.cur-size-all-mem-tables",
+					     &v))
+			ms->memtable_bytes += v;
+		if (!rocksdb_property_int_cf(s->db, s->cf[i],
+					     "rocksdb.num-immutable-mem-table",
+					     &v))
+			ms->immutable += v;
+	}
+	if (!rocksdb_property_int(s->db, "rocksdb.num-running-flushes", &v))
+		ms->flushes_running = v;
+}
+
 void store_put_u64be(uint8_t out[8], uint64_t v)
 {
 	for (int i = 7; i >= 0; i--, v >>= 8)

@@ -108,6 +108,15 @@ bool store_is_open(const struct store *s);
  * err, worded as RocksDB words it, without reaching RocksDB; n = 0 ends
  * that. */
 void store_fail_writes(struct store *s, unsigned n, const char *err);
+/* RocksDB's write buffers, for `queue stats` (and the soak test, which
+ * samples memory when they have just been flushed). */
+struct store_memstats {
+	uint64_t memtable_bytes; /* active and immutable, all families */
+	uint64_t immutable;      /* memtables waiting to be flushed */
+	uint64_t flushes_running;
+};
+/* Fills ms (zeros while the store is closed). Core thread. */
+void store_memstats(struct store *s, struct store_memstats *ms);
 /* 1 and a malloc'd copy in *val (caller frees) if found, 0 if not, -1 on
  * error. */
 int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,

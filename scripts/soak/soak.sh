@@ -225,15 +225,20 @@ load_for() {
 	done
 }
 
-# wal_flushes: "N IDLE" from RocksDB's LOG: N flushes of every column
-# family begun because the WAL reached its cap (max_total_wal_size); IDLE
-# 1 if every memtable flush begun has finished. (Should RocksDB word its
-# LOG otherwise, no round is aligned and the bounds allow for memtables.)
+# wal_flushes: "N IDLE": N, the number of the newest WAL file in the data
+# dir (RocksDB starts a new one each time it switches memtables to flush
+# them, here because the WAL reached its cap); IDLE 1 if no memtable waits
+# to be flushed and no flush runs (queue stats: store). (Should either stop
+# working, no round is aligned and the bounds allow for memtables.)
 wal_flushes() {
-	awk '/Flushing all column families with data in WAL/ { w++ }
-		/"event": "flush_started"/ { s++ }
-		/"event": "flush_finished"/ { f++ }
-		END { print w + 0, (s == f) }' "$T/data/LOG"
+	local n
+	n=$(find "$T/data" -maxdepth 1 -name '*.log' -printf '%f\n' |
+		sed 's/^0*//; s/\.log$//' | sort -n | tail -n 1)
+	spctl --json queue stats | python3 -c '
+import json, sys
+s = json.load(sys.stdin).get("store", {})
+idle = s.get("immutable_memtables") == 0 and s.get("flushes_running") == 0
+print(sys.argv[1] or 0, int(idle))' "${n:-0}"
 }
 
 # load_until_flush: the load goes on until RocksDB has flushed its
