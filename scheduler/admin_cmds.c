@@ -537,8 +537,8 @@ static bool read_only(const struct command *cmd)
 	return false;
 }
 
-static void refuse_reply(struct event *ev, const char *code, const char *msg,
-			 int64_t retry_after_ms)
+void admin_cmds_refuse_retry(struct event *ev, const char *code,
+			     const char *msg, int64_t retry_after_ms)
 {
 	struct jw w;
 	strbuf_reset(&ev->reply);
@@ -554,7 +554,7 @@ static void refuse_reply(struct event *ev, const char *code, const char *msg,
 
 void admin_cmds_refuse(struct event *ev, const char *code, const char *msg)
 {
-	refuse_reply(ev, code, msg, 0);
+	admin_cmds_refuse_retry(ev, code, msg, 0);
 }
 
 void admin_cmds_exec(struct sched *c, struct event *ev)
@@ -582,7 +582,7 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 			       ev->cmd.argv + nwords, &a, &r))
 		cmd->fn(c, &a, &r);
 	if (r.failed) {
-		refuse_reply(ev, r.code, r.msg, r.retry_after_ms);
+		admin_cmds_refuse_retry(ev, r.code, r.msg, r.retry_after_ms);
 	} else {
 		jw_obj_close(&r.w);
 		if (!read_only(cmd))

@@ -20,6 +20,10 @@ struct sched;
 void admin_cmds_exec(struct sched *c, struct event *ev);
 /* Writes an error reply into ev->reply (no newline). */
 void admin_cmds_refuse(struct event *ev, const char *code, const char *msg);
+/* The same with retry_after_ms (left out when not positive): the client
+ * may try again after that long. */
+void admin_cmds_refuse_retry(struct event *ev, const char *code,
+			     const char *msg, int64_t retry_after_ms);
 
 /* ---- for the command handlers (cmd_*.c) ---- */
 

@@ -17,13 +17,7 @@
 
 void agent_msgs_refuse(struct event *ev, const char *code)
 {
-	struct mreply m;
-	mreply_init(&m);
-	mreply_key(&m, "ok");
-	msgpack_pack_false(&m.pk);
-	mreply_key(&m, "error");
-	mp_pack_cstr(&m.pk, code);
-	mreply_finish(&m, &ev->reply);
+	agent_msgs_refuse_retry(ev, code, 0);
 }
 
 void agent_msgs_refuse_retry(struct event *ev, const char *code,
@@ -35,8 +29,10 @@ void agent_msgs_refuse_retry(struct event *ev, const char *code,
 	msgpack_pack_false(&m.pk);
 	mreply_key(&m, "error");
 	mp_pack_cstr(&m.pk, code);
-	mreply_key(&m, "retry_after_ms");
-	msgpack_pack_int64(&m.pk, retry_after_ms);
+	if (retry_after_ms > 0) {
+		mreply_key(&m, "retry_after_ms");
+		msgpack_pack_int64(&m.pk, retry_after_ms);
+	}
 	mreply_finish(&m, &ev->reply);
 }
 

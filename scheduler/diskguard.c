@@ -73,21 +73,6 @@ static void reason(const struct sched *c, char *buf, size_t len)
 			 c->cfg->data_dir, d->error);
 }
 
-static void refuse_admin(struct event *ev, const char *msg,
-			 int64_t retry_after_ms)
-{
-	struct jw w;
-
-	strbuf_reset(&ev->reply);
-	jw_init(&w, &ev->reply);
-	jw_obj_open(&w, NULL);
-	jw_bool(&w, "ok", false);
-	jw_str(&w, "error", "unavailable");
-	jw_str(&w, "message", msg);
-	jw_int(&w, "retry_after_ms", retry_after_ms);
-	jw_obj_close(&w);
-}
-
 /* Replaces ev's reply with a refusal; `what` ends the admin message. */
 static void refusal(struct sched *c, struct event *ev, const char *what)
 {
@@ -101,7 +86,7 @@ static void refusal(struct sched *c, struct event *ev, const char *what)
 	}
 	reason(c, why, sizeof(why));
 	snprintf(msg, sizeof(msg), "store_unavailable: %s%s", why, what);
-	refuse_admin(ev, msg, c->cfg->store_check_ms);
+	admin_cmds_refuse_retry(ev, "unavailable", msg, c->cfg->store_check_ms);
 }
 
 /* Admin commands that only read: still answered while the store is

@@ -20,15 +20,8 @@ store_min_free_pct = 0
 CONF
 
 start_under_faultfs() {
-	PORT=${PORT:-$(free_port)}
-	URL=tcp://127.0.0.1:$PORT
-	FAULTFS_DIR=$D FAULTFS_LOG=$J LD_PRELOAD=$BIN/faultfs.so \
-		"$BIN/sparkpilot-scheduler" --config "$T/sched.conf" \
-		--data-dir "$D" --admin-socket "$SOCK" --listen "$URL" \
-		>>"$T/scheduler.log" 2>&1 &
-	SCHED_PID=$!
-	SCHED_PIDS+=("$SCHED_PID")
-	wait_until 10 spctl tenant list || fail "scheduler did not start"
+	local DAEMON_ENV=(env FAULTFS_DIR="$D" FAULTFS_LOG="$J" LD_PRELOAD="$BIN/faultfs.so")
+	start_scheduler --config "$T/sched.conf"
 }
 
 power_cut() {
