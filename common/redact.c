@@ -62,7 +62,9 @@ static size_t quote_end(const struct scan *s, size_t vs, char q, bool esc)
 }
 
 /* Finds the value starting at or after v (blanks skipped, optionally
- * quoted): [*vs, *ve). Returns false if there is none. */
+ * quoted): [*vs, *ve). Our own markers at its start are passed over, so
+ * that what follows one ("[REDACTED:password]hunter2") is the value and
+ * a value redacted already is empty. Returns false if there is none. */
 bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		     bool *quoted)
 {
@@ -82,7 +84,10 @@ bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		j += 2;
 	} else if (in[j] == '"' || in[j] == '\'') {
 		q = in[j++];
+	} else if (in[j] == '[' && !redact_marks_len(in + j, s->len - j)) {
+		j++; /* [value], or a marker left open: the value is inside */
 	}
+	j += redact_marks_len(in + j, s->len - j);
 	*vs = j;
 	*quoted = q != 0;
 	if (q) {
@@ -142,6 +147,7 @@ static bool shape_ok(const struct scan *s, size_t vs, size_t ve, int kind)
 
 bool redact_value_emit(struct scan *s, size_t vs, size_t ve, int kind)
 {
+	vs += redact_marks_len(s->in + vs, ve - vs);
 	if (redact_placeholder(s->in + vs, ve - vs) ||
 	    !shape_ok(s, vs, ve, kind))
 		return false;
@@ -205,6 +211,7 @@ static size_t auth_value(struct scan *s, size_t v)
 	cs = scheme ? t : vs;
 	while (cs < ve && is_blank(in[cs]))
 		cs++;
+	cs += redact_marks_len(in + cs, ve - cs);
 	if (scheme == 2) {
 		for (ce = ve;
 		     ce > cs && (is_blank(in[ce - 1]) || in[ce - 1] == '\r');
@@ -344,6 +351,7 @@ static size_t on_bearer(struct scan *s, size_t i)
 		return i + 1;
 	while (j < s->len && is_blank(in[j]))
 		j++;
+	j += redact_marks_len(in + j, s->len - j); /* what follows is a token */
 	for (t = j; j < s->len && IS(s, in[j], C_TOK); j++)
 		digit |= redact_is_digit(in[j]);
 	/* Real tokens are long and random; "Bearer authentication" is prose */
@@ -372,25 +380,61 @@ static bool token_user(const struct scan *s, size_t a, size_t at)
 	return digit && alpha && !redact_already_redacted(s->in + a, at - a);
 }
 
+/* Our markers at in[j..e): their length (only a '[' starts one). */
+static size_t marks_at(const struct scan *s, size_t j, size_t e)
+{
+	return s->in[j] == '[' ? redact_marks_len(s->in + j, e - j) : 0;
+}
+
+/* The first ':' of in[a..e) outside our markers, or NULL. */
+static const char *url_colon(const struct scan *s, size_t a, size_t e)
+{
+	size_t j, m;
+	for (j = a; j < e; j++) {
+		if ((m = marks_at(s, j, e)))
+			j += m - 1;
+		else if (s->in[j] == ':')
+			return s->in + j;
+	}
+	return NULL;
+}
+
+/* A URL's authority from a: where it ends ('/', '?', '#' or what ends a
+ * value), *at its last '@' (0 if none). Our markers are part of it, so
+ * that a password redacted already is found again, not taken for the
+ * value of the user name (x-access-token:[REDACTED:...]@host). */
+static size_t url_authority(const struct scan *s, size_t a, size_t *at)
+{
+	size_t j, m;
+
+	*at = 0;
+	for (j = a; j < s->len; j++) {
+		char c = s->in[j];
+		if ((m = marks_at(s, j, s->len))) {
+			j += m - 1;
+			continue;
+		}
+		if (c == '/' || c == '?' || c == '#' || IS(s, c, C_VEND))
+			break;
+		if (c == '@')
+			*at = j;
+	}
+	return j;
+}
+
 /* scheme://user:password@host - only the password goes. */
 static size_t on_url(struct scan *s, size_t i)
 {
 	const char *in = s->in, *colon;
-	size_t a = i + 3, j, at = 0, ps;
+	size_t a = i + 3, j, at, ps;
 
 	if (i == 0 || !IS(s, in[i - 1], C_ALNUM))
 		return a;
 	for (j = i; j > s->copied && i - j < 32 && IS(s, in[j - 1], C_ALNUM);)
 		j--;
 	s->lo = j; /* the scheme: a URL cut there is still one */
-	for (j = a; j < s->len; j++) {
-		char c = in[j];
-		if (c == '/' || c == '?' || c == '#' || IS(s, c, C_VEND))
-			break;
-		if (c == '@')
-			at = j;
-	}
-	colon = memchr(in + a, ':', j - a);
+	j = url_authority(s, a, &at);
+	colon = url_colon(s, a, j);
 	if (!at && colon && j < s->len && in[j] == '/' &&
 	    !all_digits(colon + 1, (size_t)(in + j - colon) - 1)) {
 		/* An unencoded '/' in the password (S3 secret keys have them):
@@ -400,14 +444,14 @@ static size_t on_url(struct scan *s, size_t i)
 		if (j < s->len && in[j] == '@')
 			at = j;
 	}
-	if (at && !memchr(in + a, ':', at - a) && token_user(s, a, at)) {
+	if (at && !url_colon(s, a, at) && token_user(s, a, at)) {
 		int kind = redact_vendor_token(in, s->len, a, &j);
 		redact_emit(s, a, at,
 			    kind >= 0 && j == at ? (unsigned)kind
 						 : REDACT_TOKEN);
 		return at;
 	}
-	if (!at || !(colon = memchr(in + a, ':', at - a)))
+	if (!at || !(colon = url_colon(s, a, at)))
 		return a;
 	ps = (size_t)(colon - in) + 1;
 	if (ps == at || redact_already_redacted(in + ps, at - ps))

@@ -33,7 +33,9 @@
  *                          & ; , ) [ ] } < > \ " '; a quoted one at its
  *                          closing quote. Placeholders (N/A, null, "****",
  *                          ${VAR}) and our own markers are left alone, so
- *                          redacting twice changes nothing.
+ *                          redacting twice changes nothing; text after a
+ *                          marker, or a marker left open, is redacted
+ *                          like any other.
  *   private_key            also the lines of a PEM "PRIVATE KEY" block, a
  *                          block written inline with \n escapes after any
  *                          key, and one encoded in base64 (LS0tLS1CRUdJTi)

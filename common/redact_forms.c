@@ -199,15 +199,33 @@ static bool oracle_context(const struct scan *s, size_t u, size_t at)
 	return j > d && j < s->len && in[j] == '/';
 }
 
+/* Where the password of user/password@ ending at i starts: back to a
+ * character that cannot be in it, over our markers whole (their ':'
+ * does not end it). */
+static size_t oracle_password(const struct scan *s, size_t i)
+{
+	const char *in = s->in;
+	size_t p = i, m;
+
+	while (p > s->copied && i - p < 128) {
+		if ((m = redact_mark_start(in, s->copied, p)) < p) {
+			p = m;
+			continue;
+		}
+		if (is_blank(in[p - 1]) || in[p - 1] == '/' ||
+		    in[p - 1] == ':' || in[p - 1] == '"' || in[p - 1] == '\'' ||
+		    in[p - 1] == '=')
+			break;
+		p--;
+	}
+	return p;
+}
+
 bool redact_oracle_at(struct scan *s, size_t i)
 {
 	const char *in = s->in;
-	size_t p = i, u;
+	size_t p = oracle_password(s, i), u;
 
-	while (p > s->copied && i - p < 128 && !is_blank(in[p - 1]) &&
-	       in[p - 1] != '/' && in[p - 1] != ':' && in[p - 1] != '"' &&
-	       in[p - 1] != '\'' && in[p - 1] != '=')
-		p--;
 	if (p == i || p == 0 || in[p - 1] != '/' ||
 	    redact_already_redacted(in + p, i - p))
 		return false;

@@ -112,7 +112,8 @@ void redact_emit(struct scan *s, size_t from, size_t to, unsigned kind);
 bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		     bool *quoted);
 /* Redacts in[vs..ve) as kind unless it is a placeholder or has not the
- * shape kind needs (an AWS secret of the wrong shape is a secret). */
+ * shape kind needs (an AWS secret of the wrong shape is a secret); our
+ * own markers at its start are passed over, not taken as the value. */
 bool redact_value_emit(struct scan *s, size_t vs, size_t ve, int kind);
 /* Redacts the value of a key of kind from v on (placeholders and values
  * of the wrong shape stay); returns where to go on from. */

@@ -39,9 +39,46 @@ bool redact_ci_contains(const char *p, size_t n, const char *lit)
 	return false;
 }
 
+/* A whole marker "[REDACTED:kind]" at p[0..n): its length, or 0. */
+static size_t mark_len(const char *p, size_t n)
+{
+	size_t k = REDACT_MARK_LEN;
+
+	if (n < REDACT_MARK_LEN + 2 || memcmp(p, REDACT_MARK, REDACT_MARK_LEN))
+		return 0;
+	while (k < n && k - REDACT_MARK_LEN < REDACT_KIND_MAX_LEN &&
+	       (is_alnum(p[k]) || p[k] == '_' || p[k] == '.' || p[k] == '-'))
+		k++;
+	return k > REDACT_MARK_LEN && k < n && p[k] == ']' ? k + 1 : 0;
+}
+
+size_t redact_marks_len(const char *p, size_t n)
+{
+	size_t at = 0, m;
+	while ((m = mark_len(p + at, n - at)))
+		at += m;
+	return at;
+}
+
+size_t redact_mark_start(const char *in, size_t lo, size_t p)
+{
+	size_t b, n, max = REDACT_MARK_LEN + REDACT_KIND_MAX_LEN + 1;
+
+	if (p == lo || in[p - 1] != ']')
+		return p;
+	/* no '[' inside a marker: the first one back is its start */
+	for (b = p - 1; b > lo && p - b < max; b--) {
+		if (in[b - 1] != '[')
+			continue;
+		n = p - (b - 1);
+		return mark_len(in + b - 1, n) == n ? b - 1 : p;
+	}
+	return p;
+}
+
 bool redact_already_redacted(const char *p, size_t n)
 {
-	return n >= REDACT_MARK_LEN && !memcmp(p, REDACT_MARK, REDACT_MARK_LEN);
+	return n && redact_marks_len(p, n) == n;
 }
 
 struct span {

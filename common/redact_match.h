@@ -29,7 +29,15 @@ static inline bool redact_is_digit(int c)
 bool redact_ci_eq(const char *p, size_t n, const char *lit);
 /* p[0..n) contains the lower-case literal lit, ignoring ASCII case. */
 bool redact_ci_contains(const char *p, size_t n, const char *lit);
-/* p[0..n) starts with our own "[REDACTED:" marker. */
+/* The bytes that whole markers of our own ("[REDACTED:kind]", one after
+ * another) take at the start of p[0..n); 0 if none starts it. */
+size_t redact_marks_len(const char *p, size_t n);
+/* Where a whole marker of ours that ends at in[p] starts (not before
+ * in[lo]); p if none ends there. */
+size_t redact_mark_start(const char *in, size_t lo, size_t p);
+/* p[0..n) is nothing but whole markers of our own: redacted already. Text
+ * after a marker, or a marker left open ("[REDACTED:abc..."), is not: a
+ * marker never hides what comes after it. */
 bool redact_already_redacted(const char *p, size_t n);
 
 /*
@@ -47,7 +55,7 @@ bool redact_already_redacted(const char *p, size_t n);
 int redact_key_kind(const char *k, size_t n);
 /* A value that holds no secret: empty, N/A, null, none, true, false, a
  * mask ("**..."), a reference ("${...}"), a structure opener ('{', '('),
- * or our own marker. */
+ * or our own markers and nothing else. */
 bool redact_placeholder(const char *v, size_t n);
 /* 40 characters of [A-Za-z0-9/+=], like an AWS secret access key. */
 bool redact_aws_secret_shape(const char *v, size_t n);

@@ -169,6 +169,115 @@ static void test_pem_inline_keytab_ssn(void **s)
 	redactor_free(r);
 }
 
+/* in redacts to want, and want stays as it is. */
+static void assert_redacts_stable(const struct redactor *r, const char *in,
+				  const char *want)
+{
+	assert_redacts_to(r, in, want);
+	assert_redacts_to(r, want, want);
+}
+
+/* Fails if the secret is in out (NUL-terminated). */
+static void assert_no_leak(const struct strbuf *out, const char *secret)
+{
+	if (strstr(out->buf, secret))
+		fail_msg("'%s' leaks: %s", secret, out->buf);
+}
+
+/* Found by fuzz_redact (tests/fuzz/crashes/redact/
+ * aws-key-after-unterminated-pem): inside a PEM block, a line that
+ * started with "[REDACTED:" was taken for one redacted already and went
+ * out whole, with the AWS key and the S3A secret after it. A line in a
+ * block goes as one marker unless it is nothing but markers. */
+static void test_pem_line_after_marker(void **s)
+{
+	struct redactor *r = redactor_new();
+	struct redact_stream st = REDACT_STREAM_INIT;
+	struct strbuf out = STRBUF_INIT;
+	(void)s;
+
+	feed(r, &st, "-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1r", &out);
+	assert_true(st.in_pem);
+	assert_int_equal(feed(r, &st, "[REDACTED:ZcJm7jE0 s.key=" AKID
+			      " spark.hadoop.fs.s3a.secret.key=" AWS_SECRET,
+			      &out),
+			 1);
+	assert_string_equal(out.buf, "[REDACTED:private_key]");
+	assert_int_equal(feed(r, &st, "[REDACTED:private_key] token=" AKID,
+			      &out),
+			 1);
+	assert_no_leak(&out, AKID);
+	/* a line redacted already stays, END and all */
+	assert_int_equal(feed(r, &st, "[REDACTED:private_key]", &out), 0);
+	assert_string_equal(out.buf, "[REDACTED:private_key]");
+	assert_int_equal(feed(r, &st, "[REDACTED:private_key]" AKID
+			      "-----END RSA PRIVATE KEY----- key=" AKID,
+			      &out),
+			 2);
+	assert_string_equal(out.buf, "[REDACTED:private_key]-----END RSA "
+				     "PRIVATE KEY----- key=[REDACTED:"
+				     "aws_access_key_id]");
+	assert_false(st.in_pem);
+
+	/* the BEGIN line's own body */
+	assert_redacts_stable(r, "-----BEGIN RSA PRIVATE KEY-----[REDACTED:"
+			      "private_key] password=hunter2",
+			      "-----BEGIN RSA PRIVATE KEY-----[REDACTED:"
+			      "private_key]");
+	assert_redacts_stable(r, "-----BEGIN RSA PRIVATE KEY-----[REDACTED:x]"
+			      "MIIE-----END RSA PRIVATE KEY-----",
+			      "-----BEGIN RSA PRIVATE KEY-----[REDACTED:"
+			      "private_key]-----END RSA PRIVATE KEY-----");
+	strbuf_release(&out);
+	redactor_free(r);
+}
+
+/* A marker in the input hides nothing that follows it: the value after
+ * one is the value. */
+static void test_marker_hides_nothing(void **s)
+{
+	struct redactor *r = redactor_new();
+	const char *argv[] = {"password=[REDACTED:password]hunter2",
+			      "--token", "[REDACTED:token]abc"};
+	char *out[3];
+	(void)s;
+
+	assert_redacts_stable(r, "{\"password\": \"[REDACTED:password]hunter2\"}",
+			      "{\"password\": \"[REDACTED:password][REDACTED:password]\"}");
+	assert_redacts_stable(r, "password=[REDACTED:password]hunter2 next",
+			      "password=[REDACTED:password][REDACTED:password] next");
+	assert_redacts_stable(r, "Authorization: Basic [REDACTED:authorization]dXNlcjpwYXNz",
+			      "Authorization: Basic [REDACTED:authorization][REDACTED:authorization]");
+	assert_redacts_stable(r, "curl -H 'x: Bearer [REDACTED:bearer_token]0a1b2c3d4e5f'",
+			      "curl -H 'x: Bearer [REDACTED:bearer_token][REDACTED:bearer_token]'");
+	assert_redacts_stable(r, "<name>ssn</name><value>[REDACTED:ssn]536-22-1234</value>",
+			      "<name>ssn</name><value>[REDACTED:ssn][REDACTED:ssn]</value>");
+	assert_redacts_stable(r, "spark.ssl.keyPassword   [REDACTED:x]hunter2",
+			      "spark.ssl.keyPassword   [REDACTED:x][REDACTED:password]");
+	assert_redacts_stable(r, "sqlplus sys/[REDACTED:password]x@//db:1521/orcl",
+			      "sqlplus sys/[REDACTED:password]@//db:1521/orcl");
+	assert_redacts_stable(r, "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]x@//db:1521/orcl",
+			      "sqlplus sys/[REDACTED:password]@//db:1521/orcl");
+	assert_redacts_stable(r, "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]@//db:1521/orcl",
+			      "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]@//db:1521/orcl");
+	/* a marker left open is no marker; a value in brackets is one */
+	assert_redacts_stable(r, "password=[REDACTED:hunter2 pwd=[hunter2]",
+			      "password=[[REDACTED:password] "
+			      "pwd=[[REDACTED:password]]");
+	/* markers redacted already stay as they are */
+	assert_redacts_stable(r, "password=[REDACTED:password] "
+			      "Bearer [REDACTED:bearer_token]",
+			      "password=[REDACTED:password] "
+			      "Bearer [REDACTED:bearer_token]");
+
+	assert_int_equal(redact_args(r, NULL, argv, 3, out), 2);
+	assert_string_equal(out[0], "password=[REDACTED:password]");
+	assert_string_equal(out[2], "[REDACTED:token]");
+	for (int i = 0; i < 3; i++)
+		free(out[i]);
+	redactor_free(r);
+}
+
 /* Finding: job add stored Oracle URLs, Slack and Stripe keys and keytab
  * blobs. The check refuses an argument redact_args changes; each of
  * these now changes. */
@@ -357,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_config_forms),
 		cmocka_unit_test(test_connection_strings),
 		cmocka_unit_test(test_pem_inline_keytab_ssn),
+		cmocka_unit_test(test_pem_line_after_marker),
+		cmocka_unit_test(test_marker_hides_nothing),
 		cmocka_unit_test(test_args_new_classes),
 		cmocka_unit_test(test_split_keeps_secrets_whole),
 		cmocka_unit_test(test_split_long_secret),
