@@ -192,7 +192,8 @@ size_t redact_keyed_value(struct scan *s, size_t v, int kind)
 
 /* Authorization: SCHEME CREDENTIALS. The scheme is kept; credentials are
  * one token for Basic/Bearer-like schemes, the rest of the (quoted) value
- * for schemes with parameters (Digest, AWS4-HMAC-SHA256). */
+ * for schemes with parameters (Digest, AWS4-HMAC-SHA256). A scheme we do
+ * not know goes with its credentials: the rest of the value. */
 static size_t auth_value(struct scan *s, size_t v)
 {
 	const char *in = s->in;
@@ -212,13 +213,15 @@ static size_t auth_value(struct scan *s, size_t v)
 	while (cs < ve && is_blank(in[cs]))
 		cs++;
 	cs += redact_marks_len(in + cs, ve - cs);
-	if (scheme == 2) {
+	for (ce = cs; ce < ve && !IS(s, in[ce], C_VEND); ce++)
+		;
+	/* parameters (Digest ...), or a word that may be a scheme we do not
+	 * know with its credentials after it: all to the end of the value */
+	if (scheme == 2 || (!scheme && ce < ve && is_blank(in[ce]) &&
+			    !all_blank(in + ce, ve - ce))) {
 		for (ce = ve;
 		     ce > cs && (is_blank(in[ce - 1]) || in[ce - 1] == '\r');
 		     ce--)
-			;
-	} else {
-		for (ce = cs; ce < ve && !IS(s, in[ce], C_VEND); ce++)
 			;
 	}
 	if (redact_placeholder(in + cs, ce - cs))
@@ -422,6 +425,24 @@ static size_t url_authority(const struct scan *s, size_t a, size_t *at)
 	return j;
 }
 
+/* An unencoded '/' in the password (S3 secret keys have them):
+ * s3a://KEY:abc/def@bucket, from the '/' at j - but not host:8080/path@x.
+ * Its end: the last '@' before the host's end ('/', '?' or '#' after an
+ * '@', or what ends a value), as where no '/' is; 0 if none. */
+static size_t slash_password_end(const struct scan *s, size_t j)
+{
+	size_t at = 0;
+
+	for (; j < s->len && !IS(s, s->in[j], C_VEND); j++) {
+		char c = s->in[j];
+		if (c == '@')
+			at = j;
+		else if (at && (c == '/' || c == '?' || c == '#'))
+			break;
+	}
+	return at;
+}
+
 /* scheme://user:password@host - only the password goes. */
 static size_t on_url(struct scan *s, size_t i)
 {
@@ -436,14 +457,8 @@ static size_t on_url(struct scan *s, size_t i)
 	j = url_authority(s, a, &at);
 	colon = url_colon(s, a, j);
 	if (!at && colon && j < s->len && in[j] == '/' &&
-	    !all_digits(colon + 1, (size_t)(in + j - colon) - 1)) {
-		/* An unencoded '/' in the password (S3 secret keys have them):
-		 * s3a://KEY:abc/def@bucket - but not host:8080/path@x. */
-		while (j < s->len && !IS(s, in[j], C_VEND) && in[j] != '@')
-			j++;
-		if (j < s->len && in[j] == '@')
-			at = j;
-	}
+	    !all_digits(colon + 1, (size_t)(in + j - colon) - 1))
+		at = slash_password_end(s, j);
 	if (at && !url_colon(s, a, at) && token_user(s, a, at)) {
 		int kind = redact_vendor_token(in, s->len, a, &j);
 		redact_emit(s, a, at,

@@ -248,6 +248,13 @@ static void test_marker_hides_nothing(void **s)
 			      "password=[REDACTED:password][REDACTED:password] next");
 	assert_redacts_stable(r, "Authorization: Basic [REDACTED:authorization]dXNlcjpwYXNz",
 			      "Authorization: Basic [REDACTED:authorization][REDACTED:authorization]");
+	/* a scheme not known (or damaged) goes with what follows it */
+	assert_redacts_stable(r, "Authorization: Basic\x92 ZXRsOmh1bnRlcjI=",
+			      "Authorization: [REDACTED:authorization]");
+	assert_redacts_stable(r, "{\"authorization\": \"Custom abc def\"}",
+			      "{\"authorization\": \"[REDACTED:authorization]\"}");
+	assert_redacts_stable(r, "authorization=abc123&next=1",
+			      "authorization=[REDACTED:authorization]&next=1");
 	assert_redacts_stable(r, "curl -H 'x: Bearer [REDACTED:bearer_token]0a1b2c3d4e5f'",
 			      "curl -H 'x: Bearer [REDACTED:bearer_token][REDACTED:bearer_token]'");
 	assert_redacts_stable(r, "<name>ssn</name><value>[REDACTED:ssn]536-22-1234</value>",
@@ -260,6 +267,12 @@ static void test_marker_hides_nothing(void **s)
 			      "sqlplus sys/[REDACTED:password]@//db:1521/orcl");
 	assert_redacts_stable(r, "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]@//db:1521/orcl",
 			      "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]@//db:1521/orcl");
+	/* a URL's password redacted already is found again over its marker;
+	 * one with a '/' ends at its last '@', as one without */
+	assert_redacts_stable(r, "https://x-access-token:[REDACTED:url_password]@github.com/a",
+			      "https://x-access-token:[REDACTED:url_password]@github.com/a");
+	assert_redacts_stable(r, "s3a://" AKID ":wJal/K7M@@bucket/x@2x",
+			      "s3a://[REDACTED:aws_access_key_id]:[REDACTED:url_password]@bucket/x@2x");
 	/* a marker left open is no marker; a value in brackets is one */
 	assert_redacts_stable(r, "password=[REDACTED:hunter2 pwd=[hunter2]",
 			      "password=[[REDACTED:password] "
