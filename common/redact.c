@@ -675,19 +675,24 @@ static size_t apply_rules(const struct redactor *r, struct redact_stream *st,
 {
 	struct strbuf tmp = STRBUF_INIT;
 	size_t i, n = 0;
+	/* markers on markers, rule after rule, must not grow a line without
+	 * end */
+	size_t max = (out->len - base) * REDACT_RULE_GROWTH +
+		     REDACT_RULE_GROWTH_SLACK;
 
 	for (i = 0; i < r->nrules; i++) {
 		const struct extra_rule *x = &r->rules[i];
 		bool limited = false;
 		size_t k = redact_rule_apply(x->re, r->kinds[x->kind], out,
-					     base, &tmp, &limited);
+					     base, max, &tmp, &limited);
 		n += k;
 		if (!st)
 			continue;
 		st->counts[x->kind] += k;
 		if (limited && !st->rule_limit_hits++)
-			log_warn("redact rule '%s' reached its match limit on "
-				 "a line: the rest of that line is redacted",
+			log_warn("redact rule '%s' reached its match or growth "
+				 "limit on a line: the rest of that line is "
+				 "redacted",
 				 r->kinds[x->kind]);
 	}
 	strbuf_release(&tmp);
