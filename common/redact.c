@@ -247,7 +247,9 @@ static size_t on_keyed(struct scan *s, size_t kend, size_t v)
 			j--;
 	}
 	ke = j;
-	while (j > 0 && ke - j < KEY_MAX && IS(s, in[j - 1], C_KEY))
+	/* text redacted already is no part of a key: the key is what
+	 * redacting the output again would see */
+	while (j > s->copied && ke - j < KEY_MAX && IS(s, in[j - 1], C_KEY))
 		j--;
 	s->lo = j;
 	kind = redact_key_kind(in + j, ke - j);

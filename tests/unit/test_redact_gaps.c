@@ -273,6 +273,10 @@ static void test_marker_hides_nothing(void **s)
 			      "https://x-access-token:[REDACTED:url_password]@github.com/a");
 	assert_redacts_stable(r, "s3a://" AKID ":wJal/K7M@@bucket/x@2x",
 			      "s3a://[REDACTED:aws_access_key_id]:[REDACTED:url_password]@bucket/x@2x");
+	/* a key starts after what was redacted: here an e-mail address
+	 * took "s.driver.secretKeyRef.DB", which made it a reference */
+	assert_redacts_stable(r, "spark.kubernete@s.driver.secretKeyRef.DB_PASSWORD=pw",
+			      "[REDACTED:email]_PASSWORD=[REDACTED:password]");
 	/* a marker left open is no marker; a value in brackets is one */
 	assert_redacts_stable(r, "password=[REDACTED:hunter2 pwd=[hunter2]",
 			      "password=[[REDACTED:password] "
