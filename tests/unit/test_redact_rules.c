@@ -80,7 +80,8 @@ static void test_probe_line_limit(void **s)
 	(void)s;
 
 	assert_refused(r, "k a*a*a*[bd]", "backtracks past the match limit");
-	assert_refused(r, "k \\d*\\d*\\d*[.,]", "backtracks past the match limit");
+	assert_refused(r, "k \\d*\\d*\\d*[.,]",
+		       "backtracks past the match limit");
 	add_rule(r, "employee_id EMP-[0-9]{6}");
 	add_rule(r, "ticket (JIRA|SNOW)-[0-9]+");
 	add_rule(r, "kv (?i)secret\\s*[:=]\\s*\\S+");
