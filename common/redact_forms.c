@@ -201,17 +201,22 @@ static bool oracle_context(const struct scan *s, size_t u, size_t at)
 
 /* Where the password of user/password@ ending at i starts: back to a
  * character that cannot be in it, over our markers whole (their ':'
- * does not end it). */
+ * does not end it) - but not over one before an '@': a password redacted
+ * at that '@' ended there, as the scan that redacted it saw. */
 static size_t oracle_password(const struct scan *s, size_t i)
 {
 	const char *in = s->in;
 	size_t p = i, m;
+	bool at = false;
 
 	while (p > s->copied && i - p < 128) {
 		if ((m = redact_mark_start(in, s->copied, p)) < p) {
+			if (at)
+				break;
 			p = m;
 			continue;
 		}
+		at |= in[p - 1] == '@';
 		if (is_blank(in[p - 1]) || in[p - 1] == '/' ||
 		    in[p - 1] == ':' || in[p - 1] == '"' || in[p - 1] == '\'' ||
 		    in[p - 1] == '=')

@@ -277,6 +277,11 @@ static void test_marker_hides_nothing(void **s)
 	 * took "s.driver.secretKeyRef.DB", which made it a reference */
 	assert_redacts_stable(r, "spark.kubernete@s.driver.secretKeyRef.DB_PASSWORD=pw",
 			      "[REDACTED:email]_PASSWORD=[REDACTED:password]");
+	/* redacted at the first '@', the password ends there */
+	assert_redacts_stable(r, "jdbc:oracle:thin:scott/tiger@@//db:1521/orcl",
+			      "jdbc:oracle:thin:scott/[REDACTED:password]@@//db:1521/orcl");
+	assert_redacts_stable(r, "sqlplus scott/tiger@@//db:1521/orcl",
+			      "sqlplus scott/[REDACTED:password]@//db:1521/orcl");
 	/* a marker left open is no marker; a value in brackets is one */
 	assert_redacts_stable(r, "password=[REDACTED:hunter2 pwd=[hunter2]",
 			      "password=[[REDACTED:password] "
