@@ -158,6 +158,17 @@ bool redact_value_emit(struct scan *s, size_t vs, size_t ve, int kind)
 	return true;
 }
 
+/* An unquoted value whose end a form decides (a PEM block's END marker, a
+ * closing brace) still takes what is glued to it up to what ends a value:
+ * redacting the output again would take that for the value after our
+ * marker. */
+static size_t glued_end(const struct scan *s, size_t e)
+{
+	while (e < s->len && !IS(s, s->in[e], C_VEND))
+		e++;
+	return e;
+}
+
 /* Redacts the value of a secret-like key; returns where to go on. */
 size_t redact_keyed_value(struct scan *s, size_t v, int kind)
 {
@@ -171,12 +182,14 @@ size_t redact_keyed_value(struct scan *s, size_t v, int kind)
 	    !memcmp(s->in + vs, "-----BEGIN ", 11)) {
 		if (!(e = pem_value_end(s, vs)))
 			return vs; /* a block over lines: on_pem's */
+		e = glued_end(s, e);
 		redact_emit(s, vs, e, REDACT_PRIVATE_KEY);
 		return e;
 	}
 	if (!quoted && s->in[vs] == '{' && vs > 0 && s->in[vs - 1] == '=' &&
 	    (e = brace_value_end(s, vs)) && kind != REDACT_SSN &&
 	    kind != REDACT_KERBEROS_KEYTAB) {
+		e = glued_end(s, e);
 		redact_emit(s, vs, e, (unsigned)kind);
 		return e;
 	}

@@ -282,6 +282,11 @@ static void test_marker_hides_nothing(void **s)
 			      "jdbc:oracle:thin:scott/[REDACTED:password]@@//db:1521/orcl");
 	assert_redacts_stable(r, "sqlplus scott/tiger@@//db:1521/orcl",
 			      "sqlplus scott/[REDACTED:password]@//db:1521/orcl");
+	/* a value a form ends (PEM, ODBC braces) takes what is glued to it */
+	assert_redacts_stable(r, "k.secret.key=-----BEGIN X-----END Y-----BEGIN Z",
+			      "k.secret.key=[REDACTED:private_key] Z");
+	assert_redacts_stable(r, "DSN=x;PWD={p}}w}q;UID=etl",
+			      "DSN=x;PWD=[REDACTED:password];UID=etl");
 	/* a marker left open is no marker; a value in brackets is one */
 	assert_redacts_stable(r, "password=[REDACTED:hunter2 pwd=[hunter2]",
 			      "password=[[REDACTED:password] "
