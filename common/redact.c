@@ -524,13 +524,18 @@ static size_t on_at(struct scan *s, size_t i)
  * this line, or the rest of the line and the lines after it. */
 static size_t on_pem(struct scan *s, size_t i)
 {
-	const char *in = s->in, *m, *end;
-	size_t l = i + 11, b;
+	const char *in = s->in, *end;
+	size_t l = i + 11, m, b;
 
-	m = memmem(in + l, s->len - l < 64 ? s->len - l : 64, "-----", 5);
-	if (!m || !memmem(in + l, (size_t)(m - in) - l, "PRIVATE KEY", 11))
+	/* The label: upper case, digits and blanks ("RSA PRIVATE KEY"). No
+	 * marker of ours can be part of it, so redacting the output again
+	 * finds the same headers. */
+	for (m = l; m < s->len && (is_upper_or_digit(in[m]) || in[m] == ' ');)
+		m++;
+	if (s->len - m < 5 || memcmp(in + m, "-----", 5) ||
+	    !memmem(in + l, m - l, "PRIVATE KEY", 11))
 		return l;
-	b = (size_t)(m - in) + 5;
+	b = m + 5;
 	end = memmem(in + b, s->len - b, "-----END", 8);
 	if (end) {
 		size_t e = (size_t)(end - in);

@@ -228,6 +228,12 @@ static void test_pem_line_after_marker(void **s)
 			      "MIIE-----END RSA PRIVATE KEY-----",
 			      "-----BEGIN RSA PRIVATE KEY-----[REDACTED:"
 			      "private_key]-----END RSA PRIVATE KEY-----");
+	/* a header is read the same with a marker near it: its label is
+	 * upper case, digits and blanks, not any 64 bytes */
+	assert_redacts_stable(r, "-----BEGIN OPENSSH PRIVATE KEY--sk-Zz9Yy8Xx7Ww6"
+			      "Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8Nn7Mm6Ll5Kk4Jj3.x -----END",
+			      "-----BEGIN OPENSSH PRIVATE KEY--[REDACTED:"
+			      "openai_key].x -----END");
 	strbuf_release(&out);
 	redactor_free(r);
 }
