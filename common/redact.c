@@ -462,7 +462,7 @@ static size_t slash_password_end(const struct scan *s, size_t j)
 static size_t on_url(struct scan *s, size_t i)
 {
 	const char *in = s->in, *colon;
-	size_t a = i + 3, j, at, ps;
+	size_t a = i + 3, j, at, fa, ps;
 
 	if (i == 0 || !IS(s, in[i - 1], C_ALNUM))
 		return a;
@@ -474,12 +474,17 @@ static size_t on_url(struct scan *s, size_t i)
 	if (!at && colon && j < s->len && in[j] == '/' &&
 	    !all_digits(colon + 1, (size_t)(in + j - colon) - 1))
 		at = slash_password_end(s, j);
-	if (at && !url_colon(s, a, at) && token_user(s, a, at)) {
+	/* the user before the first '@': an address later in the
+	 * authority may be redacted, and redacting again must see the same
+	 * user */
+	fa = at ? (size_t)((const char *)memchr(in + a, '@', at + 1 - a) - in)
+		: 0;
+	if (at && !url_colon(s, a, at) && token_user(s, a, fa)) {
 		int kind = redact_vendor_token(in, s->len, a, &j);
-		redact_emit(s, a, at,
-			    kind >= 0 && j == at ? (unsigned)kind
+		redact_emit(s, a, fa,
+			    kind >= 0 && j == fa ? (unsigned)kind
 						 : REDACT_TOKEN);
-		return at;
+		return fa;
 	}
 	if (!at || !(colon = url_colon(s, a, at)))
 		return a;
