@@ -418,9 +418,11 @@ static const char *url_colon(const struct scan *s, size_t a, size_t e)
 }
 
 /* A URL's authority from a: where it ends ('/', '?', '#' or what ends a
- * value), *at its last '@' (0 if none). Our markers are part of it, so
- * that a password redacted already is found again, not taken for the
- * value of the user name (x-access-token:[REDACTED:...]@host). */
+ * value), *at its last '@' (0 if none). Our markers just before an '@'
+ * are part of it, so that a password redacted already is found again,
+ * not taken for the value of the user name (x-access-token:[REDACTED:
+ * url_password]@host); any other (an address taken out of it) ends it,
+ * as its first byte did for the scan that redacted it. */
 static size_t url_authority(const struct scan *s, size_t a, size_t *at)
 {
 	size_t j, m;
@@ -428,7 +430,8 @@ static size_t url_authority(const struct scan *s, size_t a, size_t *at)
 	*at = 0;
 	for (j = a; j < s->len; j++) {
 		char c = s->in[j];
-		if ((m = marks_at(s, j, s->len))) {
+		if ((m = marks_at(s, j, s->len)) && j + m < s->len &&
+		    s->in[j + m] == '@') {
 			j += m - 1;
 			continue;
 		}

@@ -273,6 +273,9 @@ static void test_marker_hides_nothing(void **s)
 			      "sqlplus sys/[REDACTED:password]@//db:1521/orcl");
 	assert_redacts_stable(r, "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]@//db:1521/orcl",
 			      "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]@//db:1521/orcl");
+	/* an address redacted inside an authority ends it */
+	assert_redacts_stable(r, "pg://etl_u!a@db.prod.esql://etl_u!@db.internal:54",
+			      "pg://etl_u![REDACTED:email]://etl_u!@db.internal:54");
 	/* a token user is the one before the first '@' */
 	assert_redacts_stable(r, "spark://ab12cd34ef56gh78ij90@x.internal@redis.cache.internal:6379",
 			      "spark://[REDACTED:token]@[REDACTED:email]:6379");
