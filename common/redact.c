@@ -62,9 +62,8 @@ static size_t quote_end(const struct scan *s, size_t vs, char q, bool esc)
 }
 
 /* Finds the value starting at or after v (blanks skipped, optionally
- * quoted): [*vs, *ve). Our own markers at its start are passed over, so
- * that what follows one ("[REDACTED:password]hunter2") is the value and
- * a value redacted already is empty. Returns false if there is none. */
+ * quoted): [*vs, *ve). An unquoted one in brackets is what they hold (a
+ * marker of ours ends it at once). Returns false if there is none. */
 bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		     bool *quoted)
 {
@@ -87,7 +86,6 @@ bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 	} else if (in[j] == '[' && !redact_marks_len(in + j, s->len - j)) {
 		j++; /* [value], or a marker left open: the value is inside */
 	}
-	j += redact_marks_len(in + j, s->len - j);
 	*vs = j;
 	*quoted = q != 0;
 	if (q) {
@@ -98,6 +96,24 @@ bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		*ve = j;
 	}
 	return true;
+}
+
+/* The bytes our markers of kind (its name: the marker this rule makes)
+ * take at in[j..e), one after another; 0 if none starts there. Text glued
+ * to such a marker came in with the line - the rule's own marker would
+ * have taken it - so it is more of the value, not a value of its own. */
+static size_t own_marks(const struct scan *s, size_t j, size_t e,
+			unsigned kind)
+{
+	const char *name = s->r->kinds[kind];
+	size_t n = strlen(name), at = j;
+
+	while (e - at >= REDACT_MARK_LEN + n + 1 &&
+	       !memcmp(s->in + at, REDACT_MARK, REDACT_MARK_LEN) &&
+	       !memcmp(s->in + at + REDACT_MARK_LEN, name, n) &&
+	       s->in[at + REDACT_MARK_LEN + n] == ']')
+		at += REDACT_MARK_LEN + n + 1;
+	return at - j;
 }
 
 /* An unquoted value that is a whole PEM block written on one line
@@ -147,12 +163,16 @@ static bool shape_ok(const struct scan *s, size_t vs, size_t ve, int kind)
 
 bool redact_value_emit(struct scan *s, size_t vs, size_t ve, int kind)
 {
-	vs += redact_marks_len(s->in + vs, ve - vs);
+	/* the value past markers of this kind has the shape */
+	size_t own = own_marks(s, vs, ve, (unsigned)kind);
+
+	if (kind == REDACT_AWS_SECRET_ACCESS_KEY && !own)
+		own = own_marks(s, vs, ve, REDACT_SECRET);
 	if (redact_placeholder(s->in + vs, ve - vs) ||
-	    !shape_ok(s, vs, ve, kind))
+	    !shape_ok(s, vs + own, ve, kind))
 		return false;
 	if (kind == REDACT_AWS_SECRET_ACCESS_KEY &&
-	    !redact_aws_secret_shape(s->in + vs, ve - vs))
+	    !redact_aws_secret_shape(s->in + vs + own, ve - vs - own))
 		kind = REDACT_SECRET;
 	redact_emit(s, vs, ve, (unsigned)kind);
 	return true;
@@ -193,6 +213,13 @@ size_t redact_keyed_value(struct scan *s, size_t v, int kind)
 		redact_emit(s, vs, e, (unsigned)kind);
 		return e;
 	}
+	/* password=[REDACTED:password]hunter2: the value goes on */
+	if (!quoted && vs == ve) {
+		size_t own = own_marks(s, vs, s->len, (unsigned)kind);
+		if (!own && kind == REDACT_AWS_SECRET_ACCESS_KEY)
+			own = own_marks(s, vs, s->len, REDACT_SECRET);
+		ve = own ? glued_end(s, vs + own) : ve;
+	}
 	/* "SSN: 536 22 1234": the blanks are part of it */
 	if (kind == REDACT_SSN && !quoted && s->len - vs >= 11 &&
 	    redact_ssn_shape(s->in + vs, 11) &&
@@ -225,8 +252,8 @@ static size_t auth_value(struct scan *s, size_t v)
 	cs = scheme ? t : vs;
 	while (cs < ve && is_blank(in[cs]))
 		cs++;
-	cs += redact_marks_len(in + cs, ve - cs);
-	for (ce = cs; ce < ve && !IS(s, in[ce], C_VEND); ce++)
+	ce = cs + own_marks(s, cs, ve, REDACT_AUTHORIZATION);
+	for (; ce < ve && !IS(s, in[ce], C_VEND); ce++)
 		;
 	/* parameters (Digest ...), or a word that may be a scheme we do not
 	 * know with its credentials after it: all to the end of the value */
@@ -358,7 +385,7 @@ static size_t on_akia(struct scan *s, size_t i)
 static size_t on_bearer(struct scan *s, size_t i)
 {
 	const char *in = s->in;
-	size_t j = i + 6, t;
+	size_t j = i + 6, t, g, own;
 	bool digit = false;
 
 	if (i + 1 < s->len && in[i + 1] == 'Q' && (t = vendor(s, i)))
@@ -369,11 +396,13 @@ static size_t on_bearer(struct scan *s, size_t i)
 		return i + 1;
 	while (j < s->len && is_blank(in[j]))
 		j++;
-	j += redact_marks_len(in + j, s->len - j); /* what follows is a token */
-	for (t = j; j < s->len && IS(s, in[j], C_TOK); j++)
+	t = j;
+	own = own_marks(s, j, s->len, REDACT_BEARER_TOKEN);
+	for (g = j += own; j < s->len && IS(s, in[j], C_TOK); j++)
 		digit |= redact_is_digit(in[j]);
-	/* Real tokens are long and random; "Bearer authentication" is prose */
-	if (j - t < 8 || (!digit && j - t < 20))
+	/* Real tokens are long and random; "Bearer authentication" is prose;
+	 * what is glued to our marker is more of the token */
+	if (own ? j == g : j - t < 8 || (!digit && j - t < 20))
 		return i + 6;
 	redact_emit(s, t, j, REDACT_BEARER_TOKEN);
 	return j;
