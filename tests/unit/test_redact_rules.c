@@ -18,22 +18,6 @@
 #include "strbuf.h"
 #include "util.h"
 
-static void add_rule(struct redactor *r, const char *spec)
-{
-	char err[256] = "";
-	if (redact_add_rule(r, spec, err, sizeof(err)))
-		fail_msg("'%s' refused: %s", spec, err);
-}
-
-static void assert_refused(struct redactor *r, const char *spec,
-			   const char *why)
-{
-	char err[256] = "";
-	assert_int_equal(redact_add_rule(r, spec, err, sizeof(err)), -1);
-	if (!strstr(err, why))
-		fail_msg("'%s': error '%s' does not say '%s'", spec, err, why);
-}
-
 /* n copies of unit, then tail. */
 static void repeat(struct strbuf *sb, const char *unit, size_t n,
 		   const char *tail)
