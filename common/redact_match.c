@@ -443,16 +443,12 @@ bool redact_card_at(const char *in, size_t len, size_t i, size_t *end)
 	return false;
 }
 
-bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end)
+/* in[d..e) is a domain: labels, a TLD of letters, some lower case. */
+static bool domain_ok(const char *in, size_t d, size_t e)
 {
-	size_t e = d, dot = 0, k;
+	size_t dot = 0, k;
 	bool lower = false;
 
-	while (e < len && e - d < EMAIL_DOMAIN_MAX &&
-	       (is_alnum(in[e]) || in[e] == '.' || in[e] == '-'))
-		e++;
-	while (e > d && (in[e - 1] == '.' || in[e - 1] == '-'))
-		e--;
 	if (e == d || !is_alnum(in[d]))
 		return false;
 	for (k = d; k < e; k++) {
@@ -470,6 +466,35 @@ bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end)
 		if (!((in[k] >= 'a' && in[k] <= 'z') ||
 		      (in[k] >= 'A' && in[k] <= 'Z')))
 			return false;
-	*end = e;
 	return true;
+}
+
+static size_t trim_domain(const char *in, size_t d, size_t e)
+{
+	while (e > d && (in[e - 1] == '.' || in[e - 1] == '-'))
+		e--;
+	return e;
+}
+
+bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end)
+{
+	size_t e = d;
+
+	while (e < len && e - d < EMAIL_DOMAIN_MAX &&
+	       (is_alnum(in[e]) || in[e] == '.' || in[e] == '-'))
+		e++;
+	/* The longest run of labels that is a domain: in
+	 * "a@acme.co.xoxb-1-2-abc" a token follows the address, and once it
+	 * is redacted the address must read the same. */
+	for (e = trim_domain(in, d, e); e > d; e = trim_domain(in, d, e)) {
+		const char *dot;
+		if (domain_ok(in, d, e)) {
+			*end = e;
+			return true;
+		}
+		if (!(dot = memrchr(in + d, '.', e - d)))
+			break;
+		e = (size_t)(dot - in);
+	}
+	return false;
 }

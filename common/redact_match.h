@@ -74,8 +74,8 @@ int redact_auth_scheme(const char *p, size_t n);
  * else false with *end past the first run of digits. */
 bool redact_card_at(const char *in, size_t len, size_t i, size_t *end);
 /* The domain of an e-mail address starting at in[d]: labels, a TLD of
- * letters, some lower case (upper-case domains are Kerberos realms).
- * Sets *end past it. */
+ * letters, some lower case (upper-case domains are Kerberos realms); the
+ * longest run of labels there that is one. Sets *end past it. */
 bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end);
 
 /*

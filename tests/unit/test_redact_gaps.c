@@ -330,6 +330,9 @@ static void test_redacting_again_changes_nothing(void **s)
 		  "k.secret.key=[REDACTED:private_key] Z" },
 		{ "DSN=x;PWD={p}}w}q;UID=etl",
 		  "DSN=x;PWD=[REDACTED:password];UID=etl" },
+		/* an address ends where its domain does, not in a token */
+		{ "to data-team+alerts@acme.co.xoxb-1111111111-2222222222-abcdefabcdef",
+		  "to [REDACTED:email].[REDACTED:slack_token]" },
 		/* a PEM header's label is upper case, digits and blanks */
 		{ "-----BEGIN OPENSSH PRIVATE KEY--sk-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8Nn7Mm6Ll5Kk4Jj3.x -----END",
 		  "-----BEGIN OPENSSH PRIVATE KEY--[REDACTED:openai_key].x -----END" },
