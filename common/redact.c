@@ -102,8 +102,7 @@ bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
  * take at in[j..e), one after another; 0 if none starts there. Text glued
  * to such a marker came in with the line - the rule's own marker would
  * have taken it - so it is more of the value, not a value of its own. */
-static size_t own_marks(const struct scan *s, size_t j, size_t e,
-			unsigned kind)
+static size_t own_marks(const struct scan *s, size_t j, size_t e, unsigned kind)
 {
 	const char *name = s->r->kinds[kind];
 	size_t n = strlen(name), at = j;
@@ -357,7 +356,7 @@ static size_t on_jwt(struct scan *s, size_t i)
 	return e;
 }
 
-static bool akia_at(const struct scan *s, size_t i, size_t end)
+bool redact_akia_at(const struct scan *s, size_t i, size_t end)
 {
 	const char *p = s->in + i;
 	size_t k;
@@ -376,7 +375,8 @@ static size_t on_akia(struct scan *s, size_t i)
 
 	if (i + 1 < s->len && s->in[i + 1] == 'I' && (e = vendor(s, i)))
 		return e; /* AIza...: a Google API key */
-	if ((i > 0 && IS(s, s->in[i - 1], C_ALNUM)) || !akia_at(s, i, s->len))
+	if ((i > 0 && IS(s, s->in[i - 1], C_ALNUM)) ||
+	    !redact_akia_at(s, i, s->len))
 		return i + 1;
 	redact_emit(s, i, i + 20, REDACT_AWS_ACCESS_KEY_ID);
 	return i + 20;
@@ -398,7 +398,8 @@ static size_t on_bearer(struct scan *s, size_t i)
 		j++;
 	t = j;
 	own = own_marks(s, j, s->len, REDACT_BEARER_TOKEN);
-	for (g = j += own; j < s->len && IS(s, in[j], C_TOK); j++)
+	j += own;
+	for (g = j; j < s->len && IS(s, in[j], C_TOK); j++)
 		digit |= redact_is_digit(in[j]);
 	/* Real tokens are long and random; "Bearer authentication" is prose;
 	 * what is glued to our marker is more of the token */
@@ -408,132 +409,10 @@ static size_t on_bearer(struct scan *s, size_t i)
 	return j;
 }
 
-/* scheme://TOKEN@host: a user that is a credential (long, letters and
- * digits: GitHub's https://TOKEN@github.com), not a name like git@. */
-static bool token_user(const struct scan *s, size_t a, size_t at)
-{
-	bool digit = false, alpha = false;
-	size_t j;
-
-	if (at - a < 20)
-		return false;
-	for (j = a; j < at; j++) {
-		char c = s->in[j];
-		if (!IS(s, c, C_ALNUM) && c != '_' && c != '-')
-			return false;
-		digit |= redact_is_digit(c);
-		alpha |= !redact_is_digit(c) && IS(s, c, C_ALNUM);
-	}
-	return digit && alpha && !redact_already_redacted(s->in + a, at - a);
-}
-
-/* Our markers at in[j..e): their length (only a '[' starts one). */
-static size_t marks_at(const struct scan *s, size_t j, size_t e)
-{
-	return s->in[j] == '[' ? redact_marks_len(s->in + j, e - j) : 0;
-}
-
-/* The first ':' of in[a..e) outside our markers, or NULL. */
-static const char *url_colon(const struct scan *s, size_t a, size_t e)
-{
-	size_t j, m;
-	for (j = a; j < e; j++) {
-		if ((m = marks_at(s, j, e)))
-			j += m - 1;
-		else if (s->in[j] == ':')
-			return s->in + j;
-	}
-	return NULL;
-}
-
-/* A URL's authority from a: where it ends ('/', '?', '#' or what ends a
- * value), *at its last '@' (0 if none). Our markers just before an '@'
- * are part of it, so that a password redacted already is found again,
- * not taken for the value of the user name (x-access-token:[REDACTED:
- * url_password]@host); any other (an address taken out of it) ends it,
- * as its first byte did for the scan that redacted it. */
-static size_t url_authority(const struct scan *s, size_t a, size_t *at)
-{
-	size_t j, m;
-
-	*at = 0;
-	for (j = a; j < s->len; j++) {
-		char c = s->in[j];
-		if ((m = marks_at(s, j, s->len)) && j + m < s->len &&
-		    s->in[j + m] == '@') {
-			j += m - 1;
-			continue;
-		}
-		if (c == '/' || c == '?' || c == '#' || IS(s, c, C_VEND))
-			break;
-		if (c == '@')
-			*at = j;
-	}
-	return j;
-}
-
-/* An unencoded '/' in the password (S3 secret keys have them):
- * s3a://KEY:abc/def@bucket, from the '/' at j - but not host:8080/path@x.
- * Its end: the last '@' before the host's end ('/', '?' or '#' after an
- * '@', or what ends a value), as where no '/' is; 0 if none. */
-static size_t slash_password_end(const struct scan *s, size_t j)
-{
-	size_t at = 0;
-
-	for (; j < s->len && !IS(s, s->in[j], C_VEND); j++) {
-		char c = s->in[j];
-		if (c == '@')
-			at = j;
-		else if (at && (c == '/' || c == '?' || c == '#'))
-			break;
-	}
-	return at;
-}
-
-/* scheme://user:password@host - only the password goes. */
-static size_t on_url(struct scan *s, size_t i)
-{
-	const char *in = s->in, *colon;
-	size_t a = i + 3, j, at, fa, ps;
-
-	if (i == 0 || !IS(s, in[i - 1], C_ALNUM))
-		return a;
-	for (j = i; j > s->copied && i - j < 32 && IS(s, in[j - 1], C_ALNUM);)
-		j--;
-	s->lo = j; /* the scheme: a URL cut there is still one */
-	j = url_authority(s, a, &at);
-	colon = url_colon(s, a, j);
-	if (!at && colon && j < s->len && in[j] == '/' &&
-	    !all_digits(colon + 1, (size_t)(in + j - colon) - 1))
-		at = slash_password_end(s, j);
-	/* the user before the first '@': an address later in the
-	 * authority may be redacted, and redacting again must see the same
-	 * user */
-	fa = at ? (size_t)((const char *)memchr(in + a, '@', at + 1 - a) - in)
-		: 0;
-	if (at && !url_colon(s, a, at) && token_user(s, a, fa)) {
-		int kind = redact_vendor_token(in, s->len, a, &j);
-		redact_emit(s, a, fa,
-			    kind >= 0 && j == fa ? (unsigned)kind
-						 : REDACT_TOKEN);
-		return fa;
-	}
-	if (!at || !(colon = url_colon(s, a, at)))
-		return a;
-	ps = (size_t)(colon - in) + 1;
-	if (ps == at || redact_already_redacted(in + ps, at - ps))
-		return at;
-	/* s3a://AKIA...:SECRET@bucket: the user is an access key id */
-	if (akia_at(s, a, ps - 1))
-		redact_emit(s, a, ps - 1, REDACT_AWS_ACCESS_KEY_ID);
-	redact_emit(s, ps, at, REDACT_URL_PASSWORD);
-	return at;
-}
-
 static size_t on_colon(struct scan *s, size_t i)
 {
 	if (i + 2 < s->len && s->in[i + 1] == '/' && s->in[i + 2] == '/')
-		return on_url(s, i);
+		return redact_on_url(s, i);
 	return on_keyed(s, i, i + 1);
 }
 

@@ -1,6 +1,7 @@
 /*
  * redact_int.h - what the redactor's files share (redact.c the scanner,
  * redact_forms.c the configuration and connection-string forms,
+ * redact_url.c credentials in URLs,
  * redact_setup.c the redactor's life cycle, rules and argv): the
  * redactor, one line's scan, character classes. Internal.
  */
@@ -118,6 +119,12 @@ bool redact_value_emit(struct scan *s, size_t vs, size_t ve, int kind);
 /* Redacts the value of a key of kind from v on (placeholders and values
  * of the wrong shape stay); returns where to go on from. */
 size_t redact_keyed_value(struct scan *s, size_t v, int kind);
+
+/* AKIA.../ASIA... and 16 [A-Z0-9] at in[i], ending at end or before
+ * what is not a letter or digit. */
+bool redact_akia_at(const struct scan *s, size_t i, size_t end);
+/* redact_url.c: scheme://user:password@host, the "://" at i (> 0). */
+size_t redact_on_url(struct scan *s, size_t i);
 
 /* redact_forms.c: handlers of the scanner's triggers. */
 size_t redact_on_comma(struct scan *s, size_t i); /* (key,value) */
