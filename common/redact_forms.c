@@ -107,6 +107,12 @@ size_t redact_props_line(struct scan *s)
 		return 0;
 	for (vs = e; vs < s->len && is_blank(in[vs]); vs++)
 		;
+	/* "key = v", "key : v", "key -> v" are the keyed forms' (the same
+	 * whether or not v is redacted yet) */
+	if (vs < s->len &&
+	    (in[vs] == '=' || in[vs] == ':' ||
+	     (in[vs] == '-' && vs + 1 < s->len && in[vs + 1] == '>')))
+		return 0;
 	s->lo = k;
 	for (ve = vs; ve < s->len && !is_blank(in[ve]) && in[ve] != '\r'; ve++)
 		;

@@ -333,6 +333,11 @@ static void test_redacting_again_changes_nothing(void **s)
 		/* an address ends where its domain does, not in a token */
 		{ "to data-team+alerts@acme.co.xoxb-1111111111-2222222222-abcdefabcdef",
 		  "to [REDACTED:email].[REDACTED:slack_token]" },
+		/* "key ='v w": the keyed form's, not a properties line */
+		{ "aws.secret_access_key ='abc def",
+		  "aws.secret_access_key ='[REDACTED:secret]" },
+		{ "spark.ssl.keyPassword  :  s3cret",
+		  "spark.ssl.keyPassword  :  [REDACTED:password]" },
 		/* a PEM header's label is upper case, digits and blanks */
 		{ "-----BEGIN OPENSSH PRIVATE KEY--sk-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8Nn7Mm6Ll5Kk4Jj3.x -----END",
 		  "-----BEGIN OPENSSH PRIVATE KEY--[REDACTED:openai_key].x -----END" },
