@@ -83,7 +83,8 @@ bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		j += 2;
 	} else if (in[j] == '"' || in[j] == '\'') {
 		q = in[j++];
-	} else if (in[j] == '[' && !redact_marks_len(in + j, s->len - j)) {
+	} else if (in[j] == '[' && j + 1 < s->len &&
+		   !redact_marks_len(in + j, s->len - j)) {
 		j++; /* [value], or a marker left open: the value is inside */
 	}
 	*vs = j;
