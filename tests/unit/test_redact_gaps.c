@@ -338,6 +338,8 @@ static void test_redacting_again_changes_nothing(void **s)
 		  "aws.secret_access_key ='[REDACTED:secret]" },
 		{ "spark.ssl.keyPassword  :  s3cret",
 		  "spark.ssl.keyPassword  :  [REDACTED:password]" },
+		{ "fs.s3a.secret -x;password=-----BEGIN P@ss w;-----ENDq",
+		  "fs.s3a.secret -x;password=[REDACTED:private_key]" },
 		/* a PEM header's label is upper case, digits and blanks */
 		{ "-----BEGIN OPENSSH PRIVATE KEY--sk-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8Nn7Mm6Ll5Kk4Jj3.x -----END",
 		  "-----BEGIN OPENSSH PRIVATE KEY--[REDACTED:openai_key].x -----END" },
