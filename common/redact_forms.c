@@ -116,11 +116,12 @@ size_t redact_props_line(struct scan *s)
 	s->lo = k;
 	for (ve = vs; ve < s->len && !is_blank(in[ve]) && in[ve] != '\r'; ve++)
 		;
-	/* a marker inside the value: the line was not one when first
-	 * redacted (what was redacted there held a blank) */
+	/* a marker in a value that is more than markers: this form did not
+	 * take the line when it was first redacted (what was redacted there
+	 * held a blank, or began with ':'), another did */
 	if (vs == ve || !all_blank(in + ve, s->len - ve) ||
-	    (ve - vs > 1 &&
-	     memmem(in + vs + 1, ve - vs - 1, REDACT_MARK, REDACT_MARK_LEN)) ||
+	    (redact_marks_len(in + vs, ve - vs) < ve - vs &&
+	     memmem(in + vs, ve - vs, REDACT_MARK, REDACT_MARK_LEN)) ||
 	    !redact_value_emit(s, vs, ve, kind))
 		return 0;
 	return ve;
