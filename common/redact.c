@@ -672,6 +672,24 @@ static void scan_from(struct scan *s, size_t i)
 	}
 }
 
+/* A line's start: a properties-file line's key is scanned like any text
+ * (a token may be part of it), then its value redacted whole. Returns
+ * where the scan goes on. */
+static size_t line_start(struct scan *s)
+{
+	size_t ke, vs, ve, len = s->len, lo;
+	int kind;
+
+	if (!redact_props_line(s, &ke, &vs, &ve, &kind))
+		return 0;
+	lo = s->lo;
+	s->len = ke;
+	scan_from(s, 0);
+	s->len = len;
+	s->lo = lo;
+	return redact_value_emit(s, vs, ve, kind) ? ve : ke;
+}
+
 size_t redact_line(const struct redactor *r, struct redact_stream *st,
 		   const char *in, size_t len, struct strbuf *out)
 {
@@ -685,7 +703,7 @@ size_t redact_line(const struct redactor *r, struct redact_stream *st,
 	if (st && st->in_pem)
 		i = pem_continue(&s);
 	else
-		i = redact_props_line(&s);
+		i = line_start(&s);
 	scan_from(&s, i);
 	strbuf_add(out, in + s.copied, len - s.copied);
 	if (st)
@@ -705,7 +723,7 @@ static void find_spans(const struct redactor *r, const char *in, size_t len,
 	struct scan s = {r, NULL, in, len, 0, &scratch, 0, -1, false, 0, sp};
 
 	sp->n = 0;
-	scan_from(&s, redact_props_line(&s));
+	scan_from(&s, line_start(&s));
 	strbuf_release(&scratch);
 }
 

@@ -88,12 +88,13 @@ size_t redact_on_tag(struct scan *s, size_t i)
 
 /* "spark.hadoop.fs.s3a.secret.key   VALUE": a line of a properties file
  * (spark-defaults.conf printed whole): a dotted secret-like key, blanks,
- * one value. Returns where the scan goes on: past the value, or 0. */
-size_t redact_props_line(struct scan *s)
+ * one value. Finds it (s->lo at the key): the key ends at *ke, the value
+ * is [*vs, *ve) of kind *kind; false if the line is not one. */
+bool redact_props_line(struct scan *s, size_t *ke, size_t *vs, size_t *ve,
+		       int *kind)
 {
 	const char *in = s->in;
-	size_t k = 0, e, vs, ve;
-	int kind;
+	size_t k = 0, e, v, w;
 
 	while (k < s->len && is_blank(in[k]))
 		k++;
@@ -101,30 +102,32 @@ size_t redact_props_line(struct scan *s)
 		;
 	if (e == k || e >= s->len || !is_blank(in[e]) ||
 	    !memchr(in + k, '.', e - k))
-		return 0;
-	kind = redact_key_kind(in + k, e - k);
-	if (kind < 0 || kind == REDACT_AUTHORIZATION)
-		return 0;
-	for (vs = e; vs < s->len && is_blank(in[vs]); vs++)
+		return false;
+	*kind = redact_key_kind(in + k, e - k);
+	if (*kind < 0 || *kind == REDACT_AUTHORIZATION)
+		return false;
+	for (v = e; v < s->len && is_blank(in[v]); v++)
 		;
 	/* "key = v", "key : v", "key -> v" are the keyed forms' (the same
 	 * whether or not v is redacted yet) */
-	if (vs < s->len &&
-	    (in[vs] == '=' || in[vs] == ':' ||
-	     (in[vs] == '-' && vs + 1 < s->len && in[vs + 1] == '>')))
-		return 0;
-	s->lo = k;
-	for (ve = vs; ve < s->len && !is_blank(in[ve]) && in[ve] != '\r'; ve++)
+	if (v < s->len &&
+	    (in[v] == '=' || in[v] == ':' ||
+	     (in[v] == '-' && v + 1 < s->len && in[v + 1] == '>')))
+		return false;
+	for (w = v; w < s->len && !is_blank(in[w]) && in[w] != '\r'; w++)
 		;
 	/* a marker in a value that is more than markers: this form did not
 	 * take the line when it was first redacted (what was redacted there
 	 * held a blank, or began with ':'), another did */
-	if (vs == ve || !all_blank(in + ve, s->len - ve) ||
-	    (redact_marks_len(in + vs, ve - vs) < ve - vs &&
-	     memmem(in + vs, ve - vs, REDACT_MARK, REDACT_MARK_LEN)) ||
-	    !redact_value_emit(s, vs, ve, kind))
-		return 0;
-	return ve;
+	if (v == w || !all_blank(in + w, s->len - w) ||
+	    (redact_marks_len(in + v, w - v) < w - v &&
+	     memmem(in + v, w - v, REDACT_MARK, REDACT_MARK_LEN)))
+		return false;
+	s->lo = k;
+	*ke = e;
+	*vs = v;
+	*ve = w;
+	return true;
 }
 
 static bool key_is(const char *k, size_t n, const char *const *names,

@@ -129,7 +129,9 @@ size_t redact_on_url(struct scan *s, size_t i);
 /* redact_forms.c: handlers of the scanner's triggers. */
 size_t redact_on_comma(struct scan *s, size_t i); /* (key,value) */
 size_t redact_on_tag(struct scan *s, size_t i);	  /* <name>/<value> */
-size_t redact_props_line(struct scan *s);	  /* key<blanks>value */
+/* key<blanks>value: the key ends at *ke, the value is [*vs, *ve) */
+bool redact_props_line(struct scan *s, size_t *ke, size_t *vs, size_t *ve,
+		       int *kind);
 /* kind for a key that is not secret-like on its own, from its context
  * (;PWD=, "pass": "...", a name/value pair); -1 for none. */
 int redact_context_kind(struct scan *s, size_t ks, size_t ke, bool quoted,

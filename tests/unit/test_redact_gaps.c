@@ -340,6 +340,9 @@ static void test_redacting_again_changes_nothing(void **s)
 		  "fs.s3a.secret -x;password=[REDACTED:private_key]" },
 		{ "--BEG-----.secret ://mb[RED\xdd" "ACTEDiCY ",
 		  "--BEG-----.secret [REDACTED:secret][RED\xdd" "ACTEDiCY " },
+		/* a properties line's key is scanned too (it went out whole) */
+		{ "AIzaSyA-1234567890abcdefghijklmnopqrs.secret   hunter2",
+		  "[REDACTED:google_api_key].secret   [REDACTED:secret]" },
 		/* a PEM header's label is upper case, digits and blanks */
 		{ "-----BEGIN OPENSSH PRIVATE KEY--sk-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8Nn7Mm6Ll5Kk4Jj3.x -----END",
 		  "-----BEGIN OPENSSH PRIVATE KEY--[REDACTED:openai_key].x -----END" },
