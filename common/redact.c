@@ -437,6 +437,16 @@ static size_t on_at(struct scan *s, size_t i)
 	return e;
 }
 
+/* Passes in[s->copied..to) on as it is: a later construct cannot take
+ * any of it (looking back, a scan stops at s->copied), so it reads the
+ * same when the output is redacted again ("-----END" is no part of an
+ * address after it). */
+static void keep(struct scan *s, size_t to)
+{
+	strbuf_add(s->out, s->in + s->copied, to - s->copied);
+	s->copied = to;
+}
+
 /* PEM "-----BEGIN ... PRIVATE KEY-----": the body up to "-----END" on
  * this line, or the rest of the line and the lines after it. */
 static size_t on_pem(struct scan *s, size_t i)
@@ -459,6 +469,7 @@ static size_t on_pem(struct scan *s, size_t i)
 		if (!all_blank(in + b, e - b) &&
 		    !redact_already_redacted(in + b, e - b))
 			redact_emit(s, b, e, REDACT_PRIVATE_KEY);
+		keep(s, e + 8);
 		return e + 8;
 	}
 	if (!all_blank(in + b, s->len - b) &&
@@ -483,7 +494,10 @@ static size_t pem_continue(struct scan *s)
 		redact_emit(s, 0, e, REDACT_PRIVATE_KEY);
 	if (end || ++s->st->pem_lines >= PEM_MAX_LINES)
 		s->st->in_pem = false;
-	return end ? e + 8 : s->len;
+	if (!end)
+		return s->len;
+	keep(s, e + 8);
+	return e + 8;
 }
 
 /* "--password VALUE" inside a line (the "--password=VALUE" form is the

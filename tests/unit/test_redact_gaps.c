@@ -343,6 +343,9 @@ static void test_redacting_again_changes_nothing(void **s)
 		/* a properties line's key is scanned too (it went out whole) */
 		{ "AIzaSyA-1234567890abcdefghijklmnopqrs.secret   hunter2",
 		  "[REDACTED:google_api_key].secret   [REDACTED:secret]" },
+		/* "-----END" is no part of an address after it */
+		{ "-----BEGIN RSA PRIVATE KEY----- MII -----ENDetl@acme.iam.example.com\"}",
+		  "-----BEGIN RSA PRIVATE KEY-----[REDACTED:private_key]-----END[REDACTED:email]\"}" },
 		/* a PEM header's label is upper case, digits and blanks */
 		{ "-----BEGIN OPENSSH PRIVATE KEY--sk-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8Nn7Mm6Ll5Kk4Jj3.x -----END",
 		  "-----BEGIN OPENSSH PRIVATE KEY--[REDACTED:openai_key].x -----END" },
