@@ -479,19 +479,24 @@ static size_t trim_domain(const char *in, size_t d, size_t e)
 bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end)
 {
 	size_t e = d;
+	bool whole;
 
 	while (e < len && e - d < EMAIL_DOMAIN_MAX &&
 	       (is_alnum(in[e]) || in[e] == '.' || in[e] == '-'))
 		e++;
+	/* A marker of ours glued to the run: the run went on into what was
+	 * redacted there, and was no domain as a whole when it was. */
+	whole = e == len || !redact_marks_len(in + e, len - e);
 	/* The longest run of labels that is a domain: in
 	 * "a@acme.co.xoxb-1-2-abc" a token follows the address, and once it
 	 * is redacted the address must read the same. */
 	for (e = trim_domain(in, d, e); e > d; e = trim_domain(in, d, e)) {
 		const char *dot;
-		if (domain_ok(in, d, e)) {
+		if (whole && domain_ok(in, d, e)) {
 			*end = e;
 			return true;
 		}
+		whole = true;
 		if (!(dot = memrchr(in + d, '.', e - d)))
 			break;
 		e = (size_t)(dot - in);

@@ -75,7 +75,8 @@ int redact_auth_scheme(const char *p, size_t n);
 bool redact_card_at(const char *in, size_t len, size_t i, size_t *end);
 /* The domain of an e-mail address starting at in[d]: labels, a TLD of
  * letters, some lower case (upper-case domains are Kerberos realms); the
- * longest run of labels there that is one. Sets *end past it. */
+ * longest run of labels there that is one (not the whole run when a
+ * marker of ours is glued to it). Sets *end past it. */
 bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end);
 
 /*

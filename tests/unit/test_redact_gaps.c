@@ -331,6 +331,8 @@ static void test_redacting_again_changes_nothing(void **s)
 		/* an address ends where its domain does, not in a token */
 		{ "to data-team+alerts@acme.co.xoxb-1111111111-2222222222-abcdefabcdef",
 		  "to [REDACTED:email].[REDACTED:slack_token]" },
+		{ "e@e.sk-AKIAILLLLLLLLLLLLLLL",
+		  "e@e.sk-[REDACTED:aws_access_key_id]" },
 		/* "key ='v w": the keyed form's, not a properties line */
 		{ "aws.secret_access_key ='abc def",
 		  "aws.secret_access_key ='[REDACTED:secret]" },
