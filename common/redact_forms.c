@@ -186,16 +186,30 @@ int redact_context_kind(struct scan *s, size_t ks, size_t ke, bool quoted,
 	return kind;
 }
 
+/* Whether "jdbc:oracle:" is in in[0..u) (u grows from call to call: each
+ * byte is looked at once). Anywhere before, not within a window: what is
+ * redacted between must not bring it into reach. */
+static bool jdbc_before(struct scan *s, size_t u)
+{
+	size_t from = s->jdbc_to > 11 ? s->jdbc_to - 11 : 0;
+
+	if (!s->jdbc && u > s->jdbc_to) {
+		s->jdbc = redact_ci_contains(s->in + from, u - from,
+					     "jdbc:oracle:");
+		s->jdbc_to = u;
+	}
+	return s->jdbc;
+}
+
 /* What makes user/password@ an Oracle connect string: "jdbc:oracle:...:"
  * before the user, or after the '@' //host (EZConnect), a
  * (DESCRIPTION=...) or host:port/service - and no path before the user. */
-static bool oracle_context(const struct scan *s, size_t u, size_t at)
+static bool oracle_context(struct scan *s, size_t u, size_t at)
 {
 	const char *in = s->in;
-	size_t j = at + 1, from = u > 256 ? u - 256 : 0, d;
+	size_t j = at + 1, d;
 
-	if (u > 0 && in[u - 1] == ':' &&
-	    redact_ci_contains(in + from, u - from, "jdbc:oracle:"))
+	if (u > 0 && in[u - 1] == ':' && jdbc_before(s, u))
 		return true;
 	if (u > 0 && !is_blank(in[u - 1]) && in[u - 1] != '"' &&
 	    in[u - 1] != '\'' && in[u - 1] != '=')

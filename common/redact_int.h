@@ -65,6 +65,8 @@ struct scan {
 	bool pend_new; /* ... named on this line */
 	size_t lo;     /* where the construct being looked at starts */
 	struct redact_spans *spans; /* recorded for redact_split, or NULL */
+	size_t jdbc_to; /* in[0..jdbc_to) looked at for "jdbc:oracle:"... */
+	bool jdbc;	/* ... and whether it is there */
 };
 
 /* Records a construct [lo, to) when s->spans is set. */

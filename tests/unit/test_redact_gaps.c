@@ -323,6 +323,15 @@ static void test_redacting_again_changes_nothing(void **s)
 		  "jdbc:oracle:thin:scott/[REDACTED:password]@@//db:1521/orcl" },
 		{ "sqlplus scott/tiger@@//db:1521/orcl",
 		  "sqlplus scott/[REDACTED:password]@//db:1521/orcl" },
+		/* "jdbc:oracle:" anywhere before, not within 256 bytes */
+		{ "jdbc:oracle:thin:scott/tiger@//db:1521/orcl token="
+		  "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+		  "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+		  "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+		  "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+		  "a1a1a1a1a1 and:u/pw@h",
+		  "jdbc:oracle:thin:scott/[REDACTED:password]@//db:1521/orcl "
+		  "token=[REDACTED:token] and:u/[REDACTED:password]@h" },
 		/* a value a form ends (PEM, ODBC braces) takes what is glued */
 		{ "k.secret.key=-----BEGIN X-----END Y-----BEGIN Z",
 		  "k.secret.key=[REDACTED:private_key] Z" },
