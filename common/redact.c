@@ -151,9 +151,14 @@ static size_t brace_value_end(const struct scan *s, size_t vs)
 }
 
 /* Whether a value of kind has the shape that kind needs: only SSNs and
- * keytab blobs are named by keys that also hold harmless values. */
+ * keytab blobs are named by keys that also hold harmless values. A value
+ * with a marker of ours glued after it ran on into what was redacted
+ * there when first read: the shape judged then was not this one. */
 static bool shape_ok(const struct scan *s, size_t vs, size_t ve, int kind)
 {
+	if ((kind == REDACT_SSN || kind == REDACT_KERBEROS_KEYTAB) &&
+	    ve < s->len && redact_marks_len(s->in + ve, s->len - ve))
+		return false;
 	if (kind == REDACT_SSN)
 		return redact_ssn_shape(s->in + vs, ve - vs);
 	if (kind == REDACT_KERBEROS_KEYTAB)

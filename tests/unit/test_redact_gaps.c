@@ -332,6 +332,9 @@ static void test_redacting_again_changes_nothing(void **s)
 		  "a1a1a1a1a1 and:u/pw@h",
 		  "jdbc:oracle:thin:scott/[REDACTED:password]@//db:1521/orcl "
 		  "token=[REDACTED:token] and:u/[REDACTED:password]@h" },
+		/* a shape is judged on the value as first read */
+		{ "KEYtab:oooooooooooooooUUUUsssssssssssspassword=IF",
+		  "KEYtab:oooooooooooooooUUUUsssssssssssspassword=[REDACTED:password]" },
 		/* a value a form ends (PEM, ODBC braces) takes what is glued */
 		{ "k.secret.key=-----BEGIN X-----END Y-----BEGIN Z",
 		  "k.secret.key=[REDACTED:private_key] Z" },
