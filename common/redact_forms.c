@@ -228,20 +228,23 @@ static bool oracle_context(struct scan *s, size_t u, size_t at)
 }
 
 /* Where the password of user/password@ ending at i starts: back to a
- * character that cannot be in it, over our markers whole (their ':'
- * does not end it) - but not over one before an '@': a password redacted
- * at that '@' ended there, as the scan that redacted it saw. */
+ * character that cannot be in it, over a password marker of ours whole
+ * (its ':' does not end it) - but not over one before an '@' (a password
+ * redacted at that '@' ended there), nor over another kind's (looking
+ * back, the scan that made it stopped at its end). */
 static size_t oracle_password(const struct scan *s, size_t i)
 {
-	const char *in = s->in;
-	size_t p = i, m;
+	const char *in = s->in, *name = s->r->kinds[REDACT_PASSWORD];
+	size_t p = i, n = strlen(name), m = REDACT_MARK_LEN + n + 1;
 	bool at = false;
 
 	while (p > s->copied && i - p < 128) {
-		if ((m = redact_mark_start(in, s->copied, p)) < p) {
-			if (at)
+		if (in[p - 1] == ']') {
+			if (at || p - s->copied < m ||
+			    memcmp(in + p - m, REDACT_MARK, REDACT_MARK_LEN) ||
+			    memcmp(in + p - n - 1, name, n))
 				break;
-			p = m;
+			p -= m;
 			continue;
 		}
 		at |= in[p - 1] == '@';

@@ -60,22 +60,6 @@ size_t redact_marks_len(const char *p, size_t n)
 	return at;
 }
 
-size_t redact_mark_start(const char *in, size_t lo, size_t p)
-{
-	size_t b, n, max = REDACT_MARK_LEN + REDACT_KIND_MAX_LEN + 1;
-
-	if (p == lo || in[p - 1] != ']')
-		return p;
-	/* no '[' inside a marker: the first one back is its start */
-	for (b = p - 1; b > lo && p - b < max; b--) {
-		if (in[b - 1] != '[')
-			continue;
-		n = p - (b - 1);
-		return mark_len(in + b - 1, n) == n ? b - 1 : p;
-	}
-	return p;
-}
-
 bool redact_already_redacted(const char *p, size_t n)
 {
 	return n && redact_marks_len(p, n) == n;

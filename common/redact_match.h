@@ -32,9 +32,6 @@ bool redact_ci_contains(const char *p, size_t n, const char *lit);
 /* The bytes that whole markers of our own ("[REDACTED:kind]", one after
  * another) take at the start of p[0..n); 0 if none starts it. */
 size_t redact_marks_len(const char *p, size_t n);
-/* Where a whole marker of ours that ends at in[p] starts (not before
- * in[lo]); p if none ends there. */
-size_t redact_mark_start(const char *in, size_t lo, size_t p);
 /* p[0..n) is nothing but whole markers of our own: redacted already. Text
  * after a marker, or a marker left open ("[REDACTED:abc..."), is not: a
  * marker never hides what comes after it. */

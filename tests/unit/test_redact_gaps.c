@@ -260,7 +260,8 @@ static void test_marker_hides_nothing(void **s)
 		{ "sqlplus sys/[REDACTED:password]x@//db:1521/orcl",
 		  "sqlplus sys/[REDACTED:password]@//db:1521/orcl" },
 		{ "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]x@//db:1521/orcl",
-		  "sqlplus sys/[REDACTED:password]@//db:1521/orcl" },
+		  "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]x@//db:1521/orcl" },
+		{ "1/\x02t@d.ic@(", "1/\x02[REDACTED:email]@(" },
 		{ "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]@//db:1521/orcl",
 		  "sqlplus sys/[REDACTED:a_kind_of_thirty_two_characters_]@//db:1521/orcl" },
 		/* a marker left open is no marker; a value in brackets is one */
