@@ -62,7 +62,8 @@ static size_t quote_end(const struct scan *s, size_t vs, char q, bool esc)
 }
 
 /* Finds the value starting at or after v (blanks skipped, optionally
- * quoted): [*vs, *ve). Returns false if there is none. */
+ * quoted): [*vs, *ve). An unquoted one in brackets is what they hold (a
+ * marker of ours ends it at once). Returns false if there is none. */
 bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		     bool *quoted)
 {
@@ -82,6 +83,9 @@ bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		j += 2;
 	} else if (in[j] == '"' || in[j] == '\'') {
 		q = in[j++];
+	} else if (in[j] == '[' && j + 1 < s->len &&
+		   !redact_marks_len(in + j, s->len - j)) {
+		j++; /* [value], or a marker left open: the value is inside */
 	}
 	*vs = j;
 	*quoted = q != 0;
@@ -93,6 +97,23 @@ bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		*ve = j;
 	}
 	return true;
+}
+
+/* The bytes our markers of kind (its name: the marker this rule makes)
+ * take at in[j..e), one after another; 0 if none starts there. Text glued
+ * to such a marker came in with the line - the rule's own marker would
+ * have taken it - so it is more of the value, not a value of its own. */
+static size_t own_marks(const struct scan *s, size_t j, size_t e, unsigned kind)
+{
+	const char *name = s->r->kinds[kind];
+	size_t n = strlen(name), at = j;
+
+	while (e - at >= REDACT_MARK_LEN + n + 1 &&
+	       !memcmp(s->in + at, REDACT_MARK, REDACT_MARK_LEN) &&
+	       !memcmp(s->in + at + REDACT_MARK_LEN, name, n) &&
+	       s->in[at + REDACT_MARK_LEN + n] == ']')
+		at += REDACT_MARK_LEN + n + 1;
+	return at - j;
 }
 
 /* An unquoted value that is a whole PEM block written on one line
@@ -130,9 +151,14 @@ static size_t brace_value_end(const struct scan *s, size_t vs)
 }
 
 /* Whether a value of kind has the shape that kind needs: only SSNs and
- * keytab blobs are named by keys that also hold harmless values. */
+ * keytab blobs are named by keys that also hold harmless values. A value
+ * with a marker of ours glued after it ran on into what was redacted
+ * there when first read: the shape judged then was not this one. */
 static bool shape_ok(const struct scan *s, size_t vs, size_t ve, int kind)
 {
+	if ((kind == REDACT_SSN || kind == REDACT_KERBEROS_KEYTAB) &&
+	    ve < s->len && redact_marks_len(s->in + ve, s->len - ve))
+		return false;
 	if (kind == REDACT_SSN)
 		return redact_ssn_shape(s->in + vs, ve - vs);
 	if (kind == REDACT_KERBEROS_KEYTAB)
@@ -142,14 +168,30 @@ static bool shape_ok(const struct scan *s, size_t vs, size_t ve, int kind)
 
 bool redact_value_emit(struct scan *s, size_t vs, size_t ve, int kind)
 {
+	/* the value past markers of this kind has the shape */
+	size_t own = own_marks(s, vs, ve, (unsigned)kind);
+
+	if (kind == REDACT_AWS_SECRET_ACCESS_KEY && !own)
+		own = own_marks(s, vs, ve, REDACT_SECRET);
 	if (redact_placeholder(s->in + vs, ve - vs) ||
-	    !shape_ok(s, vs, ve, kind))
+	    !shape_ok(s, vs + own, ve, kind))
 		return false;
 	if (kind == REDACT_AWS_SECRET_ACCESS_KEY &&
-	    !redact_aws_secret_shape(s->in + vs, ve - vs))
+	    !redact_aws_secret_shape(s->in + vs + own, ve - vs - own))
 		kind = REDACT_SECRET;
 	redact_emit(s, vs, ve, (unsigned)kind);
 	return true;
+}
+
+/* An unquoted value whose end a form decides (a PEM block's END marker, a
+ * closing brace) still takes what is glued to it up to what ends a value:
+ * redacting the output again would take that for the value after our
+ * marker. */
+static size_t glued_end(const struct scan *s, size_t e)
+{
+	while (e < s->len && !IS(s, s->in[e], C_VEND))
+		e++;
+	return e;
 }
 
 /* Redacts the value of a secret-like key; returns where to go on. */
@@ -165,14 +207,23 @@ size_t redact_keyed_value(struct scan *s, size_t v, int kind)
 	    !memcmp(s->in + vs, "-----BEGIN ", 11)) {
 		if (!(e = pem_value_end(s, vs)))
 			return vs; /* a block over lines: on_pem's */
+		e = glued_end(s, e);
 		redact_emit(s, vs, e, REDACT_PRIVATE_KEY);
 		return e;
 	}
 	if (!quoted && s->in[vs] == '{' && vs > 0 && s->in[vs - 1] == '=' &&
 	    (e = brace_value_end(s, vs)) && kind != REDACT_SSN &&
 	    kind != REDACT_KERBEROS_KEYTAB) {
+		e = glued_end(s, e);
 		redact_emit(s, vs, e, (unsigned)kind);
 		return e;
+	}
+	/* password=[REDACTED:password]hunter2: the value goes on */
+	if (!quoted && vs == ve) {
+		size_t own = own_marks(s, vs, s->len, (unsigned)kind);
+		if (!own && kind == REDACT_AWS_SECRET_ACCESS_KEY)
+			own = own_marks(s, vs, s->len, REDACT_SECRET);
+		ve = own ? glued_end(s, vs + own) : ve;
 	}
 	/* "SSN: 536 22 1234": the blanks are part of it */
 	if (kind == REDACT_SSN && !quoted && s->len - vs >= 11 &&
@@ -186,7 +237,8 @@ size_t redact_keyed_value(struct scan *s, size_t v, int kind)
 
 /* Authorization: SCHEME CREDENTIALS. The scheme is kept; credentials are
  * one token for Basic/Bearer-like schemes, the rest of the (quoted) value
- * for schemes with parameters (Digest, AWS4-HMAC-SHA256). */
+ * for schemes with parameters (Digest, AWS4-HMAC-SHA256). A scheme we do
+ * not know goes with its credentials: the rest of the value. */
 static size_t auth_value(struct scan *s, size_t v)
 {
 	const char *in = s->in;
@@ -205,13 +257,16 @@ static size_t auth_value(struct scan *s, size_t v)
 	cs = scheme ? t : vs;
 	while (cs < ve && is_blank(in[cs]))
 		cs++;
-	if (scheme == 2) {
+	ce = cs + own_marks(s, cs, ve, REDACT_AUTHORIZATION);
+	for (; ce < ve && !IS(s, in[ce], C_VEND); ce++)
+		;
+	/* parameters (Digest ...), or a word that may be a scheme we do not
+	 * know with its credentials after it: all to the end of the value */
+	if (scheme == 2 || (!scheme && ce < ve && is_blank(in[ce]) &&
+			    !all_blank(in + ce, ve - ce))) {
 		for (ce = ve;
 		     ce > cs && (is_blank(in[ce - 1]) || in[ce - 1] == '\r');
 		     ce--)
-			;
-	} else {
-		for (ce = cs; ce < ve && !IS(s, in[ce], C_VEND); ce++)
 			;
 	}
 	if (redact_placeholder(in + cs, ce - cs))
@@ -237,7 +292,9 @@ static size_t on_keyed(struct scan *s, size_t kend, size_t v)
 			j--;
 	}
 	ke = j;
-	while (j > 0 && ke - j < KEY_MAX && IS(s, in[j - 1], C_KEY))
+	/* text redacted already is no part of a key: the key is what
+	 * redacting the output again would see */
+	while (j > s->copied && ke - j < KEY_MAX && IS(s, in[j - 1], C_KEY))
 		j--;
 	s->lo = j;
 	kind = redact_key_kind(in + j, ke - j);
@@ -305,7 +362,7 @@ static size_t on_jwt(struct scan *s, size_t i)
 	return e;
 }
 
-static bool akia_at(const struct scan *s, size_t i, size_t end)
+bool redact_akia_at(const struct scan *s, size_t i, size_t end)
 {
 	const char *p = s->in + i;
 	size_t k;
@@ -324,7 +381,8 @@ static size_t on_akia(struct scan *s, size_t i)
 
 	if (i + 1 < s->len && s->in[i + 1] == 'I' && (e = vendor(s, i)))
 		return e; /* AIza...: a Google API key */
-	if ((i > 0 && IS(s, s->in[i - 1], C_ALNUM)) || !akia_at(s, i, s->len))
+	if ((i > 0 && IS(s, s->in[i - 1], C_ALNUM)) ||
+	    !redact_akia_at(s, i, s->len))
 		return i + 1;
 	redact_emit(s, i, i + 20, REDACT_AWS_ACCESS_KEY_ID);
 	return i + 20;
@@ -333,7 +391,7 @@ static size_t on_akia(struct scan *s, size_t i)
 static size_t on_bearer(struct scan *s, size_t i)
 {
 	const char *in = s->in;
-	size_t j = i + 6, t;
+	size_t j = i + 6, t, g, own;
 	bool digit = false;
 
 	if (i + 1 < s->len && in[i + 1] == 'Q' && (t = vendor(s, i)))
@@ -344,85 +402,23 @@ static size_t on_bearer(struct scan *s, size_t i)
 		return i + 1;
 	while (j < s->len && is_blank(in[j]))
 		j++;
-	for (t = j; j < s->len && IS(s, in[j], C_TOK); j++)
+	t = j;
+	own = own_marks(s, j, s->len, REDACT_BEARER_TOKEN);
+	j += own;
+	for (g = j; j < s->len && IS(s, in[j], C_TOK); j++)
 		digit |= redact_is_digit(in[j]);
-	/* Real tokens are long and random; "Bearer authentication" is prose */
-	if (j - t < 8 || (!digit && j - t < 20))
+	/* Real tokens are long and random; "Bearer authentication" is prose;
+	 * what is glued to our marker is more of the token */
+	if (own ? j == g : j - t < 8 || (!digit && j - t < 20))
 		return i + 6;
 	redact_emit(s, t, j, REDACT_BEARER_TOKEN);
 	return j;
 }
 
-/* scheme://TOKEN@host: a user that is a credential (long, letters and
- * digits: GitHub's https://TOKEN@github.com), not a name like git@. */
-static bool token_user(const struct scan *s, size_t a, size_t at)
-{
-	bool digit = false, alpha = false;
-	size_t j;
-
-	if (at - a < 20)
-		return false;
-	for (j = a; j < at; j++) {
-		char c = s->in[j];
-		if (!IS(s, c, C_ALNUM) && c != '_' && c != '-')
-			return false;
-		digit |= redact_is_digit(c);
-		alpha |= !redact_is_digit(c) && IS(s, c, C_ALNUM);
-	}
-	return digit && alpha && !redact_already_redacted(s->in + a, at - a);
-}
-
-/* scheme://user:password@host - only the password goes. */
-static size_t on_url(struct scan *s, size_t i)
-{
-	const char *in = s->in, *colon;
-	size_t a = i + 3, j, at = 0, ps;
-
-	if (i == 0 || !IS(s, in[i - 1], C_ALNUM))
-		return a;
-	for (j = i; j > s->copied && i - j < 32 && IS(s, in[j - 1], C_ALNUM);)
-		j--;
-	s->lo = j; /* the scheme: a URL cut there is still one */
-	for (j = a; j < s->len; j++) {
-		char c = in[j];
-		if (c == '/' || c == '?' || c == '#' || IS(s, c, C_VEND))
-			break;
-		if (c == '@')
-			at = j;
-	}
-	colon = memchr(in + a, ':', j - a);
-	if (!at && colon && j < s->len && in[j] == '/' &&
-	    !all_digits(colon + 1, (size_t)(in + j - colon) - 1)) {
-		/* An unencoded '/' in the password (S3 secret keys have them):
-		 * s3a://KEY:abc/def@bucket - but not host:8080/path@x. */
-		while (j < s->len && !IS(s, in[j], C_VEND) && in[j] != '@')
-			j++;
-		if (j < s->len && in[j] == '@')
-			at = j;
-	}
-	if (at && !memchr(in + a, ':', at - a) && token_user(s, a, at)) {
-		int kind = redact_vendor_token(in, s->len, a, &j);
-		redact_emit(s, a, at,
-			    kind >= 0 && j == at ? (unsigned)kind
-						 : REDACT_TOKEN);
-		return at;
-	}
-	if (!at || !(colon = memchr(in + a, ':', at - a)))
-		return a;
-	ps = (size_t)(colon - in) + 1;
-	if (ps == at || redact_already_redacted(in + ps, at - ps))
-		return at;
-	/* s3a://AKIA...:SECRET@bucket: the user is an access key id */
-	if (akia_at(s, a, ps - 1))
-		redact_emit(s, a, ps - 1, REDACT_AWS_ACCESS_KEY_ID);
-	redact_emit(s, ps, at, REDACT_URL_PASSWORD);
-	return at;
-}
-
 static size_t on_colon(struct scan *s, size_t i)
 {
 	if (i + 2 < s->len && s->in[i + 1] == '/' && s->in[i + 2] == '/')
-		return on_url(s, i);
+		return redact_on_url(s, i);
 	return on_keyed(s, i, i + 1);
 }
 
@@ -446,23 +442,39 @@ static size_t on_at(struct scan *s, size_t i)
 	return e;
 }
 
+/* Passes in[s->copied..to) on as it is: a later construct cannot take
+ * any of it (looking back, a scan stops at s->copied), so it reads the
+ * same when the output is redacted again ("-----END" is no part of an
+ * address after it). */
+static void keep(struct scan *s, size_t to)
+{
+	strbuf_add(s->out, s->in + s->copied, to - s->copied);
+	s->copied = to;
+}
+
 /* PEM "-----BEGIN ... PRIVATE KEY-----": the body up to "-----END" on
  * this line, or the rest of the line and the lines after it. */
 static size_t on_pem(struct scan *s, size_t i)
 {
-	const char *in = s->in, *m, *end;
-	size_t l = i + 11, b;
+	const char *in = s->in, *end;
+	size_t l = i + 11, m, b;
 
-	m = memmem(in + l, s->len - l < 64 ? s->len - l : 64, "-----", 5);
-	if (!m || !memmem(in + l, (size_t)(m - in) - l, "PRIVATE KEY", 11))
+	/* The label: upper case, digits and blanks ("RSA PRIVATE KEY"). No
+	 * marker of ours can be part of it, so redacting the output again
+	 * finds the same headers. */
+	for (m = l; m < s->len && (is_upper_or_digit(in[m]) || in[m] == ' ');)
+		m++;
+	if (s->len - m < 5 || memcmp(in + m, "-----", 5) ||
+	    !memmem(in + l, m - l, "PRIVATE KEY", 11))
 		return l;
-	b = (size_t)(m - in) + 5;
+	b = m + 5;
 	end = memmem(in + b, s->len - b, "-----END", 8);
 	if (end) {
 		size_t e = (size_t)(end - in);
 		if (!all_blank(in + b, e - b) &&
 		    !redact_already_redacted(in + b, e - b))
 			redact_emit(s, b, e, REDACT_PRIVATE_KEY);
+		keep(s, e + 8);
 		return e + 8;
 	}
 	if (!all_blank(in + b, s->len - b) &&
@@ -487,7 +499,10 @@ static size_t pem_continue(struct scan *s)
 		redact_emit(s, 0, e, REDACT_PRIVATE_KEY);
 	if (end || ++s->st->pem_lines >= PEM_MAX_LINES)
 		s->st->in_pem = false;
-	return end ? e + 8 : s->len;
+	if (!end)
+		return s->len;
+	keep(s, e + 8);
+	return e + 8;
 }
 
 /* "--password VALUE" inside a line (the "--password=VALUE" form is the
@@ -616,19 +631,24 @@ static size_t apply_rules(const struct redactor *r, struct redact_stream *st,
 {
 	struct strbuf tmp = STRBUF_INIT;
 	size_t i, n = 0;
+	/* markers on markers, rule after rule, must not grow a line without
+	 * end */
+	size_t max = (out->len - base) * REDACT_RULE_GROWTH +
+		     REDACT_RULE_GROWTH_SLACK;
 
 	for (i = 0; i < r->nrules; i++) {
 		const struct extra_rule *x = &r->rules[i];
 		bool limited = false;
 		size_t k = redact_rule_apply(x->re, r->kinds[x->kind], out,
-					     base, &tmp, &limited);
+					     base, max, &tmp, &limited);
 		n += k;
 		if (!st)
 			continue;
 		st->counts[x->kind] += k;
 		if (limited && !st->rule_limit_hits++)
-			log_warn("redact rule '%s' reached its match limit on "
-				 "a line: the rest of that line is redacted",
+			log_warn("redact rule '%s' reached its match or growth "
+				 "limit on a line: the rest of that line is "
+				 "redacted",
 				 r->kinds[x->kind]);
 	}
 	strbuf_release(&tmp);
@@ -671,6 +691,24 @@ static void scan_from(struct scan *s, size_t i)
 	}
 }
 
+/* A line's start: a properties-file line's key is scanned like any text
+ * (a token may be part of it), then its value redacted whole. Returns
+ * where the scan goes on. */
+static size_t line_start(struct scan *s)
+{
+	size_t ke, vs, ve, len = s->len, lo;
+	int kind;
+
+	if (!redact_props_line(s, &ke, &vs, &ve, &kind))
+		return 0;
+	lo = s->lo;
+	s->len = ke;
+	scan_from(s, 0);
+	s->len = len;
+	s->lo = lo;
+	return redact_value_emit(s, vs, ve, kind) ? ve : ke;
+}
+
 size_t redact_line(const struct redactor *r, struct redact_stream *st,
 		   const char *in, size_t len, struct strbuf *out)
 {
@@ -684,7 +722,7 @@ size_t redact_line(const struct redactor *r, struct redact_stream *st,
 	if (st && st->in_pem)
 		i = pem_continue(&s);
 	else
-		i = redact_props_line(&s);
+		i = line_start(&s);
 	scan_from(&s, i);
 	strbuf_add(out, in + s.copied, len - s.copied);
 	if (st)
@@ -704,7 +742,7 @@ static void find_spans(const struct redactor *r, const char *in, size_t len,
 	struct scan s = {r, NULL, in, len, 0, &scratch, 0, -1, false, 0, sp};
 
 	sp->n = 0;
-	scan_from(&s, redact_props_line(&s));
+	scan_from(&s, line_start(&s));
 	strbuf_release(&scratch);
 }
 

@@ -33,7 +33,9 @@
  *                          & ; , ) [ ] } < > \ " '; a quoted one at its
  *                          closing quote. Placeholders (N/A, null, "****",
  *                          ${VAR}) and our own markers are left alone, so
- *                          redacting twice changes nothing.
+ *                          redacting twice changes nothing; text after a
+ *                          marker, or a marker left open, is redacted
+ *                          like any other.
  *   private_key            also the lines of a PEM "PRIVATE KEY" block, a
  *                          block written inline with \n escapes after any
  *                          key, and one encoded in base64 (LS0tLS1CRUdJTi)
@@ -52,8 +54,10 @@
  *
  * Extra rules (PCRE2 patterns from the agent config, redact_rules.h) run
  * after the built-in pass, over its output, only when configured; they
- * replace whole matches. Each is compiled and matched within fixed limits;
- * a line on which a rule reaches one is redacted from there to its end.
+ * replace whole matches. Each is compiled and matched within fixed limits
+ * (per line, whatever its length), and together they make a line at most
+ * 8 times as long plus 1 KiB; a line on which a rule reaches a limit is
+ * redacted from there to its end.
  *
  * Thread safety: a redactor is read-only after its rules are added, so one
  * may serve many threads; each stream of lines needs its own redact_stream.

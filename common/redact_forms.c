@@ -88,12 +88,13 @@ size_t redact_on_tag(struct scan *s, size_t i)
 
 /* "spark.hadoop.fs.s3a.secret.key   VALUE": a line of a properties file
  * (spark-defaults.conf printed whole): a dotted secret-like key, blanks,
- * one value. Returns where the scan goes on: past the value, or 0. */
-size_t redact_props_line(struct scan *s)
+ * one value. Finds it (s->lo at the key): the key ends at *ke, the value
+ * is [*vs, *ve) of kind *kind; false if the line is not one. */
+bool redact_props_line(struct scan *s, size_t *ke, size_t *vs, size_t *ve,
+		       int *kind)
 {
 	const char *in = s->in;
-	size_t k = 0, e, vs, ve;
-	int kind;
+	size_t k = 0, e, v, w;
 
 	while (k < s->len && is_blank(in[k]))
 		k++;
@@ -101,19 +102,32 @@ size_t redact_props_line(struct scan *s)
 		;
 	if (e == k || e >= s->len || !is_blank(in[e]) ||
 	    !memchr(in + k, '.', e - k))
-		return 0;
-	kind = redact_key_kind(in + k, e - k);
-	if (kind < 0 || kind == REDACT_AUTHORIZATION)
-		return 0;
-	for (vs = e; vs < s->len && is_blank(in[vs]); vs++)
+		return false;
+	*kind = redact_key_kind(in + k, e - k);
+	if (*kind < 0 || *kind == REDACT_AUTHORIZATION)
+		return false;
+	for (v = e; v < s->len && is_blank(in[v]); v++)
 		;
+	/* "key = v", "key : v", "key -> v" are the keyed forms' (the same
+	 * whether or not v is redacted yet) */
+	if (v < s->len &&
+	    (in[v] == '=' || in[v] == ':' ||
+	     (in[v] == '-' && v + 1 < s->len && in[v + 1] == '>')))
+		return false;
+	for (w = v; w < s->len && !is_blank(in[w]) && in[w] != '\r'; w++)
+		;
+	/* a marker in a value that is more than markers: this form did not
+	 * take the line when it was first redacted (what was redacted there
+	 * held a blank, or began with ':'), another did */
+	if (v == w || !all_blank(in + w, s->len - w) ||
+	    (redact_marks_len(in + v, w - v) < w - v &&
+	     memmem(in + v, w - v, REDACT_MARK, REDACT_MARK_LEN)))
+		return false;
 	s->lo = k;
-	for (ve = vs; ve < s->len && !is_blank(in[ve]) && in[ve] != '\r'; ve++)
-		;
-	if (vs == ve || !all_blank(in + ve, s->len - ve) ||
-	    !redact_value_emit(s, vs, ve, kind))
-		return 0;
-	return ve;
+	*ke = e;
+	*vs = v;
+	*ve = w;
+	return true;
 }
 
 static bool key_is(const char *k, size_t n, const char *const *names,
@@ -172,16 +186,30 @@ int redact_context_kind(struct scan *s, size_t ks, size_t ke, bool quoted,
 	return kind;
 }
 
+/* Whether "jdbc:oracle:" is in in[0..u) (u grows from call to call: each
+ * byte is looked at once). Anywhere before, not within a window: what is
+ * redacted between must not bring it into reach. */
+static bool jdbc_before(struct scan *s, size_t u)
+{
+	size_t from = s->jdbc_to > 11 ? s->jdbc_to - 11 : 0;
+
+	if (!s->jdbc && u > s->jdbc_to) {
+		s->jdbc = redact_ci_contains(s->in + from, u - from,
+					     "jdbc:oracle:");
+		s->jdbc_to = u;
+	}
+	return s->jdbc;
+}
+
 /* What makes user/password@ an Oracle connect string: "jdbc:oracle:...:"
  * before the user, or after the '@' //host (EZConnect), a
  * (DESCRIPTION=...) or host:port/service - and no path before the user. */
-static bool oracle_context(const struct scan *s, size_t u, size_t at)
+static bool oracle_context(struct scan *s, size_t u, size_t at)
 {
 	const char *in = s->in;
-	size_t j = at + 1, from = u > 256 ? u - 256 : 0, d;
+	size_t j = at + 1, d;
 
-	if (u > 0 && in[u - 1] == ':' &&
-	    redact_ci_contains(in + from, u - from, "jdbc:oracle:"))
+	if (u > 0 && in[u - 1] == ':' && jdbc_before(s, u))
 		return true;
 	if (u > 0 && !is_blank(in[u - 1]) && in[u - 1] != '"' &&
 	    in[u - 1] != '\'' && in[u - 1] != '=')
@@ -199,15 +227,41 @@ static bool oracle_context(const struct scan *s, size_t u, size_t at)
 	return j > d && j < s->len && in[j] == '/';
 }
 
+/* Where the password of user/password@ ending at i starts: back to a
+ * character that cannot be in it, over a password marker of ours whole
+ * (its ':' does not end it) - but not over one before an '@' (a password
+ * redacted at that '@' ended there), nor over another kind's (looking
+ * back, the scan that made it stopped at its end). */
+static size_t oracle_password(const struct scan *s, size_t i)
+{
+	const char *in = s->in, *name = s->r->kinds[REDACT_PASSWORD];
+	size_t p = i, n = strlen(name), m = REDACT_MARK_LEN + n + 1;
+	bool at = false;
+
+	while (p > s->copied && i - p < 128) {
+		if (in[p - 1] == ']') {
+			if (at || p - s->copied < m ||
+			    memcmp(in + p - m, REDACT_MARK, REDACT_MARK_LEN) ||
+			    memcmp(in + p - n - 1, name, n))
+				break;
+			p -= m;
+			continue;
+		}
+		at |= in[p - 1] == '@';
+		if (is_blank(in[p - 1]) || in[p - 1] == '/' ||
+		    in[p - 1] == ':' || in[p - 1] == '"' || in[p - 1] == '\'' ||
+		    in[p - 1] == '=')
+			break;
+		p--;
+	}
+	return p;
+}
+
 bool redact_oracle_at(struct scan *s, size_t i)
 {
 	const char *in = s->in;
-	size_t p = i, u;
+	size_t p = oracle_password(s, i), u;
 
-	while (p > s->copied && i - p < 128 && !is_blank(in[p - 1]) &&
-	       in[p - 1] != '/' && in[p - 1] != ':' && in[p - 1] != '"' &&
-	       in[p - 1] != '\'' && in[p - 1] != '=')
-		p--;
 	if (p == i || p == 0 || in[p - 1] != '/' ||
 	    redact_already_redacted(in + p, i - p))
 		return false;

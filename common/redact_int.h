@@ -1,6 +1,7 @@
 /*
  * redact_int.h - what the redactor's files share (redact.c the scanner,
  * redact_forms.c the configuration and connection-string forms,
+ * redact_url.c credentials in URLs,
  * redact_setup.c the redactor's life cycle, rules and argv): the
  * redactor, one line's scan, character classes. Internal.
  */
@@ -64,6 +65,8 @@ struct scan {
 	bool pend_new; /* ... named on this line */
 	size_t lo;     /* where the construct being looked at starts */
 	struct redact_spans *spans; /* recorded for redact_split, or NULL */
+	size_t jdbc_to; /* in[0..jdbc_to) looked at for "jdbc:oracle:"... */
+	bool jdbc;	/* ... and whether it is there */
 };
 
 /* Records a construct [lo, to) when s->spans is set. */
@@ -112,16 +115,25 @@ void redact_emit(struct scan *s, size_t from, size_t to, unsigned kind);
 bool redact_value_at(const struct scan *s, size_t v, size_t *vs, size_t *ve,
 		     bool *quoted);
 /* Redacts in[vs..ve) as kind unless it is a placeholder or has not the
- * shape kind needs (an AWS secret of the wrong shape is a secret). */
+ * shape kind needs (an AWS secret of the wrong shape is a secret); our
+ * own markers at its start are passed over, not taken as the value. */
 bool redact_value_emit(struct scan *s, size_t vs, size_t ve, int kind);
 /* Redacts the value of a key of kind from v on (placeholders and values
  * of the wrong shape stay); returns where to go on from. */
 size_t redact_keyed_value(struct scan *s, size_t v, int kind);
 
+/* AKIA.../ASIA... and 16 [A-Z0-9] at in[i], ending at end or before
+ * what is not a letter or digit. */
+bool redact_akia_at(const struct scan *s, size_t i, size_t end);
+/* redact_url.c: scheme://user:password@host, the "://" at i (> 0). */
+size_t redact_on_url(struct scan *s, size_t i);
+
 /* redact_forms.c: handlers of the scanner's triggers. */
 size_t redact_on_comma(struct scan *s, size_t i); /* (key,value) */
 size_t redact_on_tag(struct scan *s, size_t i);	  /* <name>/<value> */
-size_t redact_props_line(struct scan *s);	  /* key<blanks>value */
+/* key<blanks>value: the key ends at *ke, the value is [*vs, *ve) */
+bool redact_props_line(struct scan *s, size_t *ke, size_t *vs, size_t *ve,
+		       int *kind);
 /* kind for a key that is not secret-like on its own, from its context
  * (;PWD=, "pass": "...", a name/value pair); -1 for none. */
 int redact_context_kind(struct scan *s, size_t ks, size_t ke, bool quoted,

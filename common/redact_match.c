@@ -39,9 +39,30 @@ bool redact_ci_contains(const char *p, size_t n, const char *lit)
 	return false;
 }
 
+/* A whole marker "[REDACTED:kind]" at p[0..n): its length, or 0. */
+static size_t mark_len(const char *p, size_t n)
+{
+	size_t k = REDACT_MARK_LEN;
+
+	if (n < REDACT_MARK_LEN + 2 || memcmp(p, REDACT_MARK, REDACT_MARK_LEN))
+		return 0;
+	while (k < n && k - REDACT_MARK_LEN < REDACT_KIND_MAX_LEN &&
+	       (is_alnum(p[k]) || p[k] == '_' || p[k] == '.' || p[k] == '-'))
+		k++;
+	return k > REDACT_MARK_LEN && k < n && p[k] == ']' ? k + 1 : 0;
+}
+
+size_t redact_marks_len(const char *p, size_t n)
+{
+	size_t at = 0, m;
+	while ((m = mark_len(p + at, n - at)))
+		at += m;
+	return at;
+}
+
 bool redact_already_redacted(const char *p, size_t n)
 {
-	return n >= REDACT_MARK_LEN && !memcmp(p, REDACT_MARK, REDACT_MARK_LEN);
+	return n && redact_marks_len(p, n) == n;
 }
 
 struct span {
@@ -406,16 +427,12 @@ bool redact_card_at(const char *in, size_t len, size_t i, size_t *end)
 	return false;
 }
 
-bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end)
+/* in[d..e) is a domain: labels, a TLD of letters, some lower case. */
+static bool domain_ok(const char *in, size_t d, size_t e)
 {
-	size_t e = d, dot = 0, k;
+	size_t dot = 0, k;
 	bool lower = false;
 
-	while (e < len && e - d < EMAIL_DOMAIN_MAX &&
-	       (is_alnum(in[e]) || in[e] == '.' || in[e] == '-'))
-		e++;
-	while (e > d && (in[e - 1] == '.' || in[e - 1] == '-'))
-		e--;
 	if (e == d || !is_alnum(in[d]))
 		return false;
 	for (k = d; k < e; k++) {
@@ -433,6 +450,40 @@ bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end)
 		if (!((in[k] >= 'a' && in[k] <= 'z') ||
 		      (in[k] >= 'A' && in[k] <= 'Z')))
 			return false;
-	*end = e;
 	return true;
+}
+
+static size_t trim_domain(const char *in, size_t d, size_t e)
+{
+	while (e > d && (in[e - 1] == '.' || in[e - 1] == '-'))
+		e--;
+	return e;
+}
+
+bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end)
+{
+	size_t e = d;
+	bool whole;
+
+	while (e < len && e - d < EMAIL_DOMAIN_MAX &&
+	       (is_alnum(in[e]) || in[e] == '.' || in[e] == '-'))
+		e++;
+	/* A marker of ours glued to the run: the run went on into what was
+	 * redacted there, and was no domain as a whole when it was. */
+	whole = e == len || !redact_marks_len(in + e, len - e);
+	/* The longest run of labels that is a domain: in
+	 * "a@acme.co.xoxb-1-2-abc" a token follows the address, and once it
+	 * is redacted the address must read the same. */
+	for (e = trim_domain(in, d, e); e > d; e = trim_domain(in, d, e)) {
+		const char *dot;
+		if (whole && domain_ok(in, d, e)) {
+			*end = e;
+			return true;
+		}
+		whole = true;
+		if (!(dot = memrchr(in + d, '.', e - d)))
+			break;
+		e = (size_t)(dot - in);
+	}
+	return false;
 }

@@ -29,7 +29,12 @@ static inline bool redact_is_digit(int c)
 bool redact_ci_eq(const char *p, size_t n, const char *lit);
 /* p[0..n) contains the lower-case literal lit, ignoring ASCII case. */
 bool redact_ci_contains(const char *p, size_t n, const char *lit);
-/* p[0..n) starts with our own "[REDACTED:" marker. */
+/* The bytes that whole markers of our own ("[REDACTED:kind]", one after
+ * another) take at the start of p[0..n); 0 if none starts it. */
+size_t redact_marks_len(const char *p, size_t n);
+/* p[0..n) is nothing but whole markers of our own: redacted already. Text
+ * after a marker, or a marker left open ("[REDACTED:abc..."), is not: a
+ * marker never hides what comes after it. */
 bool redact_already_redacted(const char *p, size_t n);
 
 /*
@@ -47,7 +52,7 @@ bool redact_already_redacted(const char *p, size_t n);
 int redact_key_kind(const char *k, size_t n);
 /* A value that holds no secret: empty, N/A, null, none, true, false, a
  * mask ("**..."), a reference ("${...}"), a structure opener ('{', '('),
- * or our own marker. */
+ * or our own markers and nothing else. */
 bool redact_placeholder(const char *v, size_t n);
 /* 40 characters of [A-Za-z0-9/+=], like an AWS secret access key. */
 bool redact_aws_secret_shape(const char *v, size_t n);
@@ -66,8 +71,9 @@ int redact_auth_scheme(const char *p, size_t n);
  * else false with *end past the first run of digits. */
 bool redact_card_at(const char *in, size_t len, size_t i, size_t *end);
 /* The domain of an e-mail address starting at in[d]: labels, a TLD of
- * letters, some lower case (upper-case domains are Kerberos realms).
- * Sets *end past it. */
+ * letters, some lower case (upper-case domains are Kerberos realms); the
+ * longest run of labels there that is one (not the whole run when a
+ * marker of ours is glued to it). Sets *end past it. */
 bool redact_email_domain(const char *in, size_t len, size_t d, size_t *end);
 
 /*

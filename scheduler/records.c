@@ -402,6 +402,8 @@ struct load_ctx {
 	size_t errlen;
 	msgpack_zone *zone;    /* scratch for decoding runs */
 	struct run_slab *slab; /* where loaded runs are allocated */
+	size_t nruns;	       /* runs loaded, in id order */
+	struct ptrvec *later;  /* runs to place after the scan, or NULL */
 };
 
 static int load_job_argv(const msgpack_object *map, struct job *j)
@@ -458,6 +460,51 @@ static void add_loaded(struct sched_state *st, enum store_cf cf, void *rec)
 	}
 }
 
+/*
+ * Runs are indexed by id in a dense array (ids are given from 1 in order
+ * and runs are never deleted), so a corrupt id would make the array that
+ * long: 2^40 asks for terabytes at start. In id order, the n-th run may
+ * have an id of at most 2n + RUN_ID_SLACK; a larger one is refused before
+ * it reaches the array, which stays within 16 bytes a run and 8 MiB.
+ */
+#define RUN_ID_SLACK (1u << 20)
+
+static int run_id_ok(struct load_ctx *lc, const struct run *r)
+{
+	if (r->id <= 2 * (uint64_t)++lc->nruns + RUN_ID_SLACK)
+		return 0;
+	snprintf(lc->err, lc->errlen,
+		 "corrupt record in 'runs' (run id %llu after %zu runs: ids "
+		 "are dense from 1)",
+		 (unsigned long long)r->id, lc->nruns - 1);
+	return -1;
+}
+
+static int load_run(struct load_ctx *lc, const void *key, size_t klen,
+		    const void *val, size_t vlen)
+{
+	struct run *r = run_slab_alloc(lc->slab);
+
+	if (klen != 8 || run_decode(val, vlen, lc->st, lc->zone, r) ||
+	    r->id != store_get_u64be(key)) {
+		run_clear(r);
+		snprintf(lc->err, lc->errlen,
+			 "corrupt record in 'runs' (key %zu bytes, value %zu bytes)",
+			 klen, vlen);
+		return -1;
+	}
+	if (lc->later) {
+		ptrvec_push(lc->later, r); /* checked and placed after */
+		return 0;
+	}
+	if (run_id_ok(lc, r)) {
+		run_clear(r);
+		return -1;
+	}
+	state_add_run(lc->st, r);
+	return 0;
+}
+
 static int load_one(const void *key, size_t klen, const void *val,
 		    size_t vlen, void *ctx)
 {
@@ -466,19 +513,8 @@ static int load_one(const void *key, size_t klen, const void *val,
 	void *rec;
 	int bad;
 
-	if (lc->cf == CF_RUNS) {
-		struct run *r = run_slab_alloc(lc->slab);
-		if (klen != 8 || run_decode(val, vlen, lc->st, lc->zone, r) ||
-		    r->id != store_get_u64be(key)) {
-			run_clear(r);
-			snprintf(lc->err, lc->errlen,
-				 "corrupt record in 'runs' (key %zu bytes, value %zu bytes)",
-				 klen, vlen);
-			return -1;
-		}
-		state_add_run(lc->st, r);
-		return 0;
-	}
+	if (lc->cf == CF_RUNS)
+		return load_run(lc, key, klen, val, vlen);
 	rec = xcalloc(1, lc->size);
 
 	msgpack_unpacked_init(&u);
@@ -503,10 +539,9 @@ static int load_one(const void *key, size_t klen, const void *val,
 	return 0;
 }
 
-#define LOAD(cf, T, tbl) \
-	{ NULL, tbl, ARRAY_SIZE(tbl), sizeof(T), cf, NULL, 0, NULL, NULL }
-#define LOAD_RUNS \
-	{ NULL, NULL, 0, sizeof(struct run), CF_RUNS, NULL, 0, NULL, NULL }
+#define LOAD(c, T, tbl) \
+	{ .fields = tbl, .nfields = ARRAY_SIZE(tbl), .size = sizeof(T), .cf = c }
+#define LOAD_RUNS { .size = sizeof(struct run), .cf = CF_RUNS }
 
 /* Runs are most of a big store: from this many on, two threads decode
  * the two halves of the id range (ids are dense from 1). */
@@ -530,6 +565,25 @@ static void *load_upper_half(void *arg)
 	return NULL;
 }
 
+/* The upper half's runs, after the lower half's: each id checked as if
+ * one scan had read them all, then placed. After an error (rc, or an id
+ * refused here) none is placed and all are cleared. Returns rc or -1. */
+static int place_later(struct load_ctx *lc, struct ptrvec *later, int rc)
+{
+	for (size_t i = 0; i < later->n && !rc; i++)
+		rc = run_id_ok(lc, later->v[i]);
+	if (!rc && later->n)
+		state_reserve_runs(lc->st,
+				   ((struct run *)later->v[later->n - 1])->id);
+	for (size_t i = 0; i < later->n; i++) {
+		if (rc)
+			run_clear(later->v[i]);
+		else
+			state_add_run(lc->st, later->v[i]);
+	}
+	return rc;
+}
+
 static int load_runs(struct store *s, struct load_ctx *lc)
 {
 	uint8_t last[8];
@@ -537,6 +591,7 @@ static int load_runs(struct store *s, struct load_ctx *lc)
 	int found = store_last_key(s, CF_RUNS, last, sizeof(last), &klen);
 	uint64_t max = found == 1 && klen == 8 ? store_get_u64be(last) : 0;
 	struct half_load h = { .s = s, .lc = LOAD_RUNS };
+	struct ptrvec later = { NULL, 0, 0 };
 	pthread_t th;
 	int rc;
 
@@ -547,8 +602,11 @@ static int load_runs(struct store *s, struct load_ctx *lc)
 	/* A bad last key is reported by the plain scan, as corrupt. */
 	if (max < PARALLEL_RUNS || max > UINT32_MAX)
 		return store_scan(s, CF_RUNS, NULL, 0, NULL, 0, load_one, lc);
-	state_reserve_runs(lc->st, max);
+	/* The lower half is placed as it is read; the upper half's runs
+	 * wait, since their ids cannot be checked (nor the array grown)
+	 * before the lower half is counted. */
 	store_put_u64be(h.from, max / 2 + 1);
+	h.lc.later = &later;
 	h.lc.st = lc->st;
 	h.lc.err = h.err;
 	h.lc.errlen = sizeof(h.err);
@@ -565,6 +623,8 @@ static int load_runs(struct store *s, struct load_ctx *lc)
 		snprintf(lc->err, lc->errlen, "%s", h.err);
 		rc = h.rc;
 	}
+	rc = place_later(lc, &later, rc);
+	ptrvec_release(&later);
 	return rc;
 }
 

@@ -42,7 +42,9 @@ int records_scan_logs(struct store *s, uint64_t run, uint32_t from,
 		      uint32_t max, records_log_fn fn, void *ctx);
 
 /* Loads every record into st (which must be empty). 0, or -1 with a reason
- * naming the bad record. */
+ * naming the bad record; a run whose id is far past the number of runs
+ * before it (more than twice, plus 2^20: ids are dense from 1) is one,
+ * refused before the runs array would grow to its id. */
 int records_load(struct store *s, struct sched_state *st, char *err,
 		 size_t errlen);
 

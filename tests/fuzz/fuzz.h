@@ -66,14 +66,6 @@ const char *fz_as_file(const char *name, const uint8_t *data, size_t size);
  * one line, not empty, starting with prefix. */
 void fz_check_refusal(const char *err, const char *prefix);
 
-/* Whether data holds what makes glibc's regcomp or regexec take
- * exponential time or memory: stacked repetitions ("a++++", "a{9}{9}"),
- * more than one counted repetition, or a back-reference. The redactor's
- * extra rules are POSIX regexes compiled by glibc, whose cost on such
- * patterns is its own, not the redactor's; the targets that compile rules
- * skip inputs holding them. */
-bool fz_regex_costly(const uint8_t *data, size_t size);
-
 /* The one signing key every target uses, so that an input signed by it
  * (a crash file) verifies again in a later run. Never NULL. */
 struct sign_key *fz_key(void);

@@ -7,10 +7,10 @@
  *
  * Input: up to MAX_RECORDS of { u8 column family, u16 key length, key,
  * u16 value length, value }. The meta family is left out (it holds the
- * store's format version, which store_open checks, not records_load), and
- * run ids are kept below 2^17: the loader indexes runs by id in a dense
- * array (ids are given in order from 1), so one record claiming id 2^40
- * asks for terabytes; that is a limit of the design, not of a decoder. */
+ * store's format version, which store_open checks, not records_load).
+ * Run ids are taken as they come: the loader indexes runs by id in a
+ * dense array, and must refuse an id far past the runs stored (2^40
+ * would ask for terabytes) before the array grows to it. */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +19,6 @@
 #include "store.h"
 
 #define MAX_RECORDS 32
-#define RUN_ID_BITS 17
 
 static struct store *store;
 static struct store_batch *batch;
@@ -65,10 +64,6 @@ static size_t read_records(struct fz_in *in, struct rec *recs)
 		r->cf = (enum store_cf)(1 + fz_u8(in) % (CF_COUNT - 1));
 		r->klen = fz_chunk(in, sizeof(r->key), &k);
 		memcpy(r->key, k, r->klen);
-		if (r->cf == CF_RUNS && r->klen == 8) {
-			uint64_t id = store_get_u64be(r->key);
-			store_put_u64be(r->key, id & ((1u << RUN_ID_BITS) - 1));
-		}
 		r->vlen = fz_chunk(in, 4096, &r->val);
 	}
 	return n;

@@ -1,8 +1,10 @@
 /* fuzz_redact.c - the edge redactor (common/redact.h), through its public
  * calls only: one stream of lines (PEM state carried from line to line),
- * optionally an extra rule taken from the first line, and the same lines
- * as a command line (redact_args). Redacting a redacted line again must
- * change nothing (redact.h promises it for the built-in rules). */
+ * optionally up to 4 extra rules taken from the first lines (any pattern:
+ * PCRE2's limits and ours bound what a rule costs), and the same lines as
+ * a command line (redact_args). Redacting a redacted line again must
+ * change nothing (redact.h promises it for the built-in rules), and no
+ * rule makes a line grow without end. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,9 @@
 #include "redact.h"
 
 #define MAX_LINES 64
+/* A built-in marker is at most 32 bytes for at least one byte; the extra
+ * rules add at most 8-fold and 1 KiB, and a marker each (redact.h). */
+#define GROWTH(len) (32 * 8 * (len) + 1024 + 4 * 64)
 
 struct lines {
 	const char *v[MAX_LINES];
@@ -35,6 +40,9 @@ static void redact_lines(const struct redactor *r, const struct lines *l,
 	for (size_t i = 0; i < l->n; i++) {
 		strbuf_reset(&once);
 		redact_line(r, &st, l->v[i], l->len[i], &once);
+		if (once.len > GROWTH(l->len[i]))
+			fz_fail("a line of %zu bytes grew to %zu", l->len[i],
+				once.len);
 		if (!check_twice)
 			continue;
 		strbuf_reset(&twice);
@@ -69,16 +77,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *rest;
 	size_t len;
 	uint8_t mode = fz_u8(&in);
+	size_t nrules = mode & 1 ? 1 + (mode >> 2 & 3) : 0;
 	bool extra = false;
 	char err[256];
 
 	len = fz_rest(&in, &rest);
 	fz_lines(rest, len, MAX_LINES, collect, &l);
-	if ((mode & 1) && l.n &&
-	    !fz_regex_costly((const uint8_t *)l.v[0], l.len[0])) {
-		/* the first line is a rule, as in the agent's config */
-		char *spec = xstrndup(l.v[0], l.len[0]);
-		extra = redact_add_rule(r, spec, err, sizeof(err)) == 0;
+	for (size_t i = 0; i < nrules && i < l.n; i++) {
+		/* the first lines are rules, as in the agent's config */
+		char *spec = xstrndup(l.v[i], l.len[i]);
+		if (redact_add_rule(r, spec, err, sizeof(err)) == 0)
+			extra = true;
+		else
+			fz_check_refusal(err, "redact rule");
 		free(spec);
 	}
 	redact_lines(r, &l, !extra);

@@ -161,27 +161,6 @@ void fz_check_refusal(const char *err, const char *prefix)
 			prefix, err);
 }
 
-static bool is_repeat(uint8_t c)
-{
-	return c == '+' || c == '*' || c == '?' || c == '{' || c == '}';
-}
-
-bool fz_regex_costly(const uint8_t *data, size_t size)
-{
-	unsigned counted = 0;
-	for (size_t i = 0; i < size; i++) {
-		if (data[i] == '{' && ++counted > 1)
-			return true;
-		if (i && data[i - 1] == '\\' && data[i] >= '1' &&
-		    data[i] <= '9')
-			return true; /* a back-reference: glibc backtracks */
-		if (i && is_repeat(data[i]) && is_repeat(data[i - 1]) &&
-		    data[i - 1] != '{')
-			return true;
-	}
-	return false;
-}
-
 /* An Ed25519 key made for the fuzz targets alone; it signs nothing else. */
 static const char fixed_key_pem[] =
 	"-----BEGIN PRIVATE KEY-----\n"

@@ -215,15 +215,6 @@ static void test_extra_rules(void **s)
 	redactor_free(r);
 }
 
-static void assert_refused(struct redactor *r, const char *spec,
-			   const char *why)
-{
-	char err[256] = "";
-	assert_int_equal(redact_add_rule(r, spec, err, sizeof(err)), -1);
-	if (!strstr(err, why))
-		fail_msg("'%s': error '%s' does not say '%s'", spec, err, why);
-}
-
 static void test_extra_rule_refused(void **s)
 {
 	struct redactor *r = redactor_new();

@@ -1,4 +1,4 @@
-/* redact_testlib.c - corpus helpers of the redaction tests. */
+/* redact_testlib.c - corpus and rule helpers of the redaction tests. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,4 +108,19 @@ void run_corpus(const char *name, bool secrets_each_line)
 	lines_free(&in);
 	lines_free(&want);
 	redactor_free(r);
+}
+
+void add_rule(struct redactor *r, const char *spec)
+{
+	char err[256] = "";
+	if (redact_add_rule(r, spec, err, sizeof(err)))
+		fail_msg("'%s' refused: %s", spec, err);
+}
+
+void assert_refused(struct redactor *r, const char *spec, const char *why)
+{
+	char err[256] = "";
+	assert_int_equal(redact_add_rule(r, spec, err, sizeof(err)), -1);
+	if (!strstr(err, why))
+		fail_msg("'%s': error '%s' does not say '%s'", spec, err, why);
 }

@@ -1,7 +1,7 @@
 /*
  * redact_testlib.h - what the redaction tests share: corpus files of
- * tests/data/redact read as lines, and redacting a string or a corpus
- * through the real redactor with cmocka assertions.
+ * tests/data/redact read as lines, redacting a string or a corpus through
+ * the real redactor, and adding extra rules, with cmocka assertions.
  */
 #ifndef SP_REDACT_TESTLIB_H
 #define SP_REDACT_TESTLIB_H
@@ -32,6 +32,10 @@ size_t feed(const struct redactor *r, struct redact_stream *st,
 /* Fails unless in redacts to want. */
 void assert_redacts_to(const struct redactor *r, const char *in,
 		       const char *want);
+/* Fails unless the extra rule spec is taken. */
+void add_rule(struct redactor *r, const char *spec);
+/* Fails unless the extra rule spec is refused with an error saying why. */
+void assert_refused(struct redactor *r, const char *spec, const char *why);
 /* Every line of NAME.txt redacts to the same line of NAME.expected, as one
  * stream; with secrets_each_line, each line has a redaction; counters add
  * up, and redacting the expected output again changes nothing. */
