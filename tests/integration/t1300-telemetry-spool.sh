@@ -87,10 +87,21 @@ check_agent
 echo "B (agent killed): ok"
 
 # ---- C: a damaged spool record is skipped, counted and reported
+# log_lane_bytes: the bytes in the agent's spool segments of log lines.
+log_lane_bytes() {
+	cat "$T"/agent-a1/spool/*-l.seg 2>/dev/null | wc -c
+}
+log_lane_grew() {
+	[ "$(log_lane_bytes)" -ge "$1" ]
+}
 r=$(spctl run start acme/prod/stream)
 wait_streaming "$r"
 stop_scheduler # the agent spools what it cannot send
-sleep 1.5
+# Wait for that to be seen on disk (no acknowledgements come now, so the log
+# lane only grows), rather than for a time a slow machine may not fill.
+spooled=$(log_lane_bytes)
+wait_until 30 log_lane_grew "$((spooled + 2048))" ||
+	fail "the agent spooled no lines while the scheduler was down"
 kill -KILL "$AGENT_PID_a1"
 wait "$AGENT_PID_a1" 2>/dev/null || true
 seg=$(ls -S "$T"/agent-a1/spool/*-l.seg | head -1)
