@@ -44,18 +44,31 @@ BENCH_SRC := $(wildcard bench/*.c)
 BINS := bin/sparkpilot-scheduler bin/sparkpilot-agent \
 	bin/sparkpilot-agent-static bin/spctl
 
-all: deps $(BINS) tools
+all: $(BINS) tools
 
-# Installs missing build dependencies (needs root; says which is missing).
+# Installs missing dependencies (needs root; says which is missing): those
+# of the build for `make`, those of the tests too for the test targets.
 deps:
+	@scripts/install-deps.sh --build --check-or-install
+test-deps:
 	@scripts/install-deps.sh --check-or-install
+
+# What every rule making a file from sources alone waits for, under any
+# -j: the dependencies installed (order-only; the tests' too when a test
+# goal is asked for: their objects need cmocka's header) and, when `clean`
+# is asked for with other goals (`make -j4 clean all`), the old trees
+# removed (a real prerequisite then, so everything is made again).
+TEST_GOALS := check unit unit-san integration chaos chaos-short fuzz \
+	fuzz-replay fuzz-corpus soak soak-short
+FIRST := $(filter clean,$(MAKECMDGOALS)) | \
+	$(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),test-deps,deps)
 
 objs = $(patsubst %.c,$(1)/%.o,$(2))
 
 # A build tree: $(1) its directory, $(2) extra flags, $(3) the compiler
 # if not $(CC) (the fuzz tree's clang).
 define build_tree
-$(1)/%.o: %.c
+$(1)/%.o: %.c $$(FIRST)
 	@mkdir -p $$(dir $$@)
 	$(if $(3),$(3),$$(CC)) $$(ALL_CFLAGS) $(2) -c $$< -o $$@
 $(1)/libcommon.a: $$(call objs,$(1),$$(COMMON_SRC))
@@ -91,7 +104,7 @@ bin/sparkpilot-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcomm
 # at run time; the "files" and "dns" sources are built into glibc 2.34+.
 STATIC_AGENT_LIBS := -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lmsgpackc -lz \
 	-lcrypto -lpcre2-8 -lpthread -lm
-$(BUILD)/static/sparkrest.o: agent/sparkrest.c
+$(BUILD)/static/sparkrest.o: agent/sparkrest.c $(FIRST)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DSP_STATIC_AGENT -c $< -o $@
 bin/sparkpilot-agent-static: $(BUILD)/agent/main.o \
@@ -115,21 +128,21 @@ tools: $(patsubst tests/tools/%.c,bin/%,$(TOOL_SRC)) bin/faultfs.so
 
 # The fault-injection and power-loss shim of the tests (LD_PRELOAD; see
 # tests/faultfs/faultfs.c).
-bin/faultfs.so: tests/faultfs/faultfs.c
+bin/faultfs.so: tests/faultfs/faultfs.c $(FIRST)
 	@mkdir -p bin
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared -o $@ $< -ldl -lpthread
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(SANBUILD)/tests/%,$(UNIT_SRC))
 
-unit: deps $(UNIT_BINS)
+unit: test-deps $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 
-unit-san: deps $(SAN_UNIT_BINS)
+unit-san: test-deps $(SAN_UNIT_BINS)
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		scripts/run-unit.sh $(SAN_UNIT_BINS)
 
-integration: all
+integration: test-deps all
 	@tests/integration/run.sh
 	@echo "== the same flows with the static agent"
 	@AGENT_BIN=$(CURDIR)/bin/sparkpilot-agent-static tests/integration/run.sh \
@@ -141,11 +154,11 @@ integration: all
 # `make sim` is the long form; check runs a short one under the sanitizers.
 SIM_SEEDS ?= 300
 SIM_STEPS ?= 5000
-sim: deps $(BUILD)/sp-sim
+sim: $(BUILD)/sp-sim
 	@mkdir -p bin && cp $(BUILD)/sp-sim bin/sp-sim
 	bin/sp-sim --seeds $(SIM_SEEDS) --steps $(SIM_STEPS)
 
-sim-short: deps $(SANBUILD)/sp-sim
+sim-short: $(SANBUILD)/sp-sim
 	@$(SANBUILD)/sp-sim --seeds 25 --steps 3000
 
 # Crash safety with real processes (scripts/chaos/kill-scheduler.sh):
@@ -158,10 +171,10 @@ CHAOS_SEED ?=
 CHAOS_POWER_LOSS ?=
 CHAOS_SEED_FLAG = $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 CHAOS_FLAGS = $(CHAOS_SEED_FLAG) $(if $(CHAOS_POWER_LOSS),--power-loss)
-chaos: all bin/sp-agentsim
+chaos: test-deps all bin/sp-agentsim
 	scripts/chaos/kill-scheduler.sh --cycles $(CHAOS_CYCLES) $(CHAOS_FLAGS)
 
-chaos-short: all bin/sp-agentsim
+chaos-short: test-deps all bin/sp-agentsim
 	@scripts/chaos/kill-scheduler.sh --cycles 25 $(CHAOS_FLAGS)
 	@scripts/chaos/kill-scheduler.sh --cycles 10 --power-loss $(CHAOS_SEED_FLAG)
 
@@ -186,35 +199,35 @@ $(SANBUILD)/fuzz/replay_%: $(SANBUILD)/tests/fuzz/fuzz_%.o $(SANBUILD)/tests/fuz
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-fuzz: deps
+fuzz: test-deps
 	@scripts/install-deps.sh --fuzz
 	@$(MAKE) --no-print-directory \
 		$(patsubst %,$(FUZZBUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 	@tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) --bin $(FUZZBUILD)/fuzz \
 		--work $(FUZZBUILD) $(FUZZ_TARGETS)
 
-fuzz-replay: deps $(patsubst %,$(SANBUILD)/fuzz/replay_%,$(FUZZ_NAMES))
+fuzz-replay: test-deps $(patsubst %,$(SANBUILD)/fuzz/replay_%,$(FUZZ_NAMES))
 	@tests/fuzz/replay.sh $(SANBUILD)/fuzz $(FUZZ_NAMES)
 
 # Rewrites the generated seeds (gen-*) of tests/fuzz/corpus.
 $(BUILD)/gen-corpus: $(BUILD)/tests/fuzz/gen-corpus.o $(call fuzz_libs,$(BUILD))
 	$(CC) -o $@ $^ $(LIBS) -lcmocka
-fuzz-corpus: deps $(BUILD)/gen-corpus
+fuzz-corpus: test-deps $(BUILD)/gen-corpus
 	rm -f tests/fuzz/corpus/*/gen-*
 	$(BUILD)/gen-corpus tests/fuzz/corpus tests/data
 
 # Mixed load watched for leaks (scripts/soak/soak.sh): `make soak` runs
 # MINUTES of it; check runs a 2-minute form.
 MINUTES ?= 10
-soak: all bin/sp-agentsim
+soak: test-deps all bin/sp-agentsim
 	scripts/soak/soak.sh --minutes $(MINUTES)
 
-soak-short: all bin/sp-agentsim
+soak-short: test-deps all bin/sp-agentsim
 	@scripts/soak/soak.sh --minutes 2 --round-seconds 30 --flush-wait 0
 
 .PHONY: soak soak-short
 
-check: deps
+check: test-deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
@@ -251,7 +264,7 @@ clean:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-.PHONY: all deps tools unit unit-san integration sim sim-short chaos \
+.PHONY: all deps test-deps tools unit unit-san integration sim sim-short chaos \
 	chaos-short check demo fuzz fuzz-replay fuzz-corpus \
 	bench install clean format
 .SECONDARY:

@@ -3,20 +3,25 @@
 # Idempotent: when everything is present it returns at once.
 #   scripts/install-deps.sh                 install what is missing
 #   scripts/install-deps.sh --check-or-install   same, used by make
+#   scripts/install-deps.sh --build     only what `make` (the build) needs
 #   scripts/install-deps.sh --fuzz      also clang and libFuzzer (make fuzz)
 set -eu
 
-# faketime (libfaketime): the integration tests run the daemons with their
-# wall clock moved to a month's first seconds, a midnight, February 29
-# (tests/integration/dates.sh): the standard way to give an unmodified,
-# dynamically linked binary another date.
-PKGS="build-essential pkg-config libnng-dev libmbedtls-dev libmsgpack-dev librocksdb-dev
-libcurl4-openssl-dev libssl-dev zlib1g-dev libcmocka-dev python3 socat
-openssl iproute2 procps
-faketime"
+# What the build needs: a compiler and the libraries' headers.
+BUILD_PKGS="build-essential pkg-config libnng-dev libmbedtls-dev
+libmsgpack-dev librocksdb-dev libcurl4-openssl-dev libssl-dev zlib1g-dev"
 # PCRE2 runs the operators' redact_rule patterns: JIT, and match, depth
 # and heap limits that POSIX regcomp/regexec lack
-PKGS="$PKGS libpcre2-dev"
+BUILD_PKGS="$BUILD_PKGS libpcre2-dev"
+
+# What the tests need besides (make check): cmocka for the unit tests, the
+# tools the integration scripts drive the daemons with. faketime
+# (libfaketime): the integration tests run the daemons with their wall
+# clock moved to a month's first seconds, a midnight, February 29
+# (tests/integration/dates.sh): the standard way to give an unmodified,
+# dynamically linked binary another date.
+TEST_PKGS="libcmocka-dev python3 socat openssl iproute2 procps faketime"
+PKGS="$BUILD_PKGS $TEST_PKGS"
 # `make fuzz` only (docs/fuzzing.md): clang builds the libFuzzer targets,
 # libclang-rt-dev holds libFuzzer and clang's sanitizer runtimes, llvm
 # the llvm-symbolizer that puts file:line in their stack traces. `make
@@ -26,6 +31,7 @@ FUZZ_PKGS="clang libclang-rt-dev llvm"
 for arg in "$@"; do
 	case $arg in
 	--fuzz) PKGS="$PKGS $FUZZ_PKGS" ;;
+	--build) PKGS="$BUILD_PKGS" ;;
 	--check-or-install) ;;
 	*) echo "install-deps: unknown option '$arg'" >&2; exit 2 ;;
 	esac
