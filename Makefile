@@ -65,6 +65,12 @@ FIRST := $(filter clean,$(MAKECMDGOALS)) | \
 
 objs = $(patsubst %.c,$(1)/%.o,$(2))
 
+# The version every binary prints (--version): git describe at build time.
+# Only common/version.o carries it; it is compiled again when the version
+# changes (the tree's version.txt is rewritten only then).
+SP_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || \
+	echo unknown)
+
 # A build tree: $(1) its directory, $(2) extra flags, $(3) the compiler
 # if not $(CC) (the fuzz tree's clang).
 define build_tree
@@ -83,6 +89,12 @@ $(1)/libtest.a: $$(call objs,$(1),$$(TESTLIB_SRC))
 	$$(AR) rcs $$@ $$^
 $(1)/tests/%: $(1)/tests/unit/%.o $(1)/libtest.a $(1)/libsched.a $(1)/libagent.a $(1)/libcommon.a
 	$(if $(3),$(3),$$(CC)) $(2) -o $$@ $$^ $$(LIBS) -lcmocka
+$(1)/common/version.o: ALL_CFLAGS += -DSP_VERSION='"$$(SP_VERSION)"'
+$(1)/common/version.o: $(1)/version.txt
+$(1)/version.txt: FORCE
+	@mkdir -p $$(dir $$@)
+	@[ "$$$$(cat $$@ 2>/dev/null)" = "$$(SP_VERSION)" ] || \
+		echo "$$(SP_VERSION)" >$$@
 -include $$(shell find $(1) -name '*.d' 2>/dev/null)
 endef
 
@@ -267,4 +279,5 @@ format:
 .PHONY: all deps test-deps tools unit unit-san integration sim sim-short chaos \
 	chaos-short check demo fuzz fuzz-replay fuzz-corpus \
 	bench install clean format
+FORCE:
 .SECONDARY:

@@ -17,6 +17,9 @@
 #include "sign.h"
 #include "tsink.h"
 #include "util.h"
+#include "version.h"
+#include "spool_disk.h"
+#include "wire.h"
 #include "work.h"
 
 #define MAX_POLLFDS 512
@@ -46,12 +49,16 @@ static const char usage[] =
 	"                        [--enroll-token TOKEN | --enroll-token-file "
 	"FILE]\n"
 	"                        [--spark-submit PATH] [--slots N]\n"
-	"                        [--spark-rest-url URL]\n";
+	"                        [--spark-rest-url URL]\n"
+	"       sparkpilot-agent --version | --help\n";
 
 static void parse_flags(int argc, char **argv, struct agent_config *cfg)
 {
 	char err[256];
 
+	version_flag(argc, argv, "sparkpilot-agent",
+		     "agent protocol " SP_STR(WIRE_VERSION)
+		     ", spool format " SP_STR(SPOOL_DISK_VERSION));
 	agent_config_parse_args(cfg, argc, argv, usage);
 	if (agent_config_validate(cfg, err, sizeof(err))) {
 		fprintf(stderr, "sparkpilot-agent: error: %s\n%s", err, usage);

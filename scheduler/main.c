@@ -17,18 +17,24 @@
 #include "state.h"
 #include "store.h"
 #include "util.h"
+#include "version.h"
+#include "wire.h"
 
 static const char usage[] =
 	"usage: sparkpilot-scheduler [--config FILE] [--data-dir DIR] "
 	"[--admin-socket PATH]\n"
 	"                            [--listen URL] [--metrics-listen URL] "
-	"[--log-level LEVEL]\n";
+	"[--log-level LEVEL]\n"
+	"       sparkpilot-scheduler --version | --help\n";
 
 /* Flags override the config file, so the file is read first. */
 static void parse_flags(int argc, char **argv, struct sched_config *cfg)
 {
 	char err[256];
 
+	version_flag(argc, argv, "sparkpilot-scheduler",
+		     "store format " SP_STR(STORE_FORMAT_VERSION)
+		     ", agent protocol " SP_STR(WIRE_VERSION));
 	config_parse_args(cfg, argc, argv, usage);
 	if (config_validate(cfg, err, sizeof(err))) {
 		fprintf(stderr, "sparkpilot-scheduler: error: %s\n%s", err,

@@ -15,12 +15,13 @@
 #include "parse.h"
 #include "strbuf.h"
 #include "util.h"
+#include "version.h"
 
 /* One entry per command of the scheduler's table (admin_cmds.c), in its
  * order; tests/integration/t0950-admin.sh checks the two agree. */
 static const char usage[] =
 	"usage: spctl [--socket PATH] [--json] COMMAND [ARGS...]\n"
-	"       spctl --help\n"
+	"       spctl --help | --version\n"
 	"\n"
 	"commands:\n"
 	"  tenant add NAME [--weight N] [--max-running N] [--max-queued N]\n"
@@ -191,6 +192,9 @@ int main(int argc, char **argv)
 			o.socket = argv[i];
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("spctl %s\n", sp_version());
 			return 0;
 		} else {
 			return fail(2, "unknown option '%.64s' (see spctl --help)",
