@@ -279,5 +279,6 @@ format:
 .PHONY: all deps test-deps tools unit unit-san integration sim sim-short chaos \
 	chaos-short check demo fuzz fuzz-replay fuzz-corpus \
 	bench install clean format
+.PHONY: FORCE
 FORCE:
 .SECONDARY:

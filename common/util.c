@@ -1,4 +1,4 @@
-/* util.c - allocation, logging, clocks and durable file helpers. */
+/* util.c - allocation, clocks and durable file helpers (logging: log.c). */
 #include "util.h"
 
 #include <errno.h>
@@ -10,9 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char *log_prog = "sparkpilot";
-static enum log_level log_min = LOG_INFO;
 
 static void oom(void)
 {
@@ -73,58 +70,6 @@ void *xgrow(void *arr, size_t *alloc, size_t need, size_t elsize)
 	}
 	*alloc = n;
 	return xrealloc(arr, n * elsize);
-}
-
-void log_setup(const char *prog, enum log_level min)
-{
-	log_prog = prog;
-	log_min = min;
-}
-
-static void log_v(enum log_level lvl, const char *fmt, va_list ap)
-{
-	static const char *names[] = { "debug", "info", "warn", "error" };
-	char line[2048];
-	int n;
-
-	if (lvl < log_min)
-		return;
-	n = snprintf(line, sizeof(line), "%s: %s: ", log_prog, names[lvl]);
-	if (n < 0)
-		return;
-	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	n = (int)strlen(line);
-	line[n++] = '\n';
-	/* One write per line so concurrent threads never interleave. */
-	(void)!write(2, line, (size_t)n);
-}
-
-void log_msg(enum log_level lvl, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	log_v(lvl, fmt, ap);
-	va_end(ap);
-}
-
-int error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	log_v(LOG_ERROR, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-void die(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s: fatal: %s\n", log_prog, msg);
-	exit(1);
 }
 
 static int64_t clock_ms(clockid_t id)

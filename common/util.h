@@ -1,6 +1,6 @@
 /*
  * util.h - small helpers every module uses: allocation that aborts on OOM,
- * logging to stderr with a level, clocks, and careful file I/O.
+ * clocks, and careful file I/O; and logging (log.h).
  */
 #ifndef SP_UTIL_H
 #define SP_UTIL_H
@@ -10,15 +10,9 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "log.h" /* also SP_PRINTF, SP_NORETURN */
 
-#if defined(__GNUC__)
-#define SP_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define SP_NORETURN __attribute__((noreturn))
-#else
-#define SP_PRINTF(f, a)
-#define SP_NORETURN
-#endif
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Allocation: these never return NULL; they abort the process on OOM. */
 void *xmalloc(size_t n);
@@ -28,21 +22,6 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Grow *arr (of *alloc elements of elsize) so that it holds at least need. */
 void *xgrow(void *arr, size_t *alloc, size_t need, size_t elsize);
-
-/* Log levels; messages below the current level are dropped. */
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
-/* Sets the program name shown in every line and the minimum level. */
-void log_setup(const char *prog, enum log_level min);
-/* One line to stderr: "<prog>: <level>: <message>". Never log a secret. */
-void log_msg(enum log_level lvl, const char *fmt, ...) SP_PRINTF(2, 3);
-#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
-/* Logs at LOG_ERROR and returns -1, for "return error(...)". */
-int error(const char *fmt, ...) SP_PRINTF(1, 2);
-/* Logs "fatal: ..." and exits 1. Only for start-up failures in main(). */
-void die(const char *fmt, ...) SP_PRINTF(1, 2) SP_NORETURN;
 
 /* Wall clock in milliseconds since the epoch (records, timestamps). */
 int64_t time_now_ms(void);

@@ -105,7 +105,9 @@ static void handle_enroll(struct sched *c, struct event *ev)
 	else if (!(e = state_env(c->st, t->env)))
 		snprintf(err, sizeof(err), "no_environment");
 	if (err[0]) {
-		log_warn("enroll refused: %s", err);
+		/* anyone who can reach the port can guess tokens */
+		static struct log_limit guesses;
+		log_limited(&guesses, LOG_WARN, "enroll refused: %s", err);
 		return refuse(c, ev, err);
 	}
 	ag = xcalloc(1, sizeof(*ag));
@@ -137,10 +139,13 @@ static void handle_enroll(struct sched *c, struct event *ev)
 static void reject(struct sched *c, struct event *ev, struct agent *ag,
 		   uint64_t *counter, const char *code)
 {
+	static struct log_limit rejections; /* counted per agent besides */
+
 	(*counter)++;
 	records_put_agent(c->batch, c->store, ag);
-	log_warn("agent %s: rejected %s message (seq %llu): %s", ag->id,
-		 ev->msg.type, (unsigned long long)ev->msg.seq, code);
+	log_limited(&rejections, LOG_WARN,
+		    "agent %s: rejected %s message (seq %llu): %s", ag->id,
+		    ev->msg.type, (unsigned long long)ev->msg.seq, code);
 	refuse(c, ev, code);
 }
 

@@ -1,0 +1,146 @@
+/* log.c - lines on stderr with a level; syslog priorities under the
+ * journal; a rate limit for messages an outsider can repeat. */
+#include "log.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static const char *log_prog = "sparkpilot";
+static enum log_level log_min = LOG_INFO;
+static bool log_journal;
+
+/* systemd sets JOURNAL_STREAM to "DEV:INODE" of the stream it connected
+ * to stderr; the variable alone is not enough (a child may have inherited
+ * it with stderr redirected), the fd must be that stream. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	if (fstat(2, &st))
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
+void log_setup(const char *prog, enum log_level min)
+{
+	log_prog = prog;
+	log_min = min;
+	log_journal = stderr_is_journal();
+}
+
+bool log_to_journal(void)
+{
+	return log_journal;
+}
+
+/* syslog(3) priorities: LOG_DEBUG 7, LOG_INFO 6, LOG_WARNING 4, LOG_ERR
+ * 3; a fatal start-up error is LOG_CRIT, 2. */
+static const char *const names[] = { "debug", "info", "warn", "error" };
+static const int priorities[] = { 7, 6, 4, 3 };
+
+/* One write per line so concurrent threads never interleave. */
+static void emit(int priority, const char *level, const char *msg)
+{
+	char line[2048];
+	int n;
+
+	if (log_journal)
+		n = snprintf(line, sizeof(line) - 1, "<%d>%s: %s", priority,
+			     level, msg);
+	else
+		n = snprintf(line, sizeof(line) - 1, "%s: %s: %s", log_prog,
+			     level, msg);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	(void)!write(2, line, (size_t)n);
+}
+
+static void log_v(enum log_level lvl, const char *fmt, va_list ap)
+{
+	char msg[2048];
+
+	if (lvl < log_min)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	emit(priorities[lvl], names[lvl], msg);
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_v(lvl, fmt, ap);
+	va_end(ap);
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_v(LOG_ERROR, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void die(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	emit(2, "fatal", msg);
+	exit(1);
+}
+
+bool log_limit_admit(struct log_limit *l, int64_t now_ms, uint64_t *dropped)
+{
+	if (!l->open || now_ms - l->window_start >= LOG_LIMIT_WINDOW_MS) {
+		l->open = true;
+		l->window_start = now_ms;
+		l->logged = 0;
+	}
+	if (l->logged >= LOG_LIMIT_BURST) {
+		l->dropped++;
+		return false;
+	}
+	l->logged++;
+	*dropped = l->dropped;
+	l->dropped = 0;
+	return true;
+}
+
+void log_limited(struct log_limit *l, enum log_level lvl, const char *fmt,
+		 ...)
+{
+	char msg[1900];
+	uint64_t dropped;
+	va_list ap;
+
+	if (lvl < log_min || !log_limit_admit(l, time_mono_ms(), &dropped))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (dropped)
+		log_msg(lvl, "%s (%" PRIu64 " more like this not logged)", msg,
+			dropped);
+	else
+		log_msg(lvl, "%s", msg);
+}
