@@ -265,10 +265,45 @@ bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@echo "== redaction"
 	@bin/sp-bench-redact
 
+# Where `make install` puts things (PREFIX and DESTDIR as usual; the config
+# stays in /etc unless SYSCONFDIR says otherwise). The units are generated
+# with these paths; the config samples are the daemons' defaults as
+# --print-config writes them, and a real config file is installed from its
+# sample only if there is none.
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+DOCDIR ?= $(PREFIX)/share/doc/sparkpilot
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+CONFDIR = $(DESTDIR)$(SYSCONFDIR)/sparkpilot
+UNIT_SUBST = -e 's|@BINDIR@|$(BINDIR)|g' \
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(CONFDIR) \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(TMPFILESDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	for u in systemd/*.service.in; do \
+		sed $(UNIT_SUBST) $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u .in) \
+			&& chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u .in) \
+			|| exit 1; \
+	done
+	install -m 0644 systemd/sparkpilot.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/sparkpilot.conf
+	install -m 0644 systemd/sparkpilot.tmpfiles \
+		$(DESTDIR)$(TMPFILESDIR)/sparkpilot.conf
+	for d in scheduler agent; do \
+		{ echo "# sparkpilot-$$d settings: the defaults of $(SP_VERSION)."; \
+		  echo "# Every key: $(DOCDIR)/operator-guide.md"; \
+		  bin/sparkpilot-$$d --print-config; } >$(CONFDIR)/$$d.conf.sample \
+			|| exit 1; \
+		chmod 0644 $(CONFDIR)/$$d.conf.sample; \
+		[ -e $(CONFDIR)/$$d.conf ] || \
+			cp -p $(CONFDIR)/$$d.conf.sample $(CONFDIR)/$$d.conf; \
+	done
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD) bin

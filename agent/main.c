@@ -50,6 +50,7 @@ static const char usage[] =
 	"FILE]\n"
 	"                        [--spark-submit PATH] [--slots N]\n"
 	"                        [--spark-rest-url URL]\n"
+	"       sparkpilot-agent [--config FILE] [flags] --print-config\n"
 	"       sparkpilot-agent --version | --help\n";
 
 static void parse_flags(int argc, char **argv, struct agent_config *cfg)

@@ -79,11 +79,52 @@ static void usage_error(const char *prog, const char *usage,
 	exit(2);
 }
 
+static void print_quoted(FILE *out, const char *key, const char *v,
+			 size_t len)
+{
+	fprintf(out, "%s = \"", key);
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == '"' || v[i] == '\\')
+			fputc('\\', out);
+		fputc(v[i], out);
+	}
+	fputs("\"\n", out);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+void settings_print(const struct setting *tbl, size_t n, const void *base,
+		    FILE *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *p = (const char *)base + tbl[i].off;
+		const char *key = tbl[i].key;
+		if (tbl[i].is_int) {
+			fprintf(out, "%s = %lld\n", key,
+				(long long)*(const int64_t *)p);
+		} else if (!*p) {
+			fprintf(out, "# %s = (not set)\n", key);
+		} else if (ends_with(key, "token")) {
+			fprintf(out, "# %s = (set; not shown)\n", key);
+		} else if (tbl[i].list) {
+			for (const char *nl; (nl = strchr(p, '\n')); p = nl + 1)
+				print_quoted(out, key, p, (size_t)(nl - p));
+		} else {
+			print_quoted(out, key, p, strlen(p));
+		}
+	}
+}
+
 void settings_parse_args(int argc, char **argv, const struct setting *tbl,
 			 size_t n, void *base, const struct setting_flag *flags,
 			 size_t nflags, const char *prog, const char *usage)
 {
 	char err[512];
+	bool print = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -103,6 +144,10 @@ void settings_parse_args(int argc, char **argv, const struct setting *tbl,
 			i++;
 			continue;
 		}
+		if (!strcmp(argv[i], "--print-config")) {
+			print = true;
+			continue;
+		}
 		for (k = 0; k < nflags; k++)
 			if (!strcmp(argv[i], flags[k].flag))
 				break;
@@ -114,5 +159,9 @@ void settings_parse_args(int argc, char **argv, const struct setting *tbl,
 		if (settings_set(tbl, n, base, flags[k].key, argv[i], err,
 				 sizeof(err)))
 			usage_error(prog, usage, "%s: %s", flags[k].flag, err);
+	}
+	if (print) {
+		settings_print(tbl, n, base, stdout);
+		exit(fflush(stdout) ? 1 : 0);
 	}
 }

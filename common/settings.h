@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct setting {
 	const char *key; /* as in the config file */
@@ -43,8 +44,15 @@ int settings_set(const struct setting *tbl, size_t n, void *base,
 /* Reads a config file into base. 0, or -1 with "path:line: reason". */
 int settings_load(const struct setting *tbl, size_t n, void *base,
 		  const char *path, char *err, size_t errlen);
+/* Writes the settings in base as a config file that reads back to the
+ * same values: every key, strings quoted, a list one line per value, an
+ * empty string as a comment. A string setting whose key ends in "token"
+ * is a secret: shown as a comment saying it is set, never its value. */
+void settings_print(const struct setting *tbl, size_t n, const void *base,
+		    FILE *out);
 /* Parses argv: --help prints usage and exits 0; --config FILE is read
- * first, then every flag overrides it. Any error prints
+ * first, then every flag overrides it; --print-config then prints the
+ * result (settings_print) and exits 0. Any error prints
  * "PROG: error: ..." and the usage, and exits 2. */
 void settings_parse_args(int argc, char **argv, const struct setting *tbl,
 			 size_t n, void *base, const struct setting_flag *flags,

@@ -25,6 +25,7 @@ static const char usage[] =
 	"[--admin-socket PATH]\n"
 	"                            [--listen URL] [--metrics-listen URL] "
 	"[--log-level LEVEL]\n"
+	"       sparkpilot-scheduler [--config FILE] [flags] --print-config\n"
 	"       sparkpilot-scheduler --version | --help\n";
 
 /* Flags override the config file, so the file is read first. */

@@ -1,0 +1,75 @@
+#!/bin/bash
+# make install: the tree under DESTDIR with PREFIX=/usr (binaries, units
+# with the install's paths, config samples that read back to the defaults,
+# a config file kept when present, sysusers/tmpfiles snippets, docs); and
+# units that systemd-analyze verify accepts, from an install whose paths
+# exist on this machine.
+. "$(dirname "$0")/lib.sh"
+
+install_to() {
+	make -C "$ROOT" --no-print-directory install "$@" >"$T/install.log" 2>&1 ||
+		fail "make install $*: $(tail -5 "$T/install.log")"
+}
+
+R=$T/root
+install_to DESTDIR="$R" PREFIX=/usr
+for f in usr/bin/sparkpilot-scheduler usr/bin/sparkpilot-agent \
+	usr/bin/sparkpilot-agent-static usr/bin/spctl; do
+	[ -x "$R/$f" ] || fail "$f not installed executable"
+done
+for f in usr/lib/systemd/system/sparkpilot-scheduler.service \
+	usr/lib/systemd/system/sparkpilot-agent.service \
+	usr/lib/sysusers.d/sparkpilot.conf usr/lib/tmpfiles.d/sparkpilot.conf \
+	etc/sparkpilot/scheduler.conf.sample etc/sparkpilot/agent.conf.sample \
+	etc/sparkpilot/scheduler.conf etc/sparkpilot/agent.conf \
+	usr/share/doc/sparkpilot/README.md \
+	usr/share/doc/sparkpilot/operator-guide.md; do
+	[ -f "$R/$f" ] || fail "$f not installed"
+	[ "$(stat -c %a "$R/$f")" = 644 ] || fail "$f: mode $(stat -c %a "$R/$f")"
+done
+U=$R/usr/lib/systemd/system
+! grep -n '@' "$U"/*.service | grep -v '^[^:]*:[0-9]*:#' ||
+	fail "a placeholder left in a unit"
+grep -qx 'ExecStart=/usr/bin/sparkpilot-scheduler --config /etc/sparkpilot/scheduler.conf' \
+	"$U/sparkpilot-scheduler.service" || fail "scheduler unit: ExecStart"
+grep -q '^ExecStart=/usr/bin/sparkpilot-agent --config /etc/sparkpilot/agent.conf' \
+	"$U/sparkpilot-agent.service" || fail "agent unit: ExecStart"
+for u in "$U"/*.service; do
+	doc=$(sed -n 's|^Documentation=file:||p' "$u")
+	[ -f "$R$doc" ] || fail "$(basename "$u"): Documentation $doc not installed"
+done
+grep -q '^u sparkpilot ' "$R/usr/lib/sysusers.d/sparkpilot.conf" ||
+	fail "sysusers: no sparkpilot user"
+
+# The samples are the defaults, and read back to them.
+for d in scheduler agent; do
+	got=$("$R/usr/bin/sparkpilot-$d" --config "$R/etc/sparkpilot/$d.conf.sample" \
+		--print-config) || fail "$d: the sample does not load"
+	[ "$got" = "$("$R/usr/bin/sparkpilot-$d" --print-config)" ] ||
+		fail "$d: the sample is not the defaults"
+	[ "$got" = "$(grep -v '^# sparkpilot-\|^# Every key' "$R/etc/sparkpilot/$d.conf.sample")" ] ||
+		fail "$d: the sample is not what --print-config writes"
+done
+
+# An operator's config is kept; its sample is refreshed.
+echo 'log_level = debug' >"$R/etc/sparkpilot/scheduler.conf"
+rm "$R/etc/sparkpilot/scheduler.conf.sample"
+install_to DESTDIR="$R" PREFIX=/usr
+[ "$(cat "$R/etc/sparkpilot/scheduler.conf")" = 'log_level = debug' ] ||
+	fail "make install overwrote the config file"
+[ -f "$R/etc/sparkpilot/scheduler.conf.sample" ] || fail "sample not refreshed"
+
+# Units whose paths exist here: systemd-analyze verify accepts them.
+if ! command -v systemd-analyze >/dev/null; then
+	echo "install: ok; verify SKIPPED: no systemd-analyze on this machine"
+	exit 0
+fi
+P=$T/p
+install_to PREFIX="$P/usr" SYSCONFDIR="$P/etc"
+systemd-analyze verify "$P"/usr/lib/systemd/system/*.service \
+	>"$T/verify.log" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify.log")"
+# and it would refuse a unit whose binary is missing
+rm "$P/usr/bin/sparkpilot-scheduler"
+! systemd-analyze verify "$P/usr/lib/systemd/system/sparkpilot-scheduler.service" \
+	>/dev/null 2>&1 || fail "systemd-analyze verify passed a unit without its binary"
+echo "install: ok"
