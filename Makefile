@@ -104,7 +104,7 @@ $(eval $(call build_tree,$(FUZZBUILD),$(FUZZ_CFLAGS),$(FUZZ_CC)))
 
 bin/sparkpilot-scheduler: $(BUILD)/scheduler/main.o $(BUILD)/libsched.a $(BUILD)/libcommon.a
 	@mkdir -p bin
-	$(CC) -o $@ $^ $(LIBS)
+	$(CC) -o $@ $^ $(LIBS) -lsystemd
 bin/sparkpilot-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcommon.a
 	@mkdir -p bin
 	$(CC) -o $@ $^ $(LIBS)
@@ -158,7 +158,8 @@ integration: test-deps all
 	@tests/integration/run.sh
 	@echo "== the same flows with the static agent"
 	@AGENT_BIN=$(CURDIR)/bin/sparkpilot-agent-static tests/integration/run.sh \
-		t0100-full-flow.sh t0800-tls.sh t1300-telemetry-spool.sh
+		t0100-full-flow.sh t0800-tls.sh t1300-telemetry-spool.sh \
+		t0070-systemd-notify.sh
 	@echo "== at the calendar's edges (daemons' clock moved by libfaketime)"
 	@tests/integration/dates.sh
 

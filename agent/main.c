@@ -12,6 +12,7 @@
 #include "client.h"
 #include "leftovers.h"
 #include "mp.h"
+#include "notify.h"
 #include "outbox.h"
 #include "preflight.h"
 #include "sign.h"
@@ -276,6 +277,7 @@ static void enroll(struct agent *a)
 				a->cfg.request_timeout_ms, &a->raw, &reply, err,
 				sizeof(err))) {
 			log_warn("enroll: %s; retrying", err);
+			notify_watchdog(time_mono_ms());
 			usleep(RETRY_MS * 1000);
 			continue;
 		}
@@ -355,6 +357,7 @@ static void step(struct agent *a)
 		wake = 200;
 	poll(pfd, (nfds_t)n, wake > 0 ? (int)wake : 0);
 	now = time_mono_ms();
+	notify_watchdog(now);
 	work_tick(a->work, now);
 	tsink_tick(a->sink, now);
 	plan_next(a, now);
@@ -411,6 +414,7 @@ int main(int argc, char **argv)
 	log_setup("sparkpilot-agent", !strcmp(a.cfg.log_level, "debug")
 					      ? LOG_DEBUG
 					      : LOG_INFO);
+	notify_init();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -423,10 +427,24 @@ int main(int argc, char **argv)
 	a.cl = client_open(&a.cfg, err, sizeof(err));
 	if (!a.cl)
 		die("%s", err);
-	if (!client_agent_id(a.cl)[0])
+	/* Ready once its state is open: enrolling and reaching the scheduler
+	 * may take long, and go on while the service counts as started. */
+	char status[512];
+	if (notify_watchdog_ms())
+		log_info("watchdog: pinging every %lld ms",
+			 (long long)notify_watchdog_ms());
+	if (!client_agent_id(a.cl)[0]) {
+		snprintf(status, sizeof(status),
+			 "READY=1\nSTATUS=enrolling with %s", a.cfg.scheduler);
+		notify_send(status);
 		enroll(&a);
-	else
+	} else {
 		log_info("agent %s starting", client_agent_id(a.cl));
+		notify_send("READY=1");
+	}
+	snprintf(status, sizeof(status), "STATUS=agent %s, scheduler %s",
+		 client_agent_id(a.cl), a.cfg.scheduler);
+	notify_send(status);
 	client_set_cancel(a.cl, &stop_signal);
 	leftovers_reap(a.cfg.state_dir);
 	a.sink = tsink_open(&a.cfg, client_key(a.cl), client_agent_id(a.cl), err,
@@ -438,6 +456,7 @@ int main(int argc, char **argv)
 		step(&a);
 	if (stop_signal)
 		log_info("signal %d: stopping", (int)stop_signal);
+	notify_send("STOPPING=1\nSTATUS=stopping: runs stopped and reported");
 	shut_down(&a);
 	work_free(a.work);
 	tsink_close(a.sink);

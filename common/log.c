@@ -13,7 +13,8 @@
 #include "util.h"
 
 static const char *log_prog = "sparkpilot";
-static enum log_level log_min = LOG_INFO;
+/* read by every thread, changed by a reload */
+static _Atomic int log_min = LOG_INFO;
 static bool log_journal;
 
 /* systemd sets JOURNAL_STREAM to "DEV:INODE" of the stream it connected
@@ -39,6 +40,11 @@ void log_setup(const char *prog, enum log_level min)
 	log_prog = prog;
 	log_min = min;
 	log_journal = stderr_is_journal();
+}
+
+void log_set_level(enum log_level min)
+{
+	log_min = min;
 }
 
 bool log_to_journal(void)
@@ -75,7 +81,7 @@ static void log_v(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char msg[2048];
 
-	if (lvl < log_min)
+	if ((int)lvl < log_min)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	emit(priorities[lvl], names[lvl], msg);
@@ -133,7 +139,7 @@ void log_limited(struct log_limit *l, enum log_level lvl, const char *fmt,
 	uint64_t dropped;
 	va_list ap;
 
-	if (lvl < log_min || !log_limit_admit(l, time_mono_ms(), &dropped))
+	if ((int)lvl < log_min || !log_limit_admit(l, time_mono_ms(), &dropped))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

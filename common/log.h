@@ -25,6 +25,8 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 /* Sets the program name shown in every line and the minimum level, and
  * looks whether stderr is the journal (then lines carry priorities). */
 void log_setup(const char *prog, enum log_level min);
+/* Changes the minimum level (any thread, e.g. on a reload). */
+void log_set_level(enum log_level min);
 /* Whether lines carry syslog priorities (stderr is the journal). */
 bool log_to_journal(void);
 /* One line to stderr: "<prog>: <level>: <message>", or under the journal

@@ -119,24 +119,22 @@ void settings_print(const struct setting *tbl, size_t n, const void *base,
 	}
 }
 
-void settings_parse_args(int argc, char **argv, const struct setting *tbl,
-			 size_t n, void *base, const struct setting_flag *flags,
-			 size_t nflags, const char *prog, const char *usage)
+int settings_read_args(int argc, char **argv, const struct setting *tbl,
+		       size_t n, void *base, const struct setting_flag *flags,
+		       size_t nflags, bool *print, char *err, size_t errlen)
 {
-	char err[512];
-	bool print = false;
+	char why[512];
 
+	*print = false;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(usage, stdout);
-			exit(0);
-		}
 		if (strcmp(argv[i], "--config"))
 			continue;
-		if (++i == argc)
-			usage_error(prog, usage, "option '--config' needs a value");
-		if (settings_load(tbl, n, base, argv[i], err, sizeof(err)))
-			usage_error(prog, usage, "%s", err);
+		if (++i == argc) {
+			snprintf(err, errlen, "option '--config' needs a value");
+			return -1;
+		}
+		if (settings_load(tbl, n, base, argv[i], err, errlen))
+			return -1;
 	}
 	for (int i = 1; i < argc; i++) {
 		size_t k;
@@ -145,23 +143,65 @@ void settings_parse_args(int argc, char **argv, const struct setting *tbl,
 			continue;
 		}
 		if (!strcmp(argv[i], "--print-config")) {
-			print = true;
+			*print = true;
 			continue;
 		}
 		for (k = 0; k < nflags; k++)
 			if (!strcmp(argv[i], flags[k].flag))
 				break;
-		if (k == nflags)
-			usage_error(prog, usage, "unknown option '%s'", argv[i]);
-		if (++i == argc)
-			usage_error(prog, usage, "option '%s' needs a value",
-				    flags[k].flag);
-		if (settings_set(tbl, n, base, flags[k].key, argv[i], err,
-				 sizeof(err)))
-			usage_error(prog, usage, "%s: %s", flags[k].flag, err);
+		if (k == nflags) {
+			snprintf(err, errlen, "unknown option '%s'", argv[i]);
+			return -1;
+		}
+		if (++i == argc) {
+			snprintf(err, errlen, "option '%s' needs a value",
+				 flags[k].flag);
+			return -1;
+		}
+		if (settings_set(tbl, n, base, flags[k].key, argv[i], why,
+				 sizeof(why))) {
+			snprintf(err, errlen, "%s: %s", flags[k].flag, why);
+			return -1;
+		}
 	}
+	return 0;
+}
+
+void settings_parse_args(int argc, char **argv, const struct setting *tbl,
+			 size_t n, void *base, const struct setting_flag *flags,
+			 size_t nflags, const char *prog, const char *usage)
+{
+	char err[1024];
+	bool print;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+	}
+	if (settings_read_args(argc, argv, tbl, n, base, flags, nflags, &print,
+			       err, sizeof(err)))
+		usage_error(prog, usage, "%s", err);
 	if (print) {
 		settings_print(tbl, n, base, stdout);
 		exit(fflush(stdout) ? 1 : 0);
 	}
+}
+
+size_t settings_changed(const struct setting *tbl, size_t n, const void *a,
+			const void *b, const char **keys, size_t max)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *pa = (const char *)a + tbl[i].off;
+		const char *pb = (const char *)b + tbl[i].off;
+		bool same = tbl[i].is_int
+				    ? *(const int64_t *)pa == *(const int64_t *)pb
+				    : !strcmp(pa, pb);
+		if (!same && k < max)
+			keys[k++] = tbl[i].key;
+	}
+	return k;
 }

@@ -57,5 +57,16 @@ void settings_print(const struct setting *tbl, size_t n, const void *base,
 void settings_parse_args(int argc, char **argv, const struct setting *tbl,
 			 size_t n, void *base, const struct setting_flag *flags,
 			 size_t nflags, const char *prog, const char *usage);
+/* What settings_parse_args does, minus --help and the exits: reads the
+ * --config file, then the flags, into base; *print tells whether
+ * --print-config was given. 0, or -1 with the reason (a re-read of the
+ * configuration while running). */
+int settings_read_args(int argc, char **argv, const struct setting *tbl,
+		       size_t n, void *base, const struct setting_flag *flags,
+		       size_t nflags, bool *print, char *err, size_t errlen);
+/* The keys whose values differ between the settings a and b, in table
+ * order, at most max of them; returns how many. */
+size_t settings_changed(const struct setting *tbl, size_t n, const void *a,
+			const void *b, const char **keys, size_t max);
 
 #endif

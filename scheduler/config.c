@@ -109,19 +109,40 @@ int config_load(struct sched_config *c, const char *path, char *err,
 			     errlen);
 }
 
+static const struct setting_flag flags[] = {
+	{ "--data-dir", "data_dir" },
+	{ "--admin-socket", "admin_socket" },
+	{ "--listen", "listen" },
+	{ "--metrics-listen", "metrics_listen" },
+	{ "--log-level", "log_level" },
+};
+
 void config_parse_args(struct sched_config *c, int argc, char **argv,
 		       const char *usage)
 {
-	static const struct setting_flag flags[] = {
-		{ "--data-dir", "data_dir" },
-		{ "--admin-socket", "admin_socket" },
-		{ "--listen", "listen" },
-		{ "--metrics-listen", "metrics_listen" },
-		{ "--log-level", "log_level" },
-	};
 	settings_parse_args(argc, argv, settings, ARRAY_SIZE(settings), c,
 			    flags, ARRAY_SIZE(flags), "sparkpilot-scheduler",
 			    usage);
+}
+
+int config_reread(struct sched_config *c, int argc, char **argv, char *err,
+		  size_t errlen)
+{
+	bool print;
+
+	config_defaults(c);
+	if (settings_read_args(argc, argv, settings, ARRAY_SIZE(settings), c,
+			       flags, ARRAY_SIZE(flags), &print, err, errlen))
+		return -1;
+	return config_validate(c, err, errlen);
+}
+
+size_t config_changed(const struct sched_config *a,
+		      const struct sched_config *b, const char **keys,
+		      size_t max)
+{
+	return settings_changed(settings, ARRAY_SIZE(settings), a, b, keys,
+				max);
 }
 
 int config_validate(const struct sched_config *c, char *err, size_t errlen)

@@ -74,5 +74,14 @@ void config_parse_args(struct sched_config *c, int argc, char **argv,
 		       const char *usage);
 /* Checks the combination (e.g. tls+tcp:// needs tls_cert and tls_key). */
 int config_validate(const struct sched_config *c, char *err, size_t errlen);
+/* The settings as a start with these arguments would have them (defaults,
+ * --config file, flags), checked: for a reload. 0, or -1 with the reason;
+ * c is then undefined. */
+int config_reread(struct sched_config *c, int argc, char **argv, char *err,
+		  size_t errlen);
+/* The keys whose values differ between a and b (at most max). */
+size_t config_changed(const struct sched_config *a,
+		      const struct sched_config *b, const char **keys,
+		      size_t max);
 
 #endif

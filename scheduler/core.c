@@ -71,6 +71,8 @@ static int64_t next_wake_us(struct sched *c)
 		if (c->retention_due_mono < ms)
 			ms = c->retention_due_mono;
 	}
+	if (c->wd_every_ms && c->wd_due_mono < ms)
+		ms = c->wd_due_mono;
 	us = ms > INT64_MAX / 1000 ? INT64_MAX : ms * 1000;
 	if (c->commit_due_us && c->commit_due_us < us)
 		us = c->commit_due_us;
@@ -84,6 +86,11 @@ static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
 	struct event *list;
 
 	pthread_mutex_lock(&c->lock);
+	if (c->wd_every_set != c->wd_every_ms || c->wd_ping_set != c->wd_ping) {
+		c->wd_every_ms = c->wd_every_set;
+		c->wd_ping = c->wd_ping_set;
+		c->wd_due_mono = 0; /* a first ping now */
+	}
 	while (!nowait && !c->inbox_head && !c->stopping) {
 		int64_t wake_us = next_wake_us(c);
 		if (wake_us == INT64_MAX) {
@@ -299,6 +306,10 @@ static void *core_main(void *arg)
 			commit_and_reply(c);
 		c->turns++;
 		atomic_store(&c->pub_turns, c->turns);
+		if (c->wd_every_ms && c->now_mono >= c->wd_due_mono) {
+			c->wd_ping();
+			c->wd_due_mono = c->now_mono + c->wd_every_ms;
+		}
 	}
 	return NULL;
 }
@@ -386,6 +397,15 @@ void core_progress(struct sched *c, struct core_progress *p)
 	p->events = atomic_load(&c->pub_events);
 	p->event_turn = atomic_load(&c->pub_event_turn);
 	p->turns = atomic_load(&c->pub_turns);
+}
+
+void core_watchdog(struct sched *c, int64_t every_ms, void (*ping)(void))
+{
+	pthread_mutex_lock(&c->lock);
+	c->wd_every_set = ping ? every_ms : 0;
+	c->wd_ping_set = ping;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
 }
 
 void core_stop(struct sched *c)

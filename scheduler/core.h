@@ -85,6 +85,11 @@ struct core_progress {
 	uint64_t turns;      /* turns finished, commit or not */
 };
 void core_progress(struct sched *c, struct core_progress *p);
+/* Has the core thread call ping every every_ms (0: never), from its own
+ * loop, so that a core thread stuck in a turn (a disk that does not
+ * answer, a bug) stops the pings and systemd's watchdog restarts the
+ * process. Any thread. */
+void core_watchdog(struct sched *c, int64_t every_ms, void (*ping)(void));
 /* Stops the thread after its current turn; pending events are completed
  * with an error reply. Does not free the store or the state. */
 void core_stop(struct sched *c);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 
 #include "admin.h"
 #include "agentsvc.h"
@@ -53,6 +54,45 @@ static enum log_level level_of(const char *s)
 	if (!strcmp(s, "error"))
 		return LOG_ERROR;
 	return LOG_INFO;
+}
+
+/* SIGHUP: the configuration is read again as a start would read it (the
+ * same --config file and flags). The log level changes at once; any other
+ * change is named and waits for a restart. A file that does not load, or
+ * does not validate, is refused in one line and nothing changes. *applied
+ * holds what is in force. */
+static void reload(struct sched_config *applied, int argc, char **argv)
+{
+	struct sched_config *n = xmalloc(sizeof(*n));
+	const char *changed[64];
+	char err[1024];
+	size_t k;
+
+	sd_notify(0, "RELOADING=1\nSTATUS=reading the configuration again");
+	if (config_reread(n, argc, argv, err, sizeof(err))) {
+		log_error("reload refused: %s; the running settings are kept",
+			  err);
+		goto out;
+	}
+	k = config_changed(applied, n, changed, ARRAY_SIZE(changed));
+	if (!k)
+		log_info("reload: no setting changed");
+	for (size_t i = 0; i < k; i++) {
+		if (!strcmp(changed[i], "log_level")) {
+			log_set_level(level_of(n->log_level));
+			log_info("reload: log_level %s -> %s",
+				 applied->log_level, n->log_level);
+			memcpy(applied->log_level, n->log_level,
+			       sizeof(n->log_level));
+		} else {
+			log_warn("reload: %s changed; it takes effect at the "
+				 "next restart",
+				 changed[i]);
+		}
+	}
+out:
+	free(n);
+	sd_notify(0, "READY=1\nSTATUS=ready; configuration read again");
 }
 
 static void socket_dir(const char *path)
@@ -114,6 +154,13 @@ static void conn_limits(const struct sched_config *cfg,
 		 ADMIN_ROOT_RESERVE);
 }
 
+/* systemd's watchdog, pinged from the core thread's loop (core_watchdog).
+ * sd_notify does nothing when not started by systemd with Type=notify. */
+static void watchdog_ping(void)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
 int main(int argc, char **argv)
 {
 	struct sched_config cfg;
@@ -145,14 +192,20 @@ int main(int argc, char **argv)
 		    strerror(errno));
 	/* Restart time matters (a queue of millions): each phase is timed. */
 	int64_t t_open = time_mono_ms(), t_load, t_core;
+	uint64_t wd_usec = 0;
+	sd_notifyf(0, "STATUS=opening the store in %s", cfg.data_dir);
 	struct store_options so = { .max_wal_mb = cfg.store_max_wal_mb };
 	store = store_open_with(cfg.data_dir, &so, err, sizeof(err));
 	if (!store)
 		die("%s", err);
 	t_load = time_mono_ms();
+	sd_notify(0, "STATUS=loading runs, tenants and agents from the store");
 	state_init(&st);
 	if (records_load(store, &st, err, sizeof(err)))
 		die("cannot load the store: %s", err);
+	/* what the state held at load: the core thread owns it from now on */
+	size_t ntenants = st.tenants.n, nenvs = st.envs.n,
+	       nagents = st.agents.n, nruns = st.nruns;
 	keys = keyreg_new();
 	t_core = time_mono_ms();
 	core = core_start(store, &st, &cfg, keys);
@@ -160,9 +213,16 @@ int main(int argc, char **argv)
 		die("cannot start the core thread");
 	log_info("start: store opened in %lld ms, %zu runs loaded in %lld ms, "
 		 "queues built in %lld ms",
-		 (long long)(t_load - t_open), st.nruns,
+		 (long long)(t_load - t_open), nruns,
 		 (long long)(t_core - t_load),
 		 (long long)(time_mono_ms() - t_core));
+	sd_notifyf(0, "STATUS=%zu runs loaded; opening the listeners", nruns);
+	if (sd_watchdog_enabled(0, &wd_usec) > 0) {
+		/* half the interval, as sd_watchdog_enabled(3) advises */
+		core_watchdog(core, (int64_t)(wd_usec / 2000), watchdog_ping);
+		log_info("watchdog: the core thread pings every %llu ms",
+			 (unsigned long long)(wd_usec / 2000));
+	}
 	conn_limits(&cfg, &agent_lim, &admin_lim);
 	agents = agentsvc_start(&cfg, &agent_lim, core, keys, err, sizeof(err));
 	if (!agents)
@@ -177,10 +237,20 @@ int main(int argc, char **argv)
 			 "version", cfg.metrics_listen);
 	log_info("ready: %zu tenants, %zu environments, %zu agents, %zu runs; "
 		 "agents on %s, admin on %s",
-		 st.tenants.n, st.envs.n, st.agents.n, st.nruns, cfg.listen,
+		 ntenants, nenvs, nagents, nruns, cfg.listen,
 		 cfg.admin_socket);
 
-	sigwait(&sigs, &sig);
+	/* Ready: the store is loaded and both listeners take connections. */
+	sd_notifyf(0, "READY=1\nSTATUS=ready: %zu runs, %zu agents; agents "
+		      "on %s",
+		   nruns, nagents, cfg.listen);
+
+	struct sched_config *applied = xmalloc(sizeof(*applied));
+	*applied = cfg; /* the core keeps reading cfg: never changed */
+	while (!sigwait(&sigs, &sig) && sig == SIGHUP)
+		reload(applied, argc, argv);
+	free(applied);
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_info("signal %d: shutting down", sig);
 	admin_stop(admin);
 	agentsvc_close(agents);

@@ -51,6 +51,13 @@ struct sched {
 	uint64_t rejected_malformed; /* messages from no known agent */
 	int64_t retention_due_mono;  /* next telemetry retention pass */
 	uint64_t logs_dropped_below; /* format-2 line logs dropped below it */
+	/* the service manager's watchdog (core_watchdog): set under lock,
+	 * copied by the core in take_inbox */
+	int64_t wd_every_set;
+	void (*wd_ping_set)(void);
+	int64_t wd_every_ms;       /* 0: none */
+	void (*wd_ping)(void);
+	int64_t wd_due_mono;
 };
 
 /* The meta key holding the dispatch kill switch ("1" = paused). */

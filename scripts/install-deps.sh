@@ -13,6 +13,10 @@ libmsgpack-dev librocksdb-dev libcurl4-openssl-dev libssl-dev zlib1g-dev"
 # PCRE2 runs the operators' redact_rule patterns: JIT, and match, depth
 # and heap limits that POSIX regcomp/regexec lack
 BUILD_PKGS="$BUILD_PKGS libpcre2-dev"
+# libsystemd: the scheduler tells systemd when it is ready, what it is
+# doing and that its core thread is alive (sd_notify, Type=notify with a
+# watchdog): the standard client of that protocol
+BUILD_PKGS="$BUILD_PKGS libsystemd-dev"
 
 # What the tests need besides (make check): cmocka for the unit tests, the
 # tools the integration scripts drive the daemons with. faketime
