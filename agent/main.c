@@ -194,7 +194,10 @@ static void push_simple(struct agent *a, const char *type, int nkv,
 	msgpack_packer pk;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, (size_t)nkv + 2);
+	bool beat = !strcmp(type, "heartbeat"); /* it tells our build */
+	msgpack_pack_map(&pk, (size_t)nkv + 2 + beat);
+	if (beat)
+		mp_kv_str(&pk, "version", sp_version());
 	if (nkv > 0)
 		mp_kv_i64(&pk, k1, v1);
 	if (nkv > 1)
@@ -264,7 +267,8 @@ static void enroll(struct agent *a)
 	client_public_key(a->cl, pub);
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 4);
+	msgpack_pack_map(&pk, 5);
+	mp_kv_str(&pk, "version", sp_version());
 	mp_kv_str(&pk, "token", token);
 	mp_kv_bin(&pk, "pubkey", pub, sizeof(pub));
 	mp_kv_str(&pk, "hostname", host);

@@ -119,6 +119,7 @@ static void handle_enroll(struct sched *c, struct event *ev)
 	snprintf(ag->env, sizeof(ag->env), "%s", t->env);
 	memcpy(ag->pubkey, pub, 32);
 	mp_get_str(body, "hostname", ag->hostname, sizeof(ag->hostname));
+	agent_msgs_note_version(ag, body);
 	ag->state = AGENT_ACTIVE;
 	ag->enrolled_ms = ag->last_seen_ms = c->now_ms;
 	state_add_agent(c->st, ag);
@@ -133,6 +134,18 @@ static void handle_enroll(struct sched *c, struct event *ev)
 	log_info("agent %s enrolled into %s (host %s)", ag->id, ag->env,
 		 ag->hostname);
 	enroll_reply(c, ev, ag);
+}
+
+void agent_msgs_note_version(struct agent *ag, const msgpack_object *body)
+{
+	char v[sizeof(ag->version)];
+
+	if (mp_get_str(body, "version", v, sizeof(v)) || !v[0])
+		return;
+	for (const char *p = v; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return;
+	memcpy(ag->version, v, sizeof(v));
 }
 
 /* Counts a rejection on the agent it names and persists the counter. */

@@ -27,6 +27,10 @@ struct agent;
 void agent_msgs_remember(struct sched *c, struct event *ev, struct agent *ag);
 /* Writes an error reply {ok:false, error:code} into ev->reply. */
 void agent_msgs_refuse(struct event *ev, const char *code);
+/* Notes the agent's build from a message body's "version" (enroll,
+ * heartbeat), if it is there and looks like one: up to 63 printable
+ * bytes, no blank; anything else is kept out. */
+void agent_msgs_note_version(struct agent *ag, const msgpack_object *body);
 /* The same with retry_after_ms: the agent resends the same message once
  * that much time has passed (unavailable: the store takes no writes). */
 void agent_msgs_refuse_retry(struct event *ev, const char *code,

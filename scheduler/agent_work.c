@@ -176,6 +176,15 @@ static bool on_heartbeat(struct sched *c, struct event *ev, struct agent *ag,
 	return true;
 }
 
+/* A heartbeat proper (not a report's shared tail): it also carries the
+ * agent's build. */
+static bool on_heartbeat_msg(struct sched *c, struct event *ev,
+			     struct agent *ag, const struct stop_list *stop)
+{
+	agent_msgs_note_version(ag, ev->msg.body);
+	return on_heartbeat(c, ev, ag, stop);
+}
+
 static void pack_lease(msgpack_packer *pk, const struct run *r,
 		       const struct job *j)
 {
@@ -551,7 +560,7 @@ bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
 		bool (*fn)(struct sched *, struct event *, struct agent *,
 			   const struct stop_list *);
 	} handlers[] = {
-		{ "preflight", on_preflight }, { "heartbeat", on_heartbeat },
+		{ "preflight", on_preflight }, { "heartbeat", on_heartbeat_msg },
 		{ "lease", on_lease },         { "run_event", on_run_event },
 		{ "log", on_log },             { "complete", on_complete },
 		{ "telemetry", on_telemetry },

@@ -50,6 +50,7 @@ static void write_agent(struct jw *w, const struct agent *ag,
 	jw_str(w, "hostname", ag->hostname);
 	jw_uint(w, "slots", ag->slots);
 	jw_uint(w, "running", ag->held.n);
+	jw_str(w, "version", ag->version[0] ? ag->version : "unknown");
 	jw_time(w, "last_seen", ag->last_seen_ms);
 	if (!full)
 		return;

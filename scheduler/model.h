@@ -125,6 +125,7 @@ struct agent {
 	uint64_t spool_dropped_metrics, spool_corrupt, spool_torn;
 	bool preflight_ok;       /* last preflight passed: may take work */
 	char spark_version[64];
+	char version[64];         /* the agent's build (enroll, heartbeat) */
 	/* The last accepted message and its reply, persisted in the same batch
 	 * as the reply's effects: a resend after a scheduler crash gets the
 	 * committed answer instead of being taken for a replay. */

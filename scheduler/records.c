@@ -93,6 +93,7 @@ static const struct field agent_fields[] = {
 	FLD(struct agent, spool_dropped_metrics, F_U64),
 	FLD(struct agent, spool_corrupt, F_U64),
 	FLD(struct agent, spool_torn, F_U64),
+	FSTR(struct agent, version),
 };
 
 static const struct field token_fields[] = {

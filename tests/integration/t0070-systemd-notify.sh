@@ -107,6 +107,10 @@ wait_until 20 at_least 'STATUS=agent ag-' 1 "$A" || fail "agent: no STATUS with 
 head -n 1 "$A" | grep -q "^READY=1|STATUS=enrolling with tcp://127.0.0.1:$PORT" ||
 	fail "agent: READY=1 did not come first: $(cat "$A")"
 wait_until 20 at_least 'WATCHDOG=1' 5 "$A" || fail "agent: fewer than 5 WATCHDOG=1 pings"
+# the agent told its build at enrollment: agent list shows it
+v=$("$AGENT_BIN" --version | cut -d' ' -f2)
+[ "$(spctl --json agent list | json items.0.version)" = "$v" ] ||
+	fail "agent list: version $(spctl --json agent list | json items.0.version), not $v"
 wait_until 20 test -s "$T/child-env" || fail "spark-submit never ran"
 [ "$(cat "$T/child-env")" = 0 ] || fail "spark-submit inherited the notify variables"
 kill -TERM "$AGENT_PID"

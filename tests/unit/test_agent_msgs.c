@@ -538,6 +538,67 @@ static void test_report_commits_alone(void **state)
 	strbuf_release(&out);
 }
 
+/* A heartbeat tells the agent's build: `agent list` shows it, a restart
+ * keeps it, and a value that is no version (a blank, a control byte, too
+ * long, not a string) leaves the last good one. */
+static void beat_version(struct fx *f, const char *v, bool as_int)
+{
+	struct strbuf out = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	mp_kv_i64(&pk, "running", 0);
+	if (as_int)
+		mp_kv_i64(&pk, "version", 7);
+	else
+		mp_kv_str(&pk, "version", v);
+	call(f, "heartbeat", &sb, &out, &u);
+	assert_true(reply_ok(&u.data));
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+}
+
+static const char *listed_version(struct fx *f)
+{
+	static char v[64];
+	struct json *j = admin(f, "agent list");
+	const struct json *items = json_get(j, "items");
+	assert_non_null(items);
+	assert_int_equal(items->n, 1);
+	snprintf(v, sizeof(v), "%s", json_get_str(items->items[0], "version"));
+	json_free(j);
+	return v;
+}
+
+static void test_heartbeat_version(void **state)
+{
+	struct fx *f = *state;
+	char longv[100];
+
+	assert_string_equal(listed_version(f), "unknown");
+	beat_version(f, "1.4.0-12-gabc1234", false);
+	assert_string_equal(listed_version(f), "1.4.0-12-gabc1234");
+	beat_version(f, "1.5 evil", false);
+	beat_version(f, "1.5\nx", false);
+	memset(longv, 'a', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	beat_version(f, longv, false);
+	beat_version(f, "", false);
+	beat_version(f, NULL, true);
+	assert_string_equal(listed_version(f), "1.4.0-12-gabc1234");
+	beat_version(f, "1.5.0", false);
+	stop_core(f);
+	state_release(&f->st);
+	load_state(f);
+	run_core(f);
+	assert_string_equal(listed_version(f), "1.5.0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +617,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_unanswered_write_rides_with_next_commit, fx_setup,
 			fx_teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_version, fx_setup,
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
