@@ -447,15 +447,19 @@ static int complete_one(struct sched *c, struct agent *ag,
 	done.diag_line = line;
 	done.app_id = app_id;
 	done.executors = read_executors(item, &measured) ? &measured : NULL;
+	/* a failure is a warning (journalctl -p warning finds it); a retry
+	 * is a failed attempt too */
 	if (policy_complete(&c->pol, r, &done))
-		log_info("run %llu: attempt %u %s on agent %s%s%s; retry in %lld ms",
+		log_warn("run %llu: attempt %u %s on agent %s%s%s; retry in %lld ms",
 			 (unsigned long long)r->id, r->attempt - 1, result,
 			 ag->id, reason[0] ? ": " : "", reason,
 			 (long long)(r->not_before_ms - c->now_ms));
 	else if (c->cfg->log_completions)
-		log_info("run %llu: %s on agent %s (attempt %u)%s%s",
-			 (unsigned long long)r->id, result, ag->id, r->attempt,
-			 reason[0] ? ": " : "", reason);
+		log_msg(to == RUN_SUCCEEDED || to == RUN_CANCELLED ? LOG_INFO
+								    : LOG_WARN,
+			"run %llu: %s on agent %s (attempt %u)%s%s",
+			(unsigned long long)r->id, result, ag->id, r->attempt,
+			reason[0] ? ": " : "", reason);
 	return 0;
 }
 

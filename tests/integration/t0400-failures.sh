@@ -31,4 +31,11 @@ spctl --json run show "$n" | json run.exit_code | grep -qx 101 ||
 	fail "missing class must exit 101"
 [ "$(spctl --json run show "$r" | json run.attempt)" = 2 ] ||
 	fail "retry job did not make a second attempt"
+# failures are warnings in the log (journalctl -p warning finds them)
+for id in "$k" "$n"; do
+	grep -q "^sparkpilot-scheduler: warn: run $id: failed on agent " "$T/scheduler.log" ||
+		fail "run $id's failure is not a warning: $(grep "run $id:" "$T/scheduler.log")"
+done
+grep -q "^sparkpilot-scheduler: warn: run $r: attempt 1 failed on agent .*; retry in" "$T/scheduler.log" ||
+	fail "run $r's failed attempt is not a warning"
 echo "failures: ok"
