@@ -277,11 +277,22 @@ DOCDIR ?= $(PREFIX)/share/doc/sparkpilot
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+MANDIR ?= $(PREFIX)/share/man
 CONFDIR = $(DESTDIR)$(SYSCONFDIR)/sparkpilot
 UNIT_SUBST = -e 's|@BINDIR@|$(BINDIR)|g' \
 	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 
-install: all
+# Documentation made from the code's tables (tests/tools/sp-docgen.c):
+# docs/configuration.md is committed (t0080 fails when it is stale: run
+# `make docs`), the man page is made at build time.
+docs: bin/sp-docgen
+	bin/sp-docgen config-md >docs/configuration.md
+$(BUILD)/man/sparkpilot.conf.5: bin/sp-docgen
+	@mkdir -p $(dir $@)
+	bin/sp-docgen config-man >$@
+man: $(BUILD)/man/sparkpilot.conf.5
+
+install: all man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(CONFDIR) \
 		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSUSERSDIR) \
 		$(DESTDIR)$(TMPFILESDIR)
@@ -305,6 +316,8 @@ install: all
 			cp -p $(CONFDIR)/$$d.conf.sample $(CONFDIR)/$$d.conf; \
 	done
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(BUILD)/man/sparkpilot.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD) bin
@@ -312,7 +325,7 @@ clean:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-.PHONY: all deps test-deps tools unit unit-san integration sim sim-short chaos \
+.PHONY: all deps test-deps tools docs man unit unit-san integration sim sim-short chaos \
 	chaos-short check demo fuzz fuzz-replay fuzz-corpus \
 	bench install clean format
 .PHONY: FORCE

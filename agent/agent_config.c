@@ -10,8 +10,8 @@
 #include "sparkrest.h"
 #include "util.h"
 
-#define A_STR(f) SETTING_STR(struct agent_config, f)
-#define A_INT(f, lo, hi) SETTING_INT(struct agent_config, f, lo, hi)
+#define A_STR(f, d) SETTING_STR(struct agent_config, f, d)
+#define A_INT(f, lo, hi, d) SETTING_INT(struct agent_config, f, lo, hi, d)
 
 /* Bytes of one rule line: the agent's work loop copies each rule into a
  * buffer of one more. */
@@ -37,28 +37,59 @@ static int check_redact_rule(const char *value, char *err, size_t errlen)
 }
 
 static const struct setting settings[] = {
-	A_STR(scheduler),
-	A_STR(state_dir),
-	A_STR(enroll_token),
-	A_STR(enroll_token_file),
-	A_STR(spark_submit),
-	A_STR(tls_ca),
-	A_STR(tls_server_name),
-	A_STR(tls_cert),
-	A_STR(tls_key),
-	A_STR(log_level),
-	A_INT(slots, 1, 256),
-	A_INT(heartbeat_ms, 100, 600000),
-	A_INT(kill_grace_ms, 0, 600000),
-	A_INT(request_timeout_ms, 100, 600000),
-	A_INT(preflight_retry_ms, 100, 3600000),
-	A_INT(spool_max_mb, 1, 1 << 20),
-	A_STR(spool_fsync),
-	A_INT(spool_fsync_ms, 10, 60000),
-	A_STR(spark_rest_url),
-	A_INT(spark_rest_timeout_ms, 100, 60000),
+	A_STR(scheduler,
+	      "the scheduler's agent port: tcp://HOST:PORT, or "
+	      "tls+tcp://HOST:PORT in production"),
+	A_STR(state_dir,
+	      "the agent's identity key, agent id, spool and run records"),
+	A_STR(enroll_token,
+	      "the one-time enrollment token (`spctl agent token`); prefer "
+	      "`enroll_token_file`, which keeps it out of `ps`"),
+	A_STR(enroll_token_file,
+	      "a file holding the enrollment token (as the unit passes a "
+	      "systemd credential)"),
+	A_STR(spark_submit,
+	      "the spark-submit to run (its preflight runs it with "
+	      "--version)"),
+	A_STR(tls_ca,
+	      "PEM CA bundle that signs the scheduler's certificate "
+	      "(tls+tcp://)"),
+	A_STR(tls_server_name,
+	      "the name to check in the scheduler's certificate, if not "
+	      "the host of `scheduler`"),
+	A_STR(tls_cert,
+	      "PEM client certificate, when the scheduler asks for one "
+	      "(its `tls_ca`)"),
+	A_STR(tls_key, "PEM private key of `tls_cert`"),
+	A_STR(log_level, "`debug`, `info`, `warn` or `error`"),
+	A_INT(slots, 1, 256, "runs the agent runs at once"),
+	A_INT(heartbeat_ms, 100, 600000,
+	      "between heartbeats while every slot is busy"),
+	A_INT(kill_grace_ms, 0, 600000,
+	      "a cancelled or timed-out spark-submit gets SIGTERM, then "
+	      "SIGKILL after this"),
+	A_INT(request_timeout_ms, 100, 600000,
+	      "longest wait for the scheduler's answer before the request "
+	      "is sent again"),
+	A_INT(preflight_retry_ms, 100, 3600000,
+	      "a failed preflight is run again after this"),
+	A_INT(spool_max_mb, 1, 1 << 20,
+	      "telemetry kept on disk while the scheduler cannot take it; "
+	      "past it the oldest metrics, then logs, are dropped"),
+	A_STR(spool_fsync,
+	      "`interval` (synced every `spool_fsync_ms`), `always` (every "
+	      "batch) or `never` (tests); completions are always synced"),
+	A_INT(spool_fsync_ms, 10, 60000,
+	      "the spool's sync period with `spool_fsync = interval`"),
+	A_STR(spark_rest_url,
+	      "Spark's REST API (history server), asked for executor "
+	      "times when a run ends, for metering"),
+	A_INT(spark_rest_timeout_ms, 100, 60000,
+	      "longest wait for `spark_rest_url`"),
 	SETTING_LIST(struct agent_config, redact_rules, "redact_rule",
-		     check_redact_rule),
+		     check_redact_rule,
+		     "an extra redaction rule, `NAME REGEX` (PCRE2); may be "
+		     "repeated"),
 };
 
 void agent_config_defaults(struct agent_config *c)
@@ -95,19 +126,28 @@ int agent_config_load(struct agent_config *c, const char *path, char *err,
 			     errlen);
 }
 
+static const struct setting_flag flags[] = {
+	{ "--scheduler", "scheduler" },
+	{ "--state-dir", "state_dir" },
+	{ "--enroll-token", "enroll_token" },
+	{ "--enroll-token-file", "enroll_token_file" },
+	{ "--spark-submit", "spark_submit" },
+	{ "--spark-rest-url", "spark_rest_url" },
+	{ "--slots", "slots" },
+	{ "--log-level", "log_level" },
+};
+
+void agent_config_describe(struct settings_doc *d)
+{
+	*d = (struct settings_doc){ "sparkpilot-agent",
+				    "/etc/sparkpilot/agent.conf", settings,
+				    ARRAY_SIZE(settings), flags,
+				    ARRAY_SIZE(flags) };
+}
+
 void agent_config_parse_args(struct agent_config *c, int argc, char **argv,
 			     const char *usage)
 {
-	static const struct setting_flag flags[] = {
-		{ "--scheduler", "scheduler" },
-		{ "--state-dir", "state_dir" },
-		{ "--enroll-token", "enroll_token" },
-		{ "--enroll-token-file", "enroll_token_file" },
-		{ "--spark-submit", "spark_submit" },
-		{ "--spark-rest-url", "spark_rest_url" },
-		{ "--slots", "slots" },
-		{ "--log-level", "log_level" },
-	};
 	settings_parse_args(argc, argv, settings, ARRAY_SIZE(settings), c,
 			    flags, ARRAY_SIZE(flags), "sparkpilot-agent", usage);
 }

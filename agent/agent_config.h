@@ -37,6 +37,9 @@ struct agent_config {
 };
 
 void agent_config_defaults(struct agent_config *c);
+struct settings_doc;
+/* The agent's settings table, for generated documentation. */
+void agent_config_describe(struct settings_doc *d);
 /* Reads a file over c: 0, or -1 with "path:line: reason" in err. */
 int agent_config_load(struct agent_config *c, const char *path, char *err,
 		      size_t errlen);

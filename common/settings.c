@@ -97,12 +97,43 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= k && !strcmp(s + n - k, suffix);
 }
 
+/* The doc as "# " lines of at most 76 columns, the range after it. */
+static void print_doc(FILE *out, const struct setting *s)
+{
+	char text[1024];
+	const char *p = text;
+
+	if (s->is_int)
+		snprintf(text, sizeof(text), "%s (%lld to %lld)",
+			 s->doc ? s->doc : "", (long long)s->min,
+			 (long long)s->max);
+	else
+		snprintf(text, sizeof(text), "%s", s->doc ? s->doc : "");
+	while (*p) {
+		size_t len = strlen(p), cut = len;
+		if (len > 74) {
+			cut = 74;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (!cut)
+				cut = 74;
+		}
+		fprintf(out, "# %.*s\n", (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 void settings_print(const struct setting *tbl, size_t n, const void *base,
 		    FILE *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *p = (const char *)base + tbl[i].off;
 		const char *key = tbl[i].key;
+		if (i)
+			fputc('\n', out);
+		print_doc(out, &tbl[i]);
 		if (tbl[i].is_int) {
 			fprintf(out, "%s = %lld\n", key,
 				(long long)*(const int64_t *)p);
@@ -187,6 +218,14 @@ void settings_parse_args(int argc, char **argv, const struct setting *tbl,
 		settings_print(tbl, n, base, stdout);
 		exit(fflush(stdout) ? 1 : 0);
 	}
+}
+
+const char *settings_flag_of(const struct settings_doc *d, const char *key)
+{
+	for (size_t i = 0; i < d->nflags; i++)
+		if (!strcmp(d->flags[i].key, key))
+			return d->flags[i].flag;
+	return NULL;
 }
 
 size_t settings_changed(const struct setting *tbl, size_t n, const void *a,

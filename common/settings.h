@@ -22,21 +22,38 @@ struct setting {
 	/* Optional check of a string value (0, or -1 with a reason), so a bad
 	 * one is refused where it is written, with its line. */
 	int (*check)(const char *value, char *err, size_t errlen);
+	/* What it does, for people: the config samples (--print-config),
+	 * docs/configuration.md and sparkpilot.conf(5) are made from it. */
+	const char *doc;
 };
 
-#define SETTING_STR(T, f) \
-	{ #f, false, offsetof(T, f), sizeof(((T *)0)->f), 0, 0 }
-#define SETTING_INT(T, f, lo, hi) \
-	{ #f, true, offsetof(T, f), sizeof(int64_t), lo, hi }
+#define SETTING_STR(T, f, d) \
+	{ #f, false, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, false, NULL, d }
+#define SETTING_INT(T, f, lo, hi, d) \
+	{ #f, true, offsetof(T, f), sizeof(int64_t), lo, hi, false, NULL, d }
 
-#define SETTING_LIST(T, f, key, chk) \
-	{ key, false, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, true, chk }
+#define SETTING_LIST(T, f, key, chk, d) \
+	{ key, false, offsetof(T, f), sizeof(((T *)0)->f), 0, 0, true, chk, d }
 
 /* A command-line flag and the setting it sets. */
 struct setting_flag {
 	const char *flag; /* "--data-dir" */
 	const char *key;  /* "data_dir" */
 };
+
+/* A daemon's settings, for generated documentation: its table, flags, and
+ * where its config file lives. */
+struct settings_doc {
+	const char *prog; /* "sparkpilot-scheduler" */
+	const char *file; /* "/etc/sparkpilot/scheduler.conf" */
+	const struct setting *tbl;
+	size_t n;
+	const struct setting_flag *flags;
+	size_t nflags;
+};
+
+/* The flag that sets key, or NULL. */
+const char *settings_flag_of(const struct settings_doc *d, const char *key);
 
 /* Sets key in the struct at base from a string. 0, or -1 with a reason. */
 int settings_set(const struct setting *tbl, size_t n, void *base,

@@ -8,50 +8,114 @@
 #include "settings.h"
 #include "util.h"
 
-#define S_STR(f) SETTING_STR(struct sched_config, f)
-#define S_INT(f, lo, hi) SETTING_INT(struct sched_config, f, lo, hi)
+#define S_STR(f, d) SETTING_STR(struct sched_config, f, d)
+#define S_INT(f, lo, hi, d) SETTING_INT(struct sched_config, f, lo, hi, d)
 
 static const struct setting settings[] = {
-	S_STR(data_dir),
-	S_STR(admin_socket),
-	S_STR(listen),
-	S_STR(metrics_listen),
-	S_STR(tls_cert),
-	S_STR(tls_key),
-	S_STR(tls_ca),
-	S_INT(token_ttl_s, 1, 30LL * 86400),
-	S_INT(max_clock_skew_ms, 0, 3600000),
-	S_INT(min_disk_mb, 0, 1LL << 30),
-	S_INT(lease_wait_max_ms, 0, 60000),
-	S_INT(agent_timeout_ms, 1000, 3600000),
-	S_INT(priority_aging_ms, 1, 86400000),
-	S_INT(retry_base_ms, 1, 3600000),
-	S_INT(retry_max_ms, 1, 86400000),
-	S_INT(max_lost_leases, 0, 1000),
-	S_INT(max_queued_total, 0, 1000000000),
-	S_INT(idempotency_ttl_s, 86400, 30LL * 86400),
-	S_INT(turn_max_events, 1, 1000000),
-	S_INT(agent_ack_delay_us, 0, 100000),
-	S_INT(log_completions, 0, 1),
-	S_INT(log_retention_days, 1, 3650),
-	S_INT(retention_interval_s, 1, 86400),
-	S_INT(run_estimate_hours, 1, 8760),
-	S_INT(guard_interval_s, 1, 86400),
-	S_INT(guard_window_s, 60, 31LL * 86400),
-	S_INT(breaker_cooldown_s, 1, 31LL * 86400),
-	S_INT(agent_conns_max, 64, 1000000),
-	S_INT(agent_conns_per_source, 1, 1000000),
-	S_INT(agent_auth_timeout_ms, 100, 600000),
-	S_INT(agent_idle_timeout_ms, 1000, 86400000),
-	S_INT(admin_conns_max, 32, 65536),
-	S_INT(admin_conns_per_uid, 1, 65536),
-	S_INT(admin_idle_timeout_ms, 1000, 86400000),
+	S_STR(data_dir,
+	      "the RocksDB store"),
+	S_STR(admin_socket,
+	      "the admin socket (spctl), mode 0660"),
+	S_STR(listen,
+	      "where agents connect; use "
+	      "`tls+tcp://0.0.0.0:7450` in production"),
+	S_STR(metrics_listen,
+	      "reserved for a Prometheus endpoint; accepted, not served "
+	      "by this version (a warning is logged)"),
+	S_STR(tls_cert,
+	      "PEM certificate chain, required for `tls+tcp://`"),
+	S_STR(tls_key,
+	      "PEM private key of `tls_cert`, required for `tls+tcp://`"),
+	S_STR(tls_ca,
+	      "if set, agents must present a client certificate signed by "
+	      "this CA"),
+	S_INT(token_ttl_s, 1, 30LL * 86400,
+	      "default lifetime of enrollment tokens"),
+	S_INT(max_clock_skew_ms, 0, 3600000,
+	      "preflight: largest accepted agent clock skew"),
+	S_INT(min_disk_mb, 0, 1LL << 30,
+	      "preflight: free space needed in the agent's state dir"),
+	S_INT(lease_wait_max_ms, 0, 60000,
+	      "longest long-poll of an idle agent"),
+	S_INT(agent_timeout_ms, 1000, 3600000,
+	      "an agent silent this long loses its leases; its runs are "
+	      "requeued"),
+	S_INT(priority_aging_ms, 1, 86400000,
+	      "a queued run gains one priority level per this much "
+	      "waiting"),
+	S_INT(retry_base_ms, 1, 3600000,
+	      "backoff before a run's 2nd attempt; doubles per failed "
+	      "attempt"),
+	S_INT(retry_max_ms, 1, 86400000,
+	      "backoff cap (not below `retry_base_ms`)"),
+	S_INT(max_lost_leases, 0, 1000,
+	      "a run that loses more leases than this is recorded "
+	      "`failed`"),
+	S_INT(max_queued_total, 0, 1000000000,
+	      "global limit of queued runs (`busy` past it); 0 = none"),
+	S_INT(idempotency_ttl_s, 86400, 30LL * 86400,
+	      "how long an idempotency key names its run"),
+	S_INT(turn_max_events, 1, 1000000,
+	      "events the core thread applies per turn; past it, fair "
+	      "queueing"),
+	S_INT(agent_ack_delay_us, 0, 100000,
+	      "longest an agent's report (completion, progress, "
+	      "heartbeat) waits to share a later synced write; 0 = sync "
+	      "each turn"),
+	S_INT(log_completions, 0, 1,
+	      "1: one log line per finished run; 0: none (retries are "
+	      "always logged)"),
+	S_INT(log_retention_days, 1, 3650,
+	      "telemetry (logs, metrics) kept after a run ends, unless "
+	      "its tenant sets `--retention-days`"),
+	S_INT(retention_interval_s, 1, 86400,
+	      "between retention passes (the first a minute after start)"),
+	S_INT(run_estimate_hours, 1, 8760,
+	      "hours a job without a timeout is estimated to run, for "
+	      "budgets (see the operator guide, Cost control)"),
+	S_INT(guard_interval_s, 1, 86400,
+	      "burn-rate guard: evaluation period"),
+	S_INT(guard_window_s, 60, 31LL * 86400,
+	      "burn-rate guard: recent spend measured over this"),
+	S_INT(breaker_cooldown_s, 1, 31LL * 86400,
+	      "cost circuit breaker: open -> half-open"),
+	S_INT(agent_conns_max, 64, 1000000,
+	      "agent connections at once (also bounded by the open files "
+	      "limit: see the operator guide, Connection limits)"),
+	S_INT(agent_conns_per_source, 1, 1000000,
+	      "agent connections from one IP address"),
+	S_INT(agent_auth_timeout_ms, 100, 600000,
+	      "a new agent connection must send a message that verifies "
+	      "within this"),
+	S_INT(agent_idle_timeout_ms, 1000, 86400000,
+	      "an agent connection with no request for this long is "
+	      "closed"),
+	S_INT(admin_conns_max, 32, 65536,
+	      "admin connections at once, 16 of them kept for root"),
+	S_INT(admin_conns_per_uid, 1, 65536,
+	      "admin connections of one uid other than root"),
+	S_INT(admin_idle_timeout_ms, 1000, 86400000,
+	      "an admin connection with nothing in flight for this long "
+	      "is closed"),
 	/* the data dir's free-space floor and failed writes (diskguard.c) */
-	S_INT(store_min_free_mb, 0, 1LL << 30),
-	S_INT(store_min_free_pct, 0, 50),
-	S_INT(store_check_ms, 10, 60000),
-	S_INT(store_max_wal_mb, 1, 4096),
-	S_STR(log_level),
+	S_INT(store_min_free_mb, 0, 1LL << 30,
+	      "new runs are refused while the data dir's filesystem has "
+	      "less free space than this (MiB), or than "
+	      "`store_min_free_pct` of its size; the smaller bound is the "
+	      "floor, 0 leaves a bound out"),
+	S_INT(store_min_free_pct, 0, 50,
+	      "the free-space floor as a share of the filesystem, in %; "
+	      "see `store_min_free_mb`"),
+	S_INT(store_check_ms, 10, 60000,
+	      "how often free space is measured and a failed store is "
+	      "retried; also the `retry_after_ms` given with "
+	      "`unavailable`"),
+	S_INT(store_max_wal_mb, 1, 4096,
+	      "WAL kept before the oldest writes are flushed: bounds the "
+	      "replay after a crash"),
+	S_STR(log_level,
+	      "`debug`, `info`, `warn` or `error`; changes at once on a "
+	      "reload (SIGHUP)"),
 };
 
 void config_defaults(struct sched_config *c)
@@ -123,6 +187,14 @@ void config_parse_args(struct sched_config *c, int argc, char **argv,
 	settings_parse_args(argc, argv, settings, ARRAY_SIZE(settings), c,
 			    flags, ARRAY_SIZE(flags), "sparkpilot-scheduler",
 			    usage);
+}
+
+void config_describe(struct settings_doc *d)
+{
+	*d = (struct settings_doc){ "sparkpilot-scheduler",
+				    "/etc/sparkpilot/scheduler.conf", settings,
+				    ARRAY_SIZE(settings), flags,
+				    ARRAY_SIZE(flags) };
 }
 
 int config_reread(struct sched_config *c, int argc, char **argv, char *err,

@@ -79,6 +79,9 @@ int config_validate(const struct sched_config *c, char *err, size_t errlen);
  * c is then undefined. */
 int config_reread(struct sched_config *c, int argc, char **argv, char *err,
 		  size_t errlen);
+struct settings_doc;
+/* The scheduler's settings table, for generated documentation. */
+void config_describe(struct settings_doc *d);
 /* The keys whose values differ between a and b (at most max). */
 size_t config_changed(const struct sched_config *a,
 		      const struct sched_config *b, const char **keys,

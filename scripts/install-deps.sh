@@ -25,6 +25,8 @@ BUILD_PKGS="$BUILD_PKGS libsystemd-dev"
 # (tests/integration/dates.sh): the standard way to give an unmodified,
 # dynamically linked binary another date.
 TEST_PKGS="libcmocka-dev python3 socat openssl iproute2 procps faketime"
+# groff-base: t0080 formats the generated man page and fails on a warning
+TEST_PKGS="$TEST_PKGS groff-base"
 PKGS="$BUILD_PKGS $TEST_PKGS"
 # `make fuzz` only (docs/fuzzing.md): clang builds the libFuzzer targets,
 # libclang-rt-dev holds libFuzzer and clang's sanitizer runtimes, llvm

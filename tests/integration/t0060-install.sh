@@ -23,7 +23,9 @@ for f in usr/lib/systemd/system/sparkpilot-scheduler.service \
 	etc/sparkpilot/scheduler.conf.sample etc/sparkpilot/agent.conf.sample \
 	etc/sparkpilot/scheduler.conf etc/sparkpilot/agent.conf \
 	usr/share/doc/sparkpilot/README.md \
-	usr/share/doc/sparkpilot/operator-guide.md; do
+	usr/share/doc/sparkpilot/operator-guide.md \
+	usr/share/doc/sparkpilot/configuration.md \
+	usr/share/man/man5/sparkpilot.conf.5; do
 	[ -f "$R/$f" ] || fail "$f not installed"
 	[ "$(stat -c %a "$R/$f")" = 644 ] || fail "$f: mode $(stat -c %a "$R/$f")"
 done

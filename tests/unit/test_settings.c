@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent_config.h"
+#include "config.h"
 #include "settings.h"
 #include "util.h"
 
@@ -22,11 +24,11 @@ struct cfg {
 };
 
 static const struct setting tbl[] = {
-	SETTING_STR(struct cfg, path),
-	SETTING_STR(struct cfg, empty),
-	SETTING_STR(struct cfg, enroll_token),
-	SETTING_INT(struct cfg, slots, -5, 100),
-	SETTING_LIST(struct cfg, rules, "rule", NULL),
+	SETTING_STR(struct cfg, path, "where it is"),
+	SETTING_STR(struct cfg, empty, "nothing"),
+	SETTING_STR(struct cfg, enroll_token, "a secret"),
+	SETTING_INT(struct cfg, slots, -5, 100, "how many"),
+	SETTING_LIST(struct cfg, rules, "rule", NULL, "more rules"),
 };
 
 static char *print(const struct cfg *c)
@@ -66,7 +68,9 @@ static void test_round_trip(void **state)
 	assert_non_null(strstr(text, "# empty = (not set)\n"));
 	assert_non_null(strstr(text, "# enroll_token = (set; not shown)\n"));
 	assert_null(strstr(text, "s3cr3t"));
-	assert_non_null(strstr(text, "slots = -5\n"));
+	assert_non_null(strstr(text, "# how many (-5 to 100)\nslots = -5\n"));
+	assert_true(!strncmp(text, "# where it is\npath = ", 21));
+	assert_non_null(strstr(text, "\n\n# nothing\n# empty = (not set)\n"));
 
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -85,10 +89,40 @@ static void test_round_trip(void **state)
 	free(text);
 }
 
+/* Every setting of both daemons says what it does, and every flag names a
+ * setting of its table. */
+static void test_every_setting_documented(void **state)
+{
+	struct settings_doc docs[2];
+	(void)state;
+
+	config_describe(&docs[0]);
+	agent_config_describe(&docs[1]);
+	for (size_t d = 0; d < 2; d++) {
+		assert_true(docs[d].n > 10);
+		for (size_t i = 0; i < docs[d].n; i++) {
+			const char *doc = docs[d].tbl[i].doc;
+			if (!doc || strlen(doc) < 10)
+				fail_msg("%s: setting '%s' has no doc",
+					 docs[d].prog, docs[d].tbl[i].key);
+		}
+		for (size_t f = 0; f < docs[d].nflags; f++) {
+			size_t i = 0;
+			while (i < docs[d].n &&
+			       strcmp(docs[d].tbl[i].key, docs[d].flags[f].key))
+				i++;
+			if (i == docs[d].n)
+				fail_msg("%s: flag %s sets no setting",
+					 docs[d].prog, docs[d].flags[f].flag);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_every_setting_documented),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
