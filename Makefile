@@ -278,6 +278,7 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 CONFDIR = $(DESTDIR)$(SYSCONFDIR)/sparkpilot
 UNIT_SUBST = -e 's|@BINDIR@|$(BINDIR)|g' \
 	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
@@ -287,10 +288,21 @@ UNIT_SUBST = -e 's|@BINDIR@|$(BINDIR)|g' \
 # `make docs`), the man page is made at build time.
 docs: bin/sp-docgen
 	bin/sp-docgen config-md >docs/configuration.md
+MAN_PAGES := $(BUILD)/man/sparkpilot.conf.5 $(BUILD)/man/spctl.1 \
+	$(BUILD)/man/sparkpilot-scheduler.8 $(BUILD)/man/sparkpilot-agent.8
 $(BUILD)/man/sparkpilot.conf.5: bin/sp-docgen
 	@mkdir -p $(dir $@)
 	bin/sp-docgen config-man >$@
-man: $(BUILD)/man/sparkpilot.conf.5
+$(BUILD)/man/spctl.1: bin/sp-docgen
+	@mkdir -p $(dir $@)
+	bin/sp-docgen spctl-man >$@
+$(BUILD)/man/sparkpilot-%.8: bin/sp-docgen
+	@mkdir -p $(dir $@)
+	bin/sp-docgen $*-man >$@
+$(BUILD)/completion/spctl: bin/sp-docgen
+	@mkdir -p $(dir $@)
+	bin/sp-docgen spctl-completion >$@
+man: $(MAN_PAGES) $(BUILD)/completion/spctl
 
 install: all man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(CONFDIR) \
@@ -316,8 +328,13 @@ install: all man
 			cp -p $(CONFDIR)/$$d.conf.sample $(CONFDIR)/$$d.conf; \
 	done
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
-	install -d $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0644 $(BUILD)/man/spctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(BUILD)/man/sparkpilot.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(BUILD)/man/sparkpilot-scheduler.8 \
+		$(BUILD)/man/sparkpilot-agent.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BUILD)/completion/spctl $(DESTDIR)$(COMPLETIONDIR)/
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD) bin

@@ -25,7 +25,10 @@ for f in usr/lib/systemd/system/sparkpilot-scheduler.service \
 	usr/share/doc/sparkpilot/README.md \
 	usr/share/doc/sparkpilot/operator-guide.md \
 	usr/share/doc/sparkpilot/configuration.md \
-	usr/share/man/man5/sparkpilot.conf.5; do
+	usr/share/man/man5/sparkpilot.conf.5 usr/share/man/man1/spctl.1 \
+	usr/share/man/man8/sparkpilot-scheduler.8 \
+	usr/share/man/man8/sparkpilot-agent.8 \
+	usr/share/bash-completion/completions/spctl; do
 	[ -f "$R/$f" ] || fail "$f not installed"
 	[ "$(stat -c %a "$R/$f")" = 644 ] || fail "$f: mode $(stat -c %a "$R/$f")"
 done

@@ -2,13 +2,18 @@
  * cannot drift from them:
  *   sp-docgen config-md    docs/configuration.md (both daemons' settings)
  *   sp-docgen config-man   sparkpilot.conf(5), the same as a man page
+ *   sp-docgen spctl-man    spctl(1), from the command table
+ *   sp-docgen spctl-completion   bash completion for spctl
+ *   sp-docgen scheduler-man | agent-man   the daemons' pages (8)
  * `make docs` writes them; `make check` fails when the committed
  * docs/configuration.md differs from what this prints. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent_config.h"
+#include "cmd_docs.h"
 #include "config.h"
 #include "settings.h"
 #include "version.h"
@@ -88,21 +93,6 @@ static void config_md(const struct settings_doc *sd, const void *sdef,
 	config_md_one(ad, adef);
 }
 
-/* troff: a leading '.' or '\'' would be a request, a '\\' an escape. */
-static void man_text(const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", stdout);
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\e", stdout);
-		else if (*s == '-')
-			fputs("\\-", stdout);
-		else if (*s != '`')
-			fputc(*s, stdout);
-	}
-}
-
 static void config_man_one(const struct settings_doc *d, const void *defaults)
 {
 	char def[600], range[64];
@@ -117,14 +107,14 @@ static void config_man_one(const struct settings_doc *d, const void *defaults)
 		default_of(s, defaults, def, sizeof(def));
 		range_of(s, range, sizeof(range));
 		printf(".TP\n.B %s\n", s->key);
-		man_text(s->doc ? s->doc : "");
+		man_text(stdout, s->doc ? s->doc : "");
 		printf(".\nValues: ");
-		man_text(range);
+		man_text(stdout, range);
 		printf("; default: ");
-		man_text(def[0] ? def : "none");
+		man_text(stdout, def[0] ? def : "none");
 		if (flag) {
 			printf("; flag \\fB");
-			man_text(flag);
+			man_text(stdout, flag);
 			printf("\\fR");
 		}
 		printf(".\n");
@@ -155,6 +145,76 @@ static void config_man(const struct settings_doc *sd, const void *sdef,
 	       "\\fBsparkpilot\\-agent\\fR(8), \\fBspctl\\fR(1)\n");
 }
 
+/* sparkpilot-scheduler(8) or sparkpilot-agent(8): flags from the table,
+ * each with the text of the setting it sets. */
+static void daemon_man(const struct settings_doc *d, const void *defaults)
+{
+	bool sched = !strcmp(d->prog, "sparkpilot-scheduler");
+	char def[600];
+
+	printf(".TH %s 8 \"\" \"SparkPilot %s\" \"System Administration\"\n",
+	       sched ? "SPARKPILOT-SCHEDULER" : "SPARKPILOT-AGENT",
+	       sp_version());
+	printf(".SH NAME\n");
+	man_text(stdout, d->prog);
+	printf(" \\- %s\n", sched ? "the SparkPilot scheduler: durable queues "
+				      "of every tenant's Spark runs"
+				    : "the SparkPilot agent: runs spark-submit "
+				      "for a scheduler, inside a customer's "
+				      "network");
+	printf(".SH SYNOPSIS\n.B ");
+	man_text(stdout, d->prog);
+	printf("\n[\\fB\\-\\-config\\fR \\fIFILE\\fR] [\\fIFLAG VALUE\\fR]... "
+	       "[\\fB\\-\\-print\\-config\\fR]\n.br\n.B ");
+	man_text(stdout, d->prog);
+	printf("\n\\fB\\-\\-version\\fR | \\fB\\-\\-help\\fR\n");
+	printf(".SH DESCRIPTION\n%s\n",
+	       sched ? "Keeps tenants' runs in a RocksDB store, enforces quotas, "
+		       "budgets and backpressure, and hands runs to agents "
+		       "that connect to its agent port; operators use "
+		       "\\fBspctl\\fR(1) over its admin socket. A change is "
+		       "acknowledged only once it is synced to disk."
+		     : "Dials out to its scheduler, enrolls once with a "
+		       "one-time token, runs its preflight, then pulls runs "
+		       "for its free slots, runs spark-submit, and sends back "
+		       "redacted, signed telemetry through a durable spool.");
+	printf(".SH OPTIONS\n.TP\n\\fB\\-\\-config\\fR \\fIFILE\\fR\n"
+	       "read the settings from FILE (\\fBsparkpilot.conf\\fR(5)) "
+	       "first; the flags override it.\n");
+	for (size_t i = 0; i < d->nflags; i++) {
+		for (size_t k = 0; k < d->n; k++) {
+			const struct setting *s = &d->tbl[k];
+			if (strcmp(s->key, d->flags[i].key))
+				continue;
+			default_of(s, defaults, def, sizeof(def));
+			printf(".TP\n\\fB");
+			man_text(stdout, d->flags[i].flag);
+			printf("\\fR \\fIVALUE\\fR\n");
+			man_text(stdout, s->doc);
+			printf(" (setting \\fB");
+			man_text(stdout, s->key);
+			printf("\\fR; default ");
+			man_text(stdout, def[0] ? def : "none");
+			printf(").\n");
+		}
+	}
+	printf(".TP\n\\fB\\-\\-print\\-config\\fR\nprint the settings in "
+	       "force as a config file, and exit.\n"
+	       ".TP\n\\fB\\-\\-version\\fR\nprint the build's version and "
+	       "the formats spoken, and exit.\n");
+	printf(".SH SIGNALS\nSIGTERM and SIGINT stop it cleanly%s.\n",
+	       sched ? "; SIGHUP reads the configuration again (the log level "
+		       "changes at once, other changes are named and wait for "
+		       "a restart, a bad file is refused)"
+		     : " (its runs are stopped and reported)");
+	printf(".SH FILES\n.TP\n");
+	man_text(stdout, d->file);
+	printf("\nthe settings (\\fBsparkpilot.conf\\fR(5)).\n");
+	printf(".SH SEE ALSO\n\\fBsparkpilot.conf\\fR(5), %s\n",
+	       sched ? "\\fBspctl\\fR(1), \\fBsparkpilot\\-agent\\fR(8)"
+		     : "\\fBsparkpilot\\-scheduler\\fR(8)");
+}
+
 int main(int argc, char **argv)
 {
 	struct settings_doc sd, ad;
@@ -162,7 +222,9 @@ int main(int argc, char **argv)
 	struct agent_config *adef = calloc(1, sizeof(*adef));
 
 	if (argc != 2 || !sdef || !adef) {
-		fprintf(stderr, "usage: sp-docgen config-md | config-man\n");
+		fprintf(stderr, "usage: sp-docgen config-md | config-man | "
+				"spctl-man | spctl-completion | scheduler-man | "
+				"agent-man\n");
 		return 2;
 	}
 	config_defaults(sdef);
@@ -173,6 +235,14 @@ int main(int argc, char **argv)
 		config_md(&sd, sdef, &ad, adef);
 	else if (!strcmp(argv[1], "config-man"))
 		config_man(&sd, sdef, &ad, adef);
+	else if (!strcmp(argv[1], "spctl-man"))
+		cmd_docs_man(stdout, sp_version());
+	else if (!strcmp(argv[1], "spctl-completion"))
+		cmd_docs_completion(stdout);
+	else if (!strcmp(argv[1], "scheduler-man"))
+		daemon_man(&sd, sdef);
+	else if (!strcmp(argv[1], "agent-man"))
+		daemon_man(&ad, adef);
 	else {
 		fprintf(stderr, "sp-docgen: unknown document '%s'\n", argv[1]);
 		return 2;
