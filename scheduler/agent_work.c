@@ -97,8 +97,9 @@ void agent_work_env_move(struct sched *c, struct env *e, enum env_state to,
 	enum env_state from = e->state;
 	if (env_set_state(e, to, why, c->now_ms))
 		return;
-	log_info("environment %s: %s -> %s (%s)", e->key,
-		 env_state_name(from), env_state_name(to), why);
+	log_msg(to == ENV_FAILED ? LOG_WARN : LOG_INFO,
+		"environment %s: %s -> %s (%s)", e->key, env_state_name(from),
+		env_state_name(to), why);
 	records_put_env(c->batch, c->store, e);
 }
 
@@ -133,9 +134,10 @@ static bool on_preflight(struct sched *c, struct event *ev, struct agent *ag,
 	else
 		agent_work_env_move(c, e, ENV_FAILED, why);
 	records_put_agent(c->batch, c->store, ag);
-	log_info("agent %s preflight: %s%s%s", ag->id,
-		 ag->preflight_ok ? "passed" : "failed",
-		 ag->preflight_ok ? "" : ": ", why);
+	log_msg(ag->preflight_ok ? LOG_INFO : LOG_WARN,
+		"agent %s preflight: %s%s%s", ag->id,
+		ag->preflight_ok ? "passed" : "failed",
+		ag->preflight_ok ? "" : ": ", why);
 	reply_begin(&m, ag, stop);
 	mreply_key(&m, "env_state");
 	mp_pack_cstr(&m.pk, env_state_name(e->state));
