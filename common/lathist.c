@@ -28,6 +28,7 @@ void lathist_add(struct lathist *h, uint64_t us)
 {
 	h->counts[lathist_bucket(us)]++;
 	h->n++;
+	h->sum_us += us;
 	if (us > h->max_us)
 		h->max_us = us;
 }
@@ -51,4 +52,14 @@ uint64_t lathist_quantile(const struct lathist *h, double q)
 		}
 	}
 	return h->max_us;
+}
+
+uint64_t lathist_below_pow2(const struct lathist *h, int k)
+{
+	uint64_t n = 0;
+
+	for (int b = 0; b < LATHIST_BUCKETS; b++)
+		if (lathist_bucket_upper(b) < (1ULL << k))
+			n += h->counts[b];
+	return n;
 }

@@ -12,6 +12,7 @@
 
 struct lathist {
 	uint64_t n, max_us;
+	uint64_t sum_us; /* for a Prometheus histogram's _sum */
 	uint64_t counts[LATHIST_BUCKETS];
 };
 
@@ -22,5 +23,8 @@ uint64_t lathist_bucket_upper(int bucket);
 /* The Q-quantile (0 < Q <= 1): the upper bound of the bucket holding the
  * ceil(Q * n)-th smallest value, never above the largest seen; 0 if empty. */
 uint64_t lathist_quantile(const struct lathist *h, double q);
+/* How many values were below 2^k us (exact: every fourth bucket ends
+ * there). */
+uint64_t lathist_below_pow2(const struct lathist *h, int k);
 
 #endif

@@ -20,8 +20,8 @@ static const struct setting settings[] = {
 	      "where agents connect; use "
 	      "`tls+tcp://0.0.0.0:7450` in production"),
 	S_STR(metrics_listen,
-	      "reserved for a Prometheus endpoint; accepted, not served "
-	      "by this version (a warning is logged)"),
+	      "where Prometheus scrapes `/metrics`: `http://HOST:PORT` "
+	      "(say `http://127.0.0.1:9464`); unset, not served"),
 	S_STR(tls_cert,
 	      "PEM certificate chain, required for `tls+tcp://`"),
 	S_STR(tls_key,
@@ -219,6 +219,12 @@ size_t config_changed(const struct sched_config *a,
 
 int config_validate(const struct sched_config *c, char *err, size_t errlen)
 {
+	if (c->metrics_listen[0] && strncmp(c->metrics_listen, "http://", 7)) {
+		snprintf(err, errlen,
+			 "metrics_listen '%.200s' is not an http://HOST:PORT URL",
+			 c->metrics_listen);
+		return -1;
+	}
 	if (c->retry_max_ms < c->retry_base_ms) {
 		snprintf(err, errlen,
 			 "retry_max_ms (%lld) must not be below retry_base_ms (%lld)",

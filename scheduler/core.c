@@ -11,6 +11,7 @@
 #include "cost_records.h"
 #include "records.h"
 #include "fairq.h"
+#include "metrics.h"
 #include "sched_ctx.h"
 #include "telemetry.h"
 #include "util.h"
@@ -73,6 +74,8 @@ static int64_t next_wake_us(struct sched *c)
 	}
 	if (c->wd_every_ms && c->wd_due_mono < ms)
 		ms = c->wd_due_mono;
+	if (c->metrics && c->metrics_due_mono < ms)
+		ms = c->metrics_due_mono;
 	us = ms > INT64_MAX / 1000 ? INT64_MAX : ms * 1000;
 	if (c->commit_due_us && c->commit_due_us < us)
 		us = c->commit_due_us;
@@ -90,6 +93,10 @@ static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
 		c->wd_every_ms = c->wd_every_set;
 		c->wd_ping = c->wd_ping_set;
 		c->wd_due_mono = 0; /* a first ping now */
+	}
+	if (c->metrics_set != c->metrics) {
+		c->metrics = c->metrics_set;
+		c->metrics_due_mono = 0;
 	}
 	while (!nowait && !c->inbox_head && !c->stopping) {
 		int64_t wake_us = next_wake_us(c);
@@ -291,6 +298,7 @@ static void *core_main(void *arg)
 
 	while (!stopping) {
 		struct event *list = take_inbox(c, c->fq.total > 0, &stopping);
+		int64_t t0 = time_mono_us();
 		c->now_ms = time_now_ms();
 		c->now_mono = time_mono_ms();
 		policy_set_clock(&c->pol, c->now_ms, c->now_mono);
@@ -306,6 +314,13 @@ static void *core_main(void *arg)
 			commit_and_reply(c);
 		c->turns++;
 		atomic_store(&c->pub_turns, c->turns);
+		lathist_add(&c->turn_us, (uint64_t)(time_mono_us() - t0));
+		if (c->metrics && c->now_mono >= c->metrics_due_mono) {
+			strbuf_reset(&c->metrics_buf);
+			metrics_render(c, &c->metrics_buf);
+			metrics_publish(c->metrics, &c->metrics_buf);
+			c->metrics_due_mono = c->now_mono + METRICS_EVERY_MS;
+		}
 		if (c->wd_every_ms && c->now_mono >= c->wd_due_mono) {
 			c->wd_ping();
 			c->wd_due_mono = c->now_mono + c->wd_every_ms;
@@ -363,6 +378,7 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 		1000 * (cfg->retention_interval_s < 60 ? cfg->retention_interval_s
 							: 60);
 	c->batch = store_batch_new();
+	strbuf_init(&c->metrics_buf, 0);
 	fairq_init(&c->fq);
 	policy_init(&c->pol, st, &lim, time_now_ms(), time_mono_ms());
 	c->pol.paused = load_paused(s);
@@ -408,6 +424,14 @@ void core_watchdog(struct sched *c, int64_t every_ms, void (*ping)(void))
 	pthread_mutex_unlock(&c->lock);
 }
 
+void core_metrics(struct sched *c, struct metrics *m)
+{
+	pthread_mutex_lock(&c->lock);
+	c->metrics_set = m;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+}
+
 void core_stop(struct sched *c)
 {
 	struct event *ev;
@@ -440,6 +464,7 @@ void core_stop(struct sched *c)
 	fairq_release(&c->fq);
 	free(c->parked.v);
 	free(c->done.v);
+	strbuf_release(&c->metrics_buf);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->wake);
 	free(c);

@@ -90,6 +90,10 @@ void core_progress(struct sched *c, struct core_progress *p);
  * answer, a bug) stops the pings and systemd's watchdog restarts the
  * process. Any thread. */
 void core_watchdog(struct sched *c, int64_t every_ms, void (*ping)(void));
+/* Has the core thread render its metrics into m every METRICS_EVERY_MS
+ * (NULL: stop). Any thread. */
+struct metrics;
+void core_metrics(struct sched *c, struct metrics *m);
 /* Stops the thread after its current turn; pending events are completed
  * with an error reply. Does not free the store or the state. */
 void core_stop(struct sched *c);

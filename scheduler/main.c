@@ -14,6 +14,7 @@
 #include "conntable.h"
 #include "core.h"
 #include "keyreg.h"
+#include "metrics.h"
 #include "records.h"
 #include "state.h"
 #include "store.h"
@@ -232,9 +233,14 @@ int main(int argc, char **argv)
 			    sizeof(err));
 	if (!admin)
 		die("%s", err);
-	if (cfg.metrics_listen[0])
-		log_warn("metrics_listen '%s': /metrics is not served by this "
-			 "version", cfg.metrics_listen);
+	struct metrics *metrics = NULL;
+	if (cfg.metrics_listen[0]) {
+		metrics = metrics_start(cfg.metrics_listen, err, sizeof(err));
+		if (!metrics)
+			die("%s", err);
+		core_metrics(core, metrics);
+		log_info("metrics on %s/metrics", cfg.metrics_listen);
+	}
 	log_info("ready: %zu tenants, %zu environments, %zu agents, %zu runs; "
 		 "agents on %s, admin on %s",
 		 ntenants, nenvs, nagents, nruns, cfg.listen,
@@ -255,6 +261,7 @@ int main(int argc, char **argv)
 	admin_stop(admin);
 	agentsvc_close(agents);
 	core_stop(core);
+	metrics_stop(metrics);
 	agentsvc_free(agents);
 	admin_free(admin);
 	store_close(store);

@@ -93,6 +93,10 @@ struct env {
 	uint32_t n_queued, n_running;
 	uint32_t n_polling; /* agents' lease requests parked for work */
 	uint64_t dispatched, refused;
+	/* runs that ended here since the start: succeeded, failed,
+	 * cancelled, timed out (enum run_state from RUN_SUCCEEDED; the
+	 * metrics' counters) */
+	uint64_t ended[4];
 };
 
 enum agent_state { AGENT_ACTIVE, AGENT_DRAINING, AGENT_REVOKED };
@@ -181,6 +185,8 @@ enum run_state {
 	RUN_TIMED_OUT,
 	RUN_STATE_COUNT
 };
+_Static_assert(RUN_STATE_COUNT - RUN_SUCCEEDED == 4,
+	       "struct env's ended[] holds the terminal states");
 
 /* Kept small, 256 bytes: a million queued runs must fit and load quickly
  * (fresh memory is slow to touch on a VM: docs/storage.md, Restart).

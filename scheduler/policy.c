@@ -122,6 +122,8 @@ static void record_terminal(struct policy *p, struct run *r,
 			    enum run_state to)
 {
 	run_set_state(r, to, p->now_ms);
+	if (to >= RUN_SUCCEEDED && to < RUN_STATE_COUNT)
+		r->job->envp->ended[to - RUN_SUCCEEDED]++;
 	r->completions++;
 	p->completions++;
 	budget_run_ended(p, r);

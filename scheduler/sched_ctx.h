@@ -58,6 +58,12 @@ struct sched {
 	int64_t wd_every_ms;       /* 0: none */
 	void (*wd_ping)(void);
 	int64_t wd_due_mono;
+	/* /metrics (core_metrics): set under lock, copied in take_inbox;
+	 * the core renders into metrics_buf every METRICS_EVERY_MS */
+	struct metrics *metrics_set, *metrics;
+	int64_t metrics_due_mono;
+	struct strbuf metrics_buf;
+	struct lathist turn_us;    /* each turn, events to replies */
 };
 
 /* The meta key holding the dispatch kill switch ("1" = paused). */

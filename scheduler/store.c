@@ -60,6 +60,10 @@ void store_memstats(struct store *s, struct store_memstats *ms)
 					     "rocksdb.num-immutable-mem-table",
 					     &v))
 			ms->immutable += v;
+		if (!rocksdb_property_int_cf(s->db, s->cf[i],
+					     "rocksdb.total-sst-files-size",
+					     &v))
+			ms->sst_bytes += v;
 	}
 	if (!rocksdb_property_int(s->db, "rocksdb.num-running-flushes", &v))
 		ms->flushes_running = v;

@@ -114,6 +114,7 @@ struct store_memstats {
 	uint64_t memtable_bytes; /* active and immutable, all families */
 	uint64_t immutable;      /* memtables waiting to be flushed */
 	uint64_t flushes_running;
+	uint64_t sst_bytes;      /* table files, all families */
 };
 /* Fills ms (zeros while the store is closed). Core thread. */
 void store_memstats(struct store *s, struct store_memstats *ms);

@@ -27,6 +27,9 @@ BUILD_PKGS="$BUILD_PKGS libsystemd-dev"
 TEST_PKGS="libcmocka-dev python3 socat openssl iproute2 procps faketime"
 # groff-base: t0080 formats the generated man page and fails on a warning
 TEST_PKGS="$TEST_PKGS groff-base"
+# prometheus: promtool checks /metrics as Prometheus reads it, and t1700
+# has a real Prometheus scrape the scheduler and answers a PromQL query
+TEST_PKGS="$TEST_PKGS prometheus"
 PKGS="$BUILD_PKGS $TEST_PKGS"
 # `make fuzz` only (docs/fuzzing.md): clang builds the libFuzzer targets,
 # libclang-rt-dev holds libFuzzer and clang's sanitizer runtimes, llvm
@@ -59,6 +62,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# No package may start a service here (prometheus would): invoke-rc.d
+# asks policy-rc.d, and 101 means "not now". Ours only if there is none.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 0755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
