@@ -149,6 +149,13 @@ static void agents(struct sched *c, struct strbuf *o)
 				ea[i].stalest_ms = c->now_ms - a->last_seen_ms;
 		}
 	}
+	head(o, "sparkpilot_environment_ready", "gauge",
+	     "1 while the environment is ready (an agent passed its "
+	     "preflight), 0 pending, validating or failed.");
+	for (size_t i = 0; i < envs->n; i++)
+		env_sample(o, "sparkpilot_environment_ready", envs->v[i], NULL,
+			   NULL,
+			   ((const struct env *)envs->v[i])->state == ENV_READY);
 	head(o, "sparkpilot_agents", "gauge", "Enrolled agents by state.");
 	for (size_t i = 0; i < envs->n; i++)
 		for (int s = 0; s < 3; s++)
@@ -213,6 +220,14 @@ static void budgets(struct sched *c, struct strbuf *o)
 		tenant_sample(o, "sparkpilot_budget_limit_usd", ts->v[i],
 			      (double)((const struct tenant *)ts->v[i])
 					      ->monthly_budget /
+				      1e6);
+	head(o, "sparkpilot_budget_projected_usd", "gauge",
+	     "The burn-rate guard's last projection of the month's spend "
+	     "(hard budgets).");
+	for (size_t i = 0; i < ts->n; i++)
+		tenant_sample(o, "sparkpilot_budget_projected_usd", ts->v[i],
+			      (double)((const struct tenant *)ts->v[i])
+					      ->guard.projection /
 				      1e6);
 	head(o, "sparkpilot_budget_breaker_open", "gauge",
 	     "The cost circuit breaker: 0 closed, 1 open, 0.5 half-open.");

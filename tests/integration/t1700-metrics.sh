@@ -2,7 +2,10 @@
 # Prometheus /metrics on metrics_listen: the text passes promtool's check,
 # its values follow the scheduler's state (runs queued while dispatch is
 # paused, then ended), only GET /metrics is served, a bad URL is refused
-# at start, and a real Prometheus scrapes it and answers PromQL queries.
+# at start, and a real Prometheus scrapes it and answers PromQL queries;
+# in that Prometheus the shipped alert rules load and evaluate, and every
+# query of the shipped dashboard runs. Every metric the rules and the
+# dashboard name is one the scheduler serves.
 . "$(dirname "$0")/lib.sh"
 
 # fetch URL [METHOD]: prints the body; the HTTP status goes to $T/status
@@ -62,6 +65,13 @@ promtool check metrics <"$T/scrape" >"$T/promtool.out" 2>&1 ||
 	fail "promtool check metrics: $(cat "$T/promtool.out")"
 [ ! -s "$T/promtool.out" ] || fail "promtool check metrics: $(cat "$T/promtool.out")"
 
+# every sparkpilot_ metric the rules and the dashboard use is served
+for name in $(grep -oh 'sparkpilot_[a-z_]*' "$ROOT/deploy/prometheus/sparkpilot-rules.yml" \
+	"$ROOT/deploy/grafana/sparkpilot.json" | sort -u); do
+	base=${name%_bucket}
+	grep -q "^# TYPE $base " "$T/scrape" || fail "$name is used in deploy/ but not served"
+done
+
 # only GET /metrics
 fetch "$M/other" >/dev/null
 [ "$(cat "$T/status")" = 404 ] || fail "GET /other: status $(cat "$T/status")"
@@ -74,6 +84,8 @@ cat >"$T/prometheus.yml" <<YML
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files:
+  - $ROOT/deploy/prometheus/sparkpilot-rules.yml
 scrape_configs:
   - job_name: sparkpilot
     static_configs:
@@ -104,4 +116,30 @@ wait_until 60 pq 'sum(sparkpilot_runs_ended_total{state="succeeded"})' 3 ||
 	fail "Prometheus: succeeded runs $(promql 'sum(sparkpilot_runs_ended_total{state="succeeded"})'), not 3"
 pq 'sum(sparkpilot_runs{state="queued"})' 0 || fail "Prometheus: runs still queued"
 pq 'up{job="sparkpilot"}' 1 || fail "Prometheus: target not up"
+
+# The rules loaded and evaluate without error.
+rules_ok() {
+	fetch "http://127.0.0.1:$PPORT/api/v1/rules" | python3 -c '
+import json, sys
+rules = [r for g in json.load(sys.stdin)["data"]["groups"] for r in g["rules"]]
+bad = [r["name"] for r in rules if r.get("health") != "ok"]
+sys.exit(0 if len(rules) == 11 and not bad else 1)'
+}
+wait_until 30 rules_ok || fail "Prometheus: the rules did not all load and evaluate: $(fetch "http://127.0.0.1:$PPORT/api/v1/rules")"
+# Every dashboard query runs (its variables as Grafana would fill them).
+python3 - "$ROOT/deploy/grafana/sparkpilot.json" "http://127.0.0.1:$PPORT" <<'PY' ||
+import json, sys, urllib.parse, urllib.request, urllib.error
+d = json.load(open(sys.argv[1]))
+for p in d["panels"]:
+    for t in p.get("targets", []):
+        q = t["expr"].replace("$__rate_interval", "1m").replace("$tenant", ".*")
+        url = sys.argv[2] + "/api/v1/query?query=" + urllib.parse.quote(q)
+        try:
+            status = json.load(urllib.request.urlopen(url, timeout=10))["status"]
+        except urllib.error.HTTPError as e:
+            status = "%d %s" % (e.code, e.read().decode()[:200])
+        if status != "success":
+            sys.exit("panel %r: %s: %s" % (p["title"], q, status))
+PY
+	fail "a dashboard query does not run"
 echo "metrics: ok"
