@@ -1,7 +1,7 @@
 /*
- * spark_output.h - watching spark-submit's output (../shared/
- * spark-reference.md): the application id, whether the application is
- * running, and its final result. Pure: lines in, facts out.
+ * spark_output.h - watching spark-submit's output (client and cluster
+ * mode, YARN and Kubernetes, as spark-submit prints them): the application
+ * id, whether the application is running, and its final result. Pure: lines in, facts out.
  */
 #ifndef SP_SPARK_OUTPUT_H
 #define SP_SPARK_OUTPUT_H

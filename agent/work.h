@@ -24,7 +24,7 @@ void work_free(struct work *w);
 int work_free_slots(const struct work *w);
 /* Packs the runs held here as [[run, epoch], ...]: the scheduler adopts
  * them, tells us to stop the ones that are no longer ours, and requeues
- * the ones leased to us that are missing (DESIGN.md §3). */
+ * the ones leased to us that are missing (docs/architecture.md, Agents). */
 void work_pack_held(const struct work *w, msgpack_packer *pk);
 size_t work_count(const struct work *w);
 

@@ -1,9 +1,8 @@
 /*
  * diagnose.h - why did a Spark run fail? Classifies a failed run from its
  * driver output (spark-submit on YARN or Kubernetes, PySpark, EMR) into the
- * categories of "Failure signatures for diagnostics" in
- * ../shared/spark-reference.md, with the line that decided and a
- * remediation hint.
+ * failure categories of the operator guide (Diagnostics), with the line
+ * that decided and a remediation hint.
  *
  * Streaming: feed each output line as it arrives (any bytes, any length),
  * then the exit status, then read the result. Memory is fixed at

@@ -1,5 +1,5 @@
 /*
- * admin.h - the admin socket (DESIGN.md §4): a Unix stream socket, mode
+ * admin.h - the admin socket (docs/architecture.md): a Unix stream socket, mode
  * 0660, one command per line in and one JSON object per line out, in order.
  * A thread of its own does the socket I/O; commands run on the core thread.
  */

@@ -1,5 +1,5 @@
 /*
- * admin_cmds.h - the admin command table (DESIGN.md §4) and its dispatcher,
+ * admin_cmds.h - the admin command table (docs/operator-guide.md) and its dispatcher,
  * run on the core thread. One command per event; the reply is one JSON
  * object: {"ok":true,...} or {"ok":false,"error":CODE,"message":TEXT}.
  */

@@ -74,7 +74,7 @@ static int worker_new(struct agentsvc *s)
 	return 0;
 }
 
-/* Decodes and authenticates the message (DESIGN.md §1: CPU work that
+/* Decodes and authenticates the message (docs/architecture.md: CPU work that
  * needs no scheduling state happens on nng's threads). */
 static void authenticate(struct agentsvc *s, struct event *ev)
 {

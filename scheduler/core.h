@@ -1,5 +1,5 @@
 /*
- * core.h - the core thread (DESIGN.md §1). It alone owns the scheduling
+ * core.h - the core thread (docs/architecture.md). It alone owns the scheduling
  * state and the RocksDB write path. Other threads post events; each turn
  * the core applies every pending event, writes one WriteBatch with
  * sync=true, and only then completes the turn's events (sends replies).

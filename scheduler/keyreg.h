@@ -1,6 +1,6 @@
 /*
  * keyreg.h - agent public keys, readable from the transport's threads
- * (signature checks happen there, DESIGN.md §1) and written by the core
+ * (signature checks happen there, docs/architecture.md) and written by the core
  * thread on enrollment and revocation. A read-write lock guards it.
  */
 #ifndef SP_KEYREG_H

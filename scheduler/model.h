@@ -235,7 +235,7 @@ const char *run_state_name(enum run_state s);
 /* Returns the state for a name, or -1. */
 int run_state_parse(const char *s);
 bool run_state_terminal(enum run_state s);
-/* true if the run state machine allows from -> to (SPEC.md):
+/* true if the run state machine allows from -> to (docs/architecture.md, leases):
  * queued -> leased -> submitted -> running -> terminal, a failed attempt
  * with retries left back to queued, cancel from any live state, timeout
  * from leased/submitted/running. */

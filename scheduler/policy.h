@@ -1,5 +1,5 @@
 /*
- * policy.h - the pure scheduling core (DESIGN.md §1): admission (quotas,
+ * policy.h - the pure scheduling core (docs/architecture.md): admission (quotas,
  * submit rate, global backpressure, idempotency keys), the run queues
  * (priority with aging, FIFO among equals, per-job / per-environment /
  * per-tenant concurrency caps, a dispatch kill switch), leases with fencing
