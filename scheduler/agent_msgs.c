@@ -131,8 +131,10 @@ static void handle_enroll(struct sched *c, struct event *ev)
 				    "agent enrolled; waiting for its preflight");
 	records_put_agent(c->batch, c->store, ag);
 	records_put_token(c->batch, c->store, t);
-	log_info("agent %s enrolled into %s (host %s)", ag->id, ag->env,
-		 ag->hostname);
+	log_info("agent %s enrolled into %s (host %s) agent=%s env=%s "
+		 "tenant=%.*s",
+		 ag->id, ag->env, ag->hostname, ag->id, ag->env,
+		 (int)strcspn(ag->env, "/"), ag->env);
 	enroll_reply(c, ev, ag);
 }
 
@@ -157,8 +159,10 @@ static void reject(struct sched *c, struct event *ev, struct agent *ag,
 	(*counter)++;
 	records_put_agent(c->batch, c->store, ag);
 	log_limited(&rejections, LOG_WARN,
-		    "agent %s: rejected %s message (seq %llu): %s", ag->id,
-		    ev->msg.type, (unsigned long long)ev->msg.seq, code);
+		    "agent %s: rejected %s message (seq %llu): %s agent=%s "
+		    "env=%s",
+		    ag->id, ev->msg.type, (unsigned long long)ev->msg.seq, code,
+		    ag->id, ag->env);
 	refuse(c, ev, code);
 }
 

@@ -98,8 +98,9 @@ void agent_work_env_move(struct sched *c, struct env *e, enum env_state to,
 	if (env_set_state(e, to, why, c->now_ms))
 		return;
 	log_msg(to == ENV_FAILED ? LOG_WARN : LOG_INFO,
-		"environment %s: %s -> %s (%s)", e->key, env_state_name(from),
-		env_state_name(to), why);
+		"environment %s: %s -> %s (%s) tenant=%s env=%s", e->key,
+		env_state_name(from), env_state_name(to), why, e->tenant,
+		e->key);
 	records_put_env(c->batch, c->store, e);
 }
 
@@ -135,9 +136,9 @@ static bool on_preflight(struct sched *c, struct event *ev, struct agent *ag,
 		agent_work_env_move(c, e, ENV_FAILED, why);
 	records_put_agent(c->batch, c->store, ag);
 	log_msg(ag->preflight_ok ? LOG_INFO : LOG_WARN,
-		"agent %s preflight: %s%s%s", ag->id,
+		"agent %s preflight: %s%s%s agent=%s tenant=%s env=%s", ag->id,
 		ag->preflight_ok ? "passed" : "failed",
-		ag->preflight_ok ? "" : ": ", why);
+		ag->preflight_ok ? "" : ": ", why, ag->id, e->tenant, e->key);
 	reply_begin(&m, ag, stop);
 	mreply_key(&m, "env_state");
 	mp_pack_cstr(&m.pk, env_state_name(e->state));
@@ -411,6 +412,7 @@ static int complete_one(struct sched *c, struct agent *ag,
 {
 	uint64_t id = 0, epoch = 0;
 	char result[32] = "", reason[REASON_LEN] = "", cls[64] = "";
+	char fields[512];
 	char app_id[APP_ID_LEN] = "", line[DIAGNOSE_LINE_MAX] = "";
 	struct completion done = { .exit_code = -1 };
 	struct executor_usage measured;
@@ -452,16 +454,21 @@ static int complete_one(struct sched *c, struct agent *ag,
 	/* a failure is a warning (journalctl -p warning finds it); a retry
 	 * is a failed attempt too */
 	if (policy_complete(&c->pol, r, &done))
-		log_warn("run %llu: attempt %u %s on agent %s%s%s; retry in %lld ms",
+		log_warn("run %llu: attempt %u %s on agent %s%s%s; retry in %lld "
+			 "ms%s",
 			 (unsigned long long)r->id, r->attempt - 1, result,
 			 ag->id, reason[0] ? ": " : "", reason,
-			 (long long)(r->not_before_ms - c->now_ms));
+			 (long long)(r->not_before_ms - c->now_ms),
+			 run_log_fields(r, r->attempt - 1, ag->id, fields,
+					sizeof(fields)));
 	else if (c->cfg->log_completions)
 		log_msg(to == RUN_SUCCEEDED || to == RUN_CANCELLED ? LOG_INFO
 								    : LOG_WARN,
-			"run %llu: %s on agent %s (attempt %u)%s%s",
+			"run %llu: %s on agent %s (attempt %u)%s%s%s",
 			(unsigned long long)r->id, result, ag->id, r->attempt,
-			reason[0] ? ": " : "", reason);
+			reason[0] ? ": " : "", reason,
+			run_log_fields(r, r->attempt, ag->id, fields,
+				       sizeof(fields)));
 	return 0;
 }
 

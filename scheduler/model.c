@@ -219,3 +219,13 @@ void job_release(struct job *j)
 	j->argv = NULL;
 	j->argc = 0;
 }
+
+const char *run_log_fields(const struct run *r, uint32_t attempt,
+			   const char *agent, char *buf, size_t len)
+{
+	snprintf(buf, len, " run=%llu tenant=%s env=%s job=%s attempt=%u%s%s",
+		 (unsigned long long)r->id, run_tenant(r), run_env(r),
+		 r->job->key, attempt, agent && *agent ? " agent=" : "",
+		 agent && *agent ? agent : "");
+	return buf;
+}

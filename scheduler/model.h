@@ -288,6 +288,11 @@ static inline const char *run_env(const struct run *r)
 {
 	return r->job->env;
 }
+/* The logfmt fields that end a log line about r (docs/operator-guide.md,
+ * Logs): "run=ID tenant=T env=T/E job=T/E/J attempt=N[ agent=ID]", with a
+ * leading blank. Names allow no blank or quote, so no value is quoted. */
+const char *run_log_fields(const struct run *r, uint32_t attempt,
+			   const char *agent, char *buf, size_t len);
 static inline const char *str_or_empty(const char *s)
 {
 	return s ? s : "";

@@ -457,8 +457,10 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 	r->lost++;
 	r->epoch++;
 	p->lost_runs++;
-	log_warn("run %llu: lease lost on agent %s: %s",
-		 (unsigned long long)r->id, r->agent, why);
+	char fields[512];
+	log_warn("run %llu: lease lost on agent %s: %s%s",
+		 (unsigned long long)r->id, r->agent, why,
+		 run_log_fields(r, r->attempt, r->agent, fields, sizeof(fields)));
 	r->agent[0] = '\0';
 	if (r->cancel_requested) {
 		record_terminal(p, r, RUN_CANCELLED);

@@ -36,6 +36,8 @@ for id in "$k" "$n"; do
 	grep -q "^sparkpilot-scheduler: warn: run $id: failed on agent " "$T/scheduler.log" ||
 		fail "run $id's failure is not a warning: $(grep "run $id:" "$T/scheduler.log")"
 done
-grep -q "^sparkpilot-scheduler: warn: run $r: attempt 1 failed on agent .*; retry in" "$T/scheduler.log" ||
-	fail "run $r's failed attempt is not a warning"
+grep -q "^sparkpilot-scheduler: warn: run $r: attempt 1 failed on agent .*; retry in [0-9]* ms run=$r tenant=acme env=acme/prod job=acme/prod/retry attempt=1 agent=ag-[0-9a-f]*$" "$T/scheduler.log" ||
+	fail "run $r's failed attempt is not a warning with its fields: $(grep "run $r:" "$T/scheduler.log")"
+grep -q "^sparkpilot-scheduler: warn: run $k: failed on agent .* run=$k tenant=acme env=acme/prod job=acme/prod/k8s attempt=1 agent=ag-[0-9a-f]*$" "$T/scheduler.log" ||
+	fail "run $k's line does not end with its fields: $(grep "run $k:" "$T/scheduler.log")"
 echo "failures: ok"
