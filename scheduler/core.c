@@ -82,13 +82,9 @@ static int64_t next_wake_us(struct sched *c)
 	return us;
 }
 
-/* Waits for events or the next wake-up (not at all with nowait); returns
- * the list. */
-static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
+/* Takes up what core_watchdog and core_metrics set (under c->lock). */
+static void adopt_hooks(struct sched *c)
 {
-	struct event *list;
-
-	pthread_mutex_lock(&c->lock);
 	if (c->wd_every_set != c->wd_every_ms || c->wd_ping_set != c->wd_ping) {
 		c->wd_every_ms = c->wd_every_set;
 		c->wd_ping = c->wd_ping_set;
@@ -98,8 +94,20 @@ static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
 		c->metrics = c->metrics_set;
 		c->metrics_due_mono = 0;
 	}
+}
+
+/* Waits for events or the next wake-up (not at all with nowait); returns
+ * the list. */
+static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
+{
+	struct event *list;
+
+	pthread_mutex_lock(&c->lock);
+	adopt_hooks(c);
 	while (!nowait && !c->inbox_head && !c->stopping) {
-		int64_t wake_us = next_wake_us(c);
+		int64_t wake_us;
+		adopt_hooks(c); /* one set while we waited wakes us */
+		wake_us = next_wake_us(c);
 		if (wake_us == INT64_MAX) {
 			pthread_cond_wait(&c->wake, &c->lock);
 			continue;
