@@ -196,3 +196,23 @@ int agent_config_validate(const struct agent_config *c, char *err,
 	}
 	return 0;
 }
+
+int agent_config_reread(struct agent_config *c, int argc, char **argv,
+			char *err, size_t errlen)
+{
+	bool print;
+
+	agent_config_defaults(c);
+	if (settings_read_args(argc, argv, settings, ARRAY_SIZE(settings), c,
+			       flags, ARRAY_SIZE(flags), &print, err, errlen))
+		return -1;
+	return agent_config_validate(c, err, errlen);
+}
+
+size_t agent_config_changed(const struct agent_config *a,
+			    const struct agent_config *b, const char **keys,
+			    size_t max)
+{
+	return settings_changed(settings, ARRAY_SIZE(settings), a, b, keys,
+				max);
+}

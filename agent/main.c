@@ -68,9 +68,57 @@ static void parse_flags(int argc, char **argv, struct agent_config *cfg)
 	}
 }
 
+static volatile sig_atomic_t reload_signal;
+
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+static void on_hup(int sig)
+{
+	reload_signal = sig;
+}
+
+/* SIGHUP: the configuration is read again as at start. The log level
+ * changes at once; other changes (redaction rules included: runs in
+ * flight hold the rules they started with) are named and wait for a
+ * restart; a bad file is refused and nothing changes. */
+static void reload(struct agent *a, int argc, char **argv)
+{
+	struct agent_config *n = xmalloc(sizeof(*n));
+	const char *changed[64];
+	char err[1024];
+	size_t k;
+
+	reload_signal = 0;
+	notify_send("RELOADING=1\nSTATUS=reading the configuration again");
+	if (agent_config_reread(n, argc, argv, err, sizeof(err))) {
+		log_error("reload refused: %s; the running settings are kept",
+			  err);
+	} else {
+		k = agent_config_changed(&a->cfg, n, changed,
+					 ARRAY_SIZE(changed));
+		if (!k)
+			log_info("reload: no setting changed");
+		for (size_t i = 0; i < k; i++) {
+			if (!strcmp(changed[i], "log_level")) {
+				log_set_level(!strcmp(n->log_level, "debug")
+						      ? LOG_DEBUG
+						      : LOG_INFO);
+				log_info("reload: log_level %s -> %s",
+					 a->cfg.log_level, n->log_level);
+				memcpy(a->cfg.log_level, n->log_level,
+				       sizeof(n->log_level));
+			} else {
+				log_warn("reload: %s changed; it takes effect "
+					 "at the next restart",
+					 changed[i]);
+			}
+		}
+	}
+	free(n);
+	notify_send("READY=1");
 }
 
 /* Handles a reply map; returns 0 if the message is done with, -1 if it
@@ -423,6 +471,8 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	strbuf_init(&a.raw, 0);
 
@@ -456,8 +506,11 @@ int main(int argc, char **argv)
 	if (!a.sink)
 		die("%s", err);
 	a.work = work_new(&a.cfg, a.sink);
-	while (!stop_signal && !a.fatal)
+	while (!stop_signal && !a.fatal) {
 		step(&a);
+		if (reload_signal)
+			reload(&a, argc, argv);
+	}
 	if (stop_signal)
 		log_info("signal %d: stopping", (int)stop_signal);
 	notify_send("STOPPING=1\nSTATUS=stopping: runs stopped and reported");

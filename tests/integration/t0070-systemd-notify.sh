@@ -94,9 +94,11 @@ printf '#!/bin/sh\nenv | grep -c "^NOTIFY_SOCKET=\\|^WATCHDOG_" >"%s"\nexec "%s"
 chmod +x "$T/spark-submit-env"
 spctl env add acme/prod >/dev/null
 tok=$(spctl agent token acme/prod)
+AC=$T/agent.conf
+echo 'log_level = info' >"$AC"
 (
 	export NOTIFY_SOCKET=$AN WATCHDOG_USEC=400000 WATCHDOG_PID=$BASHPID
-	exec "$AGENT_BIN" --scheduler "tcp://127.0.0.1:$PORT" \
+	exec "$AGENT_BIN" --config "$AC" --scheduler "tcp://127.0.0.1:$PORT" \
 		--state-dir "$T/agent" --enroll-token "$tok" \
 		--spark-submit "$T/spark-submit-env"
 ) >>"$T/agent.log" 2>&1 &
@@ -113,6 +115,20 @@ v=$("$AGENT_BIN" --version | cut -d' ' -f2)
 	fail "agent list: version $(spctl --json agent list | json items.0.version), not $v"
 wait_until 20 test -s "$T/child-env" || fail "spark-submit never ran"
 [ "$(cat "$T/child-env")" = 0 ] || fail "spark-submit inherited the notify variables"
+# SIGHUP reads the agent's config again too, and does not stop it
+agent_logged() {
+	grep -q -- "$1" "$T/agent.log"
+}
+printf 'log_level = debug\nslots = 3\n' >"$AC"
+kill -HUP "$AGENT_PID"
+wait_until 10 agent_logged 'reload: log_level info -> debug' || fail "agent: SIGHUP did not apply the log level"
+wait_until 10 agent_logged 'reload: slots changed; it takes effect at the next restart' ||
+	fail "agent: a restart-only change was not named"
+echo 'bogus = 1' >>"$AC"
+kill -HUP "$AGENT_PID"
+wait_until 10 agent_logged "reload refused: $AC:3: unknown setting 'bogus'" || fail "agent: a bad file was not refused"
+wait_until 10 at_least 'RELOADING=1' 2 "$A" || fail "agent: no RELOADING=1"
+kill -0 "$AGENT_PID" || fail "SIGHUP stopped the agent"
 kill -TERM "$AGENT_PID"
 wait "$AGENT_PID" || fail "the agent exited with $?"
 at_least 'STOPPING=1' 1 "$A" || fail "agent: no STOPPING=1"
