@@ -206,7 +206,9 @@ static void daemon_man(const struct settings_doc *d, const void *defaults)
 	       sched ? "; SIGHUP reads the configuration again (the log level "
 		       "changes at once, other changes are named and wait for "
 		       "a restart, a bad file is refused)"
-		     : " (its runs are stopped and reported)");
+		     : " (its runs are stopped and reported); SIGHUP reads the "
+		       "configuration again (the log level changes at once, "
+		       "other changes are named and wait for a restart)");
 	printf(".SH FILES\n.TP\n");
 	man_text(stdout, d->file);
 	printf("\nthe settings (\\fBsparkpilot.conf\\fR(5)).\n");
