@@ -209,10 +209,3 @@ int agent_config_reread(struct agent_config *c, int argc, char **argv,
 	return agent_config_validate(c, err, errlen);
 }
 
-size_t agent_config_changed(const struct agent_config *a,
-			    const struct agent_config *b, const char **keys,
-			    size_t max)
-{
-	return settings_changed(settings, ARRAY_SIZE(settings), a, b, keys,
-				max);
-}

@@ -56,9 +56,5 @@ int agent_config_validate(const struct agent_config *c, char *err,
  * for a reload (SIGHUP). 0, or -1 with the reason. */
 int agent_config_reread(struct agent_config *c, int argc, char **argv,
 			char *err, size_t errlen);
-/* The keys whose values differ between a and b (at most max). */
-size_t agent_config_changed(const struct agent_config *a,
-			    const struct agent_config *b, const char **keys,
-			    size_t max);
 
 #endif

@@ -15,6 +15,7 @@
 #include "notify.h"
 #include "outbox.h"
 #include "preflight.h"
+#include "settings.h"
 #include "sign.h"
 #include "tsink.h"
 #include "util.h"
@@ -87,6 +88,7 @@ static void on_hup(int sig)
 static void reload(struct agent *a, int argc, char **argv)
 {
 	struct agent_config *n = xmalloc(sizeof(*n));
+	struct settings_doc doc;
 	const char *changed[64];
 	char err[1024];
 	size_t k;
@@ -97,8 +99,9 @@ static void reload(struct agent *a, int argc, char **argv)
 		log_error("reload refused: %s; the running settings are kept",
 			  err);
 	} else {
-		k = agent_config_changed(&a->cfg, n, changed,
-					 ARRAY_SIZE(changed));
+		agent_config_describe(&doc);
+		k = settings_changed(&doc, &a->cfg, n, changed,
+				     ARRAY_SIZE(changed));
 		if (!k)
 			log_info("reload: no setting changed");
 		for (size_t i = 0; i < k; i++) {

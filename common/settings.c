@@ -228,12 +228,13 @@ const char *settings_flag_of(const struct settings_doc *d, const char *key)
 	return NULL;
 }
 
-size_t settings_changed(const struct setting *tbl, size_t n, const void *a,
+size_t settings_changed(const struct settings_doc *d, const void *a,
 			const void *b, const char **keys, size_t max)
 {
+	const struct setting *tbl = d->tbl;
 	size_t k = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < d->n; i++) {
 		const char *pa = (const char *)a + tbl[i].off;
 		const char *pb = (const char *)b + tbl[i].off;
 		bool same = tbl[i].is_int

@@ -54,6 +54,10 @@ struct settings_doc {
 
 /* The flag that sets key, or NULL. */
 const char *settings_flag_of(const struct settings_doc *d, const char *key);
+/* The keys whose values differ between the settings a and b (of d's
+ * table), in table order, at most max of them; returns how many. */
+size_t settings_changed(const struct settings_doc *d, const void *a,
+			const void *b, const char **keys, size_t max);
 
 /* Sets key in the struct at base from a string. 0, or -1 with a reason. */
 int settings_set(const struct setting *tbl, size_t n, void *base,
@@ -81,9 +85,5 @@ void settings_parse_args(int argc, char **argv, const struct setting *tbl,
 int settings_read_args(int argc, char **argv, const struct setting *tbl,
 		       size_t n, void *base, const struct setting_flag *flags,
 		       size_t nflags, bool *print, char *err, size_t errlen);
-/* The keys whose values differ between the settings a and b, in table
- * order, at most max of them; returns how many. */
-size_t settings_changed(const struct setting *tbl, size_t n, const void *a,
-			const void *b, const char **keys, size_t max);
 
 #endif

@@ -209,13 +209,6 @@ int config_reread(struct sched_config *c, int argc, char **argv, char *err,
 	return config_validate(c, err, errlen);
 }
 
-size_t config_changed(const struct sched_config *a,
-		      const struct sched_config *b, const char **keys,
-		      size_t max)
-{
-	return settings_changed(settings, ARRAY_SIZE(settings), a, b, keys,
-				max);
-}
 
 int config_validate(const struct sched_config *c, char *err, size_t errlen)
 {

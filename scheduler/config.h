@@ -82,9 +82,5 @@ int config_reread(struct sched_config *c, int argc, char **argv, char *err,
 struct settings_doc;
 /* The scheduler's settings table, for generated documentation. */
 void config_describe(struct settings_doc *d);
-/* The keys whose values differ between a and b (at most max). */
-size_t config_changed(const struct sched_config *a,
-		      const struct sched_config *b, const char **keys,
-		      size_t max);
 
 #endif

@@ -16,6 +16,7 @@
 #include "keyreg.h"
 #include "metrics.h"
 #include "records.h"
+#include "settings.h"
 #include "state.h"
 #include "store.h"
 #include "util.h"
@@ -65,6 +66,7 @@ static enum log_level level_of(const char *s)
 static void reload(struct sched_config *applied, int argc, char **argv)
 {
 	struct sched_config *n = xmalloc(sizeof(*n));
+	struct settings_doc doc;
 	const char *changed[64];
 	char err[1024];
 	size_t k;
@@ -75,7 +77,8 @@ static void reload(struct sched_config *applied, int argc, char **argv)
 			  err);
 		goto out;
 	}
-	k = config_changed(applied, n, changed, ARRAY_SIZE(changed));
+	config_describe(&doc);
+	k = settings_changed(&doc, applied, n, changed, ARRAY_SIZE(changed));
 	if (!k)
 		log_info("reload: no setting changed");
 	for (size_t i = 0; i < k; i++) {
