@@ -108,17 +108,21 @@ static void runs(struct sched *c, struct strbuf *o, const int64_t *since)
 			   NULL,
 			   (double)((const struct env *)envs->v[i])->dispatched);
 	head(o, "sparkpilot_starts_refused_total", "counter",
-	     "Run starts refused (quotas, budget, backpressure) since the "
-	     "start.");
+	     "Run starts refused since the start, by reason: busy (the "
+	     "global queue limit), quota_exceeded, budget_exceeded.");
+	static const char *const why[] = { "busy", "quota_exceeded",
+					   "budget_exceeded" };
 	for (size_t i = 0; i < envs->n; i++)
-		env_sample(o, "sparkpilot_starts_refused_total", envs->v[i],
-			   NULL, NULL,
-			   (double)((const struct env *)envs->v[i])->refused);
+		for (int k = 0; k < 3; k++)
+			env_sample(o, "sparkpilot_starts_refused_total",
+				   envs->v[i], "reason", why[k],
+				   (double)((const struct env *)envs->v[i])
+					   ->refused_by[k]);
 }
 
 /* One environment's agents, summed. */
 struct env_agents {
-	uint64_t n[3], spool, events;
+	uint64_t n[3], spool, events, bytes;
 	int64_t stalest_ms;
 };
 
@@ -144,6 +148,7 @@ static void agents(struct sched *c, struct strbuf *o)
 			ea[i].n[a->state]++;
 			ea[i].spool += a->spool_records;
 			ea[i].events += a->tb_events;
+			ea[i].bytes += a->tb_bytes;
 			if (a->state == AGENT_ACTIVE &&
 			    c->now_ms - a->last_seen_ms > ea[i].stalest_ms)
 				ea[i].stalest_ms = c->now_ms - a->last_seen_ms;
@@ -177,6 +182,11 @@ static void agents(struct sched *c, struct strbuf *o)
 	for (size_t i = 0; i < envs->n; i++)
 		env_sample(o, "sparkpilot_telemetry_events_total", envs->v[i],
 			   NULL, NULL, (double)ea[i].events);
+	head(o, "sparkpilot_telemetry_bytes_total", "counter",
+	     "Telemetry received and stored, in compressed bytes.");
+	for (size_t i = 0; i < envs->n; i++)
+		env_sample(o, "sparkpilot_telemetry_bytes_total", envs->v[i],
+			   NULL, NULL, (double)ea[i].bytes);
 	free(ea);
 	for (size_t k = 0; k < ags->n; k++) {
 		const struct agent *a = ags->v[k];

@@ -97,6 +97,9 @@ struct env {
 	 * cancelled, timed out (enum run_state from RUN_SUCCEEDED; the
 	 * metrics' counters) */
 	uint64_t ended[4];
+	/* starts refused here since the start: busy, quota_exceeded,
+	 * budget_exceeded (the metrics' counters) */
+	uint64_t refused_by[3];
 };
 
 enum agent_state { AGENT_ACTIVE, AGENT_DRAINING, AGENT_REVOKED };
@@ -121,6 +124,7 @@ struct agent {
 	uint64_t tb_high;
 	uint8_t tb_window[32];
 	uint64_t tb_stored, tb_events, tb_duplicate;
+	uint64_t tb_bytes; /* sealed (compressed) bytes of batches stored */
 	uint64_t tb_rejected_malformed, tb_rejected_forged;
 	uint64_t tb_rejected_unknown_key, tb_rejected_replayed;
 	uint64_t tb_rejected_stale;

@@ -271,11 +271,17 @@ static int64_t take_submit_token(struct policy *p, struct tenant *t)
 	return (1000 - t->rate_tokens + t->submit_rate - 1) / t->submit_rate;
 }
 
-static int refused(struct policy *p, struct job *j)
+static int refused(struct policy *p, struct job *j, const struct refusal *why)
 {
+	static const char *const codes[] = { "busy", "quota_exceeded",
+					     "budget_exceeded" };
+
 	j->tenantp->refused++;
 	j->envp->refused++;
 	p->refused++;
+	for (size_t i = 0; i < 3; i++)
+		if (!strcmp(why->code, codes[i]))
+			j->envp->refused_by[i]++;
 	return -1;
 }
 
@@ -304,22 +310,22 @@ int policy_submit(struct policy *p, struct job *j, int32_t priority,
 		       "the scheduler holds %llu queued runs (global limit %llu); retry after 1000 ms",
 		       (unsigned long long)p->queued_total,
 		       (unsigned long long)p->lim.max_queued_total);
-		return refused(p, j);
+		return refused(p, j, why);
 	}
 	if (t->max_queued && t->n_queued >= t->max_queued) {
 		refuse(why, "quota_exceeded", 1000,
 		       "tenant '%s' has %u queued runs (max-queued %u); retry after 1000 ms",
 		       t->name, t->n_queued, t->max_queued);
-		return refused(p, j);
+		return refused(p, j, why);
 	}
 	if (t->submit_rate && (wait = take_submit_token(p, t)) > 0) {
 		refuse(why, "quota_exceeded", wait,
 		       "tenant '%s' submits faster than its submit-rate of %u runs/s; retry after %lld ms",
 		       t->name, t->submit_rate, (long long)wait);
-		return refused(p, j);
+		return refused(p, j, why);
 	}
 	if (budget_admit(p, j, &est, why))
-		return refused(p, j);
+		return refused(p, j, why);
 	r = state_new_run(p->st, j);
 	r->est_cost = est;
 	budget_reserve(p, r);

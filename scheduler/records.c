@@ -94,6 +94,7 @@ static const struct field agent_fields[] = {
 	FLD(struct agent, spool_corrupt, F_U64),
 	FLD(struct agent, spool_torn, F_U64),
 	FSTR(struct agent, version),
+	FLD(struct agent, tb_bytes, F_U64),
 };
 
 static const struct field token_fields[] = {

@@ -175,6 +175,7 @@ static void count(struct agent *ag, const struct tb_item *it)
 	case TB_STORE:
 		ag->tb_stored++;
 		ag->tb_events += it->m.events;
+		ag->tb_bytes += it->len;
 		break;
 	case TB_DUPLICATE: ag->tb_duplicate++; break;
 	case TB_MALFORMED: ag->tb_rejected_malformed++; break;

@@ -116,6 +116,9 @@ wait_until 60 pq 'sum(sparkpilot_runs_ended_total{state="succeeded"})' 3 ||
 	fail "Prometheus: succeeded runs $(promql 'sum(sparkpilot_runs_ended_total{state="succeeded"})'), not 3"
 pq 'sum(sparkpilot_runs{state="queued"})' 0 || fail "Prometheus: runs still queued"
 pq 'up{job="sparkpilot"}' 1 || fail "Prometheus: target not up"
+# the runs' telemetry was counted
+tb=$(sample 'sparkpilot_telemetry_bytes_total{tenant="acme",env="acme/prod"}')
+[ "${tb:-0}" -gt 0 ] || fail "no telemetry bytes counted: '$tb'"
 
 # The rules loaded and evaluate without error.
 rules_ok() {

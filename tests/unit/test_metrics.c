@@ -110,6 +110,20 @@ static void test_metrics_follow_state(void **state)
 		     "state=\"queued\"} 3\n",
 		     &out);
 	check_format(out.buf);
+	/* a start refused by a quota counts under its reason */
+	struct strbuf reply = STRBUF_INIT;
+	admin_ok(f, "tenant set acme --max-queued 3");
+	admin_reply(f, "run start acme/prod/j", &reply);
+	assert_non_null(strstr(reply.buf, "\"quota_exceeded\""));
+	strbuf_release(&reply);
+	scrape_until(m,
+		     "sparkpilot_starts_refused_total{tenant=\"acme\","
+		     "env=\"acme/prod\",reason=\"quota_exceeded\"} 1\n",
+		     &out);
+	assert_non_null(strstr(out.buf,
+			       "sparkpilot_starts_refused_total{tenant=\"acme\","
+			       "env=\"acme/prod\",reason=\"busy\"} 0\n"));
+	check_format(out.buf);
 	/* the core lets go of m at its next turn, which this command makes */
 	core_metrics(f->core, NULL);
 	admin_ok(f, "queue stats");
