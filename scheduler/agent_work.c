@@ -216,8 +216,14 @@ static size_t lease_and_reply(struct sched *c, struct event *ev,
 	reply_begin(&m, ag, stop);
 	mreply_key(&m, "runs");
 	msgpack_pack_array(&m.pk, n);
-	for (size_t i = 0; i < n; i++)
-		pack_lease(&m.pk, picked[i], picked[i]->job);
+	for (size_t i = 0; i < n; i++) {
+		const struct run *r = picked[i];
+		/* how long it waited in the queue (wall clock, ms) */
+		int64_t waited = c->now_ms - r->enqueued_ms;
+		lathist_add(&c->dispatch_us,
+			    waited > 0 ? (uint64_t)waited * 1000 : 0);
+		pack_lease(&m.pk, r, r->job);
+	}
 	mreply_finish(&m, &ev->reply);
 	return n;
 }

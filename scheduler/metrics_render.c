@@ -280,6 +280,11 @@ void metrics_render(struct sched *c, struct strbuf *o)
 	budgets(c, o);
 	histogram(o, "sparkpilot_wal_sync_seconds",
 		  "The synced store write that ends a core turn.", &c->sync_us);
+	histogram(o, "sparkpilot_dispatch_seconds",
+		  "A run's wait from entering the queue (its start, or its "
+		  "retry) to being leased to an agent; millisecond "
+		  "resolution.",
+		  &c->dispatch_us);
 	histogram(o, "sparkpilot_core_turn_seconds",
 		  "A core turn, from taking its events to its replies.",
 		  &c->turn_us);

@@ -64,6 +64,7 @@ struct sched {
 	int64_t metrics_due_mono;
 	struct strbuf metrics_buf;
 	struct lathist turn_us;    /* each turn, events to replies */
+	struct lathist dispatch_us; /* a run's wait from queued to leased */
 };
 
 /* The meta key holding the dispatch kill switch ("1" = paused). */
