@@ -135,6 +135,9 @@ static const struct setting_flag flags[] = {
 	{ "--spark-rest-url", "spark_rest_url" },
 	{ "--slots", "slots" },
 	{ "--log-level", "log_level" },
+	{ "--tls-ca", "tls_ca" },
+	{ "--tls-cert", "tls_cert" },
+	{ "--tls-key", "tls_key" },
 };
 
 void agent_config_describe(struct settings_doc *d)

@@ -51,7 +51,8 @@ static const char usage[] =
 	"                        [--enroll-token TOKEN | --enroll-token-file "
 	"FILE]\n"
 	"                        [--spark-submit PATH] [--slots N]\n"
-	"                        [--spark-rest-url URL]\n"
+	"                        [--spark-rest-url URL] [--tls-ca PEM]\n"
+	"                        [--tls-cert PEM] [--tls-key PEM]\n"
 	"       sparkpilot-agent [--config FILE] [flags] --print-config\n"
 	"       sparkpilot-agent --version | --help\n";
 

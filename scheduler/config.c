@@ -179,6 +179,10 @@ static const struct setting_flag flags[] = {
 	{ "--listen", "listen" },
 	{ "--metrics-listen", "metrics_listen" },
 	{ "--log-level", "log_level" },
+	/* paths, so that a unit can pass systemd credentials */
+	{ "--tls-cert", "tls_cert" },
+	{ "--tls-key", "tls_key" },
+	{ "--tls-ca", "tls_ca" },
 };
 
 void config_parse_args(struct sched_config *c, int argc, char **argv,

@@ -28,6 +28,8 @@ static const char usage[] =
 	"[--admin-socket PATH]\n"
 	"                            [--listen URL] [--metrics-listen URL] "
 	"[--log-level LEVEL]\n"
+	"                            [--tls-cert PEM] [--tls-key PEM] "
+	"[--tls-ca PEM]\n"
 	"       sparkpilot-scheduler [--config FILE] [flags] --print-config\n"
 	"       sparkpilot-scheduler --version | --help\n";
 

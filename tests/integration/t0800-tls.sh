@@ -48,4 +48,21 @@ wait_until 60 enroll_failed || fail "the wrong-CA agent did not fail to enroll"
 [ "$(env_state acme/dev)" = pending ] || fail "an agent with the wrong CA got through"
 [ "$(spctl --json agent list | json items | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] ||
 	fail "the wrong-CA agent enrolled"
+# The certificate and key through flags, as a unit passes systemd
+# credentials (LoadCredential=, files in $CREDENTIALS_DIRECTORY): the
+# scheduler restarted so takes the agent back, and a run goes through.
+mkdir -m 0700 "$T/creds"
+cp "$T/pki/server.crt" "$T/creds/tls-cert"
+cp "$T/pki/server.key" "$T/creds/tls-key"
+stop_scheduler
+start_scheduler --tls-cert "$T/creds/tls-cert" --tls-key "$T/creds/tls-key"
+r=$(spctl run start acme/prod/pi)
+wait_run_state "$r" succeeded 60
+# a key that is not there: one line, exit 2 or 1, no start
+if out=$("$BIN/sparkpilot-scheduler" --data-dir "$T/data2" --admin-socket "$T/s2" \
+	--listen "tls+tcp://127.0.0.1:$(free_port)" --tls-cert "$T/creds/tls-cert" \
+	--tls-key "$T/creds/missing" 2>&1); then
+	fail "the scheduler started without its key"
+fi
+echo "$out" | grep -q "missing" || fail "no word of the missing key: $out"
 echo "tls: ok"
