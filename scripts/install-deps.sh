@@ -30,6 +30,9 @@ TEST_PKGS="$TEST_PKGS groff-base"
 # prometheus: promtool checks /metrics as Prometheus reads it, and t1700
 # has a real Prometheus scrape the scheduler and answers a PromQL query
 TEST_PKGS="$TEST_PKGS prometheus"
+# strace: t0085 lists the scheduler's system calls to hold them to the
+# unit's SystemCallFilter (systemd-analyze, from systemd, names the sets)
+TEST_PKGS="$TEST_PKGS strace systemd"
 PKGS="$BUILD_PKGS $TEST_PKGS"
 # `make fuzz` only (docs/fuzzing.md): clang builds the libFuzzer targets,
 # libclang-rt-dev holds libFuzzer and clang's sanitizer runtimes, llvm

@@ -73,6 +73,17 @@ P=$T/p
 install_to PREFIX="$P/usr" SYSCONFDIR="$P/etc"
 systemd-analyze verify "$P"/usr/lib/systemd/system/*.service \
 	>"$T/verify.log" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify.log")"
+# the sandboxing: systemd-analyze security's exposure at most 2.0 for the
+# scheduler, 2.5 for the agent (which runs spark-submit)
+exposure() {
+	(cd "$P/usr/lib/systemd/system" &&
+		systemd-analyze security --offline=yes "$1" 2>/dev/null) |
+		sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p'
+}
+s=$(exposure sparkpilot-scheduler.service)
+a=$(exposure sparkpilot-agent.service)
+python3 -c 'import sys; s, a = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if s <= 2.0 and a <= 2.5 else 1)' \
+	"${s:-99}" "${a:-99}" || fail "exposure: scheduler ${s:-?} (at most 2.0), agent ${a:-?} (at most 2.5)"
 # and it would refuse a unit whose binary is missing
 rm "$P/usr/bin/sparkpilot-scheduler"
 ! systemd-analyze verify "$P/usr/lib/systemd/system/sparkpilot-scheduler.service" \
