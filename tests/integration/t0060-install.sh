@@ -33,7 +33,7 @@ for f in usr/lib/systemd/system/sparkpilot-scheduler.service \
 	[ "$(stat -c %a "$R/$f")" = 644 ] || fail "$f: mode $(stat -c %a "$R/$f")"
 done
 U=$R/usr/lib/systemd/system
-! grep -n '@' "$U"/*.service | grep -v '^[^:]*:[0-9]*:#' ||
+! grep -n '@[A-Z]*@' "$U"/*.service ||
 	fail "a placeholder left in a unit"
 grep -qx 'ExecStart=/usr/bin/sparkpilot-scheduler --config /etc/sparkpilot/scheduler.conf' \
 	"$U/sparkpilot-scheduler.service" || fail "scheduler unit: ExecStart"
