@@ -140,12 +140,19 @@ static const struct setting_flag flags[] = {
 	{ "--tls-key", "tls_key" },
 };
 
+/* A reload applies the log level at once; the rest waits for a restart
+ * (runs in flight hold the redaction rules they started with). */
+static bool live(const char *key)
+{
+	return !strcmp(key, "log_level");
+}
+
 void agent_config_describe(struct settings_doc *d)
 {
 	*d = (struct settings_doc){ "sparkpilot-agent",
 				    "/etc/sparkpilot/agent.conf", settings,
 				    ARRAY_SIZE(settings), flags,
-				    ARRAY_SIZE(flags) };
+				    ARRAY_SIZE(flags), live };
 }
 
 void agent_config_parse_args(struct agent_config *c, int argc, char **argv,

@@ -245,3 +245,37 @@ size_t settings_changed(const struct settings_doc *d, const void *a,
 	}
 	return k;
 }
+
+static const struct setting *find(const struct settings_doc *d,
+				  const char *key)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->tbl[i].key, key))
+			return &d->tbl[i];
+	return NULL;
+}
+
+void settings_copy_key(const struct settings_doc *d, void *dst,
+		       const void *src, const char *key)
+{
+	const struct setting *s = find(d, key);
+	if (s)
+		memcpy((char *)dst + s->off, (const char *)src + s->off,
+		       s->size);
+}
+
+void settings_format(const struct settings_doc *d, const void *base,
+		     const char *key, char *buf, size_t len)
+{
+	const struct setting *s = find(d, key);
+	const char *p = s ? (const char *)base + s->off : "";
+
+	if (!s)
+		snprintf(buf, len, "?");
+	else if (s->is_int)
+		snprintf(buf, len, "%lld", (long long)*(const int64_t *)p);
+	else if (ends_with(key, "token"))
+		snprintf(buf, len, "(hidden)");
+	else
+		snprintf(buf, len, "%s", p);
+}

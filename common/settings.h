@@ -50,10 +50,19 @@ struct settings_doc {
 	size_t n;
 	const struct setting_flag *flags;
 	size_t nflags;
+	/* whether a reload (SIGHUP) applies the key at once; NULL: none */
+	bool (*live)(const char *key);
 };
 
 /* The flag that sets key, or NULL. */
 const char *settings_flag_of(const struct settings_doc *d, const char *key);
+/* Copies key's value from src to dst (settings structs of d). */
+void settings_copy_key(const struct settings_doc *d, void *dst,
+		       const void *src, const char *key);
+/* key's value in base as text ("" for an unset string; a token's never:
+ * "(hidden)"). */
+void settings_format(const struct settings_doc *d, const void *base,
+		     const char *key, char *buf, size_t len);
 /* The keys whose values differ between the settings a and b (of d's
  * table), in table order, at most max of them; returns how many. */
 size_t settings_changed(const struct settings_doc *d, const void *a,

@@ -193,12 +193,35 @@ void config_parse_args(struct sched_config *c, int argc, char **argv,
 			    usage);
 }
 
+/* What a reload applies at once: settings the core reads when it uses
+ * them, or policy limits that hold no state built from them. The rest
+ * (paths and listeners, TLS, connection caps, priority aging, which every
+ * queued run's place is computed from, the guard's window, ...) wait for
+ * a restart. */
+bool config_live(const char *key)
+{
+	static const char *const live[] = {
+		"log_level",	      "max_queued_total",  "retry_base_ms",
+		"retry_max_ms",	      "max_lost_leases",   "run_estimate_hours",
+		"lease_wait_max_ms",  "agent_ack_delay_us", "turn_max_events",
+		"token_ttl_s",	      "min_disk_mb",	    "max_clock_skew_ms",
+		"log_completions",    "log_retention_days",
+		"retention_interval_s", "store_min_free_mb",
+		"store_min_free_pct", "store_check_ms",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(live); i++)
+		if (!strcmp(key, live[i]))
+			return true;
+	return false;
+}
+
 void config_describe(struct settings_doc *d)
 {
 	*d = (struct settings_doc){ "sparkpilot-scheduler",
 				    "/etc/sparkpilot/scheduler.conf", settings,
 				    ARRAY_SIZE(settings), flags,
-				    ARRAY_SIZE(flags) };
+				    ARRAY_SIZE(flags), config_live };
 }
 
 int config_reread(struct sched_config *c, int argc, char **argv, char *err,

@@ -5,6 +5,7 @@
 #ifndef SP_SCHED_CONFIG_H
 #define SP_SCHED_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,8 @@ int config_validate(const struct sched_config *c, char *err, size_t errlen);
  * c is then undefined. */
 int config_reread(struct sched_config *c, int argc, char **argv, char *err,
 		  size_t errlen);
+/* Whether a reload applies key at once (else at the next restart). */
+bool config_live(const char *key);
 struct settings_doc;
 /* The scheduler's settings table, for generated documentation. */
 void config_describe(struct settings_doc *d);

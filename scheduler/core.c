@@ -82,6 +82,24 @@ static int64_t next_wake_us(struct sched *c)
 	return us;
 }
 
+/* The policy's limits from the settings. */
+static void limits_from(const struct sched_config *cfg,
+			struct policy_limits *lim)
+{
+	policy_limits_defaults(lim);
+	lim->lease_ttl_ms = cfg->agent_timeout_ms;
+	lim->aging_ms = cfg->priority_aging_ms;
+	lim->retry_base_ms = cfg->retry_base_ms;
+	lim->retry_max_ms = cfg->retry_max_ms;
+	lim->max_lost_leases = (uint32_t)cfg->max_lost_leases;
+	lim->max_queued_total = (uint64_t)cfg->max_queued_total;
+	lim->idempotency_ttl_ms = cfg->idempotency_ttl_s * 1000;
+	lim->estimate_hours = cfg->run_estimate_hours;
+	lim->guard.interval_ms = cfg->guard_interval_s * 1000;
+	lim->guard.window_ms = cfg->guard_window_s * 1000;
+	lim->guard.cooldown_ms = cfg->breaker_cooldown_s * 1000;
+}
+
 /* Takes up what core_watchdog and core_metrics set (under c->lock). */
 static void adopt_hooks(struct sched *c)
 {
@@ -93,6 +111,20 @@ static void adopt_hooks(struct sched *c)
 	if (c->metrics_set != c->metrics) {
 		c->metrics = c->metrics_set;
 		c->metrics_due_mono = 0;
+	}
+	if (c->cfg_set) {
+		struct policy_limits lim;
+		/* only the limits a reload may change (config_live) */
+		limits_from(c->cfg_set, &lim);
+		c->pol.lim.max_queued_total = lim.max_queued_total;
+		c->pol.lim.retry_base_ms = lim.retry_base_ms;
+		c->pol.lim.retry_max_ms = lim.retry_max_ms;
+		c->pol.lim.max_lost_leases = lim.max_lost_leases;
+		c->pol.lim.estimate_hours = lim.estimate_hours;
+		c->cfg = c->cfg_set;
+		c->cfg_set = NULL;
+		c->disk.next_check_mono = 0; /* the floor may have moved */
+		pthread_cond_broadcast(&c->adopted);
 	}
 }
 
@@ -358,23 +390,13 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	struct policy_limits lim;
 	char err[256];
 
-	policy_limits_defaults(&lim);
-	lim.lease_ttl_ms = cfg->agent_timeout_ms;
-	lim.aging_ms = cfg->priority_aging_ms;
-	lim.retry_base_ms = cfg->retry_base_ms;
-	lim.retry_max_ms = cfg->retry_max_ms;
-	lim.max_lost_leases = (uint32_t)cfg->max_lost_leases;
-	lim.max_queued_total = (uint64_t)cfg->max_queued_total;
-	lim.idempotency_ttl_ms = cfg->idempotency_ttl_s * 1000;
-	lim.estimate_hours = cfg->run_estimate_hours;
-	lim.guard.interval_ms = cfg->guard_interval_s * 1000;
-	lim.guard.window_ms = cfg->guard_window_s * 1000;
-	lim.guard.cooldown_ms = cfg->breaker_cooldown_s * 1000;
+	limits_from(cfg, &lim);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->wake, &ca);
+	pthread_cond_init(&c->adopted, NULL);
 	pthread_condattr_destroy(&ca);
 	c->store = s;
 	c->st = st;
@@ -432,6 +454,16 @@ void core_watchdog(struct sched *c, int64_t every_ms, void (*ping)(void))
 	pthread_mutex_unlock(&c->lock);
 }
 
+void core_reconfigure(struct sched *c, const struct sched_config *cfg)
+{
+	pthread_mutex_lock(&c->lock);
+	c->cfg_set = cfg;
+	pthread_cond_signal(&c->wake);
+	while (c->cfg_set)
+		pthread_cond_wait(&c->adopted, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+}
+
 void core_metrics(struct sched *c, struct metrics *m)
 {
 	pthread_mutex_lock(&c->lock);
@@ -475,5 +507,6 @@ void core_stop(struct sched *c)
 	strbuf_release(&c->metrics_buf);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->wake);
+	pthread_cond_destroy(&c->adopted);
 	free(c);
 }

@@ -90,6 +90,12 @@ void core_progress(struct sched *c, struct core_progress *p);
  * answer, a bug) stops the pings and systemd's watchdog restarts the
  * process. Any thread. */
 void core_watchdog(struct sched *c, int64_t every_ms, void (*ping)(void));
+/* Hands the core new settings (a reload): it uses cfg from its next
+ * wake-up on, and takes the policy's limits from it. Returns once the
+ * core has let go of the settings it used before (the caller may free
+ * them then, if they were not the ones given to core_start). Any thread
+ * but the core's. */
+void core_reconfigure(struct sched *c, const struct sched_config *cfg);
 /* Has the core thread render its metrics into m every METRICS_EVERY_MS
  * (NULL: stop). Any thread. */
 struct metrics;

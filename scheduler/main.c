@@ -61,43 +61,62 @@ static enum log_level level_of(const char *s)
 }
 
 /* SIGHUP: the configuration is read again as a start would read it (the
- * same --config file and flags). The log level changes at once; any other
- * change is named and waits for a restart. A file that does not load, or
- * does not validate, is refused in one line and nothing changes. *applied
- * holds what is in force. */
-static void reload(struct sched_config *applied, int argc, char **argv)
+ * same --config file and flags). Settings a reload may change (config_live:
+ * the log level, queue and retry limits, the disk floor, ...) apply at
+ * once, each logged with its old and new value; any other change is named
+ * and waits for a restart. A file that does not load, or does not
+ * validate, is refused in one line and nothing changes. *applied holds what
+ * is in force; the core reads it (or the settings it started with). */
+static void reload(struct sched *core, struct sched_config **applied,
+		   int argc, char **argv)
 {
 	struct sched_config *n = xmalloc(sizeof(*n));
+	struct sched_config *next = xmalloc(sizeof(*next));
 	struct settings_doc doc;
 	const char *changed[64];
-	char err[1024];
-	size_t k;
+	char err[1024], from[128], to[128];
+	size_t k, live = 0;
 
 	sd_notify(0, "RELOADING=1\nSTATUS=reading the configuration again");
+	*next = **applied;
 	if (config_reread(n, argc, argv, err, sizeof(err))) {
 		log_error("reload refused: %s; the running settings are kept",
 			  err);
 		goto out;
 	}
 	config_describe(&doc);
-	k = settings_changed(&doc, applied, n, changed, ARRAY_SIZE(changed));
+	k = settings_changed(&doc, *applied, n, changed, ARRAY_SIZE(changed));
 	if (!k)
 		log_info("reload: no setting changed");
 	for (size_t i = 0; i < k; i++) {
-		if (!strcmp(changed[i], "log_level")) {
-			log_set_level(level_of(n->log_level));
-			log_info("reload: log_level %s -> %s",
-				 applied->log_level, n->log_level);
-			memcpy(applied->log_level, n->log_level,
-			       sizeof(n->log_level));
-		} else {
+		if (!config_live(changed[i])) {
 			log_warn("reload: %s changed; it takes effect at the "
 				 "next restart",
 				 changed[i]);
+			continue;
 		}
+		settings_format(&doc, *applied, changed[i], from, sizeof(from));
+		settings_format(&doc, n, changed[i], to, sizeof(to));
+		settings_copy_key(&doc, next, n, changed[i]);
+		log_info("reload: %s %s -> %s", changed[i], from, to);
+		live++;
+	}
+	if (live && config_validate(next, err, sizeof(err))) {
+		log_error("reload refused: %s; the running settings are kept",
+			  err);
+		goto out;
+	}
+	if (live) {
+		log_set_level(level_of(next->log_level));
+		core_reconfigure(core, next);
+		/* the core has let go of the settings it read before */
+		free(*applied);
+		*applied = next;
+		next = NULL;
 	}
 out:
 	free(n);
+	free(next);
 	sd_notify(0, "READY=1\nSTATUS=ready; configuration read again");
 }
 
@@ -256,16 +275,18 @@ int main(int argc, char **argv)
 		      "on %s",
 		   nruns, nagents, cfg.listen);
 
+	/* What a reload changes: a copy the core is handed (it starts on
+	 * cfg, which stays as it is for the threads that read it) */
 	struct sched_config *applied = xmalloc(sizeof(*applied));
-	*applied = cfg; /* the core keeps reading cfg: never changed */
+	*applied = cfg;
 	while (!sigwait(&sigs, &sig) && sig == SIGHUP)
-		reload(applied, argc, argv);
-	free(applied);
+		reload(core, &applied, argc, argv);
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_info("signal %d: shutting down", sig);
 	admin_stop(admin);
 	agentsvc_close(agents);
 	core_stop(core);
+	free(applied);
 	metrics_stop(metrics);
 	agentsvc_free(agents);
 	admin_free(admin);

@@ -63,6 +63,10 @@ struct sched {
 	struct metrics *metrics_set, *metrics;
 	int64_t metrics_due_mono;
 	struct strbuf metrics_buf;
+	/* a reload's settings (core_reconfigure): set under lock, taken
+	 * up in take_inbox, which then signals `adopted` */
+	const struct sched_config *cfg_set;
+	pthread_cond_t adopted;
 	struct lathist turn_us;    /* each turn, events to replies */
 	struct lathist dispatch_us; /* a run's wait from queued to leased */
 };

@@ -71,17 +71,32 @@ wait_until 10 at_least 'READY=1|STATUS=ready; configuration read again' 1 ||
 	fail "no READY=1 after the reload"
 at_least 'RELOADING=1' 1 || fail "no RELOADING=1"
 # a setting that needs a restart is named, the level stays
-printf 'log_level = debug\nagent_timeout_ms = 9000\n' >"$C"
+printf 'log_level = debug\nagent_timeout_ms = 9000\nmax_queued_total = 2\n' >"$C"
 kill -HUP "$SCHED_PID"
 wait_until 10 logged 'reload: agent_timeout_ms changed; it takes effect at the next restart' ||
 	fail "a restart-only change was not named"
 # a bad file is refused in one line, the scheduler keeps running
+# a limit the core reads applies at once: the global queue limit
+wait_until 10 logged 'reload: max_queued_total 5000000 -> 2' || fail "max_queued_total not applied"
+logged 'reload: agent_timeout_ms changed' && ! logged 'reload: agent_timeout_ms 30000 -> 9000' ||
+	fail "agent_timeout_ms was applied live"
+spctl tenant add acme >/dev/null
+spctl env add acme/prod >/dev/null
+spctl job add acme/prod/q -- --master 'local[2]' --conf spark.fake.duration=0.1 app.jar >/dev/null
+spctl dispatch pause >/dev/null
+spctl run start acme/prod/q >/dev/null
+spctl run start acme/prod/q >/dev/null
+if out=$(spctl run start acme/prod/q 2>&1); then
+	fail "a third queued run was taken over max_queued_total = 2"
+fi
+echo "$out" | grep -q 'busy\|global limit 2' || fail "not refused by the new limit: $out"
+spctl dispatch resume >/dev/null
 echo 'bogus_key = 1' >>"$C"
 kill -HUP "$SCHED_PID"
-wait_until 10 logged "reload refused: $C:3: unknown setting 'bogus_key'; the running settings are kept" ||
+wait_until 10 logged "reload refused: $C:4: unknown setting 'bogus_key'; the running settings are kept" ||
 	fail "a bad file was not refused: $(tail -3 "$T/scheduler.log")"
 wait_until 10 at_least 'RELOADING=1' 3 || fail "three reloads, not three RELOADING=1"
-spctl tenant add acme >/dev/null || fail "the scheduler stopped answering after a reload"
+spctl tenant list >/dev/null || fail "the scheduler stopped answering after a reload"
 kill -0 "$SCHED_PID" || fail "SIGHUP stopped the scheduler"
 
 # The agent (its own notify socket): READY=1 while it enrolls, its id in
@@ -92,7 +107,6 @@ listen "$AN" "$T/agent-notify.out"
 printf '#!/bin/sh\nenv | grep -c "^NOTIFY_SOCKET=\\|^WATCHDOG_" >"%s"\nexec "%s" "$@"\n' \
 	"$T/child-env" "$FAKE_SPARK" >"$T/spark-submit-env"
 chmod +x "$T/spark-submit-env"
-spctl env add acme/prod >/dev/null
 tok=$(spctl agent token acme/prod)
 AC=$T/agent.conf
 echo 'log_level = info' >"$AC"

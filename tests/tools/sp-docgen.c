@@ -51,8 +51,8 @@ static void config_md_one(const struct settings_doc *d, const void *defaults)
 
 	printf("\n## %s\n\n`%s`, or the file given with `--config`.\n\n",
 	       d->prog, d->file);
-	printf("| key | default | values | flag | meaning |\n");
-	printf("|---|---|---|---|---|\n");
+	printf("| key | default | values | flag | on reload | meaning |\n");
+	printf("|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < d->n; i++) {
 		const struct setting *s = &d->tbl[i];
 		const char *flag = settings_flag_of(d, s->key);
@@ -66,8 +66,9 @@ static void config_md_one(const struct settings_doc *d, const void *defaults)
 		} else {
 			fputs("—", stdout);
 		}
-		printf(" | %s | %s%s%s | ", range, flag ? "`" : "",
-		       flag ? flag : "—", flag ? "`" : "");
+		printf(" | %s | %s%s%s | %s | ", range, flag ? "`" : "",
+		       flag ? flag : "—", flag ? "`" : "",
+		       d->live && d->live(s->key) ? "at once" : "restart");
 		md_cell(s->doc ? s->doc : "");
 		printf(" |\n");
 	}
@@ -85,7 +86,9 @@ static void config_md(const struct settings_doc *sd, const void *sdef,
 	       "A config file has one `key = value` per line; a line starting "
 	       "with `#` is a\ncomment; a value may be quoted, `\"...\"`, with "
 	       "`\\\"` and `\\\\` inside. A flag\ngiven on the command line "
-	       "overrides the file. A value out of range or a key\nnot known "
+	       "overrides the file. \"On reload\": what `systemctl reload` "
+	       "(SIGHUP) does with a\nchanged value, apply it at once or "
+	       "log that it waits for a restart. A value out of range or a key\nnot known "
 	       "is refused at start with the file and line, exit status 2.\n"
 	       "`--print-config` prints the settings a daemon would run with, "
 	       "as such a file.\n");
@@ -117,7 +120,9 @@ static void config_man_one(const struct settings_doc *d, const void *defaults)
 			man_text(stdout, flag);
 			printf("\\fR");
 		}
-		printf(".\n");
+		printf("; %s.\n", d->live && d->live(s->key)
+					   ? "a reload applies it at once"
+					   : "a change waits for a restart");
 	}
 }
 
@@ -203,9 +208,10 @@ static void daemon_man(const struct settings_doc *d, const void *defaults)
 	       ".TP\n\\fB\\-\\-version\\fR\nprint the build's version and "
 	       "the formats spoken, and exit.\n");
 	printf(".SH SIGNALS\nSIGTERM and SIGINT stop it cleanly%s.\n",
-	       sched ? "; SIGHUP reads the configuration again (the log level "
-		       "changes at once, other changes are named and wait for "
-		       "a restart, a bad file is refused)"
+	       sched ? "; SIGHUP reads the configuration again (settings "
+		       "that allow it change at once, see "
+		       "\\fBsparkpilot.conf\\fR(5); other changes are named "
+		       "and wait for a restart; a bad file is refused)"
 		     : " (its runs are stopped and reported); SIGHUP reads the "
 		       "configuration again (the log level changes at once, "
 		       "other changes are named and wait for a restart)");
