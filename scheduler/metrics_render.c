@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "metrics.h"
 #include "sched_ctx.h"
 #include "version.h"
@@ -139,21 +140,25 @@ static void agents(struct sched *c, struct strbuf *o)
 	struct env_agents *ea = xcalloc(envs->n + 1, sizeof(*ea));
 	uint64_t rej[5] = { 0 };
 
-	for (size_t i = 0; i < envs->n; i++) {
-		const struct env *e = envs->v[i];
-		for (size_t k = 0; k < ags->n; k++) {
-			const struct agent *a = ags->v[k];
-			if (strcmp(a->env, e->key))
-				continue;
-			ea[i].n[a->state]++;
-			ea[i].spool += a->spool_records;
-			ea[i].events += a->tb_events;
-			ea[i].bytes += a->tb_bytes;
-			if (a->state == AGENT_ACTIVE &&
-			    c->now_ms - a->last_seen_ms > ea[i].stalest_ms)
-				ea[i].stalest_ms = c->now_ms - a->last_seen_ms;
-		}
+	/* one pass over the agents, each to its environment's sums (a
+	 * fleet of thousands renders every second on the core thread) */
+	struct hmap by_env = { 0 };
+	for (size_t i = 0; i < envs->n; i++)
+		hmap_puts(&by_env, ((const struct env *)envs->v[i])->key, &ea[i]);
+	for (size_t k = 0; k < ags->n; k++) {
+		const struct agent *a = ags->v[k];
+		struct env_agents *x = hmap_gets(&by_env, a->env);
+		if (!x)
+			continue;
+		x->n[a->state]++;
+		x->spool += a->spool_records;
+		x->events += a->tb_events;
+		x->bytes += a->tb_bytes;
+		if (a->state == AGENT_ACTIVE &&
+		    c->now_ms - a->last_seen_ms > x->stalest_ms)
+			x->stalest_ms = c->now_ms - a->last_seen_ms;
 	}
+	hmap_release(&by_env);
 	head(o, "sparkpilot_environment_ready", "gauge",
 	     "1 while the environment is ready (an agent passed its "
 	     "preflight), 0 pending, validating or failed.");
@@ -206,39 +211,39 @@ static void agents(struct sched *c, struct strbuf *o)
 			    why[r], rej[r]);
 }
 
+/* A tenant's money figure, micro-USD, shown in USD. */
+struct usd_family {
+	const char *name, *help;
+	int64_t (*of)(const struct tenant *t);
+};
+
+static int64_t spent(const struct tenant *t) { return t->month_spent; }
+static int64_t committed(const struct tenant *t) { return t->committed; }
+static int64_t limit(const struct tenant *t) { return t->monthly_budget; }
+static int64_t projected(const struct tenant *t) { return t->guard.projection; }
+
 static void budgets(struct sched *c, struct strbuf *o)
 {
+	static const struct usd_family fams[] = {
+		{ "sparkpilot_budget_spent_usd",
+		  "This month's spend of ended attempts.", spent },
+		{ "sparkpilot_budget_committed_usd",
+		  "Estimates of live runs, not spent yet.", committed },
+		{ "sparkpilot_budget_limit_usd", "The monthly budget (0: none).",
+		  limit },
+		{ "sparkpilot_budget_projected_usd",
+		  "The burn-rate guard's last projection of the month's spend "
+		  "(hard budgets).",
+		  projected },
+	};
 	struct ptrvec *ts = &c->st->tenants;
 
-	head(o, "sparkpilot_budget_spent_usd", "gauge",
-	     "This month's spend of ended attempts.");
-	for (size_t i = 0; i < ts->n; i++)
-		tenant_sample(o, "sparkpilot_budget_spent_usd", ts->v[i],
-			      (double)((const struct tenant *)ts->v[i])
-					      ->month_spent /
-				      1e6);
-	head(o, "sparkpilot_budget_committed_usd", "gauge",
-	     "Estimates of live runs, not spent yet.");
-	for (size_t i = 0; i < ts->n; i++)
-		tenant_sample(o, "sparkpilot_budget_committed_usd", ts->v[i],
-			      (double)((const struct tenant *)ts->v[i])
-					      ->committed /
-				      1e6);
-	head(o, "sparkpilot_budget_limit_usd", "gauge",
-	     "The monthly budget (0: none).");
-	for (size_t i = 0; i < ts->n; i++)
-		tenant_sample(o, "sparkpilot_budget_limit_usd", ts->v[i],
-			      (double)((const struct tenant *)ts->v[i])
-					      ->monthly_budget /
-				      1e6);
-	head(o, "sparkpilot_budget_projected_usd", "gauge",
-	     "The burn-rate guard's last projection of the month's spend "
-	     "(hard budgets).");
-	for (size_t i = 0; i < ts->n; i++)
-		tenant_sample(o, "sparkpilot_budget_projected_usd", ts->v[i],
-			      (double)((const struct tenant *)ts->v[i])
-					      ->guard.projection /
-				      1e6);
+	for (size_t f = 0; f < ARRAY_SIZE(fams); f++) {
+		head(o, fams[f].name, "gauge", fams[f].help);
+		for (size_t i = 0; i < ts->n; i++)
+			tenant_sample(o, fams[f].name, ts->v[i],
+				      (double)fams[f].of(ts->v[i]) / 1e6);
+	}
 	head(o, "sparkpilot_budget_breaker_open", "gauge",
 	     "The cost circuit breaker: 0 closed, 1 open, 0.5 half-open.");
 	for (size_t i = 0; i < ts->n; i++) {

@@ -476,15 +476,6 @@ int open(const char *path, int flags, ...)
 	return do_open(AT_FDCWD, path, flags, mode);
 }
 
-int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-	va_start(ap, flags);
-	mode = open_mode(flags, ap);
-	va_end(ap);
-	return do_open(AT_FDCWD, path, flags, mode);
-}
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
@@ -496,15 +487,10 @@ int openat(int dirfd, const char *path, int flags, ...)
 	return do_open(dirfd, path, flags, mode);
 }
 
+/* The 64-bit names are the same calls on a 64-bit system. */
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 int openat64(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-	va_start(ap, flags);
-	mode = open_mode(flags, ap);
-	va_end(ap);
-	return do_open(dirfd, path, flags, mode);
-}
+	__attribute__((alias("openat")));
 
 int creat(const char *path, mode_t mode)
 {
