@@ -47,8 +47,10 @@ struct admin_server {
 	bool stop;
 	struct conn **conns;
 	size_t nconns, conns_alloc;
-	pthread_mutex_t lock; /* guards `completed` and `stop` */
+	pthread_mutex_t lock; /* guards `completed`, `stop` and `lim_next` */
 	struct event *completed;
+	struct conntable_limits lim_next; /* a reload's, for the I/O thread */
+	bool lim_pending;
 	/* I/O thread only */
 	struct conntable table;
 	uint64_t next_id;
@@ -335,6 +337,42 @@ static int poll_timeout(const struct admin_server *a, int64_t now)
 	return next < 0 ? 0 : next > 60000 ? 60000 : (int)next;
 }
 
+/* The line a connection past a cap gets, with the caps in force. */
+static void set_busy_line(struct admin_server *a)
+{
+	snprintf(a->busy_line, sizeof(a->busy_line),
+		 "{\"ok\":false,\"error\":\"busy\",\"message\":\"too many "
+		 "admin connections (at most %zu per uid, %zu in all)\"}\n",
+		 a->table.lim.max_per_source, a->table.lim.max_total);
+}
+
+/* I/O thread: a reload's caps, if one came (admin_set_limits). */
+static void take_limits(struct admin_server *a)
+{
+	struct conntable_limits lim;
+	bool pending;
+
+	pthread_mutex_lock(&a->lock);
+	lim = a->lim_next;
+	pending = a->lim_pending;
+	a->lim_pending = false;
+	pthread_mutex_unlock(&a->lock);
+	if (!pending)
+		return;
+	conntable_set_limits(&a->table, &lim);
+	set_busy_line(a);
+}
+
+void admin_set_limits(struct admin_server *a,
+		      const struct conntable_limits *lim)
+{
+	pthread_mutex_lock(&a->lock);
+	a->lim_next = *lim;
+	a->lim_pending = true;
+	pthread_mutex_unlock(&a->lock);
+	wake(a);
+}
+
 static void *admin_main(void *arg)
 {
 	struct admin_server *a = arg;
@@ -370,8 +408,11 @@ static void *admin_main(void *arg)
 		if (poll(pfd, n, poll_timeout(a, now)) == -1 && errno != EINTR)
 			break;
 		now = time_mono_ms();
-		if (pfd[0].revents)
+		if (pfd[0].revents) {
+			/* after the eventfd is read: a later wake-up is seen */
 			take_completed(a);
+			take_limits(a);
+		}
 		if (pfd[1].revents & POLLIN)
 			accept_some(a, now);
 		for (nfds_t i = 2; i < n; i++) {
@@ -435,10 +476,7 @@ struct admin_server *admin_start(const char *path,
 	a->lfd = -1;
 	pthread_mutex_init(&a->lock, NULL);
 	conntable_init(&a->table, lim);
-	snprintf(a->busy_line, sizeof(a->busy_line),
-		 "{\"ok\":false,\"error\":\"busy\",\"message\":\"too many "
-		 "admin connections (at most %zu per uid, %zu in all)\"}\n",
-		 lim->max_per_source, lim->max_total);
+	set_busy_line(a);
 	publish(a, time_mono_ms());
 	a->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (a->wakefd == -1 || bind_socket(a, path, err, errlen))

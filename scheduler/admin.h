@@ -27,6 +27,11 @@ struct conntable_limits;
 struct admin_server *admin_start(const char *path,
 				 const struct conntable_limits *lim,
 				 struct sched *core, char *err, size_t errlen);
+/* New caps and idle timeout (a reload), taken by the I/O thread at its
+ * next turn: new connections are admitted under them; connections over a
+ * lowered cap stay open. */
+void admin_set_limits(struct admin_server *a,
+		      const struct conntable_limits *lim);
 /* Stops the I/O thread, closes every connection and the socket file. Call
  * before core_stop; events still in the core come back to the server. */
 void admin_stop(struct admin_server *a);

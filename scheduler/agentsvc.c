@@ -5,6 +5,8 @@
 #include "agentsvc.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "connstats.h"
@@ -22,6 +26,7 @@
 #include "mp.h"
 #include "sign.h"
 #include "telemetry.h"
+#include "tlscert.h"
 #include "util.h"
 #include "wire.h"
 
@@ -49,6 +54,7 @@ struct agentsvc {
 	int idle;
 	bool closed;
 	struct conntable conns; /* pipe id -> accept time, source, ... */
+	int64_t cert_not_after; /* of the TLS certificate; 0: no TLS */
 	nng_aio *tick;          /* closes pipes past their deadline */
 };
 
@@ -115,7 +121,8 @@ static void publish(struct agentsvc *s)
 {
 	struct connstats cs = { .t = s->conns.stats,
 				.limit = s->conns.lim.max_total,
-				.per_source = s->conns.lim.max_per_source };
+				.per_source = s->conns.lim.max_per_source,
+				.cert_not_after = s->cert_not_after };
 	connstats_publish(CONNSTATS_AGENTS, &cs);
 }
 
@@ -327,47 +334,116 @@ static void worker_cb(void *arg)
 	on_request(w);
 }
 
-static int setup_tls(struct agentsvc *s, const struct sched_config *cfg,
-		     char *err, size_t errlen)
+/* A server TLS configuration from checked PEM texts (tlscert.h). */
+static int tls_config(const struct tlscert *tc, nng_tls_config **out,
+		      char *err, size_t errlen)
 {
-	char *cert = NULL, *key = NULL, *ca = NULL;
-	int rv;
+	nng_tls_config *t;
+	int rv = nng_tls_config_alloc(&t, NNG_TLS_MODE_SERVER);
 
-	cert = read_file(cfg->tls_cert, 1 << 20, NULL);
-	key = read_file(cfg->tls_key, 1 << 20, NULL);
-	if (cfg->tls_ca[0])
-		ca = read_file(cfg->tls_ca, 1 << 20, NULL);
-	if (!cert || !key || (cfg->tls_ca[0] && !ca)) {
-		snprintf(err, errlen, "cannot read TLS file '%s'",
-			 !cert ? cfg->tls_cert : !key ? cfg->tls_key
-						     : cfg->tls_ca);
-		rv = -1;
-		goto out;
+	if (rv) {
+		snprintf(err, errlen, "TLS setup failed: %s", nng_strerror(rv));
+		return -1;
 	}
-	rv = nng_tls_config_alloc(&s->tls, NNG_TLS_MODE_SERVER);
-	if (!rv)
-		rv = nng_tls_config_own_cert(s->tls, cert, key, NULL);
-	if (!rv && ca) {
+	rv = nng_tls_config_own_cert(t, tc->cert, tc->key, NULL);
+	if (!rv && tc->ca) {
 		/* A CA configured here means agents must present a
 		 * certificate it signed (mutual TLS). */
-		rv = nng_tls_config_ca_chain(s->tls, ca, NULL);
+		rv = nng_tls_config_ca_chain(t, tc->ca, NULL);
 		if (!rv)
-			rv = nng_tls_config_auth_mode(s->tls,
+			rv = nng_tls_config_auth_mode(t,
 						      NNG_TLS_AUTH_MODE_REQUIRED);
 	}
-	if (!rv)
-		rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG,
-					  s->tls);
-	if (rv)
+	if (rv) {
+		nng_tls_config_free(t);
 		snprintf(err, errlen, "TLS setup failed: %s", nng_strerror(rv));
-out:
-	free(cert);
-	free(key);
-	free(ca);
-	return rv ? -1 : 0;
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+/* With s->lock held: the certificate's expiry, for /metrics. */
+static void set_cert_expiry(struct agentsvc *s, const struct tlscert *tc)
+{
+	s->cert_not_after = tc->not_after;
+	publish(s);
+}
+
+/* nng prepares the TLS side of the next connection when it starts to wait
+ * for it, with the configuration in force then: after a swap, one
+ * connection would still get the old certificate. A connection of our own
+ * takes that place (the kernel hands them over in order, so a client that
+ * connects after this returns gets the new one). Best effort: if it
+ * fails, one more handshake serves the old certificate. */
+static void take_prepared_accept(struct agentsvc *s)
+{
+	nng_sockaddr sa;
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd;
+
+	if (nng_listener_get_addr(s->listener, NNG_OPT_LOCADDR, &sa))
+		return;
+	if (sa.s_family == NNG_AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		in->sin_port = sa.s_in.sa_port;
+		in->sin_addr.s_addr = sa.s_in.sa_addr ? sa.s_in.sa_addr
+						     : htonl(INADDR_LOOPBACK);
+		len = sizeof(*in);
+	} else if (sa.s_family == NNG_AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		static const uint8_t any[16];
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = sa.s_in6.sa_port;
+		if (memcmp(sa.s_in6.sa_addr, any, 16))
+			memcpy(&in6->sin6_addr, sa.s_in6.sa_addr, 16);
+		else
+			in6->sin6_addr = in6addr_loopback;
+		len = sizeof(*in6);
+	} else {
+		return;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return;
+	if (connect(fd, (struct sockaddr *)&ss, len))
+		log_debug("agent port: cannot cycle the prepared TLS accept: %s",
+			  strerror(errno));
+	close(fd);
+}
+
+int agentsvc_tls(struct agentsvc *s, const struct tlscert *tc, char *err,
+		 size_t errlen)
+{
+	nng_tls_config *t;
+	int rv;
+
+	if (tls_config(tc, &t, err, errlen))
+		return -1;
+	/* nng holds the configuration it is given (and each connection the
+	 * one it started with): new handshakes use t, the connections up now
+	 * keep theirs, and our reference to the old one can go. */
+	rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, t);
+	if (rv) {
+		nng_tls_config_free(t);
+		snprintf(err, errlen, "TLS setup failed: %s", nng_strerror(rv));
+		return -1;
+	}
+	if (s->tls) {
+		nng_tls_config_free(s->tls);
+		take_prepared_accept(s);
+	}
+	s->tls = t;
+	pthread_mutex_lock(&s->lock);
+	set_cert_expiry(s, tc);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
 struct agentsvc *agentsvc_start(const struct sched_config *cfg,
+				const struct tlscert *tc,
 				const struct conntable_limits *lim,
 				struct sched *core, struct keyreg *keys,
 				char *err, size_t errlen)
@@ -391,8 +467,7 @@ struct agentsvc *agentsvc_start(const struct sched_config *cfg,
 			 nng_strerror(rv));
 		goto fail;
 	}
-	if (!strncmp(cfg->listen, "tls+tcp://", 10) &&
-	    setup_tls(s, cfg, err, errlen))
+	if (tc && agentsvc_tls(s, tc, err, errlen))
 		goto fail;
 	if ((rv = nng_listener_start(s->listener, 0))) {
 		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen,
@@ -410,6 +485,15 @@ fail:
 	agentsvc_close(s);
 	agentsvc_free(s);
 	return NULL;
+}
+
+void agentsvc_set_limits(struct agentsvc *s,
+			 const struct conntable_limits *lim)
+{
+	pthread_mutex_lock(&s->lock);
+	conntable_set_limits(&s->conns, lim);
+	publish(s);
+	pthread_mutex_unlock(&s->lock);
 }
 
 void agentsvc_close(struct agentsvc *s)

@@ -23,7 +23,9 @@ static const struct setting settings[] = {
 	      "where Prometheus scrapes `/metrics`: `http://HOST:PORT` "
 	      "(say `http://127.0.0.1:9464`); unset, not served"),
 	S_STR(tls_cert,
-	      "PEM certificate chain, required for `tls+tcp://`"),
+	      "PEM certificate chain, required for `tls+tcp://`; each "
+	      "reload reads it (and `tls_key`, `tls_ca`) again for new "
+	      "connections"),
 	S_STR(tls_key,
 	      "PEM private key of `tls_cert`, required for `tls+tcp://`"),
 	S_STR(tls_ca,
@@ -194,10 +196,11 @@ void config_parse_args(struct sched_config *c, int argc, char **argv,
 }
 
 /* What a reload applies at once: settings the core reads when it uses
- * them, or policy limits that hold no state built from them. The rest
- * (paths and listeners, TLS, connection caps, priority aging, which every
- * queued run's place is computed from, the guard's window, ...) wait for
- * a restart. */
+ * them, policy limits that hold no state built from them, the connection
+ * caps and timeouts (for connections from then on), and the agent port's
+ * TLS files (for handshakes from then on). The rest (paths and listeners,
+ * priority aging, which every queued run's place is computed from, the
+ * guard's window, ...) wait for a restart. */
 bool config_live(const char *key)
 {
 	static const char *const live[] = {
@@ -208,6 +211,11 @@ bool config_live(const char *key)
 		"log_completions",    "log_retention_days",
 		"retention_interval_s", "store_min_free_mb",
 		"store_min_free_pct", "store_check_ms",
+		"tls_cert",	      "tls_key",	    "tls_ca",
+		"agent_conns_max",    "agent_conns_per_source",
+		"agent_auth_timeout_ms", "agent_idle_timeout_ms",
+		"admin_conns_max",    "admin_conns_per_uid",
+		"admin_idle_timeout_ms",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(live); i++)

@@ -19,6 +19,8 @@ struct connstats {
 	uint64_t limit;           /* connections at once (after the budget) */
 	uint64_t per_source;      /* per address / per uid */
 	uint64_t accept_backoffs; /* accepts paused for want of descriptors */
+	int64_t cert_not_after;   /* the agent port's TLS certificate expires
+				   * then (Unix seconds); 0 without TLS */
 };
 
 /* Replaces kind's published counters with *s (any thread). */

@@ -66,6 +66,12 @@ void conntable_init(struct conntable *t, const struct conntable_limits *lim)
 	list_init(&t->idle);
 }
 
+void conntable_set_limits(struct conntable *t,
+			  const struct conntable_limits *lim)
+{
+	t->lim = *lim;
+}
+
 void conntable_release(struct conntable *t)
 {
 	for (size_t i = 0; i < t->byid.cap; i++)
@@ -148,7 +154,8 @@ static int choose_victims(struct conntable *t, const char *source,
 		v[0] = oldest_idle_unauth(&s->unauth,
 					  offsetof(struct entry, src_link),
 					  NULL);
-		if (!v[0])
+		/* past the cap (lowered by a reload): one shed is not room */
+		if (!v[0] || s->n > t->lim.max_per_source)
 			return -1;
 		*nv = 1;
 		open--;

@@ -65,6 +65,10 @@ struct conntable {
 #define CONNTABLE_MAX_SOURCE 64 /* bytes of a source key, with the NUL */
 
 void conntable_init(struct conntable *t, const struct conntable_limits *lim);
+/* Replaces the limits: admission and deadlines follow them from now on;
+ * nothing already admitted is closed for a lower cap. */
+void conntable_set_limits(struct conntable *t,
+			  const struct conntable_limits *lim);
 /* Forgets every connection (closes nothing). */
 void conntable_release(struct conntable *t);
 

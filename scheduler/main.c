@@ -5,20 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
 #include "admin.h"
 #include "agentsvc.h"
 #include "config.h"
-#include "conntable.h"
 #include "core.h"
 #include "keyreg.h"
 #include "metrics.h"
 #include "records.h"
-#include "settings.h"
+#include "service.h"
 #include "state.h"
 #include "store.h"
+#include "tlscert.h"
 #include "util.h"
 #include "version.h"
 #include "wire.h"
@@ -49,77 +48,6 @@ static void parse_flags(int argc, char **argv, struct sched_config *cfg)
 	}
 }
 
-static enum log_level level_of(const char *s)
-{
-	if (!strcmp(s, "debug"))
-		return LOG_DEBUG;
-	if (!strcmp(s, "warn"))
-		return LOG_WARN;
-	if (!strcmp(s, "error"))
-		return LOG_ERROR;
-	return LOG_INFO;
-}
-
-/* SIGHUP: the configuration is read again as a start would read it (the
- * same --config file and flags). Settings a reload may change (config_live:
- * the log level, queue and retry limits, the disk floor, ...) apply at
- * once, each logged with its old and new value; any other change is named
- * and waits for a restart. A file that does not load, or does not
- * validate, is refused in one line and nothing changes. *applied holds what
- * is in force; the core reads it (or the settings it started with). */
-static void reload(struct sched *core, struct sched_config **applied,
-		   int argc, char **argv)
-{
-	struct sched_config *n = xmalloc(sizeof(*n));
-	struct sched_config *next = xmalloc(sizeof(*next));
-	struct settings_doc doc;
-	const char *changed[64];
-	char err[1024], from[128], to[128];
-	size_t k, live = 0;
-
-	sd_notify(0, "RELOADING=1\nSTATUS=reading the configuration again");
-	*next = **applied;
-	if (config_reread(n, argc, argv, err, sizeof(err))) {
-		log_error("reload refused: %s; the running settings are kept",
-			  err);
-		goto out;
-	}
-	config_describe(&doc);
-	k = settings_changed(&doc, *applied, n, changed, ARRAY_SIZE(changed));
-	if (!k)
-		log_info("reload: no setting changed");
-	for (size_t i = 0; i < k; i++) {
-		if (!config_live(changed[i])) {
-			log_warn("reload: %s changed; it takes effect at the "
-				 "next restart",
-				 changed[i]);
-			continue;
-		}
-		settings_format(&doc, *applied, changed[i], from, sizeof(from));
-		settings_format(&doc, n, changed[i], to, sizeof(to));
-		settings_copy_key(&doc, next, n, changed[i]);
-		log_info("reload: %s %s -> %s", changed[i], from, to);
-		live++;
-	}
-	if (live && config_validate(next, err, sizeof(err))) {
-		log_error("reload refused: %s; the running settings are kept",
-			  err);
-		goto out;
-	}
-	if (live) {
-		log_set_level(level_of(next->log_level));
-		core_reconfigure(core, next);
-		/* the core has let go of the settings it read before */
-		free(*applied);
-		*applied = next;
-		next = NULL;
-	}
-out:
-	free(n);
-	free(next);
-	sd_notify(0, "READY=1\nSTATUS=ready; configuration read again");
-}
-
 static void socket_dir(const char *path)
 {
 	char dir[512];
@@ -129,54 +57,6 @@ static void socket_dir(const char *path)
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if (mkdir_p(dir, 0750))
 		die("cannot create '%s': %s", dir, strerror(errno));
-}
-
-/* Raises the open files limit to its hard limit and splits it between
- * agent and admin connections, keeping room for the store (conntable.h). */
-static void conn_limits(const struct sched_config *cfg,
-			struct conntable_limits *agents,
-			struct conntable_limits *admin)
-{
-	struct rlimit rl;
-	struct conntable_budget b;
-	char err[256];
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		die("cannot read the open files limit: %s", strerror(errno));
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			die("cannot raise the open files limit to %llu: %s",
-			    (unsigned long long)rl.rlim_max, strerror(errno));
-	}
-	if (conntable_budget(rl.rlim_cur, (size_t)cfg->agent_conns_max,
-			     (size_t)cfg->admin_conns_max, &b, err,
-			     sizeof(err)))
-		die("%s", err);
-	if (b.clamped)
-		log_warn("the open files limit (%llu) holds %zu agent and %zu "
-			 "admin connections, fewer than agent_conns_max and "
-			 "admin_conns_max: raise LimitNOFILE",
-			 (unsigned long long)rl.rlim_cur, b.agent_conns,
-			 b.admin_conns);
-	*agents = (struct conntable_limits){
-		.max_total = b.agent_conns,
-		.max_per_source = (size_t)cfg->agent_conns_per_source,
-		.auth_timeout_ms = cfg->agent_auth_timeout_ms,
-		.idle_timeout_ms = cfg->agent_idle_timeout_ms,
-	};
-	*admin = (struct conntable_limits){
-		.max_total = b.admin_conns,
-		.max_per_source = (size_t)cfg->admin_conns_per_uid,
-		.reserved = ADMIN_ROOT_RESERVE,
-		.idle_timeout_ms = cfg->admin_idle_timeout_ms,
-	};
-	log_info("connections: open files limit %llu; up to %zu agent "
-		 "connections (%zu per address), %zu admin (%zu per uid, "
-		 "%d kept for root)",
-		 (unsigned long long)rl.rlim_cur, b.agent_conns,
-		 agents->max_per_source, b.admin_conns, admin->max_per_source,
-		 ADMIN_ROOT_RESERVE);
 }
 
 /* systemd's watchdog, pinged from the core thread's loop (core_watchdog).
@@ -193,16 +73,16 @@ int main(int argc, char **argv)
 	struct store *store;
 	struct keyreg *keys;
 	struct sched *core;
-	struct agentsvc *agents;
-	struct admin_server *admin;
 	struct conntable_limits agent_lim, admin_lim;
+	struct tlscert tc = { 0 };
+	struct service svc = { 0 };
 	char err[512];
 	sigset_t sigs;
 	int sig;
 
 	config_defaults(&cfg);
 	parse_flags(argc, argv, &cfg);
-	log_setup("sparkpilot-scheduler", level_of(cfg.log_level));
+	log_setup("sparkpilot-scheduler", service_log_level(cfg.log_level));
 	/* Block the stop signals before any thread starts, so that only
 	 * sigwait() below sees them. */
 	sigemptyset(&sigs);
@@ -248,14 +128,23 @@ int main(int argc, char **argv)
 		log_info("watchdog: the core thread pings every %llu ms",
 			 (unsigned long long)(wd_usec / 2000));
 	}
-	conn_limits(&cfg, &agent_lim, &admin_lim);
-	agents = agentsvc_start(&cfg, &agent_lim, core, keys, err, sizeof(err));
-	if (!agents)
+	if (service_conn_limits(&cfg, true, &agent_lim, &admin_lim, err,
+				sizeof(err)))
 		die("%s", err);
+	if (!strncmp(cfg.listen, "tls+tcp://", 10) &&
+	    service_load_tls(&cfg, &tc, err, sizeof(err)))
+		die("%s", err);
+	svc.core = core;
+	svc.agents = agentsvc_start(&cfg, tc.cert ? &tc : NULL, &agent_lim,
+				    core, keys, err, sizeof(err));
+	if (!svc.agents)
+		die("%s", err);
+	memcpy(svc.cert_sha256, tc.sha256, sizeof(svc.cert_sha256));
+	tlscert_release(&tc);
 	socket_dir(cfg.admin_socket);
-	admin = admin_start(cfg.admin_socket, &admin_lim, core, err,
-			    sizeof(err));
-	if (!admin)
+	svc.admin = admin_start(cfg.admin_socket, &admin_lim, core, err,
+				sizeof(err));
+	if (!svc.admin)
 		die("%s", err);
 	struct metrics *metrics = NULL;
 	if (cfg.metrics_listen[0]) {
@@ -277,19 +166,19 @@ int main(int argc, char **argv)
 
 	/* What a reload changes: a copy the core is handed (it starts on
 	 * cfg, which stays as it is for the threads that read it) */
-	struct sched_config *applied = xmalloc(sizeof(*applied));
-	*applied = cfg;
+	svc.applied = xmalloc(sizeof(*svc.applied));
+	*svc.applied = cfg;
 	while (!sigwait(&sigs, &sig) && sig == SIGHUP)
-		reload(core, &applied, argc, argv);
+		service_reload(&svc, argc, argv);
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_info("signal %d: shutting down", sig);
-	admin_stop(admin);
-	agentsvc_close(agents);
+	admin_stop(svc.admin);
+	agentsvc_close(svc.agents);
 	core_stop(core);
-	free(applied);
+	free(svc.applied);
 	metrics_stop(metrics);
-	agentsvc_free(agents);
-	admin_free(admin);
+	agentsvc_free(svc.agents);
+	admin_free(svc.admin);
 	store_close(store);
 	state_release(&st);
 	keyreg_free(keys);

@@ -124,6 +124,24 @@ static void process_families(struct metrics *m, struct strbuf *o)
 		    (uint64_t)ag.t.open, (uint64_t)ag.t.authenticated,
 		    (uint64_t)ad.t.open, (uint64_t)(ag.t.shed + ag.t.refused),
 		    (uint64_t)ad.t.refused);
+	strbuf_addf(o,
+		    "# HELP sparkpilot_connections_limit The cap on "
+		    "connections at once (as the open files limit allows).\n"
+		    "# TYPE sparkpilot_connections_limit gauge\n"
+		    "sparkpilot_connections_limit{port=\"agent\"} %" PRIu64
+		    "\n"
+		    "sparkpilot_connections_limit{port=\"admin\"} %" PRIu64
+		    "\n",
+		    ag.limit, ad.limit);
+	if (ag.cert_not_after)
+		strbuf_addf(o,
+			    "# HELP sparkpilot_tls_cert_expiry_timestamp_seconds "
+			    "When the agent port's TLS certificate expires.\n"
+			    "# TYPE sparkpilot_tls_cert_expiry_timestamp_seconds "
+			    "gauge\n"
+			    "sparkpilot_tls_cert_expiry_timestamp_seconds %" PRId64
+			    "\n",
+			    ag.cert_not_after);
 }
 
 void metrics_scrape(struct metrics *m, struct strbuf *out)

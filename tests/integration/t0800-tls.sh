@@ -1,6 +1,10 @@
 #!/bin/bash
 # tls+tcp://: the scheduler presents a certificate from its config file, the
-# agent pins the CA; an agent pinned to another CA never gets through.
+# agent pins the CA; an agent pinned to another CA never gets through. A
+# reload (SIGHUP) serves a renewed certificate from the next handshake on,
+# keeps the agents connected, and refuses a key that does not match or a
+# certificate that has expired; /metrics shows when the certificate
+# expires.
 . "$(dirname "$0")/lib.sh"
 
 mkcert() { # DIR NAME: a CA and a server certificate for localhost
@@ -9,11 +13,40 @@ mkcert() { # DIR NAME: a CA and a server certificate for localhost
 	# valid from now on the daemons' clock (dates.sh may move it)
 	"${DAEMON_ENV[@]}" openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 		-keyout "$d/ca.key" -out "$d/ca.crt" -subj "/CN=$2" -days 2 2>/dev/null
-	"${DAEMON_ENV[@]}" openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$d/server.key" -out "$d/server.csr" -subj /CN=localhost 2>/dev/null
+	renew "$d" server 2
+}
+# renew DIR NAME DAYS [CLOCK...]: a new key and a certificate for localhost
+# signed by DIR's CA, valid DAYS days from now on CLOCK's time (default:
+# the daemons').
+renew() {
+	local d=$1 n=$2 days=$3
+	shift 3
+	local clock=("${DAEMON_ENV[@]}")
+	[ $# -gt 0 ] && clock=("$@")
+	"${clock[@]}" openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/$n.key" -out "$d/$n.csr" -subj /CN=localhost 2>/dev/null
 	printf 'subjectAltName=DNS:localhost\n' >"$d/ext"
-	"${DAEMON_ENV[@]}" openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
-		-CAcreateserial -out "$d/server.crt" -days 2 -extfile "$d/ext" 2>/dev/null
+	"${clock[@]}" openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+		-CAcreateserial -out "$d/$n.crt" -days "$days" -extfile "$d/ext" 2>/dev/null
+}
+# fingerprint CERT: its SHA-256, as the scheduler logs it (lower-case hex)
+fingerprint() {
+	openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f
+}
+# served: the fingerprint of the certificate a new handshake gets
+served() {
+	openssl s_client -connect "127.0.0.1:$PORT" -servername localhost </dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f
+}
+# expiry_metric: sparkpilot_tls_cert_expiry_timestamp_seconds as scraped
+expiry_metric() {
+	curl -sf "$M/metrics" | awk '$1 == "sparkpilot_tls_cert_expiry_timestamp_seconds" { print $2 }'
+}
+not_after() {
+	date -u -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%s
+}
+logged() {
+	grep -q -- "$1" "$T/scheduler.log"
 }
 mkcert "$T/pki" sparkpilot-test-ca
 mkcert "$T/other" some-other-ca
@@ -25,7 +58,8 @@ tls_key = $T/pki/server.key
 CONF
 PORT=$(free_port)
 URL=tls+tcp://127.0.0.1:$PORT
-start_scheduler --config "$T/scheduler.conf"
+M=http://127.0.0.1:$(free_port)
+start_scheduler --config "$T/scheduler.conf" --metrics-listen "$M"
 spctl tenant add acme >/dev/null
 spctl env add acme/prod >/dev/null
 
@@ -34,6 +68,61 @@ start_agent a1 acme/prod --config "$T/agent.conf"
 wait_env_ready acme/prod
 spctl job add acme/prod/pi -- --master yarn --deploy-mode cluster \
 	--conf spark.fake.duration=0.3 app.jar >/dev/null
+r=$(spctl run start acme/prod/pi)
+wait_run_state "$r" succeeded 60
+
+# ---- reload ----
+fp=$(fingerprint "$T/pki/server.crt")
+[ "$(served)" = "$fp" ] || fail "the configured certificate is not served"
+logged "agent port TLS certificate: subject /CN=localhost, sha256 ${fp:0:16}" ||
+	fail "the certificate served was not logged: $(grep -i tls "$T/scheduler.log")"
+wait_until 10 test "$(expiry_metric)" = "$(not_after "$T/pki/server.crt")" ||
+	fail "metric $(expiry_metric), not the certificate's expiry $(not_after "$T/pki/server.crt")"
+curl -sf "$M/metrics" | promtool check metrics >"$T/promtool.out" 2>&1 ||
+	fail "promtool check metrics: $(cat "$T/promtool.out")"
+# Renewed in place (same paths, a new key, a later expiry): served from
+# the next handshake on; the agent's connection stays and runs go on.
+renew "$T/pki" renewed 30
+cp "$T/pki/renewed.key" "$T/pki/server.key"
+cp "$T/pki/renewed.crt" "$T/pki/server.crt"
+fp2=$(fingerprint "$T/pki/renewed.crt")
+kill -HUP "$SCHED_PID"
+wait_until 10 logged "reload: TLS certificate replaced for new connections: subject /CN=localhost, sha256 ${fp2:0:16}" ||
+	fail "the renewed certificate was not taken: $(tail -3 "$T/scheduler.log")"
+[ "$(served)" = "$fp2" ] || fail "the old certificate is still served after the reload"
+wait_until 10 test "$(expiry_metric)" = "$(not_after "$T/pki/renewed.crt")" ||
+	fail "metric $(expiry_metric) after the reload, not $(not_after "$T/pki/renewed.crt")"
+r=$(spctl run start acme/prod/pi)
+wait_run_state "$r" succeeded 60
+# reading the same files again changes nothing, and says so
+kill -HUP "$SCHED_PID"
+wait_until 10 logged "reload: TLS files read again, the same certificate: subject /CN=localhost, sha256 ${fp2:0:16}" ||
+	fail "an unchanged certificate was not recognised"
+# A key that is not the certificate's (a copy half done): refused, the
+# certificate in force still served.
+cp "$T/other/server.key" "$T/pki/server.key"
+kill -HUP "$SCHED_PID"
+wait_until 10 logged "reload refused: tls_key '$T/pki/server.key' is not the key of the certificate in tls_cert '$T/pki/server.crt'; the running settings are kept" ||
+	fail "a mismatched key was not refused: $(tail -3 "$T/scheduler.log")"
+[ "$(served)" = "$fp2" ] || fail "a refused reload changed the certificate served"
+# a certificate file cut short
+cp "$T/pki/renewed.key" "$T/pki/server.key"
+head -c 200 "$T/pki/renewed.crt" >"$T/pki/server.crt"
+kill -HUP "$SCHED_PID"
+wait_until 10 logged "reload refused: tls_cert '$T/pki/server.crt' holds no PEM certificate that parses" ||
+	fail "a truncated certificate was not refused: $(tail -3 "$T/scheduler.log")"
+# an expired certificate (made 3 days ago, valid 1 day): refused
+if [ -z "${SP_FAKE_DATE:-}" ]; then
+	renew "$T/pki" expired 1 faketime "$(date -u -d '-3 days' '+%Y-%m-%d %H:%M:%S')"
+	cp "$T/pki/expired.key" "$T/pki/server.key"
+	cp "$T/pki/expired.crt" "$T/pki/server.crt"
+	kill -HUP "$SCHED_PID"
+	wait_until 10 logged "reload refused: the certificate in tls_cert '$T/pki/server.crt' expired on" ||
+		fail "an expired certificate was not refused: $(tail -3 "$T/scheduler.log")"
+fi
+[ "$(served)" = "$fp2" ] || fail "a refused reload changed the certificate served"
+cp "$T/pki/renewed.key" "$T/pki/server.key"
+cp "$T/pki/renewed.crt" "$T/pki/server.crt"
 r=$(spctl run start acme/prod/pi)
 wait_run_state "$r" succeeded 60
 

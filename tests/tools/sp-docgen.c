@@ -210,11 +210,16 @@ static void daemon_man(const struct settings_doc *d, const void *defaults)
 	printf(".SH SIGNALS\nSIGTERM and SIGINT stop it cleanly%s.\n",
 	       sched ? "; SIGHUP reads the configuration again (settings "
 		       "that allow it change at once, see "
-		       "\\fBsparkpilot.conf\\fR(5); other changes are named "
-		       "and wait for a restart; a bad file is refused)"
+		       "\\fBsparkpilot.conf\\fR(5); the TLS files are read "
+		       "again even when their paths did not change, and serve "
+		       "new connections; other changes are named and wait for "
+		       "a restart; a bad file, or TLS files that do not parse "
+		       "or match, are refused and nothing changes)"
 		     : " (its runs are stopped and reported); SIGHUP reads the "
-		       "configuration again (the log level changes at once, "
-		       "other changes are named and wait for a restart)");
+		       "configuration again (the log level and the redaction "
+		       "rules change at once, the TLS files are read again for "
+		       "the next connection; other changes are named and wait "
+		       "for a restart; a bad file is refused)");
 	printf(".SH FILES\n.TP\n");
 	man_text(stdout, d->file);
 	printf("\nthe settings (\\fBsparkpilot.conf\\fR(5)).\n");

@@ -89,6 +89,52 @@ static void test_per_source_cap(void **s)
 	conntable_release(&t);
 }
 
+/* New limits (a reload): a lowered cap keeps what is open but admits
+ * nobody new until it fits again, even where one shed would have made room
+ * under the old cap; a lowered deadline applies to connections admitted
+ * before it; a raised cap admits at once. */
+static void test_set_limits(void **s)
+{
+	struct conntable t;
+	uint64_t v[2], id;
+	size_t nv;
+	void *data;
+	enum conntable_why why;
+	(void)s;
+
+	conntable_init(&t, &(struct conntable_limits){ .max_total = 10,
+						       .max_per_source = 4,
+						       .auth_timeout_ms = 1000 });
+	for (uint64_t i = 1; i <= 4; i++)
+		assert_int_equal(admit(&t, i, "n", (int64_t)i, v, &nv), 0);
+	conntable_set_limits(&t, &(struct conntable_limits){
+				     .max_total = 10,
+				     .max_per_source = 2,
+				     .auth_timeout_ms = 100 });
+	assert_int_equal(t.stats.open, 4); /* nothing closed */
+	assert_int_equal(admit(&t, 5, "n", 5, v, &nv), -1);
+	assert_int_equal(nv, 0);
+	assert_int_equal(admit(&t, 6, "m", 5, v, &nv), 0);
+	/* the shorter deadline: 1..4 are due at 101..104, not 1001.. */
+	assert_int_equal(conntable_next_deadline(&t), 101);
+	assert_true(conntable_expire(&t, 103, &id, &data, &why));
+	assert_int_equal(id, 1);
+	assert_int_equal(why, CONNTABLE_AUTH_TIMEOUT);
+	assert_true(conntable_expire(&t, 103, &id, &data, &why));
+	assert_int_equal(id, 2);
+	/* two of "n" left, at the cap: one shed makes room again */
+	assert_int_equal(admit(&t, 7, "n", 103, v, &nv), 0);
+	assert_int_equal(nv, 1);
+	assert_int_equal(v[0], 3);
+	/* raised: admitted with nobody shed */
+	conntable_set_limits(&t, &(struct conntable_limits){
+				     .max_total = 10, .max_per_source = 5 });
+	assert_int_equal(admit(&t, 8, "n", 104, v, &nv), 0);
+	assert_int_equal(nv, 0);
+	assert_int_equal(conntable_next_deadline(&t), INT64_MAX);
+	conntable_release(&t);
+}
+
 /* Both caps at once: one victim of the source, and the total then fits. */
 static void test_both_caps(void **s)
 {
@@ -324,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_total_cap_sheds_oldest_unauthenticated),
 		cmocka_unit_test(test_per_source_cap),
 		cmocka_unit_test(test_both_caps),
+		cmocka_unit_test(test_set_limits),
 		cmocka_unit_test(test_privileged_reserve),
 		cmocka_unit_test(test_auth_deadline),
 		cmocka_unit_test(test_idle_timeout),
