@@ -47,6 +47,7 @@ struct agentsvc {
 	nng_socket sock;
 	nng_listener listener;
 	nng_tls_config *tls;
+	nng_tls_config *tls_prev; /* the one tls replaced (see agentsvc_tls) */
 	struct sched *core;
 	struct keyreg *keys;
 	pthread_mutex_t lock; /* guards what follows */
@@ -424,18 +425,22 @@ int agentsvc_tls(struct agentsvc *s, const struct tlscert *tc, char *err,
 		return -1;
 	/* nng holds the configuration it is given (and each connection the
 	 * one it started with): new handshakes use t, the connections up now
-	 * keep theirs, and our reference to the old one can go. */
+	 * keep theirs. nng 1.5 reads the listener's configuration for a new
+	 * connection before it takes its reference, without a lock: our
+	 * reference to the replaced one is kept until the next swap, so
+	 * that an accept under way never sees it freed. */
 	rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, t);
 	if (rv) {
 		nng_tls_config_free(t);
 		snprintf(err, errlen, "TLS setup failed: %s", nng_strerror(rv));
 		return -1;
 	}
-	if (s->tls) {
-		nng_tls_config_free(s->tls);
-		take_prepared_accept(s);
-	}
+	if (s->tls_prev)
+		nng_tls_config_free(s->tls_prev);
+	s->tls_prev = s->tls;
 	s->tls = t;
+	if (s->tls_prev)
+		take_prepared_accept(s);
 	pthread_mutex_lock(&s->lock);
 	set_cert_expiry(s, tc);
 	pthread_mutex_unlock(&s->lock);
@@ -517,6 +522,8 @@ void agentsvc_free(struct agentsvc *s)
 	}
 	if (s->tls)
 		nng_tls_config_free(s->tls);
+	if (s->tls_prev)
+		nng_tls_config_free(s->tls_prev);
 	nng_aio_free(s->tick);
 	conntable_release(&s->conns);
 	pthread_mutex_destroy(&s->lock);
