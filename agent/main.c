@@ -82,10 +82,69 @@ static void on_hup(int sig)
 	reload_signal = sig;
 }
 
-/* SIGHUP: the configuration is read again as at start. The log level
- * changes at once; other changes (redaction rules included: runs in
- * flight hold the rules they started with) are named and wait for a
- * restart; a bad file is refused and nothing changes. */
+/* The TLS files named in n, read again on every reload whether their
+ * paths changed or not: a rotated certificate usually replaces the file
+ * at the same path. The connection up now stays; the next one dialed uses
+ * the new files. A file that cannot be read or used is named and the
+ * running TLS configuration is kept. */
+static void reload_tls(struct agent *a, const struct agent_config *n)
+{
+	char err[1024];
+
+	if (!client_uses_tls(a->cl))
+		return;
+	if (client_reload_tls(a->cl, n, err, sizeof(err))) {
+		log_error("reload: TLS refused: %s; the running TLS "
+			  "configuration is kept", err);
+		return;
+	}
+	log_info("reload: TLS files read again from tls_ca %s%s%s%s%s, for "
+		 "the next connection", n->tls_ca,
+		 n->tls_cert[0] ? ", tls_cert " : "", n->tls_cert,
+		 n->tls_cert[0] ? ", tls_key " : "",
+		 n->tls_cert[0] ? n->tls_key : "");
+	memcpy(a->cfg.tls_ca, n->tls_ca, sizeof(n->tls_ca));
+	memcpy(a->cfg.tls_server_name, n->tls_server_name,
+	       sizeof(n->tls_server_name));
+	memcpy(a->cfg.tls_cert, n->tls_cert, sizeof(n->tls_cert));
+	memcpy(a->cfg.tls_key, n->tls_key, sizeof(n->tls_key));
+}
+
+/* The changes a reload applies at once (agent_config.c, live()): the log
+ * level; the redaction rules, for every line read from now on, runs in
+ * progress included; the TLS files (reload_tls). Each part that applies
+ * is copied into the running settings, so the next reload compares
+ * against what is in force. false: key waits for a restart after all
+ * (a TLS key of an agent that does not dial tls+tcp://). */
+static bool reload_apply(struct agent *a, const struct agent_config *n,
+			 const char *key)
+{
+	char err[1024];
+
+	if (!strcmp(key, "log_level")) {
+		log_set_level(!strcmp(n->log_level, "debug") ? LOG_DEBUG
+							     : LOG_INFO);
+		log_info("reload: log_level %s -> %s", a->cfg.log_level,
+			 n->log_level);
+		memcpy(a->cfg.log_level, n->log_level, sizeof(n->log_level));
+	} else if (!strcmp(key, "redact_rule")) {
+		if (work_set_redact_rules(a->work, n->redact_rules, err,
+					  sizeof(err)))
+			log_error("reload: redact_rule refused: %s; the "
+				  "running rules are kept", err);
+		else
+			memcpy(a->cfg.redact_rules, n->redact_rules,
+			       sizeof(n->redact_rules));
+	} else if (!strncmp(key, "tls_", 4)) {
+		return client_uses_tls(a->cl); /* reload_tls, changed or not */
+	}
+	return true;
+}
+
+/* SIGHUP: the configuration is read again as at start. What reload_apply
+ * and reload_tls handle changes at once; other changes are named and wait
+ * for a restart; a file that does not load or validate is refused as a
+ * whole and nothing changes. */
 static void reload(struct agent *a, int argc, char **argv)
 {
 	struct agent_config *n = xmalloc(sizeof(*n));
@@ -106,20 +165,13 @@ static void reload(struct agent *a, int argc, char **argv)
 		if (!k)
 			log_info("reload: no setting changed");
 		for (size_t i = 0; i < k; i++) {
-			if (!strcmp(changed[i], "log_level")) {
-				log_set_level(!strcmp(n->log_level, "debug")
-						      ? LOG_DEBUG
-						      : LOG_INFO);
-				log_info("reload: log_level %s -> %s",
-					 a->cfg.log_level, n->log_level);
-				memcpy(a->cfg.log_level, n->log_level,
-				       sizeof(n->log_level));
-			} else {
+			if (!doc.live(changed[i]) ||
+			    !reload_apply(a, n, changed[i]))
 				log_warn("reload: %s changed; it takes effect "
 					 "at the next restart",
 					 changed[i]);
-			}
 		}
+		reload_tls(a, n);
 	}
 	free(n);
 	notify_send("READY=1");

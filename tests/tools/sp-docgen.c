@@ -213,8 +213,11 @@ static void daemon_man(const struct settings_doc *d, const void *defaults)
 		       "\\fBsparkpilot.conf\\fR(5); other changes are named "
 		       "and wait for a restart; a bad file is refused)"
 		     : " (its runs are stopped and reported); SIGHUP reads the "
-		       "configuration again (the log level changes at once, "
-		       "other changes are named and wait for a restart)");
+		       "configuration again (the log level and the redaction "
+		       "rules change at once, the rules for runs in progress "
+		       "too; the TLS files are read again for the next "
+		       "connection; other changes are named and wait for a "
+		       "restart; a bad file is refused)");
 	printf(".SH FILES\n.TP\n");
 	man_text(stdout, d->file);
 	printf("\nthe settings (\\fBsparkpilot.conf\\fR(5)).\n");
