@@ -53,7 +53,8 @@ static const struct setting settings[] = {
 	      "--version)"),
 	A_STR(tls_ca,
 	      "PEM CA bundle that signs the scheduler's certificate "
-	      "(tls+tcp://)"),
+	      "(tls+tcp://); a reload reads the TLS files again, changed or "
+	      "not, for the next connection"),
 	A_STR(tls_server_name,
 	      "the name to check in the scheduler's certificate, if not "
 	      "the host of `scheduler`"),
@@ -89,7 +90,8 @@ static const struct setting settings[] = {
 	SETTING_LIST(struct agent_config, redact_rules, "redact_rule",
 		     check_redact_rule,
 		     "an extra redaction rule, `NAME REGEX` (PCRE2); may be "
-		     "repeated"),
+		     "repeated (at most 32); a reload applies the rules to "
+		     "runs in progress too"),
 };
 
 void agent_config_defaults(struct agent_config *c)
@@ -140,11 +142,20 @@ static const struct setting_flag flags[] = {
 	{ "--tls-key", "tls_key" },
 };
 
-/* A reload applies the log level at once; the rest waits for a restart
- * (runs in flight hold the redaction rules they started with). */
+/* A reload applies at once the log level, the redaction rules (to runs in
+ * progress too: a rule is added because a secret leaks now) and the TLS
+ * files (read again on every reload, for the connections dialed from
+ * then on); the rest waits for a restart. */
 static bool live(const char *key)
 {
-	return !strcmp(key, "log_level");
+	static const char *const keys[] = { "log_level", "redact_rule",
+					     "tls_ca", "tls_server_name",
+					     "tls_cert", "tls_key" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(key, keys[i]))
+			return true;
+	return false;
 }
 
 void agent_config_describe(struct settings_doc *d)
@@ -160,6 +171,16 @@ void agent_config_parse_args(struct agent_config *c, int argc, char **argv,
 {
 	settings_parse_args(argc, argv, settings, ARRAY_SIZE(settings), c,
 			    flags, ARRAY_SIZE(flags), "sparkpilot-agent", usage);
+}
+
+/* Lines of a list setting (each ends in a newline). */
+static size_t count_lines(const char *list)
+{
+	size_t n = 0;
+
+	for (; *list; list++)
+		n += *list == '\n';
+	return n;
 }
 
 int agent_config_validate(const struct agent_config *c, char *err,
@@ -197,6 +218,13 @@ int agent_config_validate(const struct agent_config *c, char *err,
 		snprintf(err, errlen,
 			 "spool_fsync '%s' must be always, interval or never",
 			 c->spool_fsync);
+		return -1;
+	}
+	/* each rule was checked alone as it was read; a redactor takes
+	 * REDACT_MAX_RULES, and a reload must be refused as a whole */
+	if (count_lines(c->redact_rules) > REDACT_MAX_RULES) {
+		snprintf(err, errlen, "more than %d redact_rule lines",
+			 REDACT_MAX_RULES);
 		return -1;
 	}
 	if (c->enroll_token[0] && c->enroll_token_file[0]) {

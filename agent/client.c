@@ -26,11 +26,14 @@
 struct client {
 	char dir[512];
 	char id[64];
+	/* the scheduler dialed: a reload does not change it (restart) */
+	char url[sizeof(((struct agent_config *)0)->scheduler)];
 	struct sign_key *key;
 	struct seqfile seq; /* of our messages */
 	nng_socket sock;
 	nng_dialer dialer;
-	nng_tls_config *tls;
+	nng_tls_config *tls; /* our reference to what the dialer uses */
+	nng_tls_config *tls_prev; /* ... and to what it used before */
 	int64_t timeout_ms;
 	volatile sig_atomic_t *cancel;
 	int64_t backoff_until; /* monotonic ms: send nothing before */
@@ -68,39 +71,117 @@ static int load_state(struct client *c, char *err, size_t errlen)
 	return seqfile_open(&c->seq, path, SEQ_BLOCK, err, errlen);
 }
 
-static int setup_tls(struct client *c, const struct agent_config *cfg,
-		     char *err, size_t errlen)
+/* Reads the PEM file named by setting `key` (path): a malloc'd string, or
+ * NULL with the reason, naming the file, in err. */
+static char *read_pem(const char *key, const char *path, char *err,
+		      size_t errlen)
 {
-	char host[256];
-	const char *h = cfg->scheduler + strlen("tls+tcp://");
-	int rv = nng_tls_config_alloc(&c->tls, NNG_TLS_MODE_CLIENT);
+	char *pem;
 
+	if (!path[0]) {
+		snprintf(err, errlen, "%s is not set", key);
+		return NULL;
+	}
+	pem = read_file(path, 1 << 20, NULL);
+	if (!pem)
+		snprintf(err, errlen, "cannot read %s '%s': %s", key, path,
+			 strerror(errno));
+	return pem;
+}
+
+/* A client TLS configuration for url (tls+tcp://HOST:PORT) from the files
+ * cfg names: *out (ours to free), or -1 with the reason in err naming the
+ * file that could not be read or used. The files are read by us, not by
+ * nng, so that the reason says which and why. */
+static int tls_build(const char *url, const struct agent_config *cfg,
+		     nng_tls_config **out, char *err, size_t errlen)
+{
+	const char *h = url + strlen("tls+tcp://");
+	char host[256], *ca = NULL, *cert = NULL, *key = NULL;
+	nng_tls_config *t = NULL;
+	int rv;
+
+	*out = NULL;
 	/* The server name defaults to the host part of the URL. */
 	snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, ":/"), h);
-	if (!rv)
-		rv = nng_tls_config_ca_file(c->tls, cfg->tls_ca);
-	if (!rv)
-		rv = nng_tls_config_server_name(
-			c->tls, cfg->tls_server_name[0] ? cfg->tls_server_name
-							: host);
-	if (!rv)
-		rv = nng_tls_config_auth_mode(c->tls,
-					      NNG_TLS_AUTH_MODE_REQUIRED);
-	if (!rv && cfg->tls_cert[0]) {
-		char *cert = read_file(cfg->tls_cert, 1 << 20, NULL);
-		char *key = read_file(cfg->tls_key, 1 << 20, NULL);
-		rv = cert && key ? nng_tls_config_own_cert(c->tls, cert, key,
-							   NULL)
-				 : NNG_ENOENT;
-		free(cert);
-		free(key);
+	if (!(ca = read_pem("tls_ca", cfg->tls_ca, err, errlen)))
+		goto fail;
+	if (cfg->tls_cert[0] &&
+	    (!(cert = read_pem("tls_cert", cfg->tls_cert, err, errlen)) ||
+	     !(key = read_pem("tls_key", cfg->tls_key, err, errlen))))
+		goto fail;
+	if ((rv = nng_tls_config_alloc(&t, NNG_TLS_MODE_CLIENT)) ||
+	    (rv = nng_tls_config_server_name(t, cfg->tls_server_name[0]
+							? cfg->tls_server_name
+							: host)) ||
+	    (rv = nng_tls_config_auth_mode(t, NNG_TLS_AUTH_MODE_REQUIRED))) {
+		snprintf(err, errlen, "TLS setup for '%s' failed: %s", url,
+			 nng_strerror(rv));
+		goto fail;
 	}
-	if (!rv)
-		rv = nng_dialer_set_ptr(c->dialer, NNG_OPT_TLS_CONFIG, c->tls);
-	if (rv)
-		snprintf(err, errlen, "TLS setup for '%s' failed: %s",
-			 cfg->scheduler, nng_strerror(rv));
-	return rv ? -1 : 0;
+	if ((rv = nng_tls_config_ca_chain(t, ca, NULL))) {
+		snprintf(err, errlen, "tls_ca '%s' holds no usable PEM "
+			 "certificate: %s", cfg->tls_ca, nng_strerror(rv));
+		goto fail;
+	}
+	if (cert && (rv = nng_tls_config_own_cert(t, cert, key, NULL))) {
+		snprintf(err, errlen, "tls_cert '%s' and tls_key '%s' are no "
+			 "usable PEM certificate and key: %s", cfg->tls_cert,
+			 cfg->tls_key, nng_strerror(rv));
+		goto fail;
+	}
+	*out = t;
+	t = NULL;
+fail:
+	if (t)
+		nng_tls_config_free(t);
+	free(ca);
+	free(cert);
+	free(key);
+	return *out ? 0 : -1;
+}
+
+/* Builds a TLS configuration from cfg's files and hands it to the dialer
+ * (before it starts, or while it runs: nng's TLS dialer takes a reference
+ * of its own and uses it for the connections it makes from then on). On
+ * failure nothing changes. */
+static int tls_install(struct client *c, const struct agent_config *cfg,
+		       char *err, size_t errlen)
+{
+	nng_tls_config *t = NULL;
+	int rv;
+
+	if (tls_build(c->url, cfg, &t, err, errlen))
+		return -1;
+	if ((rv = nng_dialer_set_ptr(c->dialer, NNG_OPT_TLS_CONFIG, t))) {
+		snprintf(err, errlen, "TLS setup for '%s' failed: %s", c->url,
+			 nng_strerror(rv));
+		nng_tls_config_free(t);
+		return -1;
+	}
+	/* nng 1.5.2's TLS dialer reads its configuration without its lock
+	 * when it dials and takes its reference only after allocating the
+	 * connection (tls_dialer_dial, tls_alloc): a dial under way now may
+	 * still pick up the one replaced. So ours to that one is dropped at
+	 * the next replacement, not at once. */
+	if (c->tls_prev)
+		nng_tls_config_free(c->tls_prev);
+	c->tls_prev = c->tls;
+	c->tls = t;
+	return 0;
+}
+
+bool client_uses_tls(const struct client *c)
+{
+	return !strncmp(c->url, "tls+tcp://", 10);
+}
+
+int client_reload_tls(struct client *c, const struct agent_config *cfg,
+		      char *err, size_t errlen)
+{
+	if (!client_uses_tls(c))
+		return 0;
+	return tls_install(c, cfg, err, errlen);
 }
 
 struct client *client_open(const struct agent_config *cfg, char *err,
@@ -110,6 +191,7 @@ struct client *client_open(const struct agent_config *cfg, char *err,
 	int rv;
 
 	snprintf(c->dir, sizeof(c->dir), "%s", cfg->state_dir);
+	snprintf(c->url, sizeof(c->url), "%s", cfg->scheduler);
 	c->timeout_ms = cfg->request_timeout_ms;
 	if (mkdir_p(c->dir, 0700)) {
 		snprintf(err, errlen, "cannot create state dir '%s': %s",
@@ -128,8 +210,7 @@ struct client *client_open(const struct agent_config *cfg, char *err,
 			 nng_strerror(rv));
 		goto fail;
 	}
-	if (!strncmp(cfg->scheduler, "tls+tcp://", 10) &&
-	    setup_tls(c, cfg, err, errlen))
+	if (client_uses_tls(c) && tls_install(c, cfg, err, errlen))
 		goto fail;
 	/* Non-blocking: nng keeps redialing in the background. */
 	if ((rv = nng_dialer_start(c->dialer, NNG_FLAG_NONBLOCK))) {
@@ -150,6 +231,8 @@ void client_close(struct client *c)
 	nng_close(c->sock);
 	if (c->tls)
 		nng_tls_config_free(c->tls);
+	if (c->tls_prev)
+		nng_tls_config_free(c->tls_prev);
 	sign_key_free(c->key);
 	free(c);
 }

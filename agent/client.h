@@ -10,6 +10,7 @@
 
 #include <msgpack.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,19 @@ struct client;
 struct client *client_open(const struct agent_config *cfg, char *err,
 			   size_t errlen);
 void client_close(struct client *c);
+/* Whether the scheduler URL the client dials (the one it was opened with)
+ * is tls+tcp://. */
+bool client_uses_tls(const struct client *c);
+/* For a reload: reads cfg's TLS files (tls_ca, tls_cert, tls_key;
+ * tls_server_name) again, also when their paths did not change (a rotated
+ * certificate usually replaces the file), into a new configuration that
+ * the connections dialed from now on use; the connection up now stays.
+ * The scheduler URL stays the one the client was opened with. Returns 0
+ * (also when the client does not use TLS: nothing is done), or -1 with
+ * the reason naming the file that could not be read or used: the running
+ * configuration is kept. */
+int client_reload_tls(struct client *c, const struct agent_config *cfg,
+		      char *err, size_t errlen);
 /* The agent id, or "" before enrollment. */
 const char *client_agent_id(const struct client *c);
 /* The identity's Ed25519 public key. */

@@ -43,7 +43,14 @@ struct agent {
 	int64_t next_heartbeat, next_preflight, next_send;
 	int64_t last_ask;    /* when plan_next last asked for work or beat */
 	struct strbuf raw;   /* bytes of the last reply */
+	int64_t unreachable_since; /* first failed call of a run of them */
+	bool unreachable_warned;
 };
+
+/* Calls to the scheduler failing for this many request timeouts (30 s by
+ * default) get a warning: nng keeps redialing, and shorter blips are
+ * normal (logged at debug only). */
+#define UNREACHABLE_WARN_TIMEOUTS 3
 
 static const char usage[] =
 	"usage: sparkpilot-agent [--config FILE] [--scheduler URL] "
@@ -82,10 +89,67 @@ static void on_hup(int sig)
 	reload_signal = sig;
 }
 
-/* SIGHUP: the configuration is read again as at start. The log level
- * changes at once; other changes (redaction rules included: runs in
- * flight hold the rules they started with) are named and wait for a
- * restart; a bad file is refused and nothing changes. */
+/* The TLS files named in n, read again on every reload whether their
+ * paths changed or not: a rotated certificate usually replaces the file
+ * at the same path. The connection up now stays; the next one dialed uses
+ * the new files. -1 with the file named in err if one cannot be read or
+ * used: nothing changed. */
+static int reload_tls(struct agent *a, const struct agent_config *n,
+		      char *err, size_t errlen)
+{
+	if (!client_uses_tls(a->cl))
+		return 0;
+	if (client_reload_tls(a->cl, n, err, errlen))
+		return -1;
+	log_info("reload: TLS files read again from tls_ca %s%s%s%s%s, for "
+		 "the next connection", n->tls_ca,
+		 n->tls_cert[0] ? ", tls_cert " : "", n->tls_cert,
+		 n->tls_cert[0] ? ", tls_key " : "",
+		 n->tls_cert[0] ? n->tls_key : "");
+	memcpy(a->cfg.tls_ca, n->tls_ca, sizeof(n->tls_ca));
+	memcpy(a->cfg.tls_server_name, n->tls_server_name,
+	       sizeof(n->tls_server_name));
+	memcpy(a->cfg.tls_cert, n->tls_cert, sizeof(n->tls_cert));
+	memcpy(a->cfg.tls_key, n->tls_key, sizeof(n->tls_key));
+	return 0;
+}
+
+/* The changes a reload applies at once (agent_config.c, live()): the log
+ * level; the redaction rules, for every line read from now on, runs in
+ * progress included; the TLS files (reload_tls). Each part that applies
+ * is copied into the running settings, so the next reload compares
+ * against what is in force. false: key waits for a restart after all
+ * (a TLS key of an agent that does not dial tls+tcp://). */
+static bool reload_apply(struct agent *a, const struct agent_config *n,
+			 const char *key)
+{
+	char err[1024];
+
+	if (!strcmp(key, "log_level")) {
+		log_set_level(!strcmp(n->log_level, "debug") ? LOG_DEBUG
+							     : LOG_INFO);
+		log_info("reload: log_level %s -> %s", a->cfg.log_level,
+			 n->log_level);
+		memcpy(a->cfg.log_level, n->log_level, sizeof(n->log_level));
+	} else if (!strcmp(key, "redact_rule")) {
+		if (work_set_redact_rules(a->work, n->redact_rules, err,
+					  sizeof(err)))
+			log_error("reload: redact_rule refused: %s; the "
+				  "running rules are kept", err);
+		else
+			memcpy(a->cfg.redact_rules, n->redact_rules,
+			       sizeof(n->redact_rules));
+	} else if (!strncmp(key, "tls_", 4)) {
+		return client_uses_tls(a->cl); /* reload_tls, changed or not */
+	}
+	return true;
+}
+
+/* SIGHUP: the configuration is read again as at start. What reload_tls
+ * and reload_apply handle changes at once; other changes are named and
+ * wait for a restart. A file that does not load or validate, or TLS files
+ * that cannot be used, refuse the reload as a whole and nothing changes
+ * (the TLS files go first: the one step that may fail on a valid file). */
 static void reload(struct agent *a, int argc, char **argv)
 {
 	struct agent_config *n = xmalloc(sizeof(*n));
@@ -96,7 +160,8 @@ static void reload(struct agent *a, int argc, char **argv)
 
 	reload_signal = 0;
 	notify_send("RELOADING=1\nSTATUS=reading the configuration again");
-	if (agent_config_reread(n, argc, argv, err, sizeof(err))) {
+	if (agent_config_reread(n, argc, argv, err, sizeof(err)) ||
+	    reload_tls(a, n, err, sizeof(err))) {
 		log_error("reload refused: %s; the running settings are kept",
 			  err);
 	} else {
@@ -106,19 +171,11 @@ static void reload(struct agent *a, int argc, char **argv)
 		if (!k)
 			log_info("reload: no setting changed");
 		for (size_t i = 0; i < k; i++) {
-			if (!strcmp(changed[i], "log_level")) {
-				log_set_level(!strcmp(n->log_level, "debug")
-						      ? LOG_DEBUG
-						      : LOG_INFO);
-				log_info("reload: log_level %s -> %s",
-					 a->cfg.log_level, n->log_level);
-				memcpy(a->cfg.log_level, n->log_level,
-				       sizeof(n->log_level));
-			} else {
+			if (!doc.live(changed[i]) ||
+			    !reload_apply(a, n, changed[i]))
 				log_warn("reload: %s changed; it takes effect "
 					 "at the next restart",
 					 changed[i]);
-			}
 		}
 	}
 	free(n);
@@ -207,9 +264,30 @@ static int send_head(struct agent *a, int64_t wait_ms)
 	if (client_call(a->cl, m->sealed.buf, m->sealed.len,
 			wait_ms + a->cfg.request_timeout_ms, &a->raw, &reply,
 			err, sizeof(err))) {
+		int64_t now = time_mono_ms();
 		log_debug("%s: %s; will resend", m->type, err);
+		if (!a->unreachable_since)
+			a->unreachable_since = now;
+		if (!a->unreachable_warned &&
+		    now - a->unreachable_since >=
+			    UNREACHABLE_WARN_TIMEOUTS *
+				    (int64_t)a->cfg.request_timeout_ms) {
+			log_warn("cannot reach the scheduler at %s for %lld s "
+				 "(%s); retrying: runs go on and their reports "
+				 "wait in the spool",
+				 a->cfg.scheduler,
+				 (long long)(now - a->unreachable_since) / 1000,
+				 err);
+			a->unreachable_warned = true;
+		}
 		return -1;
 	}
+	if (a->unreachable_warned)
+		log_info("the scheduler answers again, after %lld s",
+			 (long long)(time_mono_ms() - a->unreachable_since) /
+				 1000);
+	a->unreachable_since = 0;
+	a->unreachable_warned = false;
 	rc = handle_reply(a, m->type, &reply.data);
 	msgpack_unpacked_destroy(&reply);
 	if (rc == 0) {

@@ -126,6 +126,11 @@ pipe_fail:
 	return NULL;
 }
 
+void runner_set_redactor(struct runner *r, const struct redactor *red)
+{
+	r->redactor = red;
+}
+
 int runner_fd(const struct runner *r, int stream)
 {
 	return stream == 1 || stream == 2 ? r->fd[stream] : -1;

@@ -64,6 +64,11 @@ bool runner_poll(struct runner *r, int64_t now_mono, int *wait_status,
 /* When runner_poll must next be called (monotonic ms), or INT64_MAX. */
 int64_t runner_next_deadline(const struct runner *r);
 pid_t runner_pid(const struct runner *r);
+/* Replaces the redactor that cuts long lines (runner_spec.redactor; a
+ * reload swaps the rules under runs in progress). Borrowed as there. A
+ * cut looks at nothing but the piece at hand, so it may change between
+ * two pieces of one line. */
+void runner_set_redactor(struct runner *r, const struct redactor *red);
 /* SIGKILLs the group if still alive, reaps, closes, frees. */
 void runner_free(struct runner *r);
 

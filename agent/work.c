@@ -46,6 +46,7 @@ struct work {
 	struct job_run **runs;
 	size_t n, alloc;
 	struct redactor *redactor; /* built-in rules + the config's */
+	unsigned nrules;           /* the config's, in redactor */
 	struct strbuf line;        /* a redacted line */
 	bool stopping; /* work_stop_all was called: start nothing new */
 };
@@ -60,22 +61,43 @@ void work_pack_held(const struct work *w, msgpack_packer *pk)
 	}
 }
 
+/* Adds each line of rules ("KIND REGEX") to r; *added counts those taken.
+ * 0, or -1 with the first refusal in err (the other rules are added). */
+static int add_rules(struct redactor *r, const char *rules, unsigned *added,
+		     char *err, size_t errlen)
+{
+	int rc = 0;
+
+	*added = 0;
+	for (const char *p = rules; *p;) {
+		char rule[320], why[256];
+		size_t n = strcspn(p, "\n");
+		snprintf(rule, sizeof(rule), "%.*s", (int)n, p);
+		if (!redact_add_rule(r, rule, why, sizeof(why))) {
+			(*added)++;
+		} else if (!rc) {
+			snprintf(err, errlen, "redact_rule '%s': %s", rule,
+				 why);
+			rc = -1;
+		}
+		p += n + (p[n] == '\n');
+	}
+	return rc;
+}
+
 struct work *work_new(const struct agent_config *cfg, struct tsink *sink)
 {
 	struct work *w = xcalloc(1, sizeof(*w));
+	char err[600];
+
 	w->cfg = cfg;
 	w->sink = sink;
 	w->redactor = redactor_new();
 	strbuf_init(&w->line, 0);
 	/* each rule passed its check when the config was read */
-	for (const char *p = cfg->redact_rules; *p;) {
-		char rule[320], err[256];
-		size_t n = strcspn(p, "\n");
-		snprintf(rule, sizeof(rule), "%.*s", (int)n, p);
-		if (redact_add_rule(w->redactor, rule, err, sizeof(err)))
-			log_error("redact_rule '%s': %s", rule, err);
-		p += n + (p[n] == '\n');
-	}
+	if (add_rules(w->redactor, cfg->redact_rules, &w->nrules, err,
+		      sizeof(err)))
+		log_error("%s; the other rules apply", err);
 	return w;
 }
 
@@ -452,4 +474,36 @@ int64_t work_next_deadline(const struct work *w)
 			next = d;
 	}
 	return next;
+}
+
+int work_set_redact_rules(struct work *w, const char *rules, char *err,
+			  size_t errlen)
+{
+	struct redactor *red = redactor_new(), *old = w->redactor;
+	unsigned n, was = w->nrules;
+
+	if (add_rules(red, rules, &n, err, errlen)) {
+		redactor_free(red);
+		return -1;
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		struct job_run *j = w->runs[i];
+		/* What was counted so far goes out under the old kind names
+		 * (an extra kind's id may name another kind, or none, in the
+		 * new redactor): after the flush every count was sent, and
+		 * both sides start again from zero. The PEM and pending-value
+		 * state carries over: built-in kind ids never change. */
+		flush_batch(j, false);
+		memset(j->rs.counts, 0, sizeof(j->rs.counts));
+		memset(j->sent_redacted, 0, sizeof(j->sent_redacted));
+		/* the limit warning is once per run and rule set */
+		j->rs.rule_limit_hits = 0;
+		runner_set_redactor(j->runner, red);
+	}
+	w->redactor = red;
+	w->nrules = n;
+	redactor_free(old);
+	log_info("reload: redact_rule: %u extra rules (was %u), applied to "
+		 "%zu runs in progress", n, was, w->n);
+	return 0;
 }

@@ -37,6 +37,17 @@ void work_cancel(struct work *w, uint64_t run);
  * scheduler may retry them elsewhere. */
 void work_stop_all(struct work *w);
 
+/* For a reload: the built-in rules plus rules ("KIND REGEX" per line, as
+ * the config's redact_rule) redact every line read from now on, of every
+ * run, those in progress included (a rule added because a long run leaks
+ * a secret must stop the leak now). Each run's pending batch goes out
+ * first, its redaction counts reported under the old kind names; the
+ * counts then start again from zero under the new ones. Logs one line.
+ * 0, or -1 with the reason naming the rule (nothing changes). rules is
+ * copied. */
+int work_set_redact_rules(struct work *w, const char *rules, char *err,
+			  size_t errlen);
+
 /* Fills pfd with the output pipes to watch; returns how many (<= max). */
 int work_pollfds(struct work *w, struct pollfd *pfd, int max);
 /* Reads ready output, enforces timeouts, reaps finished runs, flushes log

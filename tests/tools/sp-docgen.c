@@ -217,9 +217,10 @@ static void daemon_man(const struct settings_doc *d, const void *defaults)
 		       "or match, are refused and nothing changes)"
 		     : " (its runs are stopped and reported); SIGHUP reads the "
 		       "configuration again (the log level and the redaction "
-		       "rules change at once, the TLS files are read again for "
-		       "the next connection; other changes are named and wait "
-		       "for a restart; a bad file is refused)");
+		       "rules change at once, the rules for runs in progress "
+		       "too; the TLS files are read again for the next "
+		       "connection; other changes are named and wait for a "
+		       "restart; a bad file is refused)");
 	printf(".SH FILES\n.TP\n");
 	man_text(stdout, d->file);
 	printf("\nthe settings (\\fBsparkpilot.conf\\fR(5)).\n");
