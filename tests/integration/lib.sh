@@ -198,3 +198,27 @@ start_with_agent() {
 	start_agent a1 acme/prod
 	wait_env_ready acme/prod
 }
+
+# TLS material for tests (openssl).
+mkcert() { # DIR NAME: a CA and a server certificate for localhost
+	local d=$1
+	mkdir -p "$d"
+	# valid from now on the daemons' clock (dates.sh may move it)
+	"${DAEMON_ENV[@]}" openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/ca.key" -out "$d/ca.crt" -subj "/CN=$2" -days 2 2>/dev/null
+	mkcert_server "$d" server 2
+}
+# mkcert_server DIR NAME DAYS [CLOCK...]: DIR/NAME.key and DIR/NAME.crt,
+# a new key and a certificate for localhost signed by DIR's CA, valid DAYS
+# days from now on CLOCK's time (a command prefix; default: the daemons').
+mkcert_server() {
+	local d=$1 n=$2 days=$3
+	shift 3
+	local clock=("${DAEMON_ENV[@]}")
+	[ $# -gt 0 ] && clock=("$@")
+	"${clock[@]}" openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/$n.key" -out "$d/$n.csr" -subj /CN=localhost 2>/dev/null
+	printf 'subjectAltName=DNS:localhost\n' >"$d/ext"
+	"${clock[@]}" openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+		-CAcreateserial -out "$d/$n.crt" -days "$days" -extfile "$d/ext" 2>/dev/null
+}

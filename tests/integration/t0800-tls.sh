@@ -7,28 +7,6 @@
 # expires.
 . "$(dirname "$0")/lib.sh"
 
-mkcert() { # DIR NAME: a CA and a server certificate for localhost
-	local d=$1
-	mkdir -p "$d"
-	# valid from now on the daemons' clock (dates.sh may move it)
-	"${DAEMON_ENV[@]}" openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$d/ca.key" -out "$d/ca.crt" -subj "/CN=$2" -days 2 2>/dev/null
-	renew "$d" server 2
-}
-# renew DIR NAME DAYS [CLOCK...]: a new key and a certificate for localhost
-# signed by DIR's CA, valid DAYS days from now on CLOCK's time (default:
-# the daemons').
-renew() {
-	local d=$1 n=$2 days=$3
-	shift 3
-	local clock=("${DAEMON_ENV[@]}")
-	[ $# -gt 0 ] && clock=("$@")
-	"${clock[@]}" openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$d/$n.key" -out "$d/$n.csr" -subj /CN=localhost 2>/dev/null
-	printf 'subjectAltName=DNS:localhost\n' >"$d/ext"
-	"${clock[@]}" openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
-		-CAcreateserial -out "$d/$n.crt" -days "$days" -extfile "$d/ext" 2>/dev/null
-}
 # fingerprint CERT: its SHA-256, as the scheduler logs it (lower-case hex)
 fingerprint() {
 	openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f
@@ -82,7 +60,7 @@ curl -sf "$M/metrics" | promtool check metrics >"$T/promtool.out" 2>&1 ||
 	fail "promtool check metrics: $(cat "$T/promtool.out")"
 # Renewed in place (same paths, a new key, a later expiry): served from
 # the next handshake on; the agent's connection stays and runs go on.
-renew "$T/pki" renewed 30
+mkcert_server "$T/pki" renewed 30
 cp "$T/pki/renewed.key" "$T/pki/server.key"
 cp "$T/pki/renewed.crt" "$T/pki/server.crt"
 fp2=$(fingerprint "$T/pki/renewed.crt")
@@ -98,29 +76,28 @@ wait_run_state "$r" succeeded 60
 kill -HUP "$SCHED_PID"
 wait_until 10 logged "reload: TLS files read again, the same certificate: subject /CN=localhost, sha256 ${fp2:0:16}" ||
 	fail "an unchanged certificate was not recognised"
-# A key that is not the certificate's (a copy half done): refused, the
-# certificate in force still served.
+# refused REASON: a SIGHUP is refused for REASON, the certificate in
+# force still served
+refused() {
+	kill -HUP "$SCHED_PID"
+	wait_until 10 logged "reload refused: $1" ||
+		fail "not refused ($1): $(tail -3 "$T/scheduler.log")"
+	[ "$(served)" = "$fp2" ] || fail "a refused reload changed the certificate served"
+}
+# a key that is not the certificate's (a copy half done)
 cp "$T/other/server.key" "$T/pki/server.key"
-kill -HUP "$SCHED_PID"
-wait_until 10 logged "reload refused: tls_key '$T/pki/server.key' is not the key of the certificate in tls_cert '$T/pki/server.crt'; the running settings are kept" ||
-	fail "a mismatched key was not refused: $(tail -3 "$T/scheduler.log")"
-[ "$(served)" = "$fp2" ] || fail "a refused reload changed the certificate served"
+refused "tls_key '$T/pki/server.key' is not the key of the certificate in tls_cert '$T/pki/server.crt'; the running settings are kept"
 # a certificate file cut short
 cp "$T/pki/renewed.key" "$T/pki/server.key"
 head -c 200 "$T/pki/renewed.crt" >"$T/pki/server.crt"
-kill -HUP "$SCHED_PID"
-wait_until 10 logged "reload refused: tls_cert '$T/pki/server.crt' holds no PEM certificate that parses" ||
-	fail "a truncated certificate was not refused: $(tail -3 "$T/scheduler.log")"
-# an expired certificate (made 3 days ago, valid 1 day): refused
+refused "tls_cert '$T/pki/server.crt' holds no PEM certificate that parses"
+# an expired certificate (made 3 days ago, valid 1 day)
 if [ -z "${SP_FAKE_DATE:-}" ]; then
-	renew "$T/pki" expired 1 faketime "$(date -u -d '-3 days' '+%Y-%m-%d %H:%M:%S')"
+	mkcert_server "$T/pki" expired 1 faketime "$(date -u -d '-3 days' '+%Y-%m-%d %H:%M:%S')"
 	cp "$T/pki/expired.key" "$T/pki/server.key"
 	cp "$T/pki/expired.crt" "$T/pki/server.crt"
-	kill -HUP "$SCHED_PID"
-	wait_until 10 logged "reload refused: the certificate in tls_cert '$T/pki/server.crt' expired on" ||
-		fail "an expired certificate was not refused: $(tail -3 "$T/scheduler.log")"
+	refused "the certificate in tls_cert '$T/pki/server.crt' expired on"
 fi
-[ "$(served)" = "$fp2" ] || fail "a refused reload changed the certificate served"
 cp "$T/pki/renewed.key" "$T/pki/server.key"
 cp "$T/pki/renewed.crt" "$T/pki/server.crt"
 r=$(spctl run start acme/prod/pi)

@@ -11,17 +11,6 @@
 # not there is refused, naming the file, and the TLS in force is kept.
 . "$(dirname "$0")/lib.sh"
 
-mkcert() { # DIR NAME: a CA and a server certificate for localhost
-	local d=$1
-	mkdir -p "$d"
-	"${DAEMON_ENV[@]}" openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$d/ca.key" -out "$d/ca.crt" -subj "/CN=$2" -days 2 2>/dev/null
-	"${DAEMON_ENV[@]}" openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$d/server.key" -out "$d/server.csr" -subj /CN=localhost 2>/dev/null
-	printf 'subjectAltName=DNS:localhost\n' >"$d/ext"
-	"${DAEMON_ENV[@]}" openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
-		-CAcreateserial -out "$d/server.crt" -days 2 -extfile "$d/ext" 2>/dev/null
-}
 mkcert "$T/pki" sparkpilot-test-ca
 mkcert "$T/other" some-other-ca
 
