@@ -252,6 +252,7 @@ check: test-deps
 	@$(MAKE) --no-print-directory soak-short
 
 demo: all
+	@scripts/install-deps.sh --demo --check-or-install
 	@scripts/demo.sh
 
 # The scheduling core's figures, then telemetry's (issue 4): ingest of

@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh                 install what is missing
 #   scripts/install-deps.sh --check-or-install   same, used by make
 #   scripts/install-deps.sh --build     only what `make` (the build) needs
+#   scripts/install-deps.sh --demo      the build's, and what `make demo` runs
 #   scripts/install-deps.sh --fuzz      also clang and libFuzzer (make fuzz)
 set -eu
 
@@ -34,6 +35,9 @@ TEST_PKGS="$TEST_PKGS prometheus"
 # unit's SystemCallFilter (systemd-analyze, from systemd, names the sets)
 TEST_PKGS="$TEST_PKGS strace systemd"
 PKGS="$BUILD_PKGS $TEST_PKGS"
+# `make demo`: the fake spark-submit the demo's agent runs is a python3
+# script, and the demo reads spctl's JSON with python3
+DEMO_PKGS="python3"
 # `make fuzz` only (docs/fuzzing.md): clang builds the libFuzzer targets,
 # libclang-rt-dev holds libFuzzer and clang's sanitizer runtimes, llvm
 # the llvm-symbolizer that puts file:line in their stack traces. `make
@@ -44,6 +48,7 @@ for arg in "$@"; do
 	case $arg in
 	--fuzz) PKGS="$PKGS $FUZZ_PKGS" ;;
 	--build) PKGS="$BUILD_PKGS" ;;
+	--demo) PKGS="$BUILD_PKGS $DEMO_PKGS" ;;
 	--check-or-install) ;;
 	*) echo "install-deps: unknown option '$arg'" >&2; exit 2 ;;
 	esac
