@@ -119,4 +119,48 @@ PY
 }
 check sparkpilot-scheduler.service.in sched.trace || fail "the scheduler calls what its unit's filter refuses"
 check sparkpilot-agent.service.in agent.trace || fail "the agent calls what its unit's filter refuses"
+
+# The agent's filter applies to spark-submit, a JVM: where a JVM is
+# installed, one compiles and runs a program that does what a driver does
+# (threads, a thread pool, files, a loopback socket, a child process,
+# garbage collection) under strace, and its calls must pass too.
+if command -v java >/dev/null; then
+	cat >"$T/Driver.java" <<'JAVA'
+import java.io.*;
+import java.net.*;
+import java.nio.file.*;
+import java.util.concurrent.*;
+public class Driver {
+    public static void main(String[] a) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        Future<Long> f = pool.submit(() -> {
+            long n = 0;
+            for (int i = 0; i < 2000000; i++) n += new byte[64].length;
+            return n;
+        });
+        Path p = Files.createTempFile("driver", ".txt");
+        Files.writeString(p, "spark\n");
+        Files.readAllLines(p);
+        Files.delete(p);
+        try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             Socket c = new Socket(InetAddress.getLoopbackAddress(), ss.getLocalPort());
+             Socket s = ss.accept()) {
+            c.getOutputStream().write(1);
+            s.getInputStream().read();
+        }
+        Process pr = new ProcessBuilder("true").start();
+        pr.waitFor();
+        System.gc();
+        System.out.println("driver done " + f.get());
+        pool.shutdown();
+    }
+}
+JAVA
+	strace -f -qq -o "$T/jvm.trace" java -Xmx256m "$T/Driver.java" >"$T/jvm.out" 2>&1 ||
+		fail "the JVM program failed: $(cat "$T/jvm.out")"
+	grep -q "driver done" "$T/jvm.out" || fail "the JVM program did not finish: $(cat "$T/jvm.out")"
+	check sparkpilot-agent.service.in jvm.trace || fail "a JVM calls what the agent unit's filter refuses"
+else
+	echo "(no java on this machine: the agent's filter is not checked against a JVM)"
+fi
 echo "syscalls: ok"
