@@ -222,3 +222,19 @@ mkcert_server() {
 	"${clock[@]}" openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
 		-CAcreateserial -out "$d/$n.crt" -days "$days" -extfile "$d/ext" 2>/dev/null
 }
+
+# fetch URL [METHOD]: the body on stdout, the HTTP status in $T/status
+# (python3: curl is not among the test dependencies).
+fetch() {
+	python3 - "$1" "${2:-GET}" "$T/status" <<'PY'
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1], method=sys.argv[2])
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        body, status = r.read().decode(), r.status
+except urllib.error.HTTPError as e:
+    body, status = "", e.code
+open(sys.argv[3], "w").write(str(status))
+sys.stdout.write(body)
+PY
+}

@@ -66,8 +66,8 @@ spctl run cancel "$long" >/dev/null
 wait_run_state "$ok" succeeded 60
 wait_run_state "$bad" failed 60
 wait_run_state "$long" cancelled 60
-python3 -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1]).read()" \
-	"http://127.0.0.1:$MPORT/metrics" || fail "no /metrics"
+fetch "http://127.0.0.1:$MPORT/metrics" >/dev/null && [ "$(cat "$T/status")" = 200 ] ||
+	fail "no /metrics"
 spctl queue stats >/dev/null
 spctl run logs "$ok" >/dev/null
 spctl run diagnose "$bad" >/dev/null

@@ -18,7 +18,7 @@ served() {
 }
 # expiry_metric: sparkpilot_tls_cert_expiry_timestamp_seconds as scraped
 expiry_metric() {
-	curl -sf "$M/metrics" | awk '$1 == "sparkpilot_tls_cert_expiry_timestamp_seconds" { print $2 }'
+	fetch "$M/metrics" | awk '$1 == "sparkpilot_tls_cert_expiry_timestamp_seconds" { print $2 }'
 }
 not_after() {
 	date -u -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%s
@@ -56,7 +56,7 @@ logged "agent port TLS certificate: subject /CN=localhost, sha256 ${fp:0:16}" ||
 	fail "the certificate served was not logged: $(grep -i tls "$T/scheduler.log")"
 wait_until 10 test "$(expiry_metric)" = "$(not_after "$T/pki/server.crt")" ||
 	fail "metric $(expiry_metric), not the certificate's expiry $(not_after "$T/pki/server.crt")"
-curl -sf "$M/metrics" | promtool check metrics >"$T/promtool.out" 2>&1 ||
+fetch "$M/metrics" | promtool check metrics >"$T/promtool.out" 2>&1 ||
 	fail "promtool check metrics: $(cat "$T/promtool.out")"
 # Renewed in place (same paths, a new key, a later expiry): served from
 # the next handshake on; the agent's connection stays and runs go on.

@@ -8,21 +8,6 @@
 # dashboard name is one the scheduler serves.
 . "$(dirname "$0")/lib.sh"
 
-# fetch URL [METHOD]: prints the body; the HTTP status goes to $T/status
-fetch() {
-	python3 - "$1" "${2:-GET}" "$T/status" <<'PY'
-import sys, urllib.request, urllib.error
-req = urllib.request.Request(sys.argv[1], method=sys.argv[2])
-try:
-    with urllib.request.urlopen(req, timeout=10) as r:
-        body, status = r.read().decode(), r.status
-except urllib.error.HTTPError as e:
-    body, status = "", e.code
-open(sys.argv[3], "w").write(str(status))
-sys.stdout.write(body)
-PY
-}
-
 # A bad URL: one line, exit 2, nothing started.
 if out=$("$BIN/sparkpilot-scheduler" --data-dir "$T/bad" --admin-socket "$T/bad.sock" \
 	--metrics-listen tcp://127.0.0.1:1 2>&1); then
