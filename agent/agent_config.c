@@ -39,7 +39,8 @@ static int check_redact_rule(const char *value, char *err, size_t errlen)
 static const struct setting settings[] = {
 	A_STR(scheduler,
 	      "the scheduler's agent port: tcp://HOST:PORT, or "
-	      "tls+tcp://HOST:PORT in production"),
+	      "tls+tcp://HOST:PORT in production (tls+tcp4:// or "
+	      "tls+tcp6:// dial only that address family)"),
 	A_STR(state_dir,
 	      "the agent's identity key, agent id, spool and run records"),
 	A_STR(enroll_token,
@@ -186,14 +187,16 @@ static size_t count_lines(const char *list)
 int agent_config_validate(const struct agent_config *c, char *err,
 			  size_t errlen)
 {
-	if (strncmp(c->scheduler, "tcp://", 6) &&
-	    strncmp(c->scheduler, "tls+tcp://", 10)) {
+	int tls = url_scheme(c->scheduler, NULL);
+
+	if (tls < 0) {
 		snprintf(err, errlen,
-			 "scheduler '%s' must be a tcp:// or tls+tcp:// URL",
+			 "scheduler '%s' must be a tcp:// or tls+tcp:// URL "
+			 "(or tcp4, tcp6, tls+tcp4, tls+tcp6)",
 			 c->scheduler);
 		return -1;
 	}
-	if (!strncmp(c->scheduler, "tls+tcp://", 10) && !c->tls_ca[0]) {
+	if (tls && !c->tls_ca[0]) {
 		snprintf(err, errlen,
 			 "scheduler '%s' needs tls_ca (the CA to pin)",
 			 c->scheduler);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
@@ -38,7 +39,18 @@ struct client {
 	volatile sig_atomic_t *cancel;
 	int64_t backoff_until; /* monotonic ms: send nothing before */
 	bool backing_off;      /* the last answer was `unavailable` */
+	/* connections up (nng's pipe callbacks): a call that times out with
+	 * none never reached the scheduler, which is what to tell the
+	 * operator */
+	atomic_int pipes;
 };
+
+static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct client *c = arg;
+	(void)p;
+	atomic_fetch_add(&c->pipes, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+}
 
 void client_set_cancel(struct client *c, volatile sig_atomic_t *flag)
 {
@@ -96,14 +108,20 @@ static char *read_pem(const char *key, const char *path, char *err,
 static int tls_build(const char *url, const struct agent_config *cfg,
 		     nng_tls_config **out, char *err, size_t errlen)
 {
-	const char *h = url + strlen("tls+tcp://");
+	const char *h = "";
 	char host[256], *ca = NULL, *cert = NULL, *key = NULL;
 	nng_tls_config *t = NULL;
 	int rv;
 
 	*out = NULL;
-	/* The server name defaults to the host part of the URL. */
-	snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, ":/"), h);
+	/* The server name defaults to the host part of the URL ([...] for
+	 * an IPv6 address). */
+	url_scheme(url, &h);
+	if (*h == '[')
+		snprintf(host, sizeof(host), "%.*s", (int)strcspn(h + 1, "]"),
+			 h + 1);
+	else
+		snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, ":/"), h);
 	if (!(ca = read_pem("tls_ca", cfg->tls_ca, err, errlen)))
 		goto fail;
 	if (cfg->tls_cert[0] &&
@@ -173,7 +191,7 @@ static int tls_install(struct client *c, const struct agent_config *cfg,
 
 bool client_uses_tls(const struct client *c)
 {
-	return !strncmp(c->url, "tls+tcp://", 10);
+	return url_scheme(c->url, NULL) == 1;
 }
 
 int client_reload_tls(struct client *c, const struct agent_config *cfg,
@@ -205,6 +223,8 @@ struct client *client_open(const struct agent_config *cfg, char *err,
 				      WIRE_MAX_MSG)) ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
 				    NNG_DURATION_INFINITE)) ||
+	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, c)) ||
+	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_cb, c)) ||
 	    (rv = nng_dialer_create(&c->dialer, c->sock, cfg->scheduler))) {
 		snprintf(err, errlen, "cannot dial '%s': %s", cfg->scheduler,
 			 nng_strerror(rv));
@@ -390,6 +410,13 @@ int client_call(struct client *c, const void *msg, size_t len,
 	}
 	return 0;
 fail:
-	snprintf(err, errlen, "%s", nng_strerror(rv));
+	if (rv == NNG_ETIMEDOUT && !atomic_load(&c->pipes))
+		snprintf(err, errlen,
+			 "not connected to %s (nothing listening there, a "
+			 "wrong address or port, a firewall, or a TLS "
+			 "handshake that failed)",
+			 c->url);
+	else
+		snprintf(err, errlen, "%s", nng_strerror(rv));
 	return -1;
 }

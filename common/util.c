@@ -280,3 +280,24 @@ int hex_decode(const char *hex, uint8_t *out, size_t len)
 	}
 	return 0;
 }
+
+int url_scheme(const char *url, const char **rest)
+{
+	static const struct {
+		const char *prefix;
+		int tls;
+	} schemes[] = {
+		{ "tcp://", 0 },      { "tcp4://", 0 },	     { "tcp6://", 0 },
+		{ "tls+tcp://", 1 },  { "tls+tcp4://", 1 }, { "tls+tcp6://", 1 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++) {
+		size_t n = strlen(schemes[i].prefix);
+		if (!strncmp(url, schemes[i].prefix, n)) {
+			if (rest)
+				*rest = url + n;
+			return schemes[i].tls;
+		}
+	}
+	return -1;
+}

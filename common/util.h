@@ -47,6 +47,14 @@ int mkdir_p(const char *path, unsigned mode);
 /* Sets O_NONBLOCK (and FD_CLOEXEC) on fd. 0 or -1. */
 int fd_set_nonblock(int fd);
 
+/* The agent port's URL schemes: tcp:// and tls+tcp://, and the tcp4,
+ * tcp6, tls+tcp4 and tls+tcp6 forms that pin the address family (nng
+ * dials only the first address a name resolves to: a name with an IPv6
+ * address first never reaches a scheduler listening on IPv4 alone).
+ * Returns 1 for a TLS scheme, 0 for a plain one, -1 for anything else;
+ * *rest (if not NULL) gets what follows "://". */
+int url_scheme(const char *url, const char **rest);
+
 /* Hex-encodes len bytes into out (2*len+1 bytes). */
 void hex_encode(const uint8_t *in, size_t len, char *out);
 /* Decodes exactly len bytes from hex; 0 or -1 on bad input. */

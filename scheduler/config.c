@@ -18,7 +18,8 @@ static const struct setting settings[] = {
 	      "the admin socket (spctl), mode 0660"),
 	S_STR(listen,
 	      "where agents connect; use "
-	      "`tls+tcp://0.0.0.0:7450` in production"),
+	      "`tls+tcp://0.0.0.0:7450` in production (`tls+tcp://[::]:7450` "
+	      "for IPv6 and IPv4)"),
 	S_STR(metrics_listen,
 	      "where Prometheus scrapes `/metrics`: `http://HOST:PORT` "
 	      "(say `http://127.0.0.1:9464`); unset, not served"),
@@ -264,15 +265,16 @@ int config_validate(const struct sched_config *c, char *err, size_t errlen)
 			 "data_dir, admin_socket and listen must be set");
 		return -1;
 	}
-	if (strncmp(c->listen, "tcp://", 6) &&
-	    strncmp(c->listen, "tls+tcp://", 10)) {
+	int tls = url_scheme(c->listen, NULL);
+
+	if (tls < 0) {
 		snprintf(err, errlen,
-			 "listen '%s' must be a tcp:// or tls+tcp:// URL",
+			 "listen '%s' must be a tcp:// or tls+tcp:// URL (or "
+			 "tcp4, tcp6, tls+tcp4, tls+tcp6)",
 			 c->listen);
 		return -1;
 	}
-	if (!strncmp(c->listen, "tls+tcp://", 10) &&
-	    (!c->tls_cert[0] || !c->tls_key[0])) {
+	if (tls && (!c->tls_cert[0] || !c->tls_key[0])) {
 		snprintf(err, errlen,
 			 "listen '%s' needs tls_cert and tls_key", c->listen);
 		return -1;

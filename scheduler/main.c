@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	if (service_conn_limits(&cfg, true, &agent_lim, &admin_lim, err,
 				sizeof(err)))
 		die("%s", err);
-	if (!strncmp(cfg.listen, "tls+tcp://", 10) &&
+	if (url_scheme(cfg.listen, NULL) == 1 &&
 	    service_load_tls(&cfg, &tc, err, sizeof(err)))
 		die("%s", err);
 	svc.core = core;

@@ -164,7 +164,7 @@ static int plan_reload(const struct sched_config *now,
 		return -1;
 	/* the listener's scheme is the running one: listen waits for a
 	 * restart */
-	p->tls = !strncmp(now->listen, "tls+tcp://", 10);
+	p->tls = url_scheme(now->listen, NULL) == 1;
 	if (p->tls && tlscert_load(p->next->tls_cert, p->next->tls_key,
 				   p->next->tls_ca, &p->tc, err, errlen))
 		return -1;

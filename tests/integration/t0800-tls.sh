@@ -111,6 +111,9 @@ start_agent bad acme/dev --config "$T/bad.conf"
 # Not a sleep: wait until the agent has failed twice, then check.
 enroll_failed() { [ "$(grep -c "enroll: .*retrying" "$T/agent-bad.log")" -ge 2 ]; }
 wait_until 60 enroll_failed || fail "the wrong-CA agent did not fail to enroll"
+# the warning says it never got a connection, not just "Timed out"
+grep -q "warn: enroll: not connected to $URL (nothing listening there, a wrong address or port, a firewall, or a TLS handshake that failed); retrying" \
+	"$T/agent-bad.log" || fail "the failed handshake is not named: $(tail -2 "$T/agent-bad.log")"
 [ "$(env_state acme/dev)" = pending ] || fail "an agent with the wrong CA got through"
 [ "$(spctl --json agent list | json items | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] ||
 	fail "the wrong-CA agent enrolled"
@@ -124,6 +127,20 @@ stop_scheduler
 start_scheduler --tls-cert "$T/creds/tls-cert" --tls-key "$T/creds/tls-key"
 r=$(spctl run start acme/prod/pi)
 wait_run_state "$r" succeeded 60
+# tls+tcp4://: a name dialed at its IPv4 address (nng dials only the first
+# address a name resolves to, which may be ::1 for localhost), the server
+# name taken from the URL
+spctl env add acme/v4 >/dev/null
+printf 'tls_ca = %s\n' "$T/pki/ca.crt" >"$T/v4.conf"
+URL=tls+tcp4://localhost:$PORT start_agent v4 acme/v4 --config "$T/v4.conf"
+wait_env_ready acme/v4
+# a scheme that is not the agent port's: one line, exit 2
+if out=$("$AGENT_BIN" --scheduler "http://127.0.0.1:$PORT" --state-dir "$T/x" \
+	--enroll-token t --spark-submit "$FAKE_SPARK" 2>&1); then
+	fail "an http:// scheduler URL was taken"
+fi
+echo "$out" | grep -q "scheduler 'http://127.0.0.1:$PORT' must be a tcp:// or tls+tcp:// URL (or tcp4, tcp6, tls+tcp4, tls+tcp6)" ||
+	fail "a bad scheme was not named: $out"
 # a key that is not there: one line, exit 2 or 1, no start
 if out=$("$BIN/sparkpilot-scheduler" --data-dir "$T/data2" --admin-socket "$T/s2" \
 	--listen "tls+tcp://127.0.0.1:$(free_port)" --tls-cert "$T/creds/tls-cert" \
