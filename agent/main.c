@@ -155,7 +155,7 @@ static void reload(struct agent *a, int argc, char **argv)
 	struct agent_config *n = xmalloc(sizeof(*n));
 	struct settings_doc doc;
 	const char *changed[64];
-	char err[1024];
+	char err[1024], status[600];
 	size_t k;
 
 	reload_signal = 0;
@@ -179,7 +179,11 @@ static void reload(struct agent *a, int argc, char **argv)
 		}
 	}
 	free(n);
-	notify_send("READY=1");
+	/* back to the status it had before the reload */
+	snprintf(status, sizeof(status),
+		 "READY=1\nSTATUS=agent %s, scheduler %s",
+		 client_agent_id(a->cl), a->cfg.scheduler);
+	notify_send(status);
 }
 
 /* Handles a reply map; returns 0 if the message is done with, -1 if it
