@@ -255,7 +255,16 @@ demo: all
 	@scripts/install-deps.sh --demo --check-or-install
 	@scripts/demo.sh
 
-# The scheduling core's figures, then telemetry's (issue 4): ingest of
+# Whole-system checks, outside `make check` (root; they fetch Debian 12
+# from its archive): both daemons as services under a real systemd (a
+# systemd-nspawn container), then the README's Quick start on a fresh
+# minimal Debian (a debootstrap chroot). docs/operator-guide.md, System
+# tests.
+system-test: all
+	tests/system/systemd-container.sh
+	tests/system/fresh-debian.sh
+
+# The scheduling core's figures, then telemetry's: ingest of
 # signed batches, the agent's memory, redaction throughput.
 bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@bench/run.sh
@@ -345,7 +354,7 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 .PHONY: all deps test-deps tools docs man unit unit-san integration sim sim-short chaos \
-	chaos-short check demo fuzz fuzz-replay fuzz-corpus \
+	chaos-short check demo system-test fuzz fuzz-replay fuzz-corpus \
 	bench install clean format
 .PHONY: FORCE
 FORCE:
