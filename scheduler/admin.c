@@ -32,7 +32,7 @@
 struct conn {
 	int fd;
 	uint64_t id; /* in the connection table */
-	unsigned uid;
+	struct access_peer peer; /* uid, gid and groups, from the kernel */
 	struct strbuf in, out;
 	size_t inflight;
 	bool eof;     /* peer closed its side, or a fatal line */
@@ -94,7 +94,7 @@ static void post_line(struct admin_server *a, struct conn *c,
 	o->conn = c;
 	ev->owner = o;
 	ev->done = admin_done;
-	ev->peer_uid = c->uid;
+	ev->peer = c->peer;
 	/* Errors found here still go through the core so that replies
 	 * keep the order of the lines. */
 	if (fatal)
@@ -207,11 +207,32 @@ static void close_with(int fd, const char *line)
 	close(fd);
 }
 
+/* Who is at the other end of fd: uid and gid (SO_PEERCRED) and the
+ * supplementary groups (SO_PEERGROUPS), all as the kernel recorded them
+ * when the peer connected, so no name lookup is needed to decide a role.
+ * Unknown: uid and gid (uid_t)-1, which no grant names. */
+static void peer_of(int fd, struct access_peer *p)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	gid_t groups[ACCESS_MAX_GROUPS];
+
+	memset(p, 0, sizeof(*p));
+	p->uid = p->gid = UINT32_MAX;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		p->uid = (uint32_t)cred.uid;
+		p->gid = (uint32_t)cred.gid;
+	}
+	len = sizeof(groups);
+	/* more groups than fit: ERANGE, and only the primary group counts */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+		for (size_t i = 0; i < len / sizeof(gid_t); i++)
+			p->groups[p->ngroups++] = (uint32_t)groups[i];
+}
+
 /* A new connection: admitted within the caps, or refused with a line. */
 static void admit_fd(struct admin_server *a, int fd, int64_t now)
 {
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
 	char src[32];
 	uint64_t victims[2];
 	size_t nv;
@@ -219,14 +240,13 @@ static void admit_fd(struct admin_server *a, int fd, int64_t now)
 
 	c->fd = fd;
 	c->id = ++a->next_id;
-	c->uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0
-			 ? cred.uid
-			 : (unsigned)-1;
-	snprintf(src, sizeof(src), "uid %u", c->uid);
+	peer_of(fd, &c->peer);
+	snprintf(src, sizeof(src), "uid %u", c->peer.uid);
 	/* The kernel vouches for the uid: admitted as authenticated, so
 	 * nothing is ever shed (nv stays 0); root takes the reserved slots
 	 * and has no per-uid cap. */
-	if (conntable_admit(&a->table, c->id, src, c->uid == 0, true, c, now,
+	if (conntable_admit(&a->table, c->id, src, c->peer.uid == 0, true, c,
+			    now,
 			    victims, &nv)) {
 		close_with(fd, a->busy_line);
 		free(c);

@@ -105,87 +105,117 @@ static int cmd_help(struct sched *c, const struct cmd_args *a,
 
 /* The one table of admin commands; `help` is generated from it. */
 static const struct command commands[] = {
-	{ "help", "", "list the commands", 0, 0, no_flags, false, cmd_help },
+	{ "help", "", "list the commands", 0, 0, no_flags, false, cmd_help,
+	  .role = ROLE_VIEWER, .scope = SCOPE_ANY },
 	{ "tenant add",
 	  "NAME [--weight N] [--max-running N] [--max-queued N] "
 	  "[--submit-rate N] [--monthly-budget USD] [--budget-mode soft|hard] "
 	  "[--cancel-running on|off] [--retention-days N]",
-	  "create a tenant", 1, 1, tenant_add_flags, false, cmd_tenant_add },
+	  "create a tenant", 1, 1, tenant_add_flags, false, cmd_tenant_add,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
 	{ "tenant list", "", "list tenants", 0, 0, no_flags, false,
-	  cmd_tenant_list },
+	  cmd_tenant_list,
+	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
 	{ "tenant show", "NAME", "show a tenant", 1, 1, no_flags, false,
-	  cmd_tenant_show },
+	  cmd_tenant_show,
+	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
 	{ "tenant set",
 	  "NAME [--weight N] [--max-running N|unlimited] "
 	  "[--max-queued N|unlimited] [--submit-rate N|unlimited] "
 	  "[--monthly-budget USD] [--budget-mode soft|hard] "
 	  "[--cancel-running on|off] [--retention-days N] (or KEY=VALUE...)",
 	  "change a tenant's weight, quotas, budget or retention", 1, 1,
-	  tenant_set_flags, false, cmd_tenant_set, true },
+	  tenant_set_flags, false, cmd_tenant_set, true,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
 	{ "tenant events", "NAME [--limit N]",
 	  "a tenant's recorded budget changes, warnings, caps and guard actions",
-	  1, 1, events_flags, false, cmd_tenant_events },
+	  1, 1, events_flags, false, cmd_tenant_events,
+	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
 	{ "env add",
 	  "TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD] "
 	  "[--price-gb-hour USD] [--spot-discount PCT] [--max-concurrent N]",
-	  "create an environment", 1, 1, env_add_flags, false, cmd_env_add },
+	  "create an environment", 1, 1, env_add_flags, false, cmd_env_add,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
 	{ "env set",
 	  "TENANT/ENV [--price-vcpu-hour USD] [--price-gb-hour USD] "
 	  "[--spot-discount PCT] [--max-concurrent N|unlimited] "
 	  "(or KEY=VALUE...)",
 	  "change an environment's price card or concurrency", 1, 1,
-	  env_set_flags, false, cmd_env_set, true },
+	  env_set_flags, false, cmd_env_set, true,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
 	{ "env list", "", "list environments", 0, 0, no_flags, false,
-	  cmd_env_list },
+	  cmd_env_list,
+	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
 	{ "env show", "TENANT/ENV", "show an environment", 1, 1, no_flags,
-	  false, cmd_env_show },
+	  false, cmd_env_show,
+	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
 	{ "agent token", "TENANT/ENV [--ttl SECONDS]",
 	  "print a one-time enrollment token", 1, 1, token_flags, false,
-	  cmd_agent_token },
+	  cmd_agent_token,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
 	{ "agent list", "", "list agents", 0, 0, no_flags, false,
-	  cmd_agent_list },
+	  cmd_agent_list,
+	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
 	{ "agent show", "ID", "show an agent and its rejection counters", 1, 1,
-	  no_flags, false, cmd_agent_show },
+	  no_flags, false, cmd_agent_show,
+	  .role = ROLE_VIEWER, .scope = SCOPE_AGENT },
 	{ "agent drain", "ID", "stop giving an agent new work", 1, 1, no_flags,
-	  false, cmd_agent_drain },
+	  false, cmd_agent_drain,
+	  .role = ROLE_OPERATOR, .scope = SCOPE_AGENT },
 	{ "agent undrain", "ID", "give a drained agent new work again", 1, 1,
-	  no_flags, false, cmd_agent_undrain },
+	  no_flags, false, cmd_agent_undrain,
+	  .role = ROLE_OPERATOR, .scope = SCOPE_AGENT },
 	{ "agent revoke", "ID", "revoke an agent's identity", 1, 1, no_flags,
-	  false, cmd_agent_revoke },
+	  false, cmd_agent_revoke,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
 	{ "job add",
 	  "TENANT/ENV/JOB [--driver-cores N] [--driver-memory GB] "
 	  "[--executor-cores N] [--executor-memory GB] [--executors N] "
 	  "[--timeout SECONDS] [--max-attempts N] [--run-budget USD] "
 	  "[--max-concurrent N] -- SPARK_SUBMIT_ARGS...",
-	  "define a Spark job", 1, 1, job_add_flags, true, cmd_job_add },
-	{ "job list", "", "list jobs", 0, 0, no_flags, false, cmd_job_list },
+	  "define a Spark job", 1, 1, job_add_flags, true, cmd_job_add,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "job list", "", "list jobs", 0, 0, no_flags, false, cmd_job_list,
+	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
 	{ "job show", "TENANT/ENV/JOB", "show a job", 1, 1, no_flags, false,
-	  cmd_job_show },
+	  cmd_job_show,
+	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
 	{ "run start", "TENANT/ENV/JOB [--priority N] [--idempotency-key KEY]",
 	  "queue a run (prints its id)", 1, 1, run_start_flags, false,
-	  cmd_run_start },
+	  cmd_run_start,
+	  .role = ROLE_OPERATOR, .scope = SCOPE_TENANT },
 	{ "run list", "[--tenant T] [--state S] [--limit N]", "list runs", 0,
-	  0, run_list_flags, false, cmd_run_list },
+	  0, run_list_flags, false, cmd_run_list,
+	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
 	{ "run show", "RUN", "show a run", 1, 1, no_flags, false,
-	  cmd_run_show },
+	  cmd_run_show,
+	  .role = ROLE_VIEWER, .scope = SCOPE_RUN },
 	{ "run logs", "RUN [--after N] [--limit N]", "print a run's log", 1, 1,
-	  run_logs_flags, false, cmd_run_logs },
+	  run_logs_flags, false, cmd_run_logs,
+	  .role = ROLE_VIEWER, .scope = SCOPE_RUN },
 	{ "run metrics", "RUN", "print a run's metrics", 1, 1, no_flags,
-	  false, cmd_run_metrics },
+	  false, cmd_run_metrics,
+	  .role = ROLE_VIEWER, .scope = SCOPE_RUN },
 	{ "run diagnose", "RUN",
 	  "why a run failed: its failure class, the line and a hint", 1, 1,
-	  no_flags, false, cmd_run_diagnose },
+	  no_flags, false, cmd_run_diagnose,
+	  .role = ROLE_VIEWER, .scope = SCOPE_RUN },
 	{ "run cancel", "RUN", "cancel a run", 1, 1, no_flags, false,
-	  cmd_run_cancel },
+	  cmd_run_cancel,
+	  .role = ROLE_OPERATOR, .scope = SCOPE_RUN },
 	{ "queue stats", "", "queued and running runs per tenant and environment",
-	  0, 0, no_flags, false, cmd_queue_stats },
+	  0, 0, no_flags, false, cmd_queue_stats,
+	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
 	{ "dispatch pause", "", "stop handing runs to agents (kill switch)", 0,
-	  0, no_flags, false, cmd_dispatch_pause },
+	  0, no_flags, false, cmd_dispatch_pause,
+	  .role = ROLE_OPERATOR, .scope = SCOPE_GLOBAL },
 	{ "dispatch resume", "", "hand runs to agents again", 0, 0, no_flags,
-	  false, cmd_dispatch_resume },
+	  false, cmd_dispatch_resume,
+	  .role = ROLE_OPERATOR, .scope = SCOPE_GLOBAL },
 	{ "usage", "[TENANT] [--from DATE] [--to DATE] "
 		   "[--format table|json|csv]",
-	  "metered usage", 0, 1, usage_flags, false, cmd_usage },
+	  "metered usage", 0, 1, usage_flags, false, cmd_usage,
+	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
 };
 
 const struct command *admin_cmds_table(size_t *n)
@@ -506,10 +536,13 @@ static int cmd_help(struct sched *c, const struct cmd_args *a,
 	struct strbuf sb = STRBUF_INIT;
 	(void)c;
 	(void)a;
-	strbuf_addstr(&sb, "commands:\n");
+	strbuf_addstr(&sb, "commands (and the least role each needs):\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		strbuf_addf(&sb, "  %s %s\n      %s\n", commands[i].words,
-			    commands[i].args, commands[i].summary);
+		strbuf_addf(&sb, "  %s %s\n      %s [%s]\n", commands[i].words,
+			    commands[i].args, commands[i].summary,
+			    commands[i].scope == SCOPE_ANY
+				    ? "anyone"
+				    : role_name(commands[i].role));
 	jw_str(&r->w, "print", sb.buf);
 	jw_arr_open(&r->w, "commands");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
@@ -517,6 +550,9 @@ static int cmd_help(struct sched *c, const struct cmd_args *a,
 		jw_str(&r->w, "command", commands[i].words);
 		jw_str(&r->w, "args", commands[i].args);
 		jw_str(&r->w, "summary", commands[i].summary);
+		jw_str(&r->w, "role", commands[i].scope == SCOPE_ANY
+					      ? "anyone"
+					      : role_name(commands[i].role));
 		jw_obj_close(&r->w);
 	}
 	jw_arr_close(&r->w);
@@ -563,6 +599,7 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 	struct cmd_args a;
 	const struct command *cmd = NULL;
 	int nwords = 0;
+	struct access acc;
 
 	if (ev->reply.len) { /* refused by the transport (e.g. a bad line) */
 		sched_complete(c, ev);
@@ -570,7 +607,8 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 	}
 	memset(&r, 0, sizeof(r));
 	memset(&a, 0, sizeof(a));
-	a.peer_uid = ev->peer_uid;
+	access_of(&c->cfg->grants, &ev->peer, &acc);
+	a.acc = &acc;
 	jw_init(&r.w, &ev->reply);
 	jw_obj_open(&r.w, NULL);
 	jw_bool(&r.w, "ok", true);
@@ -579,14 +617,15 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 	else
 		cmd = find_command(&ev->cmd, &nwords, &r);
 	if (cmd && !parse_args(cmd, ev->cmd.argc - nwords,
-			       ev->cmd.argv + nwords, &a, &r))
+			       ev->cmd.argv + nwords, &a, &r) &&
+	    !cmd_authorize(c, cmd, &a, &r))
 		cmd->fn(c, &a, &r);
 	if (r.failed) {
 		admin_cmds_refuse_retry(ev, r.code, r.msg, r.retry_after_ms);
 	} else {
 		jw_obj_close(&r.w);
 		if (!read_only(cmd))
-			log_info("admin: uid %u: %s %s", ev->peer_uid,
+			log_info("admin: uid %u: %s %s", (unsigned)ev->peer.uid,
 				 cmd->words, a.npos ? a.pos[0] : "");
 	}
 	sched_complete(c, ev);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "core.h"
 #include "json.h"
 
@@ -60,7 +61,7 @@ struct cmd_args {
 	bool set[CMD_MAX_FLAGS];
 	const char *raw[CMD_MAX_FLAGS];
 	int64_t num[CMD_MAX_FLAGS];
-	unsigned peer_uid;
+	const struct access *acc; /* the caller's roles (access.h) */
 };
 
 /* The reply under construction: handlers add members to w; on failure
@@ -89,6 +90,16 @@ const char *arg_str(const struct cmd_args *a, const char *flag,
 typedef int (*cmd_fn)(struct sched *c, const struct cmd_args *a,
 		      struct reply *r);
 
+/* What a command is about, for the role it needs there (cmd_access.c). */
+enum cmd_scope {
+	SCOPE_GLOBAL, /* no tenant: the caller's global role counts */
+	SCOPE_TENANT, /* its first word is TENANT, TENANT/ENV or .../JOB */
+	SCOPE_RUN,    /* its first word is a run id */
+	SCOPE_AGENT,  /* its first word is an agent id */
+	SCOPE_LIST,   /* lists and totals: shows what the caller sees */
+	SCOPE_ANY,    /* anyone (help) */
+};
+
 struct command {
 	const char *words;   /* "tenant add" */
 	const char *args;    /* "NAME [--weight N] ..." for help and usage */
@@ -98,7 +109,20 @@ struct command {
 	bool rest;           /* takes "-- ARGS..." */
 	cmd_fn fn;
 	bool kv;             /* also takes its flags as KEY=VALUE words */
+	/* the least role it needs (0, the default, is admin) and where */
+	enum role role;
+	enum cmd_scope scope;
 };
+
+/* Whether the caller may run cmd with a (its role where the command is
+ * about, against cmd->role). 0, or -1 with the refusal in r: forbidden,
+ * or not_found for what the caller may not see at all. */
+int cmd_authorize(struct sched *c, const struct command *cmd,
+		  const struct cmd_args *a, struct reply *r);
+/* For handlers of lists and totals: whether the caller sees tenant, or
+ * every tenant (then fleet-wide figures are shown). */
+bool cmd_sees(const struct cmd_args *a, const char *tenant);
+bool cmd_sees_all(const struct cmd_args *a);
 
 /* The command table, *n entries, for help, completion and the tests that
  * walk every command; static, never freed. */

@@ -87,15 +87,20 @@ static void write_agent(struct jw *w, const struct agent *ag,
 
 int cmd_agent_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	(void)a;
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < c->st->agents.n; i++) {
+		const struct agent *ag = c->st->agents.v[i];
+		const struct env *e = state_env(c->st, ag->env);
+		if (!e || !cmd_sees(a, e->tenant))
+			continue;
 		jw_obj_open(&r->w, NULL);
-		write_agent(&r->w, c->st->agents.v[i], false);
+		write_agent(&r->w, ag, false);
 		jw_obj_close(&r->w);
 	}
 	jw_arr_close(&r->w);
-	jw_uint(&r->w, "rejected_unknown_agent", c->rejected_malformed);
+	/* a fleet-wide figure: for those who see every tenant */
+	if (cmd_sees_all(a))
+		jw_uint(&r->w, "rejected_unknown_agent", c->rejected_malformed);
 	return 0;
 }
 

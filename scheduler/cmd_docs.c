@@ -53,15 +53,18 @@ void cmd_docs_man(FILE *out, const char *version)
 		}
 		fputc('\n', out);
 		man_text(out, t[i].summary);
-		fputs(".\n", out);
+		fprintf(out, " (role: %s).\n",
+			t[i].scope == SCOPE_ANY ? "anyone"
+						: role_name(t[i].role));
 	}
 	fputs(".SH ENVIRONMENT\n.TP\n.B SPARKPILOT_SOCKET\nthe admin "
 	      "socket, when \\fB\\-\\-socket\\fR is not given.\n.TP\n"
 	      ".B SPCTL_TIMEOUT\nseconds to wait for a reply (1 to 86400, "
 	      "default 30).\n"
 	      ".SH EXIT STATUS\n0 done; 1 the scheduler refused (one line "
-	      "\"spctl: error: ...\" on stderr names why); 2 it could not be "
-	      "asked (bad usage, no socket, no reply).\n"
+	      "\"spctl: error: ...\" on stderr names why); 77 the caller's "
+	      "role does not allow the command (forbidden); 2 it could not "
+	      "be asked (bad usage, no socket, no reply).\n"
 	      ".SH SEE ALSO\n\\fBsparkpilot\\-scheduler\\fR(8), "
 	      "\\fBsparkpilot.conf\\fR(5)\n",
 	      out);

@@ -142,9 +142,11 @@ static void write_job(struct jw *w, const struct job *j, bool full)
 
 int cmd_job_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	(void)a;
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < c->st->jobs.n; i++) {
+		const struct job *j = c->st->jobs.v[i];
+		if (!cmd_sees(a, j->tenant))
+			continue;
 		jw_obj_open(&r->w, NULL);
 		write_job(&r->w, c->st->jobs.v[i], false);
 		jw_obj_close(&r->w);

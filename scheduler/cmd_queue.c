@@ -56,6 +56,30 @@ static void write_conns(struct jw *w)
 	jw_obj_close(w);
 }
 
+/* What only those who see every tenant are shown: counters of the whole
+ * fleet, the store's WAL syncs, connections, the data dir. */
+static void write_fleet(struct sched *c, struct jw *w)
+{
+	struct policy *p = &c->pol;
+
+	jw_uint(w, "retries", p->retries);
+	jw_uint(w, "leases_expired", p->expired_leases);
+	jw_uint(w, "runs_lost", p->lost_runs);
+	jw_uint(w, "stale_reports", p->stale);
+	/* The synced write that ends each core turn: every acknowledgement
+	 * waits for one, so its tail is the floor of any reply's. */
+	jw_obj_open(w, "wal_sync");
+	jw_uint(w, "syncs", c->sync_us.n);
+	jw_uint(w, "p50_us", lathist_quantile(&c->sync_us, 0.5));
+	jw_uint(w, "p99_us", lathist_quantile(&c->sync_us, 0.99));
+	jw_uint(w, "p999_us", lathist_quantile(&c->sync_us, 0.999));
+	jw_uint(w, "max_us", c->sync_us.max_us);
+	jw_obj_close(w);
+	write_conns(w);
+	/* The data dir: free space against the floor, failed writes. */
+	diskguard_write_stats(c, w);
+}
+
 /* Totals and counters, then a row per tenant and per environment (the
  * "items" spctl prints under "environments"). */
 int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
@@ -66,37 +90,42 @@ int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
 	int64_t *tsince = xcalloc(tenants->n + 1, sizeof(*tsince));
 	int64_t *esince = xcalloc(envs->n + 1, sizeof(*esince));
 	int64_t oldest = 0;
-	(void)a;
+	uint64_t queued = 0, running = 0, dispatched = 0, refused = 0;
 
 	policy_oldest_queued(p, esince, tsince);
-	for (size_t i = 0; i < tenants->n; i++)
+	for (size_t i = 0; i < tenants->n; i++) {
+		const struct tenant *t = tenants->v[i];
+		if (!cmd_sees(a, t->name))
+			continue;
 		if (tsince[i] && (!oldest || tsince[i] < oldest))
 			oldest = tsince[i];
-	jw_uint(&r->w, "queued", p->queued_total);
-	jw_uint(&r->w, "running", p->running_total);
+		queued += t->n_queued;
+		running += t->n_running;
+		dispatched += t->dispatched;
+		refused += t->refused;
+	}
+	/* totals over the tenants the caller sees (the policy's own when it
+	 * sees them all: they also count what no tenant was charged with);
+	 * fleet-wide counters, the store and the connections only then */
+	if (cmd_sees_all(a)) {
+		queued = p->queued_total;
+		running = p->running_total;
+		dispatched = p->dispatched;
+		refused = p->refused;
+	}
+	jw_uint(&r->w, "queued", queued);
+	jw_uint(&r->w, "running", running);
 	jw_int(&r->w, "oldest_queued_s", age_s(c, oldest));
 	jw_bool(&r->w, "paused", p->paused);
-	jw_uint(&r->w, "dispatched", p->dispatched);
-	jw_uint(&r->w, "refused", p->refused);
-	jw_uint(&r->w, "retries", p->retries);
-	jw_uint(&r->w, "leases_expired", p->expired_leases);
-	jw_uint(&r->w, "runs_lost", p->lost_runs);
-	jw_uint(&r->w, "stale_reports", p->stale);
-	/* The synced write that ends each core turn: every acknowledgement
-	 * waits for one, so its tail is the floor of any reply's. */
-	jw_obj_open(&r->w, "wal_sync");
-	jw_uint(&r->w, "syncs", c->sync_us.n);
-	jw_uint(&r->w, "p50_us", lathist_quantile(&c->sync_us, 0.5));
-	jw_uint(&r->w, "p99_us", lathist_quantile(&c->sync_us, 0.99));
-	jw_uint(&r->w, "p999_us", lathist_quantile(&c->sync_us, 0.999));
-	jw_uint(&r->w, "max_us", c->sync_us.max_us);
-	jw_obj_close(&r->w);
-	write_conns(&r->w);
-	/* The data dir: free space against the floor, failed writes. */
-	diskguard_write_stats(c, &r->w);
+	jw_uint(&r->w, "dispatched", dispatched);
+	jw_uint(&r->w, "refused", refused);
+	if (cmd_sees_all(a))
+		write_fleet(c, &r->w);
 	jw_arr_open(&r->w, "tenants");
 	for (size_t i = 0; i < tenants->n; i++) {
 		const struct tenant *t = tenants->v[i];
+		if (!cmd_sees(a, t->name))
+			continue;
 		jw_obj_open(&r->w, NULL);
 		jw_str(&r->w, "tenant", t->name);
 		write_counts(c, &r->w, t->n_queued, t->n_running, tsince[i],
@@ -108,6 +137,8 @@ int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < envs->n; i++) {
 		const struct env *e = envs->v[i];
+		if (!cmd_sees(a, e->tenant))
+			continue;
 		jw_obj_open(&r->w, NULL);
 		jw_str(&r->w, "tenant", e->tenant);
 		jw_str(&r->w, "env", e->key);

@@ -90,9 +90,11 @@ static void write_tenant(struct sched *c, struct jw *w, struct tenant *t,
 
 int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	(void)a;
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < c->st->tenants.n; i++) {
+		const struct tenant *t = c->st->tenants.v[i];
+		if (!cmd_sees(a, t->name))
+			continue;
 		jw_obj_open(&r->w, NULL);
 		write_tenant(c, &r->w, c->st->tenants.v[i], false);
 		jw_obj_close(&r->w);
@@ -296,9 +298,11 @@ static void write_env(struct sched *c, struct jw *w, const struct env *e,
 
 int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	(void)a;
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < c->st->envs.n; i++) {
+		const struct env *e = c->st->envs.v[i];
+		if (!cmd_sees(a, e->tenant))
+			continue;
 		jw_obj_open(&r->w, NULL);
 		write_env(c, &r->w, c->st->envs.v[i], false);
 		jw_obj_close(&r->w);

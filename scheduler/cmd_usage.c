@@ -220,7 +220,8 @@ int cmd_usage(struct sched *c, const struct cmd_args *a, struct reply *r)
 	for (size_t i = 0; i < u->days.n; i++) {
 		const struct usage_day *d = u->days.v[i];
 		if ((tenant && strcmp(d->tenant, tenant)) || d->day < from ||
-		    d->day > to) /* --to is inclusive */
+		    d->day > to /* --to is inclusive */ ||
+		    !cmd_sees(a, d->tenant)) /* totals too: what it sees */
 			continue;
 		memcpy(days[nd].tenant, d->tenant, sizeof(d->tenant));
 		snprintf(days[nd].env, sizeof(days[nd].env), "%s/%s", d->tenant,

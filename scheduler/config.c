@@ -10,6 +10,36 @@
 
 #define S_STR(f, d) SETTING_STR(struct sched_config, f, d)
 #define S_INT(f, lo, hi, d) SETTING_INT(struct sched_config, f, lo, hi, d)
+#define S_ROLE(f, chk, d)                                                    \
+	{ #f, false, offsetof(struct sched_config, f),                       \
+	  sizeof(((struct sched_config *)0)->f), 0, 0, false, chk, d }
+
+/* A role_* value, its key named in the reason (after FILE:LINE). */
+static int check_role(const char *key, const char *v, bool scoped,
+		      char *err, size_t errlen)
+{
+	char why[256];
+
+	if (!access_check_spec(v, scoped, why, sizeof(why)))
+		return 0;
+	snprintf(err, errlen, "%s: %s", key, why);
+	return -1;
+}
+
+static int check_role_admin(const char *v, char *err, size_t errlen)
+{
+	return check_role("role_admin", v, false, err, errlen);
+}
+
+static int check_role_operator(const char *v, char *err, size_t errlen)
+{
+	return check_role("role_operator", v, true, err, errlen);
+}
+
+static int check_role_viewer(const char *v, char *err, size_t errlen)
+{
+	return check_role("role_viewer", v, true, err, errlen);
+}
 
 static const struct setting settings[] = {
 	S_STR(data_dir,
@@ -119,6 +149,18 @@ static const struct setting settings[] = {
 	S_STR(log_level,
 	      "`debug`, `info`, `warn` or `error`; changes at once on a "
 	      "reload (SIGHUP)"),
+	/* roles on the admin socket (access.h); checked where written */
+	S_ROLE(role_admin, check_role_admin,
+	       "who is admin (every command): space-separated `user:NAME`, "
+	       "`group:NAME` or `uid:N`; root always is. With no `role_*` "
+	       "set, whoever can open the admin socket is admin"),
+	S_ROLE(role_operator, check_role_operator,
+	       "who is operator (starts and cancels runs, pauses dispatch, "
+	       "drains agents, and all a viewer does): as `role_admin`, "
+	       "each optionally `@TENANT[,TENANT...]`"),
+	S_ROLE(role_viewer, check_role_viewer,
+	       "who is viewer (reads only; scoped to `@TENANT,...`, sees "
+	       "nothing of other tenants): as `role_operator`"),
 };
 
 void config_defaults(struct sched_config *c)
@@ -217,6 +259,7 @@ bool config_live(const char *key)
 		"agent_auth_timeout_ms", "agent_idle_timeout_ms",
 		"admin_conns_max",    "admin_conns_per_uid",
 		"admin_idle_timeout_ms",
+		"role_admin",	      "role_operator",	    "role_viewer",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(live); i++)
@@ -242,7 +285,21 @@ int config_reread(struct sched_config *c, int argc, char **argv, char *err,
 	if (settings_read_args(argc, argv, settings, ARRAY_SIZE(settings), c,
 			       flags, ARRAY_SIZE(flags), &print, err, errlen))
 		return -1;
-	return config_validate(c, err, errlen);
+	return config_validate(c, err, errlen) ||
+	       config_resolve(c, err, errlen);
+}
+
+int config_resolve(struct sched_config *c, char *err, size_t errlen)
+{
+	struct access_grants *g = &c->grants;
+
+	memset(g, 0, sizeof(*g));
+	if (access_add_grants(g, ROLE_ADMIN, c->role_admin, err, errlen) ||
+	    access_add_grants(g, ROLE_OPERATOR, c->role_operator, err,
+			      errlen) ||
+	    access_add_grants(g, ROLE_VIEWER, c->role_viewer, err, errlen))
+		return -1;
+	return 0;
 }
 
 

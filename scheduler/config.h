@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "access.h"
+
 struct sched_config {
 	char data_dir[512];
 	char admin_socket[512];
@@ -59,6 +61,13 @@ struct sched_config {
 	int64_t store_max_wal_mb;   /* WAL past which the oldest writes are
 				     * flushed (bounds the replay at start) */
 	char log_level[16];
+	/* roles on the admin socket (access.h): space-separated user:NAME,
+	 * group:NAME, uid:N, operator and viewer optionally @TENANT,... */
+	char role_admin[1024];
+	char role_operator[1024];
+	char role_viewer[1024];
+	/* not a setting: the three above, resolved (config_resolve) */
+	struct access_grants grants;
 };
 
 /* Fills in the defaults. */
@@ -73,6 +82,9 @@ int config_set(struct sched_config *c, const char *key, const char *value,
  * on a bad flag or setting. */
 void config_parse_args(struct sched_config *c, int argc, char **argv,
 		       const char *usage);
+/* Works out what the settings imply beyond their values: the role
+ * grants, names resolved. 0, or -1 with the reason. */
+int config_resolve(struct sched_config *c, char *err, size_t errlen);
 /* Checks the combination (e.g. tls+tcp:// needs tls_cert and tls_key). */
 int config_validate(const struct sched_config *c, char *err, size_t errlen);
 /* The settings as a start with these arguments would have them (defaults,

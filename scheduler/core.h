@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "cmdline.h"
 #include "config.h"
 #include "state.h"
@@ -38,7 +39,7 @@ struct event {
 	struct event *next;
 	/* EV_ADMIN */
 	struct cmdline cmd;
-	unsigned peer_uid;
+	struct access_peer peer; /* who sent it, as the kernel says */
 	/* EV_AGENT: msg points into buf, which the event owns */
 	void *buf;
 	size_t len;

@@ -41,7 +41,8 @@ static void parse_flags(int argc, char **argv, struct sched_config *cfg)
 		     "store format " SP_STR(STORE_FORMAT_VERSION)
 		     ", agent protocol " SP_STR(WIRE_VERSION));
 	config_parse_args(cfg, argc, argv, usage);
-	if (config_validate(cfg, err, sizeof(err))) {
+	if (config_validate(cfg, err, sizeof(err)) ||
+	    config_resolve(cfg, err, sizeof(err))) {
 		fprintf(stderr, "sparkpilot-scheduler: error: %s\n%s", err,
 			usage);
 		exit(2);

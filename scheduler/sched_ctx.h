@@ -69,6 +69,7 @@ struct sched {
 	pthread_cond_t adopted;
 	struct lathist turn_us;    /* each turn, events to replies */
 	struct lathist dispatch_us; /* a run's wait from queued to leased */
+	struct log_limit forbidden_log; /* admin commands refused a role */
 };
 
 /* The meta key holding the dispatch kill switch ("1" = paused). */

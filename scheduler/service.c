@@ -157,7 +157,8 @@ static int plan_reload(const struct sched_config *now,
 		p->live[p->nlive++] = changed[i];
 		p->conns |= conn_key(changed[i]);
 	}
-	if (p->nlive && config_validate(p->next, err, errlen))
+	if (p->nlive && (config_validate(p->next, err, errlen) ||
+			 config_resolve(p->next, err, errlen)))
 		return -1;
 	if (p->conns && service_conn_limits(p->next, false, &p->agent_lim,
 					    &p->admin_lim, err, errlen))

@@ -71,7 +71,8 @@ static const char usage[] =
 	"/run/sparkpilot/admin.sock. --json prints the scheduler's reply as is.\n"
 	"SPCTL_TIMEOUT (seconds, default 30) bounds the wait for a reply.\n"
 	"An error is one line \"spctl: error: ...\" on stderr, with exit status 1\n"
-	"when the scheduler refused, 2 when it could not be asked.\n";
+	"when the scheduler refused, 77 when the caller's role does not allow\n"
+	"the command (forbidden), 2 when it could not be asked.\n";
 
 struct opts {
 	const char *socket;
@@ -116,9 +117,12 @@ static int exchange(int fd, const struct opts *o, int argc, char **argv,
 	}
 	if (!json_get_bool(reply, "ok")) {
 		const char *msg = json_get_str(reply, "message");
+		const char *code = json_get_str(reply, "error");
 		if (o->json)
 			printf("%s\n", raw.buf);
-		rc = fail(1, "%s", msg ? msg : "unknown error");
+		/* 77: EX_NOPERM (sysexits.h), apart from every other refusal */
+		rc = fail(code && !strcmp(code, "forbidden") ? 77 : 1, "%s",
+			  msg ? msg : "unknown error");
 		json_free(reply);
 		goto out;
 	}

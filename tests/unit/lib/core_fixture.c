@@ -70,6 +70,18 @@ void admin_reply(struct fx *f, const char *line, struct strbuf *out)
 	post_wait(f, ev, out);
 }
 
+void admin_reply_as(struct fx *f, const struct access_peer *peer,
+		    const char *line, struct strbuf *out)
+{
+	struct event *ev = event_new(EV_ADMIN);
+	char err[128];
+
+	assert_int_equal(cmdline_split(line, strlen(line), &ev->cmd, err,
+				       sizeof(err)), 0);
+	ev->peer = *peer;
+	post_wait(f, ev, out);
+}
+
 /* Runs an admin command; returns its JSON reply (caller frees). */
 struct json *admin(struct fx *f, const char *line)
 {

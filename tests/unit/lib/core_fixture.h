@@ -43,6 +43,9 @@ void post_wait(struct fx *f, struct event *ev, struct strbuf *out);
 /* Runs an admin command line (split as the admin socket splits it) and
  * puts its reply, ok or not, into out. */
 void admin_reply(struct fx *f, const char *line, struct strbuf *out);
+/* The same, sent by peer (uid, gid, groups) instead of root. */
+void admin_reply_as(struct fx *f, const struct access_peer *peer,
+		    const char *line, struct strbuf *out);
 /* Runs an admin command; returns its JSON reply (caller frees). Fails the
  * test if it is not ok. */
 struct json *admin(struct fx *f, const char *line);
