@@ -127,6 +127,12 @@ static const struct command commands[] = {
 	  "change a tenant's weight, quotas, budget or retention", 1, 1,
 	  tenant_set_flags, false, cmd_tenant_set, true,
 	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "tenant suspend", "NAME",
+	  "no new runs and no dispatch for a tenant; live runs go on", 1, 1,
+	  no_flags, false, cmd_tenant_suspend, .role = ROLE_ADMIN,
+	  .scope = SCOPE_GLOBAL },
+	{ "tenant resume", "NAME", "undo tenant suspend", 1, 1, no_flags,
+	  false, cmd_tenant_resume, .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
 	{ "tenant events", "NAME [--limit N]",
 	  "a tenant's recorded budget changes, warnings, caps and guard actions",
 	  1, 1, events_flags, false, cmd_tenant_events,
@@ -153,6 +159,14 @@ static const struct command commands[] = {
 	  "print a one-time enrollment token", 1, 1, token_flags, false,
 	  cmd_agent_token,
 	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "agent token list", "[TENANT/ENV]",
+	  "enrollment tokens: state, time to live, the agent that used one",
+	  0, 1, no_flags, false, cmd_agent_token_list, .role = ROLE_ADMIN,
+	  .scope = SCOPE_GLOBAL },
+	{ "agent token revoke", "ID",
+	  "revoke an unused enrollment token (ID: its start, as listed)", 1,
+	  1, no_flags, false, cmd_agent_token_revoke, .role = ROLE_ADMIN,
+	  .scope = SCOPE_GLOBAL },
 	{ "agent list", "", "list agents", 0, 0, no_flags, false,
 	  cmd_agent_list,
 	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
@@ -497,27 +511,45 @@ static int parse_args(const struct command *cmd, int argc, char *const *argv,
 }
 
 /* Finds the command named by the first one or two words. */
+/* How many of cl's first words spell words ("agent token list"): all of
+ * them, or 0. */
+static int words_match(const char *words, const struct cmdline *cl)
+{
+	int n = 0;
+
+	for (const char *p = words; *p; n++) {
+		size_t len = strcspn(p, " ");
+		if (n >= cl->argc || strlen(cl->argv[n]) != len ||
+		    strncmp(p, cl->argv[n], len))
+			return 0;
+		p += len + (p[len] == ' ');
+	}
+	return n;
+}
+
+/* The command cl's first words name: the longest that matches, so that
+ * "agent token list" is not "agent token" with a word "list". */
 static const struct command *find_command(const struct cmdline *cl,
 					  int *nwords, struct reply *r)
 {
+	const struct command *best = NULL;
 	bool noun_known = false;
+
+	*nwords = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		const char *words = commands[i].words;
-		const char *sp = strchr(words, ' ');
-		size_t nlen = sp ? (size_t)(sp - words) : strlen(words);
-		if (strlen(cl->argv[0]) != nlen ||
-		    strncmp(words, cl->argv[0], nlen))
-			continue;
-		noun_known = true;
-		if (!sp) {
-			*nwords = 1;
-			return &commands[i];
-		}
-		if (cl->argc >= 2 && !strcmp(sp + 1, cl->argv[1])) {
-			*nwords = 2;
-			return &commands[i];
+		size_t nlen = strcspn(words, " ");
+		int n;
+		if (strlen(cl->argv[0]) == nlen &&
+		    !strncmp(words, cl->argv[0], nlen))
+			noun_known = true;
+		if ((n = words_match(words, cl)) > *nwords) {
+			*nwords = n;
+			best = &commands[i];
 		}
 	}
+	if (best)
+		return best;
 	if (noun_known && cl->argc >= 2)
 		cmd_fail(r, "usage", "unknown command '%.64s %.64s'; try 'help'",
 			 cl->argv[0], cl->argv[1]);

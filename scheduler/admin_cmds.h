@@ -152,6 +152,15 @@ int cmd_tenant_events(struct sched *c, const struct cmd_args *a,
 int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_env_show(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_agent_token(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_agent_token_list(struct sched *c, const struct cmd_args *a,
+			 struct reply *r);
+int cmd_agent_token_revoke(struct sched *c, const struct cmd_args *a,
+			   struct reply *r);
+/* cmd_lifecycle.c */
+int cmd_tenant_suspend(struct sched *c, const struct cmd_args *a,
+		       struct reply *r);
+int cmd_tenant_resume(struct sched *c, const struct cmd_args *a,
+		      struct reply *r);
 int cmd_agent_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_agent_show(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_agent_drain(struct sched *c, const struct cmd_args *a, struct reply *r);

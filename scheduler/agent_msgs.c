@@ -100,6 +100,8 @@ static void handle_enroll(struct sched *c, struct event *ev)
 		snprintf(err, sizeof(err), "invalid_token");
 	else if (t->used_ms)
 		snprintf(err, sizeof(err), "token_used");
+	else if (t->revoked_ms)
+		snprintf(err, sizeof(err), "token_revoked");
 	else if (c->now_ms >= t->expires_ms)
 		snprintf(err, sizeof(err), "token_expired");
 	else if (!(e = state_env(c->st, t->env)))

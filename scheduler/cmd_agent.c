@@ -34,8 +34,98 @@ int cmd_agent_token(struct sched *c, const struct cmd_args *a, struct reply *r)
 	records_put_token(c->batch, c->store, t);
 	jw_str(&r->w, "print", token);
 	jw_str(&r->w, "token", token);
+	snprintf(hex, sizeof(hex), "%.*s", TOKEN_ID_LEN, t->hash);
+	jw_str(&r->w, "id", hex);
 	jw_str(&r->w, "env", e->key);
 	jw_time(&r->w, "expires", t->expires_ms);
+	return 0;
+}
+
+/* What became of a token. */
+static const char *token_state(const struct sched *c, const struct token *t)
+{
+	if (t->used_ms)
+		return "used";
+	if (t->revoked_ms)
+		return "revoked";
+	return c->now_ms >= t->expires_ms ? "expired" : "unused";
+}
+
+/* Tokens are named by the start of their hash (TOKEN_ID_LEN hex digits):
+ * enough to tell them apart, nothing to enroll with. */
+int cmd_agent_token_list(struct sched *c, const struct cmd_args *a,
+			 struct reply *r)
+{
+	const char *env = a->npos ? a->pos[0] : NULL;
+
+	if (env && !state_env(c->st, env))
+		return cmd_fail(r, "not_found", "no environment '%.128s'", env);
+	jw_arr_open(&r->w, "items");
+	for (size_t i = 0; i < c->st->tokens.n; i++) {
+		const struct token *t = c->st->tokens.v[i];
+		int64_t left = t->expires_ms - c->now_ms;
+		if (env && strcmp(t->env, env))
+			continue;
+		char tid[TOKEN_ID_LEN + 1];
+		snprintf(tid, sizeof(tid), "%s", t->hash);
+		jw_obj_open(&r->w, NULL);
+		jw_str(&r->w, "id", tid);
+		jw_str(&r->w, "env", t->env);
+		jw_str(&r->w, "state", token_state(c, t));
+		jw_time(&r->w, "created", t->created_ms);
+		jw_time(&r->w, "expires", t->expires_ms);
+		/* the time to live left, while it can still enroll */
+		if (!strcmp(token_state(c, t), "unused"))
+			jw_int(&r->w, "ttl_s", left / 1000);
+		else
+			jw_str(&r->w, "ttl_s", "-");
+		jw_str(&r->w, "agent", t->agent[0] ? t->agent : "-");
+		jw_obj_close(&r->w);
+	}
+	jw_arr_close(&r->w);
+	return 0;
+}
+
+int cmd_agent_token_revoke(struct sched *c, const struct cmd_args *a,
+			   struct reply *r)
+{
+	const char *id = a->pos[0];
+	size_t n = strlen(id);
+	struct token *found = NULL;
+
+	if (n < 8 || n > 64 || strspn(id, "0123456789abcdef") != n)
+		return cmd_fail(r, "invalid",
+				"token id '%.64s': 8 to 64 lowercase hex digits "
+				"(as agent token list shows)",
+				id);
+	for (size_t i = 0; i < c->st->tokens.n; i++) {
+		struct token *t = c->st->tokens.v[i];
+		if (strncmp(t->hash, id, n))
+			continue;
+		if (found)
+			return cmd_fail(r, "ambiguous",
+					"token id '%s' names more than one "
+					"token: give more digits",
+					id);
+		found = t;
+	}
+	if (!found)
+		return cmd_fail(r, "not_found", "no token '%s'", id);
+	if (found->used_ms)
+		return cmd_fail(r, "invalid",
+				"token %.*s was used by agent %s: revoke the "
+				"agent instead (agent revoke %s)",
+				TOKEN_ID_LEN, found->hash, found->agent,
+				found->agent);
+	if (!found->revoked_ms) {
+		found->revoked_ms = c->now_ms;
+		records_put_token(c->batch, c->store, found);
+	}
+	char tid[TOKEN_ID_LEN + 1];
+	snprintf(tid, sizeof(tid), "%s", found->hash);
+	jw_str(&r->w, "id", tid);
+	jw_strf_print(&r->w, "token %.*s of %s revoked: it enrolls nobody",
+		      TOKEN_ID_LEN, found->hash, found->env);
 	return 0;
 }
 

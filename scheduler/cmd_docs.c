@@ -89,6 +89,23 @@ static bool seen_noun(const struct command *t, size_t i)
 	return false;
 }
 
+/* Whether a command of noun between from and j has the same second word
+ * ("agent token" and "agent token list": one verb, "token"). */
+static bool verb_seen(const struct command *t, size_t from, size_t j,
+		      const char *noun, const char *verb, size_t vlen)
+{
+	char other[32];
+
+	for (size_t k = from; k < j; k++) {
+		const char *v = strchr(t[k].words, ' ');
+		noun_of(t[k].words, other, sizeof(other));
+		if (v && !strcmp(noun, other) && strcspn(v + 1, " ") == vlen &&
+		    !strncmp(v + 1, verb, vlen))
+			return true;
+	}
+	return false;
+}
+
 static void flags_words(FILE *out, const struct command *c)
 {
 	for (const struct flag_spec *f = c->flags; f && f->name; f++)
@@ -138,11 +155,16 @@ void cmd_docs_completion(FILE *out)
 		} else {
 			bool first = true;
 			for (size_t j = i; j < n; j++) {
+				const char *verb = strchr(t[j].words, ' ');
+				size_t vlen;
 				noun_of(t[j].words, other, sizeof(other));
-				if (strcmp(noun, other))
+				if (!verb || strcmp(noun, other))
 					continue;
-				fprintf(out, "%s%s", first ? "" : " ",
-					strchr(t[j].words, ' ') + 1);
+				vlen = strcspn(++verb, " ");
+				if (verb_seen(t, i, j, noun, verb, vlen))
+					continue;
+				fprintf(out, "%s%.*s", first ? "" : " ",
+					(int)vlen, verb);
 				first = false;
 			}
 		}

@@ -80,6 +80,9 @@ static void write_tenant(struct sched *c, struct jw *w, struct tenant *t,
 			t->retention_days ? t->retention_days
 					  : (uint64_t)c->cfg->log_retention_days);
 	}
+	jw_bool(w, "suspended", t->suspended_ms != 0);
+	if (full && t->suspended_ms)
+		jw_time(w, "suspended_since", t->suspended_ms);
 	jw_uint(w, "environments", envs);
 	jw_uint(w, "queued", queued);
 	jw_uint(w, "running", t->n_running);

@@ -36,6 +36,8 @@ struct tenant {
 	int64_t created_ms;
 	uint32_t retention_days; /* telemetry kept after a run ends; 0 = the
 				  * scheduler's log_retention_days */
+	int64_t suspended_ms;    /* since when no run starts or is dispatched
+				  * (tenant suspend); 0: not suspended */
 	/* runtime, rebuilt at start by policy_init() */
 	uint32_t n_queued, n_running;
 	int64_t rate_tokens;     /* submit token bucket, in millitokens */
@@ -145,6 +147,9 @@ struct agent {
 	struct ptrvec held;          /* struct run * leased to it */
 };
 
+/* Hex digits of a token's hash that name it (agent token list). */
+#define TOKEN_ID_LEN 12
+
 struct token {
 	char hash[65]; /* sha256 hex of the token; the token itself is never kept */
 	char env[ENV_KEY_LEN];
@@ -152,6 +157,7 @@ struct token {
 	int64_t expires_ms;
 	int64_t used_ms; /* 0 while unused */
 	char agent[AGENT_ID_LEN];
+	int64_t revoked_ms; /* agent token revoke; 0: not revoked */
 };
 
 struct job {

@@ -305,6 +305,13 @@ int policy_submit(struct policy *p, struct job *j, int32_t priority,
 			return 1;
 		}
 	}
+	if (t->suspended_ms) {
+		refuse(why, "suspended", 0,
+		       "tenant '%s' is suspended: no new runs until "
+		       "'tenant resume %s'",
+		       t->name, t->name);
+		return refused(p, j, why);
+	}
 	if (p->lim.max_queued_total && p->queued_total >= p->lim.max_queued_total) {
 		refuse(why, "busy", 1000,
 		       "the scheduler holds %llu queued runs (global limit %llu); retry after 1000 ms",
@@ -418,7 +425,8 @@ size_t policy_lease(struct policy *p, struct agent *ag, size_t max,
 	struct tenant *t = e ? e->tenantp : NULL;
 	size_t n = 0;
 
-	if (p->paused || !t || !policy_agent_may_work(p, ag))
+	/* a suspended tenant's queued runs wait; its live runs go on */
+	if (p->paused || !t || t->suspended_ms || !policy_agent_may_work(p, ag))
 		return 0;
 	while (n < max) {
 		struct run *r;

@@ -106,6 +106,10 @@ void policy_why_waiting(struct policy *p, const struct run *r, char *buf,
 	else if (p->paused)
 		snprintf(buf, len,
 			 "dispatch is paused for all tenants (spctl dispatch resume)");
+	else if (t->suspended_ms)
+		snprintf(buf, len,
+			 "tenant %s is suspended (spctl tenant resume %s)",
+			 t->name, t->name);
 	else if (e->state != ENV_READY)
 		snprintf(buf, len, "environment %s is %s: %s", e->key,
 			 env_state_name(e->state), e->state_reason);

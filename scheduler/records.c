@@ -38,6 +38,7 @@ static const struct field tenant_fields[] = {
 	FLD(struct tenant, created_ms, F_I64),
 	FLD(struct tenant, retention_days, F_U32),
 	FLD(struct tenant, cancel_running, F_BOOL),
+	FLD(struct tenant, suspended_ms, F_I64),
 };
 
 static const struct field env_fields[] = {
@@ -104,6 +105,7 @@ static const struct field token_fields[] = {
 	FLD(struct token, expires_ms, F_I64),
 	FLD(struct token, used_ms, F_I64),
 	FSTR(struct token, agent),
+	FLD(struct token, revoked_ms, F_I64),
 };
 
 static const struct field job_fields[] = {

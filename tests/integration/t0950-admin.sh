@@ -41,7 +41,9 @@ entries = {}
 for line in usage:  # "  noun verb ARGS", continued by deeper indents
     if line.startswith("  ") and not line.startswith("   "):
         words = line.split()
-        name = " ".join(words[:2]) if " ".join(words[:2]) in cmds else words[0]
+        # the longest command the words start with: "agent token list"
+        name = next((" ".join(words[:n]) for n in (3, 2, 1)
+                     if " ".join(words[:n]) in cmds), words[0])
         if name not in cmds:
             sys.exit("spctl lists '%s', which the scheduler does not accept" % line.strip())
         cur = entries[name] = [line]

@@ -27,7 +27,7 @@
 struct line {
 	const char *w[MAX_WORDS];
 	int n;
-	char own[8][96];
+	char own[12][96];
 	int nown;
 };
 
@@ -60,7 +60,7 @@ static const char *keep(struct line *l, const char *fmt, ...)
 	va_list ap;
 	char *s;
 
-	assert_true(l->nown < 8);
+	assert_true(l->nown < 12);
 	s = l->own[l->nown++];
 	va_start(ap, fmt);
 	vsnprintf(s, sizeof(l->own[0]), fmt, ap);
@@ -77,17 +77,18 @@ static void insert(struct line *l, int at, const char *word)
 	l->n++;
 }
 
-/* The command's own words ("tenant", "add"), into l. Returns how many. */
+/* The command's own words ("agent", "token", "list"), into l. Returns
+ * how many. */
 static int add_command_words(struct line *l, const struct command *cmd)
 {
-	const char *sp = strchr(cmd->words, ' ');
-	if (!sp) {
-		add(l, cmd->words);
-		return 1;
+	int n = 0;
+
+	for (const char *p = cmd->words; *p; n++) {
+		size_t len = strcspn(p, " ");
+		add(l, keep(l, "%.*s", (int)len, p));
+		p += len + (p[len] == ' ');
 	}
-	add(l, keep(l, "%.*s", (int)(sp - cmd->words), cmd->words));
-	add(l, sp + 1);
-	return 2;
+	return n;
 }
 
 /* A positional value for cmd, from the name its usage gives it: the
