@@ -189,6 +189,11 @@ static const struct command commands[] = {
 	  "[--max-concurrent N] -- SPARK_SUBMIT_ARGS...",
 	  "define a Spark job", 1, 1, job_add_flags, true, cmd_job_add,
 	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "job delete", "TENANT/ENV/JOB",
+	  "delete a job's definition (its past runs are kept); refused while "
+	  "a run of it is not ended",
+	  1, 1, no_flags, false, cmd_job_delete, .role = ROLE_ADMIN,
+	  .scope = SCOPE_GLOBAL },
 	{ "job list", "", "list jobs", 0, 0, no_flags, false, cmd_job_list,
 	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
 	{ "job show", "TENANT/ENV/JOB", "show a job", 1, 1, no_flags, false,

@@ -61,6 +61,31 @@ static int check_no_secrets(const struct cmd_args *a, struct reply *r)
 			bad + 1, kind);
 }
 
+/* The definition from a job add's flags and arguments, into j (its argv
+ * replaced). */
+static void define_job(struct sched *c, struct job *j,
+		       const struct cmd_args *a)
+{
+	j->driver_cores = (uint32_t)arg_num(a, "--driver-cores", 1);
+	j->driver_memory_mb = (uint32_t)arg_num(a, "--driver-memory", 1024);
+	j->executor_cores = (uint32_t)arg_num(a, "--executor-cores", 1);
+	j->executor_memory_mb = (uint32_t)arg_num(a, "--executor-memory", 2048);
+	j->executors = (uint32_t)arg_num(a, "--executors", 2);
+	j->timeout_s = (uint32_t)arg_num(a, "--timeout", 3600);
+	j->max_attempts = (uint32_t)arg_num(a, "--max-attempts", 1);
+	j->run_budget = arg_num(a, "--run-budget", 0);
+	j->max_concurrent = (uint32_t)arg_num(a, "--max-concurrent", 0);
+	j->created_ms = c->now_ms;
+	j->deleted_ms = 0;
+	for (int i = 0; i < j->argc; i++)
+		free(j->argv[i]);
+	free(j->argv);
+	j->argc = 0;
+	j->argv = xcalloc((size_t)a->nrest + 1, sizeof(char *));
+	for (int i = 0; i < a->nrest; i++)
+		j->argv[j->argc++] = xstrdup(a->rest[i]);
+}
+
 int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	char tenant[64], env[64], name[64], err[256], envkey[ENV_KEY_LEN];
@@ -73,33 +98,74 @@ int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 		return cmd_fail(r, "not_found", "no tenant '%s'", tenant);
 	if (!state_env(c->st, envkey))
 		return cmd_fail(r, "not_found", "no environment '%s'", envkey);
-	if (state_job(c->st, a->pos[0]))
+	j = state_job(c->st, a->pos[0]);
+	if (j && !j->deleted_ms)
 		return cmd_fail(r, "exists", "job '%s' already exists",
 				a->pos[0]);
 	if (check_spark_args(a, r) || check_no_secrets(a, r))
 		return -1;
-	j = xcalloc(1, sizeof(*j));
-	snprintf(j->key, sizeof(j->key), "%s/%s/%s", tenant, env, name);
-	snprintf(j->tenant, sizeof(j->tenant), "%s", tenant);
-	snprintf(j->env, sizeof(j->env), "%s", envkey);
-	snprintf(j->name, sizeof(j->name), "%s", name);
-	j->driver_cores = (uint32_t)arg_num(a, "--driver-cores", 1);
-	j->driver_memory_mb = (uint32_t)arg_num(a, "--driver-memory", 1024);
-	j->executor_cores = (uint32_t)arg_num(a, "--executor-cores", 1);
-	j->executor_memory_mb = (uint32_t)arg_num(a, "--executor-memory", 2048);
-	j->executors = (uint32_t)arg_num(a, "--executors", 2);
-	j->timeout_s = (uint32_t)arg_num(a, "--timeout", 3600);
-	j->max_attempts = (uint32_t)arg_num(a, "--max-attempts", 1);
-	j->run_budget = arg_num(a, "--run-budget", 0);
-	j->max_concurrent = (uint32_t)arg_num(a, "--max-concurrent", 0);
-	j->created_ms = c->now_ms;
-	j->argv = xcalloc((size_t)a->nrest + 1, sizeof(char *));
-	for (int i = 0; i < a->nrest; i++)
-		j->argv[j->argc++] = xstrdup(a->rest[i]);
-	state_add_job(c->st, j);
+	if (j) {
+		/* a deleted job's key again: its runs keep their history
+		 * under the new definition */
+		define_job(c, j, a);
+	} else {
+		j = xcalloc(1, sizeof(*j));
+		snprintf(j->key, sizeof(j->key), "%s/%s/%s", tenant, env, name);
+		snprintf(j->tenant, sizeof(j->tenant), "%s", tenant);
+		snprintf(j->env, sizeof(j->env), "%s", envkey);
+		snprintf(j->name, sizeof(j->name), "%s", name);
+		define_job(c, j, a);
+		state_add_job(c->st, j);
+	}
 	records_put_job(c->batch, c->store, j);
 	jw_str(&r->w, "job", j->key);
 	jw_strf_print(&r->w, "created job %s", j->key);
+	return 0;
+}
+
+/* A job that is defined (not deleted), or NULL with not_found in r. */
+static struct job *job_arg(struct sched *c, const char *key, struct reply *r)
+{
+	struct job *j = state_job(c->st, key);
+	if (!j || j->deleted_ms) {
+		cmd_fail(r, "not_found", "no job '%.192s'", key);
+		return NULL;
+	}
+	return j;
+}
+
+/* Runs of j not ended yet: queued (in its queue, or waiting out a retry
+ * backoff) or with an agent. */
+static size_t live_runs(struct sched *c, const struct job *j)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->st->nruns; i++) {
+		const struct run *run = c->st->runs[i];
+		n += run && run->job == j && !run_state_terminal(run->state);
+	}
+	return n;
+}
+
+/* Deletes a job's definition: no run of it starts, it is not listed. Its
+ * ended runs stay (run list, run show) for their history and usage; the
+ * key may be defined again. Refused while a run of it is live. */
+int cmd_job_delete(struct sched *c, const struct cmd_args *a,
+		   struct reply *r)
+{
+	struct job *j = job_arg(c, a->pos[0], r);
+	size_t live;
+
+	if (!j)
+		return -1;
+	if ((live = live_runs(c, j)))
+		return cmd_fail(r, "busy",
+				"job %s has %zu runs not ended: cancel them "
+				"(run cancel) or let them end first",
+				j->key, live);
+	j->deleted_ms = c->now_ms;
+	records_put_job(c->batch, c->store, j);
+	jw_str(&r->w, "job", j->key);
+	jw_strf_print(&r->w, "deleted job %s (its past runs are kept)", j->key);
 	return 0;
 }
 
@@ -145,7 +211,7 @@ int cmd_job_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < c->st->jobs.n; i++) {
 		const struct job *j = c->st->jobs.v[i];
-		if (!cmd_sees(a, j->tenant))
+		if (j->deleted_ms || !cmd_sees(a, j->tenant))
 			continue;
 		jw_obj_open(&r->w, NULL);
 		write_job(&r->w, c->st->jobs.v[i], false);
@@ -157,9 +223,9 @@ int cmd_job_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 
 int cmd_job_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	const struct job *j = state_job(c->st, a->pos[0]);
+	const struct job *j = job_arg(c, a->pos[0], r);
 	if (!j)
-		return cmd_fail(r, "not_found", "no job '%.192s'", a->pos[0]);
+		return -1;
 	jw_obj_open(&r->w, "job");
 	write_job(&r->w, j, true);
 	jw_obj_close(&r->w);

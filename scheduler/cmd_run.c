@@ -21,7 +21,7 @@ int cmd_run_start(struct sched *c, const struct cmd_args *a, struct reply *r)
 	struct run *run;
 	int rc;
 
-	if (!j)
+	if (!j || j->deleted_ms)
 		return cmd_fail(r, "not_found", "no job '%.192s'", a->pos[0]);
 	if (key && (!*key || strlen(key) > 128))
 		return cmd_fail(r, "invalid",

@@ -177,6 +177,9 @@ struct job {
 	char **argv;            /* spark-submit arguments, owned */
 	int64_t created_ms;
 	uint32_t max_concurrent; /* runs leased or running at once, 0 = no cap */
+	/* job delete: the definition is gone (no start, not listed), its
+	 * runs stay for their history; a job add of the key revives it */
+	int64_t deleted_ms;
 	/* runtime */
 	struct env *envp;
 	struct tenant *tenantp;

@@ -123,6 +123,7 @@ static const struct field job_fields[] = {
 	FLD(struct job, run_budget, F_I64),
 	FLD(struct job, created_ms, F_I64),
 	FLD(struct job, max_concurrent, F_U32),
+	FLD(struct job, deleted_ms, F_I64),
 };
 
 static void pack_fields(msgpack_packer *pk, const void *rec,

@@ -56,6 +56,7 @@ static const char usage[] =
 	"      [--executor-cores N] [--executor-memory GB] [--executors N]\n"
 	"      [--timeout SECONDS] [--max-attempts N] [--run-budget USD]\n"
 	"      [--max-concurrent N] -- SPARK_SUBMIT_ARGS...\n"
+	"  job delete TENANT/ENV/JOB\n"
 	"  job list\n"
 	"  job show TENANT/ENV/JOB\n"
 	"  run start TENANT/ENV/JOB [--priority N] [--idempotency-key KEY]\n"

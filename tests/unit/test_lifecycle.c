@@ -1,8 +1,8 @@
-/* test_lifecycle.c - a tenant suspended and resumed, and enrollment tokens
- * listed and revoked, through a real core and a real store: a suspended
- * tenant starts nothing and has nothing dispatched, its live run goes on
- * and ends, and everything survives a restart of the core; a revoked
- * token enrolls nobody. */
+/* test_lifecycle.c - a tenant suspended and resumed, enrollment tokens
+ * listed and revoked, and a job deleted, through a real core and a real
+ * store: a suspended tenant starts nothing and has nothing dispatched, its
+ * live run goes on, and everything survives a restart of the core; a
+ * revoked token enrolls nobody; a deleted job is gone but its runs stay. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,6 +191,81 @@ static void test_tokens_listed_and_revoked(void **state)
 	reply_is(f, line, "invalid", NULL);
 }
 
+/* job delete: refused while a run is live; then the definition is gone
+ * (not listed, not shown, nothing starts), the runs stay, a job add of the
+ * key revives it; all of it across a restart. */
+static void test_job_delete(void **state)
+{
+	struct fx *f = *state;
+	uint64_t run, epoch;
+	char line[64], buf[64];
+	struct json *j;
+
+	lease_one(f, &run, &epoch);
+	reply_is(f, "job delete acme/prod/j", "busy",
+		 "job acme/prod/j has 1 runs not ended: cancel them (run "
+		 "cancel) or let them end first");
+	snprintf(line, sizeof(line), "run cancel %llu",
+		 (unsigned long long)run);
+	admin_ok(f, line);
+	/* a cancel of a live run waits for its agent: still not ended */
+	reply_is(f, "job delete acme/prod/j", "busy", NULL);
+	admin_ok(f, "job add acme/prod/k -- app.jar");
+	admin_ok(f, "run start acme/prod/k");
+	admin_ok(f, "dispatch pause");
+	j = admin(f, "run start acme/prod/k");
+	snprintf(line, sizeof(line), "run cancel %s", json_get(j, "run")->str);
+	json_free(j);
+	reply_is(f, "job delete acme/prod/k", "busy", NULL);
+	admin_ok(f, line); /* a queued run: cancelled at once */
+	/* the first run of k is still queued behind the pause */
+	j = admin(f, "run list --state queued");
+	for (size_t i = 0; i < json_get(j, "items")->n; i++) {
+		const struct json *it = json_get(j, "items")->items[i];
+		if (!strcmp(json_get_str(it, "job"), "acme/prod/k")) {
+			snprintf(line, sizeof(line), "run cancel %s",
+				 json_get(it, "id")->str);
+			admin_ok(f, line);
+		}
+	}
+	json_free(j);
+	j = admin(f, "job delete acme/prod/k");
+	assert_string_equal(json_get_str(j, "print"),
+			    "deleted job acme/prod/k (its past runs are kept)");
+	json_free(j);
+	reply_is(f, "job show acme/prod/k", "not_found",
+		 "no job 'acme/prod/k'");
+	reply_is(f, "run start acme/prod/k", "not_found",
+		 "no job 'acme/prod/k'");
+	reply_is(f, "job delete acme/prod/k", "not_found", NULL);
+	j = admin(f, "job list");
+	for (size_t i = 0; i < json_get(j, "items")->n; i++)
+		assert_string_not_equal(
+			json_get_str(json_get(j, "items")->items[i], "job"),
+			"acme/prod/k");
+	json_free(j);
+	/* its runs stay */
+	j = admin(f, "run list");
+	snprintf(buf, sizeof(buf), "%zu", json_get(j, "items")->n);
+	json_free(j);
+	stop_core(f);
+	state_release(&f->st);
+	start_core(f);
+	reply_is(f, "job show acme/prod/k", "not_found", NULL);
+	j = admin(f, "run list");
+	snprintf(line, sizeof(line), "%zu", json_get(j, "items")->n);
+	assert_string_equal(line, buf);
+	json_free(j);
+	/* defined again */
+	admin_ok(f, "job add acme/prod/k --timeout 60 -- other.jar");
+	j = admin(f, "job show acme/prod/k");
+	assert_string_equal(json_get(json_get(j, "job"), "timeout_s")->str,
+			    "60");
+	json_free(j);
+	admin_ok(f, "dispatch resume");
+	admin_ok(f, "run start acme/prod/k");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +274,8 @@ int main(void)
 			fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tokens_listed_and_revoked,
 						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_job_delete, fx_setup,
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
