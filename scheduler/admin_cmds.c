@@ -149,6 +149,11 @@ static const struct command commands[] = {
 	  "change an environment's price card or concurrency", 1, 1,
 	  env_set_flags, false, cmd_env_set, true,
 	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "env delete", "TENANT/ENV",
+	  "delete an environment (its past runs are kept); refused while it "
+	  "has jobs, agents not revoked or runs not ended",
+	  1, 1, no_flags, false, cmd_env_delete, .role = ROLE_ADMIN,
+	  .scope = SCOPE_GLOBAL },
 	{ "env list", "", "list environments", 0, 0, no_flags, false,
 	  cmd_env_list,
 	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },

@@ -161,6 +161,8 @@ int cmd_tenant_suspend(struct sched *c, const struct cmd_args *a,
 		       struct reply *r);
 int cmd_tenant_resume(struct sched *c, const struct cmd_args *a,
 		      struct reply *r);
+int cmd_env_delete(struct sched *c, const struct cmd_args *a,
+		   struct reply *r);
 int cmd_agent_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_agent_show(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_agent_drain(struct sched *c, const struct cmd_args *a, struct reply *r);

@@ -104,7 +104,7 @@ static void handle_enroll(struct sched *c, struct event *ev)
 		snprintf(err, sizeof(err), "token_revoked");
 	else if (c->now_ms >= t->expires_ms)
 		snprintf(err, sizeof(err), "token_expired");
-	else if (!(e = state_env(c->st, t->env)))
+	else if (!(e = state_env_live(c->st, t->env)))
 		snprintf(err, sizeof(err), "no_environment");
 	if (err[0]) {
 		/* anyone who can reach the port can guess tokens */

@@ -11,7 +11,7 @@
 
 int cmd_agent_token(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	const struct env *e = state_env(c->st, a->pos[0]);
+	const struct env *e = state_env_live(c->st, a->pos[0]);
 	uint8_t raw[24];
 	char hex[2 * sizeof(raw) + 1], token[64];
 	struct token *t;
@@ -58,7 +58,7 @@ int cmd_agent_token_list(struct sched *c, const struct cmd_args *a,
 {
 	const char *env = a->npos ? a->pos[0] : NULL;
 
-	if (env && !state_env(c->st, env))
+	if (env && !state_env_live(c->st, env))
 		return cmd_fail(r, "not_found", "no environment '%.128s'", env);
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < c->st->tokens.n; i++) {

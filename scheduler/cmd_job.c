@@ -96,7 +96,7 @@ int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 	snprintf(envkey, sizeof(envkey), "%s/%s", tenant, env);
 	if (!state_tenant(c->st, tenant))
 		return cmd_fail(r, "not_found", "no tenant '%s'", tenant);
-	if (!state_env(c->st, envkey))
+	if (!state_env_live(c->st, envkey))
 		return cmd_fail(r, "not_found", "no environment '%s'", envkey);
 	j = state_job(c->st, a->pos[0]);
 	if (j && !j->deleted_ms)

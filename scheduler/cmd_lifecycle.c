@@ -1,6 +1,7 @@
-/* cmd_lifecycle.c - a tenant suspended and resumed: while suspended no run
- * of it starts and none of its queued runs is dispatched; runs already
- * with an agent go on and report, and its agents keep their leases. */
+/* cmd_lifecycle.c - a tenant suspended and resumed (while suspended no
+ * run of it starts and none of its queued runs is dispatched; runs
+ * already with an agent go on and report, and its agents keep their
+ * leases), and an environment deleted. */
 #include <stdio.h>
 #include <string.h>
 
@@ -53,4 +54,50 @@ int cmd_tenant_resume(struct sched *c, const struct cmd_args *a,
 		      struct reply *r)
 {
 	return set_suspended(c, a, r, false);
+}
+
+/* Deletes an environment: gone from lists, no job, token or agent may
+ * name it (its unused tokens then enroll nobody), while its ended runs
+ * stay for their history and usage; an env add of the key defines it
+ * again. Refused while it has a job, an agent that is not revoked, or a
+ * run not ended: each is named, so the operator knows what to do first. */
+int cmd_env_delete(struct sched *c, const struct cmd_args *a,
+		   struct reply *r)
+{
+	struct env *e = state_env_live(c->st, a->pos[0]);
+	size_t jobs = 0, agents = 0;
+
+	if (!e)
+		return cmd_fail(r, "not_found", "no environment '%.128s'",
+				a->pos[0]);
+	for (size_t i = 0; i < e->jobs.n; i++)
+		jobs += !((struct job *)e->jobs.v[i])->deleted_ms;
+	for (size_t i = 0; i < c->st->agents.n; i++) {
+		const struct agent *ag = c->st->agents.v[i];
+		agents += !strcmp(ag->env, e->key) &&
+			  ag->state != AGENT_REVOKED;
+	}
+	if (e->n_queued || e->n_running)
+		return cmd_fail(r, "busy",
+				"environment %s has %u queued and %u live "
+				"runs: cancel them or let them end first",
+				e->key, e->n_queued, e->n_running);
+	if (jobs)
+		return cmd_fail(r, "busy",
+				"environment %s has %zu jobs: delete them "
+				"first (job delete)",
+				e->key, jobs);
+	if (agents)
+		return cmd_fail(r, "busy",
+				"environment %s has %zu agents not revoked: "
+				"revoke them first (agent revoke)",
+				e->key, agents);
+	e->deleted_ms = c->now_ms;
+	records_put_env(c->batch, c->store, e);
+	log_info("environment %s deleted tenant=%s env=%s", e->key, e->tenant,
+		 e->key);
+	jw_str(&r->w, "env", e->key);
+	jw_strf_print(&r->w, "deleted environment %s (its past runs are kept)",
+		      e->key);
+	return 0;
 }

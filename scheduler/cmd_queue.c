@@ -137,7 +137,7 @@ int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < envs->n; i++) {
 		const struct env *e = envs->v[i];
-		if (!cmd_sees(a, e->tenant))
+		if (e->deleted_ms || !cmd_sees(a, e->tenant))
 			continue;
 		jw_obj_open(&r->w, NULL);
 		jw_str(&r->w, "tenant", e->tenant);

@@ -62,8 +62,10 @@ static void write_tenant(struct sched *c, struct jw *w, struct tenant *t,
 			 bool full)
 {
 	size_t envs = 0, queued = t->n_queued;
-	for (size_t i = 0; i < c->st->envs.n; i++)
-		envs += !strcmp(((struct env *)c->st->envs.v[i])->tenant, t->name);
+	for (size_t i = 0; i < c->st->envs.n; i++) {
+		const struct env *e = c->st->envs.v[i];
+		envs += !e->deleted_ms && !strcmp(e->tenant, t->name);
+	}
 	jw_str(w, "name", t->name);
 	jw_uint(w, "weight", t->weight);
 	write_limit(w, "max_running", t->max_running);
@@ -239,13 +241,19 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 				mode);
 	if (!state_tenant(c->st, tenant))
 		return cmd_fail(r, "not_found", "no tenant '%s'", tenant);
-	if (state_env(c->st, a->pos[0]))
+	e = state_env(c->st, a->pos[0]);
+	if (e && !e->deleted_ms)
 		return cmd_fail(r, "exists", "environment '%s' already exists",
 				a->pos[0]);
-	e = xcalloc(1, sizeof(*e));
-	snprintf(e->key, sizeof(e->key), "%s/%s", tenant, name);
-	snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
-	snprintf(e->name, sizeof(e->name), "%s", name);
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		snprintf(e->key, sizeof(e->key), "%s/%s", tenant, name);
+		snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		state_add_env(c->st, e);
+	}
+	/* new, or a deleted one's key again (its old runs stay under it) */
+	e->deleted_ms = 0;
 	e->mode = m;
 	e->state = ENV_PENDING;
 	snprintf(e->state_reason, sizeof(e->state_reason),
@@ -255,7 +263,6 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 	e->spot_discount_bp = (uint32_t)arg_num(a, "--spot-discount", 0);
 	e->max_concurrent = (uint32_t)arg_num(a, "--max-concurrent", 0);
 	e->created_ms = e->state_ms = c->now_ms;
-	state_add_env(c->st, e);
 	records_put_env(c->batch, c->store, e);
 	jw_str(&r->w, "env", e->key);
 	jw_str(&r->w, "state", env_state_name(e->state));
@@ -304,7 +311,7 @@ int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < c->st->envs.n; i++) {
 		const struct env *e = c->st->envs.v[i];
-		if (!cmd_sees(a, e->tenant))
+		if (e->deleted_ms || !cmd_sees(a, e->tenant))
 			continue;
 		jw_obj_open(&r->w, NULL);
 		write_env(c, &r->w, c->st->envs.v[i], false);
@@ -316,7 +323,7 @@ int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 
 int cmd_env_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	const struct env *e = state_env(c->st, a->pos[0]);
+	const struct env *e = state_env_live(c->st, a->pos[0]);
 	if (!e)
 		return cmd_fail(r, "not_found", "no environment '%.128s'",
 				a->pos[0]);
@@ -331,7 +338,7 @@ int cmd_env_show(struct sched *c, const struct cmd_args *a, struct reply *r)
  * end from now on. */
 int cmd_env_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	struct env *e = state_env(c->st, a->pos[0]);
+	struct env *e = state_env_live(c->st, a->pos[0]);
 	struct strbuf sb = STRBUF_INIT;
 	char was[40], now[40];
 	bool any = false;

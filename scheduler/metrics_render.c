@@ -37,6 +37,8 @@ static void env_sample(struct strbuf *o, const char *name,
 		       const struct env *e, const char *extra_name,
 		       const char *extra, double v)
 {
+	if (e->deleted_ms) /* env delete: its series end */
+		return;
 	strbuf_addf(o, "%s{", name);
 	label(o, "tenant", e->tenant);
 	strbuf_addstr(o, ",");

@@ -89,6 +89,9 @@ struct env {
 	int64_t created_ms;
 	int64_t state_ms; /* when state was last changed */
 	uint32_t max_concurrent; /* runs leased or running at once, 0 = no cap */
+	/* env delete: gone from lists and for new jobs, tokens and agents;
+	 * its ended runs stay; an env add of the key revives it */
+	int64_t deleted_ms;
 	/* runtime */
 	struct tenant *tenantp;
 	struct ptrvec jobs;      /* struct job * of this environment */

@@ -62,6 +62,12 @@ struct env *state_env(struct sched_state *st, const char *key)
 	return hmap_gets(&st->by_env, key);
 }
 
+struct env *state_env_live(struct sched_state *st, const char *key)
+{
+	struct env *e = state_env(st, key);
+	return e && !e->deleted_ms ? e : NULL;
+}
+
 struct agent *state_agent(struct sched_state *st, const char *id)
 {
 	return hmap_gets(&st->by_agent, id);

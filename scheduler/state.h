@@ -46,6 +46,9 @@ void state_release(struct sched_state *st);
 
 struct tenant *state_tenant(struct sched_state *st, const char *name);
 struct env *state_env(struct sched_state *st, const char *key);
+/* state_env, but NULL for a deleted environment (env delete): what
+ * commands and enrollment may name. */
+struct env *state_env_live(struct sched_state *st, const char *key);
 struct agent *state_agent(struct sched_state *st, const char *id);
 struct token *state_token(struct sched_state *st, const char *hash);
 struct job *state_job(struct sched_state *st, const char *key);

@@ -42,6 +42,7 @@ static const char usage[] =
 	"  env set TENANT/ENV [--price-vcpu-hour USD] [--price-gb-hour USD]\n"
 	"      [--spot-discount PCT] [--max-concurrent N|unlimited]\n"
 	"      (or KEY=VALUE words)\n"
+	"  env delete TENANT/ENV\n"
 	"  env list\n"
 	"  env show TENANT/ENV\n"
 	"  agent token TENANT/ENV [--ttl SECONDS]\n"

@@ -266,6 +266,59 @@ static void test_job_delete(void **state)
 	admin_ok(f, "run start acme/prod/k");
 }
 
+/* env delete: refused while it has runs, jobs or agents, each named;
+ * then gone for lists and for new jobs and tokens; env add revives it. */
+static void test_env_delete(void **state)
+{
+	struct fx *f = *state;
+	struct json *j;
+	char line[96];
+
+	admin_ok(f, "env add acme/dev");
+	admin_ok(f, "job add acme/dev/x -- app.jar");
+	j = admin(f, "run start acme/dev/x");
+	snprintf(line, sizeof(line), "run cancel %s", json_get(j, "run")->str);
+	json_free(j);
+	reply_is(f, "env delete acme/dev", "busy",
+		 "environment acme/dev has 1 queued and 0 live runs: cancel "
+		 "them or let them end first");
+	admin_ok(f, line);
+	reply_is(f, "env delete acme/dev", "busy",
+		 "environment acme/dev has 1 jobs: delete them first (job "
+		 "delete)");
+	admin_ok(f, "job delete acme/dev/x");
+	j = admin(f, "env delete acme/dev");
+	assert_string_equal(json_get_str(j, "print"),
+			    "deleted environment acme/dev (its past runs are "
+			    "kept)");
+	json_free(j);
+	reply_is(f, "env show acme/dev", "not_found",
+		 "no environment 'acme/dev'");
+	reply_is(f, "agent token acme/dev", "not_found",
+		 "no environment 'acme/dev'");
+	reply_is(f, "job add acme/dev/y -- app.jar", "not_found",
+		 "no environment 'acme/dev'");
+	j = admin(f, "env list");
+	assert_int_equal(json_get(j, "items")->n, 1); /* acme/prod */
+	json_free(j);
+	/* the agents of an environment are revoked first */
+	admin_ok(f, "job delete acme/prod/j");
+	reply_is(f, "env delete acme/prod", "busy",
+		 "environment acme/prod has 1 agents not revoked: revoke them "
+		 "first (agent revoke)");
+	/* kept across a restart; an env add of the key defines it again */
+	stop_core(f);
+	state_release(&f->st);
+	start_core(f);
+	reply_is(f, "env show acme/dev", "not_found", NULL);
+	admin_ok(f, "env add acme/dev --mode byoc_lite");
+	j = admin(f, "env show acme/dev");
+	assert_string_equal(json_get_str(json_get(j, "environment"), "state"),
+			    "pending");
+	json_free(j);
+	admin_ok(f, "job add acme/dev/x -- app.jar");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +328,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tokens_listed_and_revoked,
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_job_delete, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_env_delete, fx_setup,
 						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
