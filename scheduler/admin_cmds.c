@@ -93,6 +93,10 @@ static const struct flag_spec run_logs_flags[] = {
 	{ "--limit", FT_UINT, 1, 100000 },
 	{ NULL, 0, 0, 0 },
 };
+static const struct flag_spec backup_prune_flags[] = {
+	{ "--keep", FT_UINT, 1, 100000 },
+	{ NULL, 0, 0, 0 },
+};
 static const struct flag_spec usage_flags[] = {
 	{ "--from", FT_STR, 0, 0 },
 	{ "--to", FT_STR, 0, 0 },
@@ -183,6 +187,18 @@ static const struct command commands[] = {
 	  0, no_flags, false, cmd_dispatch_pause },
 	{ "dispatch resume", "", "hand runs to agents again", 0, 0, no_flags,
 	  false, cmd_dispatch_resume },
+	{ "backup create", "",
+	  "take an online backup of the store into backup_dir (prints its id, "
+	  "size, files and time)",
+	  0, 0, no_flags, false, cmd_backup_create },
+	{ "backup list", "", "list the backups in backup_dir", 0, 0, no_flags,
+	  false, cmd_backup_list },
+	{ "backup verify", "ID",
+	  "check a backup: every file there, its size and its checksum", 1, 1,
+	  no_flags, false, cmd_backup_verify },
+	{ "backup prune", "--keep N",
+	  "delete all but the N newest backups", 0, 0, backup_prune_flags,
+	  false, cmd_backup_prune },
 	{ "usage", "[TENANT] [--from DATE] [--to DATE] "
 		   "[--format table|json|csv]",
 	  "metered usage", 0, 1, usage_flags, false, cmd_usage },
@@ -527,8 +543,8 @@ static int cmd_help(struct sched *c, const struct cmd_args *a,
 /* Commands that change nothing are not written to the log. */
 static bool read_only(const struct command *cmd)
 {
-	static const char *const verbs[] = { "help", "list", "show", "logs", "stats",
-					     "usage" };
+	static const char *const verbs[] = { "help", "list",  "show",  "logs",
+					     "stats", "usage", "verify" };
 	const char *sp = strrchr(cmd->words, ' ');
 	const char *verb = sp ? sp + 1 : cmd->words;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
@@ -557,6 +573,33 @@ void admin_cmds_refuse(struct event *ev, const char *code, const char *msg)
 	admin_cmds_refuse_retry(ev, code, msg, 0);
 }
 
+struct event *cmd_defer(struct reply *r)
+{
+	r->deferred = true;
+	return r->ev;
+}
+
+void admin_cmds_reply_open(struct event *ev, struct reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ev = ev;
+	strbuf_reset(&ev->reply);
+	jw_init(&r->w, &ev->reply);
+	jw_obj_open(&r->w, NULL);
+	jw_bool(&r->w, "ok", true);
+}
+
+void admin_cmds_reply_close(struct sched *c, struct event *ev,
+			    struct reply *r)
+{
+	if (r->failed)
+		admin_cmds_refuse_retry(ev, r->code, r->msg,
+					r->retry_after_ms);
+	else
+		jw_obj_close(&r->w);
+	sched_complete(c, ev);
+}
+
 void admin_cmds_exec(struct sched *c, struct event *ev)
 {
 	struct reply r;
@@ -568,12 +611,9 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 		sched_complete(c, ev);
 		return;
 	}
-	memset(&r, 0, sizeof(r));
 	memset(&a, 0, sizeof(a));
 	a.peer_uid = ev->peer_uid;
-	jw_init(&r.w, &ev->reply);
-	jw_obj_open(&r.w, NULL);
-	jw_bool(&r.w, "ok", true);
+	admin_cmds_reply_open(ev, &r);
 	if (ev->cmd.argc == 0)
 		cmd_fail(&r, "usage", "empty command; try 'help'");
 	else
@@ -581,13 +621,9 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 	if (cmd && !parse_args(cmd, ev->cmd.argc - nwords,
 			       ev->cmd.argv + nwords, &a, &r))
 		cmd->fn(c, &a, &r);
-	if (r.failed) {
-		admin_cmds_refuse_retry(ev, r.code, r.msg, r.retry_after_ms);
-	} else {
-		jw_obj_close(&r.w);
-		if (!read_only(cmd))
-			log_info("admin: uid %u: %s %s", ev->peer_uid,
-				 cmd->words, a.npos ? a.pos[0] : "");
-	}
-	sched_complete(c, ev);
+	if (!r.failed && !read_only(cmd))
+		log_info("admin: uid %u: %s %s", ev->peer_uid, cmd->words,
+			 a.npos ? a.pos[0] : "");
+	if (!r.deferred) /* else the handler's worker answers it later */
+		admin_cmds_reply_close(c, ev, &r);
 }
