@@ -265,7 +265,8 @@ system-test: all
 	tests/system/fresh-debian.sh
 
 # The scheduling core's figures, then telemetry's: ingest of
-# signed batches, the agent's memory, redaction throughput.
+# signed batches, the agent's memory, redaction throughput; then backups
+# (bench/backup.sh: backup time and size, restore + start = RTO).
 bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@bench/run.sh
 	@echo "== telemetry ingest (3 agents x 4 batches x 500 events per message)"
@@ -276,6 +277,8 @@ bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@bench/agent-mem.sh --lines 200000 --seconds 20 --agent sparkpilot-agent-static
 	@echo "== redaction"
 	@bin/sp-bench-redact
+	@echo "== backups and restore (1,000,000 runs)"
+	@bench/backup.sh
 
 # Where `make install` puts things (PREFIX and DESTDIR as usual; the config
 # stays in /etc unless SYSCONFDIR says otherwise). The units are generated
@@ -325,6 +328,7 @@ install: all man
 			&& chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u .in) \
 			|| exit 1; \
 	done
+	install -m 0644 systemd/*.timer $(DESTDIR)$(UNITDIR)/
 	install -m 0644 systemd/sparkpilot.sysusers \
 		$(DESTDIR)$(SYSUSERSDIR)/sparkpilot.conf
 	install -m 0644 systemd/sparkpilot.tmpfiles \

@@ -228,7 +228,7 @@ void access_of(const struct access_grants *g, const struct access_peer *p,
 	memset(out, 0, sizeof(*out));
 	out->uid = p->uid;
 	out->global = out->best = ROLE_NONE;
-	if (p->uid == 0 || !g->configured) {
+	if (p->uid == 0 || p->uid == g->self_uid || !g->configured) {
 		out->global = out->best = ROLE_ADMIN;
 		return;
 	}

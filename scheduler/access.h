@@ -3,7 +3,9 @@
  * calling (SO_PEERCRED: uid and gid; SO_PEERGROUPS: the supplementary
  * groups); the config's role_admin, role_operator and role_viewer grant
  * roles to users, groups and uids, operator and viewer optionally for some
- * tenants only (`group:etl@acme,globex`). Root is always admin. With no
+ * tenants only (`group:etl@acme,globex`). Root is always admin, and so
+ * is the scheduler's own user (it can read the data dir anyway; the
+ * backup timer's spctl runs as it). With no
  * role_* set at all, whoever can open the socket is admin (the socket's
  * mode and group are then the only gate).
  *
@@ -37,6 +39,7 @@ struct access_grant {
  * settings it belongs to). */
 struct access_grants {
 	bool configured; /* some role_* is set */
+	uint32_t self_uid; /* the scheduler's own user: always admin */
 	size_t n;
 	struct access_grant g[ACCESS_MAX_GRANTS];
 };

@@ -35,6 +35,12 @@ struct conn {
 	struct access_peer peer; /* uid, gid and groups, from the kernel */
 	struct strbuf in, out;
 	size_t inflight;
+	/* Replies go out in the order of the lines. Most come back in that
+	 * order, but a deferred one (a backup, finished by a worker) and the
+	 * fair queueing of a full core turn may overtake: a reply whose
+	 * earlier ones are missing waits in `held`, sorted by seq. */
+	uint64_t next_seq, write_seq;
+	struct event *held;
 	bool eof;     /* peer closed its side, or a fatal line */
 	bool dead;    /* fd closed; freed when inflight reaches 0 */
 };
@@ -70,6 +76,7 @@ static void wake(struct admin_server *a)
 struct owner {
 	struct admin_server *server;
 	struct conn *conn;
+	uint64_t seq; /* the line's place on its connection */
 };
 
 /* Core thread: hand the finished event back to the I/O thread. */
@@ -92,6 +99,7 @@ static void post_line(struct admin_server *a, struct conn *c,
 
 	o->server = a;
 	o->conn = c;
+	o->seq = c->next_seq++;
 	ev->owner = o;
 	ev->done = admin_done;
 	ev->peer = c->peer;
@@ -167,6 +175,37 @@ static void conn_write(struct admin_server *a, struct conn *c)
 	}
 }
 
+static uint64_t seq_of(const struct event *ev)
+{
+	return ((const struct owner *)ev->owner)->seq;
+}
+
+/* Keeps ev until the replies of the lines before it have gone out. */
+static void hold(struct conn *c, struct event *ev)
+{
+	struct event **p = &c->held;
+
+	while (*p && seq_of(*p) < seq_of(ev))
+		p = &(*p)->next;
+	ev->next = *p;
+	*p = ev;
+}
+
+/* ev's reply goes out (unless the peer is gone); ev is freed. */
+static void emit(struct admin_server *a, struct conn *c, struct event *ev,
+		 int64_t now)
+{
+	c->inflight--;
+	c->write_seq++;
+	conntable_done(&a->table, c->id, now);
+	if (!c->dead) {
+		strbuf_add(&c->out, ev->reply.buf, ev->reply.len);
+		strbuf_addch(&c->out, '\n');
+	}
+	free(ev->owner);
+	event_free(ev);
+}
+
 static void take_completed(struct admin_server *a)
 {
 	struct event *ev, *next;
@@ -186,16 +225,18 @@ static void take_completed(struct admin_server *a)
 		rev = ev;
 	}
 	for (ev = rev; ev; ev = next) {
-		struct owner *o = ev->owner;
+		struct conn *c = ((struct owner *)ev->owner)->conn;
 		next = ev->next;
-		o->conn->inflight--;
-		conntable_done(&a->table, o->conn->id, now);
-		if (!o->conn->dead) {
-			strbuf_add(&o->conn->out, ev->reply.buf, ev->reply.len);
-			strbuf_addch(&o->conn->out, '\n');
+		if (seq_of(ev) != c->write_seq) {
+			hold(c, ev);
+			continue;
 		}
-		free(o);
-		event_free(ev);
+		emit(a, c, ev, now);
+		while (c->held && seq_of(c->held) == c->write_seq) {
+			struct event *h = c->held;
+			c->held = h->next;
+			emit(a, c, h, now);
+		}
 	}
 }
 
@@ -539,6 +580,12 @@ void admin_free(struct admin_server *a)
 		return;
 	take_completed(a);
 	for (size_t i = 0; i < a->nconns; i++) {
+		struct event *h;
+		while ((h = a->conns[i]->held)) { /* none: all completed */
+			a->conns[i]->held = h->next;
+			free(h->owner);
+			event_free(h);
+		}
 		strbuf_release(&a->conns[i]->in);
 		strbuf_release(&a->conns[i]->out);
 		free(a->conns[i]);

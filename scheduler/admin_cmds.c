@@ -93,6 +93,10 @@ static const struct flag_spec run_logs_flags[] = {
 	{ "--limit", FT_UINT, 1, 100000 },
 	{ NULL, 0, 0, 0 },
 };
+static const struct flag_spec backup_prune_flags[] = {
+	{ "--keep", FT_UINT, 1, 100000 },
+	{ NULL, 0, 0, 0 },
+};
 static const struct flag_spec usage_flags[] = {
 	{ "--from", FT_STR, 0, 0 },
 	{ "--to", FT_STR, 0, 0 },
@@ -236,6 +240,21 @@ static const struct command commands[] = {
 	{ "dispatch resume", "", "hand runs to agents again", 0, 0, no_flags,
 	  false, cmd_dispatch_resume,
 	  .role = ROLE_OPERATOR, .scope = SCOPE_GLOBAL },
+	{ "backup create", "",
+	  "take an online backup of the store into backup_dir (prints its id, "
+	  "size, files and time)",
+	  0, 0, no_flags, false, cmd_backup_create, .role = ROLE_ADMIN,
+	  .scope = SCOPE_GLOBAL },
+	{ "backup list", "", "list the backups in backup_dir", 0, 0, no_flags,
+	  false, cmd_backup_list, .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "backup verify", "ID",
+	  "check a backup: every file there, its size and its checksum", 1, 1,
+	  no_flags, false, cmd_backup_verify, .role = ROLE_ADMIN,
+	  .scope = SCOPE_GLOBAL },
+	{ "backup prune", "--keep N",
+	  "delete all but the N newest backups", 0, 0, backup_prune_flags,
+	  false, cmd_backup_prune, .role = ROLE_ADMIN,
+	  .scope = SCOPE_GLOBAL },
 	{ "usage", "[TENANT] [--from DATE] [--to DATE] "
 		   "[--format table|json|csv]",
 	  "metered usage", 0, 1, usage_flags, false, cmd_usage,
@@ -605,8 +624,8 @@ static int cmd_help(struct sched *c, const struct cmd_args *a,
 /* Commands that change nothing are not written to the log. */
 static bool read_only(const struct command *cmd)
 {
-	static const char *const verbs[] = { "help", "list", "show", "logs", "stats",
-					     "usage" };
+	static const char *const verbs[] = { "help", "list",  "show",  "logs",
+					     "stats", "usage", "verify" };
 	const char *sp = strrchr(cmd->words, ' ');
 	const char *verb = sp ? sp + 1 : cmd->words;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
@@ -635,6 +654,33 @@ void admin_cmds_refuse(struct event *ev, const char *code, const char *msg)
 	admin_cmds_refuse_retry(ev, code, msg, 0);
 }
 
+struct event *cmd_defer(struct reply *r)
+{
+	r->deferred = true;
+	return r->ev;
+}
+
+void admin_cmds_reply_open(struct event *ev, struct reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ev = ev;
+	strbuf_reset(&ev->reply);
+	jw_init(&r->w, &ev->reply);
+	jw_obj_open(&r->w, NULL);
+	jw_bool(&r->w, "ok", true);
+}
+
+void admin_cmds_reply_close(struct sched *c, struct event *ev,
+			    struct reply *r)
+{
+	if (r->failed)
+		admin_cmds_refuse_retry(ev, r->code, r->msg,
+					r->retry_after_ms);
+	else
+		jw_obj_close(&r->w);
+	sched_complete(c, ev);
+}
+
 void admin_cmds_exec(struct sched *c, struct event *ev)
 {
 	struct reply r;
@@ -647,13 +693,10 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 		sched_complete(c, ev);
 		return;
 	}
-	memset(&r, 0, sizeof(r));
 	memset(&a, 0, sizeof(a));
 	access_of(&c->cfg->grants, &ev->peer, &acc);
 	a.acc = &acc;
-	jw_init(&r.w, &ev->reply);
-	jw_obj_open(&r.w, NULL);
-	jw_bool(&r.w, "ok", true);
+	admin_cmds_reply_open(ev, &r);
 	if (ev->cmd.argc == 0)
 		cmd_fail(&r, "usage", "empty command; try 'help'");
 	else
@@ -662,13 +705,9 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 			       ev->cmd.argv + nwords, &a, &r) &&
 	    !cmd_authorize(c, cmd, &a, &r))
 		cmd->fn(c, &a, &r);
-	if (r.failed) {
-		admin_cmds_refuse_retry(ev, r.code, r.msg, r.retry_after_ms);
-	} else {
-		jw_obj_close(&r.w);
-		if (!read_only(cmd))
-			log_info("admin: uid %u: %s %s", (unsigned)ev->peer.uid,
-				 cmd->words, a.npos ? a.pos[0] : "");
-	}
-	sched_complete(c, ev);
+	if (!r.failed && !read_only(cmd))
+		log_info("admin: uid %u: %s %s", (unsigned)ev->peer.uid,
+			 cmd->words, a.npos ? a.pos[0] : "");
+	if (!r.deferred) /* else the handler's worker answers it later */
+		admin_cmds_reply_close(c, ev, &r);
 }

@@ -72,11 +72,27 @@ struct reply {
 	char code[32];
 	char msg[512];
 	int64_t retry_after_ms; /* > 0: added to the error reply */
+	struct event *ev;       /* the command's event (cmd_defer) */
+	bool deferred;
 };
 
 /* Records an error reply; returns -1 so handlers can `return cmd_fail()`. */
 int cmd_fail(struct reply *r, const char *code, const char *fmt, ...)
 	SP_PRINTF(3, 4);
+/* For a handler whose reply comes later, once work on a worker thread
+ * has ended (worker.h; cmd_backup.c): takes the command's event out of
+ * this turn and returns it. The caller owns it from then on, answers it
+ * from a later turn with admin_cmds_reply_open and _close, and must not
+ * fail r after this. Replies on one admin connection still go out in
+ * the order of its lines (admin.c holds the later ones back). */
+struct event *cmd_defer(struct reply *r);
+/* Starts the reply of a deferred command in ev: r as a handler gets it,
+ * {"ok":true so far. */
+void admin_cmds_reply_open(struct event *ev, struct reply *r);
+/* Ends it: the members written, or the error cmd_fail recorded; ev is
+ * completed after this turn's commit. Core thread. */
+void admin_cmds_reply_close(struct sched *c, struct event *ev,
+			    struct reply *r);
 struct refusal;
 /* cmd_fail for a policy refusal, with its retry_after_ms. */
 int cmd_refuse(struct reply *r, const struct refusal *why);
@@ -191,5 +207,14 @@ int cmd_dispatch_pause(struct sched *c, const struct cmd_args *a,
 int cmd_dispatch_resume(struct sched *c, const struct cmd_args *a,
 			struct reply *r);
 int cmd_usage(struct sched *c, const struct cmd_args *a, struct reply *r);
+/* cmd_backup.c: backups of the store (backup.h), run on a worker thread */
+int cmd_backup_create(struct sched *c, const struct cmd_args *a,
+		      struct reply *r);
+int cmd_backup_list(struct sched *c, const struct cmd_args *a,
+		    struct reply *r);
+int cmd_backup_verify(struct sched *c, const struct cmd_args *a,
+		      struct reply *r);
+int cmd_backup_prune(struct sched *c, const struct cmd_args *a,
+		     struct reply *r);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "settings.h"
 #include "util.h"
@@ -146,6 +147,12 @@ static const struct setting settings[] = {
 	S_INT(store_max_wal_mb, 1, 4096,
 	      "WAL kept before the oldest writes are flushed: bounds the "
 	      "replay after a crash"),
+	S_STR(backup_dir,
+	      "where `spctl backup create` puts online backups of the store "
+	      "(RocksDB's BackupEngine; see the operator guide, Backups and "
+	      "restore): an empty directory, or one that holds only "
+	      "backups, outside the data dir, ideally on another disk; "
+	      "unset, backups are off"),
 	S_STR(log_level,
 	      "`debug`, `info`, `warn` or `error`; changes at once on a "
 	      "reload (SIGHUP)"),
@@ -241,7 +248,8 @@ void config_parse_args(struct sched_config *c, int argc, char **argv,
 /* What a reload applies at once: settings the core reads when it uses
  * them, policy limits that hold no state built from them, the connection
  * caps and timeouts (for connections from then on), and the agent port's
- * TLS files (for handshakes from then on). The rest (paths and listeners,
+ * TLS files (for handshakes from then on), and backup_dir (each backup
+ * command reads it when it starts). The rest (paths and listeners,
  * priority aging, which every queued run's place is computed from, the
  * guard's window, ...) wait for a restart. */
 bool config_live(const char *key)
@@ -258,7 +266,7 @@ bool config_live(const char *key)
 		"agent_conns_max",    "agent_conns_per_source",
 		"agent_auth_timeout_ms", "agent_idle_timeout_ms",
 		"admin_conns_max",    "admin_conns_per_uid",
-		"admin_idle_timeout_ms",
+		"admin_idle_timeout_ms", "backup_dir",
 		"role_admin",	      "role_operator",	    "role_viewer",
 	};
 
@@ -294,6 +302,7 @@ int config_resolve(struct sched_config *c, char *err, size_t errlen)
 	struct access_grants *g = &c->grants;
 
 	memset(g, 0, sizeof(*g));
+	g->self_uid = (uint32_t)getuid();
 	if (access_add_grants(g, ROLE_ADMIN, c->role_admin, err, errlen) ||
 	    access_add_grants(g, ROLE_OPERATOR, c->role_operator, err,
 			      errlen) ||
@@ -334,6 +343,12 @@ int config_validate(const struct sched_config *c, char *err, size_t errlen)
 	if (tls && (!c->tls_cert[0] || !c->tls_key[0])) {
 		snprintf(err, errlen,
 			 "listen '%s' needs tls_cert and tls_key", c->listen);
+		return -1;
+	}
+	/* the service's working directory is not the operator's */
+	if (c->backup_dir[0] && c->backup_dir[0] != '/') {
+		snprintf(err, errlen, "backup_dir '%s' must be an absolute path",
+			 c->backup_dir);
 		return -1;
 	}
 	if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") &&

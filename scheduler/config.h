@@ -60,6 +60,8 @@ struct sched_config {
 				     * often */
 	int64_t store_max_wal_mb;   /* WAL past which the oldest writes are
 				     * flushed (bounds the replay at start) */
+	char backup_dir[512];        /* BackupEngine's directory; empty: no
+				     * backups (cmd_backup.c) */
 	char log_level[16];
 	/* roles on the admin socket (access.h): space-separated user:NAME,
 	 * group:NAME, uid:N, operator and viewer optionally @TENANT,... */

@@ -15,6 +15,7 @@
 #include "sched_ctx.h"
 #include "telemetry.h"
 #include "util.h"
+#include "worker.h"
 
 struct event *event_new(enum event_kind kind)
 {
@@ -243,6 +244,10 @@ static bool commit_may_wait(struct sched *c, bool stopping)
 
 static void exec_event(struct sched *c, struct event *ev)
 {
+	if (ev->kind == EV_WORKER) { /* the end of a worker's job */
+		worker_finish(c, ev, false);
+		return;
+	}
 	c->events++;
 	if (!diskguard_refuse(c, ev)) {
 		if (ev->kind == EV_ADMIN)
@@ -483,6 +488,9 @@ void core_stop(struct sched *c)
 	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);
+	/* A worker still running posts its end to the inbox: its command is
+	 * answered with its result below. The store stays open until then. */
+	worker_join_all(c);
 	/* Anything not applied by the last turn is answered as refused. */
 	while ((ev = fairq_pop(&c->fq))) {
 		ev->next = c->inbox_head;
@@ -490,6 +498,10 @@ void core_stop(struct sched *c)
 	}
 	while ((ev = c->inbox_head)) {
 		c->inbox_head = ev->next;
+		if (ev->kind == EV_WORKER) {
+			worker_finish(c, ev, true);
+			continue;
+		}
 		strbuf_reset(&ev->reply);
 		if (ev->kind == EV_ADMIN)
 			admin_cmds_refuse(ev, "shutting_down",
@@ -498,6 +510,12 @@ void core_stop(struct sched *c)
 			agent_msgs_refuse(ev, "shutting_down");
 		ev->done(ev);
 	}
+	for (size_t i = 0; i < c->done.n; i++) { /* the workers' commands */
+		ev = c->done.v[i];
+		ev->done(ev);
+	}
+	c->done.n = 0;
+	ptrvec_release(&c->workers);
 	diskguard_stop(c);
 	store_batch_free(c->batch);
 	policy_release(&c->pol);

@@ -23,7 +23,9 @@ struct event;
  * callee owns ev from then on (and frees it with event_free). */
 typedef void (*event_done_fn)(struct event *ev);
 
-enum event_kind { EV_ADMIN, EV_AGENT };
+/* EV_WORKER: a worker thread's work has ended (worker.h); the core
+ * finishes it (ev->work). */
+enum event_kind { EV_ADMIN, EV_AGENT, EV_WORKER };
 
 /* How the transport judged an agent message before posting it. */
 enum agent_auth {
@@ -60,6 +62,7 @@ struct event {
 	 * anyway (agent_ack_delay_us). */
 	bool ack_may_wait;
 	void *owner; /* the transport's connection or context */
+	void *work;  /* EV_WORKER: the worker (worker.c) */
 };
 
 /* A zeroed event with an empty reply. */
@@ -101,8 +104,10 @@ void core_reconfigure(struct sched *c, const struct sched_config *cfg);
  * (NULL: stop). Any thread. */
 struct metrics;
 void core_metrics(struct sched *c, struct metrics *m);
-/* Stops the thread after its current turn; pending events are completed
- * with an error reply. Does not free the store or the state. */
+/* Stops the thread after its current turn, then waits for the worker
+ * threads (worker.h: a backup in progress) to end; pending events are
+ * completed with an error reply, workers' with their result. Does not
+ * free the store or the state. */
 void core_stop(struct sched *c);
 
 #endif

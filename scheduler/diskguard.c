@@ -11,6 +11,7 @@
 #include "json.h"
 #include "sched_ctx.h"
 #include "util.h"
+#include "worker.h"
 
 #define MB (1024 * 1024)
 /* How often a store that stays down is reported in the log. */
@@ -101,6 +102,10 @@ static bool admin_reads(const struct cmdline *cmd)
 	if (cmd->argc < 2 || !strcmp(cmd->argv[0], "help") ||
 	    !strcmp(cmd->argv[0], "usage"))
 		return true; /* a usage error at most */
+	/* backups other than a new one change nothing in the store (a prune
+	 * may free space on a disk the backups share with it) */
+	if (!strcmp(cmd->argv[0], "backup"))
+		return strcmp(cmd->argv[1], "create") != 0;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (!strcmp(cmd->argv[1], verbs[i]))
 			return true;
@@ -233,7 +238,9 @@ void diskguard_tick(struct sched *c)
 {
 	struct diskguard *d = &c->disk;
 
-	if (d->down && c->now_mono >= d->next_retry_mono)
+	/* A worker (a backup) may be reading through the RocksDB handle a
+	 * reopen would close under it: the reopen waits for it to end. */
+	if (d->down && c->now_mono >= d->next_retry_mono && !worker_count(c))
 		try_recover(c);
 	if (c->now_mono >= d->next_check_mono)
 		measure(c);

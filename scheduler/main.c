@@ -9,10 +9,12 @@
 
 #include "admin.h"
 #include "agentsvc.h"
+#include "backup.h"
 #include "config.h"
 #include "core.h"
 #include "keyreg.h"
 #include "metrics.h"
+#include "parse.h"
 #include "records.h"
 #include "service.h"
 #include "state.h"
@@ -30,6 +32,8 @@ static const char usage[] =
 	"                            [--tls-cert PEM] [--tls-key PEM] "
 	"[--tls-ca PEM]\n"
 	"       sparkpilot-scheduler [--config FILE] [flags] --print-config\n"
+	"       sparkpilot-scheduler [--config FILE] [--data-dir DIR] "
+	"--restore-from BACKUP_DIR[:ID]\n"
 	"       sparkpilot-scheduler --version | --help\n";
 
 /* Flags override the config file, so the file is read first. */
@@ -47,6 +51,74 @@ static void parse_flags(int argc, char **argv, struct sched_config *cfg)
 			usage);
 		exit(2);
 	}
+}
+
+/* --restore-from BACKUP_DIR[:ID] (or =...), taken out of argv: it is no
+ * setting, and a reload must not see it. NULL when not given. */
+static const char *take_restore_flag(int *argc, char **argv)
+{
+	const char *spec = NULL;
+	int k = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (!strncmp(argv[i], "--restore-from=", 15)) {
+			spec = argv[i] + 15;
+		} else if (!strcmp(argv[i], "--restore-from")) {
+			if (i + 1 == *argc || !strncmp(argv[i + 1], "--", 2)) {
+				fprintf(stderr, "sparkpilot-scheduler: error: "
+					"option '--restore-from' needs a "
+					"value\n%s", usage);
+				exit(2);
+			}
+			spec = argv[++i];
+		} else {
+			argv[k++] = argv[i];
+		}
+	}
+	argv[k] = NULL;
+	*argc = k;
+	return spec;
+}
+
+/* Restores a backup into cfg's data dir (backup.h) and says so: the exit
+ * status, 0, or 2 with one line naming the problem. */
+static int restore(const char *spec, const struct sched_config *cfg)
+{
+	const char *colon = strrchr(spec, ':');
+	char dir[4096], err[1024], when[40];
+	struct backup_info info;
+	uint64_t id = 0;
+	int64_t t0 = time_mono_ms();
+
+	/* DIR:ID when what follows the last colon is a number; a colon in
+	 * a directory's name is kept otherwise */
+	snprintf(dir, sizeof(dir), "%s", spec);
+	if (colon && colon[1] && strspn(colon + 1, "0123456789") ==
+					 strlen(colon + 1)) {
+		if (parse_u64(colon + 1, 1, UINT32_MAX, &id, err,
+			      sizeof(err))) {
+			fprintf(stderr, "sparkpilot-scheduler: error: "
+				"--restore-from: backup id %s\n", err);
+			return 2;
+		}
+		dir[colon - spec] = '\0';
+	}
+	if (!dir[0]) {
+		fprintf(stderr, "sparkpilot-scheduler: error: --restore-from: "
+			"no backup directory given\n");
+		return 2;
+	}
+	if (backup_restore(dir, (uint32_t)id, cfg->data_dir, &info, err,
+			   sizeof(err))) {
+		fprintf(stderr, "sparkpilot-scheduler: error: %s\n", err);
+		return 2;
+	}
+	time_format_iso(info.time_ms, when, sizeof(when));
+	printf("restored backup %u (taken %s, %u files, %llu bytes) from '%s' "
+	       "into '%s' in %lld ms\n",
+	       info.id, when, info.files, (unsigned long long)info.size, dir,
+	       cfg->data_dir, (long long)(time_mono_ms() - t0));
+	return 0;
 }
 
 static void socket_dir(const char *path)
@@ -81,9 +153,13 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int sig;
 
+	const char *restore_from = take_restore_flag(&argc, argv);
+
 	config_defaults(&cfg);
 	parse_flags(argc, argv, &cfg);
 	log_setup("sparkpilot-scheduler", service_log_level(cfg.log_level));
+	if (restore_from)
+		return restore(restore_from, &cfg);
 	/* Block the stop signals before any thread starts, so that only
 	 * sigwait() below sees them. */
 	sigemptyset(&sigs);

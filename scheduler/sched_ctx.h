@@ -67,6 +67,9 @@ struct sched {
 	 * up in take_inbox, which then signals `adopted` */
 	const struct sched_config *cfg_set;
 	pthread_cond_t adopted;
+	struct ptrvec workers;     /* worker threads running (worker.c) */
+	struct backup_job *backup; /* the backup command in progress
+				    * (cmd_backup.c), or NULL */
 	struct lathist turn_us;    /* each turn, events to replies */
 	struct lathist dispatch_us; /* a run's wait from queued to leased */
 	struct log_limit forbidden_log; /* admin commands refused a role */

@@ -474,6 +474,16 @@ bool store_is_open(const struct store *s)
 	return s->db != NULL;
 }
 
+struct rocksdb_t *store_db(struct store *s)
+{
+	return s->db;
+}
+
+const char *store_dir(const struct store *s)
+{
+	return s->dir;
+}
+
 void store_fail_writes(struct store *s, unsigned n, const char *err)
 {
 	if (n)

@@ -104,6 +104,16 @@ int store_probe(const char *dir, char *err, size_t errlen);
 int store_reopen(struct store *s, char *err, size_t errlen);
 /* false between a failed reopen and the next successful one. */
 bool store_is_open(const struct store *s);
+/* The RocksDB handle, for the store's small family that needs more of
+ * RocksDB than this API gives (backup.c: a BackupEngine reads through
+ * it, from a thread of its own: the handle is thread-safe). NULL while
+ * closed. The store keeps it: the caller must see that no reopen or
+ * close happens while it is in use (core.c holds reopens while a worker
+ * runs). */
+struct rocksdb_t;
+struct rocksdb_t *store_db(struct store *s);
+/* The directory the store was opened in. */
+const char *store_dir(const struct store *s);
 /* Failure injection for tests (any thread): the next n writes fail with
  * err, worded as RocksDB words it, without reaching RocksDB; n = 0 ends
  * that. */

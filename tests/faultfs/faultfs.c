@@ -14,8 +14,10 @@
  *   FAULTFS_CTL  a control file (optional), read before every write and
  *                fsync under the directory: "enospc write" makes every write under the
  *                directory fail with ENOSPC; "eio sync" every fsync and
- *                fdatasync with EIO; "eio write,sync" both; empty or
- *                missing: no faults.
+ *                fdatasync with EIO; "eio write,sync" both; "hold sync"
+ *                makes every fsync and fdatasync wait until that line
+ *                goes (a test stops a writer mid-way); empty or missing:
+ *                no faults.
  *
  * What counts as durable (the pessimistic POSIX model): a file's data
  * and size once fsync or fdatasync on it returned 0 (sync_file_range
@@ -88,7 +90,7 @@ static struct {
 	size_t dirlen;
 	int log_fd;
 	const char *ctl;
-	bool fail_write, fail_sync;
+	bool fail_write, fail_sync, hold_sync;
 	int fail_errno;
 	uint64_t seq;
 	struct tfd *fds;
@@ -247,6 +249,7 @@ static void read_ctl(void)
 					     : 0;
 	g.fail_write = g.fail_errno && strstr(buf, "write");
 	g.fail_sync = g.fail_errno && strstr(buf, "sync");
+	g.hold_sync = strstr(buf, "hold") && strstr(buf, "sync");
 }
 
 /* true (errno set) if this kind of call must fail now */
@@ -256,6 +259,11 @@ static bool inject(bool sync)
 
 	pthread_mutex_lock(&g.lock);
 	read_ctl();
+	for (; sync && g.hold_sync; read_ctl()) { /* "hold sync" */
+		pthread_mutex_unlock(&g.lock);
+		usleep(10000);
+		pthread_mutex_lock(&g.lock);
+	}
 	fail = sync ? g.fail_sync : g.fail_write;
 	pthread_mutex_unlock(&g.lock);
 	if (fail)

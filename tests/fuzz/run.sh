@@ -31,7 +31,7 @@ max_len() {
 	case $1 in
 	admin) echo 2048 ;;
 	run_codec) echo 1024 ;;
-	json | sched_config | agent_config | redact | sparkrest) echo 4096 ;;
+	json | sched_config | agent_config | redact | sparkrest | backup_meta) echo 4096 ;;
 	*) echo 8192 ;;
 	esac
 }

@@ -1,9 +1,10 @@
 #!/bin/bash
 # make install: the tree under DESTDIR with PREFIX=/usr (binaries, units
-# with the install's paths, config samples that read back to the defaults,
-# a config file kept when present, sysusers/tmpfiles snippets, docs); and
-# units that systemd-analyze verify accepts, from an install whose paths
-# exist on this machine.
+# with the install's paths, the daily backup's service and timer, config
+# samples that read back to the defaults, a config file kept when present,
+# sysusers/tmpfiles snippets, docs); and units and the timer that
+# systemd-analyze verify accepts, from an install whose paths exist on
+# this machine.
 . "$(dirname "$0")/lib.sh"
 
 install_to() {
@@ -19,6 +20,8 @@ for f in usr/bin/sparkpilot-scheduler usr/bin/sparkpilot-agent \
 done
 for f in usr/lib/systemd/system/sparkpilot-scheduler.service \
 	usr/lib/systemd/system/sparkpilot-agent.service \
+	usr/lib/systemd/system/sparkpilot-backup.service \
+	usr/lib/systemd/system/sparkpilot-backup.timer \
 	usr/lib/sysusers.d/sparkpilot.conf usr/lib/tmpfiles.d/sparkpilot.conf \
 	etc/sparkpilot/scheduler.conf.sample etc/sparkpilot/agent.conf.sample \
 	etc/sparkpilot/scheduler.conf etc/sparkpilot/agent.conf \
@@ -33,12 +36,30 @@ for f in usr/lib/systemd/system/sparkpilot-scheduler.service \
 	[ "$(stat -c %a "$R/$f")" = 644 ] || fail "$f: mode $(stat -c %a "$R/$f")"
 done
 U=$R/usr/lib/systemd/system
-! grep -n '@[A-Z]*@' "$U"/*.service ||
+! grep -n '@[A-Z]*@' "$U"/*.service "$U"/*.timer ||
 	fail "a placeholder left in a unit"
 grep -qx 'ExecStart=/usr/bin/sparkpilot-scheduler --config /etc/sparkpilot/scheduler.conf' \
 	"$U/sparkpilot-scheduler.service" || fail "scheduler unit: ExecStart"
 grep -q '^ExecStart=/usr/bin/sparkpilot-agent --config /etc/sparkpilot/agent.conf' \
 	"$U/sparkpilot-agent.service" || fail "agent unit: ExecStart"
+# the daily backup: spctl as the scheduler's user (the admin socket's
+# group), create then prune, started by a persistent daily timer
+B=$U/sparkpilot-backup.service
+[ "$(sed -n 's/^ExecStart=//p' "$B")" = "/usr/bin/spctl backup create
+/usr/bin/spctl backup prune --keep 7" ] || fail "backup unit: ExecStart: $(grep ExecStart "$B")"
+grep -qx 'Type=oneshot' "$B" || fail "backup unit: not a oneshot"
+grep -qx 'User=sparkpilot' "$B" || fail "backup unit: not the scheduler's user"
+grep -qx 'After=sparkpilot-scheduler.service' "$B" || fail "backup unit: not ordered after the scheduler"
+for want in 'OnCalendar=daily' 'Persistent=true' 'RandomizedDelaySec=1h' \
+	'Unit=sparkpilot-backup.service' 'WantedBy=timers.target'; do
+	grep -qx "$want" "$U/sparkpilot-backup.timer" || fail "backup timer: no $want"
+done
+[ -f "$U/$(sed -n 's/^Unit=//p' "$U/sparkpilot-backup.timer")" ] ||
+	fail "backup timer: its Unit= is not installed"
+grep -q '^d /var/backups/sparkpilot 0700 sparkpilot sparkpilot' \
+	"$R/usr/lib/tmpfiles.d/sparkpilot.conf" || fail "tmpfiles: no backup dir"
+grep -qx 'ReadWritePaths=-/var/backups/sparkpilot' "$U/sparkpilot-scheduler.service" ||
+	fail "scheduler unit: the backup dir is not writable"
 for u in "$U"/*.service; do
 	doc=$(sed -n 's|^Documentation=file:||p' "$u")
 	[ -f "$R$doc" ] || fail "$(basename "$u"): Documentation $doc not installed"
@@ -72,9 +93,11 @@ fi
 P=$T/p
 install_to PREFIX="$P/usr" SYSCONFDIR="$P/etc"
 systemd-analyze verify "$P"/usr/lib/systemd/system/*.service \
+	"$P"/usr/lib/systemd/system/*.timer \
 	>"$T/verify.log" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify.log")"
 # the sandboxing: systemd-analyze security's exposure at most 2.0 for the
-# scheduler, 2.5 for the agent (which runs spark-submit)
+# scheduler, 2.5 for the agent (which runs spark-submit), 1.0 for the
+# backup (spctl: one Unix socket)
 exposure() {
 	(cd "$P/usr/lib/systemd/system" &&
 		systemd-analyze security --offline=yes "$1" 2>/dev/null) |
@@ -82,8 +105,16 @@ exposure() {
 }
 s=$(exposure sparkpilot-scheduler.service)
 a=$(exposure sparkpilot-agent.service)
-python3 -c 'import sys; s, a = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if s <= 2.0 and a <= 2.5 else 1)' \
-	"${s:-99}" "${a:-99}" || fail "exposure: scheduler ${s:-?} (at most 2.0), agent ${a:-?} (at most 2.5)"
+b=$(exposure sparkpilot-backup.service)
+python3 -c 'import sys; s, a, b = map(float, sys.argv[1:]); sys.exit(0 if s <= 2.0 and a <= 2.5 and b <= 1.0 else 1)' \
+	"${s:-99}" "${a:-99}" "${b:-99}" ||
+	fail "exposure: scheduler ${s:-?} (at most 2.0), agent ${a:-?} (at most 2.5), backup ${b:-?} (at most 1.0)"
+# verify reads the timer (one with a bad calendar is refused; 252 does not
+# check that its Unit= exists: done above)
+sed 's/^OnCalendar=daily$/OnCalendar=dayly/' "$P/usr/lib/systemd/system/sparkpilot-backup.timer" \
+	>"$T/bad.timer"
+! systemd-analyze verify "$T/bad.timer" >/dev/null 2>&1 ||
+	fail "systemd-analyze verify passed a timer with a bad OnCalendar"
 # and it would refuse a unit whose binary is missing
 rm "$P/usr/bin/sparkpilot-scheduler"
 ! systemd-analyze verify "$P/usr/lib/systemd/system/sparkpilot-scheduler.service" \

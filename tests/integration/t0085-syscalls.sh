@@ -2,8 +2,10 @@
 # The units' SystemCallFilter= against what the daemons really call: the
 # scheduler and an agent (with its spark-submit) run under strace through
 # enrollment, runs that succeed and fail, a cancel, telemetry, /metrics,
-# the systemd notify socket, a reload and a stop; every system call seen
-# must pass the filter its unit sets (sets as systemd-analyze names them).
+# backups (create, list, verify, prune: a worker thread and RocksDB's
+# BackupEngine), the systemd notify socket, a reload and a stop; every
+# system call seen must pass the filter its unit sets (sets as
+# systemd-analyze names them). So must the backup unit's spctl.
 # systemd is not PID 1 here, so this is how the filters are held to the
 # code.
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +27,7 @@ PY
 PIDS+=($!)
 wait_until 10 test -S "$T/n.sock" || fail "no notify socket"
 
-echo 'log_level = info' >"$T/sched.conf"
+printf 'log_level = info\nbackup_dir = %s\n' "$T/backups" >"$T/sched.conf"
 PORT=$(free_port)
 URL=tcp://127.0.0.1:$PORT
 MPORT=$(free_port)
@@ -71,7 +73,13 @@ fetch "http://127.0.0.1:$MPORT/metrics" >/dev/null && [ "$(cat "$T/status")" = 2
 spctl queue stats >/dev/null
 spctl run logs "$ok" >/dev/null
 spctl run diagnose "$bad" >/dev/null
-echo 'log_level = debug' >"$T/sched.conf"
+strace -f -qq -o "$T/spctl.trace" "$BIN/spctl" --socket "$SOCK" backup create >/dev/null ||
+	fail "backup create under strace"
+spctl backup create >/dev/null
+spctl backup list >/dev/null
+spctl backup verify 1 >/dev/null
+spctl backup prune --keep 1 >/dev/null
+printf 'log_level = debug\nbackup_dir = %s\n' "$T/backups" >"$T/sched.conf"
 kill -HUP "$SCHED"
 wait_until 10 grep -q 'reload: log_level info -> debug' "$T/scheduler.log" || fail "no reload"
 kill -TERM "$AGENT"
@@ -119,6 +127,7 @@ PY
 }
 check sparkpilot-scheduler.service.in sched.trace || fail "the scheduler calls what its unit's filter refuses"
 check sparkpilot-agent.service.in agent.trace || fail "the agent calls what its unit's filter refuses"
+check sparkpilot-backup.service.in spctl.trace || fail "spctl calls what the backup unit's filter refuses"
 
 # The agent's filter applies to spark-submit, a JVM: where a JVM is
 # installed, one compiles and runs a program that does what a driver does

@@ -203,6 +203,15 @@ static void daemon_man(const struct settings_doc *d, const void *defaults)
 			printf(").\n");
 		}
 	}
+	if (sched)
+		printf(".TP\n\\fB\\-\\-restore\\-from\\fR "
+		       "\\fIBACKUP_DIR\\fR[:\\fIID\\fR]\nrestore backup ID "
+		       "(the newest without one) of BACKUP_DIR, taken with "
+		       "\\fBspctl backup create\\fR, into the data dir, "
+		       "which must be absent or empty, and exit: 0 when done, "
+		       "2 with one line naming the problem and nothing written "
+		       "to the data dir. Start the scheduler on it "
+		       "afterwards.\n");
 	printf(".TP\n\\fB\\-\\-print\\-config\\fR\nprint the settings in "
 	       "force as a config file, and exit.\n"
 	       ".TP\n\\fB\\-\\-version\\fR\nprint the build's version and "
