@@ -146,6 +146,13 @@ static const struct setting settings[] = {
 	S_INT(store_max_wal_mb, 1, 4096,
 	      "WAL kept before the oldest writes are flushed: bounds the "
 	      "replay after a crash"),
+	/* the audit log (audit.h) */
+	S_INT(audit_checkpoint_records, 1, 1000000,
+	      "the audit log gets a checkpoint signed with the scheduler's "
+	      "key (`DATA_DIR/audit.key`) after this many records"),
+	S_INT(audit_checkpoint_s, 1, 86400,
+	      "... or this many seconds after the last checkpoint, when "
+	      "records were added since"),
 	S_STR(log_level,
 	      "`debug`, `info`, `warn` or `error`; changes at once on a "
 	      "reload (SIGHUP)"),
@@ -202,6 +209,8 @@ void config_defaults(struct sched_config *c)
 	c->store_min_free_pct = 5;
 	c->store_check_ms = 1000;
 	c->store_max_wal_mb = 32;
+	c->audit_checkpoint_records = 1000;
+	c->audit_checkpoint_s = 300;
 }
 
 int config_set(struct sched_config *c, const char *key, const char *value,
@@ -259,6 +268,7 @@ bool config_live(const char *key)
 		"agent_auth_timeout_ms", "agent_idle_timeout_ms",
 		"admin_conns_max",    "admin_conns_per_uid",
 		"admin_idle_timeout_ms",
+		"audit_checkpoint_records", "audit_checkpoint_s",
 		"role_admin",	      "role_operator",	    "role_viewer",
 	};
 

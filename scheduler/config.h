@@ -60,6 +60,10 @@ struct sched_config {
 				     * often */
 	int64_t store_max_wal_mb;   /* WAL past which the oldest writes are
 				     * flushed (bounds the replay at start) */
+	/* the audit log (audit.h): a signed checkpoint after this many
+	 * records, or this long after the last one when there are new ones */
+	int64_t audit_checkpoint_records;
+	int64_t audit_checkpoint_s;
 	char log_level[16];
 	/* roles on the admin socket (access.h): space-separated user:NAME,
 	 * group:NAME, uid:N, operator and viewer optionally @TENANT,... */
