@@ -25,6 +25,22 @@ void audit_rec_add(struct audit_rec *r, const char *key, const char *fmt, ...)
 	r->nd++;
 }
 
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	size_t len = strnlen(src, n - 1);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+void audit_rec_put(struct audit_rec *r, const char *key, const char *val)
+{
+	if (r->nd >= AUDIT_MAX_DETAIL)
+		return;
+	copy_str(r->d[r->nd].key, sizeof(r->d[r->nd].key), key);
+	copy_str(r->d[r->nd].val, sizeof(r->d[r->nd].val), val);
+	r->nd++;
+}
+
 const char *audit_rec_get(const struct audit_rec *r, const char *key)
 {
 	for (size_t i = 0; i < r->nd; i++)

@@ -53,6 +53,8 @@ struct audit_rec {
 /* Adds a detail field (truncated to fit; dropped past AUDIT_MAX_DETAIL). */
 void audit_rec_add(struct audit_rec *r, const char *key, const char *fmt, ...)
 	SP_PRINTF(3, 4);
+/* The same for a plain string (no formatting: the common case, cheaper). */
+void audit_rec_put(struct audit_rec *r, const char *key, const char *val);
 /* The value of detail key, or NULL. */
 const char *audit_rec_get(const struct audit_rec *r, const char *key);
 

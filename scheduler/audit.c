@@ -1,6 +1,7 @@
 /* audit.c - appending to the audit log on the core thread (audit.h). */
 #include "audit.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +160,7 @@ static void checkpoint(struct sched *c)
 	snprintf(r.kind, sizeof(r.kind), AUDIT_CHECKPOINT);
 	snprintf(r.actor, sizeof(r.actor), "scheduler");
 	audit_rec_add(&r, "covers", "%llu", (unsigned long long)a->seq);
-	audit_rec_add(&r, "key", "%s", a->pub_hex);
+	audit_rec_put(&r, "key", a->pub_hex);
 	r.ms = now_ms(c);
 	if (audit_mark_sign(a->key, AUDIT_CHECKPOINT, a->seq, a->head, r.ms,
 			    r.sig)) {
@@ -186,7 +187,9 @@ void audit_append(struct sched *c, struct audit_rec *r)
 static void rec_init(struct audit_rec *r, const char *kind,
 		     const char *tenant, const char *actor)
 {
-	memset(r, 0, sizeof(*r));
+	/* the detail values are set as they are added, not cleared here */
+	memset(r, 0, offsetof(struct audit_rec, d));
+	r->has_sig = false;
 	snprintf(r->kind, sizeof(r->kind), "%s", kind);
 	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant ? tenant : "");
 	snprintf(r->actor, sizeof(r->actor), "%s", actor);
@@ -233,19 +236,26 @@ static void command_tenant(struct sched *c, const struct command *cmd,
 static void command_args(const struct cmd_args *a, bool parsed,
 			 struct strbuf *sb)
 {
-	for (int i = 0; i < a->npos; i++)
-		strbuf_addf(sb, "%s%s", sb->len ? " " : "", a->pos[i]);
+	for (int i = 0; i < a->npos; i++) {
+		if (sb->len)
+			strbuf_addch(sb, ' ');
+		strbuf_addstr(sb, a->pos[i]);
+	}
 	for (int i = 0; a->specs && a->specs[i].name; i++) {
 		if (!a->set[i])
 			continue;
-		strbuf_addf(sb, "%s%s", sb->len ? " " : "", a->specs[i].name);
+		if (sb->len)
+			strbuf_addch(sb, ' ');
+		strbuf_addstr(sb, a->specs[i].name);
 		if (!parsed || a->specs[i].type == FT_BOOL)
 			continue;
 		/* a client's own key, not ours to keep */
 		if (!strcmp(a->specs[i].name, "--idempotency-key"))
 			strbuf_addstr(sb, "=(given)");
-		else
-			strbuf_addf(sb, "=%s", a->raw[i] ? a->raw[i] : "");
+		else if (a->raw[i]) {
+			strbuf_addch(sb, '=');
+			strbuf_addstr(sb, a->raw[i]);
+		}
 	}
 	if (a->has_rest)
 		strbuf_addf(sb, "%s-- (%d words not recorded)",
@@ -266,13 +276,13 @@ void audit_admin(struct sched *c, const struct command *cmd,
 	if (a->acc)
 		role = tenant[0] ? access_role(a->acc, tenant) : a->acc->global;
 	rec_init(&r, "admin", tenant, actor);
-	audit_rec_add(&r, "role", "%s", role_name(role));
-	audit_rec_add(&r, "command", "%s", cmd->words);
+	audit_rec_put(&r, "role", role_name(role));
+	audit_rec_put(&r, "command", cmd->words);
 	command_args(a, parsed, &sb);
-	audit_rec_add(&r, "args", "%s", sb.buf ? sb.buf : "");
-	audit_rec_add(&r, "result", "%s", error ? error : "ok");
+	audit_rec_put(&r, "args", sb.buf ? sb.buf : "");
+	audit_rec_put(&r, "result", error ? error : "ok");
 	if (a->npos && (ag = state_agent(c->st, a->pos[0])))
-		audit_rec_add(&r, "env", "%s", ag->env); /* revoke, drain */
+		audit_rec_put(&r, "env", ag->env); /* revoke, drain */
 	strbuf_release(&sb);
 	audit_append(c, &r);
 }
@@ -285,8 +295,8 @@ void audit_enroll(struct sched *c, const struct agent *ag)
 
 	snprintf(tenant, sizeof(tenant), "%.*s", (int)n, ag->env);
 	rec_init(&r, "enroll", tenant, ag->id);
-	audit_rec_add(&r, "env", "%s", ag->env);
-	audit_rec_add(&r, "host", "%s", ag->hostname);
+	audit_rec_put(&r, "env", ag->env);
+	audit_rec_put(&r, "host", ag->hostname);
 	audit_append(c, &r);
 }
 
@@ -299,8 +309,8 @@ void audit_budget(struct sched *c, const struct cost_event *ev)
 	if (!strcmp(ev->kind, "budget_set") || !strcmp(ev->kind, "new_month"))
 		return;
 	rec_init(&r, "budget", ev->tenant, "scheduler");
-	audit_rec_add(&r, "action", "%s", ev->kind);
-	audit_rec_add(&r, "text", "%s", ev->text);
+	audit_rec_put(&r, "action", ev->kind);
+	audit_rec_put(&r, "text", ev->text);
 	audit_append(c, &r);
 }
 
@@ -310,8 +320,8 @@ void audit_deleted(struct sched *c, const char *tenant, const char *actor,
 	struct audit_rec r;
 
 	rec_init(&r, "delete", tenant, actor);
-	audit_rec_add(&r, "what", "%s", what);
-	audit_rec_add(&r, "name", "%s", name);
+	audit_rec_put(&r, "what", what);
+	audit_rec_put(&r, "name", name);
 	audit_append(c, &r);
 }
 

@@ -15,7 +15,7 @@
 #define LIST_DEFAULT 50
 /* Lines of one `audit export` reply; spctl asks for the next page with
  * --after until the reply says done. */
-#define EXPORT_PAGE 5000
+#define EXPORT_PAGE 1000
 
 /* ISO-8601 date (midnight UTC) or date and time (UTC, Z optional) to ms. */
 static int parse_time(const char *s, int64_t *ms)
