@@ -222,6 +222,21 @@ static void test_enroll_and_forged_summary(void **state)
 	assert_string_equal(v, "1");
 	newest(f, "tenant", NULL, v, sizeof(v));
 	assert_string_equal(v, "acme");
+	/* senders no agent is known for share one summary, about no tenant */
+	for (int i = 0; i < 3; i++) {
+		struct event *ev;
+		seal(f, "heartbeat", &sb, &msg);
+		ev = agent_event(f, &msg);
+		ev->auth = AUTH_MALFORMED;
+		post_wait(f, ev, &out);
+	}
+	newest(f, "actor", NULL, v, sizeof(v));
+	assert_string_equal(v, "-");
+	newest(f, NULL, "malformed", v, sizeof(v));
+	assert_string_equal(v, "1");
+	newest(f, "tenant", NULL, v, sizeof(v));
+	assert_string_equal(v, "");
+	assert_int_equal(count(f), n + 2);
 	msgpack_sbuffer_destroy(&sb);
 	strbuf_release(&msg);
 	strbuf_release(&out);
@@ -283,6 +298,30 @@ static void test_checkpoints_verify(void **state)
 	j = verify(f);
 	assert_true(json_get_bool(j, "ok"));
 	json_free(j);
+}
+
+/* A budget action of the scheduler (here a soft warning) is recorded. */
+static void test_budget_action(void **state)
+{
+	struct fx *f = *state;
+	uint64_t run, epoch;
+	char v[256] = "";
+
+	admin_ok(f, "env set acme/prod --price-vcpu-hour 1000");
+	admin_ok(f, "tenant set acme --monthly-budget 0.01 --budget-mode soft");
+	lease_one(f, &run, &epoch); /* costs 0.28 USD a second and vCPU */
+	for (int i = 0; i < 100 && strcmp(v, "budget"); i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		newest(f, "kind", NULL, v, sizeof(v));
+	}
+	assert_string_equal(v, "budget");
+	newest(f, NULL, "action", v, sizeof(v));
+	assert_string_equal(v, "soft_warning");
+	newest(f, "tenant", NULL, v, sizeof(v));
+	assert_string_equal(v, "acme");
+	newest(f, "actor", NULL, v, sizeof(v));
+	assert_string_equal(v, "scheduler");
 }
 
 /* A scoped viewer's list shows its tenant's records only. */
@@ -375,6 +414,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enroll_and_forged_summary,
 						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoints_verify, setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_budget_action, setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_list_scoped, setup,
 						fx_teardown),
