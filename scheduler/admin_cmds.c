@@ -649,9 +649,11 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 	else
 		cmd = find_command(&ev->cmd, &nwords, &r);
 	if (cmd && !parse_args(cmd, ev->cmd.argc - nwords,
-			       ev->cmd.argv + nwords, &a, &r) &&
-	    (parsed = true) && !cmd_authorize(c, cmd, &a, &r))
-		cmd->fn(c, &a, &r);
+			       ev->cmd.argv + nwords, &a, &r)) {
+		parsed = true;
+		if (!cmd_authorize(c, cmd, &a, &r))
+			cmd->fn(c, &a, &r);
+	}
 	/* changes, and refusals: any command refused a role */
 	if (cmd && (!read_only(cmd) ||
 		    (r.failed && !strcmp(r.code, "forbidden"))))
