@@ -36,13 +36,14 @@ COMMON_SRC := $(wildcard common/*.c)
 SCHED_SRC := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 SPCTL_SRC := $(wildcard scheduler/spctl/*.c)
+AUDITV_SRC := $(wildcard scheduler/auditverify/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 TESTLIB_SRC := $(wildcard tests/unit/lib/*.c)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 
 BINS := bin/sparkpilot-scheduler bin/sparkpilot-agent \
-	bin/sparkpilot-agent-static bin/spctl
+	bin/sparkpilot-agent-static bin/spctl bin/sparkpilot-audit-verify
 
 all: $(BINS) tools
 
@@ -127,6 +128,10 @@ bin/sparkpilot-agent-static: $(BUILD)/agent/main.o \
 		2>$@.log || { cat $@.log; exit 1; }
 	@rm -f $@.log
 bin/spctl: $(call objs,$(BUILD),$(SPCTL_SRC)) $(BUILD)/libcommon.a
+	@mkdir -p bin
+	$(CC) -o $@ $^ $(LIBS)
+# The offline check of an audit export (docs/operator-guide.md, Audit log).
+bin/sparkpilot-audit-verify: $(call objs,$(BUILD),$(AUDITV_SRC)) $(BUILD)/libcommon.a
 	@mkdir -p bin
 	$(CC) -o $@ $^ $(LIBS)
 bin/%: $(BUILD)/tests/tools/%.o $(BUILD)/libsched.a $(BUILD)/libagent.a $(BUILD)/libcommon.a

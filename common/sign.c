@@ -227,11 +227,16 @@ int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const void *data, size_t len,
 	return rc;
 }
 
+void sign_sha256(const void *data, size_t len, uint8_t out[SIGN_SHA256_LEN])
+{
+	unsigned int mdlen = SIGN_SHA256_LEN;
+	EVP_Digest(data, len, out, &mdlen, EVP_sha256(), NULL);
+}
+
 void sign_sha256_hex(const void *data, size_t len, char out[65])
 {
-	uint8_t md[32];
-	unsigned int mdlen = sizeof(md);
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	uint8_t md[SIGN_SHA256_LEN];
+	sign_sha256(data, len, md);
 	hex_encode(md, sizeof(md), out);
 }
 

@@ -42,6 +42,9 @@ struct sign_pub *sign_pub_new(const uint8_t pub[SIGN_PUB_LEN]);
 void sign_pub_free(struct sign_pub *k);
 int sign_pub_verify(const struct sign_pub *k, const void *data, size_t len,
 		    const uint8_t *sig, size_t sig_len);
+/* SHA-256 of data. */
+#define SIGN_SHA256_LEN 32
+void sign_sha256(const void *data, size_t len, uint8_t out[SIGN_SHA256_LEN]);
 /* Lowercase hex SHA-256 of data. */
 void sign_sha256_hex(const void *data, size_t len, char out[65]);
 /* Cryptographically random bytes. 0 / -1. */

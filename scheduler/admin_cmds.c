@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "parse.h"
 #include "sched_ctx.h"
 #include "util.h"
@@ -101,6 +102,19 @@ static const struct flag_spec usage_flags[] = {
 	{ "--from", FT_STR, 0, 0 },
 	{ "--to", FT_STR, 0, 0 },
 	{ "--format", FT_STR, 0, 0 },
+	{ NULL, 0, 0, 0 },
+};
+
+static const struct flag_spec audit_list_flags[] = {
+	{ "--tenant", FT_STR, 0, 0 },
+	{ "--since", FT_STR, 0, 0 },
+	{ "--limit", FT_UINT, 1, 1000 },
+	{ NULL, 0, 0, 0 },
+};
+/* --after: the next page (spctl asks for every page) */
+static const struct flag_spec audit_export_flags[] = {
+	{ "--since", FT_STR, 0, 0 },
+	{ "--after", FT_UINT, 0, INT64_MAX },
 	{ NULL, 0, 0, 0 },
 };
 
@@ -259,6 +273,20 @@ static const struct command commands[] = {
 		   "[--format table|json|csv]",
 	  "metered usage", 0, 1, usage_flags, false, cmd_usage,
 	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
+	{ "audit list", "[--tenant T] [--since TIME] [--limit N]",
+	  "the newest audit records the caller may see", 0, 0,
+	  audit_list_flags, false, cmd_audit_list,
+	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
+	{ "audit export", "[--since TIME]",
+	  "the audit log as signed JSON lines", 0, 0, audit_export_flags,
+	  false, cmd_audit_export,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "audit verify", "", "check the audit log's hash chain and checkpoints",
+	  0, 0, no_flags, false, cmd_audit_verify,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "audit key", "", "the audit checkpoint key (public)", 0, 0, no_flags,
+	  false, cmd_audit_key,
+	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
 };
 
 const struct command *admin_cmds_table(size_t *n)
@@ -621,11 +649,14 @@ static int cmd_help(struct sched *c, const struct cmd_args *a,
 	return 0;
 }
 
-/* Commands that change nothing are not written to the log. */
+/* Commands that change nothing are not written to the log or the audit
+ * log. */
 static bool read_only(const struct command *cmd)
 {
-	static const char *const verbs[] = { "help", "list",  "show",  "logs",
-					     "stats", "usage", "verify" };
+	static const char *const verbs[] = { "help",	 "list",     "show",
+					     "logs",	 "stats",    "usage",
+					     "events",	 "metrics",  "diagnose",
+					     "export",	 "verify",   "key" };
 	const char *sp = strrchr(cmd->words, ' ');
 	const char *verb = sp ? sp + 1 : cmd->words;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
@@ -688,6 +719,7 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 	const struct command *cmd = NULL;
 	int nwords = 0;
 	struct access acc;
+	bool parsed = false;
 
 	if (ev->reply.len) { /* refused by the transport (e.g. a bad line) */
 		sched_complete(c, ev);
@@ -702,9 +734,19 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 	else
 		cmd = find_command(&ev->cmd, &nwords, &r);
 	if (cmd && !parse_args(cmd, ev->cmd.argc - nwords,
-			       ev->cmd.argv + nwords, &a, &r) &&
-	    !cmd_authorize(c, cmd, &a, &r))
-		cmd->fn(c, &a, &r);
+			       ev->cmd.argv + nwords, &a, &r)) {
+		parsed = true;
+		if (!cmd_authorize(c, cmd, &a, &r))
+			cmd->fn(c, &a, &r);
+	}
+	/* changes, and refusals: any command refused a role; a command
+	 * answered later by its worker (a backup) is recorded as started */
+	if (cmd && (!read_only(cmd) ||
+		    (r.failed && !strcmp(r.code, "forbidden"))))
+		audit_admin(c, cmd, &a, parsed,
+			    r.failed	 ? r.code
+			    : r.deferred ? "started"
+					 : NULL);
 	if (!r.failed && !read_only(cmd))
 		log_info("admin: uid %u: %s %s", (unsigned)ev->peer.uid,
 			 cmd->words, a.npos ? a.pos[0] : "");

@@ -216,5 +216,12 @@ int cmd_backup_verify(struct sched *c, const struct cmd_args *a,
 		      struct reply *r);
 int cmd_backup_prune(struct sched *c, const struct cmd_args *a,
 		     struct reply *r);
+/* cmd_audit.c */
+int cmd_audit_list(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_audit_export(struct sched *c, const struct cmd_args *a,
+		     struct reply *r);
+int cmd_audit_verify(struct sched *c, const struct cmd_args *a,
+		     struct reply *r);
+int cmd_audit_key(struct sched *c, const struct cmd_args *a, struct reply *r);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent_work.h"
+#include "audit.h"
 #include "keyreg.h"
 #include "mp.h"
 #include "mreply.h"
@@ -110,6 +111,7 @@ static void handle_enroll(struct sched *c, struct event *ev)
 		/* anyone who can reach the port can guess tokens */
 		static struct log_limit guesses;
 		log_limited(&guesses, LOG_WARN, "enroll refused: %s", err);
+		audit_agent_refused(c, NULL, err);
 		return refuse(c, ev, err);
 	}
 	ag = xcalloc(1, sizeof(*ag));
@@ -133,6 +135,7 @@ static void handle_enroll(struct sched *c, struct event *ev)
 				    "agent enrolled; waiting for its preflight");
 	records_put_agent(c->batch, c->store, ag);
 	records_put_token(c->batch, c->store, t);
+	audit_enroll(c, ag);
 	log_info("agent %s enrolled into %s (host %s) agent=%s env=%s "
 		 "tenant=%.*s",
 		 ag->id, ag->env, ag->hostname, ag->id, ag->env,
@@ -165,6 +168,7 @@ static void reject(struct sched *c, struct event *ev, struct agent *ag,
 		    "env=%s",
 		    ag->id, ev->msg.type, (unsigned long long)ev->msg.seq, code,
 		    ag->id, ag->env);
+	audit_agent_refused(c, ag->id, code);
 	refuse(c, ev, code);
 }
 
@@ -202,6 +206,7 @@ void agent_msgs_exec(struct sched *c, struct event *ev)
 
 	if (ev->auth == AUTH_MALFORMED) {
 		c->rejected_malformed++;
+		audit_agent_refused(c, NULL, "malformed");
 		return refuse(c, ev, "malformed");
 	}
 	if (ev->auth == AUTH_ENROLL)
@@ -209,6 +214,7 @@ void agent_msgs_exec(struct sched *c, struct event *ev)
 	ag = state_agent(c->st, ev->msg.agent);
 	if (!ag) {
 		c->rejected_malformed++;
+		audit_agent_refused(c, NULL, "unknown_agent");
 		return refuse(c, ev, "unknown_agent");
 	}
 	if (ev->auth == AUTH_UNSIGNED)

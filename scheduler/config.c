@@ -153,6 +153,13 @@ static const struct setting settings[] = {
 	      "restore): an empty directory, or one that holds only "
 	      "backups, outside the data dir, ideally on another disk; "
 	      "unset, backups are off"),
+	/* the audit log (audit.h) */
+	S_INT(audit_checkpoint_records, 1, 1000000,
+	      "the audit log gets a checkpoint signed with the scheduler's "
+	      "key (`DATA_DIR/audit.key`) after this many records"),
+	S_INT(audit_checkpoint_s, 1, 86400,
+	      "... or this many seconds after the last checkpoint, when "
+	      "records were added since"),
 	S_STR(log_level,
 	      "`debug`, `info`, `warn` or `error`; changes at once on a "
 	      "reload (SIGHUP)"),
@@ -209,6 +216,8 @@ void config_defaults(struct sched_config *c)
 	c->store_min_free_pct = 5;
 	c->store_check_ms = 1000;
 	c->store_max_wal_mb = 32;
+	c->audit_checkpoint_records = 1000;
+	c->audit_checkpoint_s = 300;
 }
 
 int config_set(struct sched_config *c, const char *key, const char *value,
@@ -267,6 +276,7 @@ bool config_live(const char *key)
 		"agent_auth_timeout_ms", "agent_idle_timeout_ms",
 		"admin_conns_max",    "admin_conns_per_uid",
 		"admin_idle_timeout_ms", "backup_dir",
+		"audit_checkpoint_records", "audit_checkpoint_s",
 		"role_admin",	      "role_operator",	    "role_viewer",
 	};
 

@@ -62,6 +62,10 @@ struct sched_config {
 				     * flushed (bounds the replay at start) */
 	char backup_dir[512];        /* BackupEngine's directory; empty: no
 				     * backups (cmd_backup.c) */
+	/* the audit log (audit.h): a signed checkpoint after this many
+	 * records, or this long after the last one when there are new ones */
+	int64_t audit_checkpoint_records;
+	int64_t audit_checkpoint_s;
 	char log_level[16];
 	/* roles on the admin socket (access.h): space-separated user:NAME,
 	 * group:NAME, uid:N, operator and viewer optionally @TENANT,... */

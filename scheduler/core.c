@@ -8,6 +8,7 @@
 
 #include "admin_cmds.h"
 #include "agent_msgs.h"
+#include "audit.h"
 #include "cost_records.h"
 #include "records.h"
 #include "fairq.h"
@@ -72,6 +73,8 @@ static int64_t next_wake_us(struct sched *c)
 			ms = policy_next_wake(&c->pol);
 		if (c->retention_due_mono < ms)
 			ms = c->retention_due_mono;
+		if (audit_next_wake(c) < ms)
+			ms = audit_next_wake(c);
 	}
 	if (c->wd_every_ms && c->wd_due_mono < ms)
 		ms = c->wd_due_mono;
@@ -183,6 +186,7 @@ static void put_cost_event(void *ctx, const struct cost_event *ev)
 {
 	struct sched *c = ctx;
 	records_put_cost_event(c->batch, c->store, ev);
+	audit_budget(c, ev);
 }
 
 /* What the policy changed besides its commands' own writes: runs, usage
@@ -334,6 +338,7 @@ static void work_by_clock(struct sched *c, bool stopping)
 			c->now_mono + c->cfg->retention_interval_s * 1000;
 	}
 	agent_msgs_serve_parked(c, stopping);
+	audit_tick(c);
 }
 
 static void *core_main(void *arg)
@@ -415,6 +420,12 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	c->batch = store_batch_new();
 	strbuf_init(&c->metrics_buf, 0);
 	fairq_init(&c->fq);
+	if (audit_open(c, err, sizeof(err))) {
+		log_error("%s", err);
+		store_batch_free(c->batch);
+		free(c);
+		return NULL;
+	}
 	policy_init(&c->pol, st, &lim, time_now_ms(), time_mono_ms());
 	c->pol.paused = load_paused(s);
 	/* Runs requeued at load (their agent is gone), and roll-ups rebuilt
@@ -423,6 +434,7 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	if (store_batch_count(c->batch) &&
 	    store_write(s, c->batch, true, err, sizeof(err))) {
 		log_error("store write failed: %s", err);
+		audit_close(c);
 		policy_release(&c->pol);
 		store_batch_free(c->batch);
 		free(c);
@@ -435,6 +447,7 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 			keyreg_set(keys, a->id, a->pubkey);
 	}
 	if (pthread_create(&c->thread, NULL, core_main, c)) {
+		audit_close(c);
 		policy_release(&c->pol);
 		store_batch_free(c->batch);
 		free(c);
@@ -517,6 +530,7 @@ void core_stop(struct sched *c)
 	c->done.n = 0;
 	ptrvec_release(&c->workers);
 	diskguard_stop(c);
+	audit_close(c);
 	store_batch_free(c->batch);
 	policy_release(&c->pol);
 	fairq_release(&c->fq);

@@ -73,6 +73,7 @@ struct sched {
 	struct lathist turn_us;    /* each turn, events to replies */
 	struct lathist dispatch_us; /* a run's wait from queued to leased */
 	struct log_limit forbidden_log; /* admin commands refused a role */
+	struct audit *audit;       /* the audit log's head and key (audit.h) */
 };
 
 /* The meta key holding the dispatch kill switch ("1" = paused). */

@@ -25,6 +25,7 @@ enum store_cf {
 	CF_IDEMPOTENCY,
 	CF_TELEMETRY,
 	CF_COSTLOG,
+	CF_AUDIT,
 	CF_COUNT
 };
 

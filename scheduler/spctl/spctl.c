@@ -75,6 +75,10 @@ static const char usage[] =
 	"  backup verify ID\n"
 	"  backup prune --keep N\n"
 	"  usage [TENANT] [--from DATE] [--to DATE] [--format table|json|csv]\n"
+	"  audit list [--tenant T] [--since TIME] [--limit N]\n"
+	"  audit export [--since TIME]   (JSON lines, every page: > FILE.jsonl)\n"
+	"  audit verify\n"
+	"  audit key\n"
 	"  help          (the scheduler's own list, with a line on each)\n"
 	"\n"
 	"The socket is --socket, else $SPARKPILOT_SOCKET, else\n"
@@ -154,27 +158,34 @@ out:
 	return rc;
 }
 
-/* run logs RUN --follow: poll with --after N until the run is done. */
-static int follow_logs(int fd, const struct opts *o, int argc, char **argv)
+/* Asks for page after page, each with --after N (the reply's "next"),
+ * until a reply says done: run logs RUN --follow (every half second),
+ * audit export (at once; the first page without --after). */
+static int pages(int fd, const struct opts *o, int argc, char **argv,
+		 bool follow)
 {
-	char *words[8], after[32];
-	int n = 0;
+	char *words[10], after[32];
+	int n = 0, max = follow ? 3 : 5;
 	uint64_t next = 0;
+	bool first = !follow;
 
-	for (int i = 0; i < argc && n < 5; i++)
+	for (int i = 0; i < argc && n <= max; i++)
 		if (strcmp(argv[i], "--follow"))
 			words[n++] = argv[i];
-	if (n != 3)
+	if (follow && n != 3)
 		return fail(2, "%s", "usage: run logs RUN --follow");
+	if (n > max)
+		return fail(2, "%s", "usage: audit export [--since TIME]");
 	for (;;) {
 		struct json *reply = NULL;
 		const struct json *nx;
 		bool done;
 		int rc;
-		words[3] = (char *)"--after";
+		words[n] = (char *)"--after";
 		snprintf(after, sizeof(after), "%llu", (unsigned long long)next);
-		words[4] = after;
-		rc = exchange(fd, o, 5, words, true, &reply);
+		words[n + 1] = after;
+		rc = exchange(fd, o, first ? n : n + 2, words, true, &reply);
+		first = false;
 		if (rc)
 			return rc;
 		nx = json_get(reply, "next");
@@ -184,7 +195,8 @@ static int follow_logs(int fd, const struct opts *o, int argc, char **argv)
 		json_free(reply);
 		if (done)
 			return 0;
-		usleep(500 * 1000);
+		if (follow)
+			usleep(500 * 1000);
 	}
 }
 
@@ -237,7 +249,10 @@ int main(int argc, char **argv)
 		for (int k = i + 2; k < argc; k++)
 			follow |= !strcmp(argv[k], "--follow");
 	if (follow)
-		rc = follow_logs(fd, &o, argc - i, argv + i);
+		rc = pages(fd, &o, argc - i, argv + i, true);
+	else if (argc - i >= 2 && !strcmp(argv[i], "audit") &&
+		 !strcmp(argv[i + 1], "export"))
+		rc = pages(fd, &o, argc - i, argv + i, false);
 	else
 		rc = exchange(fd, &o, argc - i, argv + i, true, NULL);
 	close(fd);

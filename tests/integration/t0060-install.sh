@@ -15,7 +15,8 @@ install_to() {
 R=$T/root
 install_to DESTDIR="$R" PREFIX=/usr
 for f in usr/bin/sparkpilot-scheduler usr/bin/sparkpilot-agent \
-	usr/bin/sparkpilot-agent-static usr/bin/spctl; do
+	usr/bin/sparkpilot-agent-static usr/bin/spctl \
+	usr/bin/sparkpilot-audit-verify; do
 	[ -x "$R/$f" ] || fail "$f not installed executable"
 done
 for f in usr/lib/systemd/system/sparkpilot-scheduler.service \

@@ -233,6 +233,13 @@ static void daemon_man(const struct settings_doc *d, const void *defaults)
 	printf(".SH FILES\n.TP\n");
 	man_text(stdout, d->file);
 	printf("\nthe settings (\\fBsparkpilot.conf\\fR(5)).\n");
+	if (sched)
+		printf(".TP\n\\fIDATA_DIR\\fR/audit.key\nthe audit log's "
+		       "checkpoint key (Ed25519, mode 0600, made at the first "
+		       "start; its public half: \\fBspctl audit key\\fR); "
+		       "exports are checked offline with "
+		       "\\fBsparkpilot\\-audit\\-verify\\fR \\-\\-key "
+		       "\\fIKEY FILE\\fR.\n");
 	printf(".SH SEE ALSO\n\\fBsparkpilot.conf\\fR(5), %s\n",
 	       sched ? "\\fBspctl\\fR(1), \\fBsparkpilot\\-agent\\fR(8)"
 		     : "\\fBsparkpilot\\-scheduler\\fR(8)");
