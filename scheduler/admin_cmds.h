@@ -139,6 +139,8 @@ int cmd_authorize(struct sched *c, const struct command *cmd,
  * every tenant (then fleet-wide figures are shown). */
 bool cmd_sees(const struct cmd_args *a, const char *tenant);
 bool cmd_sees_all(const struct cmd_args *a);
+/* The caller as the audit log names it ("uid:1201"), into buf. */
+const char *cmd_actor(const struct cmd_args *a, char *buf, size_t len);
 
 /* The command table, *n entries, for help, completion and the tests that
  * walk every command; static, never freed. */

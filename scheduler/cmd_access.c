@@ -17,6 +17,12 @@ bool cmd_sees(const struct cmd_args *a, const char *tenant)
 	return !a->acc || access_sees(a->acc, tenant);
 }
 
+const char *cmd_actor(const struct cmd_args *a, char *buf, size_t len)
+{
+	snprintf(buf, len, "uid:%u", a->acc ? (unsigned)a->acc->uid : 0u);
+	return buf;
+}
+
 bool cmd_sees_all(const struct cmd_args *a)
 {
 	return !a->acc || access_sees_all(a->acc);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "admin_cmds.h"
+#include "audit.h"
 #include "parse.h"
 #include "records.h"
 #include "redact.h"
@@ -154,6 +155,7 @@ int cmd_job_delete(struct sched *c, const struct cmd_args *a,
 {
 	struct job *j = job_arg(c, a->pos[0], r);
 	size_t live;
+	char actor[32];
 
 	if (!j)
 		return -1;
@@ -164,6 +166,8 @@ int cmd_job_delete(struct sched *c, const struct cmd_args *a,
 				j->key, live);
 	j->deleted_ms = c->now_ms;
 	records_put_job(c->batch, c->store, j);
+	audit_deleted(c, j->tenant, cmd_actor(a, actor, sizeof(actor)), "job",
+		      j->key);
 	jw_str(&r->w, "job", j->key);
 	jw_strf_print(&r->w, "deleted job %s (its past runs are kept)", j->key);
 	return 0;

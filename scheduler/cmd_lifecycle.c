@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin_cmds.h"
+#include "audit.h"
 #include "records.h"
 #include "sched_ctx.h"
 #include "util.h"
@@ -66,6 +67,7 @@ int cmd_env_delete(struct sched *c, const struct cmd_args *a,
 {
 	struct env *e = state_env_live(c->st, a->pos[0]);
 	size_t jobs = 0, agents = 0;
+	char actor[32];
 
 	if (!e)
 		return cmd_fail(r, "not_found", "no environment '%.128s'",
@@ -94,6 +96,8 @@ int cmd_env_delete(struct sched *c, const struct cmd_args *a,
 				e->key, agents);
 	e->deleted_ms = c->now_ms;
 	records_put_env(c->batch, c->store, e);
+	audit_deleted(c, e->tenant, cmd_actor(a, actor, sizeof(actor)),
+		      "environment", e->key);
 	log_info("environment %s deleted tenant=%s env=%s", e->key, e->tenant,
 		 e->key);
 	jw_str(&r->w, "env", e->key);

@@ -235,6 +235,14 @@ static void test_job_delete(void **state)
 	json_free(j);
 	reply_is(f, "job show acme/prod/k", "not_found",
 		 "no job 'acme/prod/k'");
+	/* the audit log has the deletion */
+	{
+		struct strbuf out = STRBUF_INIT;
+		admin_reply(f, "audit list --tenant acme", &out);
+		assert_non_null(strstr(out.buf, "\"kind\":\"delete\""));
+		assert_non_null(strstr(out.buf, "acme/prod/k"));
+		strbuf_release(&out);
+	}
 	reply_is(f, "run start acme/prod/k", "not_found",
 		 "no job 'acme/prod/k'");
 	reply_is(f, "job delete acme/prod/k", "not_found", NULL);
