@@ -122,13 +122,10 @@ static void test_tokens_listed_and_revoked(void **state)
 {
 	struct fx *f = *state;
 	struct strbuf out = STRBUF_INIT;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	msgpack_unpacked u;
 	struct json *tok, *list;
 	const struct json *items;
 	char id[16], line[64], err[64];
-	uint8_t pub[32];
 	bool found = false;
 
 	tok = admin(f, "agent token acme/prod --ttl 600");
@@ -165,19 +162,12 @@ static void test_tokens_listed_and_revoked(void **state)
 			    "revoked");
 	json_free(list);
 	/* it enrolls nobody */
-	sign_key_public(f->key, pub);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 2);
-	mp_kv_str(&pk, "token", json_get_str(tok, "token"));
-	mp_kv_bin(&pk, "pubkey", pub, sizeof(pub));
-	call(f, "enroll", &sb, &out, &u);
+	enroll_with(f, json_get_str(tok, "token"), &out, &u);
 	assert_false(reply_ok(&u.data));
 	err[0] = '\0';
 	mp_get_str(&u.data, "error", err, sizeof(err));
 	assert_string_equal(err, "token_revoked");
 	msgpack_unpacked_destroy(&u);
-	msgpack_sbuffer_destroy(&sb);
 	strbuf_release(&out);
 	json_free(tok);
 	/* bad ids, a used token */

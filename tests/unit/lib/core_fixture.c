@@ -187,6 +187,23 @@ void stop_core(struct fx *f)
 	f->core = NULL;
 }
 
+void enroll_with(struct fx *f, const char *token, struct strbuf *out,
+		 msgpack_unpacked *u)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint8_t pub[32];
+
+	sign_key_public(f->key, pub);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	mp_kv_str(&pk, "token", token);
+	mp_kv_bin(&pk, "pubkey", pub, sizeof(pub));
+	call(f, "enroll", &sb, out, u);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /* Enrolls f->key as an agent of acme/prod (f->agent) and passes its
  * preflight, which makes acme/prod ready. */
 void fx_enroll(struct fx *f)
@@ -196,18 +213,13 @@ void fx_enroll(struct fx *f)
 	msgpack_packer pk;
 	msgpack_unpacked u;
 	struct json *tok;
-	uint8_t pub[32];
 	char line[256];
 
 	tok = admin(f, "agent token acme/prod");
-	sign_key_public(f->key, pub);
+	enroll_with(f, json_get_str(tok, "token"), &out, &u);
+	assert_true(reply_ok(&u.data));
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 2);
-	mp_kv_str(&pk, "token", json_get_str(tok, "token"));
-	mp_kv_bin(&pk, "pubkey", pub, sizeof(pub));
-	call(f, "enroll", &sb, &out, &u);
-	assert_true(reply_ok(&u.data));
 	assert_int_equal(mp_get_str(&u.data, "agent", f->agent,
 				    sizeof(f->agent)), 0);
 	msgpack_unpacked_destroy(&u);

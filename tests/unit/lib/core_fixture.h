@@ -38,6 +38,9 @@ int fx_teardown(void **state);
 /* Enrolls f->key as an agent of acme/prod (f->agent) and passes its
  * preflight. */
 void fx_enroll(struct fx *f);
+/* Sends an enroll of f->key with token; the reply is unpacked into u. */
+void enroll_with(struct fx *f, const char *token, struct strbuf *out,
+		 msgpack_unpacked *u);
 /* Posts ev and waits for its reply (into out). */
 void post_wait(struct fx *f, struct event *ev, struct strbuf *out);
 /* Runs an admin command line (split as the admin socket splits it) and
