@@ -123,6 +123,10 @@ static const struct setting settings[] = {
 	S_INT(agent_idle_timeout_ms, 1000, 86400000,
 	      "an agent connection with no request for this long is "
 	      "closed"),
+	S_INT(key_rotate_grace_s, 0, 7LL * 86400,
+	      "after an agent rotates its identity key, its old key is "
+	      "still accepted this long (messages and telemetry signed "
+	      "before the rotation); 0 = not at all"),
 	S_INT(admin_conns_max, 32, 65536,
 	      "admin connections at once, 16 of them kept for root"),
 	S_INT(admin_conns_per_uid, 1, 65536,
@@ -195,6 +199,7 @@ void config_defaults(struct sched_config *c)
 	c->agent_conns_per_source = 1000;
 	c->agent_auth_timeout_ms = 10000;
 	c->agent_idle_timeout_ms = 300000;
+	c->key_rotate_grace_s = 600;
 	c->admin_conns_max = 1024;
 	c->admin_conns_per_uid = 128;
 	c->admin_idle_timeout_ms = 60000;
@@ -258,7 +263,7 @@ bool config_live(const char *key)
 		"agent_conns_max",    "agent_conns_per_source",
 		"agent_auth_timeout_ms", "agent_idle_timeout_ms",
 		"admin_conns_max",    "admin_conns_per_uid",
-		"admin_idle_timeout_ms",
+		"admin_idle_timeout_ms", "key_rotate_grace_s",
 		"role_admin",	      "role_operator",	    "role_viewer",
 	};
 
