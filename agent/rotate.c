@@ -20,6 +20,8 @@
 #define REFUSED_RETRY_MS (3600LL * 1000)
 /* After a local failure (the key file cannot be written or renamed). */
 #define FAILED_RETRY_MS (10LL * 1000)
+/* A scheduler of an older build, which has no `rotate`: once a day. */
+#define UNKNOWN_RETRY_MS (86400LL * 1000)
 
 /* The test hook of rotate.h: a crash at a chosen point. */
 static void test_crash(const char *at)
@@ -167,12 +169,20 @@ int rotate_refused(struct rotate *r, struct client *cl, const char *code)
 		r->with_next = true;
 		return 0;
 	}
-	log_error("key rotation refused by the scheduler (%s): the new key is "
-		  "dropped and the current one kept; next try in %lld s",
-		  code, REFUSED_RETRY_MS / 1000);
+	if (!strcmp(code, "unknown_type"))
+		log_warn("key rotation: the scheduler does not know it (an "
+			 "older build); the current key is kept; next try in "
+			 "%lld s", UNKNOWN_RETRY_MS / 1000);
+	else
+		log_error("key rotation refused by the scheduler (%s): the new "
+			  "key is dropped and the current one kept; next try in "
+			  "%lld s",
+			  code, REFUSED_RETRY_MS / 1000);
 	client_rotate_abort(cl);
 	r->why = NULL;
 	r->with_next = false;
-	r->not_before = time_mono_ms() + REFUSED_RETRY_MS;
+	r->not_before = time_mono_ms() + (strcmp(code, "unknown_type")
+						  ? REFUSED_RETRY_MS
+						  : UNKNOWN_RETRY_MS);
 	return 0;
 }
