@@ -165,7 +165,7 @@ integration: test-deps all
 	@AGENT_BIN=$(CURDIR)/bin/sparkpilot-agent-static tests/integration/run.sh \
 		t0100-full-flow.sh t0800-tls.sh t0810-agent-reload.sh \
 		t1300-telemetry-spool.sh t0070-systemd-notify.sh \
-		t0085-syscalls.sh
+		t0085-syscalls.sh t1950-key-rotation.sh
 	@echo "== at the calendar's edges (daemons' clock moved by libfaketime)"
 	@tests/integration/dates.sh
 

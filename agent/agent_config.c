@@ -83,6 +83,11 @@ static const struct setting settings[] = {
 	      "batch) or `never` (tests); completions are always synced"),
 	A_INT(spool_fsync_ms, 10, 60000,
 	      "the spool's sync period with `spool_fsync = interval`"),
+	A_INT(key_rotate_days, 0, 3650,
+	      "the agent makes a new identity key once `identity.key` is "
+	      "this many days old (its modification time) and has the "
+	      "scheduler take it, without enrolling again; 0 = never (an "
+	      "operator can still ask: `spctl agent rotate`)"),
 	A_STR(spark_rest_url,
 	      "Spark's REST API (history server), asked for executor "
 	      "times when a run ends, for metering"),
@@ -113,6 +118,7 @@ void agent_config_defaults(struct agent_config *c)
 	c->spool_max_mb = 256;
 	snprintf(c->spool_fsync, sizeof(c->spool_fsync), "interval");
 	c->spool_fsync_ms = 1000;
+	c->key_rotate_days = 90;
 }
 
 int agent_config_set(struct agent_config *c, const char *key,

@@ -27,6 +27,7 @@ struct agent_config {
 	int64_t spool_max_mb;       /* telemetry spool bound (tsink.h) */
 	char spool_fsync[16];       /* always | interval | never */
 	int64_t spool_fsync_ms;     /* interval: sync at least this often */
+	int64_t key_rotate_days;    /* identity key renewed at this age; 0 never */
 	/* Spark's monitoring REST (a history server), asked for an ended
 	 * application's executors to meter them (sparkrest.h); "" = off */
 	char spark_rest_url[512];

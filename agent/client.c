@@ -2,6 +2,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <nng/nng.h>
@@ -11,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mp.h"
 #include "seqfile.h"
@@ -30,6 +33,8 @@ struct client {
 	/* the scheduler dialed: a reload does not change it (restart) */
 	char url[sizeof(((struct agent_config *)0)->scheduler)];
 	struct sign_key *key;
+	struct sign_key *next; /* identity.key.next: a key rotation under way */
+	int64_t key_born_ms;   /* identity.key's modification time */
 	struct seqfile seq; /* of our messages */
 	nng_socket sock;
 	nng_dialer dialer;
@@ -63,6 +68,40 @@ static void state_path(const struct client *c, const char *name, char *buf,
 	snprintf(buf, len, "%s/%s", c->dir, name);
 }
 
+/* The key's age comes from its file: identity.key is only ever written
+ * whole (created, or renamed over by a rotation). */
+static int64_t mtime_ms(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return time_now_ms();
+	return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+/* A key rotation the last run did not finish: identity.key.next was
+ * written before the scheduler was told, so it may already be the key
+ * the scheduler knows us by. Before enrollment there is none to finish. */
+static int load_next(struct client *c, char *err, size_t errlen)
+{
+	char path[600];
+
+	state_path(c, "identity.key.next", path, sizeof(path));
+	if (access(path, F_OK) == -1)
+		return 0;
+	if (!c->id[0]) {
+		unlink(path);
+		return 0;
+	}
+	c->next = sign_key_load(path, err, errlen);
+	if (!c->next) {
+		size_t n = strlen(err);
+		snprintf(err + n, errlen - n, " (a key rotation under way)");
+		return -1;
+	}
+	return 0;
+}
+
 static int load_state(struct client *c, char *err, size_t errlen)
 {
 	char path[600], *text;
@@ -71,6 +110,7 @@ static int load_state(struct client *c, char *err, size_t errlen)
 	c->key = sign_key_load_or_create(path, err, errlen);
 	if (!c->key)
 		return -1;
+	c->key_born_ms = mtime_ms(path);
 	state_path(c, "agent.id", path, sizeof(path));
 	text = read_file(path, 256, NULL);
 	if (text) {
@@ -78,6 +118,8 @@ static int load_state(struct client *c, char *err, size_t errlen)
 		snprintf(c->id, sizeof(c->id), "%s", text);
 		free(text);
 	}
+	if (load_next(c, err, errlen))
+		return -1;
 	/* a reused number would be rejected as a replay */
 	state_path(c, "seq", path, sizeof(path));
 	return seqfile_open(&c->seq, path, SEQ_BLOCK, err, errlen);
@@ -254,6 +296,7 @@ void client_close(struct client *c)
 	if (c->tls_prev)
 		nng_tls_config_free(c->tls_prev);
 	sign_key_free(c->key);
+	sign_key_free(c->next);
 	free(c);
 }
 
@@ -286,13 +329,94 @@ int client_set_agent_id(struct client *c, const char *id)
 int client_seal(struct client *c, const char *type, const void *body,
 		size_t len, struct strbuf *out)
 {
+	return client_seal_key(c, c->key, type, body, len, out);
+}
+
+int client_seal_key(struct client *c, const struct sign_key *key,
+		    const char *type, const void *body, size_t len,
+		    struct strbuf *out)
+{
 	uint64_t seq;
 
 	if (seqfile_next(&c->seq, &seq))
 		return -1;
 	strbuf_reset(out);
-	wire_seal(out, type, c->id, seq, time_now_ms(), body, len, c->key);
+	wire_seal(out, type, c->id, seq, time_now_ms(), body, len, key);
 	return 0;
+}
+
+int64_t client_key_born_ms(const struct client *c)
+{
+	return c->key_born_ms;
+}
+
+const struct sign_key *client_next_key(const struct client *c)
+{
+	return c->next;
+}
+
+/* After a rename or unlink in the state dir: the change survives a power
+ * cut once the directory is synced. */
+static int sync_dir(const struct client *c)
+{
+	int fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int client_rotate_begin(struct client *c, char *err, size_t errlen)
+{
+	char path[600];
+	struct sign_key *k;
+
+	if (c->next)
+		return 0;
+	state_path(c, "identity.key.next", path, sizeof(path));
+	k = sign_key_generate();
+	/* durable (file and directory synced) before anyone is told */
+	if (!k || sign_key_save(k, path)) {
+		snprintf(err, errlen, "cannot write '%s': %s", path,
+			 strerror(errno));
+		sign_key_free(k);
+		return -1;
+	}
+	c->next = k;
+	return 0;
+}
+
+int client_rotate_commit(struct client *c, char *err, size_t errlen)
+{
+	char from[600], to[600];
+
+	state_path(c, "identity.key.next", from, sizeof(from));
+	state_path(c, "identity.key", to, sizeof(to));
+	if (rename(from, to) == -1 || sync_dir(c) == -1) {
+		snprintf(err, errlen, "cannot rename '%s' to '%s': %s", from,
+			 to, strerror(errno));
+		return -1;
+	}
+	sign_key_free(c->key);
+	c->key = c->next;
+	c->next = NULL;
+	c->key_born_ms = mtime_ms(to);
+	return 0;
+}
+
+void client_rotate_abort(struct client *c)
+{
+	char path[600];
+
+	state_path(c, "identity.key.next", path, sizeof(path));
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("cannot remove '%s': %s", path, strerror(errno));
+	else
+		sync_dir(c);
+	sign_key_free(c->next);
+	c->next = NULL;
 }
 
 static void recv_done(void *arg)

@@ -47,6 +47,26 @@ const struct sign_key *client_key(const struct client *c);
 /* Stores the id given by the scheduler at enrollment (durably). 0 / -1. */
 int client_set_agent_id(struct client *c, const char *id);
 
+/* Key rotation (agent/rotate.h). identity.key.next holds the new key from
+ * before the scheduler is told until it has answered; a start that finds
+ * it (with an agent id) loads it: client_next_key is then not NULL. */
+/* When identity.key was written (its modification time), wall ms. */
+int64_t client_key_born_ms(const struct client *c);
+/* The new key of a rotation under way, or NULL. */
+const struct sign_key *client_next_key(const struct client *c);
+/* Makes a new key and writes it durably (file and directory synced) to
+ * identity.key.next, mode 0600; nothing if a rotation is already under
+ * way. 0, or -1 with the reason naming the file. */
+int client_rotate_begin(struct client *c, char *err, size_t errlen);
+/* The scheduler took the new key: renames identity.key.next over
+ * identity.key (directory synced) and signs with it from now on. The old
+ * key is freed: hand client_key to whatever held it. 0, or -1 with the
+ * reason (nothing changed: the rotation is still under way). */
+int client_rotate_commit(struct client *c, char *err, size_t errlen);
+/* The scheduler refused the new key: removes identity.key.next; the
+ * current key stays. */
+void client_rotate_abort(struct client *c);
+
 /* While *flag is non-zero, client_call gives up waiting (within 20 ms);
  * NULL turns this off (used for the final flush at shutdown). */
 void client_set_cancel(struct client *c, volatile sig_atomic_t *flag);
@@ -54,6 +74,10 @@ void client_set_cancel(struct client *c, volatile sig_atomic_t *flag);
  * sequence number, signed with the identity key, into out (replaced). */
 int client_seal(struct client *c, const char *type, const void *body,
 		size_t len, struct strbuf *out);
+/* The same, signed with key (the new key of a rotation). */
+int client_seal_key(struct client *c, const struct sign_key *key,
+		    const char *type, const void *body, size_t len,
+		    struct strbuf *out);
 /* Sends a sealed message and waits up to timeout_ms for the reply, which
  * must be a msgpack map: its bytes go to raw, and reply (then initialised;
  * destroy it) points into raw, so keep raw until reply is gone. Returns 0,

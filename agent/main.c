@@ -15,6 +15,7 @@
 #include "notify.h"
 #include "outbox.h"
 #include "preflight.h"
+#include "rotate.h"
 #include "settings.h"
 #include "sign.h"
 #include "tsink.h"
@@ -38,6 +39,7 @@ struct agent {
 	struct outbox out;
 	struct tsink *sink;  /* reports about runs, durable (tsink.h) */
 	struct work *work;
+	struct rotate rot;   /* identity key rotation (rotate.h) */
 	bool ready;          /* our last preflight passed */
 	bool fatal;          /* the scheduler refused our identity */
 	int64_t next_heartbeat, next_preflight, next_send;
@@ -191,13 +193,16 @@ static void reload(struct agent *a, int argc, char **argv)
 static int handle_reply(struct agent *a, const char *type,
 			const msgpack_object *reply)
 {
-	bool ok = false;
+	bool ok = false, rotate = false;
 	char code[64] = "";
 	const msgpack_object *list;
 
 	mp_get_bool(reply, "ok", &ok);
 	if (!ok) {
 		mp_get_str(reply, "error", code, sizeof(code));
+		if (!strcmp(type, "rotate") &&
+		    !rotate_refused(&a->rot, a->cl, code))
+			return 0;
 		if (!strcmp(code, "forged") || !strcmp(code, "unsigned") ||
 		    !strcmp(code, "unknown_agent")) {
 			log_error("the scheduler refuses this agent's identity "
@@ -217,7 +222,11 @@ static int handle_reply(struct agent *a, const char *type,
 	     i++)
 		if (list->via.array.ptr[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 			work_cancel(a->work, list->via.array.ptr[i].via.u64);
-	if (!strcmp(type, "lease")) {
+	if (!mp_get_bool(reply, "rotate_key", &rotate) && rotate)
+		rotate_request(&a->rot, "asked by the scheduler");
+	if (!strcmp(type, "rotate")) {
+		rotate_done(&a->rot, a->cl, a->sink, reply);
+	} else if (!strcmp(type, "lease")) {
 		list = mp_get(reply, "runs");
 		for (uint32_t i = 0; list && list->type == MSGPACK_OBJECT_ARRAY &&
 				     i < list->via.array.size;
@@ -463,7 +472,8 @@ static void plan_next(struct agent *a, int64_t now)
 	bool overdue = now - a->last_ask >= LEASE_EVERY_MS &&
 		       !tsink_events_pending(a->sink);
 
-	if (a->out.head || (!overdue && push_spooled(a)))
+	if (a->out.head || rotate_plan(&a->rot, a->cl, &a->out, now) ||
+	    (!overdue && push_spooled(a)))
 		return;
 	if (!a->ready && now >= a->next_preflight)
 		push_preflight(a);
@@ -592,6 +602,7 @@ int main(int argc, char **argv)
 	if (!a.sink)
 		die("%s", err);
 	a.work = work_new(&a.cfg, a.sink);
+	rotate_init(&a.rot, a.cl, a.cfg.key_rotate_days);
 	while (!stop_signal && !a.fatal) {
 		step(&a);
 		if (reload_signal)

@@ -66,6 +66,11 @@ struct tsink *tsink_open(const struct agent_config *cfg,
 	return t;
 }
 
+void tsink_set_key(struct tsink *t, const struct sign_key *key)
+{
+	t->key = key;
+}
+
 void tsink_close(struct tsink *t)
 {
 	if (!t)

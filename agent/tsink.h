@@ -42,6 +42,9 @@ struct tsink *tsink_open(const struct agent_config *cfg,
 			 char *err, size_t errlen);
 /* Syncs and closes. NULL is fine. */
 void tsink_close(struct tsink *t);
+/* The key batches are signed with from now on (after a key rotation);
+ * batches already spooled keep the signature they have. */
+void tsink_set_key(struct tsink *t, const struct sign_key *key);
 
 /* A run state message: type ("run_event", "complete") and its packed body. */
 void tsink_event(struct tsink *t, const char *type, const void *body,

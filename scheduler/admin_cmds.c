@@ -205,6 +205,10 @@ static const struct command commands[] = {
 	{ "agent revoke", "ID", "revoke an agent's identity", 1, 1, no_flags,
 	  false, cmd_agent_revoke,
 	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "agent rotate", "ID",
+	  "have an agent replace its identity key (no new enrollment)", 1, 1,
+	  no_flags, false, cmd_agent_rotate,
+	  .role = ROLE_ADMIN, .scope = SCOPE_AGENT },
 	{ "job add",
 	  "TENANT/ENV/JOB [--driver-cores N] [--driver-memory GB] "
 	  "[--executor-cores N] [--executor-memory GB] [--executors N] "

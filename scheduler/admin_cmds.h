@@ -188,6 +188,8 @@ int cmd_agent_undrain(struct sched *c, const struct cmd_args *a,
 		      struct reply *r);
 int cmd_agent_revoke(struct sched *c, const struct cmd_args *a,
 		     struct reply *r);
+int cmd_agent_rotate(struct sched *c, const struct cmd_args *a,
+		     struct reply *r);
 int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_job_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_job_delete(struct sched *c, const struct cmd_args *a,

@@ -9,6 +9,7 @@
 #include "agent_work.h"
 #include "audit.h"
 #include "keyreg.h"
+#include "keyrot.h"
 #include "mp.h"
 #include "mreply.h"
 #include "records.h"
@@ -203,6 +204,7 @@ void agent_msgs_exec(struct sched *c, struct event *ev)
 {
 	struct agent *ag;
 	char digest[65];
+	const char *code;
 
 	if (ev->auth == AUTH_MALFORMED) {
 		c->rejected_malformed++;
@@ -219,11 +221,17 @@ void agent_msgs_exec(struct sched *c, struct event *ev)
 	}
 	if (ev->auth == AUTH_UNSIGNED)
 		return reject(c, ev, ag, &ag->rejected_unsigned, "unsigned");
-	if (ev->auth == AUTH_FORGED || ag->state == AGENT_REVOKED)
+	if (ev->auth == AUTH_FORGED || ag->state == AGENT_REVOKED ||
+	    (ev->key_prev && !keyrot_prev_accepted(c, ag)))
 		return reject(c, ev, ag, &ag->rejected_forged, "forged");
 	sign_sha256_hex(ev->msg.env_bytes, ev->msg.env_len, digest);
 	if (!check_sequence(c, ev, ag, digest))
 		return;
+	/* A refused rotation counts as forged and, like a forged message,
+	 * does not take the sequence number. */
+	if (!strcmp(ev->msg.type, "rotate") &&
+	    (code = keyrot_check(c, ev, ag)))
+		return reject(c, ev, ag, &ag->rejected_forged, code);
 	ag->seq_hwm = ev->msg.seq;
 	ag->last_seq = ev->msg.seq;
 	memcpy(ag->last_digest, digest, sizeof(digest));

@@ -7,6 +7,7 @@
 
 #include "agent_msgs.h"
 #include "diagnose.h"
+#include "keyrot.h"
 #include "mp.h"
 #include "mreply.h"
 #include "records.h"
@@ -48,6 +49,11 @@ static void reply_begin(struct mreply *m, const struct agent *ag,
 	mreply_init(m);
 	mreply_key(m, "ok");
 	msgpack_pack_true(&m->pk);
+	/* until it rotates: an answer may be lost, the next one says it */
+	if (ag->rotate_requested_ms) {
+		mreply_key(m, "rotate_key");
+		msgpack_pack_true(&m->pk);
+	}
 	if (!ncancel)
 		return;
 	mreply_key(m, "cancel");
@@ -363,6 +369,23 @@ static bool on_telemetry(struct sched *c, struct event *ev, struct agent *ag,
 	return true;
 }
 
+/* "rotate" (checked by keyrot_check in agent_msgs.c): the new key is
+ * the agent's from now on; the reply says until when the old one is
+ * still accepted. */
+static bool on_rotate(struct sched *c, struct event *ev, struct agent *ag,
+		      const struct stop_list *stop)
+{
+	struct mreply m;
+
+	keyrot_apply(c, ev, ag);
+	reply_begin(&m, ag, stop);
+	mreply_key(&m, "old_key_until");
+	msgpack_pack_int64(&m.pk, ag->prev_until_ms);
+	mreply_finish(&m, &ev->reply);
+	sched_complete(c, ev);
+	return true;
+}
+
 /* One completion report (a map: run, epoch, result, exit_code, reason,
  * class, app_id). 0 if recorded, -1 if stale or foreign, -2 if malformed. */
 /* The executors' usage a completion may carry from Spark's monitoring REST
@@ -582,7 +605,7 @@ bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
 		{ "preflight", on_preflight }, { "heartbeat", on_heartbeat_msg },
 		{ "lease", on_lease },         { "run_event", on_run_event },
 		{ "log", on_log },             { "complete", on_complete },
-		{ "telemetry", on_telemetry },
+		{ "telemetry", on_telemetry }, { "rotate", on_rotate },
 	};
 	struct stop_list stop;
 

@@ -18,14 +18,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agentauth.h"
 #include "config.h"
 #include "connstats.h"
 #include "conntable.h"
 #include "core.h"
 #include "keyreg.h"
 #include "mp.h"
-#include "sign.h"
-#include "telemetry.h"
 #include "tlscert.h"
 #include "util.h"
 #include "wire.h"
@@ -85,36 +84,7 @@ static int worker_new(struct agentsvc *s)
  * needs no scheduling state happens on nng's threads). */
 static void authenticate(struct agentsvc *s, struct event *ev)
 {
-	char err[128];
-	uint8_t pub[SIGN_PUB_LEN];
-	const char *bin;
-	size_t len;
-	int rc = wire_open(ev->buf, ev->len, &ev->msg, err, sizeof(err));
-
-	ev->msg_open = true;
-	if (rc == WIRE_MALFORMED) {
-		ev->auth = AUTH_MALFORMED;
-		snprintf(ev->auth_detail, sizeof(ev->auth_detail), "%s", err);
-	} else if (rc == WIRE_UNSIGNED) {
-		ev->auth = AUTH_UNSIGNED;
-	} else if (!strcmp(ev->msg.type, "enroll")) {
-		/* Proof of possession of the key being enrolled. */
-		if (mp_get_bin(ev->msg.body, "pubkey", &bin, &len) ||
-		    len != SIGN_PUB_LEN)
-			ev->auth = AUTH_MALFORMED;
-		else
-			ev->auth = wire_verify(&ev->msg, (const uint8_t *)bin)
-					   ? AUTH_MALFORMED
-					   : AUTH_ENROLL;
-	} else if (!keyreg_get(s->keys, ev->msg.agent, pub)) {
-		ev->auth = AUTH_FORGED;
-	} else {
-		ev->auth = wire_verify(&ev->msg, pub) ? AUTH_FORGED : AUTH_OK;
-		if (ev->auth == AUTH_OK && !strcmp(ev->msg.type, "telemetry")) {
-			ev->pre = telemetry_precheck(&ev->msg, pub);
-			ev->pre_free = telemetry_pre_free;
-		}
-	}
+	agentauth_judge(s->keys, ev);
 }
 
 /* With s->lock held: the counters queue stats shows. */

@@ -300,6 +300,22 @@ void audit_enroll(struct sched *c, const struct agent *ag)
 	audit_append(c, &r);
 }
 
+void audit_key_rotated(struct sched *c, const struct agent *ag,
+		       const char *fingerprint, int64_t old_until_ms)
+{
+	struct audit_rec r;
+	char tenant[NAME_MAX_LEN], until[40];
+	size_t n = strcspn(ag->env, "/");
+
+	snprintf(tenant, sizeof(tenant), "%.*s", (int)n, ag->env);
+	time_format_iso(old_until_ms, until, sizeof(until));
+	rec_init(&r, "key_rotated", tenant, ag->id);
+	audit_rec_put(&r, "env", ag->env);
+	audit_rec_put(&r, "key_sha256", fingerprint);
+	audit_rec_put(&r, "old_key_until", until);
+	audit_append(c, &r);
+}
+
 void audit_budget(struct sched *c, const struct cost_event *ev)
 {
 	struct audit_rec r;

@@ -53,6 +53,10 @@ void audit_agent_refused(struct sched *c, const char *agent,
 void audit_budget(struct sched *c, const struct cost_event *ev);
 /* A deletion: what ("tenant", "job", ...) named name, by actor ("uid:N"),
  * of tenant (or ""). For the commands that delete. */
+/* An agent's identity key replaced (keyrot_apply): the new key's
+ * fingerprint and how long the old one is still accepted. */
+void audit_key_rotated(struct sched *c, const struct agent *ag,
+		       const char *fingerprint, int64_t old_until_ms);
 void audit_deleted(struct sched *c, const char *tenant, const char *actor,
 		   const char *what, const char *name);
 

@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "admin_cmds.h"
+#include "keyproof.h"
 #include "keyreg.h"
+#include "keyrot.h"
 #include "records.h"
 #include "sched_ctx.h"
 #include "sign.h"
@@ -129,8 +131,24 @@ int cmd_agent_token_revoke(struct sched *c, const struct cmd_args *a,
 	return 0;
 }
 
+/* The identity key: its fingerprint, the last rotation, one asked for,
+ * and the old key while it is still accepted. */
+static void write_key(struct jw *w, const struct agent *ag, int64_t now_ms)
+{
+	char fp[65];
+
+	keyproof_fingerprint(ag->pubkey, fp);
+	jw_str(w, "key_fingerprint", fp);
+	jw_time(w, "key_rotated", ag->key_rotated_ms);
+	jw_str(w, "key_rotation", ag->rotate_requested_ms ? "requested"
+							  : "none");
+	jw_time(w, "key_rotation_requested", ag->rotate_requested_ms);
+	jw_time(w, "old_key_accepted_until",
+		now_ms < ag->prev_until_ms ? ag->prev_until_ms : 0);
+}
+
 static void write_agent(struct jw *w, const struct agent *ag,
-			bool full)
+			bool full, int64_t now_ms)
 {
 	char pub[65];
 	jw_str(w, "id", ag->id);
@@ -146,6 +164,7 @@ static void write_agent(struct jw *w, const struct agent *ag,
 		return;
 	hex_encode(ag->pubkey, sizeof(ag->pubkey), pub);
 	jw_str(w, "public_key", pub);
+	write_key(w, ag, now_ms);
 	jw_str(w, "spark_version", ag->spark_version);
 	jw_time(w, "enrolled", ag->enrolled_ms);
 	jw_uint(w, "seq", ag->seq_hwm);
@@ -184,7 +203,7 @@ int cmd_agent_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 		if (!e || !cmd_sees(a, e->tenant))
 			continue;
 		jw_obj_open(&r->w, NULL);
-		write_agent(&r->w, ag, false);
+		write_agent(&r->w, ag, false, c->now_ms);
 		jw_obj_close(&r->w);
 	}
 	jw_arr_close(&r->w);
@@ -209,7 +228,7 @@ int cmd_agent_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	if (!ag)
 		return -1;
 	jw_obj_open(&r->w, "agent");
-	write_agent(&r->w, ag, true);
+	write_agent(&r->w, ag, true, c->now_ms);
 	jw_obj_close(&r->w);
 	return 0;
 }
@@ -262,5 +281,28 @@ int cmd_agent_revoke(struct sched *c, const struct cmd_args *a,
 	policy_drop_agent(&c->pol, ag, "the agent was revoked");
 	records_put_agent(c->batch, c->store, ag);
 	jw_strf_print(&r->w, "agent %s is revoked", ag->id);
+	return 0;
+}
+
+/* Asks the agent to make a new identity key: it hears it in its next
+ * reply and rotates (keyrot.h). */
+int cmd_agent_rotate(struct sched *c, const struct cmd_args *a,
+		     struct reply *r)
+{
+	struct agent *ag = agent_arg(c, a, r);
+
+	if (!ag)
+		return -1;
+	if (ag->state == AGENT_REVOKED)
+		return cmd_fail(r, "conflict",
+				"agent '%s' is revoked; enroll a new one", ag->id);
+	if (keyrot_request(c, ag))
+		records_put_agent(c->batch, c->store, ag);
+	jw_strf_print(&r->w,
+		      "agent %s: key rotation requested; the agent rotates "
+		      "when it next hears from the scheduler (agent show "
+		      "tells when)",
+		      ag->id);
+	jw_time(&r->w, "requested", ag->rotate_requested_ms);
 	return 0;
 }

@@ -124,6 +124,10 @@ static const struct setting settings[] = {
 	S_INT(agent_idle_timeout_ms, 1000, 86400000,
 	      "an agent connection with no request for this long is "
 	      "closed"),
+	S_INT(key_rotate_grace_s, 0, 7LL * 86400,
+	      "after an agent rotates its identity key, its old key is "
+	      "still accepted this long (messages and telemetry signed "
+	      "before the rotation); 0 = not at all"),
 	S_INT(admin_conns_max, 32, 65536,
 	      "admin connections at once, 16 of them kept for root"),
 	S_INT(admin_conns_per_uid, 1, 65536,
@@ -209,6 +213,7 @@ void config_defaults(struct sched_config *c)
 	c->agent_conns_per_source = 1000;
 	c->agent_auth_timeout_ms = 10000;
 	c->agent_idle_timeout_ms = 300000;
+	c->key_rotate_grace_s = 600;
 	c->admin_conns_max = 1024;
 	c->admin_conns_per_uid = 128;
 	c->admin_idle_timeout_ms = 60000;
@@ -277,6 +282,7 @@ bool config_live(const char *key)
 		"admin_conns_max",    "admin_conns_per_uid",
 		"admin_idle_timeout_ms", "backup_dir",
 		"audit_checkpoint_records", "audit_checkpoint_s",
+		"key_rotate_grace_s",
 		"role_admin",	      "role_operator",	    "role_viewer",
 	};
 

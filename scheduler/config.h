@@ -47,6 +47,7 @@ struct sched_config {
 	int64_t agent_conns_per_source; /* ... from one address */
 	int64_t agent_auth_timeout_ms;  /* a new one's first signed message */
 	int64_t agent_idle_timeout_ms;  /* an agent connection with no traffic */
+	int64_t key_rotate_grace_s;     /* an old key accepted after rotation */
 	int64_t admin_conns_max;        /* admin connections at once */
 	int64_t admin_conns_per_uid;    /* ... of one uid other than root */
 	int64_t admin_idle_timeout_ms;  /* one with nothing in flight */

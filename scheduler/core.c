@@ -12,6 +12,7 @@
 #include "cost_records.h"
 #include "records.h"
 #include "fairq.h"
+#include "keyrot.h"
 #include "metrics.h"
 #include "sched_ctx.h"
 #include "telemetry.h"
@@ -441,11 +442,8 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 		return NULL;
 	}
 	store_batch_clear(c->batch);
-	for (size_t i = 0; i < st->agents.n; i++) {
-		struct agent *a = st->agents.v[i];
-		if (a->state != AGENT_REVOKED)
-			keyreg_set(keys, a->id, a->pubkey);
-	}
+	for (size_t i = 0; i < st->agents.n; i++)
+		keyrot_publish(keys, st->agents.v[i], time_now_ms());
 	if (pthread_create(&c->thread, NULL, core_main, c)) {
 		audit_close(c);
 		policy_release(&c->pol);

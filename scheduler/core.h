@@ -48,6 +48,9 @@ struct event {
 	struct wire_msg msg;
 	bool msg_open;
 	enum agent_auth auth;
+	/* AUTH_OK by the key a rotation replaced, not the current one: the
+	 * core accepts it only within the grace (keyrot.h) */
+	bool key_prev;
 	char auth_detail[128];
 	int64_t park_until_mono; /* long poll deadline while parked */
 	/* what the transport's thread worked out ahead of the core (the

@@ -10,6 +10,8 @@
 struct keyent {
 	char id[64];
 	uint8_t pub[32];
+	uint8_t prev[32]; /* the key a rotation replaced, while accepted */
+	bool has_prev;
 };
 
 struct keyreg {
@@ -44,6 +46,12 @@ static struct keyent *find(struct keyreg *k, const char *id)
 
 void keyreg_set(struct keyreg *k, const char *id, const uint8_t pub[32])
 {
+	keyreg_set_keys(k, id, pub, NULL);
+}
+
+void keyreg_set_keys(struct keyreg *k, const char *id, const uint8_t pub[32],
+		     const uint8_t *prev)
+{
 	struct keyent *e;
 	pthread_rwlock_wrlock(&k->lock);
 	e = find(k, id);
@@ -54,6 +62,23 @@ void keyreg_set(struct keyreg *k, const char *id, const uint8_t pub[32])
 		strncpy(e->id, id, sizeof(e->id) - 1);
 	}
 	memcpy(e->pub, pub, 32);
+	e->has_prev = prev != NULL;
+	if (prev)
+		memcpy(e->prev, prev, 32);
+	else
+		memset(e->prev, 0, 32);
+	pthread_rwlock_unlock(&k->lock);
+}
+
+void keyreg_drop_prev(struct keyreg *k, const char *id)
+{
+	struct keyent *e;
+	pthread_rwlock_wrlock(&k->lock);
+	e = find(k, id);
+	if (e) {
+		e->has_prev = false;
+		memset(e->prev, 0, 32);
+	}
 	pthread_rwlock_unlock(&k->lock);
 }
 
@@ -74,6 +99,21 @@ bool keyreg_get(struct keyreg *k, const char *id, uint8_t pub[32])
 	e = find(k, id);
 	if (e)
 		memcpy(pub, e->pub, 32);
+	pthread_rwlock_unlock(&k->lock);
+	return e != NULL;
+}
+
+bool keyreg_get_keys(struct keyreg *k, const char *id, uint8_t pub[32],
+		     uint8_t prev[32], bool *has_prev)
+{
+	struct keyent *e;
+	pthread_rwlock_rdlock(&k->lock);
+	e = find(k, id);
+	*has_prev = e && e->has_prev;
+	if (e) {
+		memcpy(pub, e->pub, 32);
+		memcpy(prev, e->prev, 32);
+	}
 	pthread_rwlock_unlock(&k->lock);
 	return e != NULL;
 }

@@ -136,6 +136,14 @@ struct agent {
 	/* the agent's spool as it last reported it (lease, heartbeat) */
 	uint64_t spool_records, spool_bytes, spool_dropped_logs;
 	uint64_t spool_dropped_metrics, spool_corrupt, spool_torn;
+	/* Key rotation (keyrot.h): the key the last rotation replaced and
+	 * until when it is still accepted (wall ms; 0: never rotated), when
+	 * the key last changed (0: never), and when an operator asked for a
+	 * rotation not yet done (0: none asked). */
+	uint8_t pubkey_prev[32];
+	int64_t prev_until_ms;
+	int64_t key_rotated_ms;
+	int64_t rotate_requested_ms;
 	bool preflight_ok;       /* last preflight passed: may take work */
 	char spark_version[64];
 	char version[64];         /* the agent's build (enroll, heartbeat) */

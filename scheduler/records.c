@@ -97,6 +97,12 @@ static const struct field agent_fields[] = {
 	FLD(struct agent, spool_torn, F_U64),
 	FSTR(struct agent, version),
 	FLD(struct agent, tb_bytes, F_U64),
+	/* key rotation: absent in records of older builds (read as never
+	 * rotated, nothing asked) */
+	FLD(struct agent, pubkey_prev, F_BIN),
+	FLD(struct agent, prev_until_ms, F_I64),
+	FLD(struct agent, key_rotated_ms, F_I64),
+	FLD(struct agent, rotate_requested_ms, F_I64),
 };
 
 static const struct field token_fields[] = {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyrot.h"
 #include "mp.h"
 #include "records.h"
 #include "sched_ctx.h"
@@ -34,14 +35,22 @@ static int count_line(const struct tevent *ev, void *ctx)
 	return 0;
 }
 
-/* Everything about one batch that needs no scheduling state. */
+/* Everything about one batch that needs no scheduling state. A batch
+ * the agent's old key signed (spooled before a key rotation) passes with
+ * that key while one is kept; the core then checks the grace. */
 static void check_one(struct tb_item *it, const char *agent,
-		      const struct sign_pub *key, struct strbuf *raw)
+		      const struct sign_pub *key, const struct sign_pub *prev,
+		      struct strbuf *raw)
 {
 	char err[160];
 	int rc = tbatch_open_key(it->sealed, it->len, key, &it->m, err,
 				 sizeof(err));
 
+	if (rc == -2 && prev) {
+		rc = tbatch_open_key(it->sealed, it->len, prev, &it->m, err,
+				     sizeof(err));
+		it->by_prev = rc == 0;
+	}
 	if (rc == -2) {
 		it->v = strcmp(it->m.agent, agent) ? TB_UNKNOWN_KEY : TB_FORGED;
 		return;
@@ -61,9 +70,15 @@ static void check_one(struct tb_item *it, const char *agent,
 struct tb_pre *telemetry_precheck(const struct wire_msg *msg,
 				  const uint8_t *pub)
 {
+	return telemetry_precheck_keys(msg, pub, NULL);
+}
+
+struct tb_pre *telemetry_precheck_keys(const struct wire_msg *msg,
+				       const uint8_t *pub, const uint8_t *prev)
+{
 	const msgpack_object *b = mp_get(msg->body, "batches");
 	struct strbuf raw = STRBUF_INIT;
-	struct sign_pub *key;
+	struct sign_pub *key, *pkey = NULL;
 	struct tb_pre *p;
 
 	if (!b || b->type != MSGPACK_OBJECT_ARRAY ||
@@ -74,6 +89,10 @@ struct tb_pre *telemetry_precheck(const struct wire_msg *msg,
 			return NULL;
 	if (!(key = sign_pub_new(pub)))
 		return NULL;
+	if (prev && !(pkey = sign_pub_new(prev))) {
+		sign_pub_free(key);
+		return NULL;
+	}
 	p = xcalloc(1, sizeof(*p));
 	p->n = b->via.array.size;
 	p->items = xcalloc(p->n ? p->n : 1, sizeof(*p->items));
@@ -81,9 +100,10 @@ struct tb_pre *telemetry_precheck(const struct wire_msg *msg,
 		struct tb_item *it = &p->items[i];
 		it->sealed = b->via.array.ptr[i].via.bin.ptr;
 		it->len = b->via.array.ptr[i].via.bin.size;
-		check_one(it, msg->agent, key, &raw);
+		check_one(it, msg->agent, key, pkey, &raw);
 	}
 	sign_pub_free(key);
+	sign_pub_free(pkey);
 	strbuf_release(&raw);
 	return p;
 }
@@ -192,6 +212,10 @@ void telemetry_apply(struct sched *c, struct agent *ag, struct tb_pre *p)
 		struct tb_item *it = &p->items[i];
 		struct run *r = NULL;
 
+		/* signed by the key a rotation replaced, after its grace */
+		if (it->by_prev && it->v != TB_MALFORMED &&
+		    !keyrot_prev_accepted(c, ag))
+			it->v = TB_FORGED;
 		if (it->v == TB_STORE) {
 			uint64_t seq = it->m.seq;
 			if (seq <= ag->tb_high &&

@@ -39,6 +39,7 @@ struct tb_item {
 	struct tbatch_meta m;
 	uint32_t lines;     /* log events in it */
 	enum tb_verdict v;
+	bool by_prev;       /* signed by the key a rotation replaced */
 };
 
 /* What the nng thread found in a `telemetry` message. */
@@ -54,6 +55,11 @@ struct wire_msg;
  * pub). NULL if the body is not {batches: [bin, ...]} within the limits. */
 struct tb_pre *telemetry_precheck(const struct wire_msg *msg,
 				  const uint8_t *pub);
+/* The same, also taking batches signed by prev (NULL: none), the agent's
+ * key before a rotation, marked by_prev for the core to check the grace
+ * (telemetry_apply). */
+struct tb_pre *telemetry_precheck_keys(const struct wire_msg *msg,
+				       const uint8_t *pub, const uint8_t *prev);
 void telemetry_pre_free(void *pre);
 
 struct sched;

@@ -53,6 +53,7 @@ static const char usage[] =
 	"  agent drain ID\n"
 	"  agent undrain ID\n"
 	"  agent revoke ID\n"
+	"  agent rotate ID\n"
 	"  job add TENANT/ENV/JOB [--driver-cores N] [--driver-memory GB]\n"
 	"      [--executor-cores N] [--executor-memory GB] [--executors N]\n"
 	"      [--timeout SECONDS] [--max-attempts N] [--run-budget USD]\n"

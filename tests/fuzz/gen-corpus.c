@@ -539,6 +539,26 @@ static void gen_preflight_lease(msgpack_sbuffer *sb, msgpack_packer *pk)
 	strbuf_release(&in);
 }
 
+/* A key rotation and its resend: the body's shape (the proof cannot
+ * verify: the harness's agent id is new each time). */
+static void gen_rotate(msgpack_sbuffer *sb, msgpack_packer *pk)
+{
+	struct strbuf in = STRBUF_INIT;
+	uint8_t key[32], sig[64];
+
+	memset(key, 0x42, sizeof(key));
+	memset(sig, 0x17, sizeof(sig));
+	msgpack_pack_map(pk, 3);
+	mp_kv_bin(pk, "pubkey", key, sizeof(key));
+	key[0] = 0x43;
+	mp_kv_bin(pk, "old_pubkey", key, sizeof(key));
+	mp_kv_bin(pk, "proof", sig, sizeof(sig));
+	agent_msg(&in, "rotate", sb);
+	agent_msg_step(&in, 0, "rotate", sb);
+	put("agent_msgs", "rotate", in.buf, in.len);
+	strbuf_release(&in);
+}
+
 static void gen_agent_msgs(void)
 {
 	msgpack_sbuffer sb;
@@ -549,6 +569,8 @@ static void gen_agent_msgs(void)
 	gen_run_life(&sb, &pk);
 	msgpack_sbuffer_clear(&sb);
 	gen_preflight_lease(&sb, &pk);
+	msgpack_sbuffer_clear(&sb);
+	gen_rotate(&sb, &pk);
 	msgpack_sbuffer_destroy(&sb);
 }
 
