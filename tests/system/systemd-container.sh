@@ -8,8 +8,9 @@
 # STATUS line), the sandbox in force (`systemd-analyze security` on the
 # running units, held to 2.0 and 2.5), journal priorities (`journalctl -p
 # warning`), `systemctl reload` of a renewed certificate and of a new
-# redaction rule, and the watchdog restarting a scheduler whose core
-# stopped (SIGSTOP), with its runs kept.
+# redaction rule, the daily backup's service taking a backup through the
+# admin socket under its own sandbox, and the watchdog restarting a
+# scheduler whose core stopped (SIGSTOP), with its runs kept.
 #
 #   tests/system/systemd-container.sh [WORKDIR]   (root; default
 #                                                 /var/tmp/sparkpilot-nspawn)
@@ -80,6 +81,7 @@ if [ ! -x "$R/lib/systemd/systemd" ]; then
 fi
 printf '127.0.0.1 localhost\n' >"$R/etc/hosts"
 rm -rf "$R/var/lib/sparkpilot" "$R/var/lib/sparkpilot-agent" "$R/etc/sparkpilot" \
+	"$R/var/backups/sparkpilot" \
 	"$R/etc/systemd/system/multi-user.target.wants/sparkpilot-"*
 make -s -C "$ROOT_DIR" install DESTDIR="$R" PREFIX=/usr >"$W/install.log" 2>&1 ||
 	fail "make install: $(tail -3 "$W/install.log")"
@@ -125,6 +127,8 @@ listen = tls+tcp://127.0.0.1:7450
 tls_cert = /etc/sparkpilot/tls/cert.pem
 tls_key = /etc/sparkpilot/tls/key.pem
 metrics_listen = http://127.0.0.1:9464
+backup_dir = /var/backups/sparkpilot
+role_viewer = uid:65534
 EOF
 ' || fail "TLS setup"
 in_ct systemctl enable --now sparkpilot-scheduler >/dev/null 2>&1 ||
@@ -187,13 +191,33 @@ systemctl reload sparkpilot-scheduler
 echo "redact_rule = employee_id EMP-[0-9]{6}" >>/etc/sparkpilot/agent.conf
 systemctl reload sparkpilot-agent
 ' || fail "systemctl reload"
-in_ct journalctl -u sparkpilot-scheduler --no-pager |
-	grep -q "reload: TLS certificate replaced for new connections" ||
+# systemctl reload returns once the signal is sent (ExecReload= kill):
+# wait for the daemons to log what they applied
+journal_has() { # UNIT TEXT
+	in_ct journalctl -u "$1" --no-pager | grep -q -- "$2"
+}
+wait_for 15 journal_has sparkpilot-scheduler "reload: TLS certificate replaced for new connections" ||
 	fail "the renewed certificate was not taken"
-in_ct journalctl -u sparkpilot-agent --no-pager |
-	grep -q "reload: redact_rule: 1 extra rules (was 0)" || fail "the agent's reload"
-in_ct systemctl show -p StatusText --value sparkpilot-agent | grep -q '^agent ag-' ||
+wait_for 15 journal_has sparkpilot-agent "reload: redact_rule: 1 extra rules (was 0)" ||
+	fail "the agent's reload"
+agent_status() {
+	in_ct systemctl show -p StatusText --value sparkpilot-agent | grep -q '^agent ag-'
+}
+wait_for 15 agent_status ||
 	fail "the agent's status after the reload: $(in_ct systemctl show -p StatusText --value sparkpilot-agent)"
+
+# The daily backup's service, as the timer starts it: spctl as the
+# scheduler's own user (admin although roles are set), under its sandbox.
+in_ct systemctl start sparkpilot-backup.service ||
+	fail "the backup service failed: $(in_ct journalctl -u sparkpilot-backup --no-pager | tail -5)"
+in_ct spctl backup list | grep -q . || fail "no backup listed after the backup service"
+n=$(in_ct spctl --json backup list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
+[ "$n" = 1 ] || fail "$n backups after the backup service, not 1"
+in_ct systemctl enable --now sparkpilot-backup.timer >/dev/null 2>&1 ||
+	fail "the backup timer cannot be enabled"
+in_ct systemctl list-timers --no-pager | grep -q sparkpilot-backup.timer ||
+	fail "the backup timer is not scheduled"
+echo "systemd-container: the backup service took backup 1 as the scheduler's user"
 
 # The watchdog: a scheduler that stops (SIGSTOP: its core thread pings no
 # more) is restarted by systemd after WatchdogSec, its runs kept.
