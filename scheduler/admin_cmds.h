@@ -212,6 +212,9 @@ int cmd_dispatch_resume(struct sched *c, const struct cmd_args *a,
 			struct reply *r);
 int cmd_usage(struct sched *c, const struct cmd_args *a, struct reply *r);
 /* cmd_backup.c: backups of the store (backup.h), run on a worker thread */
+/* At start: the newest good backup in backup_dir, for /metrics (a
+ * backup dir that cannot be read leaves it unknown). */
+void backup_note_existing(struct sched *c);
 int cmd_backup_create(struct sched *c, const struct cmd_args *a,
 		      struct reply *r);
 int cmd_backup_list(struct sched *c, const struct cmd_args *a,

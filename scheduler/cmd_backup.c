@@ -170,10 +170,14 @@ static void job_finish(struct sched *c, void *arg, bool stopping)
 	(void)stopping; /* the result is whole either way: send it */
 	c->backup = NULL;
 	admin_cmds_reply_open(j->ev, &r);
+	if (j->op == OP_CREATE && j->rc)
+		c->backups_failed++;
 	if (j->rc) {
 		cmd_fail(&r, error_code(j->rc), "%s", j->err);
 		log_warn("%s: %s", op_words[j->op], j->err);
 	} else if (j->op == OP_CREATE) {
+		c->backups_ok++;
+		c->backup_last_ok_ms = c->now_ms;
 		reply_create(j, &r);
 		log_info("backup %u taken in %lld ms: %llu bytes in %u files, "
 			 "%llu new, into %s",
@@ -280,4 +284,20 @@ int cmd_backup_prune(struct sched *c, const struct cmd_args *a,
 	j = job_new(OP_PRUNE);
 	j->keep = (uint32_t)arg_num(a, "--keep", 1);
 	return start_job(c, j, r);
+}
+
+void backup_note_existing(struct sched *c)
+{
+	struct backup_info *list = NULL;
+	size_t n = 0;
+	char err[256];
+
+	if (!c->cfg->backup_dir[0] ||
+	    backup_list(c->cfg->backup_dir, c->cfg->data_dir, &list, &n, err,
+			sizeof(err)))
+		return; /* unknown: the metric says 0 until a backup */
+	for (size_t i = 0; i < n; i++)
+		if (!list[i].damaged && list[i].time_ms > c->backup_last_ok_ms)
+			c->backup_last_ok_ms = list[i].time_ms;
+	free(list);
 }

@@ -444,6 +444,7 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	store_batch_clear(c->batch);
 	for (size_t i = 0; i < st->agents.n; i++)
 		keyrot_publish(keys, st->agents.v[i], time_now_ms());
+	backup_note_existing(c); /* before the thread: nothing else runs */
 	if (pthread_create(&c->thread, NULL, core_main, c)) {
 		audit_close(c);
 		policy_release(&c->pol);

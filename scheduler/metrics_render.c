@@ -310,6 +310,16 @@ void metrics_render(struct sched *c, struct strbuf *o)
 	     "Below this free space new runs are refused.");
 	strbuf_addf(o, "sparkpilot_store_floor_bytes %" PRIu64 "\n",
 		    c->disk.floor_bytes);
+	head(o, "sparkpilot_backup_last_success_timestamp_seconds", "gauge",
+	     "When the newest good backup was taken (Unix time); 0: none "
+	     "known (no backup_dir, or none taken).");
+	strbuf_addf(o, "sparkpilot_backup_last_success_timestamp_seconds %"
+		    PRId64 "\n", c->backup_last_ok_ms / 1000);
+	head(o, "sparkpilot_backups_total", "counter",
+	     "backup create since the start, by result.");
+	strbuf_addf(o, "sparkpilot_backups_total{result=\"ok\"} %" PRIu64
+		    "\nsparkpilot_backups_total{result=\"failed\"} %" PRIu64
+		    "\n", c->backups_ok, c->backups_failed);
 	head(o, "sparkpilot_store_unavailable", "gauge",
 	     "1 while the store takes no writes (disk full, I/O error).");
 	strbuf_addf(o, "sparkpilot_store_unavailable %d\n",

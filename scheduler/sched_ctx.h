@@ -70,6 +70,11 @@ struct sched {
 	struct ptrvec workers;     /* worker threads running (worker.c) */
 	struct backup_job *backup; /* the backup command in progress
 				    * (cmd_backup.c), or NULL */
+	/* for /metrics: the newest good backup (found in backup_dir at
+	 * start, then each backup create; 0: none known) and the outcomes
+	 * of backup create since the start */
+	int64_t backup_last_ok_ms;
+	uint64_t backups_ok, backups_failed;
 	struct lathist turn_us;    /* each turn, events to replies */
 	struct lathist dispatch_us; /* a run's wait from queued to leased */
 	struct log_limit forbidden_log; /* admin commands refused a role */

@@ -37,7 +37,14 @@ bad() {
 # The scheduler under the shim, watching the backup dir only.
 saved_env=("${DAEMON_ENV[@]}")
 DAEMON_ENV=(env FAULTFS_DIR="$BK" FAULTFS_CTL="$CTL" LD_PRELOAD="$BIN/faultfs.so")
-start_scheduler --config "$T/sched.conf"
+M=http://127.0.0.1:$(free_port)
+start_scheduler --config "$T/sched.conf" --metrics-listen "$M"
+# sample NAME: one sample of /metrics
+sample() {
+	fetch "$M/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}
+[ "$(sample sparkpilot_backup_last_success_timestamp_seconds)" = 0 ] ||
+	fail "a backup time before any backup: $(sample sparkpilot_backup_last_success_timestamp_seconds)"
 DAEMON_ENV=("${saved_env[@]}")
 spctl tenant add acme >/dev/null
 spctl env add acme/prod >/dev/null
@@ -115,6 +122,12 @@ before=$(awk -v t="$t_sent" '$2 < t' "$T/acks" | wc -l)
 [ "$before" -ge 200 ] || fail "only $before starts before the backup"
 
 spctl backup verify 1 | grep -q '^backup 1 is good: ' || fail "backup verify 1: $(spctl backup verify 1)"
+# /metrics has it (rendered once a second: wait for the next render)
+backup_counted() { [ "$(sample 'sparkpilot_backups_total{result="ok"}')" = 1 ]; }
+wait_until 10 backup_counted || fail "backups_total: $(fetch "$M/metrics" | grep backups_total)"
+taken=$(date -u -d "$(spctl --json backup list | json items.0.time)" +%s)
+[ "$(sample sparkpilot_backup_last_success_timestamp_seconds)" -ge "$taken" ] ||
+	fail "last success $(sample sparkpilot_backup_last_success_timestamp_seconds), before the backup ($taken)"
 bad 1 "no backup 99" spctl backup verify 99
 [ "$(spctl --json backup list | json items.0.state)" = ok ] || fail "backup list: $(spctl backup list)"
 
@@ -238,4 +251,12 @@ rc=0
 
 kill -0 "$SCHED_PID" || fail "the first scheduler died"
 kill -0 "$SCHED2" || fail "the restored scheduler died"
+# After a restart, /metrics knows the newest good backup from backup_dir
+# (for the alert on a stale backup) before any backup create.
+newest=$(date -u -d "$(spctl --json backup list | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][-1]["time"])')" +%s)
+stop_scheduler
+start_scheduler --config "$T/sched.conf" --metrics-listen "$M"
+known() { [ "$(sample sparkpilot_backup_last_success_timestamp_seconds)" = "$newest" ]; }
+wait_until 10 known ||
+	fail "after a restart: last success $(sample sparkpilot_backup_last_success_timestamp_seconds), not $newest"
 echo "backup: ok"
