@@ -159,10 +159,7 @@ static bool live(const char *key)
 					     "tls_ca", "tls_server_name",
 					     "tls_cert", "tls_key" };
 
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (!strcmp(key, keys[i]))
-			return true;
-	return false;
+	return str_in(key, keys, ARRAY_SIZE(keys));
 }
 
 void agent_config_describe(struct settings_doc *d)

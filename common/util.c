@@ -301,3 +301,11 @@ int url_scheme(const char *url, const char **rest)
 	}
 	return -1;
 }
+
+bool str_in(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(s, list[i]))
+			return true;
+	return false;
+}

@@ -47,6 +47,9 @@ int mkdir_p(const char *path, unsigned mode);
 /* Sets O_NONBLOCK (and FD_CLOEXEC) on fd. 0 or -1. */
 int fd_set_nonblock(int fd);
 
+/* Whether s is one of the n strings of list. */
+bool str_in(const char *s, const char *const *list, size_t n);
+
 /* The agent port's URL schemes: tcp:// and tls+tcp://, and the tcp4,
  * tcp6, tls+tcp4 and tls+tcp6 forms that pin the address family (nng
  * dials only the first address a name resolves to: a name with an IPv6

@@ -653,20 +653,21 @@ static int cmd_help(struct sched *c, const struct cmd_args *a,
 	return 0;
 }
 
-/* Commands that change nothing are not written to the log or the audit
- * log. */
-static bool read_only(const struct command *cmd)
+bool admin_cmds_read_verb(const char *verb)
 {
 	static const char *const verbs[] = { "help",	 "list",     "show",
 					     "logs",	 "stats",    "usage",
 					     "events",	 "metrics",  "diagnose",
 					     "export",	 "verify",   "key" };
+	return str_in(verb, verbs, ARRAY_SIZE(verbs));
+}
+
+/* Commands that change nothing are not written to the log or the audit
+ * log. */
+static bool read_only(const struct command *cmd)
+{
 	const char *sp = strrchr(cmd->words, ' ');
-	const char *verb = sp ? sp + 1 : cmd->words;
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (!strcmp(verb, verbs[i]))
-			return true;
-	return false;
+	return admin_cmds_read_verb(sp ? sp + 1 : cmd->words);
 }
 
 void admin_cmds_refuse_retry(struct event *ev, const char *code,

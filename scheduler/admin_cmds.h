@@ -19,6 +19,10 @@ struct sched;
 /* Parses and runs ev->cmd, writes ev->reply and completes ev. ev->cmd is
  * only read: its words stay where they are, owned by ev. */
 void admin_cmds_exec(struct sched *c, struct event *ev);
+/* Whether a command's last word ("list", "show", ...) names one that
+ * only reads: not logged, not audited, answered while the store is
+ * down. */
+bool admin_cmds_read_verb(const char *verb);
 /* Writes an error reply into ev->reply (no newline). */
 void admin_cmds_refuse(struct event *ev, const char *code, const char *msg);
 /* The same with retry_after_ms (left out when not positive): the client

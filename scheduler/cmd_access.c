@@ -103,10 +103,11 @@ int cmd_authorize(struct sched *c, const struct command *cmd,
 		return cmd_fail(r, "not_found", "%s", hidden);
 	if (tenant)
 		snprintf(where, sizeof(where), " for %s", tenant);
-	else if (have == ROLE_NONE && acc->best != ROLE_NONE)
+	else if (have == ROLE_NONE && acc->best != ROLE_NONE) {
 		/* scoped grants only: say so rather than "no role" */
-		have = acc->best, snprintf(where, sizeof(where),
-					   " only for some tenants");
+		have = acc->best;
+		snprintf(where, sizeof(where), " only for some tenants");
+	}
 	log_limited(&c->forbidden_log, LOG_WARN,
 		    "admin: uid %u: forbidden: %s needs role %s, has %s%s",
 		    (unsigned)acc->uid, cmd->words, role_name(cmd->role),

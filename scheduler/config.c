@@ -286,10 +286,7 @@ bool config_live(const char *key)
 		"role_admin",	      "role_operator",	    "role_viewer",
 	};
 
-	for (size_t i = 0; i < ARRAY_SIZE(live); i++)
-		if (!strcmp(key, live[i]))
-			return true;
-	return false;
+	return str_in(key, live, ARRAY_SIZE(live));
 }
 
 void config_describe(struct settings_doc *d)

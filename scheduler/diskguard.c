@@ -95,10 +95,6 @@ static void refusal(struct sched *c, struct event *ev, const char *what)
  * read is harmless, answering a change is not). */
 static bool admin_reads(const struct cmdline *cmd)
 {
-	static const char *const verbs[] = { "list",	"show",	   "logs",
-					     "stats",	"events",  "metrics",
-					     "diagnose", "export", "verify" };
-
 	if (cmd->argc < 2 || !strcmp(cmd->argv[0], "help") ||
 	    !strcmp(cmd->argv[0], "usage"))
 		return true; /* a usage error at most */
@@ -106,10 +102,7 @@ static bool admin_reads(const struct cmdline *cmd)
 	 * may free space on a disk the backups share with it) */
 	if (!strcmp(cmd->argv[0], "backup"))
 		return strcmp(cmd->argv[1], "create") != 0;
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		if (!strcmp(cmd->argv[1], verbs[i]))
-			return true;
-	return false;
+	return admin_cmds_read_verb(cmd->argv[1]);
 }
 
 bool diskguard_refuse(struct sched *c, struct event *ev)
