@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backup_meta.h"
+#include "keyring.h"
 #include "util.h"
 
 #define ERR_MAX 512
@@ -133,6 +134,13 @@ static int check_contents(const char *dir, bool *exists, char *err,
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
 			    0 &&
 		    S_ISDIR(st.st_mode))
+			continue;
+		/* the scheduler's copy of its keyring (keyring.h), and the
+		 * temporary file of its atomic rewrite */
+		if (!strncmp(de->d_name, KEYRING_FILE, strlen(KEYRING_FILE)) &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+			    0 &&
+		    S_ISREG(st.st_mode))
 			continue;
 		snprintf(err, errlen,
 			 "backup_dir '%s' holds '%.100s', which BackupEngine "
@@ -692,6 +700,34 @@ static int restore_into(const char *dir, uint32_t id, const char *tmp,
 	return 0;
 }
 
+/* The keyring (keyring.h) lives beside RocksDB's files, not in them: the
+ * backup dir's copy, the current one, goes into the restored data dir.
+ * Destroyed keys are not in it, so a tenant deleted since the backup
+ * stays unreadable. No copy (backups of an older build): nothing. */
+static int copy_keyring(const char *dir, const char *tmp, char *err,
+			size_t errlen)
+{
+	char from[PATH_MAX], to[PATH_MAX + 40], *text;
+	size_t len = 0;
+	int rc;
+
+	snprintf(from, sizeof(from), "%s/%s", dir, KEYRING_FILE);
+	snprintf(to, sizeof(to), "%s/%s", tmp, KEYRING_FILE);
+	if (!(text = read_file(from, 16 << 20, &len))) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot read the keyring '%s': %s",
+			 from, strerror(errno));
+		return -1;
+	}
+	rc = write_file_atomic(to, text, len, 0600);
+	if (rc)
+		snprintf(err, errlen, "cannot write the keyring '%s': %s", to,
+			 strerror(errno));
+	free(text);
+	return rc;
+}
+
 int backup_restore(const char *dir, uint32_t id, const char *data_dir,
 		   struct backup_info *info, char *err, size_t errlen)
 {
@@ -728,6 +764,8 @@ int backup_restore(const char *dir, uint32_t id, const char *data_dir,
 	if ((rc = restore_into(dir, id, tmp, info, err, errlen)))
 		goto fail;
 	rc = BACKUP_FAILED;
+	if (copy_keyring(dir, tmp, err, errlen))
+		goto fail;
 	/* rename(2) replaces an empty directory, and nothing else */
 	if (fsync_path(tmp) || rename(tmp, target) || fsync_path(parent)) {
 		snprintf(err, errlen, "cannot move the restored store to '%s': "

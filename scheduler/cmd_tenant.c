@@ -4,6 +4,7 @@
 
 #include "admin_cmds.h"
 #include "budget.h"
+#include "keyring.h"
 #include "parse.h"
 #include "records.h"
 #include "sched_ctx.h"
@@ -25,6 +26,11 @@ int cmd_tenant_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 				mode);
 	if (state_tenant(c->st, name))
 		return cmd_fail(r, "exists", "tenant '%s' already exists", name);
+	/* its data key is on disk before anything is sealed with it */
+	if (store_keyring(c->store) &&
+	    keyring_ensure(store_keyring(c->store), name, c->now_ms, err,
+			   sizeof(err)))
+		return cmd_fail(r, "internal", "%s", err);
 	t = xcalloc(1, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->weight = (uint32_t)arg_num(a, "--weight", 1);

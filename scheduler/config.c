@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -157,6 +158,15 @@ static const struct setting settings[] = {
 	      "restore): an empty directory, or one that holds only "
 	      "backups, outside the data dir, ideally on another disk; "
 	      "unset, backups are off"),
+	S_STR(master_key_file,
+	      "the master key (64 hex digits, mode 0600) that wraps each "
+	      "tenant's data key (`DATA_DIR/keyring`): keep it outside the "
+	      "data dir and the backups, and back it up apart from them; "
+	      "created at the first start if absent. Unset: "
+	      "`$CREDENTIALS_DIRECTORY/master.key` when systemd's "
+	      "`LoadCredential=master.key:...` gives one, else "
+	      "`DATA_DIR-keys/master.key` (`/var/lib/sparkpilot-keys/"
+	      "master.key`)"),
 	/* the audit log (audit.h) */
 	S_INT(audit_checkpoint_records, 1, 1000000,
 	      "the audit log gets a checkpoint signed with the scheduler's "
@@ -180,6 +190,27 @@ static const struct setting settings[] = {
 	       "who is viewer (reads only; scoped to `@TENANT,...`, sees "
 	       "nothing of other tenants): as `role_operator`"),
 };
+
+const char *config_master_key(const struct sched_config *c, char *buf,
+			      size_t len)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	size_t n = strlen(c->data_dir);
+
+	if (c->master_key_file[0]) {
+		snprintf(buf, len, "%s", c->master_key_file);
+		return buf;
+	}
+	if (creds && creds[0]) {
+		snprintf(buf, len, "%s/master.key", creds);
+		if (access(buf, F_OK) == 0)
+			return buf;
+	}
+	while (n > 1 && c->data_dir[n - 1] == '/')
+		n--;
+	snprintf(buf, len, "%.*s-keys/master.key", (int)n, c->data_dir);
+	return buf;
+}
 
 void config_defaults(struct sched_config *c)
 {
@@ -362,6 +393,12 @@ int config_validate(const struct sched_config *c, char *err, size_t errlen)
 	if (c->backup_dir[0] && c->backup_dir[0] != '/') {
 		snprintf(err, errlen, "backup_dir '%s' must be an absolute path",
 			 c->backup_dir);
+		return -1;
+	}
+	if (c->master_key_file[0] && c->master_key_file[0] != '/') {
+		snprintf(err, errlen,
+			 "master_key_file '%s' must be an absolute path",
+			 c->master_key_file);
 		return -1;
 	}
 	if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") &&

@@ -63,6 +63,8 @@ struct sched_config {
 				     * flushed (bounds the replay at start) */
 	char backup_dir[512];        /* BackupEngine's directory; empty: no
 				     * backups (cmd_backup.c) */
+	char master_key_file[512];   /* wraps the tenants' data keys
+				     * (keyring.h); empty: config_master_key */
 	/* the audit log (audit.h): a signed checkpoint after this many
 	 * records, or this long after the last one when there are new ones */
 	int64_t audit_checkpoint_records;
@@ -76,6 +78,13 @@ struct sched_config {
 	/* not a setting: the three above, resolved (config_resolve) */
 	struct access_grants grants;
 };
+
+/* The master key's path: master_key_file, else $CREDENTIALS_DIRECTORY/
+ * master.key when systemd's LoadCredential= put one there, else the
+ * data dir's name + "-keys/master.key" (beside it, not in it:
+ * /var/lib/sparkpilot-keys/master.key by default). Into buf. */
+const char *config_master_key(const struct sched_config *c, char *buf,
+			      size_t len);
 
 /* Fills in the defaults. */
 void config_defaults(struct sched_config *c);

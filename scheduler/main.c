@@ -15,6 +15,7 @@
 #include "keyreg.h"
 #include "metrics.h"
 #include "parse.h"
+#include "keyring.h"
 #include "records.h"
 #include "service.h"
 #include "state.h"
@@ -121,6 +122,44 @@ static int restore(const char *spec, const struct sched_config *cfg)
 	return 0;
 }
 
+/* The tenants' data keys (keyring.h), for the store to seal with: the
+ * master key outside the data dir, the keyring in it. A store of the
+ * sealing format must come with its keyring. Dies with one line. */
+static struct keyring *open_keyring(const struct sched_config *cfg,
+				    struct store *store)
+{
+	char path[600], err[1024];
+	size_t n = strlen(cfg->data_dir);
+	struct keyring *kr;
+	uint32_t was = store_opened_format(store);
+
+	config_master_key(cfg, path, sizeof(path));
+	while (n > 1 && cfg->data_dir[n - 1] == '/')
+		n--;
+	if (!strncmp(path, cfg->data_dir, n) && path[n] == '/')
+		die("master_key_file '%s' is inside the data dir: keep it "
+		    "apart (a copy of the data dir would carry its key)", path);
+	kr = keyring_load(path, cfg->data_dir, cfg->backup_dir,
+			  was >= STORE_FORMAT_KEYRING, err, sizeof(err));
+	if (!kr)
+		die("%s", err);
+	store_set_keyring(store, kr);
+	return kr;
+}
+
+/* Every tenant has a data key (a store upgraded from format 4 gets them
+ * here; a tenant whose key was destroyed gets a new one for new data). */
+static int tenant_keys(struct keyring *kr, struct sched_state *st, char *err,
+		       size_t errlen)
+{
+	for (size_t i = 0; i < st->tenants.n; i++) {
+		const struct tenant *t = st->tenants.v[i];
+		if (keyring_ensure(kr, t->name, time_now_ms(), err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
 static void socket_dir(const char *path)
 {
 	char dir[512];
@@ -145,6 +184,7 @@ int main(int argc, char **argv)
 	struct sched_state st;
 	struct store *store;
 	struct keyreg *keys;
+	struct keyring *kr;
 	struct sched *core;
 	struct conntable_limits agent_lim, admin_lim;
 	struct tlscert tc = { 0 };
@@ -180,11 +220,14 @@ int main(int argc, char **argv)
 	store = store_open_with(cfg.data_dir, &so, err, sizeof(err));
 	if (!store)
 		die("%s", err);
+	kr = open_keyring(&cfg, store);
 	t_load = time_mono_ms();
 	sd_notify(0, "STATUS=loading runs, tenants and agents from the store");
 	state_init(&st);
 	if (records_load(store, &st, err, sizeof(err)))
 		die("cannot load the store: %s", err);
+	if (tenant_keys(kr, &st, err, sizeof(err)))
+		die("%s", err);
 	/* what the state held at load: the core thread owns it from now on */
 	size_t ntenants = st.tenants.n, nenvs = st.envs.n,
 	       nagents = st.agents.n, nruns = st.nruns;
@@ -257,6 +300,7 @@ int main(int argc, char **argv)
 	agentsvc_free(svc.agents);
 	admin_free(svc.admin);
 	store_close(store);
+	keyring_free(kr);
 	state_release(&st);
 	keyreg_free(keys);
 	log_info("stopped");

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyring.h"
+#include "log.h"
 #include "mp.h"
 #include "cost_records.h"
 #include "run_codec.h"
@@ -248,20 +250,106 @@ static int unpack_fields(const msgpack_object *map, void *rec,
 
 /* Packs the one field a table cannot describe (a heap array or buffer) as
  * an extra map entry; NULL when the record has none. */
-typedef void (*pack_extra_fn)(msgpack_packer *pk, const void *rec);
+typedef void (*pack_extra_fn)(msgpack_packer *pk, struct store *s,
+			      const char *key, const void *rec);
 
-static void pack_job_argv(msgpack_packer *pk, const void *rec)
+void records_pack_argv(msgpack_packer *pk, struct store *s, enum store_cf cf,
+		       const char *key, size_t klen, const char *tenant,
+		       int argc, char *const *argv)
 {
-	const struct job *job = rec;
+	struct keyring *kr = store_keyring(s);
+	msgpack_sbuffer sb;
+	msgpack_packer in;
+	struct strbuf sealed = STRBUF_INIT;
+
 	mp_pack_cstr(pk, "argv");
-	msgpack_pack_array(pk, (size_t)job->argc);
-	for (int i = 0; i < job->argc; i++)
-		mp_pack_cstr(pk, job->argv[i]);
+	if (!kr) { /* no keyring (tests, tools): in clear */
+		msgpack_pack_array(pk, (size_t)argc);
+		for (int i = 0; i < argc; i++)
+			mp_pack_cstr(pk, argv[i]);
+		return;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&in, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&in, (size_t)argc);
+	for (int i = 0; i < argc; i++)
+		mp_pack_cstr(&in, argv[i]);
+	if (keyring_seal(kr, tenant, store_cf_name(cf), key, klen, sb.data,
+			 sb.size, &sealed)) {
+		/* never in clear: the arguments are lost instead */
+		log_error("records: no data key for tenant '%s': the arguments "
+			  "of '%s' are not stored", tenant, key);
+		msgpack_pack_nil(pk);
+	} else {
+		msgpack_pack_bin(pk, sealed.len);
+		msgpack_pack_bin_body(pk, sealed.buf, sealed.len);
+	}
+	strbuf_release(&sealed);
+	msgpack_sbuffer_destroy(&sb);
 }
 
-static void pack_agent_reply(msgpack_packer *pk, const void *rec)
+static int argv_from_array(const msgpack_object *a, int *argc, char ***argv)
+{
+	if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > MAX_JOB_ARGS)
+		return -1;
+	*argv = xcalloc(a->via.array.size + 1, sizeof(char *));
+	for (uint32_t i = 0; i < a->via.array.size; i++) {
+		const msgpack_object *e = &a->via.array.ptr[i];
+		if (e->type != MSGPACK_OBJECT_STR)
+			return -1;
+		(*argv)[(*argc)++] = xstrndup(e->via.str.ptr, e->via.str.size);
+	}
+	return 0;
+}
+
+int records_unpack_argv(const msgpack_object *map, struct store *s,
+			enum store_cf cf, const void *key, size_t klen,
+			int *argc, char ***argv)
+{
+	const msgpack_object *a = mp_get(map, "argv");
+	struct strbuf plain = STRBUF_INIT;
+	msgpack_unpacked u;
+	int rc;
+
+	*argc = 0;
+	*argv = NULL;
+	if (!a || a->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (a->type != MSGPACK_OBJECT_BIN)
+		return argv_from_array(a, argc, argv); /* format 4 and older */
+	rc = keyring_open_value(store_keyring(s), store_cf_name(cf), key, klen,
+				a->via.bin.ptr, a->via.bin.size, &plain);
+	if (rc == KEYRING_DESTROYED) {
+		*argv = xcalloc(2, sizeof(char *));
+		(*argv)[(*argc)++] = xstrdup(KEYRING_DESTROYED_TEXT);
+		return 1;
+	}
+	if (rc)
+		return -1;
+	msgpack_unpacked_init(&u);
+	rc = mp_validate(plain.buf, plain.len) ||
+	     msgpack_unpack_next(&u, plain.buf, plain.len, NULL) !=
+		     MSGPACK_UNPACK_SUCCESS ||
+	     argv_from_array(&u.data, argc, argv);
+	msgpack_unpacked_destroy(&u);
+	strbuf_release(&plain);
+	return rc ? -1 : 0;
+}
+
+static void pack_job_argv(msgpack_packer *pk, struct store *s,
+			  const char *key, const void *rec)
+{
+	const struct job *job = rec;
+	records_pack_argv(pk, s, CF_JOBS, key, strlen(key), job->tenant,
+			  job->argc, job->argv);
+}
+
+static void pack_agent_reply(msgpack_packer *pk, struct store *s,
+			     const char *key, const void *rec)
 {
 	const struct agent *a = rec;
+	(void)s;
+	(void)key;
 	mp_pack_cstr(pk, "last_reply");
 	if (!a->last_reply) {
 		msgpack_pack_nil(pk);
@@ -283,7 +371,7 @@ static void put_record(struct store_batch *b, struct store *s,
 	msgpack_pack_map(&pk, n + (extra ? 1 : 0));
 	pack_fields(&pk, rec, f, n);
 	if (extra)
-		extra(&pk, rec);
+		extra(&pk, s, key, rec);
 	store_batch_put(b, s, cf, key, strlen(key), sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -334,10 +422,12 @@ void records_put_run(struct store_batch *b, struct store *s,
 	msgpack_sbuffer_destroy(&sb);
 }
 
-void records_put_log(struct store_batch *b, struct store *s, uint64_t run,
-		     uint32_t line, int64_t ts, int stream, const char *text,
-		     size_t len)
+void records_put_log(struct store_batch *b, struct store *s,
+		     const char *tenant, uint64_t run, uint32_t line,
+		     int64_t ts, int stream, const char *text, size_t len)
 {
+	struct keyring *kr = store_keyring(s);
+	struct strbuf sealed = STRBUF_INIT;
 	uint8_t key[12];
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -351,7 +441,18 @@ void records_put_log(struct store_batch *b, struct store *s, uint64_t run,
 	msgpack_pack_int32(&pk, stream);
 	msgpack_pack_str(&pk, len);
 	msgpack_pack_str_body(&pk, text, len);
-	store_batch_put(b, s, CF_LOGS, key, sizeof(key), sb.data, sb.size);
+	if (!kr)
+		store_batch_put(b, s, CF_LOGS, key, sizeof(key), sb.data,
+				sb.size);
+	else if (!keyring_seal(kr, tenant, store_cf_name(CF_LOGS), key,
+			       sizeof(key), sb.data, sb.size, &sealed))
+		store_batch_put(b, s, CF_LOGS, key, sizeof(key), sealed.buf,
+				sealed.len);
+	else
+		log_error("records: no data key for tenant '%s': a log line "
+			  "of run %llu is not stored", tenant,
+			  (unsigned long long)run);
+	strbuf_release(&sealed);
 	msgpack_sbuffer_destroy(&sb);
 }
 
@@ -359,6 +460,8 @@ struct log_scan {
 	records_log_fn fn;
 	void *ctx;
 	uint32_t left;
+	struct keyring *kr;
+	struct strbuf plain;
 };
 
 static int log_scan_one(const void *key, size_t klen, const void *val,
@@ -373,6 +476,21 @@ static int log_scan_one(const void *key, size_t klen, const void *val,
 		return 1;
 	if (klen != 12)
 		return -1;
+	if (keyring_is_sealed(val, vlen)) {
+		strbuf_reset(&ls->plain);
+		rc = keyring_open_value(ls->kr, store_cf_name(CF_LOGS), key,
+					klen, val, vlen, &ls->plain);
+		if (rc == KEYRING_DESTROYED) {
+			ls->left--;
+			return ls->fn(store_get_u32be((const uint8_t *)key + 8),
+				      0, LOG_STDERR, KEYRING_DESTROYED_TEXT,
+				      strlen(KEYRING_DESTROYED_TEXT), ls->ctx);
+		}
+		if (rc)
+			return -1;
+		val = ls->plain.buf;
+		vlen = ls->plain.len;
+	}
 	msgpack_unpacked_init(&u);
 	if (msgpack_unpack_next(&u, val, vlen, NULL) != MSGPACK_UNPACK_SUCCESS ||
 	    u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size != 3 ||
@@ -393,7 +511,7 @@ int records_scan_logs(struct store *s, uint64_t run, uint32_t from,
 		      uint32_t max, records_log_fn fn, void *ctx)
 {
 	uint8_t start[12], end[8];
-	struct log_scan ls = { fn, ctx, max };
+	struct log_scan ls = { fn, ctx, max, store_keyring(s), STRBUF_INIT };
 	int rc;
 
 	store_put_u64be(start, run);
@@ -401,6 +519,7 @@ int records_scan_logs(struct store *s, uint64_t run, uint32_t from,
 	store_put_u64be(end, run + 1);
 	rc = store_scan(s, CF_LOGS, start, sizeof(start), end, sizeof(end),
 			log_scan_one, &ls);
+	strbuf_release(&ls.plain);
 	return rc == 1 && ls.left == 0 ? 0 : rc;
 }
 
@@ -412,27 +531,23 @@ struct load_ctx {
 	enum store_cf cf;
 	char *err;
 	size_t errlen;
+	struct store *s;
 	msgpack_zone *zone;    /* scratch for decoding runs */
 	struct run_slab *slab; /* where loaded runs are allocated */
 	size_t nruns;	       /* runs loaded, in id order */
 	struct ptrvec *later;  /* runs to place after the scan, or NULL */
 };
 
-static int load_job_argv(const msgpack_object *map, struct job *j)
+static int load_job_argv(struct load_ctx *lc, const msgpack_object *map,
+			 const void *key, size_t klen, struct job *j)
 {
-	const msgpack_object *a = mp_get(map, "argv");
-	if (!a)
-		return 0;
-	if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > MAX_JOB_ARGS)
-		return -1;
-	j->argv = xcalloc(a->via.array.size + 1, sizeof(char *));
-	for (uint32_t i = 0; i < a->via.array.size; i++) {
-		const msgpack_object *e = &a->via.array.ptr[i];
-		if (e->type != MSGPACK_OBJECT_STR)
-			return -1;
-		j->argv[j->argc++] = xstrndup(e->via.str.ptr, e->via.str.size);
-	}
-	return 0;
+	int rc = records_unpack_argv(map, lc->s, CF_JOBS, key, klen, &j->argc,
+				     &j->argv);
+	if (rc == 1)
+		log_warn("job '%s': its arguments were sealed with a data key "
+			 "that was destroyed (tenant deleted): shown as %s",
+			 j->key, KEYRING_DESTROYED_TEXT);
+	return rc < 0 ? -1 : 0;
 }
 
 static int load_agent_reply(const msgpack_object *map, struct agent *a)
@@ -534,7 +649,7 @@ static int load_one(const void *key, size_t klen, const void *val,
 	      msgpack_unpack_next(&u, val, vlen, NULL) !=
 		      MSGPACK_UNPACK_SUCCESS ||
 	      unpack_fields(&u.data, rec, lc->fields, lc->nfields) ||
-	      (lc->cf == CF_JOBS && load_job_argv(&u.data, rec)) ||
+	      (lc->cf == CF_JOBS && load_job_argv(lc, &u.data, key, klen, rec)) ||
 	      (lc->cf == CF_AGENTS && load_agent_reply(&u.data, rec));
 	msgpack_unpacked_destroy(&u);
 	if (bad) {
@@ -658,6 +773,7 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		die("out of memory");
 	for (size_t i = 0; i < ARRAY_SIZE(kinds) && !rc; i++) {
 		kinds[i].st = st;
+		kinds[i].s = s;
 		kinds[i].err = err;
 		kinds[i].errlen = errlen;
 		kinds[i].zone = &zone;

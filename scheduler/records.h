@@ -7,6 +7,7 @@
 #ifndef SP_RECORDS_H
 #define SP_RECORDS_H
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,17 +28,36 @@ void records_put_job(struct store_batch *b, struct store *s,
 void records_put_run(struct store_batch *b, struct store *s,
 		     const struct run *r);
 
+/* A record's spark-submit arguments (a job's; any record kind that holds
+ * argv uses these two, so it is sealed the same way everywhere): packs
+ * the map member "argv", sealed under tenant's data key (keyring.h) for
+ * the record (cf, key): a bin holding the sealed msgpack array of
+ * strings. With no keyring on s, a plain array (as format 4 wrote it). */
+void records_pack_argv(msgpack_packer *pk, struct store *s, enum store_cf cf,
+		       const char *key, size_t klen, const char *tenant,
+		       int argc, char *const *argv);
+/* Reads the member "argv" of map (sealed or a plain array; absent or nil:
+ * none) into *argc and a malloc'd, NULL-terminated *argv (the caller
+ * frees each string and the array, also after -1). 0; 1 when its data
+ * key was destroyed (argv is then the one word KEYRING_DESTROYED_TEXT);
+ * -1 when malformed or not authentic. */
+int records_unpack_argv(const msgpack_object *map, struct store *s,
+			enum store_cf cf, const void *key, size_t klen,
+			int *argc, char ***argv);
+
 enum log_stream { LOG_STDOUT = 1, LOG_STDERR = 2 };
 
-/* One log line of a run: key = run id (u64 BE) + line number (u32 BE). */
-void records_put_log(struct store_batch *b, struct store *s, uint64_t run,
-		     uint32_t line, int64_t ts, int stream, const char *text,
-		     size_t len);
+/* One log line of a run: key = run id (u64 BE) + line number (u32 BE);
+ * the value sealed under tenant's data key when s has a keyring. */
+void records_put_log(struct store_batch *b, struct store *s,
+		     const char *tenant, uint64_t run, uint32_t line,
+		     int64_t ts, int stream, const char *text, size_t len);
 
 typedef int (*records_log_fn)(uint32_t line, int64_t ts, int stream,
 			      const char *text, size_t len, void *ctx);
 /* Calls fn for the log lines of run numbered >= from, in order, at most max
- * of them. Returns 0, the callback's non-zero value, or -1. */
+ * of them; a line sealed under a destroyed key comes as the text
+ * KEYRING_DESTROYED_TEXT. Returns 0, the callback's non-zero value, or -1. */
 int records_scan_logs(struct store *s, uint64_t run, uint32_t from,
 		      uint32_t max, records_log_fn fn, void *ctx);
 

@@ -32,6 +32,7 @@ struct store {
 	uint32_t opened_format; /* the version found on open (0: new store) */
 	char dir[4096];
 	atomic_uint fail_writes; /* store_fail_writes */
+	struct keyring *keyring;  /* store_set_keyring */
 	char fail_err[256];
 };
 
@@ -477,6 +478,55 @@ bool store_is_open(const struct store *s)
 struct rocksdb_t *store_db(struct store *s)
 {
 	return s->db;
+}
+
+static int closed(const struct store *s, char *err, size_t errlen);
+
+void store_set_keyring(struct store *s, struct keyring *kr)
+{
+	s->keyring = kr;
+}
+
+struct keyring *store_keyring(const struct store *s)
+{
+	return s->keyring;
+}
+
+int store_flush_all(struct store *s, char *err, size_t errlen)
+{
+	rocksdb_flushoptions_t *fo;
+	char *rerr = NULL;
+
+	if (!s->db)
+		return closed(s, err, errlen);
+	fo = rocksdb_flushoptions_create();
+	rocksdb_flushoptions_set_wait(fo, 1);
+	for (int i = 0; i <= CF_COUNT && !rerr; i++)
+		rocksdb_flush_cf(s->db, fo, s->cf[i], &rerr);
+	rocksdb_flushoptions_destroy(fo);
+	if (rerr) {
+		snprintf(err, errlen, "flush: %s", rerr);
+		free(rerr);
+		return -1;
+	}
+	return 0;
+}
+
+void store_compact_range(struct store *s, enum store_cf cf, const void *start,
+			 size_t slen, const void *end, size_t elen)
+{
+	rocksdb_compactoptions_t *co;
+
+	if (!s->db)
+		return;
+	co = rocksdb_compactoptions_create();
+	/* rewrite the bottom level too: its files hold the range's values
+	 * until they are rewritten without them */
+	rocksdb_compactoptions_set_bottommost_level_compaction(co, 2);
+	rocksdb_compactoptions_set_exclusive_manual_compaction(co, 0);
+	rocksdb_compact_range_cf_opt(s->db, s->cf[cf], co, start, slen, end,
+				     elen);
+	rocksdb_compactoptions_destroy(co);
 }
 
 const char *store_dir(const struct store *s)

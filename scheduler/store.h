@@ -31,7 +31,10 @@ enum store_cf {
 
 /* The format this build writes (docs/storage.md). A change of a record's
  * layout bumps it; the readers of older layouts stay. */
-#define STORE_FORMAT_VERSION 4
+#define STORE_FORMAT_VERSION 5
+/* From this version on, customer data in values is sealed (keyring.h) and
+ * the store needs its keyring file. */
+#define STORE_FORMAT_KEYRING 5
 /* The version again, in a file in the store's directory (store.c). */
 #define STORE_FORMAT_FILE "FORMAT"
 
@@ -113,6 +116,23 @@ bool store_is_open(const struct store *s);
  * runs). */
 struct rocksdb_t;
 struct rocksdb_t *store_db(struct store *s);
+/* The data keys that seal customer data in values (keyring.h): records.c
+ * and telemetry.c seal and open through it. The store keeps the pointer,
+ * not the keyring (the caller frees it after store_close). NULL (the
+ * default, and unit tests'): values are written in clear, sealed ones
+ * read as destroyed. */
+struct keyring;
+void store_set_keyring(struct store *s, struct keyring *kr);
+struct keyring *store_keyring(const struct store *s);
+/* Flushes every column family's memtable and waits: the WAL files that
+ * held their writes are retired (deleted: no WAL archive is kept). 0,
+ * or -1 with the reason. Thread-safe (the RocksDB handle is). */
+int store_flush_all(struct store *s, char *err, size_t errlen);
+/* Compacts [start, end) of cf down to the last level (range deletions
+ * applied, the files that held the range rewritten); blocks for as long
+ * as that takes: call it from a worker thread. Thread-safe. */
+void store_compact_range(struct store *s, enum store_cf cf, const void *start,
+			 size_t slen, const void *end, size_t elen);
 /* The directory the store was opened in. */
 const char *store_dir(const struct store *s);
 /* Failure injection for tests (any thread): the next n writes fail with

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyring.h"
 #include "keyrot.h"
+#include "log.h"
 #include "mp.h"
 #include "records.h"
 #include "sched_ctx.h"
@@ -180,9 +182,21 @@ static void store_item(struct sched *c, struct run *r, struct tb_item *it)
 	store_put_u32be(key + k + 8, r->log_lines);
 	store_put_u64be(key + k + 12, it->m.seq);
 	store_put_u32be(nl, it->lines);
-	strbuf_grow(&val, 4 + it->len);
+	strbuf_grow(&val, 4 + SEAL_OVERHEAD + it->len);
 	strbuf_add(&val, nl, 4);
-	strbuf_add(&val, it->sealed, it->len);
+	/* the line count stays in clear (run logs --after skips by it);
+	 * the agent's sealed bytes are kept exactly, inside the seal */
+	if (!store_keyring(c->store))
+		strbuf_add(&val, it->sealed, it->len);
+	else if (keyring_seal(store_keyring(c->store), r->job->tenant,
+			      store_cf_name(CF_TELEMETRY), key, k + 20,
+			      it->sealed, it->len, &val)) {
+		log_error("telemetry: no data key for tenant '%s': batch of "
+			  "run %llu not stored", r->job->tenant,
+			  (unsigned long long)r->id);
+		strbuf_release(&val);
+		return;
+	}
 	store_batch_put(c->batch, c->store, CF_TELEMETRY, key, k + 20, val.buf,
 			val.len);
 	strbuf_release(&val);
@@ -249,6 +263,7 @@ struct scan {
 	telemetry_line_fn fn;
 	void *ctx;
 	struct strbuf raw;
+	struct strbuf plain; /* an opened sealed value */
 	uint32_t line; /* number of the next log event */
 	int rc;
 	struct telemetry_metric *metrics;
@@ -272,13 +287,36 @@ static int emit_line(const struct tevent *ev, void *ctx)
 	return rc ? 2 : 0;
 }
 
-/* Opens the sealed batch in a stored value (lines u32 ‖ sealed). */
-static int open_value(struct scan *s, const uint8_t *val, size_t vlen,
-		      struct tbatch_meta *m)
+/* Opens the sealed batch in a stored value (lines u32 ‖ batch, the batch
+ * sealed under the tenant's data key from format 5 on). 0;
+ * KEYRING_DESTROYED when that key was destroyed; -1 unreadable. */
+static int open_value(struct scan *s, const void *key, size_t klen,
+		      const uint8_t *val, size_t vlen, struct tbatch_meta *m)
 {
 	char err[160];
-	if (vlen < 4 ||
-	    tbatch_open(val + 4, vlen - 4, NULL, m, err, sizeof(err)) ||
+	int rc;
+
+	if (vlen > 4 && keyring_is_sealed(val + 4, vlen - 4)) {
+		strbuf_reset(&s->plain);
+		rc = keyring_open_value(store_keyring(s->c->store),
+					store_cf_name(CF_TELEMETRY), key, klen,
+					val + 4, vlen - 4, &s->plain);
+		if (rc == KEYRING_DESTROYED)
+			return rc;
+		if (rc) {
+			log_error("telemetry: a stored batch does not "
+				  "authenticate under its data key");
+			return -1;
+		}
+		val = (const uint8_t *)s->plain.buf;
+		vlen = s->plain.len;
+	} else if (vlen >= 4) {
+		val += 4;
+		vlen -= 4;
+	} else {
+		vlen = 0;
+	}
+	if (tbatch_open(val, vlen, NULL, m, err, sizeof(err)) ||
 	    tbatch_inflate(m, &s->raw, err, sizeof(err))) {
 		log_error("telemetry: unreadable stored batch: %s", err);
 		return -1;
@@ -301,7 +339,16 @@ static int scan_lines_one(const void *key, size_t klen, const void *val,
 		return 1;
 	if (lines == 0 || first + lines <= s->after)
 		return 0; /* nothing wanted here: not even decompressed */
-	if (open_value(s, val, vlen, &m))
+	rc = open_value(s, key, klen, val, vlen, &m);
+	if (rc == KEYRING_DESTROYED) {
+		s->left--;
+		return s->fn(first < s->after ? s->after : first, 0,
+			     LOG_STDERR, KEYRING_DESTROYED_TEXT,
+			     strlen(KEYRING_DESTROYED_TEXT), s->ctx)
+			       ? 2
+			       : 0;
+	}
+	if (rc)
 		return -1;
 	s->line = first;
 	rc = tbatch_each_event(s->raw.buf, s->raw.len, m.events, emit_line, s,
@@ -328,11 +375,13 @@ int telemetry_scan_lines(struct sched *c, const char *tenant, uint64_t run,
 {
 	uint8_t start[KEY_MAX], end[KEY_MAX];
 	size_t n = run_range(tenant, run, start, end);
-	struct scan s = { c, after, max, fn, ctx, STRBUF_INIT, 0, 0, NULL, 0 };
+	struct scan s = { c, after, max, fn, ctx, STRBUF_INIT, STRBUF_INIT,
+			  0, 0, NULL, 0 };
 	int rc = store_scan(c->store, CF_TELEMETRY, start, n, end, n,
 			    scan_lines_one, &s);
 
 	strbuf_release(&s.raw);
+	strbuf_release(&s.plain);
 	return rc < 0 || rc == 2 ? -1 : 0;
 }
 
@@ -381,10 +430,11 @@ static int scan_metrics_one(const void *key, size_t klen, const void *val,
 	struct scan *s = ctx;
 	struct tbatch_meta m;
 	char err[160];
-	(void)key;
-	(void)klen;
+	int rc = open_value(s, key, klen, val, vlen, &m);
 
-	if (open_value(s, val, vlen, &m))
+	if (rc == KEYRING_DESTROYED)
+		return 0; /* unreadable: counts for nothing */
+	if (rc)
 		return -1;
 	if (tbatch_each_event(s->raw.buf, s->raw.len, m.events, merge_metric,
 			      s, err, sizeof(err)) < 0) {
@@ -406,11 +456,13 @@ int telemetry_run_metrics(struct sched *c, const char *tenant, uint64_t run,
 {
 	uint8_t start[KEY_MAX], end[KEY_MAX];
 	size_t n = run_range(tenant, run, start, end);
-	struct scan s = { c, 0, 0, NULL, NULL, STRBUF_INIT, 0, 0, out, 0 };
+	struct scan s = { c, 0, 0, NULL, NULL, STRBUF_INIT, STRBUF_INIT,
+			  0, 0, out, 0 };
 	int rc = store_scan(c->store, CF_TELEMETRY, start, n, end, n,
 			    scan_metrics_one, &s);
 
 	strbuf_release(&s.raw);
+	strbuf_release(&s.plain);
 	if (rc)
 		return -1;
 	for (int i = 0; i < s.nmetrics; i++)

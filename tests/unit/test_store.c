@@ -278,7 +278,7 @@ static void test_format_version(void **s)
 	char file[64];
 
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
-	assert_int_equal(STORE_FORMAT_VERSION, 4);
+	assert_int_equal(STORE_FORMAT_VERSION, 5);
 	format_file("c", file, sizeof(file));
 	assert_string_equal(file, "4\n");
 	set_version(st, "c", 99);
@@ -507,11 +507,11 @@ static void test_records_round_trip(void **s)
 	for (uint32_t i = 0; i < 20; i++) {
 		char line[32];
 		snprintf(line, sizeof(line), "line %u", i);
-		records_put_log(b, st, 1, i, 1000 + i,
+		records_put_log(b, st, "t", 1, i, 1000 + i,
 				i % 2 ? LOG_STDOUT : LOG_STDERR, line,
 				strlen(line));
 	}
-	records_put_log(b, st, 2, 0, 1, LOG_STDOUT, "other run", 9);
+	records_put_log(b, st, "t", 2, 0, 1, LOG_STDOUT, "other run", 9);
 	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
 	store_batch_free(b);
 
