@@ -183,6 +183,32 @@ static void idem_prune(struct policy *p)
 	}
 }
 
+int policy_forget_run(struct policy *p, struct run *r)
+{
+	if (!run_state_terminal(r->state))
+		return -1;
+	if (r->idem_key) {
+		struct idem_entry *e = idem_make(r);
+		struct idem_entry *old = hmap_get(&p->idem, e->key, e->len);
+		if (old && old->run == r)
+			free(hmap_del(&p->idem, e->key, e->len));
+		free(e);
+	}
+	if (r->dirty) {
+		/* keep the others' order: they are written in it */
+		for (size_t i = 0; i < p->dirty.n; i++) {
+			if (p->dirty.v[i] != r)
+				continue;
+			memmove(p->dirty.v + i, p->dirty.v + i + 1,
+				(p->dirty.n - i - 1) * sizeof(*p->dirty.v));
+			p->dirty.n--;
+			break;
+		}
+	}
+	state_drop_run(p->st, r);
+	return 0;
+}
+
 /* ---- set-up ---- */
 
 static void requeue_lost(struct policy *p, struct run *r, const char *why);

@@ -80,6 +80,12 @@ void policy_set_clock(struct policy *p, int64_t now_ms, int64_t now_mono);
 void policy_take_dirty(struct policy *p,
 		       void (*fn)(void *ctx, struct run *r), void *ctx);
 
+/* Drops an ended run for good (retention, tenant deletion): it leaves the
+ * idempotency index and the changed runs, and is freed from the state.
+ * The caller deletes its record and writes records_put_run_ids in the
+ * same batch. A run not ended is left alone (-1). */
+int policy_forget_run(struct policy *p, struct run *r);
+
 /* Marks r changed by the caller (e.g. its log line count). */
 void policy_touch(struct policy *p, struct run *r);
 

@@ -523,6 +523,48 @@ int records_scan_logs(struct store *s, uint64_t run, uint32_t from,
 	return rc == 1 && ls.left == 0 ? 0 : rc;
 }
 
+void records_delete_run(struct store_batch *b, struct store *s, uint64_t id)
+{
+	uint8_t key[8];
+
+	store_put_u64be(key, id);
+	store_batch_delete(b, s, CF_RUNS, key, sizeof(key));
+}
+
+void records_put_run_ids(struct store_batch *b, struct store *s,
+			 const struct sched_state *st)
+{
+	uint8_t val[16];
+
+	store_put_u64be(val, st->nruns);
+	store_put_u64be(val + 8, st->runs_dropped);
+	store_batch_put(b, s, CF_META, META_RUN_IDS, strlen(META_RUN_IDS), val,
+			sizeof(val));
+}
+
+/* meta/run_ids: st->runs_dropped, and *high the highest id given (0 if
+ * no run was ever dropped). 0, or -1 with err. */
+static int load_run_ids(struct store *s, struct sched_state *st,
+			uint64_t *high, char *err, size_t errlen)
+{
+	char *val = NULL;
+	size_t len = 0;
+	int rc = store_get(s, CF_META, META_RUN_IDS, strlen(META_RUN_IDS),
+			   &val, &len, err, errlen);
+
+	*high = 0;
+	if (rc == 1 && len == 16) {
+		*high = store_get_u64be((const uint8_t *)val);
+		st->runs_dropped = store_get_u64be((const uint8_t *)val + 8);
+	} else if (rc == 1) {
+		snprintf(err, errlen, "corrupt record in 'meta' (run_ids: %zu "
+			 "bytes, not 16)", len);
+		rc = -1;
+	}
+	free(val);
+	return rc < 0 ? -1 : 0;
+}
+
 struct load_ctx {
 	struct sched_state *st;
 	const struct field *fields;
@@ -588,17 +630,26 @@ static void add_loaded(struct sched_state *st, enum store_cf cf, void *rec)
 }
 
 /*
- * Runs are indexed by id in a dense array (ids are given from 1 in order
- * and runs are never deleted), so a corrupt id would make the array that
- * long: 2^40 asks for terabytes at start. In id order, the n-th run may
- * have an id of at most 2n + RUN_ID_SLACK; a larger one is refused before
- * it reaches the array, which stays within 16 bytes a run and 8 MiB.
+ * Runs are indexed by id in a dense array (ids are given from 1 in order;
+ * a dropped run leaves its slot empty, counted in meta/run_ids), so a
+ * corrupt id would make the array that long: 2^40 asks for terabytes at
+ * start. In id order, the n-th run may have an id of at most 2(n + the
+ * runs dropped) + RUN_ID_SLACK; a larger one is refused before it reaches
+ * the array, which stays within 16 bytes a run (or a dropped one) and
+ * 8 MiB.
  */
 #define RUN_ID_SLACK (1u << 20)
 
+static bool run_id_fits(const struct load_ctx *lc, uint64_t id)
+{
+	return id <= 2 * ((uint64_t)lc->nruns + lc->st->runs_dropped) +
+			     RUN_ID_SLACK;
+}
+
 static int run_id_ok(struct load_ctx *lc, const struct run *r)
 {
-	if (r->id <= 2 * (uint64_t)++lc->nruns + RUN_ID_SLACK)
+	lc->nruns++;
+	if (run_id_fits(lc, r->id))
 		return 0;
 	snprintf(lc->err, lc->errlen,
 		 "corrupt record in 'runs' (run id %llu after %zu runs: ids "
@@ -755,6 +806,23 @@ static int load_runs(struct store *s, struct load_ctx *lc)
 	return rc;
 }
 
+/* The highest id given may be a dropped run's, past every loaded one:
+ * the next new run must not take it again. */
+static int reserve_given(struct load_ctx *lc, uint64_t high)
+{
+	if (high <= lc->st->nruns)
+		return 0;
+	if (!run_id_fits(lc, high)) {
+		snprintf(lc->err, lc->errlen, "corrupt record in 'meta' "
+			 "(run_ids: highest id %llu, %zu runs, %llu dropped)",
+			 (unsigned long long)high, lc->nruns,
+			 (unsigned long long)lc->st->runs_dropped);
+		return -1;
+	}
+	state_reserve_runs(lc->st, high);
+	return 0;
+}
+
 int records_load(struct store *s, struct sched_state *st, char *err,
 		 size_t errlen)
 {
@@ -767,8 +835,11 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		LOAD_RUNS,
 	};
 	msgpack_zone zone;
-	int rc = 0;
+	uint64_t high;
+	int rc = load_run_ids(s, st, &high, err, errlen);
 
+	if (rc)
+		return -1;
 	if (!msgpack_zone_init(&zone, 4096))
 		die("out of memory");
 	for (size_t i = 0; i < ARRAY_SIZE(kinds) && !rc; i++) {
@@ -779,7 +850,8 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		kinds[i].zone = &zone;
 		kinds[i].slab = &st->slab;
 		if (kinds[i].cf == CF_RUNS)
-			rc = load_runs(s, &kinds[i]);
+			rc = load_runs(s, &kinds[i]) ||
+			     reserve_given(&kinds[i], high);
 		else
 			rc = store_scan(s, kinds[i].cf, NULL, 0, NULL, 0,
 					load_one, &kinds[i]);

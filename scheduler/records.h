@@ -45,6 +45,16 @@ int records_unpack_argv(const msgpack_object *map, struct store *s,
 			enum store_cf cf, const void *key, size_t klen,
 			int *argc, char ***argv);
 
+/* Deletes run id's record (the run is dropped: retention, deletion). */
+void records_delete_run(struct store_batch *b, struct store *s, uint64_t id);
+/* meta/run_ids: the highest run id given and how many runs were dropped,
+ * 16 bytes (two u64 BE). Written in the batch of every run deletion, so
+ * that a restart neither gives a dropped run's id again nor takes the
+ * gaps for a corrupt id. */
+#define META_RUN_IDS "run_ids"
+void records_put_run_ids(struct store_batch *b, struct store *s,
+			 const struct sched_state *st);
+
 enum log_stream { LOG_STDOUT = 1, LOG_STDERR = 2 };
 
 /* One log line of a run: key = run id (u64 BE) + line number (u32 BE);
@@ -63,8 +73,9 @@ int records_scan_logs(struct store *s, uint64_t run, uint32_t from,
 
 /* Loads every record into st (which must be empty). 0, or -1 with a reason
  * naming the bad record; a run whose id is far past the number of runs
- * before it (more than twice, plus 2^20: ids are dense from 1) is one,
- * refused before the runs array would grow to its id. */
+ * before it (more than twice, plus 2^20, counting the runs dropped: ids
+ * are dense from 1) is one, refused before the runs array would grow to
+ * its id. */
 int records_load(struct store *s, struct sched_state *st, char *err,
 		 size_t errlen);
 

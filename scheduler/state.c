@@ -49,6 +49,7 @@ void state_release(struct sched_state *st)
 			run_clear(st->runs[i]);
 	free(st->runs);
 	free_all(&st->slab.chunks);
+	ptrvec_release(&st->slab.freed);
 	state_init(st);
 }
 
@@ -145,6 +146,11 @@ _Static_assert(sizeof(struct run) == 256, "struct run grew past 256 bytes");
 
 struct run *run_slab_alloc(struct run_slab *slab)
 {
+	if (slab->freed.n) {
+		struct run *r = slab->freed.v[--slab->freed.n];
+		memset(r, 0, sizeof(*r));
+		return r;
+	}
 	if (!slab->left) {
 		slab->cur = aligned_alloc(RUN_CHUNK, RUN_CHUNK);
 		if (!slab->cur)
@@ -162,7 +168,10 @@ void run_slab_merge(struct run_slab *dst, struct run_slab *src)
 {
 	for (size_t i = 0; i < src->chunks.n; i++)
 		ptrvec_push(&dst->chunks, src->chunks.v[i]);
+	for (size_t i = 0; i < src->freed.n; i++)
+		ptrvec_push(&dst->freed, src->freed.v[i]);
 	ptrvec_release(&src->chunks);
+	ptrvec_release(&src->freed);
 	memset(src, 0, sizeof(*src));
 }
 
@@ -186,4 +195,14 @@ struct run *state_new_run(struct sched_state *st, struct job *j)
 	ensure_run_slot(st, r->id);
 	st->runs[r->id - 1] = r;
 	return r;
+}
+
+void state_drop_run(struct sched_state *st, struct run *r)
+{
+	if (state_run(st, r->id) != r)
+		return;
+	st->runs[r->id - 1] = NULL;
+	st->runs_dropped++;
+	run_clear(r);
+	ptrvec_push(&st->slab.freed, r);
 }

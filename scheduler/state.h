@@ -19,6 +19,7 @@ struct run_slab {
 	struct ptrvec chunks; /* every chunk, for freeing */
 	struct run *cur;      /* the chunk being filled */
 	size_t left;          /* free run slots in it */
+	struct ptrvec freed;  /* slots of dropped runs, reused first */
 };
 
 /* A zeroed run from slab. */
@@ -33,8 +34,10 @@ struct sched_state {
 	struct ptrvec tokens;  /* struct token * */
 	struct ptrvec jobs;    /* struct job * */
 	struct hmap by_tenant, by_env, by_agent, by_token, by_job;
-	struct run **runs;     /* runs[id - 1]; ids are dense from 1 */
-	size_t nruns, aruns;
+	struct run **runs;     /* runs[id - 1], NULL for a dropped run; ids
+				* are given from 1 in order, never reused */
+	size_t nruns, aruns;   /* nruns: the highest id ever given */
+	uint64_t runs_dropped; /* runs removed so far (retention, deletion) */
 	struct run_slab slab;
 	uint64_t next_agent_no;
 	struct usage usage;    /* roll-ups per tenant, environment and day */
@@ -70,5 +73,10 @@ void state_reserve_runs(struct sched_state *st, uint64_t n);
 void state_add_run(struct sched_state *st, struct run *r);
 /* A new zeroed run of job j with the next id, already registered. */
 struct run *state_new_run(struct sched_state *st, struct job *j);
+/* Removes run r from the state and frees it (its slot is reused). Only
+ * for a run nothing else points to: policy_forget_run() is the way in
+ * from the core. The caller deletes its record (records_delete_run) and
+ * writes records_put_run_ids in the same batch. */
+void state_drop_run(struct sched_state *st, struct run *r);
 
 #endif

@@ -716,6 +716,92 @@ static void test_run_id_bound(void **s)
 	store_close(st);
 }
 
+/* Dropped runs (retention, tenant deletion): their ids are never given
+ * again after a restart, even the highest, and many of them do not make
+ * the ids after them look corrupt. */
+static void test_dropped_runs(void **s)
+{
+	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
+			 .env = "acme/prod", .name = "pi", .max_attempts = 1 };
+	static const uint64_t ids[] = { 1, 2, 3, 4, 5 };
+	static const uint64_t far[] = { 3000000 };
+	struct tenant t = { .name = "acme", .weight = 1 };
+	struct env e = { .key = "acme/prod", .tenant = "acme", .name = "prod" };
+	struct store_batch *b;
+	struct sched_state ss;
+	struct policy pol;
+	struct policy_limits lim;
+	struct store *st;
+	char err[256];
+	(void)s;
+
+	st = open_sub("dropped");
+	b = store_batch_new();
+	records_put_tenant(b, st, &t);
+	records_put_env(b, st, &e);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	put_run_ids(st, &j, ids, ARRAY_SIZE(ids));
+	state_init(&ss);
+	if (records_load(st, &ss, err, sizeof(err)))
+		fail_msg("%s", err);
+	policy_limits_defaults(&lim);
+	policy_init(&pol, &ss, &lim, 1000, 1000);
+	b = store_batch_new();
+	for (uint64_t id = 3; id <= 5; id += 2) {
+		assert_int_equal(policy_forget_run(&pol, state_run(&ss, id)), 0);
+		records_delete_run(b, st, id);
+	}
+	assert_null(state_run(&ss, 5));
+	records_put_run_ids(b, st, &ss);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	policy_release(&pol);
+	state_release(&ss);
+
+	state_init(&ss);
+	if (records_load(st, &ss, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(ss.nruns, 5);
+	assert_int_equal(ss.runs_dropped, 2);
+	assert_null(state_run(&ss, 3));
+	assert_null(state_run(&ss, 5));
+	assert_int_equal(state_run(&ss, 4)->id, 4);
+	/* the next run takes 6, not the dropped 5; its slot is reused */
+	assert_int_equal(state_new_run(&ss, state_job(&ss, j.key))->id, 6);
+	state_release(&ss);
+	store_close(st);
+
+	/* 2,999,999 runs dropped: the one left, id 3,000,000, loads */
+	st = open_sub("dropped-many");
+	put_run_ids(st, &j, far, ARRAY_SIZE(far));
+	state_init(&ss);
+	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
+	state_release(&ss);
+	ss.nruns = 3000000;
+	ss.runs_dropped = 2999999;
+	b = store_batch_new();
+	records_put_run_ids(b, st, &ss);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	state_init(&ss);
+	if (records_load(st, &ss, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(ss.nruns, 3000000);
+	state_release(&ss);
+	store_close(st);
+
+	/* a meta record of the wrong size is refused, named */
+	st = open_sub("dropped-bad");
+	put(st, CF_META, META_RUN_IDS, "short");
+	state_init(&ss);
+	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
+	assert_string_equal(err, "corrupt record in 'meta' (run_ids: 5 bytes, "
+				 "not 16)");
+	state_release(&ss);
+	store_close(st);
+}
+
 static void test_corrupt_record(void **s)
 {
 	struct store *st = open_sub("f");
@@ -803,6 +889,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_corrupt_record),
 		cmocka_unit_test(test_many_runs_load),
 		cmocka_unit_test(test_run_id_bound),
+		cmocka_unit_test(test_dropped_runs),
 		cmocka_unit_test(test_run_v1_record),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
