@@ -58,6 +58,10 @@ static const struct flag_spec env_set_flags[] = {
 	{ "--max-concurrent", FT_LIMIT, 1, 100000 },
 	{ NULL, 0, 0, 0 },
 };
+static const struct flag_spec tenant_delete_flags[] = {
+	{ "--force", FT_BOOL, 0, 0 },
+	{ NULL, 0, 0, 0 },
+};
 static const struct flag_spec events_flags[] = {
 	{ "--limit", FT_UINT, 1, 100000 },
 	{ NULL, 0, 0, 0 },
@@ -151,6 +155,13 @@ static const struct command commands[] = {
 	  .scope = SCOPE_GLOBAL },
 	{ "tenant resume", "NAME", "undo tenant suspend", 1, 1, no_flags,
 	  false, cmd_tenant_resume, .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "tenant delete", "NAME [--force]",
+	  "remove a tenant and every record of it, destroying its data key "
+	  "(backups included); refused while it has runs not ended unless "
+	  "--force (revokes its agents and cancels its runs); prints a "
+	  "deletion receipt",
+	  1, 1, tenant_delete_flags, false, cmd_tenant_delete,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
 	{ "tenant events", "NAME [--limit N]",
 	  "a tenant's recorded budget changes, warnings, caps and guard actions",
 	  1, 1, events_flags, false, cmd_tenant_events,

@@ -163,6 +163,9 @@ void jw_strf_print(struct jw *w, const char *fmt, ...) SP_PRINTF(2, 3);
 /* Handlers, by noun (cmd_tenant.c, cmd_agent.c, cmd_run.c, cmd_usage.c). */
 int cmd_tenant_add(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r);
+/* cmd_tenant_delete.c: answered by its worker, with the receipt. */
+int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
+		      struct reply *r);
 int cmd_tenant_show(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r);

@@ -8,6 +8,7 @@
 
 #include "admin_cmds.h"
 #include "budget.h"
+#include "keyring.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -275,10 +276,19 @@ void audit_admin(struct sched *c, const struct command *cmd,
 	snprintf(actor, sizeof(actor), "uid:%u", a->acc ? a->acc->uid : 0);
 	if (a->acc)
 		role = tenant[0] ? access_role(a->acc, tenant) : a->acc->global;
+	if (!strcmp(cmd->words, "tenant delete") && a->npos &&
+	    store_keyring(c->store)) {
+		/* the record outlives the tenant: named by its pseudonym */
+		keyring_pseudonym(store_keyring(c->store), a->pos[0], tenant,
+				  sizeof(tenant));
+		strbuf_addf(&sb, "%s%s", tenant,
+			    parsed && arg_set(a, "--force") ? " --force" : "");
+	} else {
+		command_args(a, parsed, &sb);
+	}
 	rec_init(&r, "admin", tenant, actor);
 	audit_rec_put(&r, "role", role_name(role));
 	audit_rec_put(&r, "command", cmd->words);
-	command_args(a, parsed, &sb);
 	audit_rec_put(&r, "args", sb.buf ? sb.buf : "");
 	audit_rec_put(&r, "result", error ? error : "ok");
 	if (a->npos && (ag = state_agent(c->st, a->pos[0])))

@@ -100,6 +100,20 @@ static void event(struct policy *p, struct tenant *t, const char *kind,
 	log_info("tenant %s: %s: %s", t->name, kind, ev->text);
 }
 
+void budget_drop_events(struct policy *p, const char *tenant)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < p->cost_events.n; i++) {
+		struct cost_event *ev = p->cost_events.v[i];
+		if (strcmp(ev->tenant, tenant))
+			p->cost_events.v[kept++] = ev;
+		else
+			free(ev);
+	}
+	p->cost_events.n = kept;
+}
+
 void budget_take_events(struct policy *p,
 			void (*fn)(void *ctx, const struct cost_event *ev),
 			void *ctx)

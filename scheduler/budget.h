@@ -95,6 +95,9 @@ void budget_figures(struct policy *p, struct tenant *t,
 /* Records a budget change made by an operator (tenant add/set). */
 void budget_changed(struct policy *p, struct tenant *t, const char *what);
 
+/* Drops tenant's events not yet taken (tenant delete: nothing of it may
+ * be written after its records are deleted). */
+void budget_drop_events(struct policy *p, const char *tenant);
 /* Hands the events recorded since the last call to fn, oldest first. */
 void budget_take_events(struct policy *p,
 			void (*fn)(void *ctx, const struct cost_event *ev),

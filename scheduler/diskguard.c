@@ -193,6 +193,7 @@ void diskguard_commit(struct sched *c)
 	lathist_add(&c->sync_us, (uint64_t)(time_mono_us() - t0));
 	store_batch_clear(c->batch);
 	c->commits++;
+	atomic_store(&c->pub_commits, c->commits);
 }
 
 /* Reopens the store and writes what waited; on success writes resume. */
@@ -218,6 +219,7 @@ static void try_recover(struct sched *c)
 	}
 	store_batch_clear(c->batch);
 	c->commits++;
+	atomic_store(&c->pub_commits, c->commits);
 	log_info("store writable again after %lld ms: reopened, %zu waiting "
 		 "writes written; changes are accepted",
 		 (long long)(c->now_mono - d->down_since_mono), d->pending);

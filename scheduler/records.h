@@ -52,6 +52,9 @@ void records_delete_run(struct store_batch *b, struct store *s, uint64_t id);
  * that a restart neither gives a dropped run's id again nor takes the
  * gaps for a corrupt id. */
 #define META_RUN_IDS "run_ids"
+/* meta/deleted_tenants: the pseudonyms of deleted tenants (keyring.h),
+ * one a line (cmd_tenant_delete.c writes it, audit list reads it). */
+#define META_DELETED_TENANTS "deleted_tenants"
 void records_put_run_ids(struct store_batch *b, struct store *s,
 			 const struct sched_state *st);
 

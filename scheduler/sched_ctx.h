@@ -46,6 +46,9 @@ struct sched {
 	/* published for other threads (core_progress): events applied, the
 	 * turn that applied the last one, turns finished */
 	_Atomic uint64_t pub_events, pub_event_turn, pub_turns;
+	/* writes committed (c->commits), for a worker that must wait for
+	 * its command's turn to be on disk (cmd_tenant_delete.c) */
+	_Atomic uint64_t pub_commits;
 	struct lathist sync_us;    /* each turn's synced store write */
 	struct diskguard disk;     /* free-space floor, failed writes */
 	uint64_t rejected_malformed; /* messages from no known agent */
@@ -70,6 +73,8 @@ struct sched {
 	struct ptrvec workers;     /* worker threads running (worker.c) */
 	struct backup_job *backup; /* the backup command in progress
 				    * (cmd_backup.c), or NULL */
+	struct tdel_job *tdelete;  /* the tenant delete whose compaction
+				    * runs (cmd_tenant_delete.c), or NULL */
 	/* for /metrics: the newest good backup (found in backup_dir at
 	 * start, then each backup create; 0: none known) and the outcomes
 	 * of backup create since the start */

@@ -22,6 +22,21 @@ static void free_all(struct ptrvec *pv)
 
 void state_release(struct sched_state *st)
 {
+	for (size_t i = 0; i < st->gone_tenants.n; i++)
+		ptrvec_push(&st->tenants, st->gone_tenants.v[i]);
+	for (size_t i = 0; i < st->gone_envs.n; i++)
+		ptrvec_push(&st->envs, st->gone_envs.v[i]);
+	for (size_t i = 0; i < st->gone_agents.n; i++)
+		ptrvec_push(&st->agents, st->gone_agents.v[i]);
+	for (size_t i = 0; i < st->gone_tokens.n; i++)
+		ptrvec_push(&st->tokens, st->gone_tokens.v[i]);
+	for (size_t i = 0; i < st->gone_jobs.n; i++)
+		ptrvec_push(&st->jobs, st->gone_jobs.v[i]);
+	ptrvec_release(&st->gone_tenants);
+	ptrvec_release(&st->gone_envs);
+	ptrvec_release(&st->gone_agents);
+	ptrvec_release(&st->gone_tokens);
+	ptrvec_release(&st->gone_jobs);
 	for (size_t i = 0; i < st->jobs.n; i++)
 		job_release(st->jobs.v[i]);
 	for (size_t i = 0; i < st->envs.n; i++)
@@ -89,6 +104,64 @@ struct run *state_run(struct sched_state *st, uint64_t id)
 	if (id == 0 || id > st->nruns)
 		return NULL;
 	return st->runs[id - 1];
+}
+
+/* "tenant/..." */
+static bool of_tenant(const char *key, const char *name, size_t n)
+{
+	return !strncmp(key, name, n) && key[n] == '/';
+}
+
+/* Moves every element of v that of_tenant(key_of(elem)) to gone, and
+ * out of the index m (keyed by key_of). */
+static size_t move_out(struct ptrvec *v, struct hmap *m, struct ptrvec *gone,
+		       const char *(*key_of)(const void *),
+		       const char *(*owner_of)(const void *), const char *name)
+{
+	size_t n = strlen(name), moved = 0, kept = 0;
+
+	for (size_t i = 0; i < v->n; i++) {
+		void *e = v->v[i];
+		if (of_tenant(owner_of(e), name, n)) {
+			hmap_dels(m, key_of(e));
+			ptrvec_push(gone, e);
+			moved++;
+		} else {
+			v->v[kept++] = e;
+		}
+	}
+	v->n = kept;
+	return moved;
+}
+
+static const char *env_key(const void *e) { return ((const struct env *)e)->key; }
+static const char *job_key(const void *j) { return ((const struct job *)j)->key; }
+static const char *agent_key(const void *a) { return ((const struct agent *)a)->id; }
+static const char *agent_env(const void *a) { return ((const struct agent *)a)->env; }
+static const char *token_key(const void *t) { return ((const struct token *)t)->hash; }
+static const char *token_env(const void *t) { return ((const struct token *)t)->env; }
+
+void state_remove_tenant(struct sched_state *st, const char *name,
+			 struct state_removed *out)
+{
+	struct tenant *t = state_tenant(st, name);
+
+	memset(out, 0, sizeof(*out));
+	out->jobs = move_out(&st->jobs, &st->by_job, &st->gone_jobs, job_key,
+			     job_key, name);
+	out->envs = move_out(&st->envs, &st->by_env, &st->gone_envs, env_key,
+			     env_key, name);
+	out->agents = move_out(&st->agents, &st->by_agent, &st->gone_agents,
+			       agent_key, agent_env, name);
+	out->tokens = move_out(&st->tokens, &st->by_token, &st->gone_tokens,
+			       token_key, token_env, name);
+	out->usage_days = usage_drop_tenant(&st->usage, name);
+	if (t) {
+		hmap_dels(&st->by_tenant, name);
+		ptrvec_remove(&st->tenants, t);
+		ptrvec_push(&st->gone_tenants, t);
+		out->tenants = 1;
+	}
 }
 
 void state_add_tenant(struct sched_state *st, struct tenant *t)

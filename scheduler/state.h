@@ -41,6 +41,11 @@ struct sched_state {
 	struct run_slab slab;
 	uint64_t next_agent_no;
 	struct usage usage;    /* roll-ups per tenant, environment and day */
+	/* records of deleted tenants (state_remove_tenant): out of every
+	 * list and index, freed by state_release, since an event queued or
+	 * parked may still point at one */
+	struct ptrvec gone_tenants, gone_envs, gone_agents, gone_tokens,
+		gone_jobs;
 };
 
 void state_init(struct sched_state *st);
@@ -65,6 +70,16 @@ void state_add_env(struct sched_state *st, struct env *e);
 void state_add_agent(struct sched_state *st, struct agent *a);
 void state_add_token(struct sched_state *st, struct token *t);
 void state_add_job(struct sched_state *st, struct job *j);
+/* What state_remove_tenant took out, per kind. */
+struct state_removed {
+	size_t tenants, envs, agents, tokens, jobs, usage_days;
+};
+/* Takes tenant name, its environments, jobs, agents and tokens, and its
+ * usage roll-ups out of every list and index (runs are the policy's:
+ * policy_forget_run them first). The records stay allocated until
+ * state_release. Fills *out. */
+void state_remove_tenant(struct sched_state *st, const char *name,
+			 struct state_removed *out);
 /* Makes runs[] hold ids up to n (loading sizes it once, up front). */
 void state_reserve_runs(struct sched_state *st, uint64_t n);
 /* Adds a loaded run from a slab (its id must be free and its job set).

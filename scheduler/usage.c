@@ -100,6 +100,31 @@ int64_t usage_tenant_cost(const struct usage *u, const char *tenant,
 	return sum;
 }
 
+size_t usage_drop_tenant(struct usage *u, const char *tenant)
+{
+	size_t kept = 0, dropped = 0;
+
+	for (size_t i = 0; i < u->dirty.n; i++) {
+		struct usage_day *d = u->dirty.v[i];
+		if (strcmp(d->tenant, tenant))
+			u->dirty.v[kept++] = d;
+	}
+	u->dirty.n = kept;
+	kept = 0;
+	for (size_t i = 0; i < u->days.n; i++) {
+		struct usage_day *d = u->days.v[i];
+		if (strcmp(d->tenant, tenant)) {
+			u->days.v[kept++] = d;
+			continue;
+		}
+		hmap_del(&u->by_key, d->key, d->keylen);
+		free(d);
+		dropped++;
+	}
+	u->days.n = kept;
+	return dropped;
+}
+
 void usage_load_day(struct usage *u, struct usage_day *d)
 {
 	struct usage_day *old;

@@ -54,6 +54,9 @@ void usage_add_run_end(struct usage *u, const struct run *r, int64_t end_ms);
 int64_t usage_tenant_cost(const struct usage *u, const char *tenant,
 			  int32_t from_day, int32_t to_day);
 
+/* Drops every roll-up of tenant (tenant delete): from the index, the
+ * changed days and memory. Returns how many. */
+size_t usage_drop_tenant(struct usage *u, const char *tenant);
 /* A day read back from the store (taken over, not copied). */
 void usage_load_day(struct usage *u, struct usage_day *d);
 /* Calls fn for each day changed since the last call, once each. */

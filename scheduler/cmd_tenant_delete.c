@@ -1,0 +1,452 @@
+/* cmd_tenant_delete.c - `tenant delete NAME [--force]`: verifiable removal
+ * of a tenant by crypto-shredding (docs/operator-guide.md, Data kept and
+ * removed; docs/storage.md, Encryption at rest).
+ *
+ * On the core thread, in one turn: the tenant's agents are revoked and its
+ * runs ended (--force), its data key destroyed (both keyring files
+ * rewritten before anything else changes), every record of it deleted in
+ * every column family (range deletions where keys start with the tenant,
+ * point deletions where they are ids), and it leaves memory. A `delete`
+ * audit record carrying the receipt, naming the tenant by its pseudonym,
+ * commits in the same batch. Then a worker thread waits for that batch to
+ * be on disk, flushes every memtable (the WAL files that held the
+ * deleted records are retired) and compacts the deleted ranges (the
+ * table files that held them are rewritten without them); the command is
+ * answered with the receipt when it is done. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin_cmds.h"
+#include "audit.h"
+#include "budget.h"
+#include "keyring.h"
+#include "keyreg.h"
+#include "log.h"
+#include "records.h"
+#include "sched_ctx.h"
+#include "strbuf.h"
+#include "util.h"
+#include "worker.h"
+
+/* The counted column families of the receipt, in its order. */
+static const enum store_cf receipt_cfs[] = {
+	CF_TENANTS, CF_ENVS, CF_AGENTS, CF_TOKENS, CF_JOBS,
+	CF_RUNS, CF_TELEMETRY, CF_LOGS, CF_USAGE, CF_COSTLOG,
+};
+#define NRECEIPT (sizeof(receipt_cfs) / sizeof(receipt_cfs[0]))
+
+/* How long the worker waits for the deletion's write (a store that is
+ * down holds it): past that, the receipt says it was not compacted. */
+#define COMMIT_WAIT_MS 60000
+
+struct range {
+	enum store_cf cf;
+	uint8_t start[80], end[80];
+	size_t slen, elen;
+};
+
+struct tdel_job {
+	struct event *ev;
+	struct store *store;
+	_Atomic uint64_t *commits;
+	uint64_t commits_before;
+	struct range r[8];
+	size_t nr;
+	/* the receipt */
+	char tenant[NAME_MAX_LEN], pseudonym[32];
+	uint64_t removed[NRECEIPT];
+	uint32_t key_id;
+	int64_t key_destroyed_ms;
+	uint64_t audit_seq;
+	size_t runs_cancelled, agents_revoked;
+	/* the worker's */
+	bool committed;
+	int rc;
+	char err[256];
+	int64_t flush_ms, compact_ms;
+};
+
+static void add_range(struct tdel_job *j, enum store_cf cf, const void *s,
+		      size_t slen, const void *e, size_t elen)
+{
+	struct range *r = &j->r[j->nr++];
+	r->cf = cf;
+	memcpy(r->start, s, slen);
+	memcpy(r->end, e, elen);
+	r->slen = slen;
+	r->elen = elen;
+}
+
+static size_t receipt_at(enum store_cf cf)
+{
+	for (size_t i = 0; i < NRECEIPT; i++)
+		if (receipt_cfs[i] == cf)
+			return i;
+	return 0;
+}
+
+/* ---- the worker ---- */
+
+static void job_run(void *arg)
+{
+	struct tdel_job *j = arg;
+	int64_t t0 = time_mono_ms();
+
+	/* the range deletions must be in the store before a compaction
+	 * can drop what they cover */
+	while (atomic_load(j->commits) <= j->commits_before) {
+		if (time_mono_ms() - t0 > COMMIT_WAIT_MS)
+			return;
+		usleep(2000);
+	}
+	j->committed = true;
+	t0 = time_mono_ms();
+	j->rc = store_flush_all(j->store, j->err, sizeof(j->err));
+	j->flush_ms = time_mono_ms() - t0;
+	t0 = time_mono_ms();
+	for (size_t i = 0; i < j->nr; i++)
+		store_compact_range(j->store, j->r[i].cf, j->r[i].start,
+				    j->r[i].slen, j->r[i].end, j->r[i].elen);
+	j->compact_ms = time_mono_ms() - t0;
+}
+
+static void write_receipt(const struct tdel_job *j, struct reply *r,
+			  bool done)
+{
+	char when[40], line[160];
+	struct strbuf text = STRBUF_INIT;
+
+	time_format_iso(j->key_destroyed_ms, when, sizeof(when));
+	jw_str(&r->w, "tenant", j->tenant);
+	jw_str(&r->w, "pseudonym", j->pseudonym);
+	jw_obj_open(&r->w, "removed");
+	for (size_t i = 0; i < NRECEIPT; i++)
+		jw_uint(&r->w, store_cf_name(receipt_cfs[i]), j->removed[i]);
+	jw_obj_close(&r->w);
+	jw_uint(&r->w, "key_id", j->key_id);
+	jw_time(&r->w, "key_destroyed", j->key_destroyed_ms);
+	jw_time(&r->w, "time", j->key_destroyed_ms);
+	jw_uint(&r->w, "runs_cancelled", j->runs_cancelled);
+	jw_uint(&r->w, "agents_revoked", j->agents_revoked);
+	jw_uint(&r->w, "audit_seq", j->audit_seq);
+	jw_bool(&r->w, "compacted", done);
+	jw_bool(&r->w, "wal_rolled", done);
+	strbuf_addf(&text, "tenant %s deleted (now named %s in the audit "
+		    "log, record %llu)\n", j->tenant, j->pseudonym,
+		    (unsigned long long)j->audit_seq);
+	strbuf_addf(&text, "  data key %u destroyed at %s: what remains of "
+		    "it anywhere (backups included) cannot be decrypted\n",
+		    j->key_id, when);
+	strbuf_addstr(&text, "  removed:");
+	for (size_t i = 0; i < NRECEIPT; i++) {
+		snprintf(line, sizeof(line), " %s=%llu",
+			 store_cf_name(receipt_cfs[i]),
+			 (unsigned long long)j->removed[i]);
+		strbuf_addstr(&text, line);
+	}
+	strbuf_addf(&text, "\n  runs cancelled: %zu, agents revoked: %zu\n",
+		    j->runs_cancelled, j->agents_revoked);
+	if (done)
+		strbuf_addf(&text, "  memtables flushed and WAL rolled in %lld "
+			    "ms; deleted ranges compacted in %lld ms",
+			    (long long)j->flush_ms, (long long)j->compact_ms);
+	else
+		strbuf_addf(&text, "  not compacted yet: %s",
+			    j->err[0] ? j->err
+				      : "the deletion was not yet written");
+	jw_str(&r->w, "print", text.buf);
+	strbuf_release(&text);
+}
+
+static void job_finish(struct sched *c, void *arg, bool stopping)
+{
+	struct tdel_job *j = arg;
+	bool done = j->committed && !j->rc;
+	struct reply r;
+
+	(void)stopping;
+	c->tdelete = NULL;
+	admin_cmds_reply_open(j->ev, &r);
+	write_receipt(j, &r, done);
+	log_info("tenant delete: %s: data key %u destroyed, records removed; "
+		 "%s", j->pseudonym, j->key_id,
+		 done ? "flushed and compacted" : "not compacted");
+	admin_cmds_reply_close(c, j->ev, &r);
+	free(j);
+}
+
+/* ---- the core thread ---- */
+
+struct counter {
+	uint64_t n;
+	struct store_batch *b; /* point-delete each key found (else NULL) */
+	struct store *s;
+	enum store_cf cf;
+};
+
+static int count_one(const void *key, size_t klen, const void *val,
+		     size_t vlen, void *ctx)
+{
+	struct counter *k = ctx;
+	(void)val;
+	(void)vlen;
+	k->n++;
+	if (k->b)
+		store_batch_delete(k->b, k->s, k->cf, key, klen);
+	return 0;
+}
+
+/* Deletes [tenant\0, tenant\1) of cf with one range tombstone, counting
+ * what it covers first. */
+static void drop_prefix(struct sched *c, struct tdel_job *j,
+			enum store_cf cf)
+{
+	uint8_t start[80], end[80];
+	size_t n = strlen(j->tenant) + 1;
+	struct counter k = { 0 };
+
+	memcpy(start, j->tenant, n);
+	memcpy(end, j->tenant, n);
+	end[n - 1] = 1;
+	store_scan(c->store, cf, start, n, end, n, count_one, &k);
+	j->removed[receipt_at(cf)] += k.n;
+	store_batch_delete_range(c->batch, c->store, cf, start, n, end, n);
+	add_range(j, cf, start, n, end, n);
+}
+
+/* Jobs and environments: keys "tenant/...", the range [tenant/, tenant0). */
+static void drop_names(struct sched *c, struct tdel_job *j, enum store_cf cf,
+		       uint64_t count)
+{
+	uint8_t start[80], end[80];
+	size_t n = strlen(j->tenant) + 1;
+
+	memcpy(start, j->tenant, n - 1);
+	memcpy(end, j->tenant, n - 1);
+	start[n - 1] = '/';
+	end[n - 1] = '/' + 1;
+	store_batch_delete_range(c->batch, c->store, cf, start, n, end, n);
+	add_range(j, cf, start, n, end, n);
+	j->removed[receipt_at(cf)] += count;
+}
+
+static bool of_tenant(const char *key, const char *tenant)
+{
+	size_t n = strlen(tenant);
+	return !strncmp(key, tenant, n) && key[n] == '/';
+}
+
+/* Revokes the tenant's agents (their runs go back to the queue) and
+ * cancels every run not ended: all its runs end now. */
+static void end_everything(struct sched *c, struct tdel_job *j)
+{
+	struct refusal why;
+
+	for (size_t i = 0; i < c->st->agents.n; i++) {
+		struct agent *ag = c->st->agents.v[i];
+		if (!of_tenant(ag->env, j->tenant) ||
+		    ag->state == AGENT_REVOKED)
+			continue;
+		ag->state = AGENT_REVOKED;
+		ag->preflight_ok = false;
+		keyreg_remove(c->keys, ag->id);
+		policy_drop_agent(&c->pol, ag, "the tenant was deleted");
+		j->agents_revoked++;
+	}
+	for (size_t i = 0; i < c->st->nruns; i++) {
+		struct run *r = c->st->runs[i];
+		if (!r || strcmp(r->job->tenant, j->tenant) ||
+		    run_state_terminal(r->state))
+			continue;
+		if (!policy_cancel(&c->pol, r, &why))
+			j->runs_cancelled++;
+	}
+}
+
+/* Deletes every run of the tenant (record, line logs) and forgets it. */
+static void drop_runs(struct sched *c, struct tdel_job *j)
+{
+	uint64_t lo = 0, hi = 0;
+	uint8_t start[12], end[8];
+
+	for (size_t i = 0; i < c->st->nruns; i++) {
+		struct run *r = c->st->runs[i];
+		struct counter k = { 0, c->batch, c->store, CF_LOGS };
+		uint64_t id;
+
+		if (!r || strcmp(r->job->tenant, j->tenant))
+			continue;
+		id = r->id;
+		store_put_u64be(start, id);
+		store_put_u32be(start + 8, 0);
+		store_put_u64be(end, id + 1);
+		store_scan(c->store, CF_LOGS, start, 12, end, 8, count_one, &k);
+		j->removed[receipt_at(CF_LOGS)] += k.n;
+		records_delete_run(c->batch, c->store, id);
+		policy_forget_run(&c->pol, r);
+		j->removed[receipt_at(CF_RUNS)]++;
+		lo = lo ? lo : id;
+		hi = id;
+	}
+	records_put_run_ids(c->batch, c->store, c->st);
+	if (!hi)
+		return;
+	store_put_u64be(start, lo);
+	store_put_u64be(end, hi + 1);
+	add_range(j, CF_RUNS, start, 8, end, 8);
+	add_range(j, CF_LOGS, start, 8, end, 8);
+}
+
+static void drop_agents_tokens(struct sched *c, struct tdel_job *j)
+{
+	for (size_t i = 0; i < c->st->agents.n; i++) {
+		const struct agent *ag = c->st->agents.v[i];
+		if (of_tenant(ag->env, j->tenant)) {
+			store_batch_delete(c->batch, c->store, CF_AGENTS,
+					   ag->id, strlen(ag->id));
+			j->removed[receipt_at(CF_AGENTS)]++;
+		}
+	}
+	for (size_t i = 0; i < c->st->tokens.n; i++) {
+		const struct token *t = c->st->tokens.v[i];
+		if (of_tenant(t->env, j->tenant)) {
+			store_batch_delete(c->batch, c->store, CF_TOKENS,
+					   t->hash, strlen(t->hash));
+			j->removed[receipt_at(CF_TOKENS)]++;
+		}
+	}
+}
+
+/* meta/deleted_tenants: the pseudonyms of deleted tenants, one a line,
+ * for audit list (cmd_audit.c) to show them in place of the names. */
+static void note_pseudonym(struct sched *c, const char *pseudonym)
+{
+	char *val = NULL, err[128];
+	size_t len = 0;
+	struct strbuf sb = STRBUF_INIT;
+
+	if (store_get(c->store, CF_META, META_DELETED_TENANTS,
+		      strlen(META_DELETED_TENANTS), &val, &len, err,
+		      sizeof(err)) == 1)
+		strbuf_add(&sb, val, len);
+	free(val);
+	strbuf_addf(&sb, "%s\n", pseudonym);
+	store_batch_put(c->batch, c->store, CF_META, META_DELETED_TENANTS,
+			strlen(META_DELETED_TENANTS), sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
+static void audit_receipt(struct sched *c, const struct cmd_args *a,
+			  struct tdel_job *j)
+{
+	struct audit_rec rec;
+	struct strbuf sb = STRBUF_INIT;
+	char actor[32], hash[AUDIT_HASH_LEN];
+
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.kind, sizeof(rec.kind), "delete");
+	snprintf(rec.tenant, sizeof(rec.tenant), "%s", j->pseudonym);
+	snprintf(rec.actor, sizeof(rec.actor), "%s",
+		 cmd_actor(a, actor, sizeof(actor)));
+	audit_rec_put(&rec, "what", "tenant");
+	audit_rec_put(&rec, "name", j->pseudonym);
+	for (size_t i = 0; i < NRECEIPT; i++)
+		strbuf_addf(&sb, "%s%s=%llu", i ? " " : "",
+			    store_cf_name(receipt_cfs[i]),
+			    (unsigned long long)j->removed[i]);
+	audit_rec_put(&rec, "removed", sb.buf);
+	audit_rec_add(&rec, "key_id", "%u", j->key_id);
+	audit_rec_add(&rec, "key_destroyed_ms", "%lld",
+		      (long long)j->key_destroyed_ms);
+	audit_rec_add(&rec, "runs_cancelled", "%zu", j->runs_cancelled);
+	audit_rec_add(&rec, "agents_revoked", "%zu", j->agents_revoked);
+	strbuf_release(&sb);
+	audit_append(c, &rec);
+	audit_head(c, &j->audit_seq, (uint8_t *)hash);
+}
+
+/* Refused while runs are not ended, unless --force. */
+static int check_runs(struct sched *c, const char *name, bool force,
+		      struct reply *r)
+{
+	size_t queued = 0, live = 0;
+
+	for (size_t i = 0; i < c->st->nruns; i++) {
+		const struct run *run = c->st->runs[i];
+		if (!run || strcmp(run->job->tenant, name) ||
+		    run_state_terminal(run->state))
+			continue;
+		if (run->state == RUN_QUEUED)
+			queued++;
+		else
+			live++;
+	}
+	if ((queued || live) && !force)
+		return cmd_fail(r, "busy",
+				"tenant '%s' has %zu queued and %zu live runs: "
+				"cancel them or let them end, or delete with "
+				"--force (revokes its agents and cancels its "
+				"runs)",
+				name, queued, live);
+	return 0;
+}
+
+int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
+		      struct reply *r)
+{
+	const char *name = a->pos[0];
+	struct keyring *kr = store_keyring(c->store);
+	struct state_removed gone;
+	struct tdel_job *j;
+	char err[256];
+
+	if (!state_tenant(c->st, name))
+		return cmd_fail(r, "not_found", "no tenant '%.64s'", name);
+	if (!kr)
+		return cmd_fail(r, "internal", "no keyring: the store was "
+				"opened without one");
+	if (c->tdelete)
+		return cmd_fail(r, "busy", "tenant '%s' is being deleted: one "
+				"tenant delete at a time", c->tdelete->tenant);
+	if (check_runs(c, name, arg_set(a, "--force"), r))
+		return -1;
+	j = xcalloc(1, sizeof(*j));
+	snprintf(j->tenant, sizeof(j->tenant), "%s", name);
+	keyring_pseudonym(kr, name, j->pseudonym, sizeof(j->pseudonym));
+	/* first, and on disk before anything else changes: the key */
+	if (keyring_destroy(kr, name, &j->key_id, err, sizeof(err))) {
+		free(j);
+		return cmd_fail(r, "internal", "%s", err);
+	}
+	j->key_destroyed_ms = c->now_ms;
+	end_everything(c, j);
+	drop_runs(c, j);
+	drop_agents_tokens(c, j);
+	drop_prefix(c, j, CF_TELEMETRY);
+	drop_prefix(c, j, CF_USAGE);
+	drop_prefix(c, j, CF_COSTLOG);
+	budget_drop_events(&c->pol, name);
+	store_batch_delete(c->batch, c->store, CF_TENANTS, name, strlen(name));
+	state_remove_tenant(c->st, name, &gone);
+	j->removed[receipt_at(CF_TENANTS)] = gone.tenants;
+	drop_names(c, j, CF_ENVS, gone.envs);
+	drop_names(c, j, CF_JOBS, gone.jobs);
+	note_pseudonym(c, j->pseudonym);
+	audit_receipt(c, a, j);
+	log_info("tenant delete: %s: data key %u destroyed, %llu runs "
+		 "removed", j->pseudonym, j->key_id,
+		 (unsigned long long)j->removed[receipt_at(CF_RUNS)]);
+	j->store = c->store;
+	j->commits = &c->pub_commits;
+	j->commits_before = c->commits;
+	if (worker_start(c, job_run, job_finish, j)) {
+		write_receipt(j, r, false);
+		free(j);
+		return 0;
+	}
+	j->ev = cmd_defer(r);
+	c->tdelete = j;
+	return 0;
+}
