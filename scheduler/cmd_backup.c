@@ -12,6 +12,7 @@
 
 #include "admin_cmds.h"
 #include "backup.h"
+#include "keyring.h"
 #include "parse.h"
 #include "sched_ctx.h"
 #include "util.h"
@@ -199,6 +200,22 @@ static void job_finish(struct sched *c, void *arg, bool stopping)
 	free(j);
 }
 
+/* Before a backup: the keyring's copy in backup_dir (keyring.h), which
+ * follows backup_dir across reloads. A backup dir BackupEngine would
+ * refuse is left alone (backup_create says why). */
+static int keep_keyring_copy(struct sched *c, struct reply *r)
+{
+	char err[600];
+
+	if (backup_check_dir(c->cfg->backup_dir, c->cfg->data_dir, err,
+			     sizeof(err)))
+		return 0;
+	if (keyring_set_copy(store_keyring(c->store), c->cfg->backup_dir, err,
+			     sizeof(err)))
+		return cmd_fail(r, "backup_failed", "%s", err);
+	return 0;
+}
+
 /* Checks what a job needs from the core, then starts it on a worker; the
  * command is answered when it ends. */
 static int start_job(struct sched *c, struct backup_job *j, struct reply *r)
@@ -222,6 +239,11 @@ static int start_job(struct sched *c, struct backup_job *j, struct reply *r)
 	if (j->op == OP_CREATE && !store_is_open(c->store)) {
 		free(j);
 		return cmd_fail(r, "unavailable", "the store is closed");
+	}
+	if (j->op == OP_CREATE && store_keyring(c->store) &&
+	    keep_keyring_copy(c, r)) {
+		free(j);
+		return -1;
 	}
 	snprintf(j->dir, sizeof(j->dir), "%s", c->cfg->backup_dir);
 	snprintf(j->data_dir, sizeof(j->data_dir), "%s", c->cfg->data_dir);

@@ -428,11 +428,10 @@ int keyring_save(const struct keyring *kr, char *err, size_t errlen)
 }
 
 struct keyring *keyring_load(const char *master_path, const char *data_dir,
-			     const char *backup_dir, bool need_file,
-			     char *err, size_t errlen)
+			     bool need_file, char *err, size_t errlen)
 {
 	uint8_t master[KEYRING_KEY_BYTES];
-	char path[4200], copy[4200], why[256];
+	char path[4200], why[256];
 	struct keyring *kr;
 	struct stat st;
 	char *text;
@@ -440,8 +439,6 @@ struct keyring *keyring_load(const char *master_path, const char *data_dir,
 	bool have;
 
 	snprintf(path, sizeof(path), "%s/%s", data_dir, KEYRING_FILE);
-	snprintf(copy, sizeof(copy), "%s/%s", backup_dir ? backup_dir : "",
-		 KEYRING_FILE);
 	have = stat(path, &st) == 0;
 	if (!have && need_file) {
 		snprintf(err, errlen, "the keyring '%s' is missing (the store "
@@ -455,8 +452,7 @@ struct keyring *keyring_load(const char *master_path, const char *data_dir,
 		return NULL;
 	kr = keyring_new(master);
 	OPENSSL_cleanse(master, sizeof(master));
-	keyring_set_files(kr, path,
-			  backup_dir && backup_dir[0] ? copy : NULL);
+	keyring_set_files(kr, path, NULL);
 	if (have) {
 		if (!(text = read_file(path, 16 << 20, &len))) {
 			snprintf(err, errlen, "cannot read the keyring '%s': %s",
@@ -476,17 +472,30 @@ struct keyring *keyring_load(const char *master_path, const char *data_dir,
 		OPENSSL_cleanse(text, len);
 		free(text);
 	}
-	if (backup_dir && backup_dir[0] && mkdir_p(backup_dir, 0700)) {
-		snprintf(err, errlen, "cannot create backup_dir '%s': %s",
-			 backup_dir, strerror(errno));
-		keyring_free(kr);
-		return NULL;
-	}
 	if (keyring_save(kr, err, errlen)) {
 		keyring_free(kr);
 		return NULL;
 	}
 	return kr;
+}
+
+int keyring_set_copy(struct keyring *kr, const char *dir, char *err,
+		     size_t errlen)
+{
+	kr->copy[0] = '\0';
+	if (!dir || !dir[0])
+		return 0;
+	if (mkdir_p(dir, 0700)) {
+		snprintf(err, errlen, "cannot create '%s': %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	snprintf(kr->copy, sizeof(kr->copy), "%s/%s", dir, KEYRING_FILE);
+	if (keyring_save(kr, err, errlen)) {
+		kr->copy[0] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 uint32_t keyring_key_id(const struct keyring *kr, const char *tenant)

@@ -65,11 +65,16 @@ void keyring_free(struct keyring *kr);
 /* The start-up path: the master key from master_path (created when there
  * is neither it nor a keyring), then DATA_DIR/keyring (created empty if
  * absent, unless need_file: a store of the sealing format must have
- * one), and its copy in backup_dir (if set) rewritten. Refused, one line
- * in err, when the keyring does not decrypt under the master key. */
+ * one). Refused, one line in err, when the keyring does not decrypt
+ * under the master key. */
 struct keyring *keyring_load(const char *master_path, const char *data_dir,
-			     const char *backup_dir, bool need_file,
-			     char *err, size_t errlen);
+			     bool need_file, char *err, size_t errlen);
+/* Keeps a copy of the keyring in dir (the backup dir: a lost data dir is
+ * restored from the backups, this copy and the master key) from now on,
+ * and writes it now (dir created 0700 if absent). NULL or "": no copy.
+ * 0, or -1 with the reason (then no copy is kept). */
+int keyring_set_copy(struct keyring *kr, const char *dir, char *err,
+		     size_t errlen);
 
 /* Parses the text of a keyring file into kr (which must be empty): every
  * entry's key is unwrapped with kr's master key. 0, or -1 with the first

@@ -139,10 +139,16 @@ static struct keyring *open_keyring(const struct sched_config *cfg,
 	if (!strncmp(path, cfg->data_dir, n) && path[n] == '/')
 		die("master_key_file '%s' is inside the data dir: keep it "
 		    "apart (a copy of the data dir would carry its key)", path);
-	kr = keyring_load(path, cfg->data_dir, cfg->backup_dir,
-			  was >= STORE_FORMAT_KEYRING, err, sizeof(err));
+	kr = keyring_load(path, cfg->data_dir, was >= STORE_FORMAT_KEYRING,
+			  err, sizeof(err));
 	if (!kr)
 		die("%s", err);
+	/* a copy beside the backups, in a backup dir fit for them only */
+	if (cfg->backup_dir[0] &&
+	    (backup_check_dir(cfg->backup_dir, cfg->data_dir, err,
+			      sizeof(err)) ||
+	     keyring_set_copy(kr, cfg->backup_dir, err, sizeof(err))))
+		log_warn("no copy of the keyring in backup_dir: %s", err);
 	store_set_keyring(store, kr);
 	return kr;
 }
