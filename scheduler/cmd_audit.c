@@ -9,6 +9,8 @@
 
 #include "admin_cmds.h"
 #include "audit.h"
+#include "keyring.h"
+#include "records.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -60,7 +62,51 @@ struct list_scan {
 	int64_t since;
 	struct audit_rec *ring;
 	size_t limit, n; /* n: matches so far */
+	struct sched *c;
+	char *deleted;   /* meta/deleted_tenants: pseudonyms, one a line */
 };
+
+/* Replaces name, as a word or before a '/', by ps in v. */
+static void mask_value(char *v, size_t cap, const char *name, const char *ps)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t n = strlen(name);
+	const char *p = v;
+
+	while (*p) {
+		bool start = p == v || p[-1] == ' ' || p[-1] == '=';
+		if (start && !strncmp(p, name, n) &&
+		    (p[n] == '\0' || p[n] == '/' || p[n] == ' ')) {
+			strbuf_addstr(&sb, ps);
+			p += n;
+		} else {
+			strbuf_addch(&sb, *p++);
+		}
+	}
+	snprintf(v, cap, "%s", sb.buf);
+	strbuf_release(&sb);
+}
+
+/* A record about a deleted tenant shows the tenant's pseudonym (the one
+ * its delete record carries) in place of its name: the stored record
+ * keeps the name, since the chain hashes its exact bytes. */
+static void mask_deleted(struct list_scan *ls, struct audit_rec *rec)
+{
+	char ps[32], line[40], name[AUDIT_NAME_LEN];
+	struct keyring *kr = store_keyring(ls->c->store);
+
+	if (!ls->deleted || !kr || !rec->tenant[0] ||
+	    state_tenant(ls->c->st, rec->tenant))
+		return;
+	keyring_pseudonym(kr, rec->tenant, ps, sizeof(ps));
+	snprintf(line, sizeof(line), "%s\n", ps);
+	if (!strstr(ls->deleted, line))
+		return;
+	snprintf(name, sizeof(name), "%s", rec->tenant);
+	snprintf(rec->tenant, sizeof(rec->tenant), "%s", ps);
+	for (size_t i = 0; i < rec->nd; i++)
+		mask_value(rec->d[i].val, sizeof(rec->d[i].val), name, ps);
+}
 
 static int list_one(const void *key, size_t klen, const void *val,
 		    size_t vlen, void *ctx)
@@ -73,6 +119,7 @@ static int list_one(const void *key, size_t klen, const void *val,
 	(void)klen;
 	if (audit_rec_decode(val, vlen, rec, err, sizeof(err)))
 		return 0; /* damaged: `audit verify` says where */
+	mask_deleted(ls, rec);
 	if (rec->ms < ls->since || !visible(ls->a, rec) ||
 	    (ls->tenant && strcmp(rec->tenant, ls->tenant)))
 		return 0;
@@ -91,7 +138,8 @@ static void detail_text(const struct audit_rec *rec, struct strbuf *sb)
 int cmd_audit_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	struct list_scan ls = { a, arg_str(a, "--tenant", NULL), 0, NULL,
-				(size_t)arg_num(a, "--limit", LIST_DEFAULT), 0 };
+				(size_t)arg_num(a, "--limit", LIST_DEFAULT), 0,
+				NULL, NULL };
 	struct strbuf out = STRBUF_INIT, d = STRBUF_INIT;
 	size_t first, shown;
 
@@ -100,10 +148,21 @@ int cmd_audit_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 	if (ls.tenant && !cmd_sees(a, ls.tenant))
 		return cmd_fail(r, "not_found", "no tenant '%.64s'", ls.tenant);
 	ls.ring = xcalloc(ls.limit, sizeof(*ls.ring));
+	ls.c = c;
+	{
+		char err[128];
+		size_t len = 0;
+		if (store_get(c->store, CF_META, META_DELETED_TENANTS,
+			      strlen(META_DELETED_TENANTS), &ls.deleted, &len,
+			      err, sizeof(err)) != 1)
+			ls.deleted = NULL;
+	}
 	if (store_scan(c->store, CF_AUDIT, NULL, 0, NULL, 0, list_one, &ls) < 0) {
 		free(ls.ring);
+		free(ls.deleted);
 		return cmd_fail(r, "store", "cannot read the audit log");
 	}
+	free(ls.deleted);
 	shown = ls.n < ls.limit ? ls.n : ls.limit;
 	first = ls.n - shown;
 	strbuf_addf(&out, "%-8s %-24s %-13s %-12s %-16s %s\n", "SEQ", "TIME",
