@@ -162,6 +162,21 @@ static const char *error_code(int rc)
 	}
 }
 
+/* After a backup: the keyring's copy beside it (keyring.h), written by
+ * the core thread when backup_dir is new to it (the first backup, a
+ * reload that moved it); from then on each keyring change rewrites it.
+ * Not before the backup: the core would wait on the backup disk. */
+static void keep_keyring_copy(struct sched *c, const char *dir)
+{
+	struct keyring *kr = store_keyring(c->store);
+	char err[600];
+
+	if (kr && !keyring_has_copy(kr, dir) &&
+	    keyring_set_copy(kr, dir, err, sizeof(err)))
+		log_warn("backup: no copy of the keyring beside the backups: "
+			 "%s", err);
+}
+
 /* On the core thread, once the worker has ended: the reply. */
 static void job_finish(struct sched *c, void *arg, bool stopping)
 {
@@ -179,6 +194,7 @@ static void job_finish(struct sched *c, void *arg, bool stopping)
 	} else if (j->op == OP_CREATE) {
 		c->backups_ok++;
 		c->backup_last_ok_ms = c->now_ms;
+		keep_keyring_copy(c, j->dir);
 		reply_create(j, &r);
 		log_info("backup %u taken in %lld ms: %llu bytes in %u files, "
 			 "%llu new, into %s",
@@ -198,22 +214,6 @@ static void job_finish(struct sched *c, void *arg, bool stopping)
 	admin_cmds_reply_close(c, j->ev, &r);
 	free(j->list);
 	free(j);
-}
-
-/* Before a backup: the keyring's copy in backup_dir (keyring.h), which
- * follows backup_dir across reloads. A backup dir BackupEngine would
- * refuse is left alone (backup_create says why). */
-static int keep_keyring_copy(struct sched *c, struct reply *r)
-{
-	char err[600];
-
-	if (backup_check_dir(c->cfg->backup_dir, c->cfg->data_dir, err,
-			     sizeof(err)))
-		return 0;
-	if (keyring_set_copy(store_keyring(c->store), c->cfg->backup_dir, err,
-			     sizeof(err)))
-		return cmd_fail(r, "backup_failed", "%s", err);
-	return 0;
 }
 
 /* Checks what a job needs from the core, then starts it on a worker; the
@@ -240,11 +240,7 @@ static int start_job(struct sched *c, struct backup_job *j, struct reply *r)
 		free(j);
 		return cmd_fail(r, "unavailable", "the store is closed");
 	}
-	if (j->op == OP_CREATE && store_keyring(c->store) &&
-	    keep_keyring_copy(c, r)) {
-		free(j);
-		return -1;
-	}
+
 	snprintf(j->dir, sizeof(j->dir), "%s", c->cfg->backup_dir);
 	snprintf(j->data_dir, sizeof(j->data_dir), "%s", c->cfg->data_dir);
 	j->store = c->store;

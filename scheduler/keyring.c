@@ -498,6 +498,13 @@ int keyring_set_copy(struct keyring *kr, const char *dir, char *err,
 	return 0;
 }
 
+bool keyring_has_copy(const struct keyring *kr, const char *dir)
+{
+	size_t n = strlen(dir);
+	return kr->copy[0] && !strncmp(kr->copy, dir, n) &&
+	       !strcmp(kr->copy + n, "/" KEYRING_FILE);
+}
+
 uint32_t keyring_key_id(const struct keyring *kr, const char *tenant)
 {
 	const struct dkey *k = by_tenant(kr, tenant);

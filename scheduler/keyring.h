@@ -89,6 +89,8 @@ void keyring_format(const struct keyring *kr, struct strbuf *out);
 int keyring_save(const struct keyring *kr, char *err, size_t errlen);
 
 /* The key id of tenant's data key, 0 if it has none. */
+/* Whether the copy is kept in dir. */
+bool keyring_has_copy(const struct keyring *kr, const char *dir);
 uint32_t keyring_key_id(const struct keyring *kr, const char *tenant);
 /* Gives tenant a data key if it has none, and saves the files before
  * returning (a value sealed under a key not yet on disk would be lost

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "admin.h"
@@ -143,8 +144,9 @@ static struct keyring *open_keyring(const struct sched_config *cfg,
 			  err, sizeof(err));
 	if (!kr)
 		die("%s", err);
-	/* a copy beside the backups, in a backup dir fit for them only */
-	if (cfg->backup_dir[0] &&
+	/* a copy beside the backups, in a backup dir fit for them only; a
+	 * backup dir not made yet gets it with the first backup */
+	if (cfg->backup_dir[0] && access(cfg->backup_dir, F_OK) == 0 &&
 	    (backup_check_dir(cfg->backup_dir, cfg->data_dir, err,
 			      sizeof(err)) ||
 	     keyring_set_copy(kr, cfg->backup_dir, err, sizeof(err))))

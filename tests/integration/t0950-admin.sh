@@ -180,20 +180,21 @@ start_scheduler --config "$T/sched.conf"
 	fail "the undrain did not survive a restart"
 stop_scheduler
 
-# ---- store format: an older store (1, 2 or 3) is upgraded on open ----
-[ "$("$BIN/sp-storemeta" "$T/data")" = "format_version 4" ] ||
-	fail "a new store is not format 4"
+# ---- store format: an older store (1 to 4) is upgraded on open ----
+[ "$("$BIN/sp-storemeta" "$T/data")" = "format_version 5" ] ||
+	fail "a new store is not format 5"
 start_scheduler --config "$T/sched.conf"
 usage_before=$(spctl --json usage acme | json total)
 stop_scheduler
-for old in 1 2 3; do
+for old in 1 2 3 4; do
 	"$BIN/sp-storemeta" "$T/data" --set-version $old
 	start_scheduler --config "$T/sched.conf"
-	grep -q "format version $old upgraded to 4" "$T/scheduler.log" ||
+	grep -q "format version $old upgraded to 5" "$T/scheduler.log" ||
 		fail "no upgrade from $old logged"
 	# older stores kept no usage roll-ups: rebuilt from the runs, once
 	# each time (the roll-ups of the last upgrade are replaced, not added)
-	[ "$(grep -c "usage roll-ups rebuilt" "$T/scheduler.log")" = "$old" ] ||
+	# (format 4 kept them)
+	[ "$(grep -c "usage roll-ups rebuilt" "$T/scheduler.log")" = "$((old < 4 ? old : 3))" ] ||
 		fail "usage roll-ups not rebuilt from $old"
 	[ "$(spctl --json usage acme | json total)" = "$usage_before" ] ||
 		fail "usage after the upgrade from $old: $(spctl --json usage acme | json total)"
@@ -204,12 +205,12 @@ for old in 1 2 3; do
 	spctl run logs "$d" >/dev/null || fail "logs after the upgrade from $old"
 	stop_scheduler
 done
-grep -c "upgraded to 4" "$T/scheduler.log" | grep -qx 3 ||
+grep -c "upgraded to 5" "$T/scheduler.log" | grep -qx 4 ||
 	fail "the store was upgraded more than once per version"
 
 # ---- store format: a newer store is refused, untouched ----
 snapshot() { (cd "$T/data" && find . -type f | sort | xargs md5sum); }
-"$BIN/sp-storemeta" "$T/data" --set-version 5
+"$BIN/sp-storemeta" "$T/data" --set-version 6
 snapshot >"$T/before"
 rc=0
 timeout 20 "$BIN/sparkpilot-scheduler" --data-dir "$T/data" \
@@ -217,7 +218,7 @@ timeout 20 "$BIN/sparkpilot-scheduler" --data-dir "$T/data" \
 	>"$T/out" 2>"$T/err" || rc=$?
 [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "newer store: exit $rc"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "newer store: $(cat "$T/err")"
-grep -q "format version 5; this build reads format versions up to 4" "$T/err" ||
+grep -q "format version 6; this build reads format versions up to 5" "$T/err" ||
 	fail "newer store: $(cat "$T/err")"
 snapshot | cmp -s - "$T/before" || fail "a refused store was written to"
 [ ! -e "$SOCK" ] || fail "a refused store left an admin socket"

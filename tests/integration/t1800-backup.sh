@@ -168,7 +168,10 @@ grep -q "^restored backup 1 (taken .*) from '$BK' into '$T/restored' in [0-9]* m
 [ "$(ls -a "$T" | grep -c '^\.restored')" -eq 0 ] || fail "a restore sibling was left"
 SOCK2=$T/admin2.sock
 PORT2=$(free_port)
-: >"$T/sched2.conf"
+# the master key of the store's data keys is not in backups: the first
+# scheduler's (its default, beside its data dir)
+MK="master_key_file = $T/data-keys/master.key"
+printf '%s\n' "$MK" >"$T/sched2.conf"
 "$BIN/sparkpilot-scheduler" --config "$T/sched2.conf" --data-dir "$T/restored" \
 	--admin-socket "$SOCK2" --listen "tcp://127.0.0.1:$PORT2" >>"$T/scheduler2.log" 2>&1 &
 SCHED2=$!
@@ -205,7 +208,7 @@ bad 1 "backups are not configured: set backup_dir" spctl2 backup create
 bad 1 "backups are not configured" spctl2 backup list
 mkdir "$T/junk"
 echo notes >"$T/junk/notes.txt"
-printf 'backup_dir = %s\n' "$T/junk" >"$T/sched2.conf"
+printf 'backup_dir = %s\n%s\n' "$T/junk" "$MK" >"$T/sched2.conf"
 kill -HUP "$SCHED2"
 says() { # (pipefail would take spctl's refusal for grep's)
 	local out
@@ -216,7 +219,7 @@ wait_until 10 says "holds 'notes.txt', which BackupEngine did not write" ||
 	fail "a backup_dir with foreign files: $(spctl2 backup create 2>&1)"
 bad 1 "holds 'notes.txt'" spctl2 backup create
 [ "$(ls "$T/junk")" = notes.txt ] || fail "a refused backup wrote into $T/junk"
-printf 'backup_dir = %s\n' "$T/restored/backups" >"$T/sched2.conf"
+printf 'backup_dir = %s\n%s\n' "$T/restored/backups" "$MK" >"$T/sched2.conf"
 kill -HUP "$SCHED2"
 wait_until 10 says "is inside the data dir" ||
 	fail "a backup_dir inside the data dir: $(spctl2 backup create 2>&1)"
