@@ -1,0 +1,327 @@
+/* test_keyring.c - per-tenant data keys (scheduler/keyring.c): seal and
+ * open round trips; a wrong record key (AAD), a flipped byte and a
+ * destroyed key refused; the keyring file rewritten atomically and read
+ * back, refused under another master key or damaged; the master key
+ * created 0600 and refused when others may read it; pseudonyms; and
+ * the job arguments sealed in a real store (records.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "keyring.h"
+#include "records.h"
+#include "state.h"
+#include "store.h"
+#include "util.h"
+
+static char root[64];
+
+static int setup(void **s)
+{
+	(void)s;
+	snprintf(root, sizeof(root), "/tmp/sp-keyring-XXXXXX");
+	return mkdtemp(root) ? 0 : -1;
+}
+
+static int teardown(void **s)
+{
+	char cmd[128];
+	(void)s;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	return system(cmd);
+}
+
+static const uint8_t master[KEYRING_KEY_BYTES] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+static void test_seal_open(void **s)
+{
+	struct keyring *kr = keyring_new(master);
+	struct strbuf sealed = STRBUF_INIT, plain = STRBUF_INIT;
+	static const char text[] = "spark.app.name=secret-ish marker";
+	char err[256];
+	uint8_t key[12] = { 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1 };
+
+	(void)s;
+	assert_int_equal(keyring_seal(kr, "acme", "logs", key, sizeof(key),
+				      text, sizeof(text) - 1, &sealed), -1);
+	assert_int_equal(keyring_ensure(kr, "acme", 1000, err, sizeof(err)), 0);
+	assert_int_equal(keyring_ensure(kr, "globex", 1000, err, sizeof(err)),
+			 0);
+	assert_int_equal(keyring_key_id(kr, "acme"), 1);
+	assert_int_equal(keyring_key_id(kr, "globex"), 2);
+	assert_int_equal(keyring_seal(kr, "acme", "logs", key, sizeof(key),
+				      text, sizeof(text) - 1, &sealed), 0);
+	assert_int_equal(sealed.len, sizeof(text) - 1 + SEAL_OVERHEAD);
+	assert_true(keyring_is_sealed(sealed.buf, sealed.len));
+	assert_int_equal(keyring_value_key_id(sealed.buf, sealed.len), 1);
+	assert_null(memmem(sealed.buf, sealed.len, "marker", 6));
+	assert_int_equal(keyring_open_value(kr, "logs", key, sizeof(key),
+					    sealed.buf, sealed.len, &plain), 0);
+	assert_int_equal(plain.len, sizeof(text) - 1);
+	assert_memory_equal(plain.buf, text, plain.len);
+
+	/* another record's key, another column family: refused */
+	strbuf_reset(&plain);
+	key[11] = 2;
+	assert_int_equal(keyring_open_value(kr, "logs", key, sizeof(key),
+					    sealed.buf, sealed.len, &plain), -1);
+	key[11] = 1;
+	assert_int_equal(keyring_open_value(kr, "telemetry", key, sizeof(key),
+					    sealed.buf, sealed.len, &plain), -1);
+	/* any byte flipped, header included: refused */
+	for (size_t i = 2; i < sealed.len; i++) {
+		sealed.buf[i] ^= 0x20;
+		strbuf_reset(&plain);
+		assert_int_not_equal(keyring_open_value(kr, "logs", key,
+							sizeof(key), sealed.buf,
+							sealed.len, &plain),
+				     0);
+		sealed.buf[i] ^= 0x20;
+	}
+	/* destroyed: unreadable, and told apart from damage */
+	uint32_t id;
+	assert_int_equal(keyring_destroy(kr, "acme", &id, err, sizeof(err)), 0);
+	assert_int_equal(id, 1);
+	assert_int_equal(keyring_key_id(kr, "acme"), 0);
+	strbuf_reset(&plain);
+	assert_int_equal(keyring_open_value(kr, "logs", key, sizeof(key),
+					    sealed.buf, sealed.len, &plain),
+			 KEYRING_DESTROYED);
+	/* a new key for the name is a new id: the old data stays dead */
+	assert_int_equal(keyring_ensure(kr, "acme", 2000, err, sizeof(err)), 0);
+	assert_int_equal(keyring_key_id(kr, "acme"), 3);
+	assert_int_equal(keyring_open_value(kr, "logs", key, sizeof(key),
+					    sealed.buf, sealed.len, &plain),
+			 KEYRING_DESTROYED);
+	strbuf_release(&sealed);
+	strbuf_release(&plain);
+	keyring_free(kr);
+}
+
+static void test_file(void **s)
+{
+	char mk[128], dir[128], bk[128], path[160], err[512], *text;
+	uint8_t other[KEYRING_KEY_BYTES];
+	struct keyring *kr, *kr2;
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+	struct stat st;
+	size_t len;
+	uint32_t id;
+
+	(void)s;
+	snprintf(mk, sizeof(mk), "%s/keys/master.key", root);
+	snprintf(dir, sizeof(dir), "%s/data", root);
+	snprintf(bk, sizeof(bk), "%s/backups", root);
+	assert_int_equal(mkdir_p(dir, 0700), 0);
+	kr = keyring_load(mk, dir, false, err, sizeof(err));
+	assert_non_null(kr);
+	assert_int_equal(stat(mk, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(keyring_set_copy(kr, bk, err, sizeof(err)), 0);
+	assert_true(keyring_has_copy(kr, bk));
+	assert_int_equal(keyring_ensure(kr, "acme", 5, err, sizeof(err)), 0);
+	assert_int_equal(keyring_ensure(kr, "globex", 6, err, sizeof(err)), 0);
+	assert_int_equal(keyring_destroy(kr, "acme", &id, err, sizeof(err)), 0);
+	/* both files say the same, and no temp file is left */
+	snprintf(path, sizeof(path), "%s/keyring", dir);
+	text = read_file(path, 1 << 20, &len);
+	assert_non_null(text);
+	assert_null(strstr(text, "acme"));
+	assert_non_null(strstr(text, "key globex 2 6 "));
+	free(text);
+	snprintf(path, sizeof(path), "%s/keyring", bk);
+	text = read_file(path, 1 << 20, &len);
+	assert_non_null(text);
+	assert_null(strstr(text, "acme"));
+	free(text);
+	snprintf(err, sizeof(err), "ls %s | grep -q tmp", dir);
+	assert_int_not_equal(system(err), 0);
+
+	/* read back: the same keys, the same pseudonyms */
+	kr2 = keyring_load(mk, dir, true, err, sizeof(err));
+	assert_non_null(kr2);
+	assert_int_equal(keyring_count(kr2), 1);
+	assert_int_equal(keyring_key_id(kr2, "globex"), 2);
+	assert_int_equal(keyring_seal(kr, "globex", "jobs", "k", 1, "x", 1, &a),
+			 0);
+	assert_int_equal(keyring_open_value(kr2, "jobs", "k", 1, a.buf, a.len,
+					    &b), 0);
+	assert_memory_equal(b.buf, "x", 1);
+	char p1[32], p2[32];
+	keyring_pseudonym(kr, "acme", p1, sizeof(p1));
+	keyring_pseudonym(kr2, "acme", p2, sizeof(p2));
+	assert_string_equal(p1, p2);
+	assert_int_equal(strlen(p1), strlen("tenant-") + 12);
+	assert_int_equal(strncmp(p1, "tenant-", 7), 0);
+	keyring_pseudonym(kr, "globex", p2, sizeof(p2));
+	assert_string_not_equal(p1, p2);
+	/* next ids survive: a destroyed id is never given again */
+	assert_int_equal(keyring_ensure(kr2, "initech", 7, err, sizeof(err)), 0);
+	assert_int_equal(keyring_key_id(kr2, "initech"), 3);
+	keyring_free(kr2);
+
+	/* under another master key: refused, one line naming it */
+	memset(other, 0x5a, sizeof(other));
+	kr2 = keyring_new(other);
+	snprintf(path, sizeof(path), "%s/keyring", dir);
+	text = read_file(path, 1 << 20, &len);
+	assert_int_equal(keyring_parse(kr2, text, len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "another master key"));
+	keyring_free(kr2);
+	free(text);
+
+	/* the keyring missing for a sealing store: refused */
+	assert_int_equal(unlink(path), 0);
+	assert_null(keyring_load(mk, dir, true, err, sizeof(err)));
+	assert_non_null(strstr(err, "is missing"));
+	/* ... and no new master key is made over an existing keyring */
+	kr2 = keyring_load(mk, dir, false, err, sizeof(err));
+	assert_non_null(kr2);
+	keyring_free(kr2);
+	strbuf_release(&a);
+	strbuf_release(&b);
+	keyring_free(kr);
+}
+
+static void test_master_key(void **s)
+{
+	char mk[128], err[512];
+	uint8_t k1[KEYRING_KEY_BYTES], k2[KEYRING_KEY_BYTES];
+	FILE *f;
+
+	(void)s;
+	snprintf(mk, sizeof(mk), "%s/mk/master.key", root);
+	assert_int_equal(keyring_master_load(mk, false, k1, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "cannot read master key '"));
+	assert_int_equal(keyring_master_load(mk, true, k1, err, sizeof(err)), 0);
+	assert_int_equal(keyring_master_load(mk, true, k2, err, sizeof(err)), 0);
+	assert_memory_equal(k1, k2, sizeof(k1));
+	assert_int_equal(chmod(mk, 0640), 0);
+	assert_int_equal(keyring_master_load(mk, true, k2, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "readable or writable by others"));
+	assert_int_equal(chmod(mk, 0400), 0);
+	assert_int_equal(keyring_master_load(mk, true, k2, err, sizeof(err)), 0);
+	assert_int_equal(chmod(mk, 0600), 0);
+	f = fopen(mk, "w");
+	fputs("not hex\n", f);
+	fclose(f);
+	assert_int_equal(keyring_master_load(mk, true, k2, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "not 64 hex digits"));
+}
+
+static void test_parse_damage(void **s)
+{
+	struct keyring *kr = keyring_new(master), *kr2;
+	struct strbuf text = STRBUF_INIT;
+	char err[256];
+
+	(void)s;
+	keyring_ensure(kr, "acme", 1, err, sizeof(err));
+	keyring_format(kr, &text);
+	/* every byte flipped in turn: refused or read the same, never
+	 * another key */
+	for (size_t i = 0; i < text.len; i++) {
+		text.buf[i] ^= 1;
+		kr2 = keyring_new(master);
+		if (keyring_parse(kr2, text.buf, text.len, err, sizeof(err)) == 0)
+			assert_true(keyring_count(kr2) <= 1);
+		else
+			assert_int_equal(strncmp(err, "keyring line ", 13), 0);
+		keyring_free(kr2);
+		text.buf[i] ^= 1;
+	}
+	kr2 = keyring_new(master);
+	assert_int_equal(keyring_parse(kr2, text.buf, text.len - 1, err,
+				       sizeof(err)), -1);
+	keyring_free(kr2);
+	strbuf_release(&text);
+	keyring_free(kr);
+}
+
+/* Job arguments in a real store: sealed on disk, read back, and read as
+ * destroyed once the key is gone. */
+static void test_job_argv(void **s)
+{
+	char dir[128], err[256];
+	struct store *st;
+	struct keyring *kr = keyring_new(master);
+	struct store_batch *b;
+	struct sched_state state;
+	struct tenant *t = xcalloc(1, sizeof(*t));
+	struct env *e = xcalloc(1, sizeof(*e));
+	struct job j = { 0 };
+	char *argv[] = { (char *)"--conf", (char *)"spark.app.name=zebra42" };
+	char *val = NULL;
+	size_t vlen = 0;
+	uint32_t id;
+
+	(void)s;
+	snprintf(dir, sizeof(dir), "%s/store", root);
+	st = store_open(dir, err, sizeof(err));
+	assert_non_null(st);
+	store_set_keyring(st, kr);
+	assert_int_equal(keyring_ensure(kr, "acme", 1, err, sizeof(err)), 0);
+	snprintf(t->name, sizeof(t->name), "acme");
+	snprintf(e->key, sizeof(e->key), "acme/prod");
+	snprintf(e->tenant, sizeof(e->tenant), "acme");
+	snprintf(e->name, sizeof(e->name), "prod");
+	snprintf(j.key, sizeof(j.key), "acme/prod/etl");
+	snprintf(j.tenant, sizeof(j.tenant), "acme");
+	snprintf(j.env, sizeof(j.env), "acme/prod");
+	snprintf(j.name, sizeof(j.name), "etl");
+	j.argc = 2;
+	j.argv = argv;
+	b = store_batch_new();
+	records_put_tenant(b, st, t);
+	records_put_env(b, st, e);
+	records_put_job(b, st, &j);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	free(t);
+	free(e);
+	assert_int_equal(store_get(st, CF_JOBS, "acme/prod/etl", 13, &val,
+				   &vlen, err, sizeof(err)), 1);
+	assert_null(memmem(val, vlen, "zebra42", 7));
+	free(val);
+
+	state_init(&state);
+	assert_int_equal(records_load(st, &state, err, sizeof(err)), 0);
+	struct job *got = state_job(&state, "acme/prod/etl");
+	assert_non_null(got);
+	assert_int_equal(got->argc, 2);
+	assert_string_equal(got->argv[1], "spark.app.name=zebra42");
+	state_release(&state);
+
+	assert_int_equal(keyring_destroy(kr, "acme", &id, err, sizeof(err)), 0);
+	state_init(&state);
+	assert_int_equal(records_load(st, &state, err, sizeof(err)), 0);
+	got = state_job(&state, "acme/prod/etl");
+	assert_non_null(got);
+	assert_int_equal(got->argc, 1);
+	assert_string_equal(got->argv[0], KEYRING_DESTROYED_TEXT);
+	state_release(&state);
+	store_close(st);
+	keyring_free(kr);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seal_open),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_master_key),
+		cmocka_unit_test(test_parse_damage),
+		cmocka_unit_test(test_job_argv),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
