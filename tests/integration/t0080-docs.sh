@@ -29,7 +29,7 @@ comp() {
 		sort | tr '\n' ' '
 }
 [ "$(comp te)" = "tenant " ] || fail "completion of 'te': $(comp te)"
-[ "$(comp tenant '')" = "add events list resume set show suspend " ] ||
+[ "$(comp tenant '')" = "add delete events list resume set show suspend " ] ||
 	fail "completion of 'tenant ': $(comp tenant '')"
 [ "$(comp --socket /x --json run st)" = "start " ] ||
 	fail "completion after spctl's options: $(comp --socket /x --json run st)"
