@@ -282,6 +282,8 @@ bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@bench/agent-mem.sh --lines 200000 --seconds 20 --agent sparkpilot-agent-static
 	@echo "== redaction"
 	@bin/sp-bench-redact
+	@echo "== encryption at rest: seal on ingest, open on run logs"
+	@bin/sp-bench-seal
 	@echo "== backups and restore (1,000,000 runs)"
 	@bench/backup.sh
 

@@ -277,8 +277,9 @@ static void flag_twice(const struct command *cmd, const struct flag_spec *f,
 			if (v)
 				insert(&l, first + b, v);
 			insert(&l, first + b, f->name);
+			/* a flag taking no value: no "=" form */
 			insert(&l, first + a,
-			       keep(&l, "%s=%s", f->name, v ? v : ""));
+			       v ? keep(&l, "%s=%s", f->name, v) : f->name);
 			send_line(&l, USAGE, "given twice");
 		}
 	}

@@ -280,14 +280,14 @@ static void test_format_version(void **s)
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
 	assert_int_equal(STORE_FORMAT_VERSION, 5);
 	format_file("c", file, sizeof(file));
-	assert_string_equal(file, "4\n");
+	assert_string_equal(file, "5\n");
 	set_version(st, "c", 99);
 	store_close(st);
 	snapshot("c", &before);
 	snprintf(path, sizeof(path), "%s/c", dir);
 	assert_null(store_open(path, err, sizeof(err)));
 	assert_non_null(strstr(err, "format version 99"));
-	assert_non_null(strstr(err, "up to 4"));
+	assert_non_null(strstr(err, "up to 5"));
 	assert_null(strchr(err, '\n'));
 	snapshot("c", &after);
 	assert_int_equal(before.len, after.len);
@@ -326,7 +326,7 @@ static void test_format_upgrade(void **s)
 	store_close(st);
 	char file[64];
 	format_file("h", file, sizeof(file));
-	assert_string_equal(file, "4\n"); /* written by the upgrade */
+	assert_string_equal(file, "5\n"); /* written by the upgrade */
 	st = open_sub("h");
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
 	store_close(st);
@@ -379,7 +379,7 @@ static void test_usage_rebuilt_on_upgrade(void **s)
 	state_release(&ss);
 	store_close(st);
 	st = open_sub("u");
-	assert_int_equal(store_opened_format(st), 4);
+	assert_int_equal(store_opened_format(st), 5);
 	store_close(st);
 }
 
