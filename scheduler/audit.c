@@ -10,6 +10,7 @@
 #include "budget.h"
 #include "sched_ctx.h"
 #include "util.h"
+#include "webhook_core.h"
 
 #define REFUSED_CODES 8
 
@@ -214,6 +215,12 @@ static void command_tenant(struct sched *c, const struct command *cmd,
 		const struct run *run = *end ? NULL : state_run(c->st, id);
 		if (run)
 			snprintf(t, NAME_MAX_LEN, "%s", run->job->tenant);
+		return;
+	}
+	if (cmd->scope == SCOPE_WEBHOOK) {
+		const struct webhook_hook *h = webhook_core_find(c, w);
+		if (h)
+			snprintf(t, NAME_MAX_LEN, "%s", h->tenant);
 		return;
 	}
 	if ((ag = state_agent(c->st, w))) {

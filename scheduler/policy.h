@@ -56,6 +56,10 @@ struct policy {
 	bool paused;      /* dispatch kill switch (persisted by the caller) */
 	struct runq backoff; /* queued runs whose not_before_ms is ahead */
 	struct ptrvec dirty; /* runs changed since the last take_dirty */
+	/* with track_ended (the daemon's webhooks): runs recorded complete
+	 * since the last policy_take_ended, in order */
+	bool track_ended;
+	struct ptrvec ended;
 	struct hmap idem;    /* "tenant\0key" -> struct idem_entry * */
 	uint64_t idem_cursor; /* runs below this id are past the key TTL */
 	uint64_t queued_total, running_total;
@@ -78,6 +82,12 @@ void policy_set_clock(struct policy *p, int64_t now_ms, int64_t now_mono);
 
 /* Calls fn for every run changed since the last call, once each. */
 void policy_take_dirty(struct policy *p,
+		       void (*fn)(void *ctx, struct run *r), void *ctx);
+
+/* Calls fn for every run recorded complete (ended for good: not an
+ * attempt that is retried) since the last call, once each, when
+ * p->track_ended is set. */
+void policy_take_ended(struct policy *p,
 		       void (*fn)(void *ctx, struct run *r), void *ctx);
 
 /* Marks r changed by the caller (e.g. its log line count). */
