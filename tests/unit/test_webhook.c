@@ -1,0 +1,306 @@
+/* test_webhook.c - webhook signatures, secrets, filters, URLs, the retry
+ * schedule and the stored records (webhook.h, webhook_rec.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "mp.h"
+#include "store.h"
+#include "webhook.h"
+#include "webhook_rec.h"
+
+/* The Standard Webhooks specification's published test vector (its
+ * README and every reference library's tests use it). */
+static void test_sign_vector(void **s)
+{
+	const char *body = "{\"test\": 2432232314}";
+	char sig[WEBHOOK_SIG_LEN];
+	(void)s;
+	assert_int_equal(webhook_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+				      "msg_p5jXN8AQM9LWM0D4loKWxJek",
+				      1614265330, body, strlen(body), sig),
+			 0);
+	assert_string_equal(sig,
+			    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+	/* the prefix is optional; the key is the decoded part */
+	assert_int_equal(webhook_sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+				      "msg_p5jXN8AQM9LWM0D4loKWxJek",
+				      1614265330, body, strlen(body), sig),
+			 0);
+	assert_string_equal(sig,
+			    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+	/* another timestamp, another signature */
+	assert_int_equal(webhook_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+				      "msg_p5jXN8AQM9LWM0D4loKWxJek",
+				      1614265331, body, strlen(body), sig),
+			 0);
+	assert_string_not_equal(
+		sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+	/* a secret that is not base64 signs nothing */
+	assert_int_equal(webhook_sign("whsec_not base64!", "m", 1, "x", 1, sig),
+			 -1);
+	assert_int_equal(webhook_sign("whsec_", "m", 1, "x", 1, sig), -1);
+}
+
+/* Computed with: printf 'msg_1.1700000000.{}' | openssl dgst -sha256
+ *   -mac HMAC -macopt hexkey:$(printf 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3'
+ *   | base64 -d | xxd -p) -binary | base64 */
+static void test_sign_openssl(void **s)
+{
+	char sig[WEBHOOK_SIG_LEN];
+	(void)s;
+	assert_int_equal(webhook_sign("whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3",
+				      "msg_1", 1700000000, "{}", 2, sig),
+			 0);
+	assert_string_equal(sig, "v1,DjijpYnPcWcWSiPdvC93sCoKwGNWcH97A32JApk39OU=");
+}
+
+static void test_secret(void **s)
+{
+	char a[WEBHOOK_SECRET_LEN], b[WEBHOOK_SECRET_LEN], sig[WEBHOOK_SIG_LEN];
+	char id[WEBHOOK_ID_LEN];
+	(void)s;
+	assert_int_equal(webhook_secret_new(a), 0);
+	assert_int_equal(webhook_secret_new(b), 0);
+	assert_int_equal(strncmp(a, "whsec_", 6), 0);
+	/* 32 random bytes: 44 base64 characters */
+	assert_int_equal(strlen(a), 6 + 44);
+	assert_string_not_equal(a, b);
+	assert_int_equal(webhook_sign(a, "m", 1, "x", 1, sig), 0);
+	assert_int_equal(webhook_id_new(id), 0);
+	assert_int_equal(strlen(id), 19);
+	assert_int_equal(strncmp(id, "wh_", 3), 0);
+}
+
+static void test_filter(void **s)
+{
+	(void)s;
+	assert_true(webhook_filter_match("run.*,budget.*", "run.failed"));
+	assert_true(webhook_filter_match("run.*,budget.*", "budget.guard"));
+	assert_false(webhook_filter_match("run.*,budget.*", "webhook.test"));
+	assert_true(webhook_filter_match("run.failed", "run.failed"));
+	assert_false(webhook_filter_match("run.failed", "run.failedx"));
+	assert_false(webhook_filter_match("run.failed", "run.fail"));
+	assert_false(webhook_filter_match("run.*", "run."));
+	assert_false(webhook_filter_match("run.*", "runx.failed"));
+	assert_false(webhook_filter_match("run.*", "run"));
+	assert_true(webhook_filter_match("*", "webhook.test"));
+	assert_true(webhook_filter_match("a,run.succeeded", "run.succeeded"));
+	assert_false(webhook_filter_match("", "run.failed"));
+}
+
+static void test_filter_check(void **s)
+{
+	char err[256];
+	(void)s;
+	assert_int_equal(webhook_filter_check("run.*,budget.*", err,
+					      sizeof(err)), 0);
+	assert_int_equal(webhook_filter_check("run.failed", err, sizeof(err)),
+			 0);
+	assert_int_equal(webhook_filter_check("*", err, sizeof(err)), 0);
+	assert_int_equal(webhook_filter_check("", err, sizeof(err)), -1);
+	assert_int_equal(webhook_filter_check("run.*,", err, sizeof(err)), -1);
+	assert_int_equal(webhook_filter_check(",run.*", err, sizeof(err)), -1);
+	assert_int_equal(webhook_filter_check("RUN", err, sizeof(err)), -1);
+	assert_int_equal(webhook_filter_check("run*", err, sizeof(err)), -1);
+	assert_int_equal(webhook_filter_check("run.*.x", err, sizeof(err)),
+			 -1);
+	assert_int_equal(webhook_filter_check("run failed", err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "--events"));
+}
+
+static void test_url(void **s)
+{
+	struct webhook_url u;
+	char err[256];
+	(void)s;
+	assert_int_equal(webhook_url_parse("https://hooks.example.com/a?b=1",
+					   &u, err, sizeof(err)), 0);
+	assert_true(u.https);
+	assert_string_equal(u.host, "hooks.example.com");
+	assert_string_equal(u.port, "");
+	assert_int_equal(webhook_url_parse("http://127.0.0.1:8080/x", &u, err,
+					   sizeof(err)), 0);
+	assert_false(u.https);
+	assert_string_equal(u.host, "127.0.0.1");
+	assert_string_equal(u.port, "8080");
+	assert_int_equal(webhook_url_parse("http://[::1]:9/x", &u, err,
+					   sizeof(err)), 0);
+	assert_string_equal(u.host, "::1");
+	assert_string_equal(u.port, "9");
+	assert_int_equal(webhook_url_parse("http://h", &u, err, sizeof(err)),
+			 0);
+	assert_string_equal(u.host, "h");
+
+	assert_int_equal(webhook_url_parse("ftp://x", &u, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "only http and https are allowed");
+	assert_int_equal(webhook_url_parse("HTTP://x", &u, err, sizeof(err)),
+			 -1);
+	assert_int_equal(webhook_url_parse("x", &u, err, sizeof(err)), -1);
+	assert_int_equal(webhook_url_parse("http://", &u, err, sizeof(err)),
+			 -1);
+	assert_int_equal(webhook_url_parse("http:///x", &u, err, sizeof(err)),
+			 -1);
+	assert_int_equal(webhook_url_parse("http://h:0/", &u, err, sizeof(err)),
+			 -1);
+	assert_int_equal(webhook_url_parse("http://h:65536/", &u, err,
+					   sizeof(err)), -1);
+	assert_int_equal(webhook_url_parse("http://h:/", &u, err, sizeof(err)),
+			 -1);
+	assert_int_equal(webhook_url_parse("http://h:x/", &u, err, sizeof(err)),
+			 -1);
+	assert_int_equal(webhook_url_parse("http://[::1/", &u, err,
+					   sizeof(err)), -1);
+	assert_int_equal(webhook_url_parse("http://u:p@h/", &u, err,
+					   sizeof(err)), -1);
+	assert_non_null(strstr(err, "credentials"));
+	assert_int_equal(webhook_url_parse("http://h/a b", &u, err,
+					   sizeof(err)), -1);
+	assert_int_equal(webhook_url_parse("http://h/\n", &u, err,
+					   sizeof(err)), -1);
+}
+
+/* base 1 s, cap 60 s: 1, 2, 4, ... 32, 60, 60 s, each with "equal
+ * jitter": in [d/2, d). */
+static void test_backoff(void **s)
+{
+	static const int64_t want[] = { 1000,  2000,  4000,  8000, 16000,
+					32000, 60000, 60000, 60000 };
+	(void)s;
+	for (uint32_t n = 1; n <= 9; n++) {
+		int64_t d = want[n - 1];
+		assert_int_equal(webhook_backoff_ms(1000, 60000, n, 0), d / 2);
+		assert_true(webhook_backoff_ms(1000, 60000, n, UINT32_MAX) < d);
+		assert_true(webhook_backoff_ms(1000, 60000, n, UINT32_MAX) >=
+			    d - 1);
+		assert_int_equal(webhook_backoff_ms(1000, 60000, n,
+						    1U << 31),
+				 d / 2 + d / 4);
+	}
+	/* no overflow far out */
+	assert_true(webhook_backoff_ms(1000, 86400000, 4000000000U, 7) <=
+		    86400000);
+}
+
+static void test_run_event(void **s)
+{
+	struct run r;
+	(void)s;
+	memset(&r, 0, sizeof(r));
+	r.state = RUN_SUCCEEDED;
+	assert_string_equal(webhook_run_event(&r), "run.succeeded");
+	r.state = RUN_FAILED;
+	assert_string_equal(webhook_run_event(&r), "run.failed");
+	r.state = RUN_TIMED_OUT;
+	assert_string_equal(webhook_run_event(&r), "run.failed");
+	r.state = RUN_CANCELLED;
+	assert_string_equal(webhook_run_event(&r), "run.cancelled");
+	r.state = RUN_RUNNING;
+	assert_null(webhook_run_event(&r));
+}
+
+/* A delivery record as webhook_rec_put_msg packs it. */
+static void pack_msg(msgpack_sbuffer *sb, uint64_t v, const char *body)
+{
+	msgpack_packer pk;
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 10);
+	mp_kv_u64(&pk, "v", v);
+	mp_kv_str(&pk, "hook", "wh_0123456789abcdef");
+	mp_kv_str(&pk, "msg_id", "msg_0000000000000007");
+	mp_kv_str(&pk, "type", "run.failed");
+	mp_kv_i64(&pk, "created_ms", 1700000000000);
+	mp_kv_i64(&pk, "next_ms", 1700000001000);
+	mp_kv_u64(&pk, "attempts", 3);
+	mp_kv_u64(&pk, "state", 1);
+	mp_kv_str(&pk, "last_error", "HTTP status 500");
+	mp_kv_str(&pk, "body", body);
+}
+
+static void test_records(void **s)
+{
+	msgpack_sbuffer sb;
+	struct webhook_msg m;
+	uint8_t key[8];
+	char err[128];
+	(void)s;
+	store_put_u64be(key, 7);
+	pack_msg(&sb, 1, "{\"type\":\"run.failed\"}");
+	assert_int_equal(webhook_rec_decode_msg(key, 8, sb.data, sb.size, &m,
+						err, sizeof(err)), 0);
+	assert_int_equal(m.seq, 7);
+	assert_string_equal(m.hook, "wh_0123456789abcdef");
+	assert_string_equal(m.msg_id, "msg_0000000000000007");
+	assert_int_equal(m.attempts, 3);
+	assert_int_equal(m.state, WH_DEAD);
+	assert_int_equal(m.next_ms, 1700000001000);
+	assert_string_equal(m.body, "{\"type\":\"run.failed\"}");
+	assert_int_equal(m.body_len, strlen(m.body));
+	webhook_msg_release(&m);
+	/* a short key, a cut value, another record version: refused */
+	assert_int_equal(webhook_rec_decode_msg(key, 7, sb.data, sb.size, &m,
+						err, sizeof(err)), -1);
+	assert_int_equal(webhook_rec_decode_msg(key, 8, sb.data, sb.size - 3,
+						&m, err, sizeof(err)), -1);
+	msgpack_sbuffer_destroy(&sb);
+	pack_msg(&sb, 2, "{}");
+	assert_int_equal(webhook_rec_decode_msg(key, 8, sb.data, sb.size, &m,
+						err, sizeof(err)), -1);
+	assert_string_equal(err, "a webhook delivery record is damaged");
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_hook_record(void **s)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct webhook_hook h;
+	char err[128];
+	(void)s;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 6);
+	mp_kv_str(&pk, "id", "wh_1");
+	mp_kv_str(&pk, "tenant", "acme");
+	mp_kv_str(&pk, "url", "http://h/");
+	mp_kv_str(&pk, "secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+	mp_kv_str(&pk, "events", "run.*");
+	mp_kv_u64(&pk, "delivered", 5);
+	assert_int_equal(webhook_rec_decode_hook("wh_1", 4, sb.data, sb.size,
+						 &h, err, sizeof(err)), 0);
+	assert_string_equal(h.tenant, "acme");
+	assert_int_equal(h.delivered, 5);
+	assert_int_equal(h.dead, 0); /* absent: zero */
+	/* the key must be the record's id */
+	assert_int_equal(webhook_rec_decode_hook("wh_2", 4, sb.data, sb.size,
+						 &h, err, sizeof(err)), -1);
+	assert_string_equal(h.secret, ""); /* nothing left behind */
+	msgpack_sbuffer_destroy(&sb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sign_vector),
+		cmocka_unit_test(test_sign_openssl),
+		cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_filter_check),
+		cmocka_unit_test(test_url),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_run_event),
+		cmocka_unit_test(test_records),
+		cmocka_unit_test(test_hook_record),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
