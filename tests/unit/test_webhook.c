@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core_fixture.h"
 #include "model.h"
 #include "mp.h"
 #include "store.h"
@@ -288,6 +289,115 @@ static void test_hook_record(void **s)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+struct scan_ctx {
+	int n;
+	struct webhook_msg m; /* the last one */
+};
+
+static int scan_msg(const void *key, size_t klen, const void *val,
+		    size_t vlen, void *ctx)
+{
+	struct scan_ctx *sc = ctx;
+	char err[128];
+
+	webhook_msg_release(&sc->m);
+	assert_int_equal(webhook_rec_decode_msg(key, klen, val, vlen, &sc->m,
+						err, sizeof(err)), 0);
+	sc->n++;
+	return 0;
+}
+
+static void complete_run(struct fx *f, uint64_t run, uint64_t epoch)
+{
+	struct strbuf out = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	mp_kv_u64(&pk, "run", run);
+	mp_kv_u64(&pk, "epoch", epoch);
+	mp_kv_str(&pk, "result", "succeeded");
+	call(f, "complete", &sb, &out, &u);
+	assert_true(reply_ok(&u.data));
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+}
+
+/* A run's end and its delivery commit together: once the agent's
+ * completion is answered (after the commit), the delivery is in the
+ * store, with the run's id, without the job's arguments; after a restart
+ * it is still pending under the same webhook-id. Port 1 refuses
+ * connections: every attempt fails, none is lost. */
+static void test_outbox_commits_with_run_end(void **state)
+{
+	struct fx *f = *state;
+	struct scan_ctx sc;
+	struct json *j;
+	char hook[WEBHOOK_ID_LEN], want[64], line[128];
+	uint64_t run, epoch;
+
+	memset(&sc, 0, sizeof(sc));
+	j = admin(f, "webhook add acme http://127.0.0.1:1/x");
+	snprintf(hook, sizeof(hook), "%s", json_get_str(j, "id"));
+	assert_int_equal(strncmp(json_get_str(j, "secret"), "whsec_", 6), 0);
+	json_free(j);
+	lease_one(f, &run, &epoch);
+	assert_int_equal(store_scan(f->store, CF_WHOUTBOX, NULL, 0, NULL, 0,
+				    scan_msg, &sc), 0);
+	assert_int_equal(sc.n, 0); /* a lease is no event */
+	complete_run(f, run, epoch);
+	assert_int_equal(store_scan(f->store, CF_WHOUTBOX, NULL, 0, NULL, 0,
+				    scan_msg, &sc), 0);
+	assert_int_equal(sc.n, 1);
+	assert_string_equal(sc.m.type, "run.succeeded");
+	assert_string_equal(sc.m.hook, hook);
+	snprintf(want, sizeof(want), "\"run_id\":%llu", (unsigned long long)run);
+	assert_non_null(strstr(sc.m.body, want));
+	assert_non_null(strstr(sc.m.body, "\"tenant\":\"acme\""));
+	assert_null(strstr(sc.m.body, "argv"));
+	stop_core(f);
+	load_state(f);
+	start_core(f);
+	snprintf(line, sizeof(line), "webhook show %s", hook);
+	j = admin(f, line);
+	{
+		const struct json *d = json_get(j, "deliveries");
+		assert_non_null(d);
+		assert_int_equal(d->n, 1);
+		assert_string_equal(json_get_str(d->items[0], "webhook_id"),
+				    sc.m.msg_id);
+		assert_string_equal(json_get_str(d->items[0], "state"),
+				    "pending");
+	}
+	json_free(j);
+	webhook_msg_release(&sc.m);
+}
+
+/* Refusals leave nothing behind; a hook's id names its tenant. */
+static void test_commands_refuse(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf out = STRBUF_INIT;
+
+	admin_reply(f, "webhook add acme ftp://x", &out);
+	assert_non_null(strstr(out.buf, "invalid: webhook URL 'ftp://x': "
+					"only http and https are allowed"));
+	admin_reply(f, "webhook add nosuch http://127.0.0.1:1/", &out);
+	assert_non_null(strstr(out.buf, "no tenant 'nosuch'"));
+	admin_reply(f, "webhook add acme http://127.0.0.1:1/ --events RUN",
+		    &out);
+	assert_non_null(strstr(out.buf, "--events"));
+	admin_reply(f, "webhook test wh_0", &out);
+	assert_non_null(strstr(out.buf, "no webhook 'wh_0'"));
+	admin_reply(f, "webhook list", &out);
+	assert_non_null(strstr(out.buf, "\"items\":[]"));
+	strbuf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +411,10 @@ int main(void)
 		cmocka_unit_test(test_run_event),
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_hook_record),
+		cmocka_unit_test_setup_teardown(
+			test_outbox_commits_with_run_end, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_commands_refuse, fx_setup,
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
