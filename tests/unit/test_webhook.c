@@ -360,7 +360,7 @@ static void test_outbox_commits_with_run_end(void **state)
 	assert_non_null(strstr(sc.m.body, "\"tenant\":\"acme\""));
 	assert_null(strstr(sc.m.body, "argv"));
 	stop_core(f);
-	load_state(f);
+	state_release(&f->st);
 	start_core(f);
 	snprintf(line, sizeof(line), "webhook show %s", hook);
 	j = admin(f, line);
