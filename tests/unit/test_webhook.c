@@ -377,6 +377,83 @@ static void test_outbox_commits_with_run_end(void **state)
 	webhook_msg_release(&sc.m);
 }
 
+static int outbox_count(struct fx *f, struct scan_ctx *sc)
+{
+	webhook_msg_release(&sc->m);
+	memset(sc, 0, sizeof(*sc));
+	assert_int_equal(store_scan(f->store, CF_WHOUTBOX, NULL, 0, NULL, 0,
+				    scan_msg, sc), 0);
+	return sc->n;
+}
+
+/* A failed attempt that is retried is no event; the run's end for good
+ * is. A cost event of the tenant is one too (budget.KIND), and the
+ * filter keeps what the hook did not ask for out. */
+static void test_events_retry_and_budget(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf out = STRBUF_INIT;
+	struct scan_ctx sc;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	const msgpack_object *runs;
+	uint64_t run, epoch;
+
+	memset(&sc, 0, sizeof(sc));
+	/* a short backoff: the retry is leased well within the long poll */
+	stop_core(f);
+	state_release(&f->st);
+	f->cfg.retry_base_ms = 50;
+	start_core(f);
+	admin_ok(f, "webhook add acme http://127.0.0.1:1/r "
+		    "--events run.failed,budget.*");
+	admin_ok(f, "job add acme/prod/r --max-attempts 2 -- app.jar");
+	for (int attempt = 1; attempt <= 2; attempt++) {
+		if (attempt == 1)
+			admin_ok(f, "run start acme/prod/r");
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 2);
+		mp_kv_u64(&pk, "slots", 1);
+		mp_kv_u64(&pk, "wait_ms", 5000); /* past the retry backoff */
+		call(f, "lease", &sb, &out, &u);
+		runs = mp_get(&u.data, "runs");
+		assert_non_null(runs);
+		assert_int_equal(runs->via.array.size, 1);
+		assert_int_equal(mp_get_u64(runs->via.array.ptr, "run", &run),
+				 0);
+		assert_int_equal(mp_get_u64(runs->via.array.ptr, "epoch",
+					    &epoch), 0);
+		msgpack_unpacked_destroy(&u);
+		msgpack_sbuffer_clear(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 4);
+		mp_kv_u64(&pk, "run", run);
+		mp_kv_u64(&pk, "epoch", epoch);
+		mp_kv_str(&pk, "result", "failed");
+		mp_kv_str(&pk, "reason", "exit 1");
+		call(f, "complete", &sb, &out, &u);
+		assert_true(reply_ok(&u.data));
+		msgpack_unpacked_destroy(&u);
+		msgpack_sbuffer_destroy(&sb);
+		/* the first attempt is retried: nothing; the second ends it */
+		assert_int_equal(outbox_count(f, &sc), attempt - 1);
+	}
+	assert_string_equal(sc.m.type, "run.failed");
+	assert_non_null(strstr(sc.m.body, "\"attempt\":2"));
+	admin_ok(f, "tenant set acme --monthly-budget 100");
+	assert_int_equal(outbox_count(f, &sc), 2);
+	assert_string_equal(sc.m.type, "budget.budget_set");
+	assert_non_null(strstr(sc.m.body, "\"kind\":\"budget_set\""));
+	/* run.succeeded is not asked for */
+	lease_one(f, &run, &epoch);
+	complete_run(f, run, epoch);
+	assert_int_equal(outbox_count(f, &sc), 2);
+	webhook_msg_release(&sc.m);
+	strbuf_release(&out);
+}
+
 /* Refusals leave nothing behind; a hook's id names its tenant. */
 static void test_commands_refuse(void **state)
 {
@@ -415,6 +492,8 @@ int main(void)
 			test_outbox_commits_with_run_end, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_commands_refuse, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_events_retry_and_budget,
+						fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
