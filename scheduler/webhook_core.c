@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "budget.h"
 #include "core.h"
@@ -251,6 +252,29 @@ void webhook_core_committed(struct sched *c)
 
 /* ---- attempts ---- */
 
+/* Keeps at most WEBHOOK_DEAD_KEEP dead deliveries of h: the oldest go,
+ * so that an endpoint gone for good does not fill the store. */
+static void prune_dead(struct sched *c, const struct webhook_hook *h)
+{
+	struct webhook_core *w = wh_of(c);
+	size_t dead = 0;
+
+	for (size_t i = 0; i < w->msgs.n; i++) {
+		const struct webhook_msg *m = w->msgs.v[i];
+		dead += m->state == WH_DEAD && !strcmp(m->hook, h->id);
+	}
+	for (size_t i = 0; dead > WEBHOOK_DEAD_KEEP && i < w->msgs.n;) {
+		struct webhook_msg *m = w->msgs.v[i];
+		if (m->state != WH_DEAD || strcmp(m->hook, h->id)) {
+			i++;
+			continue;
+		}
+		webhook_rec_delete_msg(c->batch, c->store, m->seq);
+		msg_drop(w, i);
+		dead--;
+	}
+}
+
 /* m is past the maximum age: no more attempts. Written to the batch. */
 static void make_dead(struct sched *c, struct webhook_msg *m,
 		      struct webhook_hook *h)
@@ -273,6 +297,18 @@ static void make_dead(struct sched *c, struct webhook_msg *m,
 		 m->hook, m->msg_id, m->type, m->attempts,
 		 (long long)((c->now_ms - m->created_ms) / 1000),
 		 m->last_error[0] ? m->last_error : "never attempted");
+	w->prune = true; /* after the caller's walk over w->msgs */
+}
+
+static void prune_all(struct sched *c)
+{
+	struct webhook_core *w = wh_of(c);
+
+	if (!w->prune)
+		return;
+	w->prune = false;
+	for (size_t i = 0; i < w->hooks.n; i++)
+		prune_dead(c, w->hooks.v[i]);
 }
 
 static void hand_over(struct sched *c, struct webhook_msg *m,
@@ -316,13 +352,14 @@ void webhook_core_tick(struct sched *c)
 			make_dead(c, m, h);
 			continue;
 		}
-		if (w->inflight >= WEBHOOK_INFLIGHT_MAX) {
-			due = c->now_ms; /* the rest when a slot is free */
+		/* the rest when a slot is free: an outcome makes the next
+		 * tick look again (webhook_core_result), no timer spins */
+		if (w->inflight >= WEBHOOK_INFLIGHT_MAX)
 			break;
-		}
 		hand_over(c, m, h);
 	}
 	w->due_ms = due;
+	prune_all(c);
 }
 
 int64_t webhook_core_next_wake(struct sched *c)
@@ -402,6 +439,7 @@ void webhook_core_result(struct sched *c, struct event *ev, bool stopping)
 		msg_drop(w, (size_t)i);
 	} else {
 		attempt_failed(c, m, h, res);
+		prune_all(c);
 	}
 	event_free(ev);
 }

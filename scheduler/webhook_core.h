@@ -30,6 +30,8 @@ struct cost_event;
 
 /* Hooks a tenant may have. */
 #define WEBHOOK_MAX_PER_TENANT 16
+/* Dead deliveries kept per hook (for `webhook show`); older ones go. */
+#define WEBHOOK_DEAD_KEEP 1000
 /* Deliveries handed to the delivery thread at once. */
 #define WEBHOOK_INFLIGHT_MAX 64
 
@@ -42,6 +44,7 @@ struct webhook_core {
 	size_t inflight;
 	uint64_t pending;     /* msgs not dead */
 	uint64_t rnd;         /* jitter (xorshift: not a secret) */
+	bool prune;           /* a delivery died: keep WEBHOOK_DEAD_KEEP */
 	struct webhook_sender *sender;
 	/* since the start, for /metrics */
 	uint64_t n_delivered, n_failed, n_dead;
