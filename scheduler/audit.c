@@ -337,6 +337,21 @@ void audit_budget(struct sched *c, const struct cost_event *ev)
 	audit_append(c, &r);
 }
 
+void audit_admin_result(struct sched *c, const char *tenant,
+			const char *actor, const char *role,
+			const char *command, const char *args,
+			const char *error)
+{
+	struct audit_rec r;
+
+	rec_init(&r, "admin", tenant, actor);
+	audit_rec_put(&r, "role", role);
+	audit_rec_put(&r, "command", command);
+	audit_rec_put(&r, "args", args);
+	audit_rec_put(&r, "result", error ? error : "ok");
+	audit_append(c, &r);
+}
+
 void audit_deleted(struct sched *c, const char *tenant, const char *actor,
 		   const char *what, const char *name)
 {

@@ -21,6 +21,8 @@ struct add_job {
 	struct webhook_hook h; /* all but id and secret */
 	struct webhook_url u;
 	int gai;               /* getaddrinfo's result */
+	char actor[32];        /* for the audit record of the outcome */
+	char role[16];
 };
 
 static void add_resolve(void *arg)
@@ -80,11 +82,19 @@ static void add_finish(struct sched *c, void *arg, bool stopping)
 	struct add_job *j = arg;
 	struct reply r;
 
+	char args[64];
+
 	admin_cmds_reply_open(j->ev, &r);
 	if (stopping)
 		cmd_fail(&r, "shutting_down", "the scheduler is shutting down");
 	else
 		add_create(c, j, &r);
+	if (!stopping) { /* the id, never the secret */
+		snprintf(args, sizeof(args), "id=%s", r.failed ? "-" : j->h.id);
+		audit_admin_result(c, j->h.tenant, j->actor, j->role,
+				   "webhook add", args,
+				   r.failed ? r.code : NULL);
+	}
 	admin_cmds_reply_close(c, j->ev, &r);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
@@ -116,6 +126,9 @@ int cmd_webhook_add(struct sched *c, const struct cmd_args *a,
 				"tenant '%s' has %d webhooks, the most it may",
 				tenant, WEBHOOK_MAX_PER_TENANT);
 	}
+	cmd_actor(a, j->actor, sizeof(j->actor));
+	snprintf(j->role, sizeof(j->role), "%s",
+		 role_name(a->acc ? access_role(a->acc, tenant) : ROLE_ADMIN));
 	snprintf(j->h.tenant, sizeof(j->h.tenant), "%s", tenant);
 	snprintf(j->h.url, sizeof(j->h.url), "%s", url);
 	snprintf(j->h.events, sizeof(j->h.events), "%s", events);

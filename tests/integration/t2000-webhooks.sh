@@ -187,7 +187,8 @@ for s in "$T/r1/acme.secret" "$T/r2/globex.secret"; do
 	spctl audit export | grep -qF "${sec#whsec_}" && fail "a secret in the audit log"
 done
 grep -q secret-arg "$T"/r*/*.log && fail "a job argument was delivered"
-spctl audit list | grep -q 'command=webhook add' || fail "webhook add not audited"
+spctl audit list | grep -q "command=webhook add args=id=$H1 result=ok" ||
+	fail "webhook add's outcome not audited: $(spctl audit list)"
 
 # bad input
 expect_err() { # WANT ARGS...: spctl fails, its message holds WANT
@@ -200,6 +201,8 @@ expect_err "error: invalid: webhook URL 'ftp://x': only http and https are allow
 	webhook add acme ftp://x
 expect_err "invalid: webhook URL 'http://nohost.invalid/h': host 'nohost.invalid' does not resolve" \
 	webhook add acme http://nohost.invalid/h
+spctl audit list | grep -q "command=webhook add args=id=- result=invalid" ||
+	fail "the refused webhook add is not audited: $(spctl audit list)"
 expect_err "no tenant 'nosuch'" webhook add nosuch "http://127.0.0.1:$P1/x"
 expect_err "--events" webhook add acme "http://127.0.0.1:$P1/x" --events 'run.*,RUN'
 expect_err "no webhook 'wh_0000000000000000'" webhook remove wh_0000000000000000
