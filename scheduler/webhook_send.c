@@ -59,6 +59,7 @@ static void deliver(struct webhook_sender *ws, CURL *curl,
 {
 	struct curl_slist *hdr = NULL;
 	char sig[WEBHOOK_SIG_LEN], line[WEBHOOK_MSG_ID_LEN + 64];
+	char why[CURL_ERROR_SIZE] = "";
 	int64_t ts = time_now_ms() / 1000;
 	CURLcode rc;
 
@@ -98,15 +99,19 @@ static void deliver(struct webhook_sender *ws, CURL *curl,
 	if (ws->o.ca_file[0])
 		curl_easy_setopt(curl, CURLOPT_CAINFO, ws->o.ca_file);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+	/* curl's own words say which check failed (a certificate's issuer,
+	 * a refused connection): host and port, never the URL's path */
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, why);
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress);
 	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, ws);
 	rc = curl_easy_perform(curl);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL); /* why goes away */
 	curl_slist_free_all(hdr);
 	OPENSSL_cleanse(sig, sizeof(sig));
 	if (rc != CURLE_OK) {
 		snprintf(res->error, sizeof(res->error), "%s",
-			 curl_easy_strerror(rc));
+			 why[0] ? why : curl_easy_strerror(rc));
 		return;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res->status);

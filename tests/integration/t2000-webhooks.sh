@@ -6,7 +6,9 @@
 # back: every event arrives, each webhook-id at least once and the same as
 # before the kill, none at the other tenant's endpoint, every signature
 # valid, no secret in the log or the audit log. Then a receiver answering
-# 500 (retried), a dead letter under a tiny maximum age (/metrics too), and
+# 500 (retried), HTTPS checked against webhook_ca (a certificate of
+# another CA refused), a dead letter under a tiny maximum age (/metrics
+# too), and
 # bad input: ftp://, a host that does not resolve, an unknown tenant, and
 # (as root) a scoped viewer who may list only its tenant's hooks.
 source "$(dirname "$0")/lib.sh"
@@ -18,7 +20,10 @@ if [ "$(id -u)" -eq 0 ]; then
 	chmod 0750 "$T" # the viewer reaches the socket through group root
 	echo 'role_viewer = uid:65534@acme' >"$C"
 fi
+mkcert "$T/tls" sp-test-ca
+mkcert "$T/other" other-ca # a server certificate of another CA
 cat >>"$C" <<CONF
+webhook_ca = $T/tls/ca.crt
 webhook_retry_base_ms = 100
 webhook_retry_max_ms = 400
 webhook_timeout_ms = 3000
@@ -35,13 +40,15 @@ done
 mkdir -p "$T/r1" "$T/r2"
 P1=$(free_port)
 P2=$(free_port)
-start_receiver() { # DIR PORT: sets RPID_<dir>
-	"$RECV" --port "$2" --dir "$T/$1" >>"$T/$1.log" 2>&1 &
+start_receiver() { # DIR PORT [--cert PEM --key PEM]: sets RPID_<dir>
+	local d=$1 p=$2
+	shift 2
+	"$RECV" --port "$p" --dir "$T/$d" "$@" >>"$T/$d.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
-	eval "RPID_$1=$pid"
-	wait_until 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $2), 1)" ||
-		fail "receiver $1 did not start"
+	eval "RPID_$d=$pid"
+	wait_until 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $p), 1)" ||
+		fail "receiver $d did not start"
 }
 stop_receiver() { # DIR
 	local pid
@@ -156,6 +163,28 @@ got_id() { grep -q "\"id\": \"$1\", .*\"status\": 204" "$T/$2/$3.log"; }
 wait_until 20 got_id "$tid" r1 acme || fail "webhook.test $tid not delivered after the 500s"
 spctl --json webhook test "$H2" >/dev/null
 
+# HTTPS: verified against webhook_ca; a certificate of another CA fails
+mkdir -p "$T/r3" "$T/r4"
+P3=$(free_port)
+P4=$(free_port)
+start_receiver r3 "$P3" --cert "$T/tls/server.crt" --key "$T/tls/server.key"
+start_receiver r4 "$P4" --cert "$T/other/server.crt" --key "$T/other/server.key"
+out=$(add_hook globex "https://localhost:$P3/globex")
+H3=$(echo "$out" | json id)
+echo "$out" | json secret >"$T/r3/globex.secret"
+out=$(add_hook globex "https://localhost:$P4/globex")
+H4=$(echo "$out" | json id)
+echo "$out" | json secret >"$T/r4/globex.secret"
+t3=$(spctl --json webhook test "$H3" | json webhook_id)
+wait_until 20 got_id "$t3" r3 globex || fail "no delivery over HTTPS: $(spctl webhook show "$H3")"
+spctl webhook test "$H4" >/dev/null
+tls_refused() {
+	spctl --json webhook show "$H4" | json webhook.last_error | grep -qi 'certificate'
+}
+wait_until 20 tls_refused || fail "a certificate of another CA was not refused: $(spctl webhook show "$H4")"
+[ -e "$T/r4/globex.log" ] && fail "a request reached the receiver of the wrong CA"
+spctl webhook remove "$H4" >/dev/null
+
 # every event accepted, signed right, and at its own tenant's endpoint
 python3 - "$T" "$ok1" "$bad1" "$long" "$ok2" "$ok3" "$gok" <<'PY' || fail "deliveries are wrong"
 import json, sys
@@ -177,6 +206,8 @@ want = {("run.succeeded", ok1), ("run.failed", bad1), ("run.cancelled", long),
 assert want <= ok(a), (want - ok(a))
 assert ("run.succeeded", gok) in ok(g), ok(g)
 PY
+[ "$(spctl --json webhook list globex | json items | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ] ||
+	fail "globex's hooks: $(spctl webhook list globex)"
 wait_until 20 grep -q '"type": "webhook.test", "tenant": "globex"' "$T/r2/globex.log" ||
 	fail "webhook.test to globex not delivered"
 
@@ -206,7 +237,7 @@ spctl audit list | grep -q "command=webhook add args=id=- result=invalid" ||
 expect_err "no tenant 'nosuch'" webhook add nosuch "http://127.0.0.1:$P1/x"
 expect_err "--events" webhook add acme "http://127.0.0.1:$P1/x" --events 'run.*,RUN'
 expect_err "no webhook 'wh_0000000000000000'" webhook remove wh_0000000000000000
-[ "$(spctl --json webhook list | json items | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ] ||
+[ "$(spctl --json webhook list | json items | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3 ] ||
 	fail "a refused add left a hook behind: $(spctl webhook list)"
 if $root; then
 	as_viewer() {
