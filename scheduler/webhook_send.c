@@ -53,7 +53,44 @@ static int progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c,
 	return atomic_load(&ws->stop) ? 1 : 0;
 }
 
-/* One attempt of job on curl (reused: it keeps connections alive). */
+/* The request: job's body, signed headers hdr, the limits and checks;
+ * curl's words for a failure into why (CURL_ERROR_SIZE). */
+static void set_options(struct webhook_sender *ws, CURL *curl,
+			const struct webhook_job *job, struct curl_slist *hdr,
+			char *why)
+{
+	char ua[96];
+
+	curl_easy_reset(curl);
+	curl_easy_setopt(curl, CURLOPT_URL, job->url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, job->body);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)job->body_len);
+	snprintf(ua, sizeof(ua), "SparkPilot-Webhooks/%s", sp_version());
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, ua); /* curl copies it */
+	/* a redirect could lead anywhere, another tenant's host included */
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)ws->o.timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)ws->o.connect_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ws->o.ca_file[0])
+		curl_easy_setopt(curl, CURLOPT_CAINFO, ws->o.ca_file);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+	/* curl's own words say which check failed (a certificate's issuer,
+	 * a refused connection): host and port, never the URL's path */
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, why);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, ws);
+}
+
+/* One attempt of job on curl (reused: it keeps connections alive),
+ * signed with this moment's timestamp. */
 static void deliver(struct webhook_sender *ws, CURL *curl,
 		    const struct webhook_job *job, struct webhook_result *res)
 {
@@ -79,36 +116,10 @@ static void deliver(struct webhook_sender *ws, CURL *curl,
 	snprintf(line, sizeof(line), "webhook-signature: %s", sig);
 	hdr = curl_slist_append(hdr, line);
 	hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue wait */
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, job->url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, job->body);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)job->body_len);
-	snprintf(line, sizeof(line), "SparkPilot-Webhooks/%s", sp_version());
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, line);
-	/* a redirect could lead anywhere, another tenant's host included */
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)ws->o.timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)ws->o.connect_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (ws->o.ca_file[0])
-		curl_easy_setopt(curl, CURLOPT_CAINFO, ws->o.ca_file);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-	/* curl's own words say which check failed (a certificate's issuer,
-	 * a refused connection): host and port, never the URL's path */
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, why);
-	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress);
-	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, ws);
+	set_options(ws, curl, job, hdr, why);
 	rc = curl_easy_perform(curl);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL); /* why goes away */
 	curl_slist_free_all(hdr);
-	OPENSSL_cleanse(sig, sizeof(sig));
 	if (rc != CURLE_OK) {
 		snprintf(res->error, sizeof(res->error), "%s",
 			 why[0] ? why : curl_easy_strerror(rc));
