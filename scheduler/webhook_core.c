@@ -560,6 +560,7 @@ int webhook_core_open(struct sched *c, char *err, size_t errlen)
 	struct webhook_send_opts o;
 
 	c->webhooks = w;
+	err[0] = '\0'; /* a failed scan may say nothing itself */
 	w->rnd = (uint64_t)time_mono_us() * 0x9e3779b97f4a7c15ULL | 1;
 	w->due_ms = 0; /* the first tick looks at everything loaded */
 	if (store_scan(c->store, CF_WEBHOOKS, NULL, 0, NULL, 0, load_hook,
