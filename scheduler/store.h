@@ -26,6 +26,8 @@ enum store_cf {
 	CF_TELEMETRY,
 	CF_COSTLOG,
 	CF_AUDIT,
+	CF_WEBHOOKS, /* hook definitions (webhook_rec.h) */
+	CF_WHOUTBOX, /* webhook deliveries not yet done */
 	CF_COUNT
 };
 
