@@ -6,7 +6,8 @@
  * runs ended (--force), its data key destroyed (both keyring files
  * rewritten before anything else changes), every record of it deleted in
  * every column family (range deletions where keys start with the tenant,
- * point deletions where they are ids), and it leaves memory. A `delete`
+ * point deletions where they are ids; its webhooks and their deliveries
+ * too), and it leaves memory. A `delete`
  * audit record carrying the receipt, naming the tenant by its pseudonym,
  * commits in the same batch. Then a worker thread waits for that batch to
  * be on disk, flushes every memtable (the WAL files that held the
@@ -28,12 +29,14 @@
 #include "sched_ctx.h"
 #include "strbuf.h"
 #include "util.h"
+#include "webhook_core.h"
 #include "worker.h"
 
 /* The counted column families of the receipt, in its order. */
 static const enum store_cf receipt_cfs[] = {
 	CF_TENANTS, CF_ENVS, CF_AGENTS, CF_TOKENS, CF_JOBS,
 	CF_RUNS, CF_TELEMETRY, CF_LOGS, CF_USAGE, CF_COSTLOG,
+	CF_WEBHOOKS, CF_WHOUTBOX,
 };
 #define NRECEIPT (sizeof(receipt_cfs) / sizeof(receipt_cfs[0]))
 
@@ -428,6 +431,9 @@ int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
 	drop_prefix(c, j, CF_USAGE);
 	drop_prefix(c, j, CF_COSTLOG);
 	budget_drop_events(&c->pol, name);
+	webhook_core_remove_tenant(c, name,
+				   &j->removed[receipt_at(CF_WEBHOOKS)],
+				   &j->removed[receipt_at(CF_WHOUTBOX)]);
 	store_batch_delete(c->batch, c->store, CF_TENANTS, name, strlen(name));
 	state_remove_tenant(c->st, name, &gone);
 	j->removed[receipt_at(CF_TENANTS)] = gone.tenants;

@@ -476,6 +476,23 @@ void webhook_core_remove(struct sched *c, struct webhook_hook *h)
 	free(h);
 }
 
+void webhook_core_remove_tenant(struct sched *c, const char *tenant,
+				uint64_t *hooks, uint64_t *msgs)
+{
+	struct webhook_core *w = wh_of(c);
+
+	for (size_t i = w ? w->hooks.n : 0; i-- > 0;) {
+		struct webhook_hook *h = w->hooks.v[i];
+		if (strcmp(h->tenant, tenant))
+			continue;
+		for (size_t k = 0; k < w->msgs.n; k++)
+			*msgs += !strcmp(((struct webhook_msg *)w->msgs.v[k])->hook,
+					 h->id);
+		(*hooks)++;
+		webhook_core_remove(c, h);
+	}
+}
+
 /* ---- start and stop ---- */
 
 struct load_ctx {

@@ -85,5 +85,9 @@ struct webhook_hook *webhook_core_add(struct sched *c,
 /* Removes h and its deliveries, pending and dead, from memory and (in
  * the batch) from the store. */
 void webhook_core_remove(struct sched *c, struct webhook_hook *h);
+/* webhook_core_remove of every hook of tenant (tenant delete); adds how
+ * many hooks and deliveries went to *hooks and *msgs. */
+void webhook_core_remove_tenant(struct sched *c, const char *tenant,
+				uint64_t *hooks, uint64_t *msgs);
 
 #endif

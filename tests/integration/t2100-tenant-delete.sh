@@ -5,7 +5,8 @@
 # the data dir or the backup dir (the values are sealed), while `job
 # show` and `run logs` show them. A backup is taken. `tenant delete` is
 # refused while acme has a live run, then --force revokes its agent and
-# cancels its runs, destroys its data key, and prints a receipt (counts
+# cancels its runs, removes its webhook, destroys its data key, and
+# prints a receipt (counts
 # per column family, the key destroyed, the time) that the audit log
 # holds under acme's pseudonym. Then no file under the data dir or the
 # backup dir holds acme's marker, and the pre-deletion backup restored
@@ -54,6 +55,8 @@ spctl job add acme/prod/slow -- --master 'local[2]' --conf spark.fake.duration=1
 spctl job add globex/prod/etl -- --master 'local[2]' --conf spark.fake.duration=0.3 \
 	--conf "spark.app.name=$MARK2" --conf "spark.fake.print=hello $MARK2" \
 	app.jar >/dev/null
+# a hook nobody listens on: its deliveries stay in the outbox
+spctl webhook add acme "http://127.0.0.1:$(free_port)/hook" >/dev/null
 start_agent a1 acme/prod
 start_agent g1 globex/prod
 wait_env_ready acme/prod
@@ -98,7 +101,8 @@ ps=$(r pseudonym)
 	[ "$(r removed.jobs)" = 2 ] && [ "$(r removed.runs)" = 3 ] &&
 	[ "$(r removed.agents)" = 1 ] && [ "$(r removed.tokens)" = 1 ] ||
 	fail "receipt counts: $(cat "$T/receipt.json")"
-[ "$(r removed.telemetry)" -ge 1 ] && [ "$(r removed.usage)" -ge 1 ] ||
+[ "$(r removed.telemetry)" -ge 1 ] && [ "$(r removed.usage)" -ge 1 ] &&
+	[ "$(r removed.webhooks)" = 1 ] ||
 	fail "receipt telemetry/usage: $(cat "$T/receipt.json")"
 [ "$(r runs_cancelled)" = 2 ] && [ "$(r agents_revoked)" = 1 ] ||
 	fail "receipt runs/agents: $(cat "$T/receipt.json")"
@@ -112,6 +116,7 @@ spctl job show acme/prod/etl >/dev/null 2>&1 && fail "job still shown"
 spctl run show "$ra" >/dev/null 2>&1 && fail "run still shown"
 spctl agent show "$agent_id" >/dev/null 2>&1 && fail "agent still shown"
 spctl tenant list | grep -q acme && fail "tenant still listed"
+spctl webhook list | grep -q acme && fail "webhook still listed"
 spctl run logs "$rg" | grep -q "hello $MARK2" || fail "globex's logs lost"
 
 # the audit log: the receipt under the pseudonym, the chain intact
