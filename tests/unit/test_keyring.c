@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core_fixture.h"
 #include "keyring.h"
 #include "records.h"
 #include "state.h"
@@ -314,6 +315,87 @@ static void test_job_argv(void **s)
 	keyring_free(kr);
 }
 
+struct hunt {
+	const char *word;
+	size_t hits;
+};
+
+static int hunt_one(const void *key, size_t klen, const void *val,
+		    size_t vlen, void *ctx)
+{
+	struct hunt *h = ctx;
+	size_t n = strlen(h->word);
+	h->hits += memmem(key, klen, h->word, n) != NULL ||
+		   memmem(val, vlen, h->word, n) != NULL;
+	return 0;
+}
+
+/* tenant delete on a real core: refused while a run is live, then with
+ * --force every record of the tenant leaves memory and every column
+ * family (the audit log apart, which names it by its pseudonym from
+ * then on), while another tenant's stay; the key is gone from the
+ * keyring; a restart loads nothing of it. */
+static void test_tenant_delete(void **state)
+{
+	struct fx *f = *state;
+	struct keyring *kr = keyring_new(master);
+	struct strbuf out = STRBUF_INIT;
+	struct json *j;
+	uint64_t run, epoch;
+	char err[256];
+
+	store_set_keyring(f->store, kr);
+	assert_int_equal(keyring_ensure(kr, "acme", 1, err, sizeof(err)), 0);
+	admin_ok(f, "tenant add globex");
+	admin_ok(f, "env add globex/prod");
+	admin_ok(f, "job add globex/prod/j -- --master yarn keep.jar");
+	admin_ok(f, "job add acme/prod/k -- --master yarn zebra99.jar");
+	lease_one(f, &run, &epoch);
+	admin_ok(f, "run start acme/prod/k");
+	admin_ok(f, "run start globex/prod/j");
+	admin_ok(f, "agent token acme/prod");
+	admin_reply(f, "tenant delete acme", &out);
+	assert_non_null(strstr(out.buf, "\"busy\""));
+	assert_non_null(strstr(out.buf, "1 queued and 1 live"));
+	j = admin(f, "tenant delete acme --force");
+	assert_string_equal(json_get_str(j, "tenant"), "acme");
+	assert_int_equal(strncmp(json_get_str(j, "pseudonym"), "tenant-", 7),
+			 0);
+	json_free(j);
+	admin_reply(f, "tenant show acme", &out);
+	assert_non_null(strstr(out.buf, "not_found"));
+	admin_reply(f, "job show acme/prod/j", &out);
+	assert_non_null(strstr(out.buf, "not_found"));
+	admin_ok(f, "job show globex/prod/j");
+	assert_int_equal(keyring_key_id(kr, "acme"), 0);
+	assert_int_not_equal(keyring_key_id(kr, "globex"), 0);
+	stop_core(f);
+
+	/* nothing of it in any column family but the audit log */
+	for (int cf = 0; cf < CF_COUNT; cf++) {
+		struct hunt h = { "acme", 0 };
+		if (cf == CF_AUDIT)
+			continue;
+		assert_true(store_scan(f->store, cf, NULL, 0, NULL, 0,
+				       hunt_one, &h) >= 0);
+		if (h.hits)
+			fail_msg("'acme' in %zu records of '%s'", h.hits,
+				 store_cf_name(cf));
+	}
+	state_release(&f->st);
+	start_core(f);
+	assert_null(state_tenant(&f->st, "acme"));
+	assert_null(state_env(&f->st, "acme/prod"));
+	assert_null(state_run(&f->st, run));
+	assert_non_null(state_tenant(&f->st, "globex"));
+	assert_non_null(state_job(&f->st, "globex/prod/j"));
+	admin_ok(f, "tenant add acme"); /* the name is free again */
+	stop_core(f);
+	store_set_keyring(f->store, NULL);
+	strbuf_release(&out);
+	keyring_free(kr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +404,8 @@ int main(void)
 		cmocka_unit_test(test_master_key),
 		cmocka_unit_test(test_parse_damage),
 		cmocka_unit_test(test_job_argv),
+		cmocka_unit_test_setup_teardown(test_tenant_delete, fx_setup,
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
