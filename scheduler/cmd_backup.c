@@ -6,6 +6,7 @@
  * One backup command at a time: another one meanwhile is refused `busy`
  * (BackupEngine's directory takes one writer, and a list or verify
  * during a backup would show it half-made). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,10 @@
 #include "admin_cmds.h"
 #include "backup.h"
 #include "keyring.h"
+#include "log.h"
 #include "parse.h"
 #include "sched_ctx.h"
+#include "strbuf.h"
 #include "util.h"
 #include "worker.h"
 
@@ -39,7 +42,28 @@ struct backup_job {
 	struct backup_info *list;
 	size_t n, removed;
 	uint64_t bytes;
+	/* create into a backup dir without the keyring's copy yet: the
+	 * keyring's text, written there by the worker first */
+	struct strbuf keyring;
 };
+
+/* On the worker thread: the keyring's copy beside the first backup of a
+ * backup dir, before the backup, so that no backup there is without it
+ * (the core keeps it up to date from job_finish on). Only in a dir fit
+ * for backups: backup_create refuses the others, writing nothing. */
+static void write_keyring_copy(struct backup_job *j)
+{
+	char path[600], err[600];
+
+	if (!j->keyring.len ||
+	    backup_check_dir(j->dir, j->data_dir, err, sizeof(err)))
+		return;
+	snprintf(path, sizeof(path), "%s/%s", j->dir, KEYRING_FILE);
+	if (mkdir_p(j->dir, 0700) ||
+	    write_file_atomic(path, j->keyring.buf, j->keyring.len, 0600))
+		log_warn("backup: cannot write the keyring's copy '%s': %s",
+			 path, strerror(errno));
+}
 
 /* On the worker thread: no state of the core's, only the job. */
 static void job_run(void *arg)
@@ -49,6 +73,7 @@ static void job_run(void *arg)
 
 	switch (j->op) {
 	case OP_CREATE:
+		write_keyring_copy(j);
 		j->rc = backup_create(j->store, j->dir, &j->made, j->err,
 				      sizeof(j->err));
 		break;
@@ -162,10 +187,12 @@ static const char *error_code(int rc)
 	}
 }
 
-/* After a backup: the keyring's copy beside it (keyring.h), written by
- * the core thread when backup_dir is new to it (the first backup, a
- * reload that moved it); from then on each keyring change rewrites it.
- * Not before the backup: the core would wait on the backup disk. */
+/* After a backup: the keyring's copy beside it (keyring.h) is kept by
+ * the core thread from now on (each keyring change rewrites it), once
+ * backup_dir is new to it (the first backup, a reload that moved it);
+ * the worker wrote it before the backup, so this rewrite only catches
+ * a change made meanwhile. The core never writes it before a backup: it
+ * would wait on the backup disk. */
 static void keep_keyring_copy(struct sched *c, const char *dir)
 {
 	struct keyring *kr = store_keyring(c->store);
@@ -213,6 +240,7 @@ static void job_finish(struct sched *c, void *arg, bool stopping)
 	}
 	admin_cmds_reply_close(c, j->ev, &r);
 	free(j->list);
+	strbuf_release(&j->keyring);
 	free(j);
 }
 
@@ -243,9 +271,13 @@ static int start_job(struct sched *c, struct backup_job *j, struct reply *r)
 
 	snprintf(j->dir, sizeof(j->dir), "%s", c->cfg->backup_dir);
 	snprintf(j->data_dir, sizeof(j->data_dir), "%s", c->cfg->data_dir);
+	if (j->op == OP_CREATE && store_keyring(c->store) &&
+	    !keyring_has_copy(store_keyring(c->store), j->dir))
+		keyring_format(store_keyring(c->store), &j->keyring);
 	j->store = c->store;
 	j->started_mono = time_mono_ms();
 	if (worker_start(c, job_run, job_finish, j)) {
+		strbuf_release(&j->keyring);
 		free(j);
 		return cmd_fail(r, "internal",
 				"cannot start a thread for the backup");
@@ -260,6 +292,7 @@ static struct backup_job *job_new(enum backup_op op)
 {
 	struct backup_job *j = xcalloc(1, sizeof(*j));
 	j->op = op;
+	strbuf_init(&j->keyring, 0);
 	return j;
 }
 

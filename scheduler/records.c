@@ -417,7 +417,7 @@ void records_put_run(struct store_batch *b, struct store *s,
 
 	store_put_u64be(key, r->id);
 	msgpack_sbuffer_init(&sb);
-	run_encode(r, &sb);
+	run_encode_sealed(r, store_keyring(s), &sb);
 	store_batch_put(b, s, CF_RUNS, key, sizeof(key), sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -663,7 +663,8 @@ static int load_run(struct load_ctx *lc, const void *key, size_t klen,
 {
 	struct run *r = run_slab_alloc(lc->slab);
 
-	if (klen != 8 || run_decode(val, vlen, lc->st, lc->zone, r) ||
+	if (klen != 8 || run_decode_sealed(val, vlen, lc->st,
+					    store_keyring(lc->s), lc->zone, r) ||
 	    r->id != store_get_u64be(key)) {
 		run_clear(r);
 		snprintf(lc->err, lc->errlen,
@@ -786,6 +787,7 @@ static int load_runs(struct store *s, struct load_ctx *lc)
 	store_put_u64be(h.from, max / 2 + 1);
 	h.lc.later = &later;
 	h.lc.st = lc->st;
+	h.lc.s = s;
 	h.lc.err = h.err;
 	h.lc.errlen = sizeof(h.err);
 	h.lc.zone = &h.zone;

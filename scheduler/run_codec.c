@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyring.h"
+#include "log.h"
 #include "mp.h"
+#include "store.h"
 #include "util.h"
 
 #define RUN_RECORD_V2 2
@@ -23,7 +26,47 @@ static void pack_opt_str(msgpack_packer *pk, const char *s)
 		msgpack_pack_nil(pk);
 }
 
+/* The record a sealed field is bound to: run id u64 BE ‖ its element. */
+static void field_aad(uint64_t id, uint8_t elem, uint8_t key[9])
+{
+	store_put_u64be(key, id);
+	key[8] = elem;
+}
+
+/* A field carrying customer output: sealed under the tenant's key as a
+ * bin (with kr), else a str; nil when empty. Never in clear with kr: a
+ * tenant without a key (none should be) loses the text instead. */
+static void pack_opt_sealed(msgpack_packer *pk, const struct keyring *kr,
+			    const struct run *r, uint8_t elem, const char *s)
+{
+	struct strbuf sealed = STRBUF_INIT;
+	uint8_t key[9];
+
+	if (!s || !kr) {
+		pack_opt_str(pk, s);
+		return;
+	}
+	field_aad(r->id, elem, key);
+	if (keyring_seal(kr, r->job->tenant, "runs", key, sizeof(key), s,
+			 strlen(s), &sealed)) {
+		log_error("run %llu: no data key for tenant '%s': a field is "
+			  "not stored", (unsigned long long)r->id,
+			  r->job->tenant);
+		msgpack_pack_nil(pk);
+	} else {
+		msgpack_pack_bin(pk, sealed.len);
+		msgpack_pack_bin_body(pk, sealed.buf, sealed.len);
+	}
+	strbuf_release(&sealed);
+}
+
 void run_encode(const struct run *r, msgpack_sbuffer *sb)
+{
+	run_encode_sealed(r, NULL, sb);
+}
+
+void run_encode_sealed(const struct run *r, const struct keyring *kr,
+		       msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
 
@@ -55,10 +98,11 @@ void run_encode(const struct run *r, msgpack_sbuffer *sb)
 	msgpack_pack_int64(&pk, r->gb_ms);
 	msgpack_pack_int64(&pk, r->cost);
 	pack_opt_str(&pk, r->app_id);
-	pack_opt_str(&pk, r->reason);
+	pack_opt_sealed(&pk, kr, r, RUN_ELEM_REASON, r->reason);
 	pack_opt_str(&pk, r->failure_class);
 	pack_opt_str(&pk, r->idem_key);
-	pack_opt_str(&pk, r->diag_line); /* nil before format 3 */
+	/* nil before format 3 */
+	pack_opt_sealed(&pk, kr, r, RUN_ELEM_DIAG, r->diag_line);
 	msgpack_pack_int64(&pk, r->est_cost);
 }
 
@@ -67,6 +111,8 @@ struct cursor {
 	const msgpack_object *o;
 	uint32_t n, i;
 	bool bad;
+	const struct keyring *kr; /* opens sealed fields */
+	uint64_t id;
 };
 
 static const msgpack_object *next(struct cursor *c)
@@ -131,10 +177,38 @@ static void get_str(struct cursor *c, char *buf, size_t len, char **dup)
 	}
 }
 
-static int decode_v2(const msgpack_object *a, struct sched_state *st,
-		     struct run *r)
+/* A field get_str reads, or a sealed one (a bin, format 5): opened, or
+ * KEYRING_DESTROYED_TEXT when its key is gone; one that does not
+ * authenticate makes the record corrupt. */
+static void get_sealed(struct cursor *c, uint8_t elem, char **dup)
 {
-	struct cursor c = { a->via.array.ptr, a->via.array.size, 0, false };
+	const msgpack_object *o = c->i < c->n ? &c->o[c->i] : NULL;
+	struct strbuf plain = STRBUF_INIT;
+	uint8_t key[9];
+	int rc;
+
+	if (!o || o->type != MSGPACK_OBJECT_BIN) {
+		get_str(c, NULL, 0, dup);
+		return;
+	}
+	c->i++;
+	field_aad(c->id, elem, key);
+	rc = keyring_open_value(c->kr, "runs", key, sizeof(key), o->via.bin.ptr,
+				o->via.bin.size, &plain);
+	if (rc == KEYRING_DESTROYED)
+		*dup = xstrdup(KEYRING_DESTROYED_TEXT);
+	else if (rc || memchr(plain.buf, 0, plain.len))
+		c->bad = true;
+	else
+		*dup = xstrndup(plain.buf, plain.len);
+	strbuf_release(&plain);
+}
+
+static int decode_v2(const msgpack_object *a, struct sched_state *st,
+		     const struct keyring *kr, struct run *r)
+{
+	struct cursor c = { a->via.array.ptr, a->via.array.size, 0, false,
+			    kr, 0 };
 	char job[JOB_KEY_LEN] = "";
 	const msgpack_object *o;
 
@@ -167,11 +241,12 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 	r->vcpu_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	r->gb_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	r->cost = get_int(&c, INT64_MIN, INT64_MAX);
+	c.id = r->id;
 	get_str(&c, NULL, 0, &r->app_id);
-	get_str(&c, NULL, 0, &r->reason);
+	get_sealed(&c, RUN_ELEM_REASON, &r->reason);
 	get_str(&c, NULL, 0, &r->failure_class);
 	get_str(&c, NULL, 0, &r->idem_key);
-	get_str(&c, NULL, 0, &r->diag_line);
+	get_sealed(&c, RUN_ELEM_DIAG, &r->diag_line);
 	if (c.n > RUN_FIELDS_V3) /* format 4 */
 		r->est_cost = get_int(&c, 0, INT64_MAX);
 	if (c.bad || t.bad)
@@ -237,6 +312,13 @@ static int decode_v1(const msgpack_object *m, struct sched_state *st,
 int run_decode(const void *buf, size_t len, struct sched_state *st,
 	       msgpack_zone *zone, struct run *r)
 {
+	return run_decode_sealed(buf, len, st, NULL, zone, r);
+}
+
+int run_decode_sealed(const void *buf, size_t len, struct sched_state *st,
+		      const struct keyring *kr, msgpack_zone *zone,
+		      struct run *r)
+{
 	msgpack_object o;
 	size_t off = 0;
 	int rc = -1;
@@ -245,7 +327,7 @@ int run_decode(const void *buf, size_t len, struct sched_state *st,
 	    msgpack_unpack(buf, len, &off, zone, &o) == MSGPACK_UNPACK_SUCCESS) {
 		if (o.type == MSGPACK_OBJECT_ARRAY &&
 		    o.via.array.size >= RUN_FIELDS_V3)
-			rc = decode_v2(&o, st, r);
+			rc = decode_v2(&o, st, kr, r);
 		else if (o.type == MSGPACK_OBJECT_MAP)
 			rc = decode_v1(&o, st, r);
 	}

@@ -6,8 +6,20 @@
 
 #include "state.h"
 
-/* Appends r's record to sb. */
+struct keyring;
+
+/* The elements that carry customer output (a failure's reason, the
+ * output line its class came from): sealed from format 5 on. */
+#define RUN_ELEM_REASON 21
+#define RUN_ELEM_DIAG 24
+
+/* Appends r's record to sb, every field in clear. */
 void run_encode(const struct run *r, msgpack_sbuffer *sb);
+/* The same with reason and diag_line sealed under the tenant's data key
+ * in kr (keyring.h), each bound to the run id and its element. NULL kr:
+ * run_encode. */
+void run_encode_sealed(const struct run *r, const struct keyring *kr,
+		       msgpack_sbuffer *sb);
 /* Decodes a record (format 2, or the older map form) into the zeroed run
  * r; its job must be in st. 0, or -1 if the record is corrupt (r's strings
  * are then freed). zone is scratch space, cleared before returning: one
@@ -15,5 +27,12 @@ void run_encode(const struct run *r, msgpack_sbuffer *sb);
  * decodes millions). */
 int run_decode(const void *buf, size_t len, struct sched_state *st,
 	       msgpack_zone *zone, struct run *r);
+/* run_decode that opens sealed fields with kr (read only: two loader
+ * threads may share it); a field whose key was destroyed (or with no
+ * kr) reads as KEYRING_DESTROYED_TEXT, one that does not authenticate
+ * makes the record corrupt. */
+int run_decode_sealed(const void *buf, size_t len, struct sched_state *st,
+		      const struct keyring *kr, msgpack_zone *zone,
+		      struct run *r);
 
 #endif

@@ -18,6 +18,7 @@
 #include "core_fixture.h"
 #include "keyring.h"
 #include "records.h"
+#include "run_codec.h"
 #include "state.h"
 #include "store.h"
 #include "util.h"
@@ -315,6 +316,78 @@ static void test_job_argv(void **s)
 	keyring_free(kr);
 }
 
+/* A run's reason and diagnosis line: sealed, read back, bound to the run
+ * (another id refuses them), and shown as destroyed without the key. */
+static void test_run_fields(void **s)
+{
+	struct keyring *kr = keyring_new(master);
+	struct sched_state st;
+	struct tenant *t = xcalloc(1, sizeof(*t));
+	struct env *e = xcalloc(1, sizeof(*e));
+	struct job *j = xcalloc(1, sizeof(*j));
+	struct run r = { 0 }, back = { 0 };
+	msgpack_sbuffer sb;
+	msgpack_zone zone;
+	char err[128];
+	uint32_t id;
+
+	(void)s;
+	state_init(&st);
+	snprintf(t->name, sizeof(t->name), "acme");
+	snprintf(e->key, sizeof(e->key), "acme/prod");
+	snprintf(e->tenant, sizeof(e->tenant), "acme");
+	snprintf(j->key, sizeof(j->key), "acme/prod/j");
+	snprintf(j->tenant, sizeof(j->tenant), "acme");
+	snprintf(j->env, sizeof(j->env), "acme/prod");
+	state_add_tenant(&st, t);
+	state_add_env(&st, e);
+	state_add_job(&st, j);
+	assert_int_equal(keyring_ensure(kr, "acme", 1, err, sizeof(err)), 0);
+	r.id = 42;
+	r.job = j;
+	r.reason = xstrdup("failed: zebra77 not found");
+	r.diag_line = xstrdup("ERROR Main: path s3://zebra77/x missing");
+	msgpack_zone_init(&zone, 4096);
+	msgpack_sbuffer_init(&sb);
+	run_encode_sealed(&r, kr, &sb);
+	assert_null(memmem(sb.data, sb.size, "zebra77", 7));
+	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, &zone,
+					   &back), 0);
+	assert_string_equal(back.reason, r.reason);
+	assert_string_equal(back.diag_line, r.diag_line);
+	run_clear(&back);
+	/* the same bytes as run 43's: refused as corrupt */
+	char *p = memmem(sb.data, sb.size, "\xcf\0\0\0\0\0\0\0\x2a", 9);
+	if (!p) /* packed as a small int */
+		p = memchr(sb.data + 1, 42, 4);
+	assert_non_null(p);
+	p[p[0] == 42 ? 0 : 8] = 43;
+	memset(&back, 0, sizeof(back));
+	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, &zone,
+					   &back), -1);
+	p[p[0] == 43 ? 0 : 8] = 42;
+	assert_int_equal(keyring_destroy(kr, "acme", &id, err, sizeof(err)), 0);
+	memset(&back, 0, sizeof(back));
+	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, &zone,
+					   &back), 0);
+	assert_string_equal(back.reason, KEYRING_DESTROYED_TEXT);
+	assert_string_equal(back.diag_line, KEYRING_DESTROYED_TEXT);
+	run_clear(&back);
+	/* older records, in clear, still read */
+	msgpack_sbuffer_clear(&sb);
+	run_encode(&r, &sb);
+	memset(&back, 0, sizeof(back));
+	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, &zone,
+					   &back), 0);
+	assert_string_equal(back.diag_line, r.diag_line);
+	run_clear(&back);
+	run_clear(&r);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_zone_destroy(&zone);
+	state_release(&st);
+	keyring_free(kr);
+}
+
 struct hunt {
 	const char *word;
 	size_t hits;
@@ -404,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_master_key),
 		cmocka_unit_test(test_parse_damage),
 		cmocka_unit_test(test_job_argv),
+		cmocka_unit_test(test_run_fields),
 		cmocka_unit_test_setup_teardown(test_tenant_delete, fx_setup,
 						fx_teardown),
 	};
