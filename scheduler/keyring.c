@@ -572,6 +572,76 @@ int keyring_destroy(struct keyring *kr, const char *tenant, uint32_t *id,
 
 /* ---- values ---- */
 
+/* A few cipher contexts, each set up with one tenant's key: runs of a
+ * handful of busy tenants interleave in id order. */
+#define OPENER_KEYS 8
+
+struct keyring_opener {
+	EVP_CIPHER_CTX *x[OPENER_KEYS];
+	uint32_t id[OPENER_KEYS]; /* the key x[i] is set up with (0: none) */
+	unsigned next;            /* the one replaced next */
+};
+
+struct keyring_opener *keyring_opener_new(void)
+{
+	struct keyring_opener *o = xcalloc(1, sizeof(*o));
+	for (int i = 0; i < OPENER_KEYS; i++)
+		if (!(o->x[i] = EVP_CIPHER_CTX_new()))
+			die("out of memory");
+	return o;
+}
+
+void keyring_opener_free(struct keyring_opener *o)
+{
+	if (!o)
+		return;
+	for (int i = 0; i < OPENER_KEYS; i++)
+		EVP_CIPHER_CTX_free(o->x[i]);
+	free(o);
+}
+
+/* The context set up with k's key, made so if none is. */
+static EVP_CIPHER_CTX *opener_ctx(struct keyring_opener *o,
+				  const struct dkey *k)
+{
+	unsigned i;
+
+	for (i = 0; i < OPENER_KEYS; i++)
+		if (o->id[i] == k->id)
+			return o->x[i];
+	i = o->next++ % OPENER_KEYS;
+	o->id[i] = 0;
+	if (!EVP_DecryptInit_ex(o->x[i], EVP_aes_256_gcm(), NULL, k->key,
+				NULL))
+		return NULL;
+	o->id[i] = k->id;
+	return o->x[i];
+}
+
+/* gcm_open through o: the key schedule is made once per key. */
+static int opener_open(struct keyring_opener *o, const struct dkey *k,
+		       const uint8_t *p, const char *cf, const void *key,
+		       size_t klen, size_t clen, uint8_t *plain)
+{
+	uint8_t tag[SEAL_TAG];
+	const uint8_t *in = p + SEAL_HEADER + SEAL_NONCE;
+	EVP_CIPHER_CTX *x = opener_ctx(o, k);
+	int n = 0, ok;
+
+	if (!x)
+		return -1;
+	memcpy(tag, in + clen, SEAL_TAG);
+	ok = EVP_DecryptInit_ex(x, NULL, NULL, NULL, p + SEAL_HEADER) &&
+	     EVP_DecryptUpdate(x, NULL, &n, p, SEAL_HEADER) &&
+	     EVP_DecryptUpdate(x, NULL, &n, (const uint8_t *)cf,
+			       (int)strlen(cf) + 1) &&
+	     (!klen || EVP_DecryptUpdate(x, NULL, &n, key, (int)klen)) &&
+	     (!clen || EVP_DecryptUpdate(x, plain, &n, in, (int)clen)) &&
+	     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, tag) &&
+	     EVP_DecryptFinal_ex(x, plain + clen, &n) > 0;
+	return ok ? 0 : -1;
+}
+
 bool keyring_is_sealed(const void *val, size_t len)
 {
 	const uint8_t *v = val;
@@ -612,9 +682,17 @@ int keyring_open_value(const struct keyring *kr, const char *cf,
 		       const void *key, size_t klen, const void *val,
 		       size_t vlen, struct strbuf *out)
 {
+	return keyring_open_with(NULL, kr, cf, key, klen, val, vlen, out);
+}
+
+int keyring_open_with(struct keyring_opener *o, const struct keyring *kr,
+		      const char *cf, const void *key, size_t klen,
+		      const void *val, size_t vlen, struct strbuf *out)
+{
 	const uint8_t *p = val;
 	const struct dkey *k;
 	size_t clen;
+	int rc;
 
 	if (!keyring_is_sealed(val, vlen))
 		return -1;
@@ -622,10 +700,15 @@ int keyring_open_value(const struct keyring *kr, const char *cf,
 		return KEYRING_DESTROYED;
 	clen = vlen - SEAL_OVERHEAD;
 	strbuf_grow(out, clen + 1);
-	if (gcm_open(k->key, p + SEAL_HEADER, p, SEAL_HEADER,
-		     (const uint8_t *)cf, strlen(cf) + 1, key, klen,
-		     p + SEAL_HEADER + SEAL_NONCE, clen,
-		     (uint8_t *)out->buf + out->len))
+	if (o)
+		rc = opener_open(o, k, p, cf, key, klen, clen,
+				 (uint8_t *)out->buf + out->len);
+	else
+		rc = gcm_open(k->key, p + SEAL_HEADER, p, SEAL_HEADER,
+			      (const uint8_t *)cf, strlen(cf) + 1, key, klen,
+			      p + SEAL_HEADER + SEAL_NONCE, clen,
+			      (uint8_t *)out->buf + out->len);
+	if (rc)
 		return -1;
 	strbuf_setlen(out, out->len + clen);
 	return 0;

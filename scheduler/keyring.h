@@ -118,6 +118,16 @@ int keyring_seal(const struct keyring *kr, const char *tenant,
 int keyring_open_value(const struct keyring *kr, const char *cf,
 		       const void *key, size_t klen, const void *val,
 		       size_t vlen, struct strbuf *out);
+/* The same through an opener: one thread's cipher context, set up with
+ * the last key it used, so that opening many small values under one key
+ * (a restart reading every run) makes the key schedule once. An opener
+ * is used by one thread at a time. */
+struct keyring_opener;
+struct keyring_opener *keyring_opener_new(void);
+void keyring_opener_free(struct keyring_opener *o);
+int keyring_open_with(struct keyring_opener *o, const struct keyring *kr,
+		      const char *cf, const void *key, size_t klen,
+		      const void *val, size_t vlen, struct strbuf *out);
 /* The key id named in a sealed value's header (0 if not sealed). */
 uint32_t keyring_value_key_id(const void *val, size_t len);
 

@@ -575,6 +575,7 @@ struct load_ctx {
 	size_t errlen;
 	struct store *s;
 	msgpack_zone *zone;    /* scratch for decoding runs */
+	struct keyring_opener *opener; /* this thread's, for sealed fields */
 	struct run_slab *slab; /* where loaded runs are allocated */
 	size_t nruns;	       /* runs loaded, in id order */
 	struct ptrvec *later;  /* runs to place after the scan, or NULL */
@@ -664,7 +665,8 @@ static int load_run(struct load_ctx *lc, const void *key, size_t klen,
 	struct run *r = run_slab_alloc(lc->slab);
 
 	if (klen != 8 || run_decode_sealed(val, vlen, lc->st,
-					    store_keyring(lc->s), lc->zone, r) ||
+					    store_keyring(lc->s), lc->opener,
+					    lc->zone, r) ||
 	    r->id != store_get_u64be(key)) {
 		run_clear(r);
 		snprintf(lc->err, lc->errlen,
@@ -788,6 +790,7 @@ static int load_runs(struct store *s, struct load_ctx *lc)
 	h.lc.later = &later;
 	h.lc.st = lc->st;
 	h.lc.s = s;
+	h.lc.opener = keyring_opener_new();
 	h.lc.err = h.err;
 	h.lc.errlen = sizeof(h.err);
 	h.lc.zone = &h.zone;
@@ -797,6 +800,7 @@ static int load_runs(struct store *s, struct load_ctx *lc)
 		die("cannot start a loader thread");
 	rc = store_scan(s, CF_RUNS, NULL, 0, h.from, 8, load_one, lc);
 	pthread_join(th, NULL);
+	keyring_opener_free(h.lc.opener);
 	msgpack_zone_destroy(&h.zone);
 	run_slab_merge(lc->slab, &h.slab);
 	if (!rc && h.rc) {
@@ -837,6 +841,7 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		LOAD_RUNS,
 	};
 	msgpack_zone zone;
+	struct keyring_opener *opener = keyring_opener_new();
 	uint64_t high;
 	int rc = load_run_ids(s, st, &high, err, errlen);
 
@@ -850,6 +855,7 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		kinds[i].err = err;
 		kinds[i].errlen = errlen;
 		kinds[i].zone = &zone;
+		kinds[i].opener = opener;
 		kinds[i].slab = &st->slab;
 		if (kinds[i].cf == CF_RUNS)
 			rc = load_runs(s, &kinds[i]) ||
@@ -859,6 +865,7 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 					load_one, &kinds[i]);
 	}
 	msgpack_zone_destroy(&zone);
+	keyring_opener_free(opener);
 	if (!rc)
 		rc = cost_records_load(s, st, err, errlen);
 	return rc ? -1 : 0;

@@ -112,6 +112,7 @@ struct cursor {
 	uint32_t n, i;
 	bool bad;
 	const struct keyring *kr; /* opens sealed fields */
+	struct keyring_opener *op; /* with this (or NULL) */
 	uint64_t id;
 };
 
@@ -193,8 +194,8 @@ static void get_sealed(struct cursor *c, uint8_t elem, char **dup)
 	}
 	c->i++;
 	field_aad(c->id, elem, key);
-	rc = keyring_open_value(c->kr, "runs", key, sizeof(key), o->via.bin.ptr,
-				o->via.bin.size, &plain);
+	rc = keyring_open_with(c->op, c->kr, "runs", key, sizeof(key),
+			       o->via.bin.ptr, o->via.bin.size, &plain);
 	if (rc == KEYRING_DESTROYED)
 		*dup = xstrdup(KEYRING_DESTROYED_TEXT);
 	else if (rc || memchr(plain.buf, 0, plain.len))
@@ -205,10 +206,11 @@ static void get_sealed(struct cursor *c, uint8_t elem, char **dup)
 }
 
 static int decode_v2(const msgpack_object *a, struct sched_state *st,
-		     const struct keyring *kr, struct run *r)
+		     const struct keyring *kr, struct keyring_opener *op,
+		     struct run *r)
 {
 	struct cursor c = { a->via.array.ptr, a->via.array.size, 0, false,
-			    kr, 0 };
+			    kr, op, 0 };
 	char job[JOB_KEY_LEN] = "";
 	const msgpack_object *o;
 
@@ -312,12 +314,12 @@ static int decode_v1(const msgpack_object *m, struct sched_state *st,
 int run_decode(const void *buf, size_t len, struct sched_state *st,
 	       msgpack_zone *zone, struct run *r)
 {
-	return run_decode_sealed(buf, len, st, NULL, zone, r);
+	return run_decode_sealed(buf, len, st, NULL, NULL, zone, r);
 }
 
 int run_decode_sealed(const void *buf, size_t len, struct sched_state *st,
-		      const struct keyring *kr, msgpack_zone *zone,
-		      struct run *r)
+		      const struct keyring *kr, struct keyring_opener *op,
+		      msgpack_zone *zone, struct run *r)
 {
 	msgpack_object o;
 	size_t off = 0;
@@ -327,7 +329,7 @@ int run_decode_sealed(const void *buf, size_t len, struct sched_state *st,
 	    msgpack_unpack(buf, len, &off, zone, &o) == MSGPACK_UNPACK_SUCCESS) {
 		if (o.type == MSGPACK_OBJECT_ARRAY &&
 		    o.via.array.size >= RUN_FIELDS_V3)
-			rc = decode_v2(&o, st, kr, r);
+			rc = decode_v2(&o, st, kr, op, r);
 		else if (o.type == MSGPACK_OBJECT_MAP)
 			rc = decode_v1(&o, st, r);
 	}

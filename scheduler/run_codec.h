@@ -7,6 +7,7 @@
 #include "state.h"
 
 struct keyring;
+struct keyring_opener;
 
 /* The elements that carry customer output (a failure's reason, the
  * output line its class came from): sealed from format 5 on. */
@@ -28,11 +29,12 @@ void run_encode_sealed(const struct run *r, const struct keyring *kr,
 int run_decode(const void *buf, size_t len, struct sched_state *st,
 	       msgpack_zone *zone, struct run *r);
 /* run_decode that opens sealed fields with kr (read only: two loader
- * threads may share it); a field whose key was destroyed (or with no
- * kr) reads as KEYRING_DESTROYED_TEXT, one that does not authenticate
- * makes the record corrupt. */
+ * threads may share it), through op (the calling thread's, or NULL); a
+ * field whose key was destroyed (or with no kr) reads as
+ * KEYRING_DESTROYED_TEXT, one that does not authenticate makes the
+ * record corrupt. */
 int run_decode_sealed(const void *buf, size_t len, struct sched_state *st,
-		      const struct keyring *kr, msgpack_zone *zone,
-		      struct run *r);
+		      const struct keyring *kr, struct keyring_opener *op,
+		      msgpack_zone *zone, struct run *r);
 
 #endif

@@ -87,6 +87,30 @@ static void test_seal_open(void **s)
 				     0);
 		sealed.buf[i] ^= 0x20;
 	}
+	/* through an opener (cached key schedules): the same, and a refusal
+	 * leaves it fit for the next value */
+	struct keyring_opener *op = keyring_opener_new();
+	struct strbuf other = STRBUF_INIT;
+	assert_int_equal(keyring_seal(kr, "globex", "logs", key, sizeof(key),
+				      "g", 1, &other), 0);
+	for (int round = 0; round < 3; round++) {
+		strbuf_reset(&plain);
+		assert_int_equal(keyring_open_with(op, kr, "logs", key,
+						   sizeof(key), sealed.buf,
+						   sealed.len, &plain), 0);
+		assert_memory_equal(plain.buf, text, plain.len);
+		strbuf_reset(&plain);
+		assert_int_equal(keyring_open_with(op, kr, "jobs", key,
+						   sizeof(key), sealed.buf,
+						   sealed.len, &plain), -1);
+		strbuf_reset(&plain);
+		assert_int_equal(keyring_open_with(op, kr, "logs", key,
+						   sizeof(key), other.buf,
+						   other.len, &plain), 0);
+		assert_memory_equal(plain.buf, "g", 1);
+	}
+	strbuf_release(&other);
+	keyring_opener_free(op);
 	/* destroyed: unreadable, and told apart from damage */
 	uint32_t id;
 	assert_int_equal(keyring_destroy(kr, "acme", &id, err, sizeof(err)), 0);
@@ -351,7 +375,7 @@ static void test_run_fields(void **s)
 	msgpack_sbuffer_init(&sb);
 	run_encode_sealed(&r, kr, &sb);
 	assert_null(memmem(sb.data, sb.size, "zebra77", 7));
-	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, &zone,
+	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, NULL, &zone,
 					   &back), 0);
 	assert_string_equal(back.reason, r.reason);
 	assert_string_equal(back.diag_line, r.diag_line);
@@ -363,12 +387,12 @@ static void test_run_fields(void **s)
 	assert_non_null(p);
 	p[p[0] == 42 ? 0 : 8] = 43;
 	memset(&back, 0, sizeof(back));
-	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, &zone,
+	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, NULL, &zone,
 					   &back), -1);
 	p[p[0] == 43 ? 0 : 8] = 42;
 	assert_int_equal(keyring_destroy(kr, "acme", &id, err, sizeof(err)), 0);
 	memset(&back, 0, sizeof(back));
-	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, &zone,
+	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, NULL, &zone,
 					   &back), 0);
 	assert_string_equal(back.reason, KEYRING_DESTROYED_TEXT);
 	assert_string_equal(back.diag_line, KEYRING_DESTROYED_TEXT);
@@ -377,7 +401,7 @@ static void test_run_fields(void **s)
 	msgpack_sbuffer_clear(&sb);
 	run_encode(&r, &sb);
 	memset(&back, 0, sizeof(back));
-	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, &zone,
+	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, NULL, &zone,
 					   &back), 0);
 	assert_string_equal(back.diag_line, r.diag_line);
 	run_clear(&back);
