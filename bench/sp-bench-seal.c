@@ -5,7 +5,8 @@
  * batch like bench/ingest.sh's (EVENTS Spark driver log lines of 100 -
  * 150 bytes, zlib-compressed as the agent does) is sealed and opened
  * ITER times on one thread; the inflate `run logs` does anyway is timed
- * beside it, and a job's arguments (a small value) too.
+ * beside it, and a job's arguments and a run's reason (small values:
+ * the latter opened at each restart, through an opener) too.
  *
  *   sp-bench-seal [--events N] [--iter N]
  * Prints, per operation: bytes, microseconds each, MB/s.
@@ -120,6 +121,33 @@ int main(int argc, char **argv)
 	}
 	report("seal a job's arguments", sizeof(argv_val) - 1, iter,
 	       now_s() - t0);
+	{
+		static const char reason[] = "cancelled before it was "
+					     "dispatched";
+		struct keyring_opener *op = keyring_opener_new();
+		uint8_t rk[9] = { 0, 0, 0, 0, 0, 0, 0, 42, 21 };
+
+		strbuf_reset(&sealed);
+		keyring_seal(kr, "acme", "runs", rk, 9, reason,
+			     sizeof(reason) - 1, &sealed);
+		t0 = now_s();
+		for (int i = 0; i < iter * 10; i++) {
+			strbuf_reset(&plain);
+			keyring_open_value(kr, "runs", rk, 9, sealed.buf,
+					   sealed.len, &plain);
+		}
+		report("open a run's reason", sizeof(reason) - 1, iter * 10,
+		       now_s() - t0);
+		t0 = now_s();
+		for (int i = 0; i < iter * 10; i++) {
+			strbuf_reset(&plain);
+			keyring_open_with(op, kr, "runs", rk, 9, sealed.buf,
+					  sealed.len, &plain);
+		}
+		report("... through an opener (restart)", sizeof(reason) - 1,
+		       iter * 10, now_s() - t0);
+		keyring_opener_free(op);
+	}
 	strbuf_release(&raw);
 	strbuf_release(&z);
 	strbuf_release(&sealed);
