@@ -841,12 +841,13 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		LOAD_RUNS,
 	};
 	msgpack_zone zone;
-	struct keyring_opener *opener = keyring_opener_new();
+	struct keyring_opener *opener;
 	uint64_t high;
 	int rc = load_run_ids(s, st, &high, err, errlen);
 
 	if (rc)
 		return -1;
+	opener = keyring_opener_new();
 	if (!msgpack_zone_init(&zone, 4096))
 		die("out of memory");
 	for (size_t i = 0; i < ARRAY_SIZE(kinds) && !rc; i++) {
