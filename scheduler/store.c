@@ -294,7 +294,10 @@ static int probe_format(struct store *s, const char *dir, uint32_t *v,
  * the line logs a format-2 store holds in `logs` stay readable there.
  * Format 4 added usage roll-ups (`usage`), cost events (`costlog`) and the
  * run's est_cost; an older store's roll-ups are rebuilt from its runs at
- * load (store_opened_format). */
+ * load (store_opened_format). Format 5 seals customer data in values
+ * (keyring.h): a sealed value starts with a byte no plaintext one does,
+ * so older values stay readable; the store needs its keyring file from
+ * then on (main.c refuses one without). */
 static int set_format(struct store *s, const char *dir, char *err,
 		      size_t errlen)
 {
