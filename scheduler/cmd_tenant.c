@@ -6,6 +6,7 @@
 #include "budget.h"
 #include "parse.h"
 #include "records.h"
+#include "retention.h"
 #include "sched_ctx.h"
 #include "strbuf.h"
 #include "util.h"
@@ -58,6 +59,29 @@ static void write_limit(struct jw *w, const char *key, uint32_t v)
 		jw_str(w, key, "unlimited");
 }
 
+/* What the retention pass removes next (docs/operator-guide.md, Data kept
+ * and removed). */
+static void write_retention(struct sched *c, struct jw *w,
+			    const struct tenant *t)
+{
+	struct retention_preview p;
+
+	retention_preview(c, t, &p);
+	jw_obj_open(w, "retention");
+	jw_uint(w, "days", p.days);
+	jw_time(w, "next_pass", p.next_pass_ms);
+	jw_uint(w, "runs_to_remove", p.due_runs);
+	jw_uint(w, "log_lines_to_remove", p.due_lines);
+	jw_uint(w, "ended_runs_kept", p.kept_ended);
+	if (p.held_by_key)
+		jw_uint(w, "kept_for_idempotency_key", p.held_by_key);
+	if (p.next_expiry_ms)
+		jw_time(w, "next_expiry", p.next_expiry_ms);
+	else
+		jw_str(w, "next_expiry", "none");
+	jw_obj_close(w);
+}
+
 static void write_tenant(struct sched *c, struct jw *w, struct tenant *t,
 			 bool full)
 {
@@ -89,8 +113,10 @@ static void write_tenant(struct sched *c, struct jw *w, struct tenant *t,
 	jw_uint(w, "queued", queued);
 	jw_uint(w, "running", t->n_running);
 	jw_time(w, "created", t->created_ms);
-	if (full)
+	if (full) {
 		write_tenant_budget(c, w, t);
+		write_retention(c, w, t);
+	}
 }
 
 int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r)

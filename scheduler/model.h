@@ -34,8 +34,9 @@ struct tenant {
 	enum budget_mode budget_mode;
 	bool cancel_running;     /* hard mode: cancel live runs at the cap */
 	int64_t created_ms;
-	uint32_t retention_days; /* telemetry kept after a run ends; 0 = the
-				  * scheduler's log_retention_days */
+	uint32_t retention_days; /* ended runs (records, telemetry) kept
+				  * after they end; 0 = the scheduler's
+				  * log_retention_days */
 	int64_t suspended_ms;    /* since when no run starts or is dispatched
 				  * (tenant suspend); 0: not suspended */
 	/* runtime, rebuilt at start by policy_init() */
@@ -59,10 +60,9 @@ struct tenant {
 		} ev[8];
 		uint32_t n, head;
 	} recent;                /* the last events, for tenant show */
-	/* telemetry retention passes (telemetry.c) */
-	uint64_t expired_from;      /* start of the open range of expired runs */
-	uint64_t dropped[8][2];     /* run ranges already dropped */
-	size_t dropped_n;
+	/* the retention pass (retention.c): the open range [from, to) of
+	 * its runs removed in this slice, from = 0 if none */
+	uint64_t expired_from, expired_to;
 };
 
 enum env_mode { ENV_FULL, ENV_BYOC_LITE };
