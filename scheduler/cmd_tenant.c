@@ -60,25 +60,27 @@ static void write_limit(struct jw *w, const char *key, uint32_t v)
 }
 
 /* What the retention pass removes next (docs/operator-guide.md, Data kept
- * and removed). */
-static void write_retention(struct sched *c, struct jw *w,
-			    const struct tenant *t)
+ * and removed), as the last pass found it. */
+static void write_retention(struct sched *c, struct jw *w, struct tenant *t)
 {
-	struct retention_preview p;
+	const struct retention_figures *f = &t->ret_last;
 
-	retention_preview(c, t, &p);
+	if (!f->as_of_ms) /* no pass yet since the start */
+		retention_refresh(c, t);
 	jw_obj_open(w, "retention");
-	jw_uint(w, "days", p.days);
-	jw_time(w, "next_pass", p.next_pass_ms);
-	jw_uint(w, "runs_to_remove", p.due_runs);
-	jw_uint(w, "log_lines_to_remove", p.due_lines);
-	jw_uint(w, "ended_runs_kept", p.kept_ended);
-	if (p.held_by_key)
-		jw_uint(w, "kept_for_idempotency_key", p.held_by_key);
-	if (p.next_expiry_ms)
-		jw_time(w, "next_expiry", p.next_expiry_ms);
+	jw_uint(w, "days", t->retention_days ? t->retention_days
+					     : (uint64_t)c->cfg->log_retention_days);
+	jw_time(w, "next_pass", retention_next_pass_ms(c));
+	jw_uint(w, "runs_to_remove", f->due_runs);
+	jw_uint(w, "log_lines_to_remove", f->due_lines);
+	jw_uint(w, "ended_runs_kept", f->kept_ended);
+	if (f->held_by_key)
+		jw_uint(w, "kept_for_idempotency_key", f->held_by_key);
+	if (f->next_expiry_ms)
+		jw_time(w, "next_expiry", f->next_expiry_ms);
 	else
 		jw_str(w, "next_expiry", "none");
+	jw_time(w, "as_of", f->as_of_ms);
 	jw_obj_close(w);
 }
 
@@ -233,7 +235,10 @@ int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 		describe_changes(&money, t, &only);
 	}
 	t->weight = now.weight;
-	t->retention_days = now.retention_days;
+	if (t->retention_days != now.retention_days) {
+		t->retention_days = now.retention_days;
+		retention_refresh(c, t);
+	}
 	t->monthly_budget = now.monthly_budget;
 	t->budget_mode = now.budget_mode;
 	t->cancel_running = now.cancel_running;

@@ -24,6 +24,17 @@
 
 enum budget_mode { BUDGET_SOFT, BUDGET_HARD };
 
+/* What the next retention pass removes of a tenant (retention.h), as the
+ * last pass (or the last retention change) found it. */
+struct retention_figures {
+	int64_t as_of_ms;       /* when found; 0: not yet */
+	uint64_t due_runs;      /* ended runs due at the next pass */
+	uint64_t due_lines;     /* their log lines */
+	uint64_t kept_ended;    /* ended runs kept after it */
+	uint64_t held_by_key;   /* of those, kept for a live idempotency key */
+	int64_t next_expiry_ms; /* the first of them to expire; 0 none */
+};
+
 struct tenant {
 	char name[NAME_MAX_LEN];
 	uint32_t weight;
@@ -61,8 +72,10 @@ struct tenant {
 		uint32_t n, head;
 	} recent;                /* the last events, for tenant show */
 	/* the retention pass (retention.c): the open range [from, to) of
-	 * its runs removed in this slice, from = 0 if none */
+	 * its runs removed in this slice, from = 0 if none; the figures of
+	 * the pass under way and of the last one */
 	uint64_t expired_from, expired_to;
+	struct retention_figures ret_acc, ret_last;
 };
 
 enum env_mode { ENV_FULL, ENV_BYOC_LITE };

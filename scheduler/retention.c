@@ -105,25 +105,82 @@ static void remove_run(struct sched *c, struct run *r)
 	policy_forget_run(&c->pol, r);
 }
 
-size_t retention_slice(struct sched *c, size_t max, bool *done)
+/* Adds kept run r (ended, expiring at `at`) to figures f, as of a next
+ * pass at next_ms. */
+static void tally(const struct sched *c, struct retention_figures *f,
+		  const struct run *r, int64_t at, int64_t next_ms)
+{
+	if (at < next_ms) {
+		f->due_runs++;
+		f->due_lines += r->log_lines;
+		return;
+	}
+	f->kept_ended++;
+	f->held_by_key += ended_expiry(c, r) < next_ms;
+	if (!f->next_expiry_ms || at < f->next_expiry_ms)
+		f->next_expiry_ms = at;
+}
+
+/* The pass's next one starts about an interval after this one: the
+ * figures are tallied as of then. */
+static int64_t after_this_pass(const struct sched *c)
+{
+	return c->now_ms + c->cfg->retention_interval_s * 1000;
+}
+
+/* The pass is over: its figures become each tenant's last. A tenant
+ * whose retention changed while it ran keeps the figures tenant set
+ * found (they count from the new retention). */
+static void pass_over(struct sched *c)
+{
+	struct sched_state *st = c->st;
+
+	for (size_t i = 0; i < st->tenants.n; i++) {
+		struct tenant *t = st->tenants.v[i];
+		if (t->ret_acc.as_of_ms != -1) {
+			t->ret_last = t->ret_acc;
+			t->ret_last.as_of_ms = c->now_ms;
+		}
+	}
+	if (c->ret_pass_removed)
+		log_info("retention: removed %llu ended runs",
+			 (unsigned long long)c->ret_pass_removed);
+	c->ret_cursor = 0;
+	c->ret_pass_removed = 0;
+	c->ret_last_pass_ms = c->now_ms;
+}
+
+size_t retention_slice(struct sched *c, size_t max_ids, size_t max_removed,
+		       bool *done)
 {
 	struct sched_state *st = c->st;
 	size_t removed = 0, seen = 0;
+	int64_t next_ms = after_this_pass(c);
 
-	if (!c->ret_cursor)
+	if (!c->ret_cursor) {
 		c->ret_cursor = 1;
-	while (seen < max && c->ret_cursor <= st->nruns) {
+		for (size_t i = 0; i < st->tenants.n; i++) {
+			struct tenant *t = st->tenants.v[i];
+			memset(&t->ret_acc, 0, sizeof(t->ret_acc));
+		}
+	}
+	while (seen < max_ids && removed < max_removed &&
+	       c->ret_cursor <= st->nruns) {
 		struct run *r = st->runs[c->ret_cursor - 1];
+		int64_t at;
 		c->ret_cursor++;
 		seen++;
 		if (!r)
 			continue;
-		if (retention_expiry(c, r) < c->now_ms) {
+		at = retention_expiry(c, r);
+		if (at < c->now_ms) {
 			remove_run(c, r);
 			removed++;
-		} else {
-			keep(c, r);
+			continue;
 		}
+		keep(c, r);
+		if (at != INT64_MAX)
+			tally(c, &r->job->tenantp->ret_acc, r, at, next_ms);
 	}
 	/* this turn's batch holds the ranges of the runs it removes */
 	for (size_t i = 0; i < st->tenants.n; i++)
@@ -134,14 +191,8 @@ size_t retention_slice(struct sched *c, size_t max, bool *done)
 	c->ret_pass_removed += removed;
 	c->ret_removed += removed;
 	*done = c->ret_cursor > st->nruns;
-	if (*done) {
-		if (c->ret_pass_removed)
-			log_info("retention: removed %llu ended runs",
-				 (unsigned long long)c->ret_pass_removed);
-		c->ret_cursor = 0;
-		c->ret_pass_removed = 0;
-		c->ret_last_pass_ms = c->now_ms;
-	}
+	if (*done)
+		pass_over(c);
 	return removed;
 }
 
@@ -151,7 +202,7 @@ void retention_turn(struct sched *c)
 
 	if (!c->ret_cursor && c->now_mono < c->retention_due_mono)
 		return;
-	retention_slice(c, RETENTION_SLICE, &done);
+	retention_slice(c, RETENTION_SLICE, RETENTION_MAX_REMOVED, &done);
 	/* Under way: due again at once, so the core turns without sleeping
 	 * (next_wake_us) and serves its events between slices. */
 	c->retention_due_mono = done ? c->now_mono +
@@ -159,30 +210,26 @@ void retention_turn(struct sched *c)
 				     : c->now_mono;
 }
 
-void retention_preview(struct sched *c, const struct tenant *t,
-		       struct retention_preview *out)
+int64_t retention_next_pass_ms(const struct sched *c)
+{
+	if (c->ret_cursor || c->retention_due_mono <= c->now_mono)
+		return c->now_ms;
+	return c->now_ms + (c->retention_due_mono - c->now_mono);
+}
+
+void retention_refresh(struct sched *c, struct tenant *t)
 {
 	const struct sched_state *st = c->st;
+	int64_t next_ms = retention_next_pass_ms(c);
 
-	memset(out, 0, sizeof(*out));
-	out->days = (uint32_t)tenant_days(c, t);
-	out->next_pass_ms = c->now_ms;
-	if (!c->ret_cursor && c->retention_due_mono > c->now_mono)
-		out->next_pass_ms += c->retention_due_mono - c->now_mono;
+	memset(&t->ret_last, 0, sizeof(t->ret_last));
+	t->ret_last.as_of_ms = c->now_ms;
+	if (c->ret_cursor) /* the pass under way tallied the old retention */
+		t->ret_acc.as_of_ms = -1;
 	for (size_t i = 0; i < st->nruns; i++) {
 		const struct run *r = st->runs[i];
-		int64_t at;
-		if (!r || r->job->tenantp != t || !run_state_terminal(r->state))
-			continue;
-		at = retention_expiry(c, r);
-		if (at < out->next_pass_ms) {
-			out->due_runs++;
-			out->due_lines += r->log_lines;
-			continue;
-		}
-		out->kept_ended++;
-		out->held_by_key += ended_expiry(c, r) < out->next_pass_ms;
-		if (!out->next_expiry_ms || at < out->next_expiry_ms)
-			out->next_expiry_ms = at;
+		if (r && r->job->tenantp == t && run_state_terminal(r->state))
+			tally(c, &t->ret_last, r, retention_expiry(c, r),
+			      next_ms);
 	}
 }

@@ -21,9 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Run ids a core turn examines at most (docs/performance.md: the time a
- * slice takes over a million runs). */
+/* A core turn examines at most RETENTION_SLICE run ids and removes at
+ * most RETENTION_MAX_REMOVED runs (docs/performance.md, Retention: what a
+ * slice costs over a million runs). */
 #define RETENTION_SLICE 16384
+#define RETENTION_MAX_REMOVED 1024
 
 struct sched;
 struct run;
@@ -39,25 +41,23 @@ int64_t retention_expiry(const struct sched *c, const struct run *r);
  * the next pass when it ends. */
 void retention_turn(struct sched *c);
 
-/* One slice: examines up to max run ids from the pass's cursor, removes
- * the runs expired at c->now_ms into c->batch (their records, their
- * telemetry and line logs by range, the runs themselves from memory).
- * Returns the number removed; *done is set once the cursor has passed the
- * last run (the pass is over, the cursor reset). */
-size_t retention_slice(struct sched *c, size_t max, bool *done);
+/* One slice: examines up to max_ids run ids from the pass's cursor and
+ * removes the runs expired at c->now_ms, at most max_removed, into
+ * c->batch (their records, their telemetry and line logs by range, the
+ * runs themselves from memory). It tallies each tenant's figures for the
+ * next pass on the way (ret_acc, published to ret_last when the pass
+ * ends). Returns the number removed; *done is set once the cursor has
+ * passed the last run (the pass is over, the cursor reset). */
+size_t retention_slice(struct sched *c, size_t max_ids, size_t max_removed,
+		       bool *done);
 
-/* What the next pass will do for tenant t (tenant show). */
-struct retention_preview {
-	uint32_t days;          /* its retention */
-	int64_t next_pass_ms;   /* wall ms of the next pass (now if under way) */
-	uint64_t due_runs;      /* ended runs the next pass removes */
-	uint64_t due_lines;     /* their log lines (a measure of telemetry) */
-	uint64_t kept_ended;    /* ended runs kept after that pass */
-	int64_t next_expiry_ms; /* when the oldest of those expires; 0 none */
-	uint64_t held_by_key;   /* expired runs kept for a live idem key */
-};
-/* Walks the runs (an admin command: one pass over the id array). */
-void retention_preview(struct sched *c, const struct tenant *t,
-		       struct retention_preview *out);
+/* When the next pass starts (wall ms; now if one is under way). */
+int64_t retention_next_pass_ms(const struct sched *c);
+
+/* Finds t's figures for the next pass now, into t->ret_last, by one walk
+ * of every run (some 20 ms a million runs): for a retention just changed
+ * (tenant set), whose last figures no longer hold, or a tenant shown
+ * before the first pass since the start. */
+void retention_refresh(struct sched *c, struct tenant *t);
 
 #endif

@@ -254,9 +254,10 @@ static uint32_t in_memory(struct rfx *f)
 #define KEPT ((1u << 2) | (1u << 3) | (1u << 6) | (1u << 7))
 #define ALL 0x1feu
 
-/* Runs slices of at most max ids until the pass is over, each one
- * committed as a core turn would; returns the number of slices. */
-static int pass(struct rfx *f, size_t max, size_t *removed)
+/* Runs slices of at most max ids and max_rm removals until the pass is
+ * over, each one committed as a core turn would; returns the number of
+ * slices. */
+static int pass_rm(struct rfx *f, size_t max, size_t max_rm, size_t *removed)
 {
 	bool done = false;
 	int slices = 0;
@@ -264,12 +265,20 @@ static int pass(struct rfx *f, size_t max, size_t *removed)
 	*removed = 0;
 	while (!done) {
 		uint64_t from = f->c.ret_cursor ? f->c.ret_cursor : 1;
-		*removed += retention_slice(&f->c, max, &done);
-		assert_true(done || f->c.ret_cursor - from == max);
+		size_t n = retention_slice(&f->c, max, max_rm, &done);
+		assert_true(n <= max_rm);
+		assert_true(f->c.ret_cursor - from <= max || done);
+		assert_true(done || n == max_rm || f->c.ret_cursor - from == max);
+		*removed += n;
 		write_batch(f, f->c.batch);
 		slices++;
 	}
 	return slices;
+}
+
+static int pass(struct rfx *f, size_t max, size_t *removed)
+{
+	return pass_rm(f, max, RETENTION_MAX_REMOVED, removed);
 }
 
 static void test_removes_expired_only(void **state)
@@ -333,30 +342,40 @@ static void test_key_then_expires(void **state)
 	assert_int_equal(stored(f) & 0xffff, (1u << 2) | (1u << 3) | (1u << 6));
 }
 
-static void test_preview(void **state)
+static void test_figures(void **state)
 {
 	struct rfx *f = *state;
 	struct tenant *acme = state_tenant(&f->st, "acme");
-	struct retention_preview p;
+	const struct retention_figures *p = &acme->ret_last;
 	size_t removed;
 
+	/* before a pass: found by a walk, as of the next pass a minute on */
 	f->c.retention_due_mono = f->c.now_mono + 60000;
-	retention_preview(&f->c, acme, &p);
-	assert_int_equal(p.days, 2);
-	assert_int_equal(p.next_pass_ms, NOW + 60000);
-	assert_int_equal(p.due_runs, 2); /* 1 and 4 */
-	assert_int_equal(p.due_lines, 40);
-	assert_int_equal(p.kept_ended, 2); /* 2 and 7 */
-	assert_int_equal(p.held_by_key, 1);
-	assert_int_equal(p.next_expiry_ms, NOW + DAY / 2); /* 7's key */
+	assert_int_equal(retention_next_pass_ms(&f->c), NOW + 60000);
+	retention_refresh(&f->c, acme);
+	assert_int_equal(p->as_of_ms, NOW);
+	assert_int_equal(p->due_runs, 2); /* 1 and 4 */
+	assert_int_equal(p->due_lines, 40);
+	assert_int_equal(p->kept_ended, 2); /* 2 and 7 */
+	assert_int_equal(p->held_by_key, 1);
+	assert_int_equal(p->next_expiry_ms, NOW + DAY / 2); /* 7's key */
+	/* the pass tallies them as of the next pass, an interval later */
 	pass(f, RETENTION_SLICE, &removed);
-	retention_preview(&f->c, acme, &p);
-	assert_int_equal(p.due_runs, 0);
+	assert_int_equal(p->due_runs, 0);
+	assert_int_equal(p->kept_ended, 2);
+	assert_int_equal(p->next_expiry_ms, NOW + DAY / 2);
+	assert_int_equal(state_tenant(&f->st, "beta")->ret_last.kept_ended, 1);
 	/* a longer retention: run 7 now waits for its end, not its key */
 	acme->retention_days = 30;
-	retention_preview(&f->c, acme, &p);
-	assert_int_equal(p.held_by_key, 0);
-	assert_int_equal(p.next_expiry_ms, NOW + 27 * DAY); /* run 7 */
+	retention_refresh(&f->c, acme);
+	assert_int_equal(p->held_by_key, 0);
+	assert_int_equal(p->next_expiry_ms, NOW + 27 * DAY); /* run 7 */
+	/* a day on, with a retention of 1 day, both are due */
+	acme->retention_days = 1;
+	f->c.now_ms = NOW + DAY;
+	retention_refresh(&f->c, acme);
+	assert_int_equal(p->due_runs, 2);
+	assert_int_equal(p->next_expiry_ms, 0);
 }
 
 /* A big id range takes several turns, each examining at most the bound. */
@@ -373,7 +392,8 @@ static void test_slice_bound(void **state)
 		r->created_ms = NOW - 4 * DAY;
 		r->job = j;
 	}
-	assert_int_equal(pass(f, RETENTION_SLICE, &removed), 4);
+	/* 49,156 runs to remove: 48 turns of 1,024, the rest in one more */
+	assert_int_equal(pass(f, RETENTION_SLICE, &removed), 49);
 	assert_int_equal(removed, 4 + 3 * RETENTION_SLICE);
 }
 
@@ -384,7 +404,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_then_expires, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_preview, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slice_bound, setup,
 						teardown),
 	};
