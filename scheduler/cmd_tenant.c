@@ -60,13 +60,12 @@ static void write_limit(struct jw *w, const char *key, uint32_t v)
 }
 
 /* What the retention pass removes next (docs/operator-guide.md, Data kept
- * and removed), as the last pass found it. */
+ * and removed): the last pass's tally and the runs ended since. */
 static void write_retention(struct sched *c, struct jw *w, struct tenant *t)
 {
-	const struct retention_figures *f = &t->ret_last;
+	struct retention_figures fig, *f = &fig;
 
-	if (!f->as_of_ms) /* no pass yet since the start */
-		retention_refresh(c, t);
+	retention_figures(c, t, f);
 	jw_obj_open(w, "retention");
 	jw_uint(w, "days", t->retention_days ? t->retention_days
 					     : (uint64_t)c->cfg->log_retention_days);

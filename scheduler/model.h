@@ -76,6 +76,10 @@ struct tenant {
 	 * the pass under way and of the last one */
 	uint64_t expired_from, expired_to;
 	struct retention_figures ret_acc, ret_last;
+	/* kept by the policy: its ended runs in memory, and when the first
+	 * of those that ended since the last tally began ended (0: none) */
+	uint64_t n_ended;
+	int64_t ended_since_ms;
 };
 
 enum env_mode { ENV_FULL, ENV_BYOC_LITE };

@@ -127,6 +127,9 @@ static void record_terminal(struct policy *p, struct run *r,
 	r->completions++;
 	p->completions++;
 	budget_run_ended(p, r);
+	r->job->tenantp->n_ended++;
+	if (!r->job->tenantp->ended_since_ms)
+		r->job->tenantp->ended_since_ms = p->now_ms;
 }
 
 /* ---- idempotency ---- */
@@ -205,6 +208,7 @@ int policy_forget_run(struct policy *p, struct run *r)
 			break;
 		}
 	}
+	r->job->tenantp->n_ended--;
 	state_drop_run(p->st, r);
 	return 0;
 }
@@ -227,6 +231,7 @@ void policy_init(struct policy *p, struct sched_state *st,
 		struct tenant *t = st->tenants.v[i];
 		t->live.n = 0;
 		t->committed = 0;
+		t->n_ended = 0;
 	}
 	for (size_t i = 0; i < st->agents.n; i++) {
 		struct agent *ag = st->agents.v[i];
@@ -244,7 +249,9 @@ void policy_init(struct policy *p, struct sched_state *st,
 		budget_loaded(p, r);
 		if (r->state == RUN_QUEUED) {
 			enqueue(p, r);
-		} else if (!run_state_terminal(r->state)) {
+		} else if (run_state_terminal(r->state)) {
+			r->job->tenantp->n_ended++;
+		} else {
 			count_running(p, r, +1);
 			ag = state_agent(st, r->agent);
 			if (ag && ag->state != AGENT_REVOKED)

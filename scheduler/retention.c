@@ -162,6 +162,7 @@ size_t retention_slice(struct sched *c, size_t max_ids, size_t max_removed,
 		for (size_t i = 0; i < st->tenants.n; i++) {
 			struct tenant *t = st->tenants.v[i];
 			memset(&t->ret_acc, 0, sizeof(t->ret_acc));
+			t->ended_since_ms = 0; /* the pass or this covers them */
 		}
 	}
 	while (seen < max_ids && removed < max_removed &&
@@ -224,6 +225,7 @@ void retention_refresh(struct sched *c, struct tenant *t)
 
 	memset(&t->ret_last, 0, sizeof(t->ret_last));
 	t->ret_last.as_of_ms = c->now_ms;
+	t->ended_since_ms = 0;
 	if (c->ret_cursor) /* the pass under way tallied the old retention */
 		t->ret_acc.as_of_ms = -1;
 	for (size_t i = 0; i < st->nruns; i++) {
@@ -232,4 +234,23 @@ void retention_refresh(struct sched *c, struct tenant *t)
 			tally(c, &t->ret_last, r, retention_expiry(c, r),
 			      next_ms);
 	}
+}
+
+void retention_figures(struct sched *c, struct tenant *t,
+		       struct retention_figures *out)
+{
+	int64_t at;
+
+	if (!t->ret_last.as_of_ms) /* no pass yet since the start */
+		retention_refresh(c, t);
+	*out = t->ret_last;
+	/* runs that ended since: none is due at the next pass (a retention
+	 * is a day or more), the first of them expires first */
+	out->kept_ended = t->n_ended > out->due_runs ? t->n_ended - out->due_runs
+						     : 0;
+	if (!t->ended_since_ms)
+		return;
+	at = t->ended_since_ms + tenant_days(c, t) * DAY_MS;
+	if (!out->next_expiry_ms || at < out->next_expiry_ms)
+		out->next_expiry_ms = at;
 }

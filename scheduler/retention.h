@@ -30,6 +30,7 @@
 struct sched;
 struct run;
 struct tenant;
+struct retention_figures;
 
 /* When r may be removed (wall ms): the end of its tenant's retention
  * after it ended, or later while its idempotency key is live; INT64_MAX
@@ -59,5 +60,10 @@ int64_t retention_next_pass_ms(const struct sched *c);
  * (tenant set), whose last figures no longer hold, or a tenant shown
  * before the first pass since the start. */
 void retention_refresh(struct sched *c, struct tenant *t);
+
+/* t's figures for the next pass (tenant show): the last tally, with the
+ * runs that ended since it. */
+void retention_figures(struct sched *c, struct tenant *t,
+		       struct retention_figures *out);
 
 #endif

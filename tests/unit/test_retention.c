@@ -347,6 +347,9 @@ static void test_figures(void **state)
 	struct rfx *f = *state;
 	struct tenant *acme = state_tenant(&f->st, "acme");
 	const struct retention_figures *p = &acme->ret_last;
+	struct retention_figures fig;
+	struct refusal why;
+	struct run *r;
 	size_t removed;
 
 	/* before a pass: found by a walk, as of the next pass a minute on */
@@ -376,6 +379,17 @@ static void test_figures(void **state)
 	retention_refresh(&f->c, acme);
 	assert_int_equal(p->due_runs, 2);
 	assert_int_equal(p->next_expiry_ms, 0);
+	/* a run that ends after the tally is counted by tenant show */
+	policy_set_clock(&f->c.pol, NOW + DAY, 2000);
+	assert_int_equal(policy_submit(&f->c.pol, state_job(&f->st,
+							    "acme/prod/j"),
+				       0, NULL, &r, &why), 0);
+	assert_int_equal(policy_cancel(&f->c.pol, r, &why), 0);
+	assert_int_equal(r->state, RUN_CANCELLED);
+	retention_figures(&f->c, acme, &fig);
+	assert_int_equal(fig.due_runs, 2);
+	assert_int_equal(fig.kept_ended, 1);
+	assert_int_equal(fig.next_expiry_ms, NOW + 2 * DAY);
 }
 
 /* A big id range takes several turns, each examining at most the bound. */
