@@ -7,6 +7,7 @@
 
 #include "agent_msgs.h"
 #include "diagnose.h"
+#include "jobvers.h"
 #include "keyrot.h"
 #include "mp.h"
 #include "mreply.h"
@@ -228,7 +229,8 @@ static size_t lease_and_reply(struct sched *c, struct event *ev,
 		int64_t waited = c->now_ms - r->enqueued_ms;
 		lathist_add(&c->dispatch_us,
 			    waited > 0 ? (uint64_t)waited * 1000 : 0);
-		pack_lease(&m.pk, r, r->job);
+		/* the version it started with, retries included */
+		pack_lease(&m.pk, r, jobvers_get(c, r->job, r->job_version));
 	}
 	mreply_finish(&m, &ev->reply);
 	return n;

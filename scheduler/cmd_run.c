@@ -123,6 +123,7 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_obj_open(&r->w, "run");
 	jw_uint(&r->w, "id", run->id);
 	jw_str(&r->w, "job", run->job->key);
+	jw_uint(&r->w, "job_version", run->job_version);
 	jw_str(&r->w, "tenant", run_tenant(run));
 	jw_str(&r->w, "env", run_env(run));
 	jw_str(&r->w, "state", run_state_name(run->state));

@@ -21,6 +21,7 @@
 #define REASON_LEN 512
 #define APP_ID_LEN 128
 #define MAX_JOB_ARGS 256
+#define JOB_VERSION_MAX 65535    /* a run holds its job's version in 16 bits */
 
 enum budget_mode { BUDGET_SOFT, BUDGET_HARD };
 
@@ -208,7 +209,16 @@ struct job {
 	/* job delete: the definition is gone (no start, not listed), its
 	 * runs stay for their history; a job add of the key revives it */
 	int64_t deleted_ms;
+	/* job versions (jobvers.h): 1 at job add, one more at each job set
+	 * (at most JOB_VERSION_MAX); when this version was written, by whom
+	 * ("uid:N") and what it changed */
+	uint32_t version;
+	int64_t version_ms;
+	char version_by[32];
+	char version_note[256];
 	/* runtime */
+	struct ptrvec old_versions; /* struct job *: earlier versions that
+				     * live runs use, or job show loaded */
 	struct env *envp;
 	struct tenant *tenantp;
 	struct runq queue;      /* its dispatchable queued runs */
@@ -243,6 +253,8 @@ struct run {
 	char agent[AGENT_ID_LEN];
 	int32_t exit_code;     /* -1 until known */
 	bool cancel_requested;
+	uint16_t job_version;  /* the version of its job it started with:
+				* its arguments, retries included */
 	uint32_t completions;  /* times recorded terminal: 0 or 1 */
 	uint32_t log_lines;    /* next log line number */
 	int64_t state_ms[RUN_STATE_COUNT]; /* when each state was entered */

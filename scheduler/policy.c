@@ -367,6 +367,7 @@ int policy_submit(struct policy *p, struct job *j, int32_t priority,
 	if (budget_admit(p, j, &est, why))
 		return refused(p, j, why);
 	r = state_new_run(p->st, j);
+	r->job_version = (uint16_t)j->version;
 	r->est_cost = est;
 	budget_reserve(p, r);
 	r->priority = priority;

@@ -131,6 +131,11 @@ static const struct field job_fields[] = {
 	FLD(struct job, created_ms, F_I64),
 	FLD(struct job, max_concurrent, F_U32),
 	FLD(struct job, deleted_ms, F_I64),
+	/* job versions: absent in older records (version 1) */
+	FLD(struct job, version, F_U32),
+	FLD(struct job, version_ms, F_I64),
+	FSTR(struct job, version_by),
+	FSTR(struct job, version_note),
 };
 
 static void pack_fields(msgpack_packer *pk, const void *rec,
@@ -272,8 +277,9 @@ static void pack_agent_reply(msgpack_packer *pk, const void *rec)
 }
 
 static void put_record(struct store_batch *b, struct store *s,
-		       enum store_cf cf, const char *key, const void *rec,
-		       const struct field *f, size_t n, pack_extra_fn extra)
+		       enum store_cf cf, const void *key, size_t klen,
+		       const void *rec, const struct field *f, size_t n,
+		       pack_extra_fn extra)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -284,12 +290,13 @@ static void put_record(struct store_batch *b, struct store *s,
 	pack_fields(&pk, rec, f, n);
 	if (extra)
 		extra(&pk, rec);
-	store_batch_put(b, s, cf, key, strlen(key), sb.data, sb.size);
+	store_batch_put(b, s, cf, key, klen, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
 
 #define PUT_BY_NAME(b, s, cf, rec, key, tbl, extra) \
-	put_record(b, s, cf, key, rec, tbl, ARRAY_SIZE(tbl), extra)
+	put_record(b, s, cf, key, strlen(key), rec, tbl, ARRAY_SIZE(tbl), \
+		   extra)
 
 void records_put_tenant(struct store_batch *b, struct store *s,
 			const struct tenant *t)
@@ -319,6 +326,25 @@ void records_put_job(struct store_batch *b, struct store *s,
 		     const struct job *j)
 {
 	PUT_BY_NAME(b, s, CF_JOBS, j, j->key, job_fields, pack_job_argv);
+}
+
+size_t records_job_version_key(const char *job, uint32_t version,
+			       uint8_t *key)
+{
+	size_t n = strlen(job) + 1; /* the NUL ends the name */
+	memcpy(key, job, n);
+	store_put_u32be(key + n, version);
+	return n + 4;
+}
+
+void records_put_job_version(struct store_batch *b, struct store *s,
+			     const struct job *j)
+{
+	uint8_t key[JOB_KEY_LEN + 4];
+	size_t klen = records_job_version_key(j->key, j->version, key);
+	/* the same encoding as the job record, argv through pack_job_argv */
+	put_record(b, s, CF_JOBVERS, key, klen, j, job_fields,
+		   ARRAY_SIZE(job_fields), pack_job_argv);
 }
 
 void records_put_run(struct store_batch *b, struct store *s,
@@ -490,6 +516,25 @@ static int load_agent_reply(const msgpack_object *map, struct agent *a)
 	return 0;
 }
 
+int records_decode_job(const void *val, size_t len, struct job *j)
+{
+	msgpack_unpacked u;
+	int bad;
+
+	msgpack_unpacked_init(&u);
+	bad = mp_validate(val, len) ||
+	      msgpack_unpack_next(&u, val, len, NULL) !=
+		      MSGPACK_UNPACK_SUCCESS ||
+	      unpack_fields(&u.data, j, job_fields, ARRAY_SIZE(job_fields)) ||
+	      load_job_argv(&u.data, j);
+	msgpack_unpacked_destroy(&u);
+	if (!j->version)
+		j->version = 1;
+	if (bad)
+		job_release(j);
+	return bad ? -1 : 0;
+}
+
 static void add_loaded(struct sched_state *st, enum store_cf cf, void *rec)
 {
 	switch (cf) {
@@ -507,6 +552,8 @@ static void add_loaded(struct sched_state *st, enum store_cf cf, void *rec)
 		state_add_token(st, rec);
 		break;
 	case CF_JOBS:
+		if (!((struct job *)rec)->version) /* before job versions */
+			((struct job *)rec)->version = 1;
 		state_add_job(st, rec);
 		break;
 	default:

@@ -26,6 +26,7 @@ enum store_cf {
 	CF_TELEMETRY,
 	CF_COSTLOG,
 	CF_AUDIT,
+	CF_JOBVERS,
 	CF_COUNT
 };
 
