@@ -131,7 +131,8 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	if (run->state == RUN_QUEUED)
 		jw_uint(&r->w, "position", policy_queue_position(&c->pol, run));
 	jw_uint(&r->w, "attempt", run->attempt);
-	jw_uint(&r->w, "max_attempts", run->job->max_attempts);
+	jw_uint(&r->w, "max_attempts",
+		policy_run_job(&c->pol, run)->max_attempts);
 	jw_uint(&r->w, "leases_lost", run->lost);
 	jw_uint(&r->w, "completions", run->completions);
 	if (run->not_before_ms)

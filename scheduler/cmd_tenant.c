@@ -67,8 +67,9 @@ static void write_retention(struct sched *c, struct jw *w, struct tenant *t)
 
 	retention_figures(c, t, f);
 	jw_obj_open(w, "retention");
-	jw_uint(w, "days", t->retention_days ? t->retention_days
-					     : (uint64_t)c->cfg->log_retention_days);
+	jw_uint(w, "days",
+		t->retention_days ? t->retention_days
+				  : (uint64_t)c->cfg->log_retention_days);
 	jw_time(w, "next_pass", retention_next_pass_ms(c));
 	jw_uint(w, "runs_to_remove", f->due_runs);
 	jw_uint(w, "log_lines_to_remove", f->due_lines);

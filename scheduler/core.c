@@ -13,6 +13,7 @@
 #include "records.h"
 #include "retention.h"
 #include "fairq.h"
+#include "jobvers.h"
 #include "keyrot.h"
 #include "metrics.h"
 #include "sched_ctx.h"
@@ -391,6 +392,12 @@ static bool load_paused(struct store *s)
 	return paused;
 }
 
+/* The policy's view of the version a run started with. */
+static const struct job *run_job_version(void *ctx, const struct run *r)
+{
+	return jobvers_get(ctx, r->job, r->job_version);
+}
+
 /* Whether the store has line logs of format 2 (`logs`, keyed by run id):
  * the retention pass drops them only then. */
 static bool has_line_logs(struct store *s)
@@ -436,6 +443,8 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	}
 	policy_init(&c->pol, st, &lim, time_now_ms(), time_mono_ms());
 	c->pol.paused = load_paused(s);
+	c->pol.run_job = run_job_version;
+	c->pol.run_job_ctx = c;
 	/* Runs requeued at load (their agent is gone), and roll-ups rebuilt
 	 * from an older store, are written now. */
 	take_changes(c);

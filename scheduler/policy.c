@@ -186,6 +186,11 @@ static void idem_prune(struct policy *p)
 	}
 }
 
+const struct job *policy_run_job(const struct policy *p, const struct run *r)
+{
+	return p->run_job ? p->run_job(p->run_job_ctx, r) : r->job;
+}
+
 int policy_forget_run(struct policy *p, struct run *r)
 {
 	if (!run_state_terminal(r->state))
@@ -636,7 +641,7 @@ int policy_complete(struct policy *p, struct run *r,
 	mark(p, r);
 	if (c->result == RUN_FAILED && !r->cancel_requested &&
 	    policy_class_retryable(c->failure_class) &&
-	    failures < r->job->max_attempts) {
+	    failures < policy_run_job(p, r)->max_attempts) {
 		run_set_state(r, RUN_QUEUED, p->now_ms);
 		r->attempt++;
 		r->agent[0] = '\0';

@@ -162,7 +162,7 @@ size_t retention_slice(struct sched *c, size_t max_ids, size_t max_removed,
 		for (size_t i = 0; i < st->tenants.n; i++) {
 			struct tenant *t = st->tenants.v[i];
 			memset(&t->ret_acc, 0, sizeof(t->ret_acc));
-			t->ended_since_ms = 0; /* the pass or this covers them */
+			t->ended_since_ms = 0; /* this pass counts them */
 		}
 	}
 	while (seen < max_ids && removed < max_removed &&
@@ -206,9 +206,9 @@ void retention_turn(struct sched *c)
 	retention_slice(c, RETENTION_SLICE, RETENTION_MAX_REMOVED, &done);
 	/* Under way: due again at once, so the core turns without sleeping
 	 * (next_wake_us) and serves its events between slices. */
-	c->retention_due_mono = done ? c->now_mono +
-					       c->cfg->retention_interval_s * 1000
-				     : c->now_mono;
+	c->retention_due_mono = c->now_mono;
+	if (done)
+		c->retention_due_mono += c->cfg->retention_interval_s * 1000;
 }
 
 int64_t retention_next_pass_ms(const struct sched *c)
@@ -246,8 +246,9 @@ void retention_figures(struct sched *c, struct tenant *t,
 	*out = t->ret_last;
 	/* runs that ended since: none is due at the next pass (a retention
 	 * is a day or more), the first of them expires first */
-	out->kept_ended = t->n_ended > out->due_runs ? t->n_ended - out->due_runs
-						     : 0;
+	out->kept_ended = t->n_ended > out->due_runs
+				  ? t->n_ended - out->due_runs
+				  : 0;
 	if (!t->ended_since_ms)
 		return;
 	at = t->ended_since_ms + tenant_days(c, t) * DAY_MS;

@@ -176,10 +176,12 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 	get_str(&c, NULL, 0, &r->diag_line);
 	if (c.n > RUN_FIELDS_V3) /* format 4 */
 		r->est_cost = get_int(&c, 0, INT64_MAX);
-	/* before job versions, every job had one: version 1 */
-	r->job_version = c.n > RUN_FIELDS_V4
-				 ? (uint16_t)get_int(&c, 1, JOB_VERSION_MAX)
-				 : 1;
+	/* before job versions, every job had one: version 1 (also for 0,
+	 * a run made without a version: tools, tests) */
+	if (c.n > RUN_FIELDS_V4)
+		r->job_version = (uint16_t)get_int(&c, 0, JOB_VERSION_MAX);
+	if (!r->job_version)
+		r->job_version = 1;
 	if (c.bad || t.bad)
 		return -1;
 	r->job = state_job(st, job);

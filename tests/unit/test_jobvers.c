@@ -35,16 +35,15 @@ static uint64_t lease(struct fx *f, uint64_t *epoch, char *last, size_t len)
 	call(f, "lease", &sb, &out, &u);
 	runs = mp_get(&u.data, "runs");
 	if (runs && runs->via.array.size) {
-		assert_int_equal(mp_get_u64(runs->via.array.ptr, "run", &run), 0);
-		assert_int_equal(mp_get_u64(runs->via.array.ptr, "epoch", epoch),
-				 0);
-		argv = mp_get(runs->via.array.ptr, "argv");
+		const msgpack_object *one = runs->via.array.ptr, *a;
+		assert_int_equal(mp_get_u64(one, "run", &run), 0);
+		assert_int_equal(mp_get_u64(one, "epoch", epoch), 0);
+		argv = mp_get(one, "argv");
 		assert_non_null(argv);
 		assert_true(argv->via.array.size > 0);
-		snprintf(last, len, "%.*s",
-			 (int)argv->via.array.ptr[argv->via.array.size - 1]
-				 .via.str.size,
-			 argv->via.array.ptr[argv->via.array.size - 1].via.str.ptr);
+		a = &argv->via.array.ptr[argv->via.array.size - 1];
+		snprintf(last, len, "%.*s", (int)a->via.str.size,
+			 a->via.str.ptr);
 	}
 	msgpack_unpacked_destroy(&u);
 	msgpack_sbuffer_destroy(&sb);
@@ -139,13 +138,12 @@ static void history(struct fx *f, char *buf, size_t len)
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; items && i < items->n; i++)
+	for (size_t i = 0; items && i < items->n; i++) {
+		const struct json *v = items->items[i];
 		used += (size_t)snprintf(buf + used, len - used, "%s%lld:%s",
-					 i ? "|" : "",
-					 (long long)json_get_num(items->items[i],
-								 "version"),
-					 json_get_str(items->items[i],
-						      "changes"));
+					 i ? "|" : "", json_get_num(v, "version"),
+					 json_get_str(v, "changes"));
+	}
 	json_free(j);
 }
 

@@ -79,7 +79,8 @@ static void add_telemetry(struct rfx *f, struct store_batch *b,
 	for (uint32_t line = 0; line < 20; line += 10) {
 		store_put_u32be(k + n + 8, line);
 		store_put_u64be(k + n + 12, r->id * 100 + line);
-		store_batch_put(b, f->store, CF_TELEMETRY, k, n + 20, "batch", 5);
+		store_batch_put(b, f->store, CF_TELEMETRY, k, n + 20, "batch",
+				5);
 	}
 	store_put_u64be(lk, r->id);
 	store_put_u32be(lk + 8, 0);
@@ -268,7 +269,8 @@ static int pass_rm(struct rfx *f, size_t max, size_t max_rm, size_t *removed)
 		size_t n = retention_slice(&f->c, max, max_rm, &done);
 		assert_true(n <= max_rm);
 		assert_true(f->c.ret_cursor - from <= max || done);
-		assert_true(done || n == max_rm || f->c.ret_cursor - from == max);
+		assert_true(done || n == max_rm ||
+			    f->c.ret_cursor - from == max);
 		*removed += n;
 		write_batch(f, f->c.batch);
 		slices++;

@@ -1,8 +1,8 @@
 /* test_telemetry.c - telemetry batches on the scheduler (telemetry.c):
  * stored once, acknowledged, refused and counted when forged, foreign,
  * replayed or malformed, read back as logs and metrics, kept across a
- * restart, and removed with their run by the retention pass. A real core over a real
- * store (tests/unit/lib/core_fixture.h). */
+ * restart, and removed with their run by the retention pass. A real core
+ * over a real store (tests/unit/lib/core_fixture.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
