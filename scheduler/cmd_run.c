@@ -162,8 +162,9 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_int(&r->w, "cost_micro_usd", run->cost);
 	/* what is reserved against the budget: spent + one attempt's maximum */
 	jw_usd(&r->w, "estimated_max_cost", run->est_cost);
-	if (run->job->run_budget)
-		jw_usd(&r->w, "run_budget", run->job->run_budget);
+	if (policy_run_job(&c->pol, run)->run_budget)
+		jw_usd(&r->w, "run_budget",
+		       policy_run_job(&c->pol, run)->run_budget);
 	jw_obj_close(&r->w);
 	jw_obj_close(&r->w);
 	return 0;

@@ -123,6 +123,20 @@ static void str_of(struct fx *f, const char *cmd, const char *obj,
 	json_free(j);
 }
 
+/* A run's estimated_max_cost (run show's usage). */
+static void estimate(struct fx *f, uint64_t id, char *buf, size_t len)
+{
+	char cmd[64];
+	struct json *j;
+
+	snprintf(cmd, sizeof(cmd), "run show %llu", (unsigned long long)id);
+	j = admin(f, cmd);
+	snprintf(buf, len, "%s",
+		 json_get_str(json_get(json_get(j, "run"), "usage"),
+			      "estimated_max_cost"));
+	json_free(j);
+}
+
 static void restart(struct fx *f)
 {
 	stop_core(f);
@@ -153,8 +167,11 @@ static void test_versions(void **state)
 	uint64_t r1, r2, epoch;
 	char last[64], buf[512];
 
+	char est1[32], est2[32];
+
 	f->cfg.retry_base_ms = f->cfg.retry_max_ms = 1;
 	restart(f);
+	admin_ok(f, "env set acme/prod --price-vcpu-hour 1");
 	assert_int_equal(num(f, "job show acme/prod/j", "job", "version"), 1);
 	/* a set keeps what it is not given */
 	admin_ok(f, "job set acme/prod/j --executors 5 --max-attempts 2");
@@ -164,13 +181,18 @@ static void test_versions(void **state)
 			 1);
 	r1 = start_run(f);
 	assert_int_equal(num(f, "run show 1", "run", "job_version"), 2);
-	admin_ok(f, "job set acme/prod/j -- --master yarn v3.jar");
+	estimate(f, r1, est1, sizeof(est1));
+	admin_ok(f, "job set acme/prod/j --executors 50 -- --master yarn "
+		    "v3.jar");
 	assert_int_equal(num(f, "job show acme/prod/j", "job", "max_attempts"),
 			 2);
 	/* run 1 is dispatched with version 2's arguments, its retry too */
 	lease_run(f, r1, &epoch, last, sizeof(last));
 	assert_string_equal(last, "app.jar");
 	complete(f, r1, epoch, "failed");
+	/* its next attempt is estimated with its version's 5 executors */
+	estimate(f, r1, buf, sizeof(buf));
+	assert_string_equal(buf, est1);
 	lease_run(f, r1, &epoch, last, sizeof(last));
 	assert_string_equal(last, "app.jar");
 	complete(f, r1, epoch, "succeeded");
@@ -178,6 +200,8 @@ static void test_versions(void **state)
 	lease_run(f, r2, &epoch, last, sizeof(last));
 	assert_string_equal(last, "v3.jar");
 	assert_int_equal(num(f, "run show 2", "run", "job_version"), 3);
+	estimate(f, r2, est2, sizeof(est2));
+	assert_string_not_equal(est1, est2);
 	/* earlier versions and the history */
 	assert_int_equal(num(f, "job show acme/prod/j --version 1", "job",
 			     "executors"), 2);
@@ -186,13 +210,13 @@ static void test_versions(void **state)
 	assert_string_equal(buf, "uid:0");
 	history(f, buf, sizeof(buf));
 	assert_string_equal(buf, "1:created|2:executors 2 -> 5, max-attempts "
-				 "1 -> 2|3:spark-submit arguments replaced "
-				 "(3 -> 3)");
+				 "1 -> 2|3:executors 5 -> 50, spark-submit "
+				 "arguments replaced (3 -> 3)");
 	restart(f);
 	history(f, buf, sizeof(buf));
 	assert_string_equal(buf, "1:created|2:executors 2 -> 5, max-attempts "
-				 "1 -> 2|3:spark-submit arguments replaced "
-				 "(3 -> 3)");
+				 "1 -> 2|3:executors 5 -> 50, spark-submit "
+				 "arguments replaced (3 -> 3)");
 	assert_int_equal(num(f, "run show 1", "run", "job_version"), 2);
 	assert_int_equal(num(f, "job show acme/prod/j", "job", "version"), 3);
 }
