@@ -55,7 +55,8 @@ faketime_lib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1
 [ -n "$faketime_lib" ] || fail "t2200 needs libfaketime (scripts/install-deps.sh)"
 DAEMON_ENV=(env LD_PRELOAD="$faketime_lib" FAKETIME_DONT_FAKE_MONOTONIC=1
 	FAKETIME_FORCE_MONOTONIC_FIX=0 FAKETIME="+$((2 * 86400))")
-start_scheduler --config "$T/scheduler.conf"
+M=http://127.0.0.1:$(free_port)
+start_scheduler --config "$T/scheduler.conf" --metrics-listen "$M"
 gone() {
 	! spctl run show "$1" >/dev/null 2>&1
 }
@@ -73,6 +74,10 @@ ret=$(spctl --json tenant show acme)
 	fail "acme's next expiry: $ret"
 [ "$(spctl --json tenant show beta | json tenant.retention.ended_runs_kept)" = 1 ] ||
 	fail "beta's kept runs"
+fetch "$M/metrics" | grep -qx 'sparkpilot_retention_removed_runs_total 2' ||
+	fail "metrics: $(fetch "$M/metrics" | grep retention)"
+fetch "$M/metrics" | grep -q '^sparkpilot_retention_last_pass_timestamp_seconds [1-9]' ||
+	fail "no last pass in the metrics"
 # the roll-ups are aggregates: they stay
 [ "$(usage_runs)" = 2 ] || fail "usage lost acme's runs with their records"
 
