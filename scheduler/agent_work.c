@@ -313,6 +313,7 @@ static bool on_log(struct sched *c, struct event *ev, struct agent *ag,
 		    l->via.array.ptr[2].type != MSGPACK_OBJECT_STR)
 			continue;
 		f = l->via.array.ptr;
+		c->ret_logs = true; /* retention drops them with the run */
 		records_put_log(c->batch, c->store, r->id, r->log_lines++,
 				f[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER
 					? (int64_t)f[0].via.u64
