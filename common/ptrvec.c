@@ -28,6 +28,19 @@ int ptrvec_remove(struct ptrvec *pv, const void *p)
 	return -1;
 }
 
+int ptrvec_remove_ordered(struct ptrvec *pv, const void *p)
+{
+	for (size_t i = 0; i < pv->n; i++) {
+		if (pv->v[i] == p) {
+			memmove(pv->v + i, pv->v + i + 1,
+				(pv->n - i - 1) * sizeof(*pv->v));
+			pv->n--;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 void ptrvec_release(struct ptrvec *pv)
 {
 	free(pv->v);

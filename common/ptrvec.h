@@ -14,6 +14,8 @@ void ptrvec_push(struct ptrvec *pv, void *p);
 void ptrvec_remove_at(struct ptrvec *pv, size_t i);
 /* Removes p if present (first match, order is lost); returns 0 or -1. */
 int ptrvec_remove(struct ptrvec *pv, const void *p);
+/* Removes p if present (first match), keeping the others' order. */
+int ptrvec_remove_ordered(struct ptrvec *pv, const void *p);
 void ptrvec_release(struct ptrvec *pv);
 
 #endif

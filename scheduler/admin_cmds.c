@@ -121,6 +121,10 @@ static const struct flag_spec audit_export_flags[] = {
 	{ "--after", FT_UINT, 0, INT64_MAX },
 	{ NULL, 0, 0, 0 },
 };
+static const struct flag_spec webhook_add_flags[] = {
+	{ "--events", FT_STR, 0, 0 },
+	{ NULL, 0, 0, 0 },
+};
 
 static int cmd_help(struct sched *c, const struct cmd_args *a,
 		    struct reply *r);
@@ -306,6 +310,24 @@ static const struct command commands[] = {
 	{ "audit key", "", "the audit checkpoint key (public)", 0, 0, no_flags,
 	  false, cmd_audit_key,
 	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
+	{ "webhook add", "TENANT URL [--events run.succeeded,run.failed,...]",
+	  "send a tenant's run and budget events to URL, signed (prints the "
+	  "signing secret, once)", 2, 2, webhook_add_flags, false,
+	  cmd_webhook_add, .role = ROLE_ADMIN, .scope = SCOPE_TENANT },
+	{ "webhook list", "[TENANT]",
+	  "webhooks with their delivered, pending and dead counts", 0, 1,
+	  no_flags, false, cmd_webhook_list, .role = ROLE_VIEWER,
+	  .scope = SCOPE_TENANT },
+	{ "webhook show", "ID", "a webhook and its deliveries not done", 1, 1,
+	  no_flags, false, cmd_webhook_show, .role = ROLE_VIEWER,
+	  .scope = SCOPE_WEBHOOK },
+	{ "webhook remove", "ID",
+	  "remove a webhook and its deliveries not done", 1, 1, no_flags,
+	  false, cmd_webhook_remove, .role = ROLE_ADMIN,
+	  .scope = SCOPE_WEBHOOK },
+	{ "webhook test", "ID", "queue a webhook.test event to a webhook", 1,
+	  1, no_flags, false, cmd_webhook_test, .role = ROLE_ADMIN,
+	  .scope = SCOPE_WEBHOOK },
 };
 
 const struct command *admin_cmds_table(size_t *n)

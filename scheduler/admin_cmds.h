@@ -116,6 +116,7 @@ enum cmd_scope {
 	SCOPE_TENANT, /* its first word is TENANT, TENANT/ENV or .../JOB */
 	SCOPE_RUN,    /* its first word is a run id */
 	SCOPE_AGENT,  /* its first word is an agent id */
+	SCOPE_WEBHOOK, /* its first word is a webhook id (its tenant's) */
 	SCOPE_LIST,   /* lists and totals: shows what the caller sees */
 	SCOPE_ANY,    /* anyone (help) */
 };
@@ -239,5 +240,16 @@ int cmd_audit_export(struct sched *c, const struct cmd_args *a,
 int cmd_audit_verify(struct sched *c, const struct cmd_args *a,
 		     struct reply *r);
 int cmd_audit_key(struct sched *c, const struct cmd_args *a, struct reply *r);
+/* cmd_webhook.c */
+int cmd_webhook_add(struct sched *c, const struct cmd_args *a,
+		    struct reply *r);
+int cmd_webhook_list(struct sched *c, const struct cmd_args *a,
+		     struct reply *r);
+int cmd_webhook_show(struct sched *c, const struct cmd_args *a,
+		     struct reply *r);
+int cmd_webhook_remove(struct sched *c, const struct cmd_args *a,
+		       struct reply *r);
+int cmd_webhook_test(struct sched *c, const struct cmd_args *a,
+		     struct reply *r);
 
 #endif

@@ -10,6 +10,7 @@
 #include "budget.h"
 #include "sched_ctx.h"
 #include "util.h"
+#include "webhook_core.h"
 
 #define REFUSED_CODES 8
 
@@ -216,6 +217,12 @@ static void command_tenant(struct sched *c, const struct command *cmd,
 			snprintf(t, NAME_MAX_LEN, "%s", run->job->tenant);
 		return;
 	}
+	if (cmd->scope == SCOPE_WEBHOOK) {
+		const struct webhook_hook *h = webhook_core_find(c, w);
+		if (h)
+			snprintf(t, NAME_MAX_LEN, "%s", h->tenant);
+		return;
+	}
 	if ((ag = state_agent(c->st, w))) {
 		if ((e = state_env(c->st, ag->env)))
 			snprintf(t, NAME_MAX_LEN, "%s", e->tenant);
@@ -327,6 +334,21 @@ void audit_budget(struct sched *c, const struct cost_event *ev)
 	rec_init(&r, "budget", ev->tenant, "scheduler");
 	audit_rec_put(&r, "action", ev->kind);
 	audit_rec_put(&r, "text", ev->text);
+	audit_append(c, &r);
+}
+
+void audit_admin_result(struct sched *c, const char *tenant,
+			const char *actor, const char *role,
+			const char *command, const char *args,
+			const char *error)
+{
+	struct audit_rec r;
+
+	rec_init(&r, "admin", tenant, actor);
+	audit_rec_put(&r, "role", role);
+	audit_rec_put(&r, "command", command);
+	audit_rec_put(&r, "args", args);
+	audit_rec_put(&r, "result", error ? error : "ok");
 	audit_append(c, &r);
 }
 

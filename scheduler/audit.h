@@ -43,6 +43,13 @@ void audit_append(struct sched *c, struct audit_rec *r);
  * (flag values are recorded only then). */
 void audit_admin(struct sched *c, const struct command *cmd,
 		 const struct cmd_args *a, bool parsed, const char *error);
+/* The end of an admin command answered later (audit_admin recorded it
+ * "started"): its outcome, with the args worth keeping (never a secret;
+ * error NULL for success). */
+void audit_admin_result(struct sched *c, const char *tenant,
+			const char *actor, const char *role,
+			const char *command, const char *args,
+			const char *error);
 /* An agent enrolled with a token (never recorded itself). */
 void audit_enroll(struct sched *c, const struct agent *ag);
 /* Counts a refused agent message of agent (NULL: no known sender) for

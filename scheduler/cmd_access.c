@@ -11,6 +11,7 @@
 #include "admin_cmds.h"
 #include "sched_ctx.h"
 #include "util.h"
+#include "webhook_core.h"
 
 bool cmd_sees(const struct cmd_args *a, const char *tenant)
 {
@@ -62,6 +63,11 @@ static const char *target_tenant(struct sched *c, const struct command *cmd,
 		snprintf(hidden, len, "no run %" PRIu64, id);
 		return run ? run->job->tenant : NULL;
 	}
+	if (cmd->scope == SCOPE_WEBHOOK) {
+		const struct webhook_hook *h = webhook_core_find(c, w);
+		snprintf(hidden, len, "no webhook '%.64s'", w);
+		return h ? h->tenant : NULL;
+	}
 	if (cmd->scope == SCOPE_AGENT) {
 		const struct agent *ag = state_agent(c->st, w);
 		const struct env *e = ag ? state_env(c->st, ag->env) : NULL;
@@ -88,6 +94,7 @@ int cmd_authorize(struct sched *c, const struct command *cmd,
 	case SCOPE_TENANT:
 	case SCOPE_RUN:
 	case SCOPE_AGENT:
+	case SCOPE_WEBHOOK:
 		tenant = target_tenant(c, cmd, a, t, hidden, sizeof(hidden));
 		/* no such tenant, or none named (usage without one): the
 		 * handler answers, showing only what the caller sees */

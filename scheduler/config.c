@@ -165,6 +165,25 @@ static const struct setting settings[] = {
 	S_INT(audit_checkpoint_s, 1, 86400,
 	      "... or this many seconds after the last checkpoint, when "
 	      "records were added since"),
+	/* webhooks (webhook_core.h) */
+	S_INT(webhook_timeout_ms, 100, 300000,
+	      "a webhook delivery attempt's whole time (connect, send, "
+	      "answer); past it the attempt failed"),
+	S_INT(webhook_connect_timeout_ms, 100, 60000,
+	      "... and its connection's (TLS handshake included)"),
+	S_INT(webhook_retry_base_ms, 10, 3600000,
+	      "wait after a webhook delivery's first failed attempt; "
+	      "doubles per attempt, with jitter"),
+	S_INT(webhook_retry_max_ms, 10, 86400000,
+	      "the longest wait between attempts (not below "
+	      "`webhook_retry_base_ms`)"),
+	S_INT(webhook_max_age_s, 1, 30LL * 86400,
+	      "a delivery not done this long after its event is dead: "
+	      "no more attempts, counted and shown by `spctl webhook list` "
+	      "and `show`"),
+	S_STR(webhook_ca,
+	      "PEM CA bundle webhook endpoints' HTTPS certificates are "
+	      "checked against; unset, the system's CA store"),
 	S_STR(log_level,
 	      "`debug`, `info`, `warn` or `error`; changes at once on a "
 	      "reload (SIGHUP)"),
@@ -224,6 +243,11 @@ void config_defaults(struct sched_config *c)
 	c->store_max_wal_mb = 32;
 	c->audit_checkpoint_records = 1000;
 	c->audit_checkpoint_s = 300;
+	c->webhook_timeout_ms = 10000;
+	c->webhook_connect_timeout_ms = 5000;
+	c->webhook_retry_base_ms = 5000;
+	c->webhook_retry_max_ms = 3600000;
+	c->webhook_max_age_s = 86400;
 }
 
 int config_set(struct sched_config *c, const char *key, const char *value,
@@ -284,6 +308,8 @@ bool config_live(const char *key)
 		"admin_idle_timeout_ms", "backup_dir",
 		"audit_checkpoint_records", "audit_checkpoint_s",
 		"key_rotate_grace_s",
+		"webhook_retry_base_ms", "webhook_retry_max_ms",
+		"webhook_max_age_s",
 		"role_admin",	      "role_operator",	    "role_viewer",
 	};
 
@@ -363,6 +389,14 @@ int config_validate(const struct sched_config *c, char *err, size_t errlen)
 	if (c->backup_dir[0] && c->backup_dir[0] != '/') {
 		snprintf(err, errlen, "backup_dir '%s' must be an absolute path",
 			 c->backup_dir);
+		return -1;
+	}
+	if (c->webhook_retry_max_ms < c->webhook_retry_base_ms) {
+		snprintf(err, errlen,
+			 "webhook_retry_max_ms (%lld) must not be below "
+			 "webhook_retry_base_ms (%lld)",
+			 (long long)c->webhook_retry_max_ms,
+			 (long long)c->webhook_retry_base_ms);
 		return -1;
 	}
 	if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") &&

@@ -67,6 +67,14 @@ struct sched_config {
 	 * records, or this long after the last one when there are new ones */
 	int64_t audit_checkpoint_records;
 	int64_t audit_checkpoint_s;
+	/* webhooks (webhook_core.h): an attempt's time limits, the retry
+	 * schedule, the age past which a delivery is dead, the CA bundle */
+	int64_t webhook_timeout_ms;
+	int64_t webhook_connect_timeout_ms;
+	int64_t webhook_retry_base_ms;
+	int64_t webhook_retry_max_ms;
+	int64_t webhook_max_age_s;
+	char webhook_ca[512];
 	char log_level[16];
 	/* roles on the admin socket (access.h): space-separated user:NAME,
 	 * group:NAME, uid:N, operator and viewer optionally @TENANT,... */

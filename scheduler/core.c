@@ -19,6 +19,7 @@
 #include "sched_ctx.h"
 #include "telemetry.h"
 #include "util.h"
+#include "webhook_core.h"
 #include "worker.h"
 
 struct event *event_new(enum event_kind kind)
@@ -39,6 +40,8 @@ void event_free(struct event *ev)
 	if (ev->msg_open)
 		wire_msg_release(&ev->msg);
 	free(ev->buf);
+	if (ev->kind == EV_WEBHOOK)
+		free(ev->work);
 	strbuf_release(&ev->reply);
 	free(ev);
 }
@@ -78,6 +81,8 @@ static int64_t next_wake_us(struct sched *c)
 			ms = c->retention_due_mono;
 		if (audit_next_wake(c) < ms)
 			ms = audit_next_wake(c);
+		if (webhook_core_next_wake(c) < ms)
+			ms = webhook_core_next_wake(c);
 	}
 	if (c->wd_every_ms && c->wd_due_mono < ms)
 		ms = c->wd_due_mono;
@@ -190,12 +195,20 @@ static void put_cost_event(void *ctx, const struct cost_event *ev)
 	struct sched *c = ctx;
 	records_put_cost_event(c->batch, c->store, ev);
 	audit_budget(c, ev);
+	webhook_core_cost_event(c, ev);
+}
+
+static void run_ended(void *ctx, struct run *r)
+{
+	webhook_core_run_ended(ctx, r);
 }
 
 /* What the policy changed besides its commands' own writes: runs, usage
- * roll-ups and cost events, into this turn's batch. */
+ * roll-ups and cost events, and the webhook deliveries runs' ends and
+ * cost events cause, into this turn's batch. */
 static void take_changes(struct sched *c)
 {
+	policy_take_ended(&c->pol, run_ended, c);
 	policy_take_dirty(&c->pol, put_run, c);
 	usage_take_dirty(&c->st->usage, put_usage_day, c);
 	budget_take_events(&c->pol, put_cost_event, c);
@@ -208,6 +221,7 @@ static void commit_and_reply(struct sched *c)
 {
 	take_changes(c);
 	diskguard_commit(c);
+	webhook_core_committed(c);
 	c->commit_due_us = 0;
 	for (size_t i = 0; i < c->done.n; i++) {
 		struct event *ev = c->done.v[i];
@@ -253,6 +267,10 @@ static void exec_event(struct sched *c, struct event *ev)
 {
 	if (ev->kind == EV_WORKER) { /* the end of a worker's job */
 		worker_finish(c, ev, false);
+		return;
+	}
+	if (ev->kind == EV_WEBHOOK) { /* a delivery attempt's outcome */
+		webhook_core_result(c, ev, false);
 		return;
 	}
 	c->events++;
@@ -338,6 +356,7 @@ static void work_by_clock(struct sched *c, bool stopping)
 	retention_turn(c);
 	agent_msgs_serve_parked(c, stopping);
 	audit_tick(c);
+	webhook_core_tick(c);
 }
 
 static void *core_main(void *arg)
@@ -445,12 +464,22 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	c->pol.paused = load_paused(s);
 	c->pol.run_job = run_job_version;
 	c->pol.run_job_ctx = c;
+	c->pol.track_ended = true; /* webhooks */
+	if (webhook_core_open(c, err, sizeof(err))) {
+		log_error("%s", err);
+		audit_close(c);
+		policy_release(&c->pol);
+		store_batch_free(c->batch);
+		free(c);
+		return NULL;
+	}
 	/* Runs requeued at load (their agent is gone), and roll-ups rebuilt
 	 * from an older store, are written now. */
 	take_changes(c);
 	if (store_batch_count(c->batch) &&
 	    store_write(s, c->batch, true, err, sizeof(err))) {
 		log_error("store write failed: %s", err);
+		webhook_core_close(c);
 		audit_close(c);
 		policy_release(&c->pol);
 		store_batch_free(c->batch);
@@ -462,6 +491,7 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 		keyrot_publish(keys, st->agents.v[i], time_now_ms());
 	backup_note_existing(c); /* before the thread: nothing else runs */
 	if (pthread_create(&c->thread, NULL, core_main, c)) {
+		webhook_core_close(c);
 		audit_close(c);
 		policy_release(&c->pol);
 		store_batch_free(c->batch);
@@ -516,6 +546,9 @@ void core_stop(struct sched *c)
 	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);
+	/* Its last outcomes wait in the inbox, unapplied: those deliveries
+	 * are sent again after the next start (at least once). */
+	webhook_core_stop_sender(c);
 	/* A worker still running posts its end to the inbox: its command is
 	 * answered with its result below. The store stays open until then. */
 	worker_join_all(c);
@@ -528,6 +561,10 @@ void core_stop(struct sched *c)
 		c->inbox_head = ev->next;
 		if (ev->kind == EV_WORKER) {
 			worker_finish(c, ev, true);
+			continue;
+		}
+		if (ev->kind == EV_WEBHOOK) {
+			webhook_core_result(c, ev, true);
 			continue;
 		}
 		strbuf_reset(&ev->reply);
@@ -545,6 +582,7 @@ void core_stop(struct sched *c)
 	c->done.n = 0;
 	ptrvec_release(&c->workers);
 	diskguard_stop(c);
+	webhook_core_close(c);
 	audit_close(c);
 	store_batch_free(c->batch);
 	policy_release(&c->pol);

@@ -24,8 +24,9 @@ struct event;
 typedef void (*event_done_fn)(struct event *ev);
 
 /* EV_WORKER: a worker thread's work has ended (worker.h); the core
- * finishes it (ev->work). */
-enum event_kind { EV_ADMIN, EV_AGENT, EV_WORKER };
+ * finishes it (ev->work). EV_WEBHOOK: a webhook delivery attempt's
+ * outcome (webhook_send.h; ev->work is its struct webhook_result). */
+enum event_kind { EV_ADMIN, EV_AGENT, EV_WORKER, EV_WEBHOOK };
 
 /* How the transport judged an agent message before posting it. */
 enum agent_auth {
@@ -65,7 +66,8 @@ struct event {
 	 * anyway (agent_ack_delay_us). */
 	bool ack_may_wait;
 	void *owner; /* the transport's connection or context */
-	void *work;  /* EV_WORKER: the worker (worker.c) */
+	void *work;  /* EV_WORKER: the worker (worker.c); EV_WEBHOOK: the
+		      * outcome, freed with the event */
 };
 
 /* A zeroed event with an empty reply. */

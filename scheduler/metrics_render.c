@@ -10,9 +10,36 @@
 #include "metrics.h"
 #include "sched_ctx.h"
 #include "version.h"
+#include "webhook_core.h"
 #include "wire.h"
 
 /* A label value, escaped as the text format wants (\\, \", \n). */
+static void head(struct strbuf *o, const char *name, const char *type,
+		 const char *help);
+
+/* Webhook deliveries (webhook_core.h): outcomes since the start, and
+ * those waiting (not dead) now. */
+static void webhook_metrics(struct sched *c, struct strbuf *o)
+{
+	const struct webhook_core *w = c->webhooks;
+
+	if (!w)
+		return;
+	head(o, "sparkpilot_webhook_deliveries_total", "counter",
+	     "Webhook delivery attempts since the start, by outcome (dead: "
+	     "given up past webhook_max_age_s).");
+	strbuf_addf(o, "sparkpilot_webhook_deliveries_total{result=\"delivered\"} "
+		    "%" PRIu64 "\n", w->n_delivered);
+	strbuf_addf(o, "sparkpilot_webhook_deliveries_total{result=\"failed\"} "
+		    "%" PRIu64 "\n", w->n_failed);
+	strbuf_addf(o, "sparkpilot_webhook_deliveries_total{result=\"dead\"} "
+		    "%" PRIu64 "\n", w->n_dead);
+	head(o, "sparkpilot_webhook_pending", "gauge",
+	     "Webhook deliveries waiting to be delivered (in the outbox, "
+	     "not dead).");
+	strbuf_addf(o, "sparkpilot_webhook_pending %" PRIu64 "\n", w->pending);
+}
+
 static void label(struct strbuf *o, const char *name, const char *v)
 {
 	strbuf_addf(o, "%s=\"", name);
@@ -332,6 +359,7 @@ void metrics_render(struct sched *c, struct strbuf *o)
 	     "1 while the store takes no writes (disk full, I/O error).");
 	strbuf_addf(o, "sparkpilot_store_unavailable %d\n",
 		    c->disk.down ? 1 : 0);
+	webhook_metrics(c, o);
 	free(esince);
 	free(tsince);
 }

@@ -55,6 +55,14 @@ void policy_take_dirty(struct policy *p,
 	p->dirty.n = 0;
 }
 
+void policy_take_ended(struct policy *p,
+		       void (*fn)(void *ctx, struct run *r), void *ctx)
+{
+	for (size_t i = 0; i < p->ended.n; i++)
+		fn(ctx, p->ended.v[i]);
+	p->ended.n = 0;
+}
+
 static void refuse(struct refusal *why, const char *code, int64_t retry_ms,
 		   const char *fmt, ...) SP_PRINTF(4, 5);
 static void refuse(struct refusal *why, const char *code, int64_t retry_ms,
@@ -130,6 +138,8 @@ static void record_terminal(struct policy *p, struct run *r,
 	r->job->tenantp->n_ended++;
 	if (!r->job->tenantp->ended_since_ms)
 		r->job->tenantp->ended_since_ms = p->now_ms;
+	if (p->track_ended) /* for webhooks: the run's end is an event */
+		ptrvec_push(&p->ended, r);
 }
 
 /* ---- idempotency ---- */
@@ -202,17 +212,10 @@ int policy_forget_run(struct policy *p, struct run *r)
 			free(hmap_del(&p->idem, e->key, e->len));
 		free(e);
 	}
-	if (r->dirty) {
-		/* keep the others' order: they are written in it */
-		for (size_t i = 0; i < p->dirty.n; i++) {
-			if (p->dirty.v[i] != r)
-				continue;
-			memmove(p->dirty.v + i, p->dirty.v + i + 1,
-				(p->dirty.n - i - 1) * sizeof(*p->dirty.v));
-			p->dirty.n--;
-			break;
-		}
-	}
+	/* the others keep their order: they are written, and sent, in it */
+	if (r->dirty)
+		ptrvec_remove_ordered(&p->dirty, r);
+	ptrvec_remove_ordered(&p->ended, r);
 	r->job->tenantp->n_ended--;
 	state_drop_run(p->st, r);
 	return 0;
@@ -276,6 +279,7 @@ void policy_release(struct policy *p)
 	ptrvec_release(&p->cost_events);
 	runq_release(&p->backoff);
 	ptrvec_release(&p->dirty);
+	ptrvec_release(&p->ended);
 }
 
 void policy_set_clock(struct policy *p, int64_t now_ms, int64_t now_mono)

@@ -56,6 +56,10 @@ struct policy {
 	bool paused;      /* dispatch kill switch (persisted by the caller) */
 	struct runq backoff; /* queued runs whose not_before_ms is ahead */
 	struct ptrvec dirty; /* runs changed since the last take_dirty */
+	/* with track_ended (the daemon's webhooks): runs recorded complete
+	 * since the last policy_take_ended, in order */
+	bool track_ended;
+	struct ptrvec ended;
 	struct hmap idem;    /* "tenant\0key" -> struct idem_entry * */
 	uint64_t idem_cursor; /* runs below this id are past the key TTL */
 	uint64_t queued_total, running_total;
@@ -89,10 +93,17 @@ void policy_take_dirty(struct policy *p,
 		       void (*fn)(void *ctx, struct run *r), void *ctx);
 
 /* Drops an ended run for good (retention, tenant deletion): it leaves the
- * idempotency index and the changed runs, and is freed from the state.
+ * idempotency index, the changed runs and the runs ended this turn (no
+ * webhook event for it), and is freed from the state.
  * The caller deletes its record and writes records_put_run_ids in the
  * same batch. A run not ended is left alone (-1). */
 int policy_forget_run(struct policy *p, struct run *r);
+
+/* Calls fn for every run recorded complete (ended for good: not an
+ * attempt that is retried) since the last call, once each, when
+ * p->track_ended is set. */
+void policy_take_ended(struct policy *p,
+		       void (*fn)(void *ctx, struct run *r), void *ctx);
 
 /* Marks r changed by the caller (e.g. its log line count). */
 void policy_touch(struct policy *p, struct run *r);

@@ -87,6 +87,7 @@ struct sched {
 	struct lathist dispatch_us; /* a run's wait from queued to leased */
 	struct log_limit forbidden_log; /* admin commands refused a role */
 	struct audit *audit;       /* the audit log's head and key (audit.h) */
+	struct webhook_core *webhooks; /* hooks and outbox (webhook_core.h) */
 };
 
 /* The meta key holding the dispatch kill switch ("1" = paused). */

@@ -26,7 +26,9 @@ enum store_cf {
 	CF_TELEMETRY,
 	CF_COSTLOG,
 	CF_AUDIT,
-	CF_JOBVERS,
+	CF_WEBHOOKS, /* hook definitions (webhook_rec.h) */
+	CF_WHOUTBOX, /* webhook deliveries not yet done */
+	CF_JOBVERS,  /* job versions (jobvers.h) */
 	CF_COUNT
 };
 

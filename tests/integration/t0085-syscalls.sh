@@ -1,7 +1,8 @@
 #!/bin/bash
 # The units' SystemCallFilter= against what the daemons really call: the
 # scheduler and an agent (with its spark-submit) run under strace through
-# enrollment, runs that succeed and fail, a cancel, telemetry, /metrics,
+# enrollment, runs that succeed and fail (each sent to a webhook: libcurl
+# on the delivery thread), a cancel, telemetry, /metrics,
 # backups (create, list, verify, prune: a worker thread and RocksDB's
 # BackupEngine), the systemd notify socket, a reload and a stop; every
 # system call seen must pass the filter its unit sets (sets as
@@ -50,6 +51,15 @@ wait_env_ready acme/prod 60
 AGENT=$(pgrep -P "$STRACE_A")
 PIDS+=("$AGENT" "$STRACE_A")
 
+# a webhook receiver: the run events are delivered through libcurl
+mkdir -p "$T/wh"
+RPORT=$(free_port)
+"$ROOT/tests/fakes/webhook-receiver" --port "$RPORT" --dir "$T/wh" >>"$T/wh.log" 2>&1 &
+PIDS+=($!)
+wait_until 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $RPORT), 1)" ||
+	fail "the webhook receiver did not start"
+spctl --json webhook add acme "http://localhost:$RPORT/acme" | json secret >"$T/wh/acme.secret"
+
 spctl job add acme/prod/ok -- --master 'local[2]' --conf spark.fake.duration=0.3 \
 	--conf spark.fake.lines=200 app.jar >/dev/null
 spctl job add acme/prod/bad -- --master yarn --conf spark.fake.outcome=fail \
@@ -70,6 +80,8 @@ wait_run_state "$bad" failed 60
 wait_run_state "$long" cancelled 60
 fetch "http://127.0.0.1:$MPORT/metrics" >/dev/null && [ "$(cat "$T/status")" = 200 ] ||
 	fail "no /metrics"
+delivered() { [ "$(grep -c '"status": 204' "$T/wh/acme.log" 2>/dev/null)" -ge 3 ]; }
+wait_until 30 delivered || fail "the webhooks were not delivered: $(cat "$T/wh/acme.log" 2>&1)"
 spctl queue stats >/dev/null
 spctl run logs "$ok" >/dev/null
 spctl run diagnose "$bad" >/dev/null

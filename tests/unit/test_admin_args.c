@@ -102,6 +102,12 @@ static const char *positional(struct line *l, const struct command *cmd)
 	 * the lines after them still find acme/prod/j */
 	if (!strcmp(cmd->words, "job delete"))
 		return "acme/prod/doomed";
+	/* webhooks: acme and a URL that resolves; an id send_line makes */
+	if (!strcmp(cmd->words, "webhook add"))
+		return strcmp(l->w[l->n - 1], "add") ? "http://127.0.0.1:1/h"
+						     : "acme";
+	if (!strncmp(cmd->words, "webhook ", 8) && !strcmp(arg, "ID"))
+		return "WHID";
 	if (!strncmp(arg, "TENANT/ENV/JOB", 14))
 		return adds ? keep(l, "acme/prod/g%u", ++fresh) : "acme/prod/j";
 	if (!strncmp(arg, "TENANT/ENV", 10))
@@ -122,7 +128,7 @@ static const char *value(struct line *l, const struct flag_spec *f)
 		{ "--budget-mode", "soft" }, { "--mode", "full" },
 		{ "--format", "json" },      { "--from", "2026-01-01" },
 		{ "--to", "2026-01-31" },    { "--state", "queued" },
-		{ "--tenant", "acme" },
+		{ "--tenant", "acme" },      { "--events", "run.*" },
 	};
 	switch (f->type) {
 	case FT_UINT:
@@ -207,17 +213,63 @@ static void check_reply(const char *line, const struct strbuf *reply,
 	json_free(j);
 }
 
+/* The hook the webhook lines name (WHID), made again when a line
+ * removed it. */
+static char hook_id[32];
+
+static void webhook_id_in(struct strbuf *line)
+{
+	struct strbuf reply = STRBUF_INIT, out = STRBUF_INIT;
+	char cmd[64];
+	const char *at = strstr(line->buf, "WHID");
+
+	if (!at)
+		return;
+	snprintf(cmd, sizeof(cmd), "webhook show %s", hook_id);
+	admin_reply(fx, cmd, &reply);
+	if (!hook_id[0] || !strstr(reply.buf, "\"ok\":true")) {
+		struct json *j = admin(fx, "webhook add acme http://127.0.0.1:1/w");
+		snprintf(hook_id, sizeof(hook_id), "%s", json_get_str(j, "id"));
+		json_free(j);
+	}
+	strbuf_add(&out, line->buf, (size_t)(at - line->buf));
+	strbuf_addstr(&out, hook_id);
+	strbuf_addstr(&out, at + 4);
+	strbuf_reset(line);
+	strbuf_addstr(line, out.buf);
+	strbuf_release(&out);
+	strbuf_release(&reply);
+}
+
+/* A hook a `webhook add` line made is removed again: a tenant may have
+ * only WEBHOOK_MAX_PER_TENANT. */
+static void webhook_added(const struct strbuf *reply)
+{
+	char err[128], cmd[64];
+	struct json *j = json_parse(reply->buf, reply->len, err, sizeof(err));
+	const char *id = j ? json_get_str(j, "id") : NULL;
+
+	if (id && strncmp(id, "wh_", 3) == 0) {
+		snprintf(cmd, sizeof(cmd), "webhook remove %s", id);
+		admin_ok(fx, cmd);
+	}
+	json_free(j);
+}
+
 /* Sends l through the dispatcher and checks its reply. */
 static void send_line(const struct line *l, enum expect want, const char *why)
 {
 	struct strbuf line = STRBUF_INIT, reply = STRBUF_INIT;
 
 	cmdline_join(&line, l->n, (char **)l->w);
+	webhook_id_in(&line);
 	if (!strncmp(line.buf, "job delete ", 11)) /* there, deleted or not */
 		admin_reply(fx, "job add acme/prod/doomed -- app.jar", &reply);
 	strbuf_reset(&reply);
 	admin_reply(fx, line.buf, &reply);
 	check_reply(line.buf, &reply, want, why);
+	if (!strncmp(line.buf, "webhook add ", 12))
+		webhook_added(&reply);
 	strbuf_release(&line);
 	strbuf_release(&reply);
 }
