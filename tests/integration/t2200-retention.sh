@@ -7,6 +7,9 @@
 # still count acme's runs, and a new run never takes a removed run's id.
 . "$(dirname "$0")/lib.sh"
 
+# the daemons' clock ahead of ours (SP_FAKE_DATE, tests/integration/dates.sh)
+off=0
+[ -z "${SP_FAKE_DATE:-}" ] || off=$((fake_s - $(date -u +%s)))
 printf 'retention_interval_s = 1\n' >"$T/scheduler.conf"
 start_with_agent
 spctl tenant set acme --retention-days 1 >/dev/null
@@ -40,7 +43,7 @@ ret=$(spctl --json tenant show acme)
 	fail "acme's runs to remove: $ret"
 expiry=$(echo "$ret" | json tenant.retention.next_expiry)
 exp_s=$(date -u -d "$expiry" +%s) || fail "next_expiry '$expiry' is not a time"
-now_s=$(date -u +%s)
+now_s=$(($(date -u +%s) + off))
 [ $((exp_s - now_s)) -gt 86000 ] && [ $((exp_s - now_s)) -le 86400 ] ||
 	fail "next expiry $expiry is not a day after the runs ended"
 spctl tenant show acme | grep -q 'runs_to_remove' || fail "no retention in tenant show"
@@ -54,7 +57,7 @@ stop_scheduler
 faketime_lib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1)
 [ -n "$faketime_lib" ] || fail "t2200 needs libfaketime (scripts/install-deps.sh)"
 DAEMON_ENV=(env LD_PRELOAD="$faketime_lib" FAKETIME_DONT_FAKE_MONOTONIC=1
-	FAKETIME_FORCE_MONOTONIC_FIX=0 FAKETIME="+$((2 * 86400))")
+	FAKETIME_FORCE_MONOTONIC_FIX=0 FAKETIME="$(printf '%+d' $((off + 2 * 86400)))")
 M=http://127.0.0.1:$(free_port)
 start_scheduler --config "$T/scheduler.conf" --metrics-listen "$M"
 gone() {
