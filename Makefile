@@ -286,6 +286,9 @@ bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@bin/sp-bench-seal
 	@echo "== backups and restore (1,000,000 runs)"
 	@bench/backup.sh
+	@echo "== retention slices (1,000,000 runs)"
+	@d=$$(mktemp -d) && bin/sp-bench-retention $$d/store 1000000 2>/dev/null; \
+		rc=$$?; rm -rf $$d; exit $$rc
 
 # Where `make install` puts things (PREFIX and DESTDIR as usual; the config
 # stays in /etc unless SYSCONFDIR says otherwise). The units are generated

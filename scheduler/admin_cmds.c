@@ -82,6 +82,10 @@ static const struct flag_spec job_add_flags[] = {
 	{ "--max-concurrent", FT_UINT, 1, 100000 },
 	{ NULL, 0, 0, 0 },
 };
+static const struct flag_spec job_show_flags[] = {
+	{ "--version", FT_UINT, 1, JOB_VERSION_MAX },
+	{ NULL, 0, 0, 0 },
+};
 static const struct flag_spec run_start_flags[] = {
 	{ "--priority", FT_INT, -1000, 1000 },
 	{ "--idempotency-key", FT_STR, 0, 0 },
@@ -238,8 +242,19 @@ static const struct command commands[] = {
 	  .scope = SCOPE_GLOBAL },
 	{ "job list", "", "list jobs", 0, 0, no_flags, false, cmd_job_list,
 	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
-	{ "job show", "TENANT/ENV/JOB", "show a job", 1, 1, no_flags, false,
+	{ "job set",
+	  "TENANT/ENV/JOB [job add's flags] [-- SPARK_SUBMIT_ARGS...]",
+	  "write a new version of a job (flags not given are kept; the "
+	  "arguments are replaced only after --); runs started keep theirs",
+	  1, 1, job_add_flags, true, cmd_job_set, .rest_optional = true,
+	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
+	{ "job show", "TENANT/ENV/JOB [--version N]",
+	  "show a job, or one of its versions", 1, 1, job_show_flags, false,
 	  cmd_job_show,
+	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
+	{ "job history", "TENANT/ENV/JOB",
+	  "list a job's versions: when, by whom, what changed", 1, 1,
+	  no_flags, false, cmd_job_history,
 	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
 	{ "run start", "TENANT/ENV/JOB [--priority N] [--idempotency-key KEY]",
 	  "queue a run (prints its id)", 1, 1, run_start_flags, false,
@@ -597,7 +612,8 @@ static int parse_args(const struct command *cmd, int argc, char *const *argv,
 	if (a->npos < cmd->min_pos)
 		return cmd_fail(r, "usage", "missing argument; usage: %s %s",
 				cmd->words, cmd->args);
-	if (cmd->rest && (!a->has_rest || a->nrest == 0))
+	if (cmd->rest && (a->has_rest || !cmd->rest_optional) &&
+	    a->nrest == 0)
 		return cmd_fail(r, "usage",
 				"missing '-- SPARK_SUBMIT_ARGS...'; usage: %s %s",
 				cmd->words, cmd->args);

@@ -133,6 +133,8 @@ struct command {
 	/* the least role it needs (0, the default, is admin) and where */
 	enum role role;
 	enum cmd_scope scope;
+	bool rest_optional;  /* "-- ARGS..." may be left out (if "--" is
+			      * given, one or more) */
 };
 
 /* Whether the caller may run cmd with a (its role where the command is
@@ -203,6 +205,9 @@ int cmd_job_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_job_delete(struct sched *c, const struct cmd_args *a,
 		   struct reply *r);
 int cmd_job_show(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_job_set(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_job_history(struct sched *c, const struct cmd_args *a,
+		    struct reply *r);
 int cmd_run_start(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_run_list(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r);

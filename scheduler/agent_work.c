@@ -7,6 +7,7 @@
 
 #include "agent_msgs.h"
 #include "diagnose.h"
+#include "jobvers.h"
 #include "keyrot.h"
 #include "mp.h"
 #include "mreply.h"
@@ -228,7 +229,8 @@ static size_t lease_and_reply(struct sched *c, struct event *ev,
 		int64_t waited = c->now_ms - r->enqueued_ms;
 		lathist_add(&c->dispatch_us,
 			    waited > 0 ? (uint64_t)waited * 1000 : 0);
-		pack_lease(&m.pk, r, r->job);
+		/* the version it started with, retries included */
+		pack_lease(&m.pk, r, jobvers_get(c, r->job, r->job_version));
 	}
 	mreply_finish(&m, &ev->reply);
 	return n;
@@ -311,6 +313,7 @@ static bool on_log(struct sched *c, struct event *ev, struct agent *ag,
 		    l->via.array.ptr[2].type != MSGPACK_OBJECT_STR)
 			continue;
 		f = l->via.array.ptr;
+		c->ret_logs = true; /* retention drops them with the run */
 		records_put_log(c->batch, c->store, r->job->tenant, r->id,
 				r->log_lines++,
 				f[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER

@@ -183,14 +183,15 @@ void budget_figures(struct policy *p, struct tenant *t,
 		window_from = t->month_start_ms;
 	for (size_t i = 0; i < t->live.n; i++) {
 		const struct run *r = t->live.v[i];
+		const struct job *spec = policy_run_job(p, r);
 		int64_t start = attempt_start(r);
 		struct usage_amount u;
 
-		job_usage_for(r->job, r->job->envp, p->now_ms - start, &u);
+		job_usage_for(spec, r->job->envp, p->now_ms - start, &u);
 		f->accrued = add_sat(f->accrued, u.cost);
 		covered += u.cost < remaining(r) ? u.cost : remaining(r);
 		if (start < window_from)
-			job_usage_for(r->job, r->job->envp,
+			job_usage_for(spec, r->job->envp,
 				      p->now_ms - window_from, &u);
 		f->running_recent = add_sat(f->running_recent, u.cost);
 	}
@@ -304,14 +305,16 @@ void budget_attempt_ended(struct policy *p, struct run *r,
 			  const struct executor_usage *x)
 {
 	struct tenant *t = r->job->tenantp;
+	const struct job *spec = policy_run_job(p, r);
 	int64_t start = attempt_start(r), before = remaining(r);
 	struct usage_amount u;
 
+	/* the resources of the version it started with */
 	if (x)
-		job_usage_measured(r->job, r->job->envp, p->now_ms - start, x,
+		job_usage_measured(spec, r->job->envp, p->now_ms - start, x,
 				   &u);
 	else
-		job_usage_for(r->job, r->job->envp, p->now_ms - start, &u);
+		job_usage_for(spec, r->job->envp, p->now_ms - start, &u);
 	r->vcpu_ms = add_sat(r->vcpu_ms, u.vcpu_ms);
 	r->gb_ms = add_sat(r->gb_ms, u.gb_ms);
 	r->cost = add_sat(r->cost, u.cost);
@@ -333,9 +336,9 @@ void budget_loaded(struct policy *p, struct run *r)
 	if (!run_state_terminal(r->state)) {
 		/* stores before format 4 kept no estimate */
 		if (!r->est_cost)
-			r->est_cost = add_sat(r->cost,
-					      budget_estimate(r->job,
-							      p->lim.estimate_hours));
+			r->est_cost = add_sat(
+				r->cost, budget_estimate(policy_run_job(p, r),
+							 p->lim.estimate_hours));
 		budget_reserve(p, r);
 		return;
 	}
@@ -356,7 +359,8 @@ void budget_next_attempt(struct policy *p, struct run *r)
 
 	t->committed -= remaining(r);
 	r->est_cost = add_sat(r->cost,
-			      budget_estimate(r->job, p->lim.estimate_hours));
+			      budget_estimate(policy_run_job(p, r),
+					      p->lim.estimate_hours));
 	t->committed = add_sat(t->committed, remaining(r));
 }
 
@@ -386,17 +390,18 @@ static void check_run_budgets(struct policy *p, struct tenant *t)
 
 	for (size_t i = 0; i < t->live.n; i++) {
 		struct run *r = t->live.v[i];
+		const struct job *spec = policy_run_job(p, r);
 		struct usage_amount u;
 		int64_t cost;
-		if (r->cancel_requested || !r->job->run_budget)
+		if (r->cancel_requested || !spec->run_budget)
 			continue;
-		job_usage_for(r->job, r->job->envp,
+		job_usage_for(spec, r->job->envp,
 			      p->now_ms - attempt_start(r), &u);
 		cost = add_sat(r->cost, u.cost);
-		if (cost <= r->job->run_budget)
+		if (cost <= spec->run_budget)
 			continue;
 		usd(cost, c, sizeof(c));
-		usd(r->job->run_budget, b, sizeof(b));
+		usd(spec->run_budget, b, sizeof(b));
 		snprintf(reason, sizeof(reason),
 			 "budget_exceeded: its cost %s USD passed the run "
 			 "budget of %s USD",

@@ -4,6 +4,7 @@
 
 #include "admin_cmds.h"
 #include "audit.h"
+#include "jobvers.h"
 #include "parse.h"
 #include "records.h"
 #include "redact.h"
@@ -107,8 +108,15 @@ int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 		return -1;
 	if (j) {
 		/* a deleted job's key again: its runs keep their history
-		 * under the new definition */
+		 * under their versions, the new definition is the next one */
+		if (j->version >= JOB_VERSION_MAX)
+			return cmd_fail(r, "invalid",
+					"job '%s' has %u versions, the most "
+					"kept", j->key, j->version);
 		define_job(c, j, a);
+		j->version++;
+		snprintf(j->version_note, sizeof(j->version_note),
+			 "defined again by job add");
 	} else {
 		j = xcalloc(1, sizeof(*j));
 		snprintf(j->key, sizeof(j->key), "%s/%s/%s", tenant, env, name);
@@ -116,9 +124,14 @@ int cmd_job_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 		snprintf(j->env, sizeof(j->env), "%s", envkey);
 		snprintf(j->name, sizeof(j->name), "%s", name);
 		define_job(c, j, a);
+		j->version = 1;
+		snprintf(j->version_note, sizeof(j->version_note), "created");
 		state_add_job(c->st, j);
 	}
+	j->version_ms = c->now_ms;
+	cmd_actor(a, j->version_by, sizeof(j->version_by));
 	records_put_job(c->batch, c->store, j);
+	records_put_job_version(c->batch, c->store, j);
 	jw_str(&r->w, "job", j->key);
 	jw_strf_print(&r->w, "created job %s", j->key);
 	return 0;
@@ -186,6 +199,7 @@ static void write_memory(struct jw *w, const char *key, uint32_t mb)
 static void write_job(struct jw *w, const struct job *j, bool full)
 {
 	jw_str(w, "job", j->key);
+	jw_uint(w, "version", j->version);
 	jw_uint(w, "driver_cores", j->driver_cores);
 	write_memory(w, "driver_memory", j->driver_memory_mb);
 	jw_uint(w, "executors", j->executors);
@@ -204,6 +218,9 @@ static void write_job(struct jw *w, const struct job *j, bool full)
 	else
 		jw_str(w, "run_budget", "none");
 	jw_time(w, "created", j->created_ms);
+	jw_time(w, "version_written", j->version_ms);
+	if (j->version_by[0])
+		jw_str(w, "version_by", j->version_by);
 	jw_arr_open(w, "spark_submit_args");
 	for (int i = 0; i < j->argc; i++)
 		jw_str(w, NULL, j->argv[i]);
@@ -225,13 +242,210 @@ int cmd_job_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 	return 0;
 }
 
+/* job show TENANT/ENV/JOB [--version N]: the current version, or version
+ * N read from the store (jobvers.h). */
 int cmd_job_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	const struct job *j = job_arg(c, a->pos[0], r);
+	struct job *j = job_arg(c, a->pos[0], r), v;
+	uint32_t want;
+	int rc;
+
 	if (!j)
 		return -1;
+	want = (uint32_t)arg_num(a, "--version", j->version);
+	if (want == j->version) {
+		jw_obj_open(&r->w, "job");
+		write_job(&r->w, j, true);
+		jw_obj_close(&r->w);
+		return 0;
+	}
+	memset(&v, 0, sizeof(v));
+	rc = want < j->version ? jobvers_load(c, j->key, want, &v) : 0;
+	if (rc < 0)
+		return cmd_fail(r, "internal",
+				"job '%s' version %u cannot be read (see the "
+				"scheduler's log)", j->key, want);
+	if (rc == 0)
+		return cmd_fail(r, "not_found",
+				"job '%s' has no version %u (versions 1-%u)",
+				j->key, want, j->version);
 	jw_obj_open(&r->w, "job");
-	write_job(&r->w, j, true);
+	write_job(&r->w, &v, true);
 	jw_obj_close(&r->w);
+	job_release(&v);
+	return 0;
+}
+
+/* One row of job history. */
+static void write_version(struct jw *w, const struct job *v)
+{
+	jw_obj_open(w, NULL);
+	jw_uint(w, "version", v->version);
+	jw_time(w, "written", v->version_ms ? v->version_ms : v->created_ms);
+	jw_str(w, "by", v->version_by[0] ? v->version_by : "-");
+	jw_str(w, "changes", v->version_note[0] ? v->version_note : "created");
+	jw_obj_close(w);
+}
+
+struct history {
+	struct jw *w;
+	uint32_t last;
+};
+
+static int history_one(const struct job *v, void *ctx)
+{
+	struct history *h = ctx;
+	write_version(h->w, v);
+	h->last = v->version;
+	return 0;
+}
+
+/* job history TENANT/ENV/JOB: every version, oldest first. */
+int cmd_job_history(struct sched *c, const struct cmd_args *a,
+		    struct reply *r)
+{
+	struct job *j = job_arg(c, a->pos[0], r);
+	struct history h = { &r->w, 0 };
+
+	if (!j)
+		return -1;
+	jw_str(&r->w, "job", j->key);
+	jw_arr_open(&r->w, "items");
+	if (jobvers_scan(c, j->key, history_one, &h)) {
+		jw_arr_close(&r->w);
+		return cmd_fail(r, "internal",
+				"job '%s': a damaged version record", j->key);
+	}
+	/* a job defined before versions were kept has no stored version */
+	if (h.last < j->version)
+		write_version(&r->w, j);
+	jw_arr_close(&r->w);
+	return 0;
+}
+
+static void note_u32(struct strbuf *sb, const char *what, uint32_t was,
+		     uint32_t now)
+{
+	if (was != now)
+		strbuf_addf(sb, "%s%s %u -> %u", sb->len ? ", " : "", what,
+			    was, now);
+}
+
+/* What job set changes, for its answer and the version's note. */
+static void describe_set(struct strbuf *sb, const struct job *was,
+			 const struct job *now, bool args)
+{
+	note_u32(sb, "driver-cores", was->driver_cores, now->driver_cores);
+	note_u32(sb, "driver-memory-mb", was->driver_memory_mb,
+		 now->driver_memory_mb);
+	note_u32(sb, "executor-cores", was->executor_cores,
+		 now->executor_cores);
+	note_u32(sb, "executor-memory-mb", was->executor_memory_mb,
+		 now->executor_memory_mb);
+	note_u32(sb, "executors", was->executors, now->executors);
+	note_u32(sb, "timeout", was->timeout_s, now->timeout_s);
+	note_u32(sb, "max-attempts", was->max_attempts, now->max_attempts);
+	note_u32(sb, "max-concurrent", was->max_concurrent,
+		 now->max_concurrent);
+	if (was->run_budget != now->run_budget) {
+		char x[40], y[40];
+		format_usd(was->run_budget, x, sizeof(x));
+		format_usd(now->run_budget, y, sizeof(y));
+		strbuf_addf(sb, "%srun-budget %s -> %s", sb->len ? ", " : "",
+			    x, y);
+	}
+	if (args)
+		strbuf_addf(sb, "%sspark-submit arguments replaced (%d -> %d)",
+			    sb->len ? ", " : "", was->argc, now->argc);
+}
+
+/* Whether the new arguments differ from j's. */
+static bool args_differ(const struct job *j, const struct cmd_args *a)
+{
+	if (j->argc != a->nrest)
+		return true;
+	for (int i = 0; i < a->nrest; i++)
+		if (strcmp(j->argv[i], a->rest[i]))
+			return true;
+	return false;
+}
+
+/* The flags of job set as given, over j's values (the rest kept). */
+static void set_fields(struct job *now, const struct job *j,
+		       const struct cmd_args *a)
+{
+	now->driver_cores = (uint32_t)arg_num(a, "--driver-cores",
+					      j->driver_cores);
+	now->driver_memory_mb = (uint32_t)arg_num(a, "--driver-memory",
+						  j->driver_memory_mb);
+	now->executor_cores = (uint32_t)arg_num(a, "--executor-cores",
+						j->executor_cores);
+	now->executor_memory_mb = (uint32_t)arg_num(a, "--executor-memory",
+						    j->executor_memory_mb);
+	now->executors = (uint32_t)arg_num(a, "--executors", j->executors);
+	now->timeout_s = (uint32_t)arg_num(a, "--timeout", j->timeout_s);
+	now->max_attempts = (uint32_t)arg_num(a, "--max-attempts",
+					      j->max_attempts);
+	now->run_budget = arg_num(a, "--run-budget", j->run_budget);
+	now->max_concurrent = (uint32_t)arg_num(a, "--max-concurrent",
+						j->max_concurrent);
+}
+
+/* job set TENANT/ENV/JOB [job add's flags] [-- ARGS...]: a new version;
+ * flags not given keep their value, the arguments are replaced only with
+ * "--". Runs started before keep theirs (jobvers.h). */
+int cmd_job_set(struct sched *c, const struct cmd_args *a, struct reply *r)
+{
+	struct job *j = job_arg(c, a->pos[0], r), now;
+	bool args = a->has_rest;
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!j)
+		return -1;
+	if (args && (check_spark_args(a, r) || check_no_secrets(a, r)))
+		return -1;
+	now = *j;
+	set_fields(&now, j, a);
+	args = args && args_differ(j, a);
+	if (args)
+		now.argc = a->nrest;
+	describe_set(&sb, j, &now, args);
+	if (!sb.len) {
+		jw_str(&r->w, "job", j->key);
+		jw_uint(&r->w, "version", j->version);
+		jw_strf_print(&r->w, "job %s unchanged (version %u)", j->key,
+			      j->version);
+		return 0;
+	}
+	if (j->version >= JOB_VERSION_MAX) {
+		strbuf_release(&sb);
+		return cmd_fail(r, "invalid",
+				"job '%s' has %u versions, the most kept",
+				j->key, j->version);
+	}
+	/* the version it replaces stays readable (a job from before
+	 * versions has none stored yet), and in memory for its live runs */
+	records_put_job_version(c->batch, c->store, j);
+	jobvers_retire(c, j);
+	set_fields(j, j, a);
+	if (args) {
+		for (int i = 0; i < j->argc; i++)
+			free(j->argv[i]);
+		free(j->argv);
+		j->argv = xcalloc((size_t)a->nrest + 1, sizeof(char *));
+		for (j->argc = 0; j->argc < a->nrest; j->argc++)
+			j->argv[j->argc] = xstrdup(a->rest[j->argc]);
+	}
+	j->version++;
+	j->version_ms = c->now_ms;
+	cmd_actor(a, j->version_by, sizeof(j->version_by));
+	snprintf(j->version_note, sizeof(j->version_note), "%s", sb.buf);
+	records_put_job(c->batch, c->store, j);
+	records_put_job_version(c->batch, c->store, j);
+	jw_str(&r->w, "job", j->key);
+	jw_uint(&r->w, "version", j->version);
+	jw_strf_print(&r->w, "job %s version %u: %s", j->key, j->version,
+		      sb.buf);
+	strbuf_release(&sb);
 	return 0;
 }

@@ -123,6 +123,7 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_obj_open(&r->w, "run");
 	jw_uint(&r->w, "id", run->id);
 	jw_str(&r->w, "job", run->job->key);
+	jw_uint(&r->w, "job_version", run->job_version);
 	jw_str(&r->w, "tenant", run_tenant(run));
 	jw_str(&r->w, "env", run_env(run));
 	jw_str(&r->w, "state", run_state_name(run->state));
@@ -130,7 +131,8 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	if (run->state == RUN_QUEUED)
 		jw_uint(&r->w, "position", policy_queue_position(&c->pol, run));
 	jw_uint(&r->w, "attempt", run->attempt);
-	jw_uint(&r->w, "max_attempts", run->job->max_attempts);
+	jw_uint(&r->w, "max_attempts",
+		policy_run_job(&c->pol, run)->max_attempts);
 	jw_uint(&r->w, "leases_lost", run->lost);
 	jw_uint(&r->w, "completions", run->completions);
 	if (run->not_before_ms)
@@ -160,8 +162,9 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_int(&r->w, "cost_micro_usd", run->cost);
 	/* what is reserved against the budget: spent + one attempt's maximum */
 	jw_usd(&r->w, "estimated_max_cost", run->est_cost);
-	if (run->job->run_budget)
-		jw_usd(&r->w, "run_budget", run->job->run_budget);
+	if (policy_run_job(&c->pol, run)->run_budget)
+		jw_usd(&r->w, "run_budget",
+		       policy_run_job(&c->pol, run)->run_budget);
 	jw_obj_close(&r->w);
 	jw_obj_close(&r->w);
 	return 0;

@@ -7,6 +7,7 @@
 #include "keyring.h"
 #include "parse.h"
 #include "records.h"
+#include "retention.h"
 #include "sched_ctx.h"
 #include "strbuf.h"
 #include "util.h"
@@ -64,6 +65,31 @@ static void write_limit(struct jw *w, const char *key, uint32_t v)
 		jw_str(w, key, "unlimited");
 }
 
+/* What the retention pass removes next (docs/operator-guide.md, Data kept
+ * and removed): the last pass's tally and the runs ended since. */
+static void write_retention(struct sched *c, struct jw *w, struct tenant *t)
+{
+	struct retention_figures fig, *f = &fig;
+
+	retention_figures(c, t, f);
+	jw_obj_open(w, "retention");
+	jw_uint(w, "days",
+		t->retention_days ? t->retention_days
+				  : (uint64_t)c->cfg->log_retention_days);
+	jw_time(w, "next_pass", retention_next_pass_ms(c));
+	jw_uint(w, "runs_to_remove", f->due_runs);
+	jw_uint(w, "log_lines_to_remove", f->due_lines);
+	jw_uint(w, "ended_runs_kept", f->kept_ended);
+	if (f->held_by_key)
+		jw_uint(w, "kept_for_idempotency_key", f->held_by_key);
+	if (f->next_expiry_ms)
+		jw_time(w, "next_expiry", f->next_expiry_ms);
+	else
+		jw_str(w, "next_expiry", "none");
+	jw_time(w, "as_of", f->as_of_ms);
+	jw_obj_close(w);
+}
+
 static void write_tenant(struct sched *c, struct jw *w, struct tenant *t,
 			 bool full)
 {
@@ -95,8 +121,10 @@ static void write_tenant(struct sched *c, struct jw *w, struct tenant *t,
 	jw_uint(w, "queued", queued);
 	jw_uint(w, "running", t->n_running);
 	jw_time(w, "created", t->created_ms);
-	if (full)
+	if (full) {
 		write_tenant_budget(c, w, t);
+		write_retention(c, w, t);
+	}
 }
 
 int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r)
@@ -213,7 +241,10 @@ int cmd_tenant_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 		describe_changes(&money, t, &only);
 	}
 	t->weight = now.weight;
-	t->retention_days = now.retention_days;
+	if (t->retention_days != now.retention_days) {
+		t->retention_days = now.retention_days;
+		retention_refresh(c, t);
+	}
 	t->monthly_budget = now.monthly_budget;
 	t->budget_mode = now.budget_mode;
 	t->cancel_running = now.cancel_running;

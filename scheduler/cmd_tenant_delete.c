@@ -34,7 +34,7 @@
 
 /* The counted column families of the receipt, in its order. */
 static const enum store_cf receipt_cfs[] = {
-	CF_TENANTS, CF_ENVS, CF_AGENTS, CF_TOKENS, CF_JOBS,
+	CF_TENANTS, CF_ENVS, CF_AGENTS, CF_TOKENS, CF_JOBS, CF_JOBVERS,
 	CF_RUNS, CF_TELEMETRY, CF_LOGS, CF_USAGE, CF_COSTLOG,
 	CF_WEBHOOKS, CF_WHOUTBOX,
 };
@@ -55,7 +55,7 @@ struct tdel_job {
 	struct store *store;
 	_Atomic uint64_t *commits;
 	uint64_t commits_before;
-	struct range r[8];
+	struct range r[10];
 	size_t nr;
 	/* the receipt */
 	char tenant[NAME_MAX_LEN], pseudonym[32];
@@ -219,20 +219,22 @@ static void drop_prefix(struct sched *c, struct tdel_job *j,
 	add_range(j, cf, start, n, end, n);
 }
 
-/* Jobs and environments: keys "tenant/...", the range [tenant/, tenant0). */
-static void drop_names(struct sched *c, struct tdel_job *j, enum store_cf cf,
-		       uint64_t count)
+/* Jobs, their versions and environments: keys "tenant/...", the range
+ * [tenant/, tenant0), counted first. */
+static void drop_names(struct sched *c, struct tdel_job *j, enum store_cf cf)
 {
 	uint8_t start[80], end[80];
 	size_t n = strlen(j->tenant) + 1;
+	struct counter k = { 0 };
 
 	memcpy(start, j->tenant, n - 1);
 	memcpy(end, j->tenant, n - 1);
 	start[n - 1] = '/';
 	end[n - 1] = '/' + 1;
+	store_scan(c->store, cf, start, n, end, n, count_one, &k);
+	j->removed[receipt_at(cf)] += k.n;
 	store_batch_delete_range(c->batch, c->store, cf, start, n, end, n);
 	add_range(j, cf, start, n, end, n);
-	j->removed[receipt_at(cf)] += count;
 }
 
 static bool of_tenant(const char *key, const char *tenant)
@@ -437,8 +439,15 @@ int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
 	store_batch_delete(c->batch, c->store, CF_TENANTS, name, strlen(name));
 	state_remove_tenant(c->st, name, &gone);
 	j->removed[receipt_at(CF_TENANTS)] = gone.tenants;
-	drop_names(c, j, CF_ENVS, gone.envs);
-	drop_names(c, j, CF_JOBS, gone.jobs);
+	/* counted in the store: what the turn wrote before is not there yet
+	 * (a job added in this turn, say), hence at least what memory had */
+	drop_names(c, j, CF_ENVS);
+	drop_names(c, j, CF_JOBS);
+	drop_names(c, j, CF_JOBVERS);
+	if (j->removed[receipt_at(CF_ENVS)] < gone.envs)
+		j->removed[receipt_at(CF_ENVS)] = gone.envs;
+	if (j->removed[receipt_at(CF_JOBS)] < gone.jobs)
+		j->removed[receipt_at(CF_JOBS)] = gone.jobs;
 	note_pseudonym(c, j->pseudonym);
 	audit_receipt(c, a, j);
 	log_info("tenant delete: %s: data key %u destroyed, %llu runs "

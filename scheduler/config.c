@@ -101,10 +101,11 @@ static const struct setting settings[] = {
 	      "1: one log line per finished run; 0: none (retries are "
 	      "always logged)"),
 	S_INT(log_retention_days, 1, 3650,
-	      "telemetry (logs, metrics) kept after a run ends, unless "
-	      "its tenant sets `--retention-days`"),
+	      "ended runs (records, logs, metrics) kept after they end, "
+	      "unless their tenant sets `--retention-days`"),
 	S_INT(retention_interval_s, 1, 86400,
-	      "between retention passes (the first a minute after start)"),
+	      "between retention passes, which remove expired runs (the "
+	      "first a minute after start)"),
 	S_INT(run_estimate_hours, 1, 8760,
 	      "hours a job without a timeout is estimated to run, for "
 	      "budgets (see the operator guide, Cost control)"),

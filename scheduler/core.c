@@ -11,7 +11,9 @@
 #include "audit.h"
 #include "cost_records.h"
 #include "records.h"
+#include "retention.h"
 #include "fairq.h"
+#include "jobvers.h"
 #include "keyrot.h"
 #include "metrics.h"
 #include "sched_ctx.h"
@@ -351,11 +353,7 @@ static void apply_events(struct sched *c, struct event *list)
 static void work_by_clock(struct sched *c, bool stopping)
 {
 	policy_tick(&c->pol);
-	if (c->now_mono >= c->retention_due_mono) {
-		telemetry_retention(c);
-		c->retention_due_mono =
-			c->now_mono + c->cfg->retention_interval_s * 1000;
-	}
+	retention_turn(c);
 	agent_msgs_serve_parked(c, stopping);
 	audit_tick(c);
 	webhook_core_tick(c);
@@ -413,6 +411,21 @@ static bool load_paused(struct store *s)
 	return paused;
 }
 
+/* The policy's view of the version a run started with. */
+static const struct job *run_job_version(void *ctx, const struct run *r)
+{
+	return jobvers_get(ctx, r->job, r->job_version);
+}
+
+/* Whether the store has line logs of format 2 (`logs`, keyed by run id):
+ * the retention pass drops them only then. */
+static bool has_line_logs(struct store *s)
+{
+	uint8_t key[16];
+	size_t klen = 0;
+	return store_last_key(s, CF_LOGS, key, sizeof(key), &klen) != 0;
+}
+
 struct sched *core_start(struct store *s, struct sched_state *st,
 			 const struct sched_config *cfg, struct keyreg *keys)
 {
@@ -437,6 +450,7 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	c->retention_due_mono = time_mono_ms() +
 		1000 * (cfg->retention_interval_s < 60 ? cfg->retention_interval_s
 							: 60);
+	c->ret_logs = has_line_logs(s);
 	c->batch = store_batch_new();
 	strbuf_init(&c->metrics_buf, 0);
 	fairq_init(&c->fq);
@@ -448,6 +462,8 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	}
 	policy_init(&c->pol, st, &lim, time_now_ms(), time_mono_ms());
 	c->pol.paused = load_paused(s);
+	c->pol.run_job = run_job_version;
+	c->pol.run_job_ctx = c;
 	c->pol.track_ended = true; /* webhooks */
 	if (webhook_core_open(c, err, sizeof(err))) {
 		log_error("%s", err);

@@ -347,6 +347,14 @@ void metrics_render(struct sched *c, struct strbuf *o)
 	strbuf_addf(o, "sparkpilot_backups_total{result=\"ok\"} %" PRIu64
 		    "\nsparkpilot_backups_total{result=\"failed\"} %" PRIu64
 		    "\n", c->backups_ok, c->backups_failed);
+	head(o, "sparkpilot_retention_removed_runs_total", "counter",
+	     "Ended runs removed by retention since the start.");
+	strbuf_addf(o, "sparkpilot_retention_removed_runs_total %" PRIu64
+		    "\n", c->ret_removed);
+	head(o, "sparkpilot_retention_last_pass_timestamp_seconds", "gauge",
+	     "When the last retention pass ended (Unix time); 0: none yet.");
+	strbuf_addf(o, "sparkpilot_retention_last_pass_timestamp_seconds %"
+		    PRId64 "\n", c->ret_last_pass_ms / 1000);
 	head(o, "sparkpilot_store_unavailable", "gauge",
 	     "1 while the store takes no writes (disk full, I/O error).");
 	strbuf_addf(o, "sparkpilot_store_unavailable %d\n",

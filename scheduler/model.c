@@ -212,6 +212,11 @@ void run_clear(struct run *r)
 
 void job_release(struct job *j)
 {
+	for (size_t i = 0; i < j->old_versions.n; i++) {
+		job_release(j->old_versions.v[i]);
+		free(j->old_versions.v[i]);
+	}
+	ptrvec_release(&j->old_versions);
 	runq_release(&j->queue);
 	for (int i = 0; i < j->argc; i++)
 		free(j->argv[i]);

@@ -21,8 +21,20 @@
 #define REASON_LEN 512
 #define APP_ID_LEN 128
 #define MAX_JOB_ARGS 256
+#define JOB_VERSION_MAX 65535    /* a run holds its job's version in 16 bits */
 
 enum budget_mode { BUDGET_SOFT, BUDGET_HARD };
+
+/* What the next retention pass removes of a tenant (retention.h), as the
+ * last pass (or the last retention change) found it. */
+struct retention_figures {
+	int64_t as_of_ms;       /* when found; 0: not yet */
+	uint64_t due_runs;      /* ended runs due at the next pass */
+	uint64_t due_lines;     /* their log lines */
+	uint64_t kept_ended;    /* ended runs kept after it */
+	uint64_t held_by_key;   /* of those, kept for a live idempotency key */
+	int64_t next_expiry_ms; /* the first of them to expire; 0 none */
+};
 
 struct tenant {
 	char name[NAME_MAX_LEN];
@@ -34,8 +46,9 @@ struct tenant {
 	enum budget_mode budget_mode;
 	bool cancel_running;     /* hard mode: cancel live runs at the cap */
 	int64_t created_ms;
-	uint32_t retention_days; /* telemetry kept after a run ends; 0 = the
-				  * scheduler's log_retention_days */
+	uint32_t retention_days; /* ended runs (records, telemetry) kept
+				  * after they end; 0 = the scheduler's
+				  * log_retention_days */
 	int64_t suspended_ms;    /* since when no run starts or is dispatched
 				  * (tenant suspend); 0: not suspended */
 	/* runtime, rebuilt at start by policy_init() */
@@ -59,10 +72,15 @@ struct tenant {
 		} ev[8];
 		uint32_t n, head;
 	} recent;                /* the last events, for tenant show */
-	/* telemetry retention passes (telemetry.c) */
-	uint64_t expired_from;      /* start of the open range of expired runs */
-	uint64_t dropped[8][2];     /* run ranges already dropped */
-	size_t dropped_n;
+	/* the retention pass (retention.c): the open range [from, to) of
+	 * its runs removed in this slice, from = 0 if none; the figures of
+	 * the pass under way and of the last one */
+	uint64_t expired_from, expired_to;
+	struct retention_figures ret_acc, ret_last;
+	/* kept by the policy: its ended runs in memory, and when the first
+	 * of those that ended since the last tally began ended (0: none) */
+	uint64_t n_ended;
+	int64_t ended_since_ms;
 };
 
 enum env_mode { ENV_FULL, ENV_BYOC_LITE };
@@ -191,7 +209,16 @@ struct job {
 	/* job delete: the definition is gone (no start, not listed), its
 	 * runs stay for their history; a job add of the key revives it */
 	int64_t deleted_ms;
+	/* job versions (jobvers.h): 1 at job add, one more at each job set
+	 * (at most JOB_VERSION_MAX); when this version was written, by whom
+	 * ("uid:N") and what it changed */
+	uint32_t version;
+	int64_t version_ms;
+	char version_by[32];
+	char version_note[256];
 	/* runtime */
+	struct ptrvec old_versions; /* struct job *: earlier versions that
+				     * live runs use, or job show loaded */
 	struct env *envp;
 	struct tenant *tenantp;
 	struct runq queue;      /* its dispatchable queued runs */
@@ -226,6 +253,8 @@ struct run {
 	char agent[AGENT_ID_LEN];
 	int32_t exit_code;     /* -1 until known */
 	bool cancel_requested;
+	uint16_t job_version;  /* the version of its job it started with:
+				* its arguments, retries included */
 	uint32_t completions;  /* times recorded terminal: 0 or 1 */
 	uint32_t log_lines;    /* next log line number */
 	int64_t state_ms[RUN_STATE_COUNT]; /* when each state was entered */

@@ -135,6 +135,9 @@ static void record_terminal(struct policy *p, struct run *r,
 	r->completions++;
 	p->completions++;
 	budget_run_ended(p, r);
+	r->job->tenantp->n_ended++;
+	if (!r->job->tenantp->ended_since_ms)
+		r->job->tenantp->ended_since_ms = p->now_ms;
 	if (p->track_ended) /* for webhooks: the run's end is an event */
 		ptrvec_push(&p->ended, r);
 }
@@ -193,6 +196,11 @@ static void idem_prune(struct policy *p)
 	}
 }
 
+const struct job *policy_run_job(const struct policy *p, const struct run *r)
+{
+	return p->run_job ? p->run_job(p->run_job_ctx, r) : r->job;
+}
+
 int policy_forget_run(struct policy *p, struct run *r)
 {
 	if (!run_state_terminal(r->state))
@@ -208,6 +216,7 @@ int policy_forget_run(struct policy *p, struct run *r)
 	if (r->dirty)
 		ptrvec_remove_ordered(&p->dirty, r);
 	ptrvec_remove_ordered(&p->ended, r);
+	r->job->tenantp->n_ended--;
 	state_drop_run(p->st, r);
 	return 0;
 }
@@ -230,6 +239,7 @@ void policy_init(struct policy *p, struct sched_state *st,
 		struct tenant *t = st->tenants.v[i];
 		t->live.n = 0;
 		t->committed = 0;
+		t->n_ended = 0;
 	}
 	for (size_t i = 0; i < st->agents.n; i++) {
 		struct agent *ag = st->agents.v[i];
@@ -247,7 +257,9 @@ void policy_init(struct policy *p, struct sched_state *st,
 		budget_loaded(p, r);
 		if (r->state == RUN_QUEUED) {
 			enqueue(p, r);
-		} else if (!run_state_terminal(r->state)) {
+		} else if (run_state_terminal(r->state)) {
+			r->job->tenantp->n_ended++;
+		} else {
 			count_running(p, r, +1);
 			ag = state_agent(st, r->agent);
 			if (ag && ag->state != AGENT_REVOKED)
@@ -364,6 +376,7 @@ int policy_submit(struct policy *p, struct job *j, int32_t priority,
 	if (budget_admit(p, j, &est, why))
 		return refused(p, j, why);
 	r = state_new_run(p->st, j);
+	r->job_version = (uint16_t)j->version;
 	r->est_cost = est;
 	budget_reserve(p, r);
 	r->priority = priority;
@@ -632,7 +645,7 @@ int policy_complete(struct policy *p, struct run *r,
 	mark(p, r);
 	if (c->result == RUN_FAILED && !r->cancel_requested &&
 	    policy_class_retryable(c->failure_class) &&
-	    failures < r->job->max_attempts) {
+	    failures < policy_run_job(p, r)->max_attempts) {
 		run_set_state(r, RUN_QUEUED, p->now_ms);
 		r->attempt++;
 		r->agent[0] = '\0';

@@ -70,7 +70,15 @@ struct policy {
 	struct ptrvec cost_events;  /* struct cost_event *, not yet taken */
 	uint64_t cost_seq;
 	int64_t budget_next_ms;     /* when budget_tick has work next */
+	/* the job version a run started with (jobvers.h), set by the core
+	 * after policy_init; NULL: r->job */
+	const struct job *(*run_job)(void *ctx, const struct run *r);
+	void *run_job_ctx;
 };
+
+/* The definition r runs under: its job as of the version it started with
+ * (its resources for estimates and metering, run budget, attempts). */
+const struct job *policy_run_job(const struct policy *p, const struct run *r);
 
 /* Builds queues, counters, leases and the idempotency index over a loaded
  * state. Live runs whose agent is gone are requeued (and made dirty). */

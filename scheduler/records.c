@@ -133,6 +133,11 @@ static const struct field job_fields[] = {
 	FLD(struct job, created_ms, F_I64),
 	FLD(struct job, max_concurrent, F_U32),
 	FLD(struct job, deleted_ms, F_I64),
+	/* job versions: absent in older records (version 1) */
+	FLD(struct job, version, F_U32),
+	FLD(struct job, version_ms, F_I64),
+	FSTR(struct job, version_by),
+	FSTR(struct job, version_note),
 };
 
 static void pack_fields(msgpack_packer *pk, const void *rec,
@@ -251,7 +256,8 @@ static int unpack_fields(const msgpack_object *map, void *rec,
 /* Packs the one field a table cannot describe (a heap array or buffer) as
  * an extra map entry; NULL when the record has none. */
 typedef void (*pack_extra_fn)(msgpack_packer *pk, struct store *s,
-			      const char *key, const void *rec);
+			      enum store_cf cf, const void *key, size_t klen,
+			      const void *rec);
 
 void records_pack_argv(msgpack_packer *pk, struct store *s, enum store_cf cf,
 		       const char *key, size_t klen, const char *tenant,
@@ -336,20 +342,26 @@ int records_unpack_argv(const msgpack_object *map, struct store *s,
 	return rc ? -1 : 0;
 }
 
+/* A job's arguments, in `jobs` and in `jobvers` alike: sealed for the
+ * record they are stored in. */
 static void pack_job_argv(msgpack_packer *pk, struct store *s,
-			  const char *key, const void *rec)
+			  enum store_cf cf, const void *key, size_t klen,
+			  const void *rec)
 {
 	const struct job *job = rec;
-	records_pack_argv(pk, s, CF_JOBS, key, strlen(key), job->tenant,
-			  job->argc, job->argv);
+	records_pack_argv(pk, s, cf, key, klen, job->tenant, job->argc,
+			  job->argv);
 }
 
 static void pack_agent_reply(msgpack_packer *pk, struct store *s,
-			     const char *key, const void *rec)
+			     enum store_cf cf, const void *key, size_t klen,
+			     const void *rec)
 {
 	const struct agent *a = rec;
 	(void)s;
+	(void)cf;
 	(void)key;
+	(void)klen;
 	mp_pack_cstr(pk, "last_reply");
 	if (!a->last_reply) {
 		msgpack_pack_nil(pk);
@@ -360,8 +372,9 @@ static void pack_agent_reply(msgpack_packer *pk, struct store *s,
 }
 
 static void put_record(struct store_batch *b, struct store *s,
-		       enum store_cf cf, const char *key, const void *rec,
-		       const struct field *f, size_t n, pack_extra_fn extra)
+		       enum store_cf cf, const void *key, size_t klen,
+		       const void *rec, const struct field *f, size_t n,
+		       pack_extra_fn extra)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -371,13 +384,14 @@ static void put_record(struct store_batch *b, struct store *s,
 	msgpack_pack_map(&pk, n + (extra ? 1 : 0));
 	pack_fields(&pk, rec, f, n);
 	if (extra)
-		extra(&pk, s, key, rec);
-	store_batch_put(b, s, cf, key, strlen(key), sb.data, sb.size);
+		extra(&pk, s, cf, key, klen, rec);
+	store_batch_put(b, s, cf, key, klen, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
 
 #define PUT_BY_NAME(b, s, cf, rec, key, tbl, extra) \
-	put_record(b, s, cf, key, rec, tbl, ARRAY_SIZE(tbl), extra)
+	put_record(b, s, cf, key, strlen(key), rec, tbl, ARRAY_SIZE(tbl), \
+		   extra)
 
 void records_put_tenant(struct store_batch *b, struct store *s,
 			const struct tenant *t)
@@ -407,6 +421,25 @@ void records_put_job(struct store_batch *b, struct store *s,
 		     const struct job *j)
 {
 	PUT_BY_NAME(b, s, CF_JOBS, j, j->key, job_fields, pack_job_argv);
+}
+
+size_t records_job_version_key(const char *job, uint32_t version,
+			       uint8_t *key)
+{
+	size_t n = strlen(job) + 1; /* the NUL ends the name */
+	memcpy(key, job, n);
+	store_put_u32be(key + n, version);
+	return n + 4;
+}
+
+void records_put_job_version(struct store_batch *b, struct store *s,
+			     const struct job *j)
+{
+	uint8_t key[JOB_KEY_LEN + 4];
+	size_t klen = records_job_version_key(j->key, j->version, key);
+	/* the same encoding as the job record, argv through pack_job_argv */
+	put_record(b, s, CF_JOBVERS, key, klen, j, job_fields,
+		   ARRAY_SIZE(job_fields), pack_job_argv);
 }
 
 void records_put_run(struct store_batch *b, struct store *s,
@@ -581,10 +614,11 @@ struct load_ctx {
 	struct ptrvec *later;  /* runs to place after the scan, or NULL */
 };
 
-static int load_job_argv(struct load_ctx *lc, const msgpack_object *map,
-			 const void *key, size_t klen, struct job *j)
+static int load_job_argv(struct store *s, enum store_cf cf,
+			 const msgpack_object *map, const void *key,
+			 size_t klen, struct job *j)
 {
-	int rc = records_unpack_argv(map, lc->s, CF_JOBS, key, klen, &j->argc,
+	int rc = records_unpack_argv(map, s, cf, key, klen, &j->argc,
 				     &j->argv);
 	if (rc == 1)
 		log_warn("job '%s': its arguments were sealed with a data key "
@@ -606,6 +640,26 @@ static int load_agent_reply(const msgpack_object *map, struct agent *a)
 	return 0;
 }
 
+int records_decode_job(struct store *s, enum store_cf cf, const void *key,
+		       size_t klen, const void *val, size_t len, struct job *j)
+{
+	msgpack_unpacked u;
+	int bad;
+
+	msgpack_unpacked_init(&u);
+	bad = mp_validate(val, len) ||
+	      msgpack_unpack_next(&u, val, len, NULL) !=
+		      MSGPACK_UNPACK_SUCCESS ||
+	      unpack_fields(&u.data, j, job_fields, ARRAY_SIZE(job_fields)) ||
+	      load_job_argv(s, cf, &u.data, key, klen, j);
+	msgpack_unpacked_destroy(&u);
+	if (!j->version)
+		j->version = 1;
+	if (bad)
+		job_release(j);
+	return bad ? -1 : 0;
+}
+
 static void add_loaded(struct sched_state *st, enum store_cf cf, void *rec)
 {
 	switch (cf) {
@@ -623,6 +677,8 @@ static void add_loaded(struct sched_state *st, enum store_cf cf, void *rec)
 		state_add_token(st, rec);
 		break;
 	case CF_JOBS:
+		if (!((struct job *)rec)->version) /* before job versions */
+			((struct job *)rec)->version = 1;
 		state_add_job(st, rec);
 		break;
 	default:
@@ -703,7 +759,8 @@ static int load_one(const void *key, size_t klen, const void *val,
 	      msgpack_unpack_next(&u, val, vlen, NULL) !=
 		      MSGPACK_UNPACK_SUCCESS ||
 	      unpack_fields(&u.data, rec, lc->fields, lc->nfields) ||
-	      (lc->cf == CF_JOBS && load_job_argv(lc, &u.data, key, klen, rec)) ||
+	      (lc->cf == CF_JOBS &&
+	       load_job_argv(lc->s, CF_JOBS, &u.data, key, klen, rec)) ||
 	      (lc->cf == CF_AGENTS && load_agent_reply(&u.data, rec));
 	msgpack_unpacked_destroy(&u);
 	if (bad) {

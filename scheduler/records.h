@@ -45,6 +45,21 @@ int records_unpack_argv(const msgpack_object *map, struct store *s,
 			enum store_cf cf, const void *key, size_t klen,
 			int *argc, char ***argv);
 
+/* Job versions (column family `jobvers`, jobvers.h): key = the job's key,
+ * a NUL, the version u32 BE (into key, JOB_KEY_LEN + 4 bytes; returns its
+ * length); value = the job record of that version, encoded as in `jobs`
+ * (its arguments through the same encoder). */
+size_t records_job_version_key(const char *job, uint32_t version,
+			       uint8_t *key);
+void records_put_job_version(struct store_batch *b, struct store *s,
+			     const struct job *j);
+/* Decodes a job record (of `jobs` or `jobvers`: cf, stored under key)
+ * into the zeroed j, its argv owned by j and opened with s's keyring
+ * (records_unpack_argv: a destroyed key's arguments read as
+ * KEYRING_DESTROYED_TEXT). 0, or -1 if malformed (j released). */
+int records_decode_job(struct store *s, enum store_cf cf, const void *key,
+		       size_t klen, const void *val, size_t len, struct job *j);
+
 /* Deletes run id's record (the run is dropped: retention, deletion). */
 void records_delete_run(struct store_batch *b, struct store *s, uint64_t id);
 /* meta/run_ids: the highest run id given and how many runs were dropped,

@@ -16,7 +16,8 @@
 
 #define RUN_RECORD_V2 2
 #define RUN_FIELDS_V3 25 /* elements of a format-2/3 array, tag included */
-#define RUN_FIELDS 26    /* format 4 added est_cost */
+#define RUN_FIELDS_V4 26 /* format 4 added est_cost */
+#define RUN_FIELDS 27    /* then job_version, without a format change */
 
 static void pack_opt_str(msgpack_packer *pk, const char *s)
 {
@@ -104,6 +105,7 @@ void run_encode_sealed(const struct run *r, const struct keyring *kr,
 	/* nil before format 3 */
 	pack_opt_sealed(&pk, kr, r, RUN_ELEM_DIAG, r->diag_line);
 	msgpack_pack_int64(&pk, r->est_cost);
+	msgpack_pack_uint16(&pk, r->job_version);
 }
 
 /* Positional readers: each checks the type and the range. */
@@ -251,6 +253,12 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 	get_sealed(&c, RUN_ELEM_DIAG, &r->diag_line);
 	if (c.n > RUN_FIELDS_V3) /* format 4 */
 		r->est_cost = get_int(&c, 0, INT64_MAX);
+	/* before job versions, every job had one: version 1 (also for 0,
+	 * a run made without a version: tools, tests) */
+	if (c.n > RUN_FIELDS_V4)
+		r->job_version = (uint16_t)get_int(&c, 0, JOB_VERSION_MAX);
+	if (!r->job_version)
+		r->job_version = 1;
 	if (c.bad || t.bad)
 		return -1;
 	r->job = state_job(st, job);
@@ -303,6 +311,7 @@ static int decode_v1(const msgpack_object *m, struct sched_state *st,
 	r->cancel_requested = cancel;
 	r->completions = run_state_terminal(r->state) ? 1 : 0;
 	r->enqueued_ms = r->state_ms[RUN_QUEUED];
+	r->job_version = 1;
 	memcpy(r->agent, agent, sizeof(agent));
 	r->app_id = dup_nonempty(m, "app_id");
 	r->reason = dup_nonempty(m, "reason");

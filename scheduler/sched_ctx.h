@@ -52,8 +52,16 @@ struct sched {
 	struct lathist sync_us;    /* each turn's synced store write */
 	struct diskguard disk;     /* free-space floor, failed writes */
 	uint64_t rejected_malformed; /* messages from no known agent */
-	int64_t retention_due_mono;  /* next telemetry retention pass */
-	uint64_t logs_dropped_below; /* format-2 line logs dropped below it */
+	/* retention of ended runs (retention.h): the next pass, or now
+	 * while one is under way from ret_cursor (the next run id; 0: no
+	 * pass under way) */
+	int64_t retention_due_mono;
+	uint64_t ret_cursor;
+	bool ret_logs;             /* the store has format-2 line logs */
+	uint64_t ret_logs_from, ret_logs_to; /* their open range */
+	uint64_t ret_pass_removed; /* runs the pass under way removed */
+	uint64_t ret_removed;      /* runs removed since the start */
+	int64_t ret_last_pass_ms;  /* when the last pass ended; 0 none */
 	/* the service manager's watchdog (core_watchdog): set under lock,
 	 * copied by the core in take_inbox */
 	int64_t wd_every_set;

@@ -28,6 +28,7 @@ enum store_cf {
 	CF_AUDIT,
 	CF_WEBHOOKS, /* hook definitions (webhook_rec.h) */
 	CF_WHOUTBOX, /* webhook deliveries not yet done */
+	CF_JOBVERS,  /* job versions (jobvers.h) */
 	CF_COUNT
 };
 

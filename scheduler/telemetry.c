@@ -16,7 +16,6 @@
 #include "util.h"
 #include "wire.h"
 
-#define DAY_MS (86400LL * 1000)
 #define KEY_MAX (NAME_MAX_LEN + 1 + 8 + 4 + 8)
 
 const char *tb_verdict_name(enum tb_verdict v)
@@ -470,91 +469,4 @@ int telemetry_run_metrics(struct sched *c, const char *tenant, uint64_t run,
 			out[i].min = out[i].max = 0;
 	qsort(out, (size_t)s.nmetrics, sizeof(*out), by_name);
 	return s.nmetrics;
-}
-
-/* ---- retention ---- */
-
-static bool expired(const struct sched *c, const struct run *r)
-{
-	const struct tenant *t = r->job->tenantp;
-	int64_t days = t->retention_days ? t->retention_days
-					 : c->cfg->log_retention_days;
-	return run_state_terminal(r->state) &&
-	       r->state_ms[r->state] < c->now_ms - days * DAY_MS;
-}
-
-/* Drops tenant t's telemetry of runs [lo, hi), unless this very range was
- * dropped by an earlier pass (a range only grows as runs expire). */
-static void drop_range(struct sched *c, struct tenant *t, uint64_t lo,
-		       uint64_t hi)
-{
-	uint8_t start[KEY_MAX], end[KEY_MAX];
-	size_t k;
-
-	for (size_t i = 0; i < t->dropped_n; i++)
-		if (t->dropped[i][0] == lo && t->dropped[i][1] == hi)
-			return;
-	if (t->dropped_n < ARRAY_SIZE(t->dropped)) {
-		t->dropped[t->dropped_n][0] = lo;
-		t->dropped[t->dropped_n++][1] = hi;
-	} else {
-		/* many islands of live runs: forget the oldest memo */
-		memmove(t->dropped, t->dropped + 1,
-			sizeof(t->dropped) - sizeof(t->dropped[0]));
-		t->dropped[t->dropped_n - 1][0] = lo;
-		t->dropped[t->dropped_n - 1][1] = hi;
-	}
-	k = tenant_prefix(t->name, start);
-	memcpy(end, start, k);
-	store_put_u64be(start + k, lo);
-	store_put_u64be(end + k, hi);
-	store_batch_delete_range(c->batch, c->store, CF_TELEMETRY, start, k + 8,
-				 end, k + 8);
-	log_info("telemetry: dropped tenant %s's data of runs %llu..%llu "
-		 "(retention)", t->name, (unsigned long long)lo,
-		 (unsigned long long)(hi - 1));
-}
-
-void telemetry_retention(struct sched *c)
-{
-	struct sched_state *st = c->st;
-	uint64_t logs_cutoff = 0; /* runs below it: expired, all tenants */
-	bool all_expired = true;
-
-	for (size_t i = 0; i < st->tenants.n; i++) {
-		struct tenant *t = st->tenants.v[i];
-		t->expired_from = 0; /* start of the open range, 0 = none */
-	}
-	for (size_t i = 0; i < st->nruns; i++) {
-		struct run *r = st->runs[i];
-		if (!r)
-			continue;
-		struct tenant *t = r->job->tenantp;
-		if (expired(c, r)) {
-			if (!t->expired_from)
-				t->expired_from = r->id;
-			if (all_expired)
-				logs_cutoff = r->id + 1;
-			continue;
-		}
-		all_expired = false;
-		if (t->expired_from)
-			drop_range(c, t, t->expired_from, r->id);
-		t->expired_from = 0;
-	}
-	for (size_t i = 0; i < st->tenants.n; i++) {
-		struct tenant *t = st->tenants.v[i];
-		if (t->expired_from)
-			drop_range(c, t, t->expired_from, st->nruns + 1);
-	}
-	/* Line logs of a format-2 store (`logs`, keyed by run id alone) go
-	 * by the prefix of runs expired for every tenant. */
-	if (logs_cutoff > c->logs_dropped_below) {
-		uint8_t start[8], end[8];
-		store_put_u64be(start, 0);
-		store_put_u64be(end, logs_cutoff);
-		store_batch_delete_range(c->batch, c->store, CF_LOGS, start, 8,
-					 end, 8);
-		c->logs_dropped_below = logs_cutoff;
-	}
 }

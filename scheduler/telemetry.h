@@ -2,7 +2,7 @@
  * telemetry.h - the scheduler's side of telemetry batches (common/tbatch.h):
  * checked on nng's threads (signature, decompression, every event), stored
  * by the core thread once per agent batch number, read back for `run logs`
- * and `run metrics`, and dropped by range when a tenant's retention passes.
+ * and `run metrics`, and dropped by range with their run (retention.h).
  *
  * Key in the telemetry column family:
  *   tenant ‖ 0x00 ‖ run u64 BE ‖ first line u32 BE ‖ agent batch seq u64 BE
@@ -88,10 +88,5 @@ struct telemetry_metric {
  * or -1 on a read error. */
 int telemetry_run_metrics(struct sched *c, const char *tenant, uint64_t run,
 			  struct telemetry_metric *out);
-
-/* Core thread: drops the telemetry of the runs that ended longer ago than
- * their tenant's retention, by key range (a few range tombstones per
- * tenant, not one per batch). */
-void telemetry_retention(struct sched *c);
 
 #endif

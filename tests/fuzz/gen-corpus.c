@@ -196,6 +196,7 @@ static struct run *sample_run(struct sched_state *st, bool ended)
 	r->created_ms = 1767225600000;
 	r->state_ms[RUN_QUEUED] = r->enqueued_ms = r->created_ms;
 	r->est_cost = 1500000;
+	r->job_version = 1;
 	if (ended) {
 		snprintf(r->agent, sizeof(r->agent), "ag-1");
 		r->completions = 1;
@@ -208,6 +209,18 @@ static struct run *sample_run(struct sched_state *st, bool ended)
 		r->idem_key = xstrdup("nightly-2026-01-01");
 	}
 	return r;
+}
+
+/* sb holds a run record of 27 elements whose last is 0x01: the same run
+ * as a build before job versions wrote it, 26 elements. */
+static void put_before_versions(msgpack_sbuffer *sb)
+{
+	/* array 16: 0xdc, then the count u16 BE */
+	if ((uint8_t)sb->data[0] != 0xdc || sb->data[2] != 27 ||
+	    sb->data[sb->size - 1] != 1)
+		die("gen-corpus: unexpected run record layout");
+	sb->data[2] = 26;
+	put("run_codec", "before-versions", sb->data, sb->size - 1);
 }
 
 static void gen_run_codec(void)
@@ -225,6 +238,22 @@ static void gen_run_codec(void)
 		msgpack_sbuffer_init(&sb);
 		run_encode(r, &sb);
 		put("run_codec", ended ? "failed" : "queued", sb.data, sb.size);
+		msgpack_sbuffer_destroy(&sb);
+		run_clear(r);
+		free(r);
+	}
+	/* a run of its job's version 7, and one written before job versions
+	 * (26 elements: read as version 1) */
+	{
+		struct run *r = sample_run(&st, 0);
+		r->job_version = 7;
+		msgpack_sbuffer_init(&sb);
+		run_encode(r, &sb);
+		put("run_codec", "job-version", sb.data, sb.size);
+		msgpack_sbuffer_clear(&sb);
+		r->job_version = 1; /* its last element: the one byte 0x01 */
+		run_encode(r, &sb);
+		put_before_versions(&sb);
 		msgpack_sbuffer_destroy(&sb);
 		run_clear(r);
 		free(r);

@@ -1,0 +1,428 @@
+/* test_retention.c - the retention pass (retention.c) under an injected
+ * clock, over a real store: runs ended at various ages in two tenants
+ * with different retention; only the expired ones lose their record,
+ * their telemetry and their line logs; a run whose idempotency key is live
+ * stays; the usage roll-ups and the month's spend do not change; ids are
+ * not given again after a reload; a slice examines at most its bound. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cost_records.h"
+#include "records.h"
+#include "retention.h"
+#include "sched_ctx.h"
+#include "util.h"
+
+#define DAY (86400LL * 1000)
+/* the injected clock: noon of a 15th, so every age below is this month */
+#define NOW (20801LL * DAY + DAY / 2)
+
+struct rfx {
+	char dir[64];
+	struct store *store;
+	struct sched_state st;
+	struct sched_config cfg;
+	struct sched c;
+};
+
+static void write_batch(struct rfx *f, struct store_batch *b)
+{
+	char err[256];
+	if (store_write(f->store, b, true, err, sizeof(err)))
+		fail_msg("store_write: %s", err);
+	store_batch_clear(b);
+}
+
+static void add_records(struct rfx *f, struct store_batch *b,
+			const char *tenant, uint32_t days)
+{
+	struct tenant *t = xcalloc(1, sizeof(*t));
+	struct env *e = xcalloc(1, sizeof(*e));
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	snprintf(t->name, sizeof(t->name), "%s", tenant);
+	t->weight = 1;
+	t->retention_days = days;
+	state_add_tenant(&f->st, t);
+	records_put_tenant(b, f->store, t);
+	snprintf(e->key, sizeof(e->key), "%s/prod", tenant);
+	snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
+	snprintf(e->name, sizeof(e->name), "prod");
+	e->price_vcpu_hour = 1000000;
+	state_add_env(&f->st, e);
+	records_put_env(b, f->store, e);
+	snprintf(j->key, sizeof(j->key), "%s/prod/j", tenant);
+	snprintf(j->tenant, sizeof(j->tenant), "%s", tenant);
+	snprintf(j->env, sizeof(j->env), "%s/prod", tenant);
+	snprintf(j->name, sizeof(j->name), "j");
+	j->driver_cores = 1;
+	j->max_attempts = 1;
+	state_add_job(&f->st, j);
+	records_put_job(b, f->store, j);
+}
+
+/* A telemetry batch key of run (two per run) and a format-2 line log. */
+static void add_telemetry(struct rfx *f, struct store_batch *b,
+			  const struct run *r)
+{
+	uint8_t k[NAME_MAX_LEN + 21], lk[12];
+	size_t n = strlen(run_tenant(r)) + 1;
+
+	memcpy(k, run_tenant(r), n);
+	store_put_u64be(k + n, r->id);
+	for (uint32_t line = 0; line < 20; line += 10) {
+		store_put_u32be(k + n + 8, line);
+		store_put_u64be(k + n + 12, r->id * 100 + line);
+		store_batch_put(b, f->store, CF_TELEMETRY, k, n + 20, "batch",
+				5);
+	}
+	store_put_u64be(lk, r->id);
+	store_put_u32be(lk + 8, 0);
+	store_batch_put(b, f->store, CF_LOGS, lk, sizeof(lk), "line", 4);
+}
+
+/* A run of tenant's job ended (succeeded) `ended` ms before NOW, created
+ * `created` ms before NOW, with an idempotency key if key; ended < 0:
+ * running. */
+static struct run *add_run(struct rfx *f, struct store_batch *b,
+			   const char *tenant, int64_t created, int64_t ended,
+			   const char *key)
+{
+	char jk[JOB_KEY_LEN];
+	struct run *r;
+	struct usage_amount amt = { 1000, 2000, 3000 };
+
+	snprintf(jk, sizeof(jk), "%s/prod/j", tenant);
+	r = state_new_run(&f->st, state_job(&f->st, jk));
+	r->attempt = 1;
+	r->exit_code = -1;
+	r->created_ms = r->enqueued_ms = NOW - created;
+	r->state_ms[RUN_QUEUED] = r->created_ms;
+	run_set_str(&r->idem_key, key);
+	r->log_lines = 20;
+	if (ended < 0) {
+		r->state = RUN_RUNNING;
+		r->state_ms[RUN_RUNNING] = NOW - 1000;
+	} else {
+		r->state = RUN_SUCCEEDED;
+		r->state_ms[RUN_SUCCEEDED] = NOW - ended;
+		r->cost = amt.cost;
+		usage_add_attempt(&f->st.usage, r, NOW - ended, &amt);
+		usage_add_run_end(&f->st.usage, r, NOW - ended);
+	}
+	records_put_run(b, f->store, r);
+	add_telemetry(f, b, r);
+	return r;
+}
+
+static void put_day(void *ctx, const struct usage_day *d)
+{
+	struct rfx *f = ctx;
+	records_put_usage_day(f->c.batch, f->store, d);
+}
+
+/* The core's view (struct sched) over the loaded state, at NOW. */
+static void start(struct rfx *f)
+{
+	struct policy_limits lim;
+
+	policy_limits_defaults(&lim);
+	lim.idempotency_ttl_ms = 4 * DAY;
+	memset(&f->c, 0, sizeof(f->c));
+	f->c.store = f->store;
+	f->c.st = &f->st;
+	f->c.cfg = &f->cfg;
+	f->c.batch = store_batch_new();
+	f->c.now_ms = NOW;
+	f->c.now_mono = 1000;
+	f->c.ret_logs = true;
+	policy_init(&f->c.pol, &f->st, &lim, NOW, 1000);
+}
+
+static void stop(struct rfx *f)
+{
+	policy_release(&f->c.pol);
+	store_batch_free(f->c.batch);
+	state_release(&f->st);
+}
+
+static void reload(struct rfx *f)
+{
+	char err[256];
+	state_init(&f->st);
+	if (records_load(f->store, &f->st, err, sizeof(err)))
+		fail_msg("records_load: %s", err);
+	start(f);
+}
+
+static int setup(void **state)
+{
+	struct rfx *f = xcalloc(1, sizeof(*f));
+	struct store_batch *b = store_batch_new();
+	char err[256];
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sp-retention.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->store = store_open(f->dir, err, sizeof(err));
+	if (!f->store)
+		fail_msg("store_open: %s", err);
+	config_defaults(&f->cfg);
+	state_init(&f->st);
+	add_records(f, b, "acme", 2);
+	add_records(f, b, "beta", 10);
+	add_run(f, b, "acme", 4 * DAY, 3 * DAY, NULL);         /* 1 gone */
+	add_run(f, b, "acme", 2 * DAY, 1 * DAY, NULL);         /* 2 kept */
+	add_run(f, b, "beta", 4 * DAY, 3 * DAY, NULL);         /* 3 kept */
+	add_run(f, b, "acme", 5 * DAY, 5 * DAY, "old-key");    /* 4 gone */
+	add_run(f, b, "beta", 12 * DAY, 11 * DAY, NULL);       /* 5 gone */
+	add_run(f, b, "acme", 9 * DAY, -1, NULL);              /* 6 live */
+	add_run(f, b, "acme", 7 * DAY / 2, 3 * DAY, "live-key"); /* 7 held */
+	add_run(f, b, "beta", 21 * DAY, 20 * DAY, NULL);       /* 8 gone */
+	write_batch(f, b);
+	store_batch_free(b);
+	start(f);
+	usage_take_dirty(&f->st.usage, put_day, f);
+	write_batch(f, f->c.batch);
+	stop(f);
+	reload(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct rfx *f = *state;
+	char cmd[128];
+
+	stop(f);
+	store_close(f->store);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	free(f);
+	return system(cmd);
+}
+
+/* Which runs have telemetry (bit id) and line logs (bit id + 16). */
+struct seen {
+	uint32_t bits;
+};
+
+static int saw_telemetry(const void *key, size_t klen, const void *val,
+			 size_t vlen, void *ctx)
+{
+	const uint8_t *k = key;
+	size_t n = strlen(key) + 1;
+	(void)val;
+	(void)vlen;
+	assert_int_equal(klen, n + 20);
+	((struct seen *)ctx)->bits |= 1u << store_get_u64be(k + n);
+	return 0;
+}
+
+static int saw_log(const void *key, size_t klen, const void *val, size_t vlen,
+		   void *ctx)
+{
+	(void)val;
+	(void)vlen;
+	(void)klen;
+	((struct seen *)ctx)->bits |= 1u << (16 + store_get_u64be(key));
+	return 0;
+}
+
+static uint32_t stored(struct rfx *f)
+{
+	struct seen s = { 0 };
+	assert_int_equal(store_scan(f->store, CF_TELEMETRY, NULL, 0, NULL, 0,
+				    saw_telemetry, &s), 0);
+	assert_int_equal(store_scan(f->store, CF_LOGS, NULL, 0, NULL, 0,
+				    saw_log, &s), 0);
+	return s.bits;
+}
+
+static uint32_t in_memory(struct rfx *f)
+{
+	uint32_t bits = 0;
+	for (uint64_t id = 1; id <= f->st.nruns; id++)
+		bits |= state_run(&f->st, id) ? 1u << id : 0;
+	return bits;
+}
+
+#define KEPT ((1u << 2) | (1u << 3) | (1u << 6) | (1u << 7))
+#define ALL 0x1feu
+
+/* Runs slices of at most max ids and max_rm removals until the pass is
+ * over, each one committed as a core turn would; returns the number of
+ * slices. */
+static int pass_rm(struct rfx *f, size_t max, size_t max_rm, size_t *removed)
+{
+	bool done = false;
+	int slices = 0;
+
+	*removed = 0;
+	while (!done) {
+		uint64_t from = f->c.ret_cursor ? f->c.ret_cursor : 1;
+		size_t n = retention_slice(&f->c, max, max_rm, &done);
+		assert_true(n <= max_rm);
+		assert_true(f->c.ret_cursor - from <= max || done);
+		assert_true(done || n == max_rm ||
+			    f->c.ret_cursor - from == max);
+		*removed += n;
+		write_batch(f, f->c.batch);
+		slices++;
+	}
+	return slices;
+}
+
+static int pass(struct rfx *f, size_t max, size_t *removed)
+{
+	return pass_rm(f, max, RETENTION_MAX_REMOVED, removed);
+}
+
+static void test_removes_expired_only(void **state)
+{
+	struct rfx *f = *state;
+	struct tenant *acme = state_tenant(&f->st, "acme");
+	int64_t spent = acme->month_spent, beta_spent;
+	int64_t cost = usage_tenant_cost(&f->st.usage, "acme", 0, INT32_MAX);
+	size_t removed;
+	struct run *r;
+	struct refusal why;
+
+	beta_spent = state_tenant(&f->st, "beta")->month_spent;
+	assert_int_equal(in_memory(f), ALL);
+	assert_int_equal(stored(f), ALL | (ALL << 16));
+	/* bounded: 8 ids, 3 a slice */
+	assert_int_equal(pass(f, 3, &removed), 3);
+	assert_int_equal(removed, 4);
+	assert_int_equal(in_memory(f), KEPT);
+	assert_int_equal(stored(f), KEPT | (KEPT << 16));
+	assert_int_equal(f->st.runs_dropped, 4);
+	/* a second pass finds nothing more */
+	assert_int_equal(pass(f, RETENTION_SLICE, &removed), 1);
+	assert_int_equal(removed, 0);
+
+	/* the live key still names run 7; the expired one names nothing */
+	assert_int_equal(policy_submit(&f->c.pol, state_job(&f->st,
+							    "acme/prod/j"),
+				       0, "live-key", &r, &why), 1);
+	assert_int_equal(r->id, 7);
+
+	/* roll-ups and spend unchanged, also after a reload; ids go on */
+	assert_int_equal(usage_tenant_cost(&f->st.usage, "acme", 0, INT32_MAX),
+			 cost);
+	stop(f);
+	reload(f);
+	acme = state_tenant(&f->st, "acme");
+	assert_int_equal(in_memory(f), KEPT);
+	assert_int_equal(f->st.nruns, 8);
+	assert_int_equal(acme->month_spent, spent);
+	assert_int_equal(state_tenant(&f->st, "beta")->month_spent,
+			 beta_spent);
+	assert_int_equal(usage_tenant_cost(&f->st.usage, "acme", 0, INT32_MAX),
+			 cost);
+	assert_int_equal(state_new_run(&f->st, state_job(&f->st,
+							 "acme/prod/j"))->id,
+			 9);
+}
+
+static void test_key_then_expires(void **state)
+{
+	struct rfx *f = *state;
+	size_t removed;
+
+	pass(f, RETENTION_SLICE, &removed);
+	/* run 7's key lives until 3.5 - 4 days = half a day from now */
+	f->c.now_ms = NOW + DAY / 2 + 1;
+	pass(f, RETENTION_SLICE, &removed);
+	assert_int_equal(removed, 1);
+	assert_int_equal(in_memory(f), (1u << 2) | (1u << 3) | (1u << 6));
+	assert_int_equal(stored(f) & 0xffff, (1u << 2) | (1u << 3) | (1u << 6));
+}
+
+static void test_figures(void **state)
+{
+	struct rfx *f = *state;
+	struct tenant *acme = state_tenant(&f->st, "acme");
+	const struct retention_figures *p = &acme->ret_last;
+	struct retention_figures fig;
+	struct refusal why;
+	struct run *r;
+	size_t removed;
+
+	/* before a pass: found by a walk, as of the next pass a minute on */
+	f->c.retention_due_mono = f->c.now_mono + 60000;
+	assert_int_equal(retention_next_pass_ms(&f->c), NOW + 60000);
+	retention_refresh(&f->c, acme);
+	assert_int_equal(p->as_of_ms, NOW);
+	assert_int_equal(p->due_runs, 2); /* 1 and 4 */
+	assert_int_equal(p->due_lines, 40);
+	assert_int_equal(p->kept_ended, 2); /* 2 and 7 */
+	assert_int_equal(p->held_by_key, 1);
+	assert_int_equal(p->next_expiry_ms, NOW + DAY / 2); /* 7's key */
+	/* the pass tallies them as of the next pass, an interval later */
+	pass(f, RETENTION_SLICE, &removed);
+	assert_int_equal(p->due_runs, 0);
+	assert_int_equal(p->kept_ended, 2);
+	assert_int_equal(p->next_expiry_ms, NOW + DAY / 2);
+	assert_int_equal(state_tenant(&f->st, "beta")->ret_last.kept_ended, 1);
+	/* a longer retention: run 7 now waits for its end, not its key */
+	acme->retention_days = 30;
+	retention_refresh(&f->c, acme);
+	assert_int_equal(p->held_by_key, 0);
+	assert_int_equal(p->next_expiry_ms, NOW + 27 * DAY); /* run 7 */
+	/* a day on, with a retention of 1 day, both are due */
+	acme->retention_days = 1;
+	f->c.now_ms = NOW + DAY;
+	retention_refresh(&f->c, acme);
+	assert_int_equal(p->due_runs, 2);
+	assert_int_equal(p->next_expiry_ms, 0);
+	/* a run that ends after the tally is counted by tenant show */
+	policy_set_clock(&f->c.pol, NOW + DAY, 2000);
+	assert_int_equal(policy_submit(&f->c.pol, state_job(&f->st,
+							    "acme/prod/j"),
+				       0, NULL, &r, &why), 0);
+	assert_int_equal(policy_cancel(&f->c.pol, r, &why), 0);
+	assert_int_equal(r->state, RUN_CANCELLED);
+	retention_figures(&f->c, acme, &fig);
+	assert_int_equal(fig.due_runs, 2);
+	assert_int_equal(fig.kept_ended, 1);
+	assert_int_equal(fig.next_expiry_ms, NOW + 2 * DAY);
+}
+
+/* A big id range takes several turns, each examining at most the bound. */
+static void test_slice_bound(void **state)
+{
+	struct rfx *f = *state;
+	struct job *j = state_job(&f->st, "acme/prod/j");
+	size_t removed;
+
+	for (int i = 0; i < 3 * RETENTION_SLICE; i++) {
+		struct run *r = state_new_run(&f->st, j);
+		r->state = RUN_FAILED;
+		r->state_ms[RUN_FAILED] = NOW - 3 * DAY;
+		r->created_ms = NOW - 4 * DAY;
+		r->job = j;
+	}
+	/* 49,156 runs to remove: 48 turns of 1,024, the rest in one more */
+	assert_int_equal(pass(f, RETENTION_SLICE, &removed), 49);
+	assert_int_equal(removed, 4 + 3 * RETENTION_SLICE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_removes_expired_only,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_then_expires, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slice_bound, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
