@@ -52,6 +52,9 @@ spctl job add acme/prod/etl -- --master 'local[2]' --conf spark.fake.duration=0.
 	app.jar >/dev/null
 spctl job add acme/prod/slow -- --master 'local[2]' --conf spark.fake.duration=120 \
 	--conf "spark.app.name=$MARK" app.jar >/dev/null
+# a second version of it (job versions are kept in jobvers, sealed too)
+spctl job set acme/prod/slow --executors 2 -- --master 'local[2]' \
+	--conf spark.fake.duration=120 --conf "spark.app.name=$MARK-v2" app.jar >/dev/null
 spctl job add globex/prod/etl -- --master 'local[2]' --conf spark.fake.duration=0.3 \
 	--conf "spark.app.name=$MARK2" --conf "spark.fake.print=hello $MARK2" \
 	app.jar >/dev/null
@@ -102,7 +105,7 @@ ps=$(r pseudonym)
 	[ "$(r removed.agents)" = 1 ] && [ "$(r removed.tokens)" = 1 ] ||
 	fail "receipt counts: $(cat "$T/receipt.json")"
 [ "$(r removed.telemetry)" -ge 1 ] && [ "$(r removed.usage)" -ge 1 ] &&
-	[ "$(r removed.webhooks)" = 1 ] ||
+	[ "$(r removed.webhooks)" = 1 ] && [ "$(r removed.jobvers)" = 3 ] ||
 	fail "receipt telemetry/usage: $(cat "$T/receipt.json")"
 [ "$(r runs_cancelled)" = 2 ] && [ "$(r agents_revoked)" = 1 ] ||
 	fail "receipt runs/agents: $(cat "$T/receipt.json")"
