@@ -152,6 +152,8 @@ const char *cmd_actor(const struct cmd_args *a, char *buf, size_t len);
 /* The command table, *n entries, for help, completion and the tests that
  * walk every command; static, never freed. */
 const struct command *admin_cmds_table(size_t *n);
+/* `help`: every command of the table with its arguments and role. */
+int cmd_help(struct sched *c, const struct cmd_args *a, struct reply *r);
 
 /* Writes an ISO-8601 timestamp member, or null for 0. */
 void jw_time(struct jw *w, const char *key, int64_t ms);

@@ -1,4 +1,4 @@
-/* cmd_tenant_delete.c - `tenant delete NAME [--force]`: verifiable removal
+/* cmd_tenant_delete.c - `tenant delete NAME --confirm [--force]`: verifiable removal
  * of a tenant by crypto-shredding (docs/operator-guide.md, Data kept and
  * removed; docs/storage.md, Encryption at rest).
  *
@@ -409,6 +409,11 @@ int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
 
 	if (!state_tenant(c->st, name))
 		return cmd_fail(r, "not_found", "no tenant '%.64s'", name);
+	/* irreversible: said out loud, never by a slip of the shell */
+	if (!arg_set(a, "--confirm"))
+		return cmd_fail(r, "invalid", "tenant delete cannot be undone: "
+				"add --confirm to remove tenant '%s' and every "
+				"record of it", name);
 	if (!kr)
 		return cmd_fail(r, "internal", "no keyring: the store was "
 				"opened without one");

@@ -2,7 +2,6 @@
 #include "records.h"
 
 #include <msgpack.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "mp.h"
 #include "cost_records.h"
 #include "run_codec.h"
+#include "run_load.h"
 #include "util.h"
 
 enum ftype { F_STR, F_U32, F_I32, F_U64, F_I64, F_BOOL, F_BIN, F_I64ARR };
@@ -556,48 +556,6 @@ int records_scan_logs(struct store *s, uint64_t run, uint32_t from,
 	return rc == 1 && ls.left == 0 ? 0 : rc;
 }
 
-void records_delete_run(struct store_batch *b, struct store *s, uint64_t id)
-{
-	uint8_t key[8];
-
-	store_put_u64be(key, id);
-	store_batch_delete(b, s, CF_RUNS, key, sizeof(key));
-}
-
-void records_put_run_ids(struct store_batch *b, struct store *s,
-			 const struct sched_state *st)
-{
-	uint8_t val[16];
-
-	store_put_u64be(val, st->nruns);
-	store_put_u64be(val + 8, st->runs_dropped);
-	store_batch_put(b, s, CF_META, META_RUN_IDS, strlen(META_RUN_IDS), val,
-			sizeof(val));
-}
-
-/* meta/run_ids: st->runs_dropped, and *high the highest id given (0 if
- * no run was ever dropped). 0, or -1 with err. */
-static int load_run_ids(struct store *s, struct sched_state *st,
-			uint64_t *high, char *err, size_t errlen)
-{
-	char *val = NULL;
-	size_t len = 0;
-	int rc = store_get(s, CF_META, META_RUN_IDS, strlen(META_RUN_IDS),
-			   &val, &len, err, errlen);
-
-	*high = 0;
-	if (rc == 1 && len == 16) {
-		*high = store_get_u64be((const uint8_t *)val);
-		st->runs_dropped = store_get_u64be((const uint8_t *)val + 8);
-	} else if (rc == 1) {
-		snprintf(err, errlen, "corrupt record in 'meta' (run_ids: %zu "
-			 "bytes, not 16)", len);
-		rc = -1;
-	}
-	free(val);
-	return rc < 0 ? -1 : 0;
-}
-
 struct load_ctx {
 	struct sched_state *st;
 	const struct field *fields;
@@ -607,11 +565,6 @@ struct load_ctx {
 	char *err;
 	size_t errlen;
 	struct store *s;
-	msgpack_zone *zone;    /* scratch for decoding runs */
-	struct keyring_opener *opener; /* this thread's, for sealed fields */
-	struct run_slab *slab; /* where loaded runs are allocated */
-	size_t nruns;	       /* runs loaded, in id order */
-	struct ptrvec *later;  /* runs to place after the scan, or NULL */
 };
 
 static int load_job_argv(struct store *s, enum store_cf cf,
@@ -686,62 +639,6 @@ static void add_loaded(struct sched_state *st, enum store_cf cf, void *rec)
 	}
 }
 
-/*
- * Runs are indexed by id in a dense array (ids are given from 1 in order;
- * a dropped run leaves its slot empty, counted in meta/run_ids), so a
- * corrupt id would make the array that long: 2^40 asks for terabytes at
- * start. In id order, the n-th run may have an id of at most 2(n + the
- * runs dropped) + RUN_ID_SLACK; a larger one is refused before it reaches
- * the array, which stays within 16 bytes a run (or a dropped one) and
- * 8 MiB.
- */
-#define RUN_ID_SLACK (1u << 20)
-
-static bool run_id_fits(const struct load_ctx *lc, uint64_t id)
-{
-	return id <= 2 * ((uint64_t)lc->nruns + lc->st->runs_dropped) +
-			     RUN_ID_SLACK;
-}
-
-static int run_id_ok(struct load_ctx *lc, const struct run *r)
-{
-	lc->nruns++;
-	if (run_id_fits(lc, r->id))
-		return 0;
-	snprintf(lc->err, lc->errlen,
-		 "corrupt record in 'runs' (run id %llu after %zu runs: ids "
-		 "are dense from 1)",
-		 (unsigned long long)r->id, lc->nruns - 1);
-	return -1;
-}
-
-static int load_run(struct load_ctx *lc, const void *key, size_t klen,
-		    const void *val, size_t vlen)
-{
-	struct run *r = run_slab_alloc(lc->slab);
-
-	if (klen != 8 || run_decode_sealed(val, vlen, lc->st,
-					    store_keyring(lc->s), lc->opener,
-					    lc->zone, r) ||
-	    r->id != store_get_u64be(key)) {
-		run_clear(r);
-		snprintf(lc->err, lc->errlen,
-			 "corrupt record in 'runs' (key %zu bytes, value %zu bytes)",
-			 klen, vlen);
-		return -1;
-	}
-	if (lc->later) {
-		ptrvec_push(lc->later, r); /* checked and placed after */
-		return 0;
-	}
-	if (run_id_ok(lc, r)) {
-		run_clear(r);
-		return -1;
-	}
-	state_add_run(lc->st, r);
-	return 0;
-}
-
 static int load_one(const void *key, size_t klen, const void *val,
 		    size_t vlen, void *ctx)
 {
@@ -750,8 +647,6 @@ static int load_one(const void *key, size_t klen, const void *val,
 	void *rec;
 	int bad;
 
-	if (lc->cf == CF_RUNS)
-		return load_run(lc, key, klen, val, vlen);
 	rec = xcalloc(1, lc->size);
 
 	msgpack_unpacked_init(&u);
@@ -779,112 +674,6 @@ static int load_one(const void *key, size_t klen, const void *val,
 
 #define LOAD(c, T, tbl) \
 	{ .fields = tbl, .nfields = ARRAY_SIZE(tbl), .size = sizeof(T), .cf = c }
-#define LOAD_RUNS { .size = sizeof(struct run), .cf = CF_RUNS }
-
-/* Runs are most of a big store: from this many on, two threads decode
- * the two halves of the id range (ids are dense from 1). */
-#define PARALLEL_RUNS 100000
-
-struct half_load {
-	struct store *s;
-	struct load_ctx lc;
-	uint8_t from[8];
-	msgpack_zone zone;
-	struct run_slab slab;
-	char err[256];
-	int rc;
-};
-
-static void *load_upper_half(void *arg)
-{
-	struct half_load *h = arg;
-	h->rc = store_scan(h->s, CF_RUNS, h->from, 8, NULL, 0, load_one,
-			   &h->lc);
-	return NULL;
-}
-
-/* The upper half's runs, after the lower half's: each id checked as if
- * one scan had read them all, then placed. After an error (rc, or an id
- * refused here) none is placed and all are cleared. Returns rc or -1. */
-static int place_later(struct load_ctx *lc, struct ptrvec *later, int rc)
-{
-	for (size_t i = 0; i < later->n && !rc; i++)
-		rc = run_id_ok(lc, later->v[i]);
-	if (!rc && later->n)
-		state_reserve_runs(lc->st,
-				   ((struct run *)later->v[later->n - 1])->id);
-	for (size_t i = 0; i < later->n; i++) {
-		if (rc)
-			run_clear(later->v[i]);
-		else
-			state_add_run(lc->st, later->v[i]);
-	}
-	return rc;
-}
-
-static int load_runs(struct store *s, struct load_ctx *lc)
-{
-	uint8_t last[8];
-	size_t klen = 0;
-	int found = store_last_key(s, CF_RUNS, last, sizeof(last), &klen);
-	uint64_t max = found == 1 && klen == 8 ? store_get_u64be(last) : 0;
-	struct half_load h = { .s = s, .lc = LOAD_RUNS };
-	struct ptrvec later = { NULL, 0, 0 };
-	pthread_t th;
-	int rc;
-
-	if (found < 0) {
-		snprintf(lc->err, lc->errlen, "cannot read the runs");
-		return -1;
-	}
-	/* A bad last key is reported by the plain scan, as corrupt. */
-	if (max < PARALLEL_RUNS || max > UINT32_MAX)
-		return store_scan(s, CF_RUNS, NULL, 0, NULL, 0, load_one, lc);
-	/* The lower half is placed as it is read; the upper half's runs
-	 * wait, since their ids cannot be checked (nor the array grown)
-	 * before the lower half is counted. */
-	store_put_u64be(h.from, max / 2 + 1);
-	h.lc.later = &later;
-	h.lc.st = lc->st;
-	h.lc.s = s;
-	h.lc.opener = keyring_opener_new();
-	h.lc.err = h.err;
-	h.lc.errlen = sizeof(h.err);
-	h.lc.zone = &h.zone;
-	h.lc.slab = &h.slab;
-	if (!msgpack_zone_init(&h.zone, 4096) ||
-	    pthread_create(&th, NULL, load_upper_half, &h))
-		die("cannot start a loader thread");
-	rc = store_scan(s, CF_RUNS, NULL, 0, h.from, 8, load_one, lc);
-	pthread_join(th, NULL);
-	keyring_opener_free(h.lc.opener);
-	msgpack_zone_destroy(&h.zone);
-	run_slab_merge(lc->slab, &h.slab);
-	if (!rc && h.rc) {
-		snprintf(lc->err, lc->errlen, "%s", h.err);
-		rc = h.rc;
-	}
-	rc = place_later(lc, &later, rc);
-	ptrvec_release(&later);
-	return rc;
-}
-
-/* The highest id given may be a dropped run's, past every loaded one:
- * the next new run must not take it again. */
-static int reserve_given(struct load_ctx *lc, uint64_t high)
-{
-	if (high <= lc->st->nruns)
-		return 0;
-	if (!run_id_fits(lc, high)) {
-		snprintf(lc->err, lc->errlen, "corrupt record in 'meta' "
-			 "(run_ids: highest id %llu, %zu runs, %llu dropped)",
-			 (unsigned long long)high, lc->nruns,
-			 (unsigned long long)lc->st->runs_dropped);
-		return -1;
-	}
-	state_reserve_runs(lc->st, high);
-	return 0;
-}
 
 int records_load(struct store *s, struct sched_state *st, char *err,
 		 size_t errlen)
@@ -895,35 +684,20 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		LOAD(CF_AGENTS, struct agent, agent_fields),
 		LOAD(CF_TOKENS, struct token, token_fields),
 		LOAD(CF_JOBS, struct job, job_fields),
-		LOAD_RUNS,
 	};
-	msgpack_zone zone;
-	struct keyring_opener *opener;
-	uint64_t high;
-	int rc = load_run_ids(s, st, &high, err, errlen);
+	int rc = 0;
 
-	if (rc)
-		return -1;
-	opener = keyring_opener_new();
-	if (!msgpack_zone_init(&zone, 4096))
-		die("out of memory");
 	for (size_t i = 0; i < ARRAY_SIZE(kinds) && !rc; i++) {
 		kinds[i].st = st;
 		kinds[i].s = s;
 		kinds[i].err = err;
 		kinds[i].errlen = errlen;
-		kinds[i].zone = &zone;
-		kinds[i].opener = opener;
-		kinds[i].slab = &st->slab;
-		if (kinds[i].cf == CF_RUNS)
-			rc = load_runs(s, &kinds[i]) ||
-			     reserve_given(&kinds[i], high);
-		else
-			rc = store_scan(s, kinds[i].cf, NULL, 0, NULL, 0,
-					load_one, &kinds[i]);
+		rc = store_scan(s, kinds[i].cf, NULL, 0, NULL, 0, load_one,
+				&kinds[i]);
 	}
-	msgpack_zone_destroy(&zone);
-	keyring_opener_free(opener);
+	/* after the jobs: a run names its job */
+	if (!rc)
+		rc = run_load_all(s, st, err, errlen);
 	if (!rc)
 		rc = cost_records_load(s, st, err, errlen);
 	return rc ? -1 : 0;

@@ -36,7 +36,7 @@ static const char usage[] =
 	"      (or KEY=VALUE words: max-running=10 submit-rate=unlimited)\n"
 	"  tenant suspend NAME\n"
 	"  tenant resume NAME\n"
-	"  tenant delete NAME [--force]\n"
+	"  tenant delete NAME --confirm [--force]\n"
 	"  tenant events NAME [--limit N]\n"
 	"  env add TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD]\n"
 	"      [--price-gb-hour USD] [--spot-discount PCT] [--max-concurrent N]\n"

@@ -84,7 +84,9 @@ n=$(hits "$MARK" "$T/data" "$BK")
 slow=$(spctl run start acme/prod/slow)
 live() { case $(run_state "$1") in leased|submitted|running) ;; *) false ;; esac; }
 wait_until 60 live "$slow" || fail "run $slow is $(run_state "$slow"), not live"
-out=$(spctl tenant delete acme 2>&1) && fail "delete with a live run: $out"
+out=$(spctl tenant delete acme 2>&1) && fail "delete without --confirm: $out"
+[[ "$out" == *"cannot be undone: add --confirm"* ]] || fail "no --confirm: $out"
+out=$(spctl tenant delete acme --confirm 2>&1) && fail "delete with a live run: $out"
 [[ "$out" == *"has 0 queued and 1 live runs"*"--force"* ]] || fail "refusal: $out"
 spctl tenant show acme >/dev/null || fail "a refused delete removed the tenant"
 spctl job show acme/prod/etl | grep -q "$MARK" || fail "a refused delete lost the key"
@@ -94,7 +96,7 @@ agent_id=$(spctl --json agent list | python3 -c '
 import json, sys
 for a in json.load(sys.stdin)["items"]:
     if a["env"] == "acme/prod": print(a["id"])')
-spctl --json tenant delete acme --force >"$T/receipt.json" ||
+spctl --json tenant delete acme --confirm --force >"$T/receipt.json" ||
 	fail "tenant delete --force: $(cat "$T/receipt.json")"
 r() { json "$1" <"$T/receipt.json"; }
 [ "$(r tenant)" = acme ] || fail "receipt tenant $(r tenant)"
@@ -141,7 +143,7 @@ grep -q "acme" "$T/data/keyring" "$BK/keyring" && fail "acme still in a keyring"
 
 # a new tenant of the same name starts afresh
 spctl tenant add acme >/dev/null
-spctl tenant delete acme >/dev/null || fail "deleting an empty tenant"
+spctl tenant delete acme --confirm >/dev/null || fail "deleting an empty tenant"
 
 # the backup taken before the deletion, restored with the same master key
 stop_scheduler

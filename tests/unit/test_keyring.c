@@ -451,10 +451,10 @@ static void test_tenant_delete(void **state)
 	admin_ok(f, "run start acme/prod/k");
 	admin_ok(f, "run start globex/prod/j");
 	admin_ok(f, "agent token acme/prod");
-	admin_reply(f, "tenant delete acme", &out);
+	admin_reply(f, "tenant delete acme --confirm", &out);
 	assert_non_null(strstr(out.buf, "\"busy\""));
 	assert_non_null(strstr(out.buf, "1 queued and 1 live"));
-	j = admin(f, "tenant delete acme --force");
+	j = admin(f, "tenant delete acme --confirm --force");
 	assert_string_equal(json_get_str(j, "tenant"), "acme");
 	assert_int_equal(strncmp(json_get_str(j, "pseudonym"), "tenant-", 7),
 			 0);
