@@ -36,6 +36,13 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# A command that stops a script through set -e says which it was (fail
+# says it for the checks): otherwise such a stop shows only the logs.
+set -E
+# (Said by the script's own shell only: a command substitution that
+# ends in a failing command is often what a check expects.)
+trap '_sp_err=$?; [ "$BASH_SUBSHELL" -gt 0 ] ||
+	echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" exited $_sp_err" >&2' ERR
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -217,10 +224,12 @@ mkcert_server() {
 	local clock=("${DAEMON_ENV[@]}")
 	[ $# -gt 0 ] && clock=("$@")
 	"${clock[@]}" openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$d/$n.key" -out "$d/$n.csr" -subj /CN=localhost 2>/dev/null
+		-keyout "$d/$n.key" -out "$d/$n.csr" -subj /CN=localhost 2>"$d/$n.err" ||
+		fail "openssl req for $n: $(tail -3 "$d/$n.err")"
 	printf 'subjectAltName=DNS:localhost\n' >"$d/ext"
 	"${clock[@]}" openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
-		-CAcreateserial -out "$d/$n.crt" -days "$days" -extfile "$d/ext" 2>/dev/null
+		-CAcreateserial -out "$d/$n.crt" -days "$days" -extfile "$d/ext" 2>"$d/$n.err" ||
+		fail "openssl x509 for $n: $(tail -3 "$d/$n.err")"
 }
 
 # fetch URL [METHOD]: the body on stdout, the HTTP status in $T/status
