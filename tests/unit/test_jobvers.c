@@ -66,28 +66,6 @@ static void lease_run(struct fx *f, uint64_t run, uint64_t *epoch,
 	fail_msg("run %llu was not dispatched", (unsigned long long)run);
 }
 
-static void complete(struct fx *f, uint64_t run, uint64_t epoch,
-		     const char *result)
-{
-	struct strbuf out = STRBUF_INIT;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_unpacked u;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 4);
-	mp_kv_u64(&pk, "run", run);
-	mp_kv_u64(&pk, "epoch", epoch);
-	mp_kv_str(&pk, "result", result);
-	mp_kv_i64(&pk, "exit_code", 1);
-	call(f, "complete", &sb, &out, &u);
-	assert_true(reply_ok(&u.data));
-	msgpack_unpacked_destroy(&u);
-	msgpack_sbuffer_destroy(&sb);
-	strbuf_release(&out);
-}
-
 /* A number member of a JSON object (fails the test if absent). */
 static long long json_get_num(const struct json *j, const char *key)
 {
@@ -189,14 +167,14 @@ static void test_versions(void **state)
 	/* run 1 is dispatched with version 2's arguments, its retry too */
 	lease_run(f, r1, &epoch, last, sizeof(last));
 	assert_string_equal(last, "app.jar");
-	complete(f, r1, epoch, "failed");
+	complete_one(f, r1, epoch, "failed", 1);
 	/* its next attempt is estimated with its version's 5 executors (plus
 	 * the first attempt's cost, a few micro-dollars), not with 50 */
 	estimate(f, r1, buf, sizeof(buf));
 	assert_true(strtod(buf, NULL) - strtod(est1, NULL) < 0.5);
 	lease_run(f, r1, &epoch, last, sizeof(last));
 	assert_string_equal(last, "app.jar");
-	complete(f, r1, epoch, "succeeded");
+	complete_one(f, r1, epoch, "succeeded", 0);
 	r2 = start_run(f);
 	lease_run(f, r2, &epoch, last, sizeof(last));
 	assert_string_equal(last, "v3.jar");
@@ -240,7 +218,7 @@ static void test_live_run_across_restart(void **state)
 	assert_string_equal(last, "app.jar");
 	first = r;
 	r = start_run(f);
-	complete(f, first, epoch, "succeeded");
+	complete_one(f, first, epoch, "succeeded", 0);
 	lease_run(f, r, &epoch, last, sizeof(last));
 	assert_string_equal(last, "v3.jar");
 }

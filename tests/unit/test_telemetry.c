@@ -313,28 +313,6 @@ static void test_refusals(void **state)
 	strbuf_release(&out);
 }
 
-/* Completes run (succeeded) through the agent protocol. */
-static void complete(struct fx *f, uint64_t run, uint64_t epoch)
-{
-	struct strbuf out = STRBUF_INIT;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_unpacked u;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 4);
-	mp_kv_u64(&pk, "run", run);
-	mp_kv_u64(&pk, "epoch", epoch);
-	mp_kv_str(&pk, "result", "succeeded");
-	mp_kv_i64(&pk, "exit_code", 0);
-	call(f, "complete", &sb, &out, &u);
-	assert_true(reply_ok(&u.data));
-	msgpack_unpacked_destroy(&u);
-	msgpack_sbuffer_destroy(&sb);
-	strbuf_release(&out);
-}
-
 /* Ages a run's end by `days` in the store, as if it ended that long ago. */
 static void age_run(struct fx *f, uint64_t id, int days)
 {
@@ -380,8 +358,8 @@ static void test_retention(void **state)
 			   epoch[i], 0, 2);
 		assert_string_equal(send_one(f, &b), "acked");
 	}
-	complete(f, run[0], epoch[0]);
-	complete(f, run[2], epoch[2]);
+	complete_one(f, run[0], epoch[0], "succeeded", 0);
+	complete_one(f, run[2], epoch[2], "succeeded", 0);
 	admin_ok(f, "tenant set acme --retention-days 2");
 	stop_core(f);
 	age_run(f, run[0], 3);

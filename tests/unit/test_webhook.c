@@ -307,26 +307,6 @@ static int scan_msg(const void *key, size_t klen, const void *val,
 	return 0;
 }
 
-static void complete_run(struct fx *f, uint64_t run, uint64_t epoch)
-{
-	struct strbuf out = STRBUF_INIT;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_unpacked u;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 3);
-	mp_kv_u64(&pk, "run", run);
-	mp_kv_u64(&pk, "epoch", epoch);
-	mp_kv_str(&pk, "result", "succeeded");
-	call(f, "complete", &sb, &out, &u);
-	assert_true(reply_ok(&u.data));
-	msgpack_unpacked_destroy(&u);
-	msgpack_sbuffer_destroy(&sb);
-	strbuf_release(&out);
-}
-
 /* A run's end and its delivery commit together: once the agent's
  * completion is answered (after the commit), the delivery is in the
  * store, with the run's id, without the job's arguments; after a restart
@@ -349,7 +329,7 @@ static void test_outbox_commits_with_run_end(void **state)
 	assert_int_equal(store_scan(f->store, CF_WHOUTBOX, NULL, 0, NULL, 0,
 				    scan_msg, &sc), 0);
 	assert_int_equal(sc.n, 0); /* a lease is no event */
-	complete_run(f, run, epoch);
+	complete_one(f, run, epoch, "succeeded", 0);
 	assert_int_equal(store_scan(f->store, CF_WHOUTBOX, NULL, 0, NULL, 0,
 				    scan_msg, &sc), 0);
 	assert_int_equal(sc.n, 1);
@@ -448,7 +428,7 @@ static void test_events_retry_and_budget(void **state)
 	assert_non_null(strstr(sc.m.body, "\"kind\":\"budget_set\""));
 	/* run.succeeded is not asked for */
 	lease_one(f, &run, &epoch);
-	complete_run(f, run, epoch);
+	complete_one(f, run, epoch, "succeeded", 0);
 	assert_int_equal(outbox_count(f, &sc), 2);
 	webhook_msg_release(&sc.m);
 	strbuf_release(&out);

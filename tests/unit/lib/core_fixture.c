@@ -287,6 +287,28 @@ int fx_teardown(void **state)
 }
 
 /* Leases one run; sets *run and *epoch. */
+void complete_one(struct fx *f, uint64_t run, uint64_t epoch,
+		  const char *result, int exit_code)
+{
+	struct strbuf out = STRBUF_INIT;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	mp_kv_u64(&pk, "run", run);
+	mp_kv_u64(&pk, "epoch", epoch);
+	mp_kv_str(&pk, "result", result);
+	mp_kv_i64(&pk, "exit_code", exit_code);
+	call(f, "complete", &sb, &out, &u);
+	assert_true(reply_ok(&u.data));
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	strbuf_release(&out);
+}
+
 void lease_one(struct fx *f, uint64_t *run, uint64_t *epoch)
 {
 	struct strbuf out = STRBUF_INIT;

@@ -72,5 +72,9 @@ void start_core(struct fx *f);
 void stop_core(struct fx *f);
 /* Starts a run of acme/prod/j and leases it; sets *run and *epoch. */
 void lease_one(struct fx *f, uint64_t *run, uint64_t *epoch);
+/* The agent reports run (leased under epoch) ended with result
+ * ("succeeded", "failed", ...) and exit_code; the reply must be ok. */
+void complete_one(struct fx *f, uint64_t run, uint64_t epoch,
+		  const char *result, int exit_code);
 
 #endif
