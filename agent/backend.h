@@ -39,6 +39,23 @@ struct redactor;
 typedef void (*backend_sink_fn)(void *sink_ctx, int stream, const char *line,
 				size_t len);
 
+enum backend_state {
+	BACKEND_SUBMITTED, /* accepted, not running yet */
+	BACKEND_RUNNING,
+	BACKEND_SUCCEEDED,
+	BACKEND_FAILED,
+	BACKEND_CANCELLED, /* after backend_ops.cancel */
+	BACKEND_TIMED_OUT, /* ctx.timeout_ms passed; the app was stopped */
+};
+
+/* Called (with sink_ctx) the moment the backend learns the application
+ * id or the application starts running, before the sink sees the next
+ * line: work.c reports it to the scheduler (run_event). app_id may be "".
+ * Only BACKEND_SUBMITTED and BACKEND_RUNNING are reported this way; the
+ * final state comes from poll. */
+typedef void (*backend_report_fn)(void *sink_ctx, enum backend_state state,
+				  const char *app_id);
+
 /* One setting from the environment (`env set --backend-setting K=V`). */
 struct backend_setting {
 	const char *key, *value; /* borrowed */
@@ -63,22 +80,16 @@ struct backend_ctx {
 	int64_t timeout_ms; /* 0 = none; the backend enforces it */
 	const char *workdir; /* this attempt's directory on the agent host */
 	const struct agent_config *cfg;
-	const struct redactor *redactor; /* for cutting long lines */
+	/* where the current redactor is (a reload swaps it): for cutting
+	 * long lines where no secret straddles the cut (runner.h) */
+	const struct redactor *const *redactor;
 	backend_sink_fn sink;
+	backend_report_fn report;
 	void *sink_ctx;
 };
 
-enum backend_state {
-	BACKEND_SUBMITTED, /* accepted, not running yet */
-	BACKEND_RUNNING,
-	BACKEND_SUCCEEDED,
-	BACKEND_FAILED,
-	BACKEND_CANCELLED, /* after backend_ops.cancel */
-	BACKEND_TIMED_OUT, /* ctx.timeout_ms passed; the app was stopped */
-};
-
-/* What poll reports. app_id and reason are kept by the backend between
- * polls (poll overwrites them only with news). */
+/* What poll reports. reason is what the run's end says: "" for success,
+ * "cancelled", the timeout, or the failure (it is redacted by work.c). */
 struct backend_status {
 	enum backend_state state;
 	char app_id[128];  /* YARN application_..., spark-<hex>, Livy appId */
@@ -101,10 +112,12 @@ struct backend_ops {
 	 * one-line reason in err (the run fails with it). */
 	struct backend_run *(*submit)(const struct backend_ctx *ctx, char *err,
 				      size_t errlen);
-	/* Advances the run: reads output (into ctx->sink), asks the service,
-	 * enforces the timeout. Fills *st. Returns true when st->state or
-	 * st->app_id changed since the last call (work.c then reports). */
-	bool (*poll)(struct backend_run *h, int64_t now_mono,
+	/* Advances the run: reads output into ctx->sink (unless read_output
+	 * is false: the telemetry spool is full, leave the output where it
+	 * is), asks the service, enforces the timeout. Fills *st. Returns
+	 * true once st->state is final (then work.c reports the end, calls
+	 * fetch_logs, classify, free). */
+	bool (*poll)(struct backend_run *h, int64_t now_mono, bool read_output,
 		     struct backend_status *st);
 	/* Asks the application to stop (the service's kill, SIGTERM...). Not
 	 * final by itself: poll later reports BACKEND_CANCELLED. */
