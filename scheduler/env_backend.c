@@ -150,7 +150,9 @@ void env_backend_apply(struct env *e, const char *backend,
 	rebuild(e, b, setting ? key : NULL, value, &sb);
 	snprintf(e->backend_settings, sizeof(e->backend_settings), "%s",
 		 sb.len ? sb.buf : "");
-	snprintf(e->backend, sizeof(e->backend), "%s", b);
+	/* b may be e->backend itself: no copy onto itself */
+	if (backend)
+		snprintf(e->backend, sizeof(e->backend), "%s", backend);
 	strbuf_release(&sb);
 }
 
