@@ -3,7 +3,8 @@
 # Livy batches (tests/fakes/livy-server): one that succeeds, one that
 # fails with an executor OOM in its driver log (class executor_oom, the
 # log redacted), a cancel that DELETEs the batch, and a wrong basic-auth
-# password that fails the run with a clear reason. Settings are checked
+# password that fails the run with a clear reason, https verified with
+# livy_ca (and refused without it). Settings are checked
 # per backend; emr-eks fails its runs with class backend_unavailable.
 . "$(dirname "$0")/lib.sh"
 
@@ -103,7 +104,28 @@ spctl --json run show "$b" | json run.reason | grep -q 'Livy refused the credent
 	fail "wrong password: $(spctl --json run show "$b")"
 grep -q 'wrong' "$T"/agent-a1.log && fail "the password reached the agent's log"
 
-# 5. emr-eks on this agent: not built in, a clear failure
+# 5. https: verified with livy_ca; without it the run fails on TLS
+mkcert "$T/tls" livy-ca
+python3 "$ROOT/tests/fakes/livy-server" --port-file "$T/livys.port" \
+	--tls-cert "$T/tls/server.crt" --tls-key "$T/tls/server.key" \
+	--record "$T/livys.jsonl" >>"$T/livys.log" 2>&1 &
+PIDS+=("$!")
+wait_until 10 test -s "$T/livys.port" || fail "fake https Livy did not start"
+spctl env add acme/tls --backend livy >/dev/null
+spctl env set acme/tls --backend-setting "livy_url=https://localhost:$(cat "$T/livys.port")" >/dev/null
+spctl env set acme/tls --backend-setting livy_poll_ms=200 >/dev/null
+start_agent t1 acme/tls
+wait_env_ready acme/tls
+spctl job add acme/tls/ok --max-attempts 1 -- --conf spark.fake.duration=0.3 s3://acme/app.jar >/dev/null
+n=$(spctl run start acme/tls/ok)
+wait_run_state "$n" failed 30
+spctl --json run show "$n" | json run.reason | grep -qi 'certificate' ||
+	fail "unverified TLS: $(spctl --json run show "$n")"
+spctl env set acme/tls --backend-setting "livy_ca=$T/tls/ca.crt" >/dev/null
+v=$(spctl run start acme/tls/ok)
+wait_run_state "$v" succeeded 30
+
+# 6. emr-eks on this agent: not built in, a clear failure
 start_agent e1 acme/emr
 wait_env_ready acme/emr
 spctl job add acme/emr/j -- s3://acme/app.jar >/dev/null
