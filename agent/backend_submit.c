@@ -28,6 +28,7 @@ struct backend_run {
 	struct backend_ctx ctx; /* argv and settings not kept */
 	struct runner *runner;  /* spark-submit */
 	struct runner *helper;  /* yarn kill, spark-submit --kill, logs */
+	char helper_what[160];  /* what it does, for the log */
 	struct spark_watch watch;
 	bool cluster;           /* --deploy-mode cluster */
 	char master[512];       /* --master, for spark-submit --kill */
@@ -156,6 +157,7 @@ static bool start_helper(struct backend_run *h, const char *const *args,
 			 (unsigned long long)h->ctx.run, what, err);
 		return false;
 	}
+	snprintf(h->helper_what, sizeof(h->helper_what), "%s", what);
 	log_info("run %llu: %s (%s, pid %d)", (unsigned long long)h->ctx.run,
 		 what, args[0], (int)runner_pid(h->helper));
 	return true;
@@ -267,9 +269,11 @@ static bool helper_done(struct backend_run *h, int64_t now, bool read)
 	if (!runner_poll(h->helper, now, &status, &why))
 		return false;
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		log_warn("run %llu: %s did not succeed (status %d)",
-			 (unsigned long long)h->ctx.run, "a cluster helper",
-			 status);
+		log_warn("run %llu: %s: %s %d", (unsigned long long)h->ctx.run,
+			 h->helper_what,
+			 WIFEXITED(status) ? "exit status" : "killed by signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status)
+					   : WTERMSIG(status));
 	runner_free(h->helper);
 	h->helper = NULL;
 	return true;

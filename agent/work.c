@@ -2,18 +2,14 @@
  * them. */
 #include "work.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "backend.h"
 #include "diagnose.h"
 #include "mp.h"
 #include "redact.h"
-#include "runner.h"
 #include "sparkrest.h"
 #include "tsink.h"
 #include "util.h"
