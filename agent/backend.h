@@ -18,6 +18,17 @@
  *    on the agent host, e.g. livy_password_file).
  *  - Failures say why in a one-line reason; a backend the agent lacks
  *    fails the run with class "backend_unavailable", never a crash.
+ *
+ * Adding a backend: one file defining `const struct backend_ops
+ * backend_X_ops` (declared below, listed in agent/backend.c's registry),
+ * its name and setting keys in common/backend_keys.c (the scheduler
+ * checks `env set` against them). submit copies what it needs from ctx
+ * into its handle (ctx->argv, settings and workdir are gone after the
+ * call; cfg, redactor, sink, report and sink_ctx stay valid until free).
+ * poll is called at least by next_deadline and whenever one of its
+ * pollfds is readable; a run ends when poll returns true, then work.c
+ * calls fetch_logs, classify (failures and timeouts) and free, in that
+ * order, and reports the end with st.reason and st.exit_code.
  */
 #ifndef SP_BACKEND_H
 #define SP_BACKEND_H
