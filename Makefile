@@ -117,12 +117,14 @@ bin/sparkpilot-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcomm
 # at run time; the "files" and "dns" sources are built into glibc 2.34+.
 STATIC_AGENT_LIBS := -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lmsgpackc -lz \
 	-lcrypto -lpcre2-8 -lpthread -lm
-$(BUILD)/static/sparkrest.o: agent/sparkrest.c $(FIRST)
+$(BUILD)/static/%.o: agent/%.c $(FIRST)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DSP_STATIC_AGENT -c $< -o $@
+# the files that use libcurl, built without it
+STATIC_NOCURL := sparkrest bhttp
 bin/sparkpilot-agent-static: $(BUILD)/agent/main.o \
-		$(filter-out $(BUILD)/agent/sparkrest.o,$(call objs,$(BUILD),$(AGENT_SRC))) \
-		$(BUILD)/static/sparkrest.o $(BUILD)/libcommon.a
+		$(filter-out $(STATIC_NOCURL:%=$(BUILD)/agent/%.o),$(call objs,$(BUILD),$(AGENT_SRC))) \
+		$(STATIC_NOCURL:%=$(BUILD)/static/%.o) $(BUILD)/libcommon.a
 	@mkdir -p bin
 	$(CC) -static -no-pie -Wl,--gc-sections -o $@ $^ $(STATIC_AGENT_LIBS) \
 		2>$@.log || { cat $@.log; exit 1; }

@@ -93,6 +93,23 @@ static const struct setting settings[] = {
 	      "times when a run ends, for metering"),
 	A_INT(spark_rest_timeout_ms, 100, 60000,
 	      "longest wait for `spark_rest_url`"),
+	A_STR(yarn_path,
+	      "the `yarn` command: `run cancel` of a YARN cluster-mode run "
+	      "runs `yarn application -kill APP_ID`, and the driver log is "
+	      "read with `yarn logs -applicationId APP_ID`"),
+	A_STR(yarn_rm_url,
+	      "the YARN ResourceManager's REST API (http://rm:8088): if "
+	      "set, cancel sends `PUT /ws/v1/cluster/apps/ID/state` "
+	      "`{\"state\":\"KILLED\"}` instead of running `yarn_path`"),
+	A_STR(kubectl_path,
+	      "the `kubectl` command, to read a Kubernetes cluster-mode "
+	      "driver pod's log (`collect_driver_log`)"),
+	A_INT(collect_driver_log, 0, 1,
+	      "1: when a cluster-mode run ends, its driver log (`yarn logs`, "
+	      "`kubectl logs`) is added to the run's logs, redacted"),
+	A_INT(backend_timeout_ms, 100, 600000,
+	      "longest wait for one backend call: a Livy or ResourceManager "
+	      "request, a `yarn` or `kubectl` command"),
 	SETTING_LIST(struct agent_config, redact_rules, "redact_rule",
 		     check_redact_rule,
 		     "an extra redaction rule, `NAME REGEX` (PCRE2); may be "
@@ -111,6 +128,9 @@ void agent_config_defaults(struct agent_config *c)
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->slots = 2;
 	c->spark_rest_timeout_ms = 3000;
+	snprintf(c->yarn_path, sizeof(c->yarn_path), "yarn");
+	snprintf(c->kubectl_path, sizeof(c->kubectl_path), "kubectl");
+	c->backend_timeout_ms = 10000;
 	c->heartbeat_ms = 2000;
 	c->kill_grace_ms = 10000;
 	c->request_timeout_ms = 10000;

@@ -32,6 +32,13 @@ struct agent_config {
 	 * application's executors to meter them (sparkrest.h); "" = off */
 	char spark_rest_url[512];
 	int64_t spark_rest_timeout_ms;
+	/* cluster mode (agent/backend_submit.c): cancel stops the
+	 * application itself, not only the local client */
+	char yarn_path[512];     /* `yarn application -kill`, `yarn logs` */
+	char yarn_rm_url[512];   /* set: kill through the RM's REST API */
+	char kubectl_path[512];  /* `kubectl logs` of the driver pod */
+	int64_t collect_driver_log; /* 1: fetch the driver's log at the end */
+	int64_t backend_timeout_ms; /* one HTTP call or helper command */
 	/* extra redaction rules, "KIND REGEX" per line (redact.h), each
 	 * checked when read */
 	char redact_rules[32 * 320];

@@ -1,19 +1,15 @@
-/* work.c - supervising spark-submit runs and reporting on them. */
+/* work.c - supervising runs, whatever their backend, and reporting on
+ * them. */
 #include "work.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include "backend.h"
 #include "diagnose.h"
-#include "leftovers.h"
 #include "mp.h"
 #include "redact.h"
-#include "runner.h"
-#include "spark_output.h"
 #include "sparkrest.h"
 #include "tsink.h"
 #include "util.h"
@@ -25,8 +21,9 @@
 
 struct job_run {
 	uint64_t run, attempt, epoch;
-	struct runner *runner;
-	struct spark_watch watch;
+	const struct backend_ops *ops;
+	struct backend_run *h;    /* the backend's; NULL before submit */
+	char app_id[128];         /* as the backend last reported it */
 	bool stopping;        /* agent shutdown: report as failed */
 	struct redact_stream rs;  /* PEM blocks span lines; counts by kind */
 	struct diagnoser *diag;   /* reads the raw lines: classifies failures */
@@ -103,10 +100,8 @@ struct work *work_new(const struct agent_config *cfg, struct tsink *sink)
 
 static void job_free(struct job_run *j)
 {
-	if (j->runner) {
-		leftovers_forget(j->w->cfg->state_dir, j->run);
-		runner_free(j->runner);
-	}
+	if (j->h)
+		j->ops->free(j->h);
 	tbatch_builder_release(&j->tb);
 	diagnoser_free(j->diag);
 	free(j);
@@ -151,7 +146,7 @@ static void send_state(struct job_run *j, const char *state)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	pack_ids(&pk, j, 2);
 	mp_kv_str(&pk, "state", state);
-	mp_kv_str(&pk, "app_id", j->watch.app_id);
+	mp_kv_str(&pk, "app_id", j->app_id);
 	tsink_event(j->w->sink, "run_event", sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -208,9 +203,9 @@ static bool ask_spark_rest(struct job_run *j, struct spark_usage *u)
 	const struct agent_config *cfg = j->w->cfg;
 	char err[256];
 
-	if (!cfg->spark_rest_url[0] || !j->watch.app_id[0])
+	if (!cfg->spark_rest_url[0] || !j->app_id[0])
 		return false;
-	if (sparkrest_executor_usage(cfg->spark_rest_url, j->watch.app_id,
+	if (sparkrest_executor_usage(cfg->spark_rest_url, j->app_id,
 				     time_now_ms(), (long)cfg->spark_rest_timeout_ms,
 				     u, err, sizeof(err))) {
 		log_warn("run %llu: no executor report from Spark's REST API "
@@ -221,8 +216,11 @@ static bool ask_spark_rest(struct job_run *j, struct spark_usage *u)
 	return true;
 }
 
-static void send_complete(struct job_run *j, const char *result,
-			  int exit_code, const char *reason, bool classify)
+/* cls: a class decided without the output (backend_unavailable), or
+ * NULL; classify: the output decides (the backend's classify first). */
+static void send_complete_as(struct job_run *j, const char *result,
+			     int exit_code, const char *reason, bool classify,
+			     const char *cls)
 {
 	const struct diagnosis *d = NULL;
 	struct spark_usage u;
@@ -242,11 +240,13 @@ static void send_complete(struct job_run *j, const char *result,
 	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	pack_ids(&pk, j, (d ? 7 : 4) + measured);
+	pack_ids(&pk, j, (d ? 7 : 4) + measured + (!d && cls));
 	mp_kv_str(&pk, "result", result);
 	mp_kv_i64(&pk, "exit_code", exit_code);
-	mp_kv_str(&pk, "app_id", j->watch.app_id);
+	mp_kv_str(&pk, "app_id", j->app_id);
 	mp_kv_str(&pk, "reason", reason);
+	if (!d && cls)
+		mp_kv_str(&pk, "class", cls);
 	if (d) {
 		mp_kv_str(&pk, "class", d->category);
 		mp_kv_str(&pk, "diag_line", line.buf);
@@ -263,16 +263,22 @@ static void send_complete(struct job_run *j, const char *result,
 	msgpack_sbuffer_destroy(&sb);
 	log_info("run %llu attempt %llu: %s%s%s%s%s", (unsigned long long)j->run,
 		 (unsigned long long)j->attempt, result, reason[0] ? ": " : "",
-		 reason, d ? "; class " : "", d ? d->category : "");
+		 reason, d || cls ? "; class " : "",
+		 d ? d->category : cls ? cls : "");
 	strbuf_release(&line);
 	strbuf_release(&why);
+}
+
+static void send_complete(struct job_run *j, const char *result,
+			  int exit_code, const char *reason, bool classify)
+{
+	send_complete_as(j, result, exit_code, reason, classify, NULL);
 }
 
 static void on_line(void *ctx, int stream, const char *line, size_t len)
 {
 	struct job_run *j = ctx;
 	struct strbuf *red = &j->w->line;
-	unsigned ev = spark_watch_line(&j->watch, line, len);
 
 	diagnose_line(j->diag, line, len);
 	/* nothing leaves the host unredacted: the raw line stops here */
@@ -280,13 +286,6 @@ static void on_line(void *ctx, int stream, const char *line, size_t len)
 	redact_line(j->w->redactor, &j->rs, line, len, red);
 	line = red->buf;
 	len = red->len;
-
-	if (ev & SPARK_EV_RUNNING) {
-		j->running_mono = time_mono_ms();
-		send_state(j, "running");
-	} else if (ev & SPARK_EV_APP_ID) {
-		send_state(j, "submitted");
-	}
 	if (!j->tb.events)
 		j->batch_started = time_mono_ms();
 	j->lines[stream == 1 ? 1 : 2]++;
@@ -302,44 +301,163 @@ static void on_line(void *ctx, int stream, const char *line, size_t len)
 		flush_batch(j, false);
 }
 
-static char **lease_argv(const struct agent_config *cfg,
-			 const msgpack_object *argv)
+/* A backend's report that the application was submitted (its id learned)
+ * or is running: a run_event for the scheduler. */
+static void on_report(void *ctx, enum backend_state state, const char *app_id)
 {
-	size_t n = argv && argv->type == MSGPACK_OBJECT_ARRAY
-			   ? argv->via.array.size
-			   : 0;
-	char **out = xcalloc(n + 2, sizeof(char *));
-	out[0] = xstrdup(cfg->spark_submit);
-	for (size_t i = 0; i < n; i++) {
-		const msgpack_object *a = &argv->via.array.ptr[i];
-		out[i + 1] = a->type == MSGPACK_OBJECT_STR
-				     ? xstrndup(a->via.str.ptr, a->via.str.size)
-				     : xstrdup("");
+	struct job_run *j = ctx;
+
+	snprintf(j->app_id, sizeof(j->app_id), "%s", app_id ? app_id : "");
+	if (state == BACKEND_RUNNING) {
+		j->running_mono = time_mono_ms();
+		send_state(j, "running");
+	} else {
+		send_state(j, "submitted");
 	}
-	return out;
 }
 
-static void free_argv(char **argv)
+/* What a lease says, in the strings a backend_ctx borrows: owned here. */
+struct lease_args {
+	char **argv;
+	size_t argc;
+	struct backend_setting *settings;
+	size_t nsettings;
+	char tenant[64], env[64], job[64], backend[BACKEND_NAME_MAX];
+};
+
+static char *obj_str(const msgpack_object *o)
 {
-	for (size_t i = 0; argv[i]; i++)
-		free(argv[i]);
-	free(argv);
+	return o && o->type == MSGPACK_OBJECT_STR
+		       ? xstrndup(o->via.str.ptr, o->via.str.size)
+		       : xstrdup("");
+}
+
+static void lease_args_read(struct lease_args *la, const msgpack_object *lease)
+{
+	const msgpack_object *argv = mp_get(lease, "argv");
+	const msgpack_object *set = mp_get(lease, "backend_settings");
+	char *s;
+
+	memset(la, 0, sizeof(*la));
+	la->argc = argv && argv->type == MSGPACK_OBJECT_ARRAY
+			   ? argv->via.array.size
+			   : 0;
+	la->argv = xcalloc(la->argc + 1, sizeof(char *));
+	for (size_t i = 0; i < la->argc; i++)
+		la->argv[i] = obj_str(&argv->via.array.ptr[i]);
+	if (set && set->type == MSGPACK_OBJECT_MAP) {
+		size_t n = set->via.map.size;
+		la->settings = xcalloc(n ? n : 1, sizeof(*la->settings));
+		for (size_t i = 0; i < n; i++) {
+			const msgpack_object_kv *kv = &set->via.map.ptr[i];
+			la->settings[i].key = obj_str(&kv->key);
+			la->settings[i].value = obj_str(&kv->val);
+		}
+		la->nsettings = n;
+	}
+	s = obj_str(mp_get(lease, "job")); /* "tenant/env/job" */
+	sscanf(s, "%63[^/]/%63[^/]/%63s", la->tenant, la->env, la->job);
+	free(s);
+	s = obj_str(mp_get(lease, "backend")); /* absent: spark-submit */
+	snprintf(la->backend, sizeof(la->backend), "%s",
+		 *s ? s : BACKEND_DEFAULT);
+	free(s);
+}
+
+static void lease_args_release(struct lease_args *la)
+{
+	for (size_t i = 0; i < la->argc; i++)
+		free(la->argv[i]);
+	free(la->argv);
+	for (size_t i = 0; i < la->nsettings; i++) {
+		free((char *)la->settings[i].key);
+		free((char *)la->settings[i].value);
+	}
+	free(la->settings);
+}
+
+static void lease_resources(const msgpack_object *lease,
+			    struct backend_resources *res)
+{
+	const msgpack_object *r = mp_get(lease, "resources");
+	uint64_t v;
+
+	memset(res, 0, sizeof(*res));
+	if (!r || r->type != MSGPACK_OBJECT_MAP)
+		return;
+#define RES(f) \
+	if (!mp_get_u64(r, #f, &v) && v <= UINT32_MAX) \
+		res->f = (uint32_t)v;
+	RES(driver_cores)
+	RES(driver_memory_mb)
+	RES(executor_cores)
+	RES(executor_memory_mb)
+	RES(executors)
+#undef RES
+}
+
+/* Starts the backend of a lease; false if the run failed to start (it is
+ * reported here). */
+static bool start_backend(struct work *w, struct job_run *j,
+			  const msgpack_object *lease, const char *workdir,
+			  uint64_t timeout_s)
+{
+	struct lease_args la;
+	struct backend_ctx ctx;
+	char err[600];
+
+	lease_args_read(&la, lease);
+	j->ops = backend_find(la.backend);
+	if (!j->ops || backend_is_stub(j->ops)) {
+		if (!j->ops)
+			snprintf(err, sizeof(err), "backend %s is not known to "
+				 "this agent (an older build?)", la.backend);
+		else
+			j->ops->submit(NULL, err, sizeof(err));
+		send_complete_as(j, "failed", -1, err, false,
+				 BACKEND_UNAVAILABLE_CLASS);
+		lease_args_release(&la);
+		return false;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.run = j->run;
+	ctx.attempt = j->attempt;
+	ctx.tenant = la.tenant;
+	ctx.env = la.env;
+	ctx.job = la.job;
+	ctx.argv = la.argv;
+	ctx.argc = la.argc;
+	lease_resources(lease, &ctx.res);
+	ctx.settings = la.settings;
+	ctx.nsettings = la.nsettings;
+	ctx.timeout_ms = (int64_t)timeout_s * 1000;
+	ctx.workdir = workdir;
+	ctx.cfg = w->cfg;
+	/* a reload swaps w->redactor; the backend reads it on each poll */
+	ctx.redactor = (const struct redactor *const *)&w->redactor;
+	ctx.sink = on_line;
+	ctx.report = on_report;
+	ctx.sink_ctx = j;
+	j->h = j->ops->submit(&ctx, err, sizeof(err));
+	lease_args_release(&la);
+	if (!j->h) {
+		send_complete(j, "failed", -1, err, false);
+		return false;
+	}
+	return true;
 }
 
 void work_start(struct work *w, const msgpack_object *lease)
 {
 	struct job_run *j = xcalloc(1, sizeof(*j));
-	struct runner_spec spec;
-	char workdir[700], err[256];
+	char workdir[700];
 	uint64_t timeout_s = 0;
-	char **argv;
 
 	j->w = w;
 	redact_stream_init(&j->rs);
 	j->diag = diagnoser_new();
 	tbatch_builder_init(&j->tb);
 	j->started_mono = time_mono_ms();
-	spark_watch_init(&j->watch);
 	if (mp_get_u64(lease, "run", &j->run) ||
 	    mp_get_u64(lease, "epoch", &j->epoch)) {
 		log_error("lease without run or epoch: ignored");
@@ -357,27 +475,10 @@ void work_start(struct work *w, const msgpack_object *lease)
 		job_free(j);
 		return;
 	}
-	argv = lease_argv(w->cfg, mp_get(lease, "argv"));
-	memset(&spec, 0, sizeof(spec));
-	spec.path = w->cfg->spark_submit;
-	spec.argv = argv;
-	spec.workdir = workdir;
-	spec.timeout_ms = (int64_t)timeout_s * 1000;
-	spec.grace_ms = w->cfg->kill_grace_ms;
-	spec.redactor = w->redactor; /* long lines cut where no secret is */
-	j->runner = runner_start(&spec, err, sizeof(err));
-	free_argv(argv);
-	if (!j->runner) {
-		send_complete(j, "failed", -1, err, false);
+	if (!start_backend(w, j, lease, workdir, timeout_s)) {
 		job_free(j);
 		return;
 	}
-	if (leftovers_record(w->cfg->state_dir, j->run, runner_pid(j->runner)))
-		log_warn("run %llu: cannot record its process group: %s",
-			 (unsigned long long)j->run, strerror(errno));
-	log_info("run %llu attempt %llu: started spark-submit (pid %d)",
-		 (unsigned long long)j->run, (unsigned long long)j->attempt,
-		 (int)runner_pid(j->runner));
 	send_state(j, "submitted");
 	w->runs = xgrow(w->runs, &w->alloc, w->n + 1, sizeof(*w->runs));
 	w->runs[w->n++] = j;
@@ -387,7 +488,7 @@ void work_cancel(struct work *w, uint64_t run)
 {
 	for (size_t i = 0; i < w->n; i++)
 		if (w->runs[i]->run == run)
-			runner_cancel(w->runs[i]->runner, time_mono_ms());
+			w->runs[i]->ops->cancel(w->runs[i]->h, time_mono_ms());
 }
 
 void work_stop_all(struct work *w)
@@ -395,7 +496,7 @@ void work_stop_all(struct work *w)
 	w->stopping = true;
 	for (size_t i = 0; i < w->n; i++) {
 		w->runs[i]->stopping = true;
-		runner_cancel(w->runs[i]->runner, time_mono_ms());
+		w->runs[i]->ops->cancel(w->runs[i]->h, time_mono_ms());
 	}
 }
 
@@ -403,60 +504,58 @@ int work_pollfds(struct work *w, struct pollfd *pfd, int max)
 {
 	int n = 0;
 	/* a full spool: leave the output in the pipes (spark-submit waits) */
-	for (size_t i = 0; i < w->n && !tsink_backlogged(w->sink); i++) {
-		for (int s = 1; s <= 2; s++) {
-			int fd = runner_fd(w->runs[i]->runner, s);
-			if (fd >= 0 && n < max)
-				pfd[n++] = (struct pollfd){ fd, POLLIN, 0 };
-		}
-	}
+	for (size_t i = 0; i < w->n && !tsink_backlogged(w->sink); i++)
+		if (w->runs[i]->ops->pollfds)
+			n += w->runs[i]->ops->pollfds(w->runs[i]->h, pfd + n,
+						      max - n);
 	return n;
 }
 
-static void finish(struct job_run *j, int status, enum runner_end why)
+static void finish(struct job_run *j, struct backend_status *st)
 {
-	char reason[600];
-	enum spark_result res = spark_watch_result(&j->watch, status, reason,
-						   sizeof(reason));
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	static const char *const names[] = {
+		[BACKEND_SUCCEEDED] = "succeeded", [BACKEND_FAILED] = "failed",
+		[BACKEND_CANCELLED] = "cancelled",
+		[BACKEND_TIMED_OUT] = "timed_out",
+	};
+	bool classify = st->state == BACKEND_FAILED ||
+			st->state == BACKEND_TIMED_OUT;
 
-	diagnose_exit(j->diag, status);
-	if (j->watch.driver_exit_code >= 0)
-		code = j->watch.driver_exit_code;
+	if (st->app_id[0])
+		snprintf(j->app_id, sizeof(j->app_id), "%s", st->app_id);
+	if (j->ops->fetch_logs)
+		j->ops->fetch_logs(j->h);
+	if (classify && j->ops->classify)
+		j->ops->classify(j->h, st, j->diag);
 	/* the output is classified when Spark failed or never got going
 	 * (a timeout spent waiting for resources is no_resources) */
 	if (j->stopping)
-		send_complete(j, "failed", code,
+		send_complete(j, "failed", st->exit_code,
 			      "the agent stopped while the run was in progress",
 			      false);
-	else if (why == RUNNER_TIMED_OUT)
-		send_complete(j, "timed_out", code,
-			      "timeout reached: spark-submit was stopped", true);
-	else if (why == RUNNER_CANCELLED)
-		send_complete(j, "cancelled", code, "cancelled", false);
-	else if (res == SPARK_SUCCEEDED)
-		send_complete(j, "succeeded", code, "", false);
 	else
-		send_complete(j, "failed", code, reason, true);
+		send_complete(j, names[st->state], st->exit_code, st->reason,
+			      classify);
 }
 
 void work_tick(struct work *w, int64_t now_mono)
 {
 	for (size_t i = 0; i < w->n;) {
 		struct job_run *j = w->runs[i];
-		int status;
-		enum runner_end why;
+		struct backend_status st;
+		bool done;
 
-		for (int s = 1; s <= 2 && !tsink_backlogged(w->sink); s++)
-			if (runner_fd(j->runner, s) >= 0)
-				runner_read(j->runner, s, on_line, j);
+		memset(&st, 0, sizeof(st));
+		st.exit_code = -1;
+		done = j->ops->poll(j->h, now_mono, !tsink_backlogged(w->sink),
+				    &st);
 		if (j->tb.events && now_mono - j->batch_started >= LOG_BATCH_MS)
 			flush_batch(j, false);
-		if (!runner_poll(j->runner, now_mono, &status, &why)) {
+		if (!done) {
 			i++;
 			continue;
 		}
-		finish(j, status, why);
+		finish(j, &st);
 		job_free(j);
 		w->runs[i] = w->runs[--w->n];
 	}
@@ -466,7 +565,9 @@ int64_t work_next_deadline(const struct work *w)
 {
 	int64_t next = INT64_MAX;
 	for (size_t i = 0; i < w->n; i++) {
-		int64_t d = runner_next_deadline(w->runs[i]->runner);
+		const struct job_run *j = w->runs[i];
+		int64_t d = j->ops->next_deadline ? j->ops->next_deadline(j->h)
+						  : INT64_MAX;
 		if (w->runs[i]->tb.events &&
 		    w->runs[i]->batch_started + LOG_BATCH_MS < d)
 			d = w->runs[i]->batch_started + LOG_BATCH_MS;
@@ -498,7 +599,7 @@ int work_set_redact_rules(struct work *w, const char *rules, char *err,
 		memset(j->sent_redacted, 0, sizeof(j->sent_redacted));
 		/* the limit warning is once per run and rule set */
 		j->rs.rule_limit_hits = 0;
-		runner_set_redactor(j->runner, red);
+		/* the backend reads w->redactor on its next poll */
 	}
 	w->redactor = red;
 	w->nrules = n;

@@ -1,8 +1,8 @@
 /*
- * work.h - the runs in progress on this agent: one spark-submit child per
- * run (agent/runner.h), its output watched (agent/spark_output.h),
- * redacted (common/redact.h) and classified when it fails
- * (common/diagnose.h), its lines and metrics batched, and its state
+ * work.h - the runs in progress on this agent: each run driven by its
+ * environment's backend (agent/backend.h: a spark-submit child, a Livy
+ * batch...), its output redacted (common/redact.h) and classified when it
+ * fails (common/diagnose.h), its lines and metrics batched, and its state
  * changes and result spooled for the scheduler (agent/tsink.h).
  */
 #ifndef SP_WORK_H

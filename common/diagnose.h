@@ -52,8 +52,8 @@
  * routine there.
  *
  * Retryable (diagnose_retryable): everything except class_not_found,
- * version_conflict, input_missing and s3_access_denied, which a retry
- * cannot fix. This matches policy_class_retryable() in scheduler/policy.c
+ * version_conflict, input_missing, s3_access_denied and
+ * backend_unavailable, which a retry cannot fix. This matches policy_class_retryable() in scheduler/policy.c
  * (a unit test holds them equal). credentials_expired stays retryable: the
  * next attempt gets fresh credentials. driver_oom is deterministic for the
  * same input and arguably permanent; unknown is retryable.
@@ -91,6 +91,9 @@ enum diagnose_category {
 	DIAGNOSE_RPC_TIMEOUT,
 	DIAGNOSE_NO_RESOURCES,
 	DIAGNOSE_STAGE_RETRIES_EXHAUSTED,
+	/* no signature: the agent decides it when the environment's backend
+	 * is not built into it (agent/backend.h) */
+	DIAGNOSE_BACKEND_UNAVAILABLE,
 	DIAGNOSE_NCATEGORIES
 };
 

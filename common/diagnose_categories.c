@@ -91,6 +91,10 @@ static const struct category_info {
 		WRAPPER,
 		"A task failed on every attempt and its stage gave up: the "
 		"task's own error, further up the log, is the real cause."},
+	[DIAGNOSE_BACKEND_UNAVAILABLE] = {"backend_unavailable", PERMANENT,
+		"The agent does not have the environment's Spark backend: "
+		"upgrade the agent, or change the backend with spctl env set "
+		"TENANT/ENV --backend."},
 };
 /* clang-format on */
 

@@ -7,6 +7,7 @@
 
 #include "agent_msgs.h"
 #include "diagnose.h"
+#include "env_backend.h"
 #include "jobvers.h"
 #include "keyrot.h"
 #include "mp.h"
@@ -198,7 +199,7 @@ static bool on_heartbeat_msg(struct sched *c, struct event *ev,
 static void pack_lease(msgpack_packer *pk, const struct run *r,
 		       const struct job *j)
 {
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 9);
 	mp_kv_u64(pk, "run", r->id);
 	mp_kv_u64(pk, "attempt", r->attempt);
 	mp_kv_u64(pk, "epoch", r->epoch);
@@ -208,6 +209,15 @@ static void pack_lease(msgpack_packer *pk, const struct run *r,
 	msgpack_pack_array(pk, j ? (size_t)j->argc : 0);
 	for (int i = 0; j && i < j->argc; i++)
 		mp_pack_cstr(pk, j->argv[i]);
+	/* older agents ignore these (docs/protocol.md, lease) */
+	mp_pack_cstr(pk, "resources");
+	msgpack_pack_map(pk, 5);
+	mp_kv_u64(pk, "driver_cores", j ? j->driver_cores : 0);
+	mp_kv_u64(pk, "driver_memory_mb", j ? j->driver_memory_mb : 0);
+	mp_kv_u64(pk, "executor_cores", j ? j->executor_cores : 0);
+	mp_kv_u64(pk, "executor_memory_mb", j ? j->executor_memory_mb : 0);
+	mp_kv_u64(pk, "executors", j ? j->executors : 0);
+	env_backend_pack(pk, r->job ? r->job->envp : NULL);
 }
 
 /* Leases up to `slots` queued runs of ag's environment to ag and answers

@@ -44,6 +44,7 @@ static const struct flag_spec env_add_flags[] = {
 	{ "--price-gb-hour", FT_USD, 0, PRICE_MAX },
 	{ "--spot-discount", FT_PCT, 0, 10000 },
 	{ "--max-concurrent", FT_UINT, 1, 100000 },
+	{ "--backend", FT_STR, 0, 0 },
 	{ NULL, 0, 0, 0 },
 };
 /* A price card changes the estimates of runs started from then on and the
@@ -53,6 +54,8 @@ static const struct flag_spec env_set_flags[] = {
 	{ "--price-gb-hour", FT_USD, 0, PRICE_MAX },
 	{ "--spot-discount", FT_PCT, 0, 10000 },
 	{ "--max-concurrent", FT_LIMIT, 1, 100000 },
+	{ "--backend", FT_STR, 0, 0 },
+	{ "--backend-setting", FT_STR, 0, 0 },
 	{ NULL, 0, 0, 0 },
 };
 static const struct flag_spec tenant_delete_flags[] = {
@@ -172,14 +175,17 @@ static const struct command commands[] = {
 	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
 	{ "env add",
 	  "TENANT/ENV [--mode full|byoc_lite] [--price-vcpu-hour USD] "
-	  "[--price-gb-hour USD] [--spot-discount PCT] [--max-concurrent N]",
+	  "[--price-gb-hour USD] [--spot-discount PCT] [--max-concurrent N] "
+	  "[--backend spark-submit|livy|emr-eks]",
 	  "create an environment", 1, 1, env_add_flags, false, cmd_env_add,
 	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
 	{ "env set",
 	  "TENANT/ENV [--price-vcpu-hour USD] [--price-gb-hour USD] "
 	  "[--spot-discount PCT] [--max-concurrent N|unlimited] "
+	  "[--backend NAME] [--backend-setting KEY=VALUE] "
 	  "(or KEY=VALUE...)",
-	  "change an environment's price card or concurrency", 1, 1,
+	  "change an environment's price card, concurrency or Spark backend "
+	  "(one backend setting per command; KEY= removes it)", 1, 1,
 	  env_set_flags, false, cmd_env_set, true,
 	  .role = ROLE_ADMIN, .scope = SCOPE_GLOBAL },
 	{ "env delete", "TENANT/ENV",

@@ -4,6 +4,7 @@
 
 #include "admin_cmds.h"
 #include "budget.h"
+#include "env_backend.h"
 #include "keyring.h"
 #include "parse.h"
 #include "records.h"
@@ -267,6 +268,8 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	char tenant[64], name[64], dummy[64], err[256];
 	const char *mode = arg_str(a, "--mode", "full");
+	const char *backend = arg_str(a, "--backend", BACKEND_DEFAULT);
+	struct strbuf changes = STRBUF_INIT;
 	enum env_mode m;
 	struct env *e;
 
@@ -276,6 +279,10 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 		return cmd_fail(r, "invalid",
 				"--mode: '%.64s' must be full or byoc_lite",
 				mode);
+	if (!backend_name_valid(backend))
+		return cmd_fail(r, "invalid", "--backend: unknown backend "
+				"'%.64s' (known: %s)", backend,
+				backend_names());
 	if (!state_tenant(c->st, tenant))
 		return cmd_fail(r, "not_found", "no tenant '%s'", tenant);
 	e = state_env(c->st, a->pos[0]);
@@ -299,6 +306,10 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 	e->price_gb_hour = arg_num(a, "--price-gb-hour", 0);
 	e->spot_discount_bp = (uint32_t)arg_num(a, "--spot-discount", 0);
 	e->max_concurrent = (uint32_t)arg_num(a, "--max-concurrent", 0);
+	/* a revived key starts with no settings, like its other fields */
+	e->backend_settings[0] = '\0';
+	env_backend_apply(e, backend, NULL, &changes);
+	strbuf_release(&changes);
 	e->created_ms = e->state_ms = c->now_ms;
 	records_put_env(c->batch, c->store, e);
 	jw_str(&r->w, "env", e->key);
@@ -340,6 +351,7 @@ static void write_env(struct sched *c, struct jw *w, const struct env *e,
 		 e->spot_discount_bp % 100);
 	jw_str(w, "spot_discount", pct);
 	write_limit(w, "max_concurrent", e->max_concurrent);
+	env_backend_write(w, e);
 	jw_time(w, "created", e->created_ms);
 }
 
@@ -377,20 +389,25 @@ int cmd_env_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	struct env *e = state_env_live(c->st, a->pos[0]);
 	struct strbuf sb = STRBUF_INIT;
-	char was[40], now[40];
+	const char *backend = arg_str(a, "--backend", NULL);
+	const char *setting = arg_str(a, "--backend-setting", NULL);
+	char was[40], now[40], err[320];
 	bool any = false;
 	int64_t v;
 
 	if (!e)
 		return cmd_fail(r, "not_found", "no environment '%.128s'",
 				a->pos[0]);
+	/* checked before anything changes: nothing half-applied */
+	if (env_backend_check(e, backend, setting, err, sizeof(err)))
+		return cmd_fail(r, "invalid", "%s", err);
 	for (int i = 0; a->specs[i].name; i++)
 		any |= a->set[i];
 	if (!any)
 		return cmd_fail(r, "usage",
 				"nothing to change; usage: env set TENANT/ENV KEY=VALUE... "
 				"(keys: price-vcpu-hour, price-gb-hour, spot-discount, "
-				"max-concurrent)");
+				"max-concurrent, backend, backend-setting)");
 	if ((v = arg_num(a, "--price-vcpu-hour", e->price_vcpu_hour)) !=
 	    e->price_vcpu_hour) {
 		format_usd(e->price_vcpu_hour, was, sizeof(was));
@@ -421,6 +438,8 @@ int cmd_env_set(struct sched *c, const struct cmd_args *a, struct reply *r)
 			    v ? now : "unlimited");
 		e->max_concurrent = (uint32_t)v;
 	}
+	if (backend || setting)
+		env_backend_apply(e, backend, setting, &sb);
 	if (sb.len)
 		sb.buf[--sb.len] = '\0';
 	records_put_env(c->batch, c->store, e);

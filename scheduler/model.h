@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend_keys.h"
 #include "guard.h"
 #include "ptrvec.h"
 #include "runq.h"
@@ -110,6 +111,12 @@ struct env {
 	/* env delete: gone from lists and for new jobs, tokens and agents;
 	 * its ended runs stay; an env add of the key revives it */
 	int64_t deleted_ms;
+	/* the Spark backend its agents use (common/backend_keys.h); "" in
+	 * records written before the field: spark-submit */
+	char backend[BACKEND_NAME_MAX];
+	/* its settings, "key=value\n" each, in the order set; checked by
+	 * backend_check_setting, never a secret (a path to one) */
+	char backend_settings[2048];
 	/* runtime */
 	struct tenant *tenantp;
 	struct ptrvec jobs;      /* struct job * of this environment */

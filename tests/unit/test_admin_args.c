@@ -129,6 +129,8 @@ static const char *value(struct line *l, const struct flag_spec *f)
 		{ "--format", "json" },      { "--from", "2026-01-01" },
 		{ "--to", "2026-01-31" },    { "--state", "queued" },
 		{ "--tenant", "acme" },      { "--events", "run.*" },
+		{ "--backend", "livy" },
+		{ "--backend-setting", "livy_url=http://livy:8998" },
 	};
 	switch (f->type) {
 	case FT_UINT:

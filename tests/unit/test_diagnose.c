@@ -414,7 +414,7 @@ static void test_waiting_for_resources(void **s)
 static void test_categories(void **s)
 {
 	(void)s;
-	assert_int_equal(DIAGNOSE_NCATEGORIES, 18);
+	assert_int_equal(DIAGNOSE_NCATEGORIES, 19);
 	for (int c = 0; c < DIAGNOSE_NCATEGORIES; c++) {
 		const char *name = diagnose_category_name(c), *hint;
 		assert_non_null(name);
