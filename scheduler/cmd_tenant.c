@@ -300,6 +300,7 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 	e->spot_discount_bp = (uint32_t)arg_num(a, "--spot-discount", 0);
 	e->max_concurrent = (uint32_t)arg_num(a, "--max-concurrent", 0);
 	e->created_ms = e->state_ms = c->now_ms;
+	e->ready_ms = 0; /* a revived key is a new environment to bring up */
 	records_put_env(c->batch, c->store, e);
 	jw_str(&r->w, "env", e->key);
 	jw_str(&r->w, "state", env_state_name(e->state));
@@ -341,6 +342,7 @@ static void write_env(struct sched *c, struct jw *w, const struct env *e,
 	jw_str(w, "spot_discount", pct);
 	write_limit(w, "max_concurrent", e->max_concurrent);
 	jw_time(w, "created", e->created_ms);
+	jw_time(w, "first_ready", e->ready_ms);
 }
 
 int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r)

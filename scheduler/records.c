@@ -60,6 +60,7 @@ static const struct field env_fields[] = {
 	FLD(struct env, max_concurrent, F_U32),
 	FLD(struct env, spot_discount_bp, F_U32),
 	FLD(struct env, deleted_ms, F_I64),
+	FLD(struct env, ready_ms, F_I64),
 };
 
 static const struct field agent_fields[] = {
