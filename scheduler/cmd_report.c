@@ -138,7 +138,8 @@ static void write_table(struct strbuf *sb, const struct env *e,
 		width[1] = MAXZ(width[1], strlen(val[c]));
 		width[2] = MAXZ(width[2], strlen(thr[c]));
 	}
-	strbuf_addf(sb, "POC readiness of %s, last %u days\n", e->key, p->days);
+	strbuf_addf(sb, "POC readiness of %s, last %u day%s\n", e->key, p->days,
+		    p->days == 1 ? "" : "s");
 	table_row(sb, head, width);
 	for (int c = 0; c < POC_NCRITERIA; c++) {
 		const char *row[4] = { pocreport_name(c), val[c], thr[c],
@@ -170,8 +171,8 @@ static void write_md(struct strbuf *sb, const struct env *e,
 {
 	char val[256], thr[96];
 
-	strbuf_addf(sb, "### POC readiness: %s (last %u days)\n\n", e->key,
-		    p->days);
+	strbuf_addf(sb, "### POC readiness: %s (last %u day%s)\n\n", e->key,
+		    p->days, p->days == 1 ? "" : "s");
 	strbuf_addstr(sb, "| Criterion | Measured | Threshold | Result |\n"
 			  "|---|---|---|---|\n");
 	for (int c = 0; c < POC_NCRITERIA; c++) {
