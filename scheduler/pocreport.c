@@ -98,30 +98,17 @@ static void count_run(const struct run *r, struct poc_report *p)
 	}
 }
 
-/* Distinct UTC days of the window with a run created: a day set as bits
- * of the window's day numbers. */
-static uint32_t active_days(struct sched_state *st, const struct env *e,
-			    const struct poc_report *p)
+/* Marks the UTC day of ms (counted from the window's first day) in a day
+ * set; counts it in p->active_days the first time. */
+static void mark_day(struct poc_report *p, uint8_t *seen, size_t bits,
+		     int64_t ms)
 {
-	uint8_t seen[(POC_DAYS_MAX + 2 + 7) / 8] = { 0 };
-	int64_t base = p->from_ms / DAY_MS;
-	uint32_t n = 0;
+	int64_t d = ms / DAY_MS - p->from_ms / DAY_MS;
 
-	for (size_t i = 0; i < st->nruns; i++) {
-		const struct run *r = st->runs[i];
-		int64_t d;
-		if (!r || strcmp(r->job->env, e->key) ||
-		    r->created_ms <= p->from_ms || r->created_ms > p->to_ms)
-			continue;
-		d = r->created_ms / DAY_MS - base;
-		if (d < 0 || d >= (int64_t)sizeof(seen) * 8)
-			continue;
-		if (!(seen[d / 8] & (1u << (d % 8)))) {
-			seen[d / 8] |= (uint8_t)(1u << (d % 8));
-			n++;
-		}
-	}
-	return n;
+	if (d < 0 || d >= (int64_t)bits || (seen[d / 8] & (1u << (d % 8))))
+		return;
+	seen[d / 8] |= (uint8_t)(1u << (d % 8));
+	p->active_days++;
 }
 
 void pocreport_build(struct sched_state *st, const struct env *e,
@@ -129,6 +116,8 @@ void pocreport_build(struct sched_state *st, const struct env *e,
 		     struct poc_report *out)
 {
 	struct poc_report *p = out;
+	/* the window spans at most POC_DAYS_MAX + 1 UTC days */
+	uint8_t seen[(POC_DAYS_MAX + 2 + 7) / 8] = { 0 };
 
 	memset(p, 0, sizeof(*p));
 	if (days < 1)
@@ -149,13 +138,16 @@ void pocreport_build(struct sched_state *st, const struct env *e,
 	}
 	if (p->ready_after_ms < -1)
 		p->ready_after_ms = 0; /* a clock stepped back */
+	/* one pass over every run kept: an admin read on the core thread,
+	 * like run list */
 	for (size_t i = 0; i < st->nruns; i++) {
 		const struct run *r = st->runs[i];
-		if (r && !strcmp(r->job->env, e->key) &&
-		    r->created_ms > p->from_ms && r->created_ms <= now_ms)
-			count_run(r, p);
+		if (!r || r->created_ms <= p->from_ms ||
+		    r->created_ms > now_ms || strcmp(r->job->env, e->key))
+			continue;
+		count_run(r, p);
+		mark_day(p, seen, sizeof(seen) * 8, r->created_ms);
 	}
-	p->active_days = active_days(st, e, p);
 	security_findings(st, e, p);
 	p->pass[POC_TIME_TO_READY] = p->ready_after_ms >= 0 &&
 				     p->ready_after_ms <= POC_READY_MAX_MS;
