@@ -144,6 +144,13 @@ bin/%: $(BUILD)/bench/%.o $(BUILD)/libsched.a $(BUILD)/libagent.a $(BUILD)/libco
 	$(CC) -o $@ $^ $(LIBS)
 
 tools: $(patsubst tests/tools/%.c,bin/%,$(TOOL_SRC)) bin/faultfs.so
+# sp-docgen's compat-md shares the Spark matrix walker with its unit test
+# (tests/unit/lib/spark_matrix.c, which needs no cmocka).
+bin/sp-docgen: $(BUILD)/tests/tools/sp-docgen.o \
+		$(BUILD)/tests/unit/lib/spark_matrix.o $(BUILD)/libsched.a \
+		$(BUILD)/libagent.a $(BUILD)/libcommon.a
+	@mkdir -p bin
+	$(CC) -o $@ $^ $(LIBS)
 
 # The fault-injection and power-loss shim of the tests (LD_PRELOAD; see
 # tests/faultfs/faultfs.c).
@@ -310,10 +317,12 @@ UNIT_SUBST = -e 's|@BINDIR@|$(BINDIR)|g' \
 	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 
 # Documentation made from the code's tables (tests/tools/sp-docgen.c):
-# docs/configuration.md is committed (t0080 fails when it is stale: run
-# `make docs`), the man page is made at build time.
+# docs/configuration.md and docs/compatibility.md (the Spark matrix: the
+# agent's parser over tests/data/spark-matrix) are committed (t0080 fails
+# when one is stale: run `make docs`), the man page is made at build time.
 docs: bin/sp-docgen
 	bin/sp-docgen config-md >docs/configuration.md
+	bin/sp-docgen compat-md tests/data/spark-matrix >docs/compatibility.md
 MAN_PAGES := $(BUILD)/man/sparkpilot.conf.5 $(BUILD)/man/spctl.1 \
 	$(BUILD)/man/sparkpilot-scheduler.8 $(BUILD)/man/sparkpilot-agent.8
 $(BUILD)/man/sparkpilot.conf.5: bin/sp-docgen

@@ -95,6 +95,46 @@ static unsigned yarn_line(struct spark_watch *w, const char *s, size_t len)
 	return ev;
 }
 
+/* Standalone cluster mode (Spark's ClientEndpoint): "Driver successfully
+ * submitted as driver-...", then "State of driver-... is RUNNING" and, when
+ * it waits for the end, "State of driver driver-... is FINISHED, exiting
+ * spark-submit JVM." (also FAILED, ERROR, KILLED). The driver's log stays
+ * on its worker: the client sees no error of it. */
+static unsigned standalone_line(struct spark_watch *w, const char *s,
+				size_t len)
+{
+	static const struct {
+		const char *state, *final;
+	} finals[] = {
+		{ "FINISHED", "SUCCEEDED" }, { "FAILED", "FAILED" },
+		{ "ERROR", "FAILED" },       { "KILLED", "KILLED" },
+	};
+	const char *end = s + len, *p;
+	char tok[128];
+	unsigned ev = 0;
+
+	if ((p = find(s, len, "submitted as driver-"))) {
+		take(p + 13, end, tok, sizeof(tok), is_id);
+		ev |= learn_app_id(w, tok, SPARK_MODE_STANDALONE);
+		if (!w->submission_id[0])
+			snprintf(w->submission_id, sizeof(w->submission_id),
+				 "%s", tok);
+	}
+	if (w->mode != SPARK_MODE_STANDALONE ||
+	    !(p = find(s, len, "State of ")) || !find(s, len, " is "))
+		return ev;
+	p = find(p, (size_t)(end - p), " is ") + 4;
+	take(p, end, tok, sizeof(tok), is_word);
+	ev |= set_state(w, tok);
+	for (size_t i = 0; i < sizeof(finals) / sizeof(finals[0]); i++)
+		if (!strcmp(tok, finals[i].state)) {
+			snprintf(w->final_status, sizeof(w->final_status),
+				 "%s", finals[i].final);
+			ev |= SPARK_EV_FINAL;
+		}
+	return ev;
+}
+
 static unsigned k8s_line(struct spark_watch *w, const char *s, size_t len)
 {
 	const char *end = s + len, *p;
@@ -183,6 +223,14 @@ unsigned spark_watch_line(struct spark_watch *w, const char *line,
 {
 	unsigned ev = yarn_line(w, line, len);
 	ev |= k8s_line(w, line, len);
+	ev |= standalone_line(w, line, len);
+	/* the Kubernetes client's "Deployed Spark application ... into
+	 * Kubernetes" and the standalone one's "not configured to wait for
+	 * completion": nothing more will be learned from this output */
+	if (find(line, len, "not configured to wait for completion") ||
+	    (find(line, len, "Deployed Spark application") &&
+	     find(line, len, "into Kubernetes")))
+		w->detached = true;
 	error_line(w, line, len);
 	return ev;
 }
@@ -228,6 +276,19 @@ enum spark_result spark_watch_result(const struct spark_watch *w,
 			 w->final_status[0] == 'K' ? "killed" : "failed", code);
 		why(reason, len, w, what);
 		return w->final_status[0] == 'K' ? SPARK_KILLED : SPARK_FAILED;
+	}
+	/* standalone: the client exits 0 whatever the driver did (it only
+	 * reports the state it polled), so the state decides */
+	if (w->mode == SPARK_MODE_STANDALONE &&
+	    !strcmp(w->final_status, "SUCCEEDED"))
+		return SPARK_SUCCEEDED;
+	if (w->detached) {
+		snprintf(reason, len,
+			 "spark-submit did not wait for the application's end "
+			 "(set spark.kubernetes.submission.waitAppCompletion or "
+			 "spark.standalone.submit.waitAppCompletion to true): "
+			 "its result is unknown");
+		return SPARK_FAILED;
 	}
 	if (code == 0)
 		return SPARK_SUCCEEDED;

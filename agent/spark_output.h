@@ -1,7 +1,10 @@
 /*
  * spark_output.h - watching spark-submit's output (client and cluster
- * mode, YARN and Kubernetes, as spark-submit prints them): the application
- * id, whether the application is running, and its final result. Pure: lines in, facts out.
+ * mode, YARN, Kubernetes and standalone, as spark-submit prints them): the
+ * application id, whether the application is running, and its final
+ * result. Pure: lines in, facts out. Spark 3.3 to 4.0 (plain log4j lines,
+ * or 4.0's structured JSON records: the same messages, newlines escaped):
+ * docs/compatibility.md, made from tests/data/spark-matrix.
  */
 #ifndef SP_SPARK_OUTPUT_H
 #define SP_SPARK_OUTPUT_H
@@ -9,11 +12,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum spark_mode { SPARK_MODE_UNKNOWN, SPARK_MODE_YARN, SPARK_MODE_K8S };
+enum spark_mode {
+	SPARK_MODE_UNKNOWN,
+	SPARK_MODE_YARN,
+	SPARK_MODE_K8S,
+	SPARK_MODE_STANDALONE, /* cluster mode through the legacy gateway */
+};
 
 struct spark_watch {
 	enum spark_mode mode;
-	char app_id[128];        /* application_... or spark-<hex> */
+	char app_id[128];        /* application_..., spark-<hex> or the
+				  * standalone driver-<time>-<n> */
 	char submission_id[256]; /* Kubernetes namespace:driver-pod */
 	char state[32];          /* last YARN state or Kubernetes phase */
 	bool running;
@@ -22,6 +31,9 @@ struct spark_watch {
 	char termination_reason[64];
 	char last_error[512];    /* innermost cause or last error line */
 	bool error_is_cause;     /* last_error came from "Caused by:" */
+	/* spark-submit said it leaves without waiting for the application's
+	 * end (Kubernetes or standalone waitAppCompletion=false) */
+	bool detached;
 };
 
 enum {
@@ -38,7 +50,11 @@ unsigned spark_watch_line(struct spark_watch *w, const char *line,
 			  size_t len);
 /* The result once spark-submit has exited with wait_status. In Kubernetes
  * cluster mode spark-submit exits 0 even if the driver failed (SPARK-26365):
- * the driver's exit code decides. Writes a one-line reason for failures. */
+ * the driver's exit code decides; in standalone cluster mode the driver's
+ * final state. A submission that did not wait for the application's end
+ * (detached) and printed no result is failed: its result is unknown, and
+ * a success claimed for it would be a guess. Writes a one-line reason for
+ * failures. */
 enum spark_result spark_watch_result(const struct spark_watch *w,
 				     int wait_status, char *reason,
 				     size_t len);

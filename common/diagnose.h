@@ -145,6 +145,12 @@ const char *diagnose_hint(const char *name);
 /* Whether a retry might succeed after a failure of this category; true
  * for NULL, "" and names that are not known (nothing says otherwise). */
 bool diagnose_retryable(const char *name);
+/* Whether a failure of this category is attributed to the customer's
+ * code or inputs rather than the platform: class_not_found,
+ * version_conflict, input_missing, python_error (an exception the
+ * application's Python raised, with no more specific cause found). false
+ * for NULL, "" and names not known. */
+bool diagnose_customer_code(const char *name);
 /* By category number: its hint (NULL if out of range), and whether it is
  * a wrapper (python_error, stage_retries_exhausted: the real cause is
  * nested in it). */

@@ -6,10 +6,14 @@
 
 #include <string.h>
 
-enum { WRAPPER = 1 << 0, PERMANENT = 1 << 1 };
+enum { WRAPPER = 1 << 0, PERMANENT = 1 << 1, CUSTOMER = 1 << 2 };
 
 /* WRAPPER: only wins when nothing specific was found; PERMANENT: a retry
- * cannot fix it. */
+ * cannot fix it; CUSTOMER: the customer's own code or inputs caused it
+ * (their classes, their dependency builds, their paths, their Python),
+ * not the platform: the POC report (scheduler/pocreport.h) leaves these
+ * out of the first-attempt success rate. This flag is the one list of
+ * them; docs/operator-guide.md (POC readiness report) repeats it. */
 /* clang-format off */
 static const struct category_info {
 	const char *name;
@@ -46,16 +50,17 @@ static const struct category_info {
 		"The AWS credentials were expired or invalid: refresh them "
 		"(instance profile, IRSA token or keys) and check the role's "
 		"trust policy."},
-	[DIAGNOSE_CLASS_NOT_FOUND] = {"class_not_found", PERMANENT,
+	[DIAGNOSE_CLASS_NOT_FOUND] = {"class_not_found", PERMANENT | CUSTOMER,
 		"A class could not be loaded: check --class, that --jars or "
 		"--packages bring the dependency, and that the image contains "
 		"the application's jars."},
-	[DIAGNOSE_VERSION_CONFLICT] = {"version_conflict", PERMANENT,
+	[DIAGNOSE_VERSION_CONFLICT] = {"version_conflict",
+		PERMANENT | CUSTOMER,
 		"A library was built against other versions: align the "
 		"application's Spark, Scala and Hadoop versions with the "
 		"cluster's (mark Spark provided, shade conflicting "
 		"libraries)."},
-	[DIAGNOSE_INPUT_MISSING] = {"input_missing", PERMANENT,
+	[DIAGNOSE_INPUT_MISSING] = {"input_missing", PERMANENT | CUSTOMER,
 		"An input path or object does not exist: check the path and "
 		"the partition the job reads, and that the job writing it has "
 		"finished."},
@@ -63,7 +68,7 @@ static const struct category_info {
 		"Shuffle data could not be fetched from another executor: look "
 		"further up the log for the executor that was lost (memory "
 		"kill, lost node) and fix that."},
-	[DIAGNOSE_PYTHON_ERROR] = {"python_error", WRAPPER,
+	[DIAGNOSE_PYTHON_ERROR] = {"python_error", WRAPPER | CUSTOMER,
 		"The Python code raised an exception: read the traceback's "
 		"last line; a Py4JJavaError wraps a Java error, whose nested "
 		"cause is the real failure."},
@@ -137,4 +142,10 @@ bool diagnose_retryable(const char *name)
 {
 	int c = category_index(name);
 	return c < 0 || !(categories[c].flags & PERMANENT);
+}
+
+bool diagnose_customer_code(const char *name)
+{
+	int c = category_index(name);
+	return c >= 0 && (categories[c].flags & CUSTOMER);
 }

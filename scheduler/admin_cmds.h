@@ -226,6 +226,9 @@ int cmd_dispatch_pause(struct sched *c, const struct cmd_args *a,
 int cmd_dispatch_resume(struct sched *c, const struct cmd_args *a,
 			struct reply *r);
 int cmd_usage(struct sched *c, const struct cmd_args *a, struct reply *r);
+/* cmd_report.c: an environment's POC readiness (pocreport.h) */
+int cmd_report_env(struct sched *c, const struct cmd_args *a,
+		   struct reply *r);
 /* cmd_backup.c: backups of the store (backup.h), run on a worker thread */
 /* At start: the newest good backup in backup_dir, for /metrics (a
  * backup dir that cannot be read leaves it unknown). */

@@ -113,6 +113,11 @@ static const struct flag_spec usage_flags[] = {
 	{ "--format", FT_STR, 0, 0 },
 	{ NULL, 0, 0, 0 },
 };
+static const struct flag_spec report_env_flags[] = {
+	{ "--days", FT_UINT, 1, 365 },
+	{ "--format", FT_STR, 0, 0 },
+	{ NULL, 0, 0, 0 },
+};
 
 static const struct flag_spec audit_list_flags[] = {
 	{ "--tenant", FT_STR, 0, 0 },
@@ -308,6 +313,12 @@ static const struct command commands[] = {
 	{ "usage", "[TENANT] [--from DATE] [--to DATE] "
 		   "[--format table|json|csv]",
 	  "metered usage", 0, 1, usage_flags, false, cmd_usage,
+	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
+	{ "report env", "TENANT/ENV [--days N] [--format table|md]",
+	  "a proof of concept's go/no-go criteria for an environment over "
+	  "the last N days (14): time to ready, runs and days, first-attempt "
+	  "success, diagnosed failures, open preflight findings",
+	  1, 1, report_env_flags, false, cmd_report_env,
 	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
 	{ "audit list", "[--tenant T] [--since TIME] [--limit N]",
 	  "the newest audit records the caller may see", 0, 0,

@@ -311,6 +311,7 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 	env_backend_apply(e, backend, NULL, &changes);
 	strbuf_release(&changes);
 	e->created_ms = e->state_ms = c->now_ms;
+	e->ready_ms = 0; /* a revived key is a new environment to bring up */
 	records_put_env(c->batch, c->store, e);
 	jw_str(&r->w, "env", e->key);
 	jw_str(&r->w, "state", env_state_name(e->state));
@@ -353,6 +354,7 @@ static void write_env(struct sched *c, struct jw *w, const struct env *e,
 	write_limit(w, "max_concurrent", e->max_concurrent);
 	env_backend_write(w, e);
 	jw_time(w, "created", e->created_ms);
+	jw_time(w, "first_ready", e->ready_ms);
 }
 
 int cmd_env_list(struct sched *c, const struct cmd_args *a, struct reply *r)

@@ -122,6 +122,10 @@ int env_set_state(struct env *e, enum env_state to, const char *reason,
 		return -1;
 	e->state = to;
 	e->state_ms = now_ms;
+	/* the first time only: a later revalidation says nothing about how
+	 * long the environment took to come up */
+	if (to == ENV_READY && !e->ready_ms)
+		e->ready_ms = now_ms;
 	snprintf(e->state_reason, sizeof(e->state_reason), "%s",
 		 reason ? reason : "");
 	return 0;

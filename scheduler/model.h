@@ -107,6 +107,9 @@ struct env {
 	int64_t clock_skew_ms;
 	int64_t created_ms;
 	int64_t state_ms; /* when state was last changed */
+	int64_t ready_ms; /* when it first became ready (the POC report's
+			   * time to ready); 0: never, or ready before the
+			   * field was recorded (state_ms bounds it then) */
 	uint32_t max_concurrent; /* runs leased or running at once, 0 = no cap */
 	/* env delete: gone from lists and for new jobs, tokens and agents;
 	 * its ended runs stay; an env add of the key revives it */

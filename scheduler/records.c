@@ -62,6 +62,7 @@ static const struct field env_fields[] = {
 	FLD(struct env, deleted_ms, F_I64),
 	FSTR(struct env, backend),
 	FSTR(struct env, backend_settings),
+	FLD(struct env, ready_ms, F_I64),
 };
 
 static const struct field agent_fields[] = {

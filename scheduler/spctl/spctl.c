@@ -81,6 +81,7 @@ static const char usage[] =
 	"  backup verify ID\n"
 	"  backup prune --keep N\n"
 	"  usage [TENANT] [--from DATE] [--to DATE] [--format table|json|csv]\n"
+	"  report env TENANT/ENV [--days N] [--format table|md]\n"
 	"  audit list [--tenant T] [--since TIME] [--limit N]\n"
 	"  audit export [--since TIME]   (JSON lines, every page: > FILE.jsonl)\n"
 	"  audit verify\n"

@@ -1,12 +1,19 @@
 #!/bin/bash
 # Documentation made from the code's tables is current: the committed
-# docs/configuration.md is what bin/sp-docgen prints now (`make docs`
-# rewrites it), and the generated man page formats without a warning.
+# docs/configuration.md and docs/compatibility.md are what bin/sp-docgen
+# prints now (`make docs` rewrites them), and the generated man page
+# formats without a warning.
 . "$(dirname "$0")/lib.sh"
 
 "$BIN/sp-docgen" config-md >"$T/configuration.md" || fail "sp-docgen config-md failed"
 diff -u "$ROOT/docs/configuration.md" "$T/configuration.md" >"$T/diff" ||
 	fail "docs/configuration.md is stale, run 'make docs':
+$(head -20 "$T/diff")"
+# the Spark compatibility matrix, from the parser's results now
+"$BIN/sp-docgen" compat-md "$ROOT/tests/data/spark-matrix" >"$T/compatibility.md" ||
+	fail "sp-docgen compat-md failed"
+diff -u "$ROOT/docs/compatibility.md" "$T/compatibility.md" >"$T/diff" ||
+	fail "docs/compatibility.md is stale, run 'make docs':
 $(head -20 "$T/diff")"
 
 "$BIN/sp-docgen" config-man >"$T/sparkpilot.conf.5" || fail "sp-docgen config-man failed"

@@ -5,6 +5,9 @@
  *   sp-docgen spctl-man    spctl(1), from the command table
  *   sp-docgen spctl-completion   bash completion for spctl
  *   sp-docgen scheduler-man | agent-man   the daemons' pages (8)
+ *   sp-docgen compat-md DIR   docs/compatibility.md, from the agent's
+ *                          parser and classifier run over the Spark
+ *                          transcripts in DIR (tests/data/spark-matrix)
  * `make docs` writes them; `make check` fails when the committed
  * docs/configuration.md differs from what this prints. */
 #include <stdbool.h>
@@ -16,6 +19,8 @@
 #include "cmd_docs.h"
 #include "config.h"
 #include "settings.h"
+#include "spark_matrix.h"
+#include "strbuf.h"
 #include "version.h"
 
 /* A setting's default as text: "" for an unset string. */
@@ -245,16 +250,40 @@ static void daemon_man(const struct settings_doc *d, const void *defaults)
 		     : "\\fBsparkpilot\\-scheduler\\fR(8)");
 }
 
+/* docs/compatibility.md (spark_matrix.h). */
+static int compat_md(const char *dir)
+{
+	struct matrix_case *c;
+	struct strbuf sb = STRBUF_INIT;
+	size_t n;
+	char err[256];
+
+	if (spark_matrix_run(dir, &c, &n, err, sizeof(err))) {
+		fprintf(stderr, "sp-docgen: %s\n", err);
+		return 1;
+	}
+	spark_matrix_markdown(c, n, &sb);
+	fwrite(sb.buf, 1, sb.len, stdout);
+	strbuf_release(&sb);
+	free(c);
+	return fflush(stdout) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct settings_doc sd, ad;
 	struct sched_config *sdef = calloc(1, sizeof(*sdef));
 	struct agent_config *adef = calloc(1, sizeof(*adef));
 
+	if (argc == 3 && !strcmp(argv[1], "compat-md")) {
+		free(sdef);
+		free(adef);
+		return compat_md(argv[2]);
+	}
 	if (argc != 2 || !sdef || !adef) {
 		fprintf(stderr, "usage: sp-docgen config-md | config-man | "
 				"spctl-man | spctl-completion | scheduler-man | "
-				"agent-man\n");
+				"agent-man | compat-md DIR\n");
 		return 2;
 	}
 	config_defaults(sdef);

@@ -224,6 +224,9 @@ static void test_scoped_viewer_sees_one_tenant(void **state)
 		"no tenant 'globex'");
 	refused(f, &view_acme, "usage globex", "not_found",
 		"no tenant 'globex'");
+	refused(f, &view_acme, "report env globex/prod", "not_found",
+		"no environment 'globex/prod'");
+	json_free(ok_as(f, &view_acme, "report env acme/prod --format md"));
 	refused(f, &view_acme, "run list --tenant globex", "not_found",
 		"no tenant 'globex'");
 	snprintf(line, sizeof(line), "run logs %llu",
