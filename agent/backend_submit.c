@@ -3,7 +3,8 @@
  * whose output says what the application does (spark_output.h). In
  * cluster mode the application outlives its client, so a cancel also
  * stops the application itself: `yarn application -kill ID` (or the
- * ResourceManager's REST API) on YARN, `spark-submit --kill NS:POD` on
+ * ResourceManager's REST API) on YARN, `spark-submit --kill DRIVER_ID`
+ * through a standalone master, `spark-submit --kill NS:POD` on
  * Kubernetes; and the driver's own log can be collected at the end
  * (`yarn logs`, `kubectl logs`, config collect_driver_log).
  */
@@ -220,6 +221,14 @@ static void kill_cluster_app(struct backend_run *h)
 				 NULL };
 		snprintf(what, sizeof(what), "kill Kubernetes driver %s",
 			 h->watch.submission_id);
+		start_helper(h, argv, what);
+	} else if (h->watch.mode == SPARK_MODE_STANDALONE &&
+		   h->watch.app_id[0] && h->master[0]) {
+		/* the driver id (driver-...), killed through the master */
+		const char *const argv[] = { cfg->spark_submit, "--kill",
+				 h->watch.app_id, "--master", h->master, NULL };
+		snprintf(what, sizeof(what), "kill standalone driver %s",
+			 h->watch.app_id);
 		start_helper(h, argv, what);
 	}
 }

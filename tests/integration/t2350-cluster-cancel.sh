@@ -1,10 +1,12 @@
 #!/bin/bash
 # Cluster-mode cancel: the application outlives spark-submit there, so a
-# cancel also stops it: `yarn application -kill APP_ID` (tests/fakes/yarn)
-# on YARN, the ResourceManager's REST API when yarn_rm_url is set, and
-# `spark-submit --kill NS:POD --master k8s://...` on Kubernetes, with the
-# ids spark-submit printed. With collect_driver_log = 1 the driver's log
-# (`yarn logs`, `kubectl logs`) joins the run's logs, redacted.
+# cancel also stops it, with the ids spark-submit printed: `yarn
+# application -kill APP_ID` (tests/fakes/yarn) on YARN, or the
+# ResourceManager's REST API when yarn_rm_url is set; `spark-submit --kill
+# NS:POD --master k8s://...` on Kubernetes; `spark-submit --kill
+# DRIVER_ID --master spark://...` through a standalone master. With
+# collect_driver_log = 1 the driver's log (`yarn logs`, `kubectl logs`)
+# joins the run's logs, redacted.
 . "$(dirname "$0")/lib.sh"
 
 export FAKE_CALLS=$T/calls
@@ -90,7 +92,20 @@ wait_run_state "$k" cancelled 20
 grep -qx "spark-submit --kill $sid --master k8s://https://k8s.internal:6443" "$FAKE_CALLS" ||
 	fail "no spark-submit --kill $sid: $(cat "$FAKE_CALLS")"
 
-# 3. client mode: the local process is the application, nothing else runs
+# 3. standalone cluster mode: spark-submit --kill DRIVER_ID --master spark://...
+spctl job add acme/prod/sa -- --master spark://sa-master.internal:7077 \
+	--deploy-mode cluster --conf spark.standalone.submit.waitAppCompletion=true \
+	--conf spark.fake.duration=120 app.jar >/dev/null
+s=$(spctl run start acme/prod/sa)
+wait_until 30 has_app "$s" || fail "standalone run $s never started"
+drv=$(app_of "$s")
+[[ "$drv" == driver-* ]] || fail "standalone app id '$drv', not a driver id"
+spctl run cancel "$s" >/dev/null
+wait_run_state "$s" cancelled 20
+wait_until 10 grep -qx "spark-submit --kill $drv --master spark://sa-master.internal:7077" "$FAKE_CALLS" ||
+	fail "no spark-submit --kill $drv: $(cat "$FAKE_CALLS")"
+
+# 4. client mode: the local process is the application, nothing else runs
 before=$(wc -l <"$FAKE_CALLS")
 spctl job add acme/prod/client -- --master yarn --deploy-mode client \
 	--conf spark.fake.duration=120 app.jar >/dev/null
@@ -101,7 +116,7 @@ wait_run_state "$c" cancelled 20
 tail -n +$((before + 1)) "$FAKE_CALLS" | grep -q '^yarn ' &&
 	fail "a client-mode cancel ran yarn: $(cat "$FAKE_CALLS")"
 
-# 4. the ResourceManager's REST API when yarn_rm_url is set
+# 5. the ResourceManager's REST API when yarn_rm_url is set
 spctl job add acme/rm/yarn -- --master yarn --deploy-mode cluster \
 	--conf spark.fake.duration=120 app.jar >/dev/null
 m=$(spctl run start acme/rm/yarn)
@@ -113,7 +128,7 @@ wait_run_state "$m" cancelled 20
 grep -q "\"path\": \"/ws/v1/cluster/apps/$mapp/state\", \"body\": \"{\\\\\"state\\\\\":\\\\\"KILLED\\\\\"}\", \"type\": \"application/json\"" "$T/rm.jsonl" ||
 	fail "no RM kill of $mapp: $(cat "$T/rm.jsonl" 2>/dev/null)"
 
-# 5. driver log collection at the end (collect_driver_log = 1)
+# 6. driver log collection at the end (collect_driver_log = 1)
 spctl job add acme/prod/ylog -- --master yarn --deploy-mode cluster \
 	--conf spark.fake.duration=0.3 app.jar >/dev/null
 y=$(spctl run start acme/prod/ylog)

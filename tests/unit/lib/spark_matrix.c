@@ -105,20 +105,21 @@ bool spark_matrix_ok(const struct matrix_case *c)
 	return c->ok_app && c->ok_result && c->ok_class;
 }
 
-/* How the agent's cancel (SIGTERM, then SIGKILL, to spark-submit's
- * process group: agent/runner.c) reaches the application in each mode. A
- * fact of the agent's code, not of the transcripts. */
+/* How the agent's cancel reaches the application in each mode: it ends
+ * spark-submit's process group (agent/runner.c) and stops the application
+ * with the id spark-submit printed (agent/backend_submit.c). A fact of
+ * the agent's code, not of the transcripts (t2350-cluster-cancel checks
+ * it). */
 static const char *cancel_text(const char *mode)
 {
 	if (!strcmp(mode, "yarn"))
-		return "client only: spark-submit ends, the YARN application "
-		       "goes on (`yarn application -kill ID`)";
+		return "the application is killed: `yarn application -kill "
+		       "ID` (or the ResourceManager's REST API)";
 	if (!strcmp(mode, "k8s"))
-		return "client only: spark-submit ends, the driver pod goes "
-		       "on (`spark-submit --kill NAMESPACE:POD --master "
-		       "k8s://...`)";
-	return "client only: spark-submit ends, the driver goes on "
-	       "(`spark-submit --kill DRIVER_ID --master spark://...`)";
+		return "the driver pod is killed: `spark-submit --kill "
+		       "NAMESPACE:POD --master k8s://...`";
+	return "the driver is killed: `spark-submit --kill DRIVER_ID "
+	       "--master spark://...`";
 }
 
 static const char *mode_title(const char *mode)
@@ -219,9 +220,10 @@ void spark_matrix_markdown(const struct matrix_case *c, size_t n,
 		"`waitAppCompletion=false` leaves at once: its runs are\n  "
 		"failed with \"its result is unknown\" rather than guessed "
 		"succeeded.\n"
-		"- **cancel**: what `spctl run cancel` does there (the agent "
-		"ends spark-submit's\n  process group); the command that ends "
-		"the application itself.\n"
+		"- **cancel**: what `spctl run cancel` does there: the agent "
+		"ends spark-submit's\n  process group, then stops the "
+		"application with the id spark-submit printed\n  (a cancel "
+		"before that id is printed stops the client only).\n"
 		"- **diagnosis classes recognised**: the failure classes the "
 		"transcripts of\n  that release and mode were classified as "
 		"expected. A standalone cluster\n  driver's log stays on its "
