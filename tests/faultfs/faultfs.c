@@ -427,6 +427,25 @@ static void track(int fd, const char *abs)
 	snprintf(t->path, sizeof(t->path), "%s", abs);
 }
 
+/* A descriptor the kernel just gave out is no watched file, whatever the
+ * table says: a watched one closed where close() is not seen (fclose,
+ * closedir, a close inside libc) left its entry behind, and a file outside
+ * the dir opened on that number was then taken for it (a data dir's WAL
+ * held by a "hold sync" meant for a backup dir). */
+static void forget_fd(int fd)
+{
+	if (fd < 0 || fd >= MAX_FDS || !g.dirlen)
+		return;
+	pthread_mutex_lock(&g.lock);
+	if (g.fds[fd].tracked) {
+		g.fds[fd].tracked = false;
+		if (g.fds[fd].rfd != -1)
+			g.close(g.fds[fd].rfd);
+		g.fds[fd].rfd = -1;
+	}
+	pthread_mutex_unlock(&g.lock);
+}
+
 /* Around every open: what existed before, O_TRUNC's loss, the create. */
 static int do_open(int dirfd, const char *path, int flags, mode_t mode)
 {
@@ -437,8 +456,11 @@ static int do_open(int dirfd, const char *path, int flags, mode_t mode)
 
 	init();
 	watch = g.dirlen && abs_path(dirfd, path, abs) && under_dir(abs);
-	if (!watch)
-		return g.openat(dirfd, path, flags, mode);
+	if (!watch) {
+		fd = g.openat(dirfd, path, flags, mode);
+		forget_fd(fd);
+		return fd;
+	}
 	existed = stat(abs, &before) == 0;
 	if (existed && (flags & O_TRUNC) && S_ISREG(before.st_mode) &&
 	    before.st_size > 0 && (flags & O_ACCMODE) != O_RDONLY) {

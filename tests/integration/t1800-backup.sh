@@ -142,6 +142,7 @@ a = socket.socket(socket.AF_UNIX); a.connect(sys.argv[1])
 a.sendall(b"backup create\ntenant list\n")
 time_limit = time.monotonic() + 10
 b = socket.socket(socket.AF_UNIX); b.connect(sys.argv[1])
+b.settimeout(30)  # a core that waits on the held backup fails, not hangs
 b.sendall(b"queue stats\n")
 assert b"\n" in b.recv(1 << 20)
 a.setblocking(False)
