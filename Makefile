@@ -117,12 +117,15 @@ bin/sparkpilot-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcomm
 # at run time; the "files" and "dns" sources are built into glibc 2.34+.
 STATIC_AGENT_LIBS := -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lmsgpackc -lz \
 	-lcrypto -lpcre2-8 -lpthread -lm
-$(BUILD)/static/sparkrest.o: agent/sparkrest.c $(FIRST)
+# The same holds for aws_http.c (the emr-eks backend's requests): built
+# without libcurl there, every request fails saying so.
+STATIC_ONLY := sparkrest aws_http
+$(BUILD)/static/%.o: agent/%.c $(FIRST)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DSP_STATIC_AGENT -c $< -o $@
 bin/sparkpilot-agent-static: $(BUILD)/agent/main.o \
-		$(filter-out $(BUILD)/agent/sparkrest.o,$(call objs,$(BUILD),$(AGENT_SRC))) \
-		$(BUILD)/static/sparkrest.o $(BUILD)/libcommon.a
+		$(filter-out $(patsubst %,$(BUILD)/agent/%.o,$(STATIC_ONLY)),$(call objs,$(BUILD),$(AGENT_SRC))) \
+		$(patsubst %,$(BUILD)/static/%.o,$(STATIC_ONLY)) $(BUILD)/libcommon.a
 	@mkdir -p bin
 	$(CC) -static -no-pie -Wl,--gc-sections -o $@ $^ $(STATIC_AGENT_LIBS) \
 		2>$@.log || { cat $@.log; exit 1; }
