@@ -196,16 +196,13 @@ static struct curl_slist *build_headers(const struct aws_req *req,
 	struct curl_slist *h = NULL;
 	char ct[128];
 
+	/* no "Name:" lines that remove a header curl would add (Expect,
+	 * Content-Type): curl 7.88 still signs them, and AWS then finds a
+	 * signed header that was never sent */
 	if (req->content_type) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", req->content_type);
 		h = curl_slist_append(h, ct);
-	} else if (req->body) {
-		/* else curl sends a form type for a POST body */
-		h = curl_slist_append(h, "Content-Type:");
 	}
-	/* curl adds Expect: 100-continue to big bodies; a fake or a proxy
-	 * need not answer it */
-	h = curl_slist_append(h, "Expect:");
 	for (const char *const *x = req->headers; x && *x; x++)
 		h = curl_slist_append(h, *x);
 	if (req->service && req->creds && req->creds->token[0]) {
