@@ -119,13 +119,13 @@ STATIC_AGENT_LIBS := -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lmsgpackc -lz \
 	-lcrypto -lpcre2-8 -lpthread -lm
 # The same holds for aws_http.c (the emr-eks backend's requests): built
 # without libcurl there, every request fails saying so.
-STATIC_ONLY := sparkrest aws_http
+STATIC_NOCURL := sparkrest aws_http
 $(BUILD)/static/%.o: agent/%.c $(FIRST)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DSP_STATIC_AGENT -c $< -o $@
 bin/sparkpilot-agent-static: $(BUILD)/agent/main.o \
-		$(filter-out $(patsubst %,$(BUILD)/agent/%.o,$(STATIC_ONLY)),$(call objs,$(BUILD),$(AGENT_SRC))) \
-		$(patsubst %,$(BUILD)/static/%.o,$(STATIC_ONLY)) $(BUILD)/libcommon.a
+		$(filter-out $(STATIC_NOCURL:%=$(BUILD)/agent/%.o),$(call objs,$(BUILD),$(AGENT_SRC))) \
+		$(STATIC_NOCURL:%=$(BUILD)/static/%.o) $(BUILD)/libcommon.a
 	@mkdir -p bin
 	$(CC) -static -no-pie -Wl,--gc-sections -o $@ $^ $(STATIC_AGENT_LIBS) \
 		2>$@.log || { cat $@.log; exit 1; }

@@ -32,6 +32,13 @@ struct agent_config {
 	 * application's executors to meter them (sparkrest.h); "" = off */
 	char spark_rest_url[512];
 	int64_t spark_rest_timeout_ms;
+	/* AWS endpoints of the emr-eks backend (agent/aws_creds.h, emr.h);
+	 * "" = the public ones of the environment's region. Tests point
+	 * them at tests/fakes/aws; production may use VPC endpoints. */
+	char aws_sts_endpoint[512];
+	char aws_imds_endpoint[512];
+	char aws_emr_endpoint[512];
+	char aws_s3_endpoint[512];
 	/* extra redaction rules, "KIND REGEX" per line (redact.h), each
 	 * checked when read */
 	char redact_rules[32 * 320];
