@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "diagnose.h"
 #include "json.h"
 #include "util.h"
 
@@ -373,6 +374,21 @@ const char *emr_failure_category(const struct emr_status *st)
 	if (!strcmp(st->failure_reason, "CLUSTER_UNAVAILABLE"))
 		return "no_resources";
 	return "unknown";
+}
+
+void emr_classify(const struct emr_status *st, struct diagnoser *d)
+{
+	const char *cat = emr_failure_category(st);
+	char line[DIAGNOSE_LINE_MAX];
+
+	for (int c = 1; c < DIAGNOSE_NCATEGORIES; c++) {
+		if (strcmp(diagnose_category_name(c), cat))
+			continue;
+		snprintf(line, sizeof(line), "emr-containers: %s (%s): %s",
+			 st->state_name, st->failure_reason,
+			 st->state_details);
+		diagnose_fallback(d, (enum diagnose_category)c, line);
+	}
 }
 
 /* ---- calls ---- */

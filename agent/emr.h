@@ -110,6 +110,12 @@ bool emr_state_terminal(enum emr_state s);
  * nothing ("unknown"): from failureReason (CLUSTER_UNAVAILABLE ->
  * no_resources; the others decide nothing: "unknown"). */
 const char *emr_failure_category(const struct emr_status *st);
+struct diagnoser;
+/* Gives d what the final status says (diagnose_fallback): for a failure
+ * whose failureReason maps to a category, that category with the line
+ * "emr-containers: FAILED (REASON): stateDetails", used only if the
+ * driver's log lines decide nothing. */
+void emr_classify(const struct emr_status *st, struct diagnoser *d);
 
 /* ---- calls ---- */
 /* StartJobRun; the job run id into id. */

@@ -91,7 +91,6 @@ static int finish(struct emr *e, const char *id, struct emr_status *st)
 {
 	struct logctx l;
 	const struct diagnosis *d;
-	const char *cat;
 	char err[512];
 	int found = 0, rc = 0;
 
@@ -106,11 +105,9 @@ static int finish(struct emr *e, const char *id, struct emr_status *st)
 		rc = fail("logs", err);
 	printf("logs_found=%d\n", found);
 	if (st->state == EMR_FAILED) {
+		emr_classify(st, l.diag);
 		d = diagnose_result(l.diag);
-		cat = d->category;
-		if (!strcmp(cat, "unknown"))
-			cat = emr_failure_category(st);
-		printf("category=%s\nline=%s\n", cat, d->line);
+		printf("category=%s\nline=%s\n", d->category, d->line);
 	}
 	diagnoser_free(l.diag);
 	redactor_free(l.red);

@@ -16,6 +16,7 @@
 
 #include "aws_creds.h"
 #include "aws_http.h"
+#include "diagnose.h"
 #include "emr.h"
 #include "json.h"
 #include "util.h"
@@ -180,6 +181,24 @@ static void test_states(void **state)
 	assert_int_equal(st.state, EMR_FAILED);
 	assert_string_equal(st.state_details, "Cluster unreachable");
 	assert_string_equal(emr_failure_category(&st), "no_resources");
+	{
+		struct diagnoser *d = diagnoser_new();
+		const char *oom = "Caused by: java.lang.OutOfMemoryError: "
+				  "Java heap space";
+		emr_classify(&st, d);
+		assert_string_equal(diagnose_result(d)->category,
+				    "no_resources");
+		assert_string_equal(diagnose_result(d)->line,
+				    "emr-containers: FAILED "
+				    "(CLUSTER_UNAVAILABLE): Cluster unreachable");
+		/* the log decides first */
+		diagnose_line(d, oom, strlen(oom));
+		assert_string_equal(diagnose_result(d)->category,
+				    "executor_oom");
+		diagnoser_reset(d);
+		assert_string_equal(diagnose_result(d)->category, "unknown");
+		diagnoser_free(d);
+	}
 	snprintf(st.failure_reason, sizeof(st.failure_reason), "USER_ERROR");
 	assert_string_equal(emr_failure_category(&st), "unknown");
 	assert_int_equal(emr_parse_describe("{}", 2, &st, err, sizeof(err)),
