@@ -30,6 +30,7 @@ void emr_init(struct emr *e, const struct emr_config *cfg,
 	      struct aws_provider *p)
 {
 	e->cfg = *cfg;
+	e->last_retryable = false;
 	aws_client_init(&e->client, p, cfg->region);
 }
 
@@ -428,6 +429,9 @@ static int call(struct emr *e, const char *api, const char *method,
 	}
 	rc = aws_call(&e->client, "emr-containers", method, url.buf, body, resp,
 		      why, sizeof(why));
+	e->last_retryable = rc && (resp->status == 0 ||
+				   aws_error_retryable(resp->status,
+						       resp->error_type));
 	if (rc)
 		snprintf(err, errlen, "emr-containers %s: %s", api, why);
 	strbuf_release(&url);

@@ -82,6 +82,9 @@ extern const size_t emr_napis;
 struct emr {
 	struct emr_config cfg;
 	struct aws_client client;
+	/* after a failed call: whether trying again may help (throttling,
+	 * 5xx, a transport error), for callers that retry on their own */
+	bool last_retryable;
 };
 
 /* e->cfg copied from cfg; p is borrowed (shared by all runs: one cache of
