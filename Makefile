@@ -117,9 +117,10 @@ bin/sparkpilot-agent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libcomm
 # at run time; the "files" and "dns" sources are built into glibc 2.34+.
 STATIC_AGENT_LIBS := -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lmsgpackc -lz \
 	-lcrypto -lpcre2-8 -lpthread -lm
-# The same holds for aws_http.c (the emr-eks backend's requests): built
-# without libcurl there, every request fails saying so.
-STATIC_NOCURL := sparkrest aws_http
+# The same holds for aws_http.c (the emr-eks backend's requests: built
+# without libcurl, every request fails saying so) and backend_emr.c
+# (emr-eks registered there as not built in: backend_unavailable).
+STATIC_NOCURL := sparkrest aws_http backend_emr
 $(BUILD)/static/%.o: agent/%.c $(FIRST)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DSP_STATIC_AGENT -c $< -o $@
