@@ -11,8 +11,9 @@
 #include "util.h"
 
 /* Every API the agent calls and the IAM action it needs. The BYOC-Lite
- * policy (deploy/aws/byoc-lite-iam.json) must grant exactly these plus
- * iam:PassRole and sts:AssumeRoleWithWebIdentity; t2400 compares. */
+ * policy (deploy/aws/byoc-lite-iam.json) grants exactly those not marked
+ * trust, the role's trust policy (customer-bootstrap-byoc-lite.yaml) the
+ * others; t2400 compares (docs/iam.md says why each is needed). */
 const struct emr_api emr_apis[] = {
 	{ "StartJobRun", "emr-containers:StartJobRun" },
 	{ "DescribeJobRun", "emr-containers:DescribeJobRun" },
@@ -22,7 +23,7 @@ const struct emr_api emr_apis[] = {
 	{ "GetObject", "s3:GetObject" },
 	/* StartJobRun hands the execution role to EMR */
 	{ "StartJobRun (executionRoleArn)", "iam:PassRole" },
-	{ "AssumeRoleWithWebIdentity", "sts:AssumeRoleWithWebIdentity" },
+	{ "AssumeRoleWithWebIdentity", "sts:AssumeRoleWithWebIdentity", true },
 };
 const size_t emr_napis = ARRAY_SIZE(emr_apis);
 

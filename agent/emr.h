@@ -75,6 +75,9 @@ struct emr_status {
 struct emr_api {
 	const char *api;	/* "StartJobRun" */
 	const char *iam_action; /* "emr-containers:StartJobRun" */
+	/* granted by the role's trust policy, not its permissions policy
+	 * (AssumeRoleWithWebIdentity is unsigned: no identity to grant) */
+	bool trust;
 };
 extern const struct emr_api emr_apis[];
 extern const size_t emr_napis;

@@ -143,18 +143,38 @@ echo "$out" | grep -qx 'source=profile sparkpilot' || fail "profile: $out"
 out=$(drive AWS_PROFILE=missing -- creds) && fail "missing profile accepted"
 echo "$out" | grep -q "AWS_PROFILE 'missing'" || fail "missing profile: $out"
 
-# 11. the BYOC-Lite policy grants exactly the actions the code calls
-policy=$ROOT/deploy/aws/byoc-lite-iam.json
-if [ -f "$policy" ]; then
-	want=$("$DRIVE" actions | sort -u)
-	have=$(python3 -c '
+# 11. the BYOC-Lite policy grants exactly the actions the code calls, and
+#     the CloudFormation role the same plus its IRSA trust
+"$DRIVE" actions | sort -u >"$T/want"
+"$DRIVE" actions --trust | sort -u >"$T/want-trust"
+python3 - "$ROOT/deploy/aws" "$T" <<'PY' || fail "IAM policy and code differ"
 import json, sys
-acts = set()
-for s in json.load(open(sys.argv[1]))["Statement"]:
-    a = s["Action"]
-    acts.update([a] if isinstance(a, str) else a)
-print("\n".join(sorted(acts)))' "$policy")
-	[ "$want" = "$have" ] ||
-		fail "policy actions differ from the code's: $(diff <(echo "$want") <(echo "$have"))"
-fi
+d, t = sys.argv[1], sys.argv[2]
+want = open(t + "/want").read().split()
+trust = open(t + "/want-trust").read().split()
+def actions(doc):
+    acts = set()
+    for s in doc["Statement"]:
+        a = s["Action"]
+        acts.update([a] if isinstance(a, str) else a)
+    return sorted(acts)
+have = actions(json.load(open(d + "/byoc-lite-iam.json")))
+if have != want:
+    sys.exit("byoc-lite-iam.json: %s, the code: %s" % (have, want))
+try:
+    import yaml
+except ImportError:
+    sys.exit(0)  # the JSON is checked; PyYAML is optional
+class L(yaml.SafeLoader):
+    pass
+L.add_multi_constructor("!", lambda l, s, n: l.construct_scalar(n)
+                        if isinstance(n, yaml.ScalarNode)
+                        else l.construct_sequence(n))
+cfn = yaml.load(open(d + "/customer-bootstrap-byoc-lite.yaml"), Loader=L)
+role = cfn["Resources"]["AgentRole"]["Properties"]
+if actions(role["Policies"][0]["PolicyDocument"]) != want:
+    sys.exit("the CloudFormation role's policy differs from the code")
+if actions(json.loads(role["AssumeRolePolicyDocument"])) != trust:
+    sys.exit("the CloudFormation trust policy differs from the code")
+PY
 echo "t2400: ok"

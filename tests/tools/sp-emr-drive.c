@@ -8,7 +8,8 @@
  *   sp-emr-drive [options] cancel ARGV...  start, cancel once RUNNING, poll
  *   sp-emr-drive [options] check           DescribeVirtualCluster
  *   sp-emr-drive [options] creds           which source the chain found
- *   sp-emr-drive actions                   the IAM actions the code needs
+ *   sp-emr-drive actions [--trust]         the IAM actions the code needs
+ *                                           (permissions / trust policy)
  *
  * Options: --endpoint URL (EMR), --s3 URL, --sts URL, --imds URL, --vc ID,
  * --role ARN, --release LABEL, --region R, --log-uri S3URI, --run N,
@@ -213,9 +214,11 @@ int main(int argc, char **argv)
 	char err[512];
 	int i = 1, rc;
 
-	if (argc == 2 && !strcmp(argv[1], "actions")) {
+	if (argc >= 2 && !strcmp(argv[1], "actions")) {
+		bool trust = argc == 3 && !strcmp(argv[2], "--trust");
 		for (size_t k = 0; k < emr_napis; k++)
-			printf("%s\n", emr_apis[k].iam_action);
+			if (emr_apis[k].trust == trust)
+				printf("%s\n", emr_apis[k].iam_action);
 		return 0;
 	}
 	defaults(&o);
