@@ -129,6 +129,35 @@ static int setup(struct backend_run *h, const struct backend_ctx *ctx,
 	return 0;
 }
 
+/* Virtual clusters found RUNNING lately: checked again after an hour. */
+#define VC_CACHE 8
+#define VC_RECHECK_MS (3600 * 1000)
+static struct { char id[128]; int64_t at; } vc_ok[VC_CACHE];
+
+/* Preflight of the environment's virtual cluster (DescribeVirtualCluster)
+ * at its first run, then hourly: a deleted or terminated cluster fails the
+ * run with that reason instead of StartJobRun's. A throttled or failed
+ * check does not stop the run (StartJobRun will say). */
+static int check_cluster(struct backend_run *h, char *err, size_t errlen)
+{
+	int64_t now = time_mono_ms();
+	size_t slot = 0;
+
+	for (size_t i = 0; i < VC_CACHE; i++) {
+		if (!strcmp(vc_ok[i].id, h->e.cfg.virtual_cluster_id) &&
+		    now - vc_ok[i].at < VC_RECHECK_MS)
+			return 0;
+		if (vc_ok[i].at < vc_ok[slot].at)
+			slot = i;
+	}
+	if (emr_check_cluster(&h->e, err, errlen))
+		return h->e.last_retryable ? 0 : -1;
+	snprintf(vc_ok[slot].id, sizeof(vc_ok[slot].id), "%s",
+		 h->e.cfg.virtual_cluster_id);
+	vc_ok[slot].at = now;
+	return 0;
+}
+
 static void copy_job(struct backend_run *h, const struct backend_ctx *ctx)
 {
 	h->argv = xcalloc(ctx->argc + 1, sizeof(char *));
@@ -203,6 +232,10 @@ static struct backend_run *emr_submit(const struct backend_ctx *ctx,
 		return NULL;
 	}
 	strbuf_release(&probe);
+	if (check_cluster(h, err, errlen)) {
+		free_run(h);
+		return NULL;
+	}
 	h->deadline = ctx->timeout_ms ? time_mono_ms() + ctx->timeout_ms : 0;
 	h->interval = EMR_POLL_FIRST_MS;
 	try_start(h);

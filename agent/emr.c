@@ -523,6 +523,7 @@ int emr_check_cluster(struct emr *e, char *err, size_t errlen)
 		goto out;
 	}
 	if (strcmp(state, "RUNNING")) {
+		e->last_retryable = false;
 		copy_clean(why, sizeof(why), state);
 		snprintf(err, errlen, "virtual cluster %s is %s, not RUNNING",
 			 e->cfg.virtual_cluster_id, why);
