@@ -107,14 +107,15 @@ int aws_ini_get(const char *text, size_t len, const char *section,
 		    memcmp(s, key, klen) != 0)
 			continue;
 		s = skip_ws(eq + 1, e);
-		if (outlen) {
-			size_t n = (size_t)(e - s);
-			if (n >= outlen)
-				n = outlen - 1;
-			memcpy(out, s, n);
-			out[n] = '\0';
+		/* never cut (nor holding a NUL, which cuts it as
+		 * well): a cut key would only fail later, as a bad
+		 * signature */
+		found = outlen > (size_t)(e - s) &&
+			!memchr(s, '\0', (size_t)(e - s));
+		if (found) {
+			memcpy(out, s, (size_t)(e - s));
+			out[e - s] = '\0';
 		}
-		found = true;
 	}
 	return found ? 0 : -1;
 }

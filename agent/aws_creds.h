@@ -78,7 +78,8 @@ void aws_creds_invalidate(struct aws_provider *p);
  * '#' and ';' comments, "key = value", keys case-sensitive, indented
  * lines continue a sub-section and are skipped). The last occurrence of
  * the section wins for each key, as in botocore. 0 and the trimmed value
- * in out (truncated to outlen - 1), or -1 if absent. */
+ * in out, or -1 if absent or longer than outlen - 1 (never cut: a cut key
+ * would fail later as a bad signature). */
 int aws_ini_get(const char *text, size_t len, const char *section,
 		const char *key, char *out, size_t outlen);
 /* Whether [section] appears in the text. */
