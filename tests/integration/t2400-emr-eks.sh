@@ -13,7 +13,7 @@
 AK=AKIDSPARKPILOTTEST01
 SK=wJalrXUtnFEMIK7MDENGbPxRfiCYsparkpilot
 VC=vc0123456789abcdefghijklm
-DRIVE=$BIN/sp-emr-drive
+DRIVE=${SP_EMR_DRIVE:-$BIN/sp-emr-drive} # (an ASan build: SP_EMR_DRIVE=...)
 [ -x "$DRIVE" ] || fail "no $DRIVE (make tools)"
 
 # start_fake NAME ARGS...: a fake of its own (fresh counters); sets URL.
