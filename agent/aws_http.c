@@ -133,6 +133,10 @@ bool aws_http_available(char *why, size_t len)
 #endif
 }
 
+#if !defined(SP_STATIC_AGENT) && LIBCURL_VERSION_NUM < 0x074b00
+#error "the emr-eks backend needs libcurl 7.75 or later (CURLOPT_AWS_SIGV4)"
+#endif
+
 #ifdef SP_STATIC_AGENT
 int aws_http_do(const struct aws_req *req, struct aws_resp *resp, char *err,
 		size_t errlen)
@@ -236,7 +240,12 @@ int aws_http_do(const struct aws_req *req, struct aws_resp *resp, char *err,
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "sparkpilot-agent");
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	if (!strcmp(req->method, "GET"))
@@ -335,8 +344,13 @@ int aws_call(struct aws_client *c, const char *service, const char *method,
 			c->retries++;
 			c->sleep_ms(backoff(c, attempt - 1));
 		}
-		if (aws_creds_get(c->creds, &creds, err, errlen))
+		if (aws_creds_get(c->creds, &creds, err, errlen)) {
+			/* nothing was sent; retrying will not find keys that
+			 * are not configured (a failed renewal of temporary
+			 * ones keeps them while they are valid) */
+			resp->status = -1;
 			goto out;
+		}
 		struct aws_req req = {
 			.method = method, .url = url, .body = json_body,
 			.body_len = json_body ? strlen(json_body) : 0,

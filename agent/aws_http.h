@@ -94,7 +94,8 @@ void aws_client_init(struct aws_client *c, struct aws_provider *p,
  * with the answer in resp. Otherwise -1 with "Type: message" in err and
  * resp holding the last answer (status 0 on a transport error); retried
  * up to max_attempts on aws_error_retryable and transport errors, and
- * once after dropping the credentials on aws_error_expired. */
+ * once after dropping the credentials on aws_error_expired. When no
+ * credentials could be had nothing is sent and resp->status is -1. */
 int aws_call(struct aws_client *c, const char *service, const char *method,
 	     const char *url, const char *json_body, struct aws_resp *resp,
 	     char *err, size_t errlen);

@@ -64,6 +64,7 @@ struct backend_run {
 	enum backend_state st;
 	struct emr_status last;
 	bool cancel_wanted, cancel_sent, timed_out;
+	bool start_ambiguous; /* a StartJobRun may have worked unanswered */
 	int64_t next, interval, deadline;
 	int errors;
 	char reason[600];
@@ -197,6 +198,7 @@ static void try_start(struct backend_run *h)
 
 	if (emr_start(&h->e, &h->job, h->id, sizeof(h->id), err,
 		      sizeof(err))) {
+		h->start_ambiguous |= h->e.last_ambiguous;
 		call_failed(h, err);
 		return;
 	}
@@ -207,6 +209,26 @@ static void try_start(struct backend_run *h)
 		 (unsigned long long)h->ctx.run,
 		 (unsigned long long)h->ctx.attempt, h->id);
 	h->ctx.report(h->ctx.sink_ctx, BACKEND_SUBMITTED, h->id);
+}
+
+/* Cancelled or timed out before StartJobRun was answered. If an attempt
+ * may have started the job all the same (its answer lost), StartJobRun
+ * again with the same clientToken names it without starting another, and
+ * the next poll cancels it; else nothing runs on EMR. */
+static void stop_starting(struct backend_run *h)
+{
+	if (h->start_ambiguous) {
+		try_start(h);
+		if (h->phase == WATCHING) {
+			h->next = 0;
+			return;
+		}
+	}
+	h->phase = DONE;
+	h->st = h->timed_out ? BACKEND_TIMED_OUT : BACKEND_CANCELLED;
+	snprintf(h->reason, sizeof(h->reason), "%s",
+		 h->timed_out ? "timeout reached before EMR took the job"
+			      : "cancelled");
 }
 
 static struct backend_run *emr_submit(const struct backend_ctx *ctx,
@@ -239,7 +261,7 @@ static struct backend_run *emr_submit(const struct backend_ctx *ctx,
 	h->deadline = ctx->timeout_ms ? time_mono_ms() + ctx->timeout_ms : 0;
 	h->interval = EMR_POLL_FIRST_MS;
 	try_start(h);
-	if (h->phase == DONE) {
+	if (h->phase == DONE) { /* refused: the run fails at once */
 		snprintf(err, errlen, "%s", h->reason);
 		free_run(h);
 		return NULL;
@@ -337,17 +359,12 @@ static bool emr_poll(struct backend_run *h, int64_t now, bool read,
 		h->cancel_wanted = true;
 	}
 	if (h->phase == STARTING) {
-		if (h->timed_out) {
-			h->st = BACKEND_TIMED_OUT;
-			h->phase = DONE;
-			snprintf(h->reason, sizeof(h->reason),
-				 "timeout reached before EMR took the job");
-		} else {
+		if (h->timed_out)
+			stop_starting(h);
+		else
 			try_start(h);
-		}
-	} else {
+	}	else
 		watch(h);
-	}
 	h->next = now + h->interval;
 	h->interval = h->interval * 2 > EMR_POLL_MAX_MS ? EMR_POLL_MAX_MS
 							: h->interval * 2;
@@ -360,13 +377,8 @@ static void emr_cancel_run(struct backend_run *h, int64_t now_mono)
 	(void)now_mono;
 	h->cancel_wanted = true;
 	h->next = 0; /* CancelJobRun on the next poll */
-	if (h->phase == STARTING) {
-		/* nothing started (or, at worst, one the token names: the
-		 * next StartJobRun is not sent) */
-		h->phase = DONE;
-		h->st = BACKEND_CANCELLED;
-		snprintf(h->reason, sizeof(h->reason), "cancelled");
-	}
+	if (h->phase == STARTING)
+		stop_starting(h);
 }
 
 static void sink_line(void *ctx, int stream, const char *line, size_t len)

@@ -31,7 +31,7 @@ void emr_init(struct emr *e, const struct emr_config *cfg,
 	      struct aws_provider *p)
 {
 	e->cfg = *cfg;
-	e->last_retryable = false;
+	e->last_retryable = e->last_ambiguous = false;
 	aws_client_init(&e->client, p, cfg->region);
 }
 
@@ -430,9 +430,11 @@ static int call(struct emr *e, const char *api, const char *method,
 	}
 	rc = aws_call(&e->client, "emr-containers", method, url.buf, body, resp,
 		      why, sizeof(why));
+	/* status -1: no credentials, nothing sent (aws_call) */
 	e->last_retryable = rc && (resp->status == 0 ||
 				   aws_error_retryable(resp->status,
 						       resp->error_type));
+	e->last_ambiguous = rc && (resp->status == 0 || resp->status >= 500);
 	if (rc)
 		snprintf(err, errlen, "emr-containers %s: %s", api, why);
 	strbuf_release(&url);

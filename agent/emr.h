@@ -88,6 +88,9 @@ struct emr {
 	/* after a failed call: whether trying again may help (throttling,
 	 * 5xx, a transport error), for callers that retry on their own */
 	bool last_retryable;
+	/* ... and whether the service may have acted on it all the same
+	 * (an answer lost: 5xx or a transport error) */
+	bool last_ambiguous;
 };
 
 /* e->cfg copied from cfg; p is borrowed (shared by all runs: one cache of
