@@ -58,7 +58,10 @@ struct backend_run {
 	struct backend_ctx ctx; /* argv, settings, workdir not kept */
 	struct emr e;
 	struct emr_job job;
-	char **argv; /* owned copy: a retried StartJobRun needs it */
+	/* owned copies: ctx's strings are borrowed for submit only, and a
+	 * retried StartJobRun must send the very same body */
+	char **argv;
+	char tenant[128], env[128], name[256];
 	char id[80];
 	enum phase phase;
 	enum backend_state st;
@@ -164,10 +167,17 @@ static void copy_job(struct backend_run *h, const struct backend_ctx *ctx)
 	h->argv = xcalloc(ctx->argc + 1, sizeof(char *));
 	for (size_t i = 0; i < ctx->argc; i++)
 		h->argv[i] = xstrdup(ctx->argv[i]);
+	snprintf(h->tenant, sizeof(h->tenant), "%s", ctx->tenant);
+	snprintf(h->env, sizeof(h->env), "%s", ctx->env);
+	snprintf(h->name, sizeof(h->name), "%s", ctx->job ? ctx->job : "");
+	/* names kept for logs; the borrowed ones are gone after submit */
+	h->ctx.tenant = h->tenant;
+	h->ctx.env = h->env;
+	h->ctx.job = h->name;
 	h->job = (struct emr_job){
 		.run = ctx->run, .attempt = ctx->attempt,
-		.tenant = h->ctx.tenant, .env = h->ctx.env,
-		.name = h->ctx.job, .argv = (const char *const *)h->argv,
+		.tenant = h->tenant, .env = h->env,
+		.name = h->name, .argv = (const char *const *)h->argv,
 		.argc = ctx->argc,
 		.driver_cores = ctx->res.driver_cores,
 		.driver_memory_mb = ctx->res.driver_memory_mb,
