@@ -110,6 +110,19 @@ static const struct setting settings[] = {
 	A_INT(backend_timeout_ms, 100, 600000,
 	      "longest wait for one backend call: a Livy or ResourceManager "
 	      "request, a `yarn` or `kubectl` command"),
+	A_STR(aws_sts_endpoint,
+	      "emr-eks: the STS endpoint for web identity credentials "
+	      "(IRSA); default https://sts.REGION.amazonaws.com"),
+	A_STR(aws_imds_endpoint,
+	      "emr-eks: the instance metadata service (IMDSv2), the last "
+	      "source of credentials; default http://169.254.169.254"),
+	A_STR(aws_emr_endpoint,
+	      "emr-eks: the EMR on EKS API, when an environment sets no "
+	      "`endpoint`; default https://emr-containers.REGION.amazonaws.com"),
+	A_STR(aws_s3_endpoint,
+	      "emr-eks: S3 for the driver's logs, addressed path-style "
+	      "(ENDPOINT/BUCKET/KEY); default "
+	      "https://BUCKET.s3.REGION.amazonaws.com"),
 	SETTING_LIST(struct agent_config, redact_rules, "redact_rule",
 		     check_redact_rule,
 		     "an extra redaction rule, `NAME REGEX` (PCRE2); may be "
@@ -207,6 +220,33 @@ static size_t count_lines(const char *list)
 	return n;
 }
 
+/* The AWS endpoints are http(s) URLs without credentials or a query. */
+static int check_aws_urls(const struct agent_config *c, char *err,
+			  size_t errlen)
+{
+	const struct { const char *key, *url; } u[] = {
+		{ "aws_sts_endpoint", c->aws_sts_endpoint },
+		{ "aws_imds_endpoint", c->aws_imds_endpoint },
+		{ "aws_emr_endpoint", c->aws_emr_endpoint },
+		{ "aws_s3_endpoint", c->aws_s3_endpoint },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(u); i++) {
+		if (!u[i].url[0])
+			continue;
+		if ((strncmp(u[i].url, "http://", 7) &&
+		     strncmp(u[i].url, "https://", 8)) ||
+		    strpbrk(u[i].url, "@?# ")) {
+			snprintf(err, errlen,
+				 "%s must be an http:// or https:// URL "
+				 "without user, query or fragment",
+				 u[i].key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int agent_config_validate(const struct agent_config *c, char *err,
 			  size_t errlen)
 {
@@ -237,6 +277,8 @@ int agent_config_validate(const struct agent_config *c, char *err,
 		return -1;
 	}
 	if (c->spark_rest_url[0] && !sparkrest_available(err, errlen))
+		return -1;
+	if (check_aws_urls(c, err, errlen))
 		return -1;
 	if (strcmp(c->spool_fsync, "always") &&
 	    strcmp(c->spool_fsync, "interval") &&

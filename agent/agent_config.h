@@ -39,6 +39,13 @@ struct agent_config {
 	char kubectl_path[512];  /* `kubectl logs` of the driver pod */
 	int64_t collect_driver_log; /* 1: fetch the driver's log at the end */
 	int64_t backend_timeout_ms; /* one HTTP call or helper command */
+	/* AWS endpoints of the emr-eks backend (agent/aws_creds.h, emr.h);
+	 * "" = the public ones of the environment's region. Tests point
+	 * them at tests/fakes/aws; production may use VPC endpoints. */
+	char aws_sts_endpoint[512];
+	char aws_imds_endpoint[512];
+	char aws_emr_endpoint[512];
+	char aws_s3_endpoint[512];
 	/* extra redaction rules, "KIND REGEX" per line (redact.h), each
 	 * checked when read */
 	char redact_rules[32 * 320];

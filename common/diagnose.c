@@ -283,6 +283,9 @@ struct diagnoser {
 	unsigned wait_min_seconds, wait_min_reports;
 	bool exited;
 	int wait_status;
+	/* diagnose_fallback: decides when the lines do not */
+	int fallback;
+	char fallback_line[DIAGNOSE_LINE_MAX];
 	struct diagnosis result;
 	/* kept across resets: the built-in redaction rules, and a line
 	 * redacted before a window of it is cut */
@@ -741,6 +744,8 @@ const struct diagnosis *diagnose_result(struct diagnoser *d)
 			   NULL);
 	else if ((best = best_candidate(d)) >= 0)
 		set_result(&d->result, best, &d->cand[best], NULL);
+	else if (d->fallback > 0)
+		set_result(&d->result, d->fallback, NULL, d->fallback_line);
 	else
 		set_result(&d->result, DIAGNOSE_UNKNOWN, NULL, "");
 	return &d->result;
@@ -781,6 +786,23 @@ void diagnoser_reset(struct diagnoser *d)
 	d->wait_first_s = d->wait_last_s = -1;
 	d->red = red;
 	d->red_line = line;
+}
+
+void diagnose_fallback(struct diagnoser *d, enum diagnose_category c,
+		       const char *line)
+{
+	size_t n = 0;
+
+	if (c <= DIAGNOSE_UNKNOWN || c >= DIAGNOSE_NCATEGORIES)
+		return;
+	d->fallback = (int)c;
+	/* the same cleanliness as a deciding line: printable, one line */
+	for (; line && line[n] && n + 1 < sizeof(d->fallback_line); n++)
+		d->fallback_line[n] = (unsigned char)line[n] < 0x20 ||
+					      (unsigned char)line[n] == 0x7f
+				      ? ' '
+				      : line[n];
+	d->fallback_line[n] = '\0';
 }
 
 void diagnose_set_wait_limits(struct diagnoser *d, unsigned seconds,

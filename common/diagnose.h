@@ -129,6 +129,13 @@ void diagnose_set_wait_limits(struct diagnoser *d, unsigned seconds,
  * without its trailing newline. Any bytes (NULs included) and any length;
  * the line is not kept beyond this call. line may be NULL if len is 0. */
 void diagnose_line(struct diagnoser *d, const char *line, size_t len);
+/* What a launcher knows beyond the lines (EMR on EKS's failureReason
+ * CLUSTER_UNAVAILABLE -> no_resources): c decides, with line as the
+ * deciding line (control bytes as spaces, cut to DIAGNOSE_LINE_MAX - 1),
+ * only when nothing else does (no signature in the lines, no exit 101, no
+ * wait). The caller redacts line. Cleared by diagnoser_reset. */
+void diagnose_fallback(struct diagnoser *d, enum diagnose_category c,
+		       const char *line);
 /* spark-submit's wait status, as from waitpid(). Optional; only exit 101
  * changes the result (signals and other codes decide nothing). */
 void diagnose_exit(struct diagnoser *d, int wait_status);
