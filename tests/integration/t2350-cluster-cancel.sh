@@ -58,8 +58,11 @@ start_agent a2 acme/rm --config "$T/a2.conf"
 wait_env_ready acme/prod
 wait_env_ready acme/rm
 
+# the run's app id, "" while it has none (json prints null as None)
 app_of() {
-	spctl --json run show "$1" | json run.app_id
+	local a
+	a=$(spctl --json run show "$1" | json run.app_id)
+	[ "$a" = None ] || echo "$a"
 }
 has_app() {
 	[ -n "$(app_of "$1")" ]
@@ -85,8 +88,11 @@ spctl job add acme/prod/k8s -- --master k8s://https://k8s.internal:6443 \
 	local:///opt/app.jar >/dev/null
 k=$(spctl run start acme/prod/k8s)
 wait_run_state "$k" running 30
-sid=$(spctl run logs "$k" | sed -n 's/.*submission ID \([^ ]*\) to finish.*/\1/p' | head -n 1)
-[ -n "$sid" ] || fail "no submission id in the logs"
+# the id is in the client's output, which reaches the logs in batches
+sid_of() { spctl run logs "$1" | sed -n 's/.*submission ID \([^ ]*\) to finish.*/\1/p' | head -n 1; }
+has_sid() { [ -n "$(sid_of "$1")" ]; }
+wait_until 30 has_sid "$k" || fail "no submission id in the logs"
+sid=$(sid_of "$k")
 spctl run cancel "$k" >/dev/null
 wait_run_state "$k" cancelled 20
 grep -qx "spark-submit --kill $sid --master k8s://https://k8s.internal:6443" "$FAKE_CALLS" ||
@@ -110,7 +116,9 @@ before=$(wc -l <"$FAKE_CALLS")
 spctl job add acme/prod/client -- --master yarn --deploy-mode client \
 	--conf spark.fake.duration=120 app.jar >/dev/null
 c=$(spctl run start acme/prod/client)
-wait_until 30 has_app "$c" || fail "client-mode run $c never started"
+# (a client-mode run stays submitted: no app id reports it running)
+live() { case $(run_state "$1") in submitted|running) ;; *) false ;; esac; }
+wait_until 30 live "$c" || fail "client-mode run $c is $(run_state "$c")"
 spctl run cancel "$c" >/dev/null
 wait_run_state "$c" cancelled 20
 tail -n +$((before + 1)) "$FAKE_CALLS" | grep -q '^yarn ' &&
