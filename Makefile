@@ -120,11 +120,12 @@ STATIC_AGENT_LIBS := -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lmsgpackc -lz \
 $(BUILD)/static/%.o: agent/%.c $(FIRST)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DSP_STATIC_AGENT -c $< -o $@
-# the files that use libcurl, built without it: sparkrest.c and bhttp.c
-# (Livy, the ResourceManager) fail their requests, aws_http.c (the emr-eks
-# backend's requests) fails every request saying so, and backend_emr.c
-# registers emr-eks as not built in (backend_unavailable).
-STATIC_NOCURL := sparkrest bhttp aws_http backend_emr
+# the files that need libcurl, built without it: curl_dl.c loads nothing
+# (every HTTP call fails saying so: Livy, the ResourceManager, EMR on
+# EKS), sparkrest.c refuses spark_rest_url at start, aws_http.c names the
+# dynamic agent, and backend_emr.c registers emr-eks as not built in
+# (backend_unavailable).
+STATIC_NOCURL := curl_dl sparkrest aws_http backend_emr
 bin/sparkpilot-agent-static: $(BUILD)/agent/main.o \
 		$(filter-out $(STATIC_NOCURL:%=$(BUILD)/agent/%.o),$(call objs,$(BUILD),$(AGENT_SRC))) \
 		$(STATIC_NOCURL:%=$(BUILD)/static/%.o) $(BUILD)/libcommon.a

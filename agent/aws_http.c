@@ -1,9 +1,7 @@
 /* aws_http.c - signed AWS requests with libcurl (aws_http.h). */
 #include "aws_http.h"
 
-#include <curl/curl.h>
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +9,7 @@
 #include <time.h>
 
 #include "aws_creds.h"
+#include "curl_dl.h"
 #include "json.h"
 #include "util.h"
 
@@ -147,13 +146,6 @@ int aws_http_do(const struct aws_req *req, struct aws_resp *resp, char *err,
 	return -1;
 }
 #else
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct aws_resp *r = ctx;
@@ -194,7 +186,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
-static struct curl_slist *build_headers(const struct aws_req *req,
+static struct curl_slist *build_headers(const struct curl_fns *lc,
+					const struct aws_req *req,
 					char *tokhdr, size_t toklen)
 {
 	struct curl_slist *h = NULL;
@@ -205,14 +198,14 @@ static struct curl_slist *build_headers(const struct aws_req *req,
 	 * signed header that was never sent */
 	if (req->content_type) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", req->content_type);
-		h = curl_slist_append(h, ct);
+		h = lc->slist_append(h, ct);
 	}
 	for (const char *const *x = req->headers; x && *x; x++)
-		h = curl_slist_append(h, *x);
+		h = lc->slist_append(h, *x);
 	if (req->service && req->creds && req->creds->token[0]) {
 		snprintf(tokhdr, toklen, "X-Amz-Security-Token: %s",
 			 req->creds->token);
-		h = curl_slist_append(h, tokhdr);
+		h = lc->slist_append(h, tokhdr);
 	}
 	return h;
 }
@@ -222,12 +215,14 @@ int aws_http_do(const struct aws_req *req, struct aws_resp *resp, char *err,
 {
 	char curl_err[CURL_ERROR_SIZE] = "", sigv4[160], tokhdr[4200];
 	char userpwd[300];
+	const struct curl_fns *lc = curl_dl(err, errlen);
 	struct curl_slist *h;
 	CURLcode rc;
 	CURL *c;
 
-	pthread_once(&curl_once, curl_init);
-	c = curl_easy_init();
+	if (!lc)
+		return -1;
+	c = lc->easy_init();
 	if (!c) {
 		snprintf(err, errlen, "cannot create a curl handle");
 		return -1;
@@ -235,47 +230,47 @@ int aws_http_do(const struct aws_req *req, struct aws_resp *resp, char *err,
 	resp->status = 0;
 	resp->error_type[0] = resp->request_id[0] = '\0';
 	strbuf_reset(&resp->body);
-	h = build_headers(req, tokhdr, sizeof(tokhdr));
-	curl_easy_setopt(c, CURLOPT_URL, req->url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	h = build_headers(lc, req, tokhdr, sizeof(tokhdr));
+	lc->easy_setopt(c, CURLOPT_URL, req->url);
+	lc->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lc->easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	lc->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	lc->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+	lc->easy_setopt(c, CURLOPT_PROTOCOLS,
 			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "sparkpilot-agent");
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	lc->easy_setopt(c, CURLOPT_USERAGENT, "sparkpilot-agent");
+	lc->easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	if (!strcmp(req->method, "GET"))
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		lc->easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	if (req->body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
+		lc->easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		lc->easy_setopt(c, CURLOPT_POSTFIELDSIZE,
 				 (long)req->body_len);
 	} else if (!strcmp(req->method, "PUT")) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+		lc->easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		lc->easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
 	}
 	if (req->service && req->creds) {
 		snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", req->region,
 			 req->service);
 		snprintf(userpwd, sizeof(userpwd), "%s:%s",
 			 req->creds->access_key, req->creds->secret_key);
-		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4);
-		curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
+		lc->easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4);
+		lc->easy_setopt(c, CURLOPT_USERPWD, userpwd);
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
+	lc->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	lc->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	lc->easy_setopt(c, CURLOPT_WRITEDATA, resp);
+	lc->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	lc->easy_setopt(c, CURLOPT_HEADERDATA, resp);
+	lc->easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+	rc = lc->easy_perform(c);
+	lc->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	lc->easy_cleanup(c);
+	lc->slist_free_all(h);
 	/* the secret and the token leave the stack */
 	memset(userpwd, 0, sizeof(userpwd));
 	memset(tokhdr, 0, sizeof(tokhdr));
@@ -286,7 +281,7 @@ int aws_http_do(const struct aws_req *req, struct aws_resp *resp, char *err,
 	}
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s",
-			 curl_err[0] ? curl_err : curl_easy_strerror(rc));
+			 curl_err[0] ? curl_err : lc->easy_strerror(rc));
 		return -1;
 	}
 	return 0;

@@ -1,14 +1,12 @@
 /* sparkrest.c - executor lifetimes from Spark's monitoring REST API. */
 #include "sparkrest.h"
 
-#include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "curl_dl.h"
 #include "json.h"
 #include "parse.h"
 #include "strbuf.h"
@@ -217,21 +215,7 @@ bool sparkrest_app_id_valid(const char *app_id)
 
 /* ---- HTTP ---- */
 
-/* libcurl is loaded on first use, not linked: with its TLS, Kerberos and
- * LDAP libraries it adds about 4 MB to the resident memory of an agent
- * that never meters from Spark's REST API (most have no spark_rest_url). */
-static struct {
-	CURLcode (*global_init)(long flags);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
-	CURLcode (*easy_perform)(CURL *c);
-	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
-	void (*easy_cleanup)(CURL *c);
-	const char *(*easy_strerror)(CURLcode rc);
-} lc;
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static char curl_load_err[200];
-
+/* libcurl is loaded on first use, not linked (curl_dl.h). */
 bool sparkrest_available(char *why, size_t len)
 {
 #ifdef SP_STATIC_AGENT
@@ -245,45 +229,6 @@ bool sparkrest_available(char *why, size_t len)
 	return true;
 #endif
 }
-
-static void curl_init_once(void)
-{
-#ifdef SP_STATIC_AGENT
-	sparkrest_available(curl_load_err, sizeof(curl_load_err));
-}
-#else
-	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-	const char *dl;
-
-	if (!h) {
-		dl = dlerror();
-		snprintf(curl_load_err, sizeof(curl_load_err),
-			 "cannot load libcurl: %s", dl ? dl : "unknown error");
-		return;
-	}
-	/* POSIX: a data pointer from dlsym converts to a function pointer */
-	*(void **)&lc.global_init = dlsym(h, "curl_global_init");
-	*(void **)&lc.easy_init = dlsym(h, "curl_easy_init");
-	*(void **)&lc.easy_setopt = dlsym(h, "curl_easy_setopt");
-	*(void **)&lc.easy_perform = dlsym(h, "curl_easy_perform");
-	*(void **)&lc.easy_getinfo = dlsym(h, "curl_easy_getinfo");
-	*(void **)&lc.easy_cleanup = dlsym(h, "curl_easy_cleanup");
-	*(void **)&lc.easy_strerror = dlsym(h, "curl_easy_strerror");
-	if (!lc.global_init || !lc.easy_init || !lc.easy_setopt ||
-	    !lc.easy_perform || !lc.easy_getinfo || !lc.easy_cleanup ||
-	    !lc.easy_strerror) {
-		snprintf(curl_load_err, sizeof(curl_load_err),
-			 "libcurl.so.4 lacks an easy-interface function");
-		lc.easy_init = NULL;
-		return;
-	}
-	if (lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(curl_load_err, sizeof(curl_load_err),
-			 "curl_global_init failed");
-		lc.easy_init = NULL;
-	}
-}
-#endif
 
 /* Builds {base}/api/v1/applications/{id}/allexecutors. base must be an
  * http(s) URL without query, fragment, spaces or control characters. */
@@ -351,34 +296,36 @@ static void body_hint(const struct body *b, char *out, size_t size)
 	quote(b->sb.buf, n < b->sb.len ? n : b->sb.len, 100, out, size);
 }
 
-static void set_options(CURL *c, const char *url, long timeout_ms,
-			struct body *b, char *curl_err)
+static void set_options(const struct curl_fns *lc, CURL *c,
+			const char *url, long timeout_ms, struct body *b,
+			char *curl_err)
 {
-	lc.easy_setopt(c, CURLOPT_URL, url);
-	lc.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	lc.easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	lc.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	lc->easy_setopt(c, CURLOPT_URL, url);
+	lc->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	lc->easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	lc->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	lc.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	lc->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	lc.easy_setopt(c, CURLOPT_PROTOCOLS,
+	lc->easy_setopt(c, CURLOPT_PROTOCOLS,
 			 (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	/* gzip and friends: a big history-server answer travels smaller;
 	 * the decoded size is still capped by on_body */
-	lc.easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	lc.easy_setopt(c, CURLOPT_USERAGENT, "sparkpilot-agent");
-	lc.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	lc.easy_setopt(c, CURLOPT_WRITEDATA, b);
-	lc.easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+	lc->easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	lc->easy_setopt(c, CURLOPT_USERAGENT, "sparkpilot-agent");
+	lc->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	lc->easy_setopt(c, CURLOPT_WRITEDATA, b);
+	lc->easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
 }
 
 /* Performs the GET into b; 0 on status 200, else -1 with err. */
-static int http_get(const char *url, const char *app_id, long timeout_ms,
-		    struct body *b, char *err, size_t errlen)
+static int http_get(const struct curl_fns *lc, const char *url,
+		    const char *app_id, long timeout_ms, struct body *b,
+		    char *err, size_t errlen)
 {
 	char curl_err[CURL_ERROR_SIZE] = "", hint[112];
-	CURL *c = lc.easy_init();
+	CURL *c = lc->easy_init();
 	long status = 0;
 	CURLcode rc;
 
@@ -387,10 +334,10 @@ static int http_get(const char *url, const char *app_id, long timeout_ms,
 			 "spark rest: cannot create a curl handle");
 		return -1;
 	}
-	set_options(c, url, timeout_ms, b, curl_err);
-	rc = lc.easy_perform(c);
-	lc.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	lc.easy_cleanup(c);
+	set_options(lc, c, url, timeout_ms, b, curl_err);
+	rc = lc->easy_perform(c);
+	lc->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	lc->easy_cleanup(c);
 	if (b->too_big) {
 		snprintf(err, errlen,
 			 "spark rest: executors of %s: body larger than %u "
@@ -406,7 +353,7 @@ static int http_get(const char *url, const char *app_id, long timeout_ms,
 	}
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "spark rest: executors of %s: %s", app_id,
-			 curl_err[0] ? curl_err : lc.easy_strerror(rc));
+			 curl_err[0] ? curl_err : lc->easy_strerror(rc));
 		return -1;
 	}
 	if (status != 200) {
@@ -425,6 +372,7 @@ int sparkrest_executor_usage(const char *base_url, const char *app_id,
 {
 	struct strbuf url = STRBUF_INIT;
 	struct body b = {STRBUF_INIT, false};
+	const struct curl_fns *lc;
 	char why[256];
 	int rc = -1;
 
@@ -434,12 +382,11 @@ int sparkrest_executor_usage(const char *base_url, const char *app_id,
 	}
 	if (build_url(base_url, app_id, &url, err, errlen))
 		goto out;
-	pthread_once(&curl_once, curl_init_once);
-	if (!lc.easy_init) {
-		snprintf(err, errlen, "spark rest: %s", curl_load_err);
+	if (!(lc = curl_dl(why, sizeof(why)))) {
+		snprintf(err, errlen, "spark rest: %s", why);
 		goto out;
 	}
-	if (http_get(url.buf, app_id, timeout_ms, &b, err, errlen))
+	if (http_get(lc, url.buf, app_id, timeout_ms, &b, err, errlen))
 		goto out;
 	if (sparkrest_parse_executors(b.sb.buf, b.sb.len, app_end_ms, out, why,
 				      sizeof(why))) {
