@@ -172,6 +172,16 @@ extern const struct backend_ops backend_submit_ops;
 extern const struct backend_ops backend_livy_ops;
 extern const struct backend_ops backend_emr_ops;
 
+/* The emr-eks preflight (docs/protocol.md, preflight): the environment's
+ * settings checked, then DescribeVirtualCluster with the agent's
+ * credentials; blocks for at most two attempts of backend_timeout_ms.
+ * 0 if the virtual cluster is RUNNING, else -1 with a one-line reason
+ * (no secret) in err. */
+int backend_emr_preflight(const struct agent_config *cfg, const char *tenant,
+			  const char *env,
+			  const struct backend_setting *settings,
+			  size_t nsettings, char *err, size_t errlen);
+
 /* For backends that are registered but not built in (the emr-eks stub,
  * livy in the static agent): a submit that fails with "backend NAME is
  * not built into this agent". */

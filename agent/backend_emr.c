@@ -46,6 +46,17 @@ const struct backend_ops backend_emr_ops = {
 	.name = "emr-eks",
 	.submit = emr_submit,
 };
+
+int backend_emr_preflight(const struct agent_config *cfg, const char *tenant,
+			  const char *env,
+			  const struct backend_setting *settings,
+			  size_t nsettings, char *err, size_t errlen)
+{
+	(void)cfg, (void)tenant, (void)env, (void)settings, (void)nsettings;
+	snprintf(err, errlen, "backend emr-eks is not built into this agent "
+			      "(the static agent has no libcurl)");
+	return -1;
+}
 #else
 
 #define EMR_POLL_FIRST_MS 1000
@@ -115,6 +126,12 @@ static int setup(struct backend_run *h, const struct backend_ctx *ctx,
 	snprintf(c.s3_endpoint, sizeof(c.s3_endpoint), "%s",
 		 ctx->cfg->aws_s3_endpoint);
 	if (emr_config_check(&c, why, sizeof(why))) {
+		if (!ctx->tenant) { /* preflight: the scheduler names the env */
+			snprintf(err, errlen,
+				 "backend emr-eks: %s (spctl env set "
+				 "--backend-setting KEY=VALUE)", why);
+			return -1;
+		}
 		snprintf(err, errlen,
 			 "backend emr-eks: %s (spctl env set %s/%s "
 			 "--backend-setting KEY=VALUE)",
@@ -159,6 +176,31 @@ static int check_cluster(struct backend_run *h, char *err, size_t errlen)
 	snprintf(vc_ok[slot].id, sizeof(vc_ok[slot].id), "%s",
 		 h->e.cfg.virtual_cluster_id);
 	vc_ok[slot].at = now;
+	return 0;
+}
+
+int backend_emr_preflight(const struct agent_config *cfg, const char *tenant,
+			  const char *env,
+			  const struct backend_setting *settings,
+			  size_t nsettings, char *err, size_t errlen)
+{
+	struct backend_ctx ctx;
+	struct backend_run h;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&h, 0, sizeof(h));
+	ctx.tenant = tenant; /* NULL in the preflight */
+	ctx.env = env;
+	ctx.settings = settings;
+	ctx.nsettings = nsettings;
+	ctx.cfg = cfg;
+	if (setup(&h, &ctx, err, errlen))
+		return -1;
+	/* the client's own retries, each attempt bounded by
+	 * backend_timeout_ms: this runs on the agent's thread */
+	h.e.client.max_attempts = 2;
+	if (emr_check_cluster(&h.e, err, errlen))
+		return -1;
 	return 0;
 }
 

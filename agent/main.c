@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent_config.h"
+#include "backend.h"
 #include "client.h"
 #include "leftovers.h"
 #include "mp.h"
@@ -47,6 +48,12 @@ struct agent {
 	struct strbuf raw;   /* bytes of the last reply */
 	int64_t unreachable_since; /* first failed call of a run of them */
 	bool unreachable_warned;
+	/* the environment's backend, from the last preflight reply: the
+	 * emr-eks preflight checks its virtual cluster with these settings */
+	char backend[BACKEND_NAME_MAX];
+	struct backend_setting *bset; /* owned copies */
+	size_t nbset;
+	bool backend_checked; /* our last preflight included the check */
 };
 
 /* Calls to the scheduler failing for this many request timeouts (30 s by
@@ -190,6 +197,43 @@ static void reload(struct agent *a, int argc, char **argv)
 
 /* Handles a reply map; returns 0 if the message is done with, -1 if it
  * must be sent again later. */
+static void forget_backend(struct agent *a)
+{
+	for (size_t i = 0; i < a->nbset; i++) {
+		free((char *)a->bset[i].key);
+		free((char *)a->bset[i].value);
+	}
+	free(a->bset);
+	a->bset = NULL;
+	a->nbset = 0;
+}
+
+static char *obj_strdup(const msgpack_object *o)
+{
+	return o->type == MSGPACK_OBJECT_STR
+		       ? xstrndup(o->via.str.ptr, o->via.str.size)
+		       : xstrdup("");
+}
+
+/* The preflight reply's "backend" and "backend_settings" (the lease's
+ * shape); a reply without them (an older scheduler) keeps what we had. */
+static void remember_backend(struct agent *a, const msgpack_object *reply)
+{
+	const msgpack_object *set = mp_get(reply, "backend_settings");
+
+	if (mp_get_str(reply, "backend", a->backend, sizeof(a->backend)))
+		return;
+	forget_backend(a);
+	if (!set || set->type != MSGPACK_OBJECT_MAP)
+		return;
+	a->bset = xcalloc(set->via.map.size + 1, sizeof(*a->bset));
+	for (uint32_t i = 0; i < set->via.map.size; i++) {
+		a->bset[i].key = obj_strdup(&set->via.map.ptr[i].key);
+		a->bset[i].value = obj_strdup(&set->via.map.ptr[i].val);
+	}
+	a->nbset = set->via.map.size;
+}
+
 static int handle_reply(struct agent *a, const char *type,
 			const msgpack_object *reply)
 {
@@ -253,10 +297,17 @@ static int handle_reply(struct agent *a, const char *type,
 		char state[32] = "", reason[512] = "";
 		mp_get_str(reply, "env_state", state, sizeof(state));
 		mp_get_str(reply, "reason", reason, sizeof(reason));
-		a->ready = !strcmp(state, "ready");
+		remember_backend(a, reply);
+		/* an emr-eks environment: not ready for us before our own
+		 * check, even if another agent's made it ready */
+		bool unchecked = !a->backend_checked &&
+				 !strcmp(a->backend, "emr-eks");
+		a->ready = !unchecked && !strcmp(state, "ready");
 		log_info("preflight: environment is %s%s%s", state,
 			 reason[0] ? ": " : "", reason);
-		if (!a->ready)
+		if (unchecked)
+			a->next_preflight = time_mono_ms(); /* with the check */
+		else if (!a->ready)
 			a->next_preflight = time_mono_ms() +
 					    a->cfg.preflight_retry_ms;
 	}
@@ -358,10 +409,31 @@ static void push_preflight(struct agent *a)
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 
+	bool emr = !strcmp(a->backend, "emr-eks");
+	bool backend_ok = false;
+	char backend_err[400] = "";
+
 	preflight_run(&a->cfg, &p);
+	if (emr) {
+		backend_ok = !backend_emr_preflight(&a->cfg, NULL, NULL,
+						    a->bset, a->nbset,
+						    backend_err,
+						    sizeof(backend_err));
+		if (backend_ok)
+			backend_err[0] = '\0';
+		log_info("preflight: emr-eks virtual cluster %s%s",
+			 backend_ok ? "is RUNNING" : "check failed: ",
+			 backend_err);
+	}
+	a->backend_checked = emr;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 6);
+	msgpack_pack_map(&pk, emr ? 9 : 6);
+	if (emr) {
+		mp_kv_str(&pk, "backend", "emr-eks");
+		mp_kv_bool(&pk, "backend_ok", backend_ok);
+		mp_kv_str(&pk, "backend_error", backend_err);
+	}
 	mp_pack_cstr(&pk, "held");
 	work_pack_held(a->work, &pk);
 	mp_kv_bool(&pk, "spark_ok", p.spark_ok);
@@ -617,5 +689,6 @@ int main(int argc, char **argv)
 	outbox_clear(&a.out);
 	client_close(a.cl);
 	strbuf_release(&a.raw);
+	forget_backend(&a);
 	return a.fatal ? 1 : 0;
 }

@@ -99,6 +99,32 @@ static void preflight_verdict(struct sched *c, const msgpack_object *body,
 			 (long long)skew, (long long)c->cfg->max_clock_skew_ms);
 }
 
+/* The emr-eks backend's part of a preflight (docs/protocol.md): the
+ * agent's DescribeVirtualCluster with its own credentials. 1 if the body
+ * has no such check (the agent did not know the backend yet: the reply
+ * tells it), 0 if it passed, -1 with the reason in why if it failed. */
+#define BACKEND_WAIT "waiting for an agent to check the emr-eks backend"
+
+static int preflight_backend(const struct env *e, const msgpack_object *body,
+			     char *why, size_t len)
+{
+	bool ok = false;
+	char err[400] = "";
+
+	if (strcmp(env_backend_name(e), "emr-eks"))
+		return 0;
+	if (mp_get_bool(body, "backend_ok", &ok))
+		return 1;
+	if (ok)
+		return 0;
+	mp_get_str(body, "backend_error", err, sizeof(err));
+	for (char *p = err; *p; p++) /* one line */
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	snprintf(why, len, "emr-eks: %s", err[0] ? err : "unknown error");
+	return -1;
+}
+
 void agent_work_env_move(struct sched *c, struct env *e, enum env_state to,
 			 const char *why)
 {
@@ -121,37 +147,63 @@ static bool on_preflight(struct sched *c, struct event *ev, struct agent *ag,
 	uint64_t slots = 1;
 	char why[REASON_LEN];
 	struct mreply m;
+	int backend = 0;
 
 	if (!e)
 		return reply_error(c, ev, "no_environment");
 	preflight_verdict(c, body, skew, why, sizeof(why));
+	if (!why[0])
+		backend = preflight_backend(e, body, why, sizeof(why));
 	mp_get_str(body, "spark_version", ag->spark_version,
 		   sizeof(ag->spark_version));
 	if (!mp_get_u64(body, "slots", &slots) && slots >= 1 &&
 	    slots <= MAX_SLOTS)
 		ag->slots = (uint32_t)slots;
-	ag->preflight_ok = why[0] == '\0';
+	ag->preflight_ok = why[0] == '\0' && backend == 0;
 	snprintf(e->spark_version, sizeof(e->spark_version), "%s",
 		 ag->spark_version);
 	mp_get_i64(body, "disk_free_mb", &e->disk_free_mb);
 	e->clock_skew_ms = skew;
-	if (e->state != ENV_VALIDATING_RUNTIME)
-		agent_work_env_move(c, e, ENV_VALIDATING_RUNTIME,
-				    "preflight received");
-	if (ag->preflight_ok)
-		agent_work_env_move(c, e, ENV_READY, "preflight passed");
-	else
-		agent_work_env_move(c, e, ENV_FAILED, why);
+	if (backend == 1) {
+		/* this agent may not take work yet; a ready environment
+		 * stays ready for the agents that did check */
+		if (e->state == ENV_VALIDATING_RUNTIME) {
+			snprintf(e->state_reason, sizeof(e->state_reason),
+				 "%s", BACKEND_WAIT);
+			records_put_env(c->batch, c->store, e);
+		} else if (e->state != ENV_READY) {
+			agent_work_env_move(c, e, ENV_VALIDATING_RUNTIME,
+					    BACKEND_WAIT);
+		}
+	} else {
+		if (e->state != ENV_VALIDATING_RUNTIME)
+			agent_work_env_move(c, e, ENV_VALIDATING_RUNTIME,
+					    "preflight received");
+		if (ag->preflight_ok)
+			agent_work_env_move(c, e, ENV_READY,
+					    "preflight passed");
+		else
+			agent_work_env_move(c, e, ENV_FAILED, why);
+	}
 	records_put_agent(c->batch, c->store, ag);
-	log_msg(ag->preflight_ok ? LOG_INFO : LOG_WARN,
-		"agent %s preflight: %s%s%s agent=%s tenant=%s env=%s", ag->id,
-		ag->preflight_ok ? "passed" : "failed",
-		ag->preflight_ok ? "" : ": ", why, ag->id, e->tenant, e->key);
+	if (backend == 1)
+		log_info("agent %s preflight: waiting: it checks the emr-eks "
+			 "backend next agent=%s tenant=%s env=%s",
+			 ag->id, ag->id, e->tenant, e->key);
+	else
+		log_msg(ag->preflight_ok ? LOG_INFO : LOG_WARN,
+			"agent %s preflight: %s%s%s agent=%s tenant=%s env=%s",
+			ag->id, ag->preflight_ok ? "passed" : "failed",
+			ag->preflight_ok ? "" : ": ", why, ag->id, e->tenant,
+			e->key);
 	reply_begin(&m, ag, stop);
 	mreply_key(&m, "env_state");
 	mp_pack_cstr(&m.pk, env_state_name(e->state));
 	mreply_key(&m, "reason");
 	mp_pack_cstr(&m.pk, e->state_reason);
+	/* what the agent checks at its next preflight */
+	env_backend_pack(&m.pk, e);
+	m.n += 2;
 	mreply_finish(&m, &ev->reply);
 	sched_complete(c, ev);
 	return true;

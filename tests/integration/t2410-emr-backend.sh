@@ -45,6 +45,10 @@ EOF
 AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK HOME=$T \
 	start_agent a1 acme/emr --config "$T/agent.conf"
 wait_env_ready acme/emr
+# ready only once the agent's preflight called DescribeVirtualCluster
+[ "$(stat vc_describes)" -ge 1 ] || fail "no DescribeVirtualCluster before ready"
+grep -q "preflight: waiting: it checks the emr-eks backend next" \
+	"$T/scheduler.log" || fail "no wait for the emr-eks check"
 
 # 1. success (its StartJobRun throttled once, then its answer lost)
 spctl job add acme/emr/ok --executor-memory 2 --executors 3 -- \
@@ -76,5 +80,30 @@ wait_run_state "$c" cancelled 60
 [ "$(stat cancels)" = 1 ] || fail "cancels: $(stat cancels)"
 [ "$(stat jobs_created)" = 3 ] || fail "one job per run: $(stat jobs_created)"
 [ "$(stat sig_failures)" = 0 ] || fail "badly signed requests"
+
+# 4. an agent whose AWS secret is wrong: its environment fails with the
+# AWS error, and no run is dispatched there
+spctl env add acme/bad --backend emr-eks >/dev/null
+for kv in "virtual_cluster_id=$VC" \
+	execution_role_arn=arn:aws:iam::111122223333:role/emr-job \
+	release_label=emr-6.15.0-latest region=us-east-1 \
+	log_uri=s3://logs/sparkpilot/ "endpoint=$AWS"; do
+	spctl env set acme/bad --backend-setting "$kv" >/dev/null
+done
+AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=wrong${SK#wrong} HOME=$T \
+	start_agent a2 acme/bad --config "$T/agent.conf"
+wait_until 20 env_is acme/bad failed ||
+	fail "acme/bad is $(env_state acme/bad), expected failed"
+why=$(spctl --json env show acme/bad | json environment.state_reason)
+case $why in "emr-eks: "*InvalidSignatureException*) ;;
+*) fail "reason: $why" ;; esac
+spctl env show acme/bad | grep -q InvalidSignatureException ||
+	fail "env show: $(spctl env show acme/bad)"
+spctl job add acme/bad/j -- s3://acme/app.jar >/dev/null
+b=$(spctl run start acme/bad/j)
+sleep 2
+[ "$(run_state "$b")" = queued ] || fail "run in a failed env: $(run_state "$b")"
+[ "$(stat jobs_created)" = 3 ] || fail "a job run for acme/bad"
 grep -q "$SK" "$T"/*.log && fail "the secret key in a log"
+grep -q "wrong$SK" "$T"/*.log && fail "the wrong secret key in a log"
 echo "t2410: ok"
