@@ -121,7 +121,12 @@ static int preflight_backend(const struct env *e, const msgpack_object *body,
 	for (char *p = err; *p; p++) /* one line */
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	snprintf(why, len, "emr-eks: %s", err[0] ? err : "unknown error");
+	/* the agent's errors about the backend name it already */
+	if (!strncmp(err, "backend emr-eks", 15))
+		snprintf(why, len, "%s", err);
+	else
+		snprintf(why, len, "emr-eks: %s",
+			 err[0] ? err : "unknown error");
 	return -1;
 }
 

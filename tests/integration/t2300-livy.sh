@@ -136,11 +136,11 @@ wait_until 20 env_is acme/emr failed ||
 why=$(spctl --json env show acme/emr | json environment.state_reason)
 case $AGENT_BIN in
 *-static)
-	echo "$why" | grep -q '^emr-eks: backend emr-eks is not built into this agent' ||
+	echo "$why" | grep -q '^backend emr-eks is not built into this agent' ||
 		fail "emr-eks stub: $why"
 	;;
 *)
-	echo "$why" | grep -q '^emr-eks: backend emr-eks: virtual_cluster_id must be' ||
+	echo "$why" | grep -q '^backend emr-eks: virtual_cluster_id must be' ||
 		fail "emr-eks without settings: $why"
 	;;
 esac
