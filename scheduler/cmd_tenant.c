@@ -268,7 +268,7 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	char tenant[64], name[64], dummy[64], err[256];
 	const char *mode = arg_str(a, "--mode", "full");
-	const char *backend = arg_str(a, "--backend", BACKEND_DEFAULT);
+	const char *backend = arg_str(a, "--backend", NULL);
 	struct strbuf changes = STRBUF_INIT;
 	enum env_mode m;
 	struct env *e;
@@ -279,10 +279,15 @@ int cmd_env_add(struct sched *c, const struct cmd_args *a, struct reply *r)
 		return cmd_fail(r, "invalid",
 				"--mode: '%.64s' must be full or byoc_lite",
 				mode);
+	/* BYOC-Lite is EMR on EKS only: its backend unless told */
+	if (!backend)
+		backend = m == ENV_BYOC_LITE ? "emr-eks" : BACKEND_DEFAULT;
 	if (!backend_name_valid(backend))
 		return cmd_fail(r, "invalid", "--backend: unknown backend "
 				"'%.64s' (known: %s)", backend,
 				backend_names());
+	if (env_backend_mode_check(m, backend, err, sizeof(err)))
+		return cmd_fail(r, "invalid", "%s", err);
 	if (!state_tenant(c->st, tenant))
 		return cmd_fail(r, "not_found", "no tenant '%s'", tenant);
 	e = state_env(c->st, a->pos[0]);

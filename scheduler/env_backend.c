@@ -77,6 +77,17 @@ static bool is_path_key(const char *key)
 	       !strcmp(key, "livy_ca");
 }
 
+int env_backend_mode_check(enum env_mode mode, const char *backend,
+			   char *err, size_t errlen)
+{
+	if (mode != ENV_BYOC_LITE || !strcmp(backend, "emr-eks"))
+		return 0;
+	snprintf(err, errlen, "--backend: a byoc_lite environment runs on "
+		 "emr-eks only (its agent holds only the BYOC-Lite role's "
+		 "permissions: docs/iam.md), not '%.64s'", backend);
+	return -1;
+}
+
 int env_backend_check(const struct env *e, const char *backend,
 		      const char *setting, char *err, size_t errlen)
 {
@@ -92,6 +103,8 @@ int env_backend_check(const struct env *e, const char *backend,
 			 "(known: %s)", b, backend_names());
 		return -1;
 	}
+	if (env_backend_mode_check(e->mode, b, err, errlen))
+		return -1;
 	if (!setting)
 		return 0;
 	eq = strchr(setting, '=');

@@ -11,13 +11,18 @@
 #include <msgpack.h>
 #include <stddef.h>
 
-struct env;
+#include "model.h"
+
 struct jw;
 struct strbuf;
 
 /* The backend of e: its field, or spark-submit when empty (records
  * written before the field). */
 const char *env_backend_name(const struct env *e);
+/* BYOC-Lite: a byoc_lite environment runs on emr-eks only. 0, or -1
+ * with err naming the backend refused. */
+int env_backend_mode_check(enum env_mode mode, const char *backend,
+			   char *err, size_t errlen);
 /* Checks an optional new backend name (NULL: keep e's) and an optional
  * "KEY=VALUE" setting (NULL: none) against e without changing it.
  * 0, or -1 with a one-line reason in err naming the bad key or value. */

@@ -309,11 +309,24 @@ static void test_env_delete(void **state)
 	state_release(&f->st);
 	start_core(f);
 	reply_is(f, "env show acme/dev", "not_found", NULL);
+	/* BYOC-Lite is EMR on EKS only: its backend unless told, and no
+	 * other taken, at env add or env set */
+	reply_is(f, "env add acme/dev --mode byoc_lite --backend livy",
+		 "invalid", "--backend: a byoc_lite environment runs on "
+		 "emr-eks only (its agent holds only the BYOC-Lite role's "
+		 "permissions: docs/iam.md), not 'livy'");
+	reply_is(f, "env show acme/dev", "not_found", NULL);
 	admin_ok(f, "env add acme/dev --mode byoc_lite");
 	j = admin(f, "env show acme/dev");
 	assert_string_equal(json_get_str(json_get(j, "environment"), "state"),
 			    "pending");
+	assert_string_equal(json_get_str(json_get(j, "environment"), "backend"),
+			    "emr-eks");
 	json_free(j);
+	reply_is(f, "env set acme/dev --backend spark-submit", "invalid",
+		 "--backend: a byoc_lite environment runs on emr-eks only (its "
+		 "agent holds only the BYOC-Lite role's permissions: "
+		 "docs/iam.md), not 'spark-submit'");
 	admin_ok(f, "job add acme/dev/x -- app.jar");
 }
 
