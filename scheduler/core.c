@@ -450,6 +450,8 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	c->retention_due_mono = time_mono_ms() +
 		1000 * (cfg->retention_interval_s < 60 ? cfg->retention_interval_s
 							: 60);
+	c->retention_due_ms = time_now_ms() +
+		(c->retention_due_mono - time_mono_ms());
 	c->ret_logs = has_line_logs(s);
 	c->batch = store_batch_new();
 	strbuf_init(&c->metrics_buf, 0);

@@ -207,15 +207,20 @@ void retention_turn(struct sched *c)
 	/* Under way: due again at once, so the core turns without sleeping
 	 * (next_wake_us) and serves its events between slices. */
 	c->retention_due_mono = c->now_mono;
-	if (done)
+	c->retention_due_ms = c->now_ms;
+	if (done) {
 		c->retention_due_mono += c->cfg->retention_interval_s * 1000;
+		c->retention_due_ms += c->cfg->retention_interval_s * 1000;
+	}
 }
 
 int64_t retention_next_pass_ms(const struct sched *c)
 {
-	if (c->ret_cursor || c->retention_due_mono <= c->now_mono)
+	/* never in the past, should the wall clock have been set ahead */
+	if (c->ret_cursor || c->retention_due_mono <= c->now_mono ||
+	    c->retention_due_ms < c->now_ms)
 		return c->now_ms;
-	return c->now_ms + (c->retention_due_mono - c->now_mono);
+	return c->retention_due_ms;
 }
 
 void retention_refresh(struct sched *c, struct tenant *t)

@@ -56,6 +56,10 @@ struct sched {
 	 * while one is under way from ret_cursor (the next run id; 0: no
 	 * pass under way) */
 	int64_t retention_due_mono;
+	int64_t retention_due_ms;  /* the same moment on the wall clock, as
+				    * tenant show prints it (computed once:
+				    * wall and monotonic clocks are read
+				    * apart, so a difference would jitter) */
 	uint64_t ret_cursor;
 	bool ret_logs;             /* the store has format-2 line logs */
 	uint64_t ret_logs_from, ret_logs_to; /* their open range */

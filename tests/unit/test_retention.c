@@ -356,6 +356,7 @@ static void test_figures(void **state)
 
 	/* before a pass: found by a walk, as of the next pass a minute on */
 	f->c.retention_due_mono = f->c.now_mono + 60000;
+	f->c.retention_due_ms = f->c.now_ms + 60000;
 	assert_int_equal(retention_next_pass_ms(&f->c), NOW + 60000);
 	retention_refresh(&f->c, acme);
 	assert_int_equal(p->as_of_ms, NOW);
