@@ -11,7 +11,7 @@
  * with the same clientToken, so a retry never starts a second job.
  *
  * Settings (common/backend_keys.c): virtual_cluster_id, execution_role_arn,
- * release_label, region, log_uri, endpoint (else the agent's
+ * release_label, region, log_uri, log_group, endpoint (else the agent's
  * aws_emr_endpoint, else the public one). Credentials: the agent's chain
  * (aws_creds.h), one cache for all runs.
  *
@@ -119,6 +119,7 @@ static int setup(struct backend_run *h, const struct backend_ctx *ctx,
 	setting(ctx, "release_label", c.release_label, sizeof(c.release_label));
 	setting(ctx, "region", c.region, sizeof(c.region));
 	setting(ctx, "log_uri", c.log_uri, sizeof(c.log_uri));
+	setting(ctx, "log_group", c.log_group, sizeof(c.log_group));
 	setting(ctx, "endpoint", c.endpoint, sizeof(c.endpoint));
 	if (!c.endpoint[0])
 		snprintf(c.endpoint, sizeof(c.endpoint), "%s",

@@ -18,7 +18,7 @@ static const struct backend_keys table[] = {
 	    "livy_proxy_user", "livy_queue", "livy_poll_ms", NULL } },
 	{ "emr-eks",
 	  { "virtual_cluster_id", "execution_role_arn", "release_label",
-	    "region", "log_uri", "endpoint", NULL } },
+	    "region", "log_uri", "log_group", "endpoint", NULL } },
 };
 
 static const struct backend_keys *find(const char *name)

@@ -31,6 +31,7 @@ static struct emr_config cfg(void)
 	snprintf(c.release_label, sizeof(c.release_label), "emr-6.15.0-latest");
 	snprintf(c.region, sizeof(c.region), "us-east-1");
 	snprintf(c.log_uri, sizeof(c.log_uri), "s3://logs/emr");
+	snprintf(c.log_group, sizeof(c.log_group), "/sparkpilot/emr");
 	return c;
 }
 
@@ -89,6 +90,13 @@ static void test_build_start(void **state)
 				       "s3MonitoringConfiguration"),
 			     "logUri"),
 		"s3://logs/emr");
+	/* and CloudWatch, streams named by tenant and environment */
+	assert_string_equal(
+		json_get_str(json_get(json_get(json_get(j, "configurationOverrides"),
+						    "monitoringConfiguration"),
+				       "cloudWatchMonitoringConfiguration"),
+			     "logGroupName"),
+		"/sparkpilot/emr");
 	tags = json_get(j, "tags");
 	assert_string_equal(json_get_str(tags, "sparkpilot:tenant"), "acme");
 	assert_string_equal(json_get_str(tags, "sparkpilot:env"), "prod");
