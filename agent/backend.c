@@ -20,8 +20,9 @@ const struct backend_ops *backend_find(const char *name)
 	return NULL;
 }
 
-/* A stub's ops have nothing but a name and a submit that refuses. */
-bool backend_is_stub(const struct backend_ops *b)
+/* A backend not built in has nothing but a name and a submit that
+ * refuses. */
+bool backend_not_built_in(const struct backend_ops *b)
 {
 	return b && !b->poll;
 }

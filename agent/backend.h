@@ -153,21 +153,20 @@ struct backend_ops {
 
 /* The backend named name ("spark-submit" when name is NULL or empty), or
  * NULL if the name is unknown. A known backend that is not built into
- * this agent (emr-eks without agent/backend_emr.c) is returned: its
+ * this agent (emr-eks in the static agent) is returned: its
  * submit fails with "backend X is not built into this agent". */
 const struct backend_ops *backend_find(const char *name);
 /* The failure class for a run whose backend is unknown or not built in. */
 #define BACKEND_UNAVAILABLE_CLASS "backend_unavailable"
 /* true if submit of b always fails because it is not built in. */
-bool backend_is_stub(const struct backend_ops *b);
+bool backend_not_built_in(const struct backend_ops *b);
 
 /* The value of key in ctx's settings, or NULL. */
 const char *backend_setting(const struct backend_ctx *ctx, const char *key);
 
-/* The registered backends (the registry is agent/backend.c). Each lives
- * in its own file: backend_submit.c, backend_livy.c, and for emr-eks
- * backend_emr_stub.c until agent/backend_emr.c replaces it (delete the
- * stub in the same commit: both define backend_emr_ops). */
+/* The registered backends (the registry is agent/backend.c), each in its
+ * own file: backend_submit.c, backend_livy.c, backend_emr.c (which the
+ * static agent builds without libcurl: emr-eks not built in there). */
 extern const struct backend_ops backend_submit_ops;
 extern const struct backend_ops backend_livy_ops;
 extern const struct backend_ops backend_emr_ops;
@@ -182,8 +181,8 @@ int backend_emr_preflight(const struct agent_config *cfg, const char *tenant,
 			  const struct backend_setting *settings,
 			  size_t nsettings, char *err, size_t errlen);
 
-/* For backends that are registered but not built in (the emr-eks stub,
- * livy in the static agent): a submit that fails with "backend NAME is
+/* For backends that are registered but not built in (emr-eks in the
+ * static agent): a submit that fails with "backend NAME is
  * not built into this agent". */
 struct backend_run *backend_unavailable_submit(const char *name, char *err,
 					       size_t errlen);

@@ -408,7 +408,7 @@ static bool start_backend(struct work *w, struct job_run *j,
 
 	lease_args_read(&la, lease);
 	j->ops = backend_find(la.backend);
-	if (!j->ops || backend_is_stub(j->ops)) {
+	if (!j->ops || backend_not_built_in(j->ops)) {
 		if (!j->ops)
 			snprintf(err, sizeof(err), "backend %s is not known to "
 				 "this agent (an older build?)", la.backend);

@@ -137,7 +137,7 @@ why=$(spctl --json env show acme/emr | json environment.state_reason)
 case $AGENT_BIN in
 *-static)
 	echo "$why" | grep -q '^backend emr-eks is not built into this agent' ||
-		fail "emr-eks stub: $why"
+		fail "emr-eks on the static agent: $why"
 	;;
 *)
 	echo "$why" | grep -q '^backend emr-eks: virtual_cluster_id must be' ||

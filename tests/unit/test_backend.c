@@ -31,10 +31,10 @@ static void test_registry(void **s)
 	assert_ptr_equal(backend_find("livy"), &backend_livy_ops);
 	assert_ptr_equal(backend_find("emr-eks"), &backend_emr_ops);
 	assert_null(backend_find("yarn"));
-	assert_false(backend_is_stub(&backend_submit_ops));
-	assert_false(backend_is_stub(&backend_livy_ops));
-	/* built in here (the static agent registers it as a stub) */
-	assert_false(backend_is_stub(&backend_emr_ops));
+	assert_false(backend_not_built_in(&backend_submit_ops));
+	assert_false(backend_not_built_in(&backend_livy_ops));
+	/* built in here (the static agent registers it as not built in) */
+	assert_false(backend_not_built_in(&backend_emr_ops));
 	/* every registered name is one the scheduler accepts, and back */
 	assert_true(backend_name_valid("spark-submit"));
 	assert_true(backend_name_valid("livy"));
