@@ -71,6 +71,20 @@ int64_t arg_num(const struct cmd_args *a, const char *flag, int64_t def)
 	return i >= 0 && a->set[i] ? a->num[i] : def;
 }
 
+int arg_multi(const struct cmd_args *a, const char *flag, const char **out,
+	      int max)
+{
+	int fi = flag_index(a, flag), n = 0;
+
+	for (int i = 0; fi >= 0 && i < a->nmulti; i++)
+		if (a->multi_flag[i] == fi) {
+			if (n < max)
+				out[n] = a->multi[i];
+			n++;
+		}
+	return n;
+}
+
 const char *arg_str(const struct cmd_args *a, const char *flag,
 		    const char *def)
 {
@@ -172,6 +186,7 @@ static int parse_flag_value(const struct flag_spec *f, const char *val,
 		return 0;
 	case FT_STR:
 	case FT_BOOL:
+	case FT_MULTI:
 		return 0;
 	}
 	return -1;
@@ -203,6 +218,15 @@ static int set_flag(const struct command *cmd, struct cmd_args *a, int fi,
 	const struct flag_spec *f = &cmd->flags[fi];
 	char err[256];
 
+	if (f->type == FT_MULTI && val) {
+		if (a->nmulti >= CMD_MAX_MULTI)
+			return cmd_fail(r, "usage", "more than %d values of "
+					"repeated options", CMD_MAX_MULTI);
+		a->set[fi] = true;
+		a->multi_flag[a->nmulti] = fi;
+		a->multi[a->nmulti++] = val;
+		return 0;
+	}
 	if (a->set[fi])
 		return cmd_fail(r, "usage", "option '%s' given twice", f->name);
 	a->set[fi] = true;

@@ -42,6 +42,7 @@ enum flag_type {
 	FT_LIMIT, /* like FT_UINT, or "unlimited" (read as 0) */
 	FT_PCT,   /* percentage with 2 decimals -> basis points */
 	FT_ONOFF, /* "on" or "off" -> 1 or 0 */
+	FT_MULTI, /* a string that may be given several times (arg_multi) */
 };
 
 struct flag_spec {
@@ -52,6 +53,7 @@ struct flag_spec {
 
 #define CMD_MAX_FLAGS 16
 #define CMD_MAX_POS 4
+#define CMD_MAX_MULTI 64 /* values of FT_MULTI flags, all together */
 
 /* The words of one command, parsed. Borrows every string from the command
  * line it was parsed from (which owns them and outlives it). */
@@ -65,6 +67,9 @@ struct cmd_args {
 	bool set[CMD_MAX_FLAGS];
 	const char *raw[CMD_MAX_FLAGS];
 	int64_t num[CMD_MAX_FLAGS];
+	int nmulti;            /* FT_MULTI values, in the order given */
+	int multi_flag[CMD_MAX_MULTI];
+	const char *multi[CMD_MAX_MULTI];
 	const struct access *acc; /* the caller's roles (access.h) */
 };
 
@@ -103,6 +108,10 @@ int cmd_refuse(struct reply *r, const struct refusal *why);
 bool arg_set(const struct cmd_args *a, const char *flag);
 /* The parsed number of flag, or def when absent. */
 int64_t arg_num(const struct cmd_args *a, const char *flag, int64_t def);
+/* The values of FT_MULTI flag, in order, up to max into out; returns
+ * how many were given. */
+int arg_multi(const struct cmd_args *a, const char *flag, const char **out,
+	      int max);
 /* The raw value of flag, or def when absent. */
 const char *arg_str(const struct cmd_args *a, const char *flag,
 		    const char *def);

@@ -13,6 +13,7 @@
 #include "mp.h"
 #include "mreply.h"
 #include "records.h"
+#include "run_args.h"
 #include "sched_ctx.h"
 #include "telemetry.h"
 #include "util.h"
@@ -263,9 +264,18 @@ static void pack_lease(msgpack_packer *pk, const struct run *r,
 	mp_kv_str(pk, "job", r->job->key);
 	mp_kv_u64(pk, "timeout_s", j ? j->timeout_s : 0);
 	mp_pack_cstr(pk, "argv");
-	msgpack_pack_array(pk, j ? (size_t)j->argc : 0);
-	for (int i = 0; j && i < j->argc; i++)
-		mp_pack_cstr(pk, j->argv[i]);
+	if (j) {
+		/* its version's arguments, parameters and built-ins put in,
+		 * then its extra arguments */
+		char **argv;
+		int argc = run_args_resolve(j, r, &argv);
+		msgpack_pack_array(pk, (size_t)argc);
+		for (int i = 0; i < argc; i++)
+			mp_pack_cstr(pk, argv[i]);
+		run_args_free(argv, argc);
+	} else {
+		msgpack_pack_array(pk, 0);
+	}
 	/* older agents ignore these (docs/protocol.md, lease) */
 	mp_pack_cstr(pk, "resources");
 	msgpack_pack_map(pk, 5);

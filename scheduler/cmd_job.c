@@ -7,7 +7,7 @@
 #include "jobvers.h"
 #include "parse.h"
 #include "records.h"
-#include "redact.h"
+#include "run_args.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -32,30 +32,12 @@ static int check_spark_args(const struct cmd_args *a, struct reply *r)
  * refused, naming the argument and the kind, never the value. */
 static int check_no_secrets(const struct cmd_args *a, struct reply *r)
 {
-	static struct redactor *red; /* the core thread's, built-in rules */
-	struct redact_stream st;
-	char **out = xcalloc((size_t)a->nrest + 1, sizeof(char *));
-	int bad = -1;
-	const char *kind = "secret";
+	const char *kind;
+	int bad = run_args_find_secret((const char *const *)a->rest,
+				       (size_t)a->nrest, &kind);
 
-	if (!red)
-		red = redactor_new();
-	redact_stream_init(&st);
-	redact_args(red, &st, (const char *const *)a->rest, (size_t)a->nrest,
-		    out);
-	for (int i = 0; i < a->nrest; i++) {
-		if (bad < 0 && strcmp(out[i], a->rest[i]))
-			bad = i;
-		free(out[i]);
-	}
-	free(out);
 	if (bad < 0)
 		return 0;
-	for (unsigned k = 0; k < redact_kind_count(red); k++)
-		if (st.counts[k]) {
-			kind = redact_kind_name(red, k);
-			break;
-		}
 	return cmd_fail(r, "invalid",
 			"spark-submit argument %d holds a secret (%s): keep "
 			"secrets on the customer host and give them to the "

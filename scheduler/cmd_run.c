@@ -1,5 +1,5 @@
-/* cmd_run.c - admin commands for runs: start, list, show, logs, metrics,
- * cancel. */
+/* cmd_run.c - admin commands for runs: start, show, logs, metrics,
+ * cancel (run list: cmd_run_list.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,90 +9,90 @@
 #include "diskguard.h"
 #include "parse.h"
 #include "records.h"
+#include "run_start.h"
 #include "sched_ctx.h"
 #include "telemetry.h"
 #include "util.h"
+
+/* "--after 12,15": run ids into out (at most max); how many, or -1. */
+static int parse_after(const char *list, uint64_t *out, int max,
+		       struct reply *r)
+{
+	char buf[1024], err[128], *save = NULL;
+	int n = 0;
+
+	if (strlen(list) >= sizeof(buf))
+		return cmd_fail(r, "invalid", "--after: the list is too long");
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *w = strtok_r(buf, ",", &save); w;
+	     w = strtok_r(NULL, ",", &save)) {
+		if (n >= max)
+			return cmd_fail(r, "invalid", "--after names more "
+					"than %d runs", max);
+		if (parse_u64(w, 1, UINT64_MAX, &out[n++], err, sizeof(err)))
+			return cmd_fail(r, "invalid", "--after '%.32s': %s",
+					w, err);
+	}
+	if (!n)
+		return cmd_fail(r, "invalid", "--after needs a run id");
+	return n;
+}
 
 int cmd_run_start(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	struct job *j = state_job(c->st, a->pos[0]);
 	const char *key = arg_str(a, "--idempotency-key", NULL);
+	const char *params[RUN_MAX_PARAMS];
+	uint64_t after[RUN_MAX_AFTER];
+	struct run_start_req q = { 0 };
+	char actor[32];
 	struct refusal why;
 	struct run *run;
-	int rc;
+	int rc, n;
 
 	if (!j || j->deleted_ms)
 		return cmd_fail(r, "not_found", "no job '%.192s'", a->pos[0]);
 	if (key && (!*key || strlen(key) > 128))
 		return cmd_fail(r, "invalid",
 				"--idempotency-key must be 1 to 128 characters");
+	if ((n = arg_multi(a, "--param", params, RUN_MAX_PARAMS)) >
+	    RUN_MAX_PARAMS)
+		return cmd_fail(r, "invalid", "more than %d --param",
+				RUN_MAX_PARAMS);
+	q.params = params;
+	q.nparams = (uint32_t)n;
+	if (arg_set(a, "--after-any") && arg_set(a, "--after-ok"))
+		return cmd_fail(r, "invalid", "--after-any and --after-ok "
+				"exclude each other");
+	if ((arg_set(a, "--after-any") || arg_set(a, "--after-ok")) &&
+	    !arg_set(a, "--after"))
+		return cmd_fail(r, "invalid", "--after-any and --after-ok go "
+				"with --after RUN[,RUN...]");
+	if (arg_set(a, "--after")) {
+		if ((n = parse_after(arg_str(a, "--after", ""), after,
+				     RUN_MAX_AFTER, r)) < 0)
+			return -1;
+		q.after = after;
+		q.nafter = (uint32_t)n;
+		q.after_any = arg_set(a, "--after-any");
+	}
+	q.args = (const char *const *)a->rest;
+	q.nargs = (uint32_t)a->nrest;
+	q.priority = (int32_t)arg_num(a, "--priority", 0);
+	q.idem_key = key;
+	q.hold = arg_set(a, "--hold");
+	q.creator = cmd_actor(a, actor, sizeof(actor));
 	/* Below the data dir's free-space floor: what is queued can still
 	 * run and report, but nothing new is added. */
 	if (diskguard_refuse_start(c, &why))
 		return cmd_refuse(r, &why);
-	rc = policy_submit(&c->pol, j, (int32_t)arg_num(a, "--priority", 0),
-			   key, &run, &why);
+	rc = run_start(c, j, &q, &run, &why);
 	if (rc < 0)
 		return cmd_refuse(r, &why);
 	jw_strf_print(&r->w, "%llu", (unsigned long long)run->id);
 	jw_uint(&r->w, "run", run->id);
-	jw_str(&r->w, "state", run_state_name(run->state));
+	jw_str(&r->w, "state", run_state_label(run));
 	jw_bool(&r->w, "existing", rc == 1);
-	return 0;
-}
-
-static void write_run_row(struct jw *w, const struct run *run)
-{
-	jw_uint(w, "id", run->id);
-	jw_str(w, "job", run->job->key);
-	jw_str(w, "state", run_state_name(run->state));
-	jw_uint(w, "attempt", run->attempt);
-	jw_str(w, "agent", run->agent[0] ? run->agent : NULL);
-	jw_str(w, "app_id", run->app_id);
-	jw_time(w, "created", run->created_ms);
-	jw_uint(w, "completions", run->completions);
-}
-
-/* Whether run list shows run: of tenant (if given), in state want (if
- * not negative), and of a tenant the caller sees. */
-static bool run_listed(const struct cmd_args *a, const struct run *run,
-		       const char *tenant, int want)
-{
-	return run && (!tenant || !strcmp(run_tenant(run), tenant)) &&
-	       (want < 0 || (int)run->state == want) &&
-	       cmd_sees(a, run_tenant(run));
-}
-
-int cmd_run_list(struct sched *c, const struct cmd_args *a, struct reply *r)
-{
-	const char *tenant = arg_str(a, "--tenant", NULL);
-	const char *state = arg_str(a, "--state", NULL);
-	size_t limit = (size_t)arg_num(a, "--limit", 100), shown = 0;
-	int want = -1;
-	size_t first = c->st->nruns;
-
-	if (state && (want = run_state_parse(state)) < 0)
-		return cmd_fail(r, "invalid", "--state: unknown state '%.32s'",
-				state);
-	/* a tenant the caller may not see is one that does not exist */
-	if (tenant && (!state_tenant(c->st, tenant) || !cmd_sees(a, tenant)))
-		return cmd_fail(r, "not_found", "no tenant '%.64s'", tenant);
-	/* The newest `limit` matching runs, printed oldest first. */
-	while (first > 0 && shown < limit) {
-		const struct run *run = c->st->runs[--first];
-		if (run_listed(a, run, tenant, want))
-			shown++;
-	}
-	jw_arr_open(&r->w, "items");
-	for (size_t i = first; i < c->st->nruns; i++) {
-		const struct run *run = c->st->runs[i];
-		if (!run_listed(a, run, tenant, want))
-			continue;
-		jw_obj_open(&r->w, NULL);
-		write_run_row(&r->w, run);
-		jw_obj_close(&r->w);
-	}
-	jw_arr_close(&r->w);
 	return 0;
 }
 

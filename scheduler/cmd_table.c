@@ -90,6 +90,11 @@ static const struct flag_spec job_show_flags[] = {
 static const struct flag_spec run_start_flags[] = {
 	{ "--priority", FT_INT, -1000, 1000 },
 	{ "--idempotency-key", FT_STR, 0, 0 },
+	{ "--param", FT_MULTI, 0, 0 },
+	{ "--after", FT_STR, 0, 0 },
+	{ "--after-any", FT_BOOL, 0, 0 },
+	{ "--after-ok", FT_BOOL, 0, 0 },
+	{ "--hold", FT_BOOL, 0, 0 },
 	{ NULL, 0, 0, 0 },
 };
 static const struct flag_spec run_list_flags[] = {
@@ -263,9 +268,12 @@ static const struct command commands[] = {
 	  "list a job's versions: when, by whom, what changed", 1, 1,
 	  no_flags, false, cmd_job_history,
 	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
-	{ "run start", "TENANT/ENV/JOB [--priority N] [--idempotency-key KEY]",
-	  "queue a run (prints its id)", 1, 1, run_start_flags, false,
-	  cmd_run_start,
+	{ "run start", "TENANT/ENV/JOB [--priority N] [--idempotency-key KEY] "
+	  "[--param KEY=VALUE]... [--after RUN[,RUN...] [--after-any|"
+	  "--after-ok]] [--hold] [-- EXTRA_ARGS...]",
+	  "queue a run (prints its id); --after makes it wait for those "
+	  "runs to end (to succeed, unless --after-any)",
+	  1, 1, run_start_flags, true, cmd_run_start, .rest_optional = true,
 	  .role = ROLE_OPERATOR, .scope = SCOPE_TENANT },
 	{ "run list", "[--tenant T] [--state S] [--limit N]", "list runs", 0,
 	  0, run_list_flags, false, cmd_run_list,

@@ -181,7 +181,8 @@ static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
 static void put_run(void *ctx, struct run *r)
 {
 	struct sched *c = ctx;
-	records_put_run(c->batch, c->store, r);
+	records_put_run_by(c->batch, c->store, r,
+			   state_creator_name(c->st, r->creator));
 }
 
 static void put_usage_day(void *ctx, const struct usage_day *d)

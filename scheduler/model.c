@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 static const char *const env_state_names[] = {
 	"pending", "validating_runtime", "ready", "failed"
 };
@@ -212,6 +214,43 @@ void run_clear(struct run *r)
 	free(r->diag_line);
 	r->app_id = r->reason = r->failure_class = r->idem_key = NULL;
 	r->diag_line = NULL;
+	run_extra_free(r->x);
+	r->x = NULL;
+}
+
+struct run_extra *run_extra_get(struct run *r)
+{
+	if (!r->x)
+		r->x = xcalloc(1, sizeof(*r->x));
+	return r->x;
+}
+
+static void free_strv(char **v, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void run_extra_free(struct run_extra *x)
+{
+	if (!x)
+		return;
+	free(x->held_by);
+	free_strv(x->params, x->nparams);
+	free_strv(x->args, x->nargs);
+	free(x->after);
+	free(x->then);
+	free(x);
+}
+
+const char *run_state_label(const struct run *r)
+{
+	if (r->state == RUN_QUEUED && r->waiting)
+		return "waiting";
+	if (r->state == RUN_CANCELLED && r->skipped)
+		return "skipped";
+	return run_state_name(r->state);
 }
 
 void job_release(struct job *j)

@@ -258,15 +258,25 @@ struct run {
 	enum run_state state;
 	int32_t priority;
 	uint32_t attempt;      /* 1-based */
-	uint32_t lost;         /* leases lost (agent gone), not failures */
+	uint16_t lost;         /* leases lost (agent gone), not failures */
+	uint16_t creator;      /* who started it: an index into the state's
+				* creators (state_creator), 0 unknown */
 	uint64_t epoch;        /* lease epoch; bumps on every dispatch */
 	char agent[AGENT_ID_LEN];
 	int32_t exit_code;     /* -1 until known */
-	bool cancel_requested;
+	bool cancel_requested : 1;
+	bool dirty : 1;        /* changed since the last flush to the store */
+	bool held : 1;         /* run hold: queued, not dispatched until
+				* released */
+	bool waiting : 1;      /* queued behind runs it depends on (x->after):
+				* not dispatchable, shown as "waiting" */
+	bool skipped : 1;      /* cancelled because a run it depended on did
+				* not end as required: shown as "skipped" */
+	uint8_t completions;   /* times recorded terminal: 0 or 1 */
 	uint16_t job_version;  /* the version of its job it started with:
 				* its arguments, retries included */
-	uint32_t completions;  /* times recorded terminal: 0 or 1 */
 	uint32_t log_lines;    /* next log line number */
+	uint32_t qidx;         /* runtime: index in the run queue holding it */
 	int64_t state_ms[RUN_STATE_COUNT]; /* when each state was entered */
 	int64_t created_ms;
 	int64_t enqueued_ms;   /* origin of its aging: when it last entered
@@ -285,9 +295,32 @@ struct run {
 	char *idem_key;        /* idempotency key given at start */
 	char *diag_line;       /* the output line its failure class came from
 				* (redacted by the agent) */
-	/* runtime */
-	uint32_t qidx;         /* index in the run queue holding it */
-	bool dirty;            /* changed since the last flush to the store */
+	struct run_extra *x;   /* NULL for a plain run (run_extra_get) */
+};
+
+/* What few runs have, kept apart so that the many plain runs stay small:
+ * the schedule that fired a run, the run it retries, its hold, its
+ * parameters and extra arguments, the runs it waits for. */
+#define RUN_MAX_PARAMS 32
+#define RUN_MAX_EXTRA_ARGS 64
+#define RUN_MAX_AFTER 32
+struct run_extra {
+	uint64_t schedule;     /* the schedule that fired it; 0: none */
+	int64_t scheduled_ms;  /* the firing it stands for */
+	int32_t scheduled_off_s; /* its zone's offset from UTC then */
+	uint64_t retry_of;     /* run retry: the ended run it repeats */
+	char *held_by;         /* who held it ("uid:N"), while held */
+	int64_t held_ms;
+	uint32_t nparams;      /* --param KEY=VALUE, as given */
+	char **params;
+	uint32_t nargs;        /* arguments after --, appended */
+	char **args;
+	uint32_t nafter;       /* runs it waits for (--after) */
+	uint64_t *after;
+	bool after_any;        /* any end will do (--after-any), else each
+				* must succeed */
+	char *then;            /* schedule --then: the jobs its success
+				* starts, "JOB,JOB" in the same environment */
 };
 
 const char *env_state_name(enum env_state s);
@@ -343,6 +376,13 @@ void job_release(struct job *j);
 void run_set_str(char **field, const char *s);
 /* Frees r's strings (r itself belongs to the state's run slab). */
 void run_clear(struct run *r);
+/* r's extra record, allocated zeroed when it has none. */
+struct run_extra *run_extra_get(struct run *r);
+void run_extra_free(struct run_extra *x);
+/* The state a user sees: run_state_name, except "waiting" for a queued
+ * run behind its dependencies and "skipped" for one cancelled because a
+ * dependency failed. */
+const char *run_state_label(const struct run *r);
 static inline const char *run_tenant(const struct run *r)
 {
 	return r->job->tenant;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "diagnose.h"
+#include "policy_int.h"
 #include "util.h"
 
 /* An idempotency index entry: the key bytes "tenant\0key" live inline so
@@ -30,13 +31,15 @@ void policy_limits_defaults(struct policy_limits *l)
 	guard_params_defaults(&l->guard);
 }
 
-static void mark(struct policy *p, struct run *r)
+void policy_mark(struct policy *p, struct run *r)
 {
 	if (r->dirty)
 		return;
 	r->dirty = true;
 	ptrvec_push(&p->dirty, r);
 }
+
+#define mark policy_mark
 
 void policy_touch(struct policy *p, struct run *r)
 {
@@ -63,9 +66,7 @@ void policy_take_ended(struct policy *p,
 	p->ended.n = 0;
 }
 
-static void refuse(struct refusal *why, const char *code, int64_t retry_ms,
-		   const char *fmt, ...) SP_PRINTF(4, 5);
-static void refuse(struct refusal *why, const char *code, int64_t retry_ms,
+void policy_refuse(struct refusal *why, const char *code, int64_t retry_ms,
 		   const char *fmt, ...)
 {
 	va_list ap;
@@ -75,6 +76,8 @@ static void refuse(struct refusal *why, const char *code, int64_t retry_ms,
 	vsnprintf(why->message, sizeof(why->message), fmt, ap);
 	va_end(ap);
 }
+
+#define refuse policy_refuse
 
 /* ---- queues ---- */
 
@@ -86,12 +89,27 @@ static int64_t virtual_time(const struct policy *p, const struct run *r)
 	return r->enqueued_ms - (int64_t)r->priority * p->lim.aging_ms;
 }
 
-static void enqueue(struct policy *p, struct run *r)
+void policy_place(struct policy *p, struct run *r)
 {
+	if (r->held || r->waiting)
+		return; /* queued, not dispatchable */
 	if (r->not_before_ms > p->now_ms)
 		runq_push(&p->backoff, r, r->not_before_ms);
 	else
 		runq_push(&r->job->queue, r, virtual_time(p, r));
+}
+
+void policy_unplace(struct policy *p, struct run *r)
+{
+	if (runq_contains(&p->backoff, r))
+		runq_remove(&p->backoff, r);
+	else if (runq_contains(&r->job->queue, r))
+		runq_remove(&r->job->queue, r);
+}
+
+static void enqueue(struct policy *p, struct run *r)
+{
+	policy_place(p, r);
 	r->job->tenantp->n_queued++;
 	r->job->envp->n_queued++;
 	p->queued_total++;
@@ -99,13 +117,15 @@ static void enqueue(struct policy *p, struct run *r)
 
 static void dequeue(struct policy *p, struct run *r)
 {
-	if (runq_contains(&p->backoff, r))
-		runq_remove(&p->backoff, r);
-	else
-		runq_remove(&r->job->queue, r);
+	policy_unplace(p, r);
 	r->job->tenantp->n_queued--;
 	r->job->envp->n_queued--;
 	p->queued_total--;
+}
+
+void policy_dequeue(struct policy *p, struct run *r)
+{
+	dequeue(p, r);
 }
 
 static void count_running(struct policy *p, struct run *r, int delta)
@@ -126,7 +146,7 @@ static void release(struct policy *p, struct run *r)
 	count_running(p, r, -1);
 }
 
-static void record_terminal(struct policy *p, struct run *r,
+void policy_record_terminal(struct policy *p, struct run *r,
 			    enum run_state to)
 {
 	run_set_state(r, to, p->now_ms);
@@ -140,7 +160,10 @@ static void record_terminal(struct policy *p, struct run *r,
 		r->job->tenantp->ended_since_ms = p->now_ms;
 	if (p->track_ended) /* for webhooks: the run's end is an event */
 		ptrvec_push(&p->ended, r);
+	flow_run_ended(p, r);
 }
+
+#define record_terminal policy_record_terminal
 
 /* ---- idempotency ---- */
 
@@ -217,6 +240,7 @@ int policy_forget_run(struct policy *p, struct run *r)
 		ptrvec_remove_ordered(&p->dirty, r);
 	ptrvec_remove_ordered(&p->ended, r);
 	r->job->tenantp->n_ended--;
+	flow_forget(p, r);
 	state_drop_run(p->st, r);
 	return 0;
 }
@@ -268,6 +292,7 @@ void policy_init(struct policy *p, struct sched_state *st,
 				requeue_lost(p, r, "its agent is gone");
 		}
 	}
+	flow_init(p);
 }
 
 void policy_release(struct policy *p)
@@ -280,6 +305,7 @@ void policy_release(struct policy *p)
 	runq_release(&p->backoff);
 	ptrvec_release(&p->dirty);
 	ptrvec_release(&p->ended);
+	flow_release(p);
 }
 
 void policy_set_clock(struct policy *p, int64_t now_ms, int64_t now_mono)
@@ -330,6 +356,15 @@ static int refused(struct policy *p, struct job *j, const struct refusal *why)
 int policy_submit(struct policy *p, struct job *j, int32_t priority,
 		  const char *idem_key, struct run **out, struct refusal *why)
 {
+	struct submit_opts o = { .priority = priority, .idem_key = idem_key };
+	return policy_submit_ex(p, j, &o, out, why);
+}
+
+int policy_submit_ex(struct policy *p, struct job *j,
+		     const struct submit_opts *o, struct run **out,
+		     struct refusal *why)
+{
+	const char *idem_key = o->idem_key;
 	struct tenant *t = j->tenantp;
 	struct run *r;
 	int64_t wait, est;
@@ -376,10 +411,14 @@ int policy_submit(struct policy *p, struct job *j, int32_t priority,
 	if (budget_admit(p, j, &est, why))
 		return refused(p, j, why);
 	r = state_new_run(p->st, j);
-	r->job_version = (uint16_t)j->version;
+	r->job_version = o->job_version ? o->job_version : (uint16_t)j->version;
+	r->creator = o->creator;
+	r->x = o->x;
+	r->held = o->hold;
+	r->waiting = o->x && o->x->nafter;
 	r->est_cost = est;
 	budget_reserve(p, r);
-	r->priority = priority;
+	r->priority = o->priority;
 	r->attempt = 1;
 	r->state = RUN_QUEUED;
 	r->created_ms = r->enqueued_ms = r->state_ms[RUN_QUEUED] = p->now_ms;
@@ -389,6 +428,8 @@ int policy_submit(struct policy *p, struct job *j, int32_t priority,
 	}
 	enqueue(p, r);
 	mark(p, r);
+	if (r->waiting)
+		flow_add(p, r);
 	*out = r;
 	return 0;
 }

@@ -61,6 +61,13 @@ struct policy {
 	bool track_ended;
 	struct ptrvec ended;
 	struct hmap idem;    /* "tenant\0key" -> struct idem_entry * */
+	/* dependencies (policy_flow.c): a run's id -> the waiting runs that
+	 * wait for it (struct dep_list *), and the runs whose dependencies
+	 * changed, resolved in a loop rather than by recursion */
+	struct hmap deps;
+	struct ptrvec flow_todo;
+	bool flow_busy;
+	uint64_t skipped;    /* runs skipped since start */
 	uint64_t idem_cursor; /* runs below this id are past the key TTL */
 	uint64_t queued_total, running_total;
 	/* since start */
@@ -112,6 +119,36 @@ void policy_touch(struct policy *p, struct run *r);
  * idempotency key already named *out; -1: refused, see why. */
 int policy_submit(struct policy *p, struct job *j, int32_t priority,
 		  const char *idem_key, struct run **out, struct refusal *why);
+/* What policy_submit_ex takes besides the job. */
+struct submit_opts {
+	int32_t priority;
+	const char *idem_key;  /* NULL or "": none */
+	uint16_t creator;      /* state_creator index of who starts it */
+	uint16_t job_version;  /* the version of j it runs; 0: j's current */
+	bool hold;             /* start it held (run hold) */
+	/* attached to the new run (taken on 0; left to the caller else):
+	 * its schedule, parameters, arguments, held_by and dependencies;
+	 * x->after[] must name existing runs of j's tenant */
+	struct run_extra *x;
+};
+/* policy_submit with options: held, with an extra record, waiting for
+ * the runs in x->after (see policy_flow.c). A run whose dependencies
+ * have all ended already is queued (or skipped) at once. */
+int policy_submit_ex(struct policy *p, struct job *j,
+		     const struct submit_opts *o, struct run **out,
+		     struct refusal *why);
+
+/* ---- policy_flow.c: holds, priorities, dependencies ---- */
+/* Holds a queued (or waiting) run: it stays queued, not dispatched, until
+ * policy_release_hold. by: who ("uid:N"). -1 with why otherwise. */
+int policy_hold(struct policy *p, struct run *r, const char *by,
+		struct refusal *why);
+int policy_release_hold(struct policy *p, struct run *r,
+			struct refusal *why);
+/* A queued run's new priority (its place in the queue follows). */
+int policy_set_priority(struct policy *p, struct run *r, int32_t priority,
+			struct refusal *why);
+
 /* Gives t new quotas (0 = unlimited), in force from the next start or
  * dispatch. Runs already queued or live over a lowered limit stay where
  * they are (none is evicted); the submit-rate bucket keeps at most one

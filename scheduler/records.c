@@ -448,12 +448,18 @@ void records_put_job_version(struct store_batch *b, struct store *s,
 void records_put_run(struct store_batch *b, struct store *s,
 		     const struct run *r)
 {
+	records_put_run_by(b, s, r, NULL);
+}
+
+void records_put_run_by(struct store_batch *b, struct store *s,
+			const struct run *r, const char *creator)
+{
 	uint8_t key[8];
 	msgpack_sbuffer sb;
 
 	store_put_u64be(key, r->id);
 	msgpack_sbuffer_init(&sb);
-	run_encode_sealed(r, store_keyring(s), &sb);
+	run_encode_sealed(r, creator, store_keyring(s), &sb);
 	store_batch_put(b, s, CF_RUNS, key, sizeof(key), sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 }

@@ -27,6 +27,9 @@ void records_put_job(struct store_batch *b, struct store *s,
 		     const struct job *j);
 void records_put_run(struct store_batch *b, struct store *s,
 		     const struct run *r);
+/* The same with who created the run (state_creator_name), or NULL. */
+void records_put_run_by(struct store_batch *b, struct store *s,
+			const struct run *r, const char *creator);
 
 /* A record's spark-submit arguments (a job's; any record kind that holds
  * argv uses these two, so it is sealed the same way everywhere): packs

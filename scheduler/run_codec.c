@@ -17,7 +17,8 @@
 #define RUN_RECORD_V2 2
 #define RUN_FIELDS_V3 25 /* elements of a format-2/3 array, tag included */
 #define RUN_FIELDS_V4 26 /* format 4 added est_cost */
-#define RUN_FIELDS 27    /* then job_version, without a format change */
+#define RUN_FIELDS_V5 27 /* then job_version, without a format change */
+#define RUN_FIELDS 29    /* then who created it and the extra record */
 
 static void pack_opt_str(msgpack_packer *pk, const char *s)
 {
@@ -63,11 +64,100 @@ static void pack_opt_sealed(msgpack_packer *pk, const struct keyring *kr,
 
 void run_encode(const struct run *r, msgpack_sbuffer *sb)
 {
-	run_encode_sealed(r, NULL, sb);
+	run_encode_sealed(r, NULL, NULL, sb);
 }
 
-void run_encode_sealed(const struct run *r, const struct keyring *kr,
-		       msgpack_sbuffer *sb)
+/* A list of strings: with kr one sealed bin (each string NUL-terminated
+ * inside), else an array of strings. */
+static void pack_strv_sealed(msgpack_packer *pk, const struct keyring *kr,
+			     const struct run *r, uint8_t elem, char **v,
+			     uint32_t n)
+{
+	struct strbuf plain = STRBUF_INIT, sealed = STRBUF_INIT;
+	uint8_t key[9];
+
+	if (!kr) {
+		msgpack_pack_array(pk, n);
+		for (uint32_t i = 0; i < n; i++)
+			mp_pack_cstr(pk, v[i]);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		strbuf_add(&plain, v[i], strlen(v[i]) + 1);
+	field_aad(r->id, elem, key);
+	if (keyring_seal(kr, r->job->tenant, "runs", key, sizeof(key),
+			 plain.buf, plain.len, &sealed)) {
+		log_error("run %llu: no data key for tenant '%s': its "
+			  "parameters are not stored",
+			  (unsigned long long)r->id, r->job->tenant);
+		msgpack_pack_nil(pk);
+	} else {
+		msgpack_pack_bin(pk, sealed.len);
+		msgpack_pack_bin_body(pk, sealed.buf, sealed.len);
+	}
+	strbuf_release(&plain);
+	strbuf_release(&sealed);
+}
+
+/* Element 28: the run's extra record as a map, or nil. */
+static void pack_extra(msgpack_packer *pk, const struct keyring *kr,
+		       const struct run *r)
+{
+	const struct run_extra *x = r->x;
+	uint32_t n = 0;
+
+	if (!x) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	n += x->schedule ? 3 : 0;
+	n += x->retry_of ? 1 : 0;
+	n += x->held_by ? 2 : 0;
+	n += x->nparams ? 1 : 0;
+	n += x->nargs ? 1 : 0;
+	n += x->nafter ? 2 : 0;
+	n += x->then ? 1 : 0;
+	n += r->held + r->waiting + r->skipped;
+	msgpack_pack_map(pk, n);
+	if (x->schedule) {
+		mp_kv_u64(pk, "schedule", x->schedule);
+		mp_kv_i64(pk, "scheduled_ms", x->scheduled_ms);
+		mp_kv_i64(pk, "scheduled_off_s", x->scheduled_off_s);
+	}
+	if (x->retry_of)
+		mp_kv_u64(pk, "retry_of", x->retry_of);
+	if (x->held_by) {
+		mp_kv_str(pk, "held_by", x->held_by);
+		mp_kv_i64(pk, "held_ms", x->held_ms);
+	}
+	if (x->nparams) {
+		mp_pack_cstr(pk, "params");
+		pack_strv_sealed(pk, kr, r, RUN_ELEM_PARAMS, x->params,
+				 x->nparams);
+	}
+	if (x->nargs) {
+		mp_pack_cstr(pk, "args");
+		pack_strv_sealed(pk, kr, r, RUN_ELEM_ARGS, x->args, x->nargs);
+	}
+	if (x->nafter) {
+		mp_pack_cstr(pk, "after");
+		msgpack_pack_array(pk, x->nafter);
+		for (uint32_t i = 0; i < x->nafter; i++)
+			msgpack_pack_uint64(pk, x->after[i]);
+		mp_kv_bool(pk, "after_any", x->after_any);
+	}
+	if (x->then)
+		mp_kv_str(pk, "then", x->then);
+	if (r->held)
+		mp_kv_bool(pk, "held", true);
+	if (r->waiting)
+		mp_kv_bool(pk, "waiting", true);
+	if (r->skipped)
+		mp_kv_bool(pk, "skipped", true);
+}
+
+void run_encode_sealed(const struct run *r, const char *creator,
+		       const struct keyring *kr, msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
 
@@ -106,6 +196,8 @@ void run_encode_sealed(const struct run *r, const struct keyring *kr,
 	pack_opt_sealed(&pk, kr, r, RUN_ELEM_DIAG, r->diag_line);
 	msgpack_pack_int64(&pk, r->est_cost);
 	msgpack_pack_uint16(&pk, r->job_version);
+	pack_opt_str(&pk, creator && *creator ? creator : NULL);
+	pack_extra(&pk, kr, r);
 }
 
 /* Positional readers: each checks the type and the range. */
@@ -207,6 +299,115 @@ static void get_sealed(struct cursor *c, uint8_t elem, char **dup)
 	strbuf_release(&plain);
 }
 
+static void strv_push(char ***v, uint32_t *n, const char *s, size_t len)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = xstrndup(s, len);
+}
+
+/* A list pack_strv_sealed wrote: an array in clear, or a sealed bin
+ * opened (a destroyed key leaves it empty) and split at its NULs; nil
+ * (not stored) is empty. 0 or -1. */
+static int get_strv(struct cursor *c, const msgpack_object *o, uint8_t elem,
+		    uint32_t max, char ***out, uint32_t *nout)
+{
+	struct strbuf plain = STRBUF_INIT;
+	uint8_t key[9];
+	int rc;
+
+	if (o->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (o->type == MSGPACK_OBJECT_ARRAY) {
+		if (o->via.array.size > max)
+			return -1;
+		for (uint32_t i = 0; i < o->via.array.size; i++) {
+			const msgpack_object *e = &o->via.array.ptr[i];
+			if (e->type != MSGPACK_OBJECT_STR ||
+			    memchr(e->via.str.ptr, 0, e->via.str.size))
+				return -1;
+			strv_push(out, nout, e->via.str.ptr, e->via.str.size);
+		}
+		return 0;
+	}
+	if (o->type != MSGPACK_OBJECT_BIN)
+		return -1;
+	field_aad(c->id, elem, key);
+	rc = keyring_open_with(c->op, c->kr, "runs", key, sizeof(key),
+			       o->via.bin.ptr, o->via.bin.size, &plain);
+	if (rc == KEYRING_DESTROYED) {
+		rc = 0;
+	} else if (!rc && plain.len && plain.buf[plain.len - 1] != '\0') {
+		rc = -1;
+	} else if (!rc) {
+		for (size_t i = 0; i < plain.len && !rc;) {
+			size_t l = strlen(plain.buf + i);
+			if (*nout >= max)
+				rc = -1;
+			else
+				strv_push(out, nout, plain.buf + i, l);
+			i += l + 1;
+		}
+	}
+	strbuf_release(&plain);
+	return rc ? -1 : 0;
+}
+
+/* Element 28: nil, or the extra record pack_extra wrote. */
+static int get_extra(struct cursor *c, struct run *r)
+{
+	const msgpack_object *o = next(c), *v;
+	struct run_extra *x;
+	bool b = false;
+	int64_t v64;
+
+	if (!o || o->type == MSGPACK_OBJECT_NIL)
+		return o ? 0 : -1;
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return -1;
+	x = run_extra_get(r);
+	mp_get_u64(o, "schedule", &x->schedule);
+	mp_get_i64(o, "scheduled_ms", &x->scheduled_ms);
+	if (!mp_get_i64(o, "scheduled_off_s", &v64) && v64 >= -86400 &&
+	    v64 <= 86400)
+		x->scheduled_off_s = (int32_t)v64;
+	mp_get_u64(o, "retry_of", &x->retry_of);
+	x->held_by = mp_get_strdup(o, "held_by");
+	mp_get_i64(o, "held_ms", &x->held_ms);
+	if ((v = mp_get(o, "params")) &&
+	    get_strv(c, v, RUN_ELEM_PARAMS, RUN_MAX_PARAMS, &x->params,
+		     &x->nparams))
+		return -1;
+	if ((v = mp_get(o, "args")) &&
+	    get_strv(c, v, RUN_ELEM_ARGS, RUN_MAX_EXTRA_ARGS, &x->args,
+		     &x->nargs))
+		return -1;
+	if ((v = mp_get(o, "after"))) {
+		if (v->type != MSGPACK_OBJECT_ARRAY ||
+		    v->via.array.size > RUN_MAX_AFTER)
+			return -1;
+		x->after = xcalloc(v->via.array.size + 1, sizeof(uint64_t));
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			const msgpack_object *e = &v->via.array.ptr[i];
+			if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+			    !e->via.u64)
+				return -1;
+			x->after[x->nafter++] = e->via.u64;
+		}
+		mp_get_bool(o, "after_any", &x->after_any);
+	}
+	x->then = mp_get_strdup(o, "then");
+	b = false;
+	mp_get_bool(o, "held", &b);
+	r->held = b;
+	b = false;
+	mp_get_bool(o, "waiting", &b);
+	r->waiting = b;
+	b = false;
+	mp_get_bool(o, "skipped", &b);
+	r->skipped = b;
+	return 0;
+}
+
 static int decode_v2(const msgpack_object *a, struct sched_state *st,
 		     const struct keyring *kr, struct keyring_opener *op,
 		     struct run *r)
@@ -259,6 +460,17 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 		r->job_version = (uint16_t)get_int(&c, 0, JOB_VERSION_MAX);
 	if (!r->job_version)
 		r->job_version = 1;
+	if (c.n > RUN_FIELDS_V5) {
+		char *creator = NULL;
+		get_str(&c, NULL, 0, &creator);
+		if (creator && strlen(creator) > 127)
+			c.bad = true;
+		else
+			r->creator = state_creator(st, creator);
+		free(creator);
+		if (get_extra(&c, r))
+			return -1;
+	}
 	if (c.bad || t.bad)
 		return -1;
 	r->job = state_job(st, job);

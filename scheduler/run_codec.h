@@ -13,14 +13,19 @@ struct keyring_opener;
  * output line its class came from): sealed from format 5 on. */
 #define RUN_ELEM_REASON 21
 #define RUN_ELEM_DIAG 24
+/* Inside element 28 (the extra record): a run's parameters and extra
+ * arguments, sealed too. */
+#define RUN_ELEM_PARAMS 29
+#define RUN_ELEM_ARGS 30
 
 /* Appends r's record to sb, every field in clear. */
 void run_encode(const struct run *r, msgpack_sbuffer *sb);
-/* The same with reason and diag_line sealed under the tenant's data key
- * in kr (keyring.h), each bound to the run id and its element. NULL kr:
- * run_encode. */
-void run_encode_sealed(const struct run *r, const struct keyring *kr,
-		       msgpack_sbuffer *sb);
+/* The same with who created it (creator, or NULL) and with reason,
+ * diag_line, parameters and extra arguments sealed under the tenant's
+ * data key in kr (keyring.h), each bound to the run id and its element.
+ * NULL kr: in clear. */
+void run_encode_sealed(const struct run *r, const char *creator,
+		       const struct keyring *kr, msgpack_sbuffer *sb);
 /* Decodes a record (format 2, or the older map form) into the zeroed run
  * r; its job must be in st. 0, or -1 if the record is corrupt (r's strings
  * are then freed). zone is scratch space, cleared before returning: one

@@ -1,6 +1,8 @@
 /* state.c - lookup tables for the core thread's records. */
 #include "state.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,6 +13,7 @@ void state_init(struct sched_state *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->next_agent_no = 1;
+	pthread_mutex_init(&st->creators_lock, NULL);
 }
 
 static void free_all(struct ptrvec *pv)
@@ -65,6 +68,9 @@ void state_release(struct sched_state *st)
 	free(st->runs);
 	free_all(&st->slab.chunks);
 	ptrvec_release(&st->slab.freed);
+	free_all(&st->creators);
+	hmap_release(&st->by_creator);
+	pthread_mutex_destroy(&st->creators_lock);
 	state_init(st);
 }
 
@@ -278,4 +284,40 @@ void state_drop_run(struct sched_state *st, struct run *r)
 	st->runs_dropped++;
 	run_clear(r);
 	ptrvec_push(&st->slab.freed, r);
+}
+
+uint16_t state_creator(struct sched_state *st, const char *name)
+{
+	uintptr_t idx;
+
+	if (!name || !*name)
+		return 0;
+	pthread_mutex_lock(&st->creators_lock);
+	idx = (uintptr_t)hmap_gets(&st->by_creator, name);
+	if (!idx && st->creators.n < UINT16_MAX) {
+		char *copy = xstrdup(name);
+		ptrvec_push(&st->creators, copy);
+		idx = st->creators.n;
+		hmap_puts(&st->by_creator, copy, (void *)idx);
+	}
+	pthread_mutex_unlock(&st->creators_lock);
+	return (uint16_t)idx;
+}
+
+const char *state_creator_name(const struct sched_state *st, uint16_t idx)
+{
+	if (!idx || idx > st->creators.n)
+		return "";
+	return st->creators.v[idx - 1];
+}
+
+const char *run_created_by(const struct sched_state *st,
+			   const struct run *r, char *buf, size_t len)
+{
+	if (r->x && r->x->schedule) {
+		snprintf(buf, len, "schedule:%" PRIu64, r->x->schedule);
+		return buf;
+	}
+	snprintf(buf, len, "%s", state_creator_name(st, r->creator));
+	return buf;
 }

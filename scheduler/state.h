@@ -7,6 +7,8 @@
 #ifndef SP_STATE_H
 #define SP_STATE_H
 
+#include <pthread.h>
+
 #include "hmap.h"
 #include "model.h"
 #include "ptrvec.h"
@@ -46,6 +48,12 @@ struct sched_state {
 	 * parked may still point at one */
 	struct ptrvec gone_tenants, gone_envs, gone_agents, gone_tokens,
 		gone_jobs;
+	/* who started runs ("uid:N"), each name once: a run holds its index
+	 * (struct run's creator). Loader threads add to it at start, under
+	 * the lock; afterwards only the core thread does. */
+	struct ptrvec creators;
+	struct hmap by_creator; /* name -> index */
+	pthread_mutex_t creators_lock;
 };
 
 void state_init(struct sched_state *st);
@@ -60,6 +68,15 @@ struct env *state_env_live(struct sched_state *st, const char *key);
 struct agent *state_agent(struct sched_state *st, const char *id);
 struct token *state_token(struct sched_state *st, const char *hash);
 struct job *state_job(struct sched_state *st, const char *key);
+/* The index of creator `name` (added if new; thread-safe), 0 for an
+ * empty name or when 65,535 are known already. */
+uint16_t state_creator(struct sched_state *st, const char *name);
+/* Its name, "" for 0. */
+const char *state_creator_name(const struct sched_state *st, uint16_t idx);
+/* Who started r: "schedule:ID" for a schedule's run, else its creator's
+ * name ("uid:N"), "" if unknown (runs older than the field). */
+const char *run_created_by(const struct sched_state *st,
+			   const struct run *r, char *buf, size_t len);
 /* Run by id, or NULL. */
 struct run *state_run(struct sched_state *st, uint64_t id);
 

@@ -373,7 +373,7 @@ static void test_run_fields(void **s)
 	r.diag_line = xstrdup("ERROR Main: path s3://zebra77/x missing");
 	msgpack_zone_init(&zone, 4096);
 	msgpack_sbuffer_init(&sb);
-	run_encode_sealed(&r, kr, &sb);
+	run_encode_sealed(&r, NULL, kr, &sb);
 	assert_null(memmem(sb.data, sb.size, "zebra77", 7));
 	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, NULL, &zone,
 					   &back), 0);
