@@ -108,6 +108,10 @@ int cmd_refuse(struct reply *r, const struct refusal *why);
 bool arg_set(const struct cmd_args *a, const char *flag);
 /* The parsed number of flag, or def when absent. */
 int64_t arg_num(const struct cmd_args *a, const char *flag, int64_t def);
+struct run;
+/* The run a command's RUN word names, or NULL after cmd_fail (a bad id,
+ * no such run). */
+struct run *cmd_run_arg(struct sched *c, const char *arg, struct reply *r);
 /* The values of FT_MULTI flag, in order, up to max into out; returns
  * how many were given. */
 int arg_multi(const struct cmd_args *a, const char *flag, const char **out,
@@ -228,6 +232,11 @@ int cmd_run_metrics(struct sched *c, const struct cmd_args *a,
 int cmd_run_diagnose(struct sched *c, const struct cmd_args *a,
 		     struct reply *r);
 int cmd_run_cancel(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_run_hold(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_run_release(struct sched *c, const struct cmd_args *a,
+		    struct reply *r);
+int cmd_run_retry(struct sched *c, const struct cmd_args *a, struct reply *r);
+int cmd_run_set(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_queue_stats(struct sched *c, const struct cmd_args *a,
 		    struct reply *r);
 int cmd_dispatch_pause(struct sched *c, const struct cmd_args *a,

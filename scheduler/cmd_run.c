@@ -8,7 +8,9 @@
 #include "diagnose.h"
 #include "diskguard.h"
 #include "parse.h"
+#include "jobvers.h"
 #include "records.h"
+#include "run_args.h"
 #include "run_start.h"
 #include "sched_ctx.h"
 #include "telemetry.h"
@@ -96,7 +98,7 @@ int cmd_run_start(struct sched *c, const struct cmd_args *a, struct reply *r)
 	return 0;
 }
 
-static struct run *run_arg(struct sched *c, const char *arg, struct reply *r)
+struct run *cmd_run_arg(struct sched *c, const char *arg, struct reply *r)
 {
 	uint64_t id;
 	struct run *run;
@@ -112,10 +114,70 @@ static struct run *run_arg(struct sched *c, const char *arg, struct reply *r)
 	return run;
 }
 
+/* What the workflow gave the run: its schedule, the run it retries, its
+ * hold, the runs it waits for, its parameters. */
+static void write_run_flow(struct sched *c, struct jw *w,
+			   const struct run *run)
+{
+	const struct run_extra *x = run->x;
+
+	(void)c;
+	if (!x)
+		return;
+	if (x->schedule) {
+		char at[64];
+		jw_uint(w, "schedule", x->schedule);
+		jw_time(w, "scheduled_time", x->scheduled_ms);
+		/* the firing's wall-clock time in its schedule's zone */
+		run_args_local_time(x->scheduled_ms, x->scheduled_off_s, at,
+				  sizeof(at));
+		jw_str(w, "scheduled_local", at);
+	}
+	if (x->retry_of)
+		jw_uint(w, "retry_of", x->retry_of);
+	if (run->held) {
+		jw_str(w, "held_by", x->held_by);
+		jw_time(w, "held_since", x->held_ms);
+	}
+	if (x->nafter) {
+		jw_arr_open(w, "after");
+		for (uint32_t i = 0; i < x->nafter; i++)
+			jw_uint(w, NULL, x->after[i]);
+		jw_arr_close(w);
+		jw_str(w, "after_mode", x->after_any ? "any" : "ok");
+	}
+	if (x->nparams) {
+		jw_obj_open(w, "params");
+		for (uint32_t i = 0; i < x->nparams; i++) {
+			const char *eq = strchr(x->params[i], '=');
+			char key[RUN_PARAM_KEY_MAX + 1];
+			snprintf(key, sizeof(key), "%.*s",
+				 (int)(eq - x->params[i]), x->params[i]);
+			jw_str(w, key, eq + 1);
+		}
+		jw_obj_close(w);
+	}
+}
+
+/* The arguments its next (or last) attempt gets, resolved. */
+static void write_run_args(struct sched *c, struct jw *w,
+			   const struct run *run)
+{
+	const struct job *jv = jobvers_get(c, run->job, run->job_version);
+	char **argv;
+	int argc = run_args_resolve(jv, run, &argv);
+
+	jw_arr_open(w, "args");
+	for (int i = 0; i < argc; i++)
+		jw_str(w, NULL, argv[i]);
+	jw_arr_close(w);
+	run_args_free(argv, argc);
+}
+
 int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	const struct run *run = run_arg(c, a->pos[0], r);
-	char waiting[REASON_LEN + 128];
+	const struct run *run = cmd_run_arg(c, a->pos[0], r);
+	char waiting[REASON_LEN + 128], by[64];
 
 	if (!run)
 		return -1;
@@ -126,8 +188,10 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_uint(&r->w, "job_version", run->job_version);
 	jw_str(&r->w, "tenant", run_tenant(run));
 	jw_str(&r->w, "env", run_env(run));
-	jw_str(&r->w, "state", run_state_name(run->state));
+	jw_str(&r->w, "state", run_state_label(run));
 	jw_str(&r->w, "waiting", waiting);
+	jw_str(&r->w, "created_by", run_created_by(c->st, run, by, sizeof(by)));
+	write_run_flow(c, &r->w, run);
 	if (run->state == RUN_QUEUED)
 		jw_uint(&r->w, "position", policy_queue_position(&c->pol, run));
 	jw_uint(&r->w, "attempt", run->attempt);
@@ -150,6 +214,7 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_str(&r->w, "reason", run->reason);
 	jw_bool(&r->w, "cancel_requested", run->cancel_requested);
 	jw_uint(&r->w, "log_lines", run->log_lines);
+	write_run_args(c, &r->w, run);
 	jw_obj_open(&r->w, "timestamps");
 	for (int s = 0; s < RUN_STATE_COUNT; s++)
 		if (run->state_ms[s])
@@ -224,7 +289,7 @@ static int log_line_out(uint32_t line, int64_t ts, int stream,
 
 int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	const struct run *run = run_arg(c, a->pos[0], r);
+	const struct run *run = cmd_run_arg(c, a->pos[0], r);
 	struct log_out lo = { &r->w, 0 };
 	uint32_t limit;
 
@@ -248,7 +313,7 @@ int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r)
 int cmd_run_metrics(struct sched *c, const struct cmd_args *a,
 		    struct reply *r)
 {
-	const struct run *run = run_arg(c, a->pos[0], r);
+	const struct run *run = cmd_run_arg(c, a->pos[0], r);
 	static const char *const types[] = { "", "counter", "gauge",
 					     "histogram" };
 	struct telemetry_metric *m;
@@ -309,7 +374,7 @@ static int diagnose_out(uint32_t line, int64_t ts, int stream,
 int cmd_run_diagnose(struct sched *c, const struct cmd_args *a,
 		     struct reply *r)
 {
-	const struct run *run = run_arg(c, a->pos[0], r);
+	const struct run *run = cmd_run_arg(c, a->pos[0], r);
 	const char *cls, *line, *from = "agent";
 	struct diagnoser *d = NULL;
 
@@ -356,7 +421,7 @@ int cmd_run_diagnose(struct sched *c, const struct cmd_args *a,
 
 int cmd_run_cancel(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
-	struct run *run = run_arg(c, a->pos[0], r);
+	struct run *run = cmd_run_arg(c, a->pos[0], r);
 
 	if (!run)
 		return -1;

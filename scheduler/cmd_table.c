@@ -97,6 +97,10 @@ static const struct flag_spec run_start_flags[] = {
 	{ "--hold", FT_BOOL, 0, 0 },
 	{ NULL, 0, 0, 0 },
 };
+static const struct flag_spec run_set_flags[] = {
+	{ "--priority", FT_INT, -1000, 1000 },
+	{ NULL, 0, 0, 0 },
+};
 static const struct flag_spec run_list_flags[] = {
 	{ "--tenant", FT_STR, 0, 0 },
 	{ "--state", FT_STR, 0, 0 },
@@ -293,6 +297,21 @@ static const struct command commands[] = {
 	  .role = ROLE_VIEWER, .scope = SCOPE_RUN },
 	{ "run cancel", "RUN", "cancel a run", 1, 1, no_flags, false,
 	  cmd_run_cancel,
+	  .role = ROLE_OPERATOR, .scope = SCOPE_RUN },
+	{ "run hold", "RUN",
+	  "keep a queued or waiting run from being dispatched until "
+	  "run release", 1, 1, no_flags, false, cmd_run_hold,
+	  .role = ROLE_OPERATOR, .scope = SCOPE_RUN },
+	{ "run release", "RUN", "let a held run be dispatched again", 1, 1,
+	  no_flags, false, cmd_run_release,
+	  .role = ROLE_OPERATOR, .scope = SCOPE_RUN },
+	{ "run retry", "RUN",
+	  "start an ended run again as a new run: same job version, "
+	  "priority, parameters and arguments (prints its id)", 1, 1,
+	  no_flags, false, cmd_run_retry,
+	  .role = ROLE_OPERATOR, .scope = SCOPE_RUN },
+	{ "run set", "RUN --priority N", "change a queued run's priority",
+	  1, 1, run_set_flags, false, cmd_run_set,
 	  .role = ROLE_OPERATOR, .scope = SCOPE_RUN },
 	{ "queue stats", "", "queued and running runs per tenant and environment",
 	  0, 0, no_flags, false, cmd_queue_stats,

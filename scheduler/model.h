@@ -309,6 +309,7 @@ struct run_extra {
 	int64_t scheduled_ms;  /* the firing it stands for */
 	int32_t scheduled_off_s; /* its zone's offset from UTC then */
 	uint64_t retry_of;     /* run retry: the ended run it repeats */
+	uint64_t retried_by;   /* the last run retry of this run */
 	char *held_by;         /* who held it ("uid:N"), while held */
 	int64_t held_ms;
 	uint32_t nparams;      /* --param KEY=VALUE, as given */

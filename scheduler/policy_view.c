@@ -90,6 +90,30 @@ static bool env_has_worker(struct policy *p, const struct env *e)
 	return false;
 }
 
+/* "waiting for runs 12 (running), 13 (queued) to succeed" */
+static void why_dependencies(struct policy *p, const struct run *r,
+			     char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "waiting for run%s ",
+				    r->x->nafter > 1 ? "s" : "");
+	bool first = true;
+
+	for (uint32_t i = 0; i < r->x->nafter && n < len; i++) {
+		const struct run *d = state_run(p->st, r->x->after[i]);
+		if (!d || run_state_terminal(d->state))
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%s%llu (%s)",
+				      first ? "" : ", ",
+				      (unsigned long long)d->id,
+				      run_state_label(d));
+		first = false;
+	}
+	if (n < len)
+		snprintf(buf + n, len - n, " to %s%s",
+			 r->x->after_any ? "end" : "succeed",
+			 r->held ? "; held too" : "");
+}
+
 void policy_why_waiting(struct policy *p, const struct run *r, char *buf,
 			size_t len)
 {
@@ -99,6 +123,12 @@ void policy_why_waiting(struct policy *p, const struct run *r, char *buf,
 
 	if (r->state != RUN_QUEUED)
 		snprintf(buf, len, "-");
+	else if (r->waiting)
+		why_dependencies(p, r, buf, len);
+	else if (r->held)
+		snprintf(buf, len, "held by %s (spctl run release %llu)",
+			 r->x && r->x->held_by ? r->x->held_by : "?",
+			 (unsigned long long)r->id);
 	else if (runq_contains(&p->backoff, r))
 		snprintf(buf, len,
 			 "retry backoff: attempt %u may start in %lld ms",

@@ -209,28 +209,35 @@ int run_args_check(const struct job *j, const char *const *params,
 	return 0;
 }
 
-/* The scheduled time of r, in its schedule's zone: a schedule's firing,
- * else when it was created (UTC). */
-static void scheduled_at(const struct run *r, char *date, size_t dlen,
-			 char *when, size_t wlen)
+void run_args_local_time(int64_t ms, int32_t off_s, char *buf, size_t len)
 {
-	const struct run_extra *x = r->x;
-	int64_t ms = x && x->schedule ? x->scheduled_ms : r->created_ms;
-	int32_t off = x && x->schedule ? x->scheduled_off_s : 0;
-	time_t t = (time_t)(ms / 1000 + off);
+	time_t t = (time_t)(ms / 1000 + off_s);
 	struct tm tm;
 	char zone[16];
 
 	gmtime_r(&t, &tm);
-	strftime(date, dlen, "%Y-%m-%d", &tm);
-	if (off)
-		snprintf(zone, sizeof(zone), "%c%02d:%02d", off < 0 ? '-' : '+',
-			 abs(off) / 3600, abs(off) % 3600 / 60);
+	if (off_s)
+		snprintf(zone, sizeof(zone), "%c%02d:%02d",
+			 off_s < 0 ? '-' : '+', abs(off_s) / 3600,
+			 abs(off_s) % 3600 / 60);
 	else
 		snprintf(zone, sizeof(zone), "Z");
-	snprintf(when, wlen, "%04d-%02d-%02dT%02d:%02d:%02d%s",
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%s",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec, zone);
+}
+
+/* The scheduled time of r, in its schedule's zone: a schedule's firing
+ * (kept by a retry of it), else when it was created (UTC). */
+static void scheduled_at(const struct run *r, char *date, size_t dlen,
+			 char *when, size_t wlen)
+{
+	const struct run_extra *x = r->x;
+	int64_t ms = x && x->scheduled_ms ? x->scheduled_ms : r->created_ms;
+	int32_t off = x && x->scheduled_ms ? x->scheduled_off_s : 0;
+
+	run_args_local_time(ms, off, when, wlen);
+	snprintf(date, dlen, "%.10s", when);
 }
 
 static char *resolve_one(const char *arg, const struct run *r,

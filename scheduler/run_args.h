@@ -35,5 +35,8 @@ int run_args_check(const struct job *j, const char *const *params,
  * check) are left as they are. */
 int run_args_resolve(const struct job *j, const struct run *r, char ***out);
 void run_args_free(char **v, int n);
+/* ms as a wall-clock time off_s seconds from UTC, ISO 8601 with the
+ * offset: "2026-03-29T02:00:00+02:00" ("Z" for 0). */
+void run_args_local_time(int64_t ms, int32_t off_s, char *buf, size_t len);
 
 #endif

@@ -112,6 +112,7 @@ static void pack_extra(msgpack_packer *pk, const struct keyring *kr,
 	}
 	n += x->schedule ? 3 : 0;
 	n += x->retry_of ? 1 : 0;
+	n += x->retried_by ? 1 : 0;
 	n += x->held_by ? 2 : 0;
 	n += x->nparams ? 1 : 0;
 	n += x->nargs ? 1 : 0;
@@ -126,6 +127,8 @@ static void pack_extra(msgpack_packer *pk, const struct keyring *kr,
 	}
 	if (x->retry_of)
 		mp_kv_u64(pk, "retry_of", x->retry_of);
+	if (x->retried_by)
+		mp_kv_u64(pk, "retried_by", x->retried_by);
 	if (x->held_by) {
 		mp_kv_str(pk, "held_by", x->held_by);
 		mp_kv_i64(pk, "held_ms", x->held_ms);
@@ -371,6 +374,7 @@ static int get_extra(struct cursor *c, struct run *r)
 	    v64 <= 86400)
 		x->scheduled_off_s = (int32_t)v64;
 	mp_get_u64(o, "retry_of", &x->retry_of);
+	mp_get_u64(o, "retried_by", &x->retried_by);
 	x->held_by = mp_get_strdup(o, "held_by");
 	mp_get_i64(o, "held_ms", &x->held_ms);
 	if ((v = mp_get(o, "params")) &&

@@ -64,7 +64,8 @@ static struct run_extra *make_extra(const struct run_start_req *q)
 {
 	struct run_extra *x;
 
-	if (!q->schedule && !q->retry_of && !q->nparams && !q->nargs &&
+	if (!q->schedule && !q->scheduled_ms && !q->retry_of &&
+	    !q->nparams && !q->nargs &&
 	    !q->nafter && !q->hold && !(q->then && *q->then))
 		return NULL;
 	x = xcalloc(1, sizeof(*x));

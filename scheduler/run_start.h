@@ -19,7 +19,8 @@ struct run_start_req {
 	const char *idem_key;      /* NULL: none */
 	const char *creator;       /* who ("uid:N"); NULL for a schedule's */
 	uint64_t schedule;         /* the schedule firing it; 0: none */
-	int64_t scheduled_ms;      /* the firing time it stands for */
+	int64_t scheduled_ms;      /* the firing time it stands for (also
+				    * in a retry of a schedule's run) */
 	int32_t scheduled_off_s;   /* the schedule's zone offset then */
 	const char *const *params; /* "KEY=VALUE" each */
 	uint32_t nparams;

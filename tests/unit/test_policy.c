@@ -11,127 +11,7 @@
 #include "policy.h"
 #include "util.h"
 
-struct fx {
-	struct sched_state st;
-	struct policy p;
-	struct policy_limits lim;
-	struct tenant *t, *u;
-	struct env *e, *ue;
-	struct job *j, *j2, *uj;
-	struct agent *a1, *a2, *b1;
-};
-
-static struct tenant *add_tenant(struct sched_state *st, const char *name)
-{
-	struct tenant *t = xcalloc(1, sizeof(*t));
-	snprintf(t->name, sizeof(t->name), "%s", name);
-	t->weight = 1;
-	state_add_tenant(st, t);
-	return t;
-}
-
-static struct env *add_env(struct sched_state *st, const char *tenant,
-			   const char *name)
-{
-	struct env *e = xcalloc(1, sizeof(*e));
-	snprintf(e->key, sizeof(e->key), "%s/%s", tenant, name);
-	snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
-	snprintf(e->name, sizeof(e->name), "%s", name);
-	e->state = ENV_READY;
-	state_add_env(st, e);
-	return e;
-}
-
-static struct job *add_job(struct sched_state *st, struct env *e,
-			   const char *name, uint32_t max_attempts)
-{
-	struct job *j = xcalloc(1, sizeof(*j));
-	snprintf(j->key, sizeof(j->key), "%s/%s", e->key, name);
-	snprintf(j->tenant, sizeof(j->tenant), "%s", e->tenant);
-	snprintf(j->env, sizeof(j->env), "%s", e->key);
-	snprintf(j->name, sizeof(j->name), "%s", name);
-	j->max_attempts = max_attempts;
-	j->driver_cores = 1;
-	state_add_job(st, j);
-	return j;
-}
-
-static struct agent *add_agent(struct sched_state *st, const char *id,
-			       const struct env *e)
-{
-	struct agent *a = xcalloc(1, sizeof(*a));
-	snprintf(a->id, sizeof(a->id), "%s", id);
-	snprintf(a->env, sizeof(a->env), "%s", e->key);
-	a->state = AGENT_ACTIVE;
-	a->preflight_ok = true;
-	a->slots = 4;
-	state_add_agent(st, a);
-	return a;
-}
-
-static int setup(void **state)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	state_init(&f->st);
-	f->t = add_tenant(&f->st, "t");
-	f->u = add_tenant(&f->st, "u");
-	f->e = add_env(&f->st, "t", "e");
-	f->ue = add_env(&f->st, "u", "e");
-	f->j = add_job(&f->st, f->e, "j", 3);
-	f->j2 = add_job(&f->st, f->e, "j2", 1);
-	f->uj = add_job(&f->st, f->ue, "k", 1);
-	f->a1 = add_agent(&f->st, "a1", f->e);
-	f->a2 = add_agent(&f->st, "a2", f->e);
-	f->b1 = add_agent(&f->st, "b1", f->ue);
-	policy_limits_defaults(&f->lim);
-	f->lim.lease_ttl_ms = 1000;
-	f->lim.aging_ms = 100;
-	f->lim.retry_base_ms = 1000;
-	f->lim.retry_max_ms = 8000;
-	f->lim.max_lost_leases = 2;
-	policy_init(&f->p, &f->st, &f->lim, 1000000, 5000);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	policy_release(&f->p);
-	state_release(&f->st);
-	free(f);
-	return 0;
-}
-
-static void advance(struct fx *f, int64_t ms)
-{
-	policy_set_clock(&f->p, f->p.now_ms + ms, f->p.now_mono + ms);
-	policy_tick(&f->p);
-}
-
-static struct run *submit(struct fx *f, struct job *j, int prio,
-			  const char *key)
-{
-	struct run *r = NULL;
-	struct refusal why;
-	assert_true(policy_submit(&f->p, j, prio, key, &r, &why) >= 0);
-	return r;
-}
-
-static size_t lease(struct fx *f, struct agent *a, size_t max,
-		    struct run **out)
-{
-	policy_heard(&f->p, a);
-	return policy_lease(&f->p, a, max, out);
-}
-
-static int complete(struct fx *f, struct run *r, enum run_state res,
-		    const char *cls)
-{
-	struct completion c = { .result = res, .exit_code = 1,
-				.reason = "boom", .failure_class = cls };
-	return policy_complete(&f->p, r, &c);
-}
+#include "policy_fixture.h"
 
 static void test_priority_fifo_and_aging(void **state)
 {
@@ -553,17 +433,7 @@ static void test_init_from_loaded_state(void **state)
 	f->a2->state = AGENT_REVOKED;
 	/* A restart: rebuild the policy over the same records. */
 	policy_take_dirty(&f->p, NULL, NULL);
-	policy_release(&f->p);
-	for (size_t i = 0; i < f->st.agents.n; i++)
-		((struct agent *)f->st.agents.v[i])->held.n = 0;
-	for (size_t i = 0; i < f->st.jobs.n; i++)
-		runq_release(&((struct job *)f->st.jobs.v[i])->queue);
-	f->t->n_queued = f->t->n_running = 0;
-	f->t->live.n = 0;
-	f->t->committed = 0;
-	f->e->n_queued = f->e->n_running = 0;
-	f->j->n_running = 0;
-	policy_init(&f->p, &f->st, &f->lim, 2000000, 9000);
+	policy_fx_restart(f, 2000000, 9000);
 	assert_int_equal(a->state, RUN_LEASED); /* a1 gets a fresh TTL */
 	assert_int_equal(f->a1->held.n, 1);
 	assert_int_equal(b->state, RUN_QUEUED); /* a2 is revoked */
@@ -578,20 +448,20 @@ int main(void)
 {
 	log_setup("test_policy", LOG_ERROR);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_priority_fifo_and_aging, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrency_caps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pause_drain_and_env, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quotas, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oldest_queued, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lease_expiry_and_fencing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_too_many_lost_leases, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retries_backoff_and_classes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dirty_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_init_from_loaded_state, setup, teardown),
+		FX_TEST(test_priority_fifo_and_aging),
+		FX_TEST(test_concurrency_caps),
+		FX_TEST(test_pause_drain_and_env),
+		FX_TEST(test_quotas),
+		FX_TEST(test_set_limits),
+		FX_TEST(test_oldest_queued),
+		FX_TEST(test_idempotency),
+		FX_TEST(test_lease_expiry_and_fencing),
+		FX_TEST(test_too_many_lost_leases),
+		FX_TEST(test_reconcile),
+		FX_TEST(test_retries_backoff_and_classes),
+		FX_TEST(test_cancel),
+		FX_TEST(test_dirty_once),
+		FX_TEST(test_init_from_loaded_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
