@@ -150,6 +150,12 @@ void policy_record_terminal(struct policy *p, struct run *r,
 			    enum run_state to)
 {
 	run_set_state(r, to, p->now_ms);
+	/* an ended run is neither held nor waiting any more */
+	r->waiting = false;
+	if (r->held) {
+		r->held = false;
+		run_set_str(&r->x->held_by, NULL);
+	}
 	if (to >= RUN_SUCCEEDED && to < RUN_STATE_COUNT)
 		r->job->envp->ended[to - RUN_SUCCEEDED]++;
 	r->completions++;

@@ -102,6 +102,7 @@ struct world {
 	/* statistics */
 	uint64_t submits, refusals, completes, stale, deaths, partitions;
 	uint64_t restarts, cancels, limit_changes;
+	uint64_t dependents, flow_ops;
 };
 
 static void fail(struct world *w, const char *fmt, ...) SP_PRINTF(2, 3);
@@ -217,6 +218,33 @@ static void note_accepted(struct world *w, uint64_t id)
 
 /* ---- actions ---- */
 
+/* Dependencies on 1 to 3 runs of tenant t (any state), or NULL. */
+static struct run_extra *random_after(struct world *w, const struct tenant *t)
+{
+	struct run_extra *x;
+	uint32_t want = 1 + rnd_below(3);
+
+	if (!w->st.nruns)
+		return NULL;
+	x = xcalloc(1, sizeof(*x));
+	x->after = xcalloc(want, sizeof(uint64_t));
+	for (uint32_t i = 0; i < want * 4 && x->nafter < want; i++) {
+		const struct run *d = w->st.runs[rnd_below((uint32_t)w->st.nruns)];
+		bool dup = false;
+		for (uint32_t k = 0; k < x->nafter; k++)
+			dup |= x->after[k] == d->id;
+		if (d->job->tenantp == t && !dup)
+			x->after[x->nafter++] = d->id;
+	}
+	x->after_any = chance(30);
+	if (!x->nafter) {
+		run_extra_free(x);
+		return NULL;
+	}
+	w->dependents++;
+	return x;
+}
+
 static void act_submit(struct world *w)
 {
 	struct job *j = random_job(w);
@@ -232,8 +260,17 @@ static void act_submit(struct world *w)
 		snprintf(key, sizeof(key), "key-%u", rnd_below(20));
 		idem = key;
 	}
-	int rc = policy_submit(&w->p, j, (int32_t)rnd_below(11) - 5, idem, &r,
-			       &why);
+	struct submit_opts o = { .priority = (int32_t)rnd_below(11) - 5,
+				 .idem_key = idem, .hold = chance(5) };
+	if (chance(25))
+		o.x = random_after(w, t);
+	if (o.hold) {
+		o.x = o.x ? o.x : xcalloc(1, sizeof(*o.x));
+		o.x->held_by = xstrdup("uid:1");
+	}
+	int rc = policy_submit_ex(&w->p, j, &o, &r, &why);
+	if (rc != 0)
+		run_extra_free(o.x);
 	if (rc < 0) {
 		w->refusals++;
 		if (!why.code || !why.message[0])
@@ -366,6 +403,42 @@ static void act_cancel(struct world *w)
 		     (unsigned long long)r->id, why.message);
 }
 
+/* An operator holds, releases or reprioritises a random run. */
+static void act_flow(struct world *w)
+{
+	struct refusal why;
+	bool was_held;
+	struct run *r;
+	int rc;
+
+	if (!w->st.nruns)
+		return;
+	r = w->st.runs[rnd_below((uint32_t)w->st.nruns)];
+	switch (rnd_below(3)) {
+	case 0:
+		was_held = r->held;
+		rc = policy_hold(&w->p, r, "uid:2", &why);
+		if ((rc == 0) != (r->state == RUN_QUEUED && !was_held) ||
+		    (rc == 0 && !r->held))
+			fail(w, "hold of run %llu (%s): %d",
+			     (unsigned long long)r->id, run_state_label(r), rc);
+		break;
+	case 1:
+		rc = policy_release_hold(&w->p, r, &why);
+		if (rc == 0 && r->held)
+			fail(w, "run %llu still held after a release",
+			     (unsigned long long)r->id);
+		break;
+	default:
+		rc = policy_set_priority(&w->p, r, (int32_t)rnd_below(11) - 5,
+					 &why);
+		if ((rc == 0) != (r->state == RUN_QUEUED))
+			fail(w, "priority of run %llu (%s): %d",
+			     (unsigned long long)r->id, run_state_label(r), rc);
+	}
+	w->flow_ops += rc == 0;
+}
+
 /* An operator changes a tenant's quotas (`tenant set`). */
 static void act_set_limits(struct world *w)
 {
@@ -455,6 +528,8 @@ static void step(struct world *w, bool chaos)
 		w->p.paused = !w->p.paused;
 	} else if (chaos && roll < 940) {
 		act_set_limits(w);
+	} else if (roll < 960) {
+		act_flow(w);
 	}
 	policy_take_dirty(&w->p, NULL, NULL);
 }
@@ -462,29 +537,85 @@ static void step(struct world *w, bool chaos)
 /* ---- invariants ---- */
 
 /* queue stats' oldest queued age: present exactly when something is
- * queued, never in the future. */
+ * queued that may be dispatched (not held, not waiting for other runs),
+ * never in the future. */
 static void check_oldest(struct world *w)
 {
 	int64_t *env = xcalloc(w->st.envs.n + 1, sizeof(*env));
 	int64_t *ten = xcalloc(w->st.tenants.n + 1, sizeof(*ten));
+	uint32_t *eq = xcalloc(w->st.envs.n + 1, sizeof(*eq));
+	uint32_t *tq = xcalloc(w->st.tenants.n + 1, sizeof(*tq));
 
+	for (size_t k = 0; k < w->st.nruns; k++) {
+		const struct run *r = w->st.runs[k];
+		if (r->state != RUN_QUEUED || r->held || r->waiting)
+			continue;
+		for (size_t i = 0; i < w->st.envs.n; i++)
+			eq[i] += w->st.envs.v[i] == r->job->envp;
+		for (size_t i = 0; i < w->st.tenants.n; i++)
+			tq[i] += w->st.tenants.v[i] == r->job->tenantp;
+	}
 	policy_oldest_queued(&w->p, env, ten);
 	for (size_t i = 0; i < w->st.envs.n; i++) {
 		const struct env *e = w->st.envs.v[i];
-		if (!env[i] != !e->n_queued || env[i] > w->p.now_ms)
+		if (!env[i] != !eq[i] || env[i] > w->p.now_ms)
 			fail(w, "env %s: %u queued, oldest since %lld (now %lld)",
 			     e->key, e->n_queued, (long long)env[i],
 			     (long long)w->p.now_ms);
 	}
 	for (size_t i = 0; i < w->st.tenants.n; i++) {
 		const struct tenant *t = w->st.tenants.v[i];
-		if (!ten[i] != !t->n_queued || ten[i] > w->p.now_ms)
+		if (!ten[i] != !tq[i] || ten[i] > w->p.now_ms)
 			fail(w, "tenant %s: %u queued, oldest since %lld (now %lld)",
 			     t->name, t->n_queued, (long long)ten[i],
 			     (long long)w->p.now_ms);
 	}
 	free(env);
 	free(ten);
+	free(eq);
+	free(tq);
+}
+
+/* Dependencies and holds: a run never leaves the queue before the runs it
+ * waits for have ended as it requires; it waits only while one has not;
+ * it is skipped only because one ended otherwise; a held run is queued. */
+static void check_flow(struct world *w, const struct run *r)
+{
+	const struct run_extra *x = r->x;
+	bool pending = false, bad = false, late = false;
+	int64_t left = r->state_ms[RUN_LEASED];
+
+	if (r->held && r->state != RUN_QUEUED)
+		fail(w, "run %llu is held and %s", (unsigned long long)r->id,
+		     run_state_name(r->state));
+	if (!x || !x->nafter)
+		return;
+	for (uint32_t i = 0; i < x->nafter; i++) {
+		const struct run *d = state_run(&w->st, x->after[i]);
+		if (!d || d->job->tenantp != r->job->tenantp)
+			fail(w, "run %llu waits for run %llu of another tenant",
+			     (unsigned long long)r->id,
+			     (unsigned long long)x->after[i]);
+		if (!run_state_terminal(d->state)) {
+			pending = true;
+			continue;
+		}
+		if (!x->after_any && (d->state != RUN_SUCCEEDED || d->skipped))
+			bad = true;
+		late |= left && d->state_ms[d->state] > left;
+	}
+	if (r->state == RUN_QUEUED && r->waiting && (!pending || bad))
+		fail(w, "run %llu waits although its dependencies %s",
+		     (unsigned long long)r->id,
+		     bad ? "failed" : "have all ended");
+	if (r->skipped && !bad)
+		fail(w, "run %llu skipped with no failed dependency",
+		     (unsigned long long)r->id);
+	if (r->state != RUN_QUEUED && !r->skipped &&
+	    r->state != RUN_CANCELLED && (pending || bad || late))
+		fail(w, "run %llu (%s) left the queue before its dependencies "
+		     "ended as required", (unsigned long long)r->id,
+		     run_state_name(r->state));
 }
 
 static void check(struct world *w)
@@ -557,7 +688,14 @@ static void check(struct world *w)
 		if (live_leases > 1)
 			fail(w, "run %llu has %zu live leases",
 			     (unsigned long long)r->id, live_leases);
-		if (r->state == RUN_QUEUED) {
+		check_flow(w, r);
+		if (r->state == RUN_QUEUED && (r->held || r->waiting)) {
+			queued++; /* counted, not dispatchable */
+			if (in_job || in_backoff || nholders)
+				fail(w, "%s run %llu is placed for dispatch",
+				     run_state_label(r),
+				     (unsigned long long)r->id);
+		} else if (r->state == RUN_QUEUED) {
 			queued++;
 			if (in_job == in_backoff || nholders)
 				fail(w, "queued run %llu: job queue %d backoff %d holders %zu",
@@ -658,6 +796,15 @@ static void drain(struct world *w, uint64_t max_steps)
 		w->agents[a].alive = true;
 		w->agents[a].partitioned_until = 0;
 	}
+	/* the operator releases every hold; waiting runs then follow the
+	 * runs they wait for, which all end */
+	for (size_t k = 0; k < w->st.nruns; k++) {
+		struct refusal why;
+		if (w->st.runs[k]->held &&
+		    policy_release_hold(&w->p, w->st.runs[k], &why))
+			fail(w, "release of run %zu refused: %s", k + 1,
+			     why.message);
+	}
 	for (uint64_t i = 0; i < max_steps; i++, w->step++) {
 		if (!w->p.queued_total && !w->p.running_total)
 			return;
@@ -708,7 +855,8 @@ static void run_seed(uint64_t seed, uint64_t steps, bool verbose,
 	if (verbose)
 		printf("seed %llu: %zu runs, %llu submits, %llu refused, %llu completes, "
 		       "%llu stale, %llu agent deaths, %llu partitions, %llu restarts, "
-		       "%llu limit changes\n",
+		       "%llu limit changes, %llu dependent runs (%llu skipped), "
+		       "%llu holds/releases/priorities\n",
 		       (unsigned long long)seed, w.st.nruns,
 		       (unsigned long long)w.submits,
 		       (unsigned long long)w.refusals,
@@ -717,7 +865,10 @@ static void run_seed(uint64_t seed, uint64_t steps, bool verbose,
 		       (unsigned long long)w.deaths,
 		       (unsigned long long)w.partitions,
 		       (unsigned long long)w.restarts,
-		       (unsigned long long)w.limit_changes);
+		       (unsigned long long)w.limit_changes,
+		       (unsigned long long)w.dependents,
+		       (unsigned long long)w.p.skipped,
+		       (unsigned long long)w.flow_ops);
 	total->submits += w.submits;
 	total->refusals += w.refusals;
 	total->completes += w.completes;
@@ -727,6 +878,8 @@ static void run_seed(uint64_t seed, uint64_t steps, bool verbose,
 	total->restarts += w.restarts;
 	total->cancels += w.cancels;
 	total->limit_changes += w.limit_changes;
+	total->dependents += w.dependents;
+	total->flow_ops += w.flow_ops;
 	free_world(&w);
 }
 
@@ -761,7 +914,8 @@ int main(int argc, char **argv)
 	printf("sim: %llu seeds x %llu steps: all invariants held "
 	       "(%llu submits, %llu refused, %llu completions, %llu stale reports, "
 	       "%llu agent deaths, %llu partitions, %llu restarts, %llu cancels, "
-	       "%llu limit changes)\n",
+	       "%llu limit changes, %llu dependent runs, %llu holds/releases/"
+	       "priorities)\n",
 	       (unsigned long long)seeds, (unsigned long long)steps,
 	       (unsigned long long)total.submits,
 	       (unsigned long long)total.refusals,
@@ -771,6 +925,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)total.partitions,
 	       (unsigned long long)total.restarts,
 	       (unsigned long long)total.cancels,
-	       (unsigned long long)total.limit_changes);
+	       (unsigned long long)total.limit_changes,
+	       (unsigned long long)total.dependents,
+	       (unsigned long long)total.flow_ops);
 	return 0;
 }
