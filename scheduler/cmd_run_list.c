@@ -10,7 +10,7 @@ static void write_run_row(struct jw *w, const struct run *run)
 {
 	jw_uint(w, "id", run->id);
 	jw_str(w, "job", run->job->key);
-	jw_str(w, "state", run_state_name(run->state));
+	jw_str(w, "state", run_state_label(run));
 	jw_uint(w, "attempt", run->attempt);
 	jw_str(w, "agent", run->agent[0] ? run->agent : NULL);
 	jw_str(w, "app_id", run->app_id);
