@@ -304,7 +304,7 @@ int cmd_run_logs(struct sched *c, const struct cmd_args *a, struct reply *r)
 	}
 	jw_arr_close(&r->w);
 	jw_uint(&r->w, "next", lo.next);
-	jw_str(&r->w, "state", run_state_name(run->state));
+	jw_str(&r->w, "state", run_state_label(run));
 	jw_bool(&r->w, "done",
 		run_state_terminal(run->state) && lo.next >= run->log_lines);
 	return 0;
@@ -386,7 +386,7 @@ int cmd_run_diagnose(struct sched *c, const struct cmd_args *a,
 				"run %llu is %s: only a failed attempt has "
 				"something to diagnose",
 				(unsigned long long)run->id,
-				run_state_name(run->state));
+				run_state_label(run));
 	cls = run->failure_class;
 	line = run->diag_line ? run->diag_line : "";
 	if (!cls) {
@@ -405,7 +405,7 @@ int cmd_run_diagnose(struct sched *c, const struct cmd_args *a,
 		from = "stored log";
 	}
 	jw_uint(&r->w, "run", run->id);
-	jw_str(&r->w, "state", run_state_name(run->state));
+	jw_str(&r->w, "state", run_state_label(run));
 	jw_uint(&r->w, "attempt", run->attempt);
 	jw_str(&r->w, "class", cls);
 	jw_bool(&r->w, "retryable", diagnose_retryable(cls));
@@ -435,7 +435,7 @@ int cmd_run_cancel(struct sched *c, const struct cmd_args *a, struct reply *r)
 		jw_strf_print(&r->w, "run %llu is being cancelled on agent %s",
 			      (unsigned long long)run->id, run->agent);
 	jw_uint(&r->w, "run", run->id);
-	jw_str(&r->w, "state", run_state_name(run->state));
+	jw_str(&r->w, "state", run_state_label(run));
 	jw_bool(&r->w, "cancel_requested", run->cancel_requested);
 	return 0;
 }

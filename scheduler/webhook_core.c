@@ -185,7 +185,7 @@ void webhook_core_run_ended(struct sched *c, const struct run *r)
 	jw_str(&jw, "env", r->job->env);
 	jw_str(&jw, "job", r->job->name);
 	jw_uint(&jw, "run_id", r->id);
-	jw_str(&jw, "state", run_state_name(r->state));
+	jw_str(&jw, "state", run_state_label(r));
 	jw_uint(&jw, "attempt", r->attempt);
 	jw_int(&jw, "exit_code", r->exit_code);
 	jw_str(&jw, "reason", r->reason && r->reason[0] ? r->reason : NULL);

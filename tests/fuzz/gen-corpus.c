@@ -215,12 +215,15 @@ static struct run *sample_run(struct sched_state *st, bool ended)
  * as a build before job versions wrote it, 26 elements. */
 static void put_before_versions(msgpack_sbuffer *sb)
 {
-	/* array 16: 0xdc, then the count u16 BE */
-	if ((uint8_t)sb->data[0] != 0xdc || sb->data[2] != 27 ||
-	    sb->data[sb->size - 1] != 1)
+	/* array 16: 0xdc, then the count u16 BE; the last three elements
+	 * are job_version (1), the creator (nil) and the extra record
+	 * (nil) */
+	if ((uint8_t)sb->data[0] != 0xdc || sb->data[2] != 29 ||
+	    sb->data[sb->size - 3] != 1 ||
+	    (uint8_t)sb->data[sb->size - 1] != 0xc0)
 		die("gen-corpus: unexpected run record layout");
 	sb->data[2] = 26;
-	put("run_codec", "before-versions", sb->data, sb->size - 1);
+	put("run_codec", "before-versions", sb->data, sb->size - 3);
 }
 
 static void gen_run_codec(void)
@@ -254,6 +257,38 @@ static void gen_run_codec(void)
 		r->job_version = 1; /* its last element: the one byte 0x01 */
 		run_encode(r, &sb);
 		put_before_versions(&sb);
+		msgpack_sbuffer_destroy(&sb);
+		run_clear(r);
+		free(r);
+	}
+	/* a run with who started it and every field of the extra record */
+	{
+		struct run *r = sample_run(&st, 0);
+		struct run_extra *x = run_extra_get(r);
+		x->schedule = 4;
+		x->scheduled_ms = 1795000000000;
+		x->scheduled_off_s = 3600;
+		x->retry_of = 2;
+		x->retried_by = 9;
+		x->held_by = xstrdup("uid:1000");
+		x->held_ms = 1795000000500;
+		x->params = xcalloc(2, sizeof(char *));
+		x->params[0] = xstrdup("day=2026-12-01");
+		x->params[1] = xstrdup("region=eu");
+		x->nparams = 2;
+		x->args = xcalloc(2, sizeof(char *));
+		x->args[0] = xstrdup("--extra");
+		x->args[1] = xstrdup("{{day}}");
+		x->nargs = 2;
+		x->after = xcalloc(2, sizeof(uint64_t));
+		x->after[0] = 1;
+		x->after[1] = 2;
+		x->nafter = 2;
+		x->after_any = true;
+		r->held = r->waiting = true;
+		msgpack_sbuffer_init(&sb);
+		run_encode_sealed(r, "uid:1000", NULL, &sb);
+		put("run_codec", "workflow", sb.data, sb.size);
 		msgpack_sbuffer_destroy(&sb);
 		run_clear(r);
 		free(r);
