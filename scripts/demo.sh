@@ -97,6 +97,24 @@ say "Usage per environment and day, and the tenant's budget"
 run spctl usage acme
 run spctl tenant show acme
 
+say "A nightly pipeline: each step after the one before, for one date"
+run spctl job add acme/prod/ingest -- --conf spark.fake.duration=0.5 \
+	local:///opt/etl.jar ingest --date '{{day}}'
+run spctl job add acme/prod/transform -- --conf spark.fake.duration=0.5 \
+	local:///opt/etl.jar transform --date '{{day}}' --run '{{run_id}}'
+ING=$(spctl run start acme/prod/ingest --param day=2026-12-04)
+TRA=$(spctl run start acme/prod/transform --after "$ING" --param day=2026-12-04)
+echo "\$ spctl run start acme/prod/ingest --param day=2026-12-04          -> run $ING"
+echo "\$ spctl run start acme/prod/transform --after $ING --param day=2026-12-04  -> run $TRA"
+printf '$ spctl --json run show %s | waiting\n' "$TRA"
+spctl --json run show "$TRA" | python3 -c 'import json,sys; print(json.load(sys.stdin)["run"]["waiting"])'
+for _ in $(seq 300); do
+	t=$(spctl --json run show "$TRA" | python3 -c 'import json,sys; print(json.load(sys.stdin)["run"]["state"])')
+	case "$t" in succeeded | failed | skipped) break ;; esac
+	sleep 0.1
+done
+run spctl run show "$TRA"
+
 say "Stop the agent and the scheduler"
 for p in "${PIDS[@]}"; do kill -TERM "$p"; done
 for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
