@@ -303,6 +303,11 @@ void metrics_render(struct sched *c, struct strbuf *o)
 	head(o, "sparkpilot_retries_total", "counter",
 	     "Failed attempts queued again.");
 	strbuf_addf(o, "sparkpilot_retries_total %" PRIu64 "\n", p->retries);
+	head(o, "sparkpilot_runs_skipped_total", "counter",
+	     "Runs skipped because a run they waited for did not end as "
+	     "required.");
+	strbuf_addf(o, "sparkpilot_runs_skipped_total %" PRIu64 "\n",
+		    p->skipped);
 	head(o, "sparkpilot_leases_lost_total", "counter",
 	     "Leases lost with a silent agent.");
 	strbuf_addf(o, "sparkpilot_leases_lost_total %" PRIu64 "\n",
