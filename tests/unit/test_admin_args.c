@@ -204,10 +204,12 @@ static void check_reply(const char *line, const struct strbuf *reply,
 	stats.refused++;
 	code = json_get_str(j, "error");
 	/* run start's --param must name a placeholder of the job's
-	 * arguments and --after-any/--after-ok go with --after: alone, they
-	 * are parsed and refused (t2600 checks those refusals) */
-	if (want == PARSED && code && !strcmp(code, "invalid") &&
-	    !strncmp(line, "run start", 9))
+	 * arguments and --after-any/--after-ok go with --after; run hold,
+	 * release and set depend on the run's state (run 1 is cancelled by
+	 * then): parsed, and refused (t2550 checks those refusals) */
+	if (want == PARSED && code &&
+	    ((!strcmp(code, "invalid") && !strncmp(line, "run start", 9)) ||
+	     (!strcmp(code, "conflict") && !strncmp(line, "run ", 4))))
 		stats.parsed--;
 	msg = json_get_str(j, "message");
 	if (!code || !*code || !msg || !*msg)
