@@ -487,9 +487,14 @@ static int tzif_block(const uint8_t *p, const struct tzif_hdr *h,
 	return 0;
 }
 
-static void tz_copy_name(struct tzone *z, const char *name)
+/* A name as an error message shows it: one printable line. */
+static void tz_shown(char *buf, size_t len, const char *name)
 {
-	snprintf(z->name, sizeof(z->name), "%s", name ? name : "");
+	size_t i;
+
+	for (i = 0; i + 1 < len && name[i]; i++)
+		buf[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+	buf[i] = '\0';
 }
 
 static int tzif_parse(const uint8_t *buf, size_t len, struct tzone *z,
@@ -544,7 +549,7 @@ int tzone_parse(const uint8_t *buf, size_t len, const char *name,
 	struct tzone *z = xcalloc(1, sizeof(*z));
 	const char *why = "";
 
-	tz_copy_name(z, name);
+	tz_shown(z->name, sizeof(z->name), name ? name : "");
 	if (tzif_parse(buf, len, z, &why)) {
 		fail(err, errlen, "time zone '%s': %s", z->name, why);
 		tzone_free(z);
@@ -588,7 +593,7 @@ static struct tzone *tz_utc(const char *name)
 {
 	struct tzone *z = xcalloc(1, sizeof(*z));
 
-	tz_copy_name(z, name);
+	tz_shown(z->name, sizeof(z->name), name);
 	z->ntypes = 1;
 	z->offs = xcalloc(1, sizeof(*z->offs));
 	return z;
@@ -603,10 +608,13 @@ int tzone_load(const char *name, struct tzone **out, char *err,
 	uint8_t *buf;
 	int rc;
 
-	if (!name || !tz_name_ok(name))
+	if (!name || !tz_name_ok(name)) {
+		char shown[TZONE_NAME_MAX + 1];
+		tz_shown(shown, sizeof(shown), name ? name : "");
 		return fail(err, errlen, "bad time zone name '%s': letters, "
-			    "digits, '/', '_', '-', '+' only",
-			    name ? name : "");
+			    "digits, '/', '_', '-', '+', up to %d, and no "
+			    "'..' or leading '/'", shown, TZONE_NAME_MAX);
+	}
 	if (!dir || !*dir)
 		dir = TZ_DEFAULT_DIR;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
