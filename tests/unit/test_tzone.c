@@ -215,7 +215,8 @@ static uint8_t *tzif(size_t *len, char ver, size_t nt, const int64_t *t,
 					 (8 * (tsize - 1 - k)));
 		strbuf_add(&sb, b, tsize);
 	}
-	strbuf_add(&sb, ix, nt);
+	if (nt)
+		strbuf_add(&sb, ix, nt);
 	for (size_t i = 0; i < ntypes; i++) {
 		uint32_t u = (uint32_t)off[i];
 		uint8_t ti[6] = { (uint8_t)(u >> 24), (uint8_t)(u >> 16),
