@@ -497,6 +497,17 @@ static void tz_shown(char *buf, size_t len, const char *name)
 	buf[i] = '\0';
 }
 
+/* The right/ zones count leap seconds in their times; a schedule's
+ * minutes would be off by them, so such a file is refused rather than
+ * read half right. */
+static int tzif_leaps(const struct tzif_hdr *h, const char **why)
+{
+	if (!h->leapcnt)
+		return 0;
+	*why = "leap seconds (a right/ zone) are not supported";
+	return -1;
+}
+
 static int tzif_parse(const uint8_t *buf, size_t len, struct tzone *z,
 		      const char **why)
 {
@@ -511,8 +522,11 @@ static int tzif_parse(const uint8_t *buf, size_t len, struct tzone *z,
 		*why = "truncated data";
 		return -1;
 	}
-	if (h.version == 0)
+	if (h.version == 0) {
+		if (tzif_leaps(&h, why))
+			return -1;
 		return tzif_block(buf + 44, &h, 4, z, why);
+	}
 	/* Version 2+: skip the 32-bit block, read the 64-bit one. */
 	buf += 44 + blen;
 	len -= 44 + blen;
@@ -523,7 +537,7 @@ static int tzif_parse(const uint8_t *buf, size_t len, struct tzone *z,
 		*why = "truncated data";
 		return -1;
 	}
-	if (tzif_block(buf + 44, &h, 8, z, why))
+	if (tzif_leaps(&h, why) || tzif_block(buf + 44, &h, 8, z, why))
 		return -1;
 	foot = buf + 44 + blen;
 	len -= 44 + blen;

@@ -429,6 +429,11 @@ static void test_names_and_errors(void **s)
 	assert_int_equal(tzone_load("Mars/Base", &z, err, sizeof(err)), -1);
 	assert_string_equal(err, "unknown time zone 'Mars/Base': no such "
 				 "file in /usr/share/zoneinfo");
+	if (access("/usr/share/zoneinfo/right/UTC", R_OK) == 0) {
+		assert_int_equal(tzone_load("right/UTC", &z, err,
+					    sizeof(err)), -1);
+		assert_non_null(strstr(err, "leap seconds"));
+	}
 	assert_int_equal(tzone_load("Europe", &z, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown time zone 'Europe'"));
 	/* UTC needs no file. */
