@@ -322,16 +322,20 @@ static int64_t year_of(int64_t t)
 
 /* Walks the rule's changes in the years around t's, in order (an end
  * before a start at the same instant, so that a rule that is in daylight
- * time all year, "EST5EDT,0/0,J365/25", stays in it). Sets *prev_dst
+ * time all year, "EST5EDT,0/0,J365/25", stays in it). Sets *dst
  * to the state at t and *next to the first change after t. */
 static void tz_rule_scan(const struct tz_rule *r, int64_t t, bool *dst,
 			 int64_t *next)
 {
-	int64_t y = year_of(t), ev[8];
-	bool on[8];
+	int64_t y = year_of(t), ev[10];
+	bool on[10];
 	int n = 0;
 
-	for (int64_t k = y - 1; k <= y + 2; k++) {
+	/* A change of year k falls within a week or so of year k (/time
+	 * reaches 167 hours), and each kind of change moves on by about a
+	 * year from one year to the next: so the last change at or before
+	 * t is one of years y-2..y, the first after it one of y..y+2. */
+	for (int64_t k = y - 2; k <= y + 2; k++) {
 		int64_t s, e;
 		tz_rule_year(r, k, &s, &e);
 		ev[n] = e;
@@ -339,7 +343,7 @@ static void tz_rule_scan(const struct tz_rule *r, int64_t t, bool *dst,
 		ev[n] = s;
 		on[n++] = true;
 	}
-	/* Insertion sort of 8, stable: ties keep end before start. */
+	/* Insertion sort of 10, stable: ties keep end before start. */
 	for (int i = 1; i < n; i++) {
 		for (int j = i; j > 0 && (ev[j - 1] > ev[j] ||
 					  (ev[j - 1] == ev[j] && on[j - 1] &&

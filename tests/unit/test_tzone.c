@@ -312,6 +312,14 @@ static void test_footers(void **s)
 					    &gap), 1);
 	tzone_free(z);
 
+	/* Daylight time ending in the next year, after the next one has
+	 * started: the state at an instant comes from the changes of the
+	 * years around it, however their order falls. */
+	z = footer_zone("EST5EDT,0/0,J364/50");
+	assert_int_equal(tzone_offset(z, -1), tzone_offset(z, 0));
+	assert_int_equal(tzone_offset(z, utc(2026, 6, 1, 0, 0)), -5 * H);
+	tzone_free(z);
+
 	/* A /time past 24 hours: the change is on the next day. */
 	z = footer_zone("AAA0BBB,M3.5.0/26,M10.5.0/0");
 	assert_int_equal(tzone_offset(z, utc(2026, 3, 30, 2, 0) - 1), 0);
