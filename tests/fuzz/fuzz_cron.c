@@ -1,7 +1,9 @@
 /* fuzz_cron.c - cron expressions (common/cron.c): any text goes through
  * cron_parse; an accepted one through cron_next in UTC and in a zone with
  * daylight saving time. A refusal is one line starting "cron: "; a firing
- * lies strictly after the instant asked about, and in UTC on a minute. */
+ * lies strictly after the instant asked about, in UTC on a minute, and
+ * its wall time matches (or it ends a gap, standing for skipped ones). */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "cron.h"
@@ -27,13 +29,35 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Whether wall time l (seconds) matches c, worked out here afresh. */
+static bool wall_matches(const struct cron_spec *c, int64_t l)
+{
+	int64_t days = l >= 0 ? l / 86400 : -((-l + 86399) / 86400), y;
+	int64_t sec = l - days * 86400;
+	int mo, d;
+	bool md, wd;
+
+	tzone_civil_from_days(days, &y, &mo, &d);
+	md = c->mdays >> d & 1;
+	wd = c->wdays >> tzone_weekday(days) & 1;
+	return (c->minutes >> (sec / 60 % 60) & 1) &&
+	       (c->hours >> (sec / 3600) & 1) && (c->months >> mo & 1) &&
+	       ((c->mday_star || c->wday_star) ? md && wd : md || wd);
+}
+
 static void check_next(const struct cron_spec *c, const struct tzone *z,
 		       int64_t after)
 {
-	int64_t t = cron_next(c, z, after), again;
+	int64_t t = cron_next(c, z, after), again, s;
 
 	if (t == INT64_MAX)
 		return;
+	/* Its wall time matches, unless it ends a gap (where it stands
+	 * for the wall times skipped). */
+	s = t / 1000;
+	if (!wall_matches(c, s + (z ? tzone_offset(z, s) : 0)) &&
+	    (!z || tzone_offset(z, s - 1) == tzone_offset(z, s)))
+		fz_fail("firing %lld matches nothing", (long long)t);
 	if (t <= after)
 		fz_fail("next firing %lld is not after %lld", (long long)t,
 			(long long)after);
