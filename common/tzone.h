@@ -37,4 +37,12 @@ int32_t tzone_offset(const struct tzone *z, int64_t utc_s);
 int tzone_local_to_utc(const struct tzone *z, int64_t local_s,
 		       int64_t out[2], int64_t *gap_end);
 
+/* Proleptic Gregorian calendar arithmetic (shared with cron.c): the days
+ * since 1970-01-01 of year y, month m (1-12), day d (1-31), and back. */
+int64_t tzone_days_from_civil(int64_t y, int m, int d);
+void tzone_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+/* 0 = Sunday. */
+int tzone_weekday(int64_t days);
+int tzone_month_days(int64_t y, int m);
+
 #endif

@@ -34,6 +34,10 @@ TEST_PKGS="$TEST_PKGS prometheus"
 # strace: t0085 lists the scheduler's system calls to hold them to the
 # unit's SystemCallFilter (systemd-analyze, from systemd, names the sets)
 TEST_PKGS="$TEST_PKGS strace systemd"
+# tzdata: the time zone database (/usr/share/zoneinfo) that cron
+# schedules' zones are read from (common/tzone.c); test_tzone, test_cron
+# and the tzone and cron fuzz targets load Europe/Berlin and others from it
+TEST_PKGS="$TEST_PKGS tzdata"
 PKGS="$BUILD_PKGS $TEST_PKGS"
 # `make demo`: the fake spark-submit the demo's agent runs is a python3
 # script, and the demo reads spctl's JSON with python3

@@ -31,6 +31,8 @@ max_len() {
 	case $1 in
 	admin) echo 2048 ;;
 	run_codec) echo 1024 ;;
+	# a zone byte, an instant and an expression of at most 128 bytes
+	cron) echo 512 ;;
 	json | sched_config | agent_config | redact | sparkrest | backup_meta) echo 4096 ;;
 	*) echo 8192 ;;
 	esac
