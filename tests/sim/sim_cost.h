@@ -23,7 +23,10 @@ void sim_cost_setup(struct sched_state *st, int64_t budget,
  *     runs' unspent estimates, and never negative;
  *   - its live list holds exactly its leased, submitted and running runs;
  *   - a hard-budget tenant's spend never passes its budget by more than
- *     its runs' overruns of their reservations. */
+ *     its attempts' overruns: each attempt's cost beyond what its run
+ *     still had reserved (est_cost - cost) when it started; a retry's
+ *     rebased est_cost hides the ended attempts' overruns, so they are
+ *     added up as each attempt ends (docs/operator-guide.md, Budgets). */
 int sim_cost_check(struct policy *p, char *msg, size_t len);
 
 #endif

@@ -1,7 +1,8 @@
 /* test_budget.c - cost control in the scheduling core under a fake clock:
  * hard-cap refusals, soft warnings, run budgets, holding and cancelling at
  * the cap, the burn-rate guard's steps and recovery, month rollover, starts
- * racing the cap, and day roll-ups that add up to the run records. */
+ * racing the cap, an attempt billed past its estimate until its lost lease
+ * expires, and day roll-ups that add up to the run records. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -413,6 +414,87 @@ static void test_starts_race_the_cap(void **state)
 	assert_true(fig.spent <= f->t->monthly_budget);
 }
 
+/* The scheduler restarts: the policy is rebuilt over the same records. */
+static void restart(struct fx *f)
+{
+	int64_t now = f->p.now_ms, mono = f->p.now_mono;
+
+	policy_release(&f->p);
+	for (size_t i = 0; i < f->st.agents.n; i++)
+		((struct agent *)f->st.agents.v[i])->held.n = 0;
+	for (size_t i = 0; i < f->st.jobs.n; i++) {
+		struct job *j = f->st.jobs.v[i];
+		runq_release(&j->queue);
+		j->n_running = 0;
+	}
+	for (size_t i = 0; i < f->st.envs.n; i++) {
+		struct env *e = f->st.envs.v[i];
+		e->n_queued = e->n_running = 0;
+	}
+	for (size_t i = 0; i < f->st.tenants.n; i++) {
+		struct tenant *t = f->st.tenants.v[i];
+		t->n_queued = t->n_running = 0;
+	}
+	policy_init(&f->p, &f->st, &f->lim, now, mono);
+}
+
+/* Moves the clock without hearing from any agent. */
+static void silence(struct fx *f, int64_t ms)
+{
+	policy_set_clock(&f->p, f->p.now_ms + ms, f->p.now_mono + ms);
+	policy_tick(&f->p);
+}
+
+/* An attempt is metered until the scheduler learns that it ended: a lost
+ * one until its lease expires, which may be past the timeout its estimate
+ * was made for (the agent was heard until 10 minutes before the timeout,
+ * then a restart gave it a full lease time again). The retry holds a fresh
+ * estimate, and est_cost, rebased to the cost so far plus that estimate,
+ * no longer shows the lost attempt's overrun: the month's spend passes the
+ * hard budget by exactly that overrun, and nothing more is dispatched. */
+static void test_lost_attempt_overrun(void **state)
+{
+	struct fx *f = *state;
+	struct run *r, *out[2];
+	struct budget_figures fig;
+	struct usage_amount billed;
+	char why[256];
+
+	f->lim.lease_ttl_ms = f->p.lim.lease_ttl_ms = 30 * MIN;
+	set_budget(f, 2 * USD, BUDGET_HARD);
+	f->t->guard.next_eval_ms = INT64_MAX; /* the guard has its own test */
+	r = start(f, f->j); /* 1 h timeout, estimated $2: the whole budget */
+	assert_int_equal(run_some(f, f->a, 1), 1);
+	advance(f, 50 * MIN);  /* heard: its lease runs to minute 80 */
+	silence(f, 20 * MIN);  /* minute 70: still leased */
+	assert_int_equal(r->state, RUN_RUNNING);
+	restart(f);            /* a full lease time again: to minute 100 */
+	silence(f, 30 * MIN - 1);
+	assert_int_equal(r->state, RUN_RUNNING);
+	silence(f, 1);         /* minute 100: the lease is lost */
+	assert_int_equal(r->state, RUN_QUEUED);
+	assert_int_equal(r->attempt, 2);
+	assert_int_equal(r->lost, 1);
+	/* the lost attempt is billed for 100 minutes, not the 60 estimated */
+	job_usage_for(f->j, f->e, 100 * MIN, &billed);
+	assert_int_equal(r->cost, billed.cost);
+	assert_true(r->cost > 2 * USD);
+	/* the retry holds one more attempt's estimate; est_cost covers the
+	 * cost, so cost - est_cost no longer shows the overrun */
+	assert_int_equal(r->est_cost, r->cost + 2 * USD);
+	assert_int_equal(f->t->committed, 2 * USD);
+	/* spent past the budget by exactly the lost attempt's overrun */
+	assert_int_equal(f->t->month_spent - f->t->monthly_budget,
+			 r->cost - 2 * USD);
+	budget_figures(&f->p, f->t, &fig);
+	assert_int_equal(fig.spent, r->cost);
+	assert_int_equal(fig.committed, 2 * USD);
+	/* and the retry is held there */
+	assert_false(budget_may_dispatch(&f->p, f->t, why, sizeof(why)));
+	assert_non_null(strstr(why, "reached its hard budget"));
+	assert_int_equal(policy_lease(&f->p, f->a, 2, out), 0);
+}
+
 /* An attempt whose completion carries Spark's executor report is billed by
  * it: the driver for the wall time, the executors for what they ran. */
 static void test_measured_executors(void **state)
@@ -525,6 +607,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_attempt_ends_as_month_turns,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_starts_race_the_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_attempt_overrun, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_usage_reconciles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_measured_executors, setup, teardown),
 	};
