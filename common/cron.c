@@ -36,19 +36,7 @@ static const struct {
 	{ "@hourly", "0 * * * *" },
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	SP_PRINTF(3, 4);
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+#define fail err_fail
 
 /* One field's text, for error messages. */
 struct cron_ctx {

@@ -7,19 +7,7 @@
 
 #include "util.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	SP_PRINTF(3, 4);
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+#define fail err_fail
 
 /* Accumulates decimal digits; -1 on a non-digit, empty or overflow. */
 static int digits(const char *s, size_t n, uint64_t *out)

@@ -51,19 +51,7 @@ struct tzone {
 	struct tz_rule rule;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	SP_PRINTF(3, 4);
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+#define fail err_fail
 
 /* Calendar: Howard Hinnant's days_from_civil and civil_from_days, for the
  * proleptic Gregorian calendar, with floor division for negative years. */

@@ -309,3 +309,15 @@ bool str_in(const char *s, const char *const *list, size_t n)
 			return true;
 	return false;
 }
+
+int err_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}

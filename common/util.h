@@ -18,6 +18,9 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
+/* Writes a one-line reason into err (if any room) and returns -1, so a
+ * parser can `return err_fail(err, errlen, ...)`. */
+int err_fail(char *err, size_t errlen, const char *fmt, ...) SP_PRINTF(3, 4);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Grow *arr (of *alloc elements of elsize) so that it holds at least need. */

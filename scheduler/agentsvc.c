@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agentauth.h"
@@ -478,6 +479,81 @@ void agentsvc_close(struct agentsvc *s)
 	pthread_mutex_unlock(&s->lock);
 	nng_aio_stop(s->tick);
 	nng_close(s->sock);
+}
+
+/* agentsvc_close on a thread of its own, so that the caller can stop
+ * waiting for it: libnng 1.5's nng_close can wait forever for an aio
+ * caught between being started and scheduled (fixed in nng 1.8). */
+struct closer {
+	struct agentsvc *s;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done, abandoned;
+};
+
+static void closer_free(struct closer *k)
+{
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+	free(k);
+}
+
+static void *close_main(void *arg)
+{
+	struct closer *k = arg;
+	bool abandoned;
+
+	agentsvc_close(k->s);
+	pthread_mutex_lock(&k->mu);
+	k->done = true;
+	abandoned = k->abandoned;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	if (abandoned)
+		closer_free(k);
+	return NULL;
+}
+
+int agentsvc_close_within(struct agentsvc *s, int64_t ms)
+{
+	struct closer *k = xcalloc(1, sizeof(*k));
+	struct timespec until;
+	pthread_condattr_t ca;
+	pthread_t t;
+	bool done;
+
+	k->s = s;
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&t, NULL, close_main, k)) {
+		closer_free(k);
+		agentsvc_close(s);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&k->mu);
+	while (!k->done &&
+	       pthread_cond_timedwait(&k->cv, &k->mu, &until) != ETIMEDOUT)
+		;
+	done = k->done;
+	k->abandoned = !done;
+	pthread_mutex_unlock(&k->mu);
+	if (!done) {
+		pthread_detach(t);
+		return -1; /* the thread frees k if it ever returns */
+	}
+	pthread_join(t, NULL);
+	closer_free(k);
+	return 0;
 }
 
 void agentsvc_free(struct agentsvc *s)

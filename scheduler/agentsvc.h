@@ -8,6 +8,7 @@
 #define SP_AGENTSVC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct sched;
 struct keyreg;
@@ -39,6 +40,9 @@ void agentsvc_set_limits(struct agentsvc *s,
 			 const struct conntable_limits *lim);
 /* Closes the socket: no new requests; replies still owed fail quietly. */
 void agentsvc_close(struct agentsvc *s);
+/* agentsvc_close, waiting at most ms for it: 0 closed, -1 still closing
+ * (then s must not be freed; the process should exit). */
+int agentsvc_close_within(struct agentsvc *s, int64_t ms);
 /* Frees everything; call after core_stop. */
 void agentsvc_free(struct agentsvc *s);
 

@@ -26,6 +26,9 @@
 #include "version.h"
 #include "wire.h"
 
+/* How long a stop waits for the agent socket to close. */
+#define AGENT_CLOSE_MS 5000
+
 static const char usage[] =
 	"usage: sparkpilot-scheduler [--config FILE] [--data-dir DIR] "
 	"[--admin-socket PATH]\n"
@@ -301,7 +304,17 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_info("signal %d: shutting down", sig);
 	admin_stop(svc.admin);
-	agentsvc_close(svc.agents);
+	if (agentsvc_close_within(svc.agents, AGENT_CLOSE_MS)) {
+		/* Every acknowledged change is synced already: stopping
+		 * without the socket's last cleanup loses nothing. */
+		log_warn("the agent socket did not close within %d ms (a "
+			 "libnng 1.5 shutdown race): stopping without it",
+			 AGENT_CLOSE_MS);
+		core_stop(core);
+		store_close(store);
+		log_info("stopped");
+		_exit(0);
+	}
 	core_stop(core);
 	free(svc.applied);
 	metrics_stop(metrics);
