@@ -11,6 +11,10 @@
 
 #include "access.h"
 
+/* run list examines at most this many runs per request by default: about
+ * 10 ms of the core thread (docs/performance.md, run list). */
+#define RUN_LIST_SCAN_MAX 200000
+
 struct sched_config {
 	char data_dir[512];
 	char admin_socket[512];
@@ -37,6 +41,7 @@ struct sched_config {
 	int64_t log_retention_days; /* telemetry kept after a run ends, unless
 				     * its tenant sets its own */
 	int64_t retention_interval_s; /* between retention passes */
+	int64_t run_list_scan_max;    /* runs one run list request examines */
 	int64_t run_estimate_hours;   /* cost estimate of a job without a timeout */
 	int64_t guard_interval_s;     /* burn-rate guard: evaluation period */
 	int64_t guard_window_s;       /* ... recent spend measured over this */

@@ -113,8 +113,8 @@ static struct run *add_run(struct rfx *f, struct store_batch *b,
 		r->state = RUN_SUCCEEDED;
 		r->state_ms[RUN_SUCCEEDED] = NOW - ended;
 		r->cost = amt.cost;
-		usage_add_attempt(&f->st.usage, r, NOW - ended, &amt);
-		usage_add_run_end(&f->st.usage, r, NOW - ended);
+		usage_add_attempt(&f->st.usage, r, "uid:0", NOW - ended, &amt);
+		usage_add_run_end(&f->st.usage, r, "uid:0", NOW - ended);
 	}
 	records_put_run(b, f->store, r);
 	add_telemetry(f, b, r);
