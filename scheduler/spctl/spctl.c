@@ -68,6 +68,8 @@ static const char usage[] =
 	"  job show TENANT/ENV/JOB [--version N]\n"
 	"  job history TENANT/ENV/JOB\n"
 	"  run start TENANT/ENV/JOB [--priority N] [--idempotency-key KEY]\n"
+	"      [--param KEY=VALUE]... [--after RUN[,RUN...] [--after-any|--after-ok]]\n"
+	"      [--hold] [-- EXTRA_ARGS...]\n"
 	"  run list [--tenant T] [--env T/E] [--job T/E/J] [--state S[,S...]]\n"
 	"      [--created-by uid:N|user:NAME|schedule:ID] [--schedule ID]\n"
 	"      [--since TIME] [--until TIME] [--class CLASS] [--after-id ID]\n"
