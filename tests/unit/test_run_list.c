@@ -2,7 +2,8 @@
  * request examines, lowered here to 2) and usage --by, through a real
  * core: each filter alone and together, refusals naming the problem, a
  * tenant-scoped viewer who sees nothing of another tenant, and the
- * roll-ups by job and by creator surviving a restart.
+ * roll-ups by job and by creator surviving a restart and going with
+ * their tenant.
  *
  * The runs (ids dense from 1):
  *   1 acme/prod/j    uid:0     failed, class oom, created 2026-01-01
@@ -25,6 +26,7 @@
 #include "config.h"
 #include "core_fixture.h"
 #include "json.h"
+#include "keyring.h"
 #include "model.h"
 #include "strbuf.h"
 
@@ -371,6 +373,39 @@ static void test_usage_by_survives_restart(void **state)
 	strbuf_release(&again);
 }
 
+/* Roll-ups by job and by creator go with their tenant: from memory at
+ * once, and from the store (a restart finds none of them). */
+static void test_usage_groups_go_with_tenant(void **state)
+{
+	static const uint8_t master[KEYRING_KEY_BYTES] = { 7, 1, 7 };
+	struct fx *f = *state;
+	struct strbuf out = STRBUF_INIT;
+	struct keyring *kr = keyring_new(master);
+	char err[256];
+
+	/* tenant delete destroys the tenant's data key: it needs one */
+	store_set_keyring(f->store, kr);
+	assert_int_equal(keyring_ensure(kr, "globex", 1, err, sizeof(err)), 0);
+	admin_ok(f, "run cancel 3"); /* globex's run ends: its usage */
+	admin_reply(f, "usage --by job", &out);
+	assert_non_null(strstr(out.buf, "globex/prod/j"));
+	admin_ok(f, "tenant delete globex --confirm");
+	for (int pass = 0; pass < 2; pass++) {
+		admin_reply(f, "usage --by job", &out);
+		assert_null(strstr(out.buf, "globex"));
+		assert_non_null(strstr(out.buf, "acme/prod/j"));
+		admin_reply(f, "usage --by user", &out);
+		assert_null(strstr(out.buf, "globex"));
+		stop_core(f);
+		state_release(&f->st);
+		start_core(f);
+	}
+	stop_core(f);
+	store_set_keyring(f->store, NULL);
+	keyring_free(kr);
+	strbuf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +421,8 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_usage_by_survives_restart,
 						setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_usage_groups_go_with_tenant, setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
