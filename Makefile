@@ -284,7 +284,8 @@ system-test: all
 
 # The scheduling core's figures, then telemetry's: ingest of
 # signed batches, the agent's memory, redaction throughput; then backups
-# (bench/backup.sh: backup time and size, restore + start = RTO).
+# (bench/backup.sh: backup time and size, restore + start = RTO), retention
+# slices and run list's filtered queries over millions of runs.
 bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@bench/run.sh
 	@echo "== telemetry ingest (3 agents x 4 batches x 500 events per message)"
@@ -301,6 +302,9 @@ bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@bench/backup.sh
 	@echo "== retention slices (1,000,000 runs)"
 	@d=$$(mktemp -d) && bin/sp-bench-retention $$d/store 1000000 2>/dev/null; \
+		rc=$$?; rm -rf $$d; exit $$rc
+	@echo "== run list filters (3,000,000 runs): query time and core stall"
+	@d=$$(mktemp -d) && bin/sp-bench-runlist $$d/store 3000000 2>/dev/null; \
 		rc=$$?; rm -rf $$d; exit $$rc
 
 # Where `make install` puts things (PREFIX and DESTDIR as usual; the config

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -226,4 +227,22 @@ int parse_path3(const char *s, char tenant[64], char env[64], char job[64],
 		p += n + 1;
 	}
 	return 0;
+}
+
+/* ISO-8601 date (midnight UTC) or date and time (UTC, Z optional) to ms. */
+int parse_utc_time(const char *s, int64_t *ms)
+{
+	static const char *const forms[] = { "%Y-%m-%dT%H:%M:%S",
+					     "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
+	for (size_t i = 0; i < ARRAY_SIZE(forms); i++) {
+		struct tm tm;
+		const char *end;
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, forms[i], &tm);
+		if (!end || (*end && strcmp(end, "Z")))
+			continue;
+		*ms = (int64_t)timegm(&tm) * 1000;
+		return 0;
+	}
+	return -1;
 }

@@ -33,5 +33,10 @@ int name_reason(const char *s, char *err, size_t errlen);
  * each name; job is untouched when parts is 2. */
 int parse_path3(const char *s, char tenant[64], char env[64], char job[64],
 		int parts, char *err, size_t errlen);
+/* An ISO-8601 UTC date ("2026-03-01", midnight) or date and time
+ * ("2026-03-01T12:30", "2026-03-01T12:30:05", a trailing Z allowed) to
+ * ms since the epoch: 0, or -1 if s is neither. The form of every admin
+ * command's --since and --until. */
+int parse_utc_time(const char *s, int64_t *ms);
 
 #endif

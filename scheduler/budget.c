@@ -308,6 +308,7 @@ void budget_attempt_ended(struct policy *p, struct run *r,
 	const struct job *spec = policy_run_job(p, r);
 	int64_t start = attempt_start(r), before = remaining(r);
 	struct usage_amount u;
+	char by[64];
 
 	/* the resources of the version it started with */
 	if (x)
@@ -322,7 +323,9 @@ void budget_attempt_ended(struct policy *p, struct run *r,
 	/* the month first: if it just turned, its spend is read from the day
 	 * roll-ups, which must not hold this attempt yet */
 	month_check(p, t);
-	usage_add_attempt(&p->st->usage, r, p->now_ms, &u);
+	usage_add_attempt(&p->st->usage, r,
+			  run_created_by(p->st, r, by, sizeof(by)), p->now_ms,
+			  &u);
 	t->month_spent = add_sat(t->month_spent, u.cost);
 	guard_record_spend(&t->guard, start, p->now_ms, u.cost);
 }
@@ -366,9 +369,12 @@ void budget_next_attempt(struct policy *p, struct run *r)
 
 void budget_run_ended(struct policy *p, struct run *r)
 {
+	char by[64];
+
 	/* est_cost stays as the record of what was reserved */
 	r->job->tenantp->committed -= remaining(r);
-	usage_add_run_end(&p->st->usage, r, p->now_ms);
+	usage_add_run_end(&p->st->usage, r,
+			  run_created_by(p->st, r, by, sizeof(by)), p->now_ms);
 }
 
 /* ---- time ---- */

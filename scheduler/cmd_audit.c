@@ -10,6 +10,7 @@
 #include "admin_cmds.h"
 #include "audit.h"
 #include "keyring.h"
+#include "parse.h"
 #include "records.h"
 #include "sched_ctx.h"
 #include "util.h"
@@ -19,31 +20,13 @@
  * --after until the reply says done. */
 #define EXPORT_PAGE 1000
 
-/* ISO-8601 date (midnight UTC) or date and time (UTC, Z optional) to ms. */
-static int parse_time(const char *s, int64_t *ms)
-{
-	static const char *const forms[] = { "%Y-%m-%dT%H:%M:%S",
-					     "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
-	for (size_t i = 0; i < ARRAY_SIZE(forms); i++) {
-		struct tm tm;
-		const char *end;
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(s, forms[i], &tm);
-		if (!end || (*end && strcmp(end, "Z")))
-			continue;
-		*ms = (int64_t)timegm(&tm) * 1000;
-		return 0;
-	}
-	return -1;
-}
-
 static int since_arg(const struct cmd_args *a, int64_t *since,
 		     struct reply *r)
 {
 	const char *s = arg_str(a, "--since", NULL);
 
 	*since = INT64_MIN;
-	if (s && parse_time(s, since))
+	if (s && parse_utc_time(s, since))
 		return cmd_fail(r, "invalid",
 				"--since: '%.64s' is not a date (YYYY-MM-DD) "
 				"or time (YYYY-MM-DDTHH:MM:SSZ)", s);

@@ -101,10 +101,20 @@ static const struct flag_spec run_set_flags[] = {
 	{ "--priority", FT_INT, -1000, 1000 },
 	{ NULL, 0, 0, 0 },
 };
+/* run list's filters (cmd_run_list.c); --after-id is the cursor */
 static const struct flag_spec run_list_flags[] = {
 	{ "--tenant", FT_STR, 0, 0 },
+	{ "--env", FT_STR, 0, 0 },
+	{ "--job", FT_STR, 0, 0 },
 	{ "--state", FT_STR, 0, 0 },
-	{ "--limit", FT_UINT, 1, 100000 },
+	{ "--created-by", FT_STR, 0, 0 },
+	{ "--schedule", FT_UINT, 1, INT64_MAX },
+	{ "--since", FT_STR, 0, 0 },
+	{ "--until", FT_STR, 0, 0 },
+	{ "--class", FT_STR, 0, 0 },
+	{ "--after-id", FT_UINT, 0, INT64_MAX },
+	{ "--limit", FT_UINT, 1, 10000 },
+	{ "--oldest-first", FT_BOOL, 0, 0 },
 	{ NULL, 0, 0, 0 },
 };
 static const struct flag_spec run_logs_flags[] = {
@@ -120,6 +130,7 @@ static const struct flag_spec usage_flags[] = {
 	{ "--from", FT_STR, 0, 0 },
 	{ "--to", FT_STR, 0, 0 },
 	{ "--format", FT_STR, 0, 0 },
+	{ "--by", FT_STR, 0, 0 },
 	{ NULL, 0, 0, 0 },
 };
 static const struct flag_spec report_env_flags[] = {
@@ -279,7 +290,13 @@ static const struct command commands[] = {
 	  "runs to end (to succeed, unless --after-any)",
 	  1, 1, run_start_flags, true, cmd_run_start, .rest_optional = true,
 	  .role = ROLE_OPERATOR, .scope = SCOPE_TENANT },
-	{ "run list", "[--tenant T] [--state S] [--limit N]", "list runs", 0,
+	{ "run list",
+	  "[--tenant T] [--env T/E] [--job T/E/J] [--state S[,S...]] "
+	  "[--created-by uid:N|user:NAME|schedule:ID] [--schedule ID] "
+	  "[--since TIME] [--until TIME] [--class CLASS] [--after-id ID] "
+	  "[--limit N] [--oldest-first]",
+	  "list runs, newest first, filtered (one page; spctl asks for "
+	  "the next ones)", 0,
 	  0, run_list_flags, false, cmd_run_list,
 	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },
 	{ "run show", "RUN", "show a run", 1, 1, no_flags, false,
@@ -338,8 +355,9 @@ static const struct command commands[] = {
 	  false, cmd_backup_prune, .role = ROLE_ADMIN,
 	  .scope = SCOPE_GLOBAL },
 	{ "usage", "[TENANT] [--from DATE] [--to DATE] "
-		   "[--format table|json|csv]",
-	  "metered usage", 0, 1, usage_flags, false, cmd_usage,
+		   "[--format table|json|csv] [--by job|user|env|day]",
+	  "metered usage (per environment and day, or one row per job, "
+	  "creator, environment or day with --by)", 0, 1, usage_flags, false, cmd_usage,
 	  .role = ROLE_VIEWER, .scope = SCOPE_TENANT },
 	{ "report env", "TENANT/ENV [--days N] [--format table|md]",
 	  "a proof of concept's go/no-go criteria for an environment over "

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "admin_cmds.h"
+#include "cmd_usage_by.h"
 #include "parse.h"
 #include "sched_ctx.h"
 #include "usage.h"
@@ -193,6 +194,8 @@ int cmd_usage(struct sched *c, const struct cmd_args *a, struct reply *r)
 {
 	const char *tenant = a->npos ? a->pos[0] : NULL;
 	const char *format = arg_str(a, "--format", "table");
+	const char *by_s = arg_str(a, "--by", NULL);
+	int by = -1;
 	const char *from_s = arg_str(a, "--from", ""), *to_s = arg_str(a, "--to", "");
 	const struct usage *u = &c->st->usage;
 	int32_t from = INT32_MIN, to = INT32_MAX;
@@ -216,6 +219,18 @@ int cmd_usage(struct sched *c, const struct cmd_args *a, struct reply *r)
 		return cmd_fail(r, "invalid",
 				"--format: '%.32s' must be table, json or csv",
 				format);
+	if (by_s && (by = usage_by_parse(by_s)) < 0)
+		return cmd_fail(r, "invalid",
+				"--by: '%.32s' must be job, user, env or day",
+				by_s);
+	if (by >= 0) {
+		struct usage_span sp = { tenant, from, to, "", "", format };
+		if (from != INT32_MIN)
+			format_day(from, sp.from_txt, sizeof(sp.from_txt));
+		if (to != INT32_MAX)
+			format_day(to, sp.to_txt, sizeof(sp.to_txt));
+		return cmd_usage_by(c, a, r, &sp, by);
+	}
 	days = xcalloc(u->days.n + 1, sizeof(*days));
 	for (size_t i = 0; i < u->days.n; i++) {
 		const struct usage_day *d = u->days.v[i];

@@ -106,6 +106,11 @@ static const struct setting settings[] = {
 	S_INT(retention_interval_s, 1, 86400,
 	      "between retention passes, which remove expired runs (the "
 	      "first a minute after start)"),
+	S_INT(run_list_scan_max, 1, 100000000,
+	      "runs one `run list` request examines at most, so that a "
+	      "filter matching few of millions of runs holds the core "
+	      "thread briefly; past it the reply is a page with a cursor "
+	      "(`complete: false`) and spctl asks again"),
 	S_INT(run_estimate_hours, 1, 8760,
 	      "hours a job without a timeout is estimated to run, for "
 	      "budgets (see the operator guide, Cost control)"),
@@ -256,6 +261,7 @@ void config_defaults(struct sched_config *c)
 	c->log_completions = 1;
 	c->log_retention_days = 7;
 	c->retention_interval_s = 3600;
+	c->run_list_scan_max = RUN_LIST_SCAN_MAX;
 	c->run_estimate_hours = 1;
 	c->guard_interval_s = 60;
 	c->guard_window_s = 6 * 3600;
@@ -330,6 +336,7 @@ bool config_live(const char *key)
 		"lease_wait_max_ms",  "agent_ack_delay_us", "turn_max_events",
 		"token_ttl_s",	      "min_disk_mb",	    "max_clock_skew_ms",
 		"log_completions",    "log_retention_days",
+		"run_list_scan_max",
 		"retention_interval_s", "store_min_free_mb",
 		"store_min_free_pct", "store_check_ms",
 		"tls_cert",	      "tls_key",	    "tls_ca",

@@ -11,6 +11,11 @@
 
 #include "access.h"
 
+/* run list examines at most this many runs per request by default: about
+ * 2.5 ms of the core thread over millions of runs, half the 5 ms p99
+ * latency target (docs/performance.md, run list). */
+#define RUN_LIST_SCAN_MAX 100000
+
 struct sched_config {
 	char data_dir[512];
 	char admin_socket[512];
@@ -37,6 +42,7 @@ struct sched_config {
 	int64_t log_retention_days; /* telemetry kept after a run ends, unless
 				     * its tenant sets its own */
 	int64_t retention_interval_s; /* between retention passes */
+	int64_t run_list_scan_max;    /* runs one run list request examines */
 	int64_t run_estimate_hours;   /* cost estimate of a job without a timeout */
 	int64_t guard_interval_s;     /* burn-rate guard: evaluation period */
 	int64_t guard_window_s;       /* ... recent spend measured over this */

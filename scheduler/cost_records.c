@@ -11,23 +11,38 @@
 
 #define DAY_BIAS 0x80000000u /* days sort as unsigned, negative ones too */
 
-/* tenant \0 day(be32, biased) env */
+/* An environment's day: tenant \0 day(be32, biased) env. A group's (a
+ * job's, a creator's): tenant \0 day \0 kind name, where kind is 'j'
+ * (name "env/job") or 'u' (name the creator, maybe empty); no
+ * environment's name starts with \0, so the two never meet. */
+#define GROUP_JOB 'j'
+#define GROUP_USER 'u'
+
 static size_t usage_key(uint8_t *key, const struct usage_day *d)
 {
-	size_t tl = strlen(d->tenant) + 1, el = strlen(d->env);
+	size_t tl = strlen(d->tenant) + 1, n = tl + 4;
 	uint8_t day[4];
 
 	memcpy(key, d->tenant, tl);
 	store_put_u32be(day, (uint32_t)d->day + DAY_BIAS);
 	memcpy(key + tl, day, 4);
-	memcpy(key + tl + 4, d->env, el);
-	return tl + 4 + el;
+	if (d->kind == USAGE_ENV) {
+		memcpy(key + n, d->env, strlen(d->env));
+		return n + strlen(d->env);
+	}
+	key[n++] = 0;
+	key[n++] = d->kind == USAGE_JOB ? GROUP_JOB : GROUP_USER;
+	if (d->kind == USAGE_JOB)
+		n += (size_t)sprintf((char *)key + n, "%s/%s", d->env, d->name);
+	else
+		n += (size_t)sprintf((char *)key + n, "%s", d->name);
+	return n;
 }
 
 void records_put_usage_day(struct store_batch *b, struct store *s,
 			   const struct usage_day *d)
 {
-	uint8_t key[2 * NAME_MAX_LEN + 4];
+	uint8_t key[3 * NAME_MAX_LEN + 8];
 	size_t klen = usage_key(key, d);
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -87,35 +102,66 @@ static const msgpack_object *unpack_map(struct load_ctx *lc, const void *val,
 	return o;
 }
 
+/* The part of a usage key after the day into d: an environment's name,
+ * or a group's kind and name. 0, or -1 if it is none of them. */
+static int parse_usage_tail(const uint8_t *k, size_t n, struct usage_day *d)
+{
+	const uint8_t *slash;
+
+	if (n && k[0]) { /* an environment */
+		if (n >= NAME_MAX_LEN)
+			return -1;
+		memcpy(d->env, k, n);
+		return 0;
+	}
+	if (n < 2 || n - 2 >= 2 * NAME_MAX_LEN || memchr(k + 2, 0, n - 2))
+		return -1;
+	if (k[1] == GROUP_USER) {
+		d->kind = USAGE_USER;
+		if (n - 2 >= NAME_MAX_LEN)
+			return -1;
+		memcpy(d->name, k + 2, n - 2);
+		return 0;
+	}
+	slash = memchr(k + 2, '/', n - 2);
+	if (k[1] != GROUP_JOB || !slash || slash - (k + 2) >= NAME_MAX_LEN ||
+	    (size_t)(k + n - slash - 1) >= NAME_MAX_LEN)
+		return -1;
+	d->kind = USAGE_JOB;
+	memcpy(d->env, k + 2, (size_t)(slash - (k + 2)));
+	memcpy(d->name, slash + 1, (size_t)(k + n - slash - 1));
+	return 0;
+}
+
 static int load_day(const void *key, size_t klen, const void *val,
 		    size_t vlen, void *ctx)
 {
 	struct load_ctx *lc = ctx;
 	const uint8_t *k = key;
 	const uint8_t *nul = memchr(k, 0, klen);
-	size_t tl = nul ? (size_t)(nul - k) : klen, el;
+	size_t tl = nul ? (size_t)(nul - k) : klen;
 	struct usage_day *d;
 	msgpack_object o;
 	int64_t v[6];
 	int bad = 0;
 
-	el = nul ? klen - tl - 1 - 4 : 0;
 	if (!nul || klen < tl + 1 + 4 || tl >= NAME_MAX_LEN ||
-	    el >= NAME_MAX_LEN || !unpack_map(lc, val, vlen, &o)) {
+	    !unpack_map(lc, val, vlen, &o)) {
 		snprintf(lc->err, lc->errlen, "a usage record is damaged");
 		return -1;
 	}
 	bad |= mp_get_i64(&o, "runs", &v[0]) | mp_get_i64(&o, "succeeded", &v[1]);
 	bad |= mp_get_i64(&o, "failed", &v[2]) | mp_get_i64(&o, "vcpu_ms", &v[3]);
 	bad |= mp_get_i64(&o, "gb_ms", &v[4]) | mp_get_i64(&o, "cost", &v[5]);
-	if (bad || v[0] < 0 || v[1] < 0 || v[2] < 0) {
+	d = xcalloc(1, sizeof(*d));
+	if (bad || v[0] < 0 || v[1] < 0 || v[2] < 0 ||
+	    parse_usage_tail(k + tl + 5, klen - tl - 5, d)) {
+		free(d);
 		snprintf(lc->err, lc->errlen, "a usage record is damaged");
 		return -1;
 	}
-	d = xcalloc(1, sizeof(*d));
 	memcpy(d->tenant, k, tl);
 	d->day = (int32_t)(store_get_u32be(k + tl + 1) - DAY_BIAS);
-	memcpy(d->env, k + tl + 1 + 4, el);
 	d->runs = (uint64_t)v[0];
 	d->succeeded = (uint64_t)v[1];
 	d->failed = (uint64_t)v[2];
@@ -205,9 +251,12 @@ int cost_records_scan_events(struct store *s, const char *tenant,
 	return rc;
 }
 
-/* Format 3 and older: the roll-ups from the run records. */
-static void rebuild_usage(struct sched_state *st)
+/* The roll-ups from the run records into u: those an older store did not
+ * keep (format 3 and older: none; 4 and 5: the jobs' and creators'). */
+static void rebuild_usage(struct sched_state *st, struct usage *u)
 {
+	char by[64];
+
 	for (size_t i = 0; i < st->nruns; i++) {
 		const struct run *r = st->runs[i];
 		struct usage_amount amt;
@@ -219,10 +268,11 @@ static void rebuild_usage(struct sched_state *st)
 		amt.vcpu_ms = r->vcpu_ms;
 		amt.gb_ms = r->gb_ms;
 		amt.cost = r->cost;
+		run_created_by(st, r, by, sizeof(by));
 		if (amt.vcpu_ms || amt.gb_ms || amt.cost)
-			usage_add_attempt(&st->usage, r, end, &amt);
+			usage_add_attempt(u, r, by, end, &amt);
 		if (run_state_terminal(r->state))
-			usage_add_run_end(&st->usage, r, end);
+			usage_add_run_end(u, r, by, end);
 	}
 }
 
@@ -248,9 +298,20 @@ int cost_records_load(struct store *s, struct sched_state *st, char *err,
 		/* the runs are the record there: nothing else to add to */
 		usage_release(&st->usage);
 		usage_init(&st->usage);
-		rebuild_usage(st);
+		rebuild_usage(st, &st->usage);
 		log_info("usage roll-ups rebuilt from %zu runs (store format %u)",
 			 st->nruns, was);
+	} else if (was && was < STORE_FORMAT_GROUPS) {
+		/* the environments' days stay as stored (they hold runs
+		 * retention removed since); the groups come from the runs
+		 * kept */
+		struct usage tmp;
+		usage_init(&tmp);
+		rebuild_usage(st, &tmp);
+		usage_adopt_groups(&st->usage, &tmp);
+		usage_release(&tmp);
+		log_info("usage roll-ups by job and by creator rebuilt from "
+			 "%zu runs (store format %u)", st->nruns, was);
 	}
 	return 0;
 }

@@ -304,6 +304,18 @@ uint16_t state_creator(struct sched_state *st, const char *name)
 	return (uint16_t)idx;
 }
 
+uint16_t state_creator_find(struct sched_state *st, const char *name)
+{
+	uintptr_t idx;
+
+	if (!name || !*name)
+		return 0;
+	pthread_mutex_lock(&st->creators_lock);
+	idx = (uintptr_t)hmap_gets(&st->by_creator, name);
+	pthread_mutex_unlock(&st->creators_lock);
+	return (uint16_t)idx;
+}
+
 const char *state_creator_name(const struct sched_state *st, uint16_t idx)
 {
 	if (!idx || idx > st->creators.n)

@@ -71,6 +71,9 @@ struct job *state_job(struct sched_state *st, const char *key);
 /* The index of creator `name` (added if new; thread-safe), 0 for an
  * empty name or when 65,535 are known already. */
 uint16_t state_creator(struct sched_state *st, const char *name);
+/* The index of a known creator, 0 if no run was ever started by name
+ * (nothing is added). */
+uint16_t state_creator_find(struct sched_state *st, const char *name);
 /* Its name, "" for 0. */
 const char *state_creator_name(const struct sched_state *st, uint16_t idx);
 /* Who started r: "schedule:ID" for a schedule's run, else its creator's

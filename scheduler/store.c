@@ -297,7 +297,9 @@ static int probe_format(struct store *s, const char *dir, uint32_t *v,
  * load (store_opened_format). Format 5 seals customer data in values
  * (keyring.h): a sealed value starts with a byte no plaintext one does,
  * so older values stay readable; the store needs its keyring file from
- * then on (main.c refuses one without). */
+ * then on (main.c refuses one without). Format 6 adds usage roll-ups per
+ * job and per creator under keys an older reader would take for an
+ * environment's; they are rebuilt from the runs of an older store. */
 static int set_format(struct store *s, const char *dir, char *err,
 		      size_t errlen)
 {

@@ -13,6 +13,7 @@
 #include "format.h"
 #include "json.h"
 #include "parse.h"
+#include "runlist.h"
 #include "strbuf.h"
 #include "util.h"
 #include "version.h"
@@ -67,9 +68,13 @@ static const char usage[] =
 	"  job show TENANT/ENV/JOB [--version N]\n"
 	"  job history TENANT/ENV/JOB\n"
 	"  run start TENANT/ENV/JOB [--priority N] [--idempotency-key KEY]\n"
-	"      [--param KEY=VALUE]... [--after RUN[,RUN...] [--after-any|\n"
-	"      --after-ok]] [--hold] [-- EXTRA_ARGS...]\n"
-	"  run list [--tenant T] [--state S] [--limit N]\n"
+	"      [--param KEY=VALUE]... [--after RUN[,RUN...] [--after-any|--after-ok]]\n"
+	"      [--hold] [-- EXTRA_ARGS...]\n"
+	"  run list [--tenant T] [--env T/E] [--job T/E/J] [--state S[,S...]]\n"
+	"      [--created-by uid:N|user:NAME|schedule:ID] [--schedule ID]\n"
+	"      [--since TIME] [--until TIME] [--class CLASS] [--after-id ID]\n"
+	"      [--limit N] [--oldest-first]\n"
+	"      [--watch [--interval SECONDS] [--watch-count N]]\n"
 	"  run show RUN\n"
 	"  run logs RUN [--after N] [--limit N] [--follow]\n"
 	"  run metrics RUN\n"
@@ -87,6 +92,7 @@ static const char usage[] =
 	"  backup verify ID\n"
 	"  backup prune --keep N\n"
 	"  usage [TENANT] [--from DATE] [--to DATE] [--format table|json|csv]\n"
+	"      [--by job|user|env|day]\n"
 	"  report env TENANT/ENV [--days N] [--format table|md]\n"
 	"  audit list [--tenant T] [--since TIME] [--limit N]\n"
 	"  audit export [--since TIME]   (JSON lines, every page: > FILE.jsonl)\n"
@@ -267,8 +273,13 @@ int main(int argc, char **argv)
 	    !strcmp(argv[i + 1], "logs"))
 		for (int k = i + 2; k < argc; k++)
 			follow |= !strcmp(argv[k], "--follow");
-	if (follow)
+	if (follow) {
 		rc = pages(fd, &o, argc - i, argv + i, true);
+	} else if (argc - i >= 2 && !strcmp(argv[i], "run") &&
+		   !strcmp(argv[i + 1], "list")) {
+		struct runlist_opts ro = { o.json, o.timeout_ms };
+		rc = runlist_run(fd, &ro, argc - i, argv + i);
+	}
 	else if (argc - i >= 2 && !strcmp(argv[i], "audit") &&
 		 !strcmp(argv[i + 1], "export"))
 		rc = pages(fd, &o, argc - i, argv + i, false);

@@ -692,6 +692,14 @@ static const char *const admin_seeds[][2] = {
 	  "--class org.apache.spark.examples.SparkPi local:///x.jar 100\n"
 	  "run start beta/prod/pi --priority 5 --idempotency-key k1\n"
 	  "run list --tenant beta\nqueue stats\nusage beta --format csv\n" },
+	{ "accounting",
+	  "run list --env acme/prod --job acme/prod/j --state failed,waiting "
+	  "--created-by uid:0 --since 2026-01-01 --until 2026-02-01T00:00Z\n"
+	  "run list --created-by user:root --class executor_oom --limit 5\n"
+	  "run list --created-by schedule:3 --schedule 3 --after-id 9 "
+	  "--oldest-first\nrun list --state bogus,queued --since x\n"
+	  "usage acme --by job --format csv\nusage --by user\n"
+	  "usage --by day --from 2026-01-01\nusage --by week\n" },
 	{ "show", "help\ntenant list\ntenant show acme\nenv show acme/prod\n"
 		  "job show acme/prod/j\nrun show 1\nrun logs 1 --after 0\n"
 		  "run metrics 1\nrun diagnose 1\ntenant events acme\n" },

@@ -192,16 +192,17 @@ start_scheduler --config "$T/sched.conf"
 	fail "the undrain did not survive a restart"
 stop_scheduler
 
-# ---- store format: an older store (1 to 4) is upgraded on open ----
-[ "$("$BIN/sp-storemeta" "$T/data")" = "format_version 5" ] ||
-	fail "a new store is not format 5"
+# ---- store format: an older store (1 to 5) is upgraded on open ----
+[ "$("$BIN/sp-storemeta" "$T/data")" = "format_version 6" ] ||
+	fail "a new store is not format 6"
 start_scheduler --config "$T/sched.conf"
 usage_before=$(spctl --json usage acme | json total)
+by_job_before=$(spctl --json usage acme --by job | json total)
 stop_scheduler
-for old in 1 2 3 4; do
+for old in 1 2 3 4 5; do
 	"$BIN/sp-storemeta" "$T/data" --set-version $old
 	start_scheduler --config "$T/sched.conf"
-	grep -q "format version $old upgraded to 5" "$T/scheduler.log" ||
+	grep -q "format version $old upgraded to 6" "$T/scheduler.log" ||
 		fail "no upgrade from $old logged"
 	# older stores kept no usage roll-ups: rebuilt from the runs, once
 	# each time (the roll-ups of the last upgrade are replaced, not added)
@@ -210,6 +211,9 @@ for old in 1 2 3 4; do
 		fail "usage roll-ups not rebuilt from $old"
 	[ "$(spctl --json usage acme | json total)" = "$usage_before" ] ||
 		fail "usage after the upgrade from $old: $(spctl --json usage acme | json total)"
+	# the roll-ups by job (format 6) are rebuilt from the runs
+	[ "$(spctl --json usage acme --by job | json total)" = "$by_job_before" ] ||
+		fail "usage by job after the upgrade from $old: $(spctl --json usage acme --by job | json total)"
 	[ "$(spctl --json tenant show acme | json tenant.max_running)" = 2 ] ||
 		fail "the store upgraded from $old lost a record"
 	[ "$(run_state "$d")" = succeeded ] ||
@@ -217,12 +221,12 @@ for old in 1 2 3 4; do
 	spctl run logs "$d" >/dev/null || fail "logs after the upgrade from $old"
 	stop_scheduler
 done
-grep -c "upgraded to 5" "$T/scheduler.log" | grep -qx 4 ||
+grep -c "upgraded to 6" "$T/scheduler.log" | grep -qx 5 ||
 	fail "the store was upgraded more than once per version"
 
 # ---- store format: a newer store is refused, untouched ----
 snapshot() { (cd "$T/data" && find . -type f | sort | xargs md5sum); }
-"$BIN/sp-storemeta" "$T/data" --set-version 6
+"$BIN/sp-storemeta" "$T/data" --set-version 7
 snapshot >"$T/before"
 rc=0
 timeout 20 "$BIN/sparkpilot-scheduler" --data-dir "$T/data" \
@@ -230,7 +234,7 @@ timeout 20 "$BIN/sparkpilot-scheduler" --data-dir "$T/data" \
 	>"$T/out" 2>"$T/err" || rc=$?
 [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "newer store: exit $rc"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "newer store: $(cat "$T/err")"
-grep -q "format version 6; this build reads format versions up to 5" "$T/err" ||
+grep -q "format version 7; this build reads format versions up to 6" "$T/err" ||
 	fail "newer store: $(cat "$T/err")"
 snapshot | cmp -s - "$T/before" || fail "a refused store was written to"
 [ ! -e "$SOCK" ] || fail "a refused store left an admin socket"

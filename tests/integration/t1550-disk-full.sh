@@ -34,7 +34,7 @@ start_run() { # JOB: records the acknowledged run id
 	acked+=("$r")
 }
 count_runs() {
-	spctl --json run list --limit 100000 |
+	spctl --json run list --limit 10000 |
 		python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))'
 }
 

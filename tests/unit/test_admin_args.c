@@ -132,6 +132,10 @@ static const char *value(struct line *l, const struct flag_spec *f)
 		{ "--backend", "livy" },
 		{ "--backend-setting", "livy_url=http://livy:8998" },
 		{ "--param", "day=2026-01-01" }, { "--after", "1" },
+		{ "--env", "acme/prod" },    { "--job", "acme/prod/j" },
+		{ "--created-by", "uid:0" }, { "--since", "2026-01-01" },
+		{ "--until", "2027-01-01" }, { "--class", "oom" },
+		{ "--by", "job" },
 	};
 	switch (f->type) {
 	case FT_UINT:

@@ -196,7 +196,7 @@ static void test_floor_refuses_starts(void **state)
 	restart(f);
 	lease_one(f, &run, &epoch);
 	admin_ok(f, "run start acme/prod/j");
-	j = admin(f, "run list");
+	j = admin(f, "run list --oldest-first");
 	const struct json *items = json_get(j, "items");
 	const char *queued = json_get(items->items[items->n - 1], "id")->str;
 	snprintf(line, sizeof(line), "run cancel %s", queued);

@@ -113,8 +113,8 @@ static struct run *add_run(struct rfx *f, struct store_batch *b,
 		r->state = RUN_SUCCEEDED;
 		r->state_ms[RUN_SUCCEEDED] = NOW - ended;
 		r->cost = amt.cost;
-		usage_add_attempt(&f->st.usage, r, NOW - ended, &amt);
-		usage_add_run_end(&f->st.usage, r, NOW - ended);
+		usage_add_attempt(&f->st.usage, r, "uid:0", NOW - ended, &amt);
+		usage_add_run_end(&f->st.usage, r, "uid:0", NOW - ended);
 	}
 	records_put_run(b, f->store, r);
 	add_telemetry(f, b, r);
@@ -283,12 +283,27 @@ static int pass(struct rfx *f, size_t max, size_t *removed)
 	return pass_rm(f, max, RETENTION_MAX_REMOVED, removed);
 }
 
+/* The cost of tenant's roll-ups of one kind (usage --by job or user). */
+static int64_t group_cost(const struct usage *u, enum usage_kind kind,
+			  const char *tenant)
+{
+	int64_t sum = 0;
+	for (size_t i = 0; i < u->groups.n; i++) {
+		const struct usage_day *d = u->groups.v[i];
+		if (d->kind == kind && !strcmp(d->tenant, tenant))
+			sum += d->cost;
+	}
+	return sum;
+}
+
 static void test_removes_expired_only(void **state)
 {
 	struct rfx *f = *state;
 	struct tenant *acme = state_tenant(&f->st, "acme");
 	int64_t spent = acme->month_spent, beta_spent;
 	int64_t cost = usage_tenant_cost(&f->st.usage, "acme", 0, INT32_MAX);
+	int64_t by_job = group_cost(&f->st.usage, USAGE_JOB, "acme");
+	int64_t by_user = group_cost(&f->st.usage, USAGE_USER, "acme");
 	size_t removed;
 	struct run *r;
 	struct refusal why;
@@ -325,6 +340,12 @@ static void test_removes_expired_only(void **state)
 			 beta_spent);
 	assert_int_equal(usage_tenant_cost(&f->st.usage, "acme", 0, INT32_MAX),
 			 cost);
+	/* the roll-ups by job and by creator too (usage --by job|user) */
+	assert_true(by_job > 0);
+	assert_int_equal(group_cost(&f->st.usage, USAGE_JOB, "acme"), by_job);
+	assert_int_equal(group_cost(&f->st.usage, USAGE_USER, "acme"),
+			 by_user);
+	assert_int_equal(by_user, by_job);
 	assert_int_equal(state_new_run(&f->st, state_job(&f->st,
 							 "acme/prod/j"))->id,
 			 9);

@@ -278,16 +278,16 @@ static void test_format_version(void **s)
 	char file[64];
 
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
-	assert_int_equal(STORE_FORMAT_VERSION, 5);
+	assert_int_equal(STORE_FORMAT_VERSION, 6);
 	format_file("c", file, sizeof(file));
-	assert_string_equal(file, "5\n");
+	assert_string_equal(file, "6\n");
 	set_version(st, "c", 99);
 	store_close(st);
 	snapshot("c", &before);
 	snprintf(path, sizeof(path), "%s/c", dir);
 	assert_null(store_open(path, err, sizeof(err)));
 	assert_non_null(strstr(err, "format version 99"));
-	assert_non_null(strstr(err, "up to 5"));
+	assert_non_null(strstr(err, "up to 6"));
 	assert_null(strchr(err, '\n'));
 	snapshot("c", &after);
 	assert_int_equal(before.len, after.len);
@@ -326,7 +326,7 @@ static void test_format_upgrade(void **s)
 	store_close(st);
 	char file[64];
 	format_file("h", file, sizeof(file));
-	assert_string_equal(file, "5\n"); /* written by the upgrade */
+	assert_string_equal(file, "6\n"); /* written by the upgrade */
 	st = open_sub("h");
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
 	store_close(st);
@@ -372,15 +372,93 @@ static void test_usage_rebuilt_on_upgrade(void **s)
 	if (records_load(st, &ss, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(ss.usage.days.n, 2);
-	assert_int_equal(ss.usage.dirty.n, 2);
+	/* per environment, job and creator ("": runs older than the
+	 * record of who started them), each on days 2 and 3 */
+	assert_int_equal(ss.usage.groups.n, 4);
+	assert_int_equal(ss.usage.dirty.n, 6);
 	assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 2, 3), 700);
 	assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 3, 4), 300);
 	assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 0, 100), 1000);
 	state_release(&ss);
 	store_close(st);
 	st = open_sub("u");
-	assert_int_equal(store_opened_format(st), 5);
+	assert_int_equal(store_opened_format(st), 6);
 	store_close(st);
+}
+
+static int64_t group_cost(const struct usage *u, enum usage_kind kind,
+			  const char *name)
+{
+	int64_t sum = 0;
+	for (size_t i = 0; i < u->groups.n; i++) {
+		const struct usage_day *d = u->groups.v[i];
+		if (d->kind == kind && !strcmp(d->name, name))
+			sum += d->cost;
+	}
+	return sum;
+}
+
+/* A format-5 store has the environments' days but not the roll-ups per
+ * job and per creator: those are rebuilt from the runs it kept, the
+ * environments' days stay as stored (they count runs retention removed),
+ * and after the first commit both load back as they were. */
+static void test_usage_groups_rebuilt_on_upgrade(void **s)
+{
+	struct store *st = open_sub("g");
+	struct store_batch *b = store_batch_new();
+	struct sched_state ss;
+	struct tenant t = { .name = "acme", .weight = 1 };
+	struct env e = { .key = "acme/prod", .tenant = "acme", .name = "prod" };
+	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
+			 .env = "acme/prod", .name = "pi", .max_attempts = 1 };
+	struct run r = { .id = 1, .job = &j, .state = RUN_SUCCEEDED,
+			 .attempt = 1, .completions = 1, .cost = 700 };
+	struct run r2 = r;
+	struct usage_day day = { .kind = USAGE_ENV, .tenant = "acme",
+				 .env = "prod", .day = 2, .runs = 3,
+				 .succeeded = 3, .cost = 1500 };
+	char err[256];
+	(void)s;
+
+	r.state_ms[RUN_SUCCEEDED] = 2 * 86400000LL;
+	r2.id = 2;
+	r2.cost = 300;
+	r2.state_ms[RUN_SUCCEEDED] = 2 * 86400000LL + 7;
+	records_put_tenant(b, st, &t);
+	records_put_env(b, st, &e);
+	records_put_job(b, st, &j);
+	records_put_run_by(b, st, &r, "uid:1000");
+	records_put_run_by(b, st, &r2, "uid:1001");
+	records_put_usage_day(b, st, &day); /* 500 of a run removed since */
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	set_version(st, "g", 5);
+	store_close(st);
+
+	for (int pass = 0; pass < 2; pass++) {
+		st = open_sub("g");
+		assert_int_equal(store_opened_format(st), pass ? 6 : 5);
+		state_init(&ss);
+		if (records_load(st, &ss, err, sizeof(err)))
+			fail_msg("%s", err);
+		assert_int_equal(ss.usage.days.n, 1);
+		assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 0, 9),
+				 1500);
+		assert_int_equal(group_cost(&ss.usage, USAGE_JOB, "pi"), 1000);
+		assert_int_equal(group_cost(&ss.usage, USAGE_USER, "uid:1000"),
+				 700);
+		assert_int_equal(group_cost(&ss.usage, USAGE_USER, "uid:1001"),
+				 300);
+		/* the groups are written with the first commit, once */
+		assert_int_equal(ss.usage.dirty.n, pass ? 0 : 3);
+		b = store_batch_new();
+		for (size_t i = 0; i < ss.usage.dirty.n; i++)
+			records_put_usage_day(b, st, ss.usage.dirty.v[i]);
+		assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+		store_batch_free(b);
+		state_release(&ss);
+		store_close(st);
+	}
 }
 
 /* The writer of test_sync_survives_kill, in a process of its own: this
@@ -884,6 +962,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_format_version),
 		cmocka_unit_test(test_format_upgrade),
 		cmocka_unit_test(test_usage_rebuilt_on_upgrade),
+		cmocka_unit_test(test_usage_groups_rebuilt_on_upgrade),
 		cmocka_unit_test(test_sync_survives_kill),
 		cmocka_unit_test(test_records_round_trip),
 		cmocka_unit_test(test_corrupt_record),
