@@ -1,5 +1,6 @@
 /* test_store.c - the RocksDB store (column families, atomic batches,
- * bounded scans, format version, durability across SIGKILL) and the
+ * bounded scans, durability across SIGKILL; the format version:
+ * test_store_format.c) and the
  * records kept in it (every record type round trips through records_load). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,57 +21,20 @@
 #include "records.h"
 #include "store.h"
 #include "strbuf.h"
+#include "store_fixture.h"
 #include "util.h"
-
-static char dir[64];
-
-static int setup(void **s)
-{
-	(void)s;
-	strcpy(dir, "/tmp/sp-store.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **s)
-{
-	char cmd[128];
-	(void)s;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
-}
-
-static struct store *open_sub(const char *name)
-{
-	char path[128], err[256];
-	struct store *st;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	st = store_open(path, err, sizeof(err));
-	if (!st)
-		fail_msg("store_open: %s", err);
-	return st;
-}
-
-static void put(struct store *st, enum store_cf cf, const char *k,
-		const char *v)
-{
-	struct store_batch *b = store_batch_new();
-	char err[128];
-	store_batch_put(b, st, cf, k, strlen(k), v, strlen(v));
-	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
-	store_batch_free(b);
-}
 
 /* After a failed write the store is reopened: what was written before is
  * there, and a batch made before the reopen is written after it. */
 static void test_reopen(void **s)
 {
-	struct store *st = open_sub("reopen");
+	struct store *st = store_fx_open("reopen");
 	struct store_batch *b = store_batch_new();
 	char *v, err[256];
 	size_t n;
 	(void)s;
 
-	put(st, CF_TENANTS, "before", "1");
+	store_fx_put(st, CF_TENANTS, "before", "1");
 	store_batch_put(b, st, CF_JOBS, "made-before", 11, "2", 1);
 	store_fail_writes(st, 1, "IO error: While fdatasync: x.log: "
 				 "Input/output error");
@@ -91,7 +55,7 @@ static void test_reopen(void **s)
 	store_close(st);
 }
 
-/* The probe leaves nothing behind, and fails in one line on a data dir
+/* The probe leaves nothing behind, and fails in one line on a data store_fx_dir
  * that takes no writes (here: one that does not exist). */
 static void test_probe(void **s)
 {
@@ -100,12 +64,12 @@ static void test_probe(void **s)
 	struct dirent *e;
 	(void)s;
 
-	assert_int_equal(store_probe(dir, err, sizeof(err)), 0);
-	d = opendir(dir);
+	assert_int_equal(store_probe(store_fx_dir, err, sizeof(err)), 0);
+	d = opendir(store_fx_dir);
 	while ((e = readdir(d)))
 		assert_null(strstr(e->d_name, "probe"));
 	closedir(d);
-	snprintf(path, sizeof(path), "%s/missing", dir);
+	snprintf(path, sizeof(path), "%s/missing", store_fx_dir);
 	assert_int_equal(store_probe(path, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "cannot write to the data dir"));
 	assert_non_null(strstr(err, "No such file or directory"));
@@ -127,14 +91,14 @@ static void test_fault_of(void **s)
 
 static void test_cf_isolation_and_batch(void **s)
 {
-	struct store *st = open_sub("a");
+	struct store *st = store_fx_open("a");
 	struct store_batch *b = store_batch_new();
 	char *v, err[128];
 	size_t n;
 	(void)s;
 
-	put(st, CF_TENANTS, "acme", "t");
-	put(st, CF_ENVS, "acme", "e");
+	store_fx_put(st, CF_TENANTS, "acme", "t");
+	store_fx_put(st, CF_ENVS, "acme", "e");
 	assert_int_equal(store_get(st, CF_TENANTS, "acme", 4, &v, &n, err,
 				   sizeof(err)), 1);
 	assert_string_equal(v, "t");
@@ -172,7 +136,7 @@ static int collect(const void *k, size_t kl, const void *v, size_t vl,
 
 static void test_scan_bounds(void **s)
 {
-	struct store *st = open_sub("b");
+	struct store *st = store_fx_open("b");
 	struct store_batch *b = store_batch_new();
 	uint64_t seen[128] = { 0 };
 	uint8_t k[8], lo[8], hi[8];
@@ -198,267 +162,6 @@ static void test_scan_bounds(void **s)
 	assert_int_equal(seen[50], 147);
 	store_batch_free(b);
 	store_close(st);
-}
-
-/* Every file of the store in sub, with its bytes, in name order. */
-static void snapshot(const char *sub, struct strbuf *out)
-{
-	char path[256];
-	struct dirent **names;
-	int n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, sub);
-	n = scandir(path, &names, NULL, alphasort);
-	assert_true(n > 0);
-	for (int i = 0; i < n; i++) {
-		char file[512], buf[4096];
-		FILE *f;
-		size_t got;
-		snprintf(file, sizeof(file), "%s/%s", path, names[i]->d_name);
-		strbuf_addf(out, "%s\n", names[i]->d_name);
-		if (names[i]->d_type == DT_REG && (f = fopen(file, "rb"))) {
-			while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
-				strbuf_add(out, buf, got);
-			fclose(f);
-		}
-		free(names[i]);
-	}
-	free(names);
-}
-
-/* Sets the meta key of the store open as st in dir/name, and removes the
- * FORMAT file: the store as an older (or newer) build would have left it. */
-static void set_version(struct store *st, const char *name, uint32_t version)
-{
-	uint8_t v[4];
-	char err[256], path[128];
-	struct store_batch *b = store_batch_new();
-
-	store_put_u32be(v, version);
-	store_batch_put(b, st, CF_META, "format_version", 14, v, 4);
-	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
-	store_batch_free(b);
-	snprintf(path, sizeof(path), "%s/%s/%s", dir, name, STORE_FORMAT_FILE);
-	assert_int_equal(unlink(path), 0);
-}
-
-/* The FORMAT file of dir/name, or "" if there is none. */
-static void format_file(const char *name, char *out, size_t len)
-{
-	char path[128], *text;
-	snprintf(path, sizeof(path), "%s/%s/%s", dir, name, STORE_FORMAT_FILE);
-	text = read_file(path, 64, NULL);
-	snprintf(out, len, "%s", text ? text : "");
-	free(text);
-}
-
-static uint32_t get_version(struct store *st)
-{
-	char *v, err[256];
-	size_t n;
-	uint32_t version;
-
-	assert_int_equal(store_get(st, CF_META, "format_version", 14, &v, &n,
-				   err, sizeof(err)), 1);
-	assert_int_equal(n, 4);
-	version = store_get_u32be((uint8_t *)v);
-	free(v);
-	return version;
-}
-
-/* A new store gets the current version; a newer one is refused with both
- * versions named and not a byte written to it. */
-static void test_format_version(void **s)
-{
-	struct store *st = open_sub("c");
-	char path[128], err[256];
-	struct strbuf before = STRBUF_INIT, after = STRBUF_INIT;
-	(void)s;
-
-	char file[64];
-
-	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
-	assert_int_equal(STORE_FORMAT_VERSION, 6);
-	format_file("c", file, sizeof(file));
-	assert_string_equal(file, "6\n");
-	set_version(st, "c", 99);
-	store_close(st);
-	snapshot("c", &before);
-	snprintf(path, sizeof(path), "%s/c", dir);
-	assert_null(store_open(path, err, sizeof(err)));
-	assert_non_null(strstr(err, "format version 99"));
-	assert_non_null(strstr(err, "up to 6"));
-	assert_null(strchr(err, '\n'));
-	snapshot("c", &after);
-	assert_int_equal(before.len, after.len);
-	assert_memory_equal(before.buf, after.buf, before.len);
-	/* the FORMAT file alone is enough to refuse (no RocksDB open) */
-	snprintf(path, sizeof(path), "%s/c/%s", dir, STORE_FORMAT_FILE);
-	assert_int_equal(write_file_atomic(path, "98\n", 3, 0600), 0);
-	snapshot("c", &before);
-	snprintf(path, sizeof(path), "%s/c", dir);
-	assert_null(store_open(path, err, sizeof(err)));
-	assert_non_null(strstr(err, "format version 98"));
-	snapshot("c", &after);
-	assert_int_equal(before.len, after.len);
-	assert_memory_equal(before.buf, after.buf, before.len);
-	strbuf_release(&before);
-	strbuf_release(&after);
-}
-
-/* A version-1 store is upgraded on open: its version becomes the current
- * one and stays so (the format-1 run reader is test_run_v1_record). */
-static void test_format_upgrade(void **s)
-{
-	struct store *st = open_sub("h");
-	char *v, err[256];
-	size_t n;
-	(void)s;
-
-	set_version(st, "h", 1);
-	put(st, CF_TENANTS, "kept", "t");
-	store_close(st);
-	st = open_sub("h");
-	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
-	assert_int_equal(store_get(st, CF_TENANTS, "kept", 4, &v, &n, err,
-				   sizeof(err)), 1);
-	free(v);
-	store_close(st);
-	char file[64];
-	format_file("h", file, sizeof(file));
-	assert_string_equal(file, "6\n"); /* written by the upgrade */
-	st = open_sub("h");
-	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
-	store_close(st);
-}
-
-/* A format-3 store has no usage roll-ups: loading it rebuilds them from
- * the run records, each run's usage on the day it ended; they are dirty,
- * to be written with the first commit, and not rebuilt again after. */
-static void test_usage_rebuilt_on_upgrade(void **s)
-{
-	struct store *st = open_sub("u");
-	struct store_batch *b = store_batch_new();
-	struct sched_state ss;
-	struct tenant t = { .name = "acme", .weight = 1 };
-	struct env e = { .key = "acme/prod", .tenant = "acme", .name = "prod" };
-	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
-			 .env = "acme/prod", .name = "pi", .max_attempts = 1 };
-	struct run r = { .id = 1, .job = &j, .state = RUN_SUCCEEDED,
-			 .attempt = 1, .exit_code = 0, .completions = 1,
-			 .vcpu_ms = 5, .gb_ms = 6, .cost = 700 };
-	struct run r2 = r;
-	char err[256];
-	(void)s;
-
-	r.state_ms[RUN_SUCCEEDED] = 2 * 86400000LL + 5; /* day 2 */
-	r2.id = 2;
-	r2.state = RUN_FAILED;
-	r2.cost = 300;
-	r2.state_ms[RUN_FAILED] = 3 * 86400000LL; /* day 3 */
-	records_put_tenant(b, st, &t);
-	records_put_env(b, st, &e);
-	records_put_job(b, st, &j);
-	records_put_run(b, st, &r);
-	records_put_run(b, st, &r2);
-	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
-	store_batch_free(b);
-	set_version(st, "u", 3);
-	store_close(st);
-
-	st = open_sub("u");
-	assert_int_equal(store_opened_format(st), 3);
-	state_init(&ss);
-	if (records_load(st, &ss, err, sizeof(err)))
-		fail_msg("%s", err);
-	assert_int_equal(ss.usage.days.n, 2);
-	/* per environment, job and creator ("": runs older than the
-	 * record of who started them), each on days 2 and 3 */
-	assert_int_equal(ss.usage.groups.n, 4);
-	assert_int_equal(ss.usage.dirty.n, 6);
-	assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 2, 3), 700);
-	assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 3, 4), 300);
-	assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 0, 100), 1000);
-	state_release(&ss);
-	store_close(st);
-	st = open_sub("u");
-	assert_int_equal(store_opened_format(st), 6);
-	store_close(st);
-}
-
-static int64_t group_cost(const struct usage *u, enum usage_kind kind,
-			  const char *name)
-{
-	int64_t sum = 0;
-	for (size_t i = 0; i < u->groups.n; i++) {
-		const struct usage_day *d = u->groups.v[i];
-		if (d->kind == kind && !strcmp(d->name, name))
-			sum += d->cost;
-	}
-	return sum;
-}
-
-/* A format-5 store has the environments' days but not the roll-ups per
- * job and per creator: those are rebuilt from the runs it kept, the
- * environments' days stay as stored (they count runs retention removed),
- * and after the first commit both load back as they were. */
-static void test_usage_groups_rebuilt_on_upgrade(void **s)
-{
-	struct store *st = open_sub("g");
-	struct store_batch *b = store_batch_new();
-	struct sched_state ss;
-	struct tenant t = { .name = "acme", .weight = 1 };
-	struct env e = { .key = "acme/prod", .tenant = "acme", .name = "prod" };
-	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
-			 .env = "acme/prod", .name = "pi", .max_attempts = 1 };
-	struct run r = { .id = 1, .job = &j, .state = RUN_SUCCEEDED,
-			 .attempt = 1, .completions = 1, .cost = 700 };
-	struct run r2 = r;
-	struct usage_day day = { .kind = USAGE_ENV, .tenant = "acme",
-				 .env = "prod", .day = 2, .runs = 3,
-				 .succeeded = 3, .cost = 1500 };
-	char err[256];
-	(void)s;
-
-	r.state_ms[RUN_SUCCEEDED] = 2 * 86400000LL;
-	r2.id = 2;
-	r2.cost = 300;
-	r2.state_ms[RUN_SUCCEEDED] = 2 * 86400000LL + 7;
-	records_put_tenant(b, st, &t);
-	records_put_env(b, st, &e);
-	records_put_job(b, st, &j);
-	records_put_run_by(b, st, &r, "uid:1000");
-	records_put_run_by(b, st, &r2, "uid:1001");
-	records_put_usage_day(b, st, &day); /* 500 of a run removed since */
-	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
-	store_batch_free(b);
-	set_version(st, "g", 5);
-	store_close(st);
-
-	for (int pass = 0; pass < 2; pass++) {
-		st = open_sub("g");
-		assert_int_equal(store_opened_format(st), pass ? 6 : 5);
-		state_init(&ss);
-		if (records_load(st, &ss, err, sizeof(err)))
-			fail_msg("%s", err);
-		assert_int_equal(ss.usage.days.n, 1);
-		assert_int_equal(usage_tenant_cost(&ss.usage, "acme", 0, 9),
-				 1500);
-		assert_int_equal(group_cost(&ss.usage, USAGE_JOB, "pi"), 1000);
-		assert_int_equal(group_cost(&ss.usage, USAGE_USER, "uid:1000"),
-				 700);
-		assert_int_equal(group_cost(&ss.usage, USAGE_USER, "uid:1001"),
-				 300);
-		/* the groups are written with the first commit, once */
-		assert_int_equal(ss.usage.dirty.n, pass ? 0 : 3);
-		b = store_batch_new();
-		for (size_t i = 0; i < ss.usage.dirty.n; i++)
-			records_put_usage_day(b, st, ss.usage.dirty.v[i]);
-		assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
-		store_batch_free(b);
-		state_release(&ss);
-		store_close(st);
-	}
 }
 
 /* The writer of test_sync_survives_kill, in a process of its own: this
@@ -492,7 +195,7 @@ static void test_sync_survives_kill(void **s)
 	(void)s;
 
 	assert_int_equal(pipe(p), 0);
-	snprintf(path, sizeof(path), "%s/d", dir);
+	snprintf(path, sizeof(path), "%s/d", store_fx_dir);
 	snprintf(fd, sizeof(fd), "%d", p[1]);
 	pid = fork();
 	if (pid == 0) {
@@ -505,7 +208,7 @@ static void test_sync_survives_kill(void **s)
 	close(p[0]);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	st = open_sub("d");
+	st = store_fx_open("d");
 	assert_int_equal(store_get(st, CF_RUNS, "durable", 7, &v, &n, err,
 				   sizeof(err)), 1);
 	assert_string_equal(v, "yes");
@@ -529,7 +232,7 @@ static int log_cb(uint32_t line, int64_t ts, int stream, const char *text,
 
 static void test_records_round_trip(void **s)
 {
-	struct store *st = open_sub("e");
+	struct store *st = store_fx_open("e");
 	struct store_batch *b = store_batch_new();
 	struct sched_state ss;
 	struct tenant t = { .name = "acme", .weight = 3, .max_queued = 9,
@@ -695,7 +398,7 @@ static void test_many_runs_load(void **s)
 {
 	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
 			 .env = "acme/prod", .name = "pi", .max_attempts = 1 };
-	struct store *st = open_sub("many");
+	struct store *st = store_fx_open("many");
 	struct sched_state ss;
 	char err[256], want[32];
 	(void)s;
@@ -720,7 +423,7 @@ static void test_many_runs_load(void **s)
 	state_release(&ss);
 	store_close(st);
 
-	st = open_sub("many-bad");
+	st = store_fx_open("many-bad");
 	put_many_runs(st, &j, MANY_RUNS - 5);
 	state_init(&ss);
 	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
@@ -764,7 +467,7 @@ static void test_run_id_bound(void **s)
 	char err[256];
 	(void)s;
 
-	st = open_sub("id-huge");
+	st = store_fx_open("id-huge");
 	put_run_ids(st, &j, huge, ARRAY_SIZE(huge));
 	state_init(&ss);
 	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
@@ -774,7 +477,7 @@ static void test_run_id_bound(void **s)
 	state_release(&ss);
 	store_close(st);
 
-	st = open_sub("id-upper");
+	st = store_fx_open("id-upper");
 	put_run_ids(st, &j, upper, ARRAY_SIZE(upper));
 	state_init(&ss);
 	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
@@ -782,7 +485,7 @@ static void test_run_id_bound(void **s)
 	state_release(&ss);
 	store_close(st);
 
-	st = open_sub("id-gap");
+	st = store_fx_open("id-gap");
 	put_run_ids(st, &j, gap, ARRAY_SIZE(gap));
 	state_init(&ss);
 	if (records_load(st, &ss, err, sizeof(err)))
@@ -813,7 +516,7 @@ static void test_dropped_runs(void **s)
 	char err[256];
 	(void)s;
 
-	st = open_sub("dropped");
+	st = store_fx_open("dropped");
 	b = store_batch_new();
 	records_put_tenant(b, st, &t);
 	records_put_env(b, st, &e);
@@ -851,7 +554,7 @@ static void test_dropped_runs(void **s)
 	store_close(st);
 
 	/* 2,999,999 runs dropped: the one left, id 3,000,000, loads */
-	st = open_sub("dropped-many");
+	st = store_fx_open("dropped-many");
 	put_run_ids(st, &j, far, ARRAY_SIZE(far));
 	state_init(&ss);
 	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
@@ -870,8 +573,8 @@ static void test_dropped_runs(void **s)
 	store_close(st);
 
 	/* a meta record of the wrong size is refused, named */
-	st = open_sub("dropped-bad");
-	put(st, CF_META, META_RUN_IDS, "short");
+	st = store_fx_open("dropped-bad");
+	store_fx_put(st, CF_META, META_RUN_IDS, "short");
 	state_init(&ss);
 	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
 	assert_string_equal(err, "corrupt record in 'meta' (run_ids: 5 bytes, "
@@ -882,11 +585,11 @@ static void test_dropped_runs(void **s)
 
 static void test_corrupt_record(void **s)
 {
-	struct store *st = open_sub("f");
+	struct store *st = store_fx_open("f");
 	struct sched_state ss;
 	char err[256];
 	(void)s;
-	put(st, CF_TENANTS, "bad", "\xc1 not msgpack");
+	store_fx_put(st, CF_TENANTS, "bad", "\xc1 not msgpack");
 	state_init(&ss);
 	assert_int_equal(records_load(st, &ss, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "tenants"));
@@ -897,7 +600,7 @@ static void test_corrupt_record(void **s)
 /* A run written by the walking skeleton (format 1, a map) still loads. */
 static void test_run_v1_record(void **s)
 {
-	struct store *st = open_sub("g");
+	struct store *st = store_fx_open("g");
 	struct store_batch *b = store_batch_new();
 	struct sched_state ss;
 	struct tenant t = { .name = "acme" };
@@ -959,10 +662,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_fault_of),
 		cmocka_unit_test(test_scan_bounds),
-		cmocka_unit_test(test_format_version),
-		cmocka_unit_test(test_format_upgrade),
-		cmocka_unit_test(test_usage_rebuilt_on_upgrade),
-		cmocka_unit_test(test_usage_groups_rebuilt_on_upgrade),
 		cmocka_unit_test(test_sync_survives_kill),
 		cmocka_unit_test(test_records_round_trip),
 		cmocka_unit_test(test_corrupt_record),
@@ -971,5 +670,5 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dropped_runs),
 		cmocka_unit_test(test_run_v1_record),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, store_fx_setup, store_fx_teardown);
 }
