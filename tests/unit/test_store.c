@@ -1,7 +1,7 @@
 /* test_store.c - the RocksDB store (column families, atomic batches,
- * bounded scans, durability across SIGKILL; the format version:
- * test_store_format.c) and the
- * records kept in it (every record type round trips through records_load). */
+ * bounded scans, durability across SIGKILL; the format version is
+ * test_store_format.c's) and the records kept in it (every record type
+ * round trips through records_load). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
