@@ -1,7 +1,7 @@
 /*
  * cron.h - five-field cron expressions (minute hour day-of-month month
  * day-of-week) as cronie and Kubernetes CronJob read them: '*', numbers,
- * ranges a-b, lists a,b, steps */n and a-b/n, month and day names
+ * ranges a-b, lists a,b, steps a-b/n and "*" then "/n", month and day names
  * (jan..dec, sun..sat, case-insensitive), 7 as Sunday, and the macros
  * @yearly @annually @monthly @weekly @daily @midnight @hourly. When both
  * day fields are restricted a day matches either (cron's OR rule).
