@@ -67,6 +67,8 @@ static const char usage[] =
 	"  job show TENANT/ENV/JOB [--version N]\n"
 	"  job history TENANT/ENV/JOB\n"
 	"  run start TENANT/ENV/JOB [--priority N] [--idempotency-key KEY]\n"
+	"      [--param KEY=VALUE]... [--after RUN[,RUN...] [--after-any|--after-ok]]\n"
+	"      [--hold] [-- EXTRA_ARGS...]\n"
 	"  run list [--tenant T] [--state S] [--limit N]\n"
 	"  run show RUN\n"
 	"  run logs RUN [--after N] [--limit N] [--follow]\n"
