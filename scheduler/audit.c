@@ -226,9 +226,9 @@ static void command_tenant(struct sched *c, const struct command *cmd,
 		return;
 	}
 	if (cmd->scope == SCOPE_SCHEDULE) {
-		const struct schedule_def *d = schedule_core_find_word(c, w);
-		if (d)
-			snprintf(t, NAME_MAX_LEN, "%s", d->tenant);
+		const char *of = schedule_core_tenant_of(c, w);
+		if (of)
+			snprintf(t, NAME_MAX_LEN, "%s", of);
 		return;
 	}
 	if ((ag = state_agent(c->st, w))) {

@@ -59,6 +59,20 @@ struct schedule_def *schedule_core_find_word(struct sched *c, const char *id)
 	return *end ? NULL : schedule_core_find(c, n);
 }
 
+const char *schedule_core_tenant_of(struct sched *c, const char *id)
+{
+	struct schedule_def *d = schedule_core_find_word(c, id);
+	struct schedule_core *sc = sc_of(c);
+	char *end;
+
+	if (d)
+		return d->tenant;
+	if (!sc || !sc->gone_id || !id || *id < '0' || *id > '9' ||
+	    strtoull(id, &end, 10) != sc->gone_id || *end)
+		return NULL;
+	return sc->gone_tenant;
+}
+
 size_t schedule_core_count(struct sched *c, const char *tenant)
 {
 	struct schedule_core *sc = sc_of(c);
@@ -294,6 +308,10 @@ static void drop(struct schedule_core *sc, struct schedule_def *d)
 
 void schedule_core_remove(struct sched *c, struct schedule_def *d)
 {
+	struct schedule_core *sc = sc_of(c);
+
+	sc->gone_id = d->id;
+	snprintf(sc->gone_tenant, sizeof(sc->gone_tenant), "%s", d->tenant);
 	schedule_rec_delete(c->batch, c->store, d);
 	drop(sc_of(c), d);
 }
@@ -307,6 +325,8 @@ void schedule_core_remove_tenant(struct sched *c, const char *tenant)
 		if (!strcmp(d->tenant, tenant))
 			drop(sc, d);
 	}
+	if (sc && !strcmp(sc->gone_tenant, tenant))
+		sc->gone_id = 0;
 }
 
 /* ---- start and stop ---- */

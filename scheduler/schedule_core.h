@@ -29,6 +29,10 @@ struct schedule_core {
 	struct ptrvec defs;  /* struct schedule_def *, by id */
 	uint64_t seq;        /* the last id given */
 	int64_t due_ms;      /* no schedule is due before this (wall) */
+	/* the last schedule deleted, for the audit record of its delete
+	 * (written after the command ran) */
+	uint64_t gone_id;
+	char gone_tenant[NAME_MAX_LEN];
 	/* since the start, for /metrics and logs */
 	uint64_t n_fired, n_skipped, n_missed, n_refused;
 };
@@ -50,6 +54,10 @@ struct schedule_def *schedule_core_find(struct sched *c, uint64_t id);
 struct schedule_def *schedule_core_find_word(struct sched *c,
 					     const char *id);
 size_t schedule_core_count(struct sched *c, const char *tenant);
+/* The tenant of the schedule named by the word id, also when it was the
+ * one just deleted (the audit record of `schedule delete`); NULL if
+ * none. */
+const char *schedule_core_tenant_of(struct sched *c, const char *id);
 /* Takes d (its spec and zone loaded; id, cursor and watch set here),
  * writes it and the id counter to the batch. Returns it. */
 struct schedule_def *schedule_core_add(struct sched *c,

@@ -131,10 +131,16 @@ after=$(spctl --json schedule show "$every")
 missed=$(($(echo "$after" | json schedule.missed) - $(echo "$before" | json schedule.missed)))
 [ "$missed" -ge 55 ] && [ "$missed" -le 61 ] || fail "missed in an hour's outage: $missed ($after)"
 [ "$(keys | sort | uniq -d)" = "" ] || fail "a time fired twice after the outage"
-grep -q "schedule $every" "$T/scheduler.log" || true
+
+# the changes are in the tenant's audit trail, the delete too
+audit=$(spctl audit list --tenant acme --limit 1000)
+for what in "schedule add" "schedule pause" "schedule resume" "schedule delete"; do
+	echo "$audit" | grep -q "$what" || fail "no audit record of $what: $audit"
+done
 
 # ---- tenant delete takes its schedules ----
-spctl tenant delete acme --confirm --force >/dev/null
+receipt=$(spctl --json tenant delete acme --confirm --force)
+[ "$(echo "$receipt" | json removed.schedules)" = 1 ] || fail "tenant delete's receipt: $receipt"
 [ "$(spctl --json schedule list | json items)" = "[]" ] || fail "schedules outlived their tenant"
 stop_scheduler
 start_scheduler
