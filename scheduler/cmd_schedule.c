@@ -238,7 +238,9 @@ int cmd_schedule_show(struct sched *c, const struct cmd_args *a,
 	jw_obj_open(&r->w, "schedule");
 	write_summary(&r->w, d);
 	jw_str(&r->w, "starting_deadline",
-	       schedule_format_duration(d->deadline_ms, buf, sizeof(buf)));
+	       d->deadline_ms ? schedule_format_duration(d->deadline_ms, buf,
+							 sizeof(buf))
+			      : "none");
 	jw_str(&r->w, "then", d->then[0] ? d->then : NULL);
 	jw_uint(&r->w, "extra_args", (uint64_t)d->nargs);
 	jw_time(&r->w, "created", d->created_ms);
