@@ -124,13 +124,21 @@ spctl run show "$r2" >/dev/null || fail "deleting the schedule removed its runs"
 before=$(spctl --json schedule show "$every")
 stop_scheduler
 use_offset $((off + 3600))
-start_scheduler
+M=http://127.0.0.1:$(free_port)
+start_scheduler --metrics-listen "$M"
 wait_until 20 fired "$every" $(($(echo "$before" | json schedule.fired) + 1)) ||
 	fail "nothing caught up after the outage"
 after=$(spctl --json schedule show "$every")
 missed=$(($(echo "$after" | json schedule.missed) - $(echo "$before" | json schedule.missed)))
 [ "$missed" -ge 55 ] && [ "$missed" -le 61 ] || fail "missed in an hour's outage: $missed ($after)"
 [ "$(keys | sort | uniq -d)" = "" ] || fail "a time fired twice after the outage"
+metrics_say() { # /metrics has the missed times and one schedule
+	local m
+	m=$(fetch "$M/metrics") || return 1
+	echo "$m" | grep -Eq '^sparkpilot_schedule_firings_total\{outcome="missed"\} (5[5-9]|6[01])$' &&
+		echo "$m" | grep -q '^sparkpilot_schedules 1$'
+}
+wait_until 20 metrics_say || fail "/metrics: $(fetch "$M/metrics" | grep schedule)"
 
 # the changes are in the tenant's audit trail, the delete too
 audit=$(spctl audit list --tenant acme --limit 1000)
