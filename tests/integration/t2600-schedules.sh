@@ -34,10 +34,10 @@ refused() { # WANT ARGS...: schedule add ARGS must fail saying WANT
 		fail "schedule add $* was taken"
 	fi
 	[ "$(echo "$out" | wc -l)" = 1 ] || fail "schedule add $*: more than one line: $out"
-	echo "$out" | grep -q -- "$want" || fail "schedule add $*: '$out' does not say '$want'"
+	echo "$out" | grep -qF -- "$want" || fail "schedule add $*: '$out' does not say '$want'"
 }
 refused "hour field '25'" acme/prod/ingest --cron '0 25 * * *'
-refused "has 4 fields" acme/prod/ingest --cron '0 2 * *'
+refused "--cron '0 2 * *'" acme/prod/ingest --cron '0 2 * *'
 refused "timezone 'Mars/Olympus'" acme/prod/ingest --cron '0 2 * * *' --timezone Mars/Olympus
 refused "no job 'acme/prod/nope'" acme/prod/nope --cron '0 2 * * *'
 refused "concurrency 'sometimes'" acme/prod/ingest --cron '0 2 * * *' --concurrency sometimes
