@@ -164,7 +164,8 @@ fail:
 static void local_time(const struct schedule_def *d, int64_t ms, char *buf,
 		       size_t len)
 {
-	int32_t off = tzone_offset(d->tz, ms / 1000);
+	/* no zone: it did not load at the start (never fires then) */
+	int32_t off = d->tz ? tzone_offset(d->tz, ms / 1000) : 0;
 	time_t t = (time_t)(ms / 1000 + off);
 	struct tm tm;
 	char date[32];

@@ -152,7 +152,7 @@ static uint64_t start_one(struct sched *c, struct schedule_def *d, int64_t t,
 	}
 	q.schedule = d->id;
 	q.scheduled_ms = t;
-	q.scheduled_off_s = tzone_offset(d->tz, t / 1000);
+	q.scheduled_off_s = d->tz ? tzone_offset(d->tz, t / 1000) : 0;
 	q.idem_key = schedule_idem_key(d->id, t, step, idem, sizeof(idem));
 	if (step == 1) { /* the extra arguments are the schedule's job's */
 		q.args = (const char *const *)d->args;
