@@ -172,7 +172,7 @@ static uint64_t submit(struct sworld *w, struct ssched *s, int64_t t,
 
 	x->schedule = s->id;
 	x->scheduled_ms = t;
-	x->scheduled_off_s = tzone_offset(w->z, t / 1000);
+	x->scheduled_off_s = w->z ? tzone_offset(w->z, t / 1000) : 0;
 	o.x = x;
 	o.idem_key = schedule_idem_key(s->id, t, 1, key, sizeof(key));
 	*rc_out = policy_submit_ex(&w->p, w->job, &o, &r, &why);
