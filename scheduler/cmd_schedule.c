@@ -27,8 +27,8 @@ static int check_then(struct sched *c, const struct job *j, const char *list,
 		return cmd_fail(r, "invalid", "--then: the list is too long");
 	if (!list[0] || list[0] == ',' || list[strlen(list) - 1] == ',' ||
 	    strstr(list, ",,"))
-		return cmd_fail(r, "invalid", "--then '%.64s': want JOB[,JOB...]",
-				list);
+		return cmd_fail(r, "invalid",
+				"--then '%.64s': want JOB[,JOB...]", list);
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (char *w = strtok_r(buf, ",", &save); w;
 	     w = strtok_r(NULL, ",", &save)) {
@@ -134,7 +134,8 @@ int cmd_schedule_add(struct sched *c, const struct cmd_args *a,
 	}
 	if ((dup = same_as(c, d))) {
 		cmd_fail(r, "conflict", "schedule %" PRIu64 " already starts "
-			 "'%s' at '%s' (%s)", dup->id, d->job, d->cron, d->zone);
+			 "'%s' at '%s' (%s)", dup->id, d->job, d->cron,
+			 d->zone);
 		goto fail;
 	}
 	if (schedule_core_count(c, d->tenant) >= SCHEDULE_MAX_PER_TENANT) {

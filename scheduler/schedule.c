@@ -149,8 +149,8 @@ int schedule_parse_duration(const char *s, int64_t *ms, char *err,
 		v = v * 10 + (s[i] - '0');
 	}
 	if (v > max / unit) {
-		snprintf(err, errlen, "duration '%.32s' is longer than 366 days",
-			 s);
+		snprintf(err, errlen,
+			 "duration '%.32s' is longer than 366 days", s);
 		return -1;
 	}
 	*ms = v * unit;

@@ -367,7 +367,8 @@ static int load_one(const void *key, size_t klen, const void *val,
 
 static int by_id(const void *a, const void *b)
 {
-	const struct schedule_def *x = *(void *const *)a, *y = *(void *const *)b;
+	const struct schedule_def *x = *(void *const *)a;
+	const struct schedule_def *y = *(void *const *)b;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
