@@ -84,7 +84,7 @@ $(1)/libsched.a: $$(call objs,$(1),$$(SCHED_SRC))
 	$$(AR) rcs $$@ $$^
 $(1)/libagent.a: $$(call objs,$(1),$$(AGENT_SRC))
 	$$(AR) rcs $$@ $$^
-$(1)/sp-sim: $(1)/tests/sim/sp-sim.o $(1)/tests/sim/sim_cost.o $(1)/libsched.a $(1)/libcommon.a
+$(1)/sp-sim: $(1)/tests/sim/sp-sim.o $(1)/tests/sim/sim_cost.o $(1)/tests/sim/sim_sched.o $(1)/libsched.a $(1)/libcommon.a
 	$(if $(3),$(3),$$(CC)) $(2) -o $$@ $$^ $$(LIBS)
 $(1)/libtest.a: $$(call objs,$(1),$$(TESTLIB_SRC))
 	$$(AR) rcs $$@ $$^
@@ -186,12 +186,18 @@ integration: test-deps all
 # `make sim` is the long form; check runs a short one under the sanitizers.
 SIM_SEEDS ?= 300
 SIM_STEPS ?= 5000
+# The schedules' scenario (--schedules) runs a simulated year a seed, in a
+# daylight-saving zone (UTC where the zone does not load).
+SIM_SCHED_SEEDS ?= 100
+SIM_TZ ?= Europe/Berlin
 sim: $(BUILD)/sp-sim
 	@mkdir -p bin && cp $(BUILD)/sp-sim bin/sp-sim
 	bin/sp-sim --seeds $(SIM_SEEDS) --steps $(SIM_STEPS)
+	bin/sp-sim --schedules --seeds $(SIM_SCHED_SEEDS) --tz $(SIM_TZ)
 
 sim-short: $(SANBUILD)/sp-sim
 	@$(SANBUILD)/sp-sim --seeds 25 --steps 3000
+	@$(SANBUILD)/sp-sim --schedules --seeds 10 --tz $(SIM_TZ)
 
 # Crash safety with real processes (scripts/chaos/kill-scheduler.sh):
 # `make chaos` is the long form; check runs a short one, then a short one

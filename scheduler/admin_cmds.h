@@ -130,6 +130,7 @@ enum cmd_scope {
 	SCOPE_RUN,    /* its first word is a run id */
 	SCOPE_AGENT,  /* its first word is an agent id */
 	SCOPE_WEBHOOK, /* its first word is a webhook id (its tenant's) */
+	SCOPE_SCHEDULE, /* its first word is a schedule id (its tenant's) */
 	SCOPE_LIST,   /* lists and totals: shows what the caller sees */
 	SCOPE_ANY,    /* anyone (help) */
 };
@@ -277,5 +278,18 @@ int cmd_webhook_remove(struct sched *c, const struct cmd_args *a,
 		       struct reply *r);
 int cmd_webhook_test(struct sched *c, const struct cmd_args *a,
 		     struct reply *r);
+/* cmd_schedule.c */
+int cmd_schedule_add(struct sched *c, const struct cmd_args *a,
+		     struct reply *r);
+int cmd_schedule_list(struct sched *c, const struct cmd_args *a,
+		      struct reply *r);
+int cmd_schedule_show(struct sched *c, const struct cmd_args *a,
+		      struct reply *r);
+int cmd_schedule_pause(struct sched *c, const struct cmd_args *a,
+		       struct reply *r);
+int cmd_schedule_resume(struct sched *c, const struct cmd_args *a,
+			struct reply *r);
+int cmd_schedule_delete(struct sched *c, const struct cmd_args *a,
+			struct reply *r);
 
 #endif

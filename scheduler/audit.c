@@ -11,6 +11,7 @@
 #include "keyring.h"
 #include "sched_ctx.h"
 #include "util.h"
+#include "schedule_core.h"
 #include "webhook_core.h"
 
 #define REFUSED_CODES 8
@@ -222,6 +223,12 @@ static void command_tenant(struct sched *c, const struct command *cmd,
 		const struct webhook_hook *h = webhook_core_find(c, w);
 		if (h)
 			snprintf(t, NAME_MAX_LEN, "%s", h->tenant);
+		return;
+	}
+	if (cmd->scope == SCOPE_SCHEDULE) {
+		const char *of = schedule_core_tenant_of(c, w);
+		if (of)
+			snprintf(t, NAME_MAX_LEN, "%s", of);
 		return;
 	}
 	if ((ag = state_agent(c->st, w))) {

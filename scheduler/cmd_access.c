@@ -11,6 +11,7 @@
 #include "admin_cmds.h"
 #include "sched_ctx.h"
 #include "util.h"
+#include "schedule_core.h"
 #include "webhook_core.h"
 
 bool cmd_sees(const struct cmd_args *a, const char *tenant)
@@ -68,6 +69,11 @@ static const char *target_tenant(struct sched *c, const struct command *cmd,
 		snprintf(hidden, len, "no webhook '%.64s'", w);
 		return h ? h->tenant : NULL;
 	}
+	if (cmd->scope == SCOPE_SCHEDULE) {
+		const struct schedule_def *d = schedule_core_find_word(c, w);
+		snprintf(hidden, len, "no schedule '%.64s'", w);
+		return d ? d->tenant : NULL;
+	}
 	if (cmd->scope == SCOPE_AGENT) {
 		const struct agent *ag = state_agent(c->st, w);
 		const struct env *e = ag ? state_env(c->st, ag->env) : NULL;
@@ -95,6 +101,7 @@ int cmd_authorize(struct sched *c, const struct command *cmd,
 	case SCOPE_RUN:
 	case SCOPE_AGENT:
 	case SCOPE_WEBHOOK:
+	case SCOPE_SCHEDULE:
 		tenant = target_tenant(c, cmd, a, t, hidden, sizeof(hidden));
 		/* no such tenant, or none named (usage without one): the
 		 * handler answers, showing only what the caller sees */

@@ -155,6 +155,19 @@ static const struct flag_spec webhook_add_flags[] = {
 	{ "--events", FT_STR, 0, 0 },
 	{ NULL, 0, 0, 0 },
 };
+static const struct flag_spec schedule_add_flags[] = {
+	{ "--cron", FT_STR, 0, 0 },
+	{ "--timezone", FT_STR, 0, 0 },
+	{ "--concurrency", FT_STR, 0, 0 },
+	{ "--catch-up", FT_STR, 0, 0 },
+	{ "--starting-deadline", FT_STR, 0, 0 },
+	{ "--then", FT_STR, 0, 0 },
+	{ NULL, 0, 0, 0 },
+};
+static const struct flag_spec schedule_list_flags[] = {
+	{ "--tenant", FT_STR, 0, 0 },
+	{ NULL, 0, 0, 0 },
+};
 
 /* The one table of admin commands; `help` is generated from it. */
 static const struct command commands[] = {
@@ -330,6 +343,36 @@ static const struct command commands[] = {
 	{ "run set", "RUN --priority N", "change a queued run's priority",
 	  1, 1, run_set_flags, false, cmd_run_set,
 	  .role = ROLE_OPERATOR, .scope = SCOPE_RUN },
+	{ "schedule add",
+	  "TENANT/ENV/JOB --cron 'MIN HOUR DOM MON DOW' [--timezone AREA/CITY] "
+	  "[--concurrency allow|forbid|replace] [--catch-up none|last|all] "
+	  "[--starting-deadline DURATION] [--then JOB[,JOB...]] "
+	  "[-- EXTRA_ARGS...]",
+	  "start a job's runs at the times of a cron expression (prints the "
+	  "schedule's id); --then starts those jobs of the environment after "
+	  "it, each once the one before succeeded",
+	  1, 1, schedule_add_flags, true, cmd_schedule_add,
+	  .rest_optional = true, .role = ROLE_OPERATOR, .scope = SCOPE_TENANT },
+	{ "schedule list", "[--tenant T]",
+	  "schedules with their next and last firing", 0, 0,
+	  schedule_list_flags, false, cmd_schedule_list, .role = ROLE_VIEWER,
+	  .scope = SCOPE_LIST },
+	{ "schedule show", "ID",
+	  "a schedule: its settings, next and last firing, and its counts of "
+	  "firings started, skipped and missed",
+	  1, 1, no_flags, false, cmd_schedule_show, .role = ROLE_VIEWER,
+	  .scope = SCOPE_SCHEDULE },
+	{ "schedule pause", "ID", "stop a schedule firing", 1, 1, no_flags,
+	  false, cmd_schedule_pause, .role = ROLE_OPERATOR,
+	  .scope = SCOPE_SCHEDULE },
+	{ "schedule resume", "ID",
+	  "let a paused schedule fire again (the times it missed follow its "
+	  "catch-up policy)",
+	  1, 1, no_flags, false, cmd_schedule_resume, .role = ROLE_OPERATOR,
+	  .scope = SCOPE_SCHEDULE },
+	{ "schedule delete", "ID", "delete a schedule (its runs are kept)", 1,
+	  1, no_flags, false, cmd_schedule_delete, .role = ROLE_OPERATOR,
+	  .scope = SCOPE_SCHEDULE },
 	{ "queue stats", "", "queued and running runs per tenant and environment",
 	  0, 0, no_flags, false, cmd_queue_stats,
 	  .role = ROLE_VIEWER, .scope = SCOPE_LIST },

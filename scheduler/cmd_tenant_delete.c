@@ -7,7 +7,7 @@
  * rewritten before anything else changes), every record of it deleted in
  * every column family (range deletions where keys start with the tenant,
  * point deletions where they are ids; its webhooks and their deliveries
- * too), and it leaves memory. A `delete`
+ * too, and its schedules), and it leaves memory. A `delete`
  * audit record carrying the receipt, naming the tenant by its pseudonym,
  * commits in the same batch. Then a worker thread waits for that batch to
  * be on disk, flushes every memtable (the WAL files that held the
@@ -29,6 +29,7 @@
 #include "sched_ctx.h"
 #include "strbuf.h"
 #include "util.h"
+#include "schedule_core.h"
 #include "webhook_core.h"
 #include "worker.h"
 
@@ -36,7 +37,7 @@
 static const enum store_cf receipt_cfs[] = {
 	CF_TENANTS, CF_ENVS, CF_AGENTS, CF_TOKENS, CF_JOBS, CF_JOBVERS,
 	CF_RUNS, CF_TELEMETRY, CF_LOGS, CF_USAGE, CF_COSTLOG,
-	CF_WEBHOOKS, CF_WHOUTBOX,
+	CF_WEBHOOKS, CF_WHOUTBOX, CF_SCHEDULES,
 };
 #define NRECEIPT (sizeof(receipt_cfs) / sizeof(receipt_cfs[0]))
 
@@ -437,6 +438,9 @@ int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
 	drop_prefix(c, j, CF_TELEMETRY);
 	drop_prefix(c, j, CF_USAGE);
 	drop_prefix(c, j, CF_COSTLOG);
+	/* its schedules: keys "tenant\0id", gone from memory too */
+	drop_prefix(c, j, CF_SCHEDULES);
+	schedule_core_remove_tenant(c, name);
 	budget_drop_events(&c->pol, name);
 	webhook_core_remove_tenant(c, name,
 				   &j->removed[receipt_at(CF_WEBHOOKS)],

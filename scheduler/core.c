@@ -17,6 +17,7 @@
 #include "keyrot.h"
 #include "metrics.h"
 #include "sched_ctx.h"
+#include "schedule_core.h"
 #include "telemetry.h"
 #include "util.h"
 #include "webhook_core.h"
@@ -83,6 +84,8 @@ static int64_t next_wake_us(struct sched *c)
 			ms = audit_next_wake(c);
 		if (webhook_core_next_wake(c) < ms)
 			ms = webhook_core_next_wake(c);
+		if (schedule_core_next_wake(c) < ms)
+			ms = schedule_core_next_wake(c);
 	}
 	if (c->wd_every_ms && c->wd_due_mono < ms)
 		ms = c->wd_due_mono;
@@ -358,6 +361,7 @@ static void work_by_clock(struct sched *c, bool stopping)
 	agent_msgs_serve_parked(c, stopping);
 	audit_tick(c);
 	webhook_core_tick(c);
+	schedule_core_tick(c);
 }
 
 static void *core_main(void *arg)
@@ -468,8 +472,10 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	c->pol.run_job = run_job_version;
 	c->pol.run_job_ctx = c;
 	c->pol.track_ended = true; /* webhooks */
-	if (webhook_core_open(c, err, sizeof(err))) {
+	if (webhook_core_open(c, err, sizeof(err)) ||
+	    schedule_core_open(c, err, sizeof(err))) {
 		log_error("%s", err);
+		webhook_core_close(c);
 		audit_close(c);
 		policy_release(&c->pol);
 		store_batch_free(c->batch);
@@ -482,6 +488,7 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 	if (store_batch_count(c->batch) &&
 	    store_write(s, c->batch, true, err, sizeof(err))) {
 		log_error("store write failed: %s", err);
+		schedule_core_close(c);
 		webhook_core_close(c);
 		audit_close(c);
 		policy_release(&c->pol);
@@ -494,6 +501,7 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 		keyrot_publish(keys, st->agents.v[i], time_now_ms());
 	backup_note_existing(c); /* before the thread: nothing else runs */
 	if (pthread_create(&c->thread, NULL, core_main, c)) {
+		schedule_core_close(c);
 		webhook_core_close(c);
 		audit_close(c);
 		policy_release(&c->pol);
@@ -585,6 +593,7 @@ void core_stop(struct sched *c)
 	c->done.n = 0;
 	ptrvec_release(&c->workers);
 	diskguard_stop(c);
+	schedule_core_close(c);
 	webhook_core_close(c);
 	audit_close(c);
 	store_batch_free(c->batch);

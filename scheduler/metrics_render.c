@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "sched_ctx.h"
 #include "version.h"
+#include "schedule_core.h"
 #include "webhook_core.h"
 #include "wire.h"
 
@@ -38,6 +39,32 @@ static void webhook_metrics(struct sched *c, struct strbuf *o)
 	     "Webhook deliveries waiting to be delivered (in the outbox, "
 	     "not dead).");
 	strbuf_addf(o, "sparkpilot_webhook_pending %" PRIu64 "\n", w->pending);
+}
+
+/* Recurring schedules (schedule_core.h): their firings since the start,
+ * by outcome, and how many there are. */
+static void schedule_metrics(struct sched *c, struct strbuf *o)
+{
+	const struct schedule_core *sc = c->schedules;
+	static const char *const names[] = { "started", "skipped", "missed",
+					     "refused" };
+	uint64_t v[4];
+
+	if (!sc)
+		return;
+	v[0] = sc->n_fired;
+	v[1] = sc->n_skipped;
+	v[2] = sc->n_missed;
+	v[3] = sc->n_refused;
+	head(o, "sparkpilot_schedule_firings_total", "counter",
+	     "Schedule firing times since the start, by outcome (skipped: "
+	     "concurrency forbid; missed: catch-up or starting deadline; "
+	     "refused: the start was refused).");
+	for (int i = 0; i < 4; i++)
+		strbuf_addf(o, "sparkpilot_schedule_firings_total{outcome=\"%s\"} "
+			    "%" PRIu64 "\n", names[i], v[i]);
+	head(o, "sparkpilot_schedules", "gauge", "Recurring schedules.");
+	strbuf_addf(o, "sparkpilot_schedules %zu\n", sc->defs.n);
 }
 
 static void label(struct strbuf *o, const char *name, const char *v)
@@ -365,6 +392,7 @@ void metrics_render(struct sched *c, struct strbuf *o)
 	strbuf_addf(o, "sparkpilot_store_unavailable %d\n",
 		    c->disk.down ? 1 : 0);
 	webhook_metrics(c, o);
+	schedule_metrics(c, o);
 	free(esince);
 	free(tsince);
 }

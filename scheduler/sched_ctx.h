@@ -97,6 +97,8 @@ struct sched {
 	struct log_limit forbidden_log; /* admin commands refused a role */
 	struct audit *audit;       /* the audit log's head and key (audit.h) */
 	struct webhook_core *webhooks; /* hooks and outbox (webhook_core.h) */
+	struct schedule_core *schedules; /* recurring schedules
+					  * (schedule_core.h) */
 };
 
 /* The meta key holding the dispatch kill switch ("1" = paused). */

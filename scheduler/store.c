@@ -17,6 +17,7 @@ static const char *const cf_names[CF_COUNT] = {
 	"meta", "tenants", "envs",  "agents", "tokens",     "jobs",
 	"runs", "queue",   "logs",  "usage",  "idempotency", "telemetry",
 	"costlog", "audit", "webhooks", "whoutbox", "jobvers",
+	"schedules",
 };
 
 struct store {

@@ -29,6 +29,7 @@ enum store_cf {
 	CF_WEBHOOKS, /* hook definitions (webhook_rec.h) */
 	CF_WHOUTBOX, /* webhook deliveries not yet done */
 	CF_JOBVERS,  /* job versions (jobvers.h) */
+	CF_SCHEDULES, /* recurring schedules (schedule_rec.h) */
 	CF_COUNT
 };
 

@@ -31,6 +31,12 @@
  * a shorter run would replay another sequence).
  *
  *   sp-sim [--seeds N] [--seed S] [--steps M] [--verbose]
+ *
+ * With --schedules, the recurring schedules' scenario instead (each seed
+ * a simulated year; sim_sched.h), in zone --tz ZONE when it loads (else
+ * UTC):
+ *
+ *   sp-sim --schedules [--tz Europe/Berlin] [--seeds N] [--seed S]
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +46,7 @@
 #include "fairq.h"
 #include "policy.h"
 #include "sim_cost.h"
+#include "sim_sched.h"
 #include "util.h"
 
 #define MAX_AGENTS 32
@@ -886,7 +893,8 @@ static void run_seed(uint64_t seed, uint64_t steps, bool verbose,
 int main(int argc, char **argv)
 {
 	uint64_t seeds = 20, first = 1, steps = 2000;
-	bool verbose = false, one = false;
+	bool verbose = false, one = false, schedules = false;
+	const char *tz = NULL;
 	struct world total;
 
 	prog = argv[0];
@@ -899,15 +907,23 @@ int main(int argc, char **argv)
 			steps = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--verbose"))
 			verbose = true;
+		else if (!strcmp(argv[i], "--schedules"))
+			schedules = true;
+		else if (!strcmp(argv[i], "--tz") && i + 1 < argc)
+			tz = argv[++i];
 		else {
 			fprintf(stderr, "usage: sp-sim [--seeds N] [--seed S] "
-					"[--steps M] [--verbose]\n");
+					"[--steps M] [--verbose]\n"
+					"       sp-sim --schedules [--tz ZONE] "
+					"[--seeds N] [--seed S] [--verbose]\n");
 			return 2;
 		}
 	}
 	if (one)
 		seeds = 1;
 	log_setup("sp-sim", verbose ? LOG_WARN : LOG_ERROR);
+	if (schedules)
+		return sim_sched_main(prog, first, seeds, tz, verbose);
 	memset(&total, 0, sizeof(total));
 	for (uint64_t s = first; s < first + seeds; s++)
 		run_seed(s, steps, verbose, &total);

@@ -108,6 +108,11 @@ static const char *positional(struct line *l, const struct command *cmd)
 						     : "acme";
 	if (!strncmp(cmd->words, "webhook ", 8) && !strcmp(arg, "ID"))
 		return "WHID";
+	/* schedules: of the fixture's job; an id send_line makes */
+	if (!strcmp(cmd->words, "schedule add"))
+		return "acme/prod/j";
+	if (!strncmp(cmd->words, "schedule ", 9) && !strcmp(arg, "ID"))
+		return "SCHID";
 	if (!strncmp(arg, "TENANT/ENV/JOB", 14))
 		return adds ? keep(l, "acme/prod/g%u", ++fresh) : "acme/prod/j";
 	if (!strncmp(arg, "TENANT/ENV", 10))
@@ -136,7 +141,16 @@ static const char *value(struct line *l, const struct flag_spec *f)
 		{ "--created-by", "uid:0" }, { "--since", "2026-01-01" },
 		{ "--until", "2027-01-01" }, { "--class", "oom" },
 		{ "--by", "job" },
+		{ "--timezone", "UTC" },     { "--concurrency", "forbid" },
+		{ "--catch-up", "all" },     { "--starting-deadline", "2h" },
+		{ "--then", "j" },
 	};
+	/* each schedule add at times of its own: the same times twice are
+	 * refused as a duplicate */
+	if (!strcmp(f->name, "--cron")) {
+		++fresh;
+		return keep(l, "%u %u * * *", fresh % 60, fresh / 60 % 24);
+	}
 	switch (f->type) {
 	case FT_UINT:
 	case FT_INT:
@@ -215,6 +229,11 @@ static void check_reply(const char *line, const struct strbuf *reply,
 	    ((!strcmp(code, "invalid") && !strncmp(line, "run start", 9)) ||
 	     (!strcmp(code, "conflict") && !strncmp(line, "run ", 4))))
 		stats.parsed--;
+	/* schedule add needs --cron: a line without it is parsed and
+	 * refused (t2600-schedules checks that refusal) */
+	if (want == PARSED && code && !strcmp(code, "invalid") &&
+	    !strncmp(line, "schedule add", 12) && !strstr(line, "--cron"))
+		stats.parsed--;
 	msg = json_get_str(j, "message");
 	if (!code || !*code || !msg || !*msg)
 		fail_msg("'%s': error without code or message: %s", line,
@@ -257,6 +276,51 @@ static void webhook_id_in(struct strbuf *line)
 	strbuf_release(&reply);
 }
 
+/* The schedule the schedule lines name (SCHID), made again when a line
+ * deleted it. */
+static char schedule_id[32];
+
+static void schedule_id_in(struct strbuf *line)
+{
+	struct strbuf reply = STRBUF_INIT, out = STRBUF_INIT;
+	char cmd[64];
+	const char *at = strstr(line->buf, "SCHID");
+
+	if (!at)
+		return;
+	snprintf(cmd, sizeof(cmd), "schedule show %s", schedule_id);
+	admin_reply(fx, cmd, &reply);
+	if (!schedule_id[0] || !strstr(reply.buf, "\"ok\":true")) {
+		struct json *j = admin(fx, "schedule add acme/prod/j --cron "
+				       "\"59 23 31 12 *\"");
+		snprintf(schedule_id, sizeof(schedule_id), "%s",
+			 json_get(j, "schedule")->str);
+		json_free(j);
+	}
+	strbuf_add(&out, line->buf, (size_t)(at - line->buf));
+	strbuf_addstr(&out, schedule_id);
+	strbuf_addstr(&out, at + 5);
+	strbuf_reset(line);
+	strbuf_addstr(line, out.buf);
+	strbuf_release(&out);
+	strbuf_release(&reply);
+}
+
+/* A schedule a `schedule add` line made is deleted again: a tenant may
+ * have only SCHEDULE_MAX_PER_TENANT. */
+static void schedule_added(const struct strbuf *reply)
+{
+	char err[128], cmd[64];
+	struct json *j = json_parse(reply->buf, reply->len, err, sizeof(err));
+	const struct json *id = j ? json_get(j, "schedule") : NULL;
+
+	if (id && id->type == JSON_NUMBER) {
+		snprintf(cmd, sizeof(cmd), "schedule delete %s", id->str);
+		admin_ok(fx, cmd);
+	}
+	json_free(j);
+}
+
 /* A hook a `webhook add` line made is removed again: a tenant may have
  * only WEBHOOK_MAX_PER_TENANT. */
 static void webhook_added(const struct strbuf *reply)
@@ -279,6 +343,7 @@ static void send_line(const struct line *l, enum expect want, const char *why)
 
 	cmdline_join(&line, l->n, (char **)l->w);
 	webhook_id_in(&line);
+	schedule_id_in(&line);
 	if (!strncmp(line.buf, "job delete ", 11)) /* there, deleted or not */
 		admin_reply(fx, "job add acme/prod/doomed -- app.jar", &reply);
 	strbuf_reset(&reply);
@@ -286,6 +351,8 @@ static void send_line(const struct line *l, enum expect want, const char *why)
 	check_reply(line.buf, &reply, want, why);
 	if (!strncmp(line.buf, "webhook add ", 12))
 		webhook_added(&reply);
+	if (!strncmp(line.buf, "schedule add ", 13))
+		schedule_added(&reply);
 	strbuf_release(&line);
 	strbuf_release(&reply);
 }
