@@ -84,7 +84,7 @@ $(1)/libsched.a: $$(call objs,$(1),$$(SCHED_SRC))
 	$$(AR) rcs $$@ $$^
 $(1)/libagent.a: $$(call objs,$(1),$$(AGENT_SRC))
 	$$(AR) rcs $$@ $$^
-$(1)/sp-sim: $(1)/tests/sim/sp-sim.o $(1)/tests/sim/sim_cost.o $(1)/tests/sim/sim_sched.o $(1)/libsched.a $(1)/libcommon.a
+$(1)/sp-sim: $(1)/tests/sim/sp-sim.o $(1)/tests/sim/sim_cost.o $(1)/tests/sim/sim_flow.o $(1)/tests/sim/sim_sched.o $(1)/libsched.a $(1)/libcommon.a
 	$(if $(3),$(3),$$(CC)) $(2) -o $$@ $$^ $$(LIBS)
 $(1)/libtest.a: $$(call objs,$(1),$$(TESTLIB_SRC))
 	$$(AR) rcs $$@ $$^

@@ -114,6 +114,15 @@ for _ in $(seq 300); do
 	sleep 0.1
 done
 run spctl run show "$TRA"
+echo "# the same pipeline every night at 02:00 Berlin time, for the date it stands for:"
+run spctl job add acme/prod/nightly-ingest -- --conf spark.fake.duration=0.5 \
+	local:///opt/etl.jar ingest --date '{{scheduled_date}}'
+run spctl job add acme/prod/nightly-transform -- --conf spark.fake.duration=0.5 \
+	local:///opt/etl.jar transform --date '{{scheduled_date}}'
+SCH=$(spctl schedule add acme/prod/nightly-ingest --cron '0 2 * * *' \
+	--timezone Europe/Berlin --concurrency forbid --then nightly-transform)
+echo "\$ spctl schedule add acme/prod/nightly-ingest --cron '0 2 * * *' --timezone Europe/Berlin --concurrency forbid --then nightly-transform  -> schedule $SCH"
+run spctl schedule show "$SCH"
 
 say "Stop the agent and the scheduler"
 for p in "${PIDS[@]}"; do kill -TERM "$p"; done

@@ -69,6 +69,17 @@ show=$(spctl --json schedule show "$nightly")
 [ "$(echo "$show" | json schedule.next_local)" = 2026-03-01T02:00:00+00:00 ] || fail "next_local: $show"
 [ "$(echo "$show" | json schedule.created_by)" != "" ] || fail "created_by: $show"
 spctl schedule list | grep -q 'ingest' || fail "schedule list: $(spctl schedule list)"
+# a real zone: wall-clock times in Berlin, and the night the clocks go
+# forward a skipped 02:30 fires once at 03:00 local (01:00 UTC)
+berlin=$(spctl schedule add acme/prod/transform --cron '0 2 * * *' --timezone Europe/Berlin)
+show=$(spctl --json schedule show "$berlin")
+[ "$(echo "$show" | json schedule.next_local)" = 2026-03-02T02:00:00+01:00 ] || fail "Berlin next_local: $show"
+dst=$(spctl schedule add acme/prod/transform --cron '30 2 29 3 *' --timezone Europe/Berlin)
+show=$(spctl --json schedule show "$dst")
+echo "$show" | json schedule.next | grep -q '^2026-03-29T01:00:00' || fail "a skipped time: $show"
+[ "$(echo "$show" | json schedule.next_local)" = 2026-03-29T03:00:00+02:00 ] || fail "skipped next_local: $show"
+spctl schedule delete "$berlin" >/dev/null
+spctl schedule delete "$dst" >/dev/null
 spctl schedule pause "$nightly" | grep -q "schedule $nightly paused" || fail "pause"
 [ "$(spctl --json schedule show "$nightly" | json schedule.paused)" = True ] || fail "not paused"
 spctl schedule resume "$nightly" >/dev/null
@@ -116,7 +127,14 @@ runs=$(spctl --json schedule show "$nightly" | json schedule.last_runs)
 	fail "the chain's runs: $runs"
 r2=$(echo "$runs" | python3 -c 'import json,sys; print(json.load(sys.stdin)[1])')
 [ "$(spctl --json run show "$r2" | json run.job)" = acme/prod/transform ] || fail "run $r2 is not transform's"
-[ "$(run_state "$r2")" = queued ] || fail "transform's run: $(run_state "$r2")"
+[ "$(run_state "$r2")" = waiting ] || fail "transform's run: $(run_state "$r2")"
+spctl --json run show "$r2" | json run.waiting | grep -qF "waiting for run $(echo "$runs" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[0])') (queued) to succeed" ||
+	fail "transform's run does not say it waits for ingest's"
+[ "$(spctl --json run show "$r2" | json run.schedule)" = "$nightly" ] || fail "run show's schedule"
+spctl --json run show "$r2" | json run.scheduled_local | grep -q '^2026-03-01T02:00:00Z$' ||
+	fail "run show's scheduled time: $(spctl --json run show "$r2")"
+[ "$(spctl --json run show "$r2" | json run.created_by)" = "schedule:$nightly" ] || fail "created_by"
 
 # ---- an outage: an hour passes while the scheduler is down ----
 spctl schedule delete "$nightly" | grep -q "schedule $nightly deleted" || fail "delete"

@@ -46,6 +46,7 @@
 #include "fairq.h"
 #include "policy.h"
 #include "sim_cost.h"
+#include "sim_flow.h"
 #include "sim_sched.h"
 #include "util.h"
 
@@ -225,33 +226,6 @@ static void note_accepted(struct world *w, uint64_t id)
 
 /* ---- actions ---- */
 
-/* Dependencies on 1 to 3 runs of tenant t (any state), or NULL. */
-static struct run_extra *random_after(struct world *w, const struct tenant *t)
-{
-	struct run_extra *x;
-	uint32_t want = 1 + rnd_below(3);
-
-	if (!w->st.nruns)
-		return NULL;
-	x = xcalloc(1, sizeof(*x));
-	x->after = xcalloc(want, sizeof(uint64_t));
-	for (uint32_t i = 0; i < want * 4 && x->nafter < want; i++) {
-		const struct run *d = w->st.runs[rnd_below((uint32_t)w->st.nruns)];
-		bool dup = false;
-		for (uint32_t k = 0; k < x->nafter; k++)
-			dup |= x->after[k] == d->id;
-		if (d->job->tenantp == t && !dup)
-			x->after[x->nafter++] = d->id;
-	}
-	x->after_any = chance(30);
-	if (!x->nafter) {
-		run_extra_free(x);
-		return NULL;
-	}
-	w->dependents++;
-	return x;
-}
-
 static void act_submit(struct world *w)
 {
 	struct job *j = random_job(w);
@@ -269,8 +243,8 @@ static void act_submit(struct world *w)
 	}
 	struct submit_opts o = { .priority = (int32_t)rnd_below(11) - 5,
 				 .idem_key = idem, .hold = chance(5) };
-	if (chance(25))
-		o.x = random_after(w, t);
+	if (chance(25) && (o.x = sim_flow_random_after(&w->st, t, pick)))
+		w->dependents++;
 	if (o.hold) {
 		o.x = o.x ? o.x : xcalloc(1, sizeof(*o.x));
 		o.x->held_by = xstrdup("uid:1");
@@ -410,42 +384,6 @@ static void act_cancel(struct world *w)
 		     (unsigned long long)r->id, why.message);
 }
 
-/* An operator holds, releases or reprioritises a random run. */
-static void act_flow(struct world *w)
-{
-	struct refusal why;
-	bool was_held;
-	struct run *r;
-	int rc;
-
-	if (!w->st.nruns)
-		return;
-	r = w->st.runs[rnd_below((uint32_t)w->st.nruns)];
-	switch (rnd_below(3)) {
-	case 0:
-		was_held = r->held;
-		rc = policy_hold(&w->p, r, "uid:2", &why);
-		if ((rc == 0) != (r->state == RUN_QUEUED && !was_held) ||
-		    (rc == 0 && !r->held))
-			fail(w, "hold of run %llu (%s): %d",
-			     (unsigned long long)r->id, run_state_label(r), rc);
-		break;
-	case 1:
-		rc = policy_release_hold(&w->p, r, &why);
-		if (rc == 0 && r->held)
-			fail(w, "run %llu still held after a release",
-			     (unsigned long long)r->id);
-		break;
-	default:
-		rc = policy_set_priority(&w->p, r, (int32_t)rnd_below(11) - 5,
-					 &why);
-		if ((rc == 0) != (r->state == RUN_QUEUED))
-			fail(w, "priority of run %llu (%s): %d",
-			     (unsigned long long)r->id, run_state_label(r), rc);
-	}
-	w->flow_ops += rc == 0;
-}
-
 /* An operator changes a tenant's quotas (`tenant set`). */
 static void act_set_limits(struct world *w)
 {
@@ -500,6 +438,7 @@ static void step(struct world *w, bool chaos)
 	struct sim_agent *sa = &w->agents[rnd_below((uint32_t)w->nagents)];
 	uint32_t roll = rnd_below(1000);
 	int64_t dt = rnd_below(60);
+	char msg[320];
 
 	policy_set_clock(&w->p, w->p.now_ms + dt, w->p.now_mono + dt);
 	policy_tick(&w->p);
@@ -536,7 +475,10 @@ static void step(struct world *w, bool chaos)
 	} else if (chaos && roll < 940) {
 		act_set_limits(w);
 	} else if (roll < 960) {
-		act_flow(w);
+		int rc = sim_flow_act(&w->p, pick, msg, sizeof(msg));
+		if (rc < 0)
+			fail(w, "%s", msg);
+		w->flow_ops += (uint64_t)rc;
 	}
 	policy_take_dirty(&w->p, NULL, NULL);
 }
@@ -581,48 +523,6 @@ static void check_oldest(struct world *w)
 	free(ten);
 	free(eq);
 	free(tq);
-}
-
-/* Dependencies and holds: a run never leaves the queue before the runs it
- * waits for have ended as it requires; it waits only while one has not;
- * it is skipped only because one ended otherwise; a held run is queued. */
-static void check_flow(struct world *w, const struct run *r)
-{
-	const struct run_extra *x = r->x;
-	bool pending = false, bad = false, late = false;
-	int64_t left = r->state_ms[RUN_LEASED];
-
-	if (r->held && r->state != RUN_QUEUED)
-		fail(w, "run %llu is held and %s", (unsigned long long)r->id,
-		     run_state_name(r->state));
-	if (!x || !x->nafter)
-		return;
-	for (uint32_t i = 0; i < x->nafter; i++) {
-		const struct run *d = state_run(&w->st, x->after[i]);
-		if (!d || d->job->tenantp != r->job->tenantp)
-			fail(w, "run %llu waits for run %llu of another tenant",
-			     (unsigned long long)r->id,
-			     (unsigned long long)x->after[i]);
-		if (!run_state_terminal(d->state)) {
-			pending = true;
-			continue;
-		}
-		if (!x->after_any && (d->state != RUN_SUCCEEDED || d->skipped))
-			bad = true;
-		late |= left && d->state_ms[d->state] > left;
-	}
-	if (r->state == RUN_QUEUED && r->waiting && (!pending || bad))
-		fail(w, "run %llu waits although its dependencies %s",
-		     (unsigned long long)r->id,
-		     bad ? "failed" : "have all ended");
-	if (r->skipped && !bad)
-		fail(w, "run %llu skipped with no failed dependency",
-		     (unsigned long long)r->id);
-	if (r->state != RUN_QUEUED && !r->skipped &&
-	    r->state != RUN_CANCELLED && (pending || bad || late))
-		fail(w, "run %llu (%s) left the queue before its dependencies "
-		     "ended as required", (unsigned long long)r->id,
-		     run_state_name(r->state));
 }
 
 static void check(struct world *w)
@@ -695,7 +595,8 @@ static void check(struct world *w)
 		if (live_leases > 1)
 			fail(w, "run %llu has %zu live leases",
 			     (unsigned long long)r->id, live_leases);
-		check_flow(w, r);
+		if (sim_flow_check(&w->st, r, msg, sizeof(msg)))
+			fail(w, "%s", msg);
 		if (r->state == RUN_QUEUED && (r->held || r->waiting)) {
 			queued++; /* counted, not dispatchable */
 			if (in_job || in_backoff || nholders)
