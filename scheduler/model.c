@@ -240,7 +240,6 @@ void run_extra_free(struct run_extra *x)
 	free_strv(x->params, x->nparams);
 	free_strv(x->args, x->nargs);
 	free(x->after);
-	free(x->then);
 	free(x);
 }
 

@@ -320,8 +320,6 @@ struct run_extra {
 	uint64_t *after;
 	bool after_any;        /* any end will do (--after-any), else each
 				* must succeed */
-	char *then;            /* schedule --then: the jobs its success
-				* starts, "JOB,JOB" in the same environment */
 };
 
 const char *env_state_name(enum env_state s);

@@ -117,7 +117,6 @@ static void pack_extra(msgpack_packer *pk, const struct keyring *kr,
 	n += x->nparams ? 1 : 0;
 	n += x->nargs ? 1 : 0;
 	n += x->nafter ? 2 : 0;
-	n += x->then ? 1 : 0;
 	n += r->held + r->waiting + r->skipped;
 	msgpack_pack_map(pk, n);
 	if (x->schedule) {
@@ -149,8 +148,6 @@ static void pack_extra(msgpack_packer *pk, const struct keyring *kr,
 			msgpack_pack_uint64(pk, x->after[i]);
 		mp_kv_bool(pk, "after_any", x->after_any);
 	}
-	if (x->then)
-		mp_kv_str(pk, "then", x->then);
 	if (r->held)
 		mp_kv_bool(pk, "held", true);
 	if (r->waiting)
@@ -399,7 +396,6 @@ static int get_extra(struct cursor *c, struct run *r)
 		}
 		mp_get_bool(o, "after_any", &x->after_any);
 	}
-	x->then = mp_get_strdup(o, "then");
 	b = false;
 	mp_get_bool(o, "held", &b);
 	r->held = b;

@@ -66,7 +66,7 @@ static struct run_extra *make_extra(const struct run_start_req *q)
 
 	if (!q->schedule && !q->scheduled_ms && !q->retry_of &&
 	    !q->nparams && !q->nargs &&
-	    !q->nafter && !q->hold && !(q->then && *q->then))
+	    !q->nafter && !q->hold)
 		return NULL;
 	x = xcalloc(1, sizeof(*x));
 	x->schedule = q->schedule;
@@ -87,8 +87,6 @@ static struct run_extra *make_extra(const struct run_start_req *q)
 		x->held_by = xstrdup(q->creator && *q->creator ? q->creator
 							      : "?");
 	}
-	if (q->then && *q->then)
-		x->then = xstrdup(q->then);
 	return x;
 }
 

@@ -32,7 +32,6 @@ struct run_start_req {
 	bool hold;                 /* start it held */
 	uint64_t retry_of;         /* run retry: the ended run it repeats */
 	uint16_t job_version;      /* 0: the job's current version */
-	const char *then;          /* jobs its success starts, or NULL */
 };
 
 /* 0: *out is the new run; 1: the idempotency key named *out already;
