@@ -247,3 +247,23 @@ void mp_kv_nil(msgpack_packer *pk, const char *key)
 	mp_pack_cstr(pk, key);
 	msgpack_pack_nil(pk);
 }
+
+int mp_opt_str(const msgpack_object *o, const char *k, char *buf, size_t n)
+{
+	return mp_get(o, k) ? mp_get_str(o, k, buf, n) : 0;
+}
+
+int mp_opt_u64(const msgpack_object *o, const char *k, uint64_t *v)
+{
+	return mp_get(o, k) ? mp_get_u64(o, k, v) : 0;
+}
+
+int mp_opt_i64(const msgpack_object *o, const char *k, int64_t *v)
+{
+	return mp_get(o, k) ? mp_get_i64(o, k, v) : 0;
+}
+
+int mp_opt_bool(const msgpack_object *o, const char *k, bool *v)
+{
+	return mp_get(o, k) ? mp_get_bool(o, k, v) : 0;
+}

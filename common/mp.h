@@ -37,6 +37,12 @@ int mp_get_bin(const msgpack_object *map, const char *key, const char **ptr,
 	       size_t *len);
 /* true if o is a STR equal to s. */
 bool mp_str_eq(const msgpack_object *o, const char *s);
+/* Optional members: absent reads as 0 and leaves *v (or buf) as it is;
+ * present, it must be valid (the mp_get_* result). */
+int mp_opt_str(const msgpack_object *o, const char *k, char *buf, size_t n);
+int mp_opt_u64(const msgpack_object *o, const char *k, uint64_t *v);
+int mp_opt_i64(const msgpack_object *o, const char *k, int64_t *v);
+int mp_opt_bool(const msgpack_object *o, const char *k, bool *v);
 
 /* Packs s as a STR (NULL packs nil). */
 void mp_pack_cstr(msgpack_packer *pk, const char *s);

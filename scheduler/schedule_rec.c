@@ -73,27 +73,6 @@ void schedule_rec_delete(struct store_batch *b, struct store *s,
 	store_batch_delete(b, s, CF_SCHEDULES, key, klen);
 }
 
-static int opt_str(const msgpack_object *o, const char *k, char *buf,
-		   size_t n)
-{
-	return mp_get(o, k) ? mp_get_str(o, k, buf, n) : 0;
-}
-
-static int opt_u64(const msgpack_object *o, const char *k, uint64_t *v)
-{
-	return mp_get(o, k) ? mp_get_u64(o, k, v) : 0;
-}
-
-static int opt_i64(const msgpack_object *o, const char *k, int64_t *v)
-{
-	return mp_get(o, k) ? mp_get_i64(o, k, v) : 0;
-}
-
-static int opt_bool(const msgpack_object *o, const char *k, bool *v)
-{
-	return mp_get(o, k) ? mp_get_bool(o, k, v) : 0;
-}
-
 static int get_runs(const msgpack_object *o, struct schedule_def *d)
 {
 	const msgpack_object *a = mp_get(o, "last_runs");
@@ -123,21 +102,21 @@ static int get_fields(const msgpack_object *o, struct schedule_def *d)
 	    mp_get_str(o, "job", d->job, sizeof(d->job)) ||
 	    mp_get_str(o, "cron", d->cron, sizeof(d->cron)) ||
 	    mp_get_str(o, "zone", d->zone, sizeof(d->zone)) ||
-	    opt_u64(o, "concurrency", &conc) || conc > SCHED_CONC_REPLACE ||
-	    opt_u64(o, "catchup", &catchup) || catchup > SCHED_CATCHUP_ALL ||
-	    opt_i64(o, "deadline_ms", &d->deadline_ms) || d->deadline_ms < 0 ||
-	    opt_str(o, "then", d->then, sizeof(d->then)) ||
-	    opt_bool(o, "paused", &d->paused) ||
-	    opt_i64(o, "created_ms", &d->created_ms) ||
-	    opt_str(o, "created_by", d->created_by, sizeof(d->created_by)) ||
-	    opt_i64(o, "cursor_ms", &d->cursor_ms) ||
-	    opt_i64(o, "last_fired_ms", &d->last_fired_ms) ||
-	    get_runs(o, d) || opt_u64(o, "fired", &d->fired) ||
-	    opt_u64(o, "skipped", &d->skipped) ||
-	    opt_u64(o, "missed", &d->missed) ||
-	    opt_u64(o, "refused", &d->refused) ||
-	    opt_str(o, "last_error", d->last_error, sizeof(d->last_error)) ||
-	    opt_i64(o, "last_error_ms", &d->last_error_ms))
+	    mp_opt_u64(o, "concurrency", &conc) || conc > SCHED_CONC_REPLACE ||
+	    mp_opt_u64(o, "catchup", &catchup) || catchup > SCHED_CATCHUP_ALL ||
+	    mp_opt_i64(o, "deadline_ms", &d->deadline_ms) || d->deadline_ms < 0 ||
+	    mp_opt_str(o, "then", d->then, sizeof(d->then)) ||
+	    mp_opt_bool(o, "paused", &d->paused) ||
+	    mp_opt_i64(o, "created_ms", &d->created_ms) ||
+	    mp_opt_str(o, "created_by", d->created_by, sizeof(d->created_by)) ||
+	    mp_opt_i64(o, "cursor_ms", &d->cursor_ms) ||
+	    mp_opt_i64(o, "last_fired_ms", &d->last_fired_ms) ||
+	    get_runs(o, d) || mp_opt_u64(o, "fired", &d->fired) ||
+	    mp_opt_u64(o, "skipped", &d->skipped) ||
+	    mp_opt_u64(o, "missed", &d->missed) ||
+	    mp_opt_u64(o, "refused", &d->refused) ||
+	    mp_opt_str(o, "last_error", d->last_error, sizeof(d->last_error)) ||
+	    mp_opt_i64(o, "last_error_ms", &d->last_error_ms))
 		return -1;
 	d->concurrency = (int)conc;
 	d->catchup = (int)catchup;

@@ -92,23 +92,6 @@ static int unpack_map(msgpack_zone *zone, const void *val, size_t vlen,
 	return 0;
 }
 
-/* An optional member: absent reads as zero, present must be valid. */
-static int opt_str(const msgpack_object *o, const char *k, char *buf,
-		   size_t n)
-{
-	return mp_get(o, k) ? mp_get_str(o, k, buf, n) : 0;
-}
-
-static int opt_u64(const msgpack_object *o, const char *k, uint64_t *v)
-{
-	return mp_get(o, k) ? mp_get_u64(o, k, v) : 0;
-}
-
-static int opt_i64(const msgpack_object *o, const char *k, int64_t *v)
-{
-	return mp_get(o, k) ? mp_get_i64(o, k, v) : 0;
-}
-
 int webhook_rec_decode_hook(const void *key, size_t klen, const void *val,
 			    size_t vlen, struct webhook_hook *h, char *err,
 			    size_t errlen)
@@ -128,14 +111,14 @@ int webhook_rec_decode_hook(const void *key, size_t klen, const void *val,
 	      mp_get_str(&o, "url", h->url, sizeof(h->url)) ||
 	      mp_get_str(&o, "secret", h->secret, sizeof(h->secret)) ||
 	      mp_get_str(&o, "events", h->events, sizeof(h->events)) ||
-	      opt_i64(&o, "created_ms", &h->created_ms) ||
-	      opt_u64(&o, "delivered", &h->delivered) ||
-	      opt_u64(&o, "failed", &h->failed) ||
-	      opt_u64(&o, "dead", &h->dead) ||
-	      opt_str(&o, "last_error", h->last_error,
+	      mp_opt_i64(&o, "created_ms", &h->created_ms) ||
+	      mp_opt_u64(&o, "delivered", &h->delivered) ||
+	      mp_opt_u64(&o, "failed", &h->failed) ||
+	      mp_opt_u64(&o, "dead", &h->dead) ||
+	      mp_opt_str(&o, "last_error", h->last_error,
 		      sizeof(h->last_error)) ||
-	      opt_i64(&o, "last_error_ms", &h->last_error_ms) ||
-	      opt_i64(&o, "last_ok_ms", &h->last_ok_ms) ||
+	      mp_opt_i64(&o, "last_error_ms", &h->last_error_ms) ||
+	      mp_opt_i64(&o, "last_ok_ms", &h->last_ok_ms) ||
 	      strlen(h->id) != klen || memcmp(h->id, key, klen) ||
 	      !h->tenant[0];
 	msgpack_zone_destroy(&zone);
@@ -169,11 +152,11 @@ int webhook_rec_decode_msg(const void *key, size_t klen, const void *val,
 	      mp_get_str(&o, "hook", m->hook, sizeof(m->hook)) ||
 	      mp_get_str(&o, "msg_id", m->msg_id, sizeof(m->msg_id)) ||
 	      mp_get_str(&o, "type", m->type, sizeof(m->type)) ||
-	      opt_i64(&o, "created_ms", &m->created_ms) ||
-	      opt_i64(&o, "next_ms", &m->next_ms) ||
-	      opt_u64(&o, "attempts", &attempts) || attempts > UINT32_MAX ||
-	      opt_u64(&o, "state", &state) || state > WH_DEAD ||
-	      opt_str(&o, "last_error", m->last_error,
+	      mp_opt_i64(&o, "created_ms", &m->created_ms) ||
+	      mp_opt_i64(&o, "next_ms", &m->next_ms) ||
+	      mp_opt_u64(&o, "attempts", &attempts) || attempts > UINT32_MAX ||
+	      mp_opt_u64(&o, "state", &state) || state > WH_DEAD ||
+	      mp_opt_str(&o, "last_error", m->last_error,
 		      sizeof(m->last_error)) ||
 	      !mp_get(&o, "body") ||
 	      mp_get(&o, "body")->type != MSGPACK_OBJECT_STR ||

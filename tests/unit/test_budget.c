@@ -14,6 +14,7 @@
 
 #include "budget.h"
 #include "policy.h"
+#include "policy_rebuild.h"
 #include "util.h"
 
 #define USD 1000000LL
@@ -417,25 +418,7 @@ static void test_starts_race_the_cap(void **state)
 /* The scheduler restarts: the policy is rebuilt over the same records. */
 static void restart(struct fx *f)
 {
-	int64_t now = f->p.now_ms, mono = f->p.now_mono;
-
-	policy_release(&f->p);
-	for (size_t i = 0; i < f->st.agents.n; i++)
-		((struct agent *)f->st.agents.v[i])->held.n = 0;
-	for (size_t i = 0; i < f->st.jobs.n; i++) {
-		struct job *j = f->st.jobs.v[i];
-		runq_release(&j->queue);
-		j->n_running = 0;
-	}
-	for (size_t i = 0; i < f->st.envs.n; i++) {
-		struct env *e = f->st.envs.v[i];
-		e->n_queued = e->n_running = 0;
-	}
-	for (size_t i = 0; i < f->st.tenants.n; i++) {
-		struct tenant *t = f->st.tenants.v[i];
-		t->n_queued = t->n_running = 0;
-	}
-	policy_init(&f->p, &f->st, &f->lim, now, mono);
+	policy_fx_rebuild(&f->p, &f->st, &f->lim, f->p.now_ms, f->p.now_mono);
 }
 
 /* Moves the clock without hearing from any agent. */

@@ -125,25 +125,30 @@ int complete(struct fx *f, struct run *r, enum run_state res,
 }
 
 
-void policy_fx_restart(struct fx *f, int64_t now_ms, int64_t now_mono)
+void policy_fx_rebuild(struct policy *p, struct sched_state *st,
+		       const struct policy_limits *lim, int64_t now_ms,
+		       int64_t now_mono)
 {
-	policy_release(&f->p);
-	for (size_t i = 0; i < f->st.agents.n; i++)
-		((struct agent *)f->st.agents.v[i])->held.n = 0;
-	for (size_t i = 0; i < f->st.jobs.n; i++) {
-		struct job *j = f->st.jobs.v[i];
+	policy_release(p);
+	for (size_t i = 0; i < st->agents.n; i++)
+		((struct agent *)st->agents.v[i])->held.n = 0;
+	for (size_t i = 0; i < st->jobs.n; i++) {
+		struct job *j = st->jobs.v[i];
 		runq_release(&j->queue);
 		j->n_running = 0;
 	}
-	for (size_t i = 0; i < f->st.envs.n; i++) {
-		struct env *e = f->st.envs.v[i];
+	for (size_t i = 0; i < st->envs.n; i++) {
+		struct env *e = st->envs.v[i];
 		e->n_queued = e->n_running = 0;
 	}
-	for (size_t i = 0; i < f->st.tenants.n; i++) {
-		struct tenant *t = f->st.tenants.v[i];
+	for (size_t i = 0; i < st->tenants.n; i++) {
+		struct tenant *t = st->tenants.v[i];
 		t->n_queued = t->n_running = 0;
-		t->live.n = 0;
-		t->committed = 0;
 	}
-	policy_init(&f->p, &f->st, &f->lim, now_ms, now_mono);
+	policy_init(p, st, lim, now_ms, now_mono);
+}
+
+void policy_fx_restart(struct fx *f, int64_t now_ms, int64_t now_mono)
+{
+	policy_fx_rebuild(&f->p, &f->st, &f->lim, now_ms, now_mono);
 }

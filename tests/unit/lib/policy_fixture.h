@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "policy.h"
+#include "policy_rebuild.h"
 
 struct fx {
 	struct sched_state st;
@@ -34,6 +35,7 @@ int policy_fx_teardown(void **state);
 /* A restart: the policy rebuilt over the same records (its counters
  * and queues cleared first, as a fresh load has them). */
 void policy_fx_restart(struct fx *f, int64_t now_ms, int64_t now_mono);
+
 /* Moves both clocks ms on and ticks the policy. */
 void advance(struct fx *f, int64_t ms);
 /* A run of j (asserted admitted). */
