@@ -89,6 +89,10 @@ out=$(spctl schedule show 99 2>&1) && fail "show of no schedule"
 
 # ---- firing: every minute; the daemon's clock is a few seconds before one
 every=$(spctl schedule add acme/prod/report --cron '* * * * *' --concurrency allow)
+# the same minutes with the other policies: no agent serves acme/prod, so
+# each firing's run stays queued and the next firing finds it live
+forbid=$(spctl schedule add acme/prod/ingest --cron '* * * * *' --concurrency forbid)
+replace=$(spctl schedule add acme/prod/transform --cron '* * * * *' --concurrency replace)
 fired() { # ID N: the schedule fired at least N times
 	[ "$(spctl --json schedule show "$1" | json schedule.fired)" -ge "$2" ]
 }
@@ -107,6 +111,15 @@ echo "$show" | json schedule.last_fired | grep -Eq '^2026-03-01T0(1:59|2:00):00(
 stop_scheduler
 start_scheduler
 wait_until 80 fired "$every" 2 || fail "no firing after the restart: $(spctl schedule show "$every")"
+skipped_once() { [ "$(spctl --json schedule show "$forbid" | json schedule.skipped)" -ge 1 ]; }
+wait_until 20 skipped_once || fail "forbid did not skip: $(spctl schedule show "$forbid")"
+[ "$(spctl --json schedule show "$forbid" | json schedule.fired)" = 1 ] ||
+	fail "forbid started a second run: $(spctl schedule show "$forbid")"
+wait_until 20 fired "$replace" 2 || fail "replace did not fire again: $(spctl schedule show "$replace")"
+first=$(spctl --json run list --schedule "$replace" --oldest-first --limit 1 | json items.0.id)
+[ "$(run_state "$first")" = cancelled ] || fail "replace left run $first $(run_state "$first")"
+spctl schedule delete "$forbid" >/dev/null
+spctl schedule delete "$replace" >/dev/null
 keys() { # the idempotency keys of schedule $every's runs, one a line
 	local ids
 	ids=$(spctl --json run list --limit 1000 | python3 -c '
