@@ -14,7 +14,10 @@
 #     agent, and both processes' CPU % over that window.
 #
 #   bench/fanin.sh --agents N [--rate R] [--seconds S] [--slots K]
-#                  [--window W] [--set 'KEY = VALUE']...
+#                  [--window W] [--perf FILE] [--set 'KEY = VALUE']...
+# --perf records the idle scheduler for 5 s more with `perf record -g`
+# into FILE (after the idle figures, so that perf does not weigh on them):
+# `perf report -i FILE` shows where its idle CPU goes.
 set -euo pipefail
 AGENTS=
 RATE=1000
@@ -23,8 +26,9 @@ SLOTS=4
 WINDOW=256
 IDLE_S=10
 SETTINGS=
+PERF=
 usage() {
-	echo "usage: $0 --agents N [--rate R] [--seconds S] [--slots K] [--window W] [--set 'KEY = VALUE']..." >&2
+	echo "usage: $0 --agents N [--rate R] [--seconds S] [--slots K] [--window W] [--perf FILE] [--set 'KEY = VALUE']..." >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -35,6 +39,7 @@ while [ $# -gt 0 ]; do
 	--seconds) SECONDS_RUN=$2 ;;
 	--slots) SLOTS=$2 ;;
 	--window) WINDOW=$2 ;;
+	--perf) PERF=$2 ;;
 	--set) SETTINGS+="$2"$'\n' ;;
 	*) usage ;;
 	esac
@@ -131,8 +136,12 @@ echo "  idle ($IDLE_S s, all agents long-polling): scheduler CPU $(cpu_pct "$s0"
 	"$(status_of "$PID" Threads) threads; sp-fleetsim CPU $(cpu_pct "$f0" "$f1" $((t1 - t0)))%," \
 	"RSS $(($(status_of "$SIM_PID" VmRSS) / 1024)) MiB, $(status_of "$SIM_PID" Threads) threads"
 
+if [ -n "$PERF" ]; then
+	perf record -F 499 -g -p "$PID" -o "$PERF" -- sleep 5 >/dev/null 2>&1 ||
+		echo "fanin: perf record failed" >&2
+fi
+
 RUNS=$((RATE * SECONDS_RUN))
-rm -f "$D/lease.log.start"
 : >"$D/submit.log"
 s0=$(ticks "$PID"); f0=$(ticks "$SIM_PID"); t0=$(now_ms)
 "$BIN/sp-bench-submit" "$SOCK" fan/prod/pi 1 "$RUNS" 256 "$RATE" "$D/submit.log" |
