@@ -16,8 +16,10 @@
  * busy a `heartbeat` every 2 s; a run leased "runs" for --run-ms and is
  * reported in one batched `complete`. A failed call (timeout, no
  * connection) is resent byte for byte after the agent's RETRY_MS (500 ms),
- * here with +-20 % jitter so that 10,000 agents do not resend in step; an
- * `unavailable` answer waits its retry_after_ms (100 ms..60 s).
+ * an `unavailable` answer after its retry_after_ms (100 ms..60 s); here
+ * each delay gets up to 20 % more at random (the real agent has no
+ * jitter), so that 10,000 agents that failed together do not resend in
+ * step.
  * Enrollment is paced: at most W agents (default 256) are between their
  * dial and their first preflight answer at once.
  *
@@ -63,6 +65,9 @@ enum msg_kind { K_NONE, K_ENROLL, K_PREFLIGHT, K_LEASE, K_HEARTBEAT,
 static const char *const kind_name[] = { "", "enroll", "preflight", "lease",
 					 "heartbeat", "complete" };
 enum io { IO_SLEEP, IO_SEND, IO_RECV };
+/* What an answer leads to: the next step (after a delay), the same bytes
+ * again (after a delay), or nothing more (a refused enrollment). */
+enum next { NEXT_STEP, NEXT_RESEND, NEXT_GIVE_UP };
 
 struct held {
 	uint64_t run, epoch;
@@ -129,11 +134,11 @@ static int64_t wall_us(void)
 
 static void agent_step(struct fa *a);
 
-/* The agent's retry delay: RETRY_MS, +-20 % so that the fleet spreads. */
+/* A retry delay plus up to 20 % (never less than the agent waits), so
+ * that a fleet that failed at once does not resend in step. */
 static int64_t jittered(struct fa *a, int64_t ms)
 {
-	return ms * 8 / 10 +
-	       (int64_t)(xorshift(&a->rng) % (uint64_t)(ms * 4 / 10 + 1));
+	return ms + (int64_t)(xorshift(&a->rng) % (uint64_t)(ms / 5 + 1));
 }
 
 static void sleep_then(struct fa *a, int64_t ms)
@@ -391,22 +396,29 @@ static void got_complete(struct fa *a, const msgpack_object *r)
 	a->nsent = 0;
 }
 
-/* Handles an answer to a->kind. Returns the ms to wait before the next
- * step: 0 at once, -1 to resend the same bytes after a retry delay. */
-static int64_t handle_reply(struct fa *a, const msgpack_object *r)
+/* Handles an answer to a->kind: what comes next, and *ms, how long to
+ * wait for it (0: at once). */
+static enum next handle_reply(struct fa *a, const msgpack_object *r,
+			      int64_t *ms)
 {
 	char code[64], state[32] = "";
 	const char *e = reply_error(r, code, sizeof(code));
-	int64_t ms = 1000;
 
+	*ms = 0;
 	if (e && !strcmp(e, "unavailable")) {
-		mp_get_i64(r, "retry_after_ms", &ms);
+		/* nothing was done: the same bytes once the time it asks
+		 * for has passed, as client.c's backoff() */
+		*ms = 1000;
+		mp_get_i64(r, "retry_after_ms", ms);
+		*ms = *ms < BACKOFF_MIN_MS ? BACKOFF_MIN_MS
+		      : *ms > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *ms;
 		atomic_fetch_add(&n_unavailable, 1);
-		return -(ms < BACKOFF_MIN_MS ? BACKOFF_MIN_MS
-			 : ms > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms) - 1;
+		return NEXT_RESEND;
 	}
-	if (e && !strcmp(e, "shutting_down"))
-		return -1;
+	if (e && !strcmp(e, "shutting_down")) {
+		*ms = RETRY_MS;
+		return NEXT_RESEND;
+	}
 	switch (a->kind) {
 	case K_ENROLL:
 		if (e || mp_get_str(r, "agent", a->id, sizeof(a->id)) ||
@@ -416,20 +428,22 @@ static int64_t handle_reply(struct fa *a, const msgpack_object *r)
 			a->id[0] = '\0';
 			atomic_fetch_add(&n_failed, 1);
 			atomic_fetch_sub(&n_pending, 1);
-			return -2; /* gives up */
+			return NEXT_GIVE_UP;
 		}
 		atomic_fetch_add(&n_enrolled, 1);
-		return 0;
+		return NEXT_STEP;
 	case K_PREFLIGHT:
 		apply_cancel(a, r);
 		mp_get_str(r, "env_state", state, sizeof(state));
-		if (strcmp(state, "ready"))
-			return PREFLIGHT_RETRY_MS;
+		if (strcmp(state, "ready")) {
+			*ms = PREFLIGHT_RETRY_MS;
+			return NEXT_STEP;
+		}
 		a->ready = true;
 		a->next_heartbeat = time_mono_ms() + HEARTBEAT_MS;
 		atomic_fetch_add(&n_ready, 1);
 		atomic_fetch_sub(&n_pending, 1);
-		return 0;
+		return NEXT_STEP;
 	case K_LEASE:
 		if (!e) {
 			apply_cancel(a, r);
@@ -452,7 +466,7 @@ static int64_t handle_reply(struct fa *a, const msgpack_object *r)
 	}
 	/* the real agent beats HEARTBEAT_MS after any answered message */
 	a->next_heartbeat = time_mono_ms() + HEARTBEAT_MS;
-	return 0;
+	return NEXT_STEP;
 }
 
 /* A failed call: resend the same bytes after the agent's retry delay. */
@@ -470,6 +484,7 @@ static void on_recv(struct fa *a)
 {
 	nng_msg *m = nng_aio_get_msg(a->aio);
 	msgpack_unpacked up;
+	enum next next;
 	int64_t wait;
 
 	msgpack_unpacked_init(&up);
@@ -481,13 +496,13 @@ static void on_recv(struct fa *a)
 		retry(a, RETRY_MS);
 		return;
 	}
-	wait = handle_reply(a, &up.data);
+	next = handle_reply(a, &up.data, &wait);
 	msgpack_unpacked_destroy(&up);
 	nng_msg_free(m);
-	if (wait == -2)
+	if (next == NEXT_GIVE_UP)
 		return;
-	if (wait < 0) {
-		retry(a, wait == -1 ? RETRY_MS : -wait - 1);
+	if (next == NEXT_RESEND) {
+		retry(a, wait);
 		return;
 	}
 	if (wait > 0)
@@ -548,6 +563,10 @@ static int agent_start(struct fa *a)
 	    (rv = nng_dialer_start(a->dialer, NNG_FLAG_NONBLOCK))) {
 		fprintf(stderr, "sp-fleetsim: agent %d: cannot dial '%s': %s\n",
 			a->no, o.url, nng_strerror(rv));
+		nng_close(a->sock); /* an error for a socket never opened */
+		nng_aio_free(a->aio);
+		a->aio = NULL;
+		atomic_fetch_add(&n_failed, 1);
 		return -1;
 	}
 	a->open = true;
