@@ -9,9 +9,11 @@
 #     sp-fleetsim's CPU % (who pays for the polling);
 #   - starts paced at R per second for S seconds (bin/sp-bench-submit over
 #     the admin socket): submit -> agent latency p50 / p99 / max, from the
-#     send of each start command (as bench/run.sh measures it; its
-#     acknowledgement latency is printed too) to the lease reaching an
-#     agent, and both processes' CPU % over that window.
+#     send of each start command (as bench/run.sh measures it) to the lease
+#     reaching an agent, and the same from the start's acknowledgement
+#     (read by the submitter; the scheduler answers both after the same
+#     synced write, so a lease may arrive first: negative then); and both
+#     processes' CPU % over that window.
 #
 #   bench/fanin.sh --agents N [--rate R] [--seconds S] [--slots K]
 #                  [--window W] [--perf FILE] [--set 'KEY = VALUE']...
@@ -143,8 +145,9 @@ fi
 
 RUNS=$((RATE * SECONDS_RUN))
 : >"$D/submit.log"
+: >"$D/ack.log"
 s0=$(ticks "$PID"); f0=$(ticks "$SIM_PID"); t0=$(now_ms)
-"$BIN/sp-bench-submit" "$SOCK" fan/prod/pi 1 "$RUNS" 256 "$RATE" "$D/submit.log" |
+"$BIN/sp-bench-submit" "$SOCK" fan/prod/pi 1 "$RUNS" 256 "$RATE" "$D/submit.log" "$D/ack.log" |
 	sed -n 's/.*latency \(p50 .*\)/  start acknowledged: \1/p' >"$D/ack.txt"
 s1=$(ticks "$PID"); f1=$(ticks "$SIM_PID"); t1=$(now_ms)
 # the last leases: every run reached an agent (or give up after 10 s)
@@ -154,18 +157,22 @@ for _ in $(seq 100); do
 done
 echo "  $RUNS starts at $RATE/s: scheduler CPU $(cpu_pct "$s0" "$s1" $((t1 - t0)))%," \
 	"sp-fleetsim CPU $(cpu_pct "$f0" "$f1" $((t1 - t0)))% (over the $((t1 - t0)) ms of submitting)"
-python3 - "$D/submit.log" "$D/lease.log" <<'PY'
+python3 - "$D/submit.log" "$D/ack.log" "$D/lease.log" <<'PY'
 import sys
 sent = dict(map(int, l.split()) for l in open(sys.argv[1]))
+acked = dict(map(int, l.split()) for l in open(sys.argv[2]))
 got = {}
-for l in open(sys.argv[2]):
+for l in open(sys.argv[3]):
     r, t = map(int, l.split())
     got.setdefault(r, t)
-lat = sorted(got[r] - sent[r] for r in sent if r in got)
-miss = len(sent) - len(lat)
-p = lambda q: lat[min(len(lat) - 1, int(len(lat) * q))] / 1000 if lat else 0
-print(f"  submit -> agent: {len(lat)} runs, p50 {p(0.5):.2f} ms, p99 {p(0.99):.2f} ms, "
-      f"max {lat[-1] / 1000 if lat else 0:.2f} ms" + (f"; {miss} never reached an agent" if miss else ""))
+def show(name, since):
+    lat = sorted(got[r] - since[r] for r in since if r in got)
+    miss = len(since) - len(lat)
+    p = lambda q: lat[min(len(lat) - 1, int(len(lat) * q))] / 1000 if lat else 0
+    print(f"  {name}: {len(lat)} runs, p50 {p(0.5):.2f} ms, p99 {p(0.99):.2f} ms, "
+          f"max {lat[-1] / 1000 if lat else 0:.2f} ms" + (f"; {miss} never reached an agent" if miss else ""))
+show("submit -> agent (from the send)", sent)
+show("ack -> agent (from the acknowledgement)", acked)
 PY
 cat "$D/ack.txt"
 echo "  machine: $(uptime | sed 's/.*load/load/')"

@@ -25,7 +25,7 @@
  *
  * --lease-log appends "RUN WALL_US" when a lease reaches an agent (the
  * submit -> agent latency, with sp-bench-submit's log). --status rewrites
- * FILE every second: "started E enrolled R ready L leasing" (counts).
+ * FILE every second: "STARTED ENROLLED READY LEASED" (counts).
  * Stops on SIGINT/SIGTERM and prints totals and its CPU time.
  */
 #include <errno.h>
