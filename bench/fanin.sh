@@ -117,7 +117,7 @@ t0=$(now_ms)
 	--run-ms 0 --enroll-window "$WINDOW" --lease-log "$D/lease.log" \
 	--status "$D/status" >"$D/fleetsim.log" 2>&1 &
 SIM_PID=$!
-until grep -q 'agents ready' "$D/fleetsim.log"; do
+until grep -qs 'agents ready' "$D/fleetsim.log"; do
 	kill -0 "$SIM_PID" 2>/dev/null || { cat "$D/fleetsim.log" >&2; exit 1; }
 	kill -0 "$PID" 2>/dev/null || { tail "$D/scheduler.log" >&2; exit 1; }
 	[ $(($(now_ms) - t0)) -lt 600000 ] || { echo "fanin: agents not ready after 600 s: $(cat "$D/status" 2>/dev/null)" >&2; exit 1; }
@@ -130,13 +130,18 @@ sleep 3
 # cpu_pct T0_TICKS T1_TICKS MS
 cpu_pct() { python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) * 100000 / int(sys.argv[4]) / int(sys.argv[3]):.1f}')" "$1" "$2" "$CLK" "$3"; }
 
+# messages the agents sent so far (sp-fleetsim's status, once a second)
+calls() { awk '{print $5}' "$D/status"; }
+c0=$(calls)
 s0=$(ticks "$PID"); f0=$(ticks "$SIM_PID"); t0=$(now_ms)
 sleep "$IDLE_S"
 s1=$(ticks "$PID"); f1=$(ticks "$SIM_PID"); t1=$(now_ms)
+c1=$(calls)
 echo "  idle ($IDLE_S s, all agents long-polling): scheduler CPU $(cpu_pct "$s0" "$s1" $((t1 - t0)))%," \
 	"RSS $(($(status_of "$PID" VmRSS) / 1024)) MiB, $(ls "/proc/$PID/fd" | wc -l) fds," \
 	"$(status_of "$PID" Threads) threads; sp-fleetsim CPU $(cpu_pct "$f0" "$f1" $((t1 - t0)))%," \
-	"RSS $(($(status_of "$SIM_PID" VmRSS) / 1024)) MiB, $(status_of "$SIM_PID" Threads) threads"
+	"RSS $(($(status_of "$SIM_PID" VmRSS) / 1024)) MiB, $(status_of "$SIM_PID" Threads) threads;" \
+	"the agents sent $(((c1 - c0) * 1000 / (t1 - t0))) messages/s (an idle agent: one long poll a second when answered in time)"
 
 if [ -n "$PERF" ]; then
 	perf record -F 499 -g -p "$PID" -o "$PERF" -- sleep 5 >/dev/null 2>&1 ||

@@ -25,7 +25,8 @@
  *
  * --lease-log appends "RUN WALL_US" when a lease reaches an agent (the
  * submit -> agent latency, with sp-bench-submit's log). --status rewrites
- * FILE every second: "STARTED ENROLLED READY LEASED" (counts).
+ * FILE every second: "STARTED ENROLLED READY LEASED CALLS" (counts;
+ * CALLS: messages sent, resends included).
  * Stops on SIGINT/SIGTERM and prints totals and its CPU time.
  */
 #include <errno.h>
@@ -645,9 +646,9 @@ static void write_status(void)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", o.status);
 	if (!(f = fopen(tmp, "w")))
 		return;
-	fprintf(f, "%d %d %d %ld\n", atomic_load(&n_started),
+	fprintf(f, "%d %d %d %ld %ld\n", atomic_load(&n_started),
 		atomic_load(&n_enrolled), atomic_load(&n_ready),
-		atomic_load(&n_leased));
+		atomic_load(&n_leased), atomic_load(&n_calls));
 	fclose(f);
 	rename(tmp, o.status);
 }
