@@ -397,12 +397,47 @@ static void got_complete(struct fa *a, const msgpack_object *r)
 	a->nsent = 0;
 }
 
+/* The enrollment's answer (e: its error, or NULL): the agent id. */
+static enum next got_enroll(struct fa *a, const msgpack_object *r,
+			    const char *e)
+{
+	if (e || mp_get_str(r, "agent", a->id, sizeof(a->id)) || !a->id[0]) {
+		fprintf(stderr, "sp-fleetsim: agent %d: enrollment refused: "
+			"%s\n", a->no, e ? e : "no id");
+		a->id[0] = '\0';
+		atomic_fetch_add(&n_failed, 1);
+		atomic_fetch_sub(&n_pending, 1);
+		return NEXT_GIVE_UP;
+	}
+	atomic_fetch_add(&n_enrolled, 1);
+	return NEXT_STEP;
+}
+
+/* The preflight's answer: ready for work, or another preflight later. */
+static enum next got_preflight(struct fa *a, const msgpack_object *r,
+			       int64_t *ms)
+{
+	char state[32] = "";
+
+	apply_cancel(a, r);
+	mp_get_str(r, "env_state", state, sizeof(state));
+	if (strcmp(state, "ready")) {
+		*ms = PREFLIGHT_RETRY_MS;
+		return NEXT_STEP;
+	}
+	a->ready = true;
+	a->next_heartbeat = time_mono_ms() + HEARTBEAT_MS;
+	atomic_fetch_add(&n_ready, 1);
+	atomic_fetch_sub(&n_pending, 1);
+	return NEXT_STEP;
+}
+
 /* Handles an answer to a->kind: what comes next, and *ms, how long to
  * wait for it (0: at once). */
 static enum next handle_reply(struct fa *a, const msgpack_object *r,
 			      int64_t *ms)
 {
-	char code[64], state[32] = "";
+	char code[64];
 	const char *e = reply_error(r, code, sizeof(code));
 
 	*ms = 0;
@@ -422,29 +457,9 @@ static enum next handle_reply(struct fa *a, const msgpack_object *r,
 	}
 	switch (a->kind) {
 	case K_ENROLL:
-		if (e || mp_get_str(r, "agent", a->id, sizeof(a->id)) ||
-		    !a->id[0]) {
-			fprintf(stderr, "sp-fleetsim: agent %d: enrollment "
-				"refused: %s\n", a->no, e ? e : "no id");
-			a->id[0] = '\0';
-			atomic_fetch_add(&n_failed, 1);
-			atomic_fetch_sub(&n_pending, 1);
-			return NEXT_GIVE_UP;
-		}
-		atomic_fetch_add(&n_enrolled, 1);
-		return NEXT_STEP;
+		return got_enroll(a, r, e);
 	case K_PREFLIGHT:
-		apply_cancel(a, r);
-		mp_get_str(r, "env_state", state, sizeof(state));
-		if (strcmp(state, "ready")) {
-			*ms = PREFLIGHT_RETRY_MS;
-			return NEXT_STEP;
-		}
-		a->ready = true;
-		a->next_heartbeat = time_mono_ms() + HEARTBEAT_MS;
-		atomic_fetch_add(&n_ready, 1);
-		atomic_fetch_sub(&n_pending, 1);
-		return NEXT_STEP;
+		return got_preflight(a, r, ms);
 	case K_LEASE:
 		if (!e) {
 			apply_cancel(a, r);
