@@ -3,7 +3,12 @@
  * agents, each with its own nng REQ socket and dialer (its own TCP
  * connection, as real agents have), all driven by nng aio callbacks on
  * nng's few task threads: no thread per agent (sp-agentsim has one, and
- * stops at 512).
+ * stops at 512). nng sets no limit on sockets or aios; each agent holds
+ * one descriptor, so the open files limit is raised to its hard limit
+ * (20,000 on the development machine: about 19,900 agents), and 10,000
+ * agents take about 170 MiB. The scheduler must let them in: from one
+ * address that takes agent_conns_per_source (and agent_conns_max) above
+ * the fleet (bench/fanin.sh sets both).
  *
  *   sp-fleetsim --scheduler URL --tokens FILE [--slots N] [--run-ms MS]
  *               [--enroll-window W] [--lease-log FILE] [--status FILE]
