@@ -288,12 +288,17 @@ system-test: all
 	tests/system/systemd-container.sh
 	tests/system/fresh-debian.sh
 
-# The scheduling core's figures, then telemetry's: ingest of
-# signed batches, the agent's memory, redaction throughput; then backups
-# (bench/backup.sh: backup time and size, restore + start = RTO), retention
-# slices and run list's filtered queries over millions of runs.
+# The scheduling core's figures; fan-in (the scheduler's cost of 1,000
+# and 10,000 idle agents, submit -> agent latency among them); telemetry's:
+# ingest of signed batches, the agent's memory, redaction throughput; then
+# backups (bench/backup.sh: backup time and size, restore + start = RTO),
+# retention slices and run list's filtered queries over millions of runs.
 bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@bench/run.sh
+	@echo "== fan-in: 1,000 idle agents (bin/sp-fleetsim), 1,000 starts/s"
+	@bench/fanin.sh --agents 1000 --rate 1000 --seconds 10
+	@echo "== fan-in: 10,000 idle agents, 1,000 starts/s"
+	@bench/fanin.sh --agents 10000 --rate 1000 --seconds 10
 	@echo "== telemetry ingest (3 agents x 4 batches x 500 events per message)"
 	@bench/ingest.sh --agents 3 --batches 4 --events 500 --seconds 10
 	@echo "== agent memory"

@@ -4,13 +4,15 @@
  * reply counted only when it says ok (the scheduler replies after the WAL
  * sync of the turn that applied it).
  *
- *   sp-bench-submit SOCKET JOB CLIENTS RUNS_PER_CLIENT WINDOW [RATE LOG]
+ *   sp-bench-submit SOCKET JOB CLIENTS RUNS_PER_CLIENT WINDOW
+ *                   [RATE LOG [ACK_LOG]]
  * Prints: runs, seconds, runs/s, latency p50/p99 (ms).
  *
  * With RATE (starts per second, per client) the starts are paced instead
  * of sent as fast as the window allows, and LOG gets one line per
  * acknowledged start, "RUN SEND_WALL_US": with sp-agentsim's --lease-log
- * that gives the submit -> agent latency of each run.
+ * that gives the submit -> agent latency of each run. ACK_LOG gets
+ * "RUN ACK_WALL_US", when the acknowledgement was read.
  */
 #include <errno.h>
 #include <poll.h>
@@ -32,6 +34,7 @@ struct client {
 	long ok;
 	double rate; /* starts per second; 0 = as fast as the window allows */
 	FILE *log;   /* with rate: "RUN SEND_WALL_US" per acknowledged start */
+	FILE *ack_log; /* optional: "RUN ACK_WALL_US" */
 };
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -77,6 +80,9 @@ static void log_start(const struct client *c, const char *line,
 	pthread_mutex_lock(&log_lock);
 	fprintf(c->log, "%llu %lld\n", strtoull(p + 6, NULL, 10),
 		(long long)sent_wall);
+	if (c->ack_log)
+		fprintf(c->ack_log, "%llu %lld\n", strtoull(p + 6, NULL, 10),
+			(long long)wall_us());
 	pthread_mutex_unlock(&log_lock);
 }
 
@@ -150,14 +156,18 @@ int main(int argc, char **argv)
 	int64_t t0, t1, *all;
 
 	double rate = 0;
-	FILE *log = NULL;
+	FILE *log = NULL, *ack_log = NULL;
 
-	if (argc != 6 && argc != 8) {
+	if (argc != 6 && argc != 8 && argc != 9) {
 		fprintf(stderr, "usage: sp-bench-submit SOCKET JOB CLIENTS "
-				"RUNS_PER_CLIENT WINDOW [RATE LOG]\n");
+				"RUNS_PER_CLIENT WINDOW [RATE LOG [ACK_LOG]]\n");
 		return 2;
 	}
-	if (argc == 8) {
+	if (argc == 9 && !(ack_log = fopen(argv[8], "w"))) {
+		fprintf(stderr, "sp-bench-submit: cannot open '%s'\n", argv[8]);
+		return 2;
+	}
+	if (argc >= 8) {
 		rate = atof(argv[6]);
 		if (rate <= 0 || !(log = fopen(argv[7], "w"))) {
 			fprintf(stderr, "sp-bench-submit: bad RATE or LOG\n");
@@ -176,7 +186,7 @@ int main(int argc, char **argv)
 	t0 = now_us();
 	for (int i = 0; i < nc; i++) {
 		cs[i] = (struct client){ argv[1], argv[2], per, win,
-					 all + i * per, 0, rate, log };
+					 all + i * per, 0, rate, log, ack_log };
 		pthread_create(&th[i], NULL, client_main, &cs[i]);
 	}
 	for (int i = 0; i < nc; i++) {
@@ -193,6 +203,8 @@ int main(int argc, char **argv)
 	       (double)all[total * 99 / 100] / 1000.0);
 	if (log)
 		fclose(log);
+	if (ack_log)
+		fclose(ack_log);
 	free(all);
 	free(cs);
 	free(th);
