@@ -319,9 +319,11 @@ static size_t lease_and_reply(struct sched *c, struct event *ev,
  * environment when the request leaves. */
 static void count_polling(struct sched *c, const struct event *ev, int delta)
 {
-	const struct agent *ag = state_agent(c->st, ev->msg.agent);
+	struct agent *ag = state_agent(c->st, ev->msg.agent);
 	struct env *e = ag ? state_env(c->st, ag->env) : NULL;
 
+	if (ag)
+		ag->n_parked += (uint32_t)delta;
 	if (e)
 		e->n_polling += (uint32_t)delta;
 }
@@ -745,7 +747,12 @@ void agent_work_refuse_parked(struct sched *c, int64_t retry_after_ms)
 
 void agent_work_unpark(struct sched *c, struct agent *ag)
 {
-	for (size_t i = 0; i < c->parked.n;) {
+	/* Every accepted message comes here: without a request parked, as
+	 * is usual (an agent asks again only once answered), the list of
+	 * every agent's parked requests is not walked. */
+	if (!ag->n_parked)
+		return;
+	for (size_t i = 0; i < c->parked.n && ag->n_parked;) {
 		struct event *ev = c->parked.v[i];
 		if (strcmp(ev->msg.agent, ag->id)) {
 			i++;

@@ -184,6 +184,8 @@ struct agent {
 	size_t last_reply_len;
 	int64_t lease_deadline_mono; /* its leases expire when it passes */
 	struct ptrvec held;          /* struct run * leased to it */
+	uint32_t n_parked;           /* its lease requests parked for work
+				      * (agent_work.c): usually 0 or 1 */
 };
 
 /* Hex digits of a token's hash that name it (agent token list). */
