@@ -12,16 +12,23 @@
 # /proc/PID/stat utime+stime, the load average) and the medians and ranges.
 #
 #   bench/vs-beanstalkd.sh [--seconds S] [--rounds N] [--clients "1 4"]
-#                          [--perf SECONDS]
+#                          [--perf SECONDS] [--scheduler PATH]
+#                          [--set 'KEY = VALUE']...
 # --perf records the scheduler with `perf record -g` for that long during
-# an extra one-client run and prints the top of `perf report`.
+# an extra one-client run and prints the top of `perf report` (self time by
+# object and by symbol); PERF_KEEP=FILE keeps perf.data. --scheduler runs
+# another build of the scheduler (a before/after comparison); --set adds a
+# scheduler setting.
 set -euo pipefail
 SECONDS_PER=10
 ROUNDS=3
 CLIENTS="1 4"
 PERF=0
+SCHED=
+SETTINGS=
 usage() {
-	echo "usage: $0 [--seconds S] [--rounds N] [--clients \"1 4\"] [--perf S]" >&2
+	echo "usage: $0 [--seconds S] [--rounds N] [--clients \"1 4\"] [--perf S]" \
+		"[--scheduler PATH] [--set 'KEY = VALUE']..." >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -31,6 +38,8 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2 ;;
 	--clients) CLIENTS=$2 ;;
 	--perf) PERF=$2 ;;
+	--scheduler) SCHED=$2 ;;
+	--set) SETTINGS+="$2"$'\n' ;;
 	*) usage ;;
 	esac
 	shift 2
@@ -55,8 +64,9 @@ trap cleanup EXIT
 cat >"$D/sched.conf" <<CONF
 log_completions = 0
 max_queued_total = 0
+$SETTINGS
 CONF
-"$BIN/sparkpilot-scheduler" --config "$D/sched.conf" --data-dir "$D/data" \
+"${SCHED:-$BIN/sparkpilot-scheduler}" --config "$D/sched.conf" --data-dir "$D/data" \
 	--admin-socket "$SOCK" --listen "$URL" >>"$D/scheduler.log" 2>&1 &
 PID=$!
 until "$BIN/spctl" --socket "$SOCK" tenant list >/dev/null 2>&1; do
@@ -130,7 +140,10 @@ if [ "$PERF" -gt 0 ]; then
 	sleep 1
 	perf record -q -g -p "$PID" -o "$D/perf.data" -- sleep "$PERF" 2>/dev/null
 	wait "$SPID"
-	perf report -i "$D/perf.data" --stdio 2>/dev/null | head -100
-	perf report -i "$D/perf.data" --stdio --no-children --sort dso,sym -g none 2>/dev/null |
-		grep -v '^#' | grep -v '^$' | head -60
+	[ -z "${PERF_KEEP:-}" ] || cp "$D/perf.data" "$PERF_KEEP"
+	# self time by shared object, then by symbol (no call graphs)
+	perf report -i "$D/perf.data" --stdio --no-children --sort dso -g none \
+		2>/dev/null | grep -v '^#' | grep -v '^$' | head -15 || true
+	perf report -i "$D/perf.data" --stdio --no-children --sort dso,sym \
+		-g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 || true
 fi
