@@ -317,6 +317,8 @@ bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@echo "== run list filters (3,000,000 runs): query time and core stall"
 	@d=$$(mktemp -d) && bin/sp-bench-runlist $$d/store 3000000 2>/dev/null; \
 		rc=$$?; rm -rf $$d; exit $$rc
+	@echo "== serial request path against beanstalkd (fsync after every write)"
+	@bench/vs-beanstalkd.sh --seconds 5 --rounds 3
 
 # Where `make install` puts things (PREFIX and DESTDIR as usual; the config
 # stays in /etc unless SYSCONFDIR says otherwise). The units are generated

@@ -79,15 +79,22 @@ struct owner {
 	uint64_t seq; /* the line's place on its connection */
 };
 
-/* Core thread: hand the finished event back to the I/O thread. */
+/* Core thread: hand the finished event back to the I/O thread. Only the
+ * first event into an empty list wakes it: the I/O thread reads the
+ * eventfd before it takes the list, so the events behind the first go
+ * with it (one eventfd write per core turn, not per reply). */
 static void admin_done(struct event *ev)
 {
 	struct admin_server *a = ((struct owner *)ev->owner)->server;
+	bool was_empty;
+
 	pthread_mutex_lock(&a->lock);
+	was_empty = !a->completed;
 	ev->next = a->completed;
 	a->completed = ev;
 	pthread_mutex_unlock(&a->lock);
-	wake(a);
+	if (was_empty)
+		wake(a);
 }
 
 static void post_line(struct admin_server *a, struct conn *c,

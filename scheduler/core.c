@@ -52,17 +52,28 @@ void sched_complete(struct sched *c, struct event *ev)
 	ptrvec_push(&c->done, ev);
 }
 
+/* Only a post into an empty inbox wakes the core: the core sleeps only on
+ * an empty inbox, and takes all of it at once, so an event behind another
+ * is seen with the first. The signal comes after the unlock: signalled
+ * under the lock, the woken core thread found the lock still held and
+ * slept a second time on it (a futex wait and wake on every serial
+ * request). A poster needs c alive through the call either way (the
+ * posting threads stop before core_stop frees it). */
 void core_post(struct sched *c, struct event *ev)
 {
+	bool was_empty;
+
 	ev->next = NULL;
 	pthread_mutex_lock(&c->lock);
+	was_empty = !c->inbox_head;
 	if (c->inbox_tail)
 		c->inbox_tail->next = ev;
 	else
 		c->inbox_head = ev;
 	c->inbox_tail = ev;
-	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
+	if (was_empty)
+		pthread_cond_signal(&c->wake);
 }
 
 /* The earliest moment the core has work that no event brings: a parked

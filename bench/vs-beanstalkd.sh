@@ -1,0 +1,149 @@
+#!/bin/bash
+# vs-beanstalkd.sh: the serial request path against beanstalkd's. Each
+# client sends one request and waits for its reply before the next (a
+# script calling `spctl run start` in a loop), for SECONDS:
+#   SparkPilot: `run start bench/prod/pi` lines on the admin socket, each
+#     reply {"ok":true,...} sent after the turn's synced WriteBatch;
+#   beanstalkd: `put` into a tube, each reply INSERTED sent after its
+#     binlog write and fsync (-f 0: fsync after every write).
+# Both keep their data in the same temporary directory (one filesystem).
+# Shapes: 1 client, then 4; the two servers alternate, ROUNDS times each.
+# Prints each run (requests/s acknowledged, server CPU us per request from
+# /proc/PID/stat utime+stime, the load average) and the medians and ranges.
+#
+#   bench/vs-beanstalkd.sh [--seconds S] [--rounds N] [--clients "1 4"]
+#                          [--perf SECONDS] [--scheduler PATH]
+#                          [--set 'KEY = VALUE']...
+# --perf records the scheduler with `perf record -g` for that long during
+# an extra one-client run and prints the top of `perf report` (self time by
+# object and by symbol); PERF_KEEP=FILE keeps perf.data. --scheduler runs
+# another build of the scheduler (a before/after comparison); --set adds a
+# scheduler setting.
+set -euo pipefail
+SECONDS_PER=10
+ROUNDS=3
+CLIENTS="1 4"
+PERF=0
+SCHED=
+SETTINGS=
+usage() {
+	echo "usage: $0 [--seconds S] [--rounds N] [--clients \"1 4\"] [--perf S]" \
+		"[--scheduler PATH] [--set 'KEY = VALUE']..." >&2
+	exit 2
+}
+while [ $# -gt 0 ]; do
+	[ $# -ge 2 ] || usage
+	case "$1" in
+	--seconds) SECONDS_PER=$2 ;;
+	--rounds) ROUNDS=$2 ;;
+	--clients) CLIENTS=$2 ;;
+	--perf) PERF=$2 ;;
+	--scheduler) SCHED=$2 ;;
+	--set) SETTINGS+="$2"$'\n' ;;
+	*) usage ;;
+	esac
+	shift 2
+done
+if ! command -v beanstalkd >/dev/null; then
+	apt-get install -y beanstalkd >/dev/null ||
+		{ apt-get update >/dev/null && apt-get install -y beanstalkd >/dev/null; }
+fi
+. "$(dirname "$0")/lib.sh"
+bench_setup vsbs sparkpilot-scheduler spctl sp-bench-serial
+PID=
+BPID=
+cleanup() {
+	bench_stop $BPID $PID
+	rm -rf "$D"
+}
+trap cleanup EXIT
+
+# The scheduler as run.sh starts it (no per-run completion lines, no
+# global queued limit: the starts stay queued, no agent serves bench/prod),
+# at its default log level.
+cat >"$D/sched.conf" <<CONF
+log_completions = 0
+max_queued_total = 0
+$SETTINGS
+CONF
+"${SCHED:-$BIN/sparkpilot-scheduler}" --config "$D/sched.conf" --data-dir "$D/data" \
+	--admin-socket "$SOCK" --listen "$URL" >>"$D/scheduler.log" 2>&1 &
+PID=$!
+until "$BIN/spctl" --socket "$SOCK" tenant list >/dev/null 2>&1; do
+	kill -0 "$PID" 2>/dev/null || { cat "$D/scheduler.log" >&2; exit 1; }
+	sleep 0.01
+done
+spctl() { "$BIN/spctl" --socket "$SOCK" "$@" >/dev/null; }
+spctl tenant add bench
+spctl env add bench/prod
+spctl job add bench/prod/pi -- --master yarn app.jar
+
+BPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir "$D/binlog"
+beanstalkd -b "$D/binlog" -f 0 -l 127.0.0.1 -p "$BPORT" 2>>"$D/beanstalkd.log" &
+BPID=$!
+until python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])))' "$BPORT" 2>/dev/null; do
+	kill -0 "$BPID" 2>/dev/null || { cat "$D/beanstalkd.log" >&2; exit 1; }
+	sleep 0.01
+done
+
+cpu_ticks() { # PID: utime + stime, in clock ticks
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+HZ=$(getconf CLK_TCK)
+
+# one_run NAME PID CLIENTS ARGS...: appends "NAME CLIENTS RATE US_PER_REQ LOAD"
+one_run() {
+	local name=$1 pid=$2 nc=$3 c0 c1 out n rate load
+	shift 3
+	c0=$(cpu_ticks "$pid")
+	out=$("$BIN/sp-bench-serial" "$@")
+	c1=$(cpu_ticks "$pid")
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	n=$(sed -n 's/^[^:]*: \([0-9]*\) acknowledged.*/\1/p' <<<"$out")
+	rate=$(sed -n 's/.* = \([0-9]*\)\/s.*/\1/p' <<<"$out")
+	us=$(( (c1 - c0) * 1000000 / HZ / n ))
+	echo "  $out; server CPU $us us/request; load $load"
+	echo "$name $nc $rate $us $load" >>"$D/results"
+}
+
+for nc in $CLIENTS; do
+	echo "== $nc client(s), each waiting for its reply, ${SECONDS_PER} s a run"
+	for r in $(seq "$ROUNDS"); do
+		one_run sparkpilot "$PID" "$nc" sp "$SOCK" bench/prod/pi "$nc" "$SECONDS_PER"
+		one_run beanstalkd "$BPID" "$nc" bs 127.0.0.1 "$BPORT" bench "$nc" "$SECONDS_PER"
+	done
+done
+python3 - "$D/results" <<'PY'
+import sys, statistics
+rows = [l.split() for l in open(sys.argv[1])]
+for nc in sorted({int(r[1]) for r in rows}):
+    med = {}
+    for name in ("sparkpilot", "beanstalkd"):
+        rs = [r for r in rows if r[0] == name and int(r[1]) == nc]
+        rate = [int(r[2]) for r in rs]
+        us = [int(r[3]) for r in rs]
+        load = [float(r[4]) for r in rs]
+        med[name] = statistics.median(rate)
+        print(f"{nc} client(s) {name}: {statistics.median(rate):.0f}/s "
+              f"({min(rate)} - {max(rate)}), server CPU "
+              f"{statistics.median(us):.0f} us/request ({min(us)} - {max(us)}), "
+              f"load {min(load):.2f} - {max(load):.2f}")
+    print(f"{nc} client(s) ratio sparkpilot / beanstalkd: "
+          f"{med['sparkpilot'] / med['beanstalkd']:.2f}")
+PY
+
+if [ "$PERF" -gt 0 ]; then
+	echo "== perf: the scheduler during a one-client run"
+	"$BIN/sp-bench-serial" sp "$SOCK" bench/prod/pi 1 $((PERF + 2)) >/dev/null &
+	SPID=$!
+	sleep 1
+	perf record -q -g -p "$PID" -o "$D/perf.data" -- sleep "$PERF" 2>/dev/null
+	wait "$SPID"
+	[ -z "${PERF_KEEP:-}" ] || cp "$D/perf.data" "$PERF_KEEP"
+	# self time by shared object, then by symbol (no call graphs)
+	perf report -i "$D/perf.data" --stdio --no-children --sort dso -g none \
+		2>/dev/null | grep -v '^#' | grep -v '^$' | head -15 || true
+	perf report -i "$D/perf.data" --stdio --no-children --sort dso,sym \
+		-g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 || true
+fi
