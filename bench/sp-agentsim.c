@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
 #include "client.h"
 #include "mp.h"
 #include "tbatch.h"
@@ -95,21 +96,6 @@ static int64_t tm_start_us, tm_end_us, tm_last_us;
 static void on_signal(int sig)
 {
 	stop = sig;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static int64_t wall_us(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
 static void note(const char *fmt, ...) SP_PRINTF(1, 2);

@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
 #include "mp.h"
 #include "sign.h"
 #include "strbuf.h"
@@ -121,21 +122,6 @@ static atomic_long n_unavailable;
 static void on_signal(int sig)
 {
 	stop_sig = sig;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static int64_t wall_us(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
 static void agent_step(struct fa *a);
