@@ -37,7 +37,6 @@ max_queued_total = 0
 backup_dir = $D/backups
 CONF
 
-now_ms() { date +%s%3N; }
 spctl() { "$BIN/spctl" --socket "$SOCK" "$@"; }
 field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 mb() { python3 -c 'import sys; print("%.1f MB" % (int(sys.argv[1]) / 1e6))' "$1"; }

@@ -69,20 +69,10 @@ agent_conns_per_source = $CAP
 $SETTINGS
 CONF
 
-now_ms() { date +%s%3N; }
 CLK=$(getconf CLK_TCK)
-# utime + stime of PID, in clock ticks
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 status_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
-"$BIN/sparkpilot-scheduler" --config "$D/sched.conf" --data-dir "$D/data" \
-	--admin-socket "$SOCK" --listen "$URL" --log-level warn \
-	>>"$D/scheduler.log" 2>&1 &
-PID=$!
-until "$BIN/spctl" --socket "$SOCK" tenant list >/dev/null 2>&1; do
-	kill -0 "$PID" 2>/dev/null || { cat "$D/scheduler.log" >&2; exit 1; }
-	sleep 0.01
-done
+bench_start_scheduler --log-level warn
 spctl() { "$BIN/spctl" --socket "$SOCK" "$@" >/dev/null; }
 spctl tenant add fan
 spctl env add fan/prod
@@ -133,9 +123,9 @@ cpu_pct() { python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1]
 # messages the agents sent so far (sp-fleetsim's status, once a second)
 calls() { awk '{print $5}' "$D/status"; }
 c0=$(calls)
-s0=$(ticks "$PID"); f0=$(ticks "$SIM_PID"); t0=$(now_ms)
+s0=$(bench_cpu_ticks "$PID"); f0=$(bench_cpu_ticks "$SIM_PID"); t0=$(now_ms)
 sleep "$IDLE_S"
-s1=$(ticks "$PID"); f1=$(ticks "$SIM_PID"); t1=$(now_ms)
+s1=$(bench_cpu_ticks "$PID"); f1=$(bench_cpu_ticks "$SIM_PID"); t1=$(now_ms)
 c1=$(calls)
 echo "  idle ($IDLE_S s, all agents long-polling): scheduler CPU $(cpu_pct "$s0" "$s1" $((t1 - t0)))%," \
 	"RSS $(($(status_of "$PID" VmRSS) / 1024)) MiB, $(ls "/proc/$PID/fd" | wc -l) fds," \
@@ -151,10 +141,10 @@ fi
 RUNS=$((RATE * SECONDS_RUN))
 : >"$D/submit.log"
 : >"$D/ack.log"
-s0=$(ticks "$PID"); f0=$(ticks "$SIM_PID"); t0=$(now_ms)
+s0=$(bench_cpu_ticks "$PID"); f0=$(bench_cpu_ticks "$SIM_PID"); t0=$(now_ms)
 "$BIN/sp-bench-submit" "$SOCK" fan/prod/pi 1 "$RUNS" 256 "$RATE" "$D/submit.log" "$D/ack.log" |
 	sed -n 's/.*latency \(p50 .*\)/  start acknowledged: \1/p' >"$D/ack.txt"
-s1=$(ticks "$PID"); f1=$(ticks "$SIM_PID"); t1=$(now_ms)
+s1=$(bench_cpu_ticks "$PID"); f1=$(bench_cpu_ticks "$SIM_PID"); t1=$(now_ms)
 # the last leases: every run reached an agent (or give up after 10 s)
 for _ in $(seq 100); do
 	[ "$(wc -l <"$D/lease.log")" -ge "$RUNS" ] && break

@@ -47,14 +47,7 @@ log_completions = 0
 max_queued_total = 0
 CONF
 
-"$BIN/sparkpilot-scheduler" --config "$D/sched.conf" --data-dir "$D/data" \
-	--admin-socket "$SOCK" --listen "$URL" --log-level warn \
-	>>"$D/scheduler.log" 2>&1 &
-PID=$!
-until "$BIN/spctl" --socket "$SOCK" tenant list >/dev/null 2>&1; do
-	kill -0 "$PID" 2>/dev/null || { cat "$D/scheduler.log" >&2; exit 1; }
-	sleep 0.01
-done
+bench_start_scheduler --log-level warn
 
 spctl() { "$BIN/spctl" --socket "$SOCK" "$@"; }
 spctl tenant add bench >/dev/null

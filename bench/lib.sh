@@ -3,6 +3,11 @@
 # stopping what they started, by PID.
 #   bench_setup NAME BINARY...   sets ROOT BIN D SOCK PORT URL
 #   bench_stop PID...            SIGTERM each, then wait for each
+#   bench_start_scheduler ARG... starts $SCHEDULER (default the built one)
+#                                on $D/sched.conf, $D/data, $SOCK and $URL
+#                                with ARGs; sets PID once it answers
+#   bench_cpu_ticks PID          its utime + stime, in clock ticks
+#   now_ms                       the wall clock in ms
 
 bench_setup() {
 	local name=$1 b
@@ -23,3 +28,21 @@ bench_stop() {
 	for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "$@"; do wait "$p" 2>/dev/null || true; done
 }
+
+bench_start_scheduler() {
+	"${SCHEDULER:-$BIN/sparkpilot-scheduler}" --config "$D/sched.conf" \
+		--data-dir "$D/data" --admin-socket "$SOCK" --listen "$URL" "$@" \
+		>>"$D/scheduler.log" 2>&1 &
+	PID=$!
+	until "$BIN/spctl" --socket "$SOCK" tenant list >/dev/null 2>&1; do
+		kill -0 "$PID" 2>/dev/null || { cat "$D/scheduler.log" >&2; exit 1; }
+		sleep 0.01
+	done
+}
+
+bench_cpu_ticks() {
+	# the fields after the command's name, which may hold blanks
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+now_ms() { date +%s%3N; }

@@ -56,21 +56,12 @@ max_queued_total = 0
 $SETTINGS
 CONF
 
-now_ms() { date +%s%3N; }
-
 # Starts the scheduler; START_MS is how long until it answered an admin
 # command.
 start_scheduler() {
 	local t0
 	t0=$(now_ms)
-	"$BIN/sparkpilot-scheduler" --config "$D/sched.conf" --data-dir "$D/data" \
-		--admin-socket "$SOCK" --listen "$URL" --log-level info \
-		>>"$D/scheduler.log" 2>&1 &
-	PID=$!
-	until "$BIN/spctl" --socket "$SOCK" tenant list >/dev/null 2>&1; do
-		kill -0 "$PID" 2>/dev/null || { cat "$D/scheduler.log" >&2; exit 1; }
-		sleep 0.01
-	done
+	bench_start_scheduler --log-level info
 	START_MS=$(($(now_ms) - t0))
 }
 

@@ -66,13 +66,7 @@ log_completions = 0
 max_queued_total = 0
 $SETTINGS
 CONF
-"${SCHED:-$BIN/sparkpilot-scheduler}" --config "$D/sched.conf" --data-dir "$D/data" \
-	--admin-socket "$SOCK" --listen "$URL" >>"$D/scheduler.log" 2>&1 &
-PID=$!
-until "$BIN/spctl" --socket "$SOCK" tenant list >/dev/null 2>&1; do
-	kill -0 "$PID" 2>/dev/null || { cat "$D/scheduler.log" >&2; exit 1; }
-	sleep 0.01
-done
+SCHEDULER=$SCHED bench_start_scheduler
 spctl() { "$BIN/spctl" --socket "$SOCK" "$@" >/dev/null; }
 spctl tenant add bench
 spctl env add bench/prod
@@ -87,18 +81,15 @@ until python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(
 	sleep 0.01
 done
 
-cpu_ticks() { # PID: utime + stime, in clock ticks
-	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
 HZ=$(getconf CLK_TCK)
 
 # one_run NAME PID CLIENTS ARGS...: appends "NAME CLIENTS RATE US_PER_REQ LOAD"
 one_run() {
 	local name=$1 pid=$2 nc=$3 c0 c1 out n rate load
 	shift 3
-	c0=$(cpu_ticks "$pid")
+	c0=$(bench_cpu_ticks "$pid")
 	out=$("$BIN/sp-bench-serial" "$@")
-	c1=$(cpu_ticks "$pid")
+	c1=$(bench_cpu_ticks "$pid")
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	n=$(sed -n 's/^[^:]*: \([0-9]*\) acknowledged.*/\1/p' <<<"$out")
 	rate=$(sed -n 's/.* = \([0-9]*\)\/s.*/\1/p' <<<"$out")

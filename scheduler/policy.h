@@ -65,7 +65,7 @@ struct policy {
 	 * wait for it (struct dep_list *), and the runs whose dependencies
 	 * changed, resolved in a loop rather than by recursion */
 	struct hmap deps;
-	struct ptrvec flow_todo;
+	struct ptrvec flow_due;
 	bool flow_busy;
 	uint64_t skipped;    /* runs skipped since start */
 	uint64_t idem_cursor; /* runs below this id are past the key TTL */

@@ -99,15 +99,15 @@ static void resolve(struct policy *p, struct run *r)
 	policy_mark(p, r);
 }
 
-/* Resolves the runs in flow_todo, and those their ends make due, in a
+/* Resolves the runs in flow_due, and those their ends make due, in a
  * loop: a long chain of skips does not recurse. */
 static void drain(struct policy *p)
 {
 	if (p->flow_busy)
 		return;
 	p->flow_busy = true;
-	while (p->flow_todo.n) {
-		struct run *r = p->flow_todo.v[--p->flow_todo.n];
+	while (p->flow_due.n) {
+		struct run *r = p->flow_due.v[--p->flow_due.n];
 		resolve(p, r);
 	}
 	p->flow_busy = false;
@@ -125,7 +125,7 @@ static void wait_on(struct policy *p, struct run *r)
 void flow_add(struct policy *p, struct run *r)
 {
 	wait_on(p, r);
-	ptrvec_push(&p->flow_todo, r);
+	ptrvec_push(&p->flow_due, r);
 	drain(p);
 }
 
@@ -138,7 +138,7 @@ void flow_run_ended(struct policy *p, struct run *r)
 		return;
 	hmap_del(&p->deps, (const char *)&l->id, sizeof(l->id));
 	for (size_t i = l->waiting.n; i-- > 0;)
-		ptrvec_push(&p->flow_todo, l->waiting.v[i]);
+		ptrvec_push(&p->flow_due, l->waiting.v[i]);
 	ptrvec_release(&l->waiting);
 	free(l);
 	drain(p);
@@ -161,7 +161,7 @@ void flow_init(struct policy *p)
 		struct run *r = p->st->runs[i];
 		if (r && r->state == RUN_QUEUED && r->waiting && r->x) {
 			wait_on(p, r);
-			ptrvec_push(&p->flow_todo, r);
+			ptrvec_push(&p->flow_due, r);
 		} else if (r && r->waiting) {
 			r->waiting = false; /* ended, or no list: not waiting */
 		}
@@ -179,7 +179,7 @@ void flow_release(struct policy *p)
 		}
 	}
 	hmap_release(&p->deps);
-	ptrvec_release(&p->flow_todo);
+	ptrvec_release(&p->flow_due);
 }
 
 /* ---- holds and priorities ---- */

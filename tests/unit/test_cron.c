@@ -13,25 +13,11 @@
 #include <string.h>
 
 #include "cron.h"
+#include "tz_testlib.h"
 #include "tzone.h"
 #include "util.h"
 
 #define H 3600
-
-static int64_t utc(int64_t y, int mo, int d, int h, int mi)
-{
-	return tzone_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
-}
-
-static struct tzone *load(const char *name)
-{
-	struct tzone *z = NULL;
-	char err[256];
-
-	if (tzone_load(name, &z, err, sizeof(err)))
-		fail_msg("%s", err);
-	return z;
-}
 
 static struct cron_spec spec(const char *expr)
 {
@@ -192,113 +178,113 @@ static void test_next_basic(void **s)
 	int64_t f[4];
 	(void)s;
 	/* UTC (NULL), strictly after. */
-	firings("30 2 * * *", NULL, utc(2026, 1, 1, 2, 30), f, 2);
-	assert_int_equal(f[0], utc(2026, 1, 2, 2, 30));
-	assert_int_equal(f[1], utc(2026, 1, 3, 2, 30));
+	firings("30 2 * * *", NULL, tz_utc(2026, 1, 1, 2, 30), f, 2);
+	assert_int_equal(f[0], tz_utc(2026, 1, 2, 2, 30));
+	assert_int_equal(f[1], tz_utc(2026, 1, 3, 2, 30));
 	c = spec("* * * * *");
-	assert_int_equal(cron_next(&c, NULL, utc(2026, 1, 1, 0, 0) * 1000 - 1),
-			 utc(2026, 1, 1, 0, 0) * 1000);
-	assert_int_equal(cron_next(&c, NULL, utc(2026, 1, 1, 0, 0) * 1000),
-			 utc(2026, 1, 1, 0, 1) * 1000);
+	assert_int_equal(cron_next(&c, NULL, tz_utc(2026, 1, 1, 0, 0) * 1000 - 1),
+			 tz_utc(2026, 1, 1, 0, 0) * 1000);
+	assert_int_equal(cron_next(&c, NULL, tz_utc(2026, 1, 1, 0, 0) * 1000),
+			 tz_utc(2026, 1, 1, 0, 1) * 1000);
 	assert_int_equal(cron_next(&c, NULL, -1), 0);
 	assert_int_equal(cron_next(&c, NULL, -60001), -60000);
 	/* Feb 29 only. */
-	firings("0 12 29 2 *", NULL, utc(2026, 1, 1, 0, 0), f, 2);
-	assert_int_equal(f[0], utc(2028, 2, 29, 12, 0));
-	assert_int_equal(f[1], utc(2032, 2, 29, 12, 0));
+	firings("0 12 29 2 *", NULL, tz_utc(2026, 1, 1, 0, 0), f, 2);
+	assert_int_equal(f[0], tz_utc(2028, 2, 29, 12, 0));
+	assert_int_equal(f[1], tz_utc(2032, 2, 29, 12, 0));
 	/* Never. */
 	c = spec("0 0 30 2 *");
 	assert_int_equal(cron_next(&c, NULL, 0), INT64_MAX);
 	c = spec("0 0 31 4,6,9,11 *");
 	assert_int_equal(cron_next(&c, NULL, 0), INT64_MAX);
 	/* The OR rule: the 13th or a Friday; '*' makes it AND. */
-	firings("0 0 13 * fri", NULL, utc(2026, 12, 5, 0, 0), f, 3);
-	assert_int_equal(f[0], utc(2026, 12, 11, 0, 0));
-	assert_int_equal(f[1], utc(2026, 12, 13, 0, 0));
-	assert_int_equal(f[2], utc(2026, 12, 18, 0, 0));
-	firings("0 0 */10 * fri", NULL, utc(2026, 12, 5, 0, 0), f, 2);
-	assert_int_equal(f[0], utc(2026, 12, 11, 0, 0));
-	assert_int_equal(f[1], utc(2027, 1, 1, 0, 0));
+	firings("0 0 13 * fri", NULL, tz_utc(2026, 12, 5, 0, 0), f, 3);
+	assert_int_equal(f[0], tz_utc(2026, 12, 11, 0, 0));
+	assert_int_equal(f[1], tz_utc(2026, 12, 13, 0, 0));
+	assert_int_equal(f[2], tz_utc(2026, 12, 18, 0, 0));
+	firings("0 0 */10 * fri", NULL, tz_utc(2026, 12, 5, 0, 0), f, 2);
+	assert_int_equal(f[0], tz_utc(2026, 12, 11, 0, 0));
+	assert_int_equal(f[1], tz_utc(2027, 1, 1, 0, 0));
 	c = spec("0 0 1 1 *");
 	assert_int_equal(cron_next(&c, NULL, INT64_MAX), INT64_MAX);
 	assert_true(cron_next(&c, NULL, INT64_MIN) > INT64_MIN);
 	/* Asia/Kolkata: +05:30. */
 	{
-		struct tzone *z = load("Asia/Kolkata");
-		firings("0 9 * * *", z, utc(2026, 6, 1, 0, 0), f, 1);
-		assert_int_equal(f[0], utc(2026, 6, 1, 3, 30));
+		struct tzone *z = tz_load("Asia/Kolkata");
+		firings("0 9 * * *", z, tz_utc(2026, 6, 1, 0, 0), f, 1);
+		assert_int_equal(f[0], tz_utc(2026, 6, 1, 3, 30));
 		tzone_free(z);
 	}
 }
 
 static void test_next_dst(void **s)
 {
-	struct tzone *z = load("Europe/Berlin");
+	struct tzone *z = tz_load("Europe/Berlin");
 	struct cron_spec c;
 	int64_t f[4];
 	(void)s;
 	/* Spring: 02:30 does not exist on 2026-03-29; it fires once, at
 	 * the end of the gap (03:00 CEST = 01:00 UTC). */
-	firings("30 2 * * *", z, utc(2026, 3, 28, 12, 0), f, 3);
-	assert_int_equal(f[0], utc(2026, 3, 29, 1, 0));
-	assert_int_equal(f[1], utc(2026, 3, 30, 0, 30));
+	firings("30 2 * * *", z, tz_utc(2026, 3, 28, 12, 0), f, 3);
+	assert_int_equal(f[0], tz_utc(2026, 3, 29, 1, 0));
+	assert_int_equal(f[1], tz_utc(2026, 3, 30, 0, 30));
 	/* Autumn: 02:30 happens twice on 2026-10-25; it fires the first
 	 * time (CEST, 00:30 UTC) only. */
-	firings("30 2 * * *", z, utc(2026, 10, 24, 12, 0), f, 2);
-	assert_int_equal(f[0], utc(2026, 10, 25, 0, 30));
-	assert_int_equal(f[1], utc(2026, 10, 26, 1, 30));
+	firings("30 2 * * *", z, tz_utc(2026, 10, 24, 12, 0), f, 2);
+	assert_int_equal(f[0], tz_utc(2026, 10, 25, 0, 30));
+	assert_int_equal(f[1], tz_utc(2026, 10, 26, 1, 30));
 	/* Every quarter hour: 02:00-02:45 skipped fire together at the
 	 * gap's end, with 03:00. */
-	firings("*/15 * * * *", z, utc(2026, 3, 29, 0, 40), f, 3);
-	assert_int_equal(f[0], utc(2026, 3, 29, 0, 45));
-	assert_int_equal(f[1], utc(2026, 3, 29, 1, 0));
-	assert_int_equal(f[2], utc(2026, 3, 29, 1, 15));
+	firings("*/15 * * * *", z, tz_utc(2026, 3, 29, 0, 40), f, 3);
+	assert_int_equal(f[0], tz_utc(2026, 3, 29, 0, 45));
+	assert_int_equal(f[1], tz_utc(2026, 3, 29, 1, 0));
+	assert_int_equal(f[2], tz_utc(2026, 3, 29, 1, 15));
 	/* The local day of 2026-03-29 has 23 hours: 96 quarter hours, the
 	 * four skipped ones merged into 03:00's firing. */
-	assert_int_equal(count("*/15 * * * *", z, utc(2026, 3, 28, 23, 0),
-			       utc(2026, 3, 29, 22, 0)), 92);
+	assert_int_equal(count("*/15 * * * *", z, tz_utc(2026, 3, 28, 23, 0),
+			       tz_utc(2026, 3, 29, 22, 0)), 92);
 	/* The local day of 2026-10-25 has 25 hours and still 96 quarter
 	 * hours of wall time: each fires once. */
-	assert_int_equal(count("*/15 * * * *", z, utc(2026, 10, 24, 22, 0),
-			       utc(2026, 10, 25, 23, 0)), 96);
+	assert_int_equal(count("*/15 * * * *", z, tz_utc(2026, 10, 24, 22, 0),
+			       tz_utc(2026, 10, 25, 23, 0)), 96);
 	/* Hourly: 24 wall hours over 25 real ones (02:00 fires once), and
 	 * 23 over the short day (02:00 merges with 03:00). */
-	assert_int_equal(count("0 * * * *", z, utc(2026, 10, 24, 22, 0),
-			       utc(2026, 10, 25, 23, 0)), 24);
-	assert_int_equal(count("0 * * * *", z, utc(2026, 3, 28, 23, 0),
-			       utc(2026, 3, 29, 22, 0)), 23);
+	assert_int_equal(count("0 * * * *", z, tz_utc(2026, 10, 24, 22, 0),
+			       tz_utc(2026, 10, 25, 23, 0)), 24);
+	assert_int_equal(count("0 * * * *", z, tz_utc(2026, 3, 28, 23, 0),
+			       tz_utc(2026, 3, 29, 22, 0)), 23);
 	/* after lies in the second pass of the repeated hour (02:10 CET):
 	 * 02:15 and 02:30 fired in the first pass and do not again. */
 	c = spec("*/15 * * * *");
-	assert_int_equal(cron_next(&c, z, utc(2026, 10, 25, 1, 10) * 1000),
-			 utc(2026, 10, 25, 2, 0) * 1000);
+	assert_int_equal(cron_next(&c, z, tz_utc(2026, 10, 25, 1, 10) * 1000),
+			 tz_utc(2026, 10, 25, 2, 0) * 1000);
 	/* ... while in the first pass they are still to come. */
-	assert_int_equal(cron_next(&c, z, utc(2026, 10, 25, 0, 10) * 1000),
-			 utc(2026, 10, 25, 0, 15) * 1000);
+	assert_int_equal(cron_next(&c, z, tz_utc(2026, 10, 25, 0, 10) * 1000),
+			 tz_utc(2026, 10, 25, 0, 15) * 1000);
 	/* Far past the file's transitions. */
-	firings("30 2 * * *", z, utc(2060, 3, 27, 12, 0), f, 2);
-	assert_int_equal(f[0], utc(2060, 3, 28, 1, 0));
-	assert_int_equal(f[1], utc(2060, 3, 29, 0, 30));
+	firings("30 2 * * *", z, tz_utc(2060, 3, 27, 12, 0), f, 2);
+	assert_int_equal(f[0], tz_utc(2060, 3, 28, 1, 0));
+	assert_int_equal(f[1], tz_utc(2060, 3, 29, 0, 30));
 	tzone_free(z);
 
-	z = load("America/New_York");
-	firings("30 2 * * *", z, utc(2026, 3, 7, 12, 0), f, 2);
-	assert_int_equal(f[0], utc(2026, 3, 8, 7, 0));
-	assert_int_equal(f[1], utc(2026, 3, 9, 6, 30));
-	firings("30 1 * * *", z, utc(2026, 10, 31, 12, 0), f, 2);
-	assert_int_equal(f[0], utc(2026, 11, 1, 5, 30));
-	assert_int_equal(f[1], utc(2026, 11, 2, 6, 30));
-	assert_int_equal(count("0 * * * *", z, utc(2026, 11, 1, 4, 0),
-			       utc(2026, 11, 2, 5, 0)), 24);
-	assert_int_equal(count("0 * * * *", z, utc(2026, 3, 8, 5, 0),
-			       utc(2026, 3, 9, 4, 0)), 23);
+	z = tz_load("America/New_York");
+	firings("30 2 * * *", z, tz_utc(2026, 3, 7, 12, 0), f, 2);
+	assert_int_equal(f[0], tz_utc(2026, 3, 8, 7, 0));
+	assert_int_equal(f[1], tz_utc(2026, 3, 9, 6, 30));
+	firings("30 1 * * *", z, tz_utc(2026, 10, 31, 12, 0), f, 2);
+	assert_int_equal(f[0], tz_utc(2026, 11, 1, 5, 30));
+	assert_int_equal(f[1], tz_utc(2026, 11, 2, 6, 30));
+	assert_int_equal(count("0 * * * *", z, tz_utc(2026, 11, 1, 4, 0),
+			       tz_utc(2026, 11, 2, 5, 0)), 24);
+	assert_int_equal(count("0 * * * *", z, tz_utc(2026, 3, 8, 5, 0),
+			       tz_utc(2026, 3, 9, 4, 0)), 23);
 	tzone_free(z);
 
 	/* Lord Howe's half hour: 02:00-02:30 skipped on 2026-10-04. */
-	z = load("Australia/Lord_Howe");
-	firings("15 2 * * *", z, utc(2026, 10, 3, 0, 0), f, 2);
-	assert_int_equal(f[0], utc(2026, 10, 3, 15, 30));
-	assert_int_equal(f[1], utc(2026, 10, 4, 15, 15));
+	z = tz_load("Australia/Lord_Howe");
+	firings("15 2 * * *", z, tz_utc(2026, 10, 3, 0, 0), f, 2);
+	assert_int_equal(f[0], tz_utc(2026, 10, 3, 15, 30));
+	assert_int_equal(f[1], tz_utc(2026, 10, 4, 15, 15));
 	tzone_free(z);
 }
 
@@ -358,7 +344,7 @@ static void brute_force(const struct cron_spec *c, const struct tzone *z,
 
 static void check_year(const char *expr, const struct tzone *z)
 {
-	const int64_t from = utc(2026, 1, 1, 0, 0), to = utc(2027, 1, 1, 0, 0);
+	const int64_t from = tz_utc(2026, 1, 1, 0, 0), to = tz_utc(2027, 1, 1, 0, 0);
 	struct cron_spec c = spec(expr);
 	struct ivec want = { 0 }, got = { 0 };
 	int64_t t = from * 1000 - 1, prev_l = INT64_MIN;
@@ -420,7 +406,7 @@ static void test_year(void **s)
 	for (size_t i = 0; i < ARRAY_SIZE(exprs); i++)
 		check_year(exprs[i], NULL);
 	for (size_t zi = 0; zi < ARRAY_SIZE(zones); zi++) {
-		struct tzone *z = load(zones[zi]);
+		struct tzone *z = tz_load(zones[zi]);
 		for (size_t i = 0; i < ARRAY_SIZE(exprs); i++)
 			check_year(exprs[i], z);
 		tzone_free(z);

@@ -13,25 +13,11 @@
 #include <unistd.h>
 
 #include "strbuf.h"
+#include "tz_testlib.h"
 #include "tzone.h"
 #include "util.h"
 
 #define H 3600
-
-static int64_t utc(int64_t y, int mo, int d, int h, int mi)
-{
-	return tzone_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
-}
-
-static struct tzone *load(const char *name)
-{
-	struct tzone *z = NULL;
-	char err[256];
-
-	if (tzone_load(name, &z, err, sizeof(err)))
-		fail_msg("%s", err);
-	return z;
-}
 
 static void test_civil(void **s)
 {
@@ -60,59 +46,59 @@ static void test_offsets(void **s)
 {
 	struct tzone *z;
 	(void)s;
-	z = load("Europe/Berlin");
+	z = tz_load("Europe/Berlin");
 	assert_string_equal(tzone_name(z), "Europe/Berlin");
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 29, 1, 0) - 1), H);
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 29, 1, 0)), 2 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 10, 25, 1, 0) - 1), 2 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 10, 25, 1, 0)), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 29, 1, 0) - 1), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 29, 1, 0)), 2 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 10, 25, 1, 0) - 1), 2 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 10, 25, 1, 0)), H);
 	/* Past the file's transitions (2037): the footer's rule. */
-	assert_int_equal(tzone_offset(z, utc(2060, 1, 15, 12, 0)), H);
-	assert_int_equal(tzone_offset(z, utc(2060, 7, 15, 12, 0)), 2 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2060, 1, 15, 12, 0)), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2060, 7, 15, 12, 0)), 2 * H);
 	/* 2060-03-28 is the last Sunday of March. */
-	assert_int_equal(tzone_offset(z, utc(2060, 3, 28, 1, 0) - 1), H);
-	assert_int_equal(tzone_offset(z, utc(2060, 3, 28, 1, 0)), 2 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2060, 3, 28, 1, 0) - 1), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2060, 3, 28, 1, 0)), 2 * H);
 	tzone_free(z);
 
-	z = load("America/New_York");
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 8, 7, 0) - 1), -5 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 8, 7, 0)), -4 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 11, 1, 6, 0) - 1), -4 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 11, 1, 6, 0)), -5 * H);
-	assert_int_equal(tzone_offset(z, utc(2099, 7, 4, 0, 0)), -4 * H);
+	z = tz_load("America/New_York");
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 8, 7, 0) - 1), -5 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 8, 7, 0)), -4 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 11, 1, 6, 0) - 1), -4 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 11, 1, 6, 0)), -5 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2099, 7, 4, 0, 0)), -4 * H);
 	tzone_free(z);
 
 	/* +10:30, and +11 from the first Sunday of October to the first
 	 * Sunday of April, changing at 02:00 local. */
-	z = load("Australia/Lord_Howe");
-	assert_int_equal(tzone_offset(z, utc(2026, 4, 4, 15, 0) - 1),
+	z = tz_load("Australia/Lord_Howe");
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 4, 4, 15, 0) - 1),
 			 11 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 4, 4, 15, 0)),
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 4, 4, 15, 0)),
 			 10 * H + 1800);
-	assert_int_equal(tzone_offset(z, utc(2026, 10, 3, 15, 30) - 1),
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 10, 3, 15, 30) - 1),
 			 10 * H + 1800);
-	assert_int_equal(tzone_offset(z, utc(2026, 10, 3, 15, 30)), 11 * H);
-	assert_int_equal(tzone_offset(z, utc(2060, 1, 1, 0, 0)), 11 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 10, 3, 15, 30)), 11 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2060, 1, 1, 0, 0)), 11 * H);
 	tzone_free(z);
 
-	z = load("Asia/Kolkata");
-	assert_int_equal(tzone_offset(z, utc(2026, 6, 1, 0, 0)), 5 * H + 1800);
-	assert_int_equal(tzone_offset(z, utc(2060, 6, 1, 0, 0)), 5 * H + 1800);
+	z = tz_load("Asia/Kolkata");
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 6, 1, 0, 0)), 5 * H + 1800);
+	assert_int_equal(tzone_offset(z, tz_utc(2060, 6, 1, 0, 0)), 5 * H + 1800);
 	tzone_free(z);
 
-	z = load("UTC");
-	assert_int_equal(tzone_offset(z, utc(2026, 6, 1, 0, 0)), 0);
+	z = tz_load("UTC");
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 6, 1, 0, 0)), 0);
 	assert_int_equal(tzone_offset(z, INT64_MIN), 0);
 	assert_int_equal(tzone_offset(z, INT64_MAX), 0);
 	tzone_free(z);
 
 	/* Negative DST in tzdata's default build: winter (GMT) is the
 	 * daylight time, its footer "IST-1GMT0,M10.5.0,M3.5.0/1". */
-	z = load("Europe/Dublin");
-	assert_int_equal(tzone_offset(z, utc(2026, 1, 15, 0, 0)), 0);
-	assert_int_equal(tzone_offset(z, utc(2026, 7, 15, 0, 0)), H);
-	assert_int_equal(tzone_offset(z, utc(2060, 1, 15, 0, 0)), 0);
-	assert_int_equal(tzone_offset(z, utc(2060, 7, 15, 0, 0)), H);
+	z = tz_load("Europe/Dublin");
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 1, 15, 0, 0)), 0);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 7, 15, 0, 0)), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2060, 1, 15, 0, 0)), 0);
+	assert_int_equal(tzone_offset(z, tz_utc(2060, 7, 15, 0, 0)), H);
 	tzone_free(z);
 }
 
@@ -121,65 +107,65 @@ static void test_local_to_utc(void **s)
 	struct tzone *z;
 	int64_t out[2], gap;
 	(void)s;
-	z = load("Europe/Berlin");
+	z = tz_load("Europe/Berlin");
 	/* Ordinary. */
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 6, 1, 12, 0), out,
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 6, 1, 12, 0), out,
 					    &gap), 1);
-	assert_int_equal(out[0], utc(2026, 6, 1, 10, 0));
+	assert_int_equal(out[0], tz_utc(2026, 6, 1, 10, 0));
 	/* Skipped: 02:30 on 2026-03-29; the gap ends at 01:00 UTC. */
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 3, 29, 2, 30), out,
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 3, 29, 2, 30), out,
 					    &gap), 0);
-	assert_int_equal(gap, utc(2026, 3, 29, 1, 0));
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 3, 29, 2, 0), out,
+	assert_int_equal(gap, tz_utc(2026, 3, 29, 1, 0));
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 3, 29, 2, 0), out,
 					    &gap), 0);
-	assert_int_equal(gap, utc(2026, 3, 29, 1, 0));
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 3, 29, 3, 0), out,
+	assert_int_equal(gap, tz_utc(2026, 3, 29, 1, 0));
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 3, 29, 3, 0), out,
 					    &gap), 1);
-	assert_int_equal(out[0], utc(2026, 3, 29, 1, 0));
+	assert_int_equal(out[0], tz_utc(2026, 3, 29, 1, 0));
 	/* Repeated: 02:30 on 2026-10-25, at 00:30 and 01:30 UTC. */
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 10, 25, 2, 30), out,
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 10, 25, 2, 30), out,
 					    &gap), 2);
-	assert_int_equal(out[0], utc(2026, 10, 25, 0, 30));
-	assert_int_equal(out[1], utc(2026, 10, 25, 1, 30));
+	assert_int_equal(out[0], tz_utc(2026, 10, 25, 0, 30));
+	assert_int_equal(out[1], tz_utc(2026, 10, 25, 1, 30));
 	/* Far future, through the footer. */
-	assert_int_equal(tzone_local_to_utc(z, utc(2060, 3, 28, 2, 15), out,
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2060, 3, 28, 2, 15), out,
 					    &gap), 0);
-	assert_int_equal(gap, utc(2060, 3, 28, 1, 0));
+	assert_int_equal(gap, tz_utc(2060, 3, 28, 1, 0));
 	tzone_free(z);
 
-	z = load("America/New_York");
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 3, 8, 2, 30), out,
+	z = tz_load("America/New_York");
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 3, 8, 2, 30), out,
 					    &gap), 0);
-	assert_int_equal(gap, utc(2026, 3, 8, 7, 0));
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 11, 1, 1, 30), out,
+	assert_int_equal(gap, tz_utc(2026, 3, 8, 7, 0));
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 11, 1, 1, 30), out,
 					    &gap), 2);
-	assert_int_equal(out[0], utc(2026, 11, 1, 5, 30));
-	assert_int_equal(out[1], utc(2026, 11, 1, 6, 30));
+	assert_int_equal(out[0], tz_utc(2026, 11, 1, 5, 30));
+	assert_int_equal(out[1], tz_utc(2026, 11, 1, 6, 30));
 	tzone_free(z);
 
 	/* Half-hour DST: 02:00-02:30 skipped, 01:30-02:00 repeated. */
-	z = load("Australia/Lord_Howe");
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 10, 4, 2, 15), out,
+	z = tz_load("Australia/Lord_Howe");
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 10, 4, 2, 15), out,
 					    &gap), 0);
-	assert_int_equal(gap, utc(2026, 10, 3, 15, 30));
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 10, 4, 2, 30), out,
+	assert_int_equal(gap, tz_utc(2026, 10, 3, 15, 30));
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 10, 4, 2, 30), out,
 					    &gap), 1);
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 4, 5, 1, 45), out,
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 4, 5, 1, 45), out,
 					    &gap), 2);
-	assert_int_equal(out[0], utc(2026, 4, 4, 14, 45));
-	assert_int_equal(out[1], utc(2026, 4, 4, 15, 15));
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 4, 5, 2, 0), out,
+	assert_int_equal(out[0], tz_utc(2026, 4, 4, 14, 45));
+	assert_int_equal(out[1], tz_utc(2026, 4, 4, 15, 15));
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 4, 5, 2, 0), out,
 					    &gap), 1);
 	tzone_free(z);
 
 	/* Negative DST changes hands the same way as any other. */
-	z = load("Europe/Dublin");
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 3, 29, 1, 30), out,
+	z = tz_load("Europe/Dublin");
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 3, 29, 1, 30), out,
 					    &gap), 0);
-	assert_int_equal(gap, utc(2026, 3, 29, 1, 0));
-	assert_int_equal(tzone_local_to_utc(z, utc(2026, 10, 25, 1, 30), out,
+	assert_int_equal(gap, tz_utc(2026, 3, 29, 1, 0));
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2026, 10, 25, 1, 30), out,
 					    &gap), 2);
-	assert_int_equal(out[0], utc(2026, 10, 25, 0, 30));
+	assert_int_equal(out[0], tz_utc(2026, 10, 25, 0, 30));
 	tzone_free(z);
 }
 
@@ -261,12 +247,12 @@ static void test_footers(void **s)
 	int64_t out[2], gap;
 	(void)s;
 	z = footer_zone("CET-1CEST,M3.5.0,M10.5.0/3");
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 29, 1, 0) - 1), H);
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 29, 1, 0)), 2 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 10, 25, 1, 0) - 1), 2 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 10, 25, 1, 0)), H);
-	assert_int_equal(tzone_offset(z, utc(1900, 7, 1, 0, 0)), 2 * H);
-	assert_int_equal(tzone_offset(z, utc(2400, 1, 1, 0, 0)), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 29, 1, 0) - 1), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 29, 1, 0)), 2 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 10, 25, 1, 0) - 1), 2 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 10, 25, 1, 0)), H);
+	assert_int_equal(tzone_offset(z, tz_utc(1900, 7, 1, 0, 0)), 2 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2400, 1, 1, 0, 0)), H);
 	tzone_free(z);
 
 	z = footer_zone("<+0330>-3:30");
@@ -277,38 +263,38 @@ static void test_footers(void **s)
 	tzone_free(z);
 
 	z = footer_zone("EST5EDT,M3.2.0,M11.1.0");
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 8, 7, 0) - 1), -5 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 8, 7, 0)), -4 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 11, 1, 6, 0)), -5 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 8, 7, 0) - 1), -5 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 8, 7, 0)), -4 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 11, 1, 6, 0)), -5 * H);
 	tzone_free(z);
 
 	/* Greenland since 2023: times before midnight, as negative hours. */
 	z = footer_zone("<-02>2<-01>,M3.5.0/-1,M10.5.0/0");
 	/* "-1" on Sunday 2026-03-29 is 23:00 on the 28th local (-02), which
 	 * is 01:00 UTC on the 29th. */
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 29, 1, 0) - 1), -2 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 29, 1, 0)), -1 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 29, 1, 0) - 1), -2 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 29, 1, 0)), -1 * H);
 	tzone_free(z);
 
 	/* Jn never counts February 29: J60 is March 1 in any year. n
 	 * counts from 0 and does: 59 is Feb 29 in a leap year. */
 	z = footer_zone("AAA0BBB,J60/0,J300/0");
-	assert_int_equal(tzone_offset(z, utc(2028, 3, 1, 0, 0) - 1), 0);
-	assert_int_equal(tzone_offset(z, utc(2028, 3, 1, 0, 0)), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2028, 3, 1, 0, 0) - 1), 0);
+	assert_int_equal(tzone_offset(z, tz_utc(2028, 3, 1, 0, 0)), H);
 	tzone_free(z);
 	z = footer_zone("AAA0BBB,59/0,300/0");
-	assert_int_equal(tzone_offset(z, utc(2028, 2, 29, 0, 0) - 1), 0);
-	assert_int_equal(tzone_offset(z, utc(2028, 2, 29, 0, 0)), H);
-	assert_int_equal(tzone_offset(z, utc(2027, 3, 1, 0, 0)), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2028, 2, 29, 0, 0) - 1), 0);
+	assert_int_equal(tzone_offset(z, tz_utc(2028, 2, 29, 0, 0)), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2027, 3, 1, 0, 0)), H);
 	tzone_free(z);
 
 	/* Daylight time all year (RFC 8536's example). */
 	z = footer_zone("EST5EDT,0/0,J365/25");
 	for (int mo = 1; mo <= 12; mo++)
-		assert_int_equal(tzone_offset(z, utc(2026, mo, 1, 5, 0)),
+		assert_int_equal(tzone_offset(z, tz_utc(2026, mo, 1, 5, 0)),
 				 -4 * H);
-	assert_int_equal(tzone_offset(z, utc(2027, 1, 1, 4, 0)), -4 * H);
-	assert_int_equal(tzone_local_to_utc(z, utc(2027, 1, 1, 0, 30), out,
+	assert_int_equal(tzone_offset(z, tz_utc(2027, 1, 1, 4, 0)), -4 * H);
+	assert_int_equal(tzone_local_to_utc(z, tz_utc(2027, 1, 1, 0, 30), out,
 					    &gap), 1);
 	tzone_free(z);
 
@@ -317,25 +303,25 @@ static void test_footers(void **s)
 	 * years around it, however their order falls. */
 	z = footer_zone("EST5EDT,0/0,J364/50");
 	assert_int_equal(tzone_offset(z, -1), tzone_offset(z, 0));
-	assert_int_equal(tzone_offset(z, utc(2026, 6, 1, 0, 0)), -5 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 6, 1, 0, 0)), -5 * H);
 	tzone_free(z);
 
 	/* A /time past 24 hours: the change is on the next day. */
 	z = footer_zone("AAA0BBB,M3.5.0/26,M10.5.0/0");
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 30, 2, 0) - 1), 0);
-	assert_int_equal(tzone_offset(z, utc(2026, 3, 30, 2, 0)), H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 30, 2, 0) - 1), 0);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 3, 30, 2, 0)), H);
 	tzone_free(z);
 
 	/* Southern hemisphere: DST across the new year. */
 	z = footer_zone("AEST-10AEDT,M10.1.0,M4.1.0/3");
-	assert_int_equal(tzone_offset(z, utc(2026, 1, 1, 0, 0)), 11 * H);
-	assert_int_equal(tzone_offset(z, utc(2026, 7, 1, 0, 0)), 10 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 1, 1, 0, 0)), 11 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(2026, 7, 1, 0, 0)), 10 * H);
 	tzone_free(z);
 }
 
 static void test_tzif_bytes(void **s)
 {
-	const int64_t t[] = { utc(2000, 1, 1, 0, 0), utc(2010, 1, 1, 0, 0) };
+	const int64_t t[] = { tz_utc(2000, 1, 1, 0, 0), tz_utc(2010, 1, 1, 0, 0) };
 	const uint8_t ix[] = { 1, 0 };
 	const int32_t off[] = { 3600, 7200 };
 	struct tzone *z;
@@ -346,9 +332,9 @@ static void test_tzif_bytes(void **s)
 	/* Version 2: two transitions, then the footer (UTC+3). */
 	buf = tzif(&len, '2', 2, t, ix, 2, off, "<+03>-3");
 	z = parse_ok(buf, len);
-	assert_int_equal(tzone_offset(z, utc(1990, 1, 1, 0, 0)), 3600);
-	assert_int_equal(tzone_offset(z, utc(2005, 1, 1, 0, 0)), 7200);
-	assert_int_equal(tzone_offset(z, utc(2010, 1, 1, 0, 0) + 1), 3 * H);
+	assert_int_equal(tzone_offset(z, tz_utc(1990, 1, 1, 0, 0)), 3600);
+	assert_int_equal(tzone_offset(z, tz_utc(2005, 1, 1, 0, 0)), 7200);
+	assert_int_equal(tzone_offset(z, tz_utc(2010, 1, 1, 0, 0) + 1), 3 * H);
 	tzone_free(z);
 	/* Every truncation is refused, with the zone named. */
 	for (size_t n = 0; n < len - 1; n++) {
@@ -380,14 +366,14 @@ static void test_tzif_bytes(void **s)
 	/* An empty footer: the last type stays in force. */
 	buf = tzif(&len, '2', 2, t, ix, 2, off, "");
 	z = parse_ok(buf, len);
-	assert_int_equal(tzone_offset(z, utc(2090, 1, 1, 0, 0)), 3600);
+	assert_int_equal(tzone_offset(z, tz_utc(2090, 1, 1, 0, 0)), 3600);
 	tzone_free(z);
 	free(buf);
 	/* Version 1: 32-bit times, no footer. */
 	buf = tzif(&len, 0, 2, t, ix, 2, off, NULL);
 	z = parse_ok(buf, len);
-	assert_int_equal(tzone_offset(z, utc(2005, 1, 1, 0, 0)), 7200);
-	assert_int_equal(tzone_offset(z, utc(2011, 1, 1, 0, 0)), 3600);
+	assert_int_equal(tzone_offset(z, tz_utc(2005, 1, 1, 0, 0)), 7200);
+	assert_int_equal(tzone_offset(z, tz_utc(2011, 1, 1, 0, 0)), 3600);
 	tzone_free(z);
 	free(buf);
 	assert_int_equal(tzone_parse((const uint8_t *)"TZjf", 4, "x", &z, err,
@@ -405,9 +391,9 @@ static void test_system_files(void **s)
 	/* Every hour from 2020 to 2070: each instant's local time maps
 	 * back to it (or to an earlier instant with that wall time). */
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		struct tzone *z = load(names[i]);
-		for (int64_t t = utc(2020, 1, 1, 0, 0);
-		     t < utc(2070, 1, 1, 0, 0); t += 3 * H + 17 * 60) {
+		struct tzone *z = tz_load(names[i]);
+		for (int64_t t = tz_utc(2020, 1, 1, 0, 0);
+		     t < tz_utc(2070, 1, 1, 0, 0); t += 3 * H + 17 * 60) {
 			int64_t out[2], gap, l = t + tzone_offset(z, t);
 			int n = tzone_local_to_utc(z, l, out, &gap);
 			assert_true(n == 1 || n == 2);
@@ -450,10 +436,10 @@ static void test_names_and_errors(void **s)
 	assert_int_equal(tzone_load("Europe/Berlin", &z, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, dir));
-	z = load("UTC");
+	z = tz_load("UTC");
 	assert_int_equal(tzone_offset(z, 1000000000), 0);
 	tzone_free(z);
-	z = load("Etc/UTC");
+	z = tz_load("Etc/UTC");
 	assert_string_equal(tzone_name(z), "Etc/UTC");
 	tzone_free(z);
 	assert_int_equal(unsetenv("TZDIR"), 0);
