@@ -67,6 +67,10 @@ static const struct setting settings[] = {
 	A_INT(slots, 1, 256, "runs the agent runs at once"),
 	A_INT(heartbeat_ms, 100, 600000,
 	      "between heartbeats while every slot is busy"),
+	A_INT(idle_poll_ms, 200, 60000,
+	      "how long an idle agent's request for work waits at the "
+	      "scheduler for a run (long poll; the scheduler's "
+	      "lease_wait_max_ms caps it)"),
 	A_INT(kill_grace_ms, 0, 600000,
 	      "a cancelled or timed-out spark-submit gets SIGTERM, then "
 	      "SIGKILL after this"),
@@ -145,6 +149,7 @@ void agent_config_defaults(struct agent_config *c)
 	snprintf(c->kubectl_path, sizeof(c->kubectl_path), "kubectl");
 	c->backend_timeout_ms = 10000;
 	c->heartbeat_ms = 2000;
+	c->idle_poll_ms = 25000;
 	c->kill_grace_ms = 10000;
 	c->request_timeout_ms = 10000;
 	c->preflight_retry_ms = 30000;

@@ -21,6 +21,7 @@ struct agent_config {
 	char log_level[16];
 	int64_t slots;              /* runs at once */
 	int64_t heartbeat_ms;
+	int64_t idle_poll_ms;        /* an idle agent's long poll for work */
 	int64_t kill_grace_ms;      /* SIGTERM -> SIGKILL on cancel/timeout */
 	int64_t request_timeout_ms;
 	int64_t preflight_retry_ms; /* re-check a failed preflight */

@@ -42,6 +42,8 @@ struct client {
 	nng_tls_config *tls_prev; /* ... and to what it used before */
 	int64_t timeout_ms;
 	volatile sig_atomic_t *cancel;
+	void (*tick)(void *);
+	void *tick_arg;
 	int64_t backoff_until; /* monotonic ms: send nothing before */
 	bool backing_off;      /* the last answer was `unavailable` */
 	/* connections up (nng's pipe callbacks): a call that times out with
@@ -60,6 +62,12 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 void client_set_cancel(struct client *c, volatile sig_atomic_t *flag)
 {
 	c->cancel = flag;
+}
+
+void client_set_tick(struct client *c, void (*tick)(void *), void *arg)
+{
+	c->tick = tick;
+	c->tick_arg = arg;
 }
 
 static void state_path(const struct client *c, const char *name, char *buf,
@@ -481,7 +489,8 @@ int client_call(struct client *c, const void *msg, size_t len,
 	nng_msg *m;
 	nng_aio *aio;
 	int rv;
-	int64_t wait = c->backoff_until - time_mono_ms();
+	int64_t wait = c->backoff_until - time_mono_ms(), down_since = 0;
+	bool unconnected = false;
 
 	if (wait > 0) {
 		snprintf(err, errlen, "backing off for %lld ms (the scheduler "
@@ -490,7 +499,11 @@ int client_call(struct client *c, const void *msg, size_t len,
 	}
 	if ((rv = nng_msg_alloc(&m, 0)) || (rv = nng_msg_append(m, msg, len)))
 		goto fail;
-	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, (nng_duration)timeout_ms);
+	/* The send waits for a connection to take the request: a request
+	 * timeout at most, however long the answer may take (a long poll) */
+	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO,
+			  (nng_duration)(timeout_ms < c->timeout_ms ? timeout_ms
+								 : c->timeout_ms));
 	if ((rv = nng_sendmsg(c->sock, m, 0))) {
 		nng_msg_free(m);
 		goto fail;
@@ -506,9 +519,24 @@ int client_call(struct client *c, const void *msg, size_t len,
 	}
 	nng_aio_set_timeout(aio, (nng_duration)timeout_ms);
 	nng_recv_aio(c->sock, aio);
-	while (!wait_briefly(&done))
+	while (!wait_briefly(&done)) {
+		int64_t now = time_mono_ms();
 		if (c->cancel && *c->cancel)
 			nng_aio_cancel(aio);
+		if (c->tick)
+			c->tick(c->tick_arg);
+		/* With no connection for a whole request timeout, the request
+		 * cannot be at the scheduler: a long poll's wait is not
+		 * waited out (the caller resends, and says why). */
+		if (atomic_load(&c->pipes))
+			down_since = 0;
+		else if (!down_since)
+			down_since = now;
+		else if (!unconnected && now - down_since >= c->timeout_ms) {
+			unconnected = true;
+			nng_aio_cancel(aio);
+		}
+	}
 	nng_aio_wait(aio);
 	sem_destroy(&done);
 	rv = nng_aio_result(aio);
@@ -534,7 +562,7 @@ int client_call(struct client *c, const void *msg, size_t len,
 	}
 	return 0;
 fail:
-	if (rv == NNG_ETIMEDOUT && !atomic_load(&c->pipes))
+	if ((rv == NNG_ETIMEDOUT || unconnected) && !atomic_load(&c->pipes))
 		snprintf(err, errlen,
 			 "not connected to %s (nothing listening there, a "
 			 "wrong address or port, a firewall, or a TLS "

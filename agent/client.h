@@ -70,6 +70,10 @@ void client_rotate_abort(struct client *c);
 /* While *flag is non-zero, client_call gives up waiting (within 20 ms);
  * NULL turns this off (used for the final flush at shutdown). */
 void client_set_cancel(struct client *c, volatile sig_atomic_t *flag);
+/* Has client_call call tick(arg) about every 20 ms while it waits (an
+ * idle agent's long poll lasts 25 s: systemd's watchdog must still hear
+ * from it); NULL: none. */
+void client_set_tick(struct client *c, void (*tick)(void *), void *arg);
 /* Seals body (a packed msgpack map) as a message of `type` with the next
  * sequence number, signed with the identity key, into out (replaced). */
 int client_seal(struct client *c, const char *type, const void *body,

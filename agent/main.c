@@ -28,9 +28,9 @@
 
 #define MAX_POLLFDS 512
 #define RETRY_MS 500
-#define IDLE_LEASE_WAIT_MS 1000
 #define BUSY_LEASE_WAIT_MS 200
 #define LEASE_EVERY_MS 1000
+#define GOODBYE_TIMEOUT_MS 2000
 
 static volatile sig_atomic_t stop_signal;
 
@@ -54,6 +54,7 @@ struct agent {
 	struct backend_setting *bset; /* owned copies */
 	size_t nbset;
 	bool backend_checked; /* our last preflight included the check */
+	uint64_t rng;         /* the idle poll's jitter (xorshift) */
 };
 
 /* Calls to the scheduler failing for this many request timeouts (30 s by
@@ -87,15 +88,20 @@ static void parse_flags(int argc, char **argv, struct agent_config *cfg)
 }
 
 static volatile sig_atomic_t reload_signal;
+/* Set by either signal: it ends an idle agent's long poll, so that a
+ * stop or a reload is not held up for the poll's 25 s. */
+static volatile sig_atomic_t poll_break;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+	poll_break = 1;
 }
 
 static void on_hup(int sig)
 {
 	reload_signal = sig;
+	poll_break = 1;
 }
 
 /* The TLS files named in n, read again on every reload whether their
@@ -534,6 +540,29 @@ static bool push_spooled(struct agent *a)
 	return any;
 }
 
+/* How long a request for work may wait at the scheduler: briefly while
+ * runs are going (their reports must not wait behind it), long when idle
+ * (a fleet of idle agents then costs the scheduler little). */
+static int64_t lease_wait_ms(const struct agent *a)
+{
+	return work_count(a->work) ? BUSY_LEASE_WAIT_MS : a->cfg.idle_poll_ms;
+}
+
+/* The wait asked for: an idle poll up to 20 % shorter at random, so that
+ * a fleet that started polling at once (a scheduler restart) does not
+ * stay in step, every agent asking in the same second. */
+static int64_t lease_wait_asked(struct agent *a)
+{
+	int64_t ms = lease_wait_ms(a);
+
+	if (work_count(a->work))
+		return ms;
+	a->rng ^= a->rng << 13;
+	a->rng ^= a->rng >> 7;
+	a->rng ^= a->rng << 17;
+	return ms - (int64_t)(a->rng % (uint64_t)(ms / 5 + 1));
+}
+
 /* Queues what the scheduler should hear next when nothing else waits:
  * reports about runs first, in the order they happened; but a request for
  * work or a heartbeat at least every LEASE_EVERY_MS, however many batches
@@ -551,9 +580,7 @@ static void plan_next(struct agent *a, int64_t now)
 		push_preflight(a);
 	else if (a->ready && !stop_signal && work_free_slots(a->work) > 0)
 		push_simple(a, "lease", 2, "slots", work_free_slots(a->work),
-			    "wait_ms",
-			    work_count(a->work) ? BUSY_LEASE_WAIT_MS
-						: IDLE_LEASE_WAIT_MS);
+			    "wait_ms", lease_wait_asked(a));
 	else if (now >= a->next_heartbeat)
 		push_simple(a, "heartbeat", 1, "running",
 			    (int64_t)work_count(a->work), NULL, 0);
@@ -584,16 +611,51 @@ static void step(struct agent *a)
 	if (!a->out.head || now < a->next_send)
 		return;
 	bool lease = !strcmp(a->out.head->type, "lease");
-	int64_t wait = lease ? (work_count(a->work) ? BUSY_LEASE_WAIT_MS
-						    : IDLE_LEASE_WAIT_MS)
-			     : 0;
-	/* A long poll is never abandoned: the scheduler may have leased
-	 * runs in its answer. Other waits end early on a stop signal. */
-	client_set_cancel(a->cl, lease ? NULL : &stop_signal);
+	int64_t wait = lease ? lease_wait_ms(a) : 0;
+	/* A busy agent's short poll is never abandoned: the scheduler may
+	 * have leased runs in its answer. Any other wait ends early on a
+	 * stop signal, and an idle agent's long poll on a reload too. After
+	 * a reload the same request is sent again (a resend: the scheduler
+	 * answers it as it answered the first, with any run it leased);
+	 * after a stop, shut_down tells the scheduler which runs the agent
+	 * holds, so that runs leased in an answer it never read go back to
+	 * the queue at once. */
+	poll_break = stop_signal || reload_signal;
+	if (lease && work_count(a->work))
+		client_set_cancel(a->cl, NULL);
+	else
+		client_set_cancel(a->cl, lease ? &poll_break : &stop_signal);
 	if (send_head(a, wait))
 		a->next_send = time_mono_ms() + RETRY_MS;
 	else
 		a->next_heartbeat = time_mono_ms() + a->cfg.heartbeat_ms;
+}
+
+/* A request for work sent and not answered (an idle agent's long poll
+ * that the stop signal cut short): a heartbeat naming the runs we hold
+ * takes its place, once and briefly. The scheduler then answers the poll
+ * (the answer goes nowhere) instead of keeping it for a run, and puts
+ * back in the queue any run it leased in an answer we never read. */
+static void replace_lost_poll(struct agent *a)
+{
+	struct outbox_msg *m = a->out.head;
+	msgpack_unpacked reply;
+	char err[256];
+
+	if (!m || !m->sealed.len || strcmp(m->type, "lease"))
+		return;
+	outbox_pop(&a->out);
+	if (a->out.head)
+		return; /* a lease is only ever asked alone: not reached */
+	push_simple(a, "heartbeat", 1, "running", (int64_t)work_count(a->work),
+		    NULL, 0);
+	m = a->out.head;
+	if (!client_seal(a->cl, m->type, m->body.buf, m->body.len,
+			 &m->sealed) &&
+	    !client_call(a->cl, m->sealed.buf, m->sealed.len,
+			 GOODBYE_TIMEOUT_MS, &a->raw, &reply, err, sizeof(err)))
+		msgpack_unpacked_destroy(&reply);
+	outbox_pop(&a->out);
 }
 
 /* Stops the runs and reports them, for a while: what is not sent stays in
@@ -601,6 +663,8 @@ static void step(struct agent *a)
 static void shut_down(struct agent *a)
 {
 	int64_t deadline = time_mono_ms() + a->cfg.kill_grace_ms + 5000;
+
+	replace_lost_poll(a);
 
 	/* Only reports about runs matter now: drop requests for work and
 	 * heartbeats that were not sent yet, and stop cancelling waits. */
@@ -621,6 +685,14 @@ static void shut_down(struct agent *a)
 		if (a->out.head && send_head(a, 0))
 			usleep(100 * 1000);
 	}
+}
+
+/* While a call waits (client_set_tick): systemd's watchdog hears from
+ * us. */
+static void ping_watchdog(void *arg)
+{
+	(void)arg;
+	notify_watchdog(time_mono_ms());
 }
 
 int main(int argc, char **argv)
@@ -646,9 +718,12 @@ int main(int argc, char **argv)
 
 	char err[512];
 	sign_init_lean();
+	if (sign_random(&a.rng, sizeof(a.rng)) || !a.rng)
+		a.rng = (uint64_t)time_mono_ms() | 1; /* any non-zero seed */
 	a.cl = client_open(&a.cfg, err, sizeof(err));
 	if (!a.cl)
 		die("%s", err);
+	client_set_tick(a.cl, ping_watchdog, NULL);
 	/* Ready once its state is open: enrolling and reaching the scheduler
 	 * may take long, and go on while the service counts as started. */
 	char status[512];

@@ -16,7 +16,11 @@
 #     processes' CPU % over that window.
 #
 #   bench/fanin.sh --agents N [--rate R] [--seconds S] [--slots K]
-#                  [--window W] [--perf FILE] [--set 'KEY = VALUE']...
+#                  [--window W] [--idle-poll MS] [--scheduler BIN]
+#                  [--perf FILE] [--set 'KEY = VALUE']...
+# --idle-poll is the simulated agents' idle long poll (default 25000, the
+# agent's idle_poll_ms); --scheduler runs another build of the scheduler
+# (to compare two).
 # --perf records the idle scheduler for 5 s more with `perf record -g`
 # into FILE (after the idle figures, so that perf does not weigh on them):
 # `perf report -i FILE` shows where its idle CPU goes.
@@ -26,11 +30,13 @@ RATE=1000
 SECONDS_RUN=10
 SLOTS=4
 WINDOW=256
-IDLE_S=10
+IDLE_S=
 SETTINGS=
 PERF=
+IDLE_POLL=25000
+SCHED_BIN=
 usage() {
-	echo "usage: $0 --agents N [--rate R] [--seconds S] [--slots K] [--window W] [--perf FILE] [--set 'KEY = VALUE']..." >&2
+	echo "usage: $0 --agents N [--rate R] [--seconds S] [--slots K] [--window W] [--idle-poll MS] [--scheduler BIN] [--perf FILE] [--set 'KEY = VALUE']..." >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -42,12 +48,18 @@ while [ $# -gt 0 ]; do
 	--slots) SLOTS=$2 ;;
 	--window) WINDOW=$2 ;;
 	--perf) PERF=$2 ;;
+	--idle-poll) IDLE_POLL=$2 ;;
+	--scheduler) SCHED_BIN=$2 ;;
 	--set) SETTINGS+="$2"$'\n' ;;
 	*) usage ;;
 	esac
 	shift 2
 done
 [ -n "$AGENTS" ] && [ "$AGENTS" -ge 1 ] || usage
+[ -z "$SCHED_BIN" ] || SCHEDULER=$(realpath "$SCHED_BIN")
+# the idle window spans a whole poll and more: 10 s, or 1.2 polls
+IDLE_S=$((IDLE_POLL * 12 / 10000))
+[ "$IDLE_S" -ge 10 ] || IDLE_S=10
 . "$(dirname "$0")/lib.sh"
 bench_setup fanin sparkpilot-scheduler spctl sp-fleetsim sp-bench-submit
 PID=
@@ -104,7 +116,7 @@ echo "fan-in: $AGENTS agents, $SLOTS slots each; $AGENTS tokens minted in $(($(n
 
 t0=$(now_ms)
 "$BIN/sp-fleetsim" --scheduler "$URL" --tokens "$D/tokens" --slots "$SLOTS" \
-	--run-ms 0 --enroll-window "$WINDOW" --lease-log "$D/lease.log" \
+	--run-ms 0 --enroll-window "$WINDOW" --idle-poll "$IDLE_POLL" --lease-log "$D/lease.log" \
 	--status "$D/status" >"$D/fleetsim.log" 2>&1 &
 SIM_PID=$!
 until grep -qs 'agents ready' "$D/fleetsim.log"; do
@@ -131,7 +143,7 @@ echo "  idle ($IDLE_S s, all agents long-polling): scheduler CPU $(cpu_pct "$s0"
 	"RSS $(($(status_of "$PID" VmRSS) / 1024)) MiB, $(ls "/proc/$PID/fd" | wc -l) fds," \
 	"$(status_of "$PID" Threads) threads; sp-fleetsim CPU $(cpu_pct "$f0" "$f1" $((t1 - t0)))%," \
 	"RSS $(($(status_of "$SIM_PID" VmRSS) / 1024)) MiB, $(status_of "$SIM_PID" Threads) threads;" \
-	"the agents sent $(((c1 - c0) * 1000 / (t1 - t0))) messages/s (an idle agent: one long poll a second when answered in time)"
+	"the agents sent $(((c1 - c0) * 1000 / (t1 - t0))) messages/s (an idle agent: one long poll every 0.8 - 1 x $IDLE_POLL ms)"
 
 if [ -n "$PERF" ]; then
 	perf record -F 499 -g -p "$PID" -o "$PERF" -- sleep 5 >/dev/null 2>&1 ||

@@ -11,13 +11,15 @@
  * the fleet (bench/fanin.sh sets both).
  *
  *   sp-fleetsim --scheduler URL --tokens FILE [--slots N] [--run-ms MS]
- *               [--enroll-window W] [--lease-log FILE] [--status FILE]
+ *               [--enroll-window W] [--idle-poll MS] [--lease-log FILE]
+ *               [--status FILE]
  *
  * Each agent speaks the real agent's protocol with its own fresh Ed25519
  * identity (nothing is persisted: sequence numbers start at 1 in memory):
  * enroll with one token of FILE (one per line), preflight, then what
- * agent/main.c does: with a free slot a long-polled `lease` (wait_ms 1000
- * idle, 200 while it holds a run) carrying the held list; with every slot
+ * agent/main.c does: with a free slot a long-polled `lease` (wait_ms
+ * --idle-poll, default 25000 as the agent's idle_poll_ms, when idle, 200
+ * while it holds a run) carrying the held list; with every slot
  * busy a `heartbeat` every 2 s; a run leased "runs" for --run-ms and is
  * reported in one batched `complete`. A failed call (timeout, no
  * connection) is resent byte for byte after the agent's RETRY_MS (500 ms),
@@ -59,7 +61,6 @@
 #define MAX_SLOTS 64
 /* agent/main.c and agent/agent_config.c's defaults */
 #define RETRY_MS 500
-#define IDLE_LEASE_WAIT_MS 1000
 #define BUSY_LEASE_WAIT_MS 200
 #define HEARTBEAT_MS 2000
 #define PREFLIGHT_RETRY_MS 30000
@@ -106,8 +107,8 @@ struct fa {
 
 static struct {
 	const char *url, *tokens, *lease_log, *status;
-	int slots, run_ms, window;
-} o = { .slots = 4, .window = 256 };
+	int slots, run_ms, window, idle_poll_ms;
+} o = { .slots = 4, .window = 256, .idle_poll_ms = 25000 };
 
 static struct fa *agents;
 static int n_agents;
@@ -233,7 +234,11 @@ static void send_lease(struct fa *a)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	int64_t wait = a->nheld ? BUSY_LEASE_WAIT_MS : IDLE_LEASE_WAIT_MS;
+	/* the agent's idle poll is up to 20 % shorter at random */
+	int64_t wait = a->nheld ? BUSY_LEASE_WAIT_MS
+				: o.idle_poll_ms -
+					  (int64_t)(xorshift(&a->rng) %
+						    (uint64_t)(o.idle_poll_ms / 5 + 1));
 
 	pack_init(&sb, &pk);
 	msgpack_pack_map(&pk, 4);
@@ -594,10 +599,12 @@ static int parse(int argc, char **argv)
 		else if (!strcmp(k, "--slots")) o.slots = atoi(v);
 		else if (!strcmp(k, "--run-ms")) o.run_ms = atoi(v);
 		else if (!strcmp(k, "--enroll-window")) o.window = atoi(v);
+		else if (!strcmp(k, "--idle-poll")) o.idle_poll_ms = atoi(v);
 		else return -1;
 	}
 	return (argc % 2 == 1 && o.url && o.tokens && o.slots >= 1 &&
-		o.slots <= MAX_SLOTS && o.run_ms >= 0 && o.window >= 1)
+		o.slots <= MAX_SLOTS && o.run_ms >= 0 && o.window >= 1 &&
+		o.idle_poll_ms >= 0)
 		       ? 0
 		       : -1;
 }
@@ -703,7 +710,7 @@ int main(int argc, char **argv)
 	if (parse(argc, argv)) {
 		fprintf(stderr, "usage: sp-fleetsim --scheduler URL --tokens "
 			"FILE [--slots N] [--run-ms MS] [--enroll-window W] "
-			"[--lease-log FILE] [--status FILE]\n");
+			"[--idle-poll MS] [--lease-log FILE] [--status FILE]\n");
 		return 2;
 	}
 	log_setup("sp-fleetsim", LOG_WARN);

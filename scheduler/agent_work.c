@@ -313,31 +313,11 @@ static size_t lease_and_reply(struct sched *c, struct event *ev,
 	return n;
 }
 
-/* Parked requests are counted on their environment: an agent's report
- * there may wait for a later commit while another agent is ready for work
- * (core.c). Agents are never removed, so the lookup finds the same
- * environment when the request leaves. */
-static void count_polling(struct sched *c, const struct event *ev, int delta)
-{
-	struct agent *ag = state_agent(c->st, ev->msg.agent);
-	struct env *e = ag ? state_env(c->st, ag->env) : NULL;
-
-	if (ag)
-		ag->n_parked += (uint32_t)delta;
-	if (e)
-		e->n_polling += (uint32_t)delta;
-}
-
-static void unpark_at(struct sched *c, size_t i)
-{
-	count_polling(c, c->parked.v[i], -1);
-	ptrvec_remove_at(&c->parked, i);
-}
-
 static bool on_lease(struct sched *c, struct event *ev, struct agent *ag,
 		     const struct stop_list *stop)
 {
 	uint64_t slots = 0, wait_ms = 0;
+	struct env *e;
 
 	mp_get_u64(ev->msg.body, "slots", &slots);
 	mp_get_u64(ev->msg.body, "wait_ms", &wait_ms);
@@ -345,16 +325,19 @@ static bool on_lease(struct sched *c, struct event *ev, struct agent *ag,
 		slots = MAX_SLOTS;
 	/* A request for no slots still gets an answer (its cancel list). */
 	if (lease_and_reply(c, ev, ag, (uint32_t)slots, stop) > 0 ||
-	    slots == 0 || wait_ms == 0 || stop->n > 0) {
+	    slots == 0 || wait_ms == 0 || stop->n > 0 ||
+	    !(e = state_env(c->st, ag->env))) {
 		sched_complete(c, ev);
 		return true;
 	}
 	if ((int64_t)wait_ms > c->cfg->lease_wait_max_ms)
 		wait_ms = (uint64_t)c->cfg->lease_wait_max_ms;
 	strbuf_reset(&ev->reply);
-	ev->park_until_mono = c->now_mono + (int64_t)wait_ms;
-	ptrvec_push(&c->parked, ev);
-	count_polling(c, ev, 1);
+	/* Parked requests are counted on their environment: an agent's
+	 * report there may wait for a later commit while another agent is
+	 * ready for work (core.c). */
+	parked_add(&c->parked, ev, ag, e, c->now_mono + (int64_t)wait_ms);
+	policy_note_polled_work(&c->pol, e);
 	return false;
 }
 
@@ -702,75 +685,108 @@ bool agent_work_exec(struct sched *c, struct event *ev, struct agent *ag)
 	return reply_error(c, ev, "unknown_type");
 }
 
+/* Answers a parked request and lets it go: with the reply already in it,
+ * with no work, or refused if its agent was revoked meanwhile. */
+static void finish_parked(struct sched *c, struct event *ev, bool answered)
+{
+	struct agent *ag = ev->park_agent;
+
+	if (ag->state == AGENT_REVOKED) {
+		strbuf_reset(&ev->reply);
+		agent_msgs_refuse(ev, "forged");
+	} else if (!answered) {
+		lease_and_reply(c, ev, ag, 0, NULL);
+	}
+	agent_msgs_remember(c, ev, ag);
+	parked_remove(&c->parked, ev);
+	sched_complete(c, ev);
+}
+
+/* Offers e's queued runs to its parked requests, oldest first, until
+ * one that may take work gets none: what stops it (the queue is empty,
+ * a cap, a budget, a suspended tenant) stops the others too. */
+static void serve_env(struct sched *c, struct env *e)
+{
+	struct event *ev, *next;
+
+	for (ev = e->park_head; ev && e->n_queued; ev = next) {
+		struct agent *ag = ev->park_agent;
+		uint64_t slots = 0;
+
+		next = ev->park_next;
+		if (ag->state == AGENT_REVOKED) {
+			finish_parked(c, ev, false);
+			continue;
+		}
+		if (!policy_agent_may_work(&c->pol, ag))
+			continue;
+		mp_get_u64(ev->msg.body, "slots", &slots);
+		if (!lease_and_reply(c, ev, ag, (uint32_t)slots, NULL)) {
+			strbuf_reset(&ev->reply);
+			break;
+		}
+		finish_parked(c, ev, true);
+	}
+}
+
 void agent_msgs_serve_parked(struct sched *c, bool stopping)
 {
-	for (size_t i = 0; i < c->parked.n;) {
-		struct event *ev = c->parked.v[i];
-		struct agent *ag = state_agent(c->st, ev->msg.agent);
-		uint64_t slots = 0;
-		bool expired = stopping || c->now_mono >= ev->park_until_mono;
+	struct ptrvec *pw = &c->pol.polled_work;
+	struct event *ev;
 
-		mp_get_u64(ev->msg.body, "slots", &slots);
-		if (!ag || ag->state == AGENT_REVOKED) {
-			agent_msgs_refuse(ev, "forged");
-		} else {
-			size_t n = 0;
-			struct env *e = state_env(c->st, ag->env);
-			if (!stopping && e && e->n_queued)
-				n = lease_and_reply(c, ev, ag, (uint32_t)slots,
-						    NULL);
-			if (n == 0 && !expired) {
-				strbuf_reset(&ev->reply);
-				i++;
-				continue;
-			}
-			if (n == 0)
-				lease_and_reply(c, ev, ag, 0, NULL);
+	for (size_t i = 0; i < pw->n;) {
+		struct env *e = pw->v[i];
+		if (stopping || !e->n_polling || !e->n_queued) {
+			e->polled_work = false;
+			ptrvec_remove_at(pw, i);
+			continue;
 		}
-		if (ag)
-			agent_msgs_remember(c, ev, ag);
-		unpark_at(c, i);
-		sched_complete(c, ev);
+		serve_env(c, e);
+		i++;
 	}
+	while ((ev = stopping ? parked_any(&c->parked)
+			      : parked_due(&c->parked, c->now_mono)))
+		finish_parked(c, ev, false);
 }
 
 void agent_work_refuse_parked(struct sched *c, int64_t retry_after_ms)
 {
-	while (c->parked.n) {
-		struct event *ev = c->parked.v[c->parked.n - 1];
+	struct event *ev;
+
+	while ((ev = parked_any(&c->parked))) {
 		strbuf_reset(&ev->reply);
 		agent_msgs_refuse_retry(ev, "unavailable", retry_after_ms);
-		unpark_at(c, c->parked.n - 1);
+		parked_remove(&c->parked, ev);
 		sched_complete(c, ev);
 	}
 }
 
 void agent_work_unpark(struct sched *c, struct agent *ag)
 {
-	/* Every accepted message comes here: without a request parked, as
-	 * is usual (an agent asks again only once answered), the list of
-	 * every agent's parked requests is not walked. */
-	if (!ag->n_parked)
+	struct event *ev = ag->parked;
+
+	if (!ev)
 		return;
-	for (size_t i = 0; i < c->parked.n && ag->n_parked;) {
-		struct event *ev = c->parked.v[i];
-		if (strcmp(ev->msg.agent, ag->id)) {
-			i++;
-			continue;
-		}
-		lease_and_reply(c, ev, ag, 0, NULL);
-		unpark_at(c, i);
-		sched_complete(c, ev);
-	}
+	lease_and_reply(c, ev, ag, 0, NULL);
+	parked_remove(&c->parked, ev);
+	sched_complete(c, ev);
+}
+
+void agent_work_hangup(struct sched *c, uint32_t pipe)
+{
+	struct event *ev = parked_by_pipe(&c->parked, pipe);
+
+	if (ev)
+		agent_work_unpark(c, ev->park_agent);
+}
+
+void agent_work_answer_parked(struct sched *c, struct agent *ag)
+{
+	if (ag->parked)
+		finish_parked(c, ag->parked, false);
 }
 
 int64_t agent_msgs_next_deadline(struct sched *c)
 {
-	int64_t next = INT64_MAX;
-	for (size_t i = 0; i < c->parked.n; i++) {
-		const struct event *ev = c->parked.v[i];
-		if (ev->park_until_mono < next)
-			next = ev->park_until_mono;
-	}
-	return next;
+	return parked_next_deadline(&c->parked);
 }

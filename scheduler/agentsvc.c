@@ -147,6 +147,7 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	size_t nv = 0;
 	int64_t now = time_mono_ms();
 	int rc = 0;
+	bool hangup = false;
 
 	if (ev == NNG_PIPE_EV_ADD_PRE)
 		pipe_source(p, src, sizeof(src));
@@ -157,9 +158,16 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		warn_drops(s, now);
 	} else {
 		conntable_remove(&s->conns, p.id);
+		/* not while closing: the core may be stopping */
+		hangup = !s->closed;
 	}
 	publish(s);
 	pthread_mutex_unlock(&s->lock);
+	if (hangup) {
+		struct event *h = event_new(EV_HANGUP);
+		h->pipe = p.id;
+		core_post(s->core, h);
+	}
 	if (rc)
 		nng_pipe_close(p);
 	close_pipes(victims, nv);
@@ -258,6 +266,7 @@ static void on_request(struct worker *w)
 	int64_t now;
 
 	w->pipe = nng_msg_get_pipe(msg).id;
+	ev->pipe = w->pipe;
 	ev->len = nng_msg_len(msg);
 	ev->buf = xmalloc(ev->len ? ev->len : 1);
 	memcpy(ev->buf, nng_msg_body(msg), ev->len);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "admin_cmds.h"
+#include "agent_work.h"
 #include "keyproof.h"
 #include "keyreg.h"
 #include "keyrot.h"
@@ -158,6 +159,9 @@ static void write_agent(struct jw *w, const struct agent *ag,
 	jw_str(w, "hostname", ag->hostname);
 	jw_uint(w, "slots", ag->slots);
 	jw_uint(w, "running", ag->held.n);
+	/* a request of it waits at the scheduler for work (long poll): it
+	 * gets a run the turn one can be leased to it */
+	jw_bool(w, "waiting_for_work", ag->parked != NULL);
 	jw_str(w, "version", ag->version[0] ? ag->version : "unknown");
 	jw_time(w, "last_seen", ag->last_seen_ms);
 	if (!full)
@@ -279,6 +283,7 @@ int cmd_agent_revoke(struct sched *c, const struct cmd_args *a,
 	ag->preflight_ok = false;
 	keyreg_remove(c->keys, ag->id);
 	policy_drop_agent(&c->pol, ag, "the agent was revoked");
+	agent_work_answer_parked(c, ag); /* refused: forged */
 	records_put_agent(c->batch, c->store, ag);
 	jw_strf_print(&r->w, "agent %s is revoked", ag->id);
 	return 0;
@@ -298,6 +303,8 @@ int cmd_agent_rotate(struct sched *c, const struct cmd_args *a,
 				"agent '%s' is revoked; enroll a new one", ag->id);
 	if (keyrot_request(c, ag))
 		records_put_agent(c->batch, c->store, ag);
+	/* an idle agent's long poll is answered now, with the request */
+	agent_work_answer_parked(c, ag);
 	jw_strf_print(&r->w,
 		      "agent %s: key rotation requested; the agent rotates "
 		      "when it next hears from the scheduler (agent show "

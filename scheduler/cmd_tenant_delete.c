@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "admin_cmds.h"
+#include "agent_work.h"
 #include "audit.h"
 #include "budget.h"
 #include "keyring.h"
@@ -259,6 +260,7 @@ static void end_everything(struct sched *c, struct tdel_job *j)
 		ag->preflight_ok = false;
 		keyreg_remove(c->keys, ag->id);
 		policy_drop_agent(&c->pol, ag, "the tenant was deleted");
+		agent_work_answer_parked(c, ag); /* refused: forged */
 		j->agents_revoked++;
 	}
 	for (size_t i = 0; i < c->st->nruns; i++) {

@@ -71,7 +71,8 @@ static const struct setting settings[] = {
 	S_INT(min_disk_mb, 0, 1LL << 30,
 	      "preflight: free space needed in the agent's state dir"),
 	S_INT(lease_wait_max_ms, 0, 60000,
-	      "longest long-poll of an idle agent"),
+	      "longest long poll of an agent asking for work: an idle "
+	      "agent asks for idle_poll_ms (25 s by default)"),
 	S_INT(agent_timeout_ms, 1000, 3600000,
 	      "an agent silent this long loses its leases; its runs are "
 	      "requeued"),
@@ -248,7 +249,7 @@ void config_defaults(struct sched_config *c)
 	c->token_ttl_s = 3600;
 	c->max_clock_skew_ms = 30000;
 	c->min_disk_mb = 1024;
-	c->lease_wait_max_ms = 5000;
+	c->lease_wait_max_ms = 30000;
 	c->agent_timeout_ms = 30000;
 	c->priority_aging_ms = 60000;
 	c->retry_base_ms = 5000;

@@ -8,6 +8,7 @@
 
 #include "admin_cmds.h"
 #include "agent_msgs.h"
+#include "agent_work.h"
 #include "audit.h"
 #include "cost_records.h"
 #include "records.h"
@@ -286,6 +287,11 @@ static void exec_event(struct sched *c, struct event *ev)
 	}
 	if (ev->kind == EV_WEBHOOK) { /* a delivery attempt's outcome */
 		webhook_core_result(c, ev, false);
+		return;
+	}
+	if (ev->kind == EV_HANGUP) {
+		agent_work_hangup(c, ev->pipe);
+		event_free(ev);
 		return;
 	}
 	c->events++;
@@ -589,6 +595,10 @@ void core_stop(struct sched *c)
 			webhook_core_result(c, ev, true);
 			continue;
 		}
+		if (ev->kind == EV_HANGUP) {
+			event_free(ev);
+			continue;
+		}
 		strbuf_reset(&ev->reply);
 		if (ev->kind == EV_ADMIN)
 			admin_cmds_refuse(ev, "shutting_down",
@@ -610,7 +620,7 @@ void core_stop(struct sched *c)
 	store_batch_free(c->batch);
 	policy_release(&c->pol);
 	fairq_release(&c->fq);
-	free(c->parked.v);
+	parked_release(&c->parked);
 	free(c->done.v);
 	strbuf_release(&c->metrics_buf);
 	pthread_mutex_destroy(&c->lock);

@@ -25,8 +25,11 @@ typedef void (*event_done_fn)(struct event *ev);
 
 /* EV_WORKER: a worker thread's work has ended (worker.h); the core
  * finishes it (ev->work). EV_WEBHOOK: a webhook delivery attempt's
- * outcome (webhook_send.h; ev->work is its struct webhook_result). */
-enum event_kind { EV_ADMIN, EV_AGENT, EV_WORKER, EV_WEBHOOK };
+ * outcome (webhook_send.h; ev->work is its struct webhook_result).
+ * EV_HANGUP: an agent connection closed (ev->pipe): a request of it
+ * parked for work is let go, so that no run is leased to an agent that
+ * is gone. */
+enum event_kind { EV_ADMIN, EV_AGENT, EV_WORKER, EV_WEBHOOK, EV_HANGUP };
 
 /* How the transport judged an agent message before posting it. */
 enum agent_auth {
@@ -53,7 +56,14 @@ struct event {
 	 * core accepts it only within the grace (keyrot.h) */
 	bool key_prev;
 	char auth_detail[128];
-	int64_t park_until_mono; /* long poll deadline while parked */
+	/* a lease request parked for work (parked.h): its deadline, its
+	 * place in the deadline heap and in its environment's line */
+	int64_t park_until_mono;
+	uint32_t pipe; /* EV_AGENT, EV_HANGUP: the transport's connection */
+	size_t park_slot;
+	struct event *park_prev, *park_next;
+	struct agent *park_agent;
+	struct env *park_env;
 	/* what the transport's thread worked out ahead of the core (the
 	 * checked batches of a telemetry message), and how to free it */
 	void *pre;

@@ -1,10 +1,13 @@
-/* keyreg.c - agent public keys behind a read-write lock. */
+/* keyreg.c - agent public keys behind a read-write lock, found by a hash
+ * of the agent id: every agent message looks its key up, so with
+ * thousands of agents a scan would cost more than the check itself. */
 #include "keyreg.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "util.h"
 
 struct keyent {
@@ -16,8 +19,7 @@ struct keyent {
 
 struct keyreg {
 	pthread_rwlock_t lock;
-	struct keyent *v;
-	size_t n, alloc;
+	struct hmap by_id; /* id -> struct keyent * (its own allocation) */
 };
 
 struct keyreg *keyreg_new(void)
@@ -32,16 +34,16 @@ void keyreg_free(struct keyreg *k)
 	if (!k)
 		return;
 	pthread_rwlock_destroy(&k->lock);
-	free(k->v);
+	for (size_t i = 0; i < k->by_id.cap; i++)
+		if (k->by_id.slots[i].key)
+			free(k->by_id.slots[i].val);
+	hmap_release(&k->by_id);
 	free(k);
 }
 
 static struct keyent *find(struct keyreg *k, const char *id)
 {
-	for (size_t i = 0; i < k->n; i++)
-		if (!strcmp(k->v[i].id, id))
-			return &k->v[i];
-	return NULL;
+	return hmap_gets(&k->by_id, id);
 }
 
 void keyreg_set(struct keyreg *k, const char *id, const uint8_t pub[32])
@@ -56,10 +58,9 @@ void keyreg_set_keys(struct keyreg *k, const char *id, const uint8_t pub[32],
 	pthread_rwlock_wrlock(&k->lock);
 	e = find(k, id);
 	if (!e) {
-		k->v = xgrow(k->v, &k->alloc, k->n + 1, sizeof(*k->v));
-		e = &k->v[k->n++];
-		memset(e, 0, sizeof(*e));
+		e = xcalloc(1, sizeof(*e));
 		strncpy(e->id, id, sizeof(e->id) - 1);
+		hmap_puts(&k->by_id, e->id, e);
 	}
 	memcpy(e->pub, pub, 32);
 	e->has_prev = prev != NULL;
@@ -86,10 +87,9 @@ void keyreg_remove(struct keyreg *k, const char *id)
 {
 	struct keyent *e;
 	pthread_rwlock_wrlock(&k->lock);
-	e = find(k, id);
-	if (e)
-		*e = k->v[--k->n];
+	e = hmap_dels(&k->by_id, id);
 	pthread_rwlock_unlock(&k->lock);
+	free(e);
 }
 
 bool keyreg_get(struct keyreg *k, const char *id, uint8_t pub[32])

@@ -84,6 +84,8 @@ struct tenant {
 	int64_t ended_since_ms;
 };
 
+struct event; /* a message parked for work (core.h) */
+
 enum env_mode { ENV_FULL, ENV_BYOC_LITE };
 enum env_state {
 	ENV_PENDING,
@@ -124,7 +126,12 @@ struct env {
 	struct tenant *tenantp;
 	struct ptrvec jobs;      /* struct job * of this environment */
 	uint32_t n_queued, n_running;
-	uint32_t n_polling; /* agents' lease requests parked for work */
+	/* agents' lease requests parked for work here (parked.h): their
+	 * number, the line of them (oldest first), and whether the env is
+	 * on the policy's list of those with queued runs to offer them */
+	uint32_t n_polling;
+	struct event *park_head, *park_tail;
+	bool polled_work;
 	uint64_t dispatched, refused;
 	/* runs that ended here since the start: succeeded, failed,
 	 * cancelled, timed out (enum run_state from RUN_SUCCEEDED; the
@@ -184,8 +191,10 @@ struct agent {
 	size_t last_reply_len;
 	int64_t lease_deadline_mono; /* its leases expire when it passes */
 	struct ptrvec held;          /* struct run * leased to it */
-	uint32_t n_parked;           /* its lease requests parked for work
-				      * (agent_work.c): usually 0 or 1 */
+	size_t busy_slot;            /* its index in the policy's
+				      * busy_agents while held.n > 0 */
+	struct event *parked;        /* its lease request parked for work
+				      * (parked.h), NULL if none */
 };
 
 /* Hex digits of a token's hash that name it (agent token list). */

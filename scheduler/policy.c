@@ -107,12 +107,21 @@ void policy_unplace(struct policy *p, struct run *r)
 		runq_remove(&r->job->queue, r);
 }
 
+void policy_note_polled_work(struct policy *p, struct env *e)
+{
+	if (e->n_polling && e->n_queued && !e->polled_work) {
+		e->polled_work = true;
+		ptrvec_push(&p->polled_work, e);
+	}
+}
+
 static void enqueue(struct policy *p, struct run *r)
 {
 	policy_place(p, r);
 	r->job->tenantp->n_queued++;
 	r->job->envp->n_queued++;
 	p->queued_total++;
+	policy_note_polled_work(p, r->job->envp);
 }
 
 static void dequeue(struct policy *p, struct run *r)
@@ -137,12 +146,27 @@ static void count_running(struct policy *p, struct run *r, int delta)
 	budget_live(p, r, delta > 0);
 }
 
+/* ag takes r. Agents holding runs are listed apart: a fleet is mostly
+ * idle, and the lease expiry check each turn looks at these only. */
+static void hold(struct policy *p, struct agent *ag, struct run *r)
+{
+	if (!ag->held.n) {
+		ag->busy_slot = p->busy_agents.n;
+		ptrvec_push(&p->busy_agents, ag);
+	}
+	ptrvec_push(&ag->held, r);
+}
+
 /* r (live) leaves its agent. */
 static void release(struct policy *p, struct run *r)
 {
 	struct agent *ag = state_agent(p->st, r->agent);
-	if (ag)
-		ptrvec_remove(&ag->held, r);
+	if (ag && !ptrvec_remove(&ag->held, r) && !ag->held.n) {
+		struct agent *last = p->busy_agents.v[p->busy_agents.n - 1];
+		ptrvec_remove_at(&p->busy_agents, ag->busy_slot);
+		if (last != ag)
+			last->busy_slot = ag->busy_slot;
+	}
 	count_running(p, r, -1);
 }
 
@@ -293,7 +317,7 @@ void policy_init(struct policy *p, struct sched_state *st,
 			count_running(p, r, +1);
 			ag = state_agent(st, r->agent);
 			if (ag && ag->state != AGENT_REVOKED)
-				ptrvec_push(&ag->held, r);
+				hold(p, ag, r);
 			else
 				requeue_lost(p, r, "its agent is gone");
 		}
@@ -311,6 +335,8 @@ void policy_release(struct policy *p)
 	runq_release(&p->backoff);
 	ptrvec_release(&p->dirty);
 	ptrvec_release(&p->ended);
+	ptrvec_release(&p->polled_work);
+	ptrvec_release(&p->busy_agents);
 	flow_release(p);
 }
 
@@ -532,7 +558,7 @@ size_t policy_lease(struct policy *p, struct agent *ag, size_t max,
 		run_set_state(r, RUN_LEASED, p->now_ms);
 		r->epoch++;
 		snprintf(r->agent, sizeof(r->agent), "%s", ag->id);
-		ptrvec_push(&ag->held, r);
+		hold(p, ag, r);
 		count_running(p, r, +1);
 		t->dispatched++;
 		e->dispatched++;
@@ -725,9 +751,9 @@ static void expire_leases(struct policy *p)
 {
 	char why[128];
 
-	for (size_t i = 0; i < p->st->agents.n; i++) {
-		struct agent *ag = p->st->agents.v[i];
-		if (!ag->held.n || p->now_mono < ag->lease_deadline_mono)
+	for (size_t i = p->busy_agents.n; i-- > 0;) {
+		struct agent *ag = p->busy_agents.v[i];
+		if (p->now_mono < ag->lease_deadline_mono)
 			continue;
 		snprintf(why, sizeof(why), "agent %s silent for over %lld ms",
 			 ag->id, (long long)p->lim.lease_ttl_ms);
@@ -748,9 +774,9 @@ int64_t policy_next_wake(const struct policy *p)
 {
 	int64_t next = INT64_MAX, due;
 
-	for (size_t i = 0; i < p->st->agents.n; i++) {
-		const struct agent *ag = p->st->agents.v[i];
-		if (ag->held.n && ag->lease_deadline_mono < next)
+	for (size_t i = 0; i < p->busy_agents.n; i++) {
+		const struct agent *ag = p->busy_agents.v[i];
+		if (ag->lease_deadline_mono < next)
 			next = ag->lease_deadline_mono;
 	}
 	if (runq_peek(&p->backoff, &due)) {

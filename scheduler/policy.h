@@ -67,6 +67,13 @@ struct policy {
 	struct hmap deps;
 	struct ptrvec flow_due;
 	bool flow_busy;
+	/* environments with lease requests parked (env->n_polling) that may
+	 * have queued runs for them: the core offers those runs each turn
+	 * (agent_work.c) and takes an env off once either count is zero */
+	struct ptrvec polled_work;
+	/* agents holding runs (ag->held.n > 0; ag->busy_slot is the index):
+	 * the lease expiry check looks at these only */
+	struct ptrvec busy_agents;
 	uint64_t skipped;    /* runs skipped since start */
 	uint64_t idem_cursor; /* runs below this id are past the key TTL */
 	uint64_t queued_total, running_total;
@@ -82,6 +89,10 @@ struct policy {
 	const struct job *(*run_job)(void *ctx, const struct run *r);
 	void *run_job_ctx;
 };
+
+/* Puts e on polled_work if it has both queued runs and parked lease
+ * requests (and is not on it yet). */
+void policy_note_polled_work(struct policy *p, struct env *e);
 
 /* The definition r runs under: its job as of the version it started with
  * (its resources for estimates and metering, run budget, attempts). */

@@ -17,6 +17,7 @@
 #include "core.h"
 #include "keyreg.h"
 #include "lathist.h"
+#include "parked.h"
 #include "policy.h"
 #include "state.h"
 #include "store.h"
@@ -38,7 +39,7 @@ struct sched {
 	struct store_batch *batch; /* this turn's writes */
 	int64_t now_ms;            /* wall clock at the start of the turn */
 	int64_t now_mono;
-	struct ptrvec parked;      /* lease requests waiting for work */
+	struct parked parked;      /* lease requests waiting for work */
 	struct ptrvec done;        /* events to complete after the commit */
 	int64_t commit_due_us;     /* a waiting commit's latest time, or 0 */
 	struct keyreg *keys;       /* agent public keys for the transport */

@@ -186,14 +186,26 @@ agent_heard() { # ID N: for wait_until
 }
 
 # wait_agent_asked ID [N]: waits until the scheduler has taken N (default
-# 2) more messages from agent ID. An idle agent asks for work at least
-# every second, so the scheduler has then had its chances to give it
-# work: a check that something was NOT dispatched waits for this, never
-# for a sleep.
+# 1) more messages from agent ID (after a restart or a reload: it talks
+# again).
 wait_agent_asked() {
-	local want=$(($(agent_accepted "$1") + ${2:-2}))
+	local want=$(($(agent_accepted "$1") + ${2:-1}))
 	wait_until 30 agent_heard "$1" "$want" ||
 		fail "agent $1 stopped talking to the scheduler"
+}
+
+# wait_agent_waiting ID: waits until a request of agent ID for work waits
+# at the scheduler (its long poll). The scheduler offers a parked request
+# work in the turn that makes some, and leases at once to a request that
+# arrives when there is some: so once the agent waits, after a change, it
+# has had its chances to get work. A check that something was NOT
+# dispatched waits for this, never for a sleep.
+wait_agent_waiting() {
+	wait_until 30 agent_waits "$1" ||
+		fail "agent $1 does not wait for work at the scheduler"
+}
+agent_waits() {
+	[ "$(spctl --json agent show "$1" | json agent.waiting_for_work)" = True ]
 }
 
 # start_with_agent: a scheduler with tenant acme, environment acme/prod and

@@ -91,7 +91,7 @@ agent=$(spctl --json agent list | json items.0.id)
 spctl agent drain "$agent" >/dev/null
 dispatched=$(spctl --json queue stats | json dispatched)
 d=$(spctl run start acme/prod/ok)
-wait_agent_asked "$agent"
+wait_agent_waiting "$agent"
 [ "$(run_state "$d")" = queued ] || fail "a draining agent got work"
 [ "$(spctl --json queue stats | json dispatched)" = "$dispatched" ] ||
 	fail "a run was dispatched while the only agent drained"

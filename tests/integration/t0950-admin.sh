@@ -179,7 +179,7 @@ for kv in weight=3 max_running=2 max_queued=unlimited submit_rate=5; do
 	[ "$(json "tenant.${kv%%=*}" <"$T/acme.json")" = "${kv#*=}" ] ||
 		fail "tenant set did not survive a restart: $kv: $(cat "$T/acme.json")"
 done
-wait_agent_asked "$a2" # the drained agent had its chances at the run
+wait_agent_waiting "$a2" # the drained agent had its chances at the run
 [ "$(run_state "$d")" = queued ] || fail "a draining agent got work"
 spctl agent undrain "$a2" | grep -q "is active: it takes new work$" ||
 	fail "undrain reply"

@@ -33,7 +33,7 @@ grep -q "run $r: stopped spark-submit left running by a previous agent" \
 # The scheduler requeues the run (the agent no longer holds it) and leases
 # it again: exactly one spark-submit for it.
 wait_until 30 fakes_are 1 || fail "the run was not started again"
-wait_agent_asked "$(spctl --json agent list | json items.0.id)"
+wait_agent_waiting "$(spctl --json agent list | json items.0.id)"
 fakes_are 1 || fail "$(fakes) spark-submits for run $r"
 [ "$(spctl --json run show "$r" | json run.leases_lost)" -ge 1 ] ||
 	fail "run $r does not count a lost lease"

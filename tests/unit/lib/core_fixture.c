@@ -208,6 +208,11 @@ void enroll_with(struct fx *f, const char *token, struct strbuf *out,
  * preflight, which makes acme/prod ready. */
 void fx_enroll(struct fx *f)
 {
+	fx_enroll_in(f, "acme/prod");
+}
+
+void fx_enroll_in(struct fx *f, const char *env)
+{
 	struct strbuf out = STRBUF_INIT;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -215,7 +220,8 @@ void fx_enroll(struct fx *f)
 	struct json *tok;
 	char line[256];
 
-	tok = admin(f, "agent token acme/prod");
+	snprintf(line, sizeof(line), "agent token %s", env);
+	tok = admin(f, line);
 	enroll_with(f, json_get_str(tok, "token"), &out, &u);
 	assert_true(reply_ok(&u.data));
 	msgpack_sbuffer_init(&sb);

@@ -38,6 +38,8 @@ int fx_teardown(void **state);
 /* Enrolls f->key as an agent of acme/prod (f->agent) and passes its
  * preflight. */
 void fx_enroll(struct fx *f);
+/* The same in env (ready once the preflight passes). */
+void fx_enroll_in(struct fx *f, const char *env);
 /* Sends an enroll of f->key with token; the reply is unpacked into u. */
 void enroll_with(struct fx *f, const char *token, struct strbuf *out,
 		 msgpack_unpacked *u);
