@@ -140,7 +140,7 @@ static void count_running(struct policy *p, struct run *r, int delta)
 /* r (live) leaves its agent. */
 static void release(struct policy *p, struct run *r)
 {
-	struct agent *ag = state_agent(p->st, r->agent);
+	struct agent *ag = state_agent(p->st, run_agent(r));
 	if (ag)
 		ptrvec_remove(&ag->held, r);
 	count_running(p, r, -1);
@@ -291,7 +291,7 @@ void policy_init(struct policy *p, struct sched_state *st,
 			r->job->tenantp->n_ended++;
 		} else {
 			count_running(p, r, +1);
-			ag = state_agent(st, r->agent);
+			ag = state_agent(st, run_agent(r));
 			if (ag && ag->state != AGENT_REVOKED)
 				ptrvec_push(&ag->held, r);
 			else
@@ -427,7 +427,7 @@ int policy_submit_ex(struct policy *p, struct job *j,
 	r->priority = o->priority;
 	r->attempt = 1;
 	r->state = RUN_QUEUED;
-	r->created_ms = r->enqueued_ms = r->state_ms[RUN_QUEUED] = p->now_ms;
+	r->created_ms = r->enqueued_ms = r->queued_ms = p->now_ms;
 	if (idem_key && *idem_key) {
 		run_set_str(&r->idem_key, idem_key);
 		idem_add(p, r);
@@ -468,7 +468,8 @@ int policy_cancel(struct policy *p, struct run *r, struct refusal *why)
 	if (r->state == RUN_QUEUED) {
 		dequeue(p, r);
 		record_terminal(p, r, RUN_CANCELLED);
-		run_set_str(&r->reason, "cancelled before it was dispatched");
+		run_set_str(&run_detail_get(r)->reason,
+			    "cancelled before it was dispatched");
 	} else {
 		r->cancel_requested = true;
 	}
@@ -531,7 +532,8 @@ size_t policy_lease(struct policy *p, struct agent *ag, size_t max,
 		dequeue(p, r);
 		run_set_state(r, RUN_LEASED, p->now_ms);
 		r->epoch++;
-		snprintf(r->agent, sizeof(r->agent), "%s", ag->id);
+		snprintf(run_detail_get(r)->agent, AGENT_ID_LEN, "%s",
+			 ag->id);
 		ptrvec_push(&ag->held, r);
 		count_running(p, r, +1);
 		t->dispatched++;
@@ -563,9 +565,10 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 	p->lost_runs++;
 	char fields[512];
 	log_warn("run %llu: lease lost on agent %s: %s%s",
-		 (unsigned long long)r->id, r->agent, why,
-		 run_log_fields(r, r->attempt, r->agent, fields, sizeof(fields)));
-	r->agent[0] = '\0';
+		 (unsigned long long)r->id, run_agent(r), why,
+		 run_log_fields(r, r->attempt, run_agent(r), fields,
+				sizeof(fields)));
+	run_detail_get(r)->agent[0] = '\0';
 	if (r->cancel_requested) {
 		record_terminal(p, r, RUN_CANCELLED);
 		snprintf(reason, sizeof(reason), "cancelled; the lease was lost: %s", why);
@@ -583,7 +586,7 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 		snprintf(reason, sizeof(reason), "attempt %u lost its lease: %s",
 			 r->attempt - 1, why);
 	}
-	run_set_str(&r->reason, reason);
+	run_set_str(&run_detail_get(r)->reason, reason);
 	mark(p, r);
 }
 
@@ -597,7 +600,8 @@ size_t policy_reconcile(struct policy *p, struct agent *ag,
 		struct run *r = state_run(p->st, held[i].run);
 		bool mine = r && !run_state_terminal(r->state) &&
 			    r->state != RUN_QUEUED &&
-			    !strcmp(r->agent, ag->id) && r->epoch == held[i].epoch;
+			    !strcmp(run_agent(r), ag->id) &&
+			    r->epoch == held[i].epoch;
 		if (!mine && ncancel < maxcancel)
 			cancel[ncancel++] = held[i].run;
 	}
@@ -623,7 +627,7 @@ struct run *policy_owned(struct policy *p, struct agent *ag, uint64_t id,
 {
 	struct run *r = state_run(p->st, id);
 	if (r && !run_state_terminal(r->state) && r->state != RUN_QUEUED &&
-	    !strcmp(r->agent, ag->id) && r->epoch == epoch)
+	    !strcmp(run_agent(r), ag->id) && r->epoch == epoch)
 		return r;
 	ag->rejected_stale++;
 	p->stale++;
@@ -636,7 +640,7 @@ int policy_progress(struct policy *p, struct run *r, enum run_state to,
 	if (to != RUN_SUBMITTED && to != RUN_RUNNING)
 		return -1;
 	if (app_id && *app_id)
-		run_set_str(&r->app_id, app_id);
+		run_set_str(&run_detail_get(r)->app_id, app_id);
 	/* Reports only move a run forward: a late "submitted" after
 	 * "running" just updates the application id. */
 	if (r->state < to && run_set_state(r, to, p->now_ms))
@@ -676,17 +680,19 @@ int policy_complete(struct policy *p, struct run *r,
 		    const struct completion *c)
 {
 	uint32_t failures = r->attempt - r->lost;
+	struct run_detail *d;
 
 	r->exit_code = c->exit_code >= 0 && c->exit_code < 256 ? c->exit_code : -1;
+	d = run_detail_get(r);
 	if (c->app_id && *c->app_id)
-		run_set_str(&r->app_id, c->app_id);
+		run_set_str(&d->app_id, c->app_id);
 	/* A run the scheduler stopped for its cost keeps that reason. */
-	if (!r->cancel_requested || !r->failure_class ||
-	    strcmp(r->failure_class, "budget_exceeded")) {
-		run_set_str(&r->reason, c->reason);
-		run_set_str(&r->failure_class, c->failure_class);
+	if (!r->cancel_requested || !d->failure_class ||
+	    strcmp(d->failure_class, "budget_exceeded")) {
+		run_set_str(&d->reason, c->reason);
+		run_set_str(&d->failure_class, c->failure_class);
 	}
-	run_set_str(&r->diag_line, c->diag_line);
+	run_set_str(&d->diag_line, c->diag_line);
 	budget_attempt_ended(p, r, c->executors);
 	release(p, r);
 	mark(p, r);
@@ -695,7 +701,7 @@ int policy_complete(struct policy *p, struct run *r,
 	    failures < policy_run_job(p, r)->max_attempts) {
 		run_set_state(r, RUN_QUEUED, p->now_ms);
 		r->attempt++;
-		r->agent[0] = '\0';
+		run_detail_get(r)->agent[0] = '\0';
 		r->not_before_ms =
 			p->now_ms + policy_backoff_ms(&p->lim, r->id, failures);
 		r->enqueued_ms = r->not_before_ms;

@@ -171,7 +171,7 @@ void run_encode_sealed(const struct run *r, const char *creator,
 	msgpack_pack_uint32(&pk, r->attempt);
 	msgpack_pack_uint32(&pk, r->lost);
 	msgpack_pack_uint64(&pk, r->epoch);
-	mp_pack_cstr(&pk, r->agent);
+	mp_pack_cstr(&pk, run_agent(r));
 	msgpack_pack_int32(&pk, r->exit_code);
 	if (r->cancel_requested)
 		msgpack_pack_true(&pk);
@@ -180,20 +180,20 @@ void run_encode_sealed(const struct run *r, const char *creator,
 	msgpack_pack_uint32(&pk, r->completions);
 	msgpack_pack_array(&pk, RUN_STATE_COUNT);
 	for (int i = 0; i < RUN_STATE_COUNT; i++)
-		msgpack_pack_int64(&pk, r->state_ms[i]);
+		msgpack_pack_int64(&pk, run_state_ms(r, i));
 	msgpack_pack_int64(&pk, r->created_ms);
 	msgpack_pack_int64(&pk, r->enqueued_ms);
 	msgpack_pack_int64(&pk, r->not_before_ms);
 	msgpack_pack_uint32(&pk, r->log_lines);
-	msgpack_pack_int64(&pk, r->vcpu_ms);
-	msgpack_pack_int64(&pk, r->gb_ms);
-	msgpack_pack_int64(&pk, r->cost);
-	pack_opt_str(&pk, r->app_id);
-	pack_opt_sealed(&pk, kr, r, RUN_ELEM_REASON, r->reason);
-	pack_opt_str(&pk, r->failure_class);
+	msgpack_pack_int64(&pk, run_detail(r)->vcpu_ms);
+	msgpack_pack_int64(&pk, run_detail(r)->gb_ms);
+	msgpack_pack_int64(&pk, run_detail(r)->cost);
+	pack_opt_str(&pk, run_detail(r)->app_id);
+	pack_opt_sealed(&pk, kr, r, RUN_ELEM_REASON, run_detail(r)->reason);
+	pack_opt_str(&pk, run_detail(r)->failure_class);
 	pack_opt_str(&pk, r->idem_key);
 	/* nil before format 3 */
-	pack_opt_sealed(&pk, kr, r, RUN_ELEM_DIAG, r->diag_line);
+	pack_opt_sealed(&pk, kr, r, RUN_ELEM_DIAG, run_detail(r)->diag_line);
 	msgpack_pack_int64(&pk, r->est_cost);
 	msgpack_pack_uint16(&pk, r->job_version);
 	pack_opt_str(&pk, creator && *creator ? creator : NULL);
@@ -408,13 +408,25 @@ static int get_extra(struct cursor *c, struct run *r)
 	return 0;
 }
 
-static int decode_v2(const msgpack_object *a, struct sched_state *st,
-		     const struct keyring *kr, struct keyring_opener *op,
-		     struct run *r)
+/* Gives r the detail decoded into *d and ms[] (every state's time) if it
+ * has any: a run that never left the queue stays without one. */
+static void attach_detail(struct run *r, struct run_detail *d,
+			  const int64_t ms[RUN_STATE_COUNT])
 {
-	struct cursor c = { a->via.array.ptr, a->via.array.size, 0, false,
-			    kr, op, 0 };
+	r->queued_ms = ms[RUN_QUEUED];
+	memcpy(d->state_ms, ms + 1, sizeof(d->state_ms));
+	if (!memcmp(d, &run_detail_none, sizeof(*d)))
+		return;
+	r->d = xmalloc(sizeof(*d));
+	memcpy(r->d, d, sizeof(*d));
+}
+
+/* Format 2 to 6: c walks the array's elements. */
+static int decode_v2(struct cursor c, struct sched_state *st, struct run *r)
+{
 	char job[JOB_KEY_LEN] = "";
+	struct run_detail d = { 0 };
+	int64_t ms[RUN_STATE_COUNT];
 	const msgpack_object *o;
 
 	get_int(&c, RUN_RECORD_V2, RUN_RECORD_V2);
@@ -425,7 +437,7 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 	r->attempt = (uint32_t)get_int(&c, 0, UINT32_MAX);
 	r->lost = (uint32_t)get_int(&c, 0, UINT32_MAX);
 	r->epoch = get_u64(&c);
-	get_str(&c, r->agent, sizeof(r->agent), NULL);
+	get_str(&c, d.agent, sizeof(d.agent), NULL);
 	r->exit_code = (int32_t)get_int(&c, INT32_MIN, INT32_MAX);
 	o = next(&c);
 	if (!o || o->type != MSGPACK_OBJECT_BOOLEAN)
@@ -438,20 +450,22 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 		return -1;
 	struct cursor t = { o->via.array.ptr, RUN_STATE_COUNT, 0, false };
 	for (int i = 0; i < RUN_STATE_COUNT; i++)
-		r->state_ms[i] = get_int(&t, INT64_MIN, INT64_MAX);
+		ms[i] = get_int(&t, INT64_MIN, INT64_MAX);
 	r->created_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	r->enqueued_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	r->not_before_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	r->log_lines = (uint32_t)get_int(&c, 0, UINT32_MAX);
-	r->vcpu_ms = get_int(&c, INT64_MIN, INT64_MAX);
-	r->gb_ms = get_int(&c, INT64_MIN, INT64_MAX);
-	r->cost = get_int(&c, INT64_MIN, INT64_MAX);
+	d.vcpu_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	d.gb_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	d.cost = get_int(&c, INT64_MIN, INT64_MAX);
 	c.id = r->id;
-	get_str(&c, NULL, 0, &r->app_id);
-	get_sealed(&c, RUN_ELEM_REASON, &r->reason);
-	get_str(&c, NULL, 0, &r->failure_class);
+	get_str(&c, NULL, 0, &d.app_id);
+	get_sealed(&c, RUN_ELEM_REASON, &d.reason);
+	get_str(&c, NULL, 0, &d.failure_class);
 	get_str(&c, NULL, 0, &r->idem_key);
-	get_sealed(&c, RUN_ELEM_DIAG, &r->diag_line);
+	get_sealed(&c, RUN_ELEM_DIAG, &d.diag_line);
+	/* attached now: run_clear frees its strings if the rest is bad */
+	attach_detail(r, &d, ms);
 	if (c.n > RUN_FIELDS_V3) /* format 4 */
 		r->est_cost = get_int(&c, 0, INT64_MAX);
 	/* before job versions, every job had one: version 1 (also for 0,
@@ -494,6 +508,8 @@ static int decode_v1(const msgpack_object *m, struct sched_state *st,
 	char job[JOB_KEY_LEN] = "", agent[AGENT_ID_LEN] = "";
 	int64_t state = 0, prio = 0, attempt = 1, code = -1, v = 0;
 	const msgpack_object *a;
+	struct run_detail d = { 0 };
+	int64_t ms[RUN_STATE_COUNT] = { 0 };
 	bool cancel = false;
 
 	if (mp_get_u64(m, "id", &r->id) || mp_get_str(m, "job", job, sizeof(job)) ||
@@ -508,25 +524,26 @@ static int decode_v1(const msgpack_object *m, struct sched_state *st,
 	mp_get_i64(m, "created_ms", &r->created_ms);
 	if (!mp_get_i64(m, "log_lines", &v) && v >= 0 && v <= UINT32_MAX)
 		r->log_lines = (uint32_t)v;
-	mp_get_i64(m, "vcpu_ms", &r->vcpu_ms);
-	mp_get_i64(m, "gb_ms", &r->gb_ms);
-	mp_get_i64(m, "cost", &r->cost);
+	mp_get_i64(m, "vcpu_ms", &d.vcpu_ms);
+	mp_get_i64(m, "gb_ms", &d.gb_ms);
+	mp_get_i64(m, "cost", &d.cost);
 	a = mp_get(m, "state_ms");
 	for (uint32_t i = 0; a && a->type == MSGPACK_OBJECT_ARRAY &&
 			     i < a->via.array.size && i < RUN_STATE_COUNT; i++)
 		if (a->via.array.ptr[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-			r->state_ms[i] = (int64_t)a->via.array.ptr[i].via.u64;
+			ms[i] = (int64_t)a->via.array.ptr[i].via.u64;
 	r->state = (enum run_state)state;
 	r->priority = prio < -1000 ? -1000 : prio > 1000 ? 1000 : (int32_t)prio;
 	r->attempt = attempt < 1 ? 1 : (uint32_t)attempt;
 	r->exit_code = (int32_t)code;
 	r->cancel_requested = cancel;
 	r->completions = run_state_terminal(r->state) ? 1 : 0;
-	r->enqueued_ms = r->state_ms[RUN_QUEUED];
+	r->enqueued_ms = ms[RUN_QUEUED];
 	r->job_version = 1;
-	memcpy(r->agent, agent, sizeof(agent));
-	r->app_id = dup_nonempty(m, "app_id");
-	r->reason = dup_nonempty(m, "reason");
+	memcpy(d.agent, agent, sizeof(agent));
+	d.app_id = dup_nonempty(m, "app_id");
+	d.reason = dup_nonempty(m, "reason");
+	attach_detail(r, &d, ms);
 	r->idem_key = dup_nonempty(m, "idempotency_key");
 	r->job = state_job(st, job);
 	return r->job ? 0 : -1;
@@ -548,9 +565,11 @@ int run_decode_sealed(const void *buf, size_t len, struct sched_state *st,
 
 	if (!mp_validate(buf, len) &&
 	    msgpack_unpack(buf, len, &off, zone, &o) == MSGPACK_UNPACK_SUCCESS) {
+		struct cursor c = { o.via.array.ptr, o.via.array.size, 0,
+				    false, kr, op, 0 };
 		if (o.type == MSGPACK_OBJECT_ARRAY &&
 		    o.via.array.size >= RUN_FIELDS_V3)
-			rc = decode_v2(&o, st, kr, op, r);
+			rc = decode_v2(c, st, r);
 		else if (o.type == MSGPACK_OBJECT_MAP)
 			rc = decode_v1(&o, st, r);
 	}
