@@ -4,7 +4,9 @@
 #   - submit -> agent latency at a paced 1,000 starts per second (as
 #     bench/run.sh measures it: four simulated agents long-poll bench/lat);
 # then fills the store with N queued runs (bin/sp-bench-submit, 8 clients,
-# in an environment no agent serves, so they stay queued) and measures:
+# in an environment no agent serves, so they stay queued), and with --ended
+# M first M more that eight simulated agents run to success (an ended
+# run's record is larger, and so is its memory), and measures:
 #   - the scheduler's resident memory (VmRSS) after the fill and after a
 #     restart, and the bytes per stored run over the empty scheduler's;
 #   - restart to the first admin answer after a clean stop and after
@@ -13,18 +15,20 @@
 # Each figure is taken ROUNDS times (default 3); the 1-minute load average
 # is printed with each, since the machine may be shared.
 #
-#   bench/millions.sh [--runs N] [--rounds R]
+#   bench/millions.sh [--runs N] [--ended M] [--rounds R]
 set -euo pipefail
 RUNS=3000000
+ENDED=0
 ROUNDS=3
 usage() {
-	echo "usage: $0 [--runs N] [--rounds R]" >&2
+	echo "usage: $0 [--runs N] [--ended M] [--rounds R]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || usage
 	case "$1" in
 	--runs) RUNS=$2 ;;
+	--ended) ENDED=$2 ;;
 	--rounds) ROUNDS=$2 ;;
 	*) usage ;;
 	esac
@@ -32,6 +36,7 @@ while [ $# -gt 0 ]; do
 done
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 8 ]] || { echo "$0: --runs wants a number from 8" >&2; exit 2; }
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "$0: --rounds wants a positive number" >&2; exit 2; }
+[[ $ENDED =~ ^[0-9]+$ && ( $ENDED -eq 0 || $ENDED -ge 8 ) ]] || { echo "$0: --ended wants 0 or a number from 8" >&2; exit 2; }
 . "$(dirname "$0")/lib.sh"
 bench_setup millions sparkpilot-scheduler spctl sp-agentsim sp-bench-submit
 PID=
@@ -103,16 +108,36 @@ start_scheduler
 spctl tenant add bench
 spctl env add bench/lat
 spctl job add bench/lat/pi -- --master yarn app.jar
+spctl env add bench/e2e
+spctl job add bench/e2e/pi -- --master yarn app.jar
 spctl tenant add backlog
 spctl env add backlog/prod
 spctl job add backlog/prod/pi -- --master yarn app.jar
 for _ in 1 2 3 4; do "$BIN/spctl" --socket "$SOCK" agent token bench/lat --ttl 86400; done >"$D/lat.tokens"
+for _ in $(seq 8); do "$BIN/spctl" --socket "$SOCK" agent token bench/e2e --ttl 86400; done >"$D/e2e.tokens"
 # the empty scheduler's memory, after a restart as the full one's is
 restart TERM "a clean stop (empty store)" >/dev/null
 empty_kb=$(rss_kb)
 echo "== empty store: RSS $(rss_mb) MB after a restart"
 for _ in $(seq "$ROUNDS"); do latency; done
 
+if [ "$ENDED" -gt 0 ]; then
+	t0=$(now_ms)
+	"$BIN/sp-agentsim" --scheduler "$URL" --tokens "$D/e2e.tokens" \
+		--state-dir "$D/agents-e2e" --slots 128 --run-ms 0 \
+		--exit-after-runs $(((ENDED + 7) / 8 * 8)) >>"$D/agentsim.log" 2>&1 &
+	SIM_PID=$!
+	"$BIN/sp-bench-submit" "$SOCK" bench/e2e/pi 8 $(((ENDED + 7) / 8)) 256 >/dev/null
+	wait "$SIM_PID"
+	SIM_PID=
+	[ "$(queued_in bench/e2e)" = 0 ] || { echo "bench: bench/e2e did not drain" >&2; exit 1; }
+	echo "== $(((ENDED + 7) / 8 * 8)) runs succeeded in $(($(now_ms) - t0)) ms (load $(load1))"
+	restart TERM "a clean stop (ended runs only)"
+	ended_kb=$(rss_kb)
+	ended_n=$(grep -o '[0-9]* runs loaded' "$D/scheduler.log" | tail -1 | cut -d' ' -f1)
+	python3 -c 'import sys; e, f, n = map(int, sys.argv[1:]); print(f"  memory per ended run (after a restart, over the empty scheduler; {n} runs): {(f - e) * 1024 / n:.0f} bytes")' \
+		"$empty_kb" "$ended_kb" "$ended_n"
+fi
 per=$(((RUNS + 7) / 8))
 t0=$(now_ms)
 "$BIN/sp-bench-submit" "$SOCK" backlog/prod/pi 8 "$per" 256 >/dev/null
@@ -124,5 +149,9 @@ for _ in $(seq "$ROUNDS"); do restart KILL "kill -9"; done
 stored=$(grep -o '[0-9]* runs loaded' "$D/scheduler.log" | tail -1 | cut -d' ' -f1)
 python3 -c 'import sys; e, f, n = map(int, sys.argv[1:]); print(f"  memory per stored run (after a restart, over the empty scheduler; {n} runs): {(f - e) * 1024 / n:.0f} bytes")' \
 	"$empty_kb" "$(rss_kb)" "$stored"
+if [ "$ENDED" -gt 0 ]; then
+	python3 -c 'import sys; e, f, n = map(int, sys.argv[1:]); print(f"  memory per queued run (over the ended runs alone; {n} runs): {(f - e) * 1024 / n:.0f} bytes")' \
+		"$ended_kb" "$(rss_kb)" "$((stored - ended_n))"
+fi
 echo "== with $queued runs queued"
 for _ in $(seq "$ROUNDS"); do latency; done
