@@ -25,8 +25,15 @@ static void test_priority_fifo_and_aging(void **state)
 	assert_int_equal(policy_queue_position(&f->p, hi1), 1);
 	assert_int_equal(policy_queue_position(&f->p, hi2), 2);
 	assert_int_equal(policy_queue_position(&f->p, low), 3);
+	/* queued runs carry no detail; the first lease gives one */
+	assert_null(hi1->d);
+	assert_string_equal(run_agent(hi1), "");
 	assert_int_equal(lease(f, f->a1, 1, out), 1);
 	assert_ptr_equal(out[0], hi1); /* priority first, FIFO among equals */
+	assert_non_null(hi1->d);
+	assert_string_equal(run_agent(hi1), f->a1->id);
+	assert_int_equal(run_state_ms(hi1, RUN_LEASED), f->p.now_ms);
+	assert_null(low->d);
 	assert_int_equal(lease(f, f->a1, 1, out), 1);
 	assert_ptr_equal(out[0], hi2);
 	/* A priority-5 run arriving 600 ms later than the low one (aging is

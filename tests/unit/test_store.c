@@ -418,10 +418,12 @@ static void test_many_runs_load(void **s)
 		assert_int_equal(r->priority, id % 7);
 		assert_ptr_equal(r->job, state_job(&ss, "acme/prod/pi"));
 		snprintf(want, sizeof(want), "run %llu", (unsigned long long)id);
+		/* a queued run with nothing of a dispatched one loads
+		 * without a detail (docs/storage.md, Memory per run) */
 		if (id % 3 == 0)
 			assert_string_equal(run_detail(r)->reason, want);
 		else
-			assert_null(run_detail(r)->reason);
+			assert_null(r->d);
 	}
 	state_release(&ss);
 	store_close(st);
