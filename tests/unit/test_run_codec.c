@@ -128,7 +128,8 @@ static void test_queued_run(void **s)
 	struct fx *f = *s;
 	struct run r = { .id = 7, .job = f->j, .state = RUN_QUEUED,
 			 .priority = -1000, .attempt = 1, .exit_code = -1,
-			 .created_ms = 1764300000123, .queued_ms = 1764300000123,
+			 .created_ms = 1764300000123,
+			 .queued_ms = 1764300000123,
 			 .enqueued_ms = 1764300000123, .est_cost = 96000,
 			 .job_version = 3,
 			 .idem_key = (char *)"nightly-2026-11-22" };
