@@ -6,7 +6,9 @@
 # then fills the store with N queued runs (bin/sp-bench-submit, 8 clients,
 # in an environment no agent serves, so they stay queued), and with --ended
 # M first M more that eight simulated agents run to success (an ended
-# run's record is larger, and so is its memory), and measures:
+# run's record is larger, and so is its memory); with --keyed the queued
+# runs are started with idempotency keys (which the scheduler indexes for
+# idempotency_ttl_s); and measures:
 #   - the scheduler's resident memory (VmRSS) after the fill and after a
 #     restart, and the bytes per stored run over the empty scheduler's;
 #   - restart to the first admin answer after a clean stop and after
@@ -15,16 +17,22 @@
 # Each figure is taken ROUNDS times (default 3); the 1-minute load average
 # is printed with each, since the machine may be shared.
 #
-#   bench/millions.sh [--runs N] [--ended M] [--rounds R]
+#   bench/millions.sh [--runs N] [--ended M] [--keyed] [--rounds R]
 set -euo pipefail
 RUNS=3000000
 ENDED=0
 ROUNDS=3
+KEYED=
 usage() {
-	echo "usage: $0 [--runs N] [--ended M] [--rounds R]" >&2
+	echo "usage: $0 [--runs N] [--ended M] [--keyed] [--rounds R]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
+	if [ "$1" = --keyed ]; then
+		KEYED=1
+		shift
+		continue
+	fi
 	[ $# -ge 2 ] || usage
 	case "$1" in
 	--runs) RUNS=$2 ;;
@@ -140,7 +148,8 @@ if [ "$ENDED" -gt 0 ]; then
 fi
 per=$(((RUNS + 7) / 8))
 t0=$(now_ms)
-"$BIN/sp-bench-submit" "$SOCK" backlog/prod/pi 8 "$per" 256 >/dev/null
+SP_BENCH_IDEM_PREFIX=${KEYED:+key} \
+	"$BIN/sp-bench-submit" "$SOCK" backlog/prod/pi 8 "$per" 256 >/dev/null
 fill_ms=$(($(now_ms) - t0))
 queued=$(queued_in backlog/prod)
 echo "== $queued runs queued in $fill_ms ms (load $(load1)); store $(du -sm "$D/data" | cut -f1) MiB; RSS $(rss_mb) MB"

@@ -10,14 +10,6 @@
 #include "policy_int.h"
 #include "util.h"
 
-/* An idempotency index entry: the key bytes "tenant\0key" live inline so
- * that the map's key pointer stays valid as long as the entry. */
-struct idem_entry {
-	struct run *run;
-	size_t len;
-	char key[];
-};
-
 void policy_limits_defaults(struct policy_limits *l)
 {
 	l->lease_ttl_ms = 30000;
@@ -173,37 +165,16 @@ void policy_record_terminal(struct policy *p, struct run *r,
 
 /* ---- idempotency ---- */
 
-static struct idem_entry *idem_make(const struct run *r)
-{
-	const char *t = run_tenant(r);
-	size_t tl = strlen(t), kl = strlen(r->idem_key);
-	struct idem_entry *e = xmalloc(sizeof(*e) + tl + 1 + kl);
-	e->run = (struct run *)r;
-	e->len = tl + 1 + kl;
-	memcpy(e->key, t, tl + 1);
-	memcpy(e->key + tl + 1, r->idem_key, kl);
-	return e;
-}
-
 static struct run *idem_find(struct policy *p, const char *tenant,
 			     const char *key)
 {
-	char buf[NAME_MAX_LEN + 1 + 128];
-	size_t tl = strlen(tenant), kl = strlen(key);
-	struct idem_entry *e;
-
-	if (tl + 1 + kl > sizeof(buf))
-		return NULL;
-	memcpy(buf, tenant, tl + 1);
-	memcpy(buf + tl + 1, key, kl);
-	e = hmap_get(&p->idem, buf, tl + 1 + kl);
-	return e ? e->run : NULL;
+	return idemidx_get(&p->idem, tenant, key);
 }
 
+/* The newest run with a key answers for it. */
 static void idem_add(struct policy *p, struct run *r)
 {
-	struct idem_entry *e = idem_make(r);
-	free(hmap_put(&p->idem, e->key, e->len, e));
+	idemidx_put(&p->idem, r);
 }
 
 /* Keys are dropped in run id order, which is creation order. */
@@ -215,13 +186,8 @@ static void idem_prune(struct policy *p)
 		if (r && r->created_ms > horizon)
 			break;
 		p->idem_cursor++;
-		if (!r || !r->idem_key)
-			continue;
-		struct idem_entry *e = idem_make(r);
-		struct idem_entry *old = hmap_get(&p->idem, e->key, e->len);
-		if (old && old->run == r)
-			free(hmap_del(&p->idem, e->key, e->len));
-		free(e);
+		if (r && r->idem_key)
+			idemidx_del(&p->idem, r);
 	}
 }
 
@@ -234,13 +200,8 @@ int policy_forget_run(struct policy *p, struct run *r)
 {
 	if (!run_state_terminal(r->state))
 		return -1;
-	if (r->idem_key) {
-		struct idem_entry *e = idem_make(r);
-		struct idem_entry *old = hmap_get(&p->idem, e->key, e->len);
-		if (old && old->run == r)
-			free(hmap_del(&p->idem, e->key, e->len));
-		free(e);
-	}
+	if (r->idem_key)
+		idemidx_del(&p->idem, r);
 	/* the others keep their order: they are written, and sent, in it */
 	if (r->dirty)
 		ptrvec_remove_ordered(&p->dirty, r);
@@ -303,9 +264,7 @@ void policy_init(struct policy *p, struct sched_state *st,
 
 void policy_release(struct policy *p)
 {
-	for (size_t i = 0; i < p->idem.cap; i++)
-		free(p->idem.slots[i].val);
-	hmap_release(&p->idem);
+	idemidx_release(&p->idem);
 	budget_take_events(p, NULL, NULL);
 	ptrvec_release(&p->cost_events);
 	runq_release(&p->backoff);
