@@ -59,17 +59,32 @@ static void place(struct idemidx *x, struct run *r)
 	x->n++;
 }
 
-static void grow(struct idemidx *x)
+static void resize(struct idemidx *x, size_t cap)
 {
 	struct idemidx old = *x;
 
-	x->cap = old.cap ? old.cap * 2 : 16;
+	x->cap = cap;
 	x->slots = xcalloc(x->cap, sizeof(*x->slots));
 	x->n = 0;
 	for (size_t i = 0; i < old.cap; i++)
 		if (old.slots[i])
 			place(x, old.slots[i]);
 	free(old.slots);
+}
+
+static void grow(struct idemidx *x)
+{
+	resize(x, x->cap ? x->cap * 2 : 16);
+}
+
+void idemidx_reserve(struct idemidx *x, size_t n)
+{
+	size_t cap = x->cap ? x->cap : 16;
+
+	while ((n + 1) * 4 > cap * 3)
+		cap *= 2;
+	if (cap != x->cap)
+		resize(x, cap);
 }
 
 struct run *idemidx_put(struct idemidx *x, struct run *r)

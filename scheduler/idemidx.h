@@ -29,6 +29,9 @@ struct run *idemidx_put(struct idemidx *x, struct run *r);
 /* Takes r out if it is the run indexed under its tenant and key; returns
  * 1 if it was, else 0. */
 int idemidx_del(struct idemidx *x, const struct run *r);
+/* Makes room for n runs in all without growing again (a restart indexes
+ * every live key at once). */
+void idemidx_reserve(struct idemidx *x, size_t n);
 /* Frees the table (not the runs). */
 void idemidx_release(struct idemidx *x);
 

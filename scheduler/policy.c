@@ -238,6 +238,15 @@ void policy_init(struct policy *p, struct sched_state *st,
 		 * to reach us again. */
 		ag->lease_deadline_mono = now_mono + lim->lease_ttl_ms;
 	}
+	/* the keys that still answer, counted first: the index is sized once
+	 * instead of growing (and rehashing) about twenty times */
+	size_t keyed = 0;
+	for (size_t i = 0; i < st->nruns; i++) {
+		struct run *r = st->runs[i];
+		keyed += r && r->idem_key &&
+			 r->created_ms > now_ms - lim->idempotency_ttl_ms;
+	}
+	idemidx_reserve(&p->idem, keyed);
 	for (size_t i = 0; i < st->nruns; i++) {
 		struct run *r = st->runs[i];
 		struct agent *ag;

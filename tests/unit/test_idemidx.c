@@ -110,11 +110,41 @@ static void test_same_key_two_tenants(void **s)
 	idemidx_release(&x);
 }
 
+/* Reserved room takes n runs without growing; they are all found. */
+static void test_reserve(void **s)
+{
+	static struct run rs[1000];
+	static char ks[1000][16];
+	struct job j = { .tenant = "acme" };
+	struct idemidx x = { 0 };
+	size_t cap;
+	(void)s;
+
+	idemidx_reserve(&x, 1000);
+	cap = x.cap;
+	assert_true(cap * 3 >= 1001 * 4);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(ks[i], sizeof(ks[i]), "key-%d", i);
+		rs[i] = (struct run){ .id = (uint64_t)i + 1, .job = &j,
+				      .idem_key = ks[i] };
+		assert_null(idemidx_put(&x, &rs[i]));
+	}
+	assert_int_equal(x.cap, cap);
+	for (int i = 0; i < 1000; i++)
+		assert_ptr_equal(idemidx_get(&x, "acme", ks[i]), &rs[i]);
+	/* a smaller reservation keeps what is there */
+	idemidx_reserve(&x, 10);
+	assert_int_equal(x.cap, cap);
+	assert_ptr_equal(idemidx_get(&x, "acme", "key-999"), &rs[999]);
+	idemidx_release(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_against_a_list),
 		cmocka_unit_test(test_same_key_two_tenants),
+		cmocka_unit_test(test_reserve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
