@@ -292,7 +292,9 @@ system-test: all
 # and 10,000 idle agents, submit -> agent latency among them); telemetry's:
 # ingest of signed batches, the agent's memory, redaction throughput; then
 # backups (bench/backup.sh: backup time and size, restore + start = RTO),
-# retention slices and run list's filtered queries over millions of runs.
+# retention slices and run list's filtered queries over millions of runs;
+# then 3,000,000 runs stored (bench/millions.sh): memory per run, restart,
+# latency against an empty store.
 bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 	@bench/run.sh
 	@echo "== fan-in: 1,000 idle agents (bin/sp-fleetsim), 1,000 starts/s"
@@ -319,6 +321,8 @@ bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 		rc=$$?; rm -rf $$d; exit $$rc
 	@echo "== serial request path against beanstalkd (fsync after every write)"
 	@bench/vs-beanstalkd.sh --seconds 5 --rounds 3
+	@echo "== millions of runs (3,000,000 queued): memory, restart, latency"
+	@bench/millions.sh --runs 3000000 --rounds 3
 
 # Where `make install` puts things (PREFIX and DESTDIR as usual; the config
 # stays in /etc unless SYSCONFDIR says otherwise). The units are generated

@@ -54,7 +54,7 @@ struct agent {
 	struct backend_setting *bset; /* owned copies */
 	size_t nbset;
 	bool backend_checked; /* our last preflight included the check */
-	uint64_t rng;         /* the idle poll's jitter (xorshift) */
+	uint64_t rng;         /* jitter of polls and retries (xorshift) */
 };
 
 /* Calls to the scheduler failing for this many request timeouts (30 s by
@@ -472,6 +472,16 @@ static char *load_token(const struct agent_config *cfg)
 	return tok;
 }
 
+/* Up to a fifth of ms, at random (xorshift: spreading a fleet out needs
+ * no better randomness). */
+static int64_t jitter(struct agent *a, int64_t ms)
+{
+	a->rng ^= a->rng << 13;
+	a->rng ^= a->rng >> 7;
+	a->rng ^= a->rng << 17;
+	return (int64_t)(a->rng % (uint64_t)(ms / 5 + 1));
+}
+
 /* Enrolls with the one-time token; retries while the scheduler is
  * unreachable, gives up if it refuses the token. */
 static void enroll(struct agent *a)
@@ -503,7 +513,9 @@ static void enroll(struct agent *a)
 				sizeof(err))) {
 			log_warn("enroll: %s; retrying", err);
 			notify_watchdog(time_mono_ms());
-			usleep(RETRY_MS * 1000);
+			/* up to 20 % more: a fleet refused at once (a
+			 * scheduler restart) does not come back in step */
+			usleep((useconds_t)(RETRY_MS + jitter(a, RETRY_MS)) * 1000);
 			continue;
 		}
 		bool ok = false;
@@ -555,12 +567,7 @@ static int64_t lease_wait_asked(struct agent *a)
 {
 	int64_t ms = lease_wait_ms(a);
 
-	if (work_count(a->work))
-		return ms;
-	a->rng ^= a->rng << 13;
-	a->rng ^= a->rng >> 7;
-	a->rng ^= a->rng << 17;
-	return ms - (int64_t)(a->rng % (uint64_t)(ms / 5 + 1));
+	return work_count(a->work) ? ms : ms - jitter(a, ms);
 }
 
 /* Queues what the scheduler should hear next when nothing else waits:
@@ -626,7 +633,7 @@ static void step(struct agent *a)
 	else
 		client_set_cancel(a->cl, lease ? &poll_break : &stop_signal);
 	if (send_head(a, wait))
-		a->next_send = time_mono_ms() + RETRY_MS;
+		a->next_send = time_mono_ms() + RETRY_MS + jitter(a, RETRY_MS);
 	else
 		a->next_heartbeat = time_mono_ms() + a->cfg.heartbeat_ms;
 }

@@ -115,7 +115,7 @@ PY
 echo "fan-in: $AGENTS agents, $SLOTS slots each; $AGENTS tokens minted in $(($(now_ms) - t0)) ms"
 
 t0=$(now_ms)
-"$BIN/sp-fleetsim" --scheduler "$URL" --tokens "$D/tokens" --slots "$SLOTS" \
+"${FLEETSIM:-$BIN/sp-fleetsim}" --scheduler "$URL" --tokens "$D/tokens" --slots "$SLOTS" \
 	--run-ms 0 --enroll-window "$WINDOW" --idle-poll "$IDLE_POLL" --lease-log "$D/lease.log" \
 	--status "$D/status" >"$D/fleetsim.log" 2>&1 &
 SIM_PID=$!

@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 		r->state = RUN_SUCCEEDED;
 		r->attempt = 1;
 		r->created_ms = NOW - 3 * DAY - 60000;
-		r->state_ms[RUN_SUCCEEDED] = NOW - 3 * DAY;
+		run_set_state_ms(r, RUN_SUCCEEDED, NOW - 3 * DAY);
 		records_put_run(b, c.store, r);
 		if (store_batch_count(b) >= 10000) {
 			if (store_write(c.store, b, false, err, sizeof(err)))

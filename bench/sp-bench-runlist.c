@@ -210,10 +210,10 @@ static void build(struct store *s, size_t runs)
 		r->completions = 1;
 		/* within the day: retention keeps them all */
 		r->created_ms = now - 3600000 + (int64_t)(i % 1000000);
-		r->state_ms[RUN_QUEUED] = r->created_ms;
-		r->state_ms[r->state] = r->created_ms + 60000;
+		run_set_state_ms(r, RUN_QUEUED, r->created_ms);
+		run_set_state_ms(r, r->state, r->created_ms + 60000);
 		if (failed)
-			run_set_str(&r->failure_class,
+			run_set_str(&run_detail_get(r)->failure_class,
 				    i % 2 ? "executor_oom" : "driver_oom");
 		records_put_run_by(b, s, r, who);
 		if (store_batch_count(b) >= 10000) {

@@ -13,6 +13,10 @@
  * acknowledged start, "RUN SEND_WALL_US": with sp-agentsim's --lease-log
  * that gives the submit -> agent latency of each run. ACK_LOG gets
  * "RUN ACK_WALL_US", when the acknowledgement was read.
+ *
+ * With SP_BENCH_IDEM_PREFIX=P (not empty) each start carries the
+ * idempotency key P-CLIENT-N (what keyed runs cost: bench/millions.sh
+ * --keyed).
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,6 +40,8 @@ struct client {
 	double rate; /* starts per second; 0 = as fast as the window allows */
 	FILE *log;   /* with rate: "RUN SEND_WALL_US" per acknowledged start */
 	FILE *ack_log; /* optional: "RUN ACK_WALL_US" */
+	const char *idem; /* key prefix, or NULL */
+	int idx;          /* the client's number, in its keys */
 };
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -102,6 +108,11 @@ static void *client_main(void *arg)
 		while (nsent < c->runs && nsent - nrecv < c->window) {
 			if (c->rate > 0 && !pace(c, fd, t0, nsent, nrecv))
 				break;
+			if (c->idem)
+				n = snprintf(line, sizeof(line),
+					     "run start %s --idempotency-key "
+					     "%s-%d-%ld\n", c->job, c->idem,
+					     c->idx, nsent);
 			sent_wall[nsent] = wall_us();
 			sent[nsent++] = now_us();
 			if (write_all(fd, line, (size_t)n)) {
@@ -151,6 +162,7 @@ int main(int argc, char **argv)
 
 	double rate = 0;
 	FILE *log = NULL, *ack_log = NULL;
+	const char *idem = getenv("SP_BENCH_IDEM_PREFIX");
 
 	if (argc != 6 && argc != 8 && argc != 9) {
 		fprintf(stderr, "usage: sp-bench-submit SOCKET JOB CLIENTS "
@@ -180,7 +192,8 @@ int main(int argc, char **argv)
 	t0 = now_us();
 	for (int i = 0; i < nc; i++) {
 		cs[i] = (struct client){ argv[1], argv[2], per, win,
-					 all + i * per, 0, rate, log, ack_log };
+					 all + i * per, 0, rate, log, ack_log,
+					 idem && *idem ? idem : NULL, i };
 		pthread_create(&th[i], NULL, client_main, &cs[i]);
 	}
 	for (int i = 0; i < nc; i++) {

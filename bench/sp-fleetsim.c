@@ -23,10 +23,9 @@
  * busy a `heartbeat` every 2 s; a run leased "runs" for --run-ms and is
  * reported in one batched `complete`. A failed call (timeout, no
  * connection) is resent byte for byte after the agent's RETRY_MS (500 ms),
- * an `unavailable` answer after its retry_after_ms (100 ms..60 s); here
- * each delay gets up to 20 % more at random (the real agent has no
- * jitter), so that 10,000 agents that failed together do not resend in
- * step.
+ * an `unavailable` answer after its retry_after_ms (100 ms..60 s); each
+ * delay gets up to 20 % more at random, as the agent's RETRY_MS does, so
+ * that 10,000 agents that failed together do not resend in step.
  * Enrollment is paced: at most W agents (default 256) are between their
  * dial and their first preflight answer at once.
  *

@@ -43,17 +43,19 @@ static bool hard(const struct tenant *t)
 
 static int64_t remaining(const struct run *r)
 {
-	return r->est_cost > r->cost ? r->est_cost - r->cost : 0;
+	int64_t cost = run_detail(r)->cost;
+
+	return r->est_cost > cost ? r->est_cost - cost : 0;
 }
 
 /* When r's current attempt started: the latest state it reached. */
 static int64_t attempt_start(const struct run *r)
 {
 	if (r->state == RUN_RUNNING)
-		return r->state_ms[RUN_RUNNING];
+		return run_state_ms(r, RUN_RUNNING);
 	if (r->state == RUN_SUBMITTED)
-		return r->state_ms[RUN_SUBMITTED];
-	return r->state_ms[RUN_LEASED];
+		return run_state_ms(r, RUN_SUBMITTED);
+	return run_state_ms(r, RUN_LEASED);
 }
 
 static void usd(int64_t micro, char *buf, size_t len)
@@ -308,6 +310,7 @@ void budget_attempt_ended(struct policy *p, struct run *r,
 	const struct job *spec = policy_run_job(p, r);
 	int64_t start = attempt_start(r), before = remaining(r);
 	struct usage_amount u;
+	struct run_detail *d;
 	char by[64];
 
 	/* the resources of the version it started with */
@@ -316,9 +319,10 @@ void budget_attempt_ended(struct policy *p, struct run *r,
 				   &u);
 	else
 		job_usage_for(spec, r->job->envp, p->now_ms - start, &u);
-	r->vcpu_ms = add_sat(r->vcpu_ms, u.vcpu_ms);
-	r->gb_ms = add_sat(r->gb_ms, u.gb_ms);
-	r->cost = add_sat(r->cost, u.cost);
+	d = run_detail_get(r);
+	d->vcpu_ms = add_sat(d->vcpu_ms, u.vcpu_ms);
+	d->gb_ms = add_sat(d->gb_ms, u.gb_ms);
+	d->cost = add_sat(d->cost, u.cost);
 	t->committed -= before - remaining(r);
 	/* the month first: if it just turned, its spend is read from the day
 	 * roll-ups, which must not hold this attempt yet */
@@ -340,20 +344,21 @@ void budget_loaded(struct policy *p, struct run *r)
 		/* stores before format 4 kept no estimate */
 		if (!r->est_cost)
 			r->est_cost = add_sat(
-				r->cost, budget_estimate(policy_run_job(p, r),
-							 p->lim.estimate_hours));
+				run_detail(r)->cost,
+				budget_estimate(policy_run_job(p, r),
+						p->lim.estimate_hours));
 		budget_reserve(p, r);
 		return;
 	}
 	/* the guard's spend history is not stored: recent runs refill it
 	 * (all attempts' cost over the last one's time) */
-	end = r->state_ms[r->state];
-	if (!r->cost || end < p->now_ms - p->lim.guard.window_ms)
+	end = run_state_ms(r, r->state);
+	if (!run_detail(r)->cost || end < p->now_ms - p->lim.guard.window_ms)
 		return;
-	start = r->state_ms[RUN_RUNNING] ? r->state_ms[RUN_RUNNING]
-					 : r->state_ms[RUN_LEASED];
+	start = run_state_ms(r, RUN_RUNNING) ? run_state_ms(r, RUN_RUNNING)
+					 : run_state_ms(r, RUN_LEASED);
 	guard_record_spend(&t->guard, start && start <= end ? start : end, end,
-			   r->cost);
+			   run_detail(r)->cost);
 }
 
 void budget_next_attempt(struct policy *p, struct run *r)
@@ -361,7 +366,7 @@ void budget_next_attempt(struct policy *p, struct run *r)
 	struct tenant *t = r->job->tenantp;
 
 	t->committed -= remaining(r);
-	r->est_cost = add_sat(r->cost,
+	r->est_cost = add_sat(run_detail(r)->cost,
 			      budget_estimate(policy_run_job(p, r),
 					      p->lim.estimate_hours));
 	t->committed = add_sat(t->committed, remaining(r));
@@ -384,8 +389,8 @@ static void cancel_for_budget(struct policy *p, struct run *r,
 			      const char *reason)
 {
 	r->cancel_requested = true;
-	run_set_str(&r->failure_class, "budget_exceeded");
-	run_set_str(&r->reason, reason);
+	run_set_str(&run_detail_get(r)->failure_class, "budget_exceeded");
+	run_set_str(&run_detail_get(r)->reason, reason);
 	r->job->tenantp->budget_cancelled++;
 	policy_touch(p, r);
 }
@@ -403,7 +408,7 @@ static void check_run_budgets(struct policy *p, struct tenant *t)
 			continue;
 		job_usage_for(spec, r->job->envp,
 			      p->now_ms - attempt_start(r), &u);
-		cost = add_sat(r->cost, u.cost);
+		cost = add_sat(run_detail(r)->cost, u.cost);
 		if (cost <= spec->run_budget)
 			continue;
 		usd(cost, c, sizeof(c));

@@ -201,30 +201,30 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 	jw_uint(&r->w, "completions", run->completions);
 	if (run->not_before_ms)
 		jw_time(&r->w, "not_before", run->not_before_ms);
-	jw_str(&r->w, "failure_class", run->failure_class);
+	jw_str(&r->w, "failure_class", run_detail(run)->failure_class);
 	jw_str(&r->w, "idempotency_key", run->idem_key);
 	jw_int(&r->w, "priority", run->priority);
-	jw_str(&r->w, "agent", run->agent[0] ? run->agent : NULL);
+	jw_str(&r->w, "agent", run_agent(run)[0] ? run_agent(run) : NULL);
 	jw_uint(&r->w, "epoch", run->epoch);
-	jw_str(&r->w, "app_id", run->app_id);
+	jw_str(&r->w, "app_id", run_detail(run)->app_id);
 	if (run->exit_code >= 0)
 		jw_int(&r->w, "exit_code", run->exit_code);
 	else
 		jw_null(&r->w, "exit_code");
-	jw_str(&r->w, "reason", run->reason);
+	jw_str(&r->w, "reason", run_detail(run)->reason);
 	jw_bool(&r->w, "cancel_requested", run->cancel_requested);
 	jw_uint(&r->w, "log_lines", run->log_lines);
 	write_run_args(c, &r->w, run);
 	jw_obj_open(&r->w, "timestamps");
 	for (int s = 0; s < RUN_STATE_COUNT; s++)
-		if (run->state_ms[s])
-			jw_time(&r->w, run_state_name(s), run->state_ms[s]);
+		if (run_state_ms(run, s))
+			jw_time(&r->w, run_state_name(s), run_state_ms(run, s));
 	jw_obj_close(&r->w);
 	jw_obj_open(&r->w, "usage");
-	jw_hours(&r->w, "vcpu_hours", run->vcpu_ms);
-	jw_hours(&r->w, "gb_hours", run->gb_ms);
-	jw_usd(&r->w, "cost", run->cost);
-	jw_int(&r->w, "cost_micro_usd", run->cost);
+	jw_hours(&r->w, "vcpu_hours", run_detail(run)->vcpu_ms);
+	jw_hours(&r->w, "gb_hours", run_detail(run)->gb_ms);
+	jw_usd(&r->w, "cost", run_detail(run)->cost);
+	jw_int(&r->w, "cost_micro_usd", run_detail(run)->cost);
 	/* what is reserved against the budget: spent + one attempt's maximum */
 	jw_usd(&r->w, "estimated_max_cost", run->est_cost);
 	if (policy_run_job(&c->pol, run)->run_budget)
@@ -387,8 +387,8 @@ int cmd_run_diagnose(struct sched *c, const struct cmd_args *a,
 				"something to diagnose",
 				(unsigned long long)run->id,
 				run_state_label(run));
-	cls = run->failure_class;
-	line = run->diag_line ? run->diag_line : "";
+	cls = run_detail(run)->failure_class;
+	line = run_detail(run)->diag_line ? run_detail(run)->diag_line : "";
 	if (!cls) {
 		/* the agent sent no class: classify the stored log */
 		d = diagnoser_new();
@@ -412,7 +412,7 @@ int cmd_run_diagnose(struct sched *c, const struct cmd_args *a,
 	jw_str(&r->w, "hint", diagnose_hint(cls) ? diagnose_hint(cls) : "");
 	jw_str(&r->w, "line", line);
 	jw_str(&r->w, "classified_from", from);
-	jw_str(&r->w, "reason", run->reason ? run->reason : "");
+	jw_str(&r->w, "reason", str_or_empty(run_detail(run)->reason));
 	if (run->exit_code >= 0)
 		jw_int(&r->w, "exit_code", run->exit_code);
 	diagnoser_free(d);
@@ -433,7 +433,7 @@ int cmd_run_cancel(struct sched *c, const struct cmd_args *a, struct reply *r)
 			      (unsigned long long)run->id);
 	else /* the agent learns it from its next reply */
 		jw_strf_print(&r->w, "run %llu is being cancelled on agent %s",
-			      (unsigned long long)run->id, run->agent);
+			      (unsigned long long)run->id, run_agent(run));
 	jw_uint(&r->w, "run", run->id);
 	jw_str(&r->w, "state", run_state_label(run));
 	jw_bool(&r->w, "cancel_requested", run->cancel_requested);

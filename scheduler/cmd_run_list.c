@@ -77,7 +77,8 @@ static bool run_matches(struct run_filter *f, const struct run *r)
 		return false;
 	if (f->job && strcmp(r->job->key, f->job))
 		return false;
-	if (f->class && (!r->failure_class || strcmp(r->failure_class, f->class)))
+	if (f->class && strcmp(str_or_empty(run_detail(r)->failure_class),
+			       f->class))
 		return false;
 	if (f->schedule && (!by_schedule || r->x->schedule != f->schedule))
 		return false;
@@ -237,11 +238,11 @@ static void write_run_row(struct sched *c, struct jw *w, const struct run *r)
 	jw_str(w, "job", r->job->key);
 	jw_str(w, "state", run_state_label(r));
 	jw_uint(w, "attempt", r->attempt);
-	jw_str(w, "agent", r->agent[0] ? r->agent : NULL);
+	jw_str(w, "agent", run_agent(r)[0] ? run_agent(r) : NULL);
 	jw_time(w, "created", r->created_ms);
 	run_created_by(c->st, r, by, sizeof(by));
 	jw_str(w, "created_by", by[0] ? by : NULL);
-	jw_str(w, "class", r->failure_class);
+	jw_str(w, "class", run_detail(r)->failure_class);
 }
 
 /* One page: ids from the cursor, newest first unless oldest, until

@@ -263,11 +263,11 @@ static void rebuild_usage(struct sched_state *st, struct usage *u)
 		int64_t end;
 		if (!r)
 			continue;
-		end = run_state_terminal(r->state) ? r->state_ms[r->state]
+		end = run_state_terminal(r->state) ? run_state_ms(r, r->state)
 						   : r->created_ms;
-		amt.vcpu_ms = r->vcpu_ms;
-		amt.gb_ms = r->gb_ms;
-		amt.cost = r->cost;
+		amt.vcpu_ms = run_detail(r)->vcpu_ms;
+		amt.gb_ms = run_detail(r)->gb_ms;
+		amt.cost = run_detail(r)->cost;
 		run_created_by(st, r, by, sizeof(by));
 		if (amt.vcpu_ms || amt.gb_ms || amt.cost)
 			usage_add_attempt(u, r, by, end, &amt);

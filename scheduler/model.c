@@ -99,7 +99,7 @@ int run_set_state(struct run *r, enum run_state to, int64_t now_ms)
 	if (!run_transition_ok(r->state, to))
 		return -1;
 	r->state = to;
-	r->state_ms[to] = now_ms;
+	run_set_state_ms(r, to, now_ms);
 	return 0;
 }
 
@@ -205,15 +205,40 @@ void run_set_str(char **field, const char *s)
 		abort(); /* out of memory */
 }
 
+const struct run_detail run_detail_none;
+
+struct run_detail *run_detail_get(struct run *r)
+{
+	if (!r->d)
+		r->d = xcalloc(1, sizeof(*r->d));
+	return r->d;
+}
+
+void run_set_state_ms(struct run *r, enum run_state s, int64_t ms)
+{
+	if (s == RUN_QUEUED)
+		r->queued_ms = ms;
+	else if (ms || r->d)
+		run_detail_get(r)->state_ms[s - 1] = ms;
+}
+
+static void run_detail_free(struct run_detail *d)
+{
+	if (!d)
+		return;
+	free(d->app_id);
+	free(d->reason);
+	free(d->failure_class);
+	free(d->diag_line);
+	free(d);
+}
+
 void run_clear(struct run *r)
 {
-	free(r->app_id);
-	free(r->reason);
-	free(r->failure_class);
 	free(r->idem_key);
-	free(r->diag_line);
-	r->app_id = r->reason = r->failure_class = r->idem_key = NULL;
-	r->diag_line = NULL;
+	r->idem_key = NULL;
+	run_detail_free(r->d);
+	r->d = NULL;
 	run_extra_free(r->x);
 	r->x = NULL;
 }

@@ -260,21 +260,40 @@ enum run_state {
 _Static_assert(RUN_STATE_COUNT - RUN_SUCCEEDED == 4,
 	       "struct env's ended[] holds the terminal states");
 
-/* Kept small, 256 bytes: a million queued runs must fit and load quickly
- * (fresh memory is slow to touch on a VM: docs/storage.md, Restart).
- * Optional strings are heap-allocated and NULL when empty (run_set_str). */
+/* Kept small, 120 bytes: millions of queued runs must fit and load
+ * quickly (fresh memory is slow to touch on a VM: docs/storage.md,
+ * Restart). What a run gains once it leaves the queue (its agent, the
+ * times of its later states, its usage, why it ended) is in *d, allocated
+ * then; rare fields are in *x. Optional strings are heap-allocated and
+ * NULL when empty (run_set_str). */
 struct run {
 	uint64_t id;
 	struct job *job;       /* the record stores job->key */
+	uint64_t epoch;        /* lease epoch; bumps on every dispatch */
+	int64_t created_ms;
+	int64_t queued_ms;     /* when it last entered the queued state */
+	int64_t enqueued_ms;   /* origin of its aging: when it last entered
+				* the queue, after a failure the end of its
+				* backoff (policy_queued_since: its wait) */
+	int64_t not_before_ms; /* retry backoff: no dispatch before this */
+	int64_t est_cost;      /* the maximum cost estimated at admission,
+				* reserved against the tenant's budget */
+	char *idem_key;        /* idempotency key given at start */
+	struct run_detail *d;  /* NULL until it first leaves the queue
+				* (run_detail, run_detail_get) */
+	struct run_extra *x;   /* NULL for a plain run (run_extra_get) */
 	enum run_state state;
 	int32_t priority;
 	uint32_t attempt;      /* 1-based */
+	int32_t exit_code;     /* -1 until known */
+	uint32_t log_lines;    /* next log line number */
+	uint32_t qidx;         /* runtime: index in the run queue holding it */
 	uint16_t lost;         /* leases lost (agent gone), not failures */
 	uint16_t creator;      /* who started it: an index into the state's
 				* creators (state_creator), 0 unknown */
-	uint64_t epoch;        /* lease epoch; bumps on every dispatch */
-	char agent[AGENT_ID_LEN];
-	int32_t exit_code;     /* -1 until known */
+	uint16_t job_version;  /* the version of its job it started with:
+				* its arguments, retries included */
+	uint8_t completions;   /* times recorded terminal: 0 or 1 */
 	bool cancel_requested : 1;
 	bool dirty : 1;        /* changed since the last flush to the store */
 	bool held : 1;         /* run hold: queued, not dispatched until
@@ -283,30 +302,23 @@ struct run {
 				* not dispatchable, shown as "waiting" */
 	bool skipped : 1;      /* cancelled because a run it depended on did
 				* not end as required: shown as "skipped" */
-	uint8_t completions;   /* times recorded terminal: 0 or 1 */
-	uint16_t job_version;  /* the version of its job it started with:
-				* its arguments, retries included */
-	uint32_t log_lines;    /* next log line number */
-	uint32_t qidx;         /* runtime: index in the run queue holding it */
-	int64_t state_ms[RUN_STATE_COUNT]; /* when each state was entered */
-	int64_t created_ms;
-	int64_t enqueued_ms;   /* origin of its aging: when it last entered
-				* the queue, after a failure the end of its
-				* backoff (policy_queued_since: its wait) */
-	int64_t not_before_ms; /* retry backoff: no dispatch before this */
+};
+
+/* What a run has once it was dispatched or ended (a queued run that never
+ * left the queue has none): 144 bytes, a 160-byte malloc chunk. */
+struct run_detail {
+	char agent[AGENT_ID_LEN]; /* the agent holding its lease, "" none */
+	int64_t state_ms[RUN_STATE_COUNT - 1]; /* when each state after
+						* queued was entered */
 	/* usage of its ended attempts, added as each one ends */
 	int64_t vcpu_ms;       /* vCPU-milliseconds */
 	int64_t gb_ms;         /* GB-milliseconds (memory MB * ms / 1024) */
 	int64_t cost;          /* micro-USD */
-	int64_t est_cost;      /* the maximum cost estimated at admission,
-				* reserved against the tenant's budget */
 	char *app_id;
 	char *reason;          /* why it ended or was last requeued */
 	char *failure_class;   /* as reported by the agent */
-	char *idem_key;        /* idempotency key given at start */
 	char *diag_line;       /* the output line its failure class came from
 				* (redacted by the agent) */
-	struct run_extra *x;   /* NULL for a plain run (run_extra_get) */
 };
 
 /* What few runs have, kept apart so that the many plain runs stay small:
@@ -384,8 +396,33 @@ void job_usage_measured(const struct job *j, const struct env *e,
 void job_release(struct job *j);
 /* Sets one of the run's optional strings (NULL or "" clears it). */
 void run_set_str(char **field, const char *s);
-/* Frees r's strings (r itself belongs to the state's run slab). */
+/* Frees r's strings, detail and extra (r itself belongs to the state's
+ * run slab). */
 void run_clear(struct run *r);
+/* r's detail for reading: a shared zeroed one (no agent, no times after
+ * queued, no usage, no strings) while it has none. Never written to. */
+extern const struct run_detail run_detail_none;
+static inline const struct run_detail *run_detail(const struct run *r)
+{
+	return r->d ? r->d : &run_detail_none;
+}
+/* r's detail for writing, allocated zeroed when it has none. */
+struct run_detail *run_detail_get(struct run *r);
+/* When r last entered state s (0: never). */
+static inline int64_t run_state_ms(const struct run *r, enum run_state s)
+{
+	if (s == RUN_QUEUED)
+		return r->queued_ms;
+	return r->d ? r->d->state_ms[s - 1] : 0;
+}
+/* Records when r entered state s (a detail is allocated for a state
+ * after queued, unless ms is 0 and r has none). */
+void run_set_state_ms(struct run *r, enum run_state s, int64_t ms);
+/* The agent holding r's lease, "" if none. */
+static inline const char *run_agent(const struct run *r)
+{
+	return r->d ? r->d->agent : "";
+}
 /* r's extra record, allocated zeroed when it has none. */
 struct run_extra *run_extra_get(struct run *r);
 void run_extra_free(struct run_extra *x);

@@ -85,13 +85,13 @@ static void count_run(const struct run *r, struct poc_report *p)
 	}
 	if (r->state == RUN_FAILED) {
 		p->failed++;
-		p->no_class += !r->failure_class || !r->failure_class[0];
+		p->no_class += !*str_or_empty(run_detail(r)->failure_class);
 		p->no_logs += r->log_lines == 0;
 	}
 	if (r->state == RUN_SUCCEEDED && r->attempt == 1) {
 		p->counted++;
 		p->first_ok++;
-	} else if (diagnose_customer_code(r->failure_class)) {
+	} else if (diagnose_customer_code(run_detail(r)->failure_class)) {
 		p->excluded_customer++;
 	} else {
 		p->counted++;

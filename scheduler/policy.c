@@ -10,14 +10,6 @@
 #include "policy_int.h"
 #include "util.h"
 
-/* An idempotency index entry: the key bytes "tenant\0key" live inline so
- * that the map's key pointer stays valid as long as the entry. */
-struct idem_entry {
-	struct run *run;
-	size_t len;
-	char key[];
-};
-
 void policy_limits_defaults(struct policy_limits *l)
 {
 	l->lease_ttl_ms = 30000;
@@ -160,7 +152,7 @@ static void hold(struct policy *p, struct agent *ag, struct run *r)
 /* r (live) leaves its agent. */
 static void release(struct policy *p, struct run *r)
 {
-	struct agent *ag = state_agent(p->st, r->agent);
+	struct agent *ag = state_agent(p->st, run_agent(r));
 	if (ag && !ptrvec_remove(&ag->held, r) && !ag->held.n) {
 		struct agent *last = p->busy_agents.v[p->busy_agents.n - 1];
 		ptrvec_remove_at(&p->busy_agents, ag->busy_slot);
@@ -197,37 +189,16 @@ void policy_record_terminal(struct policy *p, struct run *r,
 
 /* ---- idempotency ---- */
 
-static struct idem_entry *idem_make(const struct run *r)
-{
-	const char *t = run_tenant(r);
-	size_t tl = strlen(t), kl = strlen(r->idem_key);
-	struct idem_entry *e = xmalloc(sizeof(*e) + tl + 1 + kl);
-	e->run = (struct run *)r;
-	e->len = tl + 1 + kl;
-	memcpy(e->key, t, tl + 1);
-	memcpy(e->key + tl + 1, r->idem_key, kl);
-	return e;
-}
-
 static struct run *idem_find(struct policy *p, const char *tenant,
 			     const char *key)
 {
-	char buf[NAME_MAX_LEN + 1 + 128];
-	size_t tl = strlen(tenant), kl = strlen(key);
-	struct idem_entry *e;
-
-	if (tl + 1 + kl > sizeof(buf))
-		return NULL;
-	memcpy(buf, tenant, tl + 1);
-	memcpy(buf + tl + 1, key, kl);
-	e = hmap_get(&p->idem, buf, tl + 1 + kl);
-	return e ? e->run : NULL;
+	return idemidx_get(&p->idem, tenant, key);
 }
 
+/* The newest run with a key answers for it. */
 static void idem_add(struct policy *p, struct run *r)
 {
-	struct idem_entry *e = idem_make(r);
-	free(hmap_put(&p->idem, e->key, e->len, e));
+	idemidx_put(&p->idem, r);
 }
 
 /* Keys are dropped in run id order, which is creation order. */
@@ -239,13 +210,8 @@ static void idem_prune(struct policy *p)
 		if (r && r->created_ms > horizon)
 			break;
 		p->idem_cursor++;
-		if (!r || !r->idem_key)
-			continue;
-		struct idem_entry *e = idem_make(r);
-		struct idem_entry *old = hmap_get(&p->idem, e->key, e->len);
-		if (old && old->run == r)
-			free(hmap_del(&p->idem, e->key, e->len));
-		free(e);
+		if (r && r->idem_key)
+			idemidx_del(&p->idem, r);
 	}
 }
 
@@ -258,13 +224,8 @@ int policy_forget_run(struct policy *p, struct run *r)
 {
 	if (!run_state_terminal(r->state))
 		return -1;
-	if (r->idem_key) {
-		struct idem_entry *e = idem_make(r);
-		struct idem_entry *old = hmap_get(&p->idem, e->key, e->len);
-		if (old && old->run == r)
-			free(hmap_del(&p->idem, e->key, e->len));
-		free(e);
-	}
+	if (r->idem_key)
+		idemidx_del(&p->idem, r);
 	/* the others keep their order: they are written, and sent, in it */
 	if (r->dirty)
 		ptrvec_remove_ordered(&p->dirty, r);
@@ -301,6 +262,15 @@ void policy_init(struct policy *p, struct sched_state *st,
 		 * to reach us again. */
 		ag->lease_deadline_mono = now_mono + lim->lease_ttl_ms;
 	}
+	/* the keys that still answer, counted first: the index is sized once
+	 * instead of growing (and rehashing) about twenty times */
+	size_t keyed = 0;
+	for (size_t i = 0; i < st->nruns; i++) {
+		struct run *r = st->runs[i];
+		keyed += r && r->idem_key &&
+			 r->created_ms > now_ms - lim->idempotency_ttl_ms;
+	}
+	idemidx_reserve(&p->idem, keyed);
 	for (size_t i = 0; i < st->nruns; i++) {
 		struct run *r = st->runs[i];
 		struct agent *ag;
@@ -315,7 +285,7 @@ void policy_init(struct policy *p, struct sched_state *st,
 			r->job->tenantp->n_ended++;
 		} else {
 			count_running(p, r, +1);
-			ag = state_agent(st, r->agent);
+			ag = state_agent(st, run_agent(r));
 			if (ag && ag->state != AGENT_REVOKED)
 				hold(p, ag, r);
 			else
@@ -327,9 +297,7 @@ void policy_init(struct policy *p, struct sched_state *st,
 
 void policy_release(struct policy *p)
 {
-	for (size_t i = 0; i < p->idem.cap; i++)
-		free(p->idem.slots[i].val);
-	hmap_release(&p->idem);
+	idemidx_release(&p->idem);
 	budget_take_events(p, NULL, NULL);
 	ptrvec_release(&p->cost_events);
 	runq_release(&p->backoff);
@@ -453,7 +421,7 @@ int policy_submit_ex(struct policy *p, struct job *j,
 	r->priority = o->priority;
 	r->attempt = 1;
 	r->state = RUN_QUEUED;
-	r->created_ms = r->enqueued_ms = r->state_ms[RUN_QUEUED] = p->now_ms;
+	r->created_ms = r->enqueued_ms = r->queued_ms = p->now_ms;
 	if (idem_key && *idem_key) {
 		run_set_str(&r->idem_key, idem_key);
 		idem_add(p, r);
@@ -494,7 +462,8 @@ int policy_cancel(struct policy *p, struct run *r, struct refusal *why)
 	if (r->state == RUN_QUEUED) {
 		dequeue(p, r);
 		record_terminal(p, r, RUN_CANCELLED);
-		run_set_str(&r->reason, "cancelled before it was dispatched");
+		run_set_str(&run_detail_get(r)->reason,
+			    "cancelled before it was dispatched");
 	} else {
 		r->cancel_requested = true;
 	}
@@ -557,7 +526,8 @@ size_t policy_lease(struct policy *p, struct agent *ag, size_t max,
 		dequeue(p, r);
 		run_set_state(r, RUN_LEASED, p->now_ms);
 		r->epoch++;
-		snprintf(r->agent, sizeof(r->agent), "%s", ag->id);
+		snprintf(run_detail_get(r)->agent, AGENT_ID_LEN, "%s",
+			 ag->id);
 		hold(p, ag, r);
 		count_running(p, r, +1);
 		t->dispatched++;
@@ -589,9 +559,10 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 	p->lost_runs++;
 	char fields[512];
 	log_warn("run %llu: lease lost on agent %s: %s%s",
-		 (unsigned long long)r->id, r->agent, why,
-		 run_log_fields(r, r->attempt, r->agent, fields, sizeof(fields)));
-	r->agent[0] = '\0';
+		 (unsigned long long)r->id, run_agent(r), why,
+		 run_log_fields(r, r->attempt, run_agent(r), fields,
+				sizeof(fields)));
+	run_detail_get(r)->agent[0] = '\0';
 	if (r->cancel_requested) {
 		record_terminal(p, r, RUN_CANCELLED);
 		snprintf(reason, sizeof(reason), "cancelled; the lease was lost: %s", why);
@@ -609,7 +580,7 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 		snprintf(reason, sizeof(reason), "attempt %u lost its lease: %s",
 			 r->attempt - 1, why);
 	}
-	run_set_str(&r->reason, reason);
+	run_set_str(&run_detail_get(r)->reason, reason);
 	mark(p, r);
 }
 
@@ -623,7 +594,8 @@ size_t policy_reconcile(struct policy *p, struct agent *ag,
 		struct run *r = state_run(p->st, held[i].run);
 		bool mine = r && !run_state_terminal(r->state) &&
 			    r->state != RUN_QUEUED &&
-			    !strcmp(r->agent, ag->id) && r->epoch == held[i].epoch;
+			    !strcmp(run_agent(r), ag->id) &&
+			    r->epoch == held[i].epoch;
 		if (!mine && ncancel < maxcancel)
 			cancel[ncancel++] = held[i].run;
 	}
@@ -649,7 +621,7 @@ struct run *policy_owned(struct policy *p, struct agent *ag, uint64_t id,
 {
 	struct run *r = state_run(p->st, id);
 	if (r && !run_state_terminal(r->state) && r->state != RUN_QUEUED &&
-	    !strcmp(r->agent, ag->id) && r->epoch == epoch)
+	    !strcmp(run_agent(r), ag->id) && r->epoch == epoch)
 		return r;
 	ag->rejected_stale++;
 	p->stale++;
@@ -662,7 +634,7 @@ int policy_progress(struct policy *p, struct run *r, enum run_state to,
 	if (to != RUN_SUBMITTED && to != RUN_RUNNING)
 		return -1;
 	if (app_id && *app_id)
-		run_set_str(&r->app_id, app_id);
+		run_set_str(&run_detail_get(r)->app_id, app_id);
 	/* Reports only move a run forward: a late "submitted" after
 	 * "running" just updates the application id. */
 	if (r->state < to && run_set_state(r, to, p->now_ms))
@@ -702,17 +674,19 @@ int policy_complete(struct policy *p, struct run *r,
 		    const struct completion *c)
 {
 	uint32_t failures = r->attempt - r->lost;
+	struct run_detail *d;
 
 	r->exit_code = c->exit_code >= 0 && c->exit_code < 256 ? c->exit_code : -1;
+	d = run_detail_get(r);
 	if (c->app_id && *c->app_id)
-		run_set_str(&r->app_id, c->app_id);
+		run_set_str(&d->app_id, c->app_id);
 	/* A run the scheduler stopped for its cost keeps that reason. */
-	if (!r->cancel_requested || !r->failure_class ||
-	    strcmp(r->failure_class, "budget_exceeded")) {
-		run_set_str(&r->reason, c->reason);
-		run_set_str(&r->failure_class, c->failure_class);
+	if (!r->cancel_requested || !d->failure_class ||
+	    strcmp(d->failure_class, "budget_exceeded")) {
+		run_set_str(&d->reason, c->reason);
+		run_set_str(&d->failure_class, c->failure_class);
 	}
-	run_set_str(&r->diag_line, c->diag_line);
+	run_set_str(&d->diag_line, c->diag_line);
 	budget_attempt_ended(p, r, c->executors);
 	release(p, r);
 	mark(p, r);
@@ -721,7 +695,7 @@ int policy_complete(struct policy *p, struct run *r,
 	    failures < policy_run_job(p, r)->max_attempts) {
 		run_set_state(r, RUN_QUEUED, p->now_ms);
 		r->attempt++;
-		r->agent[0] = '\0';
+		run_detail_get(r)->agent[0] = '\0';
 		r->not_before_ms =
 			p->now_ms + policy_backoff_ms(&p->lim, r->id, failures);
 		r->enqueued_ms = r->not_before_ms;

@@ -22,6 +22,7 @@
 #include "budget.h"
 #include "guard.h"
 #include "hmap.h"
+#include "idemidx.h"
 #include "ptrvec.h"
 #include "runq.h"
 #include "state.h"
@@ -60,7 +61,7 @@ struct policy {
 	 * since the last policy_take_ended, in order */
 	bool track_ended;
 	struct ptrvec ended;
-	struct hmap idem;    /* "tenant\0key" -> struct idem_entry * */
+	struct idemidx idem; /* runs by tenant and idempotency key */
 	/* dependencies (policy_flow.c): a run's id -> the waiting runs that
 	 * wait for it (struct dep_list *), and the runs whose dependencies
 	 * changed, resolved in a loop rather than by recursion */

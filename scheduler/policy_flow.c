@@ -66,8 +66,8 @@ static void skip(struct policy *p, struct run *r, const struct run *dep)
 	r->waiting = false;
 	r->skipped = true;
 	policy_dequeue(p, r);
-	run_set_str(&r->reason, why);
-	run_set_str(&r->failure_class, "dependency_failed");
+	run_set_str(&run_detail_get(r)->reason, why);
+	run_set_str(&run_detail_get(r)->failure_class, "dependency_failed");
 	policy_record_terminal(p, r, RUN_CANCELLED);
 	p->skipped++;
 	policy_mark(p, r);
@@ -94,7 +94,7 @@ static void resolve(struct policy *p, struct run *r)
 		return;
 	r->waiting = false;
 	/* its wait for dispatch (and its aging) starts now */
-	r->enqueued_ms = r->state_ms[RUN_QUEUED] = p->now_ms;
+	r->enqueued_ms = r->queued_ms = p->now_ms;
 	policy_place(p, r);
 	policy_mark(p, r);
 }

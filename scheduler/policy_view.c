@@ -35,7 +35,7 @@ size_t policy_queue_position(struct policy *p, const struct run *r)
 int64_t policy_queued_since(const struct run *r)
 {
 	/* 0 only in a format-1 record that lacks state_ms */
-	return r->state_ms[RUN_QUEUED] ? r->state_ms[RUN_QUEUED] : r->created_ms;
+	return r->queued_ms ? r->queued_ms : r->created_ms;
 }
 
 static void older(int64_t *slot, const struct run *r)

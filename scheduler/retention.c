@@ -22,7 +22,8 @@ static int64_t tenant_days(const struct sched *c, const struct tenant *t)
 /* The moment the retention of r's tenant has passed since r ended. */
 static int64_t ended_expiry(const struct sched *c, const struct run *r)
 {
-	return r->state_ms[r->state] + tenant_days(c, r->job->tenantp) * DAY_MS;
+	return run_state_ms(r, r->state) +
+	       tenant_days(c, r->job->tenantp) * DAY_MS;
 }
 
 int64_t retention_expiry(const struct sched *c, const struct run *r)

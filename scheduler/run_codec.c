@@ -171,7 +171,7 @@ void run_encode_sealed(const struct run *r, const char *creator,
 	msgpack_pack_uint32(&pk, r->attempt);
 	msgpack_pack_uint32(&pk, r->lost);
 	msgpack_pack_uint64(&pk, r->epoch);
-	mp_pack_cstr(&pk, r->agent);
+	mp_pack_cstr(&pk, run_agent(r));
 	msgpack_pack_int32(&pk, r->exit_code);
 	if (r->cancel_requested)
 		msgpack_pack_true(&pk);
@@ -180,27 +180,29 @@ void run_encode_sealed(const struct run *r, const char *creator,
 	msgpack_pack_uint32(&pk, r->completions);
 	msgpack_pack_array(&pk, RUN_STATE_COUNT);
 	for (int i = 0; i < RUN_STATE_COUNT; i++)
-		msgpack_pack_int64(&pk, r->state_ms[i]);
+		msgpack_pack_int64(&pk, run_state_ms(r, i));
 	msgpack_pack_int64(&pk, r->created_ms);
 	msgpack_pack_int64(&pk, r->enqueued_ms);
 	msgpack_pack_int64(&pk, r->not_before_ms);
 	msgpack_pack_uint32(&pk, r->log_lines);
-	msgpack_pack_int64(&pk, r->vcpu_ms);
-	msgpack_pack_int64(&pk, r->gb_ms);
-	msgpack_pack_int64(&pk, r->cost);
-	pack_opt_str(&pk, r->app_id);
-	pack_opt_sealed(&pk, kr, r, RUN_ELEM_REASON, r->reason);
-	pack_opt_str(&pk, r->failure_class);
+	msgpack_pack_int64(&pk, run_detail(r)->vcpu_ms);
+	msgpack_pack_int64(&pk, run_detail(r)->gb_ms);
+	msgpack_pack_int64(&pk, run_detail(r)->cost);
+	pack_opt_str(&pk, run_detail(r)->app_id);
+	pack_opt_sealed(&pk, kr, r, RUN_ELEM_REASON, run_detail(r)->reason);
+	pack_opt_str(&pk, run_detail(r)->failure_class);
 	pack_opt_str(&pk, r->idem_key);
 	/* nil before format 3 */
-	pack_opt_sealed(&pk, kr, r, RUN_ELEM_DIAG, r->diag_line);
+	pack_opt_sealed(&pk, kr, r, RUN_ELEM_DIAG, run_detail(r)->diag_line);
 	msgpack_pack_int64(&pk, r->est_cost);
 	msgpack_pack_uint16(&pk, r->job_version);
 	pack_opt_str(&pk, creator && *creator ? creator : NULL);
 	pack_extra(&pk, kr, r);
 }
 
-/* Positional readers: each checks the type and the range. */
+/* Positional readers: each checks the type and the range. A cursor
+ * walks either the elements msgpack_unpack made (o) or, on the fast path,
+ * the record's bytes (raw), one scalar at a time (raw_next). */
 struct cursor {
 	const msgpack_object *o;
 	uint32_t n, i;
@@ -208,13 +210,21 @@ struct cursor {
 	const struct keyring *kr; /* opens sealed fields */
 	struct keyring_opener *op; /* with this (or NULL) */
 	uint64_t id;
+	const uint8_t *raw, *end; /* the fast path's bytes, else NULL */
+	msgpack_object scratch;   /* the fast path's current element */
 };
+
+static const msgpack_object *raw_next(struct cursor *c);
 
 static const msgpack_object *next(struct cursor *c)
 {
 	if (c->i >= c->n) {
 		c->bad = true;
 		return NULL;
+	}
+	if (c->raw) {
+		c->i++;
+		return raw_next(c);
 	}
 	return &c->o[c->i++];
 }
@@ -277,11 +287,16 @@ static void get_str(struct cursor *c, char *buf, size_t len, char **dup)
  * authenticate makes the record corrupt. */
 static void get_sealed(struct cursor *c, uint8_t elem, char **dup)
 {
-	const msgpack_object *o = c->i < c->n ? &c->o[c->i] : NULL;
+	const msgpack_object *o = c->i < c->n && !c->raw ? &c->o[c->i] : NULL;
 	struct strbuf plain = STRBUF_INIT;
 	uint8_t key[9];
 	int rc;
 
+	/* a sealed field (a bin) is the general path's */
+	if (c->raw && c->raw < c->end && *c->raw >= 0xc4 && *c->raw <= 0xc6) {
+		c->bad = true;
+		return;
+	}
 	if (!o || o->type != MSGPACK_OBJECT_BIN) {
 		get_str(c, NULL, 0, dup);
 		return;
@@ -408,13 +423,25 @@ static int get_extra(struct cursor *c, struct run *r)
 	return 0;
 }
 
-static int decode_v2(const msgpack_object *a, struct sched_state *st,
-		     const struct keyring *kr, struct keyring_opener *op,
-		     struct run *r)
+/* Gives r the detail decoded into *d and ms[] (every state's time) if it
+ * has any: a run that never left the queue stays without one. */
+static void attach_detail(struct run *r, struct run_detail *d,
+			  const int64_t ms[RUN_STATE_COUNT])
 {
-	struct cursor c = { a->via.array.ptr, a->via.array.size, 0, false,
-			    kr, op, 0 };
+	r->queued_ms = ms[RUN_QUEUED];
+	memcpy(d->state_ms, ms + 1, sizeof(d->state_ms));
+	if (!memcmp(d, &run_detail_none, sizeof(*d)))
+		return;
+	r->d = xmalloc(sizeof(*d));
+	memcpy(r->d, d, sizeof(*d));
+}
+
+/* Format 2 to 6: c walks the array's elements. */
+static int decode_v2(struct cursor c, struct sched_state *st, struct run *r)
+{
 	char job[JOB_KEY_LEN] = "";
+	struct run_detail d = { 0 };
+	int64_t ms[RUN_STATE_COUNT];
 	const msgpack_object *o;
 
 	get_int(&c, RUN_RECORD_V2, RUN_RECORD_V2);
@@ -425,7 +452,7 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 	r->attempt = (uint32_t)get_int(&c, 0, UINT32_MAX);
 	r->lost = (uint32_t)get_int(&c, 0, UINT32_MAX);
 	r->epoch = get_u64(&c);
-	get_str(&c, r->agent, sizeof(r->agent), NULL);
+	get_str(&c, d.agent, sizeof(d.agent), NULL);
 	r->exit_code = (int32_t)get_int(&c, INT32_MIN, INT32_MAX);
 	o = next(&c);
 	if (!o || o->type != MSGPACK_OBJECT_BOOLEAN)
@@ -436,22 +463,28 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 	if (!o || o->type != MSGPACK_OBJECT_ARRAY ||
 	    o->via.array.size != RUN_STATE_COUNT)
 		return -1;
+	/* on the fast path the times follow in the same bytes */
 	struct cursor t = { o->via.array.ptr, RUN_STATE_COUNT, 0, false };
+	t.raw = c.raw;
+	t.end = c.end;
 	for (int i = 0; i < RUN_STATE_COUNT; i++)
-		r->state_ms[i] = get_int(&t, INT64_MIN, INT64_MAX);
+		ms[i] = get_int(&t, INT64_MIN, INT64_MAX);
+	c.raw = t.raw;
 	r->created_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	r->enqueued_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	r->not_before_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	r->log_lines = (uint32_t)get_int(&c, 0, UINT32_MAX);
-	r->vcpu_ms = get_int(&c, INT64_MIN, INT64_MAX);
-	r->gb_ms = get_int(&c, INT64_MIN, INT64_MAX);
-	r->cost = get_int(&c, INT64_MIN, INT64_MAX);
+	d.vcpu_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	d.gb_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	d.cost = get_int(&c, INT64_MIN, INT64_MAX);
 	c.id = r->id;
-	get_str(&c, NULL, 0, &r->app_id);
-	get_sealed(&c, RUN_ELEM_REASON, &r->reason);
-	get_str(&c, NULL, 0, &r->failure_class);
+	get_str(&c, NULL, 0, &d.app_id);
+	get_sealed(&c, RUN_ELEM_REASON, &d.reason);
+	get_str(&c, NULL, 0, &d.failure_class);
 	get_str(&c, NULL, 0, &r->idem_key);
-	get_sealed(&c, RUN_ELEM_DIAG, &r->diag_line);
+	get_sealed(&c, RUN_ELEM_DIAG, &d.diag_line);
+	/* attached now: run_clear frees its strings if the rest is bad */
+	attach_detail(r, &d, ms);
 	if (c.n > RUN_FIELDS_V3) /* format 4 */
 		r->est_cost = get_int(&c, 0, INT64_MAX);
 	/* before job versions, every job had one: version 1 (also for 0,
@@ -471,10 +504,149 @@ static int decode_v2(const msgpack_object *a, struct sched_state *st,
 		if (get_extra(&c, r))
 			return -1;
 	}
+	/* more bytes or elements than it read: the general path's */
+	if (c.raw && (c.raw != c.end || c.i != c.n))
+		return -1;
 	if (c.bad || t.bad)
 		return -1;
 	r->job = state_job(st, job);
 	return r->job ? 0 : -1;
+}
+
+/* The fast path's reader. Most of a restart's CPU went to msgpack_unpack
+ * building objects for every element of every run, then to reading them:
+ * a common record (every element an integer, a string, a bool or nil, its
+ * times an array of integers; no sealed field, no extra record) is read
+ * straight from its bytes instead. Anything else (a bin, a map, a float,
+ * a truncated element) leaves the cursor bad, and the general path decodes
+ * the record from the start: the fast path accepts only what the general
+ * one would, with the same values (msgpack-c's types: a signed format
+ * holding a value >= 0 is a positive integer). */
+static bool raw_take(struct cursor *c, size_t n, const uint8_t **p)
+{
+	if ((size_t)(c->end - c->raw) < n)
+		return false;
+	*p = c->raw;
+	c->raw += n;
+	return true;
+}
+
+static bool raw_be(struct cursor *c, size_t n, uint64_t *v)
+{
+	const uint8_t *p;
+
+	if (!raw_take(c, n, &p))
+		return false;
+	*v = 0;
+	for (size_t i = 0; i < n; i++)
+		*v = *v << 8 | p[i];
+	return true;
+}
+
+static void raw_int(msgpack_object *o, int64_t v)
+{
+	if (v >= 0) {
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = (uint64_t)v;
+	} else {
+		o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		o->via.i64 = v;
+	}
+}
+
+static const msgpack_object *raw_next(struct cursor *c)
+{
+	msgpack_object *o = &c->scratch;
+	const uint8_t *p;
+	uint64_t v = 0;
+	uint8_t b;
+
+	if (!raw_take(c, 1, &p))
+		goto bad;
+	b = *p;
+	if (b <= 0x7f) {
+		raw_int(o, b);
+	} else if (b >= 0xe0) {
+		raw_int(o, (int8_t)b);
+	} else if (b == 0xc0) {
+		o->type = MSGPACK_OBJECT_NIL;
+	} else if (b == 0xc2 || b == 0xc3) {
+		o->type = MSGPACK_OBJECT_BOOLEAN;
+		o->via.boolean = b == 0xc3;
+	} else if (b >= 0xcc && b <= 0xcf) { /* uint 8 to 64 */
+		if (!raw_be(c, (size_t)1 << (b - 0xcc), &v))
+			goto bad;
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = v;
+	} else if (b >= 0xd0 && b <= 0xd3) { /* int 8 to 64 */
+		size_t n = (size_t)1 << (b - 0xd0);
+		if (!raw_be(c, n, &v))
+			goto bad;
+		/* sign-extend from n bytes */
+		raw_int(o, n == 8 ? (int64_t)v
+				  : (int64_t)(v ^ (1ull << (8 * n - 1))) -
+					    (int64_t)(1ull << (8 * n - 1)));
+	} else if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb)) {
+		if (b <= 0xbf)
+			v = b & 0x1f;
+		else if (!raw_be(c, (size_t)1 << (b - 0xd9), &v))
+			goto bad;
+		if (!raw_take(c, v, &p))
+			goto bad;
+		o->type = MSGPACK_OBJECT_STR;
+		o->via.str.ptr = (const char *)p;
+		o->via.str.size = (uint32_t)v;
+	} else if ((b >= 0x90 && b <= 0x9f) || b == 0xdc || b == 0xdd) {
+		/* only its size: its elements follow (decode_v2's times) */
+		if (b <= 0x9f)
+			v = b & 0x0f;
+		else if (!raw_be(c, b == 0xdc ? 2 : 4, &v))
+			goto bad;
+		o->type = MSGPACK_OBJECT_ARRAY;
+		o->via.array.size = (uint32_t)v;
+		o->via.array.ptr = NULL;
+	} else {
+		goto bad;
+	}
+	return o;
+bad:
+	c->bad = true;
+	return NULL;
+}
+
+/* Records the fast path passed to the general one (rare: few runs have a
+ * sealed field or an extra record): counted for the tests. */
+static _Atomic uint64_t declined;
+
+uint64_t run_decode_declined(void)
+{
+	return declined;
+}
+
+/* Decodes buf on the fast path: 0, or -1 with r as it was (zeroed) for
+ * the general path. */
+static int decode_raw(const void *buf, size_t len, struct sched_state *st,
+		      const struct keyring *kr, struct keyring_opener *op,
+		      struct run *r)
+{
+	struct cursor c = { .n = 1, .kr = kr, .op = op, .raw = buf,
+			    .end = (const uint8_t *)buf + len };
+	const msgpack_object *o = next(&c);
+
+	if (!o || o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size < RUN_FIELDS_V3 ||
+	    o->via.array.size > RUN_FIELDS) {
+		declined++;
+		return -1;
+	}
+	c.n = o->via.array.size;
+	c.i = 0;
+	if (decode_v2(c, st, r) == 0 && r->id)
+		return 0;
+	declined++;
+	run_clear(r);
+	memset(r, 0, sizeof(*r));
+	return -1;
 }
 
 static char *dup_nonempty(const msgpack_object *m, const char *key)
@@ -494,6 +666,8 @@ static int decode_v1(const msgpack_object *m, struct sched_state *st,
 	char job[JOB_KEY_LEN] = "", agent[AGENT_ID_LEN] = "";
 	int64_t state = 0, prio = 0, attempt = 1, code = -1, v = 0;
 	const msgpack_object *a;
+	struct run_detail d = { 0 };
+	int64_t ms[RUN_STATE_COUNT] = { 0 };
 	bool cancel = false;
 
 	if (mp_get_u64(m, "id", &r->id) || mp_get_str(m, "job", job, sizeof(job)) ||
@@ -508,25 +682,26 @@ static int decode_v1(const msgpack_object *m, struct sched_state *st,
 	mp_get_i64(m, "created_ms", &r->created_ms);
 	if (!mp_get_i64(m, "log_lines", &v) && v >= 0 && v <= UINT32_MAX)
 		r->log_lines = (uint32_t)v;
-	mp_get_i64(m, "vcpu_ms", &r->vcpu_ms);
-	mp_get_i64(m, "gb_ms", &r->gb_ms);
-	mp_get_i64(m, "cost", &r->cost);
+	mp_get_i64(m, "vcpu_ms", &d.vcpu_ms);
+	mp_get_i64(m, "gb_ms", &d.gb_ms);
+	mp_get_i64(m, "cost", &d.cost);
 	a = mp_get(m, "state_ms");
 	for (uint32_t i = 0; a && a->type == MSGPACK_OBJECT_ARRAY &&
 			     i < a->via.array.size && i < RUN_STATE_COUNT; i++)
 		if (a->via.array.ptr[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-			r->state_ms[i] = (int64_t)a->via.array.ptr[i].via.u64;
+			ms[i] = (int64_t)a->via.array.ptr[i].via.u64;
 	r->state = (enum run_state)state;
 	r->priority = prio < -1000 ? -1000 : prio > 1000 ? 1000 : (int32_t)prio;
 	r->attempt = attempt < 1 ? 1 : (uint32_t)attempt;
 	r->exit_code = (int32_t)code;
 	r->cancel_requested = cancel;
 	r->completions = run_state_terminal(r->state) ? 1 : 0;
-	r->enqueued_ms = r->state_ms[RUN_QUEUED];
+	r->enqueued_ms = ms[RUN_QUEUED];
 	r->job_version = 1;
-	memcpy(r->agent, agent, sizeof(agent));
-	r->app_id = dup_nonempty(m, "app_id");
-	r->reason = dup_nonempty(m, "reason");
+	memcpy(d.agent, agent, sizeof(agent));
+	d.app_id = dup_nonempty(m, "app_id");
+	d.reason = dup_nonempty(m, "reason");
+	attach_detail(r, &d, ms);
 	r->idem_key = dup_nonempty(m, "idempotency_key");
 	r->job = state_job(st, job);
 	return r->job ? 0 : -1;
@@ -542,15 +717,26 @@ int run_decode_sealed(const void *buf, size_t len, struct sched_state *st,
 		      const struct keyring *kr, struct keyring_opener *op,
 		      msgpack_zone *zone, struct run *r)
 {
+	if (decode_raw(buf, len, st, kr, op, r) == 0)
+		return 0;
+	return run_decode_general(buf, len, st, kr, op, zone, r);
+}
+
+int run_decode_general(const void *buf, size_t len, struct sched_state *st,
+		       const struct keyring *kr, struct keyring_opener *op,
+		       msgpack_zone *zone, struct run *r)
+{
 	msgpack_object o;
 	size_t off = 0;
 	int rc = -1;
 
 	if (!mp_validate(buf, len) &&
 	    msgpack_unpack(buf, len, &off, zone, &o) == MSGPACK_UNPACK_SUCCESS) {
+		struct cursor c = { o.via.array.ptr, o.via.array.size, 0,
+				    false, kr, op, 0 };
 		if (o.type == MSGPACK_OBJECT_ARRAY &&
 		    o.via.array.size >= RUN_FIELDS_V3)
-			rc = decode_v2(&o, st, kr, op, r);
+			rc = decode_v2(c, st, r);
 		else if (o.type == MSGPACK_OBJECT_MAP)
 			rc = decode_v1(&o, st, r);
 	}

@@ -220,8 +220,12 @@ static void ensure_run_slot(struct sched_state *st, uint64_t id)
 
 #define RUNS_PER_CHUNK (RUN_CHUNK / sizeof(struct run))
 
-/* The slab and the restart time are sized on it: a field added must fit. */
-_Static_assert(sizeof(struct run) == 256, "struct run grew past 256 bytes");
+/* The slab, the memory per queued run and the restart time are sized on
+ * it (docs/storage.md, Memory): a field added must fit, or go to the
+ * run's detail (struct run_detail) or extra. */
+_Static_assert(sizeof(struct run) == 120, "struct run grew past 120 bytes");
+_Static_assert(sizeof(struct run_detail) == 144,
+	       "struct run_detail grew past 144 bytes (a 160-byte chunk)");
 
 struct run *run_slab_alloc(struct run_slab *slab)
 {

@@ -166,7 +166,7 @@ static struct run *batch_run(struct sched *c, const struct agent *ag,
 	if (!r || strcmp(r->job->env, ag->env) || m->epoch == 0 ||
 	    m->epoch > r->epoch)
 		return NULL;
-	if (m->epoch == r->epoch && strcmp(r->agent, ag->id))
+	if (m->epoch == r->epoch && strcmp(run_agent(r), ag->id))
 		return NULL;
 	return r;
 }

@@ -173,6 +173,7 @@ static bool tenant_has_hooks(struct sched *c, const char *tenant)
 void webhook_core_run_ended(struct sched *c, const struct run *r)
 {
 	const char *type = webhook_run_event(r);
+	const struct run_detail *d = run_detail(r);
 	struct strbuf sb = STRBUF_INIT;
 	struct jw jw;
 	char usd[40], ended[40];
@@ -188,14 +189,14 @@ void webhook_core_run_ended(struct sched *c, const struct run *r)
 	jw_str(&jw, "state", run_state_label(r));
 	jw_uint(&jw, "attempt", r->attempt);
 	jw_int(&jw, "exit_code", r->exit_code);
-	jw_str(&jw, "reason", r->reason && r->reason[0] ? r->reason : NULL);
+	jw_str(&jw, "reason", d->reason && d->reason[0] ? d->reason : NULL);
 	jw_str(&jw, "failure_class",
-	       r->failure_class && r->failure_class[0] ? r->failure_class
+	       d->failure_class && d->failure_class[0] ? d->failure_class
 						       : NULL);
-	format_usd(r->cost, usd, sizeof(usd));
+	format_usd(d->cost, usd, sizeof(usd));
 	jw_str(&jw, "cost_usd", usd);
-	jw_int(&jw, "cost_micro_usd", r->cost);
-	time_format_iso(r->state_ms[r->state], ended, sizeof(ended));
+	jw_int(&jw, "cost_micro_usd", d->cost);
+	time_format_iso(run_state_ms(r, r->state), ended, sizeof(ended));
 	jw_str(&jw, "ended", ended);
 	body_close(&jw);
 	fan_out(c, run_tenant(r), type, &sb);

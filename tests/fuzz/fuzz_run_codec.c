@@ -2,7 +2,8 @@
  * the positional format and the older map form: any bytes are decoded
  * against a state that holds job acme/prod/j. A record that decodes must
  * encode and decode again to the same encoding (a restart after a restart
- * reads what the first one wrote). */
+ * reads what the first one wrote), and the general decoder alone must
+ * give the same answer as run_decode's fast path. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,15 +34,28 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct run r, again;
+	struct run r, again, general;
 	msgpack_sbuffer once, twice;
+	int rc, grc;
 
 	memset(&r, 0, sizeof(r));
-	if (run_decode(data, size, &st, &zone, &r))
+	memset(&general, 0, sizeof(general));
+	rc = run_decode(data, size, &st, &zone, &r);
+	grc = run_decode_general(data, size, &st, NULL, NULL, &zone,
+				 &general);
+	if (rc != grc)
+		fz_fail("run_decode says %d, the general decoder %d", rc, grc);
+	if (rc)
 		return 0;
 	msgpack_sbuffer_init(&once);
 	msgpack_sbuffer_init(&twice);
+	run_encode(&general, &twice);
 	run_encode(&r, &once);
+	if (once.size != twice.size || memcmp(once.data, twice.data, once.size))
+		fz_fail("run %llu decodes differently on the fast path",
+			(unsigned long long)r.id);
+	msgpack_sbuffer_clear(&twice);
+	run_clear(&general);
 	memset(&again, 0, sizeof(again));
 	if (run_decode(once.data, once.size, &st, &zone, &again))
 		fz_fail("a decoded run, encoded, does not decode (id %llu)",

@@ -194,18 +194,19 @@ static struct run *sample_run(struct sched_state *st, bool ended)
 	r->epoch = ended ? 3 : 0;
 	r->exit_code = ended ? 1 : -1;
 	r->created_ms = 1767225600000;
-	r->state_ms[RUN_QUEUED] = r->enqueued_ms = r->created_ms;
+	run_set_state_ms(r, RUN_QUEUED, r->enqueued_ms = r->created_ms);
 	r->est_cost = 1500000;
 	r->job_version = 1;
 	if (ended) {
-		snprintf(r->agent, sizeof(r->agent), "ag-1");
+		snprintf(run_detail_get(r)->agent, AGENT_ID_LEN, "ag-1");
 		r->completions = 1;
-		r->vcpu_ms = 7200000;
-		r->cost = 96000;
-		r->app_id = xstrdup("application_1700000000000_0042");
-		r->reason = xstrdup("exit 1");
-		r->failure_class = xstrdup("executor_oom");
-		r->diag_line = xstrdup("java.lang.OutOfMemoryError: Java heap");
+		struct run_detail *d = run_detail_get(r);
+		d->vcpu_ms = 7200000;
+		d->cost = 96000;
+		d->app_id = xstrdup("application_1700000000000_0042");
+		d->reason = xstrdup("exit 1");
+		d->failure_class = xstrdup("executor_oom");
+		d->diag_line = xstrdup("java.lang.OutOfMemoryError: Java heap");
 		r->idem_key = xstrdup("nightly-2026-01-01");
 	}
 	return r;

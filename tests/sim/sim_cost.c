@@ -41,21 +41,21 @@ static struct seen_run *seen_of(const struct run *r)
 static int64_t overrun_of(const struct run *r)
 {
 	struct seen_run *s = seen_of(r);
-	int64_t reserved;
+	int64_t reserved, cost = run_detail(r)->cost;
 
 	if (s->attempt && r->attempt != s->attempt) {
 		if (r->attempt != s->attempt + 1)
 			return -1;
-		/* attempt s->attempt ended at r->cost, reserved up to
+		/* attempt s->attempt ended at r's cost, reserved up to
 		 * s->est_cost (none left if it had already passed it) */
 		reserved = s->est_cost > s->cost ? s->est_cost : s->cost;
-		if (r->cost > reserved)
-			s->overrun += r->cost - reserved;
+		if (cost > reserved)
+			s->overrun += cost - reserved;
 	}
 	s->attempt = r->attempt;
-	s->cost = r->cost;
+	s->cost = cost;
 	s->est_cost = r->est_cost;
-	return s->overrun + (r->cost > r->est_cost ? r->cost - r->est_cost : 0);
+	return s->overrun + (cost > r->est_cost ? cost - r->est_cost : 0);
 }
 
 void sim_cost_setup(struct sched_state *st, int64_t budget,
@@ -97,16 +97,16 @@ static uint64_t recount(struct sched_state *st, const struct tenant *t,
 		int64_t overrun;
 		if (r->job->tenantp != t)
 			continue;
-		b->cost += r->cost;
+		b->cost += run_detail(r)->cost;
 		if (run_state_terminal(r->state)) {
 			b->ended++;
 			b->ok += r->state == RUN_SUCCEEDED;
 			b->failed += r->state == RUN_FAILED ||
 				     r->state == RUN_TIMED_OUT;
 		} else {
-			b->committed += r->est_cost > r->cost
-						? r->est_cost - r->cost
-						: 0;
+			int64_t cost = run_detail(r)->cost;
+			b->committed += r->est_cost > cost ? r->est_cost - cost
+							   : 0;
 			b->live += r->state != RUN_QUEUED;
 		}
 		if ((overrun = overrun_of(r)) < 0)

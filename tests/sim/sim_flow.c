@@ -75,7 +75,7 @@ int sim_flow_check(struct sched_state *st, const struct run *r, char *msg,
 {
 	const struct run_extra *x = r->x;
 	bool pending = false, bad = false, late = false;
-	int64_t left = r->state_ms[RUN_LEASED];
+	int64_t left = run_state_ms(r, RUN_LEASED);
 	unsigned long long id = r->id;
 
 	if (r->held && r->state != RUN_QUEUED) {
@@ -99,7 +99,7 @@ int sim_flow_check(struct sched_state *st, const struct run *r, char *msg,
 		}
 		if (!x->after_any && (d->state != RUN_SUCCEEDED || d->skipped))
 			bad = true;
-		late |= left && d->state_ms[d->state] > left;
+		late |= left && run_state_ms(d, d->state) > left;
 	}
 	if (r->state == RUN_QUEUED && r->waiting && (!pending || bad))
 		snprintf(msg, len, "run %llu waits although its dependencies "

@@ -339,12 +339,13 @@ static void act_report(struct world *w, struct sim_agent *sa)
 			continue;
 		}
 		r = policy_owned(&w->p, sa->ag, h->run, h->epoch);
-		if (r && (r->epoch != h->epoch || strcmp(r->agent, sa->ag->id)))
+		if (r && (r->epoch != h->epoch ||
+			  strcmp(run_agent(r), sa->ag->id)))
 			fail(w, "a report for run %llu under epoch %llu was accepted "
 				"while the lease is epoch %llu on %s",
 			     (unsigned long long)h->run,
 			     (unsigned long long)h->epoch,
-			     (unsigned long long)r->epoch, r->agent);
+			     (unsigned long long)r->epoch, run_agent(r));
 		if (!r) { /* stale: a lease lost while partitioned */
 			w->stale++;
 			sa->held[i] = sa->held[--sa->nheld];
@@ -582,7 +583,7 @@ static void check(struct world *w)
 		for (size_t i = 0; i < sa->nheld; i++) {
 			const struct run *r = state_run(&w->st, sa->held[i].run);
 			leases[r->id] += sa->held[i].epoch == r->epoch &&
-					 !strcmp(r->agent, sa->ag->id) &&
+					 !strcmp(run_agent(r), sa->ag->id) &&
 					 !run_state_terminal(r->state) &&
 					 r->state != RUN_QUEUED;
 		}
@@ -611,7 +612,7 @@ static void check(struct world *w)
 				     in_backoff, nholders);
 		} else if (!run_state_terminal(r->state)) {
 			running++;
-			struct agent *ag = state_agent(&w->st, r->agent);
+			struct agent *ag = state_agent(&w->st, run_agent(r));
 			bool held_by_it = false;
 			for (size_t i = 0; ag && i < ag->held.n; i++)
 				held_by_it |= ag->held.v[i] == r;

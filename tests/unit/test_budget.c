@@ -192,8 +192,8 @@ static void test_hard_cap_refusal(void **state)
 	assert_int_equal(run_some(f, f->a, 1), 1);
 	advance(f, 30 * MIN);
 	finish(f, r1, RUN_SUCCEEDED, "ok");
-	assert_int_equal(r1->cost, 1 * USD);
-	assert_int_equal(r1->vcpu_ms, 2 * 30 * MIN);
+	assert_int_equal(run_detail(r1)->cost, 1 * USD);
+	assert_int_equal(run_detail(r1)->vcpu_ms, 2 * 30 * MIN);
 	struct budget_figures fig;
 	budget_figures(&f->p, f->t, &fig);
 	assert_int_equal(fig.spent, 1 * USD);
@@ -241,14 +241,16 @@ static void test_run_budget_cancel(void **state)
 	assert_false(r->cancel_requested);
 	advance(f, 2 * MIN);
 	assert_true(r->cancel_requested);
-	assert_string_equal(r->failure_class, "budget_exceeded");
-	assert_non_null(strstr(r->reason, "budget_exceeded: its cost 0.53"));
+	assert_string_equal(run_detail(r)->failure_class, "budget_exceeded");
+	assert_non_null(strstr(run_detail(r)->reason,
+			       "budget_exceeded: its cost 0.53"));
 	assert_true(has_event(f, "run_budget_cancel", "run budget of 0.50 USD"));
 	advance(f, 1000);
 	finish(f, r, RUN_CANCELLED, "cancelled by the scheduler");
 	assert_int_equal(r->state, RUN_CANCELLED);
-	assert_non_null(strstr(r->reason, "budget_exceeded"));
-	assert_int_equal(r->cost, 2 * USD * (16 * MIN + 1000) / HOUR);
+	assert_non_null(strstr(run_detail(r)->reason, "budget_exceeded"));
+	assert_int_equal(run_detail(r)->cost,
+			 2 * USD * (16 * MIN + 1000) / HOUR);
 	assert_int_equal(f->t->budget_cancelled, 1);
 }
 
@@ -278,7 +280,8 @@ static void test_hold_and_cancel_at_cap(void **state)
 	assert_true(f->t->over_budget);
 	assert_true(has_event(f, "cap_reached", "queued runs are held"));
 	assert_true(big->cancel_requested);
-	assert_non_null(strstr(big->reason, "budget_exceeded: tenant acme spent 3.00"));
+	assert_non_null(strstr(run_detail(big)->reason,
+			       "budget_exceeded: tenant acme spent 3.00"));
 	assert_true(has_event(f, "cap_cancel", "cancelled 1 running runs"));
 	assert_int_equal(policy_lease(&f->p, f->a, 4, out), 0);
 	assert_false(budget_may_dispatch(&f->p, f->t, why, sizeof(why)));
@@ -350,7 +353,7 @@ static void test_month_rollover(void **state)
 	/* to 30 minutes before December: r runs over its estimate */
 	advance(f, DEC1 - 30 * MIN - f->p.now_ms);
 	finish(f, r, RUN_SUCCEEDED, "ok");
-	assert_true(r->cost > 4 * USD);
+	assert_true(run_detail(r)->cost > 4 * USD);
 	advance(f, 1000);
 	assert_true(f->t->over_budget);
 	assert_false(budget_may_dispatch(&f->p, f->t, NULL, 0));
@@ -381,11 +384,11 @@ static void test_attempt_ends_as_month_turns(void **state)
 	advance(f, DEC1 - 10 * MIN - f->p.now_ms);
 	policy_set_clock(&f->p, DEC1 + 100, f->p.now_mono + 10 * MIN + 100);
 	finish(f, r, RUN_SUCCEEDED, "ok");
-	assert_true(r->cost > 0);
+	assert_true(run_detail(r)->cost > 0);
 	assert_int_equal(f->t->month_start_ms, DEC1);
-	assert_int_equal(f->t->month_spent, r->cost);
+	assert_int_equal(f->t->month_spent, run_detail(r)->cost);
 	advance(f, 1000);
-	assert_int_equal(f->t->month_spent, r->cost);
+	assert_int_equal(f->t->month_spent, run_detail(r)->cost);
 }
 
 /* Many starts at the same instant: each reserves its estimate, so exactly
@@ -460,17 +463,17 @@ static void test_lost_attempt_overrun(void **state)
 	assert_int_equal(r->lost, 1);
 	/* the lost attempt is billed for 100 minutes, not the 60 estimated */
 	job_usage_for(f->j, f->e, 100 * MIN, &billed);
-	assert_int_equal(r->cost, billed.cost);
-	assert_true(r->cost > 2 * USD);
+	assert_int_equal(run_detail(r)->cost, billed.cost);
+	assert_true(run_detail(r)->cost > 2 * USD);
 	/* the retry holds one more attempt's estimate; est_cost covers the
 	 * cost, so cost - est_cost no longer shows the overrun */
-	assert_int_equal(r->est_cost, r->cost + 2 * USD);
+	assert_int_equal(r->est_cost, run_detail(r)->cost + 2 * USD);
 	assert_int_equal(f->t->committed, 2 * USD);
 	/* spent past the budget by exactly the lost attempt's overrun */
 	assert_int_equal(f->t->month_spent - f->t->monthly_budget,
-			 r->cost - 2 * USD);
+			 run_detail(r)->cost - 2 * USD);
 	budget_figures(&f->p, f->t, &fig);
-	assert_int_equal(fig.spent, r->cost);
+	assert_int_equal(fig.spent, run_detail(r)->cost);
 	assert_int_equal(fig.committed, 2 * USD);
 	/* and the retry is held there */
 	assert_false(budget_may_dispatch(&f->p, f->t, why, sizeof(why)));
@@ -493,10 +496,10 @@ static void test_measured_executors(void **state)
 	advance(f, 30 * MIN);
 	assert_int_equal(policy_complete(&f->p, r, &c), 0);
 	/* driver 30 min at $1/h + 3 executors x 10 min x 1 core at $1/h */
-	assert_int_equal(r->cost, USD / 2 + USD / 2);
-	assert_int_equal(r->vcpu_ms, 30 * MIN + 30 * MIN);
+	assert_int_equal(run_detail(r)->cost, USD / 2 + USD / 2);
+	assert_int_equal(run_detail(r)->vcpu_ms, 30 * MIN + 30 * MIN);
 	assert_int_equal(usage_tenant_cost(&f->st.usage, "acme", INT32_MIN,
-					   INT32_MAX), r->cost);
+					   INT32_MAX), run_detail(r)->cost);
 }
 
 static int64_t sum_days(struct fx *f, const char *tenant, uint64_t *runs,
@@ -559,7 +562,7 @@ static void test_usage_reconciles(void **state)
 		const struct run *r = f->st.runs[i];
 		if (strcmp(run_tenant(r), "acme"))
 			continue;
-		want += r->cost;
+		want += run_detail(r)->cost;
 		ended += run_state_terminal(r->state);
 		want_ok += r->state == RUN_SUCCEEDED;
 		want_failed += r->state == RUN_FAILED || r->state == RUN_TIMED_OUT;

@@ -73,10 +73,10 @@ static void test_failure_skips_the_chain(void **state)
 	assert_int_equal(b->state, RUN_CANCELLED);
 	assert_true(b->skipped);
 	assert_string_equal(run_state_label(b), "skipped");
-	assert_non_null(strstr(b->reason, "failed"));
-	assert_string_equal(b->failure_class, "dependency_failed");
+	assert_non_null(strstr(run_detail(b)->reason, "failed"));
+	assert_string_equal(run_detail(b)->failure_class, "dependency_failed");
 	assert_true(c->skipped);
-	assert_non_null(strstr(c->reason, "was skipped"));
+	assert_non_null(strstr(run_detail(c)->reason, "was skipped"));
 	assert_int_equal(b->completions, 1);
 	assert_int_equal(c->completions, 1);
 	assert_int_equal(f->p.completions, ended_before + 3);

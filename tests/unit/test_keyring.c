@@ -369,16 +369,16 @@ static void test_run_fields(void **s)
 	assert_int_equal(keyring_ensure(kr, "acme", 1, err, sizeof(err)), 0);
 	r.id = 42;
 	r.job = j;
-	r.reason = xstrdup("failed: zebra77 not found");
-	r.diag_line = xstrdup("ERROR Main: path s3://zebra77/x missing");
+	run_detail_get(&r)->reason = xstrdup("failed: zebra77 not found");
+	r.d->diag_line = xstrdup("ERROR Main: path s3://zebra77/x missing");
 	msgpack_zone_init(&zone, 4096);
 	msgpack_sbuffer_init(&sb);
 	run_encode_sealed(&r, NULL, kr, &sb);
 	assert_null(memmem(sb.data, sb.size, "zebra77", 7));
 	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, NULL, &zone,
 					   &back), 0);
-	assert_string_equal(back.reason, r.reason);
-	assert_string_equal(back.diag_line, r.diag_line);
+	assert_string_equal(run_detail(&back)->reason, r.d->reason);
+	assert_string_equal(run_detail(&back)->diag_line, r.d->diag_line);
 	run_clear(&back);
 	/* the same bytes as run 43's: refused as corrupt */
 	char *p = memmem(sb.data, sb.size, "\xcf\0\0\0\0\0\0\0\x2a", 9);
@@ -394,8 +394,8 @@ static void test_run_fields(void **s)
 	memset(&back, 0, sizeof(back));
 	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, NULL, &zone,
 					   &back), 0);
-	assert_string_equal(back.reason, KEYRING_DESTROYED_TEXT);
-	assert_string_equal(back.diag_line, KEYRING_DESTROYED_TEXT);
+	assert_string_equal(run_detail(&back)->reason, KEYRING_DESTROYED_TEXT);
+	assert_string_equal(back.d->diag_line, KEYRING_DESTROYED_TEXT);
 	run_clear(&back);
 	/* older records, in clear, still read */
 	msgpack_sbuffer_clear(&sb);
@@ -403,7 +403,7 @@ static void test_run_fields(void **s)
 	memset(&back, 0, sizeof(back));
 	assert_int_equal(run_decode_sealed(sb.data, sb.size, &st, kr, NULL, &zone,
 					   &back), 0);
-	assert_string_equal(back.diag_line, r.diag_line);
+	assert_string_equal(run_detail(&back)->diag_line, r.d->diag_line);
 	run_clear(&back);
 	run_clear(&r);
 	msgpack_sbuffer_destroy(&sb);

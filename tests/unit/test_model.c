@@ -15,16 +15,26 @@ static void test_run_happy_path(void **s)
 {
 	struct run r = { .state = RUN_QUEUED };
 	(void)s;
+	/* a queued run has no detail; its first lease gives it one */
+	run_set_state_ms(&r, RUN_QUEUED, 5);
+	run_set_state_ms(&r, RUN_LEASED, 0);
+	assert_null(r.d);
+	assert_int_equal(run_state_ms(&r, RUN_QUEUED), 5);
+	assert_int_equal(run_state_ms(&r, RUN_LEASED), 0);
+	assert_string_equal(run_agent(&r), "");
 	assert_int_equal(run_set_state(&r, RUN_LEASED, 10), 0);
+	assert_non_null(r.d);
 	assert_int_equal(run_set_state(&r, RUN_SUBMITTED, 20), 0);
 	assert_int_equal(run_set_state(&r, RUN_RUNNING, 30), 0);
 	assert_int_equal(run_set_state(&r, RUN_SUCCEEDED, 40), 0);
-	assert_int_equal(r.state_ms[RUN_LEASED], 10);
-	assert_int_equal(r.state_ms[RUN_SUCCEEDED], 40);
+	assert_int_equal(run_state_ms(&r, RUN_LEASED), 10);
+	assert_int_equal(run_state_ms(&r, RUN_SUCCEEDED), 40);
 	/* terminal states are final */
 	for (int to = 0; to < RUN_STATE_COUNT; to++)
 		assert_int_equal(run_set_state(&r, to, 50), -1);
 	assert_int_equal(r.state, RUN_SUCCEEDED);
+	run_clear(&r);
+	assert_null(r.d);
 }
 
 static void test_run_illegal(void **s)

@@ -99,7 +99,7 @@ static struct run *add_run(struct fx *f, struct job *j, int64_t ms,
 	r->state = s;
 	r->attempt = n;
 	r->log_lines = lines;
-	run_set_str(&r->failure_class, cls);
+	run_set_str(&run_detail_get(r)->failure_class, cls);
 	return r;
 }
 
@@ -294,11 +294,11 @@ static void test_failures_diagnosed(void **state)
 	build(f, 14, 30, &p);
 	assert_int_equal(p.failed, 1);
 	assert_true(p.pass[POC_FAILURES_DIAGNOSED]);
-	run_set_str(&r->failure_class, NULL);
+	run_set_str(&run_detail_get(r)->failure_class, NULL);
 	build(f, 14, 30, &p);
 	assert_int_equal(p.no_class, 1);
 	assert_false(p.pass[POC_FAILURES_DIAGNOSED]);
-	run_set_str(&r->failure_class, "executor_oom");
+	run_set_str(&run_detail_get(r)->failure_class, "executor_oom");
 	r->log_lines = 0;
 	build(f, 14, 30, &p);
 	assert_int_equal(p.no_logs, 1);

@@ -25,8 +25,15 @@ static void test_priority_fifo_and_aging(void **state)
 	assert_int_equal(policy_queue_position(&f->p, hi1), 1);
 	assert_int_equal(policy_queue_position(&f->p, hi2), 2);
 	assert_int_equal(policy_queue_position(&f->p, low), 3);
+	/* queued runs carry no detail; the first lease gives one */
+	assert_null(hi1->d);
+	assert_string_equal(run_agent(hi1), "");
 	assert_int_equal(lease(f, f->a1, 1, out), 1);
 	assert_ptr_equal(out[0], hi1); /* priority first, FIFO among equals */
+	assert_non_null(hi1->d);
+	assert_string_equal(run_agent(hi1), f->a1->id);
+	assert_int_equal(run_state_ms(hi1, RUN_LEASED), f->p.now_ms);
+	assert_null(low->d);
 	assert_int_equal(lease(f, f->a1, 1, out), 1);
 	assert_ptr_equal(out[0], hi2);
 	/* A priority-5 run arriving 600 ms later than the low one (aging is
@@ -256,7 +263,7 @@ static void test_lease_expiry_and_fencing(void **state)
 	assert_int_equal(r->lost, 1);
 	assert_int_equal(r->epoch, 2);
 	assert_int_equal(f->a1->held.n, 0);
-	assert_non_null(strstr(r->reason, "silent"));
+	assert_non_null(strstr(run_detail(r)->reason, "silent"));
 	/* the old holder's report names epoch 1: stale, counted */
 	assert_null(policy_owned(&f->p, f->a1, r->id, 1));
 	assert_int_equal(f->a1->rejected_stale, 1);
@@ -291,7 +298,8 @@ static void test_too_many_lost_leases(void **state)
 	}
 	assert_int_equal(r->state, RUN_FAILED);
 	assert_int_equal(r->completions, 1);
-	assert_non_null(strstr(r->reason, "lost 3 leases (limit 2)"));
+	assert_non_null(
+		strstr(run_detail(r)->reason, "lost 3 leases (limit 2)"));
 }
 
 static void test_reconcile(void **state)
@@ -350,14 +358,14 @@ static void test_retries_backoff_and_classes(void **state)
 	assert_int_equal(lease(f, f->a1, 1, out), 1);
 	assert_int_equal(complete(f, r, RUN_FAILED, NULL), 0); /* 3 of 3 */
 	assert_int_equal(r->state, RUN_FAILED);
-	assert_string_equal(r->reason, "boom");
+	assert_string_equal(run_detail(r)->reason, "boom");
 
 	/* a permanent class is not retried */
 	struct run *p = submit(f, f->j, 0, NULL);
 	assert_int_equal(lease(f, f->a1, 1, out), 1);
 	assert_int_equal(complete(f, p, RUN_FAILED, "class_not_found"), 0);
 	assert_int_equal(p->state, RUN_FAILED);
-	assert_string_equal(p->failure_class, "class_not_found");
+	assert_string_equal(run_detail(p)->failure_class, "class_not_found");
 	assert_false(policy_class_retryable("class_not_found"));
 	assert_true(policy_class_retryable("node_lost"));
 	/* backoff is capped */
@@ -413,7 +421,7 @@ static void test_dirty_once(void **state)
 	policy_take_dirty(&f->p, on_dirty, NULL);
 	assert_int_equal(count_dirty, 1);
 	assert_false(r->dirty);
-	assert_string_equal(r->app_id, "application_1_0001");
+	assert_string_equal(run_detail(r)->app_id, "application_1_0001");
 	/* progress only moves forward */
 	assert_int_equal(policy_progress(&f->p, r, RUN_SUBMITTED, NULL), 0);
 	assert_int_equal(r->state, RUN_RUNNING);

@@ -103,16 +103,16 @@ static struct run *add_run(struct rfx *f, struct store_batch *b,
 	r->attempt = 1;
 	r->exit_code = -1;
 	r->created_ms = r->enqueued_ms = NOW - created;
-	r->state_ms[RUN_QUEUED] = r->created_ms;
+	run_set_state_ms(r, RUN_QUEUED, r->created_ms);
 	run_set_str(&r->idem_key, key);
 	r->log_lines = 20;
 	if (ended < 0) {
 		r->state = RUN_RUNNING;
-		r->state_ms[RUN_RUNNING] = NOW - 1000;
+		run_set_state_ms(r, RUN_RUNNING, NOW - 1000);
 	} else {
 		r->state = RUN_SUCCEEDED;
-		r->state_ms[RUN_SUCCEEDED] = NOW - ended;
-		r->cost = amt.cost;
+		run_set_state_ms(r, RUN_SUCCEEDED, NOW - ended);
+		run_detail_get(r)->cost = amt.cost;
 		usage_add_attempt(&f->st.usage, r, "uid:0", NOW - ended, &amt);
 		usage_add_run_end(&f->st.usage, r, "uid:0", NOW - ended);
 	}
@@ -426,7 +426,7 @@ static void test_slice_bound(void **state)
 	for (int i = 0; i < 3 * RETENTION_SLICE; i++) {
 		struct run *r = state_new_run(&f->st, j);
 		r->state = RUN_FAILED;
-		r->state_ms[RUN_FAILED] = NOW - 3 * DAY;
+		run_set_state_ms(r, RUN_FAILED, NOW - 3 * DAY);
 		r->created_ms = NOW - 4 * DAY;
 		r->job = j;
 	}

@@ -136,7 +136,7 @@ static int setup(void **state)
 	/* what the test cannot make happen through commands: a class, the
 	 * creation times and a schedule's run (fields only run list reads) */
 	stop_core(f);
-	run_set_str(&f->st.runs[0]->failure_class, "oom");
+	run_set_str(&run_detail_get(f->st.runs[0])->failure_class, "oom");
 	f->st.runs[0]->created_ms = JAN1;
 	for (int i = 1; i < 6; i++)
 		f->st.runs[i]->created_ms = FEB1;

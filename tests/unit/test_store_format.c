@@ -166,18 +166,21 @@ static void test_usage_rebuilt_on_upgrade(void **s)
 	struct env e = { .key = "acme/prod", .tenant = "acme", .name = "prod" };
 	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
 			 .env = "acme/prod", .name = "pi", .max_attempts = 1 };
+	struct run_detail d1 = { .vcpu_ms = 5, .gb_ms = 6, .cost = 700 };
+	struct run_detail d2 = d1;
 	struct run r = { .id = 1, .job = &j, .state = RUN_SUCCEEDED,
 			 .attempt = 1, .exit_code = 0, .completions = 1,
-			 .vcpu_ms = 5, .gb_ms = 6, .cost = 700 };
+			 .d = &d1 };
 	struct run r2 = r;
 	char err[256];
 	(void)s;
 
-	r.state_ms[RUN_SUCCEEDED] = 2 * 86400000LL + 5; /* day 2 */
+	run_set_state_ms(&r, RUN_SUCCEEDED, 2 * 86400000LL + 5); /* day 2 */
 	r2.id = 2;
 	r2.state = RUN_FAILED;
-	r2.cost = 300;
-	r2.state_ms[RUN_FAILED] = 3 * 86400000LL; /* day 3 */
+	r2.d = &d2;
+	d2.cost = 300;
+	run_set_state_ms(&r2, RUN_FAILED, 3 * 86400000LL); /* day 3 */
 	records_put_tenant(b, st, &t);
 	records_put_env(b, st, &e);
 	records_put_job(b, st, &j);
@@ -233,8 +236,9 @@ static void test_usage_groups_rebuilt_on_upgrade(void **s)
 	struct env e = { .key = "acme/prod", .tenant = "acme", .name = "prod" };
 	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
 			 .env = "acme/prod", .name = "pi", .max_attempts = 1 };
+	struct run_detail d1 = { .cost = 700 }, d2 = d1;
 	struct run r = { .id = 1, .job = &j, .state = RUN_SUCCEEDED,
-			 .attempt = 1, .completions = 1, .cost = 700 };
+			 .attempt = 1, .completions = 1, .d = &d1 };
 	struct run r2 = r;
 	struct usage_day day = { .kind = USAGE_ENV, .tenant = "acme",
 				 .env = "prod", .day = 2, .runs = 3,
@@ -242,10 +246,11 @@ static void test_usage_groups_rebuilt_on_upgrade(void **s)
 	char err[256];
 	(void)s;
 
-	r.state_ms[RUN_SUCCEEDED] = 2 * 86400000LL;
+	run_set_state_ms(&r, RUN_SUCCEEDED, 2 * 86400000LL);
 	r2.id = 2;
-	r2.cost = 300;
-	r2.state_ms[RUN_SUCCEEDED] = 2 * 86400000LL + 7;
+	r2.d = &d2;
+	d2.cost = 300;
+	run_set_state_ms(&r2, RUN_SUCCEEDED, 2 * 86400000LL + 7);
 	records_put_tenant(b, st, &t);
 	records_put_env(b, st, &e);
 	records_put_job(b, st, &j);

@@ -320,7 +320,8 @@ static void age_run(struct fx *f, uint64_t id, int days)
 	struct run *r = state_run(&f->st, id);
 	char err[256];
 
-	r->state_ms[r->state] -= (int64_t)days * 86400 * 1000;
+	run_set_state_ms(r, r->state, run_state_ms(r, r->state) -
+					      (int64_t)days * 86400 * 1000);
 	records_put_run(wb, f->store, r);
 	assert_int_equal(store_write(f->store, wb, true, err, sizeof(err)), 0);
 	store_batch_free(wb);
