@@ -28,11 +28,7 @@ bench_setup agentmem sparkpilot-scheduler "$AGENT" spctl
 FAKE_SPARK=$ROOT/tests/fakes/spark-submit
 PID=
 AGENT_PID=
-cleanup() {
-	bench_stop $AGENT_PID $PID
-	rm -rf "$D"
-}
-trap cleanup EXIT
+bench_on_exit AGENT_PID PID
 
 spctl() { "$BIN/spctl" --socket "$SOCK" "$@"; }
 json() { python3 -c 'import json, sys

@@ -25,11 +25,7 @@ done
 bench_setup backup sparkpilot-scheduler spctl sp-bench-submit
 PID=
 PID2=
-cleanup() {
-	bench_stop $PID2 $PID
-	rm -rf "$D"
-}
-trap cleanup EXIT
+bench_on_exit PID2 PID
 
 cat >"$D/sched.conf" <<CONF
 log_completions = 0

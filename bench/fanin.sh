@@ -64,11 +64,7 @@ IDLE_S=$((IDLE_POLL * 12 / 10000))
 bench_setup fanin sparkpilot-scheduler spctl sp-fleetsim sp-bench-submit
 PID=
 SIM_PID=
-cleanup() {
-	bench_stop $SIM_PID $PID
-	rm -rf "$D"
-}
-trap cleanup EXIT
+bench_on_exit SIM_PID PID
 
 # Every agent connects from 127.0.0.1: the per-address cap (1,000 by
 # default) and the total cap (10,000) must hold the fleet.

@@ -3,6 +3,8 @@
 # stopping what they started, by PID.
 #   bench_setup NAME BINARY...   sets ROOT BIN D SOCK PORT URL
 #   bench_stop PID...            SIGTERM each, then wait for each
+#   bench_on_exit VAR...         on exit: bench_stop the PIDs the named
+#                                variables hold then, and remove $D
 #   bench_start_scheduler ARG... starts $SCHEDULER (default the built one)
 #                                on $D/sched.conf, $D/data, $SOCK and $URL
 #                                with ARGs; sets PID once it answers
@@ -27,6 +29,20 @@ bench_stop() {
 	local p
 	for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "$@"; do wait "$p" 2>/dev/null || true; done
+}
+
+bench_on_exit() {
+	BENCH_PID_VARS="$*"
+	trap bench_exit EXIT
+}
+
+bench_exit() {
+	local v pids=()
+	for v in $BENCH_PID_VARS; do
+		[ -z "${!v:-}" ] || pids+=("${!v}")
+	done
+	bench_stop "${pids[@]}"
+	rm -rf "$D"
 }
 
 bench_start_scheduler() {

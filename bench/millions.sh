@@ -49,11 +49,7 @@ done
 bench_setup millions sparkpilot-scheduler spctl sp-agentsim sp-bench-submit
 PID=
 SIM_PID=
-cleanup() {
-	bench_stop $SIM_PID $PID
-	rm -rf "$D"
-}
-trap cleanup EXIT
+bench_on_exit SIM_PID PID
 
 # No per-run log lines, no global queued limit (the stored runs are the
 # point); the info level keeps the start-up timings.

@@ -41,11 +41,7 @@ done
 bench_setup bench sparkpilot-scheduler spctl sp-agentsim sp-bench-submit sp-bench-fsync
 PID=
 SIM_PID=
-cleanup() {
-	bench_stop $SIM_PID $PID
-	rm -rf "$D"
-}
-trap cleanup EXIT
+bench_on_exit SIM_PID PID
 
 # No per-run log lines (the benchmark measures the scheduler, not its log;
 # the info level keeps the start-up timings) and no global queued limit

@@ -52,11 +52,7 @@ fi
 bench_setup vsbs sparkpilot-scheduler spctl sp-bench-serial
 PID=
 BPID=
-cleanup() {
-	bench_stop $BPID $PID
-	rm -rf "$D"
-}
-trap cleanup EXIT
+bench_on_exit BPID PID
 
 # The scheduler as run.sh starts it (no per-run completion lines, no
 # global queued limit: the starts stay queued, no agent serves bench/prod),
