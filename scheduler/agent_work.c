@@ -22,6 +22,11 @@
 #define MAX_LOG_LINE 8192
 #define MAX_SLOTS 256
 #define MAX_COMPLETIONS 1024
+/* A long poll's end is put on a grid of this many ms, so that the idle
+ * fleet's polls that end close together end in one turn, with one
+ * synced write for all of their answers, not one each. */
+#define PARK_GRID_MS 100
+#define PARK_GRID_FROM_MS 1000 /* a busy agent's short poll is left as is */
 
 /* Runs the agent reported holding that it must stop (not its own), set
  * by reconcile() for the reply to this message. */
@@ -317,6 +322,7 @@ static bool on_lease(struct sched *c, struct event *ev, struct agent *ag,
 		     const struct stop_list *stop)
 {
 	uint64_t slots = 0, wait_ms = 0;
+	int64_t until;
 	struct env *e;
 
 	mp_get_u64(ev->msg.body, "slots", &slots);
@@ -332,11 +338,14 @@ static bool on_lease(struct sched *c, struct event *ev, struct agent *ag,
 	}
 	if ((int64_t)wait_ms > c->cfg->lease_wait_max_ms)
 		wait_ms = (uint64_t)c->cfg->lease_wait_max_ms;
+	until = c->now_mono + (int64_t)wait_ms;
+	if (wait_ms >= PARK_GRID_FROM_MS)
+		until += PARK_GRID_MS - 1 - (until + PARK_GRID_MS - 1) % PARK_GRID_MS;
 	strbuf_reset(&ev->reply);
 	/* Parked requests are counted on their environment: an agent's
 	 * report there may wait for a later commit while another agent is
 	 * ready for work (core.c). */
-	parked_add(&c->parked, ev, ag, e, c->now_mono + (int64_t)wait_ms);
+	parked_add(&c->parked, ev, ag, e, until);
 	policy_note_polled_work(&c->pol, e);
 	return false;
 }
