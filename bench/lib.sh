@@ -2,7 +2,8 @@
 # temporary directory, an admin socket in it and a free loopback port, and
 # stopping what they started, by PID.
 #   bench_setup NAME BINARY...   sets ROOT BIN D SOCK PORT URL
-#   bench_stop PID...            SIGTERM each, then wait for each
+#   bench_stop PID...            SIGTERM each, then wait for each (SIGKILL
+#                                after 10 s)
 #   bench_on_exit VAR...         on exit: bench_stop the PIDs the named
 #                                variables hold then, and remove $D
 #   bench_start_scheduler ARG... starts $SCHEDULER (default the built one)
@@ -26,9 +27,18 @@ bench_setup() {
 }
 
 bench_stop() {
-	local p
+	local p i
 	for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "$@"; do wait "$p" 2>/dev/null || true; done
+	# 10 s each, then SIGKILL: libnng 1.5's close can hang (sp-fleetsim's
+	# thousands of sockets after its scheduler stopped)
+	for p in "$@"; do
+		for i in $(seq 100); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 }
 
 bench_on_exit() {
