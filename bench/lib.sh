@@ -9,6 +9,9 @@
 #   bench_start_scheduler ARG... starts $SCHEDULER (default the built one)
 #                                on $D/sched.conf, $D/data, $SOCK and $URL
 #                                with ARGs; sets PID once it answers
+#   bench_start_timed            bench_start_scheduler --log-level info;
+#                                sets START_MS, until the first admin answer
+#   bench_queued_in ENV          queued + running runs of ENV (queue stats)
 #   bench_cpu_ticks PID          its utime + stime, in clock ticks
 #   now_ms                       the wall clock in ms
 
@@ -64,6 +67,20 @@ bench_start_scheduler() {
 		kill -0 "$PID" 2>/dev/null || { cat "$D/scheduler.log" >&2; exit 1; }
 		sleep 0.01
 	done
+}
+
+bench_start_timed() {
+	local t0
+	t0=$(now_ms)
+	bench_start_scheduler --log-level info
+	START_MS=$(($(now_ms) - t0))
+}
+
+bench_queued_in() {
+	"$BIN/spctl" --socket "$SOCK" --json queue stats | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(e["queued"] + e["running"] for e in d["items"] if e["env"] == sys.argv[1]))' "$1"
 }
 
 bench_cpu_ticks() {

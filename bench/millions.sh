@@ -62,21 +62,7 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status"; }
 
-start_scheduler() { # sets START_MS: until the first admin answer
-	local t0
-	t0=$(now_ms)
-	bench_start_scheduler --log-level info
-	START_MS=$(($(now_ms) - t0))
-}
-
 spctl() { "$BIN/spctl" --socket "$SOCK" "$@" >/dev/null; }
-
-queued_in() { # ENV: queued + running runs of that environment
-	"$BIN/spctl" --socket "$SOCK" --json queue stats | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(sum(e["queued"] + e["running"] for e in d["items"] if e["env"] == sys.argv[1]))' "$1"
-}
 
 latency() {
 	rm -f "$D/lease.log" "$D/submit.log"
@@ -86,7 +72,7 @@ latency() {
 	SIM_PID=$!
 	sleep 1
 	"$BIN/sp-bench-submit" "$SOCK" bench/lat/pi 1 10000 256 1000 "$D/submit.log" >/dev/null
-	for _ in $(seq 100); do [ "$(queued_in bench/lat)" = 0 ] && break; sleep 0.1; done
+	for _ in $(seq 100); do [ "$(bench_queued_in bench/lat)" = 0 ] && break; sleep 0.1; done
 	bench_stop "$SIM_PID"
 	SIM_PID=
 	python3 - "$D/submit.log" "$D/lease.log" "$(load1)" <<'PY'
@@ -104,11 +90,11 @@ PY
 restart() { # SIGNAL LABEL
 	kill "-$1" "$PID"
 	wait "$PID" 2>/dev/null || true
-	start_scheduler
+	bench_start_timed
 	echo "  restart after $2: $START_MS ms to the first admin answer, RSS $(rss_mb) MB (load $(load1); $(grep -o 'start: .*' "$D/scheduler.log" | tail -1))"
 }
 
-start_scheduler
+bench_start_timed
 spctl tenant add bench
 spctl env add bench/lat
 spctl job add bench/lat/pi -- --master yarn app.jar
@@ -134,7 +120,7 @@ if [ "$ENDED" -gt 0 ]; then
 	"$BIN/sp-bench-submit" "$SOCK" bench/e2e/pi 8 $(((ENDED + 7) / 8)) 256 >/dev/null
 	wait "$SIM_PID"
 	SIM_PID=
-	[ "$(queued_in bench/e2e)" = 0 ] || { echo "bench: bench/e2e did not drain" >&2; exit 1; }
+	[ "$(bench_queued_in bench/e2e)" = 0 ] || { echo "bench: bench/e2e did not drain" >&2; exit 1; }
 	echo "== $(((ENDED + 7) / 8 * 8)) runs succeeded in $(($(now_ms) - t0)) ms (load $(load1))"
 	restart TERM "a clean stop (ended runs only)"
 	ended_kb=$(rss_kb)
@@ -147,7 +133,7 @@ t0=$(now_ms)
 SP_BENCH_IDEM_PREFIX=${KEYED:+key} \
 	"$BIN/sp-bench-submit" "$SOCK" backlog/prod/pi 8 "$per" 256 >/dev/null
 fill_ms=$(($(now_ms) - t0))
-queued=$(queued_in backlog/prod)
+queued=$(bench_queued_in backlog/prod)
 echo "== $queued runs queued in $fill_ms ms (load $(load1)); store $(du -sm "$D/data" | cut -f1) MiB; RSS $(rss_mb) MB"
 for _ in $(seq "$ROUNDS"); do restart TERM "a clean stop"; done
 for _ in $(seq "$ROUNDS"); do restart KILL "kill -9"; done

@@ -52,23 +52,7 @@ max_queued_total = 0
 $SETTINGS
 CONF
 
-# Starts the scheduler; START_MS is how long until it answered an admin
-# command.
-start_scheduler() {
-	local t0
-	t0=$(now_ms)
-	bench_start_scheduler --log-level info
-	START_MS=$(($(now_ms) - t0))
-}
-
 spctl() { "$BIN/spctl" --socket "$SOCK" "$@" >/dev/null; }
-
-queued_in() { # ENV: queued + running runs of that environment
-	"$BIN/spctl" --socket "$SOCK" --json queue stats | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(sum(e["queued"] + e["running"] for e in d["items"] if e["env"] == sys.argv[1]))' "$1"
-}
 
 # Agents for ENV: N tokens into FILE.
 tokens() { for _ in $(seq "$2"); do "$BIN/spctl" --socket "$SOCK" agent token "$1" --ttl 3600; done >"$3"; }
@@ -102,7 +86,7 @@ end_to_end() {
 	wait "$SIM_PID"
 	SIM_PID=
 	t1=$(now_ms)
-	[ "$(queued_in bench/e2e)" = 0 ] || { echo "bench: bench/e2e did not drain" >&2; exit 1; }
+	[ "$(bench_queued_in bench/e2e)" = 0 ] || { echo "bench: bench/e2e did not drain" >&2; exit 1; }
 	python3 -c "import sys; n, ms = int(sys.argv[1]), int(sys.argv[2]); print(f'end to end: {n} runs queued -> succeeded in {ms/1000:.2f} s = {n*1000/ms:.0f} runs/s (8 simulated agents x 128 slots)')" $((per * 8)) $((t1 - t0))
 }
 
@@ -116,7 +100,7 @@ latency() {
 	# path alone, without the agent's side
 	"$BIN/sp-bench-submit" "$SOCK" bench/lat/pi 1 10000 256 1000 "$D/submit.log" |
 		sed -n 's/.*latency \(p50 .*\)/  start acknowledged: \1/p' >"$D/ack.txt"
-	for _ in $(seq 100); do [ "$(queued_in bench/lat)" = 0 ] && break; sleep 0.1; done
+	for _ in $(seq 100); do [ "$(bench_queued_in bench/lat)" = 0 ] && break; sleep 0.1; done
 	stop_agents
 	python3 - "$D/submit.log" "$D/lease.log" <<'PY'
 import sys
@@ -144,7 +128,7 @@ latency_after_burst() {
 # The disk's own synced-write tail, under nothing else: every start waits
 # for at least one such write, so this is the floor of its latency.
 "$BIN/sp-bench-fsync" "$D" 20000 2000
-start_scheduler
+bench_start_timed
 echo "scheduler start (empty store): $START_MS ms"
 spctl tenant add bench
 spctl env add bench/prod
@@ -175,18 +159,18 @@ latency_after_burst
 submit_throughput
 
 # Top the queue up to BACKLOG queued runs with starts in backlog/prod.
-fill=$((BACKLOG - $(queued_in bench/prod)))
+fill=$((BACKLOG - $(bench_queued_in bench/prod)))
 t0=$(now_ms)
 "$BIN/sp-bench-submit" "$SOCK" backlog/prod/pi 8 $((fill / 8)) 256 >/dev/null
-queued=$(( $(queued_in backlog/prod) + $(queued_in bench/prod) ))
+queued=$(( $(bench_queued_in backlog/prod) + $(bench_queued_in bench/prod) ))
 echo "== with $queued runs queued (filled in $(($(now_ms) - t0)) ms; store $(du -sm "$D/data" | cut -f1) MiB)"
 kill -TERM "$PID"
 wait "$PID" 2>/dev/null || true
-start_scheduler
+bench_start_timed
 echo "restart after a clean stop: $START_MS ms to the first admin answer ($(grep -o 'start: .*' "$D/scheduler.log" | tail -1))"
 kill -KILL "$PID"
 wait "$PID" 2>/dev/null || true
-start_scheduler
+bench_start_timed
 echo "restart after kill -9: $START_MS ms to the first admin answer ($(grep -o 'start: .*' "$D/scheduler.log" | tail -1))"
 latency
 end_to_end
