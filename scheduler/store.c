@@ -3,6 +3,7 @@
 
 #include <rocksdb/c.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commitlog.h"
 #include "parse.h"
 #include "util.h"
 
@@ -27,7 +29,7 @@ struct store {
 	rocksdb_ratelimiter_t *limiter; /* background writes */
 	rocksdb_cache_t *cache;
 	rocksdb_block_based_table_options_t *table;
-	rocksdb_writeoptions_t *wsync, *wnosync;
+	rocksdb_writeoptions_t *wlog; /* the WAL off: commitlog.c logs */
 	rocksdb_readoptions_t *ropts;
 	rocksdb_column_family_handle_t *cf[CF_COUNT + 1]; /* + "default" */
 	uint32_t opened_format; /* the version found on open (0: new store) */
@@ -35,7 +37,15 @@ struct store {
 	atomic_uint fail_writes; /* store_fail_writes */
 	struct keyring *keyring;  /* store_set_keyring */
 	char fail_err[256];
+	struct commitlog *log;
+	uint64_t seg_bytes;
+	/* Once no memtable awaits a flush, the segments below this are
+	 * retired (0: none waits); checked at most every RETIRE_CHECK_US. */
+	uint64_t retire_before;
+	int64_t retire_checked_us;
 };
+
+#define RETIRE_CHECK_US 20000
 
 struct store_batch {
 	rocksdb_writebatch_t *wb;
@@ -99,19 +109,13 @@ uint32_t store_get_u32be(const uint8_t in[4])
 	return v;
 }
 
+/* RocksDB's own WAL is written no more (the commit log is), but an open
+ * still replays one that an older build left. */
 static void setup_wal(rocksdb_options_t *opts, const struct store_options *o)
 {
-	/* Past this much WAL, the column families holding its oldest writes
-	 * are flushed: bounds the WAL an open must replay (twice: the format
-	 * probe reads it too) after a crash, and so the restart time. */
 	rocksdb_options_set_max_total_wal_size(opts,
 					       (uint64_t)o->max_wal_mb << 20);
-	/* Every write is synced before it is acknowledged, so only an
-	 * unacknowledged last record can be torn: it is dropped, and damage
-	 * anywhere else stops the open. Old WAL files are not recycled:
-	 * RocksDB 7.8 turns recycle_log_file_num off under this mode (it
-	 * only recycles with kSkipAnyCorruptedRecords, which would skip a
-	 * damaged record anywhere and open without it). */
+	/* a torn last record is dropped, damage anywhere else stops the open */
 	rocksdb_options_set_wal_recovery_mode(opts, 0 /* kTolerateCorruptedTailRecords */);
 }
 
@@ -167,9 +171,13 @@ static void setup_options(struct store *s, const struct store_options *o)
 	rocksdb_options_set_min_blob_size(s->blob_opts, 1024);
 	rocksdb_options_set_blob_file_size(s->blob_opts, 64 << 20);
 	rocksdb_options_set_enable_blob_gc(s->blob_opts, 1);
-	s->wsync = rocksdb_writeoptions_create();
-	rocksdb_writeoptions_set_sync(s->wsync, 1);
-	s->wnosync = rocksdb_writeoptions_create();
+	/* The commit log holds every write until its memtable is flushed;
+	 * flushing all column families at one point keeps a flushed state
+	 * (and a backup, which flushes) whole across them. */
+	rocksdb_options_set_atomic_flush(s->opts, 1);
+	s->wlog = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_disable_WAL(s->wlog, 1);
+	s->seg_bytes = (uint64_t)o->max_wal_mb << 19; /* two make the limit */
 	s->ropts = rocksdb_readoptions_create();
 }
 
@@ -300,7 +308,9 @@ static int probe_format(struct store *s, const char *dir, uint32_t *v,
  * so older values stay readable; the store needs its keyring file from
  * then on (main.c refuses one without). Format 6 adds usage roll-ups per
  * job and per creator under keys an older reader would take for an
- * environment's; they are rebuilt from the runs of an older store. */
+ * environment's; they are rebuilt from the runs of an older store.
+ * Format 7 logs writes in the commit log instead of RocksDB's WAL: the
+ * records are unchanged, but an older build would not replay the log. */
 static int set_format(struct store *s, const char *dir, char *err,
 		      size_t errlen)
 {
@@ -377,6 +387,74 @@ fail:
 	return -1;
 }
 
+static int flush_memtables(struct store *s, bool wait, char **rerr);
+
+static int apply_record(void *ctx, const void *rec, size_t len, char *err,
+			size_t errlen)
+{
+	struct store *s = ctx;
+	rocksdb_writebatch_t *wb = rocksdb_writebatch_create_from(rec, len);
+	char *rerr = NULL;
+
+	rocksdb_write(s->db, s->wlog, wb, &rerr);
+	rocksdb_writebatch_destroy(wb);
+	if (rerr) {
+		snprintf(err, errlen, "cannot replay the commit log of '%s': "
+			 "%s", s->dir, rerr);
+		free(rerr);
+		return -1;
+	}
+	return 0;
+}
+
+/* The log's segments before the active one go once the memtables that
+ * hold their writes are flushed: that flush starts now. */
+static void start_retire(struct store *s)
+{
+	if (!commitlog_retired_pending(s->log))
+		return;
+	flush_memtables(s, false, NULL); /* a failure: the next switch tries */
+	s->retire_before = commitlog_active(s->log);
+	s->retire_checked_us = time_mono_us();
+}
+
+static void check_retire(struct store *s)
+{
+	int64_t now = time_mono_us();
+	char err[512];
+	uint64_t v;
+
+	if (!s->retire_before || now - s->retire_checked_us < RETIRE_CHECK_US)
+		return;
+	s->retire_checked_us = now;
+	for (int i = 0; i <= CF_COUNT; i++)
+		if (rocksdb_property_int_cf(s->db, s->cf[i],
+					    "rocksdb.num-immutable-mem-table",
+					    &v) || v)
+			return;
+	if (commitlog_retire_below(s->log, s->retire_before, err, sizeof(err)))
+		log_warn("store: %s", err); /* kept: replayed again, harmless */
+	s->retire_before = 0;
+}
+
+/* Opens the commit log and replays it into the memtables. */
+static int open_log(struct store *s, char *err, size_t errlen)
+{
+	char path[4200];
+	uint64_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", s->dir, COMMITLOG_DIR);
+	s->log = commitlog_open(path, s->seg_bytes, apply_record, s, &n, err,
+				errlen);
+	if (!s->log)
+		return -1;
+	if (n)
+		log_info("store '%s': %" PRIu64 " writes replayed from the "
+			 "commit log", s->dir, n);
+	start_retire(s);
+	return 0;
+}
+
 /* Opens RocksDB in s->dir with s's options and column families. */
 static int open_db(struct store *s, char *err, size_t errlen)
 {
@@ -402,22 +480,41 @@ static int open_db(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Closes RocksDB; with flush, the memtables are written out first. */
+/* Starts a flush of every memtable (wait: until it is done). 0 when
+ * every flush was started (or done), -1 if one failed. */
+static int flush_memtables(struct store *s, bool wait, char **rerr)
+{
+	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+	int rc = 0;
+
+	rocksdb_flushoptions_set_wait(fo, wait);
+	for (int i = 0; i <= CF_COUNT; i++) {
+		char *ferr = NULL;
+		if (s->cf[i])
+			rocksdb_flush_cf(s->db, fo, s->cf[i], &ferr);
+		if (ferr) {
+			rc = -1;
+			if (rerr && !*rerr)
+				*rerr = ferr;
+			else
+				free(ferr);
+		}
+	}
+	rocksdb_flushoptions_destroy(fo);
+	return rc;
+}
+
+/* Closes RocksDB and the commit log; with flush, the memtables are
+ * written out first, and then the log is deleted: a clean stop leaves
+ * nothing to replay, which makes for a fast start. A failed flush only
+ * costs that. */
 static void close_db(struct store *s, bool flush)
 {
-	if (s->db && flush) {
-		/* Flushed memtables leave no WAL to replay: a clean stop
-		 * makes for a fast start. A failure only costs that. */
-		rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-		rocksdb_flushoptions_set_wait(fo, 1);
-		for (int i = 0; i <= CF_COUNT; i++) {
-			char *ferr = NULL;
-			if (s->cf[i])
-				rocksdb_flush_cf(s->db, fo, s->cf[i], &ferr);
-			free(ferr);
-		}
-		rocksdb_flushoptions_destroy(fo);
-	}
+	bool flushed = s->db && flush && flush_memtables(s, true, NULL) == 0;
+
+	commitlog_close(s->log, flushed);
+	s->log = NULL;
+	s->retire_before = 0;
 	for (int i = 0; i <= CF_COUNT; i++)
 		if (s->cf[i])
 			rocksdb_column_family_handle_destroy(s->cf[i]);
@@ -459,7 +556,8 @@ struct store *store_open_with(const char *dir, const struct store_options *o,
 		store_close(s);
 		return NULL;
 	}
-	if (open_db(s, err, errlen) || set_format(s, dir, err, errlen)) {
+	if (open_db(s, err, errlen) || open_log(s, err, errlen) ||
+	    set_format(s, dir, err, errlen)) {
 		store_close(s);
 		return NULL;
 	}
@@ -470,10 +568,17 @@ int store_reopen(struct store *s, char *err, size_t errlen)
 {
 	if (store_probe(s->dir, err, errlen))
 		return -1;
-	/* Nothing is flushed: the failed WAL must not be written again, and
-	 * the open replays what it holds. */
+	/* Nothing is flushed: the memtables are dropped, and the log's
+	 * replay, into the new handle, brings back what was synced; the
+	 * failed segment is never written again. */
 	close_db(s, false);
-	return open_db(s, err, errlen);
+	if (open_db(s, err, errlen))
+		return -1;
+	if (open_log(s, err, errlen)) {
+		close_db(s, false);
+		return -1;
+	}
+	return 0;
 }
 
 bool store_is_open(const struct store *s)
@@ -562,8 +667,7 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	close_db(s, true);
-	rocksdb_writeoptions_destroy(s->wsync);
-	rocksdb_writeoptions_destroy(s->wnosync);
+	rocksdb_writeoptions_destroy(s->wlog);
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_options_destroy(s->opts);
 	rocksdb_options_destroy(s->blob_opts);
@@ -645,6 +749,9 @@ int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
 		size_t errlen)
 {
 	char *rerr = NULL;
+	const char *data;
+	size_t len;
+	bool switched;
 
 	if (!s->db)
 		return closed(s, err, errlen);
@@ -653,12 +760,19 @@ int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
 		snprintf(err, errlen, "%s", s->fail_err);
 		return -1;
 	}
-	rocksdb_write(s->db, sync ? s->wsync : s->wnosync, b->wb, &rerr);
+	data = rocksdb_writebatch_data(b->wb, &len);
+	if (commitlog_append(s->log, data, len, sync, &switched, err, errlen))
+		return -1;
+	rocksdb_write(s->db, s->wlog, b->wb, &rerr);
 	if (rerr) {
 		snprintf(err, errlen, "%s", rerr);
 		free(rerr);
 		return -1;
 	}
+	if (switched)
+		start_retire(s);
+	else
+		check_retire(s);
 	return 0;
 }
 

@@ -35,13 +35,17 @@ enum store_cf {
 
 /* The format this build writes (docs/storage.md). A change of a record's
  * layout bumps it; the readers of older layouts stay. */
-#define STORE_FORMAT_VERSION 6
+#define STORE_FORMAT_VERSION 7
 /* From this version on, customer data in values is sealed (keyring.h) and
  * the store needs its keyring file. */
 #define STORE_FORMAT_KEYRING 5
 /* From this version on, `usage` also holds roll-ups per job and per
  * creator (cost_records.c); an older store's are rebuilt from its runs. */
 #define STORE_FORMAT_GROUPS 6
+/* From this version on, writes are logged in the commit log
+ * (commitlog.h), not in RocksDB's WAL: an older build would open the
+ * store without replaying them. */
+#define STORE_FORMAT_COMMITLOG 7
 /* The version again, in a file in the store's directory (store.c). */
 #define STORE_FORMAT_FILE "FORMAT"
 

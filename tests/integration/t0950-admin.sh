@@ -192,17 +192,17 @@ start_scheduler --config "$T/sched.conf"
 	fail "the undrain did not survive a restart"
 stop_scheduler
 
-# ---- store format: an older store (1 to 5) is upgraded on open ----
-[ "$("$BIN/sp-storemeta" "$T/data")" = "format_version 6" ] ||
-	fail "a new store is not format 6"
+# ---- store format: an older store (1 to 6) is upgraded on open ----
+[ "$("$BIN/sp-storemeta" "$T/data")" = "format_version 7" ] ||
+	fail "a new store is not format 7"
 start_scheduler --config "$T/sched.conf"
 usage_before=$(spctl --json usage acme | json total)
 by_job_before=$(spctl --json usage acme --by job | json total)
 stop_scheduler
-for old in 1 2 3 4 5; do
+for old in 1 2 3 4 5 6; do
 	"$BIN/sp-storemeta" "$T/data" --set-version $old
 	start_scheduler --config "$T/sched.conf"
-	grep -q "format version $old upgraded to 6" "$T/scheduler.log" ||
+	grep -q "format version $old upgraded to 7" "$T/scheduler.log" ||
 		fail "no upgrade from $old logged"
 	# older stores kept no usage roll-ups: rebuilt from the runs, once
 	# each time (the roll-ups of the last upgrade are replaced, not added)
@@ -221,12 +221,12 @@ for old in 1 2 3 4 5; do
 	spctl run logs "$d" >/dev/null || fail "logs after the upgrade from $old"
 	stop_scheduler
 done
-grep -c "upgraded to 6" "$T/scheduler.log" | grep -qx 5 ||
+grep -c "upgraded to 7" "$T/scheduler.log" | grep -qx 6 ||
 	fail "the store was upgraded more than once per version"
 
 # ---- store format: a newer store is refused, untouched ----
 snapshot() { (cd "$T/data" && find . -type f | sort | xargs md5sum); }
-"$BIN/sp-storemeta" "$T/data" --set-version 7
+"$BIN/sp-storemeta" "$T/data" --set-version 8
 snapshot >"$T/before"
 rc=0
 timeout 20 "$BIN/sparkpilot-scheduler" --data-dir "$T/data" \
@@ -234,7 +234,7 @@ timeout 20 "$BIN/sparkpilot-scheduler" --data-dir "$T/data" \
 	>"$T/out" 2>"$T/err" || rc=$?
 [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "newer store: exit $rc"
 [ "$(wc -l <"$T/err")" -eq 1 ] || fail "newer store: $(cat "$T/err")"
-grep -q "format version 7; this build reads format versions up to 6" "$T/err" ||
+grep -q "format version 8; this build reads format versions up to 7" "$T/err" ||
 	fail "newer store: $(cat "$T/err")"
 snapshot | cmp -s - "$T/before" || fail "a refused store was written to"
 [ ! -e "$SOCK" ] || fail "a refused store left an admin socket"

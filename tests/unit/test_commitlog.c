@@ -1,0 +1,326 @@
+/* test_commitlog.c - the store's commit log: records replayed in order
+ * across segments, a torn last record dropped, damage and gaps refused,
+ * retired segments gone and the spare reused without its old records. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commitlog.h"
+#include "store_fixture.h"
+#include "util.h"
+
+#define MAXREC 400
+
+struct seen {
+	size_t n;
+	size_t len[MAXREC];
+	uint8_t first[MAXREC]; /* each test record is one byte repeated */
+	int fail_at;           /* apply fails at this record (0: never) */
+};
+
+static int collect(void *ctx, const void *rec, size_t len, char *err,
+		   size_t errlen)
+{
+	struct seen *s = ctx;
+	const uint8_t *r = rec;
+
+	if (s->fail_at && (int)s->n + 1 == s->fail_at)
+		return err_fail(err, errlen, "apply refused");
+	assert_true(s->n < MAXREC);
+	for (size_t i = 1; i < len; i++)
+		assert_int_equal(r[i], r[0]);
+	s->len[s->n] = len;
+	s->first[s->n++] = r[0];
+	return 0;
+}
+
+static void log_dir(const char *name, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s", store_fx_dir, name);
+}
+
+static struct commitlog *open_log(const char *dir, uint64_t seg,
+				  struct seen *s)
+{
+	char err[512];
+	uint64_t n;
+	struct commitlog *l = commitlog_open(dir, seg, collect, s, &n, err,
+					     sizeof(err));
+	if (!l)
+		fail_msg("commitlog_open: %s", err);
+	assert_int_equal(n, s->n);
+	return l;
+}
+
+/* Record i: 1 + (i * 37) % 300 bytes of the byte i. */
+static size_t rec_len(int i)
+{
+	return 1 + (size_t)(i * 37) % 300;
+}
+
+static int append_n(struct commitlog *l, int from, int to)
+{
+	uint8_t buf[400];
+	char err[512];
+	int switches = 0;
+
+	for (int i = from; i < to; i++) {
+		bool sw;
+		memset(buf, i, rec_len(i));
+		if (commitlog_append(l, buf, rec_len(i), i % 3 == 0, &sw, err,
+				     sizeof(err)))
+			fail_msg("append %d: %s", i, err);
+		switches += sw;
+	}
+	return switches;
+}
+
+static void assert_replayed(const struct seen *s, int n)
+{
+	assert_int_equal(s->n, n);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(s->len[i], rec_len(i));
+		assert_int_equal(s->first[i], (uint8_t)i);
+	}
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void seg_file(const char *dir, uint64_t num, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%016llx.seg", dir, (unsigned long long)num);
+}
+
+static void flip_byte(const char *path, off_t at)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t c;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, at), 1);
+	c ^= 0x5a;
+	assert_int_equal(pwrite(fd, &c, 1, at), 1);
+	close(fd);
+}
+
+/* Every record comes back, in order, across segment switches; a segment
+ * file has its full size from the start. */
+static void test_replay_across_segments(void **state)
+{
+	char dir[128], path[256];
+	struct seen a = { 0 }, b = { 0 };
+	struct commitlog *l;
+	(void)state;
+
+	log_dir("across", dir, sizeof(dir));
+	l = open_log(dir, 4096, &a);
+	seg_file(dir, 1, path, sizeof(path));
+	assert_int_equal(file_size(path), 4096);
+	assert_true(append_n(l, 0, 200) >= 5);
+	assert_int_equal(commitlog_retired_pending(l),
+			 commitlog_active(l) - 1);
+	commitlog_close(l, false);
+
+	l = open_log(dir, 4096, &b);
+	assert_replayed(&b, 200);
+	/* the replayed segments wait to be retired; new records follow */
+	assert_true(commitlog_retired_pending(l) >= 6);
+	append_n(l, 200, 210);
+	commitlog_close(l, false);
+	memset(&b, 0, sizeof(b));
+	l = open_log(dir, 4096, &b);
+	assert_replayed(&b, 210);
+	commitlog_close(l, true);
+	memset(&b, 0, sizeof(b));
+	l = open_log(dir, 4096, &b); /* removed: nothing to replay */
+	assert_int_equal(b.n, 0);
+	commitlog_close(l, true);
+}
+
+/* A torn last record is dropped, and the next record takes its place. */
+static void test_torn_tail(void **state)
+{
+	char dir[128], path[256];
+	struct seen a = { 0 }, b = { 0 };
+	struct commitlog *l;
+	off_t end = 0;
+	(void)state;
+
+	log_dir("torn", dir, sizeof(dir));
+	l = open_log(dir, 1 << 20, &a);
+	append_n(l, 0, 10);
+	commitlog_close(l, false);
+	for (int i = 0; i < 10; i++)
+		end += COMMITLOG_HEADER + (off_t)rec_len(i);
+	seg_file(dir, 1, path, sizeof(path));
+	flip_byte(path, end - 1); /* the last record's last byte */
+
+	l = open_log(dir, 1 << 20, &b);
+	assert_replayed(&b, 9);
+	append_n(l, 9, 12); /* in a new segment */
+	commitlog_close(l, false);
+	memset(&b, 0, sizeof(b));
+	l = open_log(dir, 1 << 20, &b);
+	assert_replayed(&b, 12);
+	commitlog_close(l, true);
+}
+
+/* Damage before a valid record stops the open, naming where. */
+static void test_damage_refused(void **state)
+{
+	char dir[128], path[256], err[512];
+	struct seen a = { 0 }, b = { 0 };
+	struct commitlog *l;
+	uint64_t n;
+	off_t third = 0;
+	(void)state;
+
+	log_dir("damage", dir, sizeof(dir));
+	l = open_log(dir, 1 << 20, &a);
+	append_n(l, 0, 10);
+	commitlog_close(l, false);
+	for (int i = 0; i < 2; i++)
+		third += COMMITLOG_HEADER + (off_t)rec_len(i);
+	seg_file(dir, 1, path, sizeof(path));
+	flip_byte(path, third + COMMITLOG_HEADER); /* record 2's payload */
+
+	l = commitlog_open(dir, 1 << 20, collect, &b, &n, err, sizeof(err));
+	assert_null(l);
+	assert_non_null(strstr(err, "is damaged at offset"));
+	assert_non_null(strstr(err, "0000000000000001.seg"));
+	assert_int_equal(b.n, 2);
+}
+
+/* A segment missing between two others is a gap the open refuses. */
+static void test_gap_refused(void **state)
+{
+	char dir[128], path[256], err[512];
+	struct seen a = { 0 }, b = { 0 };
+	struct commitlog *l;
+	uint64_t n;
+	(void)state;
+
+	log_dir("gap", dir, sizeof(dir));
+	l = open_log(dir, 2048, &a);
+	assert_true(append_n(l, 0, 60) >= 3);
+	commitlog_close(l, false);
+	seg_file(dir, 2, path, sizeof(path));
+	assert_int_equal(unlink(path), 0);
+
+	l = commitlog_open(dir, 2048, collect, &b, &n, err, sizeof(err));
+	assert_null(l);
+	assert_non_null(strstr(err, "is missing"));
+}
+
+/* Retired segments are gone; the newest of them becomes the spare, and
+ * the segment made from it replays only its own records. */
+static void test_retire_and_spare(void **state)
+{
+	char dir[128], path[256], spare[256], err[512];
+	struct seen a = { 0 }, b = { 0 };
+	struct commitlog *l;
+	uint64_t active;
+	int next = 100;
+	(void)state;
+
+	log_dir("retire", dir, sizeof(dir));
+	snprintf(spare, sizeof(spare), "%s/spare", dir);
+	l = open_log(dir, 4096, &a);
+	append_n(l, 0, 100);
+	active = commitlog_active(l);
+	assert_true(active >= 3);
+	assert_int_equal(commitlog_retire_below(l, active, err, sizeof(err)),
+			 0);
+	assert_int_equal(commitlog_retired_pending(l), 0);
+	for (uint64_t i = 1; i < active; i++) {
+		seg_file(dir, i, path, sizeof(path));
+		assert_int_equal(access(path, F_OK), -1);
+	}
+	assert_int_equal(access(spare, F_OK), 0);
+	/* fill the active segment: the next one is the spare renamed */
+	while (commitlog_active(l) == active)
+		append_n(l, next, next + 1), next++;
+	assert_int_equal(access(spare, F_OK), -1);
+	commitlog_close(l, false);
+
+	/* the records of the segments kept, in order, up to the last: none
+	 * of the spare's old ones (they would break the sequence) */
+	l = open_log(dir, 4096, &b);
+	assert_true(b.n > (size_t)(next - 100));
+	assert_true(b.first[0] > 0);
+	for (size_t i = 0; i < b.n; i++)
+		assert_int_equal(b.first[i], (uint8_t)(next - (int)b.n + (int)i));
+	commitlog_close(l, true);
+}
+
+/* A record bigger than a segment gets a segment of its own size. */
+static void test_big_record(void **state)
+{
+	char dir[128], err[512];
+	struct seen a = { 0 }, b = { 0 };
+	struct commitlog *l;
+	uint8_t buf[300];
+	bool sw;
+	(void)state;
+
+	log_dir("big", dir, sizeof(dir));
+	l = open_log(dir, 256, &a);
+	memset(buf, 7, sizeof(buf));
+	assert_int_equal(commitlog_append(l, buf, sizeof(buf), true, &sw, err,
+					  sizeof(err)),
+			 0);
+	assert_true(sw);
+	assert_int_equal(commitlog_append(l, buf, 0, true, &sw, err,
+					  sizeof(err)),
+			 -1);
+	commitlog_close(l, false);
+	l = open_log(dir, 256, &b);
+	assert_int_equal(b.n, 1);
+	assert_int_equal(b.len[0], sizeof(buf));
+	commitlog_close(l, true);
+}
+
+/* A replay whose apply fails fails the open with apply's reason. */
+static void test_apply_failure(void **state)
+{
+	char dir[128], err[512];
+	struct seen a = { 0 }, b = { .fail_at = 3 };
+	struct commitlog *l;
+	uint64_t n;
+	(void)state;
+
+	log_dir("applyfail", dir, sizeof(dir));
+	l = open_log(dir, 1 << 16, &a);
+	append_n(l, 0, 5);
+	commitlog_close(l, false);
+	l = commitlog_open(dir, 1 << 16, collect, &b, &n, err, sizeof(err));
+	assert_null(l);
+	assert_string_equal(err, "apply refused");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_replay_across_segments),
+		cmocka_unit_test(test_torn_tail),
+		cmocka_unit_test(test_damage_refused),
+		cmocka_unit_test(test_gap_refused),
+		cmocka_unit_test(test_retire_and_spare),
+		cmocka_unit_test(test_big_record),
+		cmocka_unit_test(test_apply_failure),
+	};
+	return cmocka_run_group_tests(tests, store_fx_setup, store_fx_teardown);
+}
