@@ -1,7 +1,11 @@
-/* admin.c - the admin socket's I/O thread: accept, read lines, post them to
- * the core, write the replies back in order; hold connections to their caps
- * and idle timeout (conntable.h), and pause accepting while the process is
- * out of file descriptors rather than spin on the listener. */
+/* admin.c - the admin socket's I/O, done by the core thread between its
+ * turns (core_set_io): accept, read lines, post them to the core, write the
+ * replies back in order right after the turn that made them; hold
+ * connections to their caps and idle timeout (conntable.h), and pause
+ * accepting while the process is out of file descriptors rather than spin
+ * on the listener. A serial client's request and reply thus cross no
+ * thread but the core's: two wake-ups a request, as in a one-thread
+ * server, instead of four. */
 #include "admin.h"
 
 #include <errno.h>
@@ -49,15 +53,19 @@ struct admin_server {
 	int lfd, wakefd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct sched *core;
-	pthread_t thread;
-	bool stop;
+	struct core_io io;   /* how the core thread serves this server */
+	bool attached;       /* the core serves it (admin_stop detaches) */
 	struct conn **conns;
 	size_t nconns, conns_alloc;
-	pthread_mutex_t lock; /* guards `completed`, `stop` and `lim_next` */
+	pthread_mutex_t lock; /* guards `completed` and `lim_next` */
 	struct event *completed;
 	struct conntable_limits lim_next; /* a reload's, for the I/O thread */
 	bool lim_pending;
-	/* I/O thread only */
+	/* core thread only (while attached) */
+	struct conn **map;   /* the connection of each descriptor polled */
+	size_t map_alloc;
+	struct conn **to_write; /* connections with replies to write */
+	size_t nto_write, to_write_alloc;
 	struct conntable table;
 	uint64_t next_id;
 	int64_t accept_resume; /* accepts paused until then (monotonic) */
@@ -79,10 +87,9 @@ struct owner {
 	uint64_t seq; /* the line's place on its connection */
 };
 
-/* Core thread: hand the finished event back to the I/O thread. Only the
- * first event into an empty list wakes it: the I/O thread reads the
- * eventfd before it takes the list, so the events behind the first go
- * with it (one eventfd write per core turn, not per reply). */
+/* The finished event back to the server: the core thread writes its
+ * reply after the turn (io_flush). Completed elsewhere (a shutdown's
+ * refusals, after the core stopped), it waits for admin_free. */
 static void admin_done(struct event *ev)
 {
 	struct admin_server *a = ((struct owner *)ev->owner)->server;
@@ -93,7 +100,7 @@ static void admin_done(struct event *ev)
 	ev->next = a->completed;
 	a->completed = ev;
 	pthread_mutex_unlock(&a->lock);
-	if (was_empty)
+	if (was_empty && !core_on_core_thread())
 		wake(a);
 }
 
@@ -206,6 +213,12 @@ static void emit(struct admin_server *a, struct conn *c, struct event *ev,
 	c->write_seq++;
 	conntable_done(&a->table, c->id, now);
 	if (!c->dead) {
+		if (!c->out.len) { /* listed once: its buffer was empty */
+			a->to_write = xgrow(a->to_write, &a->to_write_alloc,
+					    a->nto_write + 1,
+					    sizeof(*a->to_write));
+			a->to_write[a->nto_write++] = c;
+		}
 		strbuf_add(&c->out, ev->reply.buf, ev->reply.len);
 		strbuf_addch(&c->out, '\n');
 	}
@@ -216,10 +229,8 @@ static void emit(struct admin_server *a, struct conn *c, struct event *ev,
 static void take_completed(struct admin_server *a)
 {
 	struct event *ev, *next;
-	uint64_t cnt;
 	int64_t now = time_mono_ms();
 
-	(void)!read(a->wakefd, &cnt, sizeof(cnt));
 	pthread_mutex_lock(&a->lock);
 	ev = a->completed;
 	a->completed = NULL;
@@ -391,20 +402,6 @@ static void reap_conns(struct admin_server *a)
 	}
 }
 
-/* How long poll may sleep: until the next idle deadline or the end of an
- * accept pause; -1 for neither. */
-static int poll_timeout(const struct admin_server *a, int64_t now)
-{
-	int64_t next = conntable_next_deadline(&a->table);
-
-	if (a->accept_resume > now && a->accept_resume < next)
-		next = a->accept_resume;
-	if (next == INT64_MAX)
-		return -1;
-	next -= now;
-	return next < 0 ? 0 : next > 60000 ? 60000 : (int)next;
-}
-
 /* The line a connection past a cap gets, with the caps in force. */
 static void set_busy_line(struct admin_server *a)
 {
@@ -441,61 +438,87 @@ void admin_set_limits(struct admin_server *a,
 	wake(a);
 }
 
-static void *admin_main(void *arg)
+/* Writes the replies take_completed queued. */
+static void write_pending(struct admin_server *a)
 {
-	struct admin_server *a = arg;
-	struct pollfd *pfd = NULL;
-	struct conn **map = NULL;
-	size_t pfd_alloc = 0, map_alloc = 0;
+	for (size_t i = 0; i < a->nto_write; i++)
+		conn_write(a, a->to_write[i]);
+	a->nto_write = 0;
+}
 
-	for (;;) {
-		nfds_t n = 0;
-		int64_t now = time_mono_ms();
-		pthread_mutex_lock(&a->lock);
-		bool stop = a->stop;
-		pthread_mutex_unlock(&a->lock);
-		if (stop)
-			break;
-		pfd = xgrow(pfd, &pfd_alloc, a->nconns + 2, sizeof(*pfd));
-		map = xgrow(map, &map_alloc, a->nconns + 2, sizeof(*map));
-		pfd[n++] = (struct pollfd){ a->wakefd, POLLIN, 0 };
-		pfd[n++] = (struct pollfd){ a->accept_resume > now ? -1 : a->lfd,
-					    POLLIN, 0 };
-		for (size_t i = 0; i < a->nconns; i++) {
-			struct conn *c = a->conns[i];
-			short evs = 0;
-			if (c->dead)
-				continue;
-			if (!c->eof && c->inflight < MAX_INFLIGHT)
-				evs |= POLLIN;
-			if (c->out.len)
-				evs |= POLLOUT;
-			map[n] = c;
-			pfd[n++] = (struct pollfd){ c->fd, evs, 0 };
-		}
-		if (poll(pfd, n, poll_timeout(a, now)) == -1 && errno != EINTR)
-			break;
-		now = time_mono_ms();
-		if (pfd[0].revents) {
-			/* after the eventfd is read: a later wake-up is seen */
-			take_completed(a);
-			take_limits(a);
-		}
-		if (pfd[1].revents & POLLIN)
-			accept_some(a, now);
-		for (nfds_t i = 2; i < n; i++) {
-			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-				conn_read(a, map[i]);
-			if (map[i]->out.len)
-				conn_write(a, map[i]);
-		}
-		expire_idle(a, now);
-		reap_conns(a);
-		publish(a, now);
+/* The next idle deadline or the end of an accept pause (monotonic ms),
+ * INT64_MAX for neither. */
+static int64_t next_deadline(const struct admin_server *a, int64_t now)
+{
+	int64_t next = conntable_next_deadline(&a->table);
+
+	if (a->accept_resume > now && a->accept_resume < next)
+		next = a->accept_resume;
+	return next;
+}
+
+static size_t io_fill(void *ctx, struct pollfd **pfd, size_t *alloc,
+		      size_t n, int64_t now, int64_t *deadline)
+{
+	struct admin_server *a = ctx;
+	size_t first = n;
+	int64_t next = next_deadline(a, now);
+
+	*pfd = xgrow(*pfd, alloc, n + a->nconns + 2, sizeof(**pfd));
+	a->map = xgrow(a->map, &a->map_alloc, a->nconns + 2, sizeof(*a->map));
+	(*pfd)[n++] = (struct pollfd){ a->wakefd, POLLIN, 0 };
+	(*pfd)[n++] = (struct pollfd){ a->accept_resume > now ? -1 : a->lfd,
+				       POLLIN, 0 };
+	for (size_t i = 0; i < a->nconns; i++) {
+		struct conn *c = a->conns[i];
+		short evs = 0;
+		if (c->dead)
+			continue;
+		if (!c->eof && c->inflight < MAX_INFLIGHT)
+			evs |= POLLIN;
+		if (c->out.len)
+			evs |= POLLOUT;
+		a->map[n - first] = c;
+		(*pfd)[n++] = (struct pollfd){ c->fd, evs, 0 };
 	}
-	free(pfd);
-	free(map);
-	return NULL;
+	if (next < *deadline)
+		*deadline = next;
+	return n;
+}
+
+static void io_handle(void *ctx, const struct pollfd *pfd, size_t n,
+		      int64_t now)
+{
+	struct admin_server *a = ctx;
+
+	if (pfd[0].revents) {
+		uint64_t cnt;
+		/* after the eventfd is read: a later wake-up is seen */
+		(void)!read(a->wakefd, &cnt, sizeof(cnt));
+		take_completed(a);
+		write_pending(a);
+		take_limits(a);
+	}
+	if (pfd[1].revents & POLLIN)
+		accept_some(a, now);
+	for (size_t i = 2; i < n; i++) {
+		if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+			conn_read(a, a->map[i]);
+		if (a->map[i]->out.len)
+			conn_write(a, a->map[i]);
+	}
+	expire_idle(a, now);
+	reap_conns(a);
+	publish(a, now);
+}
+
+/* After each core turn: the replies it made go out now. */
+static void io_flush(void *ctx)
+{
+	struct admin_server *a = ctx;
+
+	take_completed(a);
+	write_pending(a);
 }
 
 static int bind_socket(struct admin_server *a, const char *path, char *err,
@@ -549,11 +572,10 @@ struct admin_server *admin_start(const char *path,
 	a->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (a->wakefd == -1 || bind_socket(a, path, err, errlen))
 		goto fail;
-	if (pthread_create(&a->thread, NULL, admin_main, a)) {
-		snprintf(err, errlen, "cannot start the admin thread");
-		unlink(path);
-		goto fail;
-	}
+	a->io = (struct core_io){ .ctx = a, .fill = io_fill,
+				  .handle = io_handle, .flush = io_flush };
+	core_set_io(core, &a->io);
+	a->attached = true;
 	return a;
 fail:
 	if (a->lfd != -1)
@@ -568,13 +590,10 @@ fail:
 
 void admin_stop(struct admin_server *a)
 {
-	if (!a)
+	if (!a || !a->attached)
 		return;
-	pthread_mutex_lock(&a->lock);
-	a->stop = true;
-	pthread_mutex_unlock(&a->lock);
-	wake(a);
-	pthread_join(a->thread, NULL);
+	core_set_io(a->core, NULL); /* the core thread lets go of a */
+	a->attached = false;
 	close(a->lfd);
 	unlink(a->path);
 	for (size_t i = 0; i < a->nconns; i++)
@@ -598,6 +617,8 @@ void admin_free(struct admin_server *a)
 		free(a->conns[i]);
 	}
 	free(a->conns);
+	free(a->map);
+	free(a->to_write);
 	conntable_release(&a->table);
 	close(a->wakefd);
 	pthread_mutex_destroy(&a->lock);

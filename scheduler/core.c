@@ -2,9 +2,12 @@
 #include "core.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admin_cmds.h"
 #include "agent_msgs.h"
@@ -60,6 +63,20 @@ void sched_complete(struct sched *c, struct event *ev)
  * slept a second time on it (a futex wait and wake on every serial
  * request). A poster needs c alive through the call either way (the
  * posting threads stop before core_stop frees it). */
+static _Thread_local bool on_core_thread;
+
+bool core_on_core_thread(void)
+{
+	return on_core_thread;
+}
+
+/* Wakes the core thread from its poll (any thread). */
+static void core_wake(struct sched *c)
+{
+	uint64_t one = 1;
+	(void)!write(c->wakefd, &one, sizeof(one));
+}
+
 void core_post(struct sched *c, struct event *ev)
 {
 	bool was_empty;
@@ -73,8 +90,10 @@ void core_post(struct sched *c, struct event *ev)
 		c->inbox_head = ev;
 	c->inbox_tail = ev;
 	pthread_mutex_unlock(&c->lock);
-	if (was_empty)
-		pthread_cond_signal(&c->wake);
+	/* the core thread itself (its I/O source) looks at the inbox before
+	 * it sleeps again */
+	if (was_empty && !on_core_thread)
+		core_wake(c);
 }
 
 /* The earliest moment the core has work that no event brings: a parked
@@ -139,6 +158,11 @@ static void adopt_hooks(struct sched *c)
 		c->metrics = c->metrics_set;
 		c->metrics_due_mono = 0;
 	}
+	if (c->io_change) {
+		c->io = c->io_set;
+		c->io_change = false;
+		pthread_cond_broadcast(&c->adopted);
+	}
 	if (c->cfg_set) {
 		struct policy_limits lim;
 		/* only the limits a reload may change (config_live) */
@@ -155,42 +179,81 @@ static void adopt_hooks(struct sched *c)
 	}
 }
 
-/* Waits for events or the next wake-up (not at all with nowait); returns
- * the list. */
-static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
+/* Takes the inbox (under c->lock). */
+static struct event *grab_inbox(struct sched *c, bool *stopping)
 {
-	struct event *list;
+	struct event *list = c->inbox_head;
 
-	pthread_mutex_lock(&c->lock);
-	adopt_hooks(c);
-	while (!nowait && !c->inbox_head && !c->stopping) {
-		int64_t wake_us;
-		adopt_hooks(c); /* one set while we waited wakes us */
-		wake_us = next_wake_us(c);
-		if (wake_us == INT64_MAX) {
-			pthread_cond_wait(&c->wake, &c->lock);
-			continue;
-		}
-		int64_t wait = wake_us - time_mono_us();
-		if (wait <= 0)
-			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += wait / 1000000;
-		ts.tv_nsec += (wait % 1000000) * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		if (pthread_cond_timedwait(&c->wake, &c->lock, &ts) ==
-		    ETIMEDOUT)
-			break;
-	}
-	list = c->inbox_head;
 	c->inbox_head = c->inbox_tail = NULL;
 	*stopping = c->stopping;
 	pthread_mutex_unlock(&c->lock);
 	return list;
+}
+
+/* One poll of the wake-up eventfd and the I/O source's descriptors, for
+ * at most timeout_us (-1: no limit; 0: only a look). */
+static void poll_io(struct sched *c, int64_t timeout_us)
+{
+	int64_t now = time_mono_ms(), deadline = INT64_MAX;
+	size_t n = 0;
+	struct timespec ts, *tsp = NULL;
+
+	c->pfd = xgrow(c->pfd, &c->pfd_alloc, 1, sizeof(*c->pfd));
+	c->pfd[n++] = (struct pollfd){ c->wakefd, POLLIN, 0 };
+	if (c->io)
+		n = c->io->fill(c->io->ctx, &c->pfd, &c->pfd_alloc, n, now,
+				&deadline);
+	if (deadline != INT64_MAX) {
+		int64_t d = (deadline - now) * 1000;
+		if (timeout_us < 0 || d < timeout_us)
+			timeout_us = d < 0 ? 0 : d;
+	}
+	if (timeout_us >= 0) {
+		ts.tv_sec = timeout_us / 1000000;
+		ts.tv_nsec = (timeout_us % 1000000) * 1000;
+		tsp = &ts;
+	}
+	if (ppoll(c->pfd, n, tsp, NULL) == -1)
+		for (size_t i = 0; i < n; i++) /* EINTR: nothing happened */
+			c->pfd[i].revents = 0;
+	if (c->pfd[0].revents) {
+		uint64_t cnt;
+		(void)!read(c->wakefd, &cnt, sizeof(cnt));
+	}
+	if (c->io)
+		c->io->handle(c->io->ctx, c->pfd + 1, n - 1, time_mono_ms());
+}
+
+/* Waits for events or the next wake-up (not at all with nowait); returns
+ * the list. The I/O source is served each time, a look only when there is
+ * work already, so that a busy core still reads new requests. */
+static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
+{
+	for (;;) {
+		int64_t wake_us, wait;
+
+		pthread_mutex_lock(&c->lock);
+		adopt_hooks(c);
+		if (nowait || c->inbox_head || c->stopping) {
+			pthread_mutex_unlock(&c->lock);
+			if (c->io)
+				poll_io(c, 0);
+			pthread_mutex_lock(&c->lock);
+			return grab_inbox(c, stopping);
+		}
+		wake_us = next_wake_us(c);
+		pthread_mutex_unlock(&c->lock);
+		wait = wake_us == INT64_MAX ? -1 : wake_us - time_mono_us();
+		if (wake_us != INT64_MAX && wait <= 0) {
+			pthread_mutex_lock(&c->lock);
+			return grab_inbox(c, stopping);
+		}
+		poll_io(c, wait);
+		if (wake_us != INT64_MAX && time_mono_us() >= wake_us) {
+			pthread_mutex_lock(&c->lock);
+			return grab_inbox(c, stopping);
+		}
+	}
 }
 
 static void put_run(void *ctx, struct run *r)
@@ -386,6 +449,7 @@ static void *core_main(void *arg)
 	struct sched *c = arg;
 	bool stopping = false;
 
+	on_core_thread = true;
 	while (!stopping) {
 		struct event *list = take_inbox(c, c->fq.total > 0, &stopping);
 		int64_t t0 = time_mono_us();
@@ -402,6 +466,8 @@ static void *core_main(void *arg)
 			work_by_clock(c, stopping);
 		if (!commit_may_wait(c, stopping))
 			commit_and_reply(c);
+		if (c->io)
+			c->io->flush(c->io->ctx);
 		c->turns++;
 		atomic_store(&c->pub_turns, c->turns);
 		lathist_add(&c->turn_us, (uint64_t)(time_mono_us() - t0));
@@ -416,6 +482,10 @@ static void *core_main(void *arg)
 			c->wd_due_mono = c->now_mono + c->wd_every_ms;
 		}
 	}
+	pthread_mutex_lock(&c->lock);
+	c->exited = true; /* core_set_io waits for nothing from now on */
+	pthread_cond_broadcast(&c->adopted);
+	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
 
@@ -457,12 +527,10 @@ struct sched *core_start(struct store *s, struct sched_state *st,
 
 	limits_from(cfg, &lim);
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->wake, &ca);
 	pthread_cond_init(&c->adopted, NULL);
-	pthread_condattr_destroy(&ca);
+	c->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->wakefd == -1)
+		die("cannot make the core's eventfd: %s", strerror(errno));
 	c->store = s;
 	c->st = st;
 	c->cfg = cfg;
@@ -541,7 +609,7 @@ void core_watchdog(struct sched *c, int64_t every_ms, void (*ping)(void))
 	pthread_mutex_lock(&c->lock);
 	c->wd_every_set = ping ? every_ms : 0;
 	c->wd_ping_set = ping;
-	pthread_cond_signal(&c->wake);
+	core_wake(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -549,8 +617,19 @@ void core_reconfigure(struct sched *c, const struct sched_config *cfg)
 {
 	pthread_mutex_lock(&c->lock);
 	c->cfg_set = cfg;
-	pthread_cond_signal(&c->wake);
+	core_wake(c);
 	while (c->cfg_set)
+		pthread_cond_wait(&c->adopted, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void core_set_io(struct sched *c, const struct core_io *io)
+{
+	pthread_mutex_lock(&c->lock);
+	c->io_set = io;
+	c->io_change = true;
+	core_wake(c);
+	while (c->io_change && !c->exited)
 		pthread_cond_wait(&c->adopted, &c->lock);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -559,7 +638,7 @@ void core_metrics(struct sched *c, struct metrics *m)
 {
 	pthread_mutex_lock(&c->lock);
 	c->metrics_set = m;
-	pthread_cond_signal(&c->wake);
+	core_wake(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -571,7 +650,7 @@ void core_stop(struct sched *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->stopping = true;
-	pthread_cond_signal(&c->wake);
+	core_wake(c);
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);
 	/* Its last outcomes wait in the inbox, unapplied: those deliveries
@@ -624,7 +703,8 @@ void core_stop(struct sched *c)
 	free(c->done.v);
 	strbuf_release(&c->metrics_buf);
 	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->wake);
 	pthread_cond_destroy(&c->adopted);
+	close(c->wakefd);
+	free(c->pfd);
 	free(c);
 }

@@ -119,6 +119,31 @@ void core_reconfigure(struct sched *c, const struct sched_config *cfg);
  * (NULL: stop). Any thread. */
 struct metrics;
 void core_metrics(struct sched *c, struct metrics *m);
+/* An I/O source the core thread serves itself, so that a request and its
+ * reply cross no other thread (admin.c): between turns the core polls its
+ * descriptors beside its own wake-up, and after each turn's commit it
+ * sends what completed. All three run on the core thread. */
+struct pollfd;
+struct core_io {
+	void *ctx;
+	/* Appends its descriptors to *pfd (n in use, *alloc allocated:
+	 * xgrow) and returns the new count; lowers *deadline_ms (monotonic)
+	 * to its next timer. */
+	size_t (*fill)(void *ctx, struct pollfd **pfd, size_t *alloc,
+		       size_t n, int64_t now_ms, int64_t *deadline_ms);
+	/* After each poll: the descriptors fill appended, with revents. */
+	void (*handle)(void *ctx, const struct pollfd *pfd, size_t n,
+		       int64_t now_ms);
+	/* After each turn's replies were completed. */
+	void (*flush)(void *ctx);
+};
+/* Has the core thread serve io (NULL: stop serving the one it has).
+ * Returns once the core thread has taken the change: from then on it no
+ * longer calls the old one. Any thread but the core's. */
+void core_set_io(struct sched *c, const struct core_io *io);
+/* Whether the caller runs on a core thread. */
+bool core_on_core_thread(void);
+
 /* Stops the thread after its current turn, then waits for the worker
  * threads (worker.h: a backup in progress) to end; pending events are
  * completed with an error reply, workers' with their result. Does not

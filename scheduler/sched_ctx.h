@@ -25,12 +25,20 @@
 struct sched {
 	/* shared with posting threads, under lock */
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	int wakefd;                /* an eventfd: wakes the core's poll */
 	struct event *inbox_head, *inbox_tail;
 	bool stopping;
+	bool exited;               /* the core thread has returned */
 	pthread_t thread;
+	/* core_set_io: the source set, taken up in take_inbox, which then
+	 * signals `adopted` */
+	const struct core_io *io_set;
+	bool io_change;
 
 	/* core thread only */
+	const struct core_io *io;  /* served between turns, or NULL */
+	struct pollfd *pfd;        /* the poll set, io's included */
+	size_t pfd_alloc;
 	struct store *store;
 	struct sched_state *st;
 	struct policy pol;         /* the pure scheduling core over st */

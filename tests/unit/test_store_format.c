@@ -100,16 +100,16 @@ static void test_format_version(void **s)
 	char file[64];
 
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
-	assert_int_equal(STORE_FORMAT_VERSION, 6);
+	assert_int_equal(STORE_FORMAT_VERSION, 7);
 	format_file("c", file, sizeof(file));
-	assert_string_equal(file, "6\n");
+	assert_string_equal(file, "7\n");
 	set_version(st, "c", 99);
 	store_close(st);
 	snapshot("c", &before);
 	snprintf(path, sizeof(path), "%s/c", store_fx_dir);
 	assert_null(store_open(path, err, sizeof(err)));
 	assert_non_null(strstr(err, "format version 99"));
-	assert_non_null(strstr(err, "up to 6"));
+	assert_non_null(strstr(err, "up to 7"));
 	assert_null(strchr(err, '\n'));
 	snapshot("c", &after);
 	assert_int_equal(before.len, after.len);
@@ -148,7 +148,7 @@ static void test_format_upgrade(void **s)
 	store_close(st);
 	char file[64];
 	format_file("h", file, sizeof(file));
-	assert_string_equal(file, "6\n"); /* written by the upgrade */
+	assert_string_equal(file, "7\n"); /* written by the upgrade */
 	st = store_fx_open("h");
 	assert_int_equal(get_version(st), STORE_FORMAT_VERSION);
 	store_close(st);
@@ -207,7 +207,7 @@ static void test_usage_rebuilt_on_upgrade(void **s)
 	state_release(&ss);
 	store_close(st);
 	st = store_fx_open("u");
-	assert_int_equal(store_opened_format(st), 6);
+	assert_int_equal(store_opened_format(st), 7);
 	store_close(st);
 }
 
@@ -264,7 +264,7 @@ static void test_usage_groups_rebuilt_on_upgrade(void **s)
 
 	for (int pass = 0; pass < 2; pass++) {
 		st = store_fx_open("g");
-		assert_int_equal(store_opened_format(st), pass ? 6 : 5);
+		assert_int_equal(store_opened_format(st), pass ? 7 : 5);
 		state_init(&ss);
 		if (records_load(st, &ss, err, sizeof(err)))
 			fail_msg("%s", err);
