@@ -9,16 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "util.h"
-
-/* A retired segment is kept under this name and becomes the next
- * segment: its blocks are written already, so overwriting them changes
- * no extent either. */
-#define SPARE_NAME "spare"
 
 struct commitlog {
 	char dir[4096];
@@ -138,7 +132,8 @@ static int list_segments(struct commitlog *l, char *err, size_t errlen)
 		l->old[l->nold++] = num;
 	}
 	closedir(d);
-	qsort(l->old, l->nold, sizeof(*l->old), cmp_u64);
+	if (l->nold > 1) /* (qsort of NULL is undefined, even for 0) */
+		qsort(l->old, l->nold, sizeof(*l->old), cmp_u64);
 	return 0;
 }
 
@@ -182,38 +177,27 @@ static int replay_segment(struct commitlog *l, uint64_t num,
 	return rc;
 }
 
-/* Gives the active segment its file: the spare renamed, or a new file of
- * its full size; either durable, its name too, before a record goes in. */
+/* Gives the active segment a new file of its full size, durable (its
+ * name too) before a record goes in. Its blocks are allocated, not
+ * written: they read as zeros, and a retired segment's records are
+ * never in them (a recycled file would keep them readable until
+ * overwritten, which a tenant's deletion must not allow). */
 static int new_segment(struct commitlog *l, uint64_t need, char *err,
 		       size_t errlen)
 {
-	char path[4200], spare[4200];
+	char path[4200];
 	uint64_t size = need > l->seg_bytes ? need : l->seg_bytes;
-	struct stat st;
 
 	seg_path(l, l->active, path, sizeof(path));
-	snprintf(spare, sizeof(spare), "%s/%s", l->dir, SPARE_NAME);
-	if (rename(spare, path) == 0)
-		l->fd = open(path, O_RDWR | O_CLOEXEC);
-	else
-		l->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-			     0600);
+	l->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (l->fd == -1)
 		return fail_errno(err, errlen, "cannot create", path);
-	if (fstat(l->fd, &st))
-		return fail_errno(err, errlen, "cannot stat", path);
-	if ((uint64_t)st.st_size < size) {
-		/* blocks allocated, not written: reading them gives zeros */
-		if (fallocate(l->fd, 0, 0, (off_t)size) &&
-		    (errno != EOPNOTSUPP || ftruncate(l->fd, (off_t)size)))
-			return fail_errno(err, errlen, "cannot allocate", path);
-		if (fsync(l->fd))
-			return fail_errno(err, errlen, "cannot sync", path);
-		st.st_size = (off_t)size;
-	}
-	if (fsync(l->dirfd))
-		return fail_errno(err, errlen, "cannot sync", l->dir);
-	l->size = (uint64_t)st.st_size;
+	if (fallocate(l->fd, 0, 0, (off_t)size) &&
+	    (errno != EOPNOTSUPP || ftruncate(l->fd, (off_t)size)))
+		return fail_errno(err, errlen, "cannot allocate", path);
+	if (fsync(l->fd) || fsync(l->dirfd))
+		return fail_errno(err, errlen, "cannot sync", path);
+	l->size = size;
 	l->off = 0;
 	l->dirty = false;
 	return 0;
@@ -338,30 +322,35 @@ size_t commitlog_retired_pending(const struct commitlog *l)
 	return l->nold;
 }
 
+int commitlog_roll(struct commitlog *l, char *err, size_t errlen)
+{
+	if (l->broken || l->fd == -1)
+		return err_fail(err, errlen, "commit log: a write failed "
+				"before: the store must be opened again");
+	if (l->off && switch_segment(l, 0, err, errlen)) {
+		l->broken = true;
+		return -1;
+	}
+	return 0;
+}
+
 int commitlog_retire_below(struct commitlog *l, uint64_t before, char *err,
 			   size_t errlen)
 {
-	char path[4200], spare[4200];
+	char path[4200];
 	size_t n = 0;
 
 	while (n < l->nold && l->old[n] < before)
 		n++;
 	if (!n)
 		return 0;
-	snprintf(spare, sizeof(spare), "%s/%s", l->dir, SPARE_NAME);
-	/* Oldest first, and the newest of them kept as the spare: whichever
-	 * of these steps a power cut undoes, the segments left still follow
-	 * each other, so a replay never applies an old segment without the
-	 * ones after it. */
+	/* Oldest first: whichever of these a power cut undoes, the segments
+	 * left still follow each other, so a replay never applies an old
+	 * segment without the ones after it. */
 	for (size_t i = 0; i < n; i++) {
 		seg_path(l, l->old[i], path, sizeof(path));
-		if (i + 1 == n && access(spare, F_OK) != 0) {
-			if (rename(path, spare))
-				return fail_errno(err, errlen, "cannot rename",
-						  path);
-		} else if (unlink(path) && errno != ENOENT) {
+		if (unlink(path) && errno != ENOENT)
 			return fail_errno(err, errlen, "cannot delete", path);
-		}
 	}
 	memmove(l->old, l->old + n, (l->nold - n) * sizeof(*l->old));
 	l->nold -= n;

@@ -52,6 +52,11 @@ uint64_t commitlog_active(const struct commitlog *l);
 /* How many segments before the active one are still kept. */
 size_t commitlog_retired_pending(const struct commitlog *l);
 
+/* Ends the active segment (if it holds a record): the next record starts
+ * a new one, and everything before can be retired once flushed. 0, or
+ * -1 with the reason (the log then takes no more records). */
+int commitlog_roll(struct commitlog *l, char *err, size_t errlen);
+
 /* Deletes the segments numbered below before (their writes are flushed)
  * and syncs the directory, so that none comes back after a power cut to
  * be replayed without the segments that followed it. */

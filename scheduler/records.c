@@ -356,22 +356,39 @@ static void pack_job_argv(msgpack_packer *pk, struct store *s,
 			  job->argv);
 }
 
+/* The agent's last reply (resent as is to a resent message) holds what
+ * it answered, a lease's job arguments included: sealed under the
+ * tenant's key like the arguments themselves. */
 static void pack_agent_reply(msgpack_packer *pk, struct store *s,
 			     enum store_cf cf, const void *key, size_t klen,
 			     const void *rec)
 {
 	const struct agent *a = rec;
-	(void)s;
-	(void)cf;
-	(void)key;
-	(void)klen;
+	struct keyring *kr = store_keyring(s);
+	struct strbuf sealed = STRBUF_INIT;
+	char tenant[ENV_KEY_LEN];
+
 	mp_pack_cstr(pk, "last_reply");
 	if (!a->last_reply) {
 		msgpack_pack_nil(pk);
 		return;
 	}
-	msgpack_pack_bin(pk, a->last_reply_len);
-	msgpack_pack_bin_body(pk, a->last_reply, a->last_reply_len);
+	if (!kr) { /* no keyring (tests, tools): in clear */
+		msgpack_pack_bin(pk, a->last_reply_len);
+		msgpack_pack_bin_body(pk, a->last_reply, a->last_reply_len);
+		return;
+	}
+	snprintf(tenant, sizeof(tenant), "%.*s", (int)strcspn(a->env, "/"),
+		 a->env);
+	if (keyring_seal(kr, tenant, store_cf_name(cf), key, klen,
+			 a->last_reply, a->last_reply_len, &sealed)) {
+		/* never in clear: a resend is answered as new instead */
+		msgpack_pack_nil(pk);
+	} else {
+		msgpack_pack_bin(pk, sealed.len);
+		msgpack_pack_bin_body(pk, sealed.buf, sealed.len);
+	}
+	strbuf_release(&sealed);
 }
 
 static void put_record(struct store_batch *b, struct store *s,
@@ -589,16 +606,40 @@ static int load_job_argv(struct store *s, enum store_cf cf,
 	return rc < 0 ? -1 : 0;
 }
 
-static int load_agent_reply(const msgpack_object *map, struct agent *a)
+static int load_agent_reply(struct store *s, const msgpack_object *map,
+			    const void *key, size_t klen, struct agent *a)
 {
 	const msgpack_object *o = mp_get(map, "last_reply");
+	struct strbuf plain = STRBUF_INIT;
+	const char *v;
+	size_t n;
+	int rc;
+
 	if (!o || o->type == MSGPACK_OBJECT_NIL)
 		return 0;
 	if (o->type != MSGPACK_OBJECT_BIN)
 		return -1;
-	a->last_reply = xmalloc(o->via.bin.size ? o->via.bin.size : 1);
-	memcpy(a->last_reply, o->via.bin.ptr, o->via.bin.size);
-	a->last_reply_len = o->via.bin.size;
+	v = o->via.bin.ptr;
+	n = o->via.bin.size;
+	if (keyring_is_sealed(v, n)) {
+		rc = keyring_open_value(store_keyring(s),
+					store_cf_name(CF_AGENTS), key, klen, v,
+					n, &plain);
+		if (rc == KEYRING_DESTROYED) { /* as if none was kept */
+			strbuf_release(&plain);
+			return 0;
+		}
+		if (rc) {
+			strbuf_release(&plain);
+			return -1;
+		}
+		v = plain.buf;
+		n = plain.len;
+	}
+	a->last_reply = xmalloc(n ? n : 1);
+	memcpy(a->last_reply, v, n);
+	a->last_reply_len = n;
+	strbuf_release(&plain);
 	return 0;
 }
 
@@ -665,7 +706,8 @@ static int load_one(const void *key, size_t klen, const void *val,
 	      unpack_fields(&u.data, rec, lc->fields, lc->nfields) ||
 	      (lc->cf == CF_JOBS &&
 	       load_job_argv(lc->s, CF_JOBS, &u.data, key, klen, rec)) ||
-	      (lc->cf == CF_AGENTS && load_agent_reply(&u.data, rec));
+	      (lc->cf == CF_AGENTS &&
+	       load_agent_reply(lc->s, &u.data, key, klen, rec));
 	msgpack_unpacked_destroy(&u);
 	if (bad) {
 		if (lc->cf == CF_JOBS)

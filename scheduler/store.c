@@ -603,6 +603,24 @@ struct keyring *store_keyring(const struct store *s)
 	return s->keyring;
 }
 
+int store_roll_log(struct store *s, char *err, size_t errlen)
+{
+	char *rerr = NULL;
+
+	if (!s->db)
+		return closed(s, err, errlen);
+	if (commitlog_roll(s->log, err, errlen))
+		return -1;
+	if (flush_memtables(s, true, &rerr)) {
+		snprintf(err, errlen, "flush: %s", rerr);
+		free(rerr);
+		return -1;
+	}
+	s->retire_before = 0;
+	return commitlog_retire_below(s->log, commitlog_active(s->log), err,
+				      errlen);
+}
+
 int store_flush_all(struct store *s, char *err, size_t errlen)
 {
 	rocksdb_flushoptions_t *fo;

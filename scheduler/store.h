@@ -135,10 +135,15 @@ struct rocksdb_t *store_db(struct store *s);
 struct keyring;
 void store_set_keyring(struct store *s, struct keyring *kr);
 struct keyring *store_keyring(const struct store *s);
-/* Flushes every column family's memtable and waits: the WAL files that
- * held their writes are retired (deleted: no WAL archive is kept). 0,
- * or -1 with the reason. Thread-safe (the RocksDB handle is). */
+/* Flushes every column family's memtable and waits. 0, or -1 with the
+ * reason. Thread-safe (the RocksDB handle is); the commit log keeps its
+ * segments until store_roll_log or their turn to be retired. */
 int store_flush_all(struct store *s, char *err, size_t errlen);
+/* Core thread: ends the commit log's segment, flushes every memtable and
+ * waits, then deletes every segment before the new one, so that no file
+ * of the log holds a write made before the call (a tenant's deletion). 0,
+ * or -1 with the reason. */
+int store_roll_log(struct store *s, char *err, size_t errlen);
 /* Compacts [start, end) of cf down to the last level (range deletions
  * applied, the files that held the range rewritten); blocks for as long
  * as that takes: call it from a worker thread. Thread-safe. */

@@ -96,6 +96,8 @@ agent_id=$(spctl --json agent list | python3 -c '
 import json, sys
 for a in json.load(sys.stdin)["items"]:
     if a["env"] == "acme/prod": print(a["id"])')
+# the commit log holds acme's records (names in keys: not sealed) ...
+[ "$(hits acme "$T/data/commitlog")" -gt 0 ] || fail "acme not in the commit log before the deletion"
 spctl --json tenant delete acme --confirm --force >"$T/receipt.json" ||
 	fail "tenant delete --force: $(cat "$T/receipt.json")"
 r() { json "$1" <"$T/receipt.json"; }
@@ -114,6 +116,8 @@ ps=$(r pseudonym)
 [ "$(r key_id)" -ge 1 ] && [ "$(r compacted)" = True ] && [ "$(r wal_rolled)" = True ] ||
 	fail "receipt key/compaction: $(cat "$T/receipt.json")"
 [ -n "$(r key_destroyed)" ] && [ -n "$(r time)" ] || fail "receipt times"
+# ... and no file of it keeps them once the receipt is out
+[ "$(hits acme "$T/data/commitlog")" = 0 ] || fail "acme's records still in the commit log after the deletion"
 
 # gone from every view
 spctl tenant show acme >/dev/null 2>&1 && fail "tenant still shown"

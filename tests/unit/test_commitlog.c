@@ -1,6 +1,6 @@
 /* test_commitlog.c - the store's commit log: records replayed in order
  * across segments, a torn last record dropped, damage and gaps refused,
- * retired segments gone and the spare reused without its old records. */
+ * retired segments gone, a roll leaving no file with an older record. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -225,19 +225,18 @@ static void test_gap_refused(void **state)
 	assert_non_null(strstr(err, "is missing"));
 }
 
-/* Retired segments are gone; the newest of them becomes the spare, and
- * the segment made from it replays only its own records. */
-static void test_retire_and_spare(void **state)
+/* Retired segments are gone, and only they; a roll ends the active
+ * segment, so that retiring below the next one leaves no file holding a
+ * record written before the roll. */
+static void test_retire_and_roll(void **state)
 {
-	char dir[128], path[256], spare[256], err[512];
+	char dir[128], path[256], err[512];
 	struct seen a = { 0 }, b = { 0 };
 	struct commitlog *l;
 	uint64_t active;
-	int next = 100;
 	(void)state;
 
 	log_dir("retire", dir, sizeof(dir));
-	snprintf(spare, sizeof(spare), "%s/spare", dir);
 	l = open_log(dir, 4096, &a);
 	append_n(l, 0, 100);
 	active = commitlog_active(l);
@@ -249,20 +248,24 @@ static void test_retire_and_spare(void **state)
 		seg_file(dir, i, path, sizeof(path));
 		assert_int_equal(access(path, F_OK), -1);
 	}
-	assert_int_equal(access(spare, F_OK), 0);
-	/* fill the active segment: the next one is the spare renamed */
-	while (commitlog_active(l) == active)
-		append_n(l, next, next + 1), next++;
-	assert_int_equal(access(spare, F_OK), -1);
+	seg_file(dir, active, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), 0);
+
+	assert_int_equal(commitlog_roll(l, err, sizeof(err)), 0);
+	assert_int_equal(commitlog_active(l), active + 1);
+	assert_int_equal(commitlog_roll(l, err, sizeof(err)), 0); /* empty */
+	assert_int_equal(commitlog_active(l), active + 1);
+	assert_int_equal(commitlog_retire_below(l, active + 1, err,
+						sizeof(err)),
+			 0);
+	assert_int_equal(access(path, F_OK), -1);
+	append_n(l, 100, 105);
 	commitlog_close(l, false);
 
-	/* the records of the segments kept, in order, up to the last: none
-	 * of the spare's old ones (they would break the sequence) */
-	l = open_log(dir, 4096, &b);
-	assert_true(b.n > (size_t)(next - 100));
-	assert_true(b.first[0] > 0);
+	l = open_log(dir, 4096, &b); /* only what came after the roll */
+	assert_int_equal(b.n, 5);
 	for (size_t i = 0; i < b.n; i++)
-		assert_int_equal(b.first[i], (uint8_t)(next - (int)b.n + (int)i));
+		assert_int_equal(b.first[i], (uint8_t)(100 + i));
 	commitlog_close(l, true);
 }
 
@@ -318,7 +321,7 @@ int main(void)
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_damage_refused),
 		cmocka_unit_test(test_gap_refused),
-		cmocka_unit_test(test_retire_and_spare),
+		cmocka_unit_test(test_retire_and_roll),
 		cmocka_unit_test(test_big_record),
 		cmocka_unit_test(test_apply_failure),
 	};

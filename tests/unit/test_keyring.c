@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +341,88 @@ static void test_job_argv(void **s)
 	keyring_free(kr);
 }
 
+/* Whether any segment of the store's commit log holds needle. */
+static bool log_holds(const char *dir, const char *needle)
+{
+	char path[512];
+	bool found = false;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "%s/commitlog", dir);
+	d = opendir(path);
+	assert_non_null(d);
+	while (!found && (e = readdir(d))) {
+		size_t n = 0;
+		char *text;
+		snprintf(path, sizeof(path), "%s/commitlog/%s", dir, e->d_name);
+		if (e->d_name[0] == '.' ||
+		    !(text = read_file(path, 1 << 30, &n)))
+			continue;
+		found = memmem(text, n, needle, strlen(needle)) != NULL;
+		free(text);
+	}
+	closedir(d);
+	return found;
+}
+
+/* An agent's last reply (a lease carries the job's arguments) is sealed
+ * in the store and in its commit log, read back, and dropped once the
+ * key is gone. */
+static void test_agent_reply(void **s)
+{
+	static const char reply[] = "{\"argv\":[\"spark.app.name=zebra43\"]}";
+	char dir[128], err[256], *val = NULL;
+	struct keyring *kr = keyring_new(master);
+	struct agent a = { .slots = 1 };
+	struct sched_state state;
+	struct store_batch *b;
+	struct store *st;
+	struct agent *got;
+	size_t vlen = 0;
+	uint32_t id;
+
+	(void)s;
+	snprintf(dir, sizeof(dir), "%s/agents", root);
+	st = store_open(dir, err, sizeof(err));
+	assert_non_null(st);
+	store_set_keyring(st, kr);
+	assert_int_equal(keyring_ensure(kr, "acme", 1, err, sizeof(err)), 0);
+	snprintf(a.id, sizeof(a.id), "ag-1");
+	snprintf(a.env, sizeof(a.env), "acme/prod");
+	a.last_reply = xstrdup(reply);
+	a.last_reply_len = strlen(reply);
+	b = store_batch_new();
+	records_put_agent(b, st, &a);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	free(a.last_reply);
+	assert_int_equal(store_get(st, CF_AGENTS, "ag-1", 4, &val, &vlen, err,
+				   sizeof(err)), 1);
+	assert_null(memmem(val, vlen, "zebra43", 7));
+	free(val);
+	assert_false(log_holds(dir, "zebra43"));
+	assert_true(log_holds(dir, "ag-1")); /* the record is there */
+
+	state_init(&state);
+	assert_int_equal(records_load(st, &state, err, sizeof(err)), 0);
+	got = state_agent(&state, "ag-1");
+	assert_non_null(got);
+	assert_int_equal(got->last_reply_len, strlen(reply));
+	assert_memory_equal(got->last_reply, reply, strlen(reply));
+	state_release(&state);
+
+	assert_int_equal(keyring_destroy(kr, "acme", &id, err, sizeof(err)), 0);
+	state_init(&state);
+	assert_int_equal(records_load(st, &state, err, sizeof(err)), 0);
+	got = state_agent(&state, "ag-1");
+	assert_non_null(got);
+	assert_null(got->last_reply);
+	state_release(&state);
+	store_close(st);
+	keyring_free(kr);
+}
+
 /* A run's reason and diagnosis line: sealed, read back, bound to the run
  * (another id refuses them), and shown as destroyed without the key. */
 static void test_run_fields(void **s)
@@ -501,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_master_key),
 		cmocka_unit_test(test_parse_damage),
 		cmocka_unit_test(test_job_argv),
+		cmocka_unit_test(test_agent_reply),
 		cmocka_unit_test(test_run_fields),
 		cmocka_unit_test_setup_teardown(test_tenant_delete, fx_setup,
 						fx_teardown),
