@@ -157,8 +157,9 @@ static const struct setting settings[] = {
 	      "retried; also the `retry_after_ms` given with "
 	      "`unavailable`"),
 	S_INT(store_max_wal_mb, 1, 4096,
-	      "WAL kept before the oldest writes are flushed: bounds the "
-	      "replay after a crash"),
+	      "commit log kept before its oldest segment is flushed and "
+	      "retired (two segments of half this): bounds the replay "
+	      "after a crash"),
 	S_STR(backup_dir,
 	      "where `spctl backup create` puts online backups of the store "
 	      "(RocksDB's BackupEngine; see the operator guide, Backups and "

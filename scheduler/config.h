@@ -65,8 +65,9 @@ struct sched_config {
 	int64_t store_check_ms;     /* free space measured, a failed store
 				     * retried, and clients told to wait, this
 				     * often */
-	int64_t store_max_wal_mb;   /* WAL past which the oldest writes are
-				     * flushed (bounds the replay at start) */
+	int64_t store_max_wal_mb;   /* commit log kept before its oldest
+				     * segment is retired (bounds the replay
+				     * at start) */
 	char backup_dir[512];        /* BackupEngine's directory; empty: no
 				     * backups (cmd_backup.c) */
 	char master_key_file[512];   /* wraps the tenants' data keys

@@ -63,9 +63,9 @@ struct store *store_open(const char *dir, char *err, size_t errlen);
 
 /* What an open may tune; STORE_OPTIONS_INIT holds the defaults. */
 struct store_options {
-	/* Past this much WAL (MiB), the column families holding its oldest
-	 * writes are flushed: bounds the WAL an open replays after a crash.
-	 * Each flush starts a new WAL file. */
+	/* The commit log kept (MiB): segments of half this; when one fills,
+	 * the memtables are flushed and the segments before retired. Bounds
+	 * what an open replays after a crash. */
 	int64_t max_wal_mb;
 };
 #define STORE_OPTIONS_INIT { .max_wal_mb = 32 }

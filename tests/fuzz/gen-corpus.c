@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commitlog.h"
 #include "core_fixture.h"
 #include "fuzz.h"
 #include "mp.h"
@@ -738,6 +739,62 @@ static void gen_store(void)
 		put_str("admin", admin_seeds[i][0], admin_seeds[i][1]);
 }
 
+static int gen_apply(void *ctx, const void *rec, size_t len, char *err,
+		     size_t errlen)
+{
+	(void)ctx;
+	(void)rec;
+	(void)len;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+/* A real commit log of three small segments, as the commitlog target's
+ * input; and the same with its last record torn (a byte flipped). */
+static void gen_commitlog(void)
+{
+	char dir[512], path[1024], err[256], rec[200];
+	struct strbuf in = STRBUF_INIT;
+	struct commitlog *l;
+	uint64_t n, num = 0;
+	bool sw;
+
+	snprintf(dir, sizeof(dir), "%s/gencommitlog", fz_tmpdir());
+	fz_empty_dir(dir);
+	if (!(l = commitlog_open(dir, 512, gen_apply, NULL, &n, err,
+				 sizeof(err))))
+		die("%s", err);
+	for (int i = 0; commitlog_active(l) < 3 || i < 8; i++) {
+		memset(rec, 'a' + i % 26, sizeof(rec));
+		if (commitlog_append(l, rec, 40 + (size_t)(i * 23) % 150,
+				     true, &sw, err, sizeof(err)))
+			die("%s", err);
+	}
+	num = commitlog_active(l);
+	commitlog_close(l, false);
+	strbuf_addch(&in, (char)(num - 1));
+	for (uint64_t i = 1; i <= num; i++) {
+		size_t len;
+		char *text;
+		snprintf(path, sizeof(path), "%s/%016llx.seg", dir,
+			 (unsigned long long)i);
+		if (!(text = read_file(path, 1 << 20, &len)))
+			die("cannot read '%s'", path);
+		if (i == num) /* past the whole records: zeros */
+			while (len && !text[len - 1])
+				len--;
+		strbuf_addch(&in, (char)i);
+		add_chunk(&in, text, len);
+		free(text);
+	}
+	put("commitlog", "three", in.buf, in.len);
+	in.buf[in.len - 1] ^= 0x5a; /* the last record's last byte */
+	put("commitlog", "torn", in.buf, in.len);
+	fz_empty_dir(dir);
+	strbuf_release(&in);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -753,6 +810,7 @@ int main(int argc, char **argv)
 	gen_tbatch();
 	gen_wire();
 	gen_spool();
+	gen_commitlog();
 	gen_store();
 	gen_agent_msgs();
 	return 0;
