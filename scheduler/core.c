@@ -229,6 +229,8 @@ static void poll_io(struct sched *c, int64_t timeout_us)
  * work already, so that a busy core still reads new requests. */
 static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
 {
+	bool looked = false; /* the sockets were just polled */
+
 	for (;;) {
 		int64_t wake_us, wait;
 
@@ -236,7 +238,7 @@ static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
 		adopt_hooks(c);
 		if (nowait || c->inbox_head || c->stopping) {
 			pthread_mutex_unlock(&c->lock);
-			if (c->io)
+			if (c->io && !looked)
 				poll_io(c, 0);
 			pthread_mutex_lock(&c->lock);
 			return grab_inbox(c, stopping);
@@ -249,6 +251,7 @@ static struct event *take_inbox(struct sched *c, bool nowait, bool *stopping)
 			return grab_inbox(c, stopping);
 		}
 		poll_io(c, wait);
+		looked = true;
 		if (wake_us != INT64_MAX && time_mono_us() >= wake_us) {
 			pthread_mutex_lock(&c->lock);
 			return grab_inbox(c, stopping);
