@@ -59,7 +59,7 @@ struct admin_server {
 	size_t nconns, conns_alloc;
 	pthread_mutex_t lock; /* guards `completed` and `lim_next` */
 	struct event *completed;
-	struct conntable_limits lim_next; /* a reload's, for the I/O thread */
+	struct conntable_limits lim_next; /* a reload's, for the core thread */
 	bool lim_pending;
 	/* core thread only (while attached) */
 	struct conn **map;   /* the connection of each descriptor polled */
@@ -411,7 +411,7 @@ static void set_busy_line(struct admin_server *a)
 		 a->table.lim.max_per_source, a->table.lim.max_total);
 }
 
-/* I/O thread: a reload's caps, if one came (admin_set_limits). */
+/* Core thread: a reload's caps, if one came (admin_set_limits). */
 static void take_limits(struct admin_server *a)
 {
 	struct conntable_limits lim;

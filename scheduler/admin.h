@@ -1,7 +1,8 @@
 /*
  * admin.h - the admin socket (docs/architecture.md): a Unix stream socket, mode
  * 0660, one command per line in and one JSON object per line out, in order.
- * A thread of its own does the socket I/O; commands run on the core thread.
+ * The core thread does the socket I/O between its turns (core_set_io) and
+ * runs the commands.
  */
 #ifndef SP_ADMIN_H
 #define SP_ADMIN_H
@@ -27,13 +28,14 @@ struct conntable_limits;
 struct admin_server *admin_start(const char *path,
 				 const struct conntable_limits *lim,
 				 struct sched *core, char *err, size_t errlen);
-/* New caps and idle timeout (a reload), taken by the I/O thread at its
- * next turn: new connections are admitted under them; connections over a
+/* New caps and idle timeout (a reload), taken by the core thread at its
+ * next wake-up (any thread): new connections are admitted under them; connections over a
  * lowered cap stay open. */
 void admin_set_limits(struct admin_server *a,
 		      const struct conntable_limits *lim);
-/* Stops the I/O thread, closes every connection and the socket file. Call
- * before core_stop; events still in the core come back to the server. */
+/* Has the core thread stop serving the socket, then closes every
+ * connection and the socket file. Call before core_stop; events still in
+ * the core come back to the server. */
 void admin_stop(struct admin_server *a);
 /* Frees the server once the core has stopped (no event is out anymore). */
 void admin_free(struct admin_server *a);

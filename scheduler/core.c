@@ -56,13 +56,6 @@ void sched_complete(struct sched *c, struct event *ev)
 	ptrvec_push(&c->done, ev);
 }
 
-/* Only a post into an empty inbox wakes the core: the core sleeps only on
- * an empty inbox, and takes all of it at once, so an event behind another
- * is seen with the first. The signal comes after the unlock: signalled
- * under the lock, the woken core thread found the lock still held and
- * slept a second time on it (a futex wait and wake on every serial
- * request). A poster needs c alive through the call either way (the
- * posting threads stop before core_stop frees it). */
 static _Thread_local bool on_core_thread;
 
 bool core_on_core_thread(void)
@@ -77,6 +70,12 @@ static void core_wake(struct sched *c)
 	(void)!write(c->wakefd, &one, sizeof(one));
 }
 
+/* Only a post into an empty inbox wakes the core: the core sleeps only on
+ * an empty inbox, and takes all of it at once, so an event behind another
+ * is seen with the first. The wake-up comes after the unlock, so that the
+ * woken core does not find the lock still held. A poster needs c alive
+ * through the call either way (the posting threads stop before core_stop
+ * frees it). */
 void core_post(struct sched *c, struct event *ev)
 {
 	bool was_empty;
