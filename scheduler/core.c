@@ -468,8 +468,12 @@ static void *core_main(void *arg)
 			work_by_clock(c, stopping);
 		if (!commit_may_wait(c, stopping))
 			commit_and_reply(c);
+		/* the replies go out before the batch is applied to RocksDB:
+		 * it is durable already (the commit log), and the client's
+		 * next request arrives while the core applies it */
 		if (c->io)
 			c->io->flush(c->io->ctx);
+		diskguard_apply(c);
 		c->turns++;
 		atomic_store(&c->pub_turns, c->turns);
 		lathist_add(&c->turn_us, (uint64_t)(time_mono_us() - t0));

@@ -186,11 +186,30 @@ void diskguard_commit(struct sched *c)
 	if (!n)
 		return;
 	t0 = time_mono_us();
-	if (store_write(c->store, c->batch, true, err, sizeof(err))) {
+	if (store_log(c->store, c->batch, true, err, sizeof(err))) {
 		went_down(c, err);
 		return;
 	}
 	lathist_add(&c->sync_us, (uint64_t)(time_mono_us() - t0));
+	d->apply_due = true;
+}
+
+void diskguard_apply(struct sched *c)
+{
+	struct diskguard *d = &c->disk;
+	char err[256];
+
+	if (!d->apply_due)
+		return;
+	d->apply_due = false;
+	if (store_apply(c->store, c->batch, err, sizeof(err))) {
+		/* Acknowledged already, and durable in the log: the store goes
+		 * down as after a failed write, with the batch kept; the
+		 * reopen replays the log, and the batch written again is
+		 * harmless (each of its writes is idempotent). */
+		went_down(c, err);
+		return;
+	}
 	store_batch_clear(c->batch);
 	c->commits++;
 	atomic_store(&c->pub_commits, c->commits);

@@ -46,6 +46,7 @@ struct diskguard {
 	int64_t next_retry_mono;
 	int64_t next_report_mono; /* the next "still unavailable" line */
 	size_t pending;           /* writes in the batch that wait for it */
+	bool apply_due;           /* the batch is logged, not yet applied */
 	uint64_t failures, recoveries, refused;
 };
 
@@ -70,11 +71,16 @@ int64_t diskguard_next_wake(const struct sched *c);
  * anything (an agent message, an admin command that is not a read) and
  * completes it: true. Else false, and ev runs as usual. */
 bool diskguard_refuse(struct sched *c, struct event *ev);
-/* Writes this turn's batch with a WAL sync, unless the store is down. If
- * the write fails, or the store is down and the turn added writes, every
+/* Logs this turn's batch with a sync, unless the store is down. If the
+ * write fails, or the store is down and the turn added writes, every
  * reply of the turn becomes a refusal (nothing is acknowledged) and the
- * writes wait in the batch. Then the caller sends the turn's replies. */
+ * writes wait in the batch. Then the caller sends the turn's replies, and
+ * calls diskguard_apply. */
 void diskguard_commit(struct sched *c);
+/* After the turn's replies went out: puts the logged batch into the
+ * store, where reads see it (store_apply), before anything else reads
+ * it; a failure takes the store down as a failed write does. */
+void diskguard_apply(struct sched *c);
 /* true, with why filled in, if a new run must be refused now (space below
  * the floor). */
 bool diskguard_refuse_start(struct sched *c, struct refusal *why);

@@ -315,6 +315,7 @@ static void close_db(struct store *s, bool flush)
 	commitlog_close(s->log, flushed);
 	s->log = NULL;
 	s->retire_before = 0;
+	s->switched = false;
 	for (int i = 0; i <= CF_COUNT; i++)
 		if (s->cf[i])
 			rocksdb_column_family_handle_destroy(s->cf[i]);
@@ -563,10 +564,9 @@ static int closed(const struct store *s, char *err, size_t errlen)
 	return -1;
 }
 
-int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
-		size_t errlen)
+int store_log(struct store *s, struct store_batch *b, bool sync, char *err,
+	      size_t errlen)
 {
-	char *rerr = NULL;
 	const char *data;
 	size_t len;
 	bool switched;
@@ -581,17 +581,39 @@ int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
 	data = rocksdb_writebatch_data(b->wb, &len);
 	if (commitlog_append(s->log, data, len, sync, &switched, err, errlen))
 		return -1;
+	s->switched |= switched;
+	return 0;
+}
+
+int store_apply(struct store *s, struct store_batch *b, char *err,
+		size_t errlen)
+{
+	char *rerr = NULL;
+
+	if (!s->db)
+		return closed(s, err, errlen);
 	rocksdb_write(s->db, s->wlog, b->wb, &rerr);
 	if (rerr) {
 		snprintf(err, errlen, "%s", rerr);
 		free(rerr);
 		return -1;
 	}
-	if (switched)
+	/* the segments before a switch are retired once their writes, all
+	 * applied now, are flushed */
+	if (s->switched)
 		start_retire(s);
 	else
 		check_retire(s);
+	s->switched = false;
 	return 0;
+}
+
+int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
+		size_t errlen)
+{
+	if (store_log(s, b, sync, err, errlen))
+		return -1;
+	return store_apply(s, b, err, errlen);
 }
 
 int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,

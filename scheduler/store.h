@@ -98,6 +98,15 @@ uint32_t store_opened_format(const struct store *s);
  * with assertions) aborts on a second write to it. */
 int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
 		size_t errlen);
+/* store_write in two halves, for the core thread, which sends a turn's
+ * replies between them: store_log makes b durable (any later open
+ * replays it), store_apply puts it into RocksDB, where reads see it. Call
+ * store_apply with the same b before anything else reads or writes the
+ * store; after a failure of either, as after store_write's. */
+int store_log(struct store *s, struct store_batch *b, bool sync, char *err,
+	      size_t errlen);
+int store_apply(struct store *s, struct store_batch *b, char *err,
+		size_t errlen);
 
 /* What a failed write's error says about the data dir. */
 enum store_fault {

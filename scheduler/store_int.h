@@ -32,6 +32,7 @@ struct store {
 	 * retired (0: none waits); checked at most every RETIRE_CHECK_US. */
 	uint64_t retire_before;
 	int64_t retire_checked_us;
+	bool switched; /* store_log started a segment: retire at the apply */
 };
 
 struct store_batch {
