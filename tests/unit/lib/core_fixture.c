@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core_fixture.h"
 #include "json.h"
@@ -20,18 +21,27 @@
 #include "wire.h"
 
 
-/* The reply of the last event, handed over by the core thread. */
+/* The reply of the last event, handed over by the core thread, and the
+ * turns the core had finished then (answered_in_turn: on its thread). */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct strbuf answer = STRBUF_INIT;
-static bool answered;
+static bool answered, answered_in_turn;
+static uint64_t answered_turns;
+static struct sched *answering_core;
 
 static void on_done(struct event *ev)
 {
+	struct core_progress p = { 0 };
+
+	if (core_on_core_thread())
+		core_progress(answering_core, &p);
 	pthread_mutex_lock(&mu);
 	strbuf_reset(&answer);
 	strbuf_add(&answer, ev->reply.buf, ev->reply.len);
 	answered = true;
+	answered_in_turn = core_on_core_thread();
+	answered_turns = p.turns;
 	pthread_cond_signal(&cv);
 	pthread_mutex_unlock(&mu);
 	event_free(ev);
@@ -48,6 +58,7 @@ void post_wait(struct fx *f, struct event *ev, struct strbuf *out)
 	ev->done = on_done;
 	pthread_mutex_lock(&mu);
 	answered = false;
+	answering_core = f->core;
 	core_post(f->core, ev);
 	while (!answered && rc == 0)
 		rc = pthread_cond_timedwait(&cv, &mu, &ts);
@@ -56,6 +67,18 @@ void post_wait(struct fx *f, struct event *ev, struct strbuf *out)
 	pthread_mutex_unlock(&mu);
 	if (!answered)
 		fail_msg("no reply within 10 s");
+	/* The reply goes out before the core puts the turn's batch into the
+	 * store (store_apply): a test that reads the store next waits for
+	 * the end of that turn, as the core's own next turn would. */
+	for (int i = 0; answered_in_turn && i < 10000; i++) {
+		struct core_progress p;
+		core_progress(f->core, &p);
+		if (p.turns > answered_turns)
+			return;
+		usleep(1000);
+	}
+	if (answered_in_turn)
+		fail_msg("the turn that answered did not end within 10 s");
 }
 
 /* Runs an admin command line as the admin socket does; its reply, whatever
