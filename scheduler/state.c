@@ -2,6 +2,7 @@
 #include "state.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,16 @@
 
 #include "util.h"
 
+/* Each state's number, so that a thread's last creator lookup is never
+ * taken for another state's (one may reuse a freed one's address). */
+static atomic_uint_fast64_t state_gens;
+
 void state_init(struct sched_state *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->next_agent_no = 1;
 	pthread_mutex_init(&st->creators_lock, NULL);
+	st->creators_gen = atomic_fetch_add(&state_gens, 1) + 1;
 }
 
 static void free_all(struct ptrvec *pv)
@@ -290,12 +296,24 @@ void state_drop_run(struct sched_state *st, struct run *r)
 	ptrvec_push(&st->slab.freed, r);
 }
 
+/* The last creator each thread looked up: loading runs (two threads,
+ * most runs started by few creators) then rarely takes the lock. A name
+ * keeps its index for the state's life, so the entry stays right. */
+static _Thread_local struct {
+	uint64_t gen;
+	uint16_t idx;
+	char name[64];
+} last_creator;
+
 uint16_t state_creator(struct sched_state *st, const char *name)
 {
 	uintptr_t idx;
 
 	if (!name || !*name)
 		return 0;
+	if (st->creators_gen && last_creator.gen == st->creators_gen &&
+	    !strcmp(last_creator.name, name))
+		return last_creator.idx;
 	pthread_mutex_lock(&st->creators_lock);
 	idx = (uintptr_t)hmap_gets(&st->by_creator, name);
 	if (!idx && st->creators.n < UINT16_MAX) {
@@ -305,6 +323,12 @@ uint16_t state_creator(struct sched_state *st, const char *name)
 		hmap_puts(&st->by_creator, copy, (void *)idx);
 	}
 	pthread_mutex_unlock(&st->creators_lock);
+	if (idx && st->creators_gen &&
+	    strlen(name) < sizeof(last_creator.name)) {
+		last_creator.gen = st->creators_gen;
+		last_creator.idx = (uint16_t)idx;
+		strcpy(last_creator.name, name);
+	}
 	return (uint16_t)idx;
 }
 

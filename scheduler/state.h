@@ -54,6 +54,7 @@ struct sched_state {
 	struct ptrvec creators;
 	struct hmap by_creator; /* name -> index */
 	pthread_mutex_t creators_lock;
+	uint64_t creators_gen; /* this state's, for a thread's last lookup */
 };
 
 void state_init(struct sched_state *st);
