@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -44,6 +45,10 @@ static uint64_t get_be(const uint8_t *p, int n)
 		v = v << 8 | p[i];
 	return v;
 }
+
+/* No segment is larger (a record that needs more is refused first): a
+ * bigger file is not one of ours, and is not read into memory. */
+#define COMMITLOG_MAX_SEGMENT (1 << 30)
 
 static uint32_t record_crc(const uint8_t *rec, size_t len)
 {
@@ -143,11 +148,18 @@ static int replay_segment(struct commitlog *l, uint64_t num,
 {
 	char path[4200];
 	size_t n = 0, off = 0, rlen;
+	struct stat st;
 	uint8_t *data;
 	int rc = 0;
 
 	seg_path(l, num, path, sizeof(path));
-	data = (uint8_t *)read_file(path, SIZE_MAX / 2, &n);
+	if (stat(path, &st))
+		return fail_errno(err, errlen, "cannot read", path);
+	if (st.st_size > COMMITLOG_MAX_SEGMENT)
+		return err_fail(err, errlen, "commit log '%s' is damaged: more "
+				"than %d MiB, larger than any segment", path,
+				COMMITLOG_MAX_SEGMENT >> 20);
+	data = (uint8_t *)read_file(path, COMMITLOG_MAX_SEGMENT, &n);
 	if (!data)
 		return fail_errno(err, errlen, "cannot read", path);
 	while (!rc && (rlen = valid_at(data, n, off, num))) {
@@ -276,7 +288,7 @@ int commitlog_append(struct commitlog *l, const void *rec, size_t len,
 	if (l->broken || l->fd == -1)
 		return err_fail(err, errlen, "commit log: a write failed "
 				"before: the store must be opened again");
-	if (len == 0 || len > UINT32_MAX)
+	if (len == 0 || total > COMMITLOG_MAX_SEGMENT)
 		return err_fail(err, errlen, "commit log: record of %zu bytes",
 				len);
 	if (l->off + total > l->size) {

@@ -314,6 +314,29 @@ static void test_apply_failure(void **state)
 	assert_string_equal(err, "apply refused");
 }
 
+/* A file bigger than any segment is refused, not read into memory. */
+static void test_oversized_segment(void **state)
+{
+	char dir[128], path[256], err[512];
+	struct seen a = { 0 };
+	uint64_t n;
+	int fd;
+	(void)state;
+
+	log_dir("oversized", dir, sizeof(dir));
+	assert_int_equal(mkdir_p(dir, 0700), 0);
+	seg_file(dir, 1, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, ((off_t)1 << 30) + 1), 0); /* sparse */
+	close(fd);
+	assert_null(commitlog_open(dir, 4096, collect, &a, &n, err,
+				   sizeof(err)));
+	assert_non_null(strstr(err, "larger than any segment"));
+	assert_int_equal(a.n, 0);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_retire_and_roll),
 		cmocka_unit_test(test_big_record),
 		cmocka_unit_test(test_apply_failure),
+		cmocka_unit_test(test_oversized_segment),
 	};
 	return cmocka_run_group_tests(tests, store_fx_setup, store_fx_teardown);
 }
