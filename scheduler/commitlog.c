@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "store.h" /* its big-endian helpers */
 #include "util.h"
 
 struct commitlog {
@@ -31,20 +32,6 @@ struct commitlog {
 	uint8_t *buf;
 	size_t bufcap;
 };
-
-static void put_be(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* No segment is larger (a record that needs more is refused first): a
  * bigger file is not one of ours, and is not read into memory. */
@@ -82,10 +69,10 @@ static size_t valid_at(const uint8_t *data, size_t n, size_t off,
 
 	if (n - off < COMMITLOG_HEADER)
 		return 0;
-	len = get_be(r + 4, 4);
+	len = store_get_u32be(r + 4);
 	if (len == 0 || len > n - off - COMMITLOG_HEADER ||
-	    get_be(r + 8, 8) != num ||
-	    record_crc(r, (size_t)len) != (uint32_t)get_be(r, 4))
+	    store_get_u64be(r + 8) != num ||
+	    record_crc(r, (size_t)len) != store_get_u32be(r))
 		return 0;
 	return COMMITLOG_HEADER + (size_t)len;
 }
@@ -96,7 +83,7 @@ static bool valid_after(const uint8_t *data, size_t n, size_t from,
 {
 	uint8_t pat[8];
 
-	put_be(pat, num, 8);
+	store_put_u64be(pat, num);
 	while (from + COMMITLOG_HEADER <= n) {
 		const uint8_t *hit = memmem(data + from + 8, n - from - 8, pat,
 					    8);
@@ -163,7 +150,7 @@ static int replay_segment(struct commitlog *l, uint64_t num,
 	if (!data)
 		return fail_errno(err, errlen, "cannot read", path);
 	while (!rc && (rlen = valid_at(data, n, off, num))) {
-		uint64_t seq = get_be(data + off + 16, 8);
+		uint64_t seq = store_get_u64be(data + off + 16);
 		if (l->next_seq && seq != l->next_seq) {
 			rc = err_fail(err, errlen,
 				      "commit log '%s' is damaged: record %" PRIu64
@@ -301,11 +288,11 @@ int commitlog_append(struct commitlog *l, const void *rec, size_t len,
 		l->bufcap = total > 65536 ? total : 65536;
 		l->buf = xmalloc(l->bufcap);
 	}
-	put_be(l->buf + 4, len, 4);
-	put_be(l->buf + 8, l->active, 8);
-	put_be(l->buf + 16, l->next_seq, 8);
+	store_put_u32be(l->buf + 4, (uint32_t)len);
+	store_put_u64be(l->buf + 8, l->active);
+	store_put_u64be(l->buf + 16, l->next_seq);
 	memcpy(l->buf + COMMITLOG_HEADER, rec, len);
-	put_be(l->buf, record_crc(l->buf, len), 4);
+	store_put_u32be(l->buf, record_crc(l->buf, len));
 	if (pwrite(l->fd, l->buf, total, (off_t)l->off) != (ssize_t)total) {
 		if (errno == 0)
 			errno = EIO;

@@ -80,16 +80,6 @@ uint32_t store_get_u32be(const uint8_t in[4])
 	return v;
 }
 
-/* RocksDB's own WAL is written no more (the commit log is), but an open
- * still replays one that an older build left. */
-static void setup_wal(rocksdb_options_t *opts, const struct store_options *o)
-{
-	rocksdb_options_set_max_total_wal_size(opts,
-					       (uint64_t)o->max_wal_mb << 20);
-	/* a torn last record is dropped, damage anywhere else stops the open */
-	rocksdb_options_set_wal_recovery_mode(opts, 0 /* kTolerateCorruptedTailRecords */);
-}
-
 static void setup_options(struct store *s, const struct store_options *o)
 {
 	rocksdb_options_t *base = rocksdb_options_create();
@@ -117,7 +107,10 @@ static void setup_options(struct store *s, const struct store_options *o)
 	rocksdb_options_set_info_log_level(s->opts, 4 /* FATAL_LEVEL */);
 	rocksdb_options_set_keep_log_file_num(s->opts, 3);
 	rocksdb_options_set_max_background_jobs(s->opts, 2);
-	setup_wal(s->opts, o);
+	/* RocksDB's own WAL is written no more (the commit log is), but an
+	 * open still replays one an older build left: a torn last record is
+	 * dropped, damage anywhere else stops the open. */
+	rocksdb_options_set_wal_recovery_mode(s->opts, 0 /* kTolerateCorruptedTailRecords */);
 	/* Background flushes and compactions write their files out as they
 	 * go rather than in one burst at the end, which would stall the WAL
 	 * fsync that every acknowledgement waits for. */
@@ -220,11 +213,14 @@ static void start_retire(struct store *s)
 
 static void check_retire(struct store *s)
 {
-	int64_t now = time_mono_us();
 	char err[512];
 	uint64_t v;
+	int64_t now;
 
-	if (!s->retire_before || now - s->retire_checked_us < RETIRE_CHECK_US)
+	if (!s->retire_before) /* the common case: nothing waits */
+		return;
+	now = time_mono_us();
+	if (now - s->retire_checked_us < RETIRE_CHECK_US)
 		return;
 	s->retire_checked_us = now;
 	for (int i = 0; i <= CF_COUNT; i++)
@@ -406,17 +402,11 @@ struct keyring *store_keyring(const struct store *s)
 
 int store_roll_log(struct store *s, char *err, size_t errlen)
 {
-	char *rerr = NULL;
-
 	if (!s->db)
 		return closed(s, err, errlen);
-	if (commitlog_roll(s->log, err, errlen))
+	if (commitlog_roll(s->log, err, errlen) ||
+	    store_flush_all(s, err, errlen))
 		return -1;
-	if (flush_memtables(s, true, &rerr)) {
-		snprintf(err, errlen, "flush: %s", rerr);
-		free(rerr);
-		return -1;
-	}
 	s->retire_before = 0;
 	return commitlog_retire_below(s->log, commitlog_active(s->log), err,
 				      errlen);
@@ -424,17 +414,11 @@ int store_roll_log(struct store *s, char *err, size_t errlen)
 
 int store_flush_all(struct store *s, char *err, size_t errlen)
 {
-	rocksdb_flushoptions_t *fo;
 	char *rerr = NULL;
 
 	if (!s->db)
 		return closed(s, err, errlen);
-	fo = rocksdb_flushoptions_create();
-	rocksdb_flushoptions_set_wait(fo, 1);
-	for (int i = 0; i <= CF_COUNT && !rerr; i++)
-		rocksdb_flush_cf(s->db, fo, s->cf[i], &rerr);
-	rocksdb_flushoptions_destroy(fo);
-	if (rerr) {
+	if (flush_memtables(s, true, &rerr)) {
 		snprintf(err, errlen, "flush: %s", rerr);
 		free(rerr);
 		return -1;
