@@ -57,8 +57,41 @@ bool log_to_journal(void)
 static const char *const names[] = { "debug", "info", "warn", "error" };
 static const int priorities[] = { 7, 6, 4, 3 };
 
-/* One write per line so concurrent threads never interleave. */
-static void emit(int priority, const char *level, const char *msg)
+/* The lines of a thread between log_hold and log_release. */
+static _Thread_local struct {
+	bool on;
+	char *buf;
+	size_t n;
+} held;
+#define HELD_CAP 16384
+
+void log_hold(void)
+{
+	if (!held.buf)
+		held.buf = xmalloc(HELD_CAP);
+	held.on = true;
+}
+
+void log_release(void)
+{
+	if (held.n)
+		(void)!write(2, held.buf, held.n);
+	held.n = 0;
+	held.on = false;
+}
+
+void log_hold_end(void)
+{
+	log_release();
+	free(held.buf);
+	held.buf = NULL;
+}
+
+/* One write per line (or per batch of whole lines) so concurrent
+ * threads never interleave. A line to hold waits in the thread's buffer
+ * while it holds; any other goes out at once, after the held ones. */
+static void emit(int priority, const char *level, const char *msg,
+		 bool hold)
 {
 	char line[2048];
 	int n;
@@ -74,24 +107,46 @@ static void emit(int priority, const char *level, const char *msg)
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	(void)!write(2, line, (size_t)n);
+	if (!held.n && !(hold && held.on)) {
+		(void)!write(2, line, (size_t)n);
+		return;
+	}
+	if (held.n + (size_t)n > HELD_CAP) {
+		(void)!write(2, held.buf, held.n);
+		held.n = 0;
+	}
+	memcpy(held.buf + held.n, line, (size_t)n);
+	held.n += (size_t)n;
+	if (!(hold && held.on)) {
+		(void)!write(2, held.buf, held.n);
+		held.n = 0;
+	}
 }
 
-static void log_v(enum log_level lvl, const char *fmt, va_list ap)
+static void log_v(enum log_level lvl, bool hold, const char *fmt,
+		  va_list ap)
 {
 	char msg[2048];
 
 	if ((int)lvl < log_min)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	emit(priorities[lvl], names[lvl], msg);
+	emit(priorities[lvl], names[lvl], msg, hold);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	log_v(lvl, fmt, ap);
+	log_v(lvl, false, fmt, ap);
+	va_end(ap);
+}
+
+void log_msg_held(enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_v(lvl, true, fmt, ap);
 	va_end(ap);
 }
 
@@ -99,7 +154,7 @@ int error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	log_v(LOG_ERROR, fmt, ap);
+	log_v(LOG_ERROR, false, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -111,7 +166,7 @@ void die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	emit(2, "fatal", msg);
+	emit(2, "fatal", msg, false);
 	exit(1);
 }
 

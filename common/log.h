@@ -36,6 +36,19 @@ void log_msg(enum log_level lvl, const char *fmt, ...) SP_PRINTF(2, 3);
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+/* Lines of routine work that should not delay a reply: log_msg_held
+ * keeps its line in the calling thread's memory while the thread holds
+ * (from log_hold to log_release), and they are written together at the
+ * release (past 16 KiB as the buffer fills). Any other line goes out at
+ * once, after the held ones, so the order is kept. The scheduler's core
+ * holds during a turn and releases after the turn's replies: each
+ * command's "admin: uid N: ..." line waits, no reply waits for it. Held
+ * lines are lost if the process dies first (at most one turn's). */
+void log_msg_held(enum log_level lvl, const char *fmt, ...) SP_PRINTF(2, 3);
+void log_hold(void);
+void log_release(void);
+/* log_release, and frees the thread's buffer (before the thread ends). */
+void log_hold_end(void);
 /* Logs at LOG_ERROR and returns -1, for "return error(...)". */
 int error(const char *fmt, ...) SP_PRINTF(1, 2);
 /* Logs "fatal: ..." and exits 1. Only for start-up failures in main(). */

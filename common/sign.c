@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,10 +228,25 @@ int sign_verify(const uint8_t pub[SIGN_PUB_LEN], const void *data, size_t len,
 	return rc;
 }
 
+/* SHA-256 fetched from OpenSSL's provider once: EVP_sha256() makes each
+ * EVP_Digest look it up again (a locked search of the provider's store),
+ * which cost more than the hash of a 200-byte audit record itself on
+ * the core thread (about 1.3 of 2.5 µs a serial start). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void sign_sha256(const void *data, size_t len, uint8_t out[SIGN_SHA256_LEN])
 {
 	unsigned int mdlen = SIGN_SHA256_LEN;
-	EVP_Digest(data, len, out, &mdlen, EVP_sha256(), NULL);
+
+	pthread_once(&sha256_once, sha256_fetch);
+	EVP_Digest(data, len, out, &mdlen,
+		   sha256_md ? sha256_md : EVP_sha256(), NULL);
 }
 
 void sign_sha256_hex(const void *data, size_t len, char out[65])

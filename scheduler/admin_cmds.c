@@ -491,8 +491,9 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 			    : r.deferred ? "started"
 					 : NULL);
 	if (!r.failed && !read_only(cmd))
-		log_info("admin: uid %u: %s %s", (unsigned)ev->peer.uid,
-			 cmd->words, a.npos ? a.pos[0] : "");
+		log_msg_held(LOG_INFO, "admin: uid %u: %s %s",
+			     (unsigned)ev->peer.uid, cmd->words,
+			     a.npos ? a.pos[0] : "");
 	if (!r.deferred) /* else the handler's worker answers it later */
 		admin_cmds_reply_close(c, ev, &r);
 }

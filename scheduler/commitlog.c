@@ -1,5 +1,15 @@
 /* commitlog.c - the store's commit log: preallocated segments, one record
- * per write batch (commitlog.h). */
+ * per write batch (commitlog.h).
+ *
+ * A segment prepared ahead (segprep.h: written with zeros) is opened with
+ * O_DIRECT | O_DSYNC: each record goes down as one synchronous write of
+ * the 4 KiB blocks it touches, the last partial block kept in memory and
+ * written again with the next record. That is one device write and its
+ * cache flush, where a buffered write then fdatasync takes a system call
+ * more and, on a segment only allocated, an extent change besides. A
+ * segment the log had to create itself (the first after opening, one for
+ * a record larger than a segment, or when preparing failed) is only
+ * allocated, and takes buffered writes and fdatasync. */
 #include "commitlog.h"
 
 #include <dirent.h>
@@ -13,6 +23,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "segprep.h"
 #include "store.h" /* its big-endian helpers */
 #include "util.h"
 
@@ -25,13 +36,21 @@ struct commitlog {
 	uint64_t off;     /* where its next record goes */
 	uint64_t size;    /* its size */
 	bool dirty;       /* written since its last fdatasync */
+	bool prepared;    /* a spare from prep (written with zeros) */
+	bool direct;      /* opened O_DIRECT | O_DSYNC (a prepared segment) */
 	bool broken;      /* a write failed: take nothing more */
 	uint64_t next_seq;
 	uint64_t *old;    /* segments before the active one, oldest first */
 	size_t nold, oldcap;
-	uint8_t *buf;
-	size_t bufcap;
+	struct segprep *prep; /* NULL: every segment is made by the log */
+	uint64_t spare_for;   /* the segment number asked of prep, 0 none */
+	uint8_t *blk;     /* the record being written, after (direct) the
+			   * bytes of the active segment's partial last
+			   * block; aligned for O_DIRECT */
+	size_t blkcap;
 };
+
+#define BLOCK 4096
 
 /* No segment is larger (a record that needs more is refused first): a
  * bigger file is not one of ours, and is not read into memory. */
@@ -47,6 +66,18 @@ static void seg_path(const struct commitlog *l, uint64_t num, char *out,
 		     size_t cap)
 {
 	snprintf(out, cap, "%s/%016" PRIx64 ".seg", l->dir, num);
+}
+
+/* Where prep writes segment num before it is renamed into the log. */
+static void spare_path(const struct commitlog *l, uint64_t num, char *out,
+		       size_t cap)
+{
+	snprintf(out, cap, "%s/%016" PRIx64 ".new", l->dir, num);
+}
+
+static uint64_t round_block(uint64_t n)
+{
+	return (n + BLOCK - 1) & ~(uint64_t)(BLOCK - 1);
 }
 
 static int fail_errno(char *err, size_t errlen, const char *what,
@@ -114,6 +145,11 @@ static int list_segments(struct commitlog *l, char *err, size_t errlen)
 		char *end;
 		uint64_t num;
 
+		if (strlen(e->d_name) == 20 && !strcmp(e->d_name + 16, ".new")) {
+			/* a spare left by a stop: only zeros */
+			unlinkat(l->dirfd, e->d_name, 0);
+			continue;
+		}
 		if (strlen(e->d_name) != 20 || strcmp(e->d_name + 16, ".seg"))
 			continue;
 		errno = 0;
@@ -176,18 +212,38 @@ static int replay_segment(struct commitlog *l, uint64_t num,
 	return rc;
 }
 
+/* Asks prep for the segment after the active one. */
+static void ask_spare(struct commitlog *l)
+{
+	char path[4200];
+
+	if (!l->prep)
+		return;
+	l->spare_for = l->active + 1;
+	spare_path(l, l->spare_for, path, sizeof(path));
+	segprep_request(l->prep, path, round_block(l->seg_bytes));
+}
+
+static void segment_opened(struct commitlog *l, uint64_t size)
+{
+	l->size = size;
+	l->off = 0;
+	l->dirty = false;
+}
+
 /* Gives the active segment a new file of its full size, durable (its
  * name too) before a record goes in. Its blocks are allocated, not
  * written: they read as zeros, and a retired segment's records are
  * never in them (a recycled file would keep them readable until
  * overwritten, which a tenant's deletion must not allow). */
-static int new_segment(struct commitlog *l, uint64_t need, char *err,
-		       size_t errlen)
+static int allocate_segment(struct commitlog *l, uint64_t need, char *err,
+			    size_t errlen)
 {
 	char path[4200];
 	uint64_t size = need > l->seg_bytes ? need : l->seg_bytes;
 
 	seg_path(l, l->active, path, sizeof(path));
+	l->prepared = l->direct = false;
 	l->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (l->fd == -1)
 		return fail_errno(err, errlen, "cannot create", path);
@@ -196,10 +252,64 @@ static int new_segment(struct commitlog *l, uint64_t need, char *err,
 		return fail_errno(err, errlen, "cannot allocate", path);
 	if (fsync(l->fd) || fsync(l->dirfd))
 		return fail_errno(err, errlen, "cannot sync", path);
-	l->size = size;
-	l->off = 0;
-	l->dirty = false;
+	segment_opened(l, size);
 	return 0;
+}
+
+/* Makes the prepared spare the active segment: renamed, the name synced,
+ * opened for direct synchronous writes (buffered where the filesystem
+ * has no O_DIRECT). */
+static int adopt_spare(struct commitlog *l, char *err, size_t errlen)
+{
+	char path[4200], spare[4200];
+	struct stat st;
+
+	seg_path(l, l->active, path, sizeof(path));
+	spare_path(l, l->active, spare, sizeof(spare));
+	if (rename(spare, path)) {
+		fail_errno(err, errlen, "cannot rename", spare);
+		unlink(spare);
+		return -1;
+	}
+	if (fsync(l->dirfd))
+		return fail_errno(err, errlen, "cannot sync", l->dir);
+	l->prepared = true;
+	l->fd = open(path, O_RDWR | O_CLOEXEC | O_DIRECT | O_DSYNC);
+	l->direct = l->fd != -1;
+	if (l->fd == -1 && errno == EINVAL)
+		l->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (l->fd == -1 || fstat(l->fd, &st))
+		return fail_errno(err, errlen, "cannot open", path);
+	segment_opened(l, (uint64_t)st.st_size);
+	return 0;
+}
+
+/* Opens the active segment's file: the spare prep made for it when there
+ * is one and the record fits, else one made here. Then asks for the
+ * next spare. */
+static int new_segment(struct commitlog *l, uint64_t need, char *err,
+		       size_t errlen)
+{
+	char why[256], spare[4200];
+	bool asked = l->spare_for == l->active;
+	int rc;
+
+	l->spare_for = 0;
+	if (asked && segprep_take(l->prep, why, sizeof(why))) {
+		if (need <= l->seg_bytes) {
+			rc = adopt_spare(l, err, errlen);
+			ask_spare(l);
+			return rc;
+		}
+		spare_path(l, l->active, spare, sizeof(spare));
+		unlink(spare); /* too small for this record */
+	} else if (asked) {
+		log_warn("%s; segment %016" PRIx64 " is allocated instead",
+			 why, l->active);
+	}
+	rc = allocate_segment(l, need, err, errlen);
+	ask_spare(l);
+	return rc;
 }
 
 struct commitlog *commitlog_open(const char *dir, uint64_t segment_bytes,
@@ -213,6 +323,9 @@ struct commitlog *commitlog_open(const char *dir, uint64_t segment_bytes,
 	l->seg_bytes = segment_bytes;
 	l->fd = -1;
 	l->dirfd = -1;
+	if (posix_memalign((void **)&l->blk, BLOCK, 16 * BLOCK))
+		abort();
+	l->blkcap = 16 * BLOCK;
 	if (mkdir_p(dir, 0700)) {
 		fail_errno(err, errlen, "cannot create", dir);
 		goto fail;
@@ -231,6 +344,7 @@ struct commitlog *commitlog_open(const char *dir, uint64_t segment_bytes,
 	if (!l->next_seq)
 		l->next_seq = 1;
 	l->active = l->nold ? l->old[l->nold - 1] + 1 : 1;
+	l->prep = segprep_new();
 	if (new_segment(l, 0, err, errlen))
 		goto fail;
 	return l;
@@ -265,11 +379,36 @@ static int switch_segment(struct commitlog *l, uint64_t need, char *err,
 	return new_segment(l, need, err, errlen);
 }
 
+/* Makes blk hold n bytes, keeping its first keep. */
+static void grow_blk(struct commitlog *l, size_t n, size_t keep)
+{
+	uint8_t *b;
+
+	if (n <= l->blkcap)
+		return;
+	n = (size_t)round_block(n);
+	if (posix_memalign((void **)&b, BLOCK, n))
+		abort();
+	memcpy(b, l->blk, keep);
+	free(l->blk);
+	l->blk = b;
+	l->blkcap = n;
+}
+
+/* Whether the active segment, one the log made itself, should give way
+ * to the prepared spare before a record of total bytes. */
+static bool spare_waiting(struct commitlog *l, size_t total)
+{
+	return !l->direct && l->off && l->spare_for == l->active + 1 &&
+	       total <= l->seg_bytes && segprep_ready(l->prep);
+}
+
 int commitlog_append(struct commitlog *l, const void *rec, size_t len,
 		     bool sync, bool *switched, char *err, size_t errlen)
 {
-	size_t total = COMMITLOG_HEADER + len;
+	size_t total = COMMITLOG_HEADER + len, head, span, wlen;
 	char path[4200];
+	uint8_t *r;
 
 	*switched = false;
 	if (l->broken || l->fd == -1)
@@ -278,22 +417,26 @@ int commitlog_append(struct commitlog *l, const void *rec, size_t len,
 	if (len == 0 || total > COMMITLOG_MAX_SEGMENT)
 		return err_fail(err, errlen, "commit log: record of %zu bytes",
 				len);
-	if (l->off + total > l->size) {
+	if (l->off + total > l->size || spare_waiting(l, total)) {
 		*switched = true;
 		if (switch_segment(l, total, err, errlen))
 			goto broken;
 	}
-	if (total > l->bufcap) {
-		free(l->buf);
-		l->bufcap = total > 65536 ? total : 65536;
-		l->buf = xmalloc(l->bufcap);
-	}
-	store_put_u32be(l->buf + 4, (uint32_t)len);
-	store_put_u64be(l->buf + 8, l->active);
-	store_put_u64be(l->buf + 16, l->next_seq);
-	memcpy(l->buf + COMMITLOG_HEADER, rec, len);
-	store_put_u32be(l->buf, record_crc(l->buf, len));
-	if (pwrite(l->fd, l->buf, total, (off_t)l->off) != (ssize_t)total) {
+	/* direct: the whole blocks the record touches, from the start of
+	 * the partial block before it (whose bytes blk holds) */
+	head = l->direct ? (size_t)(l->off % BLOCK) : 0;
+	span = head + total;
+	wlen = l->direct ? (size_t)round_block(span) : total;
+	grow_blk(l, wlen, head);
+	r = l->blk + head;
+	store_put_u32be(r + 4, (uint32_t)len);
+	store_put_u64be(r + 8, l->active);
+	store_put_u64be(r + 16, l->next_seq);
+	memcpy(r + COMMITLOG_HEADER, rec, len);
+	store_put_u32be(r, record_crc(r, len));
+	memset(l->blk + span, 0, wlen - span);
+	if (pwrite(l->fd, l->blk, wlen, (off_t)(l->off - head)) !=
+	    (ssize_t)wlen) {
 		if (errno == 0)
 			errno = EIO;
 		seg_path(l, l->active, path, sizeof(path));
@@ -302,6 +445,12 @@ int commitlog_append(struct commitlog *l, const void *rec, size_t len,
 	}
 	l->off += total;
 	l->next_seq++;
+	if (l->direct) {
+		/* synced by the write (O_DSYNC); keep the partial block */
+		size_t keep = span % BLOCK;
+		memmove(l->blk, l->blk + (span - keep), keep);
+		return 0;
+	}
 	l->dirty = true;
 	if (sync && sync_active(l, err, errlen))
 		goto broken;
@@ -314,6 +463,11 @@ broken:
 uint64_t commitlog_active(const struct commitlog *l)
 {
 	return l->active;
+}
+
+bool commitlog_prepared(const struct commitlog *l)
+{
+	return l->prepared;
 }
 
 size_t commitlog_retired_pending(const struct commitlog *l)
@@ -375,9 +529,10 @@ void commitlog_close(struct commitlog *l, bool remove_all)
 		unlink(path);
 		fsync(l->dirfd);
 	}
+	segprep_free(l->prep); /* deletes a spare not taken */
 	if (l->dirfd != -1)
 		close(l->dirfd);
 	free(l->old);
-	free(l->buf);
+	free(l->blk);
 	free(l);
 }

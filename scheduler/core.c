@@ -455,6 +455,7 @@ static void *core_main(void *arg)
 	while (!stopping) {
 		struct event *list = take_inbox(c, c->fq.total > 0, &stopping);
 		int64_t t0 = time_mono_us();
+		log_hold(); /* the turn's lines go out after its replies */
 		c->now_ms = time_now_ms();
 		c->now_mono = time_mono_ms();
 		policy_set_clock(&c->pol, c->now_ms, c->now_mono);
@@ -473,6 +474,7 @@ static void *core_main(void *arg)
 		 * next request arrives while the core applies it */
 		if (c->io)
 			c->io->flush(c->io->ctx);
+		log_release();
 		diskguard_apply(c);
 		c->turns++;
 		atomic_store(&c->pub_turns, c->turns);
@@ -488,6 +490,7 @@ static void *core_main(void *arg)
 			c->wd_due_mono = c->now_mono + c->wd_every_ms;
 		}
 	}
+	log_hold_end();
 	pthread_mutex_lock(&c->lock);
 	c->exited = true; /* core_set_io waits for nothing from now on */
 	pthread_cond_broadcast(&c->adopted);

@@ -21,8 +21,11 @@
  *
  * What counts as durable (the pessimistic POSIX model): a file's data
  * and size once fsync or fdatasync on it returned 0 (sync_file_range
- * does not count); a new name (create, rename) once its directory was
- * fsynced. Unlinks are taken as durable at once (a file coming back is
+ * does not count), or once a write through a descriptor opened with
+ * O_DSYNC or O_SYNC returned (such a write is also a sync: it meets the
+ * sync faults below, and it makes the file's earlier writes durable too,
+ * which the commit log, the one user, never relies on); a new name
+ * (create, rename) once its directory was fsynced. Unlinks are taken as durable at once (a file coming back is
  * not modelled). A failed fsync makes nothing durable.
  *
  * Journal record: struct rec, then `plen` bytes of path(s), then the
@@ -77,6 +80,7 @@ struct rec {
 
 struct tfd {
 	bool tracked;
+	bool dsync; /* opened O_DSYNC or O_SYNC: every write is synced */
 	dev_t dev;
 	ino_t ino;
 	int rfd; /* a read-only descriptor for saving old bytes, or -1 */
@@ -421,6 +425,7 @@ static void track(int fd, const char *abs)
 	if (t->tracked && t->rfd != -1)
 		g.close(t->rfd);
 	t->tracked = true;
+	t->dsync = false;
 	t->dev = st.st_dev;
 	t->ino = st.st_ino;
 	t->rfd = -1;
@@ -480,6 +485,8 @@ static int do_open(int dirfd, const char *path, int flags, mode_t mode)
 	if (fd == -1)
 		return -1;
 	track(fd, abs);
+	if (fd < MAX_FDS)
+		g.fds[fd].dsync = (flags & O_DSYNC) == O_DSYNC;
 	if (!existed && fd < MAX_FDS) {
 		struct rec r;
 		rec_init(&r, 'C', &g.fds[fd]);
@@ -557,28 +564,45 @@ static size_t iov_len(const struct iovec *iov, int n)
 	return len;
 }
 
+/* Before a write of n bytes at off (-1: the current position): the
+ * faults it meets (an O_DSYNC one those of a sync too) and its journal
+ * record. 0, or -1 with errno: fail the write. */
+static int before_write(struct tfd *t, int fd, off_t off, size_t n,
+			uint64_t *seq)
+{
+	if (inject(false) || (t->dsync && inject(true)))
+		return -1;
+	note_write(t, fd, off, n);
+	*seq = next_seq(); /* an O_DSYNC write's sync covers the write */
+	return 0;
+}
+
+/* After it: what an O_DSYNC write wrote is durable. */
+static ssize_t after_write(struct tfd *t, ssize_t rc, uint64_t seq)
+{
+	if (t && t->dsync && rc >= 0)
+		note_sync(t, seq);
+	return rc;
+}
+
 ssize_t write(int fd, const void *buf, size_t n)
 {
 	struct tfd *t = tracked(fd);
+	uint64_t seq = 0;
 
-	if (t) {
-		if (inject(false))
-			return -1;
-		note_write(t, fd, -1, n);
-	}
-	return g.write(fd, buf, n);
+	if (t && before_write(t, fd, -1, n, &seq))
+		return -1;
+	return after_write(t, g.write(fd, buf, n), seq);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	struct tfd *t = tracked(fd);
+	uint64_t seq = 0;
 
-	if (t) {
-		if (inject(false))
-			return -1;
-		note_write(t, fd, off, n);
-	}
-	return g.pwrite(fd, buf, n, off);
+	if (t && before_write(t, fd, off, n, &seq))
+		return -1;
+	return after_write(t, g.pwrite(fd, buf, n, off), seq);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
@@ -589,25 +613,21 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	struct tfd *t = tracked(fd);
+	uint64_t seq = 0;
 
-	if (t) {
-		if (inject(false))
-			return -1;
-		note_write(t, fd, -1, iov_len(iov, cnt));
-	}
-	return g.writev(fd, iov, cnt);
+	if (t && before_write(t, fd, -1, iov_len(iov, cnt), &seq))
+		return -1;
+	return after_write(t, g.writev(fd, iov, cnt), seq);
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	struct tfd *t = tracked(fd);
+	uint64_t seq = 0;
 
-	if (t) {
-		if (inject(false))
-			return -1;
-		note_write(t, fd, off, iov_len(iov, cnt));
-	}
-	return g.pwritev(fd, iov, cnt, off);
+	if (t && before_write(t, fd, off, iov_len(iov, cnt), &seq))
+		return -1;
+	return after_write(t, g.pwritev(fd, iov, cnt, off), seq);
 }
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)

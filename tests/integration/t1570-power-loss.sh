@@ -48,8 +48,9 @@ for round in 1 2 3; do
 			fail "round $round: run start refused"
 	done
 	power_cut "$round"
-	# a segment is a new file, or the spare (a retired one) renamed
-	segs=$(grep -Ec '( C .*/commitlog/[0-9a-f]+\.seg| R .*/spare -> .*\.seg) durable$' "$T/round$round.txt" || true)
+	# a segment is a file the log made, or a spare prepared ahead
+	# (NUM.new, written with zeros) renamed into the log
+	segs=$(grep -Ec '( C .*/commitlog/[0-9a-f]+\.seg| R .*/commitlog/[0-9a-f]+\.new -> .*\.seg) durable$' "$T/round$round.txt" || true)
 	[ "$segs" -ge 3 ] || fail "round $round: $segs log segments, expected a few switches"
 	start_under_faultfs
 	for i in $(seq "$jobs"); do

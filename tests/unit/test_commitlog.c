@@ -1,11 +1,13 @@
 /* test_commitlog.c - the store's commit log: records replayed in order
  * across segments, a torn last record dropped, damage and gaps refused,
- * retired segments gone, a roll leaving no file with an older record. */
+ * retired segments gone, a roll leaving no file with an older record,
+ * segments prepared ahead. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +339,68 @@ static void test_oversized_segment(void **state)
 	unlink(path);
 }
 
+/* The names in dir that end with suffix. */
+static int count_suffix(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len > strlen(suffix) &&
+		    !strcmp(e->d_name + len - strlen(suffix), suffix))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* After its first segment the log moves to segments prepared ahead
+ * (written with zeros, taking direct writes of whole blocks with the
+ * partial last one kept in memory): every record comes back in order;
+ * a spare left by a stop is deleted at the open and at the close. */
+static void test_prepared_segments(void **state)
+{
+	char dir[128], stale[256];
+	struct seen a = { 0 }, b = { 0 };
+	struct commitlog *l;
+	int n = 0, fd;
+	(void)state;
+
+	log_dir("prepared", dir, sizeof(dir));
+	assert_int_equal(mkdir_p(dir, 0700), 0);
+	snprintf(stale, sizeof(stale), "%s/00000000000000aa.new", dir);
+	fd = open(stale, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	l = open_log(dir, 8192, &a);
+	assert_int_equal(access(stale, F_OK), -1);
+	assert_false(commitlog_prepared(l));
+	/* the first record goes to the segment the open made; the log
+	 * moves to the spare at the first record once it is ready */
+	for (int waited = 0; !commitlog_prepared(l); waited++) {
+		if (waited > 10000)
+			fail_msg("no prepared segment after 10 s");
+		append_n(l, n, n + 1);
+		n++;
+		if (!commitlog_prepared(l))
+			usleep(1000);
+	}
+	assert_int_equal(commitlog_active(l), 2);
+	/* about 55 records a segment: several switches, each to a spare */
+	assert_true(append_n(l, n, MAXREC) >= 4);
+	assert_true(commitlog_prepared(l));
+	commitlog_close(l, false);
+	assert_int_equal(count_suffix(dir, ".new"), 0);
+	l = open_log(dir, 8192, &b);
+	assert_replayed(&b, MAXREC);
+	commitlog_close(l, true);
+	assert_int_equal(count_suffix(dir, ".seg"), 0);
+	assert_int_equal(count_suffix(dir, ".new"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_big_record),
 		cmocka_unit_test(test_apply_failure),
 		cmocka_unit_test(test_oversized_segment),
+		cmocka_unit_test(test_prepared_segments),
 	};
 	return cmocka_run_group_tests(tests, store_fx_setup, store_fx_teardown);
 }

@@ -1,6 +1,7 @@
 /* test_log.c - log lines as written to stderr: plain, or with syslog
  * priorities when stderr is the journal's stream (JOURNAL_STREAM); and the
- * rate limit for repeated messages, under a fake clock. */
+ * rate limit for repeated messages, under a fake clock; lines held and
+ * released together. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -209,6 +210,62 @@ static void test_limited_lines(void **state)
 	free(s);
 }
 
+/* Held lines wait for log_release and come out whole and in order; any
+ * other line goes out at once, after them; a batch larger than the
+ * buffer goes out as it fills; without a hold nothing waits. */
+static void test_held_lines(void **state)
+{
+	struct fx *f = *state;
+	char *s, want[64];
+	size_t len;
+
+	log_setup("sp-test", LOG_INFO);
+	log_hold();
+	log_msg_held(LOG_INFO, "first");
+	log_msg_held(LOG_WARN, "second");
+	log_msg_held(LOG_DEBUG, "below the level");
+	s = logged(f);
+	assert_string_equal(s, "");
+	free(s);
+	log_release();
+	s = logged(f);
+	assert_string_equal(s, "sp-test: info: first\n"
+			       "sp-test: warn: second\n");
+	free(s);
+	/* a line not held goes out at once, with the lines before it */
+	log_hold();
+	log_msg_held(LOG_INFO, "before");
+	log_info("now");
+	log_msg_held(LOG_INFO, "after");
+	s = logged(f);
+	assert_string_equal(s, "sp-test: info: before\n"
+			       "sp-test: info: now\n");
+	free(s);
+	log_release();
+	s = logged(f);
+	assert_string_equal(s, "sp-test: info: after\n");
+	free(s);
+	/* released: held lines go straight out */
+	log_msg_held(LOG_INFO, "third");
+	s = logged(f);
+	assert_string_equal(s, "sp-test: info: third\n");
+	free(s);
+	/* 1,000 lines of 24 bytes: more than 16 KiB held */
+	log_hold();
+	for (int i = 0; i < 1000; i++)
+		log_msg_held(LOG_INFO, "line %04d", i);
+	s = logged(f);
+	len = strlen(s);
+	assert_true(len > 0 && len < 24000 && s[len - 1] == '\n');
+	free(s);
+	log_hold_end();
+	s = logged(f);
+	snprintf(want, sizeof(want), "sp-test: info: line 0999\n");
+	assert_true(strlen(s) >= strlen(want));
+	assert_string_equal(s + strlen(s) - strlen(want), want);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +279,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test(test_limit_admit),
 		cmocka_unit_test_setup_teardown(test_limited_lines, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_held_lines, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
