@@ -89,7 +89,10 @@ struct fa {
 	uint64_t seq;
 	nng_socket sock;
 	nng_dialer dialer;
-	nng_aio *aio;
+	nng_aio *aio;   /* sends and receives */
+	/* sleeps, never on aio: libnng 1.5 ends any later timeout of an aio
+	 * that once slept with result 0 (and a receive with no message) */
+	nng_aio *timer;
 	enum io io;
 	enum msg_kind kind;     /* the message in flight (or to resend) */
 	struct strbuf sealed;   /* its bytes, resent as they are */
@@ -136,7 +139,7 @@ static int64_t jittered(struct fa *a, int64_t ms)
 static void sleep_then(struct fa *a, int64_t ms)
 {
 	a->io = IO_SLEEP;
-	nng_sleep_aio((nng_duration)(ms > 0 ? ms : 0), a->aio);
+	nng_sleep_aio((nng_duration)(ms > 0 ? ms : 0), a->timer);
 }
 
 /* Sends a->sealed (again); the answer comes to agent_cb. */
@@ -499,11 +502,13 @@ static void on_recv(struct fa *a)
 	int64_t wait;
 
 	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, nng_msg_body(m), nng_msg_len(m), NULL) !=
-		    MSGPACK_UNPACK_SUCCESS ||
+	/* no message with a result of 0: a timeout, however reported */
+	if (!m || msgpack_unpack_next(&up, nng_msg_body(m), nng_msg_len(m),
+				      NULL) != MSGPACK_UNPACK_SUCCESS ||
 	    up.data.type != MSGPACK_OBJECT_MAP) {
 		msgpack_unpacked_destroy(&up);
-		nng_msg_free(m);
+		if (m)
+			nng_msg_free(m);
 		retry(a, RETRY_MS);
 		return;
 	}
@@ -570,13 +575,15 @@ static int agent_start(struct fa *a)
 	    (rv = nng_socket_set_ms(a->sock, NNG_OPT_REQ_RESENDTIME,
 				    NNG_DURATION_INFINITE)) ||
 	    (rv = nng_aio_alloc(&a->aio, agent_cb, a)) ||
+	    (rv = nng_aio_alloc(&a->timer, agent_cb, a)) ||
 	    (rv = nng_dialer_create(&a->dialer, a->sock, o.url)) ||
 	    (rv = nng_dialer_start(a->dialer, NNG_FLAG_NONBLOCK))) {
 		fprintf(stderr, "sp-fleetsim: agent %d: cannot dial '%s': %s\n",
 			a->no, o.url, nng_strerror(rv));
 		nng_close(a->sock); /* an error for a socket never opened */
 		nng_aio_free(a->aio);
-		a->aio = NULL;
+		nng_aio_free(a->timer);
+		a->aio = a->timer = NULL;
 		atomic_fetch_add(&n_failed, 1);
 		return -1;
 	}
@@ -727,12 +734,15 @@ int main(int argc, char **argv)
 	atomic_store(&stopping, true);
 	/* stop every aio (its callback sees stopping), then the sockets */
 	for (int i = 0; i < n_agents; i++)
-		if (agents[i].open)
+		if (agents[i].open) {
 			nng_aio_stop(agents[i].aio);
+			nng_aio_stop(agents[i].timer);
+		}
 	for (int i = 0; i < n_agents; i++) {
 		if (agents[i].open) {
 			nng_close(agents[i].sock);
 			nng_aio_free(agents[i].aio);
+			nng_aio_free(agents[i].timer);
 		}
 		sign_key_free(agents[i].key);
 		strbuf_release(&agents[i].sealed);

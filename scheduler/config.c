@@ -159,7 +159,7 @@ static const struct setting settings[] = {
 	S_INT(store_max_wal_mb, 1, 4096,
 	      "commit log kept before its oldest segment is flushed and "
 	      "retired (two segments of half this): bounds the replay "
-	      "after a crash"),
+	      "after a crash; one more segment is prepared ahead"),
 	S_STR(backup_dir,
 	      "where `spctl backup create` puts online backups of the store "
 	      "(RocksDB's BackupEngine; see the operator guide, Backups and "
