@@ -38,6 +38,7 @@ struct commitlog {
 	bool dirty;       /* written since its last fdatasync */
 	bool prepared;    /* a spare from prep (written with zeros) */
 	bool direct;      /* opened O_DIRECT | O_DSYNC (a prepared segment) */
+	bool no_direct;   /* a direct write was refused: none from now on */
 	bool broken;      /* a write failed: take nothing more */
 	uint64_t next_seq;
 	uint64_t *old;    /* segments before the active one, oldest first */
@@ -274,9 +275,10 @@ static int adopt_spare(struct commitlog *l, char *err, size_t errlen)
 	if (fsync(l->dirfd))
 		return fail_errno(err, errlen, "cannot sync", l->dir);
 	l->prepared = true;
-	l->fd = open(path, O_RDWR | O_CLOEXEC | O_DIRECT | O_DSYNC);
+	l->fd = l->no_direct ? -1
+			     : open(path, O_RDWR | O_CLOEXEC | O_DIRECT | O_DSYNC);
 	l->direct = l->fd != -1;
-	if (l->fd == -1 && errno == EINVAL)
+	if (l->fd == -1 && (l->no_direct || errno == EINVAL))
 		l->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (l->fd == -1 || fstat(l->fd, &st))
 		return fail_errno(err, errlen, "cannot open", path);
@@ -379,6 +381,27 @@ static int switch_segment(struct commitlog *l, uint64_t need, char *err,
 	return new_segment(l, need, err, errlen);
 }
 
+/* The filesystem refused a direct write (EINVAL: an alignment it cannot
+ * do, though the open succeeded): the segment goes on with buffered
+ * writes and fdatasync, as one the log made itself. */
+static int leave_direct(struct commitlog *l)
+{
+	char path[4200];
+	int fd;
+
+	seg_path(l, l->active, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	log_warn("commit log '%s': direct writes refused (%s); buffered "
+		 "writes and fdatasync instead", path, strerror(EINVAL));
+	close(l->fd);
+	l->fd = fd;
+	l->direct = false;
+	l->no_direct = true; /* the next segments too */
+	return 0;
+}
+
 /* Makes blk hold n bytes, keeping its first keep. */
 static void grow_blk(struct commitlog *l, size_t n, size_t keep)
 {
@@ -399,7 +422,7 @@ static void grow_blk(struct commitlog *l, size_t n, size_t keep)
  * to the prepared spare before a record of total bytes. */
 static bool spare_waiting(struct commitlog *l, size_t total)
 {
-	return !l->direct && l->off && l->spare_for == l->active + 1 &&
+	return !l->prepared && l->off && l->spare_for == l->active + 1 &&
 	       total <= l->seg_bytes && segprep_ready(l->prep);
 }
 
@@ -435,26 +458,35 @@ int commitlog_append(struct commitlog *l, const void *rec, size_t len,
 	memcpy(r + COMMITLOG_HEADER, rec, len);
 	store_put_u32be(r, record_crc(r, len));
 	memset(l->blk + span, 0, wlen - span);
-	if (pwrite(l->fd, l->blk, wlen, (off_t)(l->off - head)) !=
-	    (ssize_t)wlen) {
-		if (errno == 0)
-			errno = EIO;
-		seg_path(l, l->active, path, sizeof(path));
-		fail_errno(err, errlen, "cannot write", path);
-		goto broken;
+	if (l->direct) {
+		ssize_t w = pwrite(l->fd, l->blk, wlen, (off_t)(l->off - head));
+		if (w == (ssize_t)wlen) {
+			/* synced by the write (O_DSYNC); keep the partial
+			 * block */
+			size_t keep = span % BLOCK;
+			memmove(l->blk, l->blk + (span - keep), keep);
+			l->off += total;
+			l->next_seq++;
+			return 0;
+		}
+		if (w != -1 || errno != EINVAL || leave_direct(l))
+			goto write_failed;
 	}
+	/* buffered: the record alone, synced below */
+	if (pwrite(l->fd, l->blk + head, total, (off_t)l->off) !=
+	    (ssize_t)total)
+		goto write_failed;
 	l->off += total;
 	l->next_seq++;
-	if (l->direct) {
-		/* synced by the write (O_DSYNC); keep the partial block */
-		size_t keep = span % BLOCK;
-		memmove(l->blk, l->blk + (span - keep), keep);
-		return 0;
-	}
 	l->dirty = true;
 	if (sync && sync_active(l, err, errlen))
 		goto broken;
 	return 0;
+write_failed:
+	if (errno == 0)
+		errno = EIO;
+	seg_path(l, l->active, path, sizeof(path));
+	fail_errno(err, errlen, "cannot write", path);
 broken:
 	l->broken = true;
 	return -1;

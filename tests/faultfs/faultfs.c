@@ -16,8 +16,10 @@
  *                directory fail with ENOSPC; "eio sync" every fsync and
  *                fdatasync with EIO; "eio write,sync" both; "hold sync"
  *                makes every fsync and fdatasync wait until that line
- *                goes (a test stops a writer mid-way); empty or missing:
- *                no faults.
+ *                goes (a test stops a writer mid-way); "einval direct"
+ *                makes every write through a descriptor opened O_DIRECT
+ *                fail with EINVAL (a filesystem that takes the open but
+ *                not the alignment); empty or missing: no faults.
  *
  * What counts as durable (the pessimistic POSIX model): a file's data
  * and size once fsync or fdatasync on it returned 0 (sync_file_range
@@ -81,6 +83,7 @@ struct rec {
 struct tfd {
 	bool tracked;
 	bool dsync; /* opened O_DSYNC or O_SYNC: every write is synced */
+	bool direct; /* opened O_DIRECT */
 	dev_t dev;
 	ino_t ino;
 	int rfd; /* a read-only descriptor for saving old bytes, or -1 */
@@ -94,7 +97,7 @@ static struct {
 	size_t dirlen;
 	int log_fd;
 	const char *ctl;
-	bool fail_write, fail_sync, hold_sync;
+	bool fail_write, fail_sync, hold_sync, refuse_direct;
 	int fail_errno;
 	uint64_t seq;
 	struct tfd *fds;
@@ -254,6 +257,7 @@ static void read_ctl(void)
 	g.fail_write = g.fail_errno && strstr(buf, "write");
 	g.fail_sync = g.fail_errno && strstr(buf, "sync");
 	g.hold_sync = strstr(buf, "hold") && strstr(buf, "sync");
+	g.refuse_direct = strstr(buf, "einval") && strstr(buf, "direct");
 }
 
 /* true (errno set) if this kind of call must fail now */
@@ -426,6 +430,7 @@ static void track(int fd, const char *abs)
 		g.close(t->rfd);
 	t->tracked = true;
 	t->dsync = false;
+	t->direct = false;
 	t->dev = st.st_dev;
 	t->ino = st.st_ino;
 	t->rfd = -1;
@@ -485,8 +490,10 @@ static int do_open(int dirfd, const char *path, int flags, mode_t mode)
 	if (fd == -1)
 		return -1;
 	track(fd, abs);
-	if (fd < MAX_FDS)
+	if (fd < MAX_FDS) {
 		g.fds[fd].dsync = (flags & O_DSYNC) == O_DSYNC;
+		g.fds[fd].direct = (flags & O_DIRECT) != 0;
+	}
 	if (!existed && fd < MAX_FDS) {
 		struct rec r;
 		rec_init(&r, 'C', &g.fds[fd]);
@@ -570,6 +577,18 @@ static size_t iov_len(const struct iovec *iov, int n)
 static int before_write(struct tfd *t, int fd, off_t off, size_t n,
 			uint64_t *seq)
 {
+	bool refuse = false;
+
+	if (t->direct) { /* "einval direct" */
+		pthread_mutex_lock(&g.lock);
+		read_ctl();
+		refuse = g.refuse_direct;
+		pthread_mutex_unlock(&g.lock);
+	}
+	if (refuse) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (inject(false) || (t->dsync && inject(true)))
 		return -1;
 	note_write(t, fd, off, n);
