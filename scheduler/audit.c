@@ -31,7 +31,10 @@ struct audit {
 	uint8_t pub[SIGN_PUB_LEN];
 	char pub_hex[2 * SIGN_PUB_LEN + 1];
 	uint64_t seq;                 /* the head: the last record appended */
-	uint8_t head[AUDIT_HASH_LEN];
+	uint8_t head[AUDIT_HASH_LEN]; /* its hash, unless head_due */
+	bool head_due;                /* buf holds the last record: its hash
+				       * is taken when next needed, or after
+				       * the turn's replies (audit_settle) */
 	uint64_t since_checkpoint;    /* records after the last checkpoint */
 	int64_t checkpoint_mono;      /* the last checkpoint (or the start) */
 	struct refused *rf;           /* senders with a summary window open */
@@ -135,11 +138,26 @@ static int64_t now_ms(const struct sched *c)
 	return c->now_ms ? c->now_ms : time_now_ms();
 }
 
+/* Makes head the last record's hash. */
+static void settle(struct audit *a)
+{
+	if (a->head_due)
+		sign_sha256(a->buf.buf, a->buf.len, a->head);
+	a->head_due = false;
+}
+
+void audit_settle(struct sched *c)
+{
+	if (c->audit)
+		settle(c->audit);
+}
+
 static void put(struct sched *c, struct audit_rec *r)
 {
 	struct audit *a = c->audit;
 	uint8_t key[8];
 
+	settle(a); /* the record chains to the previous one's hash */
 	r->seq = a->seq + 1;
 	if (!r->ms)
 		r->ms = now_ms(c);
@@ -149,7 +167,9 @@ static void put(struct sched *c, struct audit_rec *r)
 	store_put_u64be(key, r->seq);
 	store_batch_put(c->batch, c->store, CF_AUDIT, key, sizeof(key),
 			a->buf.buf, a->buf.len);
-	sign_sha256(a->buf.buf, a->buf.len, a->head);
+	/* its hash is needed only by the next record or a mark: taken then,
+	 * or after the replies, off a command's path to its sync */
+	a->head_due = true;
 	a->seq = r->seq;
 }
 
@@ -165,6 +185,7 @@ static void checkpoint(struct sched *c)
 	audit_rec_add(&r, "covers", "%llu", (unsigned long long)a->seq);
 	audit_rec_put(&r, "key", a->pub_hex);
 	r.ms = now_ms(c);
+	settle(a);
 	if (audit_mark_sign(a->key, AUDIT_CHECKPOINT, a->seq, a->head, r.ms,
 			    r.sig)) {
 		log_error("audit: cannot sign a checkpoint");
@@ -479,9 +500,9 @@ const uint8_t *audit_pub(const struct sched *c)
 	return c->audit->pub;
 }
 
-void audit_head(const struct sched *c, uint64_t *seq,
-		uint8_t hash[AUDIT_HASH_LEN])
+void audit_head(struct sched *c, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN])
 {
+	settle(c->audit);
 	*seq = c->audit->seq;
 	memcpy(hash, c->audit->head, AUDIT_HASH_LEN);
 }

@@ -76,8 +76,11 @@ int64_t audit_next_wake(const struct sched *c);
 /* The checkpoint key's public half, and the chain's head (seq 0 and the
  * zero hash when empty), as appended (the turn's batch included). */
 const uint8_t *audit_pub(const struct sched *c);
-void audit_head(const struct sched *c, uint64_t *seq,
-		uint8_t hash[AUDIT_HASH_LEN]);
+void audit_head(struct sched *c, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN]);
+/* Takes the hash of the last record appended, if not taken yet: the core
+ * calls it after a turn's replies, so that a command's audit record is
+ * hashed off its path to the sync (the stored bytes are the same). */
+void audit_settle(struct sched *c);
 /* Signs a mark (auditlog.h) with the checkpoint key. 0 / -1. */
 int audit_sign(const struct sched *c, const char *label, uint64_t seq,
 	       const uint8_t hash[AUDIT_HASH_LEN], int64_t ms,

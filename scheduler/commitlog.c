@@ -6,10 +6,12 @@
  * the 4 KiB blocks it touches, the last partial block kept in memory and
  * written again with the next record. That is one device write and its
  * cache flush, where a buffered write then fdatasync takes a system call
- * more and, on a segment only allocated, an extent change besides. A
- * segment the log had to create itself (the first after opening, one for
- * a record larger than a segment, or when preparing failed) is only
- * allocated, and takes buffered writes and fdatasync. */
+ * more and, on a segment only allocated, an extent change besides. The
+ * first segment after an open is written with zeros by the open itself,
+ * at most FIRST_SEGMENT_MAX of it (a start should not wait for 16 MiB).
+ * A segment the log must make at once (for a record larger than a
+ * segment, or when preparing failed) is only allocated, and takes
+ * buffered writes and fdatasync. */
 #include "commitlog.h"
 
 #include <dirent.h>
@@ -52,6 +54,7 @@ struct commitlog {
 };
 
 #define BLOCK 4096
+#define FIRST_SEGMENT_MAX (1 << 20)
 
 /* No segment is larger (a record that needs more is refused first): a
  * bigger file is not one of ours, and is not read into memory. */
@@ -222,7 +225,7 @@ static void ask_spare(struct commitlog *l)
 		return;
 	l->spare_for = l->active + 1;
 	spare_path(l, l->spare_for, path, sizeof(path));
-	segprep_request(l->prep, path, round_block(l->seg_bytes));
+	segprep_request(l->prep, path, l->seg_bytes);
 }
 
 static void segment_opened(struct commitlog *l, uint64_t size)
@@ -314,6 +317,29 @@ static int new_segment(struct commitlog *l, uint64_t need, char *err,
 	return rc;
 }
 
+/* The open's segment: written with zeros here (at most
+ * FIRST_SEGMENT_MAX: segments need not have one size), or allocated if
+ * that fails; the next one is asked of prep. */
+static int first_segment(struct commitlog *l, char *err, size_t errlen)
+{
+	char spare[4200], why[256];
+	uint64_t size = l->seg_bytes;
+	int rc;
+
+	if (size > FIRST_SEGMENT_MAX)
+		size = FIRST_SEGMENT_MAX;
+	spare_path(l, l->active, spare, sizeof(spare));
+	if (segprep_zeros(spare, size, why, sizeof(why)) == 0) {
+		rc = adopt_spare(l, err, errlen);
+	} else {
+		log_warn("%s; segment %016" PRIx64 " is allocated instead",
+			 why, l->active);
+		rc = allocate_segment(l, 0, err, errlen);
+	}
+	ask_spare(l);
+	return rc;
+}
+
 struct commitlog *commitlog_open(const char *dir, uint64_t segment_bytes,
 				 commitlog_apply_fn apply, void *ctx,
 				 uint64_t *replayed, char *err, size_t errlen)
@@ -347,7 +373,7 @@ struct commitlog *commitlog_open(const char *dir, uint64_t segment_bytes,
 		l->next_seq = 1;
 	l->active = l->nold ? l->old[l->nold - 1] + 1 : 1;
 	l->prep = segprep_new();
-	if (new_segment(l, 0, err, errlen))
+	if (first_segment(l, err, errlen))
 		goto fail;
 	return l;
 fail:
@@ -418,14 +444,6 @@ static void grow_blk(struct commitlog *l, size_t n, size_t keep)
 	l->blkcap = n;
 }
 
-/* Whether the active segment, one the log made itself, should give way
- * to the prepared spare before a record of total bytes. */
-static bool spare_waiting(struct commitlog *l, size_t total)
-{
-	return !l->prepared && l->off && l->spare_for == l->active + 1 &&
-	       total <= l->seg_bytes && segprep_ready(l->prep);
-}
-
 int commitlog_append(struct commitlog *l, const void *rec, size_t len,
 		     bool sync, bool *switched, char *err, size_t errlen)
 {
@@ -440,7 +458,7 @@ int commitlog_append(struct commitlog *l, const void *rec, size_t len,
 	if (len == 0 || total > COMMITLOG_MAX_SEGMENT)
 		return err_fail(err, errlen, "commit log: record of %zu bytes",
 				len);
-	if (l->off + total > l->size || spare_waiting(l, total)) {
+	if (l->off + total > l->size) {
 		*switched = true;
 		if (switch_segment(l, total, err, errlen))
 			goto broken;

@@ -3,8 +3,9 @@
  * segment files that were given their full size when created, so that an
  * fdatasync writes the record's data and nothing else (a file that grows
  * makes every fdatasync write its inode too: a second device write).
- * Segments after the first are prepared ahead on a thread (segprep.h)
- * and written with O_DIRECT | O_DSYNC (commitlog.c).
+ * Segments are written with zeros before they take a record (the next
+ * one ahead, on a thread: segprep.h) and then with O_DIRECT | O_DSYNC
+ * (commitlog.c).
  * RocksDB's own WAL is off; a segment is retired once the memtables that
  * hold its writes are flushed (store.c). docs/storage.md, Commit log.
  *
@@ -51,10 +52,10 @@ int commitlog_append(struct commitlog *l, const void *rec, size_t len,
 
 /* The number of the segment records go to now. */
 uint64_t commitlog_active(const struct commitlog *l);
-/* Whether the active segment is a spare prepared ahead (segprep.h):
- * written with zeros, taking direct synchronous writes where the
- * filesystem allows. The first segment after an open is not: the log
- * moves to the spare once it is ready. */
+/* Whether the active segment was written with zeros before it took a
+ * record (the open's own, or a spare from segprep.h), taking direct
+ * synchronous writes where the filesystem allows; not one the log had
+ * to allocate at once (a record larger than a segment, a failure). */
 bool commitlog_prepared(const struct commitlog *l);
 /* How many segments before the active one are still kept. */
 size_t commitlog_retired_pending(const struct commitlog *l);

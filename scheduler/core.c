@@ -475,6 +475,7 @@ static void *core_main(void *arg)
 		if (c->io)
 			c->io->flush(c->io->ctx);
 		log_release();
+		audit_settle(c);
 		diskguard_apply(c);
 		c->turns++;
 		atomic_store(&c->pub_turns, c->turns);

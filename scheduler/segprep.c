@@ -29,8 +29,11 @@ struct segprep {
 /* Read only: the kernel maps it to the zero page. */
 static const char zeros[1 << 20];
 
-/* Writes p->path with zeros; 0, or -1 with p->err set (the file gone). */
-static int prepare(struct segprep *p, const char *path, uint64_t size)
+/* Writes path with size bytes of zeros, synced; stops early (failing
+ * with ECANCELED) once *stop is set. 0, or -1 with err set and the file
+ * gone. */
+static int write_zeros(const char *path, uint64_t size,
+		       const atomic_bool *stop, char *err, size_t errlen)
 {
 	const char *what = "cannot create";
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -43,7 +46,7 @@ static int prepare(struct segprep *p, const char *path, uint64_t size)
 						      : sizeof(zeros);
 		ssize_t w;
 
-		if (atomic_load(&p->stop)) {
+		if (stop && atomic_load(stop)) {
 			errno = ECANCELED;
 			goto fail;
 		}
@@ -63,8 +66,8 @@ static int prepare(struct segprep *p, const char *path, uint64_t size)
 	close(fd);
 	return 0;
 fail:
-	snprintf(p->err, sizeof(p->err), "commit log: %s '%s': %s", what,
-		 path, strerror(errno));
+	snprintf(err, errlen, "commit log: %s '%s': %s", what, path,
+		 strerror(errno));
 	if (fd != -1)
 		close(fd);
 	unlink(path);
@@ -89,13 +92,18 @@ static void *prep_main(void *arg)
 		size = p->size;
 		p->state = PREP_BUSY;
 		pthread_mutex_unlock(&p->lock);
-		rc = prepare(p, path, size);
+		rc = write_zeros(path, size, &p->stop, p->err, sizeof(p->err));
 		pthread_mutex_lock(&p->lock);
 		p->state = rc ? PREP_FAILED : PREP_READY;
 		pthread_cond_broadcast(&p->cond);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
+}
+
+int segprep_zeros(const char *path, uint64_t size, char *err, size_t errlen)
+{
+	return write_zeros(path, size, NULL, err, errlen);
 }
 
 struct segprep *segprep_new(void)
@@ -132,16 +140,6 @@ void segprep_request(struct segprep *p, const char *path, uint64_t size)
 	p->state = PREP_ASKED;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-}
-
-bool segprep_ready(struct segprep *p)
-{
-	bool ready;
-
-	pthread_mutex_lock(&p->lock);
-	ready = p->state == PREP_READY;
-	pthread_mutex_unlock(&p->lock);
-	return ready;
 }
 
 bool segprep_take(struct segprep *p, char *err, size_t errlen)

@@ -25,13 +25,14 @@ struct segprep *segprep_new(void);
  * yet is deleted first (it is only zeros). */
 void segprep_request(struct segprep *p, const char *path, uint64_t size);
 
-/* Whether the file asked for last is ready (never waits). */
-bool segprep_ready(struct segprep *p);
-
 /* Waits for the file asked for last; true when it is ready: the caller
  * then owns it (renames or deletes it). false with the reason in err
  * when preparing it failed (the file is deleted) or nothing was asked. */
 bool segprep_take(struct segprep *p, char *err, size_t errlen);
+
+/* The preparer's work, done by the caller: path gets size bytes of
+ * zeros, synced. 0, or -1 with the reason in err (the file deleted). */
+int segprep_zeros(const char *path, uint64_t size, char *err, size_t errlen);
 
 /* Stops the thread and deletes a prepared file not taken. */
 void segprep_free(struct segprep *p);

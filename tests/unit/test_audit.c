@@ -300,6 +300,25 @@ static void test_checkpoints_verify(void **state)
 	json_free(j);
 }
 
+/* A command that appends two records in one turn (job delete: the
+ * deletion, then the command): each chains to the one before it,
+ * although the last record's hash is taken only after the replies. */
+static void test_two_records_one_turn(void **state)
+{
+	struct fx *f = *state;
+	struct json *j;
+	size_t n;
+
+	admin_ok(f, "job add acme/prod/gone -- app.jar");
+	n = count(f);
+	admin_ok(f, "job delete acme/prod/gone");
+	assert_int_equal(count(f), n + 2);
+	admin_ok(f, "tenant set acme --weight 4");
+	j = verify(f);
+	assert_true(json_get_bool(j, "ok"));
+	json_free(j);
+}
+
 /* A budget action of the scheduler (here a soft warning) is recorded. */
 static void test_budget_action(void **state)
 {
@@ -412,6 +431,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_secrets, setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_enroll_and_forged_summary,
+						setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_two_records_one_turn,
 						setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoints_verify, setup,
 						fx_teardown),

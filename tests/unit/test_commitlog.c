@@ -357,16 +357,17 @@ static int count_suffix(const char *dir, const char *suffix)
 	return n;
 }
 
-/* After its first segment the log moves to segments prepared ahead
- * (written with zeros, taking direct writes of whole blocks with the
- * partial last one kept in memory): every record comes back in order;
- * a spare left by a stop is deleted at the open and at the close. */
+/* Every segment is prepared (written with zeros; direct writes of whole
+ * blocks with the partial last one kept in memory): the open's own, at
+ * most 1 MiB, then those the preparer makes at their full size. Every
+ * record comes back in order; a spare left by a stop is deleted at the
+ * open, and the one not taken at the close. */
 static void test_prepared_segments(void **state)
 {
-	char dir[128], stale[256];
-	struct seen a = { 0 }, b = { 0 };
+	char dir[128], stale[256], path[256];
+	struct seen a = { 0 }, b = { 0 }, c = { 0 };
 	struct commitlog *l;
-	int n = 0, fd;
+	int fd;
 	(void)state;
 
 	log_dir("prepared", dir, sizeof(dir));
@@ -377,21 +378,12 @@ static void test_prepared_segments(void **state)
 	close(fd);
 	l = open_log(dir, 8192, &a);
 	assert_int_equal(access(stale, F_OK), -1);
-	assert_false(commitlog_prepared(l));
-	/* the first record goes to the segment the open made; the log
-	 * moves to the spare at the first record once it is ready */
-	for (int waited = 0; !commitlog_prepared(l); waited++) {
-		if (waited > 10000)
-			fail_msg("no prepared segment after 10 s");
-		append_n(l, n, n + 1);
-		n++;
-		if (!commitlog_prepared(l))
-			usleep(1000);
-	}
-	assert_int_equal(commitlog_active(l), 2);
-	/* about 55 records a segment: several switches, each to a spare */
-	assert_true(append_n(l, n, MAXREC) >= 4);
 	assert_true(commitlog_prepared(l));
+	/* about 55 records a segment: several switches, each to a spare */
+	assert_true(append_n(l, 0, MAXREC) >= 4);
+	assert_true(commitlog_prepared(l));
+	seg_file(dir, commitlog_active(l), path, sizeof(path));
+	assert_int_equal(file_size(path), 8192);
 	commitlog_close(l, false);
 	assert_int_equal(count_suffix(dir, ".new"), 0);
 	l = open_log(dir, 8192, &b);
@@ -399,6 +391,12 @@ static void test_prepared_segments(void **state)
 	commitlog_close(l, true);
 	assert_int_equal(count_suffix(dir, ".seg"), 0);
 	assert_int_equal(count_suffix(dir, ".new"), 0);
+	/* a large segment size: the open writes 1 MiB of it */
+	l = open_log(dir, 64 << 20, &c);
+	seg_file(dir, commitlog_active(l), path, sizeof(path));
+	assert_int_equal(file_size(path), 1 << 20);
+	assert_true(commitlog_prepared(l));
+	commitlog_close(l, true);
 }
 
 int main(void)
