@@ -329,13 +329,13 @@ static int first_segment(struct commitlog *l, char *err, size_t errlen)
 	if (size > FIRST_SEGMENT_MAX)
 		size = FIRST_SEGMENT_MAX;
 	spare_path(l, l->active, spare, sizeof(spare));
-	if (segprep_zeros(spare, size, why, sizeof(why)) == 0) {
+	/* no warning when the zeros fail: a full disk fails the allocation
+	 * too, and the store's reopen is retried every store_check_ms,
+	 * with its own report */
+	if (segprep_zeros(spare, size, why, sizeof(why)) == 0)
 		rc = adopt_spare(l, err, errlen);
-	} else {
-		log_warn("%s; segment %016" PRIx64 " is allocated instead",
-			 why, l->active);
+	else
 		rc = allocate_segment(l, 0, err, errlen);
-	}
 	ask_spare(l);
 	return rc;
 }
