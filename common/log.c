@@ -72,11 +72,16 @@ void log_hold(void)
 	held.on = true;
 }
 
-void log_release(void)
+static void write_held(void)
 {
 	if (held.n)
 		(void)!write(2, held.buf, held.n);
 	held.n = 0;
+}
+
+void log_release(void)
+{
+	write_held();
 	held.on = false;
 }
 
@@ -107,20 +112,17 @@ static void emit(int priority, const char *level, const char *msg,
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	if (!held.n && !(hold && held.on)) {
+	hold = hold && held.on;
+	if (!hold && !held.n) {
 		(void)!write(2, line, (size_t)n);
 		return;
 	}
-	if (held.n + (size_t)n > HELD_CAP) {
-		(void)!write(2, held.buf, held.n);
-		held.n = 0;
-	}
+	if (held.n + (size_t)n > HELD_CAP)
+		write_held();
 	memcpy(held.buf + held.n, line, (size_t)n);
 	held.n += (size_t)n;
-	if (!(hold && held.on)) {
-		(void)!write(2, held.buf, held.n);
-		held.n = 0;
-	}
+	if (!hold)
+		write_held();
 }
 
 static void log_v(enum log_level lvl, bool hold, const char *fmt,

@@ -289,55 +289,55 @@ static int adopt_spare(struct commitlog *l, char *err, size_t errlen)
 	return 0;
 }
 
-/* Opens the active segment's file: the spare prep made for it when there
- * is one and the record fits, else one made here. Then asks for the
- * next spare. */
-static int new_segment(struct commitlog *l, uint64_t need, char *err,
-		       size_t errlen)
+/* Opens the active segment's file: the spare made for it when there is
+ * one (spare_made) and the record fits, else one allocated here. Then
+ * asks prep for the next spare. */
+static int open_active(struct commitlog *l, bool spare_made, uint64_t need,
+		       char *err, size_t errlen)
 {
-	char why[256], spare[4200];
-	bool asked = l->spare_for == l->active;
+	char spare[4200];
 	int rc;
 
-	l->spare_for = 0;
-	if (asked && segprep_take(l->prep, why, sizeof(why))) {
-		if (need <= l->seg_bytes) {
-			rc = adopt_spare(l, err, errlen);
-			ask_spare(l);
-			return rc;
+	if (spare_made && need <= l->seg_bytes) {
+		rc = adopt_spare(l, err, errlen);
+	} else {
+		if (spare_made) { /* too small for this record */
+			spare_path(l, l->active, spare, sizeof(spare));
+			unlink(spare);
 		}
-		spare_path(l, l->active, spare, sizeof(spare));
-		unlink(spare); /* too small for this record */
-	} else if (asked) {
-		log_warn("%s; segment %016" PRIx64 " is allocated instead",
-			 why, l->active);
+		rc = allocate_segment(l, need, err, errlen);
 	}
-	rc = allocate_segment(l, need, err, errlen);
 	ask_spare(l);
 	return rc;
 }
 
-/* The open's segment: written with zeros here (at most
- * FIRST_SEGMENT_MAX: segments need not have one size), or allocated if
- * that fails; the next one is asked of prep. */
+/* The segment after a switch: the spare prep made ahead, if it could. */
+static int new_segment(struct commitlog *l, uint64_t need, char *err,
+		       size_t errlen)
+{
+	char why[256];
+	bool asked = l->spare_for == l->active, made = false;
+
+	l->spare_for = 0;
+	if (asked && !(made = segprep_take(l->prep, why, sizeof(why))))
+		log_warn("%s; segment %016" PRIx64 " is allocated instead",
+			 why, l->active);
+	return open_active(l, made, need, err, errlen);
+}
+
+/* The open's segment, written with zeros here: at most
+ * FIRST_SEGMENT_MAX of it (segments need not have one size). No warning
+ * when the zeros fail: a full disk fails the allocation too, and the
+ * store's reopen is retried every store_check_ms, with its own report. */
 static int first_segment(struct commitlog *l, char *err, size_t errlen)
 {
 	char spare[4200], why[256];
-	uint64_t size = l->seg_bytes;
-	int rc;
+	uint64_t size = l->seg_bytes < FIRST_SEGMENT_MAX ? l->seg_bytes
+							 : FIRST_SEGMENT_MAX;
 
-	if (size > FIRST_SEGMENT_MAX)
-		size = FIRST_SEGMENT_MAX;
 	spare_path(l, l->active, spare, sizeof(spare));
-	/* no warning when the zeros fail: a full disk fails the allocation
-	 * too, and the store's reopen is retried every store_check_ms,
-	 * with its own report */
-	if (segprep_zeros(spare, size, why, sizeof(why)) == 0)
-		rc = adopt_spare(l, err, errlen);
-	else
-		rc = allocate_segment(l, 0, err, errlen);
-	ask_spare(l);
-	return rc;
+	return open_active(l, segprep_zeros(spare, size, why, sizeof(why)) == 0,
+			   0, err, errlen);
 }
 
 struct commitlog *commitlog_open(const char *dir, uint64_t segment_bytes,
