@@ -9,6 +9,7 @@
 #include "admin_cmds.h"
 #include "budget.h"
 #include "keyring.h"
+#include "runstore.h"
 #include "sched_ctx.h"
 #include "util.h"
 #include "schedule_core.h"
@@ -235,7 +236,7 @@ static void command_tenant(struct sched *c, const struct command *cmd,
 	if (cmd->scope == SCOPE_RUN) {
 		char *end;
 		uint64_t id = strtoull(w, &end, 10);
-		const struct run *run = *end ? NULL : state_run(c->st, id);
+		const struct run *run = *end ? NULL : runstore_get(c, id);
 		if (run)
 			snprintf(t, NAME_MAX_LEN, "%s", run->job->tenant);
 		return;

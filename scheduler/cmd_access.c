@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "admin_cmds.h"
+#include "runstore.h"
 #include "sched_ctx.h"
 #include "util.h"
 #include "schedule_core.h"
@@ -60,7 +61,7 @@ static const char *target_tenant(struct sched *c, const struct command *cmd,
 	if (cmd->scope == SCOPE_RUN) {
 		char *end;
 		uint64_t id = strtoull(w, &end, 10);
-		const struct run *run = *end ? NULL : state_run(c->st, id);
+		const struct run *run = *end ? NULL : runstore_get(c, id);
 		snprintf(hidden, len, "no run %" PRIu64, id);
 		return run ? run->job->tenant : NULL;
 	}

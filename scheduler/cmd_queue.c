@@ -66,6 +66,12 @@ static void write_fleet(struct sched *c, struct jw *w)
 	jw_uint(w, "leases_expired", p->expired_leases);
 	jw_uint(w, "runs_lost", p->lost_runs);
 	jw_uint(w, "stale_reports", p->stale);
+	/* ended runs kept only in the store (runstore.h) */
+	jw_obj_open(w, "ended_runs");
+	jw_uint(w, "in_store_only", c->st->runs_stored);
+	jw_uint(w, "left_memory", c->runs_paged_out);
+	jw_uint(w, "read_back", c->runs_read_back);
+	jw_obj_close(w);
 	/* The synced write that ends each core turn: every acknowledgement
 	 * waits for one, so its tail is the floor of any reply's. */
 	jw_obj_open(w, "wal_sync");

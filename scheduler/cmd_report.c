@@ -7,6 +7,7 @@
 
 #include "admin_cmds.h"
 #include "pocreport.h"
+#include "runstore.h"
 #include "sched_ctx.h"
 #include "strbuf.h"
 #include "util.h"
@@ -192,6 +193,24 @@ static void write_md(struct strbuf *sb, const struct env *e,
 		strbuf_addf(sb, "\n_Note: %s_\n", note);
 }
 
+static int add_one_stored(struct sched *c, struct run *r, void *p)
+{
+	(void)c;
+	pocreport_add_run(p, r);
+	return 0;
+}
+
+/* The environment's runs kept only in the store, read back (runstore.h):
+ * one scan of the runs' records. */
+static void add_stored(void *ctx, struct poc_report *p)
+{
+	struct sched *c = ctx;
+	const struct tenant *t = state_tenant(c->st, p->env->tenant);
+
+	if (t && t->n_stored)
+		runstore_scan(c, add_one_stored, p);
+}
+
 int cmd_report_env(struct sched *c, const struct cmd_args *a,
 		   struct reply *r)
 {
@@ -213,7 +232,8 @@ int cmd_report_env(struct sched *c, const struct cmd_args *a,
 	t = state_tenant(c->st, e->tenant);
 	keep = t && t->retention_days ? t->retention_days
 				      : (uint32_t)c->cfg->log_retention_days;
-	pocreport_build(c->st, e, c->now_ms, days, keep, &p);
+	pocreport_build_with(c->st, e, c->now_ms, days, keep, add_stored,
+			     c, &p);
 	if (p.retention_limited)
 		snprintf(note, sizeof(note),
 			 "runs ended more than %u days ago are removed by "

@@ -12,6 +12,7 @@
 #include "records.h"
 #include "run_args.h"
 #include "run_start.h"
+#include "runstore.h"
 #include "sched_ctx.h"
 #include "telemetry.h"
 #include "util.h"
@@ -108,7 +109,7 @@ struct run *cmd_run_arg(struct sched *c, const char *arg, struct reply *r)
 		cmd_fail(r, "invalid", "run id: %s", err);
 		return NULL;
 	}
-	run = state_run(c->st, id);
+	run = runstore_get(c, id);
 	if (!run)
 		cmd_fail(r, "not_found", "no run %llu", (unsigned long long)id);
 	return run;

@@ -1,8 +1,10 @@
 /* cmd_run_list.c - run list: the runs a caller sees, filtered, one page
  * at a time.
  *
- * The runs are all in memory (st->runs, by id), so a filter is a scan of
- * ids from a cursor. A filter that matches few of millions of runs would
+ * The runs are in memory (st->runs, by id), or read back from the store
+ * for an ended one kept only there (runstore.h), so a filter is a scan of
+ * ids from a cursor; a read from the store counts as STORED_READ_COST
+ * ids. A filter that matches few of millions of runs would
  * hold the core thread for the whole scan, so one request examines at
  * most run_list_scan_max ids (config.h, RUN_LIST_SCAN_MAX): when that
  * stops the scan before --limit rows were found, the reply has the rows
@@ -17,6 +19,7 @@
 
 #include "admin_cmds.h"
 #include "parse.h"
+#include "runstore.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -245,6 +248,10 @@ static void write_run_row(struct sched *c, struct jw *w, const struct run *r)
 	jw_str(w, "class", run_detail(r)->failure_class);
 }
 
+/* A run kept only in the store is read back to be matched (runstore.h):
+ * each costs the scan this many ids of the bound. */
+#define STORED_READ_COST 32
+
 /* One page: ids from the cursor, newest first unless oldest, until
  * limit rows, the end of the ids, or scan_max ids examined. */
 struct page {
@@ -256,7 +263,25 @@ struct page {
 	size_t n, examined;
 	uint64_t last;   /* the last id examined */
 	bool at_end;     /* no id left beyond last */
+	struct ptrvec read; /* rows read from the store: freed after */
 };
+
+/* Stored run id if it matches f (a copy the page owns), else NULL. */
+static struct run *stored_match(struct sched *c, struct run_filter *f,
+				struct page *p, uint64_t id)
+{
+	struct run *r = xmalloc(sizeof(*r));
+
+	if (runstore_read(c, id, r) == 1) {
+		if (run_matches(f, r)) {
+			ptrvec_push(&p->read, r);
+			return r;
+		}
+		run_clear(r);
+	}
+	free(r);
+	return NULL;
+}
 
 static void scan_page(struct sched *c, struct run_filter *f, struct page *p)
 {
@@ -270,9 +295,18 @@ static void scan_page(struct sched *c, struct run_filter *f, struct page *p)
 	while (id >= 1 && id <= nruns && p->n < p->limit &&
 	       p->examined < p->scan_max) {
 		struct run *r = c->st->runs[id - 1];
+		if (!r && state_run_stored(c->st, id)) {
+			if (p->examined && p->examined + STORED_READ_COST >
+						   p->scan_max)
+				break; /* the next request reads it */
+			p->examined += STORED_READ_COST - 1;
+			r = stored_match(c, f, p, id);
+		} else if (r && !run_matches(f, r)) {
+			r = NULL;
+		}
 		p->examined++;
 		p->last = id;
-		if (r && run_matches(f, r))
+		if (r)
 			p->rows[p->n++] = r;
 		id = p->oldest ? id + 1 : id - 1;
 	}
@@ -312,5 +346,10 @@ int cmd_run_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 		jw_uint(&r->w, "next_after_id", p.last);
 	jw_uint(&r->w, "examined", p.examined);
 	free(p.rows);
+	for (size_t i = 0; i < p.read.n; i++) {
+		run_clear(p.read.v[i]);
+		free(p.read.v[i]);
+	}
+	ptrvec_release(&p.read);
 	return 0;
 }

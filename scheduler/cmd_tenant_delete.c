@@ -27,6 +27,7 @@
 #include "keyreg.h"
 #include "log.h"
 #include "records.h"
+#include "runstore.h"
 #include "sched_ctx.h"
 #include "strbuf.h"
 #include "util.h"
@@ -280,36 +281,68 @@ static void end_everything(struct sched *c, struct tdel_job *j)
 	}
 }
 
-/* Deletes every run of the tenant (record, line logs) and forgets it. */
+struct run_range {
+	uint64_t lo, hi; /* the tenant's lowest and highest run id */
+};
+
+/* Deletes run r of the tenant (record, line logs), in memory or (stored)
+ * a copy of one kept only in the store, and forgets it. */
+static void drop_run(struct sched *c, struct tdel_job *j, struct run *r,
+		     bool stored, struct run_range *rr)
+{
+	struct counter k = { 0, c->batch, c->store, CF_LOGS };
+	uint8_t start[12], end[8];
+	uint64_t id = r->id;
+
+	store_put_u64be(start, id);
+	store_put_u32be(start + 8, 0);
+	store_put_u64be(end, id + 1);
+	store_scan(c->store, CF_LOGS, start, 12, end, 8, count_one, &k);
+	j->removed[receipt_at(CF_LOGS)] += k.n;
+	records_delete_run(c->batch, c->store, id);
+	if (stored)
+		policy_forget_stored(&c->pol, id, r->job->tenantp);
+	else
+		policy_forget_run(&c->pol, r);
+	j->removed[receipt_at(CF_RUNS)]++;
+	rr->lo = rr->lo && rr->lo < id ? rr->lo : id;
+	rr->hi = rr->hi > id ? rr->hi : id;
+}
+
+struct stored_drop {
+	struct tdel_job *j;
+	struct run_range rr;
+};
+
+static int drop_stored(struct sched *c, struct run *r, void *arg)
+{
+	struct stored_drop *sd = arg;
+
+	if (!strcmp(r->job->tenant, sd->j->tenant))
+		drop_run(c, sd->j, r, true, &sd->rr);
+	return 0;
+}
+
+/* Deletes every run of the tenant: those in memory, then those kept
+ * only in the store (one scan of the runs' records). */
 static void drop_runs(struct sched *c, struct tdel_job *j)
 {
-	uint64_t lo = 0, hi = 0;
-	uint8_t start[12], end[8];
+	struct stored_drop sd = { j, { 0, 0 } };
+	uint8_t start[8], end[8];
 
 	for (size_t i = 0; i < c->st->nruns; i++) {
 		struct run *r = c->st->runs[i];
-		struct counter k = { 0, c->batch, c->store, CF_LOGS };
-		uint64_t id;
-
-		if (!r || strcmp(r->job->tenant, j->tenant))
-			continue;
-		id = r->id;
-		store_put_u64be(start, id);
-		store_put_u32be(start + 8, 0);
-		store_put_u64be(end, id + 1);
-		store_scan(c->store, CF_LOGS, start, 12, end, 8, count_one, &k);
-		j->removed[receipt_at(CF_LOGS)] += k.n;
-		records_delete_run(c->batch, c->store, id);
-		policy_forget_run(&c->pol, r);
-		j->removed[receipt_at(CF_RUNS)]++;
-		lo = lo ? lo : id;
-		hi = id;
+		if (r && !strcmp(r->job->tenant, j->tenant))
+			drop_run(c, j, r, false, &sd.rr);
 	}
+	if (state_tenant(c->st, j->tenant) &&
+	    state_tenant(c->st, j->tenant)->n_stored)
+		runstore_scan(c, drop_stored, &sd);
 	records_put_run_ids(c->batch, c->store, c->st);
-	if (!hi)
+	if (!sd.rr.hi)
 		return;
-	store_put_u64be(start, lo);
-	store_put_u64be(end, hi + 1);
+	store_put_u64be(start, sd.rr.lo);
+	store_put_u64be(end, sd.rr.hi + 1);
 	add_range(j, CF_RUNS, start, 8, end, 8);
 	add_range(j, CF_LOGS, start, 8, end, 8);
 }

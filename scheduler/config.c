@@ -107,6 +107,12 @@ static const struct setting settings[] = {
 	S_INT(retention_interval_s, 1, 86400,
 	      "between retention passes, which remove expired runs (the "
 	      "first a minute after start)"),
+	S_INT(ended_runs_in_memory_s, 0, 31536000,
+	      "an ended run stays in memory this long after it ended; "
+	      "then the retention pass leaves it only in the store, read "
+	      "back when asked for (run show, run logs, run retry, "
+	      "--after). A start loads only the ended runs this recent, "
+	      "or within `guard_window_s`"),
 	S_INT(run_list_scan_max, 1, 100000000,
 	      "runs one `run list` request examines at most, so that a "
 	      "filter matching few of millions of runs holds the core "
@@ -263,6 +269,7 @@ void config_defaults(struct sched_config *c)
 	c->log_completions = 1;
 	c->log_retention_days = 7;
 	c->retention_interval_s = 3600;
+	c->ended_runs_in_memory_s = 3600;
 	c->run_list_scan_max = RUN_LIST_SCAN_MAX;
 	c->run_estimate_hours = 1;
 	c->guard_interval_s = 60;
@@ -340,6 +347,7 @@ bool config_live(const char *key)
 		"log_completions",    "log_retention_days",
 		"run_list_scan_max",
 		"retention_interval_s", "store_min_free_mb",
+		"ended_runs_in_memory_s",
 		"store_min_free_pct", "store_check_ms",
 		"tls_cert",	      "tls_key",	    "tls_ca",
 		"agent_conns_max",    "agent_conns_per_source",

@@ -42,6 +42,7 @@ struct sched_config {
 	int64_t log_retention_days; /* telemetry kept after a run ends, unless
 				     * its tenant sets its own */
 	int64_t retention_interval_s; /* between retention passes */
+	int64_t ended_runs_in_memory_s; /* runstore.h */
 	int64_t run_list_scan_max;    /* runs one run list request examines */
 	int64_t run_estimate_hours;   /* cost estimate of a job without a timeout */
 	int64_t guard_interval_s;     /* burn-rate guard: evaluation period */

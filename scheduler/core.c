@@ -16,6 +16,7 @@
 #include "cost_records.h"
 #include "records.h"
 #include "retention.h"
+#include "runstore.h"
 #include "fairq.h"
 #include "jobvers.h"
 #include "keyrot.h"
@@ -706,6 +707,7 @@ void core_stop(struct sched *c)
 	schedule_core_close(c);
 	webhook_core_close(c);
 	audit_close(c);
+	runstore_release(c);
 	store_batch_free(c->batch);
 	policy_release(&c->pol);
 	fairq_release(&c->fq);

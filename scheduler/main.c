@@ -235,6 +235,13 @@ int main(int argc, char **argv)
 	t_load = time_mono_ms();
 	sd_notify(0, "STATUS=loading runs, tenants and agents from the store");
 	state_init(&st);
+	/* ended runs older than this stay in the store (runstore.h); the
+	 * budget guard's window is refilled from the runs loaded */
+	int64_t keep_s = cfg.ended_runs_in_memory_s > cfg.guard_window_s
+				 ? cfg.ended_runs_in_memory_s
+				 : cfg.guard_window_s;
+	st.stored_before_ms = time_now_ms() - keep_s * 1000;
+	st.key_horizon_ms = time_now_ms() - cfg.idempotency_ttl_s * 1000;
 	if (records_load(store, &st, err, sizeof(err)))
 		die("cannot load the store: %s", err);
 	if (tenant_keys(kr, &st, err, sizeof(err)))
@@ -242,16 +249,17 @@ int main(int argc, char **argv)
 	/* what the state held at load: the core thread owns it from now on */
 	size_t ntenants = st.tenants.n, nenvs = st.envs.n,
 	       nagents = st.agents.n, nruns = st.nruns;
+	unsigned long long nstored = st.runs_stored;
 	keys = keyreg_new();
 	t_core = time_mono_ms();
 	core = core_start(store, &st, &cfg, keys);
 	if (!core)
 		die("cannot start the core thread");
 	log_info("start: store opened in %lld ms, %zu runs loaded in %lld ms, "
-		 "queues built in %lld ms",
+		 "queues built in %lld ms; %llu ended runs left in the store",
 		 (long long)(t_load - t_open), nruns,
 		 (long long)(t_core - t_load),
-		 (long long)(time_mono_ms() - t_core));
+		 (long long)(time_mono_ms() - t_core), nstored);
 	sd_notifyf(0, "STATUS=%zu runs loaded; opening the listeners", nruns);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0) {
 		/* half the interval, as sd_watchdog_enabled(3) advises */

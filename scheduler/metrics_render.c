@@ -383,6 +383,16 @@ void metrics_render(struct sched *c, struct strbuf *o)
 	     "Ended runs removed by retention since the start.");
 	strbuf_addf(o, "sparkpilot_retention_removed_runs_total %" PRIu64
 		    "\n", c->ret_removed);
+	head(o, "sparkpilot_runs_in_store_only", "gauge",
+	     "Ended runs kept only in the store (read back when asked "
+	     "for), not in memory.");
+	strbuf_addf(o, "sparkpilot_runs_in_store_only %" PRIu64 "\n",
+		    c->st->runs_stored);
+	head(o, "sparkpilot_runs_read_back_total", "counter",
+	     "Ended runs read back from the store into memory since the "
+	     "start.");
+	strbuf_addf(o, "sparkpilot_runs_read_back_total %" PRIu64 "\n",
+		    c->runs_read_back);
 	head(o, "sparkpilot_retention_last_pass_timestamp_seconds", "gauge",
 	     "When the last retention pass ended (Unix time); 0: none yet.");
 	strbuf_addf(o, "sparkpilot_retention_last_pass_timestamp_seconds %"

@@ -78,9 +78,11 @@ struct tenant {
 	 * the pass under way and of the last one */
 	uint64_t expired_from, expired_to;
 	struct retention_figures ret_acc, ret_last;
-	/* kept by the policy: its ended runs in memory, and when the first
-	 * of those that ended since the last tally began ended (0: none) */
+	/* kept by the policy: its ended runs (those in memory and those
+	 * only in the store), and when the first of those that ended since
+	 * the last tally began ended (0: none) */
 	uint64_t n_ended;
+	uint64_t n_stored; /* its ended runs only in the store (state.h) */
 	int64_t ended_since_ms;
 };
 

@@ -111,15 +111,33 @@ static void mark_day(struct poc_report *p, uint8_t *seen, size_t bits,
 	p->active_days++;
 }
 
+void pocreport_add_run(struct poc_report *p, const struct run *r)
+{
+	if (r->created_ms <= p->from_ms || r->created_ms > p->to_ms ||
+	    strcmp(r->job->env, p->env->key))
+		return;
+	count_run(r, p);
+	mark_day(p, p->seen, sizeof(p->seen) * 8, r->created_ms);
+}
+
 void pocreport_build(struct sched_state *st, const struct env *e,
 		     int64_t now_ms, uint32_t days, uint32_t retention_days,
 		     struct poc_report *out)
 {
+	pocreport_build_with(st, e, now_ms, days, retention_days, NULL, NULL,
+			     out);
+}
+
+void pocreport_build_with(struct sched_state *st, const struct env *e,
+			  int64_t now_ms, uint32_t days,
+			  uint32_t retention_days,
+			  void (*more)(void *ctx, struct poc_report *p),
+			  void *ctx, struct poc_report *out)
+{
 	struct poc_report *p = out;
-	/* the window spans at most POC_DAYS_MAX + 1 UTC days */
-	uint8_t seen[(POC_DAYS_MAX + 2 + 7) / 8] = { 0 };
 
 	memset(p, 0, sizeof(*p));
+	p->env = e;
 	if (days < 1)
 		days = 1;
 	if (days > POC_DAYS_MAX)
@@ -140,14 +158,11 @@ void pocreport_build(struct sched_state *st, const struct env *e,
 		p->ready_after_ms = 0; /* a clock stepped back */
 	/* one pass over every run kept: an admin read on the core thread,
 	 * like run list */
-	for (size_t i = 0; i < st->nruns; i++) {
-		const struct run *r = st->runs[i];
-		if (!r || r->created_ms <= p->from_ms ||
-		    r->created_ms > now_ms || strcmp(r->job->env, e->key))
-			continue;
-		count_run(r, p);
-		mark_day(p, seen, sizeof(seen) * 8, r->created_ms);
-	}
+	for (size_t i = 0; i < st->nruns; i++)
+		if (st->runs[i])
+			pocreport_add_run(p, st->runs[i]);
+	if (more)
+		more(ctx, p);
 	security_findings(st, e, p);
 	p->pass[POC_TIME_TO_READY] = p->ready_after_ms >= 0 &&
 				     p->ready_after_ms <= POC_READY_MAX_MS;

@@ -61,6 +61,10 @@ struct poc_report {
 	char findings[POC_MAX_FINDINGS][256];
 	bool pass[POC_NCRITERIA];
 	bool go; /* every criterion passed */
+	/* while it is built: the UTC days with a run (the window spans at
+	 * most POC_DAYS_MAX + 1) */
+	uint8_t seen[(POC_DAYS_MAX + 2 + 7) / 8];
+	const struct env *env;
 };
 
 /* Computes the report of environment e as of now_ms over the last days
@@ -69,6 +73,16 @@ struct poc_report {
 void pocreport_build(struct sched_state *st, const struct env *e,
 		     int64_t now_ms, uint32_t days, uint32_t retention_days,
 		     struct poc_report *out);
+/* pocreport_build, with more(ctx, out) called before the criteria are
+ * judged to add the runs st does not hold (pocreport_add_run): those
+ * kept only in the store. */
+void pocreport_build_with(struct sched_state *st, const struct env *e,
+			  int64_t now_ms, uint32_t days,
+			  uint32_t retention_days,
+			  void (*more)(void *ctx, struct poc_report *p),
+			  void *ctx, struct poc_report *out);
+/* Counts run r in report p if it is of p's environment and window. */
+void pocreport_add_run(struct poc_report *p, const struct run *r);
 
 /* The stable name of criterion c ("time_to_ready", ...), and a short
  * title for people ("Time to ready"). */

@@ -236,6 +236,27 @@ int policy_forget_run(struct policy *p, struct run *r)
 	return 0;
 }
 
+void policy_forget_stored(struct policy *p, uint64_t id, struct tenant *t)
+{
+	if (!state_run_stored(p->st, id))
+		return;
+	t->n_ended--;
+	state_forget_stored(p->st, id, t);
+}
+
+bool policy_may_page_out(const struct policy *p, const struct run *r)
+{
+	if (!run_state_terminal(r->state) || r->dirty)
+		return false;
+	/* its key still answers: the index points at it */
+	if (r->idem_key && p->idem_cursor < r->id)
+		return false;
+	for (size_t i = 0; i < p->ended.n; i++)
+		if (p->ended.v[i] == r)
+			return false; /* its webhook is not taken yet */
+	return true;
+}
+
 /* ---- set-up ---- */
 
 static void requeue_lost(struct policy *p, struct run *r, const char *why);
@@ -254,7 +275,7 @@ void policy_init(struct policy *p, struct sched_state *st,
 		struct tenant *t = st->tenants.v[i];
 		t->live.n = 0;
 		t->committed = 0;
-		t->n_ended = 0;
+		t->n_ended = t->n_stored; /* those in memory are added below */
 	}
 	for (size_t i = 0; i < st->agents.n; i++) {
 		struct agent *ag = st->agents.v[i];

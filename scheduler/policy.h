@@ -117,6 +117,13 @@ void policy_take_dirty(struct policy *p,
  * The caller deletes its record and writes records_put_run_ids in the
  * same batch. A run not ended is left alone (-1). */
 int policy_forget_run(struct policy *p, struct run *r);
+/* policy_forget_run for a run of tenant t kept only in the store
+ * (state.h); the caller deletes its record likewise. */
+void policy_forget_stored(struct policy *p, uint64_t id, struct tenant *t);
+/* Whether ended run r may leave memory for the store (state_page_out):
+ * its last change is written, no idempotency key answers with it and no
+ * webhook event waits for it. */
+bool policy_may_page_out(const struct policy *p, const struct run *r);
 
 /* Calls fn for every run recorded complete (ended for good: not an
  * attempt that is retried) since the last call, once each, when

@@ -746,6 +746,10 @@ int records_load(struct store *s, struct sched_state *st, char *err,
 		rc = store_scan(s, kinds[i].cf, NULL, 0, NULL, 0, load_one,
 				&kinds[i]);
 	}
+	/* An upgrade rebuilds roll-ups from every run (cost_records_load):
+	 * all are loaded. */
+	if (store_opened_format(s) && store_opened_format(s) < STORE_FORMAT_GROUPS)
+		st->stored_before_ms = 0;
 	/* after the jobs: a run names its job */
 	if (!rc)
 		rc = run_load_all(s, st, err, errlen);

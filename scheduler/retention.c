@@ -7,11 +7,15 @@
 #include "log.h"
 #include "policy.h"
 #include "records.h"
+#include "runstore.h"
 #include "sched_ctx.h"
 #include "util.h"
 
 #define DAY_MS (86400LL * 1000)
 #define PREFIX_MAX (NAME_MAX_LEN + 1 + 8)
+/* A run kept only in the store is read back to be examined: it costs a
+ * slice this many ids. */
+#define STORED_READ_COST 16
 
 static int64_t tenant_days(const struct sched *c, const struct tenant *t)
 {
@@ -94,7 +98,8 @@ static void extend(uint64_t *from, uint64_t *to, uint64_t id)
 	*to = id + 1;
 }
 
-static void remove_run(struct sched *c, struct run *r)
+/* r is in memory, or a copy of a run kept only in the store. */
+static void remove_run(struct sched *c, struct run *r, bool stored)
 {
 	struct tenant *t = r->job->tenantp;
 	uint64_t id = r->id;
@@ -103,7 +108,10 @@ static void remove_run(struct sched *c, struct run *r)
 	if (c->ret_logs)
 		extend(&c->ret_logs_from, &c->ret_logs_to, id);
 	records_delete_run(c->batch, c->store, id);
-	policy_forget_run(&c->pol, r);
+	if (stored)
+		policy_forget_stored(&c->pol, id, t);
+	else
+		policy_forget_run(&c->pol, r);
 }
 
 /* Adds kept run r (ended, expiring at `at`) to figures f, as of a next
@@ -168,21 +176,35 @@ size_t retention_slice(struct sched *c, size_t max_ids, size_t max_removed,
 	}
 	while (seen < max_ids && removed < max_removed &&
 	       c->ret_cursor <= st->nruns) {
-		struct run *r = st->runs[c->ret_cursor - 1];
+		uint64_t id = c->ret_cursor;
+		struct run *r = st->runs[id - 1], copy;
+		bool stored = !r && state_run_stored(st, id);
 		int64_t at;
+		if (stored) {
+			/* read back from the store: costs more of the slice */
+			if (seen && seen + STORED_READ_COST > max_ids)
+				break;
+			seen += STORED_READ_COST - 1;
+			r = runstore_read(c, id, &copy) == 1 ? &copy : NULL;
+		}
 		c->ret_cursor++;
 		seen++;
 		if (!r)
 			continue;
 		at = retention_expiry(c, r);
 		if (at < c->now_ms) {
-			remove_run(c, r);
+			remove_run(c, r, stored);
 			removed++;
-			continue;
+		} else {
+			keep(c, r);
+			if (at != INT64_MAX)
+				tally(c, &r->job->tenantp->ret_acc, r, at,
+				      next_ms);
+			if (!stored)
+				runstore_page_out(c, r);
 		}
-		keep(c, r);
-		if (at != INT64_MAX)
-			tally(c, &r->job->tenantp->ret_acc, r, at, next_ms);
+		if (stored)
+			run_clear(&copy);
 	}
 	/* this turn's batch holds the ranges of the runs it removes */
 	for (size_t i = 0; i < st->tenants.n; i++)
@@ -224,6 +246,21 @@ int64_t retention_next_pass_ms(const struct sched *c)
 	return c->retention_due_ms;
 }
 
+struct refresh_ctx {
+	struct tenant *t;
+	int64_t next_ms;
+};
+
+static int tally_stored(struct sched *c, struct run *r, void *arg)
+{
+	struct refresh_ctx *rc = arg;
+
+	if (r->job->tenantp == rc->t)
+		tally(c, &rc->t->ret_last, r, retention_expiry(c, r),
+		      rc->next_ms);
+	return 0;
+}
+
 void retention_refresh(struct sched *c, struct tenant *t)
 {
 	const struct sched_state *st = c->st;
@@ -239,6 +276,10 @@ void retention_refresh(struct sched *c, struct tenant *t)
 		if (r && r->job->tenantp == t && run_state_terminal(r->state))
 			tally(c, &t->ret_last, r, retention_expiry(c, r),
 			      next_ms);
+	}
+	if (t->n_stored) {
+		struct refresh_ctx rc = { t, next_ms };
+		runstore_scan(c, tally_stored, &rc);
 	}
 }
 

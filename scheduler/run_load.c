@@ -24,7 +24,19 @@ struct load_ctx {
 	struct run_slab *slab; /* where loaded runs are allocated */
 	size_t nruns;	       /* runs loaded, in id order */
 	struct ptrvec *later;  /* runs to place after the scan, or NULL */
+	struct stored_run *stored; /* later's runs left in the store */
+	size_t nstored, astored;
 };
+
+/* A run of the upper half that stays in the store: later holds
+ * STORED_TAG(i) for stored[i] in its place in id order. */
+struct stored_run {
+	uint64_t id;
+	struct tenant *tenant;
+};
+#define STORED_TAG(i) ((void *)(((uintptr_t)(i) << 1) | 1))
+#define IS_STORED_TAG(p) (((uintptr_t)(p)) & 1)
+#define STORED_INDEX(p) ((size_t)((uintptr_t)(p) >> 1))
 
 void records_delete_run(struct store_batch *b, struct store *s, uint64_t id)
 {
@@ -85,16 +97,42 @@ static bool run_id_fits(const struct load_ctx *lc, uint64_t id)
 			     RUN_ID_SLACK;
 }
 
-static int run_id_ok(struct load_ctx *lc, const struct run *r)
+static int id_refused(struct load_ctx *lc, uint64_t id)
 {
-	lc->nruns++;
-	if (run_id_fits(lc, r->id))
-		return 0;
 	snprintf(lc->err, lc->errlen,
 		 "corrupt record in 'runs' (run id %llu after %zu runs: ids "
 		 "are dense from 1)",
-		 (unsigned long long)r->id, lc->nruns - 1);
+		 (unsigned long long)id, lc->nruns - 1);
 	return -1;
+}
+
+static int run_id_ok(struct load_ctx *lc, const struct run *r)
+{
+	lc->nruns++;
+	return run_id_fits(lc, r->id) ? 0 : id_refused(lc, r->id);
+}
+
+/* Decoded run r stays only in the store (run_stays_stored): its slot
+ * is reused for the next run decoded. */
+static int leave_stored(struct load_ctx *lc, struct run *r)
+{
+	uint64_t id = r->id;
+	struct tenant *t = r->job->tenantp;
+
+	run_clear(r);
+	ptrvec_push(&lc->slab->freed, r);
+	if (lc->later) { /* checked and marked after */
+		lc->stored = xgrow(lc->stored, &lc->astored, lc->nstored + 1,
+				   sizeof(*lc->stored));
+		lc->stored[lc->nstored] = (struct stored_run){ id, t };
+		ptrvec_push(lc->later, STORED_TAG(lc->nstored++));
+		return 0;
+	}
+	lc->nruns++;
+	if (!run_id_fits(lc, id))
+		return id_refused(lc, id);
+	state_mark_stored(lc->st, id, t);
+	return 0;
 }
 
 static int load_run(struct load_ctx *lc, const void *key, size_t klen,
@@ -112,6 +150,8 @@ static int load_run(struct load_ctx *lc, const void *key, size_t klen,
 			 klen, vlen);
 		return -1;
 	}
+	if (run_stays_stored(lc->st, r))
+		return leave_stored(lc, r);
 	if (lc->later) {
 		ptrvec_push(lc->later, r); /* checked and placed after */
 		return 0;
@@ -153,20 +193,42 @@ static void *load_upper_half(void *arg)
 }
 
 /* The upper half's runs, after the lower half's: each id checked as if
- * one scan had read them all, then placed. After an error (rc, or an id
- * refused here) none is placed and all are cleared. Returns rc or -1. */
-static int place_later(struct load_ctx *lc, struct ptrvec *later, int rc)
+ * one scan had read them all, then placed (or marked stored). After an
+ * error (rc, or an id refused here) none is placed and all are cleared.
+ * Returns rc or -1. */
+static int place_later(struct load_ctx *lc, struct ptrvec *later,
+		       const struct load_ctx *upper, int rc)
 {
-	for (size_t i = 0; i < later->n && !rc; i++)
-		rc = run_id_ok(lc, later->v[i]);
-	if (!rc && later->n)
+	for (size_t i = 0; i < later->n && !rc; i++) {
+		const struct stored_run *sr;
+		if (!IS_STORED_TAG(later->v[i])) {
+			rc = run_id_ok(lc, later->v[i]);
+			continue;
+		}
+		sr = &upper->stored[STORED_INDEX(later->v[i])];
+		lc->nruns++;
+		if (!run_id_fits(lc, sr->id))
+			rc = id_refused(lc, sr->id);
+	}
+	if (!rc && later->n) { /* the array grown once */
+		const void *last = later->v[later->n - 1];
 		state_reserve_runs(lc->st,
-				   ((struct run *)later->v[later->n - 1])->id);
+				   IS_STORED_TAG(last)
+					   ? upper->stored[STORED_INDEX(last)].id
+					   : ((const struct run *)last)->id);
+	}
 	for (size_t i = 0; i < later->n; i++) {
-		if (rc)
-			run_clear(later->v[i]);
-		else
-			state_add_run(lc->st, later->v[i]);
+		const struct stored_run *sr;
+		if (!IS_STORED_TAG(later->v[i])) {
+			if (rc)
+				run_clear(later->v[i]);
+			else
+				state_add_run(lc->st, later->v[i]);
+			continue;
+		}
+		sr = &upper->stored[STORED_INDEX(later->v[i])];
+		if (!rc)
+			state_mark_stored(lc->st, sr->id, sr->tenant);
 	}
 	return rc;
 }
@@ -213,8 +275,9 @@ static int load_runs(struct store *s, struct load_ctx *lc)
 		snprintf(lc->err, lc->errlen, "%s", h.err);
 		rc = h.rc;
 	}
-	rc = place_later(lc, &later, rc);
+	rc = place_later(lc, &later, &h.lc, rc);
 	ptrvec_release(&later);
+	free(h.lc.stored);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 
 #include "jobvers.h"
 #include "run_args.h"
+#include "runstore.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -32,7 +33,7 @@ static int check_after(struct sched *c, const struct job *j,
 		return refuse(why, "invalid", msg);
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		const struct run *dep = state_run(c->st, after[i]);
+		const struct run *dep = runstore_get(c, after[i]);
 		if (!dep || strcmp(run_tenant(dep), j->tenant)) {
 			snprintf(msg, sizeof(msg), "--after: no run %llu of "
 				 "tenant '%s'", (unsigned long long)after[i],

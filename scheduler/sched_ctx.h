@@ -75,6 +75,10 @@ struct sched {
 	uint64_t ret_pass_removed; /* runs the pass under way removed */
 	uint64_t ret_removed;      /* runs removed since the start */
 	int64_t ret_last_pass_ms;  /* when the last pass ended; 0 none */
+	/* ended runs kept only in the store (runstore.h) */
+	struct runstore *runstore; /* its decoding scratch, or NULL */
+	uint64_t runs_paged_out;   /* runs that left memory since the start */
+	uint64_t runs_read_back;   /* and were read back into it */
 	/* the service manager's watchdog (core_watchdog): set under lock,
 	 * copied by the core in take_inbox */
 	int64_t wd_every_set;

@@ -72,6 +72,7 @@ void state_release(struct sched_state *st)
 		if (st->runs[i])
 			run_clear(st->runs[i]);
 	free(st->runs);
+	free(st->stored);
 	free_all(&st->slab.chunks);
 	ptrvec_release(&st->slab.freed);
 	free_all(&st->creators);
@@ -215,10 +216,18 @@ static void ensure_run_slot(struct sched_state *st, uint64_t id)
 {
 	if (id <= st->nruns)
 		return;
+	size_t words = (id + 63) / 64, had = st->astored;
+
 	st->runs = xgrow(st->runs, &st->aruns, id, sizeof(*st->runs));
 	memset(st->runs + st->nruns, 0,
 	       (id - st->nruns) * sizeof(*st->runs));
 	st->nruns = id;
+	if (words > had) {
+		st->stored = xgrow(st->stored, &st->astored, words,
+				   sizeof(*st->stored));
+		memset(st->stored + had, 0,
+		       (st->astored - had) * sizeof(*st->stored));
+	}
 }
 
 /* 2 MiB, the size of a transparent huge page: one fault per chunk. */
@@ -294,6 +303,70 @@ void state_drop_run(struct sched_state *st, struct run *r)
 	st->runs_dropped++;
 	run_clear(r);
 	ptrvec_push(&st->slab.freed, r);
+}
+
+bool state_run_stored(const struct sched_state *st, uint64_t id)
+{
+	return id >= 1 && id <= st->nruns &&
+	       (st->stored[(id - 1) / 64] >> ((id - 1) % 64) & 1);
+}
+
+static void set_stored(struct sched_state *st, uint64_t id, bool on)
+{
+	uint64_t bit = (uint64_t)1 << ((id - 1) % 64);
+
+	if (on)
+		st->stored[(id - 1) / 64] |= bit;
+	else
+		st->stored[(id - 1) / 64] &= ~bit;
+}
+
+bool run_stays_stored(const struct sched_state *st, const struct run *r)
+{
+	return run_state_terminal(r->state) &&
+	       run_state_ms(r, r->state) < st->stored_before_ms &&
+	       (!r->idem_key || r->created_ms < st->key_horizon_ms);
+}
+
+void state_mark_stored(struct sched_state *st, uint64_t id, struct tenant *t)
+{
+	ensure_run_slot(st, id);
+	set_stored(st, id, true);
+	st->runs_stored++;
+	t->n_stored++;
+}
+
+void state_page_out(struct sched_state *st, struct run *r)
+{
+	uint64_t id = r->id;
+
+	if (state_run(st, id) != r)
+		return;
+	st->runs[id - 1] = NULL;
+	state_mark_stored(st, id, r->job->tenantp);
+	run_clear(r);
+	ptrvec_push(&st->slab.freed, r);
+}
+
+void state_page_in(struct sched_state *st, struct run *r)
+{
+	if (!state_run_stored(st, r->id))
+		return;
+	set_stored(st, r->id, false);
+	st->runs[r->id - 1] = r;
+	st->runs_stored--;
+	r->job->tenantp->n_stored--;
+}
+
+void state_forget_stored(struct sched_state *st, uint64_t id,
+			 struct tenant *t)
+{
+	if (!state_run_stored(st, id))
+		return;
+	set_stored(st, id, false);
+	st->runs_stored--;
+	st->runs_dropped++;
+	t->n_stored--;
 }
 
 /* The last creator each thread looked up: loading runs (two threads,

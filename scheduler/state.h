@@ -40,6 +40,15 @@ struct sched_state {
 				* are given from 1 in order, never reused */
 	size_t nruns, aruns;   /* nruns: the highest id ever given */
 	uint64_t runs_dropped; /* runs removed so far (retention, deletion) */
+	/* Ended runs kept only in the store (runstore.h): a bit per id, set
+	 * while runs[id - 1] is NULL for it, and their number. */
+	uint64_t *stored;
+	size_t astored;        /* words allocated in stored */
+	uint64_t runs_stored;
+	/* What the load leaves in the store (run_stays_stored): runs ended
+	 * before stored_before_ms whose idempotency key, if any, was given
+	 * before key_horizon_ms. 0: every run is loaded. */
+	int64_t stored_before_ms, key_horizon_ms;
 	struct run_slab slab;
 	uint64_t next_agent_no;
 	struct usage usage;    /* roll-ups per tenant, environment and day */
@@ -114,5 +123,24 @@ struct run *state_new_run(struct sched_state *st, struct job *j);
  * from the core. The caller deletes its record (records_delete_run) and
  * writes records_put_run_ids in the same batch. */
 void state_drop_run(struct sched_state *st, struct run *r);
+
+/* Ended runs kept only in the store: runs[id - 1] is NULL, the bit is
+ * set, and the tenant's n_stored counts it (its n_ended still does). */
+bool state_run_stored(const struct sched_state *st, uint64_t id);
+/* Whether the load leaves decoded run r in the store (stored_before_ms,
+ * key_horizon_ms). */
+bool run_stays_stored(const struct sched_state *st, const struct run *r);
+/* Run id of tenant t is only in the store (the load's, for a run it did
+ * not keep). */
+void state_mark_stored(struct sched_state *st, uint64_t id, struct tenant *t);
+/* Frees in-memory run r (nothing else may point to it) and marks it
+ * stored. */
+void state_page_out(struct sched_state *st, struct run *r);
+/* r, read back from the store, is in memory again. */
+void state_page_in(struct sched_state *st, struct run *r);
+/* Stored run id of tenant t was deleted from the store: its id counts as
+ * dropped. */
+void state_forget_stored(struct sched_state *st, uint64_t id,
+			 struct tenant *t);
 
 #endif

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "mp.h"
 #include "records.h"
+#include "runstore.h"
 #include "sched_ctx.h"
 #include "sign.h"
 #include "store.h"
@@ -161,7 +162,7 @@ static void window_set(struct agent *ag, uint64_t seq)
 static struct run *batch_run(struct sched *c, const struct agent *ag,
 			     const struct tbatch_meta *m)
 {
-	struct run *r = state_run(c->st, m->run);
+	struct run *r = runstore_get(c, m->run);
 
 	if (!r || strcmp(r->job->env, ag->env) || m->epoch == 0 ||
 	    m->epoch > r->epoch)

@@ -3,7 +3,9 @@
  * with different retention; only the expired ones lose their record,
  * their telemetry and their line logs; a run whose idempotency key is live
  * stays; the usage roll-ups and the month's spend do not change; ids are
- * not given again after a reload; a slice examines at most its bound. */
+ * not given again after a reload; a slice examines at most its bound;
+ * with ended_runs_in_memory_s = 0 the kept ended runs leave memory, are
+ * read back by id, and expire from the store alone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include "cost_records.h"
 #include "records.h"
 #include "retention.h"
+#include "runstore.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -147,6 +150,7 @@ static void start(struct rfx *f)
 
 static void stop(struct rfx *f)
 {
+	runstore_release(&f->c);
 	policy_release(&f->c.pol);
 	store_batch_free(f->c.batch);
 	state_release(&f->st);
@@ -173,6 +177,8 @@ static int setup(void **state)
 	if (!f->store)
 		fail_msg("store_open: %s", err);
 	config_defaults(&f->cfg);
+	/* ended runs stay in memory (test_ended_runs_leave_memory sets 0) */
+	f->cfg.ended_runs_in_memory_s = 365 * 86400;
 	state_init(&f->st);
 	add_records(f, b, "acme", 2);
 	add_records(f, b, "beta", 10);
@@ -435,6 +441,76 @@ static void test_slice_bound(void **state)
 	assert_int_equal(removed, 4 + 3 * RETENTION_SLICE);
 }
 
+/* Ended runs kept only in the store: the pass frees the kept ended runs
+ * (not run 7, whose key answers), keeps their records, logs and
+ * telemetry, reads one back by id, and removes one that expires from the
+ * store alone; a load leaves old ones there. */
+static void test_ended_runs_leave_memory(void **state)
+{
+	struct rfx *f = *state;
+	struct tenant *acme = state_tenant(&f->st, "acme");
+	uint64_t ended = acme->n_ended;
+	uint8_t key[8];
+	char *val = NULL;
+	size_t removed, len;
+	struct run *r;
+
+	f->cfg.ended_runs_in_memory_s = 0;
+	assert_int_equal(pass(f, 3, &removed), 3);
+	assert_int_equal(removed, 4);
+	assert_int_equal(in_memory(f), (1u << 6) | (1u << 7));
+	assert_true(state_run_stored(&f->st, 2));
+	assert_true(state_run_stored(&f->st, 3));
+	assert_false(state_run_stored(&f->st, 6));
+	assert_int_equal(f->st.runs_stored, 2);
+	assert_int_equal(f->c.runs_paged_out, 2);
+	assert_int_equal(acme->n_stored, 1);
+	assert_int_equal(acme->n_ended, ended - 2); /* runs 1 and 4 removed */
+	/* what the pass kept is all still stored */
+	assert_int_equal(stored(f), KEPT | (KEPT << 16));
+	/* read back by id: in memory again, as it was */
+	r = runstore_get(&f->c, 2);
+	assert_non_null(r);
+	assert_int_equal(r->state, RUN_SUCCEEDED);
+	assert_int_equal(r->log_lines, 20);
+	assert_ptr_equal(r->job->tenantp, acme);
+	assert_ptr_equal(state_run(&f->st, 2), r);
+	assert_false(state_run_stored(&f->st, 2));
+	assert_int_equal(f->c.runs_read_back, 1);
+	assert_null(runstore_get(&f->c, 1)); /* removed: nothing to read */
+	assert_null(runstore_get(&f->c, 99));
+	/* the next pass frees it again */
+	pass(f, RETENTION_SLICE, &removed);
+	assert_int_equal(removed, 0);
+	assert_true(state_run_stored(&f->st, 2));
+	/* a day on, acme's run 2 expires in the store (and run 7, whose key
+	 * no longer answers, in memory): record, logs, telemetry gone */
+	f->c.now_ms = NOW + DAY + 1;
+	pass(f, RETENTION_SLICE, &removed);
+	assert_int_equal(removed, 2);
+	assert_false(state_run_stored(&f->st, 2));
+	assert_int_equal(f->st.runs_stored, 1);
+	assert_int_equal(acme->n_stored, 0);
+	assert_int_equal(f->st.runs_dropped, 6);
+	assert_int_equal(stored(f), (1u << 3) | (1u << 6) | (1u << 19) |
+					    (1u << 22));
+	store_put_u64be(key, 2);
+	assert_int_equal(store_get(f->store, CF_RUNS, key, 8, &val, &len, NULL,
+				   0), 0);
+	/* a load leaves beta's old run 3 in the store */
+	stop(f);
+	state_init(&f->st);
+	f->st.stored_before_ms = NOW;
+	f->st.key_horizon_ms = NOW - 4 * DAY;
+	assert_int_equal(records_load(f->store, &f->st, (char[256]){ 0 }, 256),
+			 0);
+	start(f);
+	assert_int_equal(in_memory(f), 1u << 6);
+	assert_true(state_run_stored(&f->st, 3));
+	assert_int_equal(state_tenant(&f->st, "beta")->n_ended, 1);
+	assert_int_equal(runstore_get(&f->c, 3)->id, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +521,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slice_bound, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_ended_runs_leave_memory,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
