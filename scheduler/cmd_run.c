@@ -110,7 +110,11 @@ struct run *cmd_run_arg(struct sched *c, const char *arg, struct reply *r)
 		return NULL;
 	}
 	run = runstore_get(c, id);
-	if (!run)
+	if (!run && state_run_stored(c->st, id))
+		cmd_fail(r, "unavailable", "run %llu is kept only in the store, "
+			 "and its record cannot be read now (see the "
+			 "scheduler's log)", (unsigned long long)id);
+	else if (!run)
 		cmd_fail(r, "not_found", "no run %llu", (unsigned long long)id);
 	return run;
 }

@@ -264,21 +264,26 @@ struct page {
 	uint64_t last;   /* the last id examined */
 	bool at_end;     /* no id left beyond last */
 	struct ptrvec read; /* rows read from the store: freed after */
+	uint64_t unreadable; /* a stored run that could not be read, or 0 */
 };
 
-/* Stored run id if it matches f (a copy the page owns), else NULL. */
+/* Stored run id if it matches f (a copy the page owns), else NULL; sets
+ * p->unreadable if it cannot be read. */
 static struct run *stored_match(struct sched *c, struct run_filter *f,
 				struct page *p, uint64_t id)
 {
 	struct run *r = xmalloc(sizeof(*r));
+	int rc = runstore_read(c, id, r);
 
-	if (runstore_read(c, id, r) == 1) {
+	if (rc == 1) {
 		if (run_matches(f, r)) {
 			ptrvec_push(&p->read, r);
 			return r;
 		}
 		run_clear(r);
 	}
+	if (rc < 0)
+		p->unreadable = id;
 	free(r);
 	return NULL;
 }
@@ -301,6 +306,8 @@ static void scan_page(struct sched *c, struct run_filter *f, struct page *p)
 				break; /* the next request reads it */
 			p->examined += STORED_READ_COST - 1;
 			r = stored_match(c, f, p, id);
+			if (p->unreadable)
+				break;
 		} else if (r && !run_matches(f, r)) {
 			r = NULL;
 		}
@@ -328,6 +335,12 @@ int cmd_run_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 		return -1;
 	p.rows = xcalloc(p.limit, sizeof(*p.rows));
 	scan_page(c, &f, &p);
+	if (p.unreadable) {
+		cmd_fail(r, "unavailable", "run %llu is kept only in the store, "
+			 "and its record cannot be read now (see the "
+			 "scheduler's log)", (unsigned long long)p.unreadable);
+		goto out;
+	}
 	jw_arr_open(&r->w, "items");
 	for (size_t i = 0; i < p.n; i++) {
 		jw_obj_open(&r->w, NULL);
@@ -345,11 +358,12 @@ int cmd_run_list(struct sched *c, const struct cmd_args *a, struct reply *r)
 	else
 		jw_uint(&r->w, "next_after_id", p.last);
 	jw_uint(&r->w, "examined", p.examined);
+out:
 	free(p.rows);
 	for (size_t i = 0; i < p.read.n; i++) {
 		run_clear(p.read.v[i]);
 		free(p.read.v[i]);
 	}
 	ptrvec_release(&p.read);
-	return 0;
+	return p.unreadable ? -1 : 0;
 }

@@ -91,6 +91,14 @@ static void keep(struct sched *c, const struct run *r)
 		flush_logs(c);
 }
 
+/* keep() for a run of any tenant. */
+static void keep_all(struct sched *c)
+{
+	for (size_t i = 0; i < c->st->tenants.n; i++)
+		flush_tenant(c, c->st->tenants.v[i]);
+	flush_logs(c);
+}
+
 static void extend(uint64_t *from, uint64_t *to, uint64_t id)
 {
 	if (!*from)
@@ -189,6 +197,12 @@ size_t retention_slice(struct sched *c, size_t max_ids, size_t max_removed,
 		}
 		c->ret_cursor++;
 		seen++;
+		if (!r && stored) {
+			/* unreadable (logged): its tenant is not known, so no
+			 * range may span it; the next pass tries again */
+			keep_all(c);
+			continue;
+		}
 		if (!r)
 			continue;
 		at = retention_expiry(c, r);

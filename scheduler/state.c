@@ -323,7 +323,7 @@ static void set_stored(struct sched_state *st, uint64_t id, bool on)
 
 bool run_stays_stored(const struct sched_state *st, const struct run *r)
 {
-	return run_state_terminal(r->state) &&
+	return run_state_terminal(r->state) && r->job->tenantp &&
 	       run_state_ms(r, r->state) < st->stored_before_ms &&
 	       (!r->idem_key || r->created_ms < st->key_horizon_ms);
 }

@@ -66,9 +66,9 @@ if [ -n "${SP_FAKE_DATE:-}" ]; then
 	# FORCE_MONOTONIC_FIX=0: with it (glibc's default) a timed wait on a
 	# CLOCK_MONOTONIC condition variable returns at once, and the core
 	# thread would spin instead of sleeping to its next wake-up.
+	fake_off=$((fake_s - $(date -u +%s)))
 	DAEMON_ENV=(env LD_PRELOAD="$faketime_lib" FAKETIME_DONT_FAKE_MONOTONIC=1
-		FAKETIME_FORCE_MONOTONIC_FIX=0
-		FAKETIME="$(printf '%+d' $((fake_s - $(date -u +%s))))")
+		FAKETIME_FORCE_MONOTONIC_FIX=0 FAKETIME="$(printf '%+d' "$fake_off")")
 	# The fake spark-submit (python, started by the agent) keeps the fake
 	# wall clock, since the agent bills the executor times it publishes,
 	# but with its monotonic clock faked too: python's sleep fails with
@@ -78,6 +78,18 @@ if [ -n "${SP_FAKE_DATE:-}" ]; then
 	chmod +x "$T/spark-submit"
 	FAKE_SPARK=$T/spark-submit
 fi
+
+# clock_ahead SECONDS: the daemons started from now on see the wall clock
+# that many seconds ahead of the real one (or of SP_FAKE_DATE's clock, if
+# set), through libfaketime as above.
+clock_ahead() {
+	local lib
+	lib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1)
+	[ -n "$lib" ] || fail "$(basename "$0") needs libfaketime (scripts/install-deps.sh)"
+	DAEMON_ENV=(env LD_PRELOAD="$lib" FAKETIME_DONT_FAKE_MONOTONIC=1
+		FAKETIME_FORCE_MONOTONIC_FIX=0
+		FAKETIME="$(printf '%+d' $((${fake_off:-0} + $1)))")
+}
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -54,10 +54,7 @@ spctl tenant show acme | grep -q 'runs_to_remove' || fail "no retention in tenan
 # runs and keeps beta's.
 kill -TERM "${PIDS[@]}" 2>/dev/null || true
 stop_scheduler
-faketime_lib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1)
-[ -n "$faketime_lib" ] || fail "t2200 needs libfaketime (scripts/install-deps.sh)"
-DAEMON_ENV=(env LD_PRELOAD="$faketime_lib" FAKETIME_DONT_FAKE_MONOTONIC=1
-	FAKETIME_FORCE_MONOTONIC_FIX=0 FAKETIME="$(printf '%+d' $((off + 2 * 86400)))")
+clock_ahead $((2 * 86400))
 M=http://127.0.0.1:$(free_port)
 start_scheduler --config "$T/scheduler.conf" --metrics-listen "$M"
 gone() {

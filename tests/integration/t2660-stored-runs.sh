@@ -7,8 +7,6 @@
 # a start a day later (libfaketime) leaves them in the store at load.
 . "$(dirname "$0")/lib.sh"
 
-off=0
-[ -z "${SP_FAKE_DATE:-}" ] || off=$((fake_s - $(date -u +%s)))
 printf 'retention_interval_s = 1\nended_runs_in_memory_s = 0\nrun_list_scan_max = 40\nguard_window_s = 60\n' \
 	>"$T/scheduler.conf"
 start_scheduler --config "$T/scheduler.conf"
@@ -84,10 +82,7 @@ wait_run_state "$re" failed
 # a day later, the start leaves ended runs in the store
 kill -TERM "${PIDS[@]}" 2>/dev/null || true
 stop_scheduler
-faketime_lib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1)
-[ -n "$faketime_lib" ] || fail "t2660 needs libfaketime (scripts/install-deps.sh)"
-DAEMON_ENV=(env LD_PRELOAD="$faketime_lib" FAKETIME_DONT_FAKE_MONOTONIC=1
-	FAKETIME_FORCE_MONOTONIC_FIX=0 FAKETIME="$(printf '%+d' $((off + 86400)))")
+clock_ahead 86400
 start_scheduler --config "$T/scheduler.conf"
 n=$(grep -o '[0-9]* ended runs left in the store' "$T/scheduler.log" | tail -1 | cut -d' ' -f1)
 [ "${n:-0}" = 8 ] || fail "the start left ${n:-no} ended runs in the store, not 8"

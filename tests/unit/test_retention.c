@@ -511,6 +511,37 @@ static void test_ended_runs_leave_memory(void **state)
 	assert_int_equal(runstore_get(&f->c, 3)->id, 3);
 }
 
+/* A stored run whose record cannot be read is not read back (it stays
+ * marked), and no removal's range spans it: runs 9 and 11 expire, run 10
+ * between them (kept only in the store, its record damaged) keeps its
+ * logs and telemetry. */
+static void test_unreadable_stored_run(void **state)
+{
+	struct rfx *f = *state;
+	struct store_batch *b = store_batch_new();
+	uint8_t key[8];
+	size_t removed;
+	char err[256];
+
+	add_run(f, b, "acme", 5 * DAY, 4 * DAY, NULL);     /* 9 gone */
+	add_run(f, b, "acme", DAY, DAY / 2, NULL);         /* 10 damaged */
+	add_run(f, b, "acme", 5 * DAY, 4 * DAY, NULL);     /* 11 gone */
+	assert_int_equal(store_write(f->store, b, true, err, sizeof(err)), 0);
+	store_batch_clear(b);
+	state_page_out(&f->st, state_run(&f->st, 10));
+	store_put_u64be(key, 10);
+	store_batch_put(b, f->store, CF_RUNS, key, 8, "\xc1", 1);
+	assert_int_equal(store_write(f->store, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	assert_null(runstore_get(&f->c, 10));
+	assert_true(state_run_stored(&f->st, 10));
+	assert_int_equal(stored(f) & (1u << 10 | 1u << 26), 1u << 10 | 1u << 26);
+	pass(f, RETENTION_SLICE, &removed);
+	assert_int_equal(removed, 6); /* 1, 4, 5, 8, 9, 11 */
+	assert_true(state_run_stored(&f->st, 10));
+	assert_int_equal(stored(f), KEPT | (KEPT << 16) | 1u << 10 | 1u << 26);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +553,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slice_bound, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ended_runs_leave_memory,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_stored_run,
 						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
