@@ -250,7 +250,7 @@ static void write_run_row(struct sched *c, struct jw *w, const struct run *r)
 
 /* A run kept only in the store is read back to be matched (runstore.h):
  * each costs the scan this many ids of the bound. */
-#define STORED_READ_COST 32
+#define STORED_READ_COST 64
 
 /* One page: ids from the cursor, newest first unless oldest, until
  * limit rows, the end of the ids, or scan_max ids examined. */

@@ -7,7 +7,7 @@
 # a start a day later (libfaketime) leaves them in the store at load.
 . "$(dirname "$0")/lib.sh"
 
-printf 'retention_interval_s = 1\nended_runs_in_memory_s = 0\nrun_list_scan_max = 40\nguard_window_s = 60\n' \
+printf 'retention_interval_s = 1\nended_runs_in_memory_s = 0\nrun_list_scan_max = 80\nguard_window_s = 60\n' \
 	>"$T/scheduler.conf"
 start_scheduler --config "$T/scheduler.conf"
 spctl tenant add acme >/dev/null
@@ -46,8 +46,8 @@ spctl run logs "${ok[0]}" | grep -q . || fail "no logs of a stored run"
 [ "$(run_state "${bad[0]}")" = failed ] || fail "run show of a stored failed run"
 wait_until 30 stored_is 6 || fail "read-back runs did not leave memory again"
 
-# run list: every filter sees stored runs; a store read costs 32 of the
-# 40 ids a request examines, so spctl asks for many pages
+# run list: every filter sees stored runs; a store read costs 64 of the
+# 80 ids a request examines, so spctl asks for many pages
 ids() { python3 -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)["items"]))'; }
 out=$(spctl --json run list --state failed --limit 100)
 [ "$(echo "$out" | ids)" = "${bad[1]} ${bad[0]}" ] || fail "--state failed: $out"
