@@ -79,6 +79,24 @@ if [ -n "${SP_FAKE_DATE:-}" ]; then
 	FAKE_SPARK=$T/spark-submit
 fi
 
+# ok_bad_jobs: tenants acme (environment acme/prod, agent a1 with 2
+# slots, ready) and globex (globex/dev, no agent); jobs acme/prod/ok (a
+# short success), acme/prod/bad (a short failure, class executor_oom) and
+# globex/dev/j (never run: no agent).
+ok_bad_jobs() {
+	spctl tenant add acme >/dev/null
+	spctl env add acme/prod >/dev/null
+	spctl tenant add globex >/dev/null
+	spctl env add globex/dev >/dev/null
+	start_agent a1 acme/prod --slots 2
+	wait_env_ready acme/prod
+	spctl job add acme/prod/ok -- --conf spark.fake.duration=0.1 local:///ok.jar >/dev/null
+	spctl job add acme/prod/bad -- --conf spark.fake.duration=0.1 \
+		--conf spark.fake.outcome=fail --conf spark.fake.signature=executor_oom \
+		local:///bad.jar >/dev/null
+	spctl job add globex/dev/j -- local:///g.jar >/dev/null
+}
+
 # clock_ahead SECONDS: the daemons started from now on see the wall clock
 # that many seconds ahead of the real one (or of SP_FAKE_DATE's clock, if
 # set), through libfaketime as above.

@@ -8,17 +8,7 @@
 
 printf 'run_list_scan_max = 2\n' >"$T/scheduler.conf"
 start_scheduler --config "$T/scheduler.conf"
-spctl tenant add acme >/dev/null
-spctl env add acme/prod >/dev/null
-spctl tenant add globex >/dev/null
-spctl env add globex/dev >/dev/null
-start_agent a1 acme/prod --slots 2
-wait_env_ready acme/prod
-spctl job add acme/prod/ok -- --conf spark.fake.duration=0.1 local:///ok.jar >/dev/null
-spctl job add acme/prod/bad -- --conf spark.fake.duration=0.1 \
-	--conf spark.fake.outcome=fail --conf spark.fake.signature=executor_oom \
-	local:///bad.jar >/dev/null
-spctl job add globex/dev/j -- local:///g.jar >/dev/null
+ok_bad_jobs
 
 ok=() bad=()
 for _ in 1 2 3; do ok+=("$(spctl run start acme/prod/ok)"); done
