@@ -88,6 +88,10 @@ static void write_retention(struct sched *c, struct jw *w, struct tenant *t)
 	else
 		jw_str(w, "next_expiry", "none");
 	jw_time(w, "as_of", f->as_of_ms);
+	/* ended runs kept only in the store are counted by the pass under
+	 * way (retention_refresh) */
+	if (f->pending)
+		jw_bool(w, "pending", true);
 	jw_obj_close(w);
 }
 

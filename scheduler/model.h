@@ -35,6 +35,8 @@ struct retention_figures {
 	uint64_t kept_ended;    /* ended runs kept after it */
 	uint64_t held_by_key;   /* of those, kept for a live idempotency key */
 	int64_t next_expiry_ms; /* the first of them to expire; 0 none */
+	bool pending;           /* runs kept only in the store not counted:
+				 * a pass will (retention_refresh) */
 };
 
 struct tenant {

@@ -245,10 +245,12 @@ void retention_turn(struct sched *c)
 	 * (next_wake_us) and serves its events between slices. */
 	c->retention_due_mono = c->now_mono;
 	c->retention_due_ms = c->now_ms;
-	if (done) {
+	if (done && !c->ret_again) {
 		c->retention_due_mono += c->cfg->retention_interval_s * 1000;
 		c->retention_due_ms += c->cfg->retention_interval_s * 1000;
 	}
+	if (done)
+		c->ret_again = false;
 }
 
 int64_t retention_next_pass_ms(const struct sched *c)
@@ -260,30 +262,33 @@ int64_t retention_next_pass_ms(const struct sched *c)
 	return c->retention_due_ms;
 }
 
-struct refresh_ctx {
-	struct tenant *t;
-	int64_t next_ms;
-};
-
-static int tally_stored(struct sched *c, struct run *r, void *arg)
+/* A pass as soon as the core turns: now, or right after the one under
+ * way (which cannot count a tenant whose retention changed meanwhile). */
+static void pass_soon(struct sched *c)
 {
-	struct refresh_ctx *rc = arg;
-
-	if (r->job->tenantp == rc->t)
-		tally(c, &rc->t->ret_last, r, retention_expiry(c, r),
-		      rc->next_ms);
-	return 0;
+	if (c->ret_cursor) {
+		c->ret_again = true;
+		return;
+	}
+	c->retention_due_mono = c->now_mono;
+	c->retention_due_ms = c->now_ms;
 }
 
-void retention_refresh(struct sched *c, struct tenant *t)
+/* Walks the runs in memory; the stored ones wait for a pass (pending). */
+static void refresh(struct sched *c, struct tenant *t, bool changed)
 {
 	const struct sched_state *st = c->st;
-	int64_t next_ms = retention_next_pass_ms(c);
+	int64_t next_ms;
 
+	if (t->n_stored && (changed || !c->ret_cursor))
+		pass_soon(c);
+	next_ms = retention_next_pass_ms(c);
 	memset(&t->ret_last, 0, sizeof(t->ret_last));
 	t->ret_last.as_of_ms = c->now_ms;
+	t->ret_last.pending = t->n_stored > 0;
 	t->ended_since_ms = 0;
-	if (c->ret_cursor) /* the pass under way tallied the old retention */
+	if (c->ret_cursor && changed) /* the pass under way tallied the old
+				       * retention */
 		t->ret_acc.as_of_ms = -1;
 	for (size_t i = 0; i < st->nruns; i++) {
 		const struct run *r = st->runs[i];
@@ -291,10 +296,11 @@ void retention_refresh(struct sched *c, struct tenant *t)
 			tally(c, &t->ret_last, r, retention_expiry(c, r),
 			      next_ms);
 	}
-	if (t->n_stored) {
-		struct refresh_ctx rc = { t, next_ms };
-		runstore_scan(c, tally_stored, &rc);
-	}
+}
+
+void retention_refresh(struct sched *c, struct tenant *t)
+{
+	refresh(c, t, true);
 }
 
 void retention_figures(struct sched *c, struct tenant *t,
@@ -303,7 +309,7 @@ void retention_figures(struct sched *c, struct tenant *t,
 	int64_t at;
 
 	if (!t->ret_last.as_of_ms) /* no pass yet since the start */
-		retention_refresh(c, t);
+		refresh(c, t, false);
 	*out = t->ret_last;
 	/* runs that ended since: none is due at the next pass (a retention
 	 * is a day or more), the first of them expires first */

@@ -56,9 +56,11 @@ size_t retention_slice(struct sched *c, size_t max_ids, size_t max_removed,
 int64_t retention_next_pass_ms(const struct sched *c);
 
 /* Finds t's figures for the next pass now, into t->ret_last, by one walk
- * of every run (some 20 ms a million runs): for a retention just changed
- * (tenant set), whose last figures no longer hold, or a tenant shown
- * before the first pass since the start. */
+ * of the runs in memory (some 20 ms a million runs): for a retention just
+ * changed (tenant set), whose last figures no longer hold. t's ended runs
+ * kept only in the store (runstore.h) are left to a pass, started at
+ * once: reading them all here would hold the core thread for seconds on
+ * millions; the figures say `pending` until that pass has counted them. */
 void retention_refresh(struct sched *c, struct tenant *t);
 
 /* t's figures for the next pass (tenant show): the last tally, with the

@@ -73,6 +73,8 @@ struct sched {
 	bool ret_logs;             /* the store has format-2 line logs */
 	uint64_t ret_logs_from, ret_logs_to; /* their open range */
 	uint64_t ret_pass_removed; /* runs the pass under way removed */
+	bool ret_again;            /* another pass at once after this one:
+				    * a tenant's figures wait for it */
 	uint64_t ret_removed;      /* runs removed since the start */
 	int64_t ret_last_pass_ms;  /* when the last pass ended; 0 none */
 	/* ended runs kept only in the store (runstore.h) */

@@ -4,7 +4,8 @@
 # leave memory (queue stats counts them); run show, run logs, run list
 # (filters, pages), --after, run retry, the POC report and tenant delete
 # read them back from the store; a keyed run stays while its key answers;
-# a start a day later (libfaketime) leaves them in the store at load.
+# a start a day later (libfaketime) leaves them in the store at load, and
+# tenant show's retention figures count them once a pass has.
 . "$(dirname "$0")/lib.sh"
 
 printf 'retention_interval_s = 1\nended_runs_in_memory_s = 0\nrun_list_scan_max = 80\nguard_window_s = 60\n' \
@@ -77,6 +78,15 @@ start_scheduler --config "$T/scheduler.conf"
 n=$(grep -o '[0-9]* ended runs left in the store' "$T/scheduler.log" | tail -1 | cut -d' ' -f1)
 [ "${n:-0}" = 8 ] || fail "the start left ${n:-no} ended runs in the store, not 8"
 [ "$(run_state "${bad[0]}")" = failed ] || fail "a run left in the store at start"
+# tenant show's retention figures: pending until a pass has counted the
+# runs in the store (it starts at once), then every one of them
+counted() {
+	spctl --json tenant show acme >"$T/ts.json"
+	python3 -c 'import json,sys; r = json.load(open(sys.argv[1]))["tenant"]["retention"]; sys.exit("pending" in r)' "$T/ts.json"
+}
+wait_until 30 counted || fail "retention figures still pending: $(cat "$T/ts.json")"
+[ "$(json tenant.retention.ended_runs_kept <"$T/ts.json")" = 8 ] ||
+	fail "acme's kept runs: $(cat "$T/ts.json")"
 [ "$(spctl --json run list --tenant acme | ids | wc -w)" = 8 ] || fail "acme's 8 runs after the start"
 [ "$(spctl run start acme/prod/ok --idempotency-key nightly-1)" != "$keyed" ] ||
 	fail "a key past its TTL still answers"

@@ -542,6 +542,63 @@ static void test_unreadable_stored_run(void **state)
 	assert_int_equal(stored(f), KEPT | (KEPT << 16) | 1u << 10 | 1u << 26);
 }
 
+/* Figures with runs kept only in the store: a refresh walks memory only,
+ * says pending and starts a pass at once (or right after the one under
+ * way, which cannot count a retention changed meanwhile); the pass counts
+ * the stored runs and clears pending. */
+static void test_figures_with_stored_runs(void **state)
+{
+	struct rfx *f = *state;
+	struct tenant *acme = state_tenant(&f->st, "acme");
+	const struct retention_figures *p = &acme->ret_last;
+	struct retention_figures fig;
+	size_t removed;
+	bool done;
+
+	f->cfg.ended_runs_in_memory_s = 0;
+	pass(f, RETENTION_SLICE, &removed); /* run 2 (acme) is stored */
+	assert_true(state_run_stored(&f->st, 2));
+	/* as after a start: no pass yet, the next a minute on */
+	memset(&acme->ret_last, 0, sizeof(acme->ret_last));
+	f->c.retention_due_mono = f->c.now_mono + 60000;
+	f->c.retention_due_ms = f->c.now_ms + 60000;
+	retention_figures(&f->c, acme, &fig);
+	assert_true(fig.pending);
+	assert_int_equal(fig.kept_ended, 2); /* 2 and 7, counted by n_ended */
+	assert_int_equal(f->c.retention_due_mono, f->c.now_mono); /* now */
+	/* a retention of a day: run 2 (ended a day ago) is due at the next
+	 * pass, which only the pass can tell */
+	acme->retention_days = 1;
+	retention_refresh(&f->c, acme);
+	assert_true(p->pending);
+	assert_int_equal(p->due_runs, 0);
+	retention_turn(&f->c); /* the whole pass, in one slice */
+	write_batch(f, f->c.batch);
+	assert_false(p->pending);
+	assert_int_equal(p->due_runs, 1);
+	assert_int_equal(p->due_lines, 20);
+	assert_int_equal(f->c.retention_due_mono,
+			 f->c.now_mono + f->cfg.retention_interval_s * 1000);
+	/* changed while a pass is under way: that pass cannot count it, the
+	 * next one starts right after */
+	retention_slice(&f->c, 2, RETENTION_MAX_REMOVED, &done);
+	write_batch(f, f->c.batch);
+	assert_false(done);
+	acme->retention_days = 2;
+	retention_refresh(&f->c, acme);
+	assert_true(f->c.ret_again);
+	retention_turn(&f->c); /* the rest of it */
+	write_batch(f, f->c.batch);
+	assert_false(f->c.ret_again);
+	assert_true(p->pending);
+	assert_int_equal(f->c.retention_due_mono, f->c.now_mono);
+	retention_turn(&f->c); /* the next, at once */
+	write_batch(f, f->c.batch);
+	assert_false(p->pending);
+	assert_int_equal(p->due_runs, 0);
+	assert_int_equal(p->kept_ended, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +612,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ended_runs_leave_memory,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_stored_run,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_figures_with_stored_runs,
 						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
