@@ -328,6 +328,7 @@ static int drop_stored(struct sched *c, struct run *r, void *arg)
 static void drop_runs(struct sched *c, struct tdel_job *j)
 {
 	struct stored_drop sd = { j, { 0, 0 } };
+	const struct tenant *t = state_tenant(c->st, j->tenant);
 	uint8_t start[8], end[8];
 
 	for (size_t i = 0; i < c->st->nruns; i++) {
@@ -335,8 +336,7 @@ static void drop_runs(struct sched *c, struct tdel_job *j)
 		if (r && !strcmp(r->job->tenant, j->tenant))
 			drop_run(c, j, r, false, &sd.rr);
 	}
-	if (state_tenant(c->st, j->tenant) &&
-	    state_tenant(c->st, j->tenant)->n_stored)
+	if (t && t->n_stored)
 		runstore_scan(c, drop_stored, &sd);
 	records_put_run_ids(c->batch, c->store, c->st);
 	if (!sd.rr.hi)

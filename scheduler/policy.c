@@ -246,15 +246,13 @@ void policy_forget_stored(struct policy *p, uint64_t id, struct tenant *t)
 
 bool policy_may_page_out(const struct policy *p, const struct run *r)
 {
+	/* An ended run not yet taken for its webhook (p->ended) is dirty
+	 * too: the two are taken in one go (policy_take_ended, then
+	 * policy_take_dirty). */
 	if (!run_state_terminal(r->state) || r->dirty)
 		return false;
 	/* its key still answers: the index points at it */
-	if (r->idem_key && p->idem_cursor < r->id)
-		return false;
-	for (size_t i = 0; i < p->ended.n; i++)
-		if (p->ended.v[i] == r)
-			return false; /* its webhook is not taken yet */
-	return true;
+	return !r->idem_key || p->idem_cursor >= r->id;
 }
 
 /* ---- set-up ---- */

@@ -97,19 +97,18 @@ static bool run_id_fits(const struct load_ctx *lc, uint64_t id)
 			     RUN_ID_SLACK;
 }
 
-static int id_refused(struct load_ctx *lc, uint64_t id)
+/* Counts the next run in id order, loaded or left in the store: 0, or
+ * -1 with err if its id is past the bound. */
+static int run_id_ok(struct load_ctx *lc, uint64_t id)
 {
+	lc->nruns++;
+	if (run_id_fits(lc, id))
+		return 0;
 	snprintf(lc->err, lc->errlen,
 		 "corrupt record in 'runs' (run id %llu after %zu runs: ids "
 		 "are dense from 1)",
 		 (unsigned long long)id, lc->nruns - 1);
 	return -1;
-}
-
-static int run_id_ok(struct load_ctx *lc, const struct run *r)
-{
-	lc->nruns++;
-	return run_id_fits(lc, r->id) ? 0 : id_refused(lc, r->id);
 }
 
 /* Decoded run r stays only in the store (run_stays_stored): its slot
@@ -128,9 +127,8 @@ static int leave_stored(struct load_ctx *lc, struct run *r)
 		ptrvec_push(lc->later, STORED_TAG(lc->nstored++));
 		return 0;
 	}
-	lc->nruns++;
-	if (!run_id_fits(lc, id))
-		return id_refused(lc, id);
+	if (run_id_ok(lc, id))
+		return -1;
 	state_mark_stored(lc->st, id, t);
 	return 0;
 }
@@ -156,7 +154,7 @@ static int load_run(struct load_ctx *lc, const void *key, size_t klen,
 		ptrvec_push(lc->later, r); /* checked and placed after */
 		return 0;
 	}
-	if (run_id_ok(lc, r)) {
+	if (run_id_ok(lc, r->id)) {
 		run_clear(r);
 		return -1;
 	}
@@ -192,6 +190,13 @@ static void *load_upper_half(void *arg)
 	return NULL;
 }
 
+/* The id of an entry of the upper half's later list. */
+static uint64_t later_id(const void *entry, const struct load_ctx *upper)
+{
+	return IS_STORED_TAG(entry) ? upper->stored[STORED_INDEX(entry)].id
+				    : ((const struct run *)entry)->id;
+}
+
 /* The upper half's runs, after the lower half's: each id checked as if
  * one scan had read them all, then placed (or marked stored). After an
  * error (rc, or an id refused here) none is placed and all are cleared.
@@ -199,24 +204,11 @@ static void *load_upper_half(void *arg)
 static int place_later(struct load_ctx *lc, struct ptrvec *later,
 		       const struct load_ctx *upper, int rc)
 {
-	for (size_t i = 0; i < later->n && !rc; i++) {
-		const struct stored_run *sr;
-		if (!IS_STORED_TAG(later->v[i])) {
-			rc = run_id_ok(lc, later->v[i]);
-			continue;
-		}
-		sr = &upper->stored[STORED_INDEX(later->v[i])];
-		lc->nruns++;
-		if (!run_id_fits(lc, sr->id))
-			rc = id_refused(lc, sr->id);
-	}
-	if (!rc && later->n) { /* the array grown once */
-		const void *last = later->v[later->n - 1];
+	for (size_t i = 0; i < later->n && !rc; i++)
+		rc = run_id_ok(lc, later_id(later->v[i], upper));
+	if (!rc && later->n) /* the array grown once */
 		state_reserve_runs(lc->st,
-				   IS_STORED_TAG(last)
-					   ? upper->stored[STORED_INDEX(last)].id
-					   : ((const struct run *)last)->id);
-	}
+				   later_id(later->v[later->n - 1], upper));
 	for (size_t i = 0; i < later->n; i++) {
 		const struct stored_run *sr;
 		if (!IS_STORED_TAG(later->v[i])) {

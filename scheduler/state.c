@@ -295,14 +295,20 @@ struct run *state_new_run(struct sched_state *st, struct job *j)
 	return r;
 }
 
+/* Empties r's slot and gives r back to the slab. */
+static void free_run(struct sched_state *st, struct run *r)
+{
+	st->runs[r->id - 1] = NULL;
+	run_clear(r);
+	ptrvec_push(&st->slab.freed, r);
+}
+
 void state_drop_run(struct sched_state *st, struct run *r)
 {
 	if (state_run(st, r->id) != r)
 		return;
-	st->runs[r->id - 1] = NULL;
 	st->runs_dropped++;
-	run_clear(r);
-	ptrvec_push(&st->slab.freed, r);
+	free_run(st, r);
 }
 
 bool state_run_stored(const struct sched_state *st, uint64_t id)
@@ -338,14 +344,10 @@ void state_mark_stored(struct sched_state *st, uint64_t id, struct tenant *t)
 
 void state_page_out(struct sched_state *st, struct run *r)
 {
-	uint64_t id = r->id;
-
-	if (state_run(st, id) != r)
+	if (state_run(st, r->id) != r)
 		return;
-	st->runs[id - 1] = NULL;
-	state_mark_stored(st, id, r->job->tenantp);
-	run_clear(r);
-	ptrvec_push(&st->slab.freed, r);
+	state_mark_stored(st, r->id, r->job->tenantp);
+	free_run(st, r);
 }
 
 void state_page_in(struct sched_state *st, struct run *r)
