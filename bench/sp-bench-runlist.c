@@ -13,7 +13,10 @@
  *   - the pages one query took.
  * Then the same with every run kept only in the store, as a scheduler
  * keeps the runs that ended more than ended_runs_in_memory_s ago: each
- * one a page examines is read back from the store.
+ * one a page examines is read back from the store. Each phase also times
+ * the core stall of `report env` over one tenant's environment (a
+ * quarter of the runs), and the stored phase that of `tenant delete` of
+ * another tenant: both pass over every run of the store.
  *
  *   sp-bench-runlist DIR [RUNS [REPEAT [SCAN_MAX]]]
  * SCAN_MAX sets run_list_scan_max (default RUN_LIST_SCAN_MAX), to compare.
@@ -23,12 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmdline.h"
 #include "config.h"
 #include "core.h"
 #include "json.h"
 #include "keyreg.h"
+#include "keyring.h"
 #include "parse.h"
 #include "records.h"
 #include "sched_ctx.h"
@@ -161,6 +166,27 @@ static void report(struct sched *c, clockid_t clk, const char *filters,
 	free(stall);
 }
 
+/* A command that reads (or removes) every run of a tenant or an
+ * environment: its core stall over the repetitions. */
+static void whole(struct sched *c, clockid_t clk, const char *line,
+		  int repeat)
+{
+	int64_t *stall = xcalloc((size_t)repeat, sizeof(*stall));
+	struct strbuf out = STRBUF_INIT;
+
+	for (int i = 0; i < repeat; i++) {
+		ask(c, clk, line, &out, &stall[i]);
+		if (strncmp(out.buf, "{\"ok\":true", 10))
+			die("%s: %s", line, out.buf);
+	}
+	qsort(stall, (size_t)repeat, sizeof(*stall), cmp_i64);
+	printf("%s\n  core stall  median %8.2f ms, max %8.2f ms "
+	       "(%d times)\n", line, stall[repeat / 2] / 1000.0,
+	       stall[repeat - 1] / 1000.0, repeat);
+	strbuf_release(&out);
+	free(stall);
+}
+
 static void add_tenant(struct sched_state *st, int n)
 {
 	struct tenant *t = xcalloc(1, sizeof(*t));
@@ -240,8 +266,9 @@ int main(int argc, char **argv)
 	struct keyreg *keys = keyreg_new();
 	struct store *s;
 	struct sched *c;
+	struct keyring *kr;
 	clockid_t clk;
-	char err[256];
+	char err[1024], master[4200];
 	int64_t t0;
 
 	if (argc < 2 || repeat < 1)
@@ -253,6 +280,19 @@ int main(int argc, char **argv)
 	build(s, runs);
 	printf("store of %zu runs written in %.1f s\n", runs,
 	       (time_mono_us() - t0) / 1e6);
+	/* tenant delete destroys a data key: the keyring a scheduler has,
+	 * its master key beside DIR (never inside it) */
+	snprintf(master, sizeof(master), "%s.master-key", argv[1]);
+	kr = keyring_load(master, argv[1], false, err, sizeof(err));
+	if (!kr)
+		die("%s", err);
+	for (int i = 0; i < TENANTS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "t%d", i);
+		if (keyring_ensure(kr, name, time_now_ms(), err, sizeof(err)))
+			die("%s", err);
+	}
+	store_set_keyring(s, kr);
 	config_defaults(&cfg);
 	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", argv[1]);
 	cfg.store_min_free_mb = 0;
@@ -283,10 +323,17 @@ int main(int argc, char **argv)
 		       repeat > (stored ? 3 : 5) ? (stored ? 3 : 5) : repeat);
 		report(c, clk, "--oldest-first --class no-run-has-it", 100,
 		       repeat > (stored ? 3 : 5) ? (stored ? 3 : 5) : repeat);
+		/* a quarter of the runs each: the rest are another
+		 * tenant's */
+		whole(c, clk, "report env t1/prod", repeat > 3 ? 3 : repeat);
+		if (stored)
+			whole(c, clk, "tenant delete t3 --confirm", 1);
 		core_stop(c);
 		state_release(&st);
 	}
 	store_close(s);
+	keyring_free(kr);
+	unlink(master);
 	keyreg_free(keys);
 	return 0;
 }

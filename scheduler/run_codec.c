@@ -649,6 +649,24 @@ static int decode_raw(const void *buf, size_t len, struct sched_state *st,
 	return -1;
 }
 
+int run_peek_job(const void *buf, size_t len, char *job, size_t joblen)
+{
+	struct cursor c = { .n = 1, .raw = buf,
+			    .end = (const uint8_t *)buf + len };
+	const msgpack_object *o = next(&c);
+
+	if (!o || o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size < RUN_FIELDS_V3)
+		return -1;
+	c.n = o->via.array.size;
+	c.i = 0;
+	get_int(&c, RUN_RECORD_V2, RUN_RECORD_V2);
+	if (!get_u64(&c))
+		return -1;
+	get_str(&c, job, joblen, NULL);
+	return c.bad ? -1 : 0;
+}
+
 static char *dup_nonempty(const msgpack_object *m, const char *key)
 {
 	char *s = mp_get_strdup(m, key);

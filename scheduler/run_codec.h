@@ -48,6 +48,11 @@ int run_decode_sealed(const void *buf, size_t len, struct sched_state *st,
 int run_decode_general(const void *buf, size_t len, struct sched_state *st,
 		       const struct keyring *kr, struct keyring_opener *op,
 		       msgpack_zone *zone, struct run *r);
+/* The job key ("tenant/env/job") a record names, read from its first
+ * elements without decoding the rest (no state, no keyring: any thread),
+ * into job: 0, or -1 if the record is not in the positional form or its
+ * first elements are damaged (run_decode_sealed then says which). */
+int run_peek_job(const void *buf, size_t len, char *job, size_t joblen);
 /* How many records run_decode_sealed's fast path passed to the general
  * decoder since the start (thread-safe). */
 uint64_t run_decode_declined(void);

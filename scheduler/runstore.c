@@ -99,6 +99,8 @@ struct run *runstore_get(struct sched *c, uint64_t id)
 
 struct scan_ctx {
 	struct sched *c;
+	const char *prefix;
+	size_t plen;
 	runstore_fn fn;
 	void *ctx;
 };
@@ -108,20 +110,30 @@ static int scan_one(const void *key, size_t klen, const void *val,
 {
 	struct scan_ctx *sc = arg;
 	uint64_t id = klen == 8 ? store_get_u64be(key) : 0;
+	char job[JOB_KEY_LEN];
 	struct run r;
 	int rc;
 
-	if (!state_run_stored(sc->c->st, id) ||
-	    decode(sc->c, id, val, vlen, &r))
+	if (!state_run_stored(sc->c->st, id))
+		return 0;
+	/* another tenant's or environment's run costs no decode (a peek
+	 * that fails leaves the decode to tell what is wrong) */
+	if (sc->prefix &&
+	    !run_peek_job(val, vlen, job, sizeof(job)) &&
+	    strncmp(job, sc->prefix, sc->plen))
+		return 0;
+	if (decode(sc->c, id, val, vlen, &r))
 		return 0;
 	rc = sc->fn(sc->c, &r, sc->ctx);
 	run_clear(&r);
 	return rc;
 }
 
-int runstore_scan(struct sched *c, runstore_fn fn, void *ctx)
+int runstore_scan(struct sched *c, const char *prefix, runstore_fn fn,
+		  void *ctx)
 {
-	struct scan_ctx sc = { c, fn, ctx };
+	struct scan_ctx sc = { c, prefix, prefix ? strlen(prefix) : 0, fn,
+			       ctx };
 
 	if (!c->st->runs_stored)
 		return 0;

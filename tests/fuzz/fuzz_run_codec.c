@@ -2,8 +2,9 @@
  * the positional format and the older map form: any bytes are decoded
  * against a state that holds job acme/prod/j. A record that decodes must
  * encode and decode again to the same encoding (a restart after a restart
- * reads what the first one wrote), and the general decoder alone must
- * give the same answer as run_decode's fast path. */
+ * reads what the first one wrote), the general decoder alone must
+ * give the same answer as run_decode's fast path, and the job key
+ * run_peek_job reads must be the decoded run's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct run r, again, general;
 	msgpack_sbuffer once, twice;
-	int rc, grc;
+	char job[JOB_KEY_LEN];
+	int rc, grc, peeked;
 
 	memset(&r, 0, sizeof(r));
 	memset(&general, 0, sizeof(general));
@@ -45,6 +47,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 &general);
 	if (rc != grc)
 		fz_fail("run_decode says %d, the general decoder %d", rc, grc);
+	/* a scan skips the records whose peeked job is another's: a peek
+	 * must never name a job other than the one the decode reads */
+	peeked = run_peek_job(data, size, job, sizeof(job));
+	if (!rc && !peeked && strcmp(job, r.job->key))
+		fz_fail("run %llu: peeked job %s, decoded %s",
+			(unsigned long long)r.id, job, r.job->key);
 	if (rc)
 		return 0;
 	msgpack_sbuffer_init(&once);

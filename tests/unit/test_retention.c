@@ -18,6 +18,7 @@
 #include "cost_records.h"
 #include "records.h"
 #include "retention.h"
+#include "run_codec.h"
 #include "runstore.h"
 #include "sched_ctx.h"
 #include "util.h"
@@ -599,6 +600,70 @@ static void test_figures_with_stored_runs(void **state)
 	assert_int_equal(p->kept_ended, 2);
 }
 
+struct scan_seen {
+	uint32_t ids;
+};
+
+static int saw_stored(struct sched *c, struct run *r, void *arg)
+{
+	struct scan_seen *s = arg;
+	(void)c;
+	s->ids |= 1u << r->id;
+	return 0;
+}
+
+static uint32_t scan_ids(struct rfx *f, const char *prefix)
+{
+	struct scan_seen s = { 0 };
+	assert_int_equal(runstore_scan(&f->c, prefix, saw_stored, &s), 0);
+	return s.ids;
+}
+
+/* A scan of one tenant's or environment's stored runs decodes no other
+ * record: beta's run 9, whose record names its job but is damaged after
+ * it, is decoded (and fails, on the general path) only by the scans it
+ * falls in. */
+static void test_scan_by_prefix(void **state)
+{
+	struct rfx *f = *state;
+	struct store_batch *b = store_batch_new();
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	uint64_t declined;
+	uint8_t key[8];
+	size_t removed;
+	char err[256];
+
+	f->cfg.ended_runs_in_memory_s = 0;
+	pass(f, RETENTION_SLICE, &removed); /* runs 2 (acme), 3 (beta) */
+	add_run(f, b, "beta", DAY, DAY / 2, NULL); /* 9 */
+	write_batch(f, b);
+	state_page_out(&f->st, state_run(&f->st, 9));
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 29);
+	msgpack_pack_int(&pk, 2);
+	msgpack_pack_uint64(&pk, 9);
+	msgpack_pack_str_with_body(&pk, "beta/prod/j", 11);
+	for (int i = 3; i < 29; i++)
+		msgpack_pack_nil(&pk);
+	store_put_u64be(key, 9);
+	store_batch_put(b, f->store, CF_RUNS, key, 8, sb.data, sb.size);
+	assert_int_equal(store_write(f->store, b, true, err, sizeof(err)), 0);
+	msgpack_sbuffer_destroy(&sb);
+	store_batch_free(b);
+
+	declined = run_decode_declined();
+	assert_int_equal(scan_ids(f, "acme/"), 1u << 2);
+	assert_int_equal(scan_ids(f, "acme/prod/"), 1u << 2);
+	assert_int_equal(run_decode_declined(), declined);
+	assert_int_equal(scan_ids(f, "beta/"), 1u << 3);
+	assert_int_equal(run_decode_declined(), declined + 1);
+	assert_int_equal(scan_ids(f, NULL), 1u << 2 | 1u << 3);
+	assert_int_equal(run_decode_declined(), declined + 2);
+	assert_int_equal(scan_ids(f, "gamma/"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +680,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_figures_with_stored_runs,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_by_prefix, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

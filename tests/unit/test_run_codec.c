@@ -103,6 +103,21 @@ static void sweep(struct fx *f, const char *buf, size_t len)
 	free(m);
 }
 
+/* The job key read from the record's first elements alone: want's, and
+ * nothing from any shorter prefix of the record that cuts the key. */
+static void check_peek(const char *rec, size_t len, const char *want)
+{
+	char job[JOB_KEY_LEN], small[8];
+
+	assert_int_equal(run_peek_job(rec, len, job, sizeof(job)), 0);
+	assert_string_equal(job, want);
+	/* too small a buffer for the key: refused, not cut */
+	assert_int_equal(run_peek_job(rec, len, small, sizeof(small)), -1);
+	for (size_t n = 0; n < 3 + 9 + 1 + strlen(want); n++)
+		if (!run_peek_job(rec, n, job, sizeof(job)))
+			assert_string_equal(job, want);
+}
+
 /* r's record decodes both ways to itself, on the fast path if fast; then
  * the sweep. */
 static void check_record(struct fx *f, const struct run *r,
@@ -115,6 +130,7 @@ static void check_record(struct fx *f, const struct run *r,
 	msgpack_sbuffer_init(&back);
 	run_encode_sealed(r, creator, NULL, &sb);
 	assert_int_equal(decode_both(f, sb.data, sb.size, &back), 0);
+	check_peek(sb.data, sb.size, r->job->key);
 	assert_int_equal(run_decode_declined() - declined, fast ? 0 : 1);
 	assert_int_equal(back.size, sb.size);
 	assert_memory_equal(back.data, sb.data, sb.size);
@@ -275,6 +291,9 @@ static void test_other_forms(void **s)
 	mp_kv_str(&pk, "job", "acme/prod/pi");
 	mp_kv_i64(&pk, "state", RUN_SUCCEEDED);
 	assert_int_equal(decode_both(f, sb.data, sb.size, NULL), 0);
+	/* the map form has no first elements to peek at */
+	assert_int_equal(run_peek_job(sb.data, sb.size, (char[JOB_KEY_LEN]){ 0 },
+				      JOB_KEY_LEN), -1);
 	msgpack_sbuffer_clear(&sb);
 	run_encode(&r, &sb);
 	/* a 30th element, after the extra record (an array16 of 29) */
