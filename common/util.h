@@ -25,6 +25,12 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Grow *arr (of *alloc elements of elsize) so that it holds at least need. */
 void *xgrow(void *arr, size_t *alloc, size_t need, size_t elsize);
+/* Faults in the pages wholly inside [p, p + len) at once, writable
+ * (MADV_POPULATE_WRITE): one system call instead of a page fault per
+ * page as an array about to be filled is first written (a restart
+ * filling arrays of millions of entries; faults are dear in a VM). A
+ * kernel without it (before 5.14) leaves them to fault as before. */
+void xprefault(void *p, size_t len);
 
 /* Wall clock in milliseconds since the epoch (records, timestamps). */
 int64_t time_now_ms(void);

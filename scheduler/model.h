@@ -248,6 +248,7 @@ struct job {
 	struct tenant *tenantp;
 	struct runq queue;      /* its dispatchable queued runs */
 	uint32_t n_running;
+	uint32_t load_queued;   /* policy_init's count, to size queue once */
 };
 
 enum run_state {

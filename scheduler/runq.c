@@ -56,6 +56,14 @@ void runq_push(struct runq *q, struct run *r, int64_t key)
 	sift_up(q, q->n - 1);
 }
 
+void runq_reserve(struct runq *q, size_t n)
+{
+	if (n <= q->alloc)
+		return;
+	q->v = xgrow(q->v, &q->alloc, n, sizeof(*q->v));
+	xprefault(q->v + q->n, (q->alloc - q->n) * sizeof(*q->v));
+}
+
 struct run *runq_peek(const struct runq *q, int64_t *key)
 {
 	if (!q->n)

@@ -111,11 +111,40 @@ static void test_runq(void **s)
 	runq_release(&q);
 }
 
+/* A reserved queue takes that many runs without moving, keeps one that
+ * holds runs as it was, and never shrinks. */
+static void test_runq_reserve(void **s)
+{
+	static struct run runs[NRUNS];
+	struct runq q = { 0 };
+	struct runq_entry *v;
+	(void)s;
+
+	runq_reserve(&q, NRUNS);
+	assert_true(q.alloc >= NRUNS);
+	v = q.v;
+	for (int i = 0; i < NRUNS; i++) {
+		runs[i].id = (uint64_t)i + 1;
+		runq_push(&q, &runs[i], NRUNS - i); /* each to the head */
+	}
+	assert_ptr_equal(q.v, v);
+	assert_ptr_equal(runq_peek(&q, NULL), &runs[NRUNS - 1]);
+	runq_reserve(&q, 8);
+	assert_ptr_equal(q.v, v);
+	runq_reserve(&q, 4 * NRUNS);
+	assert_true(q.alloc >= 4 * NRUNS);
+	assert_int_equal(q.n, NRUNS);
+	for (int i = NRUNS - 1; i >= 0; i--)
+		assert_ptr_equal(runq_pop(&q), &runs[i]);
+	runq_release(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hmap),
 		cmocka_unit_test(test_runq),
+		cmocka_unit_test(test_runq_reserve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
