@@ -64,6 +64,7 @@ struct sched_state {
 	struct hmap by_creator; /* name -> index */
 	pthread_mutex_t creators_lock;
 	uint64_t creators_gen; /* this state's, for a thread's last lookup */
+	uint64_t jobs_gen;     /* changes with the jobs table (state_job) */
 };
 
 void state_init(struct sched_state *st);

@@ -1,7 +1,9 @@
 /* test_state_creator.c - the table of who started runs (state_creator):
  * one index per name, kept for the state's life, right across states
  * that reuse an address (each thread remembers its last lookup) and
- * under two threads adding names at once, as the loader's do. */
+ * under two threads adding names at once, as the loader's do; and the
+ * jobs table's remembered lookup (state_job), which must follow the
+ * table as jobs come and go. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "state.h"
@@ -104,12 +107,56 @@ static void test_two_threads(void **s)
 	state_release(&st);
 }
 
+static struct job *new_job(struct sched_state *st, const char *tenant)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	snprintf(j->key, sizeof(j->key), "%s/prod/pi", tenant);
+	snprintf(j->tenant, sizeof(j->tenant), "%s", tenant);
+	snprintf(j->env, sizeof(j->env), "%s/prod", tenant);
+	snprintf(j->name, sizeof(j->name), "pi");
+	state_add_job(st, j);
+	return j;
+}
+
+/* A job looked up, then removed with its tenant, or replaced under its
+ * key, or a new state at the same address: the remembered lookup never
+ * answers for what the table no longer holds. */
+static void test_job_lookup_follows_the_table(void **s)
+{
+	struct sched_state st;
+	struct state_removed out;
+	struct job *a, *b, *c;
+	(void)s;
+
+	state_init(&st);
+	a = new_job(&st, "acme");
+	b = new_job(&st, "beta");
+	assert_ptr_equal(state_job(&st, "acme/prod/pi"), a);
+	assert_ptr_equal(state_job(&st, "acme/prod/pi"), a);
+	assert_ptr_equal(state_job(&st, "beta/prod/pi"), b);
+	assert_null(state_job(&st, "acme/prod/p"));
+	assert_ptr_equal(state_job(&st, "acme/prod/pi"), a);
+	state_remove_tenant(&st, "acme", &out);
+	assert_int_equal(out.jobs, 1);
+	assert_null(state_job(&st, "acme/prod/pi"));
+	c = new_job(&st, "acme");
+	assert_ptr_equal(state_job(&st, "acme/prod/pi"), c);
+	state_release(&st);
+	state_init(&st);
+	assert_null(state_job(&st, "acme/prod/pi"));
+	a = new_job(&st, "acme");
+	assert_ptr_equal(state_job(&st, "acme/prod/pi"), a);
+	state_release(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_keep_their_index),
 		cmocka_unit_test(test_new_state_same_address),
 		cmocka_unit_test(test_two_threads),
+		cmocka_unit_test(test_job_lookup_follows_the_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
