@@ -60,8 +60,11 @@ void runq_reserve(struct runq *q, size_t n)
 {
 	if (n <= q->alloc)
 		return;
-	q->v = xgrow(q->v, &q->alloc, n, sizeof(*q->v));
-	xprefault(q->v + q->n, (q->alloc - q->n) * sizeof(*q->v));
+	/* exactly n (not the next power of two, as a push grows it): the
+	 * pages faulted in now are resident whether filled or not */
+	q->v = xrealloc(q->v, n * sizeof(*q->v));
+	q->alloc = n;
+	xprefault(q->v + q->n, (n - q->n) * sizeof(*q->v));
 }
 
 struct run *runq_peek(const struct runq *q, int64_t *key)

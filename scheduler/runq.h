@@ -25,8 +25,8 @@ struct runq {
 };
 
 void runq_push(struct runq *q, struct run *r, int64_t key);
-/* Room for n runs in all, its memory faulted in now: a restart fills a
- * queue of millions at once. */
+/* Room for exactly n runs in all, its memory faulted in now: a restart
+ * fills a queue of millions at once. */
 void runq_reserve(struct runq *q, size_t n);
 /* The first run, or NULL; its key in *key if key is not NULL. */
 struct run *runq_peek(const struct runq *q, int64_t *key);
