@@ -179,7 +179,21 @@ SCHED2=$!
 SCHED_PIDS+=("$SCHED2")
 spctl2() { "$BIN/spctl" --socket "$SOCK2" "$@"; }
 wait_until 10 spctl2 tenant list || fail "the restored scheduler did not start"
-spctl2 --json run list --limit 10000 >"$T/restored.json"
+# every run, page after page: spctl gives at most 10,000 a call, and how
+# many runs there are depends on how fast the loader went
+python3 - "$BIN/spctl" "$SOCK2" "$T/restored.json" <<'PY' || fail "run list of the restored scheduler"
+import json, subprocess, sys
+items, after = [], None
+while True:
+    cmd = [sys.argv[1], "--socket", sys.argv[2], "--json", "run", "list",
+           "--limit", "10000"] + (["--after-id", str(after)] if after else [])
+    page = json.loads(subprocess.run(cmd, check=True, capture_output=True).stdout)
+    items += page["items"]
+    after = page.get("next_after_id")
+    if not after:
+        break
+json.dump({"items": items}, open(sys.argv[3], "w"))
+PY
 python3 - "$T/acks" "$t_sent" "$T/restored.json" "$first" <<'PY' || fail "acknowledged starts missing after the restore"
 import json, sys
 acks = [tuple(map(int, l.split())) for l in open(sys.argv[1])]
