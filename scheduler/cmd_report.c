@@ -207,11 +207,8 @@ static void add_stored(void *ctx, struct poc_report *p)
 	struct sched *c = ctx;
 	const struct tenant *t = state_tenant(c->st, p->env->tenant);
 
-	char prefix[ENV_KEY_LEN + 1];
-
-	snprintf(prefix, sizeof(prefix), "%s/", p->env->key);
 	if (t && t->n_stored)
-		runstore_scan(c, prefix, add_one_stored, p);
+		runstore_scan(c, p->env->key, add_one_stored, p);
 }
 
 int cmd_report_env(struct sched *c, const struct cmd_args *a,

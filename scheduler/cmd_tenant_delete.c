@@ -336,11 +336,8 @@ static void drop_runs(struct sched *c, struct tdel_job *j)
 		if (r && !strcmp(r->job->tenant, j->tenant))
 			drop_run(c, j, r, false, &sd.rr);
 	}
-	if (t && t->n_stored) {
-		char prefix[NAME_MAX_LEN + 1];
-		snprintf(prefix, sizeof(prefix), "%s/", j->tenant);
-		runstore_scan(c, prefix, drop_stored, &sd);
-	}
+	if (t && t->n_stored)
+		runstore_scan(c, j->tenant, drop_stored, &sd);
 	records_put_run_ids(c->batch, c->store, c->st);
 	if (!sd.rr.hi)
 		return;

@@ -623,24 +623,37 @@ uint64_t run_decode_declined(void)
 	return declined;
 }
 
+/* Points c at the elements of the positional record in buf, on its
+ * bytes: true, or false if buf does not start with an array of at least
+ * the format's first elements. */
+static bool raw_open(struct cursor *c, const void *buf, size_t len)
+{
+	const msgpack_object *o;
+
+	c->n = 1;
+	c->raw = buf;
+	c->end = (const uint8_t *)buf + len;
+	o = next(c);
+	if (!o || o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size < RUN_FIELDS_V3)
+		return false;
+	c->n = o->via.array.size;
+	c->i = 0;
+	return true;
+}
+
 /* Decodes buf on the fast path: 0, or -1 with r as it was (zeroed) for
  * the general path. */
 static int decode_raw(const void *buf, size_t len, struct sched_state *st,
 		      const struct keyring *kr, struct keyring_opener *op,
 		      struct run *r)
 {
-	struct cursor c = { .n = 1, .kr = kr, .op = op, .raw = buf,
-			    .end = (const uint8_t *)buf + len };
-	const msgpack_object *o = next(&c);
+	struct cursor c = { .kr = kr, .op = op };
 
-	if (!o || o->type != MSGPACK_OBJECT_ARRAY ||
-	    o->via.array.size < RUN_FIELDS_V3 ||
-	    o->via.array.size > RUN_FIELDS) {
+	if (!raw_open(&c, buf, len) || c.n > RUN_FIELDS) {
 		declined++;
 		return -1;
 	}
-	c.n = o->via.array.size;
-	c.i = 0;
 	if (decode_v2(c, st, r) == 0 && r->id)
 		return 0;
 	declined++;
@@ -651,15 +664,10 @@ static int decode_raw(const void *buf, size_t len, struct sched_state *st,
 
 int run_peek_job(const void *buf, size_t len, char *job, size_t joblen)
 {
-	struct cursor c = { .n = 1, .raw = buf,
-			    .end = (const uint8_t *)buf + len };
-	const msgpack_object *o = next(&c);
+	struct cursor c = { 0 };
 
-	if (!o || o->type != MSGPACK_OBJECT_ARRAY ||
-	    o->via.array.size < RUN_FIELDS_V3)
+	if (!raw_open(&c, buf, len))
 		return -1;
-	c.n = o->via.array.size;
-	c.i = 0;
 	get_int(&c, RUN_RECORD_V2, RUN_RECORD_V2);
 	if (!get_u64(&c))
 		return -1;

@@ -99,8 +99,8 @@ struct run *runstore_get(struct sched *c, uint64_t id)
 
 struct scan_ctx {
 	struct sched *c;
-	const char *prefix;
-	size_t plen;
+	const char *owner; /* "tenant" or "tenant/env", or NULL */
+	size_t olen;
 	runstore_fn fn;
 	void *ctx;
 };
@@ -118,9 +118,8 @@ static int scan_one(const void *key, size_t klen, const void *val,
 		return 0;
 	/* another tenant's or environment's run costs no decode (a peek
 	 * that fails leaves the decode to tell what is wrong) */
-	if (sc->prefix &&
-	    !run_peek_job(val, vlen, job, sizeof(job)) &&
-	    strncmp(job, sc->prefix, sc->plen))
+	if (sc->owner && !run_peek_job(val, vlen, job, sizeof(job)) &&
+	    (strncmp(job, sc->owner, sc->olen) || job[sc->olen] != '/'))
 		return 0;
 	if (decode(sc->c, id, val, vlen, &r))
 		return 0;
@@ -129,11 +128,10 @@ static int scan_one(const void *key, size_t klen, const void *val,
 	return rc;
 }
 
-int runstore_scan(struct sched *c, const char *prefix, runstore_fn fn,
+int runstore_scan(struct sched *c, const char *owner, runstore_fn fn,
 		  void *ctx)
 {
-	struct scan_ctx sc = { c, prefix, prefix ? strlen(prefix) : 0, fn,
-			       ctx };
+	struct scan_ctx sc = { c, owner, owner ? strlen(owner) : 0, fn, ctx };
 
 	if (!c->st->runs_stored)
 		return 0;

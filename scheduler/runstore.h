@@ -25,14 +25,14 @@ struct run *runstore_get(struct sched *c, uint64_t id);
  * after use: 1; 0 if id is not a stored run; -1 if its record cannot be
  * read (logged). */
 int runstore_read(struct sched *c, uint64_t id, struct run *r);
-/* Calls fn for each stored run in id order whose job key starts with
- * prefix ("tenant/", "tenant/env/"; NULL: every one), decoded and
- * cleared after (unreadable records are skipped, logged). The others
- * are told by their record's first elements, not decoded
- * (run_peek_job). A non-zero return stops the scan and is returned; -1
- * on a read error. */
+/* Calls fn for each stored run in id order of owner (a tenant's name or
+ * an environment's key: its job key starts with owner and '/'; NULL:
+ * every one), decoded and cleared after (unreadable records are skipped,
+ * logged). The others are told by their record's first elements, not
+ * decoded (run_peek_job). A non-zero return stops the scan and is
+ * returned; -1 on a read error. */
 typedef int (*runstore_fn)(struct sched *c, struct run *r, void *ctx);
-int runstore_scan(struct sched *c, const char *prefix, runstore_fn fn,
+int runstore_scan(struct sched *c, const char *owner, runstore_fn fn,
 		  void *ctx);
 /* Ended run r leaves memory if it ended long enough ago and nothing
  * holds it (policy_may_page_out), while the store takes writes. True if
