@@ -14,9 +14,10 @@
  * Then the same with every run kept only in the store, as a scheduler
  * keeps the runs that ended more than ended_runs_in_memory_s ago: each
  * one a page examines is read back from the store. Each phase also times
- * the core stall of `report env` over one tenant's environment (a
- * quarter of the runs), and the stored phase that of `tenant delete` of
- * another tenant: both pass over every run of the store.
+ * the core stall and the reply time of `report env` over one tenant's
+ * environment (a quarter of the runs), and the stored phase those of
+ * `tenant delete` of another tenant: both pass over every run of the
+ * store (the report on a worker thread).
  *
  *   sp-bench-runlist DIR [RUNS [REPEAT [SCAN_MAX]]]
  * SCAN_MAX sets run_list_scan_max (default RUN_LIST_SCAN_MAX), to compare.
@@ -167,24 +168,32 @@ static void report(struct sched *c, clockid_t clk, const char *filters,
 }
 
 /* A command that reads (or removes) every run of a tenant or an
- * environment: its core stall over the repetitions. */
+ * environment: its core stall and the time to its reply (a report reads
+ * the store on a worker thread: its reply takes longer than the core's
+ * share of it) over the repetitions. */
 static void whole(struct sched *c, clockid_t clk, const char *line,
 		  int repeat)
 {
 	int64_t *stall = xcalloc((size_t)repeat, sizeof(*stall));
+	int64_t *wall = xcalloc((size_t)repeat, sizeof(*wall));
 	struct strbuf out = STRBUF_INIT;
 
 	for (int i = 0; i < repeat; i++) {
+		int64_t t0 = time_mono_us();
 		ask(c, clk, line, &out, &stall[i]);
+		wall[i] = time_mono_us() - t0;
 		if (strncmp(out.buf, "{\"ok\":true", 10))
 			die("%s: %s", line, out.buf);
 	}
 	qsort(stall, (size_t)repeat, sizeof(*stall), cmp_i64);
+	qsort(wall, (size_t)repeat, sizeof(*wall), cmp_i64);
 	printf("%s\n  core stall  median %8.2f ms, max %8.2f ms "
-	       "(%d times)\n", line, stall[repeat / 2] / 1000.0,
-	       stall[repeat - 1] / 1000.0, repeat);
+	       "(%d times)\n  reply       median %8.2f ms, max %8.2f ms\n",
+	       line, stall[repeat / 2] / 1000.0, stall[repeat - 1] / 1000.0,
+	       repeat, wall[repeat / 2] / 1000.0, wall[repeat - 1] / 1000.0);
 	strbuf_release(&out);
 	free(stall);
+	free(wall);
 }
 
 static void add_tenant(struct sched_state *st, int n)

@@ -265,7 +265,7 @@ static void pack_lease(msgpack_packer *pk, const struct run *r,
 	msgpack_pack_map(pk, 9);
 	mp_kv_u64(pk, "run", r->id);
 	mp_kv_u64(pk, "attempt", r->attempt);
-	mp_kv_u64(pk, "epoch", r->epoch);
+	mp_kv_u64(pk, "epoch", run_epoch(r));
 	mp_kv_str(pk, "job", r->job->key);
 	mp_kv_u64(pk, "timeout_s", j ? j->timeout_s : 0);
 	mp_pack_cstr(pk, "argv");
@@ -562,7 +562,7 @@ static int complete_one(struct sched *c, struct agent *ag,
 			 "ms%s",
 			 (unsigned long long)r->id, r->attempt - 1, result,
 			 ag->id, reason[0] ? ": " : "", reason,
-			 (long long)(r->not_before_ms - c->now_ms),
+			 (long long)(run_not_before(r) - c->now_ms),
 			 run_log_fields(r, r->attempt - 1, ag->id, fields,
 					sizeof(fields)));
 	else if (c->cfg->log_completions)

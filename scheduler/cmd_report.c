@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "admin_cmds.h"
+#include "log.h"
 #include "pocreport.h"
-#include "runstore.h"
+#include "run_codec.h"
 #include "sched_ctx.h"
+#include "store.h"
 #include "strbuf.h"
 #include "util.h"
+#include "worker.h"
 
 #define MAXZ(a, b) ((a) > (b) ? (a) : (b))
 
@@ -193,22 +196,145 @@ static void write_md(struct strbuf *sb, const struct env *e,
 		strbuf_addf(sb, "\n_Note: %s_\n", note);
 }
 
-static int add_one_stored(struct sched *c, struct run *r, void *p)
+/* Report p of e as the reply: as text (a table, or Markdown) in
+ * "print", and as JSON members; with a note when its window is longer
+ * than the tenant's retention. */
+static void reply_report(struct reply *r, const struct env *e,
+			 const struct poc_report *p, const char *format)
 {
-	(void)c;
-	pocreport_add_run(p, r);
+	struct strbuf sb = STRBUF_INIT;
+	char note[256] = "";
+
+	if (p->retention_limited)
+		snprintf(note, sizeof(note),
+			 "runs ended more than %u days ago are removed by "
+			 "retention: the %u-day window counts the runs kept",
+			 p->retention_days, p->days);
+	if (!strcmp(format, "md"))
+		write_md(&sb, e, p, note);
+	else
+		write_table(&sb, e, p, note);
+	jw_str(&r->w, "print", sb.buf);
+	strbuf_release(&sb);
+	write_json(&r->w, e, p, note);
+}
+
+/* ---- the environment's runs kept only in the store ----
+ *
+ * They are read back with one scan of every run record: seconds with
+ * millions stored, so the scan runs on a worker thread (worker.h) while
+ * the core goes on, and the command is answered when it ends. The core
+ * counts the runs in memory first and copies the marks of the runs in
+ * the store only, so a run paged out or read back meanwhile is counted
+ * once. The worker reads no state: a record's job key says whose it is,
+ * and run_summary_read what it counts. */
+
+/* At most this many reports read the store at once (a thread each); one
+ * more is refused with a retry time rather than held. */
+#define REPORT_SCANS_MAX 4
+#define REPORT_RETRY_MS 1000
+
+struct report_scan {
+	struct event *ev;  /* the deferred command */
+	struct store *store;
+	uint64_t *stored;  /* the marks of runs in the store only */
+	uint64_t nstored;
+	char env[ENV_KEY_LEN];
+	size_t envlen;
+	char format[8];
+	uint64_t unreadable; /* records it could not read, not counted */
+	int rc;              /* the scan's: -1 the store failed (logged) */
+	struct poc_report p; /* begun by the core: the runs in memory */
+};
+
+static int scan_one(const void *key, size_t klen, const void *val,
+		    size_t vlen, void *arg)
+{
+	struct report_scan *rs = arg;
+	uint64_t id = klen == 8 ? store_get_u64be(key) : 0;
+	struct run_summary s;
+
+	/* another environment's run costs no more than its first elements */
+	if (!stored_marked(rs->stored, rs->nstored, id) ||
+	    !run_record_may_be_of(val, vlen, rs->env, rs->envlen))
+		return 0;
+	if (run_summary_read(val, vlen, &s))
+		rs->unreadable++;
+	else
+		pocreport_add_summary(&rs->p, rs->env, &s);
 	return 0;
 }
 
-/* The environment's runs kept only in the store, read back (runstore.h):
- * one scan of the runs' records. */
-static void add_stored(void *ctx, struct poc_report *p)
+static void scan_run(void *arg)
 {
-	struct sched *c = ctx;
-	const struct tenant *t = state_tenant(c->st, p->env->tenant);
+	struct report_scan *rs = arg;
 
-	if (t && t->n_stored)
-		runstore_scan(c, p->env->key, add_one_stored, p);
+	rs->rc = store_scan(rs->store, CF_RUNS, NULL, 0, NULL, 0, scan_one, rs);
+}
+
+static void scan_finish(struct sched *c, void *arg, bool stopping)
+{
+	struct report_scan *rs = arg;
+	const struct env *e = state_env_live(c->st, rs->env);
+	struct reply r;
+
+	(void)stopping; /* the report is whole either way: send it */
+	c->report_scans--;
+	if (rs->unreadable)
+		log_warn("report env %s: %" PRIu64 " run records in the store "
+			 "could not be read and are not counted", rs->env,
+			 rs->unreadable);
+	admin_cmds_reply_open(rs->ev, &r);
+	if (!e) {
+		cmd_fail(&r, "not_found",
+			 "no environment '%.128s' (removed while its report "
+			 "read the store)", rs->env);
+	} else if (rs->rc) {
+		cmd_fail(&r, "store", "cannot read the runs kept in the store "
+			 "(the scheduler's log says why)");
+	} else {
+		pocreport_judge(c->st, e, &rs->p);
+		reply_report(&r, e, &rs->p, rs->format);
+	}
+	admin_cmds_reply_close(c, rs->ev, &r);
+	free(rs->stored);
+	free(rs);
+}
+
+/* Hands the report begun in *p to a worker that adds the environment's
+ * runs kept in the store; the command is answered when it ends. 0, or -1
+ * refused (r says why). */
+static int start_scan(struct sched *c, const struct env *e,
+		      const struct poc_report *p, const char *format,
+		      struct reply *r)
+{
+	struct report_scan *rs;
+
+	if (c->report_scans >= REPORT_SCANS_MAX) {
+		r->retry_after_ms = REPORT_RETRY_MS;
+		return cmd_fail(r, "busy",
+				"%d reports are reading the runs kept in the "
+				"store: try again when one ends",
+				REPORT_SCANS_MAX);
+	}
+	rs = xcalloc(1, sizeof(*rs));
+	rs->store = c->store;
+	rs->stored = state_stored_copy(c->st, &rs->nstored);
+	snprintf(rs->env, sizeof(rs->env), "%s", e->key);
+	rs->envlen = strlen(rs->env);
+	snprintf(rs->format, sizeof(rs->format), "%s", format);
+	rs->p = *p;
+	rs->p.env = NULL; /* the core's: the worker reads none of it */
+	if (worker_start(c, scan_run, scan_finish, rs)) {
+		free(rs->stored);
+		free(rs);
+		return cmd_fail(r, "internal",
+				"cannot start a thread to read the store");
+	}
+	/* the worker does not touch rs->ev: set after it started */
+	rs->ev = cmd_defer(r);
+	c->report_scans++;
+	return 0;
 }
 
 int cmd_report_env(struct sched *c, const struct cmd_args *a,
@@ -219,8 +345,6 @@ int cmd_report_env(struct sched *c, const struct cmd_args *a,
 	uint32_t days = (uint32_t)arg_num(a, "--days", POC_DAYS_DEFAULT);
 	struct tenant *t;
 	struct poc_report p;
-	struct strbuf sb = STRBUF_INIT;
-	char note[256] = "";
 	uint32_t keep;
 
 	if (!e)
@@ -232,19 +356,10 @@ int cmd_report_env(struct sched *c, const struct cmd_args *a,
 	t = state_tenant(c->st, e->tenant);
 	keep = t && t->retention_days ? t->retention_days
 				      : (uint32_t)c->cfg->log_retention_days;
-	pocreport_build_with(c->st, e, c->now_ms, days, keep, add_stored,
-			     c, &p);
-	if (p.retention_limited)
-		snprintf(note, sizeof(note),
-			 "runs ended more than %u days ago are removed by "
-			 "retention: the %u-day window counts the runs kept",
-			 keep, p.days);
-	if (!strcmp(format, "md"))
-		write_md(&sb, e, &p, note);
-	else
-		write_table(&sb, e, &p, note);
-	jw_str(&r->w, "print", sb.buf);
-	strbuf_release(&sb);
-	write_json(&r->w, e, &p, note);
+	pocreport_begin(c->st, e, c->now_ms, days, keep, &p);
+	if (t && t->n_stored)
+		return start_scan(c, e, &p, format, r);
+	pocreport_judge(c->st, e, &p);
+	reply_report(r, e, &p, format);
 	return 0;
 }

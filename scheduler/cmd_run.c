@@ -204,13 +204,13 @@ int cmd_run_show(struct sched *c, const struct cmd_args *a, struct reply *r)
 		policy_run_job(&c->pol, run)->max_attempts);
 	jw_uint(&r->w, "leases_lost", run->lost);
 	jw_uint(&r->w, "completions", run->completions);
-	if (run->not_before_ms)
-		jw_time(&r->w, "not_before", run->not_before_ms);
+	if (run_not_before(run))
+		jw_time(&r->w, "not_before", run_not_before(run));
 	jw_str(&r->w, "failure_class", run_detail(run)->failure_class);
 	jw_str(&r->w, "idempotency_key", run->idem_key);
 	jw_int(&r->w, "priority", run->priority);
 	jw_str(&r->w, "agent", run_agent(run)[0] ? run_agent(run) : NULL);
-	jw_uint(&r->w, "epoch", run->epoch);
+	jw_uint(&r->w, "epoch", run_epoch(run));
 	jw_str(&r->w, "app_id", run_detail(run)->app_id);
 	if (run->exit_code >= 0)
 		jw_int(&r->w, "exit_code", run->exit_code);

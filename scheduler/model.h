@@ -265,7 +265,7 @@ enum run_state {
 _Static_assert(RUN_STATE_COUNT - RUN_SUCCEEDED == 4,
 	       "struct env's ended[] holds the terminal states");
 
-/* Kept small, 120 bytes: millions of queued runs must fit and load
+/* Kept small, 104 bytes: millions of queued runs must fit and load
  * quickly (fresh memory is slow to touch on a VM: docs/storage.md,
  * Restart). What a run gains once it leaves the queue (its agent, the
  * times of its later states, its usage, why it ended) is in *d, allocated
@@ -274,13 +274,11 @@ _Static_assert(RUN_STATE_COUNT - RUN_SUCCEEDED == 4,
 struct run {
 	uint64_t id;
 	struct job *job;       /* the record stores job->key */
-	uint64_t epoch;        /* lease epoch; bumps on every dispatch */
 	int64_t created_ms;
 	int64_t queued_ms;     /* when it last entered the queued state */
 	int64_t enqueued_ms;   /* origin of its aging: when it last entered
 				* the queue, after a failure the end of its
 				* backoff (policy_queued_since: its wait) */
-	int64_t not_before_ms; /* retry backoff: no dispatch before this */
 	int64_t est_cost;      /* the maximum cost estimated at admission,
 				* reserved against the tenant's budget */
 	char *idem_key;        /* idempotency key given at start */
@@ -310,9 +308,14 @@ struct run {
 };
 
 /* What a run has once it was dispatched or ended (a queued run that never
- * left the queue has none): 144 bytes, a 160-byte malloc chunk. */
+ * left the queue has none): 160 bytes, a 176-byte malloc chunk. */
 struct run_detail {
 	char agent[AGENT_ID_LEN]; /* the agent holding its lease, "" none */
+	uint64_t epoch;        /* lease epoch; bumps on every dispatch (0
+				* until the first) */
+	int64_t not_before_ms; /* retry backoff: no dispatch before this (a
+				* backoff follows a failed attempt, so a run
+				* with one has left the queue) */
 	int64_t state_ms[RUN_STATE_COUNT - 1]; /* when each state after
 						* queued was entered */
 	/* usage of its ended attempts, added as each one ends */
@@ -410,6 +413,16 @@ extern const struct run_detail run_detail_none;
 static inline const struct run_detail *run_detail(const struct run *r)
 {
 	return r->d ? r->d : &run_detail_none;
+}
+/* r's lease epoch: 0 before its first dispatch. */
+static inline uint64_t run_epoch(const struct run *r)
+{
+	return r->d ? r->d->epoch : 0;
+}
+/* The end of r's retry backoff, 0 none. */
+static inline int64_t run_not_before(const struct run *r)
+{
+	return r->d ? r->d->not_before_ms : 0;
 }
 /* r's detail for writing, allocated zeroed when it has none. */
 struct run_detail *run_detail_get(struct run *r);

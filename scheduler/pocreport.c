@@ -1,5 +1,5 @@
 /* pocreport.c - the POC readiness criteria (pocreport.h), from the state
- * alone. */
+ * and the runs read back from the store. */
 #include "pocreport.h"
 
 #include <inttypes.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "diagnose.h"
+#include "run_codec.h"
 
 #define DAY_MS (86400LL * 1000)
 
@@ -69,7 +70,23 @@ static void security_findings(struct sched_state *st, const struct env *e,
 	}
 }
 
-static void count_run(const struct run *r, struct poc_report *p)
+/* What a run counts with, in memory or read back from the store. */
+struct counted {
+	int64_t created_ms;
+	enum run_state state;
+	uint32_t attempt, log_lines;
+	const struct run *run;     /* in memory: its class is in its detail */
+	const char *failure_class; /* else this; NULL or "": none */
+};
+
+/* Read only where a class counts: a run's detail is an allocation of its
+ * own, and most runs counted (succeeded at once) need none. */
+static const char *class_of(const struct counted *k)
+{
+	return k->run ? run_detail(k->run)->failure_class : k->failure_class;
+}
+
+static void count_run(const struct counted *r, struct poc_report *p)
 {
 	p->runs++;
 	if (!p->first_ms || r->created_ms < p->first_ms)
@@ -85,13 +102,13 @@ static void count_run(const struct run *r, struct poc_report *p)
 	}
 	if (r->state == RUN_FAILED) {
 		p->failed++;
-		p->no_class += !*str_or_empty(run_detail(r)->failure_class);
+		p->no_class += !*str_or_empty(class_of(r));
 		p->no_logs += r->log_lines == 0;
 	}
 	if (r->state == RUN_SUCCEEDED && r->attempt == 1) {
 		p->counted++;
 		p->first_ok++;
-	} else if (diagnose_customer_code(run_detail(r)->failure_class)) {
+	} else if (diagnose_customer_code(class_of(r))) {
 		p->excluded_customer++;
 	} else {
 		p->counted++;
@@ -111,28 +128,49 @@ static void mark_day(struct poc_report *p, uint8_t *seen, size_t bits,
 	p->active_days++;
 }
 
+static bool in_window(const struct poc_report *p, int64_t created_ms)
+{
+	return created_ms > p->from_ms && created_ms <= p->to_ms;
+}
+
+static void add_counted(struct poc_report *p, const struct counted *k)
+{
+	count_run(k, p);
+	mark_day(p, p->seen, sizeof(p->seen) * 8, k->created_ms);
+}
+
 void pocreport_add_run(struct poc_report *p, const struct run *r)
 {
-	if (r->created_ms <= p->from_ms || r->created_ms > p->to_ms ||
-	    strcmp(r->job->env, p->env->key))
-		return;
-	count_run(r, p);
-	mark_day(p, p->seen, sizeof(p->seen) * 8, r->created_ms);
+	struct counted k = { r->created_ms, r->state, r->attempt,
+			     r->log_lines, r, NULL };
+
+	if (in_window(p, r->created_ms) && !strcmp(r->job->env, p->env->key))
+		add_counted(p, &k);
+}
+
+void pocreport_add_summary(struct poc_report *p, const char *env_key,
+			   const struct run_summary *s)
+{
+	struct counted k = { s->created_ms, s->state, s->attempt,
+			     s->log_lines, NULL, s->failure_class };
+	size_t n = strlen(env_key);
+
+	if (!strncmp(s->job, env_key, n) && s->job[n] == '/' &&
+	    in_window(p, s->created_ms))
+		add_counted(p, &k);
 }
 
 void pocreport_build(struct sched_state *st, const struct env *e,
 		     int64_t now_ms, uint32_t days, uint32_t retention_days,
 		     struct poc_report *out)
 {
-	pocreport_build_with(st, e, now_ms, days, retention_days, NULL, NULL,
-			     out);
+	pocreport_begin(st, e, now_ms, days, retention_days, out);
+	pocreport_judge(st, e, out);
 }
 
-void pocreport_build_with(struct sched_state *st, const struct env *e,
-			  int64_t now_ms, uint32_t days,
-			  uint32_t retention_days,
-			  void (*more)(void *ctx, struct poc_report *p),
-			  void *ctx, struct poc_report *out)
+void pocreport_begin(struct sched_state *st, const struct env *e,
+		     int64_t now_ms, uint32_t days, uint32_t retention_days,
+		     struct poc_report *out)
 {
 	struct poc_report *p = out;
 
@@ -161,8 +199,14 @@ void pocreport_build_with(struct sched_state *st, const struct env *e,
 	for (size_t i = 0; i < st->nruns; i++)
 		if (st->runs[i])
 			pocreport_add_run(p, st->runs[i]);
-	if (more)
-		more(ctx, p);
+}
+
+void pocreport_judge(struct sched_state *st, const struct env *e,
+		     struct poc_report *out)
+{
+	struct poc_report *p = out;
+
+	p->env = e;
 	security_findings(st, e, p);
 	p->pass[POC_TIME_TO_READY] = p->ready_after_ms >= 0 &&
 				     p->ready_after_ms <= POC_READY_MAX_MS;
@@ -171,7 +215,7 @@ void pocreport_build_with(struct sched_state *st, const struct env *e,
 	 * about two weeks of operation */
 	p->pass[POC_RUNS_AND_DAYS] =
 		p->runs >= POC_MIN_RUNS &&
-		p->last_ms - p->first_ms >= (int64_t)(days - 1) * DAY_MS;
+		p->last_ms - p->first_ms >= (int64_t)(p->days - 1) * DAY_MS;
 	p->pass[POC_FIRST_ATTEMPT_SUCCESS] =
 		p->counted > 0 &&
 		p->first_ok * 100 >= (uint64_t)POC_SUCCESS_MIN_PCT * p->counted;

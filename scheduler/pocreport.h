@@ -17,6 +17,8 @@
 
 #include "state.h"
 
+struct run_summary;
+
 #define POC_READY_MAX_MS (30LL * 60 * 1000) /* criterion 1 */
 #define POC_MIN_RUNS 5                      /* criterion 2 */
 #define POC_SUCCESS_MIN_PCT 90              /* criterion 3 */
@@ -73,16 +75,21 @@ struct poc_report {
 void pocreport_build(struct sched_state *st, const struct env *e,
 		     int64_t now_ms, uint32_t days, uint32_t retention_days,
 		     struct poc_report *out);
-/* pocreport_build, with more(ctx, out) called before the criteria are
- * judged to add the runs st does not hold (pocreport_add_run): those
- * kept only in the store. */
-void pocreport_build_with(struct sched_state *st, const struct env *e,
-			  int64_t now_ms, uint32_t days,
-			  uint32_t retention_days,
-			  void (*more)(void *ctx, struct poc_report *p),
-			  void *ctx, struct poc_report *out);
+/* pocreport_build in two steps, for runs st does not hold (those kept
+ * only in the store) to be added between them: begin counts the runs in
+ * st; judge adds the security findings and judges the criteria. */
+void pocreport_begin(struct sched_state *st, const struct env *e,
+		     int64_t now_ms, uint32_t days, uint32_t retention_days,
+		     struct poc_report *out);
+void pocreport_judge(struct sched_state *st, const struct env *e,
+		     struct poc_report *out);
 /* Counts run r in report p if it is of p's environment and window. */
 void pocreport_add_run(struct poc_report *p, const struct run *r);
+/* The same for a run read back from the store, if it is of environment
+ * env_key: reads only p and s (a worker thread's, while the core goes
+ * on; p->env is not read). */
+void pocreport_add_summary(struct poc_report *p, const char *env_key,
+			   const struct run_summary *s);
 
 /* The stable name of criterion c ("time_to_ready", ...), and a short
  * title for people ("Time to ready"). */

@@ -85,8 +85,8 @@ void policy_place(struct policy *p, struct run *r)
 {
 	if (r->held || r->waiting)
 		return; /* queued, not dispatchable */
-	if (r->not_before_ms > p->now_ms)
-		runq_push(&p->backoff, r, r->not_before_ms);
+	if (run_not_before(r) > p->now_ms)
+		runq_push(&p->backoff, r, run_not_before(r));
 	else
 		runq_push(&r->job->queue, r, virtual_time(p, r));
 }
@@ -556,7 +556,7 @@ size_t policy_lease(struct policy *p, struct agent *ag, size_t max,
 			break;
 		dequeue(p, r);
 		run_set_state(r, RUN_LEASED, p->now_ms);
-		r->epoch++;
+		run_detail_get(r)->epoch++;
 		snprintf(run_detail_get(r)->agent, AGENT_ID_LEN, "%s",
 			 ag->id);
 		hold(p, ag, r);
@@ -586,7 +586,7 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 	budget_attempt_ended(p, r, NULL);
 	release(p, r);
 	r->lost++;
-	r->epoch++;
+	run_detail_get(r)->epoch++;
 	p->lost_runs++;
 	char fields[512];
 	log_warn("run %llu: lease lost on agent %s: %s%s",
@@ -605,7 +605,7 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 		run_set_state(r, RUN_QUEUED, p->now_ms);
 		r->attempt++;
 		r->enqueued_ms = p->now_ms;
-		r->not_before_ms = 0;
+		run_detail_get(r)->not_before_ms = 0;
 		budget_next_attempt(p, r);
 		enqueue(p, r);
 		snprintf(reason, sizeof(reason), "attempt %u lost its lease: %s",
@@ -626,7 +626,7 @@ size_t policy_reconcile(struct policy *p, struct agent *ag,
 		bool mine = r && !run_state_terminal(r->state) &&
 			    r->state != RUN_QUEUED &&
 			    !strcmp(run_agent(r), ag->id) &&
-			    r->epoch == held[i].epoch;
+			    run_epoch(r) == held[i].epoch;
 		if (!mine && ncancel < maxcancel)
 			cancel[ncancel++] = held[i].run;
 	}
@@ -634,7 +634,7 @@ size_t policy_reconcile(struct policy *p, struct agent *ag,
 		struct run *r = ag->held.v[k];
 		bool reported = false;
 		for (size_t i = 0; i < n && !reported; i++)
-			reported = held[i].run == r->id && held[i].epoch == r->epoch;
+			reported = held[i].run == r->id && held[i].epoch == run_epoch(r);
 		if (!reported)
 			requeue_lost(p, r, "its agent no longer reports it");
 	}
@@ -652,7 +652,7 @@ struct run *policy_owned(struct policy *p, struct agent *ag, uint64_t id,
 {
 	struct run *r = state_run(p->st, id);
 	if (r && !run_state_terminal(r->state) && r->state != RUN_QUEUED &&
-	    !strcmp(run_agent(r), ag->id) && r->epoch == epoch)
+	    !strcmp(run_agent(r), ag->id) && run_epoch(r) == epoch)
 		return r;
 	ag->rejected_stale++;
 	p->stale++;
@@ -727,9 +727,9 @@ int policy_complete(struct policy *p, struct run *r,
 		run_set_state(r, RUN_QUEUED, p->now_ms);
 		r->attempt++;
 		run_detail_get(r)->agent[0] = '\0';
-		r->not_before_ms =
+		d->not_before_ms =
 			p->now_ms + policy_backoff_ms(&p->lim, r->id, failures);
-		r->enqueued_ms = r->not_before_ms;
+		r->enqueued_ms = d->not_before_ms;
 		budget_next_attempt(p, r);
 		enqueue(p, r);
 		p->retries++;

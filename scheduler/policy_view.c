@@ -132,7 +132,7 @@ void policy_why_waiting(struct policy *p, const struct run *r, char *buf,
 	else if (runq_contains(&p->backoff, r))
 		snprintf(buf, len,
 			 "retry backoff: attempt %u may start in %lld ms",
-			 r->attempt, (long long)(r->not_before_ms - p->now_ms));
+			 r->attempt, (long long)(run_not_before(r) - p->now_ms));
 	else if (p->paused)
 		snprintf(buf, len,
 			 "dispatch is paused for all tenants (spctl dispatch resume)");

@@ -1,7 +1,8 @@
 /*
- * run_codec.c - the run record: a positional msgpack array, so that a
- * million queued runs load in one pass without per-field key lookups.
- * The walking skeleton's map form (format 1) is still read.
+ * run_codec.c - the run record read: a positional msgpack array, so that
+ * a million queued runs load in one pass without per-field key lookups
+ * (written by run_encode.c). The walking skeleton's map form (format 1)
+ * is still read.
  */
 #include "run_codec.h"
 
@@ -11,194 +12,8 @@
 #include "keyring.h"
 #include "log.h"
 #include "mp.h"
-#include "store.h"
+#include "run_format.h"
 #include "util.h"
-
-#define RUN_RECORD_V2 2
-#define RUN_FIELDS_V3 25 /* elements of a format-2/3 array, tag included */
-#define RUN_FIELDS_V4 26 /* format 4 added est_cost */
-#define RUN_FIELDS_V5 27 /* then job_version, without a format change */
-#define RUN_FIELDS 29    /* then who created it and the extra record */
-
-static void pack_opt_str(msgpack_packer *pk, const char *s)
-{
-	if (s)
-		mp_pack_cstr(pk, s);
-	else
-		msgpack_pack_nil(pk);
-}
-
-/* The record a sealed field is bound to: run id u64 BE ‖ its element. */
-static void field_aad(uint64_t id, uint8_t elem, uint8_t key[9])
-{
-	store_put_u64be(key, id);
-	key[8] = elem;
-}
-
-/* A field carrying customer output: sealed under the tenant's key as a
- * bin (with kr), else a str; nil when empty. Never in clear with kr: a
- * tenant without a key (none should be) loses the text instead. */
-static void pack_opt_sealed(msgpack_packer *pk, const struct keyring *kr,
-			    const struct run *r, uint8_t elem, const char *s)
-{
-	struct strbuf sealed = STRBUF_INIT;
-	uint8_t key[9];
-
-	if (!s || !kr) {
-		pack_opt_str(pk, s);
-		return;
-	}
-	field_aad(r->id, elem, key);
-	if (keyring_seal(kr, r->job->tenant, "runs", key, sizeof(key), s,
-			 strlen(s), &sealed)) {
-		log_error("run %llu: no data key for tenant '%s': a field is "
-			  "not stored", (unsigned long long)r->id,
-			  r->job->tenant);
-		msgpack_pack_nil(pk);
-	} else {
-		msgpack_pack_bin(pk, sealed.len);
-		msgpack_pack_bin_body(pk, sealed.buf, sealed.len);
-	}
-	strbuf_release(&sealed);
-}
-
-void run_encode(const struct run *r, msgpack_sbuffer *sb)
-{
-	run_encode_sealed(r, NULL, NULL, sb);
-}
-
-/* A list of strings: with kr one sealed bin (each string NUL-terminated
- * inside), else an array of strings. */
-static void pack_strv_sealed(msgpack_packer *pk, const struct keyring *kr,
-			     const struct run *r, uint8_t elem, char **v,
-			     uint32_t n)
-{
-	struct strbuf plain = STRBUF_INIT, sealed = STRBUF_INIT;
-	uint8_t key[9];
-
-	if (!kr) {
-		msgpack_pack_array(pk, n);
-		for (uint32_t i = 0; i < n; i++)
-			mp_pack_cstr(pk, v[i]);
-		return;
-	}
-	for (uint32_t i = 0; i < n; i++)
-		strbuf_add(&plain, v[i], strlen(v[i]) + 1);
-	field_aad(r->id, elem, key);
-	if (keyring_seal(kr, r->job->tenant, "runs", key, sizeof(key),
-			 plain.buf, plain.len, &sealed)) {
-		log_error("run %llu: no data key for tenant '%s': its "
-			  "parameters are not stored",
-			  (unsigned long long)r->id, r->job->tenant);
-		msgpack_pack_nil(pk);
-	} else {
-		msgpack_pack_bin(pk, sealed.len);
-		msgpack_pack_bin_body(pk, sealed.buf, sealed.len);
-	}
-	strbuf_release(&plain);
-	strbuf_release(&sealed);
-}
-
-/* Element 28: the run's extra record as a map, or nil. */
-static void pack_extra(msgpack_packer *pk, const struct keyring *kr,
-		       const struct run *r)
-{
-	const struct run_extra *x = r->x;
-	uint32_t n = 0;
-
-	if (!x) {
-		msgpack_pack_nil(pk);
-		return;
-	}
-	n += x->schedule ? 3 : 0;
-	n += x->retry_of ? 1 : 0;
-	n += x->retried_by ? 1 : 0;
-	n += x->held_by ? 2 : 0;
-	n += x->nparams ? 1 : 0;
-	n += x->nargs ? 1 : 0;
-	n += x->nafter ? 2 : 0;
-	n += r->held + r->waiting + r->skipped;
-	msgpack_pack_map(pk, n);
-	if (x->schedule) {
-		mp_kv_u64(pk, "schedule", x->schedule);
-		mp_kv_i64(pk, "scheduled_ms", x->scheduled_ms);
-		mp_kv_i64(pk, "scheduled_off_s", x->scheduled_off_s);
-	}
-	if (x->retry_of)
-		mp_kv_u64(pk, "retry_of", x->retry_of);
-	if (x->retried_by)
-		mp_kv_u64(pk, "retried_by", x->retried_by);
-	if (x->held_by) {
-		mp_kv_str(pk, "held_by", x->held_by);
-		mp_kv_i64(pk, "held_ms", x->held_ms);
-	}
-	if (x->nparams) {
-		mp_pack_cstr(pk, "params");
-		pack_strv_sealed(pk, kr, r, RUN_ELEM_PARAMS, x->params,
-				 x->nparams);
-	}
-	if (x->nargs) {
-		mp_pack_cstr(pk, "args");
-		pack_strv_sealed(pk, kr, r, RUN_ELEM_ARGS, x->args, x->nargs);
-	}
-	if (x->nafter) {
-		mp_pack_cstr(pk, "after");
-		msgpack_pack_array(pk, x->nafter);
-		for (uint32_t i = 0; i < x->nafter; i++)
-			msgpack_pack_uint64(pk, x->after[i]);
-		mp_kv_bool(pk, "after_any", x->after_any);
-	}
-	if (r->held)
-		mp_kv_bool(pk, "held", true);
-	if (r->waiting)
-		mp_kv_bool(pk, "waiting", true);
-	if (r->skipped)
-		mp_kv_bool(pk, "skipped", true);
-}
-
-void run_encode_sealed(const struct run *r, const char *creator,
-		       const struct keyring *kr, msgpack_sbuffer *sb)
-{
-	msgpack_packer pk;
-
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, RUN_FIELDS);
-	msgpack_pack_uint32(&pk, RUN_RECORD_V2);
-	msgpack_pack_uint64(&pk, r->id);
-	mp_pack_cstr(&pk, r->job->key);
-	msgpack_pack_uint32(&pk, (uint32_t)r->state);
-	msgpack_pack_int32(&pk, r->priority);
-	msgpack_pack_uint32(&pk, r->attempt);
-	msgpack_pack_uint32(&pk, r->lost);
-	msgpack_pack_uint64(&pk, r->epoch);
-	mp_pack_cstr(&pk, run_agent(r));
-	msgpack_pack_int32(&pk, r->exit_code);
-	if (r->cancel_requested)
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
-	msgpack_pack_uint32(&pk, r->completions);
-	msgpack_pack_array(&pk, RUN_STATE_COUNT);
-	for (int i = 0; i < RUN_STATE_COUNT; i++)
-		msgpack_pack_int64(&pk, run_state_ms(r, i));
-	msgpack_pack_int64(&pk, r->created_ms);
-	msgpack_pack_int64(&pk, r->enqueued_ms);
-	msgpack_pack_int64(&pk, r->not_before_ms);
-	msgpack_pack_uint32(&pk, r->log_lines);
-	msgpack_pack_int64(&pk, run_detail(r)->vcpu_ms);
-	msgpack_pack_int64(&pk, run_detail(r)->gb_ms);
-	msgpack_pack_int64(&pk, run_detail(r)->cost);
-	pack_opt_str(&pk, run_detail(r)->app_id);
-	pack_opt_sealed(&pk, kr, r, RUN_ELEM_REASON, run_detail(r)->reason);
-	pack_opt_str(&pk, run_detail(r)->failure_class);
-	pack_opt_str(&pk, r->idem_key);
-	/* nil before format 3 */
-	pack_opt_sealed(&pk, kr, r, RUN_ELEM_DIAG, run_detail(r)->diag_line);
-	msgpack_pack_int64(&pk, r->est_cost);
-	msgpack_pack_uint16(&pk, r->job_version);
-	pack_opt_str(&pk, creator && *creator ? creator : NULL);
-	pack_extra(&pk, kr, r);
-}
 
 /* Positional readers: each checks the type and the range. A cursor
  * walks either the elements msgpack_unpack made (o) or, on the fast path,
@@ -451,7 +266,7 @@ static int decode_v2(struct cursor c, struct sched_state *st, struct run *r)
 	r->priority = (int32_t)get_int(&c, INT32_MIN, INT32_MAX);
 	r->attempt = (uint32_t)get_int(&c, 0, UINT32_MAX);
 	r->lost = (uint32_t)get_int(&c, 0, UINT32_MAX);
-	r->epoch = get_u64(&c);
+	d.epoch = get_u64(&c);
 	get_str(&c, d.agent, sizeof(d.agent), NULL);
 	r->exit_code = (int32_t)get_int(&c, INT32_MIN, INT32_MAX);
 	o = next(&c);
@@ -472,7 +287,7 @@ static int decode_v2(struct cursor c, struct sched_state *st, struct run *r)
 	c.raw = t.raw;
 	r->created_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	r->enqueued_ms = get_int(&c, INT64_MIN, INT64_MAX);
-	r->not_before_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	d.not_before_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	r->log_lines = (uint32_t)get_int(&c, 0, UINT32_MAX);
 	d.vcpu_ms = get_int(&c, INT64_MIN, INT64_MAX);
 	d.gb_ms = get_int(&c, INT64_MIN, INT64_MAX);
@@ -675,6 +490,124 @@ int run_peek_job(const void *buf, size_t len, char *job, size_t joblen)
 	return c.bad ? -1 : 0;
 }
 
+bool run_record_may_be_of(const void *buf, size_t len, const char *owner,
+			  size_t olen)
+{
+	char job[JOB_KEY_LEN];
+
+	return run_peek_job(buf, len, job, sizeof(job)) ||
+	       (!strncmp(job, owner, olen) && job[olen] == '/');
+}
+
+/* Passes over n elements. On the fast path an array there would leave
+ * its elements to be read as the next ones: none of the elements passed
+ * over is one, so the record is damaged. */
+static void skip(struct cursor *c, uint32_t n)
+{
+	for (uint32_t i = 0; i < n && !c->bad; i++) {
+		const msgpack_object *o = next(c);
+		if (o && c->raw && o->type == MSGPACK_OBJECT_ARRAY)
+			c->bad = true;
+	}
+}
+
+/* A string's text into buf, cut to fit; nil is "". */
+static void get_str_cut(struct cursor *c, char *buf, size_t len)
+{
+	const msgpack_object *o = next(c);
+	size_t n;
+
+	buf[0] = '\0';
+	if (!o || o->type == MSGPACK_OBJECT_NIL)
+		return;
+	if (o->type != MSGPACK_OBJECT_STR) {
+		c->bad = true;
+		return;
+	}
+	n = o->via.str.size < len ? o->via.str.size : len - 1;
+	memcpy(buf, o->via.str.ptr, n);
+	buf[n] = '\0';
+}
+
+/* Format 2 to 6: the elements of a summary, in decode_v2's order. */
+static int summary_v2(struct cursor c, struct run_summary *s)
+{
+	const msgpack_object *o;
+
+	get_int(&c, RUN_RECORD_V2, RUN_RECORD_V2);
+	s->id = get_u64(&c);
+	get_str(&c, s->job, sizeof(s->job), NULL);
+	s->state = (enum run_state)get_int(&c, 0, RUN_STATE_COUNT - 1);
+	skip(&c, 1); /* priority */
+	s->attempt = (uint32_t)get_int(&c, 0, UINT32_MAX);
+	/* lost, epoch, agent, exit code, cancel requested, completions */
+	skip(&c, 6);
+	o = next(&c);
+	if (!o || o->type != MSGPACK_OBJECT_ARRAY)
+		return -1;
+	if (c.raw) { /* the times follow in the same bytes */
+		struct cursor t = { .n = o->via.array.size, .raw = c.raw,
+				    .end = c.end };
+		skip(&t, t.n);
+		if (t.bad)
+			return -1;
+		c.raw = t.raw;
+	}
+	s->created_ms = get_int(&c, INT64_MIN, INT64_MAX);
+	skip(&c, 2); /* enqueued, not before */
+	s->log_lines = (uint32_t)get_int(&c, 0, UINT32_MAX);
+	skip(&c, 5); /* usage (three), app id, reason */
+	get_str_cut(&c, s->failure_class, sizeof(s->failure_class));
+	return c.bad || !s->id ? -1 : 0;
+}
+
+/* Format 1, the map: what decode_v1 reads of the same fields. */
+static int summary_v1(const msgpack_object *m, struct run_summary *s)
+{
+	int64_t state = 0, attempt = 1, v = 0;
+
+	if (mp_get_u64(m, "id", &s->id) ||
+	    mp_get_str(m, "job", s->job, sizeof(s->job)) ||
+	    mp_get_i64(m, "state", &state) || state < 0 ||
+	    state >= RUN_STATE_COUNT || !s->id)
+		return -1;
+	mp_get_i64(m, "attempt", &attempt);
+	mp_get_i64(m, "created_ms", &s->created_ms);
+	if (!mp_get_i64(m, "log_lines", &v) && v >= 0 && v <= UINT32_MAX)
+		s->log_lines = (uint32_t)v;
+	s->state = (enum run_state)state;
+	s->attempt = attempt < 1 ? 1 : (uint32_t)attempt;
+	return 0;
+}
+
+int run_summary_read(const void *buf, size_t len, struct run_summary *s)
+{
+	struct cursor c = { 0 };
+	msgpack_unpacked u;
+	size_t off = 0;
+	int rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (raw_open(&c, buf, len) && !summary_v2(c, s))
+		return 0;
+	memset(s, 0, sizeof(*s));
+	if (mp_validate(buf, len))
+		return -1;
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS) {
+		const msgpack_object *o = &u.data;
+		struct cursor g = { .o = o->via.array.ptr,
+				    .n = o->via.array.size };
+		if (o->type == MSGPACK_OBJECT_ARRAY &&
+		    o->via.array.size >= RUN_FIELDS_V3)
+			rc = summary_v2(g, s);
+		else if (o->type == MSGPACK_OBJECT_MAP)
+			rc = summary_v1(o, s);
+	}
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
 static char *dup_nonempty(const msgpack_object *m, const char *key)
 {
 	char *s = mp_get_strdup(m, key);
@@ -701,7 +634,7 @@ static int decode_v1(const msgpack_object *m, struct sched_state *st,
 		return -1;
 	mp_get_i64(m, "priority", &prio);
 	mp_get_i64(m, "attempt", &attempt);
-	mp_get_u64(m, "epoch", &r->epoch);
+	mp_get_u64(m, "epoch", &d.epoch);
 	mp_get_str(m, "agent", agent, sizeof(agent));
 	mp_get_i64(m, "exit_code", &code);
 	mp_get_bool(m, "cancel_requested", &cancel);

@@ -53,6 +53,28 @@ int run_decode_general(const void *buf, size_t len, struct sched_state *st,
  * into job: 0, or -1 if the record is not in the positional form or its
  * first elements are damaged (run_decode_sealed then says which). */
 int run_peek_job(const void *buf, size_t len, char *job, size_t joblen);
+/* Whether the record in buf may be a run of owner ("tenant" or
+ * "tenant/env", olen bytes): false only when its job key, peeked,
+ * names another tenant's or environment's job. A record whose peek
+ * fails may be anyone's: only its decode can tell. */
+bool run_record_may_be_of(const void *buf, size_t len, const char *owner,
+			  size_t olen);
+/* What a report reads of a run kept only in the store (run_summary_read):
+ * its job and the figures of its outcome. */
+struct run_summary {
+	uint64_t id;
+	char job[JOB_KEY_LEN]; /* "tenant/env/job" */
+	enum run_state state;
+	uint32_t attempt;
+	uint32_t log_lines;
+	int64_t created_ms;
+	char failure_class[64]; /* "" none; a longer one is cut */
+};
+/* Reads the summary of a record without decoding the rest: no state, no
+ * keyring (any thread; a sealed field is passed over unopened). 0, or -1
+ * if the elements it reads are damaged. A record run_decode reads gives
+ * the values of the run it decodes. */
+int run_summary_read(const void *buf, size_t len, struct run_summary *s);
 /* How many records run_decode_sealed's fast path passed to the general
  * decoder since the start (thread-safe). */
 uint64_t run_decode_declined(void);

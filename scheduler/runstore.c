@@ -110,7 +110,6 @@ static int scan_one(const void *key, size_t klen, const void *val,
 {
 	struct scan_ctx *sc = arg;
 	uint64_t id = klen == 8 ? store_get_u64be(key) : 0;
-	char job[JOB_KEY_LEN];
 	struct run r;
 	int rc;
 
@@ -118,8 +117,7 @@ static int scan_one(const void *key, size_t klen, const void *val,
 		return 0;
 	/* another tenant's or environment's run costs no decode (a peek
 	 * that fails leaves the decode to tell what is wrong) */
-	if (sc->owner && !run_peek_job(val, vlen, job, sizeof(job)) &&
-	    (strncmp(job, sc->owner, sc->olen) || job[sc->olen] != '/'))
+	if (sc->owner && !run_record_may_be_of(val, vlen, sc->owner, sc->olen))
 		return 0;
 	if (decode(sc->c, id, val, vlen, &r))
 		return 0;

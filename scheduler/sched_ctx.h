@@ -100,6 +100,8 @@ struct sched {
 	struct ptrvec workers;     /* worker threads running (worker.c) */
 	struct backup_job *backup; /* the backup command in progress
 				    * (cmd_backup.c), or NULL */
+	int report_scans;          /* report env commands reading the store
+				    * on a worker (cmd_report.c) */
 	struct tdel_job *tdelete;  /* the tenant delete whose compaction
 				    * runs (cmd_tenant_delete.c), or NULL */
 	/* for /metrics: the newest good backup (found in backup_dir at

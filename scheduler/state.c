@@ -261,9 +261,9 @@ static void ensure_run_slot(struct sched_state *st, uint64_t id)
 /* The slab, the memory per queued run and the restart time are sized on
  * it (docs/storage.md, Memory): a field added must fit, or go to the
  * run's detail (struct run_detail) or extra. */
-_Static_assert(sizeof(struct run) == 120, "struct run grew past 120 bytes");
-_Static_assert(sizeof(struct run_detail) == 144,
-	       "struct run_detail grew past 144 bytes (a 160-byte chunk)");
+_Static_assert(sizeof(struct run) == 104, "struct run grew past 104 bytes");
+_Static_assert(sizeof(struct run_detail) == 160,
+	       "struct run_detail grew past 160 bytes (a 176-byte chunk)");
 
 struct run *run_slab_alloc(struct run_slab *slab)
 {
@@ -336,8 +336,18 @@ void state_drop_run(struct sched_state *st, struct run *r)
 
 bool state_run_stored(const struct sched_state *st, uint64_t id)
 {
-	return id >= 1 && id <= st->nruns &&
-	       (st->stored[(id - 1) / 64] >> ((id - 1) % 64) & 1);
+	return stored_marked(st->stored, st->nruns, id);
+}
+
+uint64_t *state_stored_copy(const struct sched_state *st, uint64_t *n)
+{
+	size_t words = (st->nruns + 63) / 64;
+	uint64_t *marks = xmalloc((words ? words : 1) * sizeof(*marks));
+
+	if (words)
+		memcpy(marks, st->stored, words * sizeof(*marks));
+	*n = st->nruns;
+	return marks;
 }
 
 static void set_stored(struct sched_state *st, uint64_t id, bool on)

@@ -128,6 +128,15 @@ void state_drop_run(struct sched_state *st, struct run *r);
 /* Ended runs kept only in the store: runs[id - 1] is NULL, the bit is
  * set, and the tenant's n_stored counts it (its n_ended still does). */
 bool state_run_stored(const struct sched_state *st, uint64_t id);
+/* Whether marks (a bit per id from 1, n of them) mark id. */
+static inline bool stored_marked(const uint64_t *marks, uint64_t n,
+				 uint64_t id)
+{
+	return id >= 1 && id <= n && (marks[(id - 1) / 64] >> ((id - 1) % 64) & 1);
+}
+/* A copy of the marks of the runs kept only in the store, for a reader
+ * on another thread (stored_marked): *n ids; the caller frees it. */
+uint64_t *state_stored_copy(const struct sched_state *st, uint64_t *n);
 /* Whether the load leaves decoded run r in the store (stored_before_ms,
  * key_horizon_ms). */
 bool run_stays_stored(const struct sched_state *st, const struct run *r);

@@ -165,9 +165,9 @@ static struct run *batch_run(struct sched *c, const struct agent *ag,
 	struct run *r = runstore_get(c, m->run);
 
 	if (!r || strcmp(r->job->env, ag->env) || m->epoch == 0 ||
-	    m->epoch > r->epoch)
+	    m->epoch > run_epoch(r))
 		return NULL;
-	if (m->epoch == r->epoch && strcmp(run_agent(r), ag->id))
+	if (m->epoch == run_epoch(r) && strcmp(run_agent(r), ag->id))
 		return NULL;
 	return r;
 }

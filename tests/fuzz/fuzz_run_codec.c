@@ -3,8 +3,9 @@
  * against a state that holds job acme/prod/j. A record that decodes must
  * encode and decode again to the same encoding (a restart after a restart
  * reads what the first one wrote), the general decoder alone must
- * give the same answer as run_decode's fast path, and the job key
- * run_peek_job reads must be the decoded run's. */
+ * give the same answer as run_decode's fast path, the job key
+ * run_peek_job reads must be the decoded run's, and so must what
+ * run_summary_read reads (any bytes: no crash). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +34,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* A report counts a run kept in the store by its summary: it must read
+ * what the decode reads (the failure class cut to its buffer). */
+static void check_summary(const struct run *r, int rc,
+			  const struct run_summary *s)
+{
+	const char *fc = str_or_empty(run_detail(r)->failure_class);
+	size_t n = strlen(fc);
+
+	if (n >= sizeof(s->failure_class))
+		n = sizeof(s->failure_class) - 1;
+	if (rc || s->id != r->id || strcmp(s->job, r->job->key) ||
+	    s->state != r->state || s->attempt != r->attempt ||
+	    s->log_lines != r->log_lines || s->created_ms != r->created_ms ||
+	    strlen(s->failure_class) != n || memcmp(s->failure_class, fc, n))
+		fz_fail("run %llu: its summary (%d) is not what the decode "
+			"reads", (unsigned long long)r->id, rc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct run r, again, general;
 	msgpack_sbuffer once, twice;
 	char job[JOB_KEY_LEN];
-	int rc, grc, peeked;
+	struct run_summary sum;
+	int rc, grc, peeked, summed;
 
 	memset(&r, 0, sizeof(r));
 	memset(&general, 0, sizeof(general));
@@ -53,8 +73,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!rc && !peeked && strcmp(job, r.job->key))
 		fz_fail("run %llu: peeked job %s, decoded %s",
 			(unsigned long long)r.id, job, r.job->key);
+	summed = run_summary_read(data, size, &sum);
 	if (rc)
 		return 0;
+	check_summary(&r, summed, &sum);
 	msgpack_sbuffer_init(&once);
 	msgpack_sbuffer_init(&twice);
 	run_encode(&general, &twice);

@@ -192,7 +192,8 @@ static struct run *sample_run(struct sched_state *st, bool ended)
 	r->job = state_job(st, "acme/prod/j");
 	r->state = ended ? RUN_FAILED : RUN_QUEUED;
 	r->attempt = ended ? 2 : 1;
-	r->epoch = ended ? 3 : 0;
+	if (ended)
+		run_detail_get(r)->epoch = 3;
 	r->exit_code = ended ? 1 : -1;
 	r->created_ms = 1767225600000;
 	run_set_state_ms(r, RUN_QUEUED, r->enqueued_ms = r->created_ms);

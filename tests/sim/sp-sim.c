@@ -312,7 +312,7 @@ static void act_poll(struct world *w, struct sim_agent *sa)
 		struct sim_held *h = &sa->held[sa->nheld++];
 		uint32_t roll = rnd_below(100);
 		h->run = got[i]->id;
-		h->epoch = got[i]->epoch;
+		h->epoch = run_epoch(got[i]);
 		h->done_at = w->p.now_ms + 10 + rnd_below(3000);
 		h->reported_running = false;
 		h->cls = NULL;
@@ -339,13 +339,13 @@ static void act_report(struct world *w, struct sim_agent *sa)
 			continue;
 		}
 		r = policy_owned(&w->p, sa->ag, h->run, h->epoch);
-		if (r && (r->epoch != h->epoch ||
+		if (r && (run_epoch(r) != h->epoch ||
 			  strcmp(run_agent(r), sa->ag->id)))
 			fail(w, "a report for run %llu under epoch %llu was accepted "
 				"while the lease is epoch %llu on %s",
 			     (unsigned long long)h->run,
 			     (unsigned long long)h->epoch,
-			     (unsigned long long)r->epoch, run_agent(r));
+			     (unsigned long long)run_epoch(r), run_agent(r));
 		if (!r) { /* stale: a lease lost while partitioned */
 			w->stale++;
 			sa->held[i] = sa->held[--sa->nheld];
@@ -582,7 +582,7 @@ static void check(struct world *w)
 			holders[((struct run *)sa->ag->held.v[i])->id]++;
 		for (size_t i = 0; i < sa->nheld; i++) {
 			const struct run *r = state_run(&w->st, sa->held[i].run);
-			leases[r->id] += sa->held[i].epoch == r->epoch &&
+			leases[r->id] += sa->held[i].epoch == run_epoch(r) &&
 					 !strcmp(run_agent(r), sa->ag->id) &&
 					 !run_state_terminal(r->state) &&
 					 r->state != RUN_QUEUED;

@@ -13,6 +13,7 @@
 
 #include "diagnose.h"
 #include "pocreport.h"
+#include "run_codec.h"
 #include "util.h"
 
 #define MIN_MS (60LL * 1000)
@@ -361,10 +362,71 @@ static void test_retention_and_classes(void **state)
 	assert_false(diagnose_customer_code("nonsense"));
 }
 
+/* Runs read back from the store count as the same runs in memory: a
+ * report begun over no runs, given every run as a summary, judges as
+ * the one built over the state; another environment's are not counted,
+ * nor those of an environment whose key only starts the same. */
+static void test_summaries_count_as_runs(void **state)
+{
+	struct fx *f = *state;
+	struct poc_report a, b;
+	struct sched_state none;
+	struct run_summary s;
+
+	fill_good(f);
+	add_run(f, f->j, T0 + 2 * DAY_MS, RUN_FAILED, 2, "python_error", 9);
+	add_run(f, f->j, T0 + 3 * DAY_MS, RUN_FAILED, 1, NULL, 0);
+	add_run(f, f->j, T0 + 4 * DAY_MS, RUN_CANCELLED, 1, NULL, 0);
+	add_run(f, f->j, T0 + 5 * DAY_MS, RUN_RUNNING, 1, NULL, 3);
+	add_run(f, f->j, T0 - DAY_MS, RUN_SUCCEEDED, 1, NULL, 3); /* before */
+	add_run(f, f->oj, T0 + 6 * DAY_MS, RUN_FAILED, 1, NULL, 0);
+	build(f, 14, 30, &a);
+	state_init(&none);
+	pocreport_begin(&none, f->e, f->now, 14, 30, &b);
+	assert_int_equal(b.runs, 0);
+	for (size_t i = 0; i < f->st.nruns; i++) {
+		const struct run *r = f->st.runs[i];
+		memset(&s, 0, sizeof(s));
+		s.id = r->id;
+		snprintf(s.job, sizeof(s.job), "%s", r->job->key);
+		s.state = r->state;
+		s.attempt = r->attempt;
+		s.log_lines = r->log_lines;
+		s.created_ms = r->created_ms;
+		snprintf(s.failure_class, sizeof(s.failure_class), "%s",
+			 str_or_empty(run_detail(r)->failure_class));
+		pocreport_add_summary(&b, f->e->key, &s);
+		/* the same run under a look-alike environment's key */
+		snprintf(s.job, sizeof(s.job), "%s2/j", f->e->key);
+		pocreport_add_summary(&b, f->e->key, &s);
+	}
+	pocreport_judge(&f->st, f->e, &b);
+	state_release(&none);
+	assert_int_equal(b.runs, a.runs);
+	assert_int_equal(b.runs, 18);
+	assert_int_equal(b.first_ms, a.first_ms);
+	assert_int_equal(b.last_ms, a.last_ms);
+	assert_int_equal(b.active_days, a.active_days);
+	assert_int_equal(b.counted, a.counted);
+	assert_int_equal(b.first_ok, a.first_ok);
+	assert_int_equal(b.excluded_customer, 1);
+	assert_int_equal(b.excluded_customer, a.excluded_customer);
+	assert_int_equal(b.cancelled, a.cancelled);
+	assert_int_equal(b.failed, 2);
+	assert_int_equal(b.failed, a.failed);
+	assert_int_equal(b.no_class, a.no_class);
+	assert_int_equal(b.no_logs, a.no_logs);
+	for (int c = 0; c < POC_NCRITERIA; c++)
+		assert_int_equal(b.pass[c], a.pass[c]);
+	assert_int_equal(b.go, a.go);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_all_pass, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summaries_count_as_runs,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_to_ready, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_runs_and_days, setup,

@@ -44,7 +44,7 @@ static void test_priority_fifo_and_aging(void **state)
 	assert_ptr_equal(out[0], low);
 	assert_int_equal(lease(f, f->a1, 1, out), 1);
 	assert_ptr_equal(out[0], late);
-	assert_int_equal(out[0]->epoch, 1);
+	assert_int_equal(run_epoch(out[0]), 1);
 	assert_int_equal(f->t->n_running, 4);
 	assert_int_equal(f->p.queued_total, 0);
 }
@@ -216,7 +216,7 @@ static void test_oldest_queued(void **state)
 	assert_int_equal(env[0], failed_at);
 	assert_int_equal(ten[0], failed_at);
 	/* out of backoff, in its job's queue: still the same */
-	advance(f, a->not_before_ms - f->p.now_ms);
+	advance(f, run_not_before(a) - f->p.now_ms);
 	assert_true(runq_contains(&f->j->queue, a));
 	policy_oldest_queued(&f->p, env, ten);
 	assert_int_equal(env[0], failed_at);
@@ -252,7 +252,7 @@ static void test_lease_expiry_and_fencing(void **state)
 	struct run *r = submit(f, f->j, 0, NULL);
 
 	assert_int_equal(lease(f, f->a1, 1, out), 1);
-	assert_int_equal(r->epoch, 1);
+	assert_int_equal(run_epoch(r), 1);
 	advance(f, 900);
 	policy_heard(&f->p, f->a1); /* a heartbeat extends the lease */
 	advance(f, 900);
@@ -261,14 +261,14 @@ static void test_lease_expiry_and_fencing(void **state)
 	assert_int_equal(r->state, RUN_QUEUED);
 	assert_int_equal(r->attempt, 2);
 	assert_int_equal(r->lost, 1);
-	assert_int_equal(r->epoch, 2);
+	assert_int_equal(run_epoch(r), 2);
 	assert_int_equal(f->a1->held.n, 0);
 	assert_non_null(strstr(run_detail(r)->reason, "silent"));
 	/* the old holder's report names epoch 1: stale, counted */
 	assert_null(policy_owned(&f->p, f->a1, r->id, 1));
 	assert_int_equal(f->a1->rejected_stale, 1);
 	assert_int_equal(lease(f, f->a2, 1, out), 1);
-	assert_int_equal(r->epoch, 3);
+	assert_int_equal(run_epoch(r), 3);
 	assert_null(policy_owned(&f->p, f->a1, r->id, 3)); /* not its run */
 	assert_ptr_equal(policy_owned(&f->p, f->a2, r->id, 3), r);
 	/* expired again, and leased back to the first agent: its report
@@ -276,7 +276,7 @@ static void test_lease_expiry_and_fencing(void **state)
 	advance(f, 1500);
 	assert_int_equal(r->state, RUN_QUEUED);
 	assert_int_equal(lease(f, f->a1, 1, out), 1);
-	assert_int_equal(r->epoch, 5);
+	assert_int_equal(run_epoch(r), 5);
 	assert_null(policy_owned(&f->p, f->a1, r->id, 1));
 	assert_ptr_equal(policy_owned(&f->p, f->a1, r->id, 5), r);
 	assert_int_equal(complete(f, r, RUN_SUCCEEDED, NULL), 0);
@@ -315,8 +315,8 @@ static void test_reconcile(void **state)
 	assert_int_equal(complete(f, done, RUN_SUCCEEDED, NULL), 0);
 	/* the agent restarted holding r1 only, and still runs "done" and a
 	 * run it never had a lease for */
-	struct held_run held[] = { { r1->id, r1->epoch },
-				   { done->id, done->epoch },
+	struct held_run held[] = { { r1->id, run_epoch(r1) },
+				   { done->id, run_epoch(done) },
 				   { 999, 1 } };
 	size_t n = policy_reconcile(&f->p, f->a1, held, 3, cancel, 8);
 	assert_int_equal(n, 2);
@@ -327,7 +327,7 @@ static void test_reconcile(void **state)
 	assert_int_equal(r2->attempt, 2);
 	assert_int_equal(f->a1->held.n, 1);
 	/* a report with the old epoch of a requeued run means: stop it */
-	struct held_run old[] = { { r1->id, r1->epoch }, { r2->id, 1 } };
+	struct held_run old[] = { { r1->id, run_epoch(r1) }, { r2->id, 1 } };
 	n = policy_reconcile(&f->p, f->a1, old, 2, cancel, 8);
 	assert_int_equal(n, 1);
 	assert_int_equal(cancel[0], r2->id);
@@ -344,7 +344,7 @@ static void test_retries_backoff_and_classes(void **state)
 	assert_int_equal(complete(f, r, RUN_FAILED, "node_lost"), 1);
 	assert_int_equal(r->state, RUN_QUEUED);
 	assert_int_equal(r->attempt, 2);
-	int64_t wait = r->not_before_ms - f->p.now_ms;
+	int64_t wait = run_not_before(r) - f->p.now_ms;
 	assert_true(wait >= 500 && wait <= 1000); /* base 1000, equal jitter */
 	assert_int_equal(lease(f, f->a1, 1, out), 0); /* in backoff */
 	policy_why_waiting(&f->p, r, why, sizeof(why));
@@ -352,7 +352,7 @@ static void test_retries_backoff_and_classes(void **state)
 	advance(f, wait);
 	assert_int_equal(lease(f, f->a1, 1, out), 1);
 	assert_int_equal(complete(f, r, RUN_FAILED, NULL), 1); /* unknown: retry */
-	wait = r->not_before_ms - f->p.now_ms;
+	wait = run_not_before(r) - f->p.now_ms;
 	assert_true(wait >= 1000 && wait <= 2000); /* doubled */
 	advance(f, wait);
 	assert_int_equal(lease(f, f->a1, 1, out), 1);

@@ -1,7 +1,9 @@
 /* test_run_codec.c - the run record's two decoders (scheduler/run_codec.c):
  * the fast path that reads a common record straight from its bytes and
  * the general one through msgpack_unpack must accept the same records,
- * with the same values, and refuse the same. */
+ * with the same values, and refuse the same; and a record's summary
+ * (run_summary_read, what a report reads of a run kept in the store)
+ * must be what they read. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -48,6 +50,27 @@ static int teardown(void **s)
 	return 0;
 }
 
+/* The summary of a record that decodes to run r: r's figures, its
+ * failure class cut to the summary's buffer. */
+static void check_summary(const void *buf, size_t len, const struct run *r)
+{
+	const char *fc = str_or_empty(run_detail(r)->failure_class);
+	size_t n = strlen(fc);
+	struct run_summary s;
+
+	if (n >= sizeof(s.failure_class))
+		n = sizeof(s.failure_class) - 1;
+	assert_int_equal(run_summary_read(buf, len, &s), 0);
+	assert_int_equal(s.id, r->id);
+	assert_string_equal(s.job, r->job->key);
+	assert_int_equal(s.state, r->state);
+	assert_int_equal(s.attempt, r->attempt);
+	assert_int_equal(s.log_lines, r->log_lines);
+	assert_int_equal(s.created_ms, r->created_ms);
+	assert_int_equal(strlen(s.failure_class), n);
+	assert_memory_equal(s.failure_class, fc, n);
+}
+
 /* Decodes buf both ways: both refuse it (-1), or both accept it with the
  * same record once encoded again (0; that encoding in *out if not NULL). */
 static int decode_both(struct fx *f, const void *buf, size_t len,
@@ -64,6 +87,7 @@ static int decode_both(struct fx *f, const void *buf, size_t len,
 	assert_int_equal(ra, rb);
 	if (ra)
 		return -1;
+	check_summary(buf, len, &a);
 	msgpack_sbuffer_init(&ea);
 	msgpack_sbuffer_init(&eb);
 	run_encode_sealed(&a, state_creator_name(&f->st, a.creator), NULL,
@@ -175,13 +199,14 @@ static void test_ended_run(void **s)
 	struct fx *f = *s;
 	char longer[300];
 	struct run_detail d = { .agent = "ag-0123456789ab",
+				.epoch = 0xfffffffffffull, .not_before_ms = -7,
 				.vcpu_ms = 7200000, .gb_ms = 1, .cost = 96000,
 				.app_id = (char *)"application_1_0042",
 				.failure_class = (char *)"executor_oom",
 				.diag_line = longer };
 	struct run r = { .id = (uint64_t)1 << 40, .job = f->j,
 			 .state = RUN_FAILED, .priority = 5, .attempt = 3,
-			 .lost = 1, .epoch = 0xfffffffffffull, .exit_code = 1,
+			 .lost = 1, .exit_code = 1,
 			 .completions = 1, .created_ms = 1, .queued_ms = -5,
 			 .log_lines = 70000, .d = &d, .job_version = 65535 };
 	struct run back;
@@ -204,7 +229,8 @@ static void test_ended_run(void **s)
 	assert_int_equal(run_state_ms(&back, RUN_FAILED), INT64_MAX);
 	assert_int_equal(run_state_ms(&back, RUN_QUEUED), -5);
 	assert_string_equal(run_detail(&back)->diag_line, longer);
-	assert_int_equal(back.epoch, 0xfffffffffffull);
+	assert_int_equal(run_epoch(&back), 0xfffffffffffull);
+	assert_int_equal(run_not_before(&back), -7);
 	run_clear(&back);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -221,6 +247,51 @@ static void test_extra_run(void **s)
 			 .job_version = 1, .x = &x };
 
 	check_record(f, &r, "uid:0", false);
+}
+
+/* A summary passes over a sealed field unopened (the general path: the
+ * fast one takes no bin) and cuts a failure class longer than its
+ * buffer; a record cut before the failure class has none. */
+static void test_summary(void **s)
+{
+	struct fx *f = *s;
+	char longer[100];
+	struct run_detail d = { .failure_class = longer };
+	struct run r = { .id = 9, .job = f->j, .state = RUN_FAILED,
+			 .attempt = 2, .exit_code = 1, .completions = 1,
+			 .created_ms = 5, .log_lines = 3, .d = &d,
+			 .job_version = 1 };
+	struct run_summary sum;
+	msgpack_sbuffer sb;
+	size_t at;
+
+	memset(longer, 'q', sizeof(longer) - 1); /* not 'c' (0x63: 99) */
+	longer[sizeof(longer) - 1] = '\0';
+	msgpack_sbuffer_init(&sb);
+	run_encode(&r, &sb);
+	assert_int_equal(decode_both(f, sb.data, sb.size, NULL), 0);
+	assert_int_equal(run_summary_read(sb.data, sb.size, &sum), 0);
+	assert_int_equal(strlen(sum.failure_class), sizeof(sum.failure_class) - 1);
+	/* the reason (nil) made a bin, as a sealed one is */
+	at = (size_t)((char *)memmem(sb.data, sb.size, longer, 10) - sb.data);
+	assert_int_equal((uint8_t)sb.data[at - 2], 0xd9); /* str8 of 99 */
+	assert_int_equal((uint8_t)sb.data[at - 3], 0xc0); /* nil reason */
+	msgpack_sbuffer_clear(&sb);
+	d.reason = (char *)"x";
+	run_encode(&r, &sb);
+	at = (size_t)((char *)memmem(sb.data, sb.size, longer, 10) - sb.data);
+	assert_int_equal((uint8_t)sb.data[at - 4], 0xa1); /* fixstr "x" */
+	sb.data[at - 4] = (char)0xc4; /* bin8 of one byte: "x" */
+	msgpack_sbuffer_write(&sb, "", 1); /* room for its length */
+	memmove(sb.data + at - 2, sb.data + at - 3, sb.size - 1 - (at - 3));
+	sb.data[at - 3] = 1;
+	assert_int_equal(run_summary_read(sb.data, sb.size, &sum), 0);
+	decode_both(f, sb.data, sb.size, NULL); /* the summary checked if so */
+	assert_int_equal(sum.id, 9);
+	assert_int_equal(sum.state, RUN_FAILED);
+	assert_int_equal(sum.log_lines, 3);
+	assert_int_equal(strncmp(sum.failure_class, longer, 63), 0);
+	msgpack_sbuffer_destroy(&sb);
 }
 
 /* Integers in formats the encoder does not choose (msgpack-c packs the
@@ -314,6 +385,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_extra_run, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wide_formats, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_other_forms, setup,

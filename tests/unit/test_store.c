@@ -254,11 +254,12 @@ static void test_records_round_trip(void **s)
 	struct job j = { .key = "acme/prod/pi", .tenant = "acme",
 			 .env = "acme/prod", .name = "pi", .executors = 4,
 			 .max_attempts = 2, .argc = 3, .argv = argv };
-	struct run_detail d1 = { .reason = (char *)"attempt 1 lost its lease" };
+	struct run_detail d1 = { .reason = (char *)"attempt 1 lost its lease",
+				 .epoch = 9, .not_before_ms = 5000 };
 	struct run_detail d2 = d1;
 	struct run r = { .id = 1, .job = &j, .state = RUN_QUEUED,
 			 .priority = -5, .attempt = 2, .exit_code = -1,
-			 .lost = 1, .epoch = 9, .not_before_ms = 5000,
+			 .lost = 1,
 			 .d = &d1, .idem_key = (char *)"nightly-2026-11-22" };
 	struct run r2 = r;
 	struct policy pol;
@@ -314,8 +315,8 @@ static void test_records_round_trip(void **s)
 	assert_int_equal(run_detail(state_run(&ss, 2))->cost, 42);
 	assert_ptr_equal(state_run(&ss, 1)->job, state_job(&ss, "acme/prod/pi"));
 	assert_int_equal(state_run(&ss, 1)->lost, 1);
-	assert_int_equal(state_run(&ss, 1)->epoch, 9);
-	assert_int_equal(state_run(&ss, 1)->not_before_ms, 5000);
+	assert_int_equal(run_epoch(state_run(&ss, 1)), 9);
+	assert_int_equal(run_not_before(state_run(&ss, 1)), 5000);
 	assert_string_equal(run_detail(state_run(&ss, 1))->reason,
 			    "attempt 1 lost its lease");
 	assert_string_equal(state_run(&ss, 1)->idem_key, "nightly-2026-11-22");
