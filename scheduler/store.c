@@ -692,3 +692,71 @@ int store_scan(struct store *s, enum store_cf cf, const void *start,
 	rocksdb_readoptions_destroy(ro);
 	return rc;
 }
+
+struct store_reader {
+	rocksdb_readoptions_t *ro;
+	rocksdb_iterator_t *it;
+	enum store_cf cf;
+};
+
+struct store_reader *store_reader_open(struct store *s, enum store_cf cf)
+{
+	struct store_reader *rd;
+
+	if (!s->db) {
+		log_error("store scan of '%s': the store is closed", cf_names[cf]);
+		return NULL;
+	}
+	rd = xcalloc(1, sizeof(*rd));
+	rd->ro = rocksdb_readoptions_create();
+	rocksdb_readoptions_set_fill_cache(rd->ro, 0); /* as store_scan */
+	rd->it = rocksdb_create_iterator_cf(s->db, rd->ro, s->cf[cf]);
+	rd->cf = cf;
+	return rd;
+}
+
+/* The bytewise order of RocksDB's default comparator. */
+static int key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c ? c : (alen > blen) - (alen < blen);
+}
+
+int store_reader_scan(struct store_reader *rd, const void *start,
+		      size_t slen, const void *end, size_t elen,
+		      store_scan_fn fn, void *ctx)
+{
+	char *rerr = NULL;
+	int rc = 0;
+
+	for (rocksdb_iter_seek(rd->it, start, slen);
+	     rocksdb_iter_valid(rd->it) && rc == 0; rocksdb_iter_next(rd->it)) {
+		size_t klen, vlen;
+		const char *k = rocksdb_iter_key(rd->it, &klen);
+		const char *v;
+		if (key_cmp(k, klen, end, elen) >= 0)
+			break;
+		v = rocksdb_iter_value(rd->it, &vlen);
+		rc = fn(k, klen, v, vlen, ctx);
+	}
+	if (rc == 0) {
+		rocksdb_iter_get_error(rd->it, &rerr);
+		if (rerr) {
+			log_error("store scan of '%s': %s", cf_names[rd->cf],
+				  rerr);
+			free(rerr);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+void store_reader_close(struct store_reader *rd)
+{
+	if (!rd)
+		return;
+	rocksdb_iter_destroy(rd->it);
+	rocksdb_readoptions_destroy(rd->ro);
+	free(rd);
+}

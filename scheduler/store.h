@@ -189,6 +189,18 @@ int store_scan(struct store *s, enum store_cf cf, const void *start,
 	       size_t slen, const void *end, size_t elen, store_scan_fn fn,
 	       void *ctx);
 
+/* One iterator over cf for many short scans in a row (a tenant delete's
+ * line logs, a run at a time): store_scan makes an iterator each call,
+ * which costs more than a scan of a few keys. It reads the store as it
+ * was when opened. NULL if the store is closed (logged). */
+struct store_reader;
+struct store_reader *store_reader_open(struct store *s, enum store_cf cf);
+/* store_scan over [start, end) (both given) with the reader's iterator. */
+int store_reader_scan(struct store_reader *rd, const void *start,
+		      size_t slen, const void *end, size_t elen,
+		      store_scan_fn fn, void *ctx);
+void store_reader_close(struct store_reader *rd);
+
 /* Copies the last key of cf (at most cap bytes) to buf, its length to
  * *klen. 1 if there is one, 0 if cf is empty, -1 on a read error. */
 int store_last_key(struct store *s, enum store_cf cf, void *buf, size_t cap,

@@ -160,6 +160,47 @@ static void test_scan_bounds(void **s)
 	assert_int_equal(store_scan(st, CF_RUNS, NULL, 0, NULL, 0, collect,
 				    seen), 7);
 	assert_int_equal(seen[50], 147);
+
+	/* a reader: the same bounds, scan after scan on one iterator, in
+	 * any order; a shorter end key bounds the longer keys it prefixes */
+	struct store_reader *rd = store_reader_open(st, CF_RUNS);
+	assert_non_null(rd);
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(store_reader_scan(rd, lo, 8, hi, 8, collect, seen), 0);
+	assert_int_equal(seen[0], 10);
+	assert_int_equal(seen[1], 30);
+	assert_int_equal(seen[10], 57);
+	memset(seen, 0, sizeof(seen));
+	store_put_u64be(lo, 3);
+	store_put_u64be(hi, 9);
+	assert_int_equal(store_reader_scan(rd, lo, 8, hi, 8, collect, seen), 0);
+	assert_int_equal(seen[0], 2); /* 3, 6 */
+	assert_int_equal(seen[2], 6);
+	memset(seen, 0, sizeof(seen));
+	store_put_u64be(lo, 896);
+	store_put_u64be(hi, 2000); /* past the last key, 897 */
+	assert_int_equal(store_reader_scan(rd, lo, 8, hi, 8, collect, seen), 0);
+	assert_int_equal(seen[0], 1);
+	assert_int_equal(seen[1], 897);
+	memset(seen, 0, sizeof(seen));
+	store_put_u64be(lo, 0);
+	store_put_u64be(hi, 0);
+	assert_int_equal(store_reader_scan(rd, lo, 8, hi, 7, collect, seen), 0);
+	assert_int_equal(seen[0], 0); /* every key is past 7 zero bytes */
+	assert_int_equal(store_reader_scan(rd, lo, 8, "\1", 1, collect, seen),
+			 7); /* stopped at the 50th: fn's value */
+	/* it reads the store as it was when opened */
+	store_put_u64be(k, 1);
+	store_batch_put(b, st, CF_RUNS, k, 8, "x", 1);
+	assert_int_equal(store_write(st, b, true, err, sizeof(err)), 0);
+	memset(seen, 0, sizeof(seen));
+	uint8_t past3[9] = { 0 }; /* 3 and a byte: key 3 sorts before it */
+	store_put_u64be(past3, 3);
+	assert_int_equal(store_reader_scan(rd, lo, 8, past3, 9, collect, seen),
+			 0);
+	assert_int_equal(seen[0], 2); /* 0 and 3, not 1 */
+	assert_int_equal(seen[2], 3);
+	store_reader_close(rd);
 	store_batch_free(b);
 	store_close(st);
 }
