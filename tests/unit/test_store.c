@@ -134,6 +134,20 @@ static int collect(const void *k, size_t kl, const void *v, size_t vl,
 	return seen[0] == 50 ? 7 : 0; /* stop early: returns 7 */
 }
 
+/* The 8-byte keys in [lo, hi) that rd reads, into seen (seen[0]: how
+ * many, also returned). */
+static uint64_t reader_ids(struct store_reader *rd, uint64_t lo,
+			   uint64_t hi, uint64_t *seen)
+{
+	uint8_t l[8], h[8];
+
+	memset(seen, 0, 128 * sizeof(*seen));
+	store_put_u64be(l, lo);
+	store_put_u64be(h, hi);
+	assert_int_equal(store_reader_scan(rd, l, 8, h, 8, collect, seen), 0);
+	return seen[0];
+}
+
 static void test_scan_bounds(void **s)
 {
 	struct store *st = store_fx_open("b");
@@ -165,26 +179,17 @@ static void test_scan_bounds(void **s)
 	 * any order; a shorter end key bounds the longer keys it prefixes */
 	struct store_reader *rd = store_reader_open(st, CF_RUNS);
 	assert_non_null(rd);
-	memset(seen, 0, sizeof(seen));
-	assert_int_equal(store_reader_scan(rd, lo, 8, hi, 8, collect, seen), 0);
-	assert_int_equal(seen[0], 10);
+	assert_int_equal(reader_ids(rd, 30, 60, seen), 10);
 	assert_int_equal(seen[1], 30);
 	assert_int_equal(seen[10], 57);
-	memset(seen, 0, sizeof(seen));
-	store_put_u64be(lo, 3);
-	store_put_u64be(hi, 9);
-	assert_int_equal(store_reader_scan(rd, lo, 8, hi, 8, collect, seen), 0);
-	assert_int_equal(seen[0], 2); /* 3, 6 */
+	assert_int_equal(reader_ids(rd, 3, 9, seen), 2); /* 3, 6 */
 	assert_int_equal(seen[2], 6);
-	memset(seen, 0, sizeof(seen));
-	store_put_u64be(lo, 896);
-	store_put_u64be(hi, 2000); /* past the last key, 897 */
-	assert_int_equal(store_reader_scan(rd, lo, 8, hi, 8, collect, seen), 0);
-	assert_int_equal(seen[0], 1);
+	/* past the last key, 897 */
+	assert_int_equal(reader_ids(rd, 896, 2000, seen), 1);
 	assert_int_equal(seen[1], 897);
-	memset(seen, 0, sizeof(seen));
 	store_put_u64be(lo, 0);
 	store_put_u64be(hi, 0);
+	memset(seen, 0, sizeof(seen));
 	assert_int_equal(store_reader_scan(rd, lo, 8, hi, 7, collect, seen), 0);
 	assert_int_equal(seen[0], 0); /* every key is past 7 zero bytes */
 	assert_int_equal(store_reader_scan(rd, lo, 8, "\1", 1, collect, seen),
