@@ -249,8 +249,7 @@ static void drop_names(struct sched *c, struct tdel_job *j, enum store_cf cf)
 
 static bool of_tenant(const char *key, const char *tenant)
 {
-	size_t n = strlen(tenant);
-	return !strncmp(key, tenant, n) && key[n] == '/';
+	return key_owned_by(key, tenant, strlen(tenant));
 }
 
 /* Revokes the tenant's agents (their runs go back to the queue) and
@@ -283,7 +282,8 @@ static void end_everything(struct sched *c, struct tdel_job *j)
 
 struct run_range {
 	uint64_t lo, hi; /* the tenant's lowest and highest run id */
-	struct store_reader *logs; /* line logs, a run at a time (or NULL) */
+	struct store_reader *logs; /* line logs, a run at a time; NULL: the
+				    * store is closed */
 };
 
 /* Deletes run r of the tenant (record, line logs), in memory or (stored)
@@ -298,10 +298,8 @@ static void drop_run(struct sched *c, struct tdel_job *j, struct run *r,
 	store_put_u64be(start, id);
 	store_put_u32be(start + 8, 0);
 	store_put_u64be(end, id + 1);
-	if (rr->logs)
+	if (rr->logs) /* else the store is closed (logged): nothing to read */
 		store_reader_scan(rr->logs, start, 12, end, 8, count_one, &k);
-	else
-		store_scan(c->store, CF_LOGS, start, 12, end, 8, count_one, &k);
 	j->removed[receipt_at(CF_LOGS)] += k.n;
 	records_delete_run(c->batch, c->store, id);
 	if (stored)

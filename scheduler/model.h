@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "backend_keys.h"
 #include "guard.h"
@@ -464,6 +465,14 @@ const char *run_log_fields(const struct run *r, uint32_t attempt,
 static inline const char *str_or_empty(const char *s)
 {
 	return s ? s : "";
+}
+/* Whether key ("tenant/env", "tenant/env/job") is owned by owner, a
+ * tenant's name or an environment's key of olen bytes: it starts with
+ * owner and a '/' ("acme" owns "acme/prod", not "acme2/prod"). */
+static inline bool key_owned_by(const char *key, const char *owner,
+				size_t olen)
+{
+	return !strncmp(key, owner, olen) && key[olen] == '/';
 }
 
 #endif

@@ -153,9 +153,7 @@ void pocreport_add_summary(struct poc_report *p, const char *env_key,
 {
 	struct counted k = { s->created_ms, s->state, s->attempt,
 			     s->log_lines, NULL, s->failure_class };
-	size_t n = strlen(env_key);
-
-	if (!strncmp(s->job, env_key, n) && s->job[n] == '/' &&
+	if (key_owned_by(s->job, env_key, strlen(env_key)) &&
 	    in_window(p, s->created_ms))
 		add_counted(p, &k);
 }

@@ -545,6 +545,7 @@ size_t policy_lease(struct policy *p, struct agent *ag, size_t max,
 	if (p->paused || !t || t->suspended_ms || !policy_agent_may_work(p, ag))
 		return 0;
 	while (n < max) {
+		struct run_detail *d;
 		struct run *r;
 		if (t->max_running && t->n_running >= t->max_running)
 			break;
@@ -556,9 +557,9 @@ size_t policy_lease(struct policy *p, struct agent *ag, size_t max,
 			break;
 		dequeue(p, r);
 		run_set_state(r, RUN_LEASED, p->now_ms);
-		run_detail_get(r)->epoch++;
-		snprintf(run_detail_get(r)->agent, AGENT_ID_LEN, "%s",
-			 ag->id);
+		d = run_detail_get(r);
+		d->epoch++;
+		snprintf(d->agent, AGENT_ID_LEN, "%s", ag->id);
 		hold(p, ag, r);
 		count_running(p, r, +1);
 		t->dispatched++;
@@ -581,19 +582,20 @@ void policy_heard(struct policy *p, struct agent *ag)
  * the queue as the next attempt, fenced by a new epoch. */
 static void requeue_lost(struct policy *p, struct run *r, const char *why)
 {
+	struct run_detail *d = run_detail_get(r); /* a live run has one */
 	char reason[REASON_LEN];
 
 	budget_attempt_ended(p, r, NULL);
 	release(p, r);
 	r->lost++;
-	run_detail_get(r)->epoch++;
+	d->epoch++;
 	p->lost_runs++;
 	char fields[512];
 	log_warn("run %llu: lease lost on agent %s: %s%s",
 		 (unsigned long long)r->id, run_agent(r), why,
 		 run_log_fields(r, r->attempt, run_agent(r), fields,
 				sizeof(fields)));
-	run_detail_get(r)->agent[0] = '\0';
+	d->agent[0] = '\0';
 	if (r->cancel_requested) {
 		record_terminal(p, r, RUN_CANCELLED);
 		snprintf(reason, sizeof(reason), "cancelled; the lease was lost: %s", why);
@@ -605,13 +607,13 @@ static void requeue_lost(struct policy *p, struct run *r, const char *why)
 		run_set_state(r, RUN_QUEUED, p->now_ms);
 		r->attempt++;
 		r->enqueued_ms = p->now_ms;
-		run_detail_get(r)->not_before_ms = 0;
+		d->not_before_ms = 0;
 		budget_next_attempt(p, r);
 		enqueue(p, r);
 		snprintf(reason, sizeof(reason), "attempt %u lost its lease: %s",
 			 r->attempt - 1, why);
 	}
-	run_set_str(&run_detail_get(r)->reason, reason);
+	run_set_str(&d->reason, reason);
 	mark(p, r);
 }
 
@@ -726,7 +728,7 @@ int policy_complete(struct policy *p, struct run *r,
 	    failures < policy_run_job(p, r)->max_attempts) {
 		run_set_state(r, RUN_QUEUED, p->now_ms);
 		r->attempt++;
-		run_detail_get(r)->agent[0] = '\0';
+		d->agent[0] = '\0';
 		d->not_before_ms =
 			p->now_ms + policy_backoff_ms(&p->lim, r->id, failures);
 		r->enqueued_ms = d->not_before_ms;

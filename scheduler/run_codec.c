@@ -496,7 +496,7 @@ bool run_record_may_be_of(const void *buf, size_t len, const char *owner,
 	char job[JOB_KEY_LEN];
 
 	return run_peek_job(buf, len, job, sizeof(job)) ||
-	       (!strncmp(job, owner, olen) && job[olen] == '/');
+	       key_owned_by(job, owner, olen);
 }
 
 /* Passes over n elements. On the fast path an array there would leave

@@ -140,13 +140,7 @@ struct run *state_run(struct sched_state *st, uint64_t id)
 	return st->runs[id - 1];
 }
 
-/* "tenant/..." */
-static bool of_tenant(const char *key, const char *name, size_t n)
-{
-	return !strncmp(key, name, n) && key[n] == '/';
-}
-
-/* Moves every element of v that of_tenant(key_of(elem)) to gone, and
+/* Moves every element of v that name owns (key_owned_by) to gone, and
  * out of the index m (keyed by key_of). */
 static size_t move_out(struct ptrvec *v, struct hmap *m, struct ptrvec *gone,
 		       const char *(*key_of)(const void *),
@@ -156,7 +150,7 @@ static size_t move_out(struct ptrvec *v, struct hmap *m, struct ptrvec *gone,
 
 	for (size_t i = 0; i < v->n; i++) {
 		void *e = v->v[i];
-		if (of_tenant(owner_of(e), name, n)) {
+		if (key_owned_by(owner_of(e), name, n)) {
 			hmap_dels(m, key_of(e));
 			ptrvec_push(gone, e);
 			moved++;

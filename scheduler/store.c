@@ -649,35 +649,41 @@ int store_last_key(struct store *s, enum store_cf cf, void *buf, size_t cap,
 	return rc;
 }
 
-int store_scan(struct store *s, enum store_cf cf, const void *start,
-	       size_t slen, const void *end, size_t elen, store_scan_fn fn,
-	       void *ctx)
+/* The read options of a scan: it reads each block once (a restart reads
+ * every run), so keeping its blocks would only evict the ones point
+ * lookups use, and fill fresh memory, which is slow to touch on a VM. */
+static rocksdb_readoptions_t *scan_options(void)
 {
-	rocksdb_readoptions_t *ro;
-	rocksdb_iterator_t *it;
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+
+	rocksdb_readoptions_set_fill_cache(ro, 0);
+	return ro;
+}
+
+/* The bytewise order of RocksDB's default comparator. */
+static int key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* Calls fn for each key from where it stands up to end (NULL: the
+ * iterator's own bound, if any), then checks the iterator's error.
+ * store_scan's return values. */
+static int scan_from(rocksdb_iterator_t *it, enum store_cf cf,
+		     const void *end, size_t elen, store_scan_fn fn, void *ctx)
+{
 	char *rerr = NULL;
 	int rc = 0;
 
-	if (!s->db) {
-		log_error("store scan of '%s': the store is closed", cf_names[cf]);
-		return -1;
-	}
-	ro = rocksdb_readoptions_create();
-	/* A scan reads each block once (a restart reads every run): keeping
-	 * its blocks would only evict the ones point lookups use, and fill
-	 * fresh memory, which is slow to touch on a VM. */
-	rocksdb_readoptions_set_fill_cache(ro, 0);
-	if (end)
-		rocksdb_readoptions_set_iterate_upper_bound(ro, end, elen);
-	it = rocksdb_create_iterator_cf(s->db, ro, s->cf[cf]);
-	if (start)
-		rocksdb_iter_seek(it, start, slen);
-	else
-		rocksdb_iter_seek_to_first(it);
 	for (; rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
 		size_t klen, vlen;
 		const char *k = rocksdb_iter_key(it, &klen);
-		const char *v = rocksdb_iter_value(it, &vlen);
+		const char *v;
+		if (end && key_cmp(k, klen, end, elen) >= 0)
+			break;
+		v = rocksdb_iter_value(it, &vlen);
 		rc = fn(k, klen, v, vlen, ctx);
 	}
 	if (rc == 0) {
@@ -688,6 +694,31 @@ int store_scan(struct store *s, enum store_cf cf, const void *start,
 			rc = -1;
 		}
 	}
+	return rc;
+}
+
+int store_scan(struct store *s, enum store_cf cf, const void *start,
+	       size_t slen, const void *end, size_t elen, store_scan_fn fn,
+	       void *ctx)
+{
+	rocksdb_readoptions_t *ro;
+	rocksdb_iterator_t *it;
+	int rc;
+
+	if (!s->db) {
+		log_error("store scan of '%s': the store is closed", cf_names[cf]);
+		return -1;
+	}
+	ro = scan_options();
+	/* the bound also keeps the iterator off the tombstones past end */
+	if (end)
+		rocksdb_readoptions_set_iterate_upper_bound(ro, end, elen);
+	it = rocksdb_create_iterator_cf(s->db, ro, s->cf[cf]);
+	if (start)
+		rocksdb_iter_seek(it, start, slen);
+	else
+		rocksdb_iter_seek_to_first(it);
+	rc = scan_from(it, cf, NULL, 0, fn, ctx);
 	rocksdb_iter_destroy(it);
 	rocksdb_readoptions_destroy(ro);
 	return rc;
@@ -708,48 +739,18 @@ struct store_reader *store_reader_open(struct store *s, enum store_cf cf)
 		return NULL;
 	}
 	rd = xcalloc(1, sizeof(*rd));
-	rd->ro = rocksdb_readoptions_create();
-	rocksdb_readoptions_set_fill_cache(rd->ro, 0); /* as store_scan */
+	rd->ro = scan_options();
 	rd->it = rocksdb_create_iterator_cf(s->db, rd->ro, s->cf[cf]);
 	rd->cf = cf;
 	return rd;
-}
-
-/* The bytewise order of RocksDB's default comparator. */
-static int key_cmp(const void *a, size_t alen, const void *b, size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-
-	return c ? c : (alen > blen) - (alen < blen);
 }
 
 int store_reader_scan(struct store_reader *rd, const void *start,
 		      size_t slen, const void *end, size_t elen,
 		      store_scan_fn fn, void *ctx)
 {
-	char *rerr = NULL;
-	int rc = 0;
-
-	for (rocksdb_iter_seek(rd->it, start, slen);
-	     rocksdb_iter_valid(rd->it) && rc == 0; rocksdb_iter_next(rd->it)) {
-		size_t klen, vlen;
-		const char *k = rocksdb_iter_key(rd->it, &klen);
-		const char *v;
-		if (key_cmp(k, klen, end, elen) >= 0)
-			break;
-		v = rocksdb_iter_value(rd->it, &vlen);
-		rc = fn(k, klen, v, vlen, ctx);
-	}
-	if (rc == 0) {
-		rocksdb_iter_get_error(rd->it, &rerr);
-		if (rerr) {
-			log_error("store scan of '%s': %s", cf_names[rd->cf],
-				  rerr);
-			free(rerr);
-			rc = -1;
-		}
-	}
-	return rc;
+	rocksdb_iter_seek(rd->it, start, slen);
+	return scan_from(rd->it, rd->cf, end, elen, fn, ctx);
 }
 
 void store_reader_close(struct store_reader *rd)
