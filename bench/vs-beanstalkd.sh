@@ -14,11 +14,15 @@
 #   bench/vs-beanstalkd.sh [--seconds S] [--rounds N] [--clients "1 4"]
 #                          [--perf SECONDS] [--scheduler PATH]
 #                          [--set 'KEY = VALUE']...
+#                          [--server-cpus LIST] [--client-cpus LIST]
 # --perf records the scheduler with `perf record -g` for that long during
 # an extra one-client run and prints the top of `perf report` (self time by
 # object and by symbol); PERF_KEEP=FILE keeps perf.data. --scheduler runs
 # another build of the scheduler (a before/after comparison); --set adds a
-# scheduler setting.
+# scheduler setting. --server-cpus and --client-cpus pin both servers (every
+# thread) and the clients to CPUs (taskset lists, e.g. 1 and 0): whether
+# a client shares its server's CPU moves the one-client figures more than
+# any change to the request path (docs/performance.md, Serial request path).
 set -euo pipefail
 SECONDS_PER=10
 ROUNDS=3
@@ -26,9 +30,12 @@ CLIENTS="1 4"
 PERF=0
 SCHED=
 SETTINGS=
+SERVER_CPUS=
+CLIENT_CPUS=
 usage() {
 	echo "usage: $0 [--seconds S] [--rounds N] [--clients \"1 4\"] [--perf S]" \
-		"[--scheduler PATH] [--set 'KEY = VALUE']..." >&2
+		"[--scheduler PATH] [--set 'KEY = VALUE']..." \
+		"[--server-cpus LIST] [--client-cpus LIST]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -40,6 +47,8 @@ while [ $# -gt 0 ]; do
 	--perf) PERF=$2 ;;
 	--scheduler) SCHED=$2 ;;
 	--set) SETTINGS+="$2"$'\n' ;;
+	--server-cpus) SERVER_CPUS=$2 ;;
+	--client-cpus) CLIENT_CPUS=$2 ;;
 	*) usage ;;
 	esac
 	shift 2
@@ -77,6 +86,13 @@ until python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(
 	sleep 0.01
 done
 
+if [ -n "$SERVER_CPUS" ]; then
+	taskset -a -p -c "$SERVER_CPUS" "$PID" >/dev/null
+	taskset -a -p -c "$SERVER_CPUS" "$BPID" >/dev/null
+fi
+CLIENT=("$BIN/sp-bench-serial")
+[ -z "$CLIENT_CPUS" ] || CLIENT=(taskset -c "$CLIENT_CPUS" "$BIN/sp-bench-serial")
+
 HZ=$(getconf CLK_TCK)
 
 # one_run NAME PID CLIENTS ARGS...: appends "NAME CLIENTS RATE US_PER_REQ LOAD"
@@ -84,7 +100,7 @@ one_run() {
 	local name=$1 pid=$2 nc=$3 c0 c1 out n rate load
 	shift 3
 	c0=$(bench_cpu_ticks "$pid")
-	out=$("$BIN/sp-bench-serial" "$@")
+	out=$("${CLIENT[@]}" "$@")
 	c1=$(bench_cpu_ticks "$pid")
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	n=$(sed -n 's/^[^:]*: \([0-9]*\) acknowledged.*/\1/p' <<<"$out")
@@ -122,7 +138,7 @@ PY
 
 if [ "$PERF" -gt 0 ]; then
 	echo "== perf: the scheduler during a one-client run"
-	"$BIN/sp-bench-serial" sp "$SOCK" bench/prod/pi 1 $((PERF + 2)) >/dev/null &
+	"${CLIENT[@]}" sp "$SOCK" bench/prod/pi 1 $((PERF + 2)) >/dev/null &
 	SPID=$!
 	sleep 1
 	perf record -q -g -p "$PID" -o "$D/perf.data" -- sleep "$PERF" 2>/dev/null

@@ -229,9 +229,8 @@ static void reply_report(struct reply *r, const struct env *e,
  * once. The worker reads no state: a record's job key says whose it is,
  * and run_summary_read what it counts. */
 
-/* At most this many reports read the store at once (a thread each); one
- * more is refused with a retry time rather than held. */
-#define REPORT_SCANS_MAX 4
+/* A report refused because REPORT_SCANS_MAX (sched_ctx.h) read the
+ * store is told to try again this much later. */
 #define REPORT_RETRY_MS 1000
 
 struct report_scan {

@@ -101,7 +101,9 @@ struct sched {
 	struct backup_job *backup; /* the backup command in progress
 				    * (cmd_backup.c), or NULL */
 	int report_scans;          /* report env commands reading the store
-				    * on a worker (cmd_report.c) */
+				    * on a worker (cmd_report.c): at most
+				    * REPORT_SCANS_MAX, one more is refused
+				    * with a retry time rather than held */
 	struct tdel_job *tdelete;  /* the tenant delete whose compaction
 				    * runs (cmd_tenant_delete.c), or NULL */
 	/* for /metrics: the newest good backup (found in backup_dir at
@@ -120,6 +122,10 @@ struct sched {
 
 /* The meta key holding the dispatch kill switch ("1" = paused). */
 #define META_DISPATCH_PAUSED "dispatch_paused"
+
+/* At most this many `report env` commands read the store at once (a
+ * worker thread each). */
+#define REPORT_SCANS_MAX 4
 
 /* The fair-queueing weight of events that name no tenant. */
 #define SYSTEM_CLASS_WEIGHT 8

@@ -14,6 +14,7 @@
 
 #include "core_fixture.h"
 #include "records.h"
+#include "sched_ctx.h"
 #include "util.h"
 
 /* The report's criteria as the reply writes them: the part of a report
@@ -101,10 +102,64 @@ static void test_stored_runs_counted(void **state)
 	free(dev);
 }
 
+/* With REPORT_SCANS_MAX reports reading the store, one more is refused
+ * with `busy` and a retry time, and nothing is left counted against
+ * later ones; a report of a tenant with no run in the store reads
+ * nothing there and is not limited. The count is set while no scan runs: the test's admin
+ * request, posted after it, orders the write before the core reads it. */
+static void test_fifth_report_busy(void **state)
+{
+	struct fx *f = *state;
+	struct strbuf out = STRBUF_INIT;
+	struct json *j;
+	uint64_t run, epoch;
+	char *before, *after, err[128];
+
+	lease_one(f, &run, &epoch);
+	complete_one(f, run, epoch, "succeeded", 0);
+	before = criteria(f, "acme/prod");
+	assert_true(restart_with_runs_stored(f) >= 1);
+
+	/* every scan ended: a finished one gave its place back */
+	after = criteria(f, "acme/prod");
+	assert_string_equal(after, before);
+	free(after);
+	assert_int_equal(f->core->report_scans, 0);
+
+	f->core->report_scans = REPORT_SCANS_MAX;
+	admin_reply(f, "report env acme/prod --days 1", &out);
+	j = json_parse(out.buf, out.len, err, sizeof(err));
+	assert_non_null(j);
+	strbuf_release(&out);
+	assert_false(json_get_bool(j, "ok"));
+	assert_string_equal(json_get_str(j, "error"), "busy");
+	assert_true(json_get(j, "retry_after_ms") &&
+		    atoll(json_get(j, "retry_after_ms")->str) > 0);
+	json_free(j);
+	/* refused before it took a place */
+	assert_int_equal(f->core->report_scans, REPORT_SCANS_MAX);
+
+	/* a tenant with no run in the store is answered at once */
+	admin_ok(f, "tenant add globex");
+	admin_ok(f, "env add globex/prod");
+	j = admin(f, "report env globex/prod --days 1");
+	assert_true(json_get_bool(j, "ok"));
+	json_free(j);
+
+	f->core->report_scans = REPORT_SCANS_MAX - 1;
+	after = criteria(f, "acme/prod");
+	assert_string_equal(after, before);
+	free(after);
+	assert_int_equal(f->core->report_scans, REPORT_SCANS_MAX - 1);
+	free(before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_stored_runs_counted,
+						fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_fifth_report_busy,
 						fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
