@@ -286,14 +286,12 @@ struct run_range {
 				    * store is closed */
 };
 
-/* Deletes run r of the tenant (record, line logs), in memory or (stored)
- * a copy of one kept only in the store, and forgets it. */
-static void drop_run(struct sched *c, struct tdel_job *j, struct run *r,
-		     bool stored, struct run_range *rr)
+/* Deletes run id of the tenant: its record and line logs. */
+static void drop_run(struct sched *c, struct tdel_job *j, uint64_t id,
+		     struct run_range *rr)
 {
 	struct counter k = { 0, c->batch, c->store, CF_LOGS };
 	uint8_t start[12], end[8];
-	uint64_t id = r->id;
 
 	store_put_u64be(start, id);
 	store_put_u32be(start + 8, 0);
@@ -302,10 +300,6 @@ static void drop_run(struct sched *c, struct tdel_job *j, struct run *r,
 		store_reader_scan(rr->logs, start, 12, end, 8, count_one, &k);
 	j->removed[receipt_at(CF_LOGS)] += k.n;
 	records_delete_run(c->batch, c->store, id);
-	if (stored)
-		policy_forget_stored(&c->pol, id, r->job->tenantp);
-	else
-		policy_forget_run(&c->pol, r);
 	j->removed[receipt_at(CF_RUNS)]++;
 	rr->lo = rr->lo && rr->lo < id ? rr->lo : id;
 	rr->hi = rr->hi > id ? rr->hi : id;
@@ -313,15 +307,18 @@ static void drop_run(struct sched *c, struct tdel_job *j, struct run *r,
 
 struct stored_drop {
 	struct tdel_job *j;
+	struct tenant *t;
 	struct run_range rr;
 };
 
-static int drop_stored(struct sched *c, struct run *r, void *arg)
+/* A run of the tenant kept only in the store: told by its record's job
+ * key, not decoded (a record damaged past it goes too). */
+static int drop_stored(struct sched *c, uint64_t id, void *arg)
 {
 	struct stored_drop *sd = arg;
 
-	if (!strcmp(r->job->tenant, sd->j->tenant))
-		drop_run(c, sd->j, r, true, &sd->rr);
+	drop_run(c, sd->j, id, &sd->rr);
+	policy_forget_stored(&c->pol, id, sd->t);
 	return 0;
 }
 
@@ -329,8 +326,8 @@ static int drop_stored(struct sched *c, struct run *r, void *arg)
  * only in the store (one scan of the runs' records). */
 static void drop_runs(struct sched *c, struct tdel_job *j)
 {
-	struct stored_drop sd = { j, { 0, 0, NULL } };
-	const struct tenant *t = state_tenant(c->st, j->tenant);
+	struct stored_drop sd = { j, state_tenant(c->st, j->tenant),
+				  { 0, 0, NULL } };
 	uint8_t start[8], end[8];
 
 	/* one iterator for the line logs of every run, not one a run: with
@@ -339,11 +336,13 @@ static void drop_runs(struct sched *c, struct tdel_job *j)
 
 	for (size_t i = 0; i < c->st->nruns; i++) {
 		struct run *r = c->st->runs[i];
-		if (r && !strcmp(r->job->tenant, j->tenant))
-			drop_run(c, j, r, false, &sd.rr);
+		if (r && !strcmp(r->job->tenant, j->tenant)) {
+			drop_run(c, j, r->id, &sd.rr);
+			policy_forget_run(&c->pol, r);
+		}
 	}
-	if (t && t->n_stored)
-		runstore_scan(c, j->tenant, drop_stored, &sd);
+	if (sd.t && sd.t->n_stored)
+		runstore_scan_ids(c, j->tenant, drop_stored, &sd);
 	store_reader_close(sd.rr.logs);
 	records_put_run_ids(c->batch, c->store, c->st);
 	if (!sd.rr.hi)

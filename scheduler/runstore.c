@@ -101,7 +101,7 @@ struct scan_ctx {
 	struct sched *c;
 	const char *owner; /* "tenant" or "tenant/env", or NULL */
 	size_t olen;
-	runstore_fn fn;
+	runstore_id_fn fn;
 	void *ctx;
 };
 
@@ -110,24 +110,25 @@ static int scan_one(const void *key, size_t klen, const void *val,
 {
 	struct scan_ctx *sc = arg;
 	uint64_t id = klen == 8 ? store_get_u64be(key) : 0;
+	char job[JOB_KEY_LEN];
 	struct run r;
-	int rc;
 
 	if (!state_run_stored(sc->c->st, id))
 		return 0;
-	/* another tenant's or environment's run costs no decode (a peek
-	 * that fails leaves the decode to tell what is wrong) */
-	if (sc->owner && !run_record_may_be_of(val, vlen, sc->owner, sc->olen))
-		return 0;
-	if (decode(sc->c, id, val, vlen, &r))
-		return 0;
-	rc = sc->fn(sc->c, &r, sc->ctx);
-	run_clear(&r);
-	return rc;
+	if (!sc->owner)
+		return sc->fn(sc->c, id, sc->ctx);
+	if (!run_peek_job(val, vlen, job, sizeof(job)))
+		return key_owned_by(job, sc->owner, sc->olen)
+			       ? sc->fn(sc->c, id, sc->ctx)
+			       : 0;
+	/* whose it is cannot be told: the decode logs what is wrong */
+	if (!decode(sc->c, id, val, vlen, &r))
+		run_clear(&r);
+	return 0;
 }
 
-int runstore_scan(struct sched *c, const char *owner, runstore_fn fn,
-		  void *ctx)
+int runstore_scan_ids(struct sched *c, const char *owner, runstore_id_fn fn,
+		      void *ctx)
 {
 	struct scan_ctx sc = { c, owner, owner ? strlen(owner) : 0, fn, ctx };
 

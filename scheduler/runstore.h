@@ -25,15 +25,16 @@ struct run *runstore_get(struct sched *c, uint64_t id);
  * after use: 1; 0 if id is not a stored run; -1 if its record cannot be
  * read (logged). */
 int runstore_read(struct sched *c, uint64_t id, struct run *r);
-/* Calls fn for each stored run in id order of owner (a tenant's name or
+/* Calls fn with the id of each stored run of owner (a tenant's name or
  * an environment's key: its job key starts with owner and '/'; NULL:
- * every one), decoded and cleared after (unreadable records are skipped,
- * logged). The others are told by their record's first elements, not
- * decoded (run_peek_job). A non-zero return stops the scan and is
- * returned; -1 on a read error. */
-typedef int (*runstore_fn)(struct sched *c, struct run *r, void *ctx);
-int runstore_scan(struct sched *c, const char *owner, runstore_fn fn,
-		  void *ctx);
+ * every one), in id order. A record is not decoded: the first elements
+ * of its record say whose it is (run_peek_job), so a record damaged
+ * after them is still its owner's; one whose job cannot be read is
+ * skipped (logged). A non-zero return stops the scan and is returned;
+ * -1 on a read error. */
+typedef int (*runstore_id_fn)(struct sched *c, uint64_t id, void *ctx);
+int runstore_scan_ids(struct sched *c, const char *owner, runstore_id_fn fn,
+		      void *ctx);
 /* Ended run r leaves memory if it ended long enough ago and nothing
  * holds it (policy_may_page_out), while the store takes writes. True if
  * it did (r is freed). */

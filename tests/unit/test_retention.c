@@ -604,25 +604,26 @@ struct scan_seen {
 	uint32_t ids;
 };
 
-static int saw_stored(struct sched *c, struct run *r, void *arg)
+static int saw_stored(struct sched *c, uint64_t id, void *arg)
 {
 	struct scan_seen *s = arg;
 	(void)c;
-	s->ids |= 1u << r->id;
+	s->ids |= 1u << id;
 	return 0;
 }
 
 static uint32_t scan_ids(struct rfx *f, const char *owner)
 {
 	struct scan_seen s = { 0 };
-	assert_int_equal(runstore_scan(&f->c, owner, saw_stored, &s), 0);
+	assert_int_equal(runstore_scan_ids(&f->c, owner, saw_stored, &s), 0);
 	return s.ids;
 }
 
-/* A scan of one tenant's or environment's stored runs decodes no other
- * record: beta's run 9, whose record names its job but is damaged after
- * it, is decoded (and fails, on the general path) only by the scans it
- * falls in. */
+/* A scan of one tenant's or environment's stored runs decodes no record:
+ * each one's job key says whose it is. beta's run 9, whose record names
+ * its job but is damaged after it, is beta's (a tenant delete removes
+ * it); run 10, whose record cannot be read at all, is nobody's, and only
+ * that one is decoded (to log what is wrong with it). */
 static void test_scan_by_owner(void **state)
 {
 	struct rfx *f = *state;
@@ -656,11 +657,25 @@ static void test_scan_by_owner(void **state)
 	declined = run_decode_declined();
 	assert_int_equal(scan_ids(f, "acme"), 1u << 2);
 	assert_int_equal(scan_ids(f, "acme/prod"), 1u << 2);
+	assert_int_equal(scan_ids(f, "beta"), 1u << 3 | 1u << 9);
+	assert_int_equal(scan_ids(f, "beta/prod"), 1u << 3 | 1u << 9);
+	assert_int_equal(scan_ids(f, "beta/dev"), 0);
+	assert_int_equal(scan_ids(f, NULL), 1u << 2 | 1u << 3 | 1u << 9);
 	assert_int_equal(run_decode_declined(), declined);
-	assert_int_equal(scan_ids(f, "beta"), 1u << 3);
+
+	/* run 10: not even its job can be read */
+	b = store_batch_new();
+	add_run(f, b, "beta", DAY, DAY / 2, NULL); /* 10 */
+	write_batch(f, b);
+	state_page_out(&f->st, state_run(&f->st, 10));
+	store_put_u64be(key, 10);
+	store_batch_put(b, f->store, CF_RUNS, key, 8, "\x93\x02", 2);
+	assert_int_equal(store_write(f->store, b, true, err, sizeof(err)), 0);
+	store_batch_free(b);
+	assert_int_equal(scan_ids(f, "beta"), 1u << 3 | 1u << 9);
 	assert_int_equal(run_decode_declined(), declined + 1);
-	assert_int_equal(scan_ids(f, NULL), 1u << 2 | 1u << 3);
-	assert_int_equal(run_decode_declined(), declined + 2);
+	assert_int_equal(scan_ids(f, NULL),
+			 1u << 2 | 1u << 3 | 1u << 9 | 1u << 10);
 	assert_int_equal(scan_ids(f, "gamma"), 0);
 	/* a tenant whose name another begins with is not that one */
 	assert_int_equal(scan_ids(f, "acm"), 0);
