@@ -17,7 +17,7 @@
  * the core stall and the reply time of `report env` over one tenant's
  * environment (a quarter of the runs), and the stored phase those of
  * `tenant delete` of another tenant: both pass over every run of the
- * store (the report on a worker thread).
+ * store (on worker threads: the report's scan, the delete's search).
  *
  *   sp-bench-runlist DIR [RUNS [REPEAT [SCAN_MAX]]]
  * SCAN_MAX sets run_list_scan_max (default RUN_LIST_SCAN_MAX), to compare.

@@ -182,6 +182,9 @@ void jw_strf_print(struct jw *w, const char *fmt, ...) SP_PRINTF(2, 3);
 /* Handlers, by noun (cmd_tenant.c, cmd_agent.c, cmd_run.c, cmd_usage.c). */
 int cmd_tenant_add(struct sched *c, const struct cmd_args *a, struct reply *r);
 int cmd_tenant_list(struct sched *c, const struct cmd_args *a, struct reply *r);
+/* Whether run r must stay in memory: its tenant's runs kept only in the
+ * store are being found for a tenant delete (cmd_tenant_delete.c). */
+bool tenant_delete_holds(const struct sched *c, const struct run *r);
 /* cmd_tenant_delete.c: answered by its worker, with the receipt. */
 int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
 		      struct reply *r);

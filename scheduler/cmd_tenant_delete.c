@@ -2,18 +2,22 @@
  * of a tenant by crypto-shredding (docs/operator-guide.md, Data kept and
  * removed; docs/storage.md, Encryption at rest).
  *
- * On the core thread, in one turn: the tenant's agents are revoked and its
- * runs ended (--force), its data key destroyed (both keyring files
- * rewritten before anything else changes), every record of it deleted in
- * every column family (range deletions where keys start with the tenant,
- * point deletions where they are ids; its webhooks and their deliveries
- * too, and its schedules), and it leaves memory. A `delete`
- * audit record carrying the receipt, naming the tenant by its pseudonym,
- * commits in the same batch. Then a worker thread waits for that batch to
- * be on disk, flushes every memtable (the WAL files that held the
- * deleted records are retired) and compacts the deleted ranges (the
- * table files that held them are rewritten without them); the command is
- * answered with the receipt when it is done. */
+ * A tenant with runs kept only in the store first has them found by a
+ * worker thread (a pass over every run record of the store, seconds with
+ * millions), while the core goes on and keeps the tenant's runs in
+ * memory. Then, on the core thread, in one turn: the tenant's agents are
+ * revoked and its runs ended (--force), its data key destroyed (both
+ * keyring files rewritten before anything else changes), every record of
+ * it deleted in every column family (range deletions where keys start
+ * with the tenant, point deletions where they are ids; its webhooks and
+ * their deliveries too, and its schedules), and it leaves memory. A
+ * `delete` audit record carrying the receipt, naming the tenant by its
+ * pseudonym, commits in the same batch. Then a worker thread waits for
+ * that batch to be on disk, flushes every memtable (the commit log
+ * segments that held the deleted records are retired) and compacts the
+ * deleted ranges (the table files that held them are rewritten without
+ * them); the command is answered with the receipt when it is done. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +27,12 @@
 #include "agent_work.h"
 #include "audit.h"
 #include "budget.h"
+#include "diskguard.h"
 #include "keyring.h"
 #include "keyreg.h"
 #include "log.h"
 #include "records.h"
+#include "run_codec.h"
 #include "runstore.h"
 #include "sched_ctx.h"
 #include "strbuf.h"
@@ -67,12 +73,28 @@ struct tdel_job {
 	int64_t key_destroyed_ms;
 	uint64_t audit_seq;
 	size_t runs_cancelled, agents_revoked;
+	/* the pre-scan's: the tenant's runs kept only in the store */
+	bool force;
+	char actor[32];
+	uint64_t *stored, nstored; /* the marks, copied at the command */
+	uint64_t *ids;             /* the tenant's among them */
+	size_t nids, idcap;
+	uint64_t unreadable;       /* marked records whose job is unreadable */
+	bool scanning;             /* the tenant's runs stay in memory */
+	int scan_rc;
 	/* the worker's */
 	bool committed;
 	int rc;
 	char err[256];
 	int64_t flush_ms, compact_ms;
 };
+
+static void free_job(struct tdel_job *j)
+{
+	free(j->stored);
+	free(j->ids);
+	free(j);
+}
 
 static void add_range(struct tdel_job *j, enum store_cf cf, const void *s,
 		      size_t slen, const void *e, size_t elen)
@@ -187,7 +209,7 @@ static void job_finish(struct sched *c, void *arg, bool stopping)
 		 "%s", j->pseudonym, j->key_id,
 		 done ? "flushed and compacted" : "not compacted");
 	admin_cmds_reply_close(c, j->ev, &r);
-	free(j);
+	free_job(j);
 }
 
 /* ---- the core thread ---- */
@@ -341,6 +363,13 @@ static void drop_runs(struct sched *c, struct tdel_job *j)
 			policy_forget_run(&c->pol, r);
 		}
 	}
+	/* found by the pre-scan; one read back into memory since went with
+	 * those */
+	for (size_t i = 0; i < j->nids; i++)
+		if (state_run_stored(c->st, j->ids[i]))
+			drop_stored(c, j->ids[i], &sd);
+	/* none left, with a pre-scan: no run of the tenant left memory
+	 * while it read (tenant_delete_holds); without one, all of them */
 	if (sd.t && sd.t->n_stored)
 		runstore_scan_ids(c, j->tenant, drop_stored, &sd);
 	store_reader_close(sd.rr.logs);
@@ -392,18 +421,16 @@ static void note_pseudonym(struct sched *c, const char *pseudonym)
 	strbuf_release(&sb);
 }
 
-static void audit_receipt(struct sched *c, const struct cmd_args *a,
-			  struct tdel_job *j)
+static void audit_receipt(struct sched *c, struct tdel_job *j)
 {
 	struct audit_rec rec;
 	struct strbuf sb = STRBUF_INIT;
-	char actor[32], hash[AUDIT_HASH_LEN];
+	char hash[AUDIT_HASH_LEN];
 
 	memset(&rec, 0, sizeof(rec));
 	snprintf(rec.kind, sizeof(rec.kind), "delete");
 	snprintf(rec.tenant, sizeof(rec.tenant), "%s", j->pseudonym);
-	snprintf(rec.actor, sizeof(rec.actor), "%s",
-		 cmd_actor(a, actor, sizeof(actor)));
+	snprintf(rec.actor, sizeof(rec.actor), "%s", j->actor);
 	audit_rec_put(&rec, "what", "tenant");
 	audit_rec_put(&rec, "name", j->pseudonym);
 	for (size_t i = 0; i < NRECEIPT; i++)
@@ -447,37 +474,26 @@ static int check_runs(struct sched *c, const char *name, bool force,
 	return 0;
 }
 
-int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
-		      struct reply *r)
+/* Deletes the tenant in this turn (see the top). true: the compaction
+ * worker answers; false: r holds the answer (a refusal, or the receipt
+ * without compaction) and j is freed. */
+static bool delete_now(struct sched *c, struct tdel_job *j, struct reply *r)
 {
-	const char *name = a->pos[0];
 	struct keyring *kr = store_keyring(c->store);
 	struct state_removed gone;
-	struct tdel_job *j;
+	const char *name = j->tenant;
 	char err[256];
 
-	if (!state_tenant(c->st, name))
-		return cmd_fail(r, "not_found", "no tenant '%.64s'", name);
-	/* irreversible: said out loud, never by a slip of the shell */
-	if (!arg_set(a, "--confirm"))
-		return cmd_fail(r, "invalid", "tenant delete cannot be undone: "
-				"add --confirm to remove tenant '%s' and every "
-				"record of it", name);
-	if (!kr)
-		return cmd_fail(r, "internal", "no keyring: the store was "
-				"opened without one");
-	if (c->tdelete)
-		return cmd_fail(r, "busy", "tenant '%s' is being deleted: one "
-				"tenant delete at a time", c->tdelete->tenant);
-	if (check_runs(c, name, arg_set(a, "--force"), r))
-		return -1;
-	j = xcalloc(1, sizeof(*j));
-	snprintf(j->tenant, sizeof(j->tenant), "%s", name);
+	if (!kr) {
+		cmd_fail(r, "internal", "no keyring: the store was opened "
+			 "without one");
+		goto answered;
+	}
 	keyring_pseudonym(kr, name, j->pseudonym, sizeof(j->pseudonym));
 	/* first, and on disk before anything else changes: the key */
 	if (keyring_destroy(kr, name, &j->key_id, err, sizeof(err))) {
-		free(j);
-		return cmd_fail(r, "internal", "%s", err);
+		cmd_fail(r, "internal", "%s", err);
+		goto answered;
 	}
 	j->key_destroyed_ms = c->now_ms;
 	end_everything(c, j);
@@ -506,7 +522,7 @@ int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
 	if (j->removed[receipt_at(CF_JOBS)] < gone.jobs)
 		j->removed[receipt_at(CF_JOBS)] = gone.jobs;
 	note_pseudonym(c, j->pseudonym);
-	audit_receipt(c, a, j);
+	audit_receipt(c, j);
 	log_info("tenant delete: %s: data key %u destroyed, %llu runs "
 		 "removed", j->pseudonym, j->key_id,
 		 (unsigned long long)j->removed[receipt_at(CF_RUNS)]);
@@ -515,9 +531,129 @@ int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
 	j->commits_before = c->commits;
 	if (worker_start(c, job_run, job_finish, j)) {
 		write_receipt(j, r, false);
-		free(j);
+		goto answered;
+	}
+	c->tdelete = j;
+	return true;
+answered:
+	c->tdelete = NULL;
+	free_job(j);
+	return false;
+}
+
+/* ---- the pre-scan: on a worker thread ---- */
+
+static int collect_one(const void *key, size_t klen, const void *val,
+		       size_t vlen, void *arg)
+{
+	struct tdel_job *j = arg;
+	uint64_t id = klen == 8 ? store_get_u64be(key) : 0;
+	char job[JOB_KEY_LEN];
+
+	if (!stored_marked(j->stored, j->nstored, id))
+		return 0;
+	if (run_peek_job(val, vlen, job, sizeof(job))) {
+		j->unreadable++;
 		return 0;
 	}
+	if (!key_owned_by(job, j->tenant, strlen(j->tenant)))
+		return 0;
+	j->ids = xgrow(j->ids, &j->idcap, j->nids + 1, sizeof(*j->ids));
+	j->ids[j->nids++] = id;
+	return 0;
+}
+
+static void prescan_run(void *arg)
+{
+	struct tdel_job *j = arg;
+
+	j->scan_rc = store_scan(j->store, CF_RUNS, NULL, 0, NULL, 0,
+				collect_one, j);
+}
+
+/* On the core: the tenant is deleted now, in this turn, or not at all. */
+static void prescan_finish(struct sched *c, void *arg, bool stopping)
+{
+	struct tdel_job *j = arg;
+	struct event *ev = j->ev;
+	struct reply r;
+
+	j->scanning = false;
+	if (j->unreadable)
+		log_warn("tenant delete %s: %" PRIu64 " run records in the "
+			 "store could not be read and are not removed",
+			 j->tenant, j->unreadable);
+	admin_cmds_reply_open(ev, &r);
+	if (stopping)
+		cmd_fail(&r, "unavailable", "the scheduler is stopping: tenant "
+			 "'%s' was not deleted", j->tenant);
+	else if (j->scan_rc)
+		cmd_fail(&r, "store", "cannot read the runs kept in the store "
+			 "(the scheduler's log says why): tenant '%s' was not "
+			 "deleted", j->tenant);
+	else if (diskguard_down(c))
+		cmd_fail(&r, "unavailable", "the store takes no writes: tenant "
+			 "'%s' was not deleted", j->tenant);
+	else if (!state_tenant(c->st, j->tenant))
+		cmd_fail(&r, "not_found", "no tenant '%.64s'", j->tenant);
+	else if (!check_runs(c, j->tenant, j->force, &r)) {
+		if (delete_now(c, j, &r))
+			return; /* the compaction worker answers */
+		j = NULL; /* freed: r holds the answer */
+	}
+	if (j) {
+		c->tdelete = NULL;
+		free_job(j);
+	}
+	admin_cmds_reply_close(c, ev, &r);
+}
+
+bool tenant_delete_holds(const struct sched *c, const struct run *r)
+{
+	return c->tdelete && c->tdelete->scanning &&
+	       !strcmp(r->job->tenant, c->tdelete->tenant);
+}
+
+int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
+		      struct reply *r)
+{
+	const char *name = a->pos[0];
+	const struct tenant *t = state_tenant(c->st, name);
+	struct tdel_job *j;
+
+	if (!t)
+		return cmd_fail(r, "not_found", "no tenant '%.64s'", name);
+	/* irreversible: said out loud, never by a slip of the shell */
+	if (!arg_set(a, "--confirm"))
+		return cmd_fail(r, "invalid", "tenant delete cannot be undone: "
+				"add --confirm to remove tenant '%s' and every "
+				"record of it", name);
+	if (!store_keyring(c->store))
+		return cmd_fail(r, "internal", "no keyring: the store was "
+				"opened without one");
+	if (c->tdelete)
+		return cmd_fail(r, "busy", "tenant '%s' is being deleted: one "
+				"tenant delete at a time", c->tdelete->tenant);
+	if (check_runs(c, name, arg_set(a, "--force"), r))
+		return -1;
+	j = xcalloc(1, sizeof(*j));
+	snprintf(j->tenant, sizeof(j->tenant), "%s", name);
+	j->force = arg_set(a, "--force");
+	cmd_actor(a, j->actor, sizeof(j->actor));
+	if (!t->n_stored) {
+		if (delete_now(c, j, r))
+			j->ev = cmd_defer(r);
+		return r->failed ? -1 : 0;
+	}
+	j->store = c->store;
+	j->stored = state_stored_copy(c->st, &j->nstored);
+	j->scanning = true;
+	if (worker_start(c, prescan_run, prescan_finish, j)) {
+		free_job(j);
+		return cmd_fail(r, "internal",
+				"cannot start a thread to read the store");
+	}
+	/* the worker does not touch j->ev: set after it started */
 	j->ev = cmd_defer(r);
 	c->tdelete = j;
 	return 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_cmds.h"
 #include "keyring.h"
 #include "log.h"
 #include "run_codec.h"
@@ -144,6 +145,7 @@ bool runstore_page_out(struct sched *c, struct run *r)
 	if (!run_state_terminal(r->state) ||
 	    run_state_ms(r, r->state) >= c->now_ms - keep_ms ||
 	    !policy_may_page_out(&c->pol, r) || diskguard_down(c) ||
+	    tenant_delete_holds(c, r) ||
 	    !store_is_open(c->store))
 		return false;
 	state_page_out(c->st, r);

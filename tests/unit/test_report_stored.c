@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "core_fixture.h"
-#include "records.h"
 #include "sched_ctx.h"
 #include "util.h"
 
@@ -36,38 +35,6 @@ static char *criteria(struct fx *f, const char *env)
 	return c;
 }
 
-/* Starts a run of job and cancels it while it is queued. */
-static void start_cancelled(struct fx *f, const char *job)
-{
-	struct json *j;
-	char line[128];
-
-	snprintf(line, sizeof(line), "run start %s", job);
-	j = admin(f, line);
-	snprintf(line, sizeof(line), "run cancel %s", json_get(j, "run")->str);
-	json_free(j);
-	admin_ok(f, line);
-}
-
-/* Restarts the core with every ended run left in the store, as a start
- * does with the runs that ended before ended_runs_in_memory_s; returns
- * how many acme has there (read before the core takes the state). */
-static uint32_t restart_with_runs_stored(struct fx *f)
-{
-	char err[256];
-	uint32_t n;
-
-	stop_core(f);
-	state_release(&f->st);
-	state_init(&f->st);
-	f->st.stored_before_ms = INT64_MAX;
-	f->st.key_horizon_ms = INT64_MAX;
-	assert_int_equal(records_load(f->store, &f->st, err, sizeof(err)), 0);
-	n = (uint32_t)state_tenant(&f->st, "acme")->n_stored;
-	run_core(f);
-	return n;
-}
-
 static void test_stored_runs_counted(void **state)
 {
 	struct fx *f = *state;
@@ -81,9 +48,9 @@ static void test_stored_runs_counted(void **state)
 		complete_one(f, run, epoch, i == 3 ? "failed" : "succeeded",
 			     i == 3 ? 1 : 0);
 	}
-	start_cancelled(f, "acme/prod/j");
-	start_cancelled(f, "acme/dev/j");
-	start_cancelled(f, "acme/dev/j");
+	fx_start_cancelled(f, "acme/prod/j");
+	fx_start_cancelled(f, "acme/dev/j");
+	fx_start_cancelled(f, "acme/dev/j");
 	admin_ok(f, "run start acme/dev/j"); /* queued: stays in memory */
 	prod = criteria(f, "acme/prod");
 	dev = criteria(f, "acme/dev");
@@ -91,7 +58,7 @@ static void test_stored_runs_counted(void **state)
 
 	/* the four ended in acme/prod (the failed one may be queued for
 	 * another attempt) and the three cancelled */
-	assert_true(restart_with_runs_stored(f) >= 6);
+	assert_true(fx_restart_stored(f, "acme") >= 6);
 	again = criteria(f, "acme/prod");
 	assert_string_equal(again, prod);
 	free(again);
@@ -118,7 +85,7 @@ static void test_fifth_report_busy(void **state)
 	lease_one(f, &run, &epoch);
 	complete_one(f, run, epoch, "succeeded", 0);
 	before = criteria(f, "acme/prod");
-	assert_true(restart_with_runs_stored(f) >= 1);
+	assert_true(fx_restart_stored(f, "acme") >= 1);
 
 	/* every scan ended: a finished one gave its place back */
 	after = criteria(f, "acme/prod");

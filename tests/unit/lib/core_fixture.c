@@ -192,6 +192,37 @@ void load_state(struct fx *f)
 	assert_int_equal(records_load(f->store, &f->st, err, sizeof(err)), 0);
 }
 
+uint64_t fx_start_cancelled(struct fx *f, const char *job)
+{
+	struct json *j;
+	char line[128];
+	uint64_t id;
+
+	snprintf(line, sizeof(line), "run start %s", job);
+	j = admin(f, line);
+	id = strtoull(json_get(j, "run")->str, NULL, 10);
+	json_free(j);
+	snprintf(line, sizeof(line), "run cancel %llu", (unsigned long long)id);
+	admin_ok(f, line);
+	return id;
+}
+
+uint32_t fx_restart_stored(struct fx *f, const char *tenant)
+{
+	char err[256];
+	uint32_t n;
+
+	stop_core(f);
+	state_release(&f->st);
+	state_init(&f->st);
+	f->st.stored_before_ms = INT64_MAX;
+	f->st.key_horizon_ms = INT64_MAX;
+	assert_int_equal(records_load(f->store, &f->st, err, sizeof(err)), 0);
+	n = (uint32_t)state_tenant(&f->st, tenant)->n_stored;
+	run_core(f);
+	return n;
+}
+
 void run_core(struct fx *f)
 {
 	f->core = core_start(f->store, &f->st, &f->cfg, f->keys);

@@ -69,6 +69,12 @@ void call(struct fx *f, const char *type, const msgpack_sbuffer *body,
 bool reply_ok(const msgpack_object *o);
 /* Loads the state from the store, as the daemon does at start. */
 void load_state(struct fx *f);
+/* Starts a run of job and cancels it while it is queued; its id. */
+uint64_t fx_start_cancelled(struct fx *f, const char *job);
+/* Restarts the core with every ended run left in the store, as a start
+ * does with the runs that ended before ended_runs_in_memory_s; returns
+ * how many tenant has there (read before the core takes the state). */
+uint32_t fx_restart_stored(struct fx *f, const char *tenant);
 void run_core(struct fx *f);
 void start_core(struct fx *f);
 void stop_core(struct fx *f);
