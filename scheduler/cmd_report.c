@@ -255,7 +255,7 @@ static int scan_one(const void *key, size_t klen, const void *val,
 
 	/* another environment's run costs no more than its first elements */
 	if (!stored_marked(rs->stored, rs->nstored, id) ||
-	    !run_record_may_be_of(val, vlen, rs->env, rs->envlen))
+	    run_record_owner(val, vlen, rs->env, rs->envlen) == RECORD_OTHERS)
 		return 0;
 	if (run_summary_read(val, vlen, &s))
 		rs->unreadable++;

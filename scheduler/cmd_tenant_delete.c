@@ -345,7 +345,8 @@ static int drop_stored(struct sched *c, uint64_t id, void *arg)
 }
 
 /* Deletes every run of the tenant: those in memory, then those kept
- * only in the store (one scan of the runs' records). */
+ * only in the store (the pre-scan's ids, else one scan of the runs'
+ * records). */
 static void drop_runs(struct sched *c, struct tdel_job *j)
 {
 	struct stored_drop sd = { j, state_tenant(c->st, j->tenant),
@@ -548,15 +549,13 @@ static int collect_one(const void *key, size_t klen, const void *val,
 {
 	struct tdel_job *j = arg;
 	uint64_t id = klen == 8 ? store_get_u64be(key) : 0;
-	char job[JOB_KEY_LEN];
+	enum record_owner o;
 
 	if (!stored_marked(j->stored, j->nstored, id))
 		return 0;
-	if (run_peek_job(val, vlen, job, sizeof(job))) {
-		j->unreadable++;
-		return 0;
-	}
-	if (!key_owned_by(job, j->tenant, strlen(j->tenant)))
+	o = run_record_owner(val, vlen, j->tenant, strlen(j->tenant));
+	j->unreadable += o == RECORD_UNREADABLE;
+	if (o != RECORD_OWNED)
 		return 0;
 	j->ids = xgrow(j->ids, &j->idcap, j->nids + 1, sizeof(*j->ids));
 	j->ids[j->nids++] = id;
@@ -619,6 +618,7 @@ int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
 {
 	const char *name = a->pos[0];
 	const struct tenant *t = state_tenant(c->st, name);
+	bool force = arg_set(a, "--force");
 	struct tdel_job *j;
 
 	if (!t)
@@ -634,11 +634,11 @@ int cmd_tenant_delete(struct sched *c, const struct cmd_args *a,
 	if (c->tdelete)
 		return cmd_fail(r, "busy", "tenant '%s' is being deleted: one "
 				"tenant delete at a time", c->tdelete->tenant);
-	if (check_runs(c, name, arg_set(a, "--force"), r))
+	if (check_runs(c, name, force, r))
 		return -1;
 	j = xcalloc(1, sizeof(*j));
 	snprintf(j->tenant, sizeof(j->tenant), "%s", name);
-	j->force = arg_set(a, "--force");
+	j->force = force;
 	cmd_actor(a, j->actor, sizeof(j->actor));
 	if (!t->n_stored) {
 		if (delete_now(c, j, r))

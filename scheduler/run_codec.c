@@ -490,13 +490,14 @@ int run_peek_job(const void *buf, size_t len, char *job, size_t joblen)
 	return c.bad ? -1 : 0;
 }
 
-bool run_record_may_be_of(const void *buf, size_t len, const char *owner,
-			  size_t olen)
+enum record_owner run_record_owner(const void *buf, size_t len,
+				   const char *owner, size_t olen)
 {
 	char job[JOB_KEY_LEN];
 
-	return run_peek_job(buf, len, job, sizeof(job)) ||
-	       key_owned_by(job, owner, olen);
+	if (run_peek_job(buf, len, job, sizeof(job)))
+		return RECORD_UNREADABLE;
+	return key_owned_by(job, owner, olen) ? RECORD_OWNED : RECORD_OTHERS;
 }
 
 /* Passes over n elements. On the fast path an array there would leave

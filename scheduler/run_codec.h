@@ -53,12 +53,13 @@ int run_decode_general(const void *buf, size_t len, struct sched_state *st,
  * into job: 0, or -1 if the record is not in the positional form or its
  * first elements are damaged (run_decode_sealed then says which). */
 int run_peek_job(const void *buf, size_t len, char *job, size_t joblen);
-/* Whether the record in buf may be a run of owner ("tenant" or
- * "tenant/env", olen bytes): false only when its job key, peeked,
- * names another tenant's or environment's job. A record whose peek
- * fails may be anyone's: only its decode can tell. */
-bool run_record_may_be_of(const void *buf, size_t len, const char *owner,
-			  size_t olen);
+/* Whose run the record in buf is, told by its job key alone (peeked):
+ * owner's ("tenant" or "tenant/env", olen bytes), another tenant's or
+ * environment's, or unknown when the peek fails (only its decode can say
+ * what is wrong with it). */
+enum record_owner { RECORD_OWNED, RECORD_OTHERS, RECORD_UNREADABLE };
+enum record_owner run_record_owner(const void *buf, size_t len,
+				   const char *owner, size_t olen);
 /* What a report reads of a run kept only in the store (run_summary_read):
  * its job and the figures of its outcome. */
 struct run_summary {

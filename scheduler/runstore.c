@@ -111,17 +111,20 @@ static int scan_one(const void *key, size_t klen, const void *val,
 {
 	struct scan_ctx *sc = arg;
 	uint64_t id = klen == 8 ? store_get_u64be(key) : 0;
-	char job[JOB_KEY_LEN];
 	struct run r;
 
 	if (!state_run_stored(sc->c->st, id))
 		return 0;
 	if (!sc->owner)
 		return sc->fn(sc->c, id, sc->ctx);
-	if (!run_peek_job(val, vlen, job, sizeof(job)))
-		return key_owned_by(job, sc->owner, sc->olen)
-			       ? sc->fn(sc->c, id, sc->ctx)
-			       : 0;
+	switch (run_record_owner(val, vlen, sc->owner, sc->olen)) {
+	case RECORD_OWNED:
+		return sc->fn(sc->c, id, sc->ctx);
+	case RECORD_OTHERS:
+		return 0;
+	case RECORD_UNREADABLE:
+		break;
+	}
 	/* whose it is cannot be told: the decode logs what is wrong */
 	if (!decode(sc->c, id, val, vlen, &r))
 		run_clear(&r);
