@@ -336,8 +336,13 @@ static const struct command *find_command(const struct cmdline *cl,
 	*nwords = 0;
 	for (size_t i = 0; i < ncommands; i++) {
 		const char *words = commands[i].words;
-		size_t nlen = strcspn(words, " ");
+		size_t nlen;
 		int n;
+		/* most commands differ in the first letter: skip them cheaply
+		 * (every request looks its command up in the whole table) */
+		if (words[0] != cl->argv[0][0])
+			continue;
+		nlen = strcspn(words, " ");
 		if (strlen(cl->argv[0]) == nlen &&
 		    !strncmp(words, cl->argv[0], nlen))
 			noun_known = true;

@@ -369,8 +369,10 @@ int backup_create(struct store *s, const char *dir, struct backup_created *out,
 	before = dir_bytes(dir);
 	if (!(be = open_engine(dir, err, errlen)))
 		goto out;
-	/* flush first: the backup then carries a short WAL tail, not up to
-	 * store_max_wal_mb of it, and restores without a long replay */
+	/* every acknowledged write in the memtables, then flushed: the
+	 * backup carries them all, without a log to replay */
+	if (store_apply_held(s, err, errlen))
+		goto out;
 	rocksdb_backup_engine_create_new_backup_flush(be, store_db(s), 1,
 						      &rerr);
 	if (rerr) {

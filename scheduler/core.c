@@ -470,9 +470,10 @@ static void *core_main(void *arg)
 			work_by_clock(c, stopping);
 		if (!commit_may_wait(c, stopping))
 			commit_and_reply(c);
-		/* the replies go out before the batch is applied to RocksDB:
-		 * it is durable already (the commit log), and the client's
-		 * next request arrives while the core applies it */
+		/* the replies go out before the batch goes to RocksDB: it is
+		 * durable already (the commit log), and the client's next
+		 * request arrives meanwhile; the store holds small batches
+		 * and applies many at once (store_held.c) */
 		if (c->io)
 			c->io->flush(c->io->ctx);
 		log_release();

@@ -233,6 +233,17 @@ static void check_retire(struct store *s)
 	s->retire_before = 0;
 }
 
+void store_retire_step(struct store *s)
+{
+	/* the segments before a switch are retired once their writes, all
+	 * applied now, are flushed */
+	if (s->switched)
+		start_retire(s);
+	else
+		check_retire(s);
+	s->switched = false;
+}
+
 /* Opens the commit log and replays it into the memtables. */
 static int open_log(struct store *s, char *err, size_t errlen)
 {
@@ -333,6 +344,7 @@ struct store *store_open_with(const char *dir, const struct store_options *o,
 	struct store *s = xcalloc(1, sizeof(*s));
 	uint32_t probed;
 
+	store_held_init(s);
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	setup_options(s, o ? o : &defaults);
 	/* A full (or failing) disk is refused here, in one line: RocksDB
@@ -368,6 +380,7 @@ int store_reopen(struct store *s, char *err, size_t errlen)
 	/* Nothing is flushed: the memtables are dropped, and the log's
 	 * replay, into the new handle, brings back what was synced; the
 	 * failed segment is never written again. */
+	store_held_drop(s);
 	close_db(s, false);
 	if (open_db(s, err, errlen))
 		return -1;
@@ -388,7 +401,6 @@ struct rocksdb_t *store_db(struct store *s)
 	return s->db;
 }
 
-static int closed(const struct store *s, char *err, size_t errlen);
 
 void store_set_keyring(struct store *s, struct keyring *kr)
 {
@@ -403,7 +415,7 @@ struct keyring *store_keyring(const struct store *s)
 int store_roll_log(struct store *s, char *err, size_t errlen)
 {
 	if (!s->db)
-		return closed(s, err, errlen);
+		return store_closed_err(s, err, errlen);
 	if (commitlog_roll(s->log, err, errlen) ||
 	    store_flush_all(s, err, errlen))
 		return -1;
@@ -417,7 +429,9 @@ int store_flush_all(struct store *s, char *err, size_t errlen)
 	char *rerr = NULL;
 
 	if (!s->db)
-		return closed(s, err, errlen);
+		return store_closed_err(s, err, errlen);
+	if (store_apply_held(s, err, errlen))
+		return -1;
 	if (flush_memtables(s, true, &rerr)) {
 		snprintf(err, errlen, "flush: %s", rerr);
 		free(rerr);
@@ -430,9 +444,15 @@ void store_compact_range(struct store *s, enum store_cf cf, const void *start,
 			 size_t slen, const void *end, size_t elen)
 {
 	rocksdb_compactoptions_t *co;
+	char err[256];
 
 	if (!s->db)
 		return;
+	if (store_apply_held(s, err, sizeof(err))) {
+		/* the range's deletion may be among them: compact later */
+		log_error("%s", err);
+		return;
+	}
 	co = rocksdb_compactoptions_create();
 	/* rewrite the bottom level too: its files hold the range's values
 	 * until they are rewritten without them */
@@ -467,9 +487,19 @@ enum store_fault store_fault_of(const char *err)
 
 void store_close(struct store *s)
 {
+	char err[256];
+
 	if (!s)
 		return;
-	close_db(s, true);
+	/* held writes that cannot be applied keep the log for the next
+	 * open's replay: nothing is flushed, nothing deleted */
+	if (store_apply_held(s, err, sizeof(err))) {
+		log_error("%s", err);
+		close_db(s, false);
+	} else {
+		close_db(s, true);
+	}
+	store_held_free(s);
 	rocksdb_writeoptions_destroy(s->wlog);
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_options_destroy(s->opts);
@@ -541,63 +571,11 @@ void store_batch_delete_range(struct store_batch *b, struct store *s,
 					   elen);
 }
 
-static int closed(const struct store *s, char *err, size_t errlen)
+int store_closed_err(const struct store *s, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "store '%s' is closed (it could not be opened "
 		 "again after a failed write)", s->dir);
 	return -1;
-}
-
-int store_log(struct store *s, struct store_batch *b, bool sync, char *err,
-	      size_t errlen)
-{
-	const char *data;
-	size_t len;
-	bool switched;
-
-	if (!s->db)
-		return closed(s, err, errlen);
-	if (atomic_load(&s->fail_writes)) {
-		atomic_fetch_sub(&s->fail_writes, 1);
-		snprintf(err, errlen, "%s", s->fail_err);
-		return -1;
-	}
-	data = rocksdb_writebatch_data(b->wb, &len);
-	if (commitlog_append(s->log, data, len, sync, &switched, err, errlen))
-		return -1;
-	s->switched |= switched;
-	return 0;
-}
-
-int store_apply(struct store *s, struct store_batch *b, char *err,
-		size_t errlen)
-{
-	char *rerr = NULL;
-
-	if (!s->db)
-		return closed(s, err, errlen);
-	rocksdb_write(s->db, s->wlog, b->wb, &rerr);
-	if (rerr) {
-		snprintf(err, errlen, "%s", rerr);
-		free(rerr);
-		return -1;
-	}
-	/* the segments before a switch are retired once their writes, all
-	 * applied now, are flushed */
-	if (s->switched)
-		start_retire(s);
-	else
-		check_retire(s);
-	s->switched = false;
-	return 0;
-}
-
-int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
-		size_t errlen)
-{
-	if (store_log(s, b, sync, err, errlen))
-		return -1;
-	return store_apply(s, b, err, errlen);
 }
 
 int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,
@@ -606,7 +584,9 @@ int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,
 	char *rerr = NULL, *v;
 
 	if (!s->db)
-		return closed(s, err, errlen);
+		return store_closed_err(s, err, errlen);
+	if (store_apply_held(s, err, errlen))
+		return -1;
 	v = rocksdb_get_cf(s->db, s->ropts, s->cf[cf], key, klen, vlen,
 				 &rerr);
 	if (rerr) {
@@ -627,11 +607,15 @@ int store_last_key(struct store *s, enum store_cf cf, void *buf, size_t cap,
 		   size_t *klen)
 {
 	rocksdb_iterator_t *it;
-	char *rerr = NULL;
+	char *rerr = NULL, err[256];
 	int rc = 0;
 
 	if (!s->db)
 		return -1;
+	if (store_apply_held(s, err, sizeof(err))) {
+		log_error("store read of '%s': %s", cf_names[cf], err);
+		return -1;
+	}
 	it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf[cf]);
 	rocksdb_iter_seek_to_last(it);
 	if (rocksdb_iter_valid(it)) {
@@ -703,10 +687,15 @@ int store_scan(struct store *s, enum store_cf cf, const void *start,
 {
 	rocksdb_readoptions_t *ro;
 	rocksdb_iterator_t *it;
+	char err[256];
 	int rc;
 
 	if (!s->db) {
 		log_error("store scan of '%s': the store is closed", cf_names[cf]);
+		return -1;
+	}
+	if (store_apply_held(s, err, sizeof(err))) {
+		log_error("store scan of '%s': %s", cf_names[cf], err);
 		return -1;
 	}
 	ro = scan_options();
@@ -733,9 +722,14 @@ struct store_reader {
 struct store_reader *store_reader_open(struct store *s, enum store_cf cf)
 {
 	struct store_reader *rd;
+	char err[256];
 
 	if (!s->db) {
 		log_error("store scan of '%s': the store is closed", cf_names[cf]);
+		return NULL;
+	}
+	if (store_apply_held(s, err, sizeof(err))) {
+		log_error("store scan of '%s': %s", cf_names[cf], err);
 		return NULL;
 	}
 	rd = xcalloc(1, sizeof(*rd));

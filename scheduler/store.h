@@ -1,8 +1,9 @@
 /*
  * store.h - the scheduler's RocksDB store: one column family per kind of
  * record (docs/storage.md), atomic write batches written with a WAL sync,
- * point reads and bounded scans. Only store.c includes rocksdb/c.h. Used by
- * the core thread only.
+ * point reads and bounded scans. Only the store's own files include
+ * rocksdb/c.h. Writes come from the core thread only; reads may come from
+ * any thread.
  */
 #ifndef SP_STORE_H
 #define SP_STORE_H
@@ -100,13 +101,24 @@ int store_write(struct store *s, struct store_batch *b, bool sync, char *err,
 		size_t errlen);
 /* store_write in two halves, for the core thread, which sends a turn's
  * replies between them: store_log makes b durable (any later open
- * replays it), store_apply puts it into RocksDB, where reads see it. Call
- * store_apply with the same b before anything else reads or writes the
- * store; after a failure of either, as after store_write's. */
+ * replays it), store_apply hands it to RocksDB, where reads see it. Call
+ * store_apply with the same b before anything else writes the store; b
+ * may be cleared after it. store_apply holds small batches back and puts
+ * many into RocksDB at once: every read through the store applies them
+ * first. After a failure of either, as after store_write's. */
 int store_log(struct store *s, struct store_batch *b, bool sync, char *err,
 	      size_t errlen);
 int store_apply(struct store *s, struct store_batch *b, char *err,
 		size_t errlen);
+/* Puts every record store_apply held back into RocksDB (reads do it
+ * themselves; a backup or any direct use of store_db needs it). 0, or -1
+ * with a reason: the records stay held, and the next store_log fails too,
+ * until store_reopen. Any thread. */
+int store_apply_held(struct store *s, char *err, size_t errlen);
+/* The records held now, and how many RocksDB writes applied held ones. */
+void store_held_stats(struct store *s, size_t *records, uint64_t *applies);
+/* For tests: the next n applies of held records fail with err. */
+void store_fail_held_applies(struct store *s, unsigned n, const char *err);
 
 /* What a failed write's error says about the data dir. */
 enum store_fault {
@@ -133,7 +145,7 @@ bool store_is_open(const struct store *s);
  * it, from a thread of its own: the handle is thread-safe). NULL while
  * closed. The store keeps it: the caller must see that no reopen or
  * close happens while it is in use (core.c holds reopens while a worker
- * runs). */
+ * runs), and call store_apply_held first to see every write. */
 struct rocksdb_t;
 struct rocksdb_t *store_db(struct store *s);
 /* The data keys that seal customer data in values (keyring.h): records.c

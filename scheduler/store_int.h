@@ -1,11 +1,13 @@
 /*
- * store_int.h - the store's insides, shared by its two files: store.c
- * (open, close, the commit log, batches, reads) and store_format.c (the
- * format version). Nothing else includes it.
+ * store_int.h - the store's insides, shared by its files: store.c (open,
+ * close, the commit log's retiring, batches, reads), store_held.c (the
+ * write path: the log, then the memtables, many turns' writes at once)
+ * and store_format.c (the format version). Nothing else includes it.
  */
 #ifndef SP_STORE_INT_H
 #define SP_STORE_INT_H
 
+#include <pthread.h>
 #include <rocksdb/c.h>
 #include <stdatomic.h>
 
@@ -33,11 +35,35 @@ struct store {
 	uint64_t retire_before;
 	int64_t retire_checked_us;
 	bool switched; /* store_log started a segment: retire at the apply */
+	/* Writes synced in the commit log but not yet in RocksDB's
+	 * memtables (store_held.c): one WriteBatch's bytes (its header, then
+	 * the records of many). Any thread may apply them, under lock. */
+	struct {
+		pthread_mutex_t lock;
+		char *rep;
+		size_t len;         /* 0 until the first write is held */
+		uint32_t count;     /* the records in rep */
+		uint64_t applies;   /* RocksDB writes of held records */
+		unsigned fail;      /* store_fail_held_applies */
+		bool failed;        /* the last apply failed; rep kept */
+		char err[256];      /* its reason */
+	} held;
 };
 
 struct store_batch {
 	rocksdb_writebatch_t *wb;
 };
+
+/* "store ... is closed" into err; returns -1. */
+int store_closed_err(const struct store *s, char *err, size_t errlen);
+/* After a write applied (store_held.c): a segment switch starts the
+ * retiring of the segments before it, else a due check of it runs. */
+void store_retire_step(struct store *s);
+/* Held writes: set up at open, freed at close, dropped at a reopen (the
+ * commit log's replay puts them into the new handle). */
+void store_held_init(struct store *s);
+void store_held_free(struct store *s);
+void store_held_drop(struct store *s);
 
 /* The format version of the store in dir, read without writing anything
  * (the FORMAT file, else a read-only open of `meta`); 0 for none. 0, or
