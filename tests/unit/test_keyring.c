@@ -1,5 +1,5 @@
 /* test_keyring.c - per-tenant data keys (scheduler/keyring.c): seal and
- * open round trips; a wrong record key (AAD), a flipped byte and a
+ * open round trips; every seal's nonce its own, in a forked child too; a wrong record key (AAD), a flipped byte and a
  * destroyed key refused; the keyring file rewritten atomically and read
  * back, refused under another master key or damaged; the master key
  * created 0600 and refused when others may read it; pseudonyms; and
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core_fixture.h"
@@ -127,6 +128,62 @@ static void test_seal_open(void **s)
 	assert_int_equal(keyring_open_value(kr, "logs", key, sizeof(key),
 					    sealed.buf, sealed.len, &plain),
 			 KEYRING_DESTROYED);
+	strbuf_release(&sealed);
+	strbuf_release(&plain);
+	keyring_free(kr);
+}
+
+/* Each seal has a nonce of its own: across the batches nonces are drawn
+ * in, and in a forked child, which must not take its parent's next one. */
+static void test_seal_nonces(void **s)
+{
+	enum { N = 200 }; /* more than one batch of nonces */
+	struct keyring *kr = keyring_new(master);
+	struct strbuf sealed = STRBUF_INIT, plain = STRBUF_INIT;
+	uint8_t key[4] = { 1, 2, 3, 4 }, seen[N][SEAL_NONCE], child[SEAL_NONCE];
+	char err[256];
+	int p[2];
+	pid_t pid;
+
+	(void)s;
+	assert_int_equal(keyring_ensure(kr, "acme", 1000, err, sizeof(err)), 0);
+	for (int i = 0; i < N; i++) {
+		strbuf_reset(&sealed);
+		assert_int_equal(keyring_seal(kr, "acme", "runs", key,
+					      sizeof(key), "v", 1, &sealed),
+				 0);
+		memcpy(seen[i], sealed.buf + SEAL_HEADER, SEAL_NONCE);
+		strbuf_reset(&plain);
+		assert_int_equal(keyring_open_value(kr, "runs", key,
+						    sizeof(key), sealed.buf,
+						    sealed.len, &plain),
+				 0);
+		for (int j = 0; j < i; j++)
+			assert_memory_not_equal(seen[i], seen[j], SEAL_NONCE);
+	}
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		strbuf_reset(&sealed);
+		if (keyring_seal(kr, "acme", "runs", key, sizeof(key), "v", 1,
+				 &sealed) ||
+		    write(p[1], sealed.buf + SEAL_HEADER, SEAL_NONCE) !=
+			    SEAL_NONCE)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], child, SEAL_NONCE), SEAL_NONCE);
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	strbuf_reset(&sealed);
+	assert_int_equal(keyring_seal(kr, "acme", "runs", key, sizeof(key),
+				      "v", 1, &sealed),
+			 0);
+	assert_memory_not_equal(child, sealed.buf + SEAL_HEADER, SEAL_NONCE);
+	for (int j = 0; j < N; j++)
+		assert_memory_not_equal(child, seen[j], SEAL_NONCE);
 	strbuf_release(&sealed);
 	strbuf_release(&plain);
 	keyring_free(kr);
@@ -580,6 +637,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seal_open),
+		cmocka_unit_test(test_seal_nonces),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_master_key),
 		cmocka_unit_test(test_parse_damage),
