@@ -585,8 +585,7 @@ int store_get(struct store *s, enum store_cf cf, const void *key, size_t klen,
 
 	if (!s->db)
 		return store_closed_err(s, err, errlen);
-	if (store_apply_held(s, err, errlen))
-		return -1;
+	store_held_for_read(s);
 	v = rocksdb_get_cf(s->db, s->ropts, s->cf[cf], key, klen, vlen,
 				 &rerr);
 	if (rerr) {
@@ -607,15 +606,12 @@ int store_last_key(struct store *s, enum store_cf cf, void *buf, size_t cap,
 		   size_t *klen)
 {
 	rocksdb_iterator_t *it;
-	char *rerr = NULL, err[256];
+	char *rerr = NULL;
 	int rc = 0;
 
 	if (!s->db)
 		return -1;
-	if (store_apply_held(s, err, sizeof(err))) {
-		log_error("store read of '%s': %s", cf_names[cf], err);
-		return -1;
-	}
+	store_held_for_read(s);
 	it = rocksdb_create_iterator_cf(s->db, s->ropts, s->cf[cf]);
 	rocksdb_iter_seek_to_last(it);
 	if (rocksdb_iter_valid(it)) {
@@ -687,17 +683,13 @@ int store_scan(struct store *s, enum store_cf cf, const void *start,
 {
 	rocksdb_readoptions_t *ro;
 	rocksdb_iterator_t *it;
-	char err[256];
 	int rc;
 
 	if (!s->db) {
 		log_error("store scan of '%s': the store is closed", cf_names[cf]);
 		return -1;
 	}
-	if (store_apply_held(s, err, sizeof(err))) {
-		log_error("store scan of '%s': %s", cf_names[cf], err);
-		return -1;
-	}
+	store_held_for_read(s);
 	ro = scan_options();
 	/* the bound also keeps the iterator off the tombstones past end */
 	if (end)
@@ -722,16 +714,12 @@ struct store_reader {
 struct store_reader *store_reader_open(struct store *s, enum store_cf cf)
 {
 	struct store_reader *rd;
-	char err[256];
 
 	if (!s->db) {
 		log_error("store scan of '%s': the store is closed", cf_names[cf]);
 		return NULL;
 	}
-	if (store_apply_held(s, err, sizeof(err))) {
-		log_error("store scan of '%s': %s", cf_names[cf], err);
-		return NULL;
-	}
+	store_held_for_read(s);
 	rd = xcalloc(1, sizeof(*rd));
 	rd->ro = scan_options();
 	rd->it = rocksdb_create_iterator_cf(s->db, rd->ro, s->cf[cf]);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "commitlog.h"
+#include "log.h"
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
@@ -73,9 +74,9 @@ static int write_rep(struct store *s, const char *rep, size_t len, char *err,
 	return 0;
 }
 
-/* Applies the held records; the lock is held. On failure they stay held
- * (every read fails with the same reason, and so does the next
- * store_log) until store_reopen drops them for the log's replay. */
+/* Applies the held records; the lock is held. On failure they stay held,
+ * and the next store_log fails with the same reason (the store goes
+ * down), until store_reopen drops them for the log's replay. */
 static int apply_locked(struct store *s, char *err, size_t errlen)
 {
 	uint32_t n = s->held.count;
@@ -111,6 +112,20 @@ int store_apply_held(struct store *s, char *err, size_t errlen)
 	rc = apply_locked(s, err, errlen);
 	pthread_mutex_unlock(&s->held.lock);
 	return rc;
+}
+
+void store_held_for_read(struct store *s)
+{
+	char err[512];
+	bool failed_now;
+
+	pthread_mutex_lock(&s->held.lock);
+	failed_now = !s->held.failed && apply_locked(s, err, sizeof(err));
+	pthread_mutex_unlock(&s->held.lock);
+	if (failed_now)
+		log_error("store: %s; reads go on without the writes held "
+			  "since, until the store is reopened",
+			  err);
 }
 
 int store_log(struct store *s, struct store_batch *b, bool sync, char *err,

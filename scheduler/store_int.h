@@ -64,6 +64,10 @@ void store_retire_step(struct store *s);
 void store_held_init(struct store *s);
 void store_held_free(struct store *s);
 void store_held_drop(struct store *s);
+/* Before a read: applies what is held. If that fails, the read goes on
+ * without it, as reads are answered while the store is down: the
+ * failure is logged once, and the next store_log fails with it. */
+void store_held_for_read(struct store *s);
 
 /* The format version of the store in dir, read without writing anything
  * (the FORMAT file, else a read-only open of `meta`); 0 for none. 0, or
