@@ -401,7 +401,6 @@ struct rocksdb_t *store_db(struct store *s)
 	return s->db;
 }
 
-
 void store_set_keyring(struct store *s, struct keyring *kr)
 {
 	s->keyring = kr;

@@ -1,6 +1,6 @@
 /*
  * store.h - the scheduler's RocksDB store: one column family per kind of
- * record (docs/storage.md), atomic write batches written with a WAL sync,
+ * record (docs/storage.md), atomic write batches synced in a commit log,
  * point reads and bounded scans. Only the store's own files include
  * rocksdb/c.h. Writes come from the core thread only; reads may come from
  * any thread.

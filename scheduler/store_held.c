@@ -74,6 +74,15 @@ static int write_rep(struct store *s, const char *rep, size_t len, char *err,
 	return 0;
 }
 
+/* The reason the held records could not be applied, into err (the lock
+ * is held); returns -1. */
+static int held_failure(const struct store *s, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "cannot apply writes to '%s': %s", s->dir,
+		 s->held.err);
+	return -1;
+}
+
 /* Applies the held records; the lock is held. On failure they stay held,
  * and the next store_log fails with the same reason (the store goes
  * down), until store_reopen drops them for the log's replay. */
@@ -99,9 +108,7 @@ static int apply_locked(struct store *s, char *err, size_t errlen)
 		}
 	}
 	s->held.failed = true;
-	snprintf(err, errlen, "cannot apply writes to '%s': %s", s->dir,
-		 s->held.err);
-	return -1;
+	return held_failure(s, err, errlen);
 }
 
 int store_apply_held(struct store *s, char *err, size_t errlen)
@@ -143,10 +150,7 @@ int store_log(struct store *s, struct store_batch *b, bool sync, char *err,
 		return -1;
 	}
 	pthread_mutex_lock(&s->held.lock);
-	failed = s->held.failed;
-	if (failed)
-		snprintf(err, errlen, "cannot apply writes to '%s': %s", s->dir,
-			 s->held.err);
+	failed = s->held.failed && held_failure(s, err, errlen);
 	pthread_mutex_unlock(&s->held.lock);
 	if (failed)
 		return -1;

@@ -41,7 +41,7 @@ struct store {
 	struct {
 		pthread_mutex_t lock;
 		char *rep;
-		size_t len;         /* 0 until the first write is held */
+		size_t len;         /* bytes in rep: WB_HEADER when empty */
 		uint32_t count;     /* the records in rep */
 		uint64_t applies;   /* RocksDB writes of held records */
 		unsigned fail;      /* store_fail_held_applies */
