@@ -321,6 +321,8 @@ bench: all $(patsubst bench/%.c,bin/%,$(BENCH_SRC))
 		rc=$$?; rm -rf $$d; exit $$rc
 	@echo "== serial request path against beanstalkd (fsync after every write)"
 	@bench/vs-beanstalkd.sh --seconds 5 --rounds 3
+	@echo "== serial request path: instructions per start (callgrind)"
+	@bench/serial-instr.sh --seconds 5
 	@echo "== millions of runs (3,000,000 queued): memory, restart, latency"
 	@bench/millions.sh --runs 3000000 --rounds 3
 

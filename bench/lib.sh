@@ -14,6 +14,13 @@
 #   bench_queued_in ENV          queued + running runs of ENV (queue stats)
 #   bench_cpu_ticks PID          its utime + stime, in clock ticks
 #   now_ms                       the wall clock in ms
+#   bench_need CMD PACKAGE       installs PACKAGE from Debian if CMD is missing
+
+bench_need() {
+	command -v "$1" >/dev/null && return
+	apt-get install -y "$2" >/dev/null ||
+		{ apt-get update >/dev/null && apt-get install -y "$2" >/dev/null; }
+}
 
 bench_setup() {
 	local name=$1 b

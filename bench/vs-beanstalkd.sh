@@ -53,11 +53,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-if ! command -v beanstalkd >/dev/null; then
-	apt-get install -y beanstalkd >/dev/null ||
-		{ apt-get update >/dev/null && apt-get install -y beanstalkd >/dev/null; }
-fi
 . "$(dirname "$0")/lib.sh"
+bench_need beanstalkd beanstalkd
 bench_setup vsbs sparkpilot-scheduler spctl sp-bench-serial
 PID=
 BPID=

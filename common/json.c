@@ -47,14 +47,26 @@ static size_t utf8_len(const unsigned char *p, size_t left)
 	return n;
 }
 
+/* Bytes that go out as they are: printable ASCII but '"' and '\\'. */
+static bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 static void add_escaped(struct strbuf *sb, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	strbuf_grow(sb, len + 2);
 	strbuf_addch(sb, '"');
 	for (size_t i = 0; i < len;) {
 		unsigned char c = p[i];
 		size_t n;
-		if (c == '"' || c == '\\') {
+		if (plain(c)) { /* a run of them in one append */
+			for (n = 1; i + n < len && plain(p[i + n]); n++)
+				;
+			strbuf_add(sb, p + i, n);
+			i += n;
+		} else if (c == '"' || c == '\\') {
 			strbuf_addch(sb, '\\');
 			strbuf_addch(sb, c);
 			i++;
@@ -141,14 +153,22 @@ void jw_strn(struct jw *w, const char *key, const char *val, size_t len)
 
 void jw_int(struct jw *w, const char *key, int64_t val)
 {
+	char buf[24];
 	jw_key(w, key);
-	strbuf_addf(w->sb, "%lld", (long long)val);
+	if (val < 0) {
+		strbuf_addch(w->sb, '-');
+		/* the magnitude, INT64_MIN's included */
+		strbuf_add(w->sb, buf, fmt_u64(buf, 0 - (uint64_t)val));
+	} else {
+		strbuf_add(w->sb, buf, fmt_u64(buf, (uint64_t)val));
+	}
 }
 
 void jw_uint(struct jw *w, const char *key, uint64_t val)
 {
+	char buf[24];
 	jw_key(w, key);
-	strbuf_addf(w->sb, "%llu", (unsigned long long)val);
+	strbuf_add(w->sb, buf, fmt_u64(buf, val));
 }
 
 void jw_bool(struct jw *w, const char *key, bool val)

@@ -95,32 +95,45 @@ void log_hold_end(void)
 /* One write per line (or per batch of whole lines) so concurrent
  * threads never interleave. A line to hold waits in the thread's buffer
  * while it holds; any other goes out at once, after the held ones. */
+/* Appends s to line[0..at), at most up to cap; returns the new end. */
+static size_t put(char *line, size_t at, size_t cap, const char *s)
+{
+	size_t n = strnlen(s, cap - at);
+	memcpy(line + at, s, n);
+	return at + n;
+}
+
+/* "<PRIORITY>LEVEL: MSG" for the journal, else "PROG: LEVEL: MSG", cut
+ * at 2046 bytes, then a newline: copied, not formatted (an admin
+ * command's line is on the path to its reply). */
 static void emit(int priority, const char *level, const char *msg,
 		 bool hold)
 {
 	char line[2048];
-	int n;
+	const size_t cap = sizeof(line) - 2;
+	size_t n = 0;
 
-	if (log_journal)
-		n = snprintf(line, sizeof(line) - 1, "<%d>%s: %s", priority,
-			     level, msg);
-	else
-		n = snprintf(line, sizeof(line) - 1, "%s: %s: %s", log_prog,
-			     level, msg);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
+	if (log_journal) { /* a syslog priority: one digit, 0 to 7 */
+		line[n++] = '<';
+		line[n++] = (char)('0' + priority);
+		line[n++] = '>';
+	} else {
+		n = put(line, n, cap, log_prog);
+		n = put(line, n, cap, ": ");
+	}
+	n = put(line, n, cap, level);
+	n = put(line, n, cap, ": ");
+	n = put(line, n, cap, msg);
 	line[n++] = '\n';
 	hold = hold && held.on;
 	if (!hold && !held.n) {
-		(void)!write(2, line, (size_t)n);
+		(void)!write(2, line, n);
 		return;
 	}
-	if (held.n + (size_t)n > HELD_CAP)
+	if (held.n + n > HELD_CAP)
 		write_held();
-	memcpy(held.buf + held.n, line, (size_t)n);
-	held.n += (size_t)n;
+	memcpy(held.buf + held.n, line, n);
+	held.n += n;
 	if (!hold)
 		write_held();
 }

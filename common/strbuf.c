@@ -68,7 +68,10 @@ void strbuf_setlen(struct strbuf *sb, size_t len)
 
 void strbuf_add(struct strbuf *sb, const void *data, size_t len)
 {
-	strbuf_grow(sb, len);
+	/* most appends fit: grow (a call, an overflow check) only when not
+	 * (alloc is 0 while buf is the static "") */
+	if (sb->alloc - sb->len <= len)
+		strbuf_grow(sb, len);
 	memcpy(sb->buf + sb->len, data, len);
 	sb->len += len;
 	sb->buf[sb->len] = '\0';
@@ -77,12 +80,6 @@ void strbuf_add(struct strbuf *sb, const void *data, size_t len)
 void strbuf_addstr(struct strbuf *sb, const char *s)
 {
 	strbuf_add(sb, s, strlen(s));
-}
-
-void strbuf_addch(struct strbuf *sb, int c)
-{
-	char ch = (char)c;
-	strbuf_add(sb, &ch, 1);
 }
 
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)

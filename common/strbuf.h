@@ -28,7 +28,15 @@ void strbuf_reset(struct strbuf *sb);
 void strbuf_setlen(struct strbuf *sb, size_t len);
 void strbuf_add(struct strbuf *sb, const void *data, size_t len);
 void strbuf_addstr(struct strbuf *sb, const char *s);
-void strbuf_addch(struct strbuf *sb, int c);
+/* Inline: the JSON writer and the command-line splitter add most of
+ * their bytes one at a time. */
+static inline void strbuf_addch(struct strbuf *sb, int c)
+{
+	if (sb->alloc - sb->len <= 1)
+		strbuf_grow(sb, 1);
+	sb->buf[sb->len++] = (char)c;
+	sb->buf[sb->len] = '\0';
+}
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) SP_PRINTF(2, 3);
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
 /* Removes the first n bytes. */

@@ -56,6 +56,14 @@ int mkdir_p(const char *path, unsigned mode);
 /* Sets O_NONBLOCK (and FD_CLOEXEC) on fd. 0 or -1. */
 int fd_set_nonblock(int fd);
 
+/* Copies src into dst (size bytes, size > 0), cut short to fit and
+ * always NUL-terminated: snprintf(dst, size, "%s", src) without the
+ * format parsing, on paths every request takes. */
+void str_copy(char *dst, size_t size, const char *src);
+/* Writes v in decimal and a NUL to out (at least 21 bytes); returns the
+ * number of digits. */
+size_t fmt_u64(char *out, uint64_t v);
+
 /* Whether s is one of the n strings of list. */
 bool str_in(const char *s, const char *const *list, size_t n);
 

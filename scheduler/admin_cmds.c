@@ -53,8 +53,11 @@ int cmd_refuse(struct reply *r, const struct refusal *why)
 
 static int flag_index(const struct cmd_args *a, const char *flag)
 {
+	/* flags are "--name": compare the first letter of the name before
+	 * the whole (a start asks for half a dozen flags) */
 	for (int i = 0; a->specs[i].name; i++)
-		if (!strcmp(a->specs[i].name, flag))
+		if (a->specs[i].name[2] == flag[2] &&
+		    !strcmp(a->specs[i].name, flag))
 			return i;
 	return -1;
 }
@@ -306,7 +309,16 @@ static int parse_args(const struct command *cmd, int argc, char *const *argv,
 	return 0;
 }
 
-/* Finds the command named by the first one or two words. */
+/* The length of words' first word if it is word, else 0. */
+static size_t first_word_is(const char *words, const char *word)
+{
+	size_t n = 0;
+
+	while (words[n] && words[n] != ' ' && words[n] == word[n])
+		n++;
+	return !word[n] && (!words[n] || words[n] == ' ') ? n : 0;
+}
+
 /* How many of cl's first words spell words ("agent token list"): all of
  * them, or 0. */
 static int words_match(const char *words, const struct cmdline *cl)
@@ -314,9 +326,8 @@ static int words_match(const char *words, const struct cmdline *cl)
 	int n = 0;
 
 	for (const char *p = words; *p; n++) {
-		size_t len = strcspn(p, " ");
-		if (n >= cl->argc || strlen(cl->argv[n]) != len ||
-		    strncmp(p, cl->argv[n], len))
+		size_t len;
+		if (n >= cl->argc || !(len = first_word_is(p, cl->argv[n])))
 			return 0;
 		p += len + (p[len] == ' ');
 	}
@@ -336,16 +347,14 @@ static const struct command *find_command(const struct cmdline *cl,
 	*nwords = 0;
 	for (size_t i = 0; i < ncommands; i++) {
 		const char *words = commands[i].words;
-		size_t nlen;
 		int n;
-		/* most commands differ in the first letter: skip them cheaply
-		 * (every request looks its command up in the whole table) */
-		if (words[0] != cl->argv[0][0])
+		/* most commands differ in the first letter, most others in
+		 * the first word: skip them cheaply (every request looks its
+		 * command up in the whole table) */
+		if (words[0] != cl->argv[0][0] ||
+		    !first_word_is(words, cl->argv[0]))
 			continue;
-		nlen = strcspn(words, " ");
-		if (strlen(cl->argv[0]) == nlen &&
-		    !strncmp(words, cl->argv[0], nlen))
-			noun_known = true;
+		noun_known = true;
 		if ((n = words_match(words, cl)) > *nwords) {
 			*nwords = n;
 			best = &commands[i];
@@ -444,6 +453,9 @@ void admin_cmds_reply_open(struct event *ev, struct reply *r)
 	memset(r, 0, sizeof(*r));
 	r->ev = ev;
 	strbuf_reset(&ev->reply);
+	/* one allocation that most replies fit (a start's is 70 bytes)
+	 * rather than one and then a few reallocations */
+	strbuf_grow(&ev->reply, 120);
 	jw_init(&r->w, &ev->reply);
 	jw_obj_open(&r->w, NULL);
 	jw_bool(&r->w, "ok", true);
@@ -467,7 +479,7 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 	const struct command *cmd = NULL;
 	int nwords = 0;
 	struct access acc;
-	bool parsed = false;
+	bool parsed = false, ro;
 
 	if (ev->reply.len) { /* refused by the transport (e.g. a bad line) */
 		sched_complete(c, ev);
@@ -487,15 +499,15 @@ void admin_cmds_exec(struct sched *c, struct event *ev)
 		if (!cmd_authorize(c, cmd, &a, &r))
 			cmd->fn(c, &a, &r);
 	}
+	ro = cmd && read_only(cmd);
 	/* changes, and refusals: any command refused a role; a command
 	 * answered later by its worker (a backup) is recorded as started */
-	if (cmd && (!read_only(cmd) ||
-		    (r.failed && !strcmp(r.code, "forbidden"))))
+	if (cmd && (!ro || (r.failed && !strcmp(r.code, "forbidden"))))
 		audit_admin(c, cmd, &a, parsed,
 			    r.failed	 ? r.code
 			    : r.deferred ? "started"
 					 : NULL);
-	if (!r.failed && !read_only(cmd))
+	if (!r.failed && !ro)
 		log_msg_held(LOG_INFO, "admin: uid %u: %s %s",
 			     (unsigned)ev->peer.uid, cmd->words,
 			     a.npos ? a.pos[0] : "");

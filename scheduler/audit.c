@@ -215,9 +215,9 @@ static void rec_init(struct audit_rec *r, const char *kind,
 	/* the detail values are set as they are added, not cleared here */
 	memset(r, 0, offsetof(struct audit_rec, d));
 	r->has_sig = false;
-	snprintf(r->kind, sizeof(r->kind), "%s", kind);
-	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant ? tenant : "");
-	snprintf(r->actor, sizeof(r->actor), "%s", actor);
+	str_copy(r->kind, sizeof(r->kind), kind);
+	str_copy(r->tenant, sizeof(r->tenant), tenant ? tenant : "");
+	str_copy(r->actor, sizeof(r->actor), actor);
 }
 
 /* The tenant an admin command is about, if it exists: its first word's
@@ -309,7 +309,7 @@ void audit_admin(struct sched *c, const struct command *cmd,
 	const struct agent *ag;
 
 	command_tenant(c, cmd, a, tenant);
-	snprintf(actor, sizeof(actor), "uid:%u", a->acc ? a->acc->uid : 0);
+	cmd_actor(a, actor, sizeof(actor));
 	if (a->acc)
 		role = tenant[0] ? access_role(a->acc, tenant) : a->acc->global;
 	if (!strcmp(cmd->words, "tenant delete") && a->npos &&

@@ -3,7 +3,6 @@
  * command's minimum. What a caller may not see is answered as if it did
  * not exist, so that a scoped viewer learns nothing of other tenants, not
  * even their names. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,11 @@ bool cmd_sees(const struct cmd_args *a, const char *tenant)
 
 const char *cmd_actor(const struct cmd_args *a, char *buf, size_t len)
 {
-	snprintf(buf, len, "uid:%u", a->acc ? (unsigned)a->acc->uid : 0u);
+	char s[32] = "uid:";
+
+	/* every start names its actor: no format parsing */
+	fmt_u64(s + 4, a->acc ? a->acc->uid : 0u);
+	str_copy(buf, len, s);
 	return buf;
 }
 
@@ -33,25 +36,17 @@ bool cmd_sees_all(const struct cmd_args *a)
 
 /* The tenant a command is about, if it names one that exists: the first
  * word of TENANT[/ENV[/JOB]], a run's, an agent's. NULL otherwise (the
- * handler then answers "no ..."). hidden gets the not_found reply a
- * caller who may not see that tenant is given instead. */
+ * handler then answers "no ..."). */
 static const char *target_tenant(struct sched *c, const struct command *cmd,
 				 const struct cmd_args *a,
-				 char t[NAME_MAX_LEN], char *hidden, size_t len)
+				 char t[NAME_MAX_LEN])
 {
 	const char *w = a->npos ? a->pos[0] : NULL;
 
 	if (!w)
 		return NULL;
 	if (cmd->scope == SCOPE_TENANT) {
-		size_t n = strcspn(w, "/"), slashes = 0;
-		for (const char *p = w; *p; p++)
-			slashes += *p == '/';
-		snprintf(hidden, len, "no %s '%.192s'",
-			 slashes == 0	? "tenant"
-			 : slashes == 1 ? "environment"
-					: "job",
-			 w);
+		size_t n = strcspn(w, "/");
 		if (n >= NAME_MAX_LEN)
 			return NULL;
 		memcpy(t, w, n);
@@ -62,33 +57,57 @@ static const char *target_tenant(struct sched *c, const struct command *cmd,
 		char *end;
 		uint64_t id = strtoull(w, &end, 10);
 		const struct run *run = *end ? NULL : runstore_get(c, id);
-		snprintf(hidden, len, "no run %" PRIu64, id);
 		return run ? run->job->tenant : NULL;
 	}
 	if (cmd->scope == SCOPE_WEBHOOK) {
 		const struct webhook_hook *h = webhook_core_find(c, w);
-		snprintf(hidden, len, "no webhook '%.64s'", w);
 		return h ? h->tenant : NULL;
 	}
 	if (cmd->scope == SCOPE_SCHEDULE) {
 		const struct schedule_def *d = schedule_core_find_word(c, w);
-		snprintf(hidden, len, "no schedule '%.64s'", w);
 		return d ? d->tenant : NULL;
 	}
 	if (cmd->scope == SCOPE_AGENT) {
 		const struct agent *ag = state_agent(c->st, w);
 		const struct env *e = ag ? state_env(c->st, ag->env) : NULL;
-		snprintf(hidden, len, "no agent '%.64s'", w);
 		return e ? e->tenant : NULL;
 	}
 	return NULL;
+}
+
+/* The not_found reply given, instead of "forbidden", to a caller who may
+ * not see the tenant a command names: the one it would get if the thing
+ * did not exist. Made only then, off the path every command takes. */
+static void hidden_reply(const struct command *cmd, const struct cmd_args *a,
+			 char *hidden, size_t len)
+{
+	const char *w = a->pos[0];
+
+	if (cmd->scope == SCOPE_TENANT) {
+		size_t slashes = 0;
+		for (const char *p = w; *p; p++)
+			slashes += *p == '/';
+		snprintf(hidden, len, "no %s '%.192s'",
+			 slashes == 0	? "tenant"
+			 : slashes == 1 ? "environment"
+					: "job",
+			 w);
+	} else if (cmd->scope == SCOPE_RUN) {
+		snprintf(hidden, len, "no run %llu", strtoull(w, NULL, 10));
+	} else {
+		snprintf(hidden, len, "no %s '%.64s'",
+			 cmd->scope == SCOPE_WEBHOOK	? "webhook"
+			 : cmd->scope == SCOPE_SCHEDULE ? "schedule"
+							: "agent",
+			 w);
+	}
 }
 
 int cmd_authorize(struct sched *c, const struct command *cmd,
 		  const struct cmd_args *a, struct reply *r)
 {
 	const struct access *acc = a->acc;
-	char hidden[256] = "", where[NAME_MAX_LEN + 8] = "", t[NAME_MAX_LEN];
+	char hidden[256], where[NAME_MAX_LEN + 8] = "", t[NAME_MAX_LEN];
 	const char *tenant = NULL;
 	enum role have;
 
@@ -103,7 +122,7 @@ int cmd_authorize(struct sched *c, const struct command *cmd,
 	case SCOPE_AGENT:
 	case SCOPE_WEBHOOK:
 	case SCOPE_SCHEDULE:
-		tenant = target_tenant(c, cmd, a, t, hidden, sizeof(hidden));
+		tenant = target_tenant(c, cmd, a, t);
 		/* no such tenant, or none named (usage without one): the
 		 * handler answers, showing only what the caller sees */
 		have = tenant ? access_role(acc, tenant) : acc->best;
@@ -114,8 +133,10 @@ int cmd_authorize(struct sched *c, const struct command *cmd,
 	}
 	if (have <= cmd->role)
 		return 0;
-	if (tenant && have == ROLE_NONE && acc->best != ROLE_NONE)
+	if (tenant && have == ROLE_NONE && acc->best != ROLE_NONE) {
+		hidden_reply(cmd, a, hidden, sizeof(hidden));
 		return cmd_fail(r, "not_found", "%s", hidden);
+	}
 	if (tenant)
 		snprintf(where, sizeof(where), " for %s", tenant);
 	else if (have == ROLE_NONE && acc->best != ROLE_NONE) {

@@ -48,7 +48,7 @@ int cmd_run_start(struct sched *c, const struct cmd_args *a, struct reply *r)
 	const char *params[RUN_MAX_PARAMS];
 	uint64_t after[RUN_MAX_AFTER];
 	struct run_start_req q = { 0 };
-	char actor[32];
+	char actor[32], id[24];
 	struct refusal why;
 	struct run *run;
 	int rc, n;
@@ -92,7 +92,8 @@ int cmd_run_start(struct sched *c, const struct cmd_args *a, struct reply *r)
 	rc = run_start(c, j, &q, &run, &why);
 	if (rc < 0)
 		return cmd_refuse(r, &why);
-	jw_strf_print(&r->w, "%llu", (unsigned long long)run->id);
+	fmt_u64(id, run->id);
+	jw_str(&r->w, "print", id);
 	jw_uint(&r->w, "run", run->id);
 	jw_str(&r->w, "state", run_state_label(run));
 	jw_bool(&r->w, "existing", rc == 1);

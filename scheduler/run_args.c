@@ -20,9 +20,13 @@ int run_args_find_secret(const char *const *v, size_t n, const char **kind)
 {
 	static struct redactor *red; /* the core thread's, built-in rules */
 	struct redact_stream st;
-	char **out = xcalloc(n + 1, sizeof(char *));
+	char **out;
 	int bad = -1;
 
+	*kind = "secret";
+	if (n == 0) /* most runs: nothing to redact, no redactor to run */
+		return -1;
+	out = xcalloc(n + 1, sizeof(char *));
 	if (!red)
 		red = redactor_new();
 	redact_stream_init(&st);
@@ -33,7 +37,6 @@ int run_args_find_secret(const char *const *v, size_t n, const char **kind)
 		free(out[i]);
 	}
 	free(out);
-	*kind = "secret";
 	for (unsigned k = 0; bad >= 0 && k < redact_kind_count(red); k++)
 		if (st.counts[k]) {
 			*kind = redact_kind_name(red, k);
@@ -120,9 +123,10 @@ static int check_param(const char *const *params, uint32_t i, char *err,
 	return 0;
 }
 
-/* Each placeholder of arg (the job's argument `which`, or an extra
- * one) is a parameter or a built-in; marks the parameters used. */
-static int check_placeholders(const char *arg, const char *which,
+/* Each placeholder of arg (the job's argument number pos, or with
+ * extra the one after "--") is a parameter or a built-in; marks the
+ * parameters used. */
+static int check_placeholders(const char *arg, bool extra, uint32_t pos,
 			      const char *const *params, uint32_t nparams,
 			      bool *used, char *err, size_t errlen)
 {
@@ -134,10 +138,12 @@ static int check_placeholders(const char *arg, const char *which,
 		if (i >= 0)
 			used[i] = true;
 		else if (!is_builtin(p + 2, n)) {
-			snprintf(err, errlen, "%s uses {{%.*s}}, which is "
-				 "neither a --param given nor a built-in "
+			snprintf(err, errlen, "%s %u%s uses {{%.*s}}, which "
+				 "is neither a --param given nor a built-in "
 				 "(run_id, attempt, scheduled_date, "
-				 "scheduled_time)", which, (int)n, p + 2);
+				 "scheduled_time)",
+				 extra ? "argument" : "the job's argument",
+				 pos, extra ? " after --" : "", (int)n, p + 2);
 			return -1;
 		}
 	}
@@ -149,7 +155,6 @@ int run_args_check(const struct job *j, const char *const *params,
 		   char *err, size_t errlen)
 {
 	bool used[RUN_MAX_PARAMS] = { false };
-	char which[64];
 	const char *kind;
 	int bad;
 
@@ -165,21 +170,18 @@ int run_args_check(const struct job *j, const char *const *params,
 	for (uint32_t i = 0; i < nparams; i++)
 		if (check_param(params, i, err, errlen))
 			return -1;
-	for (int i = 0; i < j->argc; i++) {
-		snprintf(which, sizeof(which), "the job's argument %d", i + 1);
-		if (check_placeholders(j->argv[i], which, params, nparams,
-				       used, err, errlen))
+	for (int i = 0; i < j->argc; i++)
+		if (check_placeholders(j->argv[i], false, (uint32_t)i + 1,
+				       params, nparams, used, err, errlen))
 			return -1;
-	}
 	for (uint32_t i = 0; i < nargs; i++) {
 		if (strlen(args[i]) > RUN_ARG_MAX) {
 			snprintf(err, errlen, "argument %u after -- is longer "
 				 "than %d bytes", i + 1, RUN_ARG_MAX);
 			return -1;
 		}
-		snprintf(which, sizeof(which), "argument %u after --", i + 1);
-		if (check_placeholders(args[i], which, params, nparams, used,
-				       err, errlen))
+		if (check_placeholders(args[i], true, i + 1, params, nparams,
+				       used, err, errlen))
 			return -1;
 	}
 	for (uint32_t i = 0; i < nparams; i++)

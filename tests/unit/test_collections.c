@@ -1,4 +1,5 @@
-/* test_collections.c - hmap and runq against simple reference models. */
+/* test_collections.c - hmap and runq against simple reference models;
+ * strbuf's growth and the string helpers of util.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include "hmap.h"
 #include "model.h"
 #include "runq.h"
+#include "strbuf.h"
 #include "util.h"
 
 #define NKEYS 5000
@@ -139,12 +141,58 @@ static void test_runq_reserve(void **s)
 	runq_release(&q);
 }
 
+static void test_strings(void **s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	static char want[2000];
+	size_t n = 0;
+	char buf[8], num[24];
+	(void)s;
+
+	/* one byte at a time and in pieces, across each reallocation */
+	for (int i = 0; i < 1000; i++) {
+		if (i % 3) {
+			strbuf_addch(&sb, 'a' + i % 26);
+			want[n++] = (char)('a' + i % 26);
+		} else {
+			strbuf_add(&sb, "xyz" + i % 2, 2 - (size_t)(i % 2));
+			memcpy(want + n, "xyz" + i % 2, 2 - (size_t)(i % 2));
+			n += 2 - (size_t)(i % 2);
+		}
+		assert_int_equal(sb.len, n);
+		assert_int_equal(sb.buf[sb.len], '\0');
+		assert_true(sb.alloc > sb.len);
+	}
+	assert_memory_equal(sb.buf, want, n);
+	strbuf_release(&sb);
+	strbuf_add(&sb, "", 0);
+	assert_string_equal(sb.buf, "");
+	strbuf_release(&sb);
+
+	str_copy(buf, sizeof(buf), "1234567");
+	assert_string_equal(buf, "1234567");
+	str_copy(buf, sizeof(buf), "123456789");
+	assert_string_equal(buf, "1234567");
+	str_copy(buf, sizeof(buf), "");
+	assert_string_equal(buf, "");
+	str_copy(buf, 1, "abc");
+	assert_string_equal(buf, "");
+
+	assert_int_equal(fmt_u64(num, 0), 1);
+	assert_string_equal(num, "0");
+	assert_int_equal(fmt_u64(num, 10), 2);
+	assert_string_equal(num, "10");
+	assert_int_equal(fmt_u64(num, UINT64_MAX), 20);
+	assert_string_equal(num, "18446744073709551615");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hmap),
 		cmocka_unit_test(test_runq),
 		cmocka_unit_test(test_runq_reserve),
+		cmocka_unit_test(test_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

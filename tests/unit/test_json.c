@@ -35,6 +35,33 @@ static void test_writer(void **s)
 	strbuf_release(&sb);
 }
 
+/* Numbers at their limits, and strings whose plain runs are cut by every
+ * kind of byte that is not written as it is. */
+static void test_writer_edges(void **s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct jw w;
+	(void)s;
+	jw_init(&w, &sb);
+	jw_arr_open(&w, NULL);
+	jw_int(&w, NULL, INT64_MIN);
+	jw_int(&w, NULL, INT64_MAX);
+	jw_int(&w, NULL, 0);
+	jw_uint(&w, NULL, 0);
+	jw_uint(&w, NULL, 10);
+	jw_str(&w, NULL, "");
+	jw_str(&w, NULL, "plain text, a long run of it");
+	jw_str(&w, NULL, "ab\"cd\\ef\tgh\x7fij\xc3\xa9kl\xc3mn\x1f");
+	jw_str(&w, NULL, "\"\"");
+	jw_arr_close(&w);
+	assert_string_equal(sb.buf,
+			    "[-9223372036854775808,9223372036854775807,0,0,10,"
+			    "\"\",\"plain text, a long run of it\","
+			    "\"ab\\\"cd\\\\ef\\tgh\x7fij\xc3\xa9kl\xef\xbf\xbdmn"
+			    "\\u001f\",\"\\\"\\\"\"]");
+	strbuf_release(&sb);
+}
+
 static void round_trip(const char *in, const char *out)
 {
 	char err[128];
@@ -170,6 +197,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writer),
+		cmocka_unit_test(test_writer_edges),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_deep_and_random),
