@@ -57,13 +57,19 @@ bool log_to_journal(void)
 static const char *const names[] = { "debug", "info", "warn", "error" };
 static const int priorities[] = { 7, 6, 4, 3 };
 
-/* The lines of a thread between log_hold and log_release. */
+/* The lines of a thread between log_hold and log_release (and, after
+ * log_release_batched, those not due yet). */
 static _Thread_local struct {
 	bool on;
 	char *buf;
 	size_t n;
+	int64_t first_ms; /* when the first of them was held (monotonic) */
 } held;
 #define HELD_CAP 16384
+/* log_release_batched writes the held lines once they are this many
+ * bytes, or once the first has waited this long */
+#define BATCH_BYTES 4096
+#define BATCH_MS 100
 
 void log_hold(void)
 {
@@ -83,6 +89,18 @@ void log_release(void)
 {
 	write_held();
 	held.on = false;
+}
+
+void log_release_batched(int64_t now_ms)
+{
+	held.on = false;
+	if (held.n >= BATCH_BYTES || now_ms >= held.first_ms + BATCH_MS)
+		write_held();
+}
+
+int64_t log_held_due_ms(void)
+{
+	return held.n ? held.first_ms + BATCH_MS : INT64_MAX;
 }
 
 void log_hold_end(void)
@@ -132,6 +150,8 @@ static void emit(int priority, const char *level, const char *msg,
 	}
 	if (held.n + n > HELD_CAP)
 		write_held();
+	if (!held.n)
+		held.first_ms = time_mono_ms();
 	memcpy(held.buf + held.n, line, n);
 	held.n += n;
 	if (!hold)

@@ -43,10 +43,23 @@ void log_msg(enum log_level lvl, const char *fmt, ...) SP_PRINTF(2, 3);
  * once, after the held ones, so the order is kept. The scheduler's core
  * holds during a turn and releases after the turn's replies: each
  * command's "admin: uid N: ..." line waits, no reply waits for it. Held
- * lines are lost if the process dies first (at most one turn's). */
+ * lines are lost if the process dies first (at most one turn's; with
+ * log_release_batched, at most 100 ms of them). */
 void log_msg_held(enum log_level lvl, const char *fmt, ...) SP_PRINTF(2, 3);
 void log_hold(void);
 void log_release(void);
+/* Ends the hold like log_release, but writes the held lines only once
+ * they are 4 KiB or the first of them has waited 100 ms (monotonic ms,
+ * time_mono_ms): a thread that holds for many short turns (the
+ * scheduler's core, one serial command a turn) writes its lines a few
+ * dozen at a time rather than one system call a turn. The thread must
+ * call it again, or log_release, by log_held_due_ms. Any line it logs
+ * without holding writes the waiting ones first, so the order is kept;
+ * a crash loses the waiting ones (at most 100 ms of them). */
+void log_release_batched(int64_t now_ms);
+/* When this thread's held lines are due (monotonic ms), INT64_MAX if it
+ * holds none. */
+int64_t log_held_due_ms(void);
 /* log_release, and frees the thread's buffer (before the thread ends). */
 void log_hold_end(void);
 /* Logs at LOG_ERROR and returns -1, for "return error(...)". */

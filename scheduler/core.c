@@ -122,6 +122,8 @@ static int64_t next_wake_us(struct sched *c)
 		ms = c->wd_due_mono;
 	if (c->metrics && c->metrics_due_mono < ms)
 		ms = c->metrics_due_mono;
+	if (log_held_due_ms() < ms) /* the log lines batched after a turn */
+		ms = log_held_due_ms();
 	us = ms > INT64_MAX / 1000 ? INT64_MAX : ms * 1000;
 	if (c->commit_due_us && c->commit_due_us < us)
 		us = c->commit_due_us;
@@ -476,7 +478,9 @@ static void *core_main(void *arg)
 		 * and applies many at once (store_held.c) */
 		if (c->io)
 			c->io->flush(c->io->ctx);
-		log_release();
+		/* the turn's lines (an admin command's): a few dozen turns'
+		 * at a time, within 100 ms (next_wake_us) */
+		log_release_batched(c->now_mono);
 		audit_settle(c);
 		diskguard_apply(c);
 		c->turns++;

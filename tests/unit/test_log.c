@@ -266,6 +266,66 @@ static void test_held_lines(void **state)
 	free(s);
 }
 
+/* After log_release_batched the held lines wait, across holds, until
+ * they are 4 KiB or the first has waited 100 ms (log_held_due_ms: the
+ * times given are relative to it, so no clock decides the test); a line
+ * not held, or log_release, writes them first. */
+static void test_batched_lines(void **state)
+{
+	struct fx *f = *state;
+	size_t line = strlen("sp-test: info: line 0000\n");
+	int64_t due;
+	char *s;
+
+	log_setup("sp-test", LOG_INFO);
+	assert_true(log_held_due_ms() == INT64_MAX);
+	log_hold();
+	log_msg_held(LOG_INFO, "one");
+	due = log_held_due_ms();
+	assert_true(due != INT64_MAX);
+	log_release_batched(due - 1);
+	s = logged(f);
+	assert_string_equal(s, "");
+	free(s);
+	log_hold();
+	log_msg_held(LOG_INFO, "two");
+	assert_true(log_held_due_ms() == due); /* the first line's */
+	log_release_batched(due - 1);
+	s = logged(f);
+	assert_string_equal(s, "");
+	free(s);
+	log_release_batched(due);
+	s = logged(f);
+	assert_string_equal(s, "sp-test: info: one\nsp-test: info: two\n");
+	free(s);
+	assert_true(log_held_due_ms() == INT64_MAX);
+	/* a line not held writes the waiting ones first */
+	log_hold();
+	log_msg_held(LOG_INFO, "three");
+	log_release_batched(log_held_due_ms() - 1);
+	log_warn("now");
+	s = logged(f);
+	assert_string_equal(s, "sp-test: info: three\nsp-test: warn: now\n");
+	free(s);
+	/* 4 KiB of lines go out at the release, however young */
+	log_hold();
+	for (int i = 0; i < 200; i++)
+		log_msg_held(LOG_INFO, "line %04d", i);
+	log_release_batched(log_held_due_ms() - 1);
+	s = logged(f);
+	assert_int_equal(strlen(s), 200 * line);
+	free(s);
+	/* and log_release writes them, whatever their age */
+	log_hold();
+	log_msg_held(LOG_INFO, "last");
+	log_release_batched(log_held_due_ms() - 1);
+	log_release();
+	s = logged(f);
+	assert_string_equal(s, "sp-test: info: last\n");
+	free(s);
+	log_hold_end();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +341,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limited_lines, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_held_lines, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batched_lines, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
