@@ -110,9 +110,6 @@ void log_hold_end(void)
 	held.buf = NULL;
 }
 
-/* One write per line (or per batch of whole lines) so concurrent
- * threads never interleave. A line to hold waits in the thread's buffer
- * while it holds; any other goes out at once, after the held ones. */
 /* Appends s to line[0..at), at most up to cap; returns the new end. */
 static size_t put(char *line, size_t at, size_t cap, const char *s)
 {
@@ -123,7 +120,10 @@ static size_t put(char *line, size_t at, size_t cap, const char *s)
 
 /* "<PRIORITY>LEVEL: MSG" for the journal, else "PROG: LEVEL: MSG", cut
  * at 2046 bytes, then a newline: copied, not formatted (an admin
- * command's line is on the path to its reply). */
+ * command's line is on the path to its reply). One write per line (or
+ * per batch of whole lines) so concurrent threads never interleave. A
+ * line to hold waits in the thread's buffer while it holds; any other
+ * goes out at once, after the held ones. */
 static void emit(int priority, const char *level, const char *msg,
 		 bool hold)
 {
