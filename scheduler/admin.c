@@ -187,6 +187,11 @@ static void conn_write(struct admin_server *a, struct conn *c)
 			return;
 		}
 	}
+	/* The last reply of a connection that ends (its peer closed, or
+	 * sent a line too long) is out: closed now, not when the poll next
+	 * wakes, or a peer still sending would wait for the idle timeout. */
+	if (c->eof && !c->inflight)
+		conn_close(c);
 }
 
 static uint64_t seq_of(const struct event *ev)

@@ -86,12 +86,14 @@ while data.count(b"\n") < 3:
     data += chunk
 assert data.count(b"\n") >= 3 and b'"ok":false' in data, data[:200]
 s.close()
+# refused and closed at once: a sender still sending is not left
+# blocked until the idle timeout (a minute) closes the connection
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.settimeout(10)
 try:
     s.sendall(b"x" * (2 * 1024 * 1024))
 except (BrokenPipeError, ConnectionResetError):
     pass
-s.settimeout(10)
 reply = b""
 try:
     while True:
