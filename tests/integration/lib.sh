@@ -1,6 +1,10 @@
 # lib.sh - shared helpers for the integration scripts (sourced).
 # Every script gets a private temp dir, daemons on a temporary admin socket
 # and a free loopback port, and a trap that stops what it started by PID.
+# Under pipefail, a reader that stops early (grep -q, head) can kill its
+# writer with SIGPIPE and so fail the pipeline: bash's echo writes a line
+# at a time, so a variable is given to grep as a here-string
+# (grep -q PATTERN <<<"$out"), never through echo and a pipe.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -278,7 +282,7 @@ mkcert_server() {
 # (python3: curl is not among the test dependencies).
 fetch() {
 	python3 - "$1" "${2:-GET}" "$T/status" <<'PY'
-import sys, urllib.request, urllib.error
+import os, sys, urllib.request, urllib.error
 req = urllib.request.Request(sys.argv[1], method=sys.argv[2])
 try:
     with urllib.request.urlopen(req, timeout=10) as r:
@@ -286,6 +290,12 @@ try:
 except urllib.error.HTTPError as e:
     body, status = "", e.code
 open(sys.argv[3], "w").write(str(status))
-sys.stdout.write(body)
+try:
+    sys.stdout.write(body)
+    sys.stdout.flush()
+except BrokenPipeError:
+    # the reader stopped once it had what it wanted (grep -q): under
+    # pipefail, a failure here would fail its pipeline
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 PY
 }

@@ -89,7 +89,7 @@ spctl run start acme/prod/q >/dev/null
 if out=$(spctl run start acme/prod/q 2>&1); then
 	fail "a third queued run was taken over max_queued_total = 2"
 fi
-echo "$out" | grep -q 'busy\|global limit 2' || fail "not refused by the new limit: $out"
+grep -q 'busy\|global limit 2' <<<"$out" || fail "not refused by the new limit: $out"
 spctl dispatch resume >/dev/null
 echo 'bogus_key = 1' >>"$C"
 kill -HUP "$SCHED_PID"

@@ -139,7 +139,7 @@ if out=$("$AGENT_BIN" --scheduler "http://127.0.0.1:$PORT" --state-dir "$T/x" \
 	--enroll-token t --spark-submit "$FAKE_SPARK" 2>&1); then
 	fail "an http:// scheduler URL was taken"
 fi
-echo "$out" | grep -q "scheduler 'http://127.0.0.1:$PORT' must be a tcp:// or tls+tcp:// URL (or tcp4, tcp6, tls+tcp4, tls+tcp6)" ||
+grep -q "scheduler 'http://127.0.0.1:$PORT' must be a tcp:// or tls+tcp:// URL (or tcp4, tcp6, tls+tcp4, tls+tcp6)" <<<"$out" ||
 	fail "a bad scheme was not named: $out"
 # a key that is not there: one line, exit 2 or 1, no start
 if out=$("$BIN/sparkpilot-scheduler" --data-dir "$T/data2" --admin-socket "$T/s2" \
@@ -147,5 +147,5 @@ if out=$("$BIN/sparkpilot-scheduler" --data-dir "$T/data2" --admin-socket "$T/s2
 	--tls-key "$T/creds/missing" 2>&1); then
 	fail "the scheduler started without its key"
 fi
-echo "$out" | grep -q "missing" || fail "no word of the missing key: $out"
+grep -q "missing" <<<"$out" || fail "no word of the missing key: $out"
 echo "tls: ok"

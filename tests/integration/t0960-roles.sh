@@ -117,7 +117,7 @@ out=$("$BIN/sparkpilot-scheduler" --config "$T/bad.conf" --data-dir "$T/d2" \
 rc=$?
 set -e
 [ "$rc" = 2 ] || fail "an unknown group started the scheduler (exit $rc)"
-echo "$out" | grep -q "$T/bad.conf:1: role_operator: no group 'no-such-group-here' on this system" ||
+grep -q "$T/bad.conf:1: role_operator: no group 'no-such-group-here' on this system" <<<"$out" ||
 	fail "the unknown group was not named with its line: $out"
 [ ! -e "$T/d2" ] || fail "a refused start left a data dir"
 echo "roles: ok"

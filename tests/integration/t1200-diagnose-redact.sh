@@ -41,7 +41,7 @@ spctl run diagnose "$r" | grep -q 'input_missing' || fail "table output"
 [ "$(spctl --json run diagnose "$f" | json class)" = node_lost ] ||
 	fail "node_lost diagnose"
 out=$(spctl run diagnose 999999 2>&1) && fail "unknown run accepted"
-echo "$out" | grep -q 'error:' || fail "unknown run: $out"
+grep -q 'error:' <<<"$out" || fail "unknown run: $out"
 
 # a job whose arguments hold a secret is refused, without echoing it
 for args in "--conf spark.hadoop.fs.s3a.secret.key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" \
@@ -49,10 +49,10 @@ for args in "--conf spark.hadoop.fs.s3a.secret.key=wJalrXUtnFEMI/K7MDENG/bPxRfiC
 	# shellcheck disable=SC2086
 	out=$(spctl job add acme/prod/secretive -- --master yarn $args app.jar 2>&1) &&
 		fail "a secret in job arguments was accepted: $args"
-	echo "$out" | grep -Eq "argument [34] holds a secret \((aws_secret_access_key|password|url_password)\)" ||
+	grep -Eq "argument [34] holds a secret \((aws_secret_access_key|password|url_password)\)" <<<"$out" ||
 		fail "refusal: $out"
 	for s in "${SECRETS[@]}"; do
-		! echo "$out" | grep -qF "$s" || fail "the refusal echoes the secret"
+		! grep -qF "$s" <<<"$out" || fail "the refusal echoes the secret"
 	done
 done
 spctl job add acme/prod/plain -- --master yarn --conf spark.authenticate=true \
@@ -61,11 +61,11 @@ spctl job add acme/prod/plain -- --master yarn --conf spark.authenticate=true \
 
 # the secret line arrived, redacted
 logs=$(spctl run logs "$r")
-echo "$logs" | grep -q 'application_1700000000000_0042' ||
+grep -q 'application_1700000000000_0042' <<<"$logs" ||
 	fail "the application's line is missing: $logs"
 for k in password url_password aws_access_key_id aws_secret_access_key \
 	authorization email; do
-	echo "$logs" | grep -q "\[REDACTED:$k\]" || fail "no [REDACTED:$k] in: $logs"
+	grep -q "\[REDACTED:$k\]" <<<"$logs" || fail "no [REDACTED:$k] in: $logs"
 done
 kill -TERM "$AGENT_PID_a1"
 wait "$AGENT_PID_a1" || fail "agent exited with $?"
@@ -73,7 +73,7 @@ stop_scheduler # flushes the store to its files
 for s in "${SECRETS[@]}"; do
 	! grep -rqF "$s" "$T/data" "$T/scheduler.log" ||
 		fail "secret '$s' reached the scheduler"
-	! echo "$logs" | grep -qF "$s" || fail "secret '$s' in run logs"
+	! grep -qF "$s" <<<"$logs" || fail "secret '$s' in run logs"
 done
 
 # a bad extra rule: refused at start with its line
@@ -83,5 +83,5 @@ out=$("$BIN/sparkpilot-agent" --config "$T/bad.conf" --state-dir "$T/agent-bad" 
 rc=$?
 set -e
 [ "$rc" = 2 ] || fail "agent with a bad rule exited $rc: $out"
-echo "$out" | grep -q 'bad.conf:3:' || fail "no line number: $out"
+grep -q 'bad.conf:3:' <<<"$out" || fail "no line number: $out"
 echo "diagnose-redact: ok"

@@ -15,7 +15,7 @@ bad() { # ARGS... EXPECTED: a one-line error naming the problem, exit != 0
 	local want=${*: -1} out
 	if out=$(spctl "${@:1:$#-1}" 2>&1); then fail "accepted: spctl ${*:1:$#-1}"; fi
 	[ "$(echo "$out" | wc -l)" = 1 ] || fail "not one line: $out"
-	echo "$out" | grep -q -- "$want" || fail "spctl ${*:1:$#-1}: '$out' lacks '$want'"
+	grep -q -- "$want" <<<"$out" || fail "spctl ${*:1:$#-1}: '$out' lacks '$want'"
 }
 spctl tenant add acme --monthly-budget 5 --budget-mode hard >/dev/null
 bad tenant add x --monthly-budget -5 "must not be negative"
@@ -67,7 +67,7 @@ spctl job add acme/prod/long --executors 2 --timeout 100 --run-budget 0.06 -- \
 long=$(spctl run start acme/prod/long)
 wait_run_state "$long" cancelled 40
 reason=$(spctl --json run show "$long" | json run.reason)
-echo "$reason" | grep -q "^budget_exceeded: its cost .* passed the run budget of 0.06 USD" ||
+grep -q "^budget_exceeded: its cost .* passed the run budget of 0.06 USD" <<<"$reason" ||
 	fail "run budget reason: $reason"
 cost=$(spctl --json run show "$long" | json run.usage.cost_micro_usd)
 [ "$cost" -gt 60000 ] && [ "$cost" -lt 400000 ] || fail "cancelled run cost $cost micro-USD"

@@ -60,7 +60,7 @@ acked+=("$to_cancel")
 fallocate -l $(( ($(free_kb) - 4096) * 1024 )) "$MNT/filler1"
 wait_until 10 store_is low_space || fail "store is $(store_state) with $(free_kb) KB free"
 out=$(spctl run start acme/prod/quick 2>&1) && fail "a start was acknowledged below the floor"
-echo "$out" | grep -Eq "^spctl: error: store_low_space: [0-9]+ MB free on the data dir '$D', below the floor of 8 MB: new runs are refused until space is freed$" ||
+grep -Eq "^spctl: error: store_low_space: [0-9]+ MB free on the data dir '$D', below the floor of 8 MB: new runs are refused until space is freed$" <<<"$out" ||
 	fail "refusal below the floor: $out"
 reply=$(spctl --json run start acme/prod/quick 2>/dev/null || true)
 [ "$(echo "$reply" | json error)" = unavailable ] || fail "JSON code below the floor: $reply"
@@ -85,7 +85,7 @@ for i in $(seq 200); do
 	fi
 	jobs=$i
 done
-echo "$out" | grep -q "^spctl: error: store_unavailable: no space left on the data dir '$D'" ||
+grep -q "^spctl: error: store_unavailable: no space left on the data dir '$D'" <<<"$out" ||
 	fail "after $jobs jobs: $out"
 [ "$(store_state)" = unavailable ] || fail "store is $(store_state) on a full disk"
 out=$(spctl run start acme/prod/quick 2>&1) && fail "a start was acknowledged on a full disk"

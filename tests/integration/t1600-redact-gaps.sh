@@ -33,17 +33,17 @@ wait_run_state "$c" failed 60
 
 # the long line arrived in pieces, the secrets in none of them
 logs=$(spctl run logs "$l")
-echo "$logs" | grep -q 'password=\[REDACTED:password\]' ||
+grep -q 'password=\[REDACTED:password\]' <<<"$logs" ||
 	fail "no redacted password in the long line"
-echo "$logs" | grep -q '\[REDACTED:github_token\] end' ||
+grep -q '\[REDACTED:github_token\] end' <<<"$logs" ||
 	fail "no redacted token in the long line"
 
 # the long reason is kept, cut, redacted
 show=$(spctl --json run show "$c")
 reason=$(echo "$show" | json run.reason)
 [ ${#reason} -gt 100 ] || fail "the reason was dropped: $show"
-echo "$reason" | grep -q '\[REDACTED:password\]' || fail "reason: $reason"
-echo "$reason" | grep -q '\.\.\.$' || fail "reason not marked as cut: $reason"
+grep -q '\[REDACTED:password\]' <<<"$reason" || fail "reason: $reason"
+grep -q '\.\.\.$' <<<"$reason" || fail "reason not marked as cut: $reason"
 d=$(spctl --json run diagnose "$c")
 echo "$d" | json reason | grep -q 'REDACTED:password' || fail "diagnose: $d"
 
@@ -56,10 +56,10 @@ for spec in "spark.jdbc.url=jdbc:oracle:thin:etl/Or4clePw@//ora:1521/DW:password
 	kind=${spec##*:}
 	out=$(spctl job add acme/prod/secretive -- --master yarn --conf "$arg" \
 		app.jar 2>&1) && fail "a secret in job arguments was accepted: $arg"
-	echo "$out" | grep -q "argument 4 holds a secret ($kind)" ||
+	grep -q "argument 4 holds a secret ($kind)" <<<"$out" ||
 		fail "refusal of $kind: $out"
 	for s in "${SECRETS[@]}"; do
-		! echo "$out" | grep -qF -- "$s" || fail "the refusal echoes '$s'"
+		! grep -qF -- "$s" <<<"$out" || fail "the refusal echoes '$s'"
 	done
 done
 
@@ -83,7 +83,7 @@ for rule in 'blowup ((((x{255}){255}){255}){255}):too large' \
 	rc=$?
 	set -e
 	[ "$rc" = 2 ] || fail "agent with rule '${rule%%:*}' exited $rc: $out"
-	echo "$out" | grep -q "rule.conf:2: .*${rule##*:}" ||
+	grep -q "rule.conf:2: .*${rule##*:}" <<<"$out" ||
 		fail "refusal of '${rule%%:*}': $out"
 done
 echo "redact-gaps: ok"

@@ -13,7 +13,7 @@ if out=$("$BIN/sparkpilot-scheduler" --data-dir "$T/bad" --admin-socket "$T/bad.
 	--metrics-listen tcp://127.0.0.1:1 2>&1); then
 	fail "a tcp:// metrics_listen was taken"
 fi
-echo "$out" | head -1 | grep -q "^sparkpilot-scheduler: error: metrics_listen 'tcp://127.0.0.1:1' is not an http://HOST:PORT URL$" ||
+head -n 1 <<<"$out" | grep -q "^sparkpilot-scheduler: error: metrics_listen 'tcp://127.0.0.1:1' is not an http://HOST:PORT URL$" ||
 	fail "bad metrics_listen: $out"
 
 MPORT=$(free_port)

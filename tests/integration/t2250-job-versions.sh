@@ -37,7 +37,7 @@ r1=$(spctl run start acme/prod/pi)
 [ "$(spctl --json run show "$r1" | json run.job_version)" = 1 ] || fail "run $r1 is not of version 1"
 out=$(spctl job set acme/prod/pi --executors 4 -- \
 	--conf spark.fake.duration=0.2 --conf spark.fake.print=from-v2 local:///v2.jar)
-echo "$out" | grep -q '^job acme/prod/pi version 2: executors 2 -> 4, spark-submit arguments replaced (5 -> 5)$' ||
+grep -q '^job acme/prod/pi version 2: executors 2 -> 4, spark-submit arguments replaced (5 -> 5)$' <<<"$out" ||
 	fail "job set answered: $out"
 r2=$(spctl run start acme/prod/pi)
 [ "$(spctl --json run show "$r2" | json run.job_version)" = 2 ] || fail "run $r2 is not of version 2"
@@ -54,7 +54,7 @@ out=$(spctl job set acme/prod/pi --timeout 600)
 # the same checks as job add
 out=$(spctl job set acme/prod/pi -- --conf spark.hadoop.fs.s3a.secret.key=AKIAIOSFODNN7EXAMPLEKEY \
 	local:///x.jar 2>&1) && fail "job set took a secret in the arguments"
-echo "$out" | grep -q 'spark-submit argument 2 holds a secret' || fail "job set with a secret: $out"
+grep -q 'spark-submit argument 2 holds a secret' <<<"$out" || fail "job set with a secret: $out"
 if spctl job set acme/prod/pi -- >/dev/null 2>&1; then
 	fail "job set took an empty argument list"
 fi

@@ -28,13 +28,13 @@ spctl env add acme/emr --backend emr-eks >/dev/null
 # settings are checked against the backend, before anything changes
 out=$(spctl env set acme/livy --backend-setting virtual_cluster_id=x 2>&1) &&
 	fail "an emr-eks key taken for livy"
-echo "$out" | grep -q "unknown setting 'virtual_cluster_id' for backend livy (known: livy_url" ||
+grep -q "unknown setting 'virtual_cluster_id' for backend livy (known: livy_url" <<<"$out" ||
 	fail "unknown key error: $out"
 out=$(spctl env set acme/livy --backend-setting livy_password_file=s3cret 2>&1) &&
 	fail "a password file that is no path taken"
-echo "$out" | grep -q 'absolute path' || fail "password file error: $out"
+grep -q 'absolute path' <<<"$out" || fail "password file error: $out"
 out=$(spctl env add acme/x --backend yarn 2>&1) && fail "unknown backend taken"
-echo "$out" | grep -q "unknown backend 'yarn'" || fail "backend error: $out"
+grep -q "unknown backend 'yarn'" <<<"$out" || fail "backend error: $out"
 spctl env set acme/livy --backend-setting "livy_url=$LIVY" >/dev/null
 spctl env set acme/livy --backend-setting livy_user=sparky >/dev/null
 spctl env set acme/livy --backend-setting "livy_password_file=$T/livy.pw" >/dev/null
@@ -70,8 +70,8 @@ PY
 [ "$(spctl --json run show "$r" | json run.app_id)" = application_1733300000000_0001 ] ||
 	fail "app id not reported: $(spctl --json run show "$r")"
 logs=$(spctl run logs "$r")
-echo "$logs" | grep -q 'final status: SUCCEEDED' || fail "Livy log not in the run's logs: $logs"
-echo "$logs" | grep -q AKIAFAKESECRETVALUE123 && fail "secret in the run's logs"
+grep -q 'final status: SUCCEEDED' <<<"$logs" || fail "Livy log not in the run's logs: $logs"
+grep -q AKIAFAKESECRETVALUE123 <<<"$logs" && fail "secret in the run's logs"
 
 # 2. failure: the driver log says executor OOM
 spctl job add acme/livy/oom --max-attempts 1 -- --class com.acme.Main \
@@ -136,11 +136,11 @@ wait_until 20 env_is acme/emr failed ||
 why=$(spctl --json env show acme/emr | json environment.state_reason)
 case $AGENT_BIN in
 *-static)
-	echo "$why" | grep -q '^backend emr-eks is not built into this agent' ||
+	grep -q '^backend emr-eks is not built into this agent' <<<"$why" ||
 		fail "emr-eks on the static agent: $why"
 	;;
 *)
-	echo "$why" | grep -q '^backend emr-eks: virtual_cluster_id must be' ||
+	grep -q '^backend emr-eks: virtual_cluster_id must be' <<<"$why" ||
 		fail "emr-eks without settings: $why"
 	;;
 esac

@@ -144,8 +144,8 @@ wait_run_state "$y" succeeded 30
 yapp=$(app_of "$y")
 grep -qx "yarn logs -applicationId $yapp" "$FAKE_CALLS" || fail "no yarn logs call"
 logs=$(spctl run logs "$y")
-echo "$logs" | grep -q "driver log line from the AM of $yapp" || fail "YARN driver log not collected"
-echo "$logs" | grep -q ghp_fakeDriverLogSecret && fail "secret from the driver log kept"
+grep -q "driver log line from the AM of $yapp" <<<"$logs" || fail "YARN driver log not collected"
+grep -q ghp_fakeDriverLogSecret <<<"$logs" && fail "secret from the driver log kept"
 spctl job add acme/prod/klog -- --master k8s://https://k8s.internal:6443 \
 	--deploy-mode cluster --name etl --conf spark.fake.duration=0.3 \
 	local:///opt/app.jar >/dev/null
@@ -155,6 +155,6 @@ ksid=$(spctl run logs "$kl" | sed -n 's/.*submission ID \([^ ]*\) to finish.*/\1
 grep -qx "kubectl logs -n ${ksid%%:*} ${ksid#*:}" "$FAKE_CALLS" ||
 	fail "no kubectl logs of $ksid: $(cat "$FAKE_CALLS")"
 logs=$(spctl run logs "$kl")
-echo "$logs" | grep -q "Running Spark version 3.5.1 in pod ${ksid#*:}" || fail "driver pod log not collected"
-echo "$logs" | grep -q hunter2-driver-pod-secret && fail "secret from the pod log kept"
+grep -q "Running Spark version 3.5.1 in pod ${ksid#*:}" <<<"$logs" || fail "driver pod log not collected"
+grep -q hunter2-driver-pod-secret <<<"$logs" && fail "secret from the pod log kept"
 echo "cluster-cancel: ok"

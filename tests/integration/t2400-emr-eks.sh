@@ -49,43 +49,43 @@ mkdir -p "$T/home"
 start_fake ok
 out=$(keys --run 1 run --class org.example.Pi s3://code/pi.jar 100) ||
 	fail "run: $out"
-echo "$out" | grep -qx 'state=COMPLETED' || fail "success: $out"
-echo "$out" | grep -q '^log: 1 Pi is roughly' || fail "stdout log: $out"
+grep -qx 'state=COMPLETED' <<<"$out" || fail "success: $out"
+grep -q '^log: 1 Pi is roughly' <<<"$out" || fail "stdout log: $out"
 keys check | grep -qx 'cluster=RUNNING' || fail "DescribeVirtualCluster"
 
 # 2. executor OOM: the driver's stderr.gz from S3, redacted and classified
 out=$(keys --run 2 run --conf spark.fake.outcome=oom s3://code/etl.jar) ||
 	fail "oom run: $out"
-echo "$out" | grep -qx 'state=FAILED' || fail "oom state: $out"
-echo "$out" | grep -qx 'reason=USER_ERROR' || fail "oom reason: $out"
-echo "$out" | grep -qx 'category=executor_oom' || fail "oom class: $out"
-echo "$out" | grep -q '^line=.*OutOfMemoryError: Java heap space' ||
+grep -qx 'state=FAILED' <<<"$out" || fail "oom state: $out"
+grep -qx 'reason=USER_ERROR' <<<"$out" || fail "oom reason: $out"
+grep -qx 'category=executor_oom' <<<"$out" || fail "oom class: $out"
+grep -q '^line=.*OutOfMemoryError: Java heap space' <<<"$out" ||
 	fail "oom line: $out"
 [ "$(stat sig_failures)" = 0 ] || fail "a request was badly signed"
 
 # 3. failureReason decides when the log does not
 out=$(keys --run 3 run --conf spark.fake.outcome=cluster s3://code/x.jar) ||
 	fail "cluster run: $out"
-echo "$out" | grep -qx 'category=no_resources' || fail "cluster: $out"
+grep -qx 'category=no_resources' <<<"$out" || fail "cluster: $out"
 
 # 4. cancel a long run
 out=$(keys --run 4 cancel --conf spark.fake.outcome=long s3://code/x.jar) ||
 	fail "cancel: $out"
-echo "$out" | grep -qx 'state=CANCELLED' || fail "cancel state: $out"
+grep -qx 'state=CANCELLED' <<<"$out" || fail "cancel state: $out"
 [ "$(stat cancels)" = 1 ] || fail "cancels: $(stat cancels)"
 
 # 5. the same clientToken with other parameters: a ValidationException,
 #    one clear line
 out=$(keys --run 1 run --class org.example.Other s3://code/pi.jar) &&
 	fail "token reuse accepted: $out"
-echo "$out" | grep -q '^error: start: emr-containers StartJobRun: ValidationException: clientToken' ||
+grep -q '^error: start: emr-containers StartJobRun: ValidationException: clientToken' <<<"$out" ||
 	fail "validation error: $out"
 
 # 6. throttled twice, then created but the answer lost (HTTP 500): the
 #    retries carry the same clientToken and exactly one job starts
 start_fake throttle --throttle-start 2 --lose-start 1
 out=$(keys --run 7 run s3://code/pi.jar) || fail "throttled run: $out"
-echo "$out" | grep -qx 'state=COMPLETED' || fail "throttled: $out"
+grep -qx 'state=COMPLETED' <<<"$out" || fail "throttled: $out"
 [ "$(stat throttled)" = 2 ] || fail "throttled: $(stat throttled)"
 [ "$(stat start_calls)" = 4 ] || fail "start calls: $(stat start_calls)"
 [ "$(stat jobs_created)" = 1 ] || fail "jobs created: $(stat jobs_created)"
@@ -97,18 +97,18 @@ start_fake sts --sts-ttl 302 --run-polls 60 --web-token "$T/token"
 out=$(drive AWS_WEB_IDENTITY_TOKEN_FILE="$T/token" \
 	AWS_ROLE_ARN=arn:aws:iam::111122223333:role/sparkpilot-agent -- \
 	--run 8 run s3://code/pi.jar) || fail "web identity run: $out"
-echo "$out" | grep -qx 'state=COMPLETED' || fail "web identity: $out"
+grep -qx 'state=COMPLETED' <<<"$out" || fail "web identity: $out"
 [ "$(stat sts_issued)" -ge 2 ] || fail "sts issued $(stat sts_issued)"
 [ "$(stat sig_failures)" = 0 ] || fail "STS credentials badly used"
 echo "wrong" >"$T/badtoken"
 out=$(drive AWS_WEB_IDENTITY_TOKEN_FILE="$T/badtoken" \
 	AWS_ROLE_ARN=arn:aws:iam::111122223333:role/x -- creds) &&
 	fail "bad web identity token accepted"
-echo "$out" | grep -q 'InvalidIdentityToken' || fail "sts error: $out"
+grep -q 'InvalidIdentityToken' <<<"$out" || fail "sts error: $out"
 
 # 8. IMDSv2: nothing else configured
 out=$(drive -- creds) || fail "imds: $out"
-echo "$out" | grep -qx 'source=imds' || fail "imds source: $out"
+grep -qx 'source=imds' <<<"$out" || fail "imds source: $out"
 out=$(drive -- --run 9 run s3://code/pi.jar) || fail "imds run: $out"
 [ "$(stat imds_issued)" -ge 1 ] || fail "imds issued"
 
@@ -116,14 +116,14 @@ out=$(drive -- --run 9 run s3://code/pi.jar) || fail "imds run: $out"
 #    names the error type, the secret never printed
 out=$(drive AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=NotTheSecret123 -- \
 	--run 10 run s3://code/pi.jar) && fail "wrong secret accepted"
-echo "$out" | grep -q '^error: start: emr-containers StartJobRun: InvalidSignatureException: The request signature' ||
+grep -q '^error: start: emr-containers StartJobRun: InvalidSignatureException: The request signature' <<<"$out" ||
 	fail "wrong secret error: $out"
-echo "$out" | grep -q NotTheSecret && fail "secret printed: $out"
+grep -q NotTheSecret <<<"$out" && fail "secret printed: $out"
 out=$(drive AWS_ACCESS_KEY_ID=AKIDUNKNOWN AWS_SECRET_ACCESS_KEY=x -- \
 	check) && fail "unknown key accepted"
-echo "$out" | grep -q 'UnrecognizedClientException' || fail "unknown: $out"
+grep -q 'UnrecognizedClientException' <<<"$out" || fail "unknown: $out"
 out=$(keys --vc vcdoesnotexist0000000000 check) && fail "unknown cluster"
-echo "$out" | grep -q 'ResourceNotFoundException' || fail "404: $out"
+grep -q 'ResourceNotFoundException' <<<"$out" || fail "404: $out"
 
 # 10. a profile of the shared credentials file
 cat >"$T/credentials" <<EOF
@@ -139,9 +139,9 @@ out=$(drive AWS_SHARED_CREDENTIALS_FILE="$T/credentials" \
 	AWS_PROFILE=sparkpilot -- check) || fail "profile: $out"
 out=$(drive AWS_SHARED_CREDENTIALS_FILE="$T/credentials" \
 	AWS_PROFILE=sparkpilot -- creds)
-echo "$out" | grep -qx 'source=profile sparkpilot' || fail "profile: $out"
+grep -qx 'source=profile sparkpilot' <<<"$out" || fail "profile: $out"
 out=$(drive AWS_PROFILE=missing -- creds) && fail "missing profile accepted"
-echo "$out" | grep -q "AWS_PROFILE 'missing'" || fail "missing profile: $out"
+grep -q "AWS_PROFILE 'missing'" <<<"$out" || fail "missing profile: $out"
 
 # 11. the BYOC-Lite policy grants exactly the actions the code calls, and
 #     the CloudFormation role the same plus its IRSA trust

@@ -90,16 +90,16 @@ rep=$(spctl --json report env acme/poc --days 1)
 
 # Markdown: a heading, then a table with a header, a separator, 5 rows
 md=$(spctl report env acme/poc --days 1 --format md)
-echo "$md" | grep -q '^### POC readiness: acme/poc' || fail "no heading: $md"
-echo "$md" | grep -qx '| Criterion | Measured | Threshold | Result |' || fail "no header: $md"
-echo "$md" | grep -qx '|---|---|---|---|' || fail "no separator: $md"
-[ "$(echo "$md" | grep -c '^| .* | .* | .* | .* |$')" = 6 ] || fail "not 5 rows: $md"
-echo "$md" | grep -q '^\*\*Verdict: NO-GO\*\*$' || fail "no verdict: $md"
+grep -q '^### POC readiness: acme/poc' <<<"$md" || fail "no heading: $md"
+grep -qx '| Criterion | Measured | Threshold | Result |' <<<"$md" || fail "no header: $md"
+grep -qx '|---|---|---|---|' <<<"$md" || fail "no separator: $md"
+[ "$(grep -c '^| .* | .* | .* | .* |$' <<<"$md")" = 6 ] || fail "not 5 rows: $md"
+grep -q '^\*\*Verdict: NO-GO\*\*$' <<<"$md" || fail "no verdict: $md"
 
 # bad input: one line each
 out=$(spctl report env acme/nope 2>&1) && fail "an unknown env was reported"
 [ "$out" = "spctl: error: no environment 'acme/nope'" ] || fail "unknown env: $out"
 out=$(spctl report env acme/poc --format csv 2>&1) && fail "csv accepted"
-echo "$out" | grep -q 'must be table or md' || fail "bad format: $out"
+grep -q 'must be table or md' <<<"$out" || fail "bad format: $out"
 out=$(spctl report env acme/poc --days 0 2>&1) && fail "0 days accepted"
 echo "poc report: ok"

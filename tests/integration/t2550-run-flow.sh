@@ -39,7 +39,7 @@ refused() { # WANT ARGS...: the command fails with WANT in its message
 	local want=$1 out
 	shift
 	out=$(spctl "$@" 2>&1) && fail "accepted: $*"
-	echo "$out" | grep -qF -- "$want" || fail "'$*' answered: $out (want: $want)"
+	grep -qF -- "$want" <<<"$out" || fail "'$*' answered: $out (want: $want)"
 	[ "$(echo "$out" | wc -l)" = 1 ] || fail "'$*': more than one line: $out"
 }
 refused "uses {{day}}, which is neither a --param given nor a built-in" run start acme/prod/etl

@@ -48,7 +48,7 @@ refused() { # WANT ARGS...: schedule add ARGS must fail saying WANT
 		fail "schedule add $* was taken"
 	fi
 	[ "$(echo "$out" | wc -l)" = 1 ] || fail "schedule add $*: more than one line: $out"
-	echo "$out" | grep -qF -- "$want" || fail "schedule add $*: '$out' does not say '$want'"
+	grep -qF -- "$want" <<<"$out" || fail "schedule add $*: '$out' does not say '$want'"
 }
 refused "hour field '25'" acme/prod/ingest --cron '0 25 * * *'
 refused "--cron '0 2 * *'" acme/prod/ingest --cron '0 2 * *'
@@ -186,15 +186,15 @@ missed=$(($(echo "$after" | json schedule.missed) - $(echo "$before" | json sche
 metrics_say() { # /metrics has the missed times and one schedule
 	local m
 	m=$(fetch "$M/metrics") || return 1
-	echo "$m" | grep -Eq '^sparkpilot_schedule_firings_total\{outcome="missed"\} (5[5-9]|6[01])$' &&
-		echo "$m" | grep -q '^sparkpilot_schedules 1$'
+	grep -Eq '^sparkpilot_schedule_firings_total\{outcome="missed"\} (5[5-9]|6[01])$' <<<"$m" &&
+		grep -q '^sparkpilot_schedules 1$' <<<"$m"
 }
 wait_until 20 metrics_say || fail "/metrics: $(fetch "$M/metrics" | grep schedule)"
 
 # the changes are in the tenant's audit trail, the delete too
 audit=$(spctl audit list --tenant acme --limit 1000)
 for what in "schedule add" "schedule pause" "schedule resume" "schedule delete"; do
-	echo "$audit" | grep -q "$what" || fail "no audit record of $what: $audit"
+	grep -q "$what" <<<"$audit" || fail "no audit record of $what: $audit"
 done
 
 # ---- tenant delete takes its schedules ----

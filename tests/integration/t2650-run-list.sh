@@ -76,7 +76,7 @@ by_job=$(spctl --json usage acme --by job)
 by_user=$(spctl --json usage --by user)
 [ "$(echo "$by_user" | json items.0.user)" = "$me" ] || fail "usage --by user: $by_user"
 [ "$(echo "$by_user" | json total.runs)" = 6 ] || fail "usage --by user, runs: $by_user"
-spctl usage acme --by job --format csv | head -1 | grep -q '^tenant,job,runs,' ||
+spctl usage acme --by job --format csv | sed -n 1p | grep -q '^tenant,job,runs,' ||
 	fail "usage --by job --format csv"
 stop_scheduler
 start_scheduler --config "$T/scheduler.conf"
