@@ -20,7 +20,7 @@ use_offset() {
 		FAKETIME_FORCE_MONOTONIC_FIX=0 FAKETIME="$(printf '%+d' "$1")")
 }
 use_offset "$off"
-# restart_before_minute [FLAGS]: restarts the scheduler with its clock
+# restart_before_minute: restarts the scheduler with its clock
 # moved forward to 5 s before its next minute (a short outage that skips
 # no minute), so the next firing comes within seconds
 restart_before_minute() {
@@ -31,7 +31,7 @@ restart_before_minute() {
 	target=$(((fake / 60 + 1) * 60 - 5))
 	[ "$target" -gt "$fake" ] && off=$((target - now))
 	use_offset "$off"
-	start_scheduler "$@"
+	start_scheduler
 }
 start_scheduler
 spctl tenant add acme >/dev/null

@@ -25,14 +25,11 @@
 /* Any admin reply, refusals too (caller frees). */
 static struct json *ask(struct fx *f, const char *line)
 {
-	struct event *ev = event_new(EV_ADMIN);
 	struct strbuf out = STRBUF_INIT;
 	struct json *j;
 	char err[128];
 
-	assert_int_equal(cmdline_split(line, strlen(line), &ev->cmd, err,
-				       sizeof(err)), 0);
-	post_wait(f, ev, &out);
+	admin_reply(f, line, &out);
 	j = json_parse(out.buf, out.len, err, sizeof(err));
 	assert_non_null(j);
 	strbuf_release(&out);

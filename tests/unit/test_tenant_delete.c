@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmdline.h"
 #include "core_fixture.h"
 #include "keyring.h"
 #include "run_codec.h"
@@ -58,14 +57,16 @@ static bool gate_wait(const bool *flag)
 {
 	struct timespec ts;
 	int rc = 0;
+	bool set;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 10;
 	pthread_mutex_lock(&gate_mu);
 	while (!*flag && rc == 0)
 		rc = pthread_cond_timedwait(&gate_cv, &gate_mu, &ts);
+	set = *flag;
 	pthread_mutex_unlock(&gate_mu);
-	return *flag;
+	return set;
 }
 
 static void gate_release(void)
@@ -77,7 +78,8 @@ static void gate_release(void)
 }
 
 /* An admin command whose reply comes later (tenant delete answers once its
- * worker is done): posted here, its reply waited for with later_reply. */
+ * worker is done): posted by post_later, its reply waited for with
+ * gate_wait(&later_done). */
 static struct strbuf later_out = STRBUF_INIT;
 static bool later_done;
 
@@ -93,11 +95,8 @@ static void on_later_done(struct event *ev)
 
 static void post_later(struct fx *f, const char *line)
 {
-	struct event *ev = event_new(EV_ADMIN);
-	char err[128];
+	struct event *ev = admin_event(line);
 
-	assert_int_equal(cmdline_split(line, strlen(line), &ev->cmd, err,
-				       sizeof(err)), 0);
 	ev->done = on_later_done;
 	core_post(f->core, ev);
 }

@@ -81,26 +81,30 @@ void post_wait(struct fx *f, struct event *ev, struct strbuf *out)
 		fail_msg("the turn that answered did not end within 10 s");
 }
 
-/* Runs an admin command line as the admin socket does; its reply, whatever
- * it is, goes into out. */
-void admin_reply(struct fx *f, const char *line, struct strbuf *out)
+/* An admin command line, split as the admin socket splits it, as the
+ * event the socket posts (from root). */
+struct event *admin_event(const char *line)
 {
 	struct event *ev = event_new(EV_ADMIN);
 	char err[128];
 
 	assert_int_equal(cmdline_split(line, strlen(line), &ev->cmd, err,
 				       sizeof(err)), 0);
-	post_wait(f, ev, out);
+	return ev;
+}
+
+/* Runs an admin command line as the admin socket does; its reply, whatever
+ * it is, goes into out. */
+void admin_reply(struct fx *f, const char *line, struct strbuf *out)
+{
+	post_wait(f, admin_event(line), out);
 }
 
 void admin_reply_as(struct fx *f, const struct access_peer *peer,
 		    const char *line, struct strbuf *out)
 {
-	struct event *ev = event_new(EV_ADMIN);
-	char err[128];
+	struct event *ev = admin_event(line);
 
-	assert_int_equal(cmdline_split(line, strlen(line), &ev->cmd, err,
-				       sizeof(err)), 0);
 	ev->peer = *peer;
 	post_wait(f, ev, out);
 }

@@ -45,6 +45,10 @@ void enroll_with(struct fx *f, const char *token, struct strbuf *out,
 		 msgpack_unpacked *u);
 /* Posts ev and waits for its reply (into out). */
 void post_wait(struct fx *f, struct event *ev, struct strbuf *out);
+/* An admin command line (split as the admin socket splits it) as the
+ * event the socket posts, from root; the caller sets its done and posts
+ * it. */
+struct event *admin_event(const char *line);
 /* Runs an admin command line (split as the admin socket splits it) and
  * puts its reply, ok or not, into out. */
 void admin_reply(struct fx *f, const char *line, struct strbuf *out);
